@@ -1,0 +1,67 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "nightshift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Nightshift", targets: ["Nightshift"]),
+        .library(name: "NightshiftSQLite", targets: ["NightshiftSQLite"]),
+        .library(name: "NightshiftRunners", targets: ["NightshiftRunners"]),
+        .executable(name: "nightshift", targets: ["nightshift"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Engine and domain: no database, HTTP framework or concrete runner.
+        .target(
+            name: "Nightshift",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "NightshiftSQLite",
+            dependencies: [
+                "Nightshift",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "NightshiftRunners",
+            dependencies: [
+                "Nightshift",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "nightshift",
+            dependencies: [
+                "Nightshift",
+                "NightshiftSQLite",
+                "NightshiftRunners",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "NightshiftTests", dependencies: ["Nightshift"]),
+        .testTarget(name: "NightshiftSQLiteTests", dependencies: ["Nightshift", "NightshiftSQLite"]),
+        .testTarget(
+            name: "NightshiftRunnersTests",
+            dependencies: ["Nightshift", "NightshiftRunners"],
+            resources: []
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Nightshift", "NightshiftSQLite", "nightshift"]
+        ),
+    ]
+)

@@ -1,0 +1,110 @@
+import Foundation
+
+/// A task as stored: the request, the defaults it was given, and where it is in its life.
+public struct AgentTask: Sendable, Hashable, Codable {
+    /// UUIDv7 id.
+    public var id: TaskID
+    /// The workspace that owns it.
+    public var workspaceID: String
+    /// The agent that runs it.
+    public var agent: String
+    /// What the agent is asked to do.
+    public var prompt: String
+    /// Structured input: a JSON object.
+    public var payload: JSONValue
+    /// Lower runs first.
+    public var priority: Int
+    /// Concurrency lane, if any.
+    public var lane: String?
+    /// Labels for filtering.
+    public var labels: [String]
+    /// Where it came from.
+    public var origin: Origin?
+    /// Its idempotency key, if any.
+    public var idempotencyKey: String?
+    /// Its dedup key, if any.
+    public var dedupKey: String?
+    /// Spending cap in USD.
+    public var budgetUSD: Double?
+    /// Per-run timeout in seconds (the agent's default when the submit gave none).
+    public var timeout: Double?
+    /// Retry policy (the agent's default when the submit gave none).
+    public var retry: RetryPolicy
+    /// Not claimed before this time.
+    public var availableAt: Date
+    /// The current state.
+    public var state: TaskState
+    /// Runs started so far: the number of the current or last run.
+    public var attempt: Int
+    /// Failed runs since submit or the last manual retry.
+    public var failures: Int
+    /// When it was submitted.
+    public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
+    /// When it reached a terminal state, if it has.
+    public var finishedAt: Date?
+    /// The result of the successful run.
+    public var result: String?
+    /// Why the last run failed, or why the task ended in error.
+    public var error: String?
+    /// Total cost of its runs in USD.
+    public var costUSD: Double
+
+    /// Creates a task value (stores build these from rows).
+    public init(
+        id: TaskID, workspaceID: String, agent: String, prompt: String, payload: JSONValue, priority: Int,
+        lane: String?, labels: [String], origin: Origin?, idempotencyKey: String?, dedupKey: String?,
+        budgetUSD: Double?, timeout: Double?, retry: RetryPolicy, availableAt: Date, state: TaskState,
+        attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
+        result: String?, error: String?, costUSD: Double
+    ) {
+        self.id = id
+        self.workspaceID = workspaceID
+        self.agent = agent
+        self.prompt = prompt
+        self.payload = payload
+        self.priority = priority
+        self.lane = lane
+        self.labels = labels
+        self.origin = origin
+        self.idempotencyKey = idempotencyKey
+        self.dedupKey = dedupKey
+        self.budgetUSD = budgetUSD
+        self.timeout = timeout
+        self.retry = retry
+        self.availableAt = availableAt
+        self.state = state
+        self.attempt = attempt
+        self.failures = failures
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.finishedAt = finishedAt
+        self.result = result
+        self.error = error
+        self.costUSD = costUSD
+    }
+}
+
+/// What a submit did.
+public enum SubmitResult: Sendable, Hashable {
+    /// A new task was queued.
+    case inserted(AgentTask)
+    /// A task with the same idempotency key exists: this is it, unchanged.
+    case existingIdempotent(AgentTask)
+    /// A live task with the same dedup key exists: this is it, unchanged.
+    case existingDedup(AgentTask)
+
+    /// The task, new or existing.
+    public var task: AgentTask {
+        switch self {
+        case .inserted(let task), .existingIdempotent(let task), .existingDedup(let task): task
+        }
+    }
+
+    /// Whether a new task was written.
+    public var inserted: Bool {
+        if case .inserted = self { return true }
+        return false
+    }
+}

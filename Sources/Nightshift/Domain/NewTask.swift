@@ -1,0 +1,114 @@
+import Foundation
+
+/// Where a task came from, so notifications can go back there.
+public struct Origin: Sendable, Hashable, Codable {
+    /// The channel (e.g. `slack:#ops`, `cli`, `api`).
+    public var channel: String
+    /// The conversation or session within the channel.
+    public var session: String?
+
+    /// Creates an origin.
+    public init(channel: String, session: String? = nil) {
+        self.channel = channel
+        self.session = session
+    }
+}
+
+/// A request to queue a task. Fields left `nil` take the agent's defaults.
+public struct NewTask: Sendable, Hashable {
+    /// The largest prompt accepted, in UTF-8 bytes: 1 MiB.
+    public static let maxPromptBytes = 1 << 20
+
+    /// The workspace that owns the task.
+    public var workspaceID: String
+    /// The agent that runs it.
+    public var agent: String
+    /// What the agent is asked to do.
+    public var prompt: String
+    /// Structured input for the agent: a JSON object.
+    public var payload: JSONValue
+    /// Lower runs first; ≥ 0.
+    public var priority: Int
+    /// A lane shares a concurrency limit between tasks of different agents.
+    public var lane: String?
+    /// Free-form labels for filtering.
+    public var labels: [String]
+    /// Where the task came from.
+    public var origin: Origin?
+    /// A repeated submit with the same key (in the workspace, for all time) returns the original task.
+    public var idempotencyKey: String?
+    /// Only one live task per key: a submit with a live key returns the live task.
+    public var dedupKey: String?
+    /// Spending cap in USD for all runs of the task.
+    public var budgetUSD: Double?
+    /// Per-run timeout in seconds.
+    public var timeout: Double?
+    /// Retry policy; `nil` takes the agent's.
+    public var retry: RetryPolicy?
+    /// Not claimed before this time.
+    public var availableAt: Date?
+
+    /// Creates a request.
+    public init(
+        agent: String,
+        prompt: String,
+        workspaceID: String = "default",
+        payload: JSONValue = .object([:]),
+        priority: Int = 10,
+        lane: String? = nil,
+        labels: [String] = [],
+        origin: Origin? = nil,
+        idempotencyKey: String? = nil,
+        dedupKey: String? = nil,
+        budgetUSD: Double? = nil,
+        timeout: Double? = nil,
+        retry: RetryPolicy? = nil,
+        availableAt: Date? = nil
+    ) {
+        self.workspaceID = workspaceID
+        self.agent = agent
+        self.prompt = prompt
+        self.payload = payload
+        self.priority = priority
+        self.lane = lane
+        self.labels = labels
+        self.origin = origin
+        self.idempotencyKey = idempotencyKey
+        self.dedupKey = dedupKey
+        self.budgetUSD = budgetUSD
+        self.timeout = timeout
+        self.retry = retry
+        self.availableAt = availableAt
+    }
+
+    /// Checks every field that can be checked without the store; the error names the first bad one.
+    /// (Whether the agent exists is checked by the store, in the submit transaction.)
+    public func validate() throws(NightshiftError) {
+        try Self.checkKey(workspaceID, field: "workspace_id", required: true)
+        try Self.checkKey(agent, field: "agent", required: true)
+        guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw .invalid("prompt", "expected a non-empty string")
+        }
+        guard prompt.utf8.count <= Self.maxPromptBytes else {
+            throw .invalid("prompt", "expected at most \(Self.maxPromptBytes) bytes (1 MiB), got \(prompt.utf8.count)")
+        }
+        guard payload.objectValue != nil else { throw .invalid("payload", "expected a JSON object") }
+        guard priority >= 0 else { throw .invalid("priority", "expected an integer ≥ 0, got \(priority)") }
+        if let lane { try Self.checkKey(lane, field: "lane", required: true) }
+        for label in labels { try Self.checkKey(label, field: "labels", required: true) }
+        if let idempotencyKey { try Self.checkKey(idempotencyKey, field: "idempotency_key", required: true, max: 255) }
+        if let dedupKey { try Self.checkKey(dedupKey, field: "dedup_key", required: true, max: 255) }
+        if let budgetUSD, !(budgetUSD > 0 && budgetUSD.isFinite) {
+            throw .invalid("budget_usd", "expected a number of USD > 0")
+        }
+        if let timeout, !(timeout > 0 && timeout.isFinite) {
+            throw .invalid("timeout", "expected a number of seconds > 0, got \(timeout)")
+        }
+        try retry?.validate()
+    }
+
+    private static func checkKey(_ value: String, field: String, required: Bool, max: Int = 128) throws(NightshiftError) {
+        if required, value.isEmpty { throw .invalid(field, "expected a non-empty string") }
+        guard value.utf8.count <= max else { throw .invalid(field, "expected at most \(max) bytes") }
+    }
+}

@@ -1,0 +1,53 @@
+/// An error from the engine or a store: a code a program can switch on, plus what a person needs
+/// to fix it (which field, what was expected, which task). Never carries a secret.
+public struct NightshiftError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of error this is. A struct with static members so the set can grow.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// The stable text form, e.g. `invalid_input`.
+        public let rawValue: String
+        /// Wraps a code's text form.
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The text form.
+        public var description: String { rawValue }
+
+        /// A field of a request is missing, malformed or out of range.
+        public static let invalidInput = Code("invalid_input")
+        /// The task, run or agent does not exist.
+        public static let notFound = Code("not_found")
+        /// The action is not allowed in the task's current state.
+        public static let illegalTransition = Code("illegal_transition")
+        /// The queue already holds as many tasks as its depth cap allows.
+        public static let queueFull = Code("queue_full")
+        /// The store cannot be used (I/O error, schema from a newer version, closed).
+        public static let storeUnavailable = Code("store_unavailable")
+    }
+
+    /// What kind of error this is.
+    public var code: Code
+    /// A sentence for a person.
+    public var message: String
+    /// The request field at fault, when there is one (`prompt`, `priority`, …).
+    public var field: String?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    /// `field: message` when a field is named, else the message.
+    public var description: String {
+        field.map { "\($0): \(message)" } ?? message
+    }
+
+    /// A field failed validation: names the field and what was expected.
+    public static func invalid(_ field: String, _ expected: String) -> NightshiftError {
+        NightshiftError(.invalidInput, expected, field: field)
+    }
+
+    /// No task with this id.
+    public static func taskNotFound(_ id: TaskID) -> NightshiftError {
+        NightshiftError(.notFound, "no task with id \(id)", field: "id")
+    }
+}

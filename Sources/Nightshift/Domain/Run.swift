@@ -1,0 +1,184 @@
+import Foundation
+
+/// One attempt at a task by one worker.
+public struct Run: Sendable, Hashable, Codable {
+    /// UUIDv7 id.
+    public var id: String
+    /// The task.
+    public var taskID: TaskID
+    /// 1 for the first run of the task, 2 for the next …
+    public var attempt: Int
+    /// The worker (node) that holds or held it.
+    public var workerID: String
+    /// The fencing token: only the holder of the current token may settle.
+    public var leaseToken: String
+    /// The lease ends here unless a heartbeat extends it.
+    public var leaseExpiresAt: Date
+    /// The last heartbeat.
+    public var heartbeatAt: Date
+    /// When it started.
+    public var startedAt: Date
+    /// When it ended, if it has.
+    public var finishedAt: Date?
+    /// How it ended (`succeeded`, `failed`, `timed_out`, `lost`, `cancelled`, `released`, `waiting`).
+    public var outcome: String?
+    /// The agent process's exit code, if there was one.
+    public var exitCode: Int?
+    /// Input tokens.
+    public var tokensIn: Int
+    /// Output tokens.
+    public var tokensOut: Int
+    /// Cost in USD.
+    public var costUSD: Double
+    /// The agent CLI's own session id, for resume.
+    public var agentSessionID: String?
+    /// Why it failed, if it did.
+    public var error: String?
+
+    /// Creates a run value (stores build these from rows).
+    public init(
+        id: String, taskID: TaskID, attempt: Int, workerID: String, leaseToken: String, leaseExpiresAt: Date,
+        heartbeatAt: Date, startedAt: Date, finishedAt: Date? = nil, outcome: String? = nil, exitCode: Int? = nil,
+        tokensIn: Int = 0, tokensOut: Int = 0, costUSD: Double = 0, agentSessionID: String? = nil, error: String? = nil
+    ) {
+        self.id = id
+        self.taskID = taskID
+        self.attempt = attempt
+        self.workerID = workerID
+        self.leaseToken = leaseToken
+        self.leaseExpiresAt = leaseExpiresAt
+        self.heartbeatAt = heartbeatAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.tokensIn = tokensIn
+        self.tokensOut = tokensOut
+        self.costUSD = costUSD
+        self.agentSessionID = agentSessionID
+        self.error = error
+    }
+
+    /// The lease this run holds (or held).
+    public var lease: Lease { Lease(taskID: taskID, runID: id, token: leaseToken) }
+}
+
+/// The right to settle one run of one task: proof, checked by the store, that the holder is still
+/// the task's current worker.
+public struct Lease: Sendable, Hashable, Codable {
+    /// The task.
+    public var taskID: TaskID
+    /// The run.
+    public var runID: String
+    /// The fencing token.
+    public var token: String
+
+    /// Creates a lease value.
+    public init(taskID: TaskID, runID: String, token: String) {
+        self.taskID = taskID
+        self.runID = runID
+        self.token = token
+    }
+}
+
+/// A task a worker claimed: the task (now running) and its new run.
+public struct ClaimedRun: Sendable, Hashable {
+    /// The task, in state running.
+    public var task: AgentTask
+    /// The run just started.
+    public var run: Run
+
+    /// Creates a claimed run.
+    public init(task: AgentTask, run: Run) {
+        self.task = task
+        self.run = run
+    }
+
+    /// The lease to heartbeat and settle with.
+    public var lease: Lease { run.lease }
+}
+
+/// Tokens, cost and identity a run reports.
+public struct RunUsage: Sendable, Hashable, Codable {
+    /// Input tokens.
+    public var tokensIn: Int
+    /// Output tokens.
+    public var tokensOut: Int
+    /// Cost in USD.
+    public var costUSD: Double
+    /// The agent CLI's session id.
+    public var agentSessionID: String?
+    /// The process's exit code.
+    public var exitCode: Int?
+
+    /// Creates usage figures; all zero by default.
+    public init(tokensIn: Int = 0, tokensOut: Int = 0, costUSD: Double = 0, agentSessionID: String? = nil, exitCode: Int? = nil) {
+        self.tokensIn = tokensIn
+        self.tokensOut = tokensOut
+        self.costUSD = costUSD
+        self.agentSessionID = agentSessionID
+        self.exitCode = exitCode
+    }
+}
+
+/// How a run ended, with what it produced.
+public struct RunOutcome: Sendable, Hashable {
+    /// What the lifecycle does with it.
+    public var resolution: RunResolution
+    /// The outcome's name on the run (`succeeded`, `failed`, `timed_out`, …).
+    public var label: String
+    /// The result text (success).
+    public var result: String?
+    /// Why it failed.
+    public var error: String?
+    /// For a wait: when to wake the task by itself, if at all.
+    public var wakeAt: Date?
+    /// For a wait: the question asked or the prompt to continue with.
+    public var message: String?
+    /// Tokens, cost, session id, exit code.
+    public var usage: RunUsage
+
+    /// Creates an outcome.
+    public init(
+        resolution: RunResolution, label: String, result: String? = nil, error: String? = nil,
+        wakeAt: Date? = nil, message: String? = nil, usage: RunUsage = RunUsage()
+    ) {
+        self.resolution = resolution
+        self.label = label
+        self.result = result
+        self.error = error
+        self.wakeAt = wakeAt
+        self.message = message
+        self.usage = usage
+    }
+
+    /// The agent finished with `result`.
+    public static func succeeded(_ result: String?, usage: RunUsage = RunUsage()) -> RunOutcome {
+        RunOutcome(resolution: .succeeded, label: "succeeded", result: result, usage: usage)
+    }
+
+    /// The run failed; `retryable` says whether another attempt may help.
+    public static func failed(_ error: String, retryable: Bool = true, usage: RunUsage = RunUsage()) -> RunOutcome {
+        RunOutcome(resolution: .failed(retryable: retryable), label: "failed", error: error, usage: usage)
+    }
+
+    /// The agent asks a question and waits for input.
+    public static func waitingForInput(_ question: String, usage: RunUsage = RunUsage()) -> RunOutcome {
+        RunOutcome(resolution: .waiting, label: "waiting", message: question, usage: usage)
+    }
+
+    /// The agent asks to be woken at `date`, continuing with `prompt` if given.
+    public static func wake(at date: Date, prompt: String?, usage: RunUsage = RunUsage()) -> RunOutcome {
+        RunOutcome(resolution: .waiting, label: "waiting", wakeAt: date, message: prompt, usage: usage)
+    }
+}
+
+/// What a settle did.
+public enum SettleResult: Sendable, Hashable {
+    /// The run was settled now; the task moved to this state.
+    case settled(TaskState)
+    /// The same lease settled before: nothing changed; the task went to this state then.
+    case alreadySettled(TaskState)
+    /// The lease is no longer the task's current lease (lost, rescued, cancelled): nothing changed.
+    case stale(reason: String)
+}

@@ -1,0 +1,101 @@
+/// The single authority on task state: a pure transition table, no I/O.
+///
+/// Stores call ``next(from:on:task:budget:)`` inside the transaction that writes the new state,
+/// so no other code decides what `tasks.state` becomes.
+///
+/// | from \ action | submit | dispatch | settle | cancel | pause | resume | retry | drop | wake |
+/// |---|---|---|---|---|---|---|---|---|---|
+/// | (new)     | queued | – | – | – | – | – | – | – | – |
+/// | queued    | – | running | – | cancelled | paused | – | – | dropped | – |
+/// | running   | – | – | see below | cancelled | – | – | – | – | – |
+/// | waiting   | – | – | – | cancelled | – | – | – | dropped | queued |
+/// | paused    | – | – | – | cancelled | – | queued | – | dropped | – |
+/// | done      | – | – | – | – | – | – | – | – | – |
+/// | error     | – | – | – | – | – | – | queued | – | – |
+/// | cancelled | – | – | – | – | – | – | queued | – | – |
+/// | dropped   | – | – | – | – | – | – | queued | – | – |
+///
+/// `settle` from running: succeeded → done; waiting → waiting; released → queued;
+/// failed → queued while the retry budget allows another attempt and the failure is retryable,
+/// else error.
+public enum Lifecycle {
+    /// The state `action` leads to from `state` (`nil` for a task that does not exist yet).
+    ///
+    /// - Parameter budget: failures so far, counting the one being settled, and the attempts allowed.
+    /// - Throws: ``IllegalTransition`` naming the task, its state and the action.
+    public static func next(
+        from state: TaskState?,
+        on action: LifecycleAction,
+        task: TaskID,
+        budget: RetryBudget = RetryBudget()
+    ) throws(IllegalTransition) -> TaskState {
+        guard let state else {
+            if action == .submit { return .queued }
+            throw IllegalTransition(task: task, state: nil, action: action)
+        }
+        switch (state, action) {
+        case (.queued, .dispatch): return .running
+        case (.queued, .pause): return .paused
+        case (.paused, .resume): return .queued
+        case (.waiting, .wake): return .queued
+        case (.queued, .cancel), (.running, .cancel), (.waiting, .cancel), (.paused, .cancel): return .cancelled
+        case (.queued, .drop), (.waiting, .drop), (.paused, .drop): return .dropped
+        case (.error, .retry), (.cancelled, .retry), (.dropped, .retry): return .queued
+        case (.running, .settle(let resolution)):
+            switch resolution {
+            case .succeeded: return .done
+            case .waiting: return .waiting
+            case .released: return .queued
+            case .failed(let retryable): return retryable && budget.allowsRetry ? .queued : .error
+            }
+        default:
+            throw IllegalTransition(task: task, state: state, action: action)
+        }
+    }
+}
+
+/// The facts about past attempts that decide whether a failed run is retried.
+public struct RetryBudget: Sendable, Hashable {
+    /// Failed attempts since submit or the last manual retry, counting the one being settled.
+    public var failures: Int
+    /// Attempts allowed in all.
+    public var maxAttempts: Int
+
+    /// A budget; the default allows one attempt and has used none.
+    public init(failures: Int = 0, maxAttempts: Int = 1) {
+        self.failures = failures
+        self.maxAttempts = maxAttempts
+    }
+
+    /// Whether another attempt may follow.
+    public var allowsRetry: Bool { failures < maxAttempts }
+}
+
+/// An action that the task's state does not allow.
+public struct IllegalTransition: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The task.
+    public var task: TaskID
+    /// Its state when the action was attempted (`nil`: the task did not exist).
+    public var state: TaskState?
+    /// The action.
+    public var action: LifecycleAction
+
+    /// Creates the error.
+    public init(task: TaskID, state: TaskState?, action: LifecycleAction) {
+        self.task = task
+        self.state = state
+        self.action = action
+    }
+
+    /// E.g. `cannot pause task 0190…: it is done`.
+    public var description: String {
+        "cannot \(action.name) task \(task): it is \(state?.rawValue ?? "not submitted")"
+    }
+}
+
+extension NightshiftError {
+    /// The error a store reports for an illegal action: code `illegal_transition`, field `state`.
+    public init(_ illegal: IllegalTransition) {
+        self.init(.illegalTransition, illegal.description, field: "state")
+    }
+}

@@ -1,0 +1,72 @@
+/// Something that can happen to a task. ``Lifecycle`` says which state it leads to, if any.
+public enum LifecycleAction: Sendable, Hashable, CustomStringConvertible {
+    /// A new task enters the queue.
+    case submit
+    /// A worker claims the task and starts a run.
+    case dispatch
+    /// A run ended; its resolution decides what follows.
+    case settle(RunResolution)
+    /// A person stops the task (and its running agent).
+    case cancel
+    /// A person holds a queued task back.
+    case pause
+    /// A person lets a paused task be claimed again.
+    case resume
+    /// A person tries a failed, cancelled or dropped task again.
+    case retry
+    /// The task is removed from the queue without running.
+    case drop
+    /// A waiting task's wake time, input or children arrived.
+    case wake
+
+    /// Every action, with each resolution of `settle`: the columns of the transition table.
+    public static let all: [LifecycleAction] = [
+        .submit, .dispatch,
+        .settle(.succeeded), .settle(.failed(retryable: true)), .settle(.failed(retryable: false)),
+        .settle(.waiting), .settle(.released),
+        .cancel, .pause, .resume, .retry, .drop, .wake,
+    ]
+
+    /// The action's name as used in errors and events (`settle`, `cancel`, …).
+    public var name: String {
+        switch self {
+        case .submit: "submit"
+        case .dispatch: "dispatch"
+        case .settle: "settle"
+        case .cancel: "cancel"
+        case .pause: "pause"
+        case .resume: "resume"
+        case .retry: "retry"
+        case .drop: "drop"
+        case .wake: "wake"
+        }
+    }
+
+    /// The name, with the resolution for `settle`.
+    public var description: String {
+        if case .settle(let resolution) = self { return "settle(\(resolution))" }
+        return name
+    }
+}
+
+/// How a run ended, as far as the lifecycle cares.
+public enum RunResolution: Sendable, Hashable, CustomStringConvertible {
+    /// The agent finished its work.
+    case succeeded
+    /// The run failed; `retryable` says whether another attempt may help.
+    case failed(retryable: Bool)
+    /// The agent asked to wait (for input or a wake time).
+    case waiting
+    /// The worker gave the task back unfinished (graceful shutdown): no attempt is charged.
+    case released
+
+    /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `released`.
+    public var description: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .failed(let retryable): retryable ? "failed" : "failed_final"
+        case .waiting: "waiting"
+        case .released: "released"
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Durable storage of tasks, runs and events. Every state change goes through ``Lifecycle`` inside
+/// the store's transaction, together with its task event and hook event.
+///
+/// Implementations: `SQLiteTaskStore` (embedded default), later PostgreSQL. One conformance suite
+/// tests them all.
+public protocol TaskStore: Sendable {
+    /// Creates or replaces an agent profile.
+    func saveAgent(_ agent: Agent) async throws
+    /// The agent named `name`, if any.
+    func agent(named name: String) async throws -> Agent?
+    /// Every agent, by name.
+    func agents() async throws -> [Agent]
+    /// Removes an agent; returns whether it existed. Its tasks stay.
+    func deleteAgent(named name: String) async throws -> Bool
+    /// Sets (or with `nil` removes) the concurrency limit of a lane.
+    func setLaneLimit(_ lane: String, concurrency: Int?) async throws
+
+    /// Queues a task, or returns the existing one for a repeated idempotency key or a live dedup key.
+    /// Throws ``NightshiftError`` (`invalid_input`, `queue_full`) with nothing written.
+    func submit(_ new: NewTask, now: Date) async throws -> SubmitResult
+    /// Queues many tasks in one transaction (bulk load). All or nothing.
+    func submitAll(_ tasks: [NewTask], now: Date) async throws -> [SubmitResult]
+    /// The task with this id.
+    func task(_ id: TaskID) async throws -> AgentTask?
+    /// Applies a person's action (cancel, pause, resume, retry, drop, wake) and returns the task.
+    /// Cancelling a running task ends its run, so its worker's lease is lost.
+    func transition(_ id: TaskID, _ action: LifecycleAction, now: Date) async throws -> AgentTask
+
+    /// Claims up to `limit` available tasks for `worker`, in priority / available_at / id order,
+    /// honouring per-agent and per-lane concurrency limits; each gets a run and a lease.
+    func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun]
+    /// Extends the leases still held; returns the ones that are lost.
+    func heartbeat(_ leases: [Lease], extendTo: Date, now: Date) async throws -> [Lease]
+    /// Records how a run ended and moves its task on — only if `lease` is still current (fenced);
+    /// a repeat with the same lease changes nothing.
+    func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult
+    /// Ends runs whose lease expired (their worker died) as lost; their tasks retry or fail.
+    /// Returns the tasks rescued.
+    func rescueExpiredLeases(now: Date) async throws -> [TaskID]
+    /// Ends, at once, every run still held by `worker` — a restarted node reclaiming the runs of its
+    /// previous incarnation. Returns the tasks rescued.
+    func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [TaskID]
+    /// Wakes waiting tasks whose wake time has come. Returns the tasks woken.
+    func wakeDue(now: Date) async throws -> [TaskID]
+    /// The earliest time a queued task becomes available after `now`, if any is delayed.
+    func nextAvailableAt(after now: Date) async throws -> Date?
+
+    /// A task's events after `seq`, at most `limit`, in order.
+    func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent]
+    /// Appends events (agent output, logs) to their tasks' logs.
+    func appendEvents(_ events: [NewTaskEvent]) async throws
+    /// The global hook stream after `seq`, at most `limit`, in order.
+    func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent]
+    /// A task's runs, oldest first.
+    func runs(task: TaskID) async throws -> [Run]
+    /// How many tasks are in each state.
+    func countsByState() async throws -> [TaskState: Int]
+}

@@ -1,0 +1,122 @@
+import GRDB
+
+/// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
+enum SQLiteSchema {
+    /// The newest schema this binary knows.
+    static let migrationIDs = ["v1"]
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE agents (
+                    name TEXT PRIMARY KEY,
+                    runner TEXT NOT NULL,
+                    config TEXT NOT NULL,
+                    concurrency INTEGER,
+                    timeout REAL,
+                    max_attempts INTEGER NOT NULL,
+                    initial_backoff REAL NOT NULL,
+                    max_backoff REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE TABLE lanes (
+                    name TEXT PRIMARY KEY,
+                    concurrency INTEGER NOT NULL
+                );
+                CREATE TABLE tasks (
+                    id TEXT PRIMARY KEY,
+                    workspace_id TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    prompt TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    lane TEXT,
+                    labels TEXT NOT NULL,
+                    origin_channel TEXT,
+                    origin_session TEXT,
+                    idempotency_key TEXT,
+                    dedup_key TEXT,
+                    budget_usd REAL,
+                    timeout REAL,
+                    max_attempts INTEGER NOT NULL,
+                    initial_backoff REAL NOT NULL,
+                    max_backoff REAL NOT NULL,
+                    available_at REAL NOT NULL,
+                    state TEXT NOT NULL,
+                    attempt INTEGER NOT NULL DEFAULT 0,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    run_id TEXT,
+                    lease_token TEXT,
+                    lease_expires_at REAL,
+                    worker_id TEXT,
+                    wake_at REAL,
+                    last_seq INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    finished_at REAL,
+                    result TEXT,
+                    error TEXT,
+                    cost_usd REAL NOT NULL DEFAULT 0
+                );
+                CREATE UNIQUE INDEX tasks_idempotency ON tasks(workspace_id, idempotency_key)
+                    WHERE idempotency_key IS NOT NULL;
+                CREATE UNIQUE INDEX tasks_dedup ON tasks(workspace_id, dedup_key)
+                    WHERE dedup_key IS NOT NULL AND state IN ('queued', 'running', 'waiting', 'paused');
+                CREATE INDEX tasks_ready ON tasks(priority, available_at, id) WHERE state = 'queued';
+                CREATE INDEX tasks_delayed ON tasks(available_at) WHERE state = 'queued';
+                CREATE INDEX tasks_running ON tasks(lease_expires_at) WHERE state = 'running';
+                CREATE INDEX tasks_waking ON tasks(wake_at) WHERE state = 'waiting' AND wake_at IS NOT NULL;
+                CREATE INDEX tasks_created ON tasks(workspace_id, created_at, id);
+
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY,
+                    task_id TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    worker_id TEXT NOT NULL,
+                    lease_token TEXT NOT NULL,
+                    lease_expires_at REAL NOT NULL,
+                    heartbeat_at REAL NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL,
+                    outcome TEXT,
+                    settled_by TEXT,
+                    settled_state TEXT,
+                    exit_code INTEGER,
+                    tokens_in INTEGER NOT NULL DEFAULT 0,
+                    tokens_out INTEGER NOT NULL DEFAULT 0,
+                    cost_usd REAL NOT NULL DEFAULT 0,
+                    agent_session_id TEXT,
+                    error TEXT
+                );
+                CREATE INDEX runs_task ON runs(task_id, attempt);
+
+                CREATE TABLE task_events (
+                    task_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    time REAL NOT NULL,
+                    type TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    PRIMARY KEY (task_id, seq)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE hook_events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time REAL NOT NULL,
+                    task_id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    data TEXT NOT NULL
+                );
+
+                CREATE TABLE state_counts (
+                    state TEXT PRIMARY KEY,
+                    n INTEGER NOT NULL
+                );
+                INSERT INTO state_counts (state, n) VALUES
+                    ('queued', 0), ('running', 0), ('waiting', 0), ('paused', 0),
+                    ('done', 0), ('error', 0), ('cancelled', 0), ('dropped', 0);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import Nightshift
+
+extension SQLiteTaskStore {
+    /// Claims up to `limit` available tasks for `worker` in one transaction.
+    public func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
+        guard limit > 0 else { return [] }
+        return try await writer.write { transaction in
+            try transaction.claim(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now)
+        }
+    }
+}
+
+extension WriteTransaction {
+    /// The most candidate pages one claim reads when concurrency limits skip candidates.
+    private static let maxCandidatePages = 8
+
+    func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) throws -> [ClaimedRun] {
+        var limits = try ConcurrencyLimits(db)
+        let time = now.timeIntervalSince1970
+        var chosen: [Row] = []
+        var cursor: (priority: Int, availableAt: Double, id: String)?
+        let pageSize = limits.isEmpty ? limit : max(limit * 4, 32)
+        for _ in 0..<Self.maxCandidatePages {
+            var sql = "SELECT * FROM tasks WHERE state = 'queued' AND available_at <= ?"
+            var arguments: [any DatabaseValueConvertible] = [time]
+            if let cursor {
+                sql += " AND (priority, available_at, id) > (?, ?, ?)"
+                arguments += [cursor.priority, cursor.availableAt, cursor.id]
+            }
+            let saturatedAgents = limits.saturatedAgents
+            if !saturatedAgents.isEmpty {
+                sql += " AND agent NOT IN (\(databaseQuestionMarks(count: saturatedAgents.count)))"
+                arguments += saturatedAgents as [any DatabaseValueConvertible]
+            }
+            let saturatedLanes = limits.saturatedLanes
+            if !saturatedLanes.isEmpty {
+                sql += " AND (lane IS NULL OR lane NOT IN (\(databaseQuestionMarks(count: saturatedLanes.count))))"
+                arguments += saturatedLanes as [any DatabaseValueConvertible]
+            }
+            sql += " ORDER BY priority, available_at, id LIMIT \(pageSize)"
+            let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+            for row in candidates where chosen.count < limit {
+                if limits.admit(agent: row["agent"], lane: row["lane"]) { chosen.append(row) }
+            }
+            guard chosen.count < limit, candidates.count == pageSize, let last = candidates.last else { break }
+            cursor = (last["priority"], last["available_at"], last["id"])
+        }
+        return try chosen.map { try dispatch($0, worker: worker, leaseDuration: leaseDuration, now: now) }
+    }
+
+    private func dispatch(_ row: Row, worker: String, leaseDuration: Double, now: Date) throws -> ClaimedRun {
+        var task = try SQLiteRows.task(row)
+        let facts = try TaskFacts(row)
+        let runID = UUIDv7.generate(at: now)
+        let token = UUIDv7.generate(at: now)
+        let attempt = task.attempt + 1
+        let time = now.timeIntervalSince1970
+        let expires = time + leaseDuration
+        task.state = try transition(
+            facts, .dispatch, now: now,
+            assignments: [
+                ("attempt = ?", attempt), ("run_id = ?", runID), ("lease_token = ?", token),
+                ("lease_expires_at = ?", expires), ("worker_id = ?", worker),
+            ],
+            details: ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)])
+        try db.cachedStatement(sql: """
+            INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [runID, task.id.rawValue, attempt, worker, token, expires, time, time])
+        task.attempt = attempt
+        task.updatedAt = now
+        let run = Run(
+            id: runID, taskID: task.id, attempt: attempt, workerID: worker, leaseToken: token,
+            leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now)
+        return ClaimedRun(task: task, run: run)
+    }
+}
+
+/// Per-agent and per-lane concurrency limits with the counts of running tasks, for one claim.
+struct ConcurrencyLimits {
+    private var agentLimits: [String: Int] = [:]
+    private var laneLimits: [String: Int] = [:]
+    private var agentRunning: [String: Int] = [:]
+    private var laneRunning: [String: Int] = [:]
+
+    init(_ db: Database) throws {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT name, concurrency FROM agents WHERE concurrency IS NOT NULL")) {
+            agentLimits[row["name"]] = row["concurrency"]
+        }
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT name, concurrency FROM lanes")) {
+            laneLimits[row["name"]] = row["concurrency"]
+        }
+        guard !isEmpty else { return }
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT agent, lane FROM tasks WHERE state = 'running'")) {
+            agentRunning[row["agent"], default: 0] += 1
+            if let lane: String = row["lane"] { laneRunning[lane, default: 0] += 1 }
+        }
+    }
+
+    /// Whether no limit is defined at all (the claim can take candidates as they come).
+    var isEmpty: Bool { agentLimits.isEmpty && laneLimits.isEmpty }
+
+    /// Agents already at their limit.
+    var saturatedAgents: [String] {
+        agentLimits.filter { agentRunning[$0.key, default: 0] >= $0.value }.map(\.key).sorted()
+    }
+
+    /// Lanes already at their limit.
+    var saturatedLanes: [String] {
+        laneLimits.filter { laneRunning[$0.key, default: 0] >= $0.value }.map(\.key).sorted()
+    }
+
+    /// Counts a task in if its agent and lane have room; returns whether it fits.
+    mutating func admit(agent: String, lane: String?) -> Bool {
+        if let limit = agentLimits[agent], agentRunning[agent, default: 0] >= limit { return false }
+        if let lane, let limit = laneLimits[lane], laneRunning[lane, default: 0] >= limit { return false }
+        agentRunning[agent, default: 0] += 1
+        if let lane { laneRunning[lane, default: 0] += 1 }
+        return true
+    }
+}

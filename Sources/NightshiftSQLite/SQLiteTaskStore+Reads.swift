@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import Nightshift
+
+extension SQLiteTaskStore {
+    /// The task with this id.
+    public func task(_ id: TaskID) async throws -> AgentTask? {
+        try await read { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tasks WHERE id = ?"), arguments: [id.rawValue])
+                .map(SQLiteRows.task)
+        }
+    }
+
+    /// A task's events after `seq`, at most `limit`.
+    public func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [task.rawValue, seq, max(0, limit)]
+            ).map(SQLiteRows.event)
+        }
+    }
+
+    /// The hook stream after `seq`, at most `limit`.
+    public func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM hook_events WHERE seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [seq, max(0, limit)]
+            ).map(SQLiteRows.hookEvent)
+        }
+    }
+
+    /// A task's runs, oldest first.
+    public func runs(task: TaskID) async throws -> [Run] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE task_id = ? ORDER BY attempt", arguments: [task.rawValue])
+                .map(SQLiteRows.run)
+        }
+    }
+
+    /// How many tasks are in each state.
+    public func countsByState() async throws -> [TaskState: Int] {
+        try await read { db in
+            var counts: [TaskState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, n FROM state_counts") {
+                counts[try SQLiteRows.state(row["state"])] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// The earliest `available_at` after `now` among queued tasks.
+    public func nextAvailableAt(after now: Date) async throws -> Date? {
+        try await read { db in
+            try Double.fetchOne(
+                db.cachedStatement(sql: "SELECT MIN(available_at) FROM tasks WHERE state = 'queued' AND available_at > ?"),
+                arguments: [now.timeIntervalSince1970]
+            ).map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+
+    /// Appends events to their tasks' logs.
+    public func appendEvents(_ events: [NewTaskEvent]) async throws {
+        guard !events.isEmpty else { return }
+        var byTask: [TaskID: [NewTaskEvent]] = [:]
+        var order: [TaskID] = []
+        for event in events {
+            if byTask[event.taskID] == nil { order.append(event.taskID) }
+            byTask[event.taskID, default: []].append(event)
+        }
+        let groups = order.map { ($0, byTask[$0]!) }
+        try await writer.write { transaction in
+            for (task, events) in groups { try transaction.appendEvents(task: task, events) }
+        }
+    }
+}

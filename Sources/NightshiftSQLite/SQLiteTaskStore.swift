@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import Nightshift
+
+/// The embedded ``TaskStore``: one SQLite file in WAL mode, through GRDB.
+///
+/// Writes go through one writer with group commit (see `WriteQueue`); reads use a pool of
+/// readers that never block the writer. Several processes may open the same file.
+public final class SQLiteTaskStore: TaskStore {
+    /// How the store opens its file.
+    public struct Configuration: Sendable {
+        /// How hard each commit is pushed to disk.
+        public struct Durability: Sendable, Hashable, CustomStringConvertible {
+            /// The `PRAGMA synchronous` value.
+            public let pragma: String
+            /// `FULL`: an acknowledged write survives a power loss (fsync at every commit).
+            public static let full = Durability(pragma: "FULL")
+            /// `NORMAL`: survives a crash of the process, not necessarily a power loss.
+            public static let normal = Durability(pragma: "NORMAL")
+            /// `FULL` or `NORMAL`.
+            public var description: String { pragma }
+        }
+
+        /// Commit durability; `full` by default.
+        public var durability: Durability
+        /// Submits are refused once this many tasks are queued, waiting or paused; `nil` for no cap.
+        public var maxQueueDepth: Int?
+        /// How long to wait for another process's write lock, in seconds.
+        public var busyTimeout: Double
+
+        /// Creates a configuration; every argument has a default.
+        public init(durability: Durability = .full, maxQueueDepth: Int? = nil, busyTimeout: Double = 10) {
+            self.durability = durability
+            self.maxQueueDepth = maxQueueDepth
+            self.busyTimeout = busyTimeout
+        }
+    }
+
+    /// The database file.
+    public let path: String
+    /// The configuration it was opened with.
+    public let configuration: Configuration
+    let pool: DatabasePool
+    let writer: WriteQueue
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Refuses a database whose schema is newer than this binary.
+    public init(path: String, configuration: Configuration = Configuration()) throws {
+        self.path = path
+        self.configuration = configuration
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(configuration.busyTimeout)
+        config.maximumReaderCount = 8
+        let synchronous = configuration.durability.pragma
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw NightshiftError(.storeUnavailable, "cannot open SQLite database at \(path): \(error)")
+        }
+        let migrator = SQLiteSchema.migrator
+        try pool.write { db in
+            let applied = try migrator.appliedIdentifiers(db)
+            let unknown = applied.subtracting(SQLiteSchema.migrationIDs)
+            if !unknown.isEmpty {
+                throw NightshiftError(
+                    .storeUnavailable,
+                    "database \(path) has schema \(unknown.sorted().joined(separator: ", ")), newer than this binary's \(SQLiteSchema.migrationIDs.last!): upgrade nightshift"
+                )
+            }
+        }
+        try migrator.migrate(pool)
+        writer = WriteQueue(pool: pool, afterBatch: { transaction in
+            for (state, delta) in transaction.stateDeltas where delta != 0 {
+                try transaction.db.execute(
+                    sql: "UPDATE state_counts SET n = n + ? WHERE state = ?", arguments: [delta, state.rawValue])
+            }
+            transaction.stateDeltas.removeAll()
+        })
+    }
+
+    /// Reads with a snapshot of the last commit, on a reader connection.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    /// The SQLite `PRAGMA synchronous` level in force, as `FULL` or `NORMAL`.
+    public func synchronousMode() async throws -> String {
+        try await pool.read { db in
+            switch try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 {
+            case 2: "FULL"
+            case 1: "NORMAL"
+            case 0: "OFF"
+            case 3: "EXTRA"
+            case let other: "\(other)"
+            }
+        }
+    }
+}
+
+extension TaskStore where Self == SQLiteTaskStore {
+    /// The embedded store on the SQLite file at `path`.
+    public static func sqlite(path: String, configuration: SQLiteTaskStore.Configuration = .init()) throws -> SQLiteTaskStore {
+        try SQLiteTaskStore(path: path, configuration: configuration)
+    }
+}
