@@ -53,7 +53,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NightshiftTests", dependencies: ["Nightshift"]),
-        .testTarget(name: "NightshiftSQLiteTests", dependencies: ["Nightshift", "NightshiftSQLite"]),
+        .testTarget(
+            name: "NightshiftSQLiteTests",
+            dependencies: ["Nightshift", "NightshiftSQLite", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "NightshiftRunnersTests",
             dependencies: ["Nightshift", "NightshiftRunners"],

@@ -36,6 +36,7 @@ final class WriteQueue: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let item = Item(
                 run: { transaction in
+                    let deltas = transaction.stateDeltas
                     do {
                         var value: T?
                         try transaction.db.inSavepoint {
@@ -45,6 +46,7 @@ final class WriteQueue: Sendable {
                         let result = value!
                         return { continuation.resume(returning: result) }
                     } catch {
+                        transaction.stateDeltas = deltas
                         return { continuation.resume(throwing: error) }
                     }
                 },

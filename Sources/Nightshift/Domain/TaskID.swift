@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The identifier of a task: a UUIDv7, so ids sort by creation time.
 public struct TaskID: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
@@ -43,21 +44,52 @@ public struct TaskID: Sendable, Hashable, Comparable, Codable, CustomStringConve
     }
 }
 
-/// Generates RFC 9562 version 7 UUIDs: 48 bits of Unix milliseconds, then random bits.
+/// Generates RFC 9562 version 7 UUIDs: 48 bits of Unix milliseconds, then 74 random bits.
+///
+/// Ids made by one process are strictly increasing (RFC 9562 §6.2, method 2): within one
+/// millisecond, or if the clock steps back, the next id is the previous one plus a random step,
+/// so tasks submitted together keep their submit order as their id order.
 public enum UUIDv7 {
+    private struct Last {
+        var millis: UInt64 = 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+    }
+
+    private static let last = Mutex(Last())
+    private static let lowLimit: UInt64 = 1 << 62
+
     /// A new UUIDv7 for `date`, in lower-case text form.
     public static func generate(at date: Date = Date()) -> String {
-        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let wall = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let freshHigh = UInt64.random(in: 0...0x07FF)
+        let freshLow = UInt64.random(in: 0..<lowLimit)
+        let step = UInt64.random(in: 1...(1 << 32))
+        let next: Last = last.withLock { last in
+            if wall > last.millis {
+                last = Last(millis: wall, high: freshHigh, low: freshLow)
+            } else {
+                last.low += step
+                if last.low >= lowLimit {
+                    last.low -= lowLimit
+                    last.high += 1
+                }
+                if last.high > 0x0FFF { last = Last(millis: last.millis + 1, high: 0, low: step) }
+            }
+            return last
+        }
+        let millis = next.millis
+        let random = (high: next.high, low: next.low)
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 {
             bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - UInt64(index))))
         }
-        var generator = SystemRandomNumberGenerator()
-        for index in 6..<16 {
-            bytes[index] = UInt8.random(in: 0...255, using: &generator)
+        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: random.high >> 8)
+        bytes[7] = UInt8(truncatingIfNeeded: random.high)
+        bytes[8] = 0x80 | UInt8(truncatingIfNeeded: random.low >> 56)
+        for index in 9..<16 {
+            bytes[index] = UInt8(truncatingIfNeeded: random.low >> (8 * (15 - UInt64(index))))
         }
-        bytes[6] = (bytes[6] & 0x0F) | 0x70
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
         let uuid = UUID(uuid: (
             bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
             bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]

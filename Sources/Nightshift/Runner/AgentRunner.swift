@@ -8,6 +8,8 @@ import Logging
 public protocol AgentRunner: Sendable {
     /// The runner kind it serves (`command`, `builtin`, …).
     var kind: RunnerKind { get }
+    /// Whether the engine makes the task's working directory before the run.
+    var needsWorkingDirectory: Bool { get }
     /// Runs the attempt. A thrown error is a retryable failure.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome
 }
@@ -80,4 +82,9 @@ public struct RunnerRegistry: Sendable {
     public func runner(for kind: RunnerKind) -> (any AgentRunner)? {
         runners[kind]
     }
+}
+
+extension AgentRunner {
+    /// Whether the engine makes the task's working directory before the run; `true` by default.
+    public var needsWorkingDirectory: Bool { true }
 }

@@ -15,6 +15,9 @@ public struct BuiltinRunner: AgentRunner {
     /// `builtin`.
     public var kind: RunnerKind { .builtin }
 
+    /// In-process handlers get no working directory made for them.
+    public var needsWorkingDirectory: Bool { false }
+
     /// Calls the agent's handler; an unknown handler is a non-retryable failure.
     public func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
         let name = request.agent.config["handler"]?.stringValue ?? request.agent.name

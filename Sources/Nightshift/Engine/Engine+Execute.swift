@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+
+extension Engine {
+    private enum Ending: Sendable {
+        case finished(RunOutcome)
+        case threw(String)
+        case stopped(StopReason)
+        case ignored
+    }
+
+    /// Runs one claimed task to its end and settles it.
+    func execute(_ claimed: ClaimedRun, stop: StopSignal) async {
+        let task = claimed.task
+        var logger = self.logger
+        logger[metadataKey: "nightshift.task_id"] = "\(task.id)"
+        logger[metadataKey: "nightshift.run_id"] = "\(claimed.run.id)"
+        let events = RunEventBuffer(task: task.id)
+        let ending = await withTaskGroup(of: Void.self) { flushers in
+            flushers.addTask {
+                while !Task.isCancelled {
+                    await events.waitForEvents()
+                    let batch = events.take()
+                    if !batch.isEmpty { try? await self.store.appendEvents(batch) }
+                }
+            }
+            let ending = await supervise(claimed, stop: stop, events: events, logger: logger)
+            flushers.cancelAll()
+            await flushers.waitForAll()
+            return ending
+        }
+        let remaining = events.take()
+        if !remaining.isEmpty {
+            do { try await store.appendEvents(remaining) } catch {
+                logger.error("could not write run events", metadata: ["nightshift.error": "\(error)"])
+            }
+        }
+        state.withLock { _ = $0.active.removeValue(forKey: task.id) }
+        doorbell.ring()
+
+        let outcome: RunOutcome
+        switch ending {
+        case .finished(let finished): outcome = finished
+        case .threw(let message): outcome = .failed(message, retryable: true)
+        case .stopped(.timeout(let seconds)):
+            outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
+        case .stopped(.shutdown), .ignored:
+            outcome = RunOutcome(resolution: .released, label: "released")
+        case .stopped(.cancelled), .stopped(.leaseLost):
+            return
+        }
+        do {
+            let result = try await store.settle(claimed.lease, outcome: outcome, now: Date())
+            if case .stale(let reason) = result {
+                logger.warning("settle refused: lease is stale", metadata: ["nightshift.reason": "\(reason)"])
+            } else {
+                logger.debug("settled", metadata: ["nightshift.outcome": "\(outcome.label)"])
+            }
+        } catch {
+            // The lease stays in the store; it expires and the rescuer retries the task.
+            logger.error("settle failed", metadata: ["nightshift.error": "\(error)"])
+        }
+    }
+
+    private func supervise(_ claimed: ClaimedRun, stop: StopSignal, events: RunEventBuffer, logger: Logger) async -> Ending {
+        let task = claimed.task
+        guard let agent = await agent(named: task.agent) else {
+            return .finished(.failed("agent '\(task.agent)' is not defined", retryable: false))
+        }
+        guard let runner = runners.runner(for: agent.runner) else {
+            return .finished(.failed("no runner of kind '\(agent.runner)' for agent '\(agent.name)'", retryable: false))
+        }
+        let workdir = configuration.workRoot.appendingPathComponent(task.id.rawValue)
+        if runner.needsWorkingDirectory {
+            do {
+                try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true)
+            } catch {
+                return .finished(.failed("cannot create working directory \(workdir.path): \(error)", retryable: true))
+            }
+        }
+        let request = RunRequest(task: task, run: claimed.run, agent: agent, workingDirectory: workdir)
+        let context = RunContext(
+            logger: logger,
+            emit: { events.emit($0, $1) },
+            process: { pid in self.state.withLock { $0.active[task.id]?.info.pid = pid } })
+        let timeout = task.timeout ?? agent.timeout
+        return await withTaskGroup(of: Ending.self) { group in
+            group.addTask {
+                do { return .finished(try await runner.run(request, context: context)) } catch is CancellationError {
+                    return .ignored
+                } catch {
+                    return .threw("\(error)")
+                }
+            }
+            group.addTask { await stop.wait().map(Ending.stopped) ?? .ignored }
+            if let timeout {
+                group.addTask {
+                    do { try await Task.sleep(for: .seconds(timeout)) } catch { return .ignored }
+                    return .stopped(.timeout(timeout))
+                }
+            }
+            var first = await group.next() ?? .ignored
+            if case .ignored = first { first = .stopped(.shutdown) }
+            group.cancelAll()
+            if case .stopped = first {
+                // Let the runner wind down (it kills the agent); its own outcome no longer counts.
+                await group.waitForAll()
+            }
+            return first
+        }
+    }
+
+    /// The agent named `name`, from a cache refreshed every few seconds.
+    func agent(named name: String) async -> Agent? {
+        if let cached = state.withLock({ $0.agents[name] }), ContinuousClock.now - cached.fetched < .seconds(5) {
+            return cached.agent
+        }
+        guard let agent = try? await store.agent(named: name) else { return nil }
+        state.withLock { $0.agents[name] = (agent, .now) }
+        return agent
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds.rounded() == seconds ? "\(Int(seconds))s" : "\(seconds)s"
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The engine: a `Service` that claims queued tasks, runs them through their agents' runners in
+/// worker slots, keeps their leases alive, rescues the runs of dead workers, retries failures and
+/// settles every run in the store.
+///
+/// ```swift
+/// let engine = Engine(store: store, runners: RunnerRegistry([BuiltinRunner(handlers: …)]))
+/// let group = ServiceGroup(services: [engine], logger: logger)
+/// try await group.run()
+/// ```
+public final class Engine: Service, Sendable {
+    /// The store the engine works on.
+    public let store: any TaskStore
+    /// The engine's configuration.
+    public let configuration: EngineConfiguration
+    let runners: RunnerRegistry
+    let logger: Logger
+    let doorbell = Doorbell()
+    let state = Mutex(EngineState())
+
+    struct EngineState {
+        var active: [TaskID: ActiveEntry] = [:]
+        var agents: [String: (agent: Agent, fetched: ContinuousClock.Instant)] = [:]
+        var stopping = false
+    }
+
+    struct ActiveEntry {
+        var info: ActiveRun
+        var lease: Lease
+        var stop: StopSignal
+    }
+
+    /// Creates an engine; it does nothing until ``run()``.
+    public init(
+        store: any TaskStore,
+        runners: RunnerRegistry,
+        configuration: EngineConfiguration = EngineConfiguration(),
+        logger: Logger = Logger(label: "nightshift.engine")
+    ) {
+        self.store = store
+        self.runners = runners
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Queues a task and wakes the dispatcher.
+    public func submit(_ new: NewTask) async throws -> SubmitResult {
+        let result = try await store.submit(new, now: Date())
+        if result.inserted { doorbell.ring() }
+        return result
+    }
+
+    /// Applies a person's action to a task. Cancelling a task that runs here stops its agent at once
+    /// (elsewhere, its worker learns at its next heartbeat).
+    @discardableResult
+    public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
+        let task = try await store.transition(id, action, now: Date())
+        switch action {
+        case .cancel:
+            state.withLock { $0.active[id]?.stop }?.stop(.cancelled)
+        case .resume, .retry, .wake:
+            doorbell.ring()
+        default:
+            break
+        }
+        return task
+    }
+
+    /// Creates or replaces an agent in the store and in the engine's cache.
+    public func saveAgent(_ agent: Agent) async throws {
+        try await store.saveAgent(agent)
+        state.withLock { $0.agents[agent.name] = (agent, .now) }
+    }
+
+    /// The runs in progress on this node.
+    public func activeRuns() -> [ActiveRun] {
+        state.withLock { $0.active.values.map(\.info) }.sorted { $0.startedAt < $1.startedAt }
+    }
+
+    /// Runs until graceful shutdown (or cancellation): reclaims this node's runs from before a
+    /// restart, then dispatches, heartbeats and rescues. On graceful shutdown it stops claiming,
+    /// lets running tasks finish within the grace period, then stops the rest and releases them.
+    public func run() async throws {
+        let reclaimed = try await store.reclaimRuns(ofWorker: configuration.nodeID, now: Date())
+        if !reclaimed.isEmpty {
+            logger.info("reclaimed runs of this node's previous incarnation", metadata: ["nightshift.count": "\(reclaimed.count)"])
+        }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.heartbeatLoop() }
+                group.addTask { await self.maintenanceLoop() }
+                await self.dispatchLoop(group: &group)
+                await self.drain()
+                self.state.withLock { $0.stopping = true }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+            self.doorbell.ring()
+        }
+    }
+
+    var isStopping: Bool {
+        state.withLock { $0.stopping } || Task.isCancelled
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// How an ``Engine`` runs: its identity, slots and timings. Every argument has a default.
+public struct EngineConfiguration: Sendable {
+    /// This node's id, recorded on its runs. Keep it stable across restarts (the daemon stores it in
+    /// its data directory) so a restarted node reclaims its previous incarnation's runs at once.
+    public var nodeID: String
+    /// Runs in progress at once on this node.
+    public var slots: Int
+    /// How long a lease lasts without a heartbeat, in seconds.
+    public var leaseDuration: Double
+    /// Seconds between heartbeats (extends every lease held in one batch).
+    public var heartbeatInterval: Double
+    /// Seconds between sweeps for expired leases and due wake times.
+    public var rescueInterval: Double
+    /// The safety-net poll: the dispatcher looks for work at least this often, in seconds, even
+    /// without a wake-up.
+    public var pollInterval: Double
+    /// On shutdown, how long running tasks may finish before they are stopped and released, in seconds.
+    public var shutdownGrace: Double
+    /// Where per-task working directories are made (`<workRoot>/<task id>`).
+    public var workRoot: URL
+
+    /// Creates a configuration.
+    public init(
+        nodeID: String = "node-" + UUIDv7.generate().suffix(12),
+        slots: Int = 8,
+        leaseDuration: Double = 30,
+        heartbeatInterval: Double = 10,
+        rescueInterval: Double = 5,
+        pollInterval: Double = 5,
+        shutdownGrace: Double = 30,
+        workRoot: URL = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-work")
+    ) {
+        self.nodeID = nodeID
+        self.slots = slots
+        self.leaseDuration = leaseDuration
+        self.heartbeatInterval = heartbeatInterval
+        self.rescueInterval = rescueInterval
+        self.pollInterval = pollInterval
+        self.shutdownGrace = shutdownGrace
+        self.workRoot = workRoot
+    }
+}
+
+/// A run in progress on this node, for status displays.
+public struct ActiveRun: Sendable, Hashable {
+    /// The task.
+    public var taskID: TaskID
+    /// The run.
+    public var runID: String
+    /// The agent.
+    public var agent: String
+    /// The attempt number.
+    public var attempt: Int
+    /// When the run started.
+    public var startedAt: Date
+    /// The agent process's pid, while there is one.
+    public var pid: Int32?
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Nightshift
+import Testing
+
+@Suite("Domain values")
+struct DomainTests {
+    @Test("task ids are UUIDv7 and sort by creation time")
+    func uuidV7() throws {
+        let early = TaskID.generate(at: Date(timeIntervalSince1970: 1_700_000_000))
+        let late = TaskID.generate(at: Date(timeIntervalSince1970: 1_700_000_001))
+        #expect(early < late)
+        let text = early.rawValue
+        #expect(text.count == 36)
+        #expect(Array(text)[14] == "7", "version nibble")
+        #expect("89ab".contains(Array(text)[19]), "variant bits")
+        #expect(TaskID(text) == early)
+        #expect(TaskID("not-a-uuid") == nil)
+    }
+
+    @Test("bad input names the field and what was expected", arguments: [
+        (NewTask(agent: "a", prompt: "  "), "prompt"),
+        (NewTask(agent: "", prompt: "x"), "agent"),
+        (NewTask(agent: "a", prompt: "x", priority: -1), "priority"),
+        (NewTask(agent: "a", prompt: "x", timeout: -5), "timeout"),
+        (NewTask(agent: "a", prompt: "x", timeout: 0), "timeout"),
+        (NewTask(agent: "a", prompt: "x", retry: RetryPolicy(maxAttempts: -1)), "max_attempts"),
+        (NewTask(agent: "a", prompt: String(repeating: "x", count: NewTask.maxPromptBytes + 1)), "prompt"),
+        (NewTask(agent: "a", prompt: "x", payload: [1, 2]), "payload"),
+        (NewTask(agent: "a", prompt: "x", payload: "text"), "payload"),
+    ])
+    func validation(task: NewTask, field: String) {
+        let error = #expect(throws: NightshiftError.self) { try task.validate() }
+        #expect(error?.code == .invalidInput)
+        #expect(error?.field == field)
+        #expect(error?.message.hasPrefix("expected") == true)
+    }
+
+    @Test("a 1 MiB prompt is accepted")
+    func promptAtLimit() throws {
+        try NewTask(agent: "a", prompt: String(repeating: "x", count: NewTask.maxPromptBytes)).validate()
+    }
+
+    @Test("JSON text round-trips and escapes control characters")
+    func jsonText() throws {
+        let value: JSONValue = ["b": [1, 2.5, nil, true], "a": "line\n\"quoted\"\u{1}", "c": ["nested": "ü"]]
+        let text = value.jsonText
+        #expect(text.hasPrefix("{\"a\":"), "sorted keys")
+        #expect(text.contains("\\u0001"))
+        #expect(try JSONValue(jsonText: text) == value)
+    }
+}
+
+@Suite("UUIDv7 ordering")
+struct UUIDv7OrderingTests {
+    @Test("ids made in the same millisecond still increase")
+    func monotonic() {
+        let instant = Date(timeIntervalSince1970: 1_900_000_000)
+        let ids = (0..<10_000).map { _ in UUIDv7.generate(at: instant) }
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { Array($0)[14] == "7" && "89ab".contains(Array($0)[19]) })
+    }
+}
