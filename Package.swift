@@ -55,7 +55,12 @@ let package = Package(
         .testTarget(name: "NightshiftTests", dependencies: ["Nightshift"]),
         .testTarget(
             name: "NightshiftSQLiteTests",
-            dependencies: ["Nightshift", "NightshiftSQLite", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Nightshift", "NightshiftSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "NightshiftRunnersTests",

@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import Nightshift
+import NightshiftSQLite
+import ServiceLifecycle
+import Synchronization
+
+/// Runs `engine` in a service group around `body`, then shuts it down gracefully.
+func withEngine<T: Sendable>(_ engine: Engine, _ body: @Sendable (Engine) async throws -> T) async throws -> T {
+    let group = ServiceGroup(services: [engine], gracefulShutdownSignals: [], logger: Logger(label: "test"))
+    return try await withThrowingTaskGroup(of: T?.self) { tasks in
+        tasks.addTask {
+            try await group.run()
+            return nil
+        }
+        let value: T
+        do {
+            value = try await body(engine)
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return value
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+@discardableResult
+func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
+
+/// A fresh file-backed store with the given agents.
+func makeStore(_ agents: Agent...) async throws -> SQLiteTaskStore {
+    let store = try StoreKind.sqlite.make() as! SQLiteTaskStore
+    for agent in agents { try await store.saveAgent(agent) }
+    return store
+}
+
+/// A counter safe to share between handlers.
+final class Counter: Sendable {
+    private let state = Mutex((current: 0, peak: 0, total: 0))
+    func enter() { state.withLock { $0.current += 1; $0.total += 1; $0.peak = max($0.peak, $0.current) } }
+    func leave() { state.withLock { $0.current -= 1 } }
+    var peak: Int { state.withLock { $0.peak } }
+    var total: Int { state.withLock { $0.total } }
+}
+
+extension TaskStore {
+    func state(of id: TaskID) async throws -> TaskState? { try await task(id)?.state }
+}

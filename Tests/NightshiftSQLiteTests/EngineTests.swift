@@ -1,0 +1,196 @@
+import Foundation
+import Nightshift
+import NightshiftSQLite
+import Testing
+
+@Suite("Engine")
+struct EngineTests {
+    static func engine(
+        _ store: SQLiteTaskStore, slots: Int = 4, node: String = "node-test",
+        lease: Double = 30, heartbeat: Double = 10, grace: Double = 5, poll: Double = 60,
+        handlers: [String: BuiltinRunner.Handler]
+    ) -> Engine {
+        Engine(
+            store: store, runners: RunnerRegistry([BuiltinRunner(handlers: handlers)]),
+            configuration: EngineConfiguration(
+                nodeID: node, slots: slots, leaseDuration: lease, heartbeatInterval: heartbeat, rescueInterval: 0.1,
+                pollInterval: poll, shutdownGrace: grace))
+    }
+
+    @Test("a submit wakes the dispatcher: no polling needed")
+    func wakeOnSubmit() async throws {
+        let store = try await makeStore(Agent(name: "echo", runner: .builtin))
+        // The safety-net poll is an hour: only the submit's wake-up can start the task in time.
+        let engine = Self.engine(store, poll: 3600, handlers: ["echo": { request, context in
+            context.emit("log", ["message": "working"])
+            return .succeeded("echo: \(request.task.prompt)")
+        }])
+        try await withEngine(engine) { engine in
+            try await Task.sleep(for: .milliseconds(100))
+            let id = try await engine.submit(NewTask(agent: "echo", prompt: "hello")).task.id
+            #expect(try await eventually(timeout: .seconds(5)) { try await store.state(of: id) == .done })
+            let task = try #require(try await store.task(id))
+            #expect(task.result == "echo: hello")
+            let types = try await store.events(task: id, after: 0, limit: 100).map(\.type)
+            #expect(types == ["state", "state", "log", "state"])
+        }
+    }
+
+    @Test("no more than N slots run at once, and every task finishes")
+    func slots() async throws {
+        let store = try await makeStore(Agent(name: "work", runner: .builtin))
+        let counter = Counter()
+        let engine = Self.engine(store, slots: 3, handlers: ["work": { _, _ in
+            counter.enter()
+            defer { counter.leave() }
+            try await Task.sleep(for: .milliseconds(20))
+            return .succeeded(nil)
+        }])
+        try await withEngine(engine) { engine in
+            for index in 0..<30 { _ = try await engine.submit(NewTask(agent: "work", prompt: "\(index)")) }
+            #expect(try await eventually { try await store.countsByState()[.done] == 30 })
+        }
+        #expect(counter.peak == 3)
+        #expect(counter.total == 30)
+    }
+
+    @Test("a failure is retried with backoff; default max_attempts 2 then error")
+    func retries() async throws {
+        let store = try await makeStore(
+            Agent(name: "flaky", runner: .builtin, retry: RetryPolicy(maxAttempts: 2, initialBackoff: 0.05, maxBackoff: 0.05)),
+            Agent(name: "broken", runner: .builtin, retry: RetryPolicy(initialBackoff: 0.05, maxBackoff: 0.05)))
+        let engine = Self.engine(store, handlers: [
+            "flaky": { request, _ in request.run.attempt == 1 ? .failed("first try fails") : .succeeded("second try") },
+            "broken": { _, _ in throw NightshiftError(.invalidInput, "always broken") },
+        ])
+        try await withEngine(engine) { engine in
+            let flaky = try await engine.submit(NewTask(agent: "flaky", prompt: "x")).task.id
+            let broken = try await engine.submit(NewTask(agent: "broken", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: flaky) == .done })
+            #expect(try await eventually { try await store.state(of: broken) == .error })
+            #expect(try await store.task(flaky)?.result == "second try")
+            #expect(try await store.runs(task: flaky).map(\.outcome) == ["failed", "succeeded"])
+            #expect(try await store.runs(task: broken).count == 2, "default max_attempts is 2")
+            #expect(try await store.task(broken)?.error?.contains("always broken") == true)
+        }
+    }
+
+    @Test("a run over its timeout is stopped and fails as timed out")
+    func timeout() async throws {
+        let store = try await makeStore(Agent(name: "slow", runner: .builtin, timeout: 0.2, retry: RetryPolicy(maxAttempts: 1)))
+        let engine = Self.engine(store, handlers: ["slow": { _, _ in
+            try await Task.sleep(for: .seconds(30))
+            return .succeeded("too late")
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "slow", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .error })
+            #expect(try await store.task(id)?.error == "timed out after 0.2s")
+            #expect(try await store.runs(task: id).map(\.outcome) == ["timed_out"])
+        }
+    }
+
+    @Test("cancelling a running task stops its runner at once")
+    func cancelRunning() async throws {
+        let store = try await makeStore(Agent(name: "forever", runner: .builtin))
+        let started = Counter()
+        let stopped = Counter()
+        let engine = Self.engine(store, handlers: ["forever": { _, _ in
+            started.enter()
+            do { try await Task.sleep(for: .seconds(60)) } catch { stopped.enter(); throw error }
+            return .succeeded(nil)
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "forever", prompt: "x")).task.id
+            #expect(await eventually { started.total == 1 })
+            #expect(try await engine.transition(id, .cancel).state == .cancelled)
+            #expect(await eventually(timeout: .seconds(2)) { stopped.total == 1 })
+            #expect(await eventually { engine.activeRuns().isEmpty })
+            #expect(try await store.runs(task: id).map(\.outcome) == ["cancelled"])
+            #expect(try await store.state(of: id) == .cancelled)
+        }
+    }
+
+    @Test("graceful shutdown lets short runs finish and releases the rest for another node at once")
+    func gracefulShutdown() async throws {
+        let store = try await makeStore(Agent(name: "quick", runner: .builtin), Agent(name: "long", runner: .builtin))
+        let handlers: [String: BuiltinRunner.Handler] = [
+            "quick": { _, _ in try await Task.sleep(for: .milliseconds(200)); return .succeeded("quick done") },
+            "long": { _, _ in try await Task.sleep(for: .seconds(60)); return .succeeded("long done") },
+        ]
+        let (quick, long) = try await withEngine(Self.engine(store, node: "node-a", grace: 1, handlers: handlers)) { engine in
+            let quick = try await engine.submit(NewTask(agent: "quick", prompt: "x")).task.id
+            let long = try await engine.submit(NewTask(agent: "long", prompt: "x")).task.id
+            #expect(await eventually { engine.activeRuns().count == 2 })
+            return (quick, long)
+        }
+        #expect(try await store.task(quick)?.state == .done, "finished within the grace period")
+        let released = try #require(try await store.task(long))
+        #expect(released.state == .queued)
+        #expect(released.failures == 0)
+        #expect(try await store.runs(task: long).map(\.outcome) == ["released"])
+        // No lease to wait out: another node claims it at once.
+        #expect(try await store.claim(worker: "node-b", limit: 5, leaseDuration: 30, now: Date()).map(\.task.id) == [long])
+    }
+
+    @Test("a restarted node reclaims its previous incarnation's runs at once")
+    func restartReclaims() async throws {
+        let store = try await makeStore(Agent(name: "echo", runner: .builtin))
+        let id = try await store.submit(NewTask(agent: "echo", prompt: "x"), now: Date()).task.id
+        // The previous incarnation claimed it with an hour-long lease, then died.
+        _ = try await store.claim(worker: "node-r", limit: 1, leaseDuration: 3600, now: Date())
+        let engine = Self.engine(store, node: "node-r", handlers: ["echo": { _, _ in .succeeded("second life") }])
+        let finished = try await withEngine(engine) { _ in
+            try await eventually(timeout: .seconds(5)) { try await store.state(of: id) == .done }
+        }
+        #expect(finished)
+        #expect(try await store.runs(task: id).map(\.outcome) == ["lost", "succeeded"])
+        #expect(try await store.runs(task: id).map(\.attempt) == [1, 2])
+    }
+
+    @Test("heartbeats keep a run alive past its lease duration")
+    func heartbeats() async throws {
+        let store = try await makeStore(Agent(name: "steady", runner: .builtin))
+        let engine = Self.engine(store, lease: 0.4, heartbeat: 0.1, handlers: ["steady": { _, _ in
+            try await Task.sleep(for: .milliseconds(1200))
+            return .succeeded("kept alive")
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "steady", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(try await store.runs(task: id).map(\.outcome) == ["succeeded"])
+        }
+    }
+
+    @Test("a run whose lease is lost elsewhere is stopped and does not settle")
+    func leaseLost() async throws {
+        let store = try await makeStore(Agent(name: "victim", runner: .builtin))
+        let stopped = Counter()
+        let engine = Self.engine(store, heartbeat: 0.1, handlers: ["victim": { _, _ in
+            do { try await Task.sleep(for: .seconds(60)) } catch { stopped.enter(); throw error }
+            return .succeeded(nil)
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "victim", prompt: "x")).task.id
+            #expect(await eventually { !engine.activeRuns().isEmpty })
+            // Another process (not this engine) cancels the task: only the store knows.
+            _ = try await store.transition(id, .cancel, now: Date())
+            #expect(await eventually(timeout: .seconds(3)) { stopped.total == 1 })
+            #expect(try await store.state(of: id) == .cancelled)
+        }
+    }
+
+    @Test("a wake outcome parks the task and the engine runs it again at its time")
+    func wakeAgain() async throws {
+        let store = try await makeStore(Agent(name: "sleeper", runner: .builtin))
+        let engine = Self.engine(store, poll: 3600, handlers: ["sleeper": { request, _ in
+            request.run.attempt == 1 ? .wake(at: Date().addingTimeInterval(0.3), prompt: nil) : .succeeded("awake")
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "sleeper", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .waiting })
+            #expect(try await eventually(timeout: .seconds(5)) { try await store.state(of: id) == .done })
+            #expect(try await store.stateEvents(id).map(\.to) == ["queued", "running", "waiting", "queued", "running", "done"])
+        }
+    }
+}
