@@ -38,15 +38,21 @@ final class WriteQueue: Sendable {
                 run: { transaction in
                     let deltas = transaction.stateDeltas
                     do {
-                        var value: T?
-                        try transaction.db.inSavepoint {
-                            value = try operation(transaction)
-                            return .commit
+                        let result: T
+                        if transaction.isolated {
+                            var value: T?
+                            try transaction.db.inSavepoint {
+                                value = try operation(transaction)
+                                return .commit
+                            }
+                            result = value!
+                        } else {
+                            result = try operation(transaction)
                         }
-                        let result = value!
                         return { continuation.resume(returning: result) }
                     } catch {
                         transaction.stateDeltas = deltas
+                        transaction.failed = true
                         return { continuation.resume(throwing: error) }
                     }
                 },
@@ -76,8 +82,10 @@ final class WriteQueue: Sendable {
             do {
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
-                        let transaction = WriteTransaction(db: db)
+                        // A lone operation needs no savepoint: if it fails, the whole transaction rolls back.
+                        let transaction = WriteTransaction(db: db, isolated: batch.count > 1)
                         for item in batch { acknowledgements.append(item.run(transaction)) }
+                        if !transaction.isolated, transaction.failed { return .rollback }
                         try afterBatch(transaction)
                         return .commit
                     }
@@ -96,10 +104,15 @@ final class WriteQueue: Sendable {
 final class WriteTransaction {
     /// The connection, inside the transaction.
     let db: Database
+    /// Whether each operation runs in its own savepoint (more than one shares the transaction).
+    let isolated: Bool
+    /// Whether an operation threw.
+    var failed = false
     /// Net change of the number of tasks in each state, written once per batch.
     var stateDeltas: [TaskState: Int] = [:]
 
-    init(db: Database) {
+    init(db: Database, isolated: Bool) {
         self.db = db
+        self.isolated = isolated
     }
 }

@@ -61,3 +61,28 @@ struct UUIDv7OrderingTests {
         #expect(ids.allSatisfy { Array($0)[14] == "7" && "89ab".contains(Array($0)[19]) })
     }
 }
+
+@Suite("JSON text parsing")
+struct JSONParseTests {
+    @Test("values parse to what JSONDecoder would give", arguments: [
+        #"{"a":1,"b":[true,false,null],"c":{"d":"e"}}"#, #"[]"#, #"{}"#, #"  [ 1 , -2.5e3 , 0.125 ]  "#,
+        #""esc\"aped \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00""#, #"9007199254740993"#, #"-0"#, #"1E2"#,
+    ])
+    func agreesWithFoundation(text: String) throws {
+        let expected = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(try JSONValue(jsonText: text) == expected)
+    }
+
+    @Test("errors give the reason and byte offset", arguments: [
+        ("{\"a\":}", 5), ("[1,2", 4), ("\"open", 5), ("tru", 0), ("{} x", 3), ("", 0), ("{\"a\" 1}", 5), ("01x", 2),
+    ])
+    func errors(text: String, offset: Int) {
+        let error = #expect(throws: JSONParseError.self) { try JSONValue(jsonText: text) }
+        #expect(error?.offset == offset, "\(text): \(String(describing: error))")
+    }
+
+    @Test("deep nesting is refused, not a stack overflow")
+    func depth() {
+        #expect(throws: JSONParseError.self) { try JSONValue(jsonText: String(repeating: "[", count: 100_000)) }
+    }
+}

@@ -86,10 +86,6 @@ public enum JSONValue: Sendable, Hashable, Codable {
         objectValue?[key]
     }
 
-    /// Parses JSON text.
-    public init(jsonText: String) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: Data(jsonText.utf8))
-    }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,

@@ -2,13 +2,28 @@ import Foundation
 import Logging
 
 extension Engine {
+    /// How long the dispatcher waits for more slots to free up before claiming for a few.
+    static let claimCoalescing = Duration.milliseconds(2)
+
     /// Claims work whenever slots are free and work may be available: after a submit or a finished
     /// run (the doorbell), when the earliest delayed task comes due, or at the safety-net poll.
     func dispatchLoop(group: inout DiscardingTaskGroup) async {
         var failures = 0
+        var coalesceDeadline: ContinuousClock.Instant?
         while !isStopping {
             let free = configuration.slots - state.withLock { $0.active.count }
             var wait = configuration.pollInterval
+            // Under load, runs end one after another; claiming for each freed slot alone would cost a
+            // commit per task. Wait a moment (never with every slot free) so one claim fills several.
+            if free > 0, free < (configuration.slots + 1) / 2 {
+                let deadline = coalesceDeadline ?? ContinuousClock.now + Self.claimCoalescing
+                coalesceDeadline = deadline
+                if ContinuousClock.now < deadline {
+                    await doorbell.wait(timeout: deadline - .now)
+                    continue
+                }
+            }
+            coalesceDeadline = nil
             if free > 0 {
                 let claimed: [ClaimedRun]
                 do {

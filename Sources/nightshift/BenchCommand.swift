@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Nightshift
+import NightshiftSQLite
+
+/// `nightshift bench`: measures the engine on a temporary SQLite file and prints one JSON object
+/// per line per workload.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark the engine; prints one JSON object per line for each workload.",
+        discussion: """
+            W1: submit --tasks no-op builtin tasks one by one (from --submitters concurrent callers), then drain them
+                with --slots slots; drain rate from the first claim to the last settle.
+            W2: --latency-tasks tasks, each submitted after the previous one settled; latency from submit returning
+                to the runner starting.
+            W4: claim cost with N tasks queued, for each N in --queued; the cost must not grow with N.
+            """
+    )
+
+    @Option(help: "Commit durability: full or normal.")
+    var durability: Durability = .full
+
+    @Option(help: "W1 task count.")
+    var tasks: Int = 10_000
+
+    @Option(help: "W1 concurrent submitters (each submits one task at a time).")
+    var submitters: Int = 1
+
+    @Option(help: "Worker slots.")
+    var slots: Int = 8
+
+    @Option(help: "W2 task count.")
+    var latencyTasks: Int = 200
+
+    @Option(help: "W4 queue sizes, comma-separated.")
+    var queued: String = "1000,100000,1000000"
+
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W4).")
+    var workloads: String = "W1,W2,W4"
+
+    @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
+    var directory: String?
+
+    @Flag(help: "Keep the benchmark databases for inspection.")
+    var keep = false
+
+    func validate() throws {
+        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0 else {
+            throw ValidationError("--tasks, --slots, --latency-tasks and --submitters must be ≥ 1")
+        }
+        guard queuedSizes != nil else { throw ValidationError("--queued: expected comma-separated integers ≥ 1, e.g. 1000,100000") }
+    }
+
+    var queuedSizes: [Int]? {
+        let sizes = queued.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return sizes.compactMap { $0 }
+    }
+
+    func run() async throws {
+        let selected = Set(workloads.uppercased().split(separator: ",").map(String.init))
+        let bench = Bench(
+            root: URL(fileURLWithPath: directory ?? FileManager.default.temporaryDirectory.path),
+            durability: durability.value, keep: keep)
+        if selected.contains("W1") {
+            emit(try await bench.w1(tasks: tasks, slots: slots, submitters: submitters))
+        }
+        if selected.contains("W2") {
+            emit(try await bench.w2(tasks: latencyTasks, slots: slots))
+        }
+        if selected.contains("W4") {
+            for size in queuedSizes ?? [] { emit(try await bench.w4(queued: size)) }
+        }
+    }
+
+    private func emit(_ fields: [(String, JSONValue)]) {
+        let line = "{" + fields.map { JSONValue.string($0.0).jsonText + ":" + $0.1.jsonText }.joined(separator: ",") + "}\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Nightshift
+import NightshiftRunners
+import NightshiftSQLite
+import ServiceLifecycle
+
+/// `nightshift serve`: runs the engine on the data directory until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Nightshift daemon on the embedded SQLite store."
+    )
+
+    @Option(help: "Data directory (default: $NIGHTSHIFT_HOME, else $XDG_DATA_HOME/nightshift, else ~/.local/share/nightshift).")
+    var home: String?
+
+    @Option(help: "Worker slots: runs in progress at once.")
+    var workers: Int = 8
+
+    @Option(help: "Commit durability: full (survives power loss) or normal (survives a process crash).")
+    var durability: Durability = .full
+
+    @Option(help: "Safety-net poll interval in seconds (wake-ups are pushed; this only catches work from other processes).")
+    var pollInterval: Double = 2
+
+    @Option(help: "Lease duration in seconds.")
+    var leaseDuration: Double = 30
+
+    @Option(help: "Seconds running tasks get to finish on shutdown before they are released.")
+    var shutdownGrace: Double = 30
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard workers >= 1 else { throw ValidationError("--workers: expected an integer ≥ 1, got \(workers)") }
+        guard pollInterval > 0 else { throw ValidationError("--poll-interval: expected seconds > 0") }
+        guard leaseDuration > 0 else { throw ValidationError("--lease-duration: expected seconds > 0") }
+        guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace: expected seconds ≥ 0") }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "nightshift")
+        let directory = try DataDirectory(home: home)
+        let store = try SQLiteTaskStore(path: directory.databasePath, configuration: .init(durability: durability.value))
+        if try await store.agent(named: BuiltinAgents.shell.name) == nil {
+            try await store.saveAgent(BuiltinAgents.shell)
+        }
+        let engine = Engine(
+            store: store,
+            runners: RunnerRegistry([CommandRunner(), BuiltinRunner(handlers: [:])]),
+            configuration: EngineConfiguration(
+                nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
+                heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
+                pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot),
+            logger: logger)
+        logger.info("nightshift serving", metadata: [
+            "nightshift.home": "\(directory.url.path)", "nightshift.node": "\(engine.configuration.nodeID)",
+            "nightshift.workers": "\(workers)", "nightshift.durability": "\(durability.value)",
+        ])
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: engine)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("nightshift stopped")
+    }
+}
+
+/// The `--durability` option.
+enum Durability: String, ExpressibleByArgument, CaseIterable {
+    case full, normal
+
+    var value: SQLiteTaskStore.Configuration.Durability {
+        self == .full ? .full : .normal
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
