@@ -1,0 +1,69 @@
+import Foundation
+
+/// The built `nightshift` binary, run as a child process by the end-to-end tests.
+enum NightshiftBinary {
+    /// `$NIGHTSHIFT_BIN`, else the `nightshift` built beside the test bundle.
+    static var url: URL {
+        if let path = ProcessInfo.processInfo.environment["NIGHTSHIFT_BIN"] { return URL(fileURLWithPath: path) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !directory.path.isEmpty, directory.path != "/" {
+            let candidate = directory.appendingPathComponent("nightshift")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return URL(fileURLWithPath: ".build/debug/nightshift")
+    }
+}
+
+/// A `nightshift serve` child process on a data directory.
+final class DaemonProcess: @unchecked Sendable {
+    let process = Process()
+    let log: URL
+
+    init(home: URL, arguments: [String] = []) throws {
+        process.executableURL = NightshiftBinary.url
+        process.arguments = ["serve", "--home", home.path] + arguments
+        log = home.appendingPathComponent("daemon-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Sends `signal` and waits (at most `timeout`) for the process to exit; returns its status.
+    @discardableResult
+    func stop(_ signal: Int32, timeout: Duration = .seconds(30)) async -> Int32? {
+        kill(pid, signal)
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+}
+
+/// A fresh data directory under the temporary directory.
+func makeHome() throws -> URL {
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("ns-e2e-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+    return home
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
