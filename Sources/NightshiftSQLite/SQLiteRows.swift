@@ -8,37 +8,47 @@ enum SQLiteRows {
         value.map { Date(timeIntervalSince1970: $0) }
     }
 
+    /// The task columns, in the order ``task(_:)`` reads them by position (GRDB's lookup by name
+    /// lower-cases every column name on each access, a cost paid for every claimed task).
+    static let taskColumns = """
+        id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
+        idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
+        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token
+        """
+
     static func task(_ row: Row) throws -> AgentTask {
-        let labelsText: String = row["labels"]
-        let labels = try JSONValue(jsonText: labelsText)
-        let channel: String? = row["origin_channel"]
+        let channel: String? = row[8]
         return AgentTask(
-            id: TaskID(trusted: row["id"]),
-            workspaceID: row["workspace_id"],
-            agent: row["agent"],
-            prompt: row["prompt"],
-            payload: try JSONValue(jsonText: row["payload"]),
-            priority: row["priority"],
-            lane: row["lane"],
-            labels: labels.arrayStrings,
-            origin: channel.map { Origin(channel: $0, session: row["origin_session"]) },
-            idempotencyKey: row["idempotency_key"],
-            dedupKey: row["dedup_key"],
-            budgetUSD: row["budget_usd"],
-            timeout: row["timeout"],
-            retry: RetryPolicy(
-                maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"]),
-            availableAt: Date(timeIntervalSince1970: row["available_at"]),
-            state: try state(row["state"]),
-            attempt: row["attempt"],
-            failures: row["failures"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            updatedAt: Date(timeIntervalSince1970: row["updated_at"]),
-            finishedAt: date(row["finished_at"]),
-            result: row["result"],
-            error: row["error"],
-            costUSD: row["cost_usd"]
+            id: TaskID(trusted: row[0]),
+            workspaceID: row[1],
+            agent: row[2],
+            prompt: row[3],
+            payload: try JSONValue(jsonText: row[4]),
+            priority: row[5],
+            lane: row[6],
+            labels: try JSONValue(jsonText: row[7]).arrayStrings,
+            origin: channel.map { Origin(channel: $0, session: row[9]) },
+            idempotencyKey: row[10],
+            dedupKey: row[11],
+            budgetUSD: row[12],
+            timeout: row[13],
+            retry: RetryPolicy(maxAttempts: row[14], initialBackoff: row[15], maxBackoff: row[16]),
+            availableAt: Date(timeIntervalSince1970: row[17]),
+            state: try state(row[18]),
+            attempt: row[19],
+            failures: row[20],
+            createdAt: Date(timeIntervalSince1970: row[21]),
+            updatedAt: Date(timeIntervalSince1970: row[22]),
+            finishedAt: date(row[23]),
+            result: row[24],
+            error: row[25],
+            costUSD: row[26]
         )
+    }
+
+    /// The run id and lease token of a row read with ``taskColumns``.
+    static func lease(_ row: Row) -> (runID: String?, token: String?) {
+        (row[27], row[28])
     }
 
     static func state(_ text: String) throws -> TaskState {

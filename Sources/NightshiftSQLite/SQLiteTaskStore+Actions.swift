@@ -35,7 +35,7 @@ extension SQLiteTaskStore {
                     sql: "UPDATE runs SET finished_at = ?, outcome = ?, settled_by = ?, settled_state = ? WHERE id = ? AND finished_at IS NULL",
                     arguments: [time, action == .cancel ? "cancelled" : action.name, action.name, next.rawValue, runID])
             }
-            guard let row = try Row.fetchOne(transaction.db, sql: "SELECT * FROM tasks WHERE id = ?", arguments: [id.rawValue]) else {
+            guard let row = try Row.fetchOne(transaction.db, sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE id = ?", arguments: [id.rawValue]) else {
                 throw NightshiftError.taskNotFound(id)
             }
             return try SQLiteRows.task(row)

@@ -25,7 +25,7 @@ extension WriteTransaction {
         for _ in 0..<Self.maxCandidatePages {
             // INDEXED BY: with a range on available_at the planner may pick tasks_delayed and sort the
             // whole queue, a cost that grows with its length; tasks_ready yields rows in claim order.
-            var sql = "SELECT * FROM tasks INDEXED BY tasks_ready WHERE state = 'queued' AND available_at <= ?"
+            var sql = "SELECT \(SQLiteRows.taskColumns) FROM tasks INDEXED BY tasks_ready WHERE state = 'queued' AND available_at <= ?"
             var arguments: [any DatabaseValueConvertible] = [time]
             if let cursor {
                 sql += " AND (priority, available_at, id) > (?, ?, ?)"
@@ -44,17 +44,18 @@ extension WriteTransaction {
             sql += " ORDER BY priority, available_at, id LIMIT \(pageSize)"
             let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
             for row in candidates where chosen.count < limit {
-                if limits.admit(agent: row["agent"], lane: row["lane"]) { chosen.append(row) }
+                if limits.admit(agent: row[2], lane: row[6]) { chosen.append(row) }
             }
             guard chosen.count < limit, candidates.count == pageSize, let last = candidates.last else { break }
-            cursor = (last["priority"], last["available_at"], last["id"])
+            cursor = (last[5], last[17], last[0])
         }
         return try chosen.map { try dispatch($0, worker: worker, leaseDuration: leaseDuration, now: now) }
     }
 
     private func dispatch(_ row: Row, worker: String, leaseDuration: Double, now: Date) throws -> ClaimedRun {
         var task = try SQLiteRows.task(row)
-        let facts = try TaskFacts(row)
+        let lease = SQLiteRows.lease(row)
+        let facts = TaskFacts(task, runID: lease.runID, leaseToken: lease.token)
         let runID = UUIDv7.generate(at: now)
         let token = UUIDv7.generate(at: now)
         let attempt = task.attempt + 1

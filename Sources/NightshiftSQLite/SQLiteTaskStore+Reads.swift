@@ -6,7 +6,7 @@ extension SQLiteTaskStore {
     /// The task with this id.
     public func task(_ id: TaskID) async throws -> AgentTask? {
         try await read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tasks WHERE id = ?"), arguments: [id.rawValue])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE id = ?"), arguments: [id.rawValue])
                 .map(SQLiteRows.task)
         }
     }

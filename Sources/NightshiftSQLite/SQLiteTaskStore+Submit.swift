@@ -30,7 +30,7 @@ extension WriteTransaction {
     func submit(_ new: NewTask, now: Date, maxDepth: Int?) throws -> SubmitResult {
         if let key = new.idempotencyKey,
            let row = try Row.fetchOne(
-               db.cachedStatement(sql: "SELECT * FROM tasks WHERE workspace_id = ? AND idempotency_key = ?"),
+               db.cachedStatement(sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE workspace_id = ? AND idempotency_key = ?"),
                arguments: [new.workspaceID, key])
         {
             return .existingIdempotent(try SQLiteRows.task(row))
@@ -44,7 +44,7 @@ extension WriteTransaction {
         if let key = new.dedupKey,
            let row = try Row.fetchOne(
                db.cachedStatement(sql: """
-                   SELECT * FROM tasks WHERE workspace_id = ? AND dedup_key = ?
+                   SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE workspace_id = ? AND dedup_key = ?
                    AND state IN ('queued', 'running', 'waiting', 'paused')
                    """),
                arguments: [new.workspaceID, key])

@@ -19,15 +19,28 @@ extension WriteTransaction {
 
         static let columns = "id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt"
 
+        /// From a row read with ``columns``, by position.
         init(_ row: Row) throws {
-            id = TaskID(trusted: row["id"])
-            agent = row["agent"]
-            state = try SQLiteRows.state(row["state"])
-            failures = row["failures"]
-            retry = RetryPolicy(maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"])
-            runID = row["run_id"]
-            leaseToken = row["lease_token"]
-            attempt = row["attempt"]
+            id = TaskID(trusted: row[0])
+            agent = row[1]
+            state = try SQLiteRows.state(row[2])
+            failures = row[3]
+            retry = RetryPolicy(maxAttempts: row[4], initialBackoff: row[5], maxBackoff: row[6])
+            runID = row[7]
+            leaseToken = row[8]
+            attempt = row[9]
+        }
+
+        /// From a task read with `SQLiteRows.taskColumns`.
+        init(_ task: AgentTask, runID: String?, leaseToken: String?) {
+            id = task.id
+            agent = task.agent
+            state = task.state
+            failures = task.failures
+            retry = task.retry
+            self.runID = runID
+            self.leaseToken = leaseToken
+            attempt = task.attempt
         }
     }
 

@@ -40,12 +40,16 @@ final class WriteQueue: Sendable {
                     do {
                         let result: T
                         if transaction.isolated {
-                            var value: T?
-                            try transaction.db.inSavepoint {
-                                value = try operation(transaction)
-                                return .commit
+                            // Cached statements: GRDB's inSavepoint parses its SQL anew each time.
+                            try transaction.db.cachedStatement(sql: "SAVEPOINT nightshift_op").execute()
+                            do {
+                                result = try operation(transaction)
+                            } catch {
+                                try transaction.db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT nightshift_op").execute()
+                                try transaction.db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
+                                throw error
                             }
-                            result = value!
+                            try transaction.db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
                         } else {
                             result = try operation(transaction)
                         }
