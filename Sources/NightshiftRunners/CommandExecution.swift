@@ -1,0 +1,147 @@
+import Foundation
+import Nightshift
+import Subprocess
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How an agent process ended and what its output said.
+struct ProcessReport: Sendable {
+    /// Its termination.
+    var status: ExitStatus
+    /// What its stdout said.
+    var stdout: StdoutInterpreter
+    /// The end of its stderr.
+    var stderrTail: String
+}
+
+/// How a process terminated.
+enum ExitStatus: Sendable, Hashable {
+    /// It exited with this code.
+    case exited(Int32)
+    /// A signal killed it.
+    case signaled(Int32)
+}
+
+/// Starts one agent process and supervises it to the end: prompt on stdin, both output pipes read
+/// concurrently, the whole process group signalled on cancellation and killed once the leader exits.
+struct CommandExecution: Sendable {
+    /// What to start.
+    var invocation: CommandInvocation
+    /// Written to stdin, which is then closed.
+    var prompt: String
+    /// Time between SIGTERM and SIGKILL on cancellation.
+    var killGrace: Duration
+    /// Size and time limits.
+    var limits: CommandLimits
+    /// Where events and the pid go.
+    var context: RunContext
+
+    private typealias AgentProcess = Execution<CustomWriteInput, SequenceOutput, SequenceOutput>
+
+    /// Runs the process to its end. Throws only if it could not be started.
+    ///
+    /// On cancellation of the calling task, swift-subprocess runs the teardown set here:
+    /// SIGTERM to the process group, then SIGKILL to the group after `killGrace` if the leader
+    /// is still alive. Whatever ends the leader, ``supervise(_:)`` then SIGKILLs the group.
+    func run() async throws -> ProcessReport {
+        var options = PlatformOptions()
+        options.createSession = true
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGrace)]
+        var environment: [Environment.Key: String] = [:]
+        for (name, value) in invocation.environment {
+            environment[Environment.Key(stringLiteral: name)] = value
+        }
+        let argv = invocation.arguments
+        let result = try await Subprocess.run(
+            .path(.init(invocation.executablePath)),
+            arguments: Arguments(executablePathOverride: argv[0], remainingValues: Array(argv.dropFirst())),
+            environment: .custom(environment),
+            workingDirectory: .init(invocation.workingDirectory),
+            platformOptions: options,
+            input: .inputWriter,
+            output: .sequence,
+            error: .sequence
+        ) { process in
+            await supervise(process)
+        }
+        let status: ExitStatus = switch result.terminationStatus {
+        case .exited(let code): .exited(code)
+        case .signaled(let signal): .signaled(signal)
+        }
+        return ProcessReport(status: status, stdout: result.closureResult.0, stderrTail: result.closureResult.1.text)
+    }
+
+    private enum Part: Sendable {
+        case stdinClosed
+        case stdout(StdoutInterpreter)
+        case stderr(TailBuffer)
+        case leaderExited
+        case watchStopped
+    }
+
+    /// Feeds stdin, reads both pipes and watches the leader; returns once both pipes are done and
+    /// the leader has exited, having SIGKILLed its group (before the leader is reaped, so the
+    /// group id cannot have been reused).
+    private func supervise(_ process: AgentProcess) async -> (StdoutInterpreter, TailBuffer) {
+        let pid = process.processIdentifier.value
+        context.processStarted(pid)
+        var stdout = StdoutInterpreter(outputLimit: limits.outputBytes)
+        var stderr = TailBuffer(capacity: limits.stderrTailBytes)
+        let (prompt, limits, context) = (prompt, limits, context)
+        await withTaskGroup(of: Part.self) { group in
+            group.addTask {
+                let writer = process.standardInputWriter
+                if !prompt.isEmpty { _ = try? await writer.write(Array(prompt.utf8)) }
+                try? await writer.finish()
+                return .stdinClosed
+            }
+            group.addTask {
+                .stdout(await StreamReader.readStdout(process.standardOutput, leader: pid, limits: limits, context: context))
+            }
+            group.addTask {
+                .stderr(await StreamReader.readStderr(process.standardError, leader: pid, limits: limits, context: context))
+            }
+            group.addTask { await Self.watchLeader(pid) }
+            var readersLeft = 2
+            while let part = await group.next() {
+                switch part {
+                case .stdout(let value):
+                    stdout = value
+                    readersLeft -= 1
+                case .stderr(let value):
+                    stderr = value
+                    readersLeft -= 1
+                case .leaderExited:
+                    // Grandchildren must not outlive the agent, nor keep the pipes open. Cancelling
+                    // tells the readers to drain what is buffered and stop.
+                    ProcessGroup.signalGroup(pid, SIGKILL)
+                    group.cancelAll()
+                case .stdinClosed, .watchStopped:
+                    break
+                }
+                if readersLeft == 0 { group.cancelAll() }
+            }
+        }
+        await ProcessGroup.waitForExit(pid)
+        ProcessGroup.signalGroup(pid, SIGKILL)
+        context.processStarted(nil)
+        return (stdout, stderr)
+    }
+
+    /// Polls (up to every 250 ms) until the leader exits or the task is cancelled.
+    private static func watchLeader(_ pid: pid_t) async -> Part {
+        var interval = Duration.milliseconds(5)
+        while !Task.isCancelled {
+            if ProcessGroup.hasExited(pid) { return .leaderExited }
+            try? await Task.sleep(for: interval)
+            interval = min(interval * 2, .milliseconds(250))
+        }
+        return .watchStopped
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Nightshift
+
+/// A recognised line of the command runner's JSON line protocol (see `docs/line-protocol.md`).
+public enum CommandProtocolMessage: Sendable, Hashable {
+    /// `{"type":"log","message":…,"level":…}`: the event data (the object minus `type`, `level` defaulted).
+    case log(JSONValue)
+    /// `{"type":"checkpoint",…}`: the event data (the object minus `type`).
+    case checkpoint(JSONValue)
+    /// `{"type":"result","text":…}`: the task's result; the last one wins.
+    case result(String)
+    /// `{"type":"wait_for_input","question":…}`: park the task until someone answers.
+    case waitForInput(question: String)
+    /// `{"type":"wake","after":…|"at":…,"prompt":…}`: park the task until a time.
+    case wake(WakeTime, prompt: String?)
+    /// A line that claims a protocol type but is malformed; the text says what is wrong.
+    case invalid(String)
+}
+
+/// When a `wake` line asks to be woken.
+public enum WakeTime: Sendable, Hashable {
+    /// This many seconds after the line was read.
+    case after(Double)
+    /// At this instant.
+    case at(Date)
+
+    /// The instant to wake at, counting `after` from `now`.
+    public func date(from now: Date) -> Date {
+        switch self {
+        case .after(let seconds): now.addingTimeInterval(seconds)
+        case .at(let date): date
+        }
+    }
+}
+
+/// Parses stdout lines of command agents into protocol messages. Pure: no I/O, no clock.
+public enum CommandLineProtocol {
+    /// The `type` values the protocol understands; objects with any other `type` are plain output.
+    public static let messageTypes: Set<String> = ["log", "checkpoint", "result", "wait_for_input", "wake"]
+
+    /// The level a `log` line gets when it names none.
+    public static let defaultLogLevel = "info"
+
+    /// The message `line` carries, or `nil` when it is plain output.
+    ///
+    /// Only a JSON object whose `type` member is a string in ``messageTypes`` is a protocol line.
+    public static func parse(_ line: String) -> CommandProtocolMessage? {
+        guard let members = protocolObject(line), case .string(let type)? = members["type"],
+              messageTypes.contains(type)
+        else { return nil }
+        var data = members
+        data.removeValue(forKey: "type")
+        switch type {
+        case "log": return parseLog(data)
+        case "checkpoint": return .checkpoint(.object(data))
+        case "result": return parseResult(data)
+        case "wait_for_input": return parseWaitForInput(data)
+        default: return parseWake(data)
+        }
+    }
+
+    /// The members of `line` if it is a JSON object (leading and trailing whitespace allowed).
+    static func protocolObject(_ line: String) -> [String: JSONValue]? {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard trimmed.hasPrefix("{"), trimmed.hasSuffix("}") else { return nil }
+        return (try? JSONValue(jsonText: trimmed))?.objectValue
+    }
+
+    private static func parseLog(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        guard case .string? = data["message"] else {
+            return .invalid("log line without a string \"message\"")
+        }
+        var event = data
+        switch data["level"] {
+        case nil, .null?: event["level"] = .string(defaultLogLevel)
+        case .string?: break
+        default: return .invalid("log line with a \"level\" that is not a string")
+        }
+        return .log(.object(event))
+    }
+
+    private static func parseResult(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        guard case .string(let text)? = data["text"] else {
+            return .invalid("result line without a string \"text\"")
+        }
+        return .result(text)
+    }
+
+    private static func parseWaitForInput(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        guard case .string(let question)? = data["question"] else {
+            return .invalid("wait_for_input line without a string \"question\"")
+        }
+        return .waitForInput(question: question)
+    }
+
+    private static func parseWake(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        let prompt: String?
+        switch data["prompt"] {
+        case nil, .null?: prompt = nil
+        case .string(let text)?: prompt = text
+        default: return .invalid("wake line with a \"prompt\" that is not a string")
+        }
+        switch (data["after"], data["at"]) {
+        case (nil, nil):
+            return .invalid("wake line without \"after\" (seconds) or \"at\" (ISO 8601 time)")
+        case (.some, .some):
+            return .invalid("wake line with both \"after\" and \"at\"")
+        case (let after?, nil):
+            guard let seconds = after.doubleValue, seconds.isFinite, seconds >= 0 else {
+                return .invalid("wake line with an \"after\" that is not a number of seconds ≥ 0")
+            }
+            return .wake(.after(seconds), prompt: prompt)
+        case (nil, let at?):
+            guard let text = at.stringValue, let date = parseISO8601(text) else {
+                return .invalid("wake line with an \"at\" that is not an ISO 8601 time")
+            }
+            return .wake(.at(date), prompt: prompt)
+        }
+    }
+
+    /// Parses an ISO 8601 date-time with a time zone, with or without fractional seconds.
+    static func parseISO8601(_ text: String) -> Date? {
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Nightshift
+
+/// Runs `command` agents: any program, started from the argv in the agent's config, with the
+/// prompt on stdin and the JSON line protocol on stdout (see `docs/line-protocol.md`).
+///
+/// Agent config keys:
+/// - `command` (required): the argv, a non-empty JSON array of strings; `argv[0]` without a `/`
+///   is looked up in `PATH`.
+/// - `workdir`: the working directory (relative paths are taken from the task's directory);
+///   default: the task's working directory.
+/// - `env`: the names of the daemon's environment variables passed through; default
+///   ``defaultEnvironment``. Nothing else of the daemon's environment reaches the agent. The
+///   agent also gets `NIGHTSHIFT_PROMPT`, `NIGHTSHIFT_TASK_ID`, `NIGHTSHIFT_RUN_ID`,
+///   `NIGHTSHIFT_ATTEMPT` and `NIGHTSHIFT_WORKDIR`.
+///
+/// The agent runs in its own session and process group. When its `Task` is cancelled the group
+/// gets SIGTERM, then SIGKILL after ``killGrace``, and `run` *returns*
+/// `.failed("cancelled", retryable: true)` (it never throws `CancellationError`). Whenever the
+/// group leader exits, the rest of its group is SIGKILLed, so no grandchild outlives the run.
+///
+/// The first run makes the daemon ignore `SIGPIPE` (process-wide), so writing a prompt to an
+/// agent that exited without reading it fails quietly instead of killing the daemon.
+public struct CommandRunner: AgentRunner {
+    /// The daemon variables an agent gets when its config has no `env` key.
+    public static let defaultEnvironment = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "TERM"]
+
+    /// How long a cancelled agent's process group has between SIGTERM and SIGKILL.
+    public let killGrace: Duration
+    let limits: CommandLimits
+
+    /// A runner giving cancelled agents `killGrace` to exit after SIGTERM.
+    public init(killGrace: Duration = .seconds(5)) {
+        self.init(killGrace: killGrace, limits: CommandLimits())
+    }
+
+    /// A runner with other size and time limits (for tests).
+    init(killGrace: Duration, limits: CommandLimits) {
+        self.killGrace = killGrace
+        self.limits = limits
+    }
+
+    /// `command`.
+    public var kind: RunnerKind { .command }
+
+    /// Runs the agent's program to its end and maps how it ended to the outcome. Configuration
+    /// errors and a missing program are non-retryable failures; cancellation returns
+    /// `.failed("cancelled", retryable: true)`.
+    public func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
+        let invocation: CommandInvocation
+        switch CommandInvocation.make(for: request, defaultEnvironment: Self.defaultEnvironment) {
+        case .success(let value): invocation = value
+        case .failure(let error): return .failed(error.message, retryable: false)
+        }
+        guard !Task.isCancelled else { return Self.cancelled(exitCode: nil) }
+        ProcessGroup.ignoreBrokenPipes
+        let execution = CommandExecution(
+            invocation: invocation, prompt: request.task.prompt, killGrace: killGrace, limits: limits, context: context
+        )
+        let report: ProcessReport
+        do {
+            report = try await execution.run()
+        } catch {
+            if Task.isCancelled { return Self.cancelled(exitCode: nil) }
+            context.logger.debug("agent \(request.agent.name) could not start: \(error)")
+            return .failed("agent \(request.agent.name): could not start \(invocation.executablePath): \(error)", retryable: true)
+        }
+        if Task.isCancelled {
+            if case .exited(let code) = report.status { return Self.cancelled(exitCode: Int(code)) }
+            return Self.cancelled(exitCode: nil)
+        }
+        return CommandOutcome.outcome(of: report)
+    }
+
+    private static func cancelled(exitCode: Int?) -> RunOutcome {
+        .failed("cancelled", retryable: true, usage: RunUsage(exitCode: exitCode))
+    }
+}

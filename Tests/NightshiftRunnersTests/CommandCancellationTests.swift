@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import Nightshift
+import Synchronization
+import Testing
+
+@testable import NightshiftRunners
+
+@Suite("Command runner process groups", .timeLimit(.minutes(1)))
+struct CommandCancellationTests {
+    let runner = CommandRunner(killGrace: .milliseconds(300))
+
+    /// Starts `request` in a child task, waits for the pid files the script writes, cancels the task.
+    private func runAndCancel(
+        _ request: RunRequest, dir: TempDir, pidFiles: [String], runner: CommandRunner? = nil,
+        events: EventRecorder = EventRecorder()
+    ) async throws -> (outcome: RunOutcome, pids: [Int32], elapsed: Duration) {
+        let runner = runner ?? self.runner
+        return try await withThrowingTaskGroup(of: RunOutcome.self) { group in
+            group.addTask { try await runner.run(request, context: events.context) }
+            var pids: [Int32] = []
+            for name in pidFiles {
+                pids.append(try #require(await pid(in: dir, name), "the agent did not write \(name)"))
+            }
+            let started = ContinuousClock.now
+            group.cancelAll()
+            let outcome = try #require(try await group.next())
+            return (outcome, pids, ContinuousClock.now - started)
+        }
+    }
+
+    @Test("cancelling kills the agent and its grandchild, and returns a retryable 'cancelled'")
+    func cancelKillsChildAndGrandchild() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let script = "sleep 300 & echo $! > gc.tmp && mv gc.tmp grandchild.pid; echo $$ > c.tmp && mv c.tmp child.pid; sleep 300"
+        let (outcome, pids, elapsed) = try await runAndCancel(
+            Fixture.shell(script, directory: dir.url), dir: dir, pidFiles: ["child.pid", "grandchild.pid"]
+        )
+        #expect(outcome.resolution == .failed(retryable: true))
+        #expect(outcome.error == "cancelled")
+        #expect(elapsed < .seconds(5))
+        for pid in pids {
+            #expect(await eventually { processIsGone(pid) }, "process \(pid) survived")
+        }
+    }
+
+    @Test("an agent that ignores SIGTERM is killed with SIGKILL after the grace period")
+    func sigtermIgnored() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let script = "trap '' TERM; echo $$ > c.tmp && mv c.tmp child.pid; while :; do sleep 1; done"
+        let (outcome, pids, elapsed) = try await runAndCancel(
+            Fixture.shell(script, directory: dir.url), dir: dir, pidFiles: ["child.pid"]
+        )
+        #expect(outcome.error == "cancelled")
+        #expect(elapsed >= .milliseconds(250))
+        #expect(elapsed < .seconds(5))
+        #expect(await eventually { processIsGone(pids[0]) })
+    }
+
+    @Test("output written while handling SIGTERM is still read, so a graceful exit is not blocked")
+    func outputDuringGrace() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let events = EventRecorder()
+        let script = #"""
+            trap 'head -c 300000 /dev/zero | tr "\0" x; echo; echo "{\"type\":\"checkpoint\",\"at\":\"term\"}"; exit 0' TERM
+            echo $$ > c.tmp && mv c.tmp child.pid
+            while :; do sleep 0.05; done
+            """#
+        let (outcome, pids, elapsed) = try await runAndCancel(
+            Fixture.shell(script, directory: dir.url), dir: dir, pidFiles: ["child.pid"],
+            runner: CommandRunner(killGrace: .seconds(20)), events: events
+        )
+        #expect(outcome == .failed("cancelled", retryable: true, usage: RunUsage(exitCode: 0)))
+        #expect(elapsed < .seconds(10))
+        #expect(events.events("checkpoint").map(\.data) == [["at": "term"]])
+        #expect(events.lines("stdout").first?.utf8.count == 300_000)
+        #expect(await eventually { processIsGone(pids[0]) })
+    }
+
+    @Test("a grandchild holding stdout open does not keep the run alive, and does not survive it")
+    func grandchildHoldingStdout() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let events = EventRecorder()
+        let script = "sleep 300 & echo $! > gc.tmp && mv gc.tmp grandchild.pid; echo bye"
+        let started = ContinuousClock.now
+        let outcome = try await runner.run(Fixture.shell(script, directory: dir.url), context: events.context)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(outcome == .succeeded("bye", usage: RunUsage(exitCode: 0)))
+        let grandchild = try #require(await pid(in: dir, "grandchild.pid"))
+        #expect(await eventually { processIsGone(grandchild) }, "grandchild \(grandchild) survived")
+    }
+
+    @Test("a grandchild that keeps writing after the leader exited is killed and reading stops")
+    func grandchildWritingForever() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let script = "yes spam & echo $! > gc.tmp && mv gc.tmp grandchild.pid; sleep 0.2; exit 4"
+        let started = ContinuousClock.now
+        // Millions of lines: count them instead of keeping them.
+        let lines = Atomic<Int>(0)
+        let context = RunContext(logger: Logger(label: "test"), emit: { _, _ in lines.add(1, ordering: .relaxed) })
+        let outcome = try await runner.run(Fixture.shell(script, directory: dir.url), context: context)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(lines.load(ordering: .relaxed) > 0)
+        #expect(outcome.usage.exitCode == 4)
+        let grandchild = try #require(await pid(in: dir, "grandchild.pid"))
+        #expect(await eventually { processIsGone(grandchild) })
+    }
+
+    @Test(
+        "a process that left the group and keeps writing does not keep the run alive",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setsid"))
+    )
+    func escapedWriter() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let lines = Atomic<Int>(0)
+        let context = RunContext(logger: Logger(label: "test"), emit: { _, _ in lines.add(1, ordering: .relaxed) })
+        let script = "/usr/bin/setsid yes escaped & echo $! > gc.tmp && mv gc.tmp escaped.pid; sleep 0.2; echo done"
+        let started = ContinuousClock.now
+        let outcome = try await runner.run(Fixture.shell(script, directory: dir.url), context: context)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(outcome.resolution == .succeeded)
+        // Once the runner closed the pipe, the escaped writer dies of SIGPIPE.
+        let escaped = try #require(await pid(in: dir, "escaped.pid"))
+        #expect(await eventually { processIsGone(escaped) }, "escaped writer \(escaped) still running")
+    }
+}

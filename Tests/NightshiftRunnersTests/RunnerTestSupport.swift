@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import Nightshift
+import Synchronization
+import Testing
+
+@testable import NightshiftRunners
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Collects what a runner reports through its context.
+final class EventRecorder: Sendable {
+    /// One emitted event.
+    struct Event: Sendable, Hashable {
+        var type: String
+        var data: JSONValue
+    }
+
+    private let events = Mutex<[Event]>([])
+    private let pids = Mutex<[Int32?]>([])
+
+    /// A context whose events and pids land here.
+    var context: RunContext {
+        RunContext(
+            logger: Logger(label: "test"),
+            emit: { type, data in self.events.withLock { $0.append(Event(type: type, data: data)) } },
+            process: { pid in self.pids.withLock { $0.append(pid) } }
+        )
+    }
+
+    /// Everything emitted, in order.
+    var all: [Event] { events.withLock { $0 } }
+
+    /// The events of `type`, in order.
+    func events(_ type: String) -> [Event] { all.filter { $0.type == type } }
+
+    /// The `line` members of the events of `type` (`stdout`, `stderr`), in order.
+    func lines(_ type: String) -> [String] { events(type).compactMap { $0.data["line"]?.stringValue } }
+
+    /// The pids reported, in order (`nil` when the process ended).
+    var reportedPIDs: [Int32?] { pids.withLock { $0 } }
+}
+
+/// A fresh directory under the temporary directory, removed by `cleanup`.
+struct TempDir: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("nightshift-runner-tests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    /// The path of `name` inside it.
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    /// The contents of file `name` inside it, if it exists.
+    func read(_ name: String) -> String? { try? String(contentsOfFile: path(name), encoding: .utf8) }
+
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Builds run requests for a `command` agent.
+enum Fixture {
+    /// A request for an agent with `config`, a task with `prompt`, working in `directory`.
+    static func request(config: JSONValue, prompt: String = "hello", directory: URL) -> RunRequest {
+        let now = Date()
+        let id = TaskID.generate()
+        let task = AgentTask(
+            id: id, workspaceID: "default", agent: "tester", prompt: prompt, payload: [:], priority: 0,
+            lane: nil, labels: [], origin: nil, idempotencyKey: nil, dedupKey: nil, budgetUSD: nil,
+            timeout: nil, retry: .default, availableAt: now, state: .running, attempt: 1, failures: 0,
+            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0
+        )
+        let run = Run(
+            id: UUIDv7.generate(), taskID: id, attempt: 1, workerID: "worker-1", leaseToken: "token",
+            leaseExpiresAt: now.addingTimeInterval(60), heartbeatAt: now, startedAt: now
+        )
+        let agent = Agent(name: "tester", runner: .command, config: config)
+        return RunRequest(task: task, run: run, agent: agent, workingDirectory: directory)
+    }
+
+    /// A request running `script` with `/bin/sh -c`, plus extra config members.
+    static func shell(
+        _ script: String, prompt: String = "hello", directory: URL, extra: [String: JSONValue] = [:]
+    ) -> RunRequest {
+        var config: [String: JSONValue] = ["command": ["/bin/sh", "-c", .string(script)]]
+        config.merge(extra) { _, new in new }
+        return request(config: .object(config), prompt: prompt, directory: directory)
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+func eventually(timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return condition()
+}
+
+/// Whether no process `pid` exists any more (`kill(pid, 0)` fails with `ESRCH`; a zombie still exists).
+func processIsGone(_ pid: Int32) -> Bool {
+    kill(pid, 0) == -1 && errno == ESRCH
+}
+
+/// The pid written in file `name` of `dir`, once it is there.
+func pid(in dir: TempDir, _ name: String) async -> Int32? {
+    var found: Int32?
+    _ = await eventually(timeout: .seconds(10)) {
+        found = dir.read(name).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return found != nil
+    }
+    return found
+}
