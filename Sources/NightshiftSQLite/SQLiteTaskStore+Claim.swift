@@ -6,7 +6,7 @@ extension SQLiteTaskStore {
     /// Claims up to `limit` available tasks for `worker` in one transaction.
     public func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
         guard limit > 0 else { return [] }
-        return try await writer.write { transaction in
+        return try await writer.write(.shared) { transaction in
             try transaction.claim(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now)
         }
     }

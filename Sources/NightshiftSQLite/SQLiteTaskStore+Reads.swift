@@ -70,7 +70,7 @@ extension SQLiteTaskStore {
             byTask[event.taskID, default: []].append(event)
         }
         let groups = order.map { ($0, byTask[$0]!) }
-        try await writer.write { transaction in
+        try await writer.write(.shared) { transaction in
             for (task, events) in groups { try transaction.appendEvents(task: task, events) }
         }
     }

@@ -5,7 +5,7 @@ import Nightshift
 extension SQLiteTaskStore {
     /// Records a run's end if `lease` is still current (see ``TaskStore/settle(_:outcome:now:)``).
     public func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult {
-        try await writer.write { transaction in
+        try await writer.write(.shared) { transaction in
             try transaction.settle(lease, outcome: outcome, by: "worker", now: now)
         }
     }
@@ -13,7 +13,7 @@ extension SQLiteTaskStore {
     /// Extends the leases still held; returns the lost ones.
     public func heartbeat(_ leases: [Lease], extendTo: Date, now: Date) async throws -> [Lease] {
         guard !leases.isEmpty else { return [] }
-        return try await writer.write { transaction in
+        return try await writer.write(.shared) { transaction in
             let extend = try transaction.db.cachedStatement(sql: """
                 UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND run_id = ? AND lease_token = ? AND state = 'running'
                 """)
@@ -33,7 +33,7 @@ extension SQLiteTaskStore {
 
     /// Ends the runs whose lease expired as lost.
     public func rescueExpiredLeases(now: Date) async throws -> [TaskID] {
-        try await writer.write { transaction in
+        try await writer.write(.shared) { transaction in
             try transaction.rescue(
                 where: "state = 'running' AND lease_expires_at < ?", [now.timeIntervalSince1970],
                 reason: "worker lost: lease expired", now: now)
@@ -42,7 +42,7 @@ extension SQLiteTaskStore {
 
     /// Ends every run still held by `worker` as lost, without waiting for the leases to expire.
     public func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [TaskID] {
-        try await writer.write { transaction in
+        try await writer.write(.shared) { transaction in
             try transaction.rescue(
                 where: "state = 'running' AND worker_id = ?", [worker],
                 reason: "worker lost: node \(worker) restarted", now: now)
@@ -51,7 +51,7 @@ extension SQLiteTaskStore {
 
     /// Wakes waiting tasks whose wake time has come.
     public func wakeDue(now: Date) async throws -> [TaskID] {
-        try await writer.write { transaction in
+        try await writer.write(.shared) { transaction in
             let rows = try Row.fetchAll(
                 transaction.db.cachedStatement(sql: """
                     SELECT \(WriteTransaction.TaskFacts.columns) FROM tasks

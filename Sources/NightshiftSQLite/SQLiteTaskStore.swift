@@ -42,6 +42,7 @@ public final class SQLiteTaskStore: TaskStore {
     public let configuration: Configuration
     let pool: DatabasePool
     let writer: WriteQueue
+    private let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// Refuses a database whose schema is newer than this binary.
@@ -54,6 +55,8 @@ public final class SQLiteTaskStore: TaskStore {
         let synchronous = configuration.durability.pragma
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            // Checkpoints run in the background (see WALCheckpointer), not inside commits.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -72,7 +75,9 @@ public final class SQLiteTaskStore: TaskStore {
             }
         }
         try migrator.migrate(pool)
-        writer = WriteQueue(pool: pool, afterBatch: { transaction in
+        let checkpointer = try WALCheckpointer(path: path, configuration: config)
+        self.checkpointer = checkpointer
+        writer = WriteQueue(pool: pool, afterCommit: checkpointer.committed, afterBatch: { transaction in
             for (state, delta) in transaction.stateDeltas where delta != 0 {
                 try transaction.db.execute(
                     sql: "UPDATE state_counts SET n = n + ? WHERE state = ?", arguments: [delta, state.rawValue])

@@ -4,14 +4,35 @@ import Nightshift
 import Synchronization
 
 /// Group commit: write operations that arrive while a transaction is open wait, then all of them
-/// run in the next transaction, each in its own savepoint, and are acknowledged after its commit.
+/// run in the next transaction and are acknowledged after its commit.
 ///
 /// With `synchronous=FULL` every commit costs an fsync; batching concurrent submits, claims,
 /// heartbeats, settles and event appends into one commit is what lets throughput exceed one
-/// commit per operation. An operation that throws rolls back only its own savepoint.
+/// commit per operation.
+///
+/// Failures: an operation that can be refused (a submit, a person's action) runs in its own
+/// savepoint, so its error rolls back only its own writes. The others (claim, settle, heartbeat,
+/// appends) fail only when the database does; then the whole transaction rolls back, the failing
+/// operation gets its error and the rest run again in the next transaction. Nothing is
+/// acknowledged from a transaction that did not commit.
 final class WriteQueue: Sendable {
+    /// Whether an operation runs in a savepoint of its own.
+    enum Isolation: Sendable {
+        /// Its own savepoint: for operations that may be refused after they started writing.
+        case savepoint
+        /// No savepoint: for operations that throw only when the database fails.
+        case shared
+    }
+
+    private enum Ran {
+        case succeeded(@Sendable () -> Void)
+        case refused(@Sendable () -> Void)
+        case failed(@Sendable () -> Void)
+    }
+
     private struct Item: Sendable {
-        let run: @Sendable (WriteTransaction) -> (@Sendable () -> Void)
+        let isolation: Isolation
+        let run: @Sendable (WriteTransaction) -> Ran
         let fail: @Sendable (any Error) -> Void
     }
 
@@ -24,40 +45,50 @@ final class WriteQueue: Sendable {
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "nightshift.sqlite.writer")
     private let afterBatch: @Sendable (WriteTransaction) throws -> Void
+    private let afterCommit: @Sendable () -> Void
 
-    /// `afterBatch` runs at the end of every transaction, before commit (e.g. to write counters).
-    init(pool: DatabasePool, afterBatch: @escaping @Sendable (WriteTransaction) throws -> Void) {
+    /// `afterBatch` runs at the end of every transaction, before commit (e.g. to write counters);
+    /// `afterCommit` after every commit.
+    init(
+        pool: DatabasePool,
+        afterCommit: @escaping @Sendable () -> Void,
+        afterBatch: @escaping @Sendable (WriteTransaction) throws -> Void
+    ) {
         self.pool = pool
         self.afterBatch = afterBatch
+        self.afterCommit = afterCommit
     }
 
     /// Runs `operation` in the next transaction and returns its value once that transaction committed.
-    func write<T: Sendable>(_ operation: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
+    func write<T: Sendable>(
+        _ isolation: Isolation = .savepoint,
+        _ operation: @escaping @Sendable (WriteTransaction) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let item = Item(
+                isolation: isolation,
                 run: { transaction in
                     let deltas = transaction.stateDeltas
+                    let db = transaction.db
                     do {
-                        let result: T
-                        if transaction.isolated {
-                            // Cached statements: GRDB's inSavepoint parses its SQL anew each time.
-                            try transaction.db.cachedStatement(sql: "SAVEPOINT nightshift_op").execute()
-                            do {
-                                result = try operation(transaction)
-                            } catch {
-                                try transaction.db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT nightshift_op").execute()
-                                try transaction.db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
-                                throw error
-                            }
-                            try transaction.db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
-                        } else {
-                            result = try operation(transaction)
+                        if isolation == .shared {
+                            let result = try operation(transaction)
+                            return .succeeded { continuation.resume(returning: result) }
                         }
-                        return { continuation.resume(returning: result) }
+                        // Cached statements: GRDB's inSavepoint parses its SQL anew each time.
+                        try db.cachedStatement(sql: "SAVEPOINT nightshift_op").execute()
+                        do {
+                            let result = try operation(transaction)
+                            try db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
+                            return .succeeded { continuation.resume(returning: result) }
+                        } catch {
+                            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT nightshift_op").execute()
+                            try db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
+                            transaction.stateDeltas = deltas
+                            return .refused { continuation.resume(throwing: error) }
+                        }
                     } catch {
-                        transaction.stateDeltas = deltas
-                        transaction.failed = true
-                        return { continuation.resume(throwing: error) }
+                        return .failed { continuation.resume(throwing: error) }
                     }
                 },
                 fail: { continuation.resume(throwing: $0) }
@@ -73,31 +104,46 @@ final class WriteQueue: Sendable {
     }
 
     private func drain() {
+        var retry: [Item] = []
         while true {
             let batch: [Item] = state.withLock { state in
-                let batch = state.pending
+                let batch = retry + state.pending
                 state.pending.removeAll(keepingCapacity: true)
                 if batch.isEmpty { state.draining = false }
                 return batch
             }
+            retry = []
             if batch.isEmpty { return }
-            var acknowledgements: [@Sendable () -> Void] = []
-            acknowledgements.reserveCapacity(batch.count)
+            var outcomes: [Ran] = []
+            outcomes.reserveCapacity(batch.count)
             do {
                 try pool.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
-                        // A lone operation needs no savepoint: if it fails, the whole transaction rolls back.
-                        let transaction = WriteTransaction(db: db, isolated: batch.count > 1)
-                        for item in batch { acknowledgements.append(item.run(transaction)) }
-                        if !transaction.isolated, transaction.failed { return .rollback }
+                        let transaction = WriteTransaction(db: db)
+                        for item in batch {
+                            let ran = item.run(transaction)
+                            outcomes.append(ran)
+                            if case .failed = ran { return .rollback }
+                        }
                         try afterBatch(transaction)
                         return .commit
                     }
                 }
-                for acknowledge in acknowledgements { acknowledge() }
             } catch {
                 let failure = NightshiftError(.storeUnavailable, "SQLite write failed: \(error)")
                 for item in batch { item.fail(failure) }
+                continue
+            }
+            afterCommit()
+            if let failedIndex = outcomes.firstIndex(where: { if case .failed = $0 { true } else { false } }) {
+                if case .failed(let report) = outcomes[failedIndex] { report() }
+                retry = Array(batch[..<failedIndex]) + Array(batch[(failedIndex + 1)...])
+                continue
+            }
+            for outcome in outcomes {
+                switch outcome {
+                case .succeeded(let acknowledge), .refused(let acknowledge), .failed(let acknowledge): acknowledge()
+                }
             }
         }
     }
@@ -108,15 +154,10 @@ final class WriteQueue: Sendable {
 final class WriteTransaction {
     /// The connection, inside the transaction.
     let db: Database
-    /// Whether each operation runs in its own savepoint (more than one shares the transaction).
-    let isolated: Bool
-    /// Whether an operation threw.
-    var failed = false
     /// Net change of the number of tasks in each state, written once per batch.
     var stateDeltas: [TaskState: Int] = [:]
 
-    init(db: Database, isolated: Bool) {
+    init(db: Database) {
         self.db = db
-        self.isolated = isolated
     }
 }
