@@ -28,16 +28,19 @@ public struct CommandRunner: AgentRunner {
     /// How long a cancelled agent's process group has between SIGTERM and SIGKILL.
     public let killGrace: Duration
     let limits: CommandLimits
+    private let daemonEnvironment: [String: String]?
 
-    /// A runner giving cancelled agents `killGrace` to exit after SIGTERM.
-    public init(killGrace: Duration = .seconds(5)) {
-        self.init(killGrace: killGrace, limits: CommandLimits())
+    /// A runner giving cancelled agents `killGrace` to exit after SIGTERM. Agents' allowlisted
+    /// variables come from `environment`, or from the daemon's own environment when it is `nil`.
+    public init(killGrace: Duration = .seconds(5), environment: [String: String]? = nil) {
+        self.init(killGrace: killGrace, limits: CommandLimits(), environment: environment)
     }
 
     /// A runner with other size and time limits (for tests).
-    init(killGrace: Duration, limits: CommandLimits) {
+    init(killGrace: Duration, limits: CommandLimits, environment: [String: String]? = nil) {
         self.killGrace = killGrace
         self.limits = limits
+        self.daemonEnvironment = environment
     }
 
     /// `command`.
@@ -48,7 +51,10 @@ public struct CommandRunner: AgentRunner {
     /// `.failed("cancelled", retryable: true)`.
     public func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
         let invocation: CommandInvocation
-        switch CommandInvocation.make(for: request, defaultEnvironment: Self.defaultEnvironment) {
+        let made = daemonEnvironment.map { environment in
+            CommandInvocation.make(for: request, defaultEnvironment: Self.defaultEnvironment, lookup: { environment[$0] })
+        } ?? CommandInvocation.make(for: request, defaultEnvironment: Self.defaultEnvironment)
+        switch made {
         case .success(let value): invocation = value
         case .failure(let error): return .failed(error.message, retryable: false)
         }

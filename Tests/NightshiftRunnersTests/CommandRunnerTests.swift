@@ -40,8 +40,11 @@ struct CommandRunnerTests {
     func environmentAllowlist() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        setenv("NIGHTSHIFT_TEST_SECRET_TOKEN", "hunter2-do-not-leak", 1)
-        setenv("NIGHTSHIFT_TEST_PASSED_VAR", "passed-through", 1)
+        // The daemon's environment, with a secret in it (injected: setenv races other suites' getenv).
+        var daemon = ProcessInfo.processInfo.environment
+        daemon["NIGHTSHIFT_TEST_SECRET_TOKEN"] = "hunter2-do-not-leak"
+        daemon["NIGHTSHIFT_TEST_PASSED_VAR"] = "passed-through"
+        let runner = CommandRunner(killGrace: .seconds(5), environment: daemon)
         let events = EventRecorder()
 
         let standard = try await runner.run(Fixture.shell("env", directory: dir.url), context: events.context)
