@@ -100,8 +100,10 @@ enum SQLiteSchema {
                     PRIMARY KEY (task_id, seq)
                 ) WITHOUT ROWID;
 
+                -- seq is the rowid: max + 1 on insert, so gap-free and increasing while the newest row
+                -- is kept (retention trims the oldest). AUTOINCREMENT would add a write per event.
                 CREATE TABLE hook_events (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    seq INTEGER PRIMARY KEY,
                     time REAL NOT NULL,
                     task_id TEXT NOT NULL,
                     type TEXT NOT NULL,

@@ -57,6 +57,9 @@ public final class SQLiteTaskStore: TaskStore {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             // Checkpoints run in the background (see WALCheckpointer), not inside commits.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // 8 MiB of page cache per connection (default 2 MiB): keeps the claim index's upper
+            // levels cached when the queue holds a million tasks.
+            try db.execute(sql: "PRAGMA cache_size = -8192")
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
