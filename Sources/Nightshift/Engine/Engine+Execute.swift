@@ -7,6 +7,7 @@ extension Engine {
         case threw(String)
         case stopped(StopReason)
         case ignored
+        case flusherEnded
     }
 
     /// Runs one claimed task to its end and settles it.
@@ -16,19 +17,7 @@ extension Engine {
         logger[metadataKey: "nightshift.task_id"] = "\(task.id)"
         logger[metadataKey: "nightshift.run_id"] = "\(claimed.run.id)"
         let events = RunEventBuffer(task: task.id)
-        let ending = await withTaskGroup(of: Void.self) { flushers in
-            flushers.addTask {
-                while !Task.isCancelled {
-                    await events.waitForEvents()
-                    let batch = events.take()
-                    if !batch.isEmpty { try? await self.store.appendEvents(batch) }
-                }
-            }
-            let ending = await supervise(claimed, stop: stop, events: events, logger: logger)
-            flushers.cancelAll()
-            await flushers.waitForAll()
-            return ending
-        }
+        let ending = await supervise(claimed, stop: stop, events: events, logger: logger)
         let remaining = events.take()
         if !remaining.isEmpty {
             do { try await store.appendEvents(remaining) } catch {
@@ -44,7 +33,7 @@ extension Engine {
         case .threw(let message): outcome = .failed(message, retryable: true)
         case .stopped(.timeout(let seconds)):
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
-        case .stopped(.shutdown), .ignored:
+        case .stopped(.shutdown), .ignored, .flusherEnded:
             outcome = RunOutcome(resolution: .released, label: "released")
         case .stopped(.cancelled), .stopped(.leaseLost):
             return
@@ -84,6 +73,8 @@ extension Engine {
             emit: { events.emit($0, $1) },
             process: { pid in self.state.withLock { $0.active[task.id]?.info.pid = pid } })
         let timeout = task.timeout ?? agent.timeout
+        // One group per run: the runner, the event flusher, the stop signal and the timeout. The
+        // first of runner, stop or timeout to end decides; the others are then cancelled.
         return await withTaskGroup(of: Ending.self) { group in
             group.addTask {
                 do { return .finished(try await runner.run(request, context: context)) } catch is CancellationError {
@@ -92,6 +83,14 @@ extension Engine {
                     return .threw("\(error)")
                 }
             }
+            group.addTask {
+                while !Task.isCancelled {
+                    await events.waitForEvents()
+                    let batch = events.take()
+                    if !batch.isEmpty { try? await self.store.appendEvents(batch) }
+                }
+                return .flusherEnded
+            }
             group.addTask { await stop.wait().map(Ending.stopped) ?? .ignored }
             if let timeout {
                 group.addTask {
@@ -99,12 +98,19 @@ extension Engine {
                     return .stopped(.timeout(timeout))
                 }
             }
-            var first = await group.next() ?? .ignored
+            var first = Ending.ignored
+            while let next = await group.next() {
+                if case .flusherEnded = next { continue }
+                first = next
+                break
+            }
             if case .ignored = first { first = .stopped(.shutdown) }
-            group.cancelAll()
             if case .stopped = first {
                 // Let the runner wind down (it kills the agent); its own outcome no longer counts.
+                group.cancelAll()
                 await group.waitForAll()
+            } else {
+                group.cancelAll()
             }
             return first
         }
