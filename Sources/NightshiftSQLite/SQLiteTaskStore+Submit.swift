@@ -57,8 +57,8 @@ extension WriteTransaction {
                 throw NightshiftError(.queueFull, "queue is full: \(depth) tasks waiting to run, the cap is \(maxDepth)")
             }
         }
-        let state = try Lifecycle.next(from: nil, on: .submit, task: TaskID(trusted: ""))
         let id = TaskID.generate(at: now)
+        let state = try Lifecycle.next(from: nil, on: .submit, task: id)
         let retry = new.retry ?? RetryPolicy(
             maxAttempts: agentRow["max_attempts"], initialBackoff: agentRow["initial_backoff"], maxBackoff: agentRow["max_backoff"])
         let timeout: Double? = new.timeout ?? agentRow["timeout"]

@@ -113,7 +113,7 @@ extension WriteTransaction {
         stateDeltas[to, default: 0] += 1
     }
 
-    /// Appends non-state events to one task's log; returns how many were written (0 if the task is gone).
+    /// Appends non-state events to one task's log (nothing if the task is gone).
     func appendEvents(task: TaskID, _ events: [NewTaskEvent]) throws {
         guard let last = try Int64.fetchOne(
             db.cachedStatement(sql: "UPDATE tasks SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"),

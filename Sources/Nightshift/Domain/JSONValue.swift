@@ -66,15 +66,6 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// The number as an `Int64`, if this is an integral number.
-    public var intValue: Int64? {
-        switch self {
-        case .int(let value): value
-        case .double(let value) where value.rounded() == value && abs(value) < 9.0e15: Int64(value)
-        default: nil
-        }
-    }
-
     /// The members, if this is an object.
     public var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }

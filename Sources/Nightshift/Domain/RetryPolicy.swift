@@ -21,15 +21,9 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     /// `maxBackoff`, then "equal jitter" — half fixed, half random — so retries of tasks that failed
     /// together spread out. `random` is a number in 0..<1.
     public func delay(afterFailure failures: Int, random: Double) -> Double {
-        let exponent = Double(max(0, min(failures - 1, 30)))
-        let base = min(maxBackoff, initialBackoff * pow2(exponent))
+        let exponent = max(0, min(failures - 1, 30))
+        let base = min(maxBackoff, initialBackoff * Double(1 << exponent))
         return base / 2 + base / 2 * min(max(random, 0), 1)
-    }
-
-    private func pow2(_ exponent: Double) -> Double {
-        var result = 1.0
-        for _ in 0..<Int(exponent) { result *= 2 }
-        return result
     }
 
     /// Checks the fields; the error names the first bad one.

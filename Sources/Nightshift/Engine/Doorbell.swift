@@ -25,14 +25,15 @@ final class Doorbell: Sendable {
     func wait(timeout: Duration) async {
         if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForRing() }
+            group.addTask { await self.wait() }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }
     }
 
-    private func waitForRing() async {
+    /// Waits for a ring, or until the calling task is cancelled.
+    func wait() async {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID

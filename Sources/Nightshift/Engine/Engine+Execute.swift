@@ -105,13 +105,9 @@ extension Engine {
                 break
             }
             if case .ignored = first { first = .stopped(.shutdown) }
-            if case .stopped = first {
-                // Let the runner wind down (it kills the agent); its own outcome no longer counts.
-                group.cancelAll()
-                await group.waitForAll()
-            } else {
-                group.cancelAll()
-            }
+            // The group waits for the cancelled runner to wind down (it kills the agent); after a
+            // stop, its own outcome no longer counts.
+            group.cancelAll()
             return first
         }
     }

@@ -14,38 +14,25 @@ enum StopReason: Sendable, Hashable {
 
 /// A one-shot signal that tells a run's supervisor to stop the agent. The first reason wins.
 final class StopSignal: Sendable {
-    private struct State {
-        var reason: StopReason?
-        var waiter: CheckedContinuation<StopReason?, Never>?
-    }
-
-    private let state = Mutex(State())
+    private let reason = Mutex<StopReason?>(nil)
+    private let doorbell = Doorbell()
 
     /// Asks the run to stop; later calls change nothing.
     func stop(_ reason: StopReason) {
-        let waiter = state.withLock { state -> CheckedContinuation<StopReason?, Never>? in
-            guard state.reason == nil else { return nil }
-            state.reason = reason
-            defer { state.waiter = nil }
-            return state.waiter
+        let first = self.reason.withLock { current in
+            guard current == nil else { return false }
+            current = reason
+            return true
         }
-        waiter?.resume(returning: reason)
+        if first { doorbell.ring() }
     }
 
     /// The reason, once stopped; `nil` if the waiting task is cancelled first.
     func wait() async -> StopReason? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<StopReason?, Never>) in
-                let now: StopReason?? = state.withLock { state in
-                    if let reason = state.reason { return .some(reason) }
-                    if Task.isCancelled { return .some(nil) }
-                    state.waiter = continuation
-                    return .none
-                }
-                if let now { continuation.resume(returning: now) }
-            }
-        } onCancel: {
-            state.withLock { state in defer { state.waiter = nil }; return state.waiter }?.resume(returning: nil)
+        while !Task.isCancelled {
+            if let reason = reason.withLock({ $0 }) { return reason }
+            await doorbell.wait()
         }
+        return nil
     }
 }
