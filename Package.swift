@@ -31,6 +31,7 @@ let package = Package(
             dependencies: [
                 "Nightshift",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(

@@ -27,12 +27,19 @@ public final class SQLiteTaskStore: TaskStore {
         public var maxQueueDepth: Int?
         /// How long to wait for another process's write lock, in seconds.
         public var busyTimeout: Double
+        /// The write-ahead log is started over once it holds this many pages (4 KiB each), so it
+        /// stays near this size under constant writes; 8,192 (32 MiB) by default.
+        public var walRestartPages: Int
 
         /// Creates a configuration; every argument has a default.
-        public init(durability: Durability = .full, maxQueueDepth: Int? = nil, busyTimeout: Double = 10) {
+        public init(
+            durability: Durability = .full, maxQueueDepth: Int? = nil, busyTimeout: Double = 10,
+            walRestartPages: Int = 8192
+        ) {
             self.durability = durability
             self.maxQueueDepth = maxQueueDepth
             self.busyTimeout = busyTimeout
+            self.walRestartPages = walRestartPages
         }
     }
 
@@ -78,7 +85,8 @@ public final class SQLiteTaskStore: TaskStore {
             }
         }
         try migrator.migrate(pool)
-        let checkpointer = try WALCheckpointer(path: path, configuration: config)
+        let checkpointer = try WALCheckpointer(
+            path: path, configuration: config, restartFrames: Int32(clamping: configuration.walRestartPages))
         self.checkpointer = checkpointer
         writer = WriteQueue(pool: pool, afterCommit: checkpointer.committed, afterBatch: { transaction in
             for (state, delta) in transaction.stateDeltas where delta != 0 {

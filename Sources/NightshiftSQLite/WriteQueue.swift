@@ -45,13 +45,13 @@ final class WriteQueue: Sendable {
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "nightshift.sqlite.writer")
     private let afterBatch: @Sendable (WriteTransaction) throws -> Void
-    private let afterCommit: @Sendable () -> Void
+    private let afterCommit: @Sendable (Database) -> Void
 
     /// `afterBatch` runs at the end of every transaction, before commit (e.g. to write counters);
-    /// `afterCommit` after every commit.
+    /// `afterCommit` after every commit, on the writer's connection, before the next transaction.
     init(
         pool: DatabasePool,
-        afterCommit: @escaping @Sendable () -> Void,
+        afterCommit: @escaping @Sendable (Database) -> Void,
         afterBatch: @escaping @Sendable (WriteTransaction) throws -> Void
     ) {
         self.pool = pool
@@ -134,8 +134,8 @@ final class WriteQueue: Sendable {
                 for item in batch { item.fail(failure) }
                 continue
             }
-            afterCommit()
             if let failedIndex = outcomes.firstIndex(where: { if case .failed = $0 { true } else { false } }) {
+                // The transaction rolled back: nothing was committed, nothing is acknowledged.
                 if case .failed(let report) = outcomes[failedIndex] { report() }
                 retry = Array(batch[..<failedIndex]) + Array(batch[(failedIndex + 1)...])
                 continue
@@ -145,6 +145,7 @@ final class WriteQueue: Sendable {
                 case .succeeded(let acknowledge), .refused(let acknowledge), .failed(let acknowledge): acknowledge()
                 }
             }
+            try? pool.writeWithoutTransaction { afterCommit($0) }
         }
     }
 }

@@ -33,6 +33,26 @@ struct SQLiteStoreTests {
         #expect(mode == "wal")
     }
 
+    @Test("under constant writes the write-ahead log is started over instead of growing")
+    func walStaysBounded() async throws {
+        let file = try path()
+        let store = try SQLiteTaskStore(path: file, configuration: .init(durability: .normal, walRestartPages: 256))
+        try await store.saveAgent(echoAgent)
+        var largest: UInt64 = 0
+        // One commit per submit, about five log pages each: some 7,500 pages (30 MiB) if nothing
+        // started the log over.
+        for index in 0..<1500 {
+            _ = try await store.submit(NewTask(agent: "echo", prompt: "task \(index)"), now: t0)
+            if index % 50 == 0 {
+                let size = try FileManager.default.attributesOfItem(atPath: file + "-wal")[.size] as? UInt64 ?? 0
+                largest = max(largest, size)
+            }
+        }
+        #expect(largest > 0)
+        #expect(largest < 6 * 1024 * 1024, "the log reached \(largest) bytes")
+        #expect(try await store.countsByState()[.queued] == 1500)
+    }
+
     @Test("a schema newer than the binary refuses to open, naming both versions")
     func newerSchema() throws {
         let file = try path()
