@@ -90,8 +90,8 @@ public final class SQLiteTaskStore: TaskStore {
         self.checkpointer = checkpointer
         writer = WriteQueue(pool: pool, afterCommit: checkpointer.committed, afterBatch: { transaction in
             for (state, delta) in transaction.stateDeltas where delta != 0 {
-                try transaction.db.execute(
-                    sql: "UPDATE state_counts SET n = n + ? WHERE state = ?", arguments: [delta, state.rawValue])
+                try transaction.db.cachedStatement(sql: "UPDATE state_counts SET n = n + ? WHERE state = ?")
+                    .execute(arguments: [delta, state.rawValue])
             }
             transaction.stateDeltas.removeAll()
         })

@@ -58,10 +58,10 @@ final class WALCheckpointer: Sendable {
         guard start else { return }
         queue.async {
             // A failed passive checkpoint loses nothing: the frames stay in the log for the next one.
-            let frames = try? self.connection.writeWithoutTransaction { Self.passiveCheckpoint($0) }
+            let frames = self.connection.writeWithoutTransaction { Self.passiveCheckpoint($0) }
             self.state.withLock { state in
                 state.running = false
-                if let frames = frames ?? nil, frames.log >= self.restartFrames { state.restartDue = true }
+                if let frames, frames.log >= self.restartFrames { state.restartDue = true }
             }
         }
     }

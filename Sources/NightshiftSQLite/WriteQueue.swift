@@ -118,15 +118,24 @@ final class WriteQueue: Sendable {
             outcomes.reserveCapacity(batch.count)
             do {
                 try pool.writeWithoutTransaction { db in
-                    try db.inTransaction(.immediate) {
+                    // Cached statements: GRDB's inTransaction prepares BEGIN and COMMIT anew each time.
+                    try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+                    do {
                         let transaction = WriteTransaction(db: db)
                         for item in batch {
                             let ran = item.run(transaction)
                             outcomes.append(ran)
-                            if case .failed = ran { return .rollback }
+                            if case .failed = ran { break }
+                        }
+                        if case .failed = outcomes.last {
+                            try db.cachedStatement(sql: "ROLLBACK").execute()
+                            return
                         }
                         try afterBatch(transaction)
-                        return .commit
+                        try db.cachedStatement(sql: "COMMIT").execute()
+                    } catch {
+                        if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                        throw error
                     }
                 }
             } catch {
@@ -145,7 +154,7 @@ final class WriteQueue: Sendable {
                 case .succeeded(let acknowledge), .refused(let acknowledge), .failed(let acknowledge): acknowledge()
                 }
             }
-            try? pool.writeWithoutTransaction { afterCommit($0) }
+            pool.writeWithoutTransaction { afterCommit($0) }
         }
     }
 }

@@ -24,7 +24,7 @@ final class DaemonProcess: @unchecked Sendable {
         process.executableURL = NightshiftBinary.url
         process.arguments = ["serve", "--home", home.path] + arguments
         log = home.appendingPathComponent("daemon-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

@@ -1,6 +1,7 @@
 import Foundation
 import Nightshift
 import NightshiftSQLite
+import Synchronization
 import Testing
 
 @Suite("Engine")
@@ -34,6 +35,34 @@ struct EngineTests {
             let types = try await store.events(task: id, after: 0, limit: 100).map(\.type)
             #expect(types == ["state", "state", "log", "state"])
         }
+    }
+
+    @Test("a run's events reach the store while it runs, in order, before the settle")
+    func eventsStreamInOrder() async throws {
+        let store = try await makeStore(Agent(name: "chatty", runner: .builtin))
+        let seenWhileRunning = Mutex(false)
+        let engine = Self.engine(store, handlers: ["chatty": { request, context in
+            for index in 0..<50 { context.emit("log", ["n": .int(Int64(index))]) }
+            // The first half must be readable before the run ends.
+            let streamed = try await eventually(timeout: .seconds(5)) {
+                try await store.events(task: request.task.id, after: 0, limit: 200).contains { $0.type == "log" }
+            }
+            seenWhileRunning.withLock { $0 = streamed }
+            for index in 50..<100 { context.emit("log", ["n": .int(Int64(index))]) }
+            return .succeeded(nil)
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "chatty", prompt: "talk")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            let events = try await store.events(task: id, after: 0, limit: 200)
+            let logs = events.filter { $0.type == "log" }.compactMap { event -> Int64? in
+                if case .int(let n)? = event.data["n"] { n } else { nil }
+            }
+            #expect(logs == Array(0..<100))
+            #expect(events.last?.type == "state")
+            #expect(events.map(\.seq) == Array(1...Int64(events.count)))
+        }
+        #expect(seenWhileRunning.withLock { $0 })
     }
 
     @Test("no more than N slots run at once, and every task finishes")

@@ -5,6 +5,7 @@ extension JSONValue {
     /// `JSONEncoder` because every event append serialises one, and this is several times faster.
     public var jsonText: String {
         var out = ""
+        out.reserveCapacity(128)
         write(to: &out)
         return out
     }
@@ -42,6 +43,12 @@ extension JSONValue {
 
     private static func writeString(_ value: String, to out: inout String) {
         out += "\""
+        // Most strings need no escaping: append them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += value
+            out += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// Wakes a waiting loop: `ring()` from any task; `wait(timeout:)` returns at the next ring (or at
@@ -24,16 +25,23 @@ final class Doorbell: Sendable {
     /// Waits for a ring, at most `timeout`.
     func wait(timeout: Duration) async {
         if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.wait() }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
+        await wait { id in
+            // A dispatch timer rather than a sleeping child task: the dispatcher waits once per claim.
+            let (seconds, attoseconds) = timeout.components
+            let nanoseconds = Int(clamping: seconds) &* 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+                self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            }
         }
     }
 
     /// Waits for a ring, or until the calling task is cancelled.
     func wait() async {
+        await wait { _ in }
+    }
+
+    /// Registers a waiter (then calls `registered` with its id) unless a ring is pending.
+    private func wait(registered: @escaping (Int) -> Void) async {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
@@ -48,7 +56,7 @@ final class Doorbell: Sendable {
                     state.waiters[id] = continuation
                     return false
                 }
-                if resumeNow { continuation.resume() }
+                if resumeNow { continuation.resume() } else { registered(id) }
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()

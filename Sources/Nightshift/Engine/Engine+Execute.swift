@@ -6,8 +6,6 @@ extension Engine {
         case finished(RunOutcome)
         case threw(String)
         case stopped(StopReason)
-        case ignored
-        case flusherEnded
     }
 
     /// Runs one claimed task to its end and settles it.
@@ -16,14 +14,14 @@ extension Engine {
         var logger = self.logger
         logger[metadataKey: "nightshift.task_id"] = "\(task.id)"
         logger[metadataKey: "nightshift.run_id"] = "\(claimed.run.id)"
-        let events = RunEventBuffer(task: task.id)
-        let ending = await supervise(claimed, stop: stop, events: events, logger: logger)
-        let remaining = events.take()
-        if !remaining.isEmpty {
-            do { try await store.appendEvents(remaining) } catch {
-                logger.error("could not write run events", metadata: ["nightshift.error": "\(error)"])
+        let errorLogger = logger
+        let events = RunEventBuffer(task: task.id) { [store] batch in
+            do { try await store.appendEvents(batch) } catch {
+                errorLogger.error("could not write run events", metadata: ["nightshift.error": "\(error)"])
             }
         }
+        let ending = await supervise(claimed, stop: stop, events: events, logger: logger)
+        await events.flush()
         state.withLock { _ = $0.active.removeValue(forKey: task.id) }
         doorbell.ring()
 
@@ -33,7 +31,7 @@ extension Engine {
         case .threw(let message): outcome = .failed(message, retryable: true)
         case .stopped(.timeout(let seconds)):
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
-        case .stopped(.shutdown), .ignored, .flusherEnded:
+        case .stopped(.shutdown):
             outcome = RunOutcome(resolution: .released, label: "released")
         case .stopped(.cancelled), .stopped(.leaseLost):
             return
@@ -72,44 +70,31 @@ extension Engine {
             logger: logger,
             emit: { events.emit($0, $1) },
             process: { pid in self.state.withLock { $0.active[task.id]?.info.pid = pid } })
-        let timeout = task.timeout ?? agent.timeout
-        // One group per run: the runner, the event flusher, the stop signal and the timeout. The
-        // first of runner, stop or timeout to end decides; the others are then cancelled.
-        return await withTaskGroup(of: Ending.self) { group in
-            group.addTask {
-                do { return .finished(try await runner.run(request, context: context)) } catch is CancellationError {
-                    return .ignored
-                } catch {
-                    return .threw("\(error)")
-                }
+        // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
+        // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
+        let running = Task { () -> Ending? in
+            do { return .finished(try await runner.run(request, context: context)) } catch is CancellationError {
+                return nil
+            } catch {
+                return .threw("\(error)")
             }
-            group.addTask {
-                while !Task.isCancelled {
-                    await events.waitForEvents()
-                    let batch = events.take()
-                    if !batch.isEmpty { try? await self.store.appendEvents(batch) }
-                }
-                return .flusherEnded
-            }
-            group.addTask { await stop.wait().map(Ending.stopped) ?? .ignored }
-            if let timeout {
-                group.addTask {
-                    do { try await Task.sleep(for: .seconds(timeout)) } catch { return .ignored }
-                    return .stopped(.timeout(timeout))
-                }
-            }
-            var first = Ending.ignored
-            while let next = await group.next() {
-                if case .flusherEnded = next { continue }
-                first = next
-                break
-            }
-            if case .ignored = first { first = .stopped(.shutdown) }
-            // The group waits for the cancelled runner to wind down (it kills the agent); after a
-            // stop, its own outcome no longer counts.
-            group.cancelAll()
-            return first
         }
+        stop.onStop { running.cancel() }
+        let timer = (task.timeout ?? agent.timeout).map { seconds in
+            let timer = DispatchWorkItem { stop.stop(.timeout(seconds)) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: timer)
+            return timer
+        }
+        let ending = await withTaskCancellationHandler {
+            await running.value
+        } onCancel: {
+            running.cancel()
+        }
+        timer?.cancel()
+        // A stop that came before the runner returned decides; after a stop, the runner's own
+        // outcome no longer counts. A runner cancelled by the engine's own cancellation is released.
+        if let reason = stop.finish() { return .stopped(reason) }
+        return ending ?? .stopped(.shutdown)
     }
 
     /// The agent named `name`, from a cache refreshed every few seconds.

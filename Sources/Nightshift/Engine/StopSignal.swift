@@ -12,27 +12,42 @@ enum StopReason: Sendable, Hashable {
     case shutdown
 }
 
-/// A one-shot signal that tells a run's supervisor to stop the agent. The first reason wins.
+/// A one-shot signal that stops a run's agent. The first of a stop and the end of the run wins:
+/// a stop after ``finish()`` changes nothing, and a stop before it is what ``finish()`` returns.
 final class StopSignal: Sendable {
-    private let reason = Mutex<StopReason?>(nil)
-    private let doorbell = Doorbell()
-
-    /// Asks the run to stop; later calls change nothing.
-    func stop(_ reason: StopReason) {
-        let first = self.reason.withLock { current in
-            guard current == nil else { return false }
-            current = reason
-            return true
-        }
-        if first { doorbell.ring() }
+    private struct State {
+        var reason: StopReason?
+        var finished = false
+        var handler: (@Sendable () -> Void)?
     }
 
-    /// The reason, once stopped; `nil` if the waiting task is cancelled first.
-    func wait() async -> StopReason? {
-        while !Task.isCancelled {
-            if let reason = reason.withLock({ $0 }) { return reason }
-            await doorbell.wait()
+    private let state = Mutex(State())
+
+    /// Asks the run to stop; calls the handler of ``onStop(_:)`` the first time.
+    func stop(_ reason: StopReason) {
+        let handler = state.withLock { state -> (@Sendable () -> Void)? in
+            guard state.reason == nil, !state.finished else { return nil }
+            state.reason = reason
+            return state.handler
         }
-        return nil
+        handler?()
+    }
+
+    /// Sets what a stop does (cancel the runner); runs it at once if the stop came first.
+    func onStop(_ handler: @escaping @Sendable () -> Void) {
+        let stoppedAlready = state.withLock { state in
+            state.handler = handler
+            return state.reason != nil
+        }
+        if stoppedAlready { handler() }
+    }
+
+    /// Marks the run as ended; returns the reason it was stopped for, if a stop came first.
+    func finish() -> StopReason? {
+        state.withLock { state in
+            state.finished = true
+            state.handler = nil
+            return state.reason
+        }
     }
 }
