@@ -13,7 +13,7 @@ enum SQLiteRows {
     static let taskColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
-        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token
+        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq
         """
 
     static func task(_ row: Row) throws -> AgentTask {
@@ -49,6 +49,11 @@ enum SQLiteRows {
     /// The run id and lease token of a row read with ``taskColumns``.
     static func lease(_ row: Row) -> (runID: String?, token: String?) {
         (row[27], row[28])
+    }
+
+    /// The seq of the last event of a task read with ``taskColumns``.
+    static func lastSeq(_ row: Row) -> Int64 {
+        row[29]
     }
 
     static func state(_ text: String) throws -> TaskState {

@@ -49,35 +49,47 @@ extension WriteTransaction {
             guard chosen.count < limit, candidates.count == pageSize, let last = candidates.last else { break }
             cursor = (last[5], last[17], last[0])
         }
-        return try chosen.map { try dispatch($0, worker: worker, leaseDuration: leaseDuration, now: now) }
+        return try dispatch(chosen, worker: worker, leaseDuration: leaseDuration, now: now)
     }
 
-    private func dispatch(_ row: Row, worker: String, leaseDuration: Double, now: Date) throws -> ClaimedRun {
-        var task = try SQLiteRows.task(row)
-        let lease = SQLiteRows.lease(row)
-        let facts = TaskFacts(task, runID: lease.runID, leaseToken: lease.token)
-        let runID = UUIDv7.generate(at: now)
-        let token = UUIDv7.generate(at: now)
-        let attempt = task.attempt + 1
+    /// Moves the chosen tasks to running and opens a run for each, with one statement per table.
+    private func dispatch(_ rows: [Row], worker: String, leaseDuration: Double, now: Date) throws -> [ClaimedRun] {
+        guard !rows.isEmpty else { return [] }
         let time = now.timeIntervalSince1970
         let expires = time + leaseDuration
-        task.state = try transition(
-            facts, .dispatch, now: now,
-            assignments: [
-                ("attempt = ?", attempt), ("run_id = ?", runID), ("lease_token = ?", token),
-                ("lease_expires_at = ?", expires), ("worker_id = ?", worker),
-            ],
-            details: ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)])
-        try db.cachedStatement(sql: """
-            INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [runID, task.id.rawValue, attempt, worker, token, expires, time, time])
-        task.attempt = attempt
-        task.updatedAt = now
-        let run = Run(
-            id: runID, taskID: task.id, attempt: attempt, workerID: worker, leaseToken: token,
-            leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now)
-        return ClaimedRun(task: task, run: run)
+        var claimed: [ClaimedRun] = []
+        var moves: [(facts: TaskFacts, values: [(any DatabaseValueConvertible)?], details: [String: JSONValue])] = []
+        for row in rows {
+            var task = try SQLiteRows.task(row)
+            let lease = SQLiteRows.lease(row)
+            let runID = UUIDv7.generate(at: now)
+            let token = UUIDv7.generate(at: now)
+            let attempt = task.attempt + 1
+            moves.append((
+                TaskFacts(task, runID: lease.runID, leaseToken: lease.token, lastSeq: SQLiteRows.lastSeq(row)),
+                [attempt, runID, token, expires, worker],
+                ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)]))
+            task.attempt = attempt
+            task.updatedAt = now
+            claimed.append(ClaimedRun(task: task, run: Run(
+                id: runID, taskID: task.id, attempt: attempt, workerID: worker, leaseToken: token,
+                leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now)))
+        }
+        let states = try transitionAll(
+            moves, .dispatch, columns: ["attempt", "run_id", "lease_token", "lease_expires_at", "worker_id"], now: now)
+        for index in claimed.indices { claimed[index].task.state = states[index] }
+        for start in stride(from: 0, to: claimed.count, by: Self.rowsPerStatement) {
+            let chunk = claimed[start..<min(start + Self.rowsPerStatement, claimed.count)]
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            for run in chunk.map(\.run) {
+                arguments += [run.id, run.taskID.rawValue, run.attempt, worker, run.leaseToken, expires, time, time]
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
+                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                """).execute(arguments: StatementArguments(arguments))
+        }
+        return claimed
     }
 }
 
