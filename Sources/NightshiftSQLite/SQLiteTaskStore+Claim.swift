@@ -58,17 +58,17 @@ extension WriteTransaction {
         let time = now.timeIntervalSince1970
         let expires = time + leaseDuration
         var claimed: [ClaimedRun] = []
-        var moves: [(facts: TaskFacts, values: [(any DatabaseValueConvertible)?], details: [String: JSONValue])] = []
+        var moves: [Move] = []
         for row in rows {
             var task = try SQLiteRows.task(row)
             let lease = SQLiteRows.lease(row)
             let runID = UUIDv7.generate(at: now)
             let token = UUIDv7.generate(at: now)
             let attempt = task.attempt + 1
-            moves.append((
-                TaskFacts(task, runID: lease.runID, leaseToken: lease.token, lastSeq: SQLiteRows.lastSeq(row)),
-                [attempt, runID, token, expires, worker],
-                ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)]))
+            moves.append(Move(
+                facts: TaskFacts(task, runID: lease.runID, leaseToken: lease.token, lastSeq: SQLiteRows.lastSeq(row)),
+                action: .dispatch, budget: nil, values: [attempt, runID, token, expires, worker],
+                details: ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)]))
             task.attempt = attempt
             task.updatedAt = now
             claimed.append(ClaimedRun(task: task, run: Run(
@@ -76,7 +76,7 @@ extension WriteTransaction {
                 leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now)))
         }
         let states = try transitionAll(
-            moves, .dispatch, columns: ["attempt", "run_id", "lease_token", "lease_expires_at", "worker_id"], now: now)
+            moves, columns: ["attempt", "run_id", "lease_token", "lease_expires_at", "worker_id"].map { BatchColumn($0) }, now: now)
         for index in claimed.indices { claimed[index].task.state = states[index] }
         for start in stride(from: 0, to: claimed.count, by: Self.rowsPerStatement) {
             let chunk = claimed[start..<min(start + Self.rowsPerStatement, claimed.count)]

@@ -4,10 +4,10 @@ import Nightshift
 
 extension SQLiteTaskStore {
     /// Records a run's end if `lease` is still current (see ``TaskStore/settle(_:outcome:now:)``).
+    ///
+    /// Settles that arrive together are written as one batch (see `WriteCoalescer`).
     public func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult {
-        try await writer.write(.shared) { transaction in
-            try transaction.settle(lease, outcome: outcome, by: "worker", now: now)
-        }
+        try await settles.submit(Settlement(lease: lease, outcome: outcome, now: now))
     }
 
     /// Extends the leases still held; returns the lost ones.
@@ -69,62 +69,156 @@ extension SQLiteTaskStore {
     }
 }
 
+/// One run's end, to record.
+struct Settlement: Sendable {
+    var lease: Lease
+    var outcome: RunOutcome
+    var now: Date
+}
+
 extension WriteTransaction {
-    func settle(_ lease: Lease, outcome: RunOutcome, by settler: String, now: Date) throws -> SettleResult {
-        guard let facts = try facts(lease.taskID) else {
-            return .stale(reason: "task \(lease.taskID) does not exist")
-        }
-        guard facts.state == .running, facts.runID == lease.runID, facts.leaseToken == lease.token else {
-            let run = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT lease_token, outcome, settled_by, settled_state FROM runs WHERE id = ?"),
-                arguments: [lease.runID])
-            if let run, run["lease_token"] == lease.token, run["settled_by"] == settler,
-               let stateText: String = run["settled_state"]
-            {
-                return .alreadySettled(try SQLiteRows.state(stateText))
+    /// Records the end of several runs with a statement per table for the whole batch; each
+    /// settle is fenced on its own lease.
+    func settleAll(_ settlements: [Settlement], by settler: String) throws -> [SettleResult] {
+        var facts = try facts(Set(settlements.map(\.lease.taskID)))
+        var results: [SettleResult?] = Array(repeating: nil, count: settlements.count)
+        // Moves grouped by the state they lead to: each group sets the same columns.
+        var groups: [TaskState: [(index: Int, move: Move)]] = [:]
+        var runs: [(any DatabaseValueConvertible)?] = []
+        var settledRuns = 0
+        // Runs settled earlier in this batch: their run rows are written at its end.
+        var settledHere: [Lease: TaskState] = [:]
+        for (index, settlement) in settlements.enumerated() {
+            let lease = settlement.lease
+            guard let current = facts[lease.taskID] else {
+                results[index] = .stale(reason: "task \(lease.taskID) does not exist")
+                continue
             }
-            let ended: String? = run?["outcome"]
-            return .stale(reason: "lease of run \(lease.runID) is no longer current: the run ended as \(ended ?? "unknown") and the task is \(facts.state)")
+            guard current.state == .running, current.runID == lease.runID, current.leaseToken == lease.token else {
+                results[index] = try settledHere[lease].map(SettleResult.alreadySettled)
+                    ?? staleResult(lease, facts: current, settler: settler)
+                continue
+            }
+            let outcome = settlement.outcome
+            let time = settlement.now.timeIntervalSince1970
+            var failures = current.failures
+            if case .failed = outcome.resolution { failures += 1 }
+            let budget = RetryBudget(failures: failures, maxAttempts: current.retry.maxAttempts)
+            let action = LifecycleAction.settle(outcome.resolution)
+            let next: TaskState
+            do {
+                next = try Lifecycle.next(from: current.state, on: action, task: current.id, budget: budget)
+            } catch {
+                throw NightshiftError(error)
+            }
+            let usage = outcome.usage
+            var values: [(any DatabaseValueConvertible)?] = [failures, usage.costUSD]
+            var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
+            switch next {
+            case .done:
+                values += [outcome.result, time]
+            case .error:
+                values += [outcome.error, time]
+                details["error"] = outcome.error.map(JSONValue.string) ?? .null
+            case .queued:
+                let delay = outcome.resolution == .released
+                    ? 0 : current.retry.delay(afterFailure: failures, random: Double.random(in: 0..<1))
+                values += [time + delay, outcome.error]
+                details["retry_in"] = .double((delay * 1000).rounded() / 1000)
+                if let error = outcome.error { details["error"] = .string(error) }
+            case .waiting:
+                values += [outcome.wakeAt?.timeIntervalSince1970]
+                if let wakeAt = outcome.wakeAt { details["wake_at"] = .double(wakeAt.timeIntervalSince1970) }
+                if let message = outcome.message { details["message"] = .string(message) }
+            default:
+                break
+            }
+            groups[next, default: []].append((index, Move(
+                facts: current, action: action, budget: budget, values: values, details: details)))
+            runs += [
+                lease.runID, time, outcome.label, settler, next.rawValue, usage.exitCode, usage.tokensIn,
+                usage.tokensOut, usage.costUSD, usage.agentSessionID, outcome.error,
+            ]
+            settledRuns += 1
+            // A second settle of the same run later in this batch sees the run as ended.
+            facts[lease.taskID]?.state = next
+            facts[lease.taskID]?.leaseToken = nil
+            settledHere[lease] = next
+            results[index] = .settled(next)
         }
-        let time = now.timeIntervalSince1970
-        var failures = facts.failures
-        if case .failed = outcome.resolution { failures += 1 }
-        let budget = RetryBudget(failures: failures, maxAttempts: facts.retry.maxAttempts)
-        let next = try Lifecycle.next(from: facts.state, on: .settle(outcome.resolution), task: facts.id, budget: budget)
-        let usage = outcome.usage
-        var assignments: [(String, (any DatabaseValueConvertible)?)] = [
-            ("failures = ?", failures), ("lease_expires_at = ?", nil), ("lease_token = ?", nil),
-            ("cost_usd = cost_usd + ?", usage.costUSD),
-        ]
-        var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
-        switch next {
-        case .done:
-            assignments += [("result = ?", outcome.result), ("error = ?", nil), ("finished_at = ?", time)]
-        case .error:
-            assignments += [("error = ?", outcome.error), ("finished_at = ?", time)]
-            details["error"] = outcome.error.map(JSONValue.string) ?? .null
-        case .queued:
-            let delay = outcome.resolution == .released
-                ? 0 : facts.retry.delay(afterFailure: failures, random: Double.random(in: 0..<1))
-            assignments += [("available_at = ?", time + delay), ("error = ?", outcome.error)]
-            details["retry_in"] = .double((delay * 1000).rounded() / 1000)
-            if let error = outcome.error { details["error"] = .string(error) }
-        case .waiting:
-            assignments += [("wake_at = ?", outcome.wakeAt?.timeIntervalSince1970)]
-            if let wakeAt = outcome.wakeAt { details["wake_at"] = .double(wakeAt.timeIntervalSince1970) }
-            if let message = outcome.message { details["message"] = .string(message) }
-        default:
-            break
+        let now = settlements.first?.now ?? Date()
+        for (next, moves) in groups {
+            var columns = [BatchColumn("failures"), BatchColumn("cost_usd", "tasks.cost_usd + moves.cost_usd")]
+            var fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
+            switch next {
+            case .done:
+                columns += [BatchColumn("result"), BatchColumn("finished_at")]
+                fixed.append("error = NULL")
+            case .error: columns += [BatchColumn("error"), BatchColumn("finished_at")]
+            case .queued: columns += [BatchColumn("available_at"), BatchColumn("error")]
+            case .waiting: columns += [BatchColumn("wake_at")]
+            default: break
+            }
+            try transitionAll(moves.map(\.move), columns: columns, fixed: fixed, now: now)
         }
-        try transition(facts, .settle(outcome.resolution), budget: budget, now: now, assignments: assignments, details: details)
-        try db.cachedStatement(sql: """
-            UPDATE runs SET finished_at = ?, outcome = ?, settled_by = ?, settled_state = ?, exit_code = ?, tokens_in = ?,
-                tokens_out = ?, cost_usd = ?, agent_session_id = ?, error = ? WHERE id = ?
-            """).execute(arguments: [
-                time, outcome.label, settler, next.rawValue, usage.exitCode, usage.tokensIn, usage.tokensOut,
-                usage.costUSD, usage.agentSessionID, outcome.error, lease.runID,
-            ])
-        return .settled(next)
+        try finishRuns(runs, count: settledRuns)
+        return results.map { $0! }
+    }
+
+    /// Records a single run's end (see ``settleAll(_:by:)``).
+    func settle(_ lease: Lease, outcome: RunOutcome, by settler: String, now: Date) throws -> SettleResult {
+        try settleAll([Settlement(lease: lease, outcome: outcome, now: now)], by: settler)[0]
+    }
+
+    /// The facts of the tasks with these ids (missing ones are left out).
+    private func facts(_ ids: Set<TaskID>) throws -> [TaskID: TaskFacts] {
+        var facts: [TaskID: TaskFacts] = [:]
+        let ids = Array(ids)
+        for start in stride(from: 0, to: ids.count, by: Self.rowsPerStatement) {
+            let chunk = ids[start..<min(start + Self.rowsPerStatement, ids.count)]
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT \(TaskFacts.columns) FROM tasks WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))"),
+                arguments: StatementArguments(chunk.map(\.rawValue)))
+            for row in rows {
+                let fact = try TaskFacts(row)
+                facts[fact.id] = fact
+            }
+        }
+        return facts
+    }
+
+    /// Why a settle with a lease that is no longer current changes nothing: already settled by
+    /// the same settler (a repeat), or stale.
+    private func staleResult(_ lease: Lease, facts: TaskFacts, settler: String) throws -> SettleResult {
+        let run = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT lease_token, outcome, settled_by, settled_state FROM runs WHERE id = ?"),
+            arguments: [lease.runID])
+        if let run, run["lease_token"] == lease.token, run["settled_by"] == settler,
+           let stateText: String = run["settled_state"]
+        {
+            return .alreadySettled(try SQLiteRows.state(stateText))
+        }
+        let ended: String? = run?["outcome"]
+        return .stale(reason: "lease of run \(lease.runID) is no longer current: the run ended as \(ended ?? "unknown") and the task is \(facts.state)")
+    }
+
+    /// Writes the end of `count` runs, given as rows of (id, finished_at, outcome, settled_by,
+    /// settled_state, exit_code, tokens_in, tokens_out, cost_usd, agent_session_id, error).
+    private func finishRuns(_ values: [(any DatabaseValueConvertible)?], count: Int) throws {
+        let width = 11
+        for start in stride(from: 0, to: count, by: Self.rowsPerStatement) {
+            let rows = min(Self.rowsPerStatement, count - start)
+            let row = "(" + databaseQuestionMarks(count: width) + ")"
+            try db.cachedStatement(sql: """
+                WITH ended(id, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out, cost_usd,
+                    agent_session_id, error) AS (VALUES \(Array(repeating: row, count: rows).joined(separator: ", ")))
+                UPDATE runs SET finished_at = ended.finished_at, outcome = ended.outcome, settled_by = ended.settled_by,
+                    settled_state = ended.settled_state, exit_code = ended.exit_code, tokens_in = ended.tokens_in,
+                    tokens_out = ended.tokens_out, cost_usd = ended.cost_usd, agent_session_id = ended.agent_session_id,
+                    error = ended.error
+                FROM ended WHERE runs.id = ended.id
+                """).execute(arguments: StatementArguments(Array(values[(start * width)..<((start + rows) * width)])))
+        }
     }
 
     /// Settles, as lost, the runs of the tasks that match `condition` (at most 500 per call).
@@ -132,11 +226,13 @@ extension WriteTransaction {
         let rows = try Row.fetchAll(
             db.cachedStatement(sql: "SELECT id, run_id, lease_token FROM tasks WHERE \(condition) LIMIT 500"),
             arguments: StatementArguments(arguments))
-        return try rows.map { row in
-            let lease = Lease(taskID: TaskID(trusted: row["id"]), runID: row["run_id"], token: row["lease_token"])
-            let outcome = RunOutcome(resolution: .failed(retryable: true), label: "lost", error: reason)
-            _ = try settle(lease, outcome: outcome, by: "rescuer", now: now)
-            return lease.taskID
+        let settlements = rows.map { row in
+            Settlement(
+                lease: Lease(taskID: TaskID(trusted: row["id"]), runID: row["run_id"], token: row["lease_token"]),
+                outcome: RunOutcome(resolution: .failed(retryable: true), label: "lost", error: reason),
+                now: now)
         }
+        _ = try settleAll(settlements, by: "rescuer")
+        return settlements.map(\.lease.taskID)
     }
 }

@@ -98,28 +98,50 @@ extension WriteTransaction {
         return next
     }
 
-    /// Applies the same `action` to several tasks with one statement: each task sets `columns` to
-    /// its own `values`. Used by claims, which dispatch a batch at a time.
+    /// One task's move in a batch written by ``transitionAll(_:columns:now:)``.
+    struct Move {
+        var facts: TaskFacts
+        var action: LifecycleAction
+        /// The retry budget after the action; the task's own when `nil`.
+        var budget: RetryBudget?
+        /// The move's values for the batch's columns, in their order.
+        var values: [(any DatabaseValueConvertible)?]
+        /// Extra members of the `state` event's data.
+        var details: [String: JSONValue]
+    }
+
+    /// A column a batch sets, as `name = expression`; the expression reads the move's value as
+    /// `moves.name` (by default it is just that value).
+    struct BatchColumn {
+        let name: String
+        let expression: String
+
+        init(_ name: String, _ expression: String? = nil) {
+            self.name = name
+            self.expression = expression ?? "moves.\(name)"
+        }
+    }
+
+    /// Moves several tasks with one UPDATE per hundred: each move sets `columns` to its own
+    /// values, and every task gets the `fixed` assignments (`column = expression` fragments).
+    /// Claims and settles, which arrive in batches, use it.
     ///
     /// - Returns: the new state of each task, in the order of `moves`.
-    func transitionAll(
-        _ moves: [(facts: TaskFacts, values: [(any DatabaseValueConvertible)?], details: [String: JSONValue])],
-        _ action: LifecycleAction,
-        columns: [String],
-        now: Date
-    ) throws -> [TaskState] {
+    @discardableResult
+    func transitionAll(_ moves: [Move], columns: [BatchColumn], fixed: [String] = [], now: Date) throws -> [TaskState] {
         guard !moves.isEmpty else { return [] }
         var records: [TransitionRecord] = []
         records.reserveCapacity(moves.count)
-        for chunk in stride(from: 0, to: moves.count, by: Self.rowsPerStatement).map({ moves[$0..<min($0 + Self.rowsPerStatement, moves.count)] }) {
+        for start in stride(from: 0, to: moves.count, by: Self.rowsPerStatement) {
+            let chunk = moves[start..<min(start + Self.rowsPerStatement, moves.count)]
             var arguments: [(any DatabaseValueConvertible)?] = []
             var next: [TaskState] = []
             for move in chunk {
                 let state: TaskState
                 do {
                     state = try Lifecycle.next(
-                        from: move.facts.state, on: action, task: move.facts.id,
-                        budget: RetryBudget(failures: move.facts.failures, maxAttempts: move.facts.retry.maxAttempts))
+                        from: move.facts.state, on: move.action, task: move.facts.id,
+                        budget: move.budget ?? RetryBudget(failures: move.facts.failures, maxAttempts: move.facts.retry.maxAttempts))
                 } catch {
                     throw NightshiftError(error)
                 }
@@ -130,8 +152,8 @@ extension WriteTransaction {
             arguments.append(now.timeIntervalSince1970)
             let row = "(" + databaseQuestionMarks(count: 4 + columns.count) + ")"
             let sql = """
-                WITH moves(id, from_state, from_seq, next_state\(columns.map { ", " + $0 }.joined())) AS (VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", ")))
-                UPDATE tasks SET state = moves.next_state, updated_at = ?, last_seq = last_seq + 1\(columns.map { ", \($0) = moves.\($0)" }.joined())
+                WITH moves(id, from_state, from_seq, next_state\(columns.map { ", " + $0.name }.joined())) AS (VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", ")))
+                UPDATE tasks SET state = moves.next_state, updated_at = ?, last_seq = last_seq + 1\(columns.map { ", \($0.name) = \($0.expression)" }.joined())\(fixed.map { ", " + $0 }.joined())
                 FROM moves WHERE tasks.id = moves.id AND tasks.state = moves.from_state AND tasks.last_seq = moves.from_seq
                 """
             try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
@@ -140,7 +162,7 @@ extension WriteTransaction {
             }
             for (move, state) in zip(chunk, next) {
                 records.append(TransitionRecord(
-                    task: move.facts.id, agent: move.facts.agent, from: move.facts.state, to: state, action: action,
+                    task: move.facts.id, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
                     seq: move.facts.lastSeq + 1, details: move.details))
             }
         }

@@ -49,6 +49,8 @@ public final class SQLiteTaskStore: TaskStore {
     public let configuration: Configuration
     let pool: DatabasePool
     let writer: WriteQueue
+    /// Batches concurrent settles into one set-based write.
+    let settles: WriteCoalescer<Settlement, SettleResult>
     private let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -95,6 +97,9 @@ public final class SQLiteTaskStore: TaskStore {
             }
             transaction.stateDeltas.removeAll()
         })
+        settles = WriteCoalescer(writer: writer) { transaction, settlements in
+            try transaction.settleAll(settlements, by: "worker")
+        }
     }
 
     /// Reads with a snapshot of the last commit, on a reader connection.

@@ -65,42 +65,53 @@ final class WriteQueue: Sendable {
         _ operation: @escaping @Sendable (WriteTransaction) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let item = Item(
-                isolation: isolation,
-                run: { transaction in
-                    let deltas = transaction.stateDeltas
-                    let db = transaction.db
-                    do {
-                        if isolation == .shared {
-                            let result = try operation(transaction)
-                            return .succeeded { continuation.resume(returning: result) }
-                        }
-                        // Cached statements: GRDB's inSavepoint parses its SQL anew each time.
-                        try db.cachedStatement(sql: "SAVEPOINT nightshift_op").execute()
-                        do {
-                            let result = try operation(transaction)
-                            try db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
-                            return .succeeded { continuation.resume(returning: result) }
-                        } catch {
-                            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT nightshift_op").execute()
-                            try db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
-                            transaction.stateDeltas = deltas
-                            return .refused { continuation.resume(throwing: error) }
-                        }
-                    } catch {
-                        return .failed { continuation.resume(throwing: error) }
-                    }
-                },
-                fail: { continuation.resume(throwing: $0) }
-            )
-            let startDrain = state.withLock { state in
-                state.pending.append(item)
-                if state.draining { return false }
-                state.draining = true
-                return true
-            }
-            if startDrain { queue.async { self.drain() } }
+            enqueue(isolation, operation) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Runs `operation` in the next transaction; calls `completion` once that transaction
+    /// committed (or failed). If the transaction rolls back because another operation failed,
+    /// `operation` runs again in the next one.
+    func enqueue<T: Sendable>(
+        _ isolation: Isolation,
+        _ operation: @escaping @Sendable (WriteTransaction) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let item = Item(
+            isolation: isolation,
+            run: { transaction in
+                let deltas = transaction.stateDeltas
+                let db = transaction.db
+                do {
+                    if isolation == .shared {
+                        let result = try operation(transaction)
+                        return .succeeded { completion(.success(result)) }
+                    }
+                    // Cached statements: GRDB's inSavepoint parses its SQL anew each time.
+                    try db.cachedStatement(sql: "SAVEPOINT nightshift_op").execute()
+                    do {
+                        let result = try operation(transaction)
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
+                        return .succeeded { completion(.success(result)) }
+                    } catch {
+                        try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT nightshift_op").execute()
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
+                        transaction.stateDeltas = deltas
+                        return .refused { completion(.failure(error)) }
+                    }
+                } catch {
+                    return .failed { completion(.failure(error)) }
+                }
+            },
+            fail: { completion(.failure($0)) }
+        )
+        let startDrain = state.withLock { state in
+            state.pending.append(item)
+            if state.draining { return false }
+            state.draining = true
+            return true
+        }
+        if startDrain { queue.async { self.drain() } }
     }
 
     private func drain() {
