@@ -53,6 +53,53 @@ struct SQLiteStoreTests {
         #expect(try await store.countsByState()[.queued] == 1500)
     }
 
+    @Test("concurrent settles with different outcomes, a stale lease and a repeat are each settled right")
+    func concurrentSettles() async throws {
+        let store = try SQLiteTaskStore(path: path())
+        try await store.saveAgent(Agent(name: "echo", runner: .builtin, retry: RetryPolicy(maxAttempts: 2)))
+        for index in 0..<6 { _ = try await store.submit(NewTask(agent: "echo", prompt: "task \(index)"), now: t0) }
+        let runs = try await store.claim(worker: "w", limit: 6, leaseDuration: 60, now: t0)
+        try #require(runs.count == 6)
+        let stale = Lease(taskID: runs[5].task.id, runID: runs[5].run.id, token: "not-the-token")
+        let settles: [(Lease, RunOutcome)] = [
+            (runs[0].lease, .succeeded("ok", usage: RunUsage(costUSD: 0.25))),
+            (runs[1].lease, .failed("flaky", retryable: true)),
+            (runs[2].lease, .failed("broken", retryable: false)),
+            (runs[3].lease, .waitingForInput("which branch?")),
+            (runs[4].lease, .succeeded("first")),
+            (runs[4].lease, .succeeded("again")),
+            (stale, .succeeded("no")),
+        ]
+        let results = try await withThrowingTaskGroup(of: (Int, SettleResult).self) { group in
+            for (index, settle) in settles.enumerated() {
+                group.addTask { (index, try await store.settle(settle.0, outcome: settle.1, now: t0)) }
+            }
+            var results: [Int: SettleResult] = [:]
+            for try await (index, result) in group { results[index] = result }
+            return results
+        }
+        #expect(results[0] == .settled(.done))
+        #expect(results[1] == .settled(.queued))
+        #expect(results[2] == .settled(.error))
+        #expect(results[3] == .settled(.waiting))
+        // The same lease twice: one settles, the other is told it already was.
+        #expect(Set([results[4], results[5]]) == [.settled(.done), .alreadySettled(.done)])
+        if case .stale = results[6] {} else { Issue.record("a wrong token must be stale, got \(String(describing: results[6]))") }
+        let done = try #require(try await store.task(runs[0].task.id))
+        #expect(done.result == "ok")
+        #expect(done.costUSD == 0.25)
+        let retried = try #require(try await store.task(runs[1].task.id))
+        #expect(retried.error == "flaky")
+        #expect(retried.failures == 1)
+        #expect(try await store.task(runs[2].task.id)?.error == "broken")
+        #expect(try await store.task(runs[5].task.id)?.state == .running)
+        let run = try #require(try await store.runs(task: runs[0].task.id).first)
+        #expect(run.outcome == "succeeded")
+        #expect(run.costUSD == 0.25)
+        let counts = try await store.countsByState().filter { $0.value != 0 }
+        #expect(counts == [.done: 2, .queued: 1, .error: 1, .waiting: 1, .running: 1])
+    }
+
     @Test("a schema newer than the binary refuses to open, naming both versions")
     func newerSchema() throws {
         let file = try path()
