@@ -69,10 +69,12 @@ enum SQLiteSchema {
                 CREATE INDEX tasks_waking ON tasks(wake_at) WHERE state = 'waiting' AND wake_at IS NOT NULL;
                 CREATE INDEX tasks_created ON tasks(workspace_id, created_at, id);
 
+                -- Keyed by (task_id, attempt) without a rowid: one b-tree per run instead of three
+                -- (rowid table, id index, task index). Every lookup knows the task.
                 CREATE TABLE runs (
-                    id TEXT PRIMARY KEY,
                     task_id TEXT NOT NULL,
                     attempt INTEGER NOT NULL,
+                    id TEXT NOT NULL,
                     worker_id TEXT NOT NULL,
                     lease_token TEXT NOT NULL,
                     lease_expires_at REAL NOT NULL,
@@ -87,9 +89,9 @@ enum SQLiteSchema {
                     tokens_out INTEGER NOT NULL DEFAULT 0,
                     cost_usd REAL NOT NULL DEFAULT 0,
                     agent_session_id TEXT,
-                    error TEXT
-                );
-                CREATE INDEX runs_task ON runs(task_id, attempt);
+                    error TEXT,
+                    PRIMARY KEY (task_id, attempt)
+                ) WITHOUT ROWID;
 
                 CREATE TABLE task_events (
                     task_id TEXT NOT NULL,

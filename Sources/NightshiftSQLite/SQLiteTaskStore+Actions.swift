@@ -30,10 +30,10 @@ extension SQLiteTaskStore {
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw NightshiftError(.illegalTransition, "cannot \(action.name) task \(id): another live task holds its dedup key", field: "dedup_key")
             }
-            if facts.state == .running, let runID = facts.runID {
+            if facts.state == .running {
                 try transaction.db.execute(
-                    sql: "UPDATE runs SET finished_at = ?, outcome = ?, settled_by = ?, settled_state = ? WHERE id = ? AND finished_at IS NULL",
-                    arguments: [time, action == .cancel ? "cancelled" : action.name, action.name, next.rawValue, runID])
+                    sql: "UPDATE runs SET finished_at = ?, outcome = ?, settled_by = ?, settled_state = ? WHERE task_id = ? AND attempt = ? AND finished_at IS NULL",
+                    arguments: [time, action == .cancel ? "cancelled" : action.name, action.name, next.rawValue, id.rawValue, facts.attempt])
             }
             guard let row = try Row.fetchOne(transaction.db, sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE id = ?", arguments: [id.rawValue]) else {
                 throw NightshiftError.taskNotFound(id)

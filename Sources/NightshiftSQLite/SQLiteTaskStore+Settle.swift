@@ -17,14 +17,14 @@ extension SQLiteTaskStore {
             let extend = try transaction.db.cachedStatement(sql: """
                 UPDATE tasks SET lease_expires_at = ? WHERE id = ? AND run_id = ? AND lease_token = ? AND state = 'running'
                 """)
-            let beat = try transaction.db.cachedStatement(sql: "UPDATE runs SET heartbeat_at = ?, lease_expires_at = ? WHERE id = ?")
+            let beat = try transaction.db.cachedStatement(sql: "UPDATE runs SET heartbeat_at = ?, lease_expires_at = ? WHERE task_id = ? AND id = ?")
             var lost: [Lease] = []
             for lease in leases {
                 try extend.execute(arguments: [extendTo.timeIntervalSince1970, lease.taskID.rawValue, lease.runID, lease.token])
                 if transaction.db.changesCount == 0 {
                     lost.append(lease)
                 } else {
-                    try beat.execute(arguments: [now.timeIntervalSince1970, extendTo.timeIntervalSince1970, lease.runID])
+                    try beat.execute(arguments: [now.timeIntervalSince1970, extendTo.timeIntervalSince1970, lease.taskID.rawValue, lease.runID])
                 }
             }
             return lost
@@ -136,7 +136,7 @@ extension WriteTransaction {
             groups[next, default: []].append((index, Move(
                 facts: current, action: action, budget: budget, values: values, details: details)))
             runs += [
-                lease.runID, time, outcome.label, settler, next.rawValue, usage.exitCode, usage.tokensIn,
+                lease.taskID.rawValue, current.attempt, time, outcome.label, settler, next.rawValue, usage.exitCode, usage.tokensIn,
                 usage.tokensOut, usage.costUSD, usage.agentSessionID, outcome.error,
             ]
             settledRuns += 1
@@ -191,8 +191,8 @@ extension WriteTransaction {
     /// the same settler (a repeat), or stale.
     private func staleResult(_ lease: Lease, facts: TaskFacts, settler: String) throws -> SettleResult {
         let run = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT lease_token, outcome, settled_by, settled_state FROM runs WHERE id = ?"),
-            arguments: [lease.runID])
+            db.cachedStatement(sql: "SELECT lease_token, outcome, settled_by, settled_state FROM runs WHERE task_id = ? AND id = ?"),
+            arguments: [lease.taskID.rawValue, lease.runID])
         if let run, run["lease_token"] == lease.token, run["settled_by"] == settler,
            let stateText: String = run["settled_state"]
         {
@@ -202,21 +202,21 @@ extension WriteTransaction {
         return .stale(reason: "lease of run \(lease.runID) is no longer current: the run ended as \(ended ?? "unknown") and the task is \(facts.state)")
     }
 
-    /// Writes the end of `count` runs, given as rows of (id, finished_at, outcome, settled_by,
-    /// settled_state, exit_code, tokens_in, tokens_out, cost_usd, agent_session_id, error).
+    /// Writes the end of `count` runs, given as rows of (task_id, attempt, finished_at, outcome,
+    /// settled_by, settled_state, exit_code, tokens_in, tokens_out, cost_usd, agent_session_id, error).
     private func finishRuns(_ values: [(any DatabaseValueConvertible)?], count: Int) throws {
-        let width = 11
+        let width = 12
         for start in stride(from: 0, to: count, by: Self.rowsPerStatement) {
             let rows = min(Self.rowsPerStatement, count - start)
             let row = "(" + databaseQuestionMarks(count: width) + ")"
             try db.cachedStatement(sql: """
-                WITH ended(id, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out, cost_usd,
+                WITH ended(task_id, attempt, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out, cost_usd,
                     agent_session_id, error) AS (VALUES \(Array(repeating: row, count: rows).joined(separator: ", ")))
                 UPDATE runs SET finished_at = ended.finished_at, outcome = ended.outcome, settled_by = ended.settled_by,
                     settled_state = ended.settled_state, exit_code = ended.exit_code, tokens_in = ended.tokens_in,
                     tokens_out = ended.tokens_out, cost_usd = ended.cost_usd, agent_session_id = ended.agent_session_id,
                     error = ended.error
-                FROM ended WHERE runs.id = ended.id
+                FROM ended WHERE runs.task_id = ended.task_id AND runs.attempt = ended.attempt
                 """).execute(arguments: StatementArguments(Array(values[(start * width)..<((start + rows) * width)])))
         }
     }
