@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Nightshift", targets: ["Nightshift"]),
         .library(name: "NightshiftSQLite", targets: ["NightshiftSQLite"]),
         .library(name: "NightshiftRunners", targets: ["NightshiftRunners"]),
+        .library(name: "NightshiftDaemon", targets: ["NightshiftDaemon"]),
         .executable(name: "nightshift", targets: ["nightshift"]),
     ],
     dependencies: [
@@ -16,6 +17,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Engine and domain: no database, HTTP framework or concrete runner.
@@ -42,12 +48,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The daemon's front doors: configuration file, HTTP API (SSE, auth, OpenAPI), API client.
+        .target(
+            name: "NightshiftDaemon",
+            dependencies: [
+                "Nightshift",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "nightshift",
             dependencies: [
                 "Nightshift",
                 "NightshiftSQLite",
                 "NightshiftRunners",
+                "NightshiftDaemon",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,8 +91,21 @@ let package = Package(
             resources: []
         ),
         .testTarget(
+            name: "NightshiftDaemonTests",
+            dependencies: [
+                "Nightshift", "NightshiftSQLite", "NightshiftDaemon",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Nightshift", "NightshiftSQLite", "nightshift"]
+            dependencies: [
+                "Nightshift", "NightshiftSQLite", "NightshiftDaemon", "nightshift",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ]
 )

@@ -13,7 +13,7 @@ enum SQLiteRows {
     static let taskColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
-        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq
+        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at
         """
 
     static func task(_ row: Row) throws -> AgentTask {
@@ -42,7 +42,8 @@ enum SQLiteRows {
             finishedAt: date(row[23]),
             result: row[24],
             error: row[25],
-            costUSD: row[26]
+            costUSD: row[26],
+            archivedAt: date(row[30])
         )
     }
 

@@ -57,7 +57,8 @@ enum SQLiteSchema {
                     finished_at REAL,
                     result TEXT,
                     error TEXT,
-                    cost_usd REAL NOT NULL DEFAULT 0
+                    cost_usd REAL NOT NULL DEFAULT 0,
+                    archived_at REAL
                 );
                 CREATE UNIQUE INDEX tasks_idempotency ON tasks(workspace_id, idempotency_key)
                     WHERE idempotency_key IS NOT NULL;
@@ -116,6 +117,13 @@ enum SQLiteSchema {
                     state TEXT PRIMARY KEY,
                     n INTEGER NOT NULL
                 );
+                -- Runs started, succeeded and failed since the store was created (for status).
+                CREATE TABLE run_counts (
+                    kind TEXT PRIMARY KEY,
+                    n INTEGER NOT NULL
+                );
+                INSERT INTO run_counts (kind, n) VALUES ('started', 0), ('succeeded', 0), ('failed', 0);
+
                 INSERT INTO state_counts (state, n) VALUES
                     ('queued', 0), ('running', 0), ('waiting', 0), ('paused', 0),
                     ('done', 0), ('error', 0), ('cancelled', 0), ('dropped', 0);

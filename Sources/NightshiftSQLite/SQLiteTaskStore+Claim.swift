@@ -78,6 +78,7 @@ extension WriteTransaction {
         let states = try transitionAll(
             moves, columns: ["attempt", "run_id", "lease_token", "lease_expires_at", "worker_id"].map { BatchColumn($0) }, now: now)
         for index in claimed.indices { claimed[index].task.state = states[index] }
+        runDeltas["started", default: 0] += claimed.count
         for start in stride(from: 0, to: claimed.count, by: Self.rowsPerStatement) {
             let chunk = claimed[start..<min(start + Self.rowsPerStatement, claimed.count)]
             var arguments: [(any DatabaseValueConvertible)?] = []

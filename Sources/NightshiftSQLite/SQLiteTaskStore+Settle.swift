@@ -140,6 +140,11 @@ extension WriteTransaction {
                 usage.tokensOut, usage.costUSD, usage.agentSessionID, outcome.error,
             ]
             settledRuns += 1
+            switch outcome.resolution {
+            case .succeeded: runDeltas["succeeded", default: 0] += 1
+            case .failed: runDeltas["failed", default: 0] += 1
+            default: break
+            }
             // A second settle of the same run later in this batch sees the run as ended.
             facts[lease.taskID]?.state = next
             facts[lease.taskID]?.leaseToken = nil

@@ -96,6 +96,11 @@ public final class SQLiteTaskStore: TaskStore {
                     .execute(arguments: [delta, state.rawValue])
             }
             transaction.stateDeltas.removeAll()
+            for (kind, delta) in transaction.runDeltas where delta != 0 {
+                try transaction.db.cachedStatement(sql: "UPDATE run_counts SET n = n + ? WHERE kind = ?")
+                    .execute(arguments: [delta, kind])
+            }
+            transaction.runDeltas.removeAll()
         })
         settles = WriteCoalescer(writer: writer) { transaction, settlements in
             try transaction.settleAll(settlements, by: "worker")

@@ -81,6 +81,7 @@ final class WriteQueue: Sendable {
             isolation: isolation,
             run: { transaction in
                 let deltas = transaction.stateDeltas
+                let runDeltas = transaction.runDeltas
                 let db = transaction.db
                 do {
                     if isolation == .shared {
@@ -97,6 +98,7 @@ final class WriteQueue: Sendable {
                         try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT nightshift_op").execute()
                         try db.cachedStatement(sql: "RELEASE SAVEPOINT nightshift_op").execute()
                         transaction.stateDeltas = deltas
+                        transaction.runDeltas = runDeltas
                         return .refused { completion(.failure(error)) }
                     }
                 } catch {
@@ -177,6 +179,8 @@ final class WriteTransaction {
     let db: Database
     /// Net change of the number of tasks in each state, written once per batch.
     var stateDeltas: [TaskState: Int] = [:]
+    /// Runs started, succeeded and failed in this batch, written once per batch.
+    var runDeltas: [String: Int] = [:]
 
     init(db: Database) {
         self.db = db

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Hummingbird
 import Nightshift
+import NightshiftDaemon
 import NightshiftRunners
 import NightshiftSQLite
 import ServiceLifecycle
 
-/// `nightshift serve`: runs the engine on the data directory until SIGTERM or SIGINT.
+/// `nightshift serve`: runs the engine and the HTTP API on the data directory until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -15,6 +17,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Data directory (default: $NIGHTSHIFT_HOME, else $XDG_DATA_HOME/nightshift, else ~/.local/share/nightshift).")
     var home: String?
+
+    @Option(help: "Address of the HTTP API, HOST:PORT (default: [server] listen in the config file, else 127.0.0.1:7777).")
+    var listen: String?
+
+    @Option(help: "Config file (default: nightshift.toml in the data directory; optional there).")
+    var config: String?
 
     @Option(help: "Worker slots: runs in progress at once.")
     var workers: Int = 8
@@ -50,10 +58,31 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "nightshift")
         let directory = try DataDirectory(home: home)
-        let store = try SQLiteTaskStore(path: directory.databasePath, configuration: .init(durability: durability.value))
+        let settings: NightshiftConfig
+        let listenAddress: ListenAddress
+        do {
+            settings = try NightshiftConfig.load(
+                path: config ?? directory.url.appendingPathComponent("nightshift.toml").path, required: config != nil)
+            if let listen {
+                do { listenAddress = try ListenAddress.parse(listen) } catch {
+                    throw NightshiftError(error.code, "--listen: \(error.message)", field: "listen")
+                }
+            } else {
+                listenAddress = settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let store = try SQLiteTaskStore(
+            path: directory.databasePath,
+            configuration: .init(durability: durability.value, maxQueueDepth: settings.queueDepth))
         if try await store.agent(named: BuiltinAgents.shell.name) == nil {
             try await store.saveAgent(BuiltinAgents.shell)
         }
+        // The config file is the source of truth for the agents it defines; others (created
+        // through the API) are left alone.
+        for agent in settings.agents { try await store.saveAgent(agent) }
+        let authority = try TokenAuthority.load(home: directory.url)
         let engine = Engine(
             store: store,
             runners: RunnerRegistry([CommandRunner(), BuiltinRunner(handlers: [:])]),
@@ -62,13 +91,19 @@ struct ServeCommand: AsyncParsableCommand {
                 heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
                 pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot),
             logger: logger)
-        logger.info("nightshift serving", metadata: [
-            "nightshift.home": "\(directory.url.path)", "nightshift.node": "\(engine.configuration.nodeID)",
-            "nightshift.workers": "\(workers)", "nightshift.durability": "\(durability.value)",
-        ])
+        let server = APIServer(engine: engine, authority: authority).application(
+            host: listenAddress.host, port: listenAddress.port, logger: logger
+        ) { port in
+            logger.info("nightshift serving", metadata: [
+                "nightshift.listen": "http://\(listenAddress.host):\(port)", "nightshift.home": "\(directory.url.path)",
+                "nightshift.node": "\(engine.configuration.nodeID)", "nightshift.workers": "\(workers)",
+                "nightshift.durability": "\(durability.value)", "nightshift.agents": "\(settings.agents.count + 1)",
+            ])
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: engine)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: engine), .init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("nightshift stopped")
     }

@@ -50,6 +50,8 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var error: String?
     /// Total cost of its runs in USD.
     public var costUSD: Double
+    /// When the task was archived (hidden from default listings), if it was.
+    public var archivedAt: Date?
 
     /// Creates a task value (stores build these from rows).
     public init(
@@ -57,8 +59,9 @@ public struct AgentTask: Sendable, Hashable, Codable {
         lane: String?, labels: [String], origin: Origin?, idempotencyKey: String?, dedupKey: String?,
         budgetUSD: Double?, timeout: Double?, retry: RetryPolicy, availableAt: Date, state: TaskState,
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
-        result: String?, error: String?, costUSD: Double
+        result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil
     ) {
+        self.archivedAt = archivedAt
         self.id = id
         self.workspaceID = workspaceID
         self.agent = agent

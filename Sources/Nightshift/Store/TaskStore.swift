@@ -57,4 +57,16 @@ public protocol TaskStore: Sendable {
     func runs(task: TaskID) async throws -> [Run]
     /// How many tasks are in each state.
     func countsByState() async throws -> [TaskState: Int]
+
+    /// A page of the tasks that match `query`, newest first.
+    func listTasks(_ query: TaskQuery) async throws -> TaskPage
+    /// Archives a finished task (default listings leave it out). Throws `illegal_transition` unless
+    /// the task is done, error, cancelled or dropped.
+    func archive(_ id: TaskID, now: Date) async throws -> AgentTask
+    /// Changes the priority of a task that has not finished, and records a `priority` event.
+    func setPriority(_ id: TaskID, to priority: Int, now: Date) async throws -> AgentTask
+    /// Runs started, succeeded and failed since the store was created.
+    func runTotals() async throws -> RunTotals
+    /// The latest run of each of the tasks that moved most recently, newest first.
+    func recentRuns(limit: Int) async throws -> [Run]
 }

@@ -1,0 +1,282 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Nightshift
+import NIOCore
+import ServiceLifecycle
+
+/// The HTTP API v1 (docs/api.md) over an engine and its store.
+public struct APIServer: Sendable {
+    /// The largest request body accepted (413 beyond it).
+    public static let maxBodyBytes = 2 * 1024 * 1024
+
+    /// Every route: method and path, with `{name}` for path parameters. The router is built from
+    /// this list and the OpenAPI document must describe exactly these.
+    public static let routes: [(method: HTTPRequest.Method, path: String)] = [
+        (.get, "/healthz"), (.get, "/readyz"), (.get, "/openapi.json"),
+        (.post, "/v1/tasks"), (.get, "/v1/tasks"), (.get, "/v1/tasks/{id}"), (.patch, "/v1/tasks/{id}"),
+        (.post, "/v1/tasks/{id}/cancel"), (.post, "/v1/tasks/{id}/retry"), (.post, "/v1/tasks/{id}/pause"),
+        (.post, "/v1/tasks/{id}/resume"), (.post, "/v1/tasks/{id}/archive"),
+        (.get, "/v1/tasks/{id}/events"), (.get, "/v1/tasks/{id}/runs"), (.get, "/v1/status"),
+        (.get, "/v1/agents"), (.post, "/v1/agents"), (.get, "/v1/agents/{name}"), (.put, "/v1/agents/{name}"),
+        (.delete, "/v1/agents/{name}"),
+    ]
+
+    let engine: Engine
+    let authority: TokenAuthority
+    /// How often an event stream looks for new events.
+    let streamPoll: Duration
+
+    /// A server for `engine`, accepting the token `authority` knows.
+    public init(engine: Engine, authority: TokenAuthority, streamPoll: Duration = .milliseconds(50)) {
+        self.engine = engine
+        self.authority = authority
+        self.streamPoll = streamPoll
+    }
+
+    var store: any TaskStore { engine.store }
+
+    /// The router with every route, the JSON error shape and bearer auth on `/v1`.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        let auth = BearerAuthMiddleware<BasicRequestContext>(authority: authority)
+        for (method, path) in Self.routes {
+            let handler = self.handler(method, path)
+            let hbPath = RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
+            if path.hasPrefix("/v1/") {
+                router.on(hbPath, method: method) { request, context in
+                    try await auth.handle(request, context: context) { request, context in
+                        try await handler(request, context)
+                    }
+                }
+            } else {
+                router.on(hbPath, method: method) { request, context in try await handler(request, context) }
+            }
+        }
+        return router
+    }
+
+    /// An application serving the API on `host:port`, running `services` (the engine) in the same
+    /// service group; `onRunning` gets the bound port (useful with port 0).
+    public func application(
+        host: String, port: Int, services: [any Service] = [], logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "nightshift"),
+            services: services,
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    // swiftlint:disable:next cyclomatic_complexity
+    private func handler(_ method: HTTPRequest.Method, _ path: String) -> Handler {
+        switch (method, path) {
+        case (.get, "/healthz"): { _, _ in Self.json(["status": "ok"]) }
+        case (.get, "/readyz"): { _, _ in
+            do {
+                _ = try await store.countsByState()
+                return Self.json(["status": "ok"])
+            } catch {
+                throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not answer: \(error)")
+            }
+        }
+        case (.get, "/openapi.json"): { _, _ in Self.json(OpenAPIDocument.document) }
+        case (.post, "/v1/tasks"): submit
+        case (.get, "/v1/tasks"): list
+        case (.get, "/v1/tasks/{id}"): { _, context in Self.json(APIJSON.task(try await task(context))) }
+        case (.patch, "/v1/tasks/{id}"): patch
+        case (.post, "/v1/tasks/{id}/cancel"): action(.cancel)
+        case (.post, "/v1/tasks/{id}/retry"): action(.retry)
+        case (.post, "/v1/tasks/{id}/pause"): action(.pause)
+        case (.post, "/v1/tasks/{id}/resume"): action(.resume)
+        case (.post, "/v1/tasks/{id}/archive"): { _, context in
+            Self.json(APIJSON.task(try await store.archive(try Self.taskID(context), now: Date())))
+        }
+        case (.get, "/v1/tasks/{id}/events"): events
+        case (.get, "/v1/tasks/{id}/runs"): { _, context in
+            let id = try await task(context).id
+            return Self.json(["runs": .array(try await store.runs(task: id).map(APIJSON.run))])
+        }
+        case (.get, "/v1/status"): status
+        case (.get, "/v1/agents"): { _, _ in Self.json(["agents": .array(try await store.agents().map(APIJSON.agent))]) }
+        case (.post, "/v1/agents"): { request, _ in
+            let agent = try APIJSON.agent(try await Self.body(request), name: nil)
+            if try await store.agent(named: agent.name) != nil {
+                throw APIFailure(.conflict, code: "conflict", message: "agent '\(agent.name)' exists; use PUT /v1/agents/\(agent.name) to replace it", field: "name")
+            }
+            try await engine.saveAgent(agent)
+            return Self.json(APIJSON.agent(agent), status: .created)
+        }
+        case (.get, "/v1/agents/{name}"): { _, context in Self.json(APIJSON.agent(try await agent(context))) }
+        case (.put, "/v1/agents/{name}"): { request, context in
+            let agent = try APIJSON.agent(try await Self.body(request), name: try context.parameters.require("name"))
+            try await engine.saveAgent(agent)
+            return Self.json(APIJSON.agent(agent))
+        }
+        case (.delete, "/v1/agents/{name}"): { _, context in
+            let name = try context.parameters.require("name")
+            guard try await store.deleteAgent(named: name) else {
+                throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
+            }
+            return Response(status: .noContent)
+        }
+        default: preconditionFailure("no handler for \(method) \(path)")
+        }
+    }
+
+    // MARK: Handlers
+
+    private func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let body = try await Self.body(request)
+        let new = try APIJSON.newTask(body, idempotencyHeader: request.headers[HTTPField.Name("Idempotency-Key")!], now: Date())
+        let result = try await engine.submit(new)
+        return Self.json(APIJSON.task(result.task), status: result.inserted ? .created : .ok)
+    }
+
+    private func list(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        var query = TaskQuery()
+        if let states = parameters["state"] {
+            query.states = try states.split(separator: ",").map { text in
+                guard let state = TaskState(rawValue: String(text)) else {
+                    throw NightshiftError(.invalidInput, "expected one of \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'", field: "state")
+                }
+                return state
+            }
+        }
+        query.agent = parameters["agent"].map(String.init)
+        query.label = parameters["label"].map(String.init)
+        query.lane = parameters["lane"].map(String.init)
+        query.createdAfter = try parameters["created_after"].map { try Self.date(String($0), field: "created_after") }
+        query.createdBefore = try parameters["created_before"].map { try Self.date(String($0), field: "created_before") }
+        switch parameters["archived"] {
+        case nil, "false": query.archived = false
+        case "true": query.archived = true
+        case "any": query.archived = nil
+        case let other?: throw NightshiftError(.invalidInput, "expected true, false or any, got '\(other)'", field: "archived")
+        }
+        if let cursor = parameters["cursor"] { query.cursor = try TaskCursor(text: String(cursor)) }
+        if let limit = parameters["limit"] {
+            guard let value = Int(limit), (1...TaskQuery.maxLimit).contains(value) else {
+                throw NightshiftError(.invalidInput, "expected an integer from 1 to \(TaskQuery.maxLimit), got '\(limit)'", field: "limit")
+            }
+            query.limit = value
+        }
+        let page = try await store.listTasks(query)
+        return Self.json([
+            "tasks": .array(page.tasks.map(APIJSON.task)),
+            "next_cursor": page.nextCursor.map { .string($0.text) } ?? .null,
+        ])
+    }
+
+    private func patch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try Self.taskID(context)
+        let members = try APIJSON.object(try await Self.body(request))
+        try APIJSON.rejectUnknown(members, allowed: ["priority"])
+        guard let priority = try APIJSON.int(members, "priority") else {
+            throw NightshiftError(.invalidInput, "is required (an integer ≥ 0)", field: "priority")
+        }
+        return Self.json(APIJSON.task(try await store.setPriority(id, to: priority, now: Date())))
+    }
+
+    private func action(_ action: LifecycleAction) -> Handler {
+        { _, context in Self.json(APIJSON.task(try await engine.transition(try Self.taskID(context), action))) }
+    }
+
+    private func status(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let counts = try await store.countsByState()
+        let now = Date()
+        let active = engine.activeRuns().map { run -> JSONValue in
+            [
+                "task_id": .string(run.taskID.rawValue), "run_id": .string(run.runID), "agent": .string(run.agent),
+                "attempt": .int(Int64(run.attempt)), "pid": run.pid.map { .int(Int64($0)) } ?? .null,
+                "started_at": APIJSON.time(run.startedAt),
+                "duration_s": .double((now.timeIntervalSince(run.startedAt) * 1000).rounded() / 1000),
+            ]
+        }
+        let totals = try await store.runTotals()
+        return Self.json([
+            "counts": .object(Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) })),
+            "queue_depth": .int(Int64([TaskState.queued, .waiting, .paused].reduce(0) { $0 + (counts[$1] ?? 0) })),
+            "active_runs": .array(active),
+            "recent_runs": .array(try await store.recentRuns(limit: 20).map(APIJSON.run)),
+            "totals": [
+                "invocations": .int(Int64(totals.invocations)), "succeeded": .int(Int64(totals.succeeded)),
+                "failed": .int(Int64(totals.failed)),
+            ],
+        ])
+    }
+
+    private func events(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let id = try await task(context).id
+        let parameters = request.uri.queryParameters
+        var after: Int64 = 0
+        if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? parameters["after"].map(String.init) {
+            guard let value = Int64(text), value >= 0 else {
+                throw NightshiftError(.invalidInput, "expected an event seq (an integer ≥ 0), got '\(text)'", field: "after")
+            }
+            after = value
+        }
+        if request.headers[.accept]?.contains("text/event-stream") == true {
+            return EventStream(store: store, task: id, after: after, poll: streamPoll).response()
+        }
+        var limit = 100
+        if let text = parameters["limit"] {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw NightshiftError(.invalidInput, "expected an integer from 1 to 1000, got '\(text)'", field: "limit")
+            }
+            limit = value
+        }
+        let events = try await store.events(task: id, after: after, limit: limit)
+        return Self.json(["events": .array(events.map(APIJSON.event)), "next_after": .int(events.last?.seq ?? after)])
+    }
+
+    // MARK: Helpers
+
+    private func task(_ context: BasicRequestContext) async throws -> AgentTask {
+        let id = try Self.taskID(context)
+        guard let task = try await store.task(id) else { throw NightshiftError.taskNotFound(id) }
+        return task
+    }
+
+    private func agent(_ context: BasicRequestContext) async throws -> Agent {
+        let name = try context.parameters.require("name")
+        guard let agent = try await store.agent(named: name) else {
+            throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
+        }
+        return agent
+    }
+
+    static func taskID(_ context: BasicRequestContext) throws -> TaskID {
+        let text = try context.parameters.require("id")
+        // An id that cannot exist is simply not found.
+        guard let id = TaskID(text) else { throw NightshiftError(.notFound, "no task with id \(text)", field: "id") }
+        return id
+    }
+
+    static func date(_ text: String, field: String) throws -> Date {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+        throw NightshiftError(.invalidInput, "expected an RFC 3339 time (2026-11-21T08:00:00Z) or seconds since 1970, got '\(text)'", field: field)
+    }
+
+    /// The request body as JSON (400 with the byte offset when malformed, 413 when too large).
+    static func body(_ request: Request) async throws -> JSONValue {
+        var request = request
+        let buffer = try await request.collectBody(upTo: maxBodyBytes)
+        return try JSONValue(jsonText: String(buffer: buffer))
+    }
+
+    /// A JSON response.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText)))
+    }
+}
