@@ -38,8 +38,8 @@ extension SQLiteTaskStore {
         case nil: break
         }
         if let cursor = query.cursor {
-            conditions.append("(created_at, id) < (?, ?)")
-            arguments += [cursor.createdAt.timeIntervalSince1970.databaseValue, cursor.id.rawValue.databaseValue]
+            conditions.append("(created_at, id) < ((SELECT created_at FROM tasks WHERE id = ?), ?)")
+            arguments += [cursor.id.rawValue.databaseValue, cursor.id.rawValue.databaseValue]
         }
         let sql = "SELECT \(SQLiteRows.taskColumns) FROM tasks"
             + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
@@ -49,7 +49,7 @@ extension SQLiteTaskStore {
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(finalArguments)).map(SQLiteRows.task)
         }
         let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? page.last.map { TaskCursor(createdAt: $0.createdAt, id: $0.id) } : nil
+        let next = rows.count > limit ? page.last.map { TaskCursor(after: $0.id) } : nil
         return TaskPage(tasks: page, nextCursor: next)
     }
 

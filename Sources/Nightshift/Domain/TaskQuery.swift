@@ -28,31 +28,26 @@ public struct TaskQuery: Sendable, Hashable {
     public init() {}
 }
 
-/// A position in a listing: the creation time and id of the last task of a page. Opaque to clients.
+/// A position in a listing: the last task of a page (the store compares with that task's own
+/// stored creation time, so no time is rounded through a client). Opaque to clients.
 public struct TaskCursor: Sendable, Hashable {
-    /// The last task's creation time.
-    public var createdAt: Date
     /// The last task's id.
     public var id: TaskID
 
     /// A cursor after this task.
-    public init(createdAt: Date, id: TaskID) {
-        self.createdAt = createdAt
+    public init(after id: TaskID) {
         self.id = id
     }
 
-    /// The text form clients pass back: `<microseconds since 1970>.<task id>`.
-    public var text: String {
-        "\(Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded()))_\(id.rawValue)"
-    }
+    /// The text form clients pass back.
+    public var text: String { "t_\(id.rawValue)" }
 
     /// Parses ``text``; the error names the `cursor` field.
     public init(text: String) throws(NightshiftError) {
-        let parts = text.split(separator: "_", maxSplits: 1)
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = TaskID(String(parts[1])) else {
+        guard text.hasPrefix("t_"), let id = TaskID(String(text.dropFirst(2))) else {
             throw .invalid("cursor", "expected a cursor returned by a previous page (next_cursor)")
         }
-        self.init(createdAt: Date(timeIntervalSince1970: Double(micros) / 1_000_000), id: id)
+        self.init(after: id)
     }
 }
 

@@ -1,0 +1,86 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Nightshift
+import NightshiftDaemon
+import NightshiftSQLite
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// A daemon (engine + API) on a random loopback port, and a client for it.
+struct APIHarness {
+    static let token = "test-token"
+    let port: Int
+    let store: SQLiteTaskStore
+    let engine: Engine
+
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    /// Runs `body` against a fresh daemon whose builtin agents are `handlers`.
+    static func with<T: Sendable>(
+        handlers: [String: BuiltinRunner.Handler],
+        _ body: @Sendable (APIHarness) async throws -> T
+    ) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteTaskStore(path: directory.appendingPathComponent("nightshift.db").path)
+        for name in handlers.keys { try await store.saveAgent(Agent(name: name, runner: .builtin, retry: RetryPolicy(maxAttempts: 1))) }
+        let engine = Engine(
+            store: store, runners: RunnerRegistry([BuiltinRunner(handlers: handlers)]),
+            configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
+        let logger = Logger(label: "api-test")
+        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
+        let app = APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: .milliseconds(10))
+            .application(host: "127.0.0.1", port: 0, services: [engine], logger: logger) { port in
+                bound.yield(port)
+                bound.finish()
+            }
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var port = 0
+            for await value in ports { port = value }
+            let harness = APIHarness(port: port, store: store, engine: engine)
+            let value: T
+            do {
+                value = try await body(harness)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return value
+        }
+    }
+
+    /// One HTTP exchange: status, headers and body text.
+    func request(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, token: String? = APIHarness.token,
+        headers: [(String, String)] = []
+    ) async throws -> (status: Int, body: String, json: JSONValue?) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
+        return (Int(response.status.code), text, try? JSONValue(jsonText: text))
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+@discardableResult
+func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}

@@ -1,0 +1,242 @@
+import AsyncHTTPClient
+import Foundation
+import Nightshift
+import NightshiftDaemon
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@Suite("HTTP API over loopback")
+struct APIServerTests {
+    static let handlers: [String: BuiltinRunner.Handler] = [
+        "echo": { request, context in
+            context.emit("log", ["message": .string("working on \(request.task.prompt)")])
+            return .succeeded("echo: \(request.task.prompt)")
+        },
+        "fail": { _, _ in .failed("broken on purpose", retryable: false) },
+        "slow": { request, context in
+            for index in 0..<6 {
+                context.emit("log", ["message": .string("step \(index)")])
+                try await Task.sleep(for: .milliseconds(60))
+            }
+            return .succeeded("slow done")
+        },
+    ]
+
+    @Test("auth: /v1 needs the bearer token; health, readiness and the OpenAPI document are open")
+    func auth() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            #expect(try await api.request(.GET, "/v1/tasks", token: nil).status == 401)
+            let wrong = try await api.request(.GET, "/v1/status", token: "nope")
+            #expect(wrong.status == 401)
+            #expect(wrong.json?["error"]?["code"] == "unauthorized")
+            #expect(try await api.request(.GET, "/healthz", token: nil).status == 200)
+            #expect(try await api.request(.GET, "/readyz", token: nil).status == 200)
+            #expect(try await api.request(.GET, "/openapi.json", token: nil).json?["openapi"] == "3.1.0")
+            #expect(try await api.request(.GET, "/v1/tasks").status == 200)
+        }
+    }
+
+    @Test("submit, idempotent repeat, get, events, runs and status")
+    func submitAndRead() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let created = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"hi","labels":["a"]}"#,
+                                                headers: [("Idempotency-Key", "k1")])
+            #expect(created.status == 201)
+            let id = try #require(created.json?["id"]?.stringValue)
+            let repeated = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"other"}"#,
+                                                 headers: [("Idempotency-Key", "k1")])
+            #expect(repeated.status == 200)
+            #expect(repeated.json?["id"]?.stringValue == id)
+            #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(id)").json?["state"] == "done" })
+            let task = try await api.request(.GET, "/v1/tasks/\(id)").json
+            for key in ["id", "state", "agent", "prompt", "priority", "attempt", "result", "error", "created_at", "updated_at"] {
+                #expect(task?[key] != nil, "task JSON lacks \(key)")
+            }
+            #expect(task?["result"] == "echo: hi")
+            let events = try #require(try await api.request(.GET, "/v1/tasks/\(id)/events?after=0&limit=100").json?["events"])
+            guard case .array(let list) = events else { Issue.record("events is not an array"); return }
+            #expect(list.compactMap { $0["type"]?.stringValue } == ["state", "state", "log", "state"])
+            #expect(list.first?["data"]?["to"] == "queued")
+            #expect(list.last?["data"]?["from"] == "running")
+            let after = try await api.request(.GET, "/v1/tasks/\(id)/events?after=2").json?["events"]
+            if case .array(let tail) = after { #expect(tail.count == 2) }
+            let runs = try await api.request(.GET, "/v1/tasks/\(id)/runs").json?["runs"]
+            if case .array(let runList) = runs { #expect(runList.first?["outcome"] == "succeeded") } else { Issue.record("no runs") }
+            let status = try #require(try await api.request(.GET, "/v1/status").json)
+            #expect(status["counts"]?["done"] == .int(1))
+            #expect(status["totals"]?["succeeded"] == .int(1))
+            #expect(status["queue_depth"] == .int(0))
+        }
+    }
+
+    @Test("list filters by state, agent and label and pages with a cursor without repeats")
+    func listing() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            var ids: [String] = []
+            for index in 0..<5 {
+                let agent = index < 3 ? "echo" : "fail"
+                let created = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"\#(agent)","prompt":"p\#(index)","labels":["n\#(index % 2)"]}"#)
+                ids.append(try #require(created.json?["id"]?.stringValue))
+            }
+            #expect(try await eventually {
+                let counts = try await api.store.countsByState()
+                return counts[.done] == 3 && counts[.error] == 2
+            })
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await api.request(.GET, "/v1/tasks?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")).json
+                if case .array(let tasks)? = page?["tasks"] { seen += tasks.compactMap { $0["id"]?.stringValue } }
+                cursor = page?["next_cursor"]?.stringValue
+            } while cursor != nil
+            #expect(seen == ids.reversed())
+            let errors = try await api.request(.GET, "/v1/tasks?state=error").json?["tasks"]
+            if case .array(let list)? = errors { #expect(Set(list.compactMap { $0["id"]?.stringValue }) == Set(ids[3...])) }
+            let echo = try await api.request(.GET, "/v1/tasks?agent=echo&label=n0").json?["tasks"]
+            if case .array(let list)? = echo { #expect(Set(list.compactMap { $0["id"]?.stringValue }) == [ids[0], ids[2]]) }
+        }
+    }
+
+    @Test("bad input gets the right status and error, and writes nothing")
+    func badInput() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let malformed = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","#)
+            #expect(malformed.status == 400)
+            #expect(malformed.json?["error"]?["message"]?.stringValue?.contains("byte") == true)
+            let wrongType = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":5}"#)
+            #expect(wrongType.status == 422)
+            #expect(wrongType.json?["error"]?["field"] == "prompt")
+            let missing = try await api.request(.POST, "/v1/tasks", body: #"{"prompt":"x"}"#)
+            #expect(missing.status == 422)
+            #expect(missing.json?["error"]?["field"] == "agent")
+            let unknown = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"x","priorty":3}"#)
+            #expect(unknown.status == 422)
+            #expect(unknown.json?["error"]?["field"] == "priorty")
+            let tooBig = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":""# + String(repeating: "x", count: 3 * 1024 * 1024) + #""}"#)
+            #expect(tooBig.status == 413)
+            #expect(tooBig.json?["error"]?["code"] == "payload_too_large")
+            let route = try await api.request(.GET, "/v1/nothing-here")
+            #expect(route.status == 404)
+            #expect(route.json?["error"]?["code"] == "not_found")
+            #expect(try await api.request(.GET, "/v1/tasks?cursor=garbage").status == 400)
+            #expect(try await api.request(.GET, "/v1/tasks/01a1fd4e-f656-70f5-9507-84af15236666").status == 404)
+            #expect(try await api.store.countsByState().values.reduce(0, +) == 0)
+
+            let done = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"x"}"#).json?["id"]?.stringValue)
+            #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(done)").json?["state"] == "done" })
+            let pause = try await api.request(.POST, "/v1/tasks/\(done)/pause")
+            #expect(pause.status == 409)
+            #expect(pause.json?["error"]?["message"]?.stringValue?.contains("done") == true)
+            #expect(try await api.request(.POST, "/v1/tasks/\(done)/archive").json?["archived"] == .bool(true))
+            let listed = try await api.request(.GET, "/v1/tasks").json?["tasks"]
+            #expect(listed == .array([]))
+        }
+    }
+
+    @Test("cancel, retry and priority through the API")
+    func actions() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let failed = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"fail","prompt":"x"}"#).json?["id"]?.stringValue)
+            #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(failed)").json?["state"] == "error" })
+            #expect(try await api.request(.POST, "/v1/tasks/\(failed)/retry").status == 200)
+            #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(failed)").json?["attempt"] == .int(2) })
+            let slow = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"slow","prompt":"x","delay":60}"#).json?["id"]?.stringValue)
+            let patched = try await api.request(.PATCH, "/v1/tasks/\(slow)", body: #"{"priority":1}"#)
+            #expect(patched.json?["priority"] == .int(1))
+            let cancelled = try await api.request(.POST, "/v1/tasks/\(slow)/cancel")
+            #expect(cancelled.json?["state"] == "cancelled")
+        }
+    }
+
+    @Test("agents can be created, read, replaced and deleted")
+    func agents() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let body = #"{"name":"lint","runner":"command","config":{"command":["/bin/true"]},"concurrency":2}"#
+            #expect(try await api.request(.POST, "/v1/agents", body: body).status == 201)
+            #expect(try await api.request(.POST, "/v1/agents", body: body).status == 409)
+            #expect(try await api.request(.GET, "/v1/agents/lint").json?["concurrency"] == .int(2))
+            let replaced = try await api.request(.PUT, "/v1/agents/lint", body: #"{"runner":"command","config":{"command":["/bin/false"]}}"#)
+            #expect(replaced.json?["concurrency"] == .null)
+            #expect(try await api.request(.DELETE, "/v1/agents/lint").status == 204)
+            #expect(try await api.request(.GET, "/v1/agents/lint").status == 404)
+            let bad = try await api.request(.POST, "/v1/agents", body: #"{"name":"x y","runner":"command"}"#)
+            #expect(bad.status == 422)
+            #expect(bad.json?["error"]?["field"] == "name")
+        }
+    }
+
+    @Test("an SSE client that drops mid-stream and resumes with Last-Event-ID gets every event exactly once")
+    func sseResume() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let id = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"slow","prompt":"x"}"#).json?["id"]?.stringValue)
+            var seqs: [Int64] = []
+            // First connection: read three events, then drop it.
+            var first = HTTPClientRequest(url: api.base + "/v1/tasks/\(id)/events")
+            first.headers.add(name: "Authorization", value: "Bearer \(APIHarness.token)")
+            first.headers.add(name: "Accept", value: "text/event-stream")
+            let response = try await HTTPClient.shared.execute(first, timeout: .seconds(10))
+            #expect(response.headers.first(name: "content-type") == "text/event-stream")
+            var parser = SSEParser()
+            reading: for try await chunk in response.body {
+                for event in parser.feed(String(buffer: chunk)) {
+                    seqs.append(event)
+                    if seqs.count == 3 { break reading }
+                }
+            }
+            // Second connection resumes after the last seq seen and runs to the end of the task.
+            var second = HTTPClientRequest(url: api.base + "/v1/tasks/\(id)/events")
+            second.headers.add(name: "Authorization", value: "Bearer \(APIHarness.token)")
+            second.headers.add(name: "Accept", value: "text/event-stream")
+            second.headers.add(name: "Last-Event-ID", value: String(seqs.last!))
+            let resumed = try await HTTPClient.shared.execute(second, timeout: .seconds(10))
+            parser = SSEParser()
+            for try await chunk in resumed.body { seqs += parser.feed(String(buffer: chunk)) }
+            let stored = try await api.store.events(task: TaskID(id)!, after: 0, limit: 100).map(\.seq)
+            #expect(stored.count == 9)
+            #expect(seqs == stored)
+            #expect(try await api.store.task(TaskID(id)!)?.state == .done)
+        }
+    }
+
+    @Test("the OpenAPI document describes exactly the routes the server has")
+    func openAPIMatchesRoutes() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let document = try #require(try await api.request(.GET, "/openapi.json", token: nil).json)
+            guard case .object(let paths)? = document["paths"] else { Issue.record("no paths"); return }
+            var documented: Set<String> = []
+            for (path, operations) in paths {
+                guard case .object(let methods) = operations else { continue }
+                for method in methods.keys { documented.insert("\(method.uppercased()) \(path)") }
+            }
+            let served = Set(APIServer.routes.map { "\($0.method.rawValue) \($0.path)" })
+            #expect(documented == served, "undocumented: \(served.subtracting(documented)); not served: \(documented.subtracting(served))")
+            // Every documented route answers with something other than "no such route".
+            for route in APIServer.routes {
+                let path = route.path.replacingOccurrences(of: "{id}", with: "01a1fd4e-f656-70f5-9507-84af15236666")
+                    .replacingOccurrences(of: "{name}", with: "nobody")
+                let answer = try await api.request(HTTPMethod(rawValue: route.method.rawValue), path, body: route.method == .get || route.method == .delete ? nil : "{}")
+                #expect(answer.json?["error"]?["message"] != "no such route", "\(route.method) \(route.path) is not routed")
+            }
+        }
+    }
+}
+
+/// Splits an SSE byte stream into events; returns the `id:` of each complete event.
+struct SSEParser {
+    private var buffer = ""
+    private var id: Int64?
+
+    mutating func feed(_ text: String) -> [Int64] {
+        buffer += text
+        var ids: [Int64] = []
+        while let end = buffer.range(of: "\n\n") {
+            let block = buffer[..<end.lowerBound]
+            buffer = String(buffer[end.upperBound...])
+            for line in block.split(separator: "\n") where line.hasPrefix("id: ") {
+                if let value = Int64(line.dropFirst(4)) { ids.append(value) }
+            }
+        }
+        return ids
+    }
+}
