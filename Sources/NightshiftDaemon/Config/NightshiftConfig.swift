@@ -1,0 +1,128 @@
+import Foundation
+import Nightshift
+
+/// The daemon's settings from its TOML file (`nightshift.toml`): where the API listens, how deep
+/// the queue may get, and the agents.
+///
+/// ```toml
+/// [server]
+/// listen = "127.0.0.1:7777"
+/// [queue]
+/// depth = 100000
+/// [agents.build]
+/// runner = "command"
+/// command = ["/usr/local/bin/build-agent", "--quiet"]
+/// timeout = "30m"
+/// ```
+public struct NightshiftConfig: Sendable, Hashable {
+    /// Where the HTTP API listens (`server.listen`); `nil` when the file does not say.
+    public var listen: ListenAddress?
+    /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
+    public var queueDepth: Int?
+    /// The agents (`agents.NAME`), sorted by name, each validated.
+    public var agents: [Agent]
+
+    /// Creates a configuration; with no arguments, the empty one.
+    public init(listen: ListenAddress? = nil, queueDepth: Int? = nil, agents: [Agent] = []) {
+        self.listen = listen
+        self.queueDepth = queueDepth
+        self.agents = agents
+    }
+
+    /// Reads the file at `path`. A missing file is the empty configuration unless `required`.
+    public static func load(path: String, required: Bool) throws(NightshiftError) -> NightshiftConfig {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if required { throw NightshiftError(.invalidInput, "\(path): configuration file not found") }
+            return NightshiftConfig()
+        }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw NightshiftError(.invalidInput, "\(path): cannot read the configuration file as UTF-8 text: \(error.localizedDescription)")
+        }
+        return try NightshiftConfig(toml: text, path: path)
+    }
+
+    /// Parses a TOML document; `path` names the file in error messages.
+    public init(toml: String, path: String) throws(NightshiftError) {
+        let root = try TOMLSection.parse(toml, path: path)
+        try root.checkKeys(["agents", "queue", "server"])
+        if let server = try root.section("server") {
+            try server.checkKeys(["listen"])
+            listen = try server.value("listen", .listenAddress)
+        }
+        if let queue = try root.section("queue") {
+            try queue.checkKeys(["depth"])
+            queueDepth = try queue.value("depth", .positiveInteger)
+        }
+        agents = []
+        for (name, section) in try root.section("agents")?.sections() ?? [] {
+            agents.append(try Self.agent(name: name, section))
+        }
+    }
+
+    /// The runner names an agent may use; `claude_code`, `codex` and `gemini` are accepted ahead of their runners.
+    private static let runners = ["claude_code", "codex", "command", "gemini"]
+
+    /// Builds and validates the agent in `[agents.NAME]`.
+    private static func agent(name: String, _ section: TOMLSection) throws(NightshiftError) -> Agent {
+        try section.checkKeys([
+            "command", "concurrency", "env", "initial_backoff", "max_attempts", "max_backoff", "runner", "timeout", "workdir",
+        ])
+        let runner = RunnerKind(try section.required("runner", .oneOf(runners)))
+        let command = try runner == .command
+            ? section.required("command", .nonEmptyStrings)
+            : section.value("command", .nonEmptyStrings)
+        var config: [String: JSONValue] = [:]
+        config["command"] = command.map { .array($0.map(JSONValue.string)) }
+        config["workdir"] = try section.value("workdir", .string).map(JSONValue.string)
+        config["env"] = try section.value("env", .strings).map { .array($0.map(JSONValue.string)) }
+        let defaults = RetryPolicy.default
+        let agent = Agent(
+            name: name,
+            runner: runner,
+            config: .object(config),
+            concurrency: try section.value("concurrency", .positiveInteger),
+            timeout: try section.value("timeout", .positiveDuration),
+            retry: RetryPolicy(
+                maxAttempts: try section.value("max_attempts", .positiveInteger) ?? defaults.maxAttempts,
+                initialBackoff: try section.value("initial_backoff", .duration) ?? defaults.initialBackoff,
+                maxBackoff: try section.value("max_backoff", .duration) ?? defaults.maxBackoff
+            )
+        )
+        do {
+            try agent.validate()
+        } catch {
+            let key = switch error.field {
+            case "name"?, nil: "agents.\(name)"
+            case let field?: section.key(field)
+            }
+            throw section.error(key: key, error.message)
+        }
+        return agent
+    }
+
+    /// Seconds in a duration: `"45s"`, `"30m"`, `"2h"`, `"1h30m"`, `"1.5h"` (units h, m, s, each at
+    /// most once, in that order) or a plain number of seconds (`"90"`). `nil` if `text` is none of these.
+    public static func parseDuration(_ text: String) -> Double? {
+        if let seconds = decimal(text[...]) { return seconds.isFinite ? seconds : nil }
+        var rest = text[...]
+        var total = 0.0
+        for (unit, seconds) in [("h" as Character, 3600.0), ("m", 60), ("s", 1)] {
+            guard let end = rest.firstIndex(of: unit) else { continue }
+            guard let count = decimal(rest[..<end]) else { return nil }
+            total += count * seconds
+            rest = rest[rest.index(after: end)...]
+        }
+        return !text.isEmpty && rest.isEmpty && total.isFinite ? total : nil
+    }
+
+    /// Digits with an optional fractional part (`90`, `1.5`); no sign, exponent or spaces.
+    private static func decimal(_ text: Substring) -> Double? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } })
+        else { return nil }
+        return Double(text)
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Nightshift
+import NightshiftDaemon
+import Testing
+
+@Suite struct ConfigTests {
+    /// Writes `toml` to a fresh file under the temporary directory and returns its path.
+    func write(_ toml: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-\(UUID().uuidString).toml")
+        try toml.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test func fullFileLoadsIntoAgentsDepthAndListen() throws {
+        let path = try write("""
+            [server]
+            listen = "127.0.0.1:7777"
+
+            [queue]
+            depth = 100000
+
+            [agents.review]
+            runner = "command"
+            command = ["/usr/bin/env", "review-agent"]
+
+            [agents.build]
+            runner = "command"
+            command = ["/bin/sh", "-c", "make"]
+            workdir = "/srv/build"
+            env = ["HOME", "PATH"]
+            concurrency = 4
+            timeout = "30m"
+            max_attempts = 3
+            initial_backoff = "2s"
+            max_backoff = 600
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try NightshiftConfig.load(path: path, required: true)
+        #expect(config.listen == ListenAddress(host: "127.0.0.1", port: 7777))
+        #expect(config.queueDepth == 100_000)
+        #expect(config.agents == [
+            Agent(
+                name: "build",
+                runner: .command,
+                config: .object([
+                    "command": .array([.string("/bin/sh"), .string("-c"), .string("make")]),
+                    "workdir": .string("/srv/build"),
+                    "env": .array([.string("HOME"), .string("PATH")]),
+                ]),
+                concurrency: 4,
+                timeout: 1800,
+                retry: RetryPolicy(maxAttempts: 3, initialBackoff: 2, maxBackoff: 600)
+            ),
+            Agent(
+                name: "review",
+                runner: .command,
+                config: .object(["command": .array([.string("/usr/bin/env"), .string("review-agent")])])
+            ),
+        ])
+    }
+
+    @Test func laterRunnerNamesAreAccepted() throws {
+        let config = try NightshiftConfig(toml: "[agents.claude]\nrunner = \"claude_code\"\n", path: "nightshift.toml")
+        #expect(config.agents == [Agent(name: "claude", runner: RunnerKind("claude_code"))])
+    }
+
+    @Test func emptyFileIsEmptyConfig() throws {
+        #expect(try NightshiftConfig(toml: "", path: "nightshift.toml") == NightshiftConfig())
+    }
+
+    @Test(arguments: [
+        ("45s", 45.0), ("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("1.5h", 5400), ("90", 90), ("2.5", 2.5),
+        ("1h2m3s", 3723), ("0s", 0),
+    ])
+    func durationsParse(text: String, seconds: Double) {
+        #expect(NightshiftConfig.parseDuration(text) == seconds)
+    }
+
+    @Test(arguments: ["", "s", "-5s", "30m1h", "1h30", "1hh", "5 m", "1e3", ".5s", "1.s", "5d", "inf"])
+    func badDurationsDoNotParse(text: String) {
+        #expect(NightshiftConfig.parseDuration(text) == nil)
+    }
+
+    @Test func integerDurationIsSeconds() throws {
+        let config = try NightshiftConfig(
+            toml: "[agents.a]\nrunner = \"command\"\ncommand = [\"x\"]\ntimeout = 90\n", path: "nightshift.toml")
+        #expect(config.agents.first?.timeout == 90)
+    }
+
+    static let agentHeader = "[agents.build]\nrunner = \"command\"\n"
+
+    @Test(arguments: [
+        // (file body, key that must be named, expectation and finding that must be named)
+        ("[server]\nlisten = \"127.0.0.1:7777\"\n[agents.build\n", "line 3", "invalid TOML"),
+        ("[queue]\ndepth = \"many\"\n", "queue.depth", "expected an integer ≥ 1, found \"many\" (a string)"),
+        ("[queue]\ndepth = 0\n", "queue.depth", "expected an integer ≥ 1, found 0 (an integer)"),
+        ("[agents.build]\ncommand = [\"x\"]\n", "agents.build.runner", "missing; expected one of \"claude_code\""),
+        ("[agents.build]\nrunner = \"shell\"\n", "agents.build.runner", "expected one of \"claude_code\", \"codex\", \"command\", \"gemini\", found \"shell\""),
+        (agentHeader, "agents.build.command", "missing; expected a non-empty array of strings"),
+        (agentHeader + "command = []\n", "agents.build.command", "expected a non-empty array of strings, found [] (an array)"),
+        (agentHeader + "command = \"make\"\n", "agents.build.command", "expected a non-empty array of strings, found \"make\" (a string)"),
+        (agentHeader + "command = [\"make\", 1]\n", "agents.build.command", "expected a non-empty array of strings"),
+        (agentHeader + "command = [\"x\"]\nenv = \"PATH\"\n", "agents.build.env", "expected an array of strings, found \"PATH\""),
+        (agentHeader + "command = [\"x\"]\nworkdir = 5\n", "agents.build.workdir", "expected a string, found 5 (an integer)"),
+        (agentHeader + "command = [\"x\"]\nconcurrency = 0\n", "agents.build.concurrency", "expected an integer ≥ 1, found 0"),
+        (agentHeader + "command = [\"x\"]\nconcurrency = -2\n", "agents.build.concurrency", "expected an integer ≥ 1, found -2"),
+        (agentHeader + "command = [\"x\"]\nmax_attempts = 0\n", "agents.build.max_attempts", "expected an integer ≥ 1, found 0"),
+        (agentHeader + "command = [\"x\"]\ntimeout = 5.5\n", "agents.build.timeout", "expected a duration > 0 like \"30m\", \"1h30m\" or a whole number of seconds, found 5.5 (a float)"),
+        (agentHeader + "command = [\"x\"]\ntimeout = \"5 minutes\"\n", "agents.build.timeout", "expected a duration > 0 like \"30m\""),
+        (agentHeader + "command = [\"x\"]\ntimeout = \"0s\"\n", "agents.build.timeout", "expected a duration > 0 like \"30m\", \"1h30m\" or a whole number of seconds, found \"0s\" (a string)"),
+        (agentHeader + "command = [\"x\"]\ninitial_backoff = -1\n", "agents.build.initial_backoff", "expected a duration like \"30m\""),
+        (agentHeader + "command = [\"x\"]\ninitial_backoff = \"10m\"\nmax_backoff = \"1m\"\n", "agents.build.max_backoff", "≥ initial_backoff"),
+        (agentHeader + "comand = [\"x\"]\n", "agents.build.comand", "unknown key; expected one of command, concurrency, env,"),
+        ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
+        ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1–128 letters"),
+        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, queue, server"),
+        ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of listen"),
+        ("[server]\nlisten = \"localhost\"\n", "server.listen", "expected HOST:PORT like \"127.0.0.1:7777\", found \"localhost\" (a string)"),
+        ("[server]\nlisten = \"127.0.0.1:99999\"\n", "server.listen", "expected HOST:PORT"),
+        ("server = 1\n", "server", "expected a table, found 1 (an integer)"),
+    ])
+    func badInputNamesFileKeyAndExpectation(toml: String, key: String, expectation: String) throws {
+        let path = try write(toml)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = try #require(throws: NightshiftError.self) { try NightshiftConfig.load(path: path, required: true) }
+        #expect(error.code == .invalidInput)
+        #expect(error.message.hasPrefix(path + ": "), "\(error.message)")
+        #expect(error.message.contains(key), "\(error.message)")
+        #expect(error.message.contains(expectation), "\(error.message)")
+        if !key.hasPrefix("line ") { #expect(error.field == key) }
+    }
+
+    @Test func syntaxErrorNamesLineAndColumn() {
+        #expect {
+            try NightshiftConfig(toml: "[queue]\ndepth = = 1\n", path: "nightshift.toml")
+        } throws: { error in
+            let message = (error as? NightshiftError)?.message ?? ""
+            return message.hasPrefix("nightshift.toml: line 2, column ") && message.contains("invalid TOML")
+        }
+    }
+
+    @Test func missingOptionalFileIsEmptyConfig() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString).toml").path
+        #expect(try NightshiftConfig.load(path: path, required: false) == NightshiftConfig())
+    }
+
+    @Test func missingRequiredFileNamesPath() {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString).toml").path
+        #expect {
+            try NightshiftConfig.load(path: path, required: true)
+        } throws: { error in
+            (error as? NightshiftError)?.message.contains(path) == true
+        }
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:7777", ListenAddress(host: "127.0.0.1", port: 7777)),
+        ("localhost:0", ListenAddress(host: "localhost", port: 0)),
+        ("[::1]:8080", ListenAddress(host: "::1", port: 8080)),
+    ])
+    func listenAddressesParse(text: String, address: ListenAddress) throws {
+        #expect(try ListenAddress.parse(text) == address)
+        #expect(address.description == text)
+    }
+
+    @Test(arguments: ["7777", ":7777", "host:", "host:port", "host:70000", "::1:7777", "[]:7777"])
+    func badListenAddressesThrow(text: String) {
+        #expect(throws: NightshiftError.self) { try ListenAddress.parse(text) }
+    }
+}
