@@ -14,7 +14,7 @@ struct Bench {
 
     private static let noop = Agent(name: "noop", runner: .builtin)
 
-    private func withStore<T>(_ body: (SQLiteTaskStore) async throws -> T) async throws -> T {
+    func withStore<T>(_ body: (SQLiteTaskStore) async throws -> T) async throws -> T {
         let directory = root.appendingPathComponent("nightshift-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { if !keep { try? FileManager.default.removeItem(at: directory) } }
@@ -24,7 +24,7 @@ struct Bench {
         return try await body(store)
     }
 
-    private func engine(_ store: SQLiteTaskStore, slots: Int, handler: @escaping BuiltinRunner.Handler) -> Engine {
+    func engine(_ store: SQLiteTaskStore, slots: Int, handler: @escaping BuiltinRunner.Handler) -> Engine {
         var logger = Logger(label: "nightshift.bench")
         logger.logLevel = .error
         return Engine(
@@ -34,7 +34,7 @@ struct Bench {
     }
 
     /// Runs `engine` around `body`, then shuts it down.
-    private func running<T: Sendable>(_ engine: Engine, _ body: () async throws -> T) async throws -> T {
+    func running<T: Sendable>(_ engine: Engine, _ body: () async throws -> T) async throws -> T {
         let group = ServiceGroup(services: [engine], gracefulShutdownSignals: [], logger: Logger(label: "bench"))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -79,7 +79,7 @@ struct Bench {
     }
 
     /// The time of the first `task.started` and the last `task.done` hook event.
-    private func drainWindow(_ store: SQLiteTaskStore) async throws -> (Date, Date) {
+    func drainWindow(_ store: SQLiteTaskStore) async throws -> (Date, Date) {
         var first: Date?
         var last: Date?
         var cursor: Int64 = 0

@@ -45,6 +45,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Keep the benchmark databases for inspection.")
     var keep = false
 
+    @Flag(help: "Also run W1-http and W2-http: the same work through the HTTP API on loopback.")
+    var http = false
+
+    @Option(help: "Concurrent HTTP clients for W1-http.")
+    var clients: Int = 8
+
     func validate() throws {
         guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0 else {
             throw ValidationError("--tasks, --slots, --latency-tasks and --submitters must be ≥ 1")
@@ -68,6 +74,10 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W2") {
             emit(try await bench.w2(tasks: latencyTasks, slots: slots))
+        }
+        if http {
+            emit(try await bench.w1HTTP(tasks: tasks, slots: slots, clients: clients))
+            emit(try await bench.w2HTTP(tasks: latencyTasks, slots: slots))
         }
         if selected.contains("W4") {
             for size in queuedSizes ?? [] { emit(try await bench.w4(queued: size)) }

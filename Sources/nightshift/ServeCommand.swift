@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
                 listenAddress = settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
             }
         } catch {
-            throw ValidationError("\(error)")
+            throw ValidationError((error as? NightshiftError)?.message ?? "\(error)")
         }
         let store = try SQLiteTaskStore(
             path: directory.databasePath,
