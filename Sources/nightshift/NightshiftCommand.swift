@@ -1,11 +1,36 @@
 import ArgumentParser
 
-/// The `nightshift` command: runs the daemon and the benchmark.
+/// The `nightshift` command: runs the daemon and the benchmark, and talks to a running daemon.
 @main
 struct NightshiftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nightshift",
         abstract: "A durable runtime for background AI-agent work.",
-        subcommands: [ServeCommand.self, BenchCommand.self]
+        discussion: CLIExitCodes.discussion("""
+            `nightshift serve` runs the daemon; the other commands talk to it over its HTTP API at \
+            --url (default $NIGHTSHIFT_URL, else http://127.0.0.1:7777) with the token from \
+            $NIGHTSHIFT_TOKEN, else <home>/token.
+            """),
+        subcommands: [
+            ServeCommand.self, BenchCommand.self,
+            SubmitCommand.self, ListCommand.self, ShowCommand.self, LogsCommand.self,
+            CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self,
+            StatusCommand.self, AgentsCommand.self,
+        ]
     )
+
+    /// Parses and runs the command; errors print as `error: MESSAGE` and exit with the documented
+    /// codes (usage errors with 2, where ArgumentParser would use 64).
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            CLIErrorExit.exit(with: error)
+        }
+    }
 }

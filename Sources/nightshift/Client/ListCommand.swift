@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Nightshift
+import NightshiftDaemon
+
+/// `nightshift list`: tasks, newest first.
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List tasks, newest first.",
+        discussion: CLIExitCodes.discussion("""
+            With --json, prints the API's page: {"tasks":[..],"next_cursor":..} (with --all, every \
+            matching task and a null cursor).
+            """),
+        aliases: ["ls"])
+
+    @Option(help: "Only tasks in this state (queued, running, waiting, paused, done, error, cancelled, dropped).")
+    var state: String?
+
+    @Option(help: "Only tasks of this agent.")
+    var agent: String?
+
+    @Option(help: "Only tasks with this label.")
+    var label: String?
+
+    @Option(help: "Only tasks in this lane.")
+    var lane: String?
+
+    @Option(help: "At most this many tasks (1 to 500; the daemon's default is 50). With --all, the page size.")
+    var limit: Int?
+
+    @Flag(help: "List every matching task, following the cursor past the first page.")
+    var all = false
+
+    @Flag(help: "List archived tasks instead of live ones.")
+    var archived = false
+
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        if let limit, !(1...500).contains(limit) { throw ValidationError("--limit: expected 1 to 500, got \(limit)") }
+        if let state, TaskState(rawValue: state) == nil {
+            throw ValidationError("--state: expected one of \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")), got '\(state)'")
+        }
+    }
+
+    func run() async throws {
+        let client = options.client()
+        var query = NightshiftClient.TaskQuery(
+            state: state, agent: agent, label: label, lane: lane, archived: archived ? true : nil,
+            limit: all ? (limit ?? 500) : limit)
+        var page = try await client.tasks(query)
+        if all {
+            var tasks = page.tasks
+            while let cursor = page.nextCursor, !page.tasks.isEmpty {
+                query.cursor = cursor
+                page = try await client.tasks(query)
+                tasks += page.tasks
+            }
+            page = NightshiftClient.TaskPage(tasks: tasks, nextCursor: nil)
+        }
+        if options.json {
+            CLIOutput.json(page.json)
+            return
+        }
+        guard !page.tasks.isEmpty else {
+            CLIOutput.line("no tasks")
+            return
+        }
+        let now = Date()
+        var table = CLITable(["ID", "STATE", "AGENT", "ATTEMPT", "CREATED", "PROMPT"])
+        for task in page.tasks {
+            let state = CLIOutput.text(task["state"])
+            table.add([
+                .init(CLIOutput.text(task["id"])),
+                .init(state, style: CLIOutput.stateStyle(state)),
+                .init(CLIOutput.text(task["agent"])),
+                .init(TaskFormat.attempt(task)),
+                .init(CLIOutput.relative(task["created_at"], now: now)),
+                .init(CLIOutput.short(task["prompt"]?.stringValue ?? "", width: 48)),
+            ])
+        }
+        table.print()
+        if page.nextCursor != nil {
+            CLIOutput.line(CLIOutput.dim("(more: --all, or --limit up to 500)"))
+        }
+    }
+}
+
+/// Formats shared by the task commands.
+enum TaskFormat {
+    /// `attempt/max_attempts`, or the attempt alone.
+    static func attempt(_ task: JSONValue) -> String {
+        let attempt = CLIOutput.text(task["attempt"])
+        guard let max = task["max_attempts"], max != .null else { return attempt }
+        return "\(attempt)/\(CLIOutput.text(max))"
+    }
+
+    /// `ID  STATE` — the line the action commands print.
+    static func summary(_ task: JSONValue) -> String {
+        let state = CLIOutput.text(task["state"])
+        return "\(CLIOutput.text(task["id"]))  \(CLIOutput.state(state))"
+    }
+}

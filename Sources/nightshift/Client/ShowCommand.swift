@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Nightshift
+import NightshiftDaemon
+
+/// `nightshift show ID`: one task and its runs.
+struct ShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a task and its runs.",
+        discussion: CLIExitCodes.discussion("With --json, prints the API's task object."))
+
+    @Argument(help: "The task's id.")
+    var id: String
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let client = options.client()
+        let task = try await client.task(id)
+        if options.json {
+            CLIOutput.json(task)
+            return
+        }
+        let runs = try await client.runs(task: id)
+        let now = Date()
+        var fields: [(String, String)] = [
+            ("id", CLIOutput.text(task["id"])),
+            ("state", CLIOutput.state(CLIOutput.text(task["state"]))),
+            ("agent", CLIOutput.text(task["agent"])),
+            ("attempt", TaskFormat.attempt(task)),
+            ("priority", CLIOutput.text(task["priority"])),
+        ]
+        if let lane = task["lane"], lane != .null { fields.append(("lane", CLIOutput.text(lane))) }
+        if case .array(let labels)? = task["labels"], !labels.isEmpty {
+            fields.append(("labels", labels.map { CLIOutput.text($0) }.joined(separator: ", ")))
+        }
+        for (key, label) in [("created_at", "created"), ("available_at", "available"), ("updated_at", "updated"),
+                             ("finished_at", "finished")]
+        {
+            guard let value = task[key], value != .null else { continue }
+            fields.append((label, "\(CLIOutput.relative(value, now: now)) (\(CLIOutput.timestamp(value)))"))
+        }
+        if let cost = task["cost_usd"]?.doubleValue, cost > 0 { fields.append(("cost", String(format: "$%.4f", cost))) }
+        fields.append(("prompt", CLIOutput.text(task["prompt"])))
+        if let payload = task["payload"], payload != .null, payload != .object([:]) { fields.append(("payload", payload.jsonText)) }
+        if let result = TaskWatch.resultText(task) { fields.append(("result", result)) }
+        if let error = task["error"], error != .null { fields.append(("error", CLIOutput.paint(CLIOutput.text(error), "31"))) }
+        let width = fields.map(\.0.count).max() ?? 0
+        for (key, value) in fields {
+            let indent = String(repeating: " ", count: width + 2)
+            let lines = value.split(separator: "\n", omittingEmptySubsequences: false)
+            let head = CLIOutput.bold(key) + String(repeating: " ", count: width - key.count + 2)
+            CLIOutput.line(head + (lines.first.map(String.init) ?? ""))
+            for line in lines.dropFirst() { CLIOutput.line(indent + line) }
+        }
+        guard !runs.isEmpty else { return }
+        CLIOutput.line("")
+        var table = CLITable(["ATTEMPT", "OUTCOME", "EXIT", "STARTED", "DURATION", "ERROR"], rightAligned: [0, 2])
+        for run in runs {
+            let outcome = CLIOutput.text(run["outcome"])
+            let style: String? = switch outcome {
+            case "succeeded": "32"
+            case "failed", "lost", "timed_out": "31"
+            default: nil
+            }
+            var duration = "-"
+            if let started = CLIOutput.date(run["started_at"]) {
+                let end = CLIOutput.date(run["finished_at"]) ?? now
+                duration = CLIOutput.duration(end.timeIntervalSince(started))
+            }
+            table.add([
+                .init(CLIOutput.text(run["attempt"])),
+                .init(outcome == "-" ? "running" : outcome, style: style),
+                .init(CLIOutput.text(run["exit_code"])),
+                .init(CLIOutput.relative(run["started_at"], now: now)),
+                .init(duration),
+                .init(CLIOutput.short(CLIOutput.text(run["error"]), width: 60)),
+            ])
+        }
+        table.print()
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Nightshift
+import NightshiftDaemon
+
+/// `nightshift submit PROMPT`: submits a task, optionally waits for it or follows its log.
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit a task to the daemon.",
+        discussion: CLIExitCodes.discussion("""
+            Prints the task's id. With --wait, waits until the task is done, error, cancelled or dropped \
+            and prints its result; with --follow, prints its log live until then. With --json, prints \
+            one JSON object per line: the task (without --wait/--follow), or each event (--follow) and \
+            then the task as it ended.
+            """))
+
+    @Argument(help: "The prompt (for the shell agent, a /bin/sh script); - reads it from standard input.")
+    var prompt: String
+
+    @Option(help: "The agent that runs the task.")
+    var agent = "shell"
+
+    @Option(help: "Priority: higher runs first.")
+    var priority: Int?
+
+    @Option(name: .customLong("label"), help: "A label (repeat for several).")
+    var labels: [String] = []
+
+    @Option(help: "The lane (a concurrency group).")
+    var lane: String?
+
+    @Option(help: "A repeated submit with the same key answers the original task.")
+    var idempotencyKey: String?
+
+    @Option(help: "While a task with this key is live, a submit with the same key answers it.")
+    var dedupKey: String?
+
+    @Option(help: "Extra input for the agent, as JSON.")
+    var payload: String?
+
+    @Option(help: "Attempts in all, the first included.")
+    var maxAttempts: Int?
+
+    @Option(help: "Seconds a run may take.")
+    var timeout: Double?
+
+    @Option(help: "Seconds to wait before the task may run.")
+    var delay: Double?
+
+    @Flag(help: "Wait until the task ends and print its result; exit 1 unless it is done.")
+    var wait = false
+
+    @Flag(help: "Print the task's log live until it ends; exit 1 unless it is done.")
+    var follow = false
+
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        if let payload {
+            do { _ = try JSONValue(jsonText: payload) } catch {
+                throw ValidationError("--payload: expected JSON (\(error))")
+            }
+        }
+        if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts: expected an integer ≥ 1") }
+        if let timeout, !(timeout > 0) { throw ValidationError("--timeout: expected seconds > 0") }
+        if let delay, !(delay >= 0) { throw ValidationError("--delay: expected seconds ≥ 0") }
+        if agent.isEmpty { throw ValidationError("--agent: expected a name") }
+    }
+
+    func run() async throws {
+        let client = options.client()
+        var text = prompt
+        if prompt == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let request = NightshiftClient.NewTaskRequest(
+            agent: agent, prompt: text, payload: try payload.map { try JSONValue(jsonText: $0) },
+            priority: priority, lane: lane, labels: labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
+            timeout: timeout, maxAttempts: maxAttempts, delay: delay)
+        let submitted = try await client.submit(request)
+        let id = submitted.id
+        guard wait || follow else {
+            if options.json { CLIOutput.json(submitted.task) } else { CLIOutput.line(id) }
+            return
+        }
+        if !options.json { CLIOutput.liveLine(id) }
+        let json = options.json
+        let final = try await TaskWatch.follow(client, task: id, untilTerminalEvent: !follow) { event in
+            guard follow else { return }
+            CLIOutput.liveLine(json ? event.jsonText : CLIOutput.eventLine(event))
+        }
+        if json {
+            CLIOutput.json(final)
+        } else if final["state"]?.stringValue == "done" {
+            if wait, let result = TaskWatch.resultText(final) { CLIOutput.line(result) }
+        } else {
+            CLIOutput.error(TaskWatch.failureMessage(final))
+        }
+        let code = TaskWatch.exitCode(for: final)
+        if code != 0 { throw CLIFailure("", exitCode: code) }
+    }
+}

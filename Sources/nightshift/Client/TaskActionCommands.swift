@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Nightshift
+import NightshiftDaemon
+
+/// What the action commands share: run `action` on the task and print it.
+protocol TaskActionCommand: AsyncParsableCommand {
+    /// The route.
+    static var action: NightshiftClient.TaskAction { get }
+    /// The task's id.
+    var id: String { get }
+    /// `--json`, `--url`, `--home`.
+    var options: ClientOptions { get }
+}
+
+extension TaskActionCommand {
+    /// The help text shared by the action commands.
+    static func discussion(_ text: String) -> String {
+        CLIExitCodes.discussion(text + """
+             Prints the task's id and new state; with --json, the API's task object. Exits 1 if the \
+            task's state does not allow it (HTTP 409).
+            """)
+    }
+
+    func run() async throws {
+        let task = try await options.client().perform(Self.action, task: id)
+        if options.json { CLIOutput.json(task) } else { CLIOutput.line(TaskFormat.summary(task)) }
+    }
+}
+
+/// `nightshift cancel ID`.
+struct CancelCommand: TaskActionCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel", abstract: "Cancel a task (a running one is stopped).",
+        discussion: discussion("Stops the task for good; a running agent is terminated."))
+    static let action = NightshiftClient.TaskAction.cancel
+
+    @Argument(help: "The task's id.")
+    var id: String
+
+    @OptionGroup var options: ClientOptions
+}
+
+/// `nightshift retry ID`.
+struct RetryCommand: TaskActionCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Run a task that ended (error, cancelled, dropped) again.",
+        discussion: discussion("Queues the task again as a new attempt."))
+    static let action = NightshiftClient.TaskAction.retry
+
+    @Argument(help: "The task's id.")
+    var id: String
+
+    @OptionGroup var options: ClientOptions
+}
+
+/// `nightshift pause ID`.
+struct PauseCommand: TaskActionCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pause", abstract: "Hold a task back until it is resumed.",
+        discussion: discussion("A paused task is not claimed by any worker."))
+    static let action = NightshiftClient.TaskAction.pause
+
+    @Argument(help: "The task's id.")
+    var id: String
+
+    @OptionGroup var options: ClientOptions
+}
+
+/// `nightshift resume ID`.
+struct ResumeCommand: TaskActionCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume", abstract: "Let a paused task run again.",
+        discussion: discussion("Queues a paused task again."))
+    static let action = NightshiftClient.TaskAction.resume
+
+    @Argument(help: "The task's id.")
+    var id: String
+
+    @OptionGroup var options: ClientOptions
+}

@@ -1,0 +1,328 @@
+import Foundation
+import Nightshift
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `nightshift` API commands, run as child processes against a `nightshift serve` child on a
+/// random loopback port: what they print, what they change, and their exit codes.
+@Suite("CLI", .serialized)
+struct CLITests {
+    @Test("submit, logs --follow shows the output and exits 0; the task is done; --json parses")
+    func submitAndFollow() async throws {
+        try await withDaemon { cli in
+            let submitted = try await cli.json(["submit", "echo hello", "--label", "e2e", "--json"])
+            let id = try #require(submitted["id"]?.stringValue)
+            for key in ["id", "state", "agent", "attempt", "result", "error"] {
+                #expect(submitted[key] != nil, "task JSON has \(key)")
+            }
+            #expect(submitted["agent"] == "shell")
+
+            let logs = try await cli.run(["logs", id, "--follow"])
+            #expect(logs.status == 0, "logs --follow: \(logs)")
+            #expect(logs.stdout.contains("stdout"))
+            #expect(logs.stdout.contains("hello"))
+            #expect(logs.stdout.contains("running → done"))
+
+            let task = try await cli.json(["show", id, "--json"])
+            #expect(task["state"] == "done")
+            #expect(task["result"] == "hello")
+            #expect(task["attempt"] == 1)
+
+            let human = try await cli.run(["show", id])
+            #expect(human.status == 0)
+            #expect(human.stdout.contains("done") && human.stdout.contains("hello"))
+
+            // submit --follow prints the id, then the log, and exits 0 for a task that ends done.
+            let followed = try await cli.run(["submit", "echo followed", "--follow"])
+            #expect(followed.status == 0, "\(followed)")
+            #expect(followed.stdout.contains("followed"))
+            #expect(followed.stdout.contains("→ done"))
+
+            // submit --wait prints the result.
+            let waited = try await cli.run(["submit", "echo waited", "--wait"])
+            #expect(waited.status == 0, "\(waited)")
+            #expect(waited.stdout.split(separator: "\n").last == "waited")
+
+            // Every --json output is JSON.
+            let list = try await cli.json(["list", "--json", "--label", "e2e"])
+            guard case .array(let tasks)? = list["tasks"] else {
+                Issue.record("list --json has no tasks array: \(list)")
+                return
+            }
+            #expect(tasks.map { $0["id"] } == [.string(id)])
+            let all = try await cli.json(["list", "--json", "--all", "--limit", "1"])
+            if case .array(let every)? = all["tasks"] { #expect(every.count == 3) } else { Issue.record("list --all --json") }
+            let status = try await cli.json(["status", "--json"])
+            #expect(status["counts"]?["done"] == 3)
+            let agents = try await cli.json(["agents", "--json"])
+            if case .array(let list)? = agents["agents"] {
+                #expect(list.contains { $0["name"] == "shell" })
+            } else {
+                Issue.record("agents --json has no agents array: \(agents)")
+            }
+            let events = try await cli.run(["logs", id, "--json"])
+            #expect(events.status == 0)
+            let lines = events.stdout.split(separator: "\n")
+            #expect(!lines.isEmpty)
+            #expect(lines.allSatisfy { (try? JSONValue(jsonText: String($0)))?["seq"] != nil })
+
+            // Human list, status and agents output.
+            for arguments in [["list"], ["status"], ["agents"]] {
+                let result = try await cli.run(arguments)
+                #expect(result.status == 0, "\(arguments): \(result)")
+                #expect(!result.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
+            }
+        }
+    }
+
+    @Test("cancel a running task: it ends cancelled and submit --wait of it exits 1")
+    func cancelRunning() async throws {
+        try await withDaemon { cli in
+            let submitted = try await cli.json(["submit", "sleep 30", "--idempotency-key", "cancel-me", "--json"])
+            let id = try #require(submitted["id"]?.stringValue)
+            #expect(try await eventually { try await cli.json(["show", id, "--json"])["state"] == "running" })
+
+            // The same idempotency key answers the same task; --wait follows it.
+            let waiter = try cli.start(["submit", "sleep 30", "--idempotency-key", "cancel-me", "--wait"])
+            try await Task.sleep(for: .milliseconds(300))
+            let cancelled = try await cli.json(["cancel", id, "--json"])
+            #expect(cancelled["state"] == "cancelled")
+
+            let waited = try await waiter.finish(timeout: .seconds(20))
+            #expect(waited.status == 1, "submit --wait of a cancelled task: \(waited)")
+            #expect(waited.stdout.hasPrefix(id))
+            #expect(waited.stderr.contains("error: "))
+            #expect(try await cli.json(["show", id, "--json"])["state"] == "cancelled")
+
+            let again = try await cli.run(["cancel", id])
+            #expect(again.status == 1, "cancelling a cancelled task is refused (409): \(again)")
+            #expect(again.stderr.hasPrefix("error: "))
+
+            let follow = try await cli.run(["logs", id, "--follow"])
+            #expect(follow.status == 1, "logs --follow of a cancelled task: \(follow)")
+            #expect(follow.stdout.contains("running → cancelled"))
+        }
+    }
+
+    @Test("a task that errors after its attempts can be retried; --json shows the attempts")
+    func retryErrored() async throws {
+        try await withDaemon { cli in
+            let failed = try await cli.run(["submit", "exit 3", "--wait", "--json"])
+            #expect(failed.status == 1, "submit --wait of a failing task: \(failed)")
+            let task = try JSONValue(jsonText: failed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            let id = try #require(task["id"]?.stringValue)
+            #expect(task["state"] == "error")
+            #expect(task["attempt"] == 2, "the shell agent tries twice")
+            #expect(task["error"] != nil && task["error"] != .null)
+
+            let retried = try await cli.json(["retry", id, "--json"])
+            #expect(retried["id"] == .string(id))
+            #expect(["queued", "running", "error"].contains(retried["state"]?.stringValue ?? ""))
+
+            let follow = try await cli.run(["logs", id, "--follow"])
+            #expect(follow.status == 1, "logs --follow of a task that ends in error: \(follow)")
+            let final = try await cli.json(["show", id, "--json"])
+            #expect(final["state"] == "error")
+            let attempt = if case .int(let value)? = final["attempt"] { value } else { Int64(0) }
+            #expect(attempt > 2, "the retry ran as a new attempt")
+        }
+    }
+
+    @Test("logs --follow survives a daemon restart: it reconnects and prints every event exactly once")
+    func followAcrossRestart() async throws {
+        let home = try makeHome()
+        let port = try freePort()
+        let arguments = ["--listen", "127.0.0.1:\(port)", "--poll-interval", "0.05", "--shutdown-grace", "0.2",
+                         "--log-level", "warning"]
+        let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
+        let first = try DaemonProcess(home: home, arguments: arguments)
+        #expect(try await eventually { try await cli.run(["status", "--json"]).status == 0 }, "log:\n\(first.output)")
+        let script = "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.3; done"
+        let id = try #require(try await cli.json(["submit", script, "--json"])["id"]?.stringValue)
+        let follower = try cli.start(["logs", id, "--follow", "--json"])
+        #expect(await eventually {
+            (try? String(contentsOf: follower.stdoutFile, encoding: .utf8))?.contains("line 2") == true
+        })
+        #expect(await first.stop(SIGKILL) != nil)
+        try await Task.sleep(for: .milliseconds(500))
+        let second = try DaemonProcess(home: home, arguments: arguments)
+        let followed = try await follower.finish(timeout: .seconds(30))
+        #expect(followed.status == 0, "\(followed)\ndaemon log:\n\(second.output)")
+        let events = try followed.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        let seqs = events.compactMap { event -> Int64? in if case .int(let seq)? = event["seq"] { seq } else { nil } }
+        #expect(seqs == Array(1...Int64(max(seqs.count, 1))), "every event once, in order: \(seqs)")
+        #expect(events.last?["data"]?["to"] == "done")
+        let stored = try await cli.run(["logs", id, "--json"])
+        #expect(stored.stdout.split(separator: "\n").count == events.count, "the stream missed no stored event")
+        #expect(await second.stop(SIGTERM) == 0)
+    }
+
+    @Test("exit codes: 3 for an unknown id, 2 for a usage error, 4 for an unreachable daemon")
+    func exitCodes() async throws {
+        try await withDaemon { cli in
+            let unknown = try await cli.run(["show", "no-such-task"])
+            #expect(unknown.status == 3, "\(unknown)")
+            #expect(unknown.stderr.hasPrefix("error: "))
+            #expect(try await cli.run(["logs", "no-such-task", "--follow"]).status == 3)
+            #expect(try await cli.run(["cancel", "no-such-task", "--json"]).status == 3)
+
+            let badFlag = try await cli.run(["list", "--bogus"])
+            #expect(badFlag.status == 2, "\(badFlag)")
+            #expect(badFlag.stderr.hasPrefix("error: "))
+            #expect(try await cli.run(["submit"]).status == 2, "missing prompt")
+            #expect(try await cli.run(["list", "--limit", "0"]).status == 2, "validation error")
+            #expect(try await cli.run(["frobnicate"]).status == 2, "unknown subcommand")
+            #expect(try await cli.run(["submit", "x", "--agent", "no-such-agent"]).status == 2, "rejected input")
+            #expect(try await cli.run(["list", "--url", "not a url"]).status == 2)
+            #expect(try await cli.run(["--help"]).status == 0)
+
+            let closed = try freePort()
+            let unreachable = try await cli.run(["status", "--url", "http://127.0.0.1:\(closed)"])
+            #expect(unreachable.status == 4, "\(unreachable)")
+            #expect(unreachable.stderr.hasPrefix("error: "))
+            #expect(try await cli.run(["submit", "echo x", "--url", "http://127.0.0.1:\(closed)"]).status == 4)
+
+            let unauthorized = try await cli.run(["status"], environment: ["NIGHTSHIFT_TOKEN": "wrong"])
+            #expect(unauthorized.status == 1, "\(unauthorized)")
+        }
+    }
+}
+
+// MARK: Harness
+
+/// The outcome of one `nightshift` invocation.
+struct CLIResult: CustomStringConvertible {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+}
+
+/// A `nightshift` invocation still running.
+final class CLIProcess: @unchecked Sendable {
+    let process = Process()
+    let stdoutFile: URL
+    let stderrFile: URL
+
+    init(arguments: [String], environment: [String: String], directory: URL) throws {
+        let name = UUID().uuidString
+        stdoutFile = directory.appendingPathComponent("cli-\(name).out")
+        stderrFile = directory.appendingPathComponent("cli-\(name).err")
+        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        process.executableURL = NightshiftBinary.url
+        process.arguments = arguments
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
+        process.standardError = try FileHandle(forWritingTo: stderrFile)
+        try process.run()
+    }
+
+    /// Waits for the exit (killing the process after `timeout`); answers its status and output.
+    func finish(timeout: Duration = .seconds(60)) async throws -> CLIResult {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            Issue.record("nightshift \(process.arguments ?? []) did not finish within \(timeout)")
+        }
+        process.waitUntilExit()
+        return CLIResult(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "")
+    }
+}
+
+/// Runs `nightshift` commands against one daemon: `--url` and `$NIGHTSHIFT_HOME` point at it.
+struct CLIRunner: Sendable {
+    let url: String
+    let home: URL
+
+    /// The environment of a command: this process's without Nightshift settings, plus the daemon's home.
+    func environment(_ extra: [String: String]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
+        environment["NIGHTSHIFT_HOME"] = home.path
+        environment.removeValue(forKey: "NO_COLOR")
+        return environment.merging(extra) { _, new in new }
+    }
+
+    /// `nightshift ARGUMENTS --url URL` (unless `--url` is among the arguments or it is `--help`).
+    func arguments(_ arguments: [String]) -> [String] {
+        arguments.contains("--url") || arguments == ["--help"] ? arguments : arguments + ["--url", url]
+    }
+
+    /// Starts a command.
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIProcess {
+        try CLIProcess(arguments: self.arguments(arguments), environment: self.environment(environment), directory: home)
+    }
+
+    /// Runs a command to its end.
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> CLIResult {
+        try await start(arguments, environment: environment).finish()
+    }
+
+    /// Runs a command that must succeed and print one JSON value; answers it.
+    func json(_ arguments: [String]) async throws -> JSONValue {
+        let result = try await run(arguments)
+        try #require(result.status == 0, "nightshift \(arguments): \(result)")
+        return try JSONValue(jsonText: result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// Runs `body` against a fresh daemon on a random loopback port, then stops the daemon.
+func withDaemon(_ body: (CLIRunner) async throws -> Void) async throws {
+    let home = try makeHome()
+    let port = try freePort()
+    let daemon = try DaemonProcess(home: home, arguments: [
+        "--listen", "127.0.0.1:\(port)", "--poll-interval", "0.05", "--shutdown-grace", "0.2", "--log-level", "warning",
+    ])
+    let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
+    do {
+        let up = try await eventually(timeout: .seconds(30)) {
+            guard daemon.process.isRunning else { return true }
+            return try await cli.run(["status", "--json"]).status == 0
+        }
+        try #require(up && daemon.process.isRunning, "the daemon answers on port \(port); its log:\n\(daemon.output)")
+        try await body(cli)
+    } catch {
+        await daemon.stop(SIGTERM)
+        throw error
+    }
+    #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
+}
+
+/// A loopback TCP port nothing listens on (bound to port 0, read back, closed).
+func freePort() throws -> Int {
+    #if canImport(Glibc)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #else
+    let fd = socket(AF_INET, SOCK_STREAM, 0)
+    #endif
+    guard fd >= 0 else { throw POSIXError(.EMFILE) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EADDRINUSE) }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EINVAL) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
