@@ -19,8 +19,11 @@ extension SQLiteTaskStore {
                 assignments = [("finished_at = ?", time), ("lease_expires_at = ?", nil), ("lease_token = ?", nil)]
             case .retry:
                 assignments = [("failures = ?", 0), ("available_at = ?", time), ("finished_at = ?", nil)]
-            case .wake, .resume:
+            case .wake:
                 assignments = [("available_at = ?", time), ("wake_at = ?", nil)]
+            case .resume:
+                // A paused task that was submitted with a delay keeps it.
+                assignments = [("available_at = MAX(available_at, ?)", time), ("wake_at = ?", nil)]
             default:
                 break
             }
