@@ -16,6 +16,12 @@ enum SQLiteRows {
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at
         """
 
+    /// The task with this id, if any.
+    static func task(_ id: TaskID, in db: Database) throws -> AgentTask? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(taskColumns) FROM tasks WHERE id = ?"), arguments: [id.rawValue])
+            .map(task)
+    }
+
     static func task(_ row: Row) throws -> AgentTask {
         let channel: String? = row[8]
         return AgentTask(

@@ -11,25 +11,31 @@ extension SQLiteTaskStore {
             throw NightshiftError.invalid("action", "expected cancel, pause, resume, retry, drop or wake, got \(action.name)")
         }
         return try await writer.write { transaction in
-            guard let facts = try transaction.facts(id) else { throw NightshiftError.taskNotFound(id) }
+            guard let facts = try transaction.facts([id])[id] else { throw NightshiftError.taskNotFound(id) }
             let time = now.timeIntervalSince1970
-            var assignments: [(String, (any DatabaseValueConvertible)?)] = []
+            var columns: [WriteTransaction.BatchColumn] = []
+            var values: [(any DatabaseValueConvertible)?] = []
+            var fixed: [String] = []
             switch action {
             case .cancel, .drop:
-                assignments = [("finished_at = ?", time), ("lease_expires_at = ?", nil), ("lease_token = ?", nil)]
+                (columns, values) = ([.init("finished_at")], [time])
+                fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
             case .retry:
-                assignments = [("failures = ?", 0), ("available_at = ?", time), ("finished_at = ?", nil)]
+                (columns, values) = ([.init("available_at")], [time])
+                fixed = ["failures = 0", "finished_at = NULL"]
             case .wake:
-                assignments = [("available_at = ?", time), ("wake_at = ?", nil)]
+                (columns, values) = ([.init("available_at")], [time])
+                fixed = ["wake_at = NULL"]
             case .resume:
                 // A paused task that was submitted with a delay keeps it.
-                assignments = [("available_at = MAX(available_at, ?)", time), ("wake_at = ?", nil)]
+                (columns, values) = ([.init("available_at", "MAX(tasks.available_at, moves.available_at)")], [time])
+                fixed = ["wake_at = NULL"]
             default:
                 break
             }
             let next: TaskState
             do {
-                next = try transaction.transition(facts, action, now: now, assignments: assignments)
+                next = try transaction.transition(facts, action, now: now, columns: columns, values: values, fixed: fixed)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw NightshiftError(.illegalTransition, "cannot \(action.name) task \(id): another live task holds its dedup key", field: "dedup_key")
             }
@@ -38,10 +44,8 @@ extension SQLiteTaskStore {
                     sql: "UPDATE runs SET finished_at = ?, outcome = ?, settled_by = ?, settled_state = ? WHERE task_id = ? AND attempt = ? AND finished_at IS NULL",
                     arguments: [time, action == .cancel ? "cancelled" : action.name, action.name, next.rawValue, id.rawValue, facts.attempt])
             }
-            guard let row = try Row.fetchOne(transaction.db, sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE id = ?", arguments: [id.rawValue]) else {
-                throw NightshiftError.taskNotFound(id)
-            }
-            return try SQLiteRows.task(row)
+            guard let task = try transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
+            return task
         }
     }
 }

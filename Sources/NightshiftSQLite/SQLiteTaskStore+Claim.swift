@@ -79,15 +79,14 @@ extension WriteTransaction {
             moves, columns: ["attempt", "run_id", "lease_token", "lease_expires_at", "worker_id"].map { BatchColumn($0) }, now: now)
         for index in claimed.indices { claimed[index].task.state = states[index] }
         runDeltas["started", default: 0] += claimed.count
-        for start in stride(from: 0, to: claimed.count, by: Self.rowsPerStatement) {
-            let chunk = claimed[start..<min(start + Self.rowsPerStatement, claimed.count)]
-            var arguments: [(any DatabaseValueConvertible)?] = []
-            for run in chunk.map(\.run) {
-                arguments += [run.id, run.taskID.rawValue, run.attempt, worker, run.leaseToken, expires, time, time]
+        for chunk in claimed.chunks(of: Self.rowsPerStatement) {
+            let arguments: [(any DatabaseValueConvertible)?] = chunk.flatMap { claimed -> [(any DatabaseValueConvertible)?] in
+                let run = claimed.run
+                return [run.id, run.taskID.rawValue, run.attempt, worker, run.leaseToken, expires, time, time]
             }
             try db.cachedStatement(sql: """
                 INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
-                VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                VALUES \(Self.valueRows(chunk.count, width: 8))
                 """).execute(arguments: StatementArguments(arguments))
         }
         return claimed

@@ -90,7 +90,7 @@ extension SQLiteTaskStore {
             try transaction.db.execute(
                 sql: "UPDATE tasks SET archived_at = ?, updated_at = ? WHERE id = ?",
                 arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id.rawValue])
-            try transaction.appendEventRow(task: id, type: "archived", data: [:], now: now)
+            try transaction.appendEvents(task: id, [NewTaskEvent(taskID: id, type: "archived", data: [:], time: now)])
             return try transaction.task(id)!
         }
     }
@@ -107,8 +107,8 @@ extension SQLiteTaskStore {
             try transaction.db.execute(
                 sql: "UPDATE tasks SET priority = ?, updated_at = ? WHERE id = ?",
                 arguments: [priority, now.timeIntervalSince1970, id.rawValue])
-            try transaction.appendEventRow(
-                task: id, type: "priority", data: ["from": .int(Int64(task.priority)), "to": .int(Int64(priority))], now: now)
+            try transaction.appendEvents(task: id, [NewTaskEvent(
+                taskID: id, type: "priority", data: ["from": .int(Int64(task.priority)), "to": .int(Int64(priority))], time: now)])
             return try transaction.task(id)!
         }
     }
@@ -117,12 +117,6 @@ extension SQLiteTaskStore {
 extension WriteTransaction {
     /// The task with this id, read inside the transaction.
     func task(_ id: TaskID) throws -> AgentTask? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE id = ?"), arguments: [id.rawValue])
-            .map(SQLiteRows.task)
-    }
-
-    /// Appends one event at the task's next seq (bumping `last_seq`).
-    func appendEventRow(task: TaskID, type: String, data: [String: JSONValue], now: Date) throws {
-        try appendEvents(task: task, [NewTaskEvent(taskID: task, type: type, data: .object(data), time: now)])
+        try SQLiteRows.task(id, in: db)
     }
 }

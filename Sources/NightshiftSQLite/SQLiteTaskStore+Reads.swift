@@ -5,10 +5,7 @@ import Nightshift
 extension SQLiteTaskStore {
     /// The task with this id.
     public func task(_ id: TaskID) async throws -> AgentTask? {
-        try await read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE id = ?"), arguments: [id.rawValue])
-                .map(SQLiteRows.task)
-        }
+        try await read { db in try SQLiteRows.task(id, in: db) }
     }
 
     /// A task's events after `seq`, at most `limit`.

@@ -58,13 +58,13 @@ extension SQLiteTaskStore {
                     WHERE state = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ? LIMIT 500
                     """),
                 arguments: [now.timeIntervalSince1970])
-            return try rows.map { row in
-                let facts = try WriteTransaction.TaskFacts(row)
-                try transaction.transition(
-                    facts, .wake, now: now,
-                    assignments: [("available_at = ?", now.timeIntervalSince1970), ("wake_at = ?", nil)])
-                return facts.id
+            let moves = try rows.map { row in
+                WriteTransaction.Move(
+                    facts: try WriteTransaction.TaskFacts(row), action: .wake, budget: nil,
+                    values: [now.timeIntervalSince1970], details: [:])
             }
+            try transaction.transitionAll(moves, columns: [.init("available_at")], fixed: ["wake_at = NULL"], now: now)
+            return moves.map(\.facts.id)
         }
     }
 }
@@ -84,8 +84,7 @@ extension WriteTransaction {
         var results: [SettleResult?] = Array(repeating: nil, count: settlements.count)
         // Moves grouped by the state they lead to: each group sets the same columns.
         var groups: [TaskState: [(index: Int, move: Move)]] = [:]
-        var runs: [(any DatabaseValueConvertible)?] = []
-        var settledRuns = 0
+        var runs: [[(any DatabaseValueConvertible)?]] = []
         // Runs settled earlier in this batch: their run rows are written at its end.
         var settledHere: [Lease: TaskState] = [:]
         for (index, settlement) in settlements.enumerated() {
@@ -135,11 +134,10 @@ extension WriteTransaction {
             }
             groups[next, default: []].append((index, Move(
                 facts: current, action: action, budget: budget, values: values, details: details)))
-            runs += [
+            runs.append([
                 lease.taskID.rawValue, current.attempt, time, outcome.label, settler, next.rawValue, usage.exitCode, usage.tokensIn,
                 usage.tokensOut, usage.costUSD, usage.agentSessionID, outcome.error,
-            ]
-            settledRuns += 1
+            ])
             switch outcome.resolution {
             case .succeeded: runDeltas["succeeded", default: 0] += 1
             case .failed: runDeltas["failed", default: 0] += 1
@@ -166,30 +164,8 @@ extension WriteTransaction {
             }
             try transitionAll(moves.map(\.move), columns: columns, fixed: fixed, now: now)
         }
-        try finishRuns(runs, count: settledRuns)
+        try finishRuns(runs)
         return results.map { $0! }
-    }
-
-    /// Records a single run's end (see ``settleAll(_:by:)``).
-    func settle(_ lease: Lease, outcome: RunOutcome, by settler: String, now: Date) throws -> SettleResult {
-        try settleAll([Settlement(lease: lease, outcome: outcome, now: now)], by: settler)[0]
-    }
-
-    /// The facts of the tasks with these ids (missing ones are left out).
-    private func facts(_ ids: Set<TaskID>) throws -> [TaskID: TaskFacts] {
-        var facts: [TaskID: TaskFacts] = [:]
-        let ids = Array(ids)
-        for start in stride(from: 0, to: ids.count, by: Self.rowsPerStatement) {
-            let chunk = ids[start..<min(start + Self.rowsPerStatement, ids.count)]
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT \(TaskFacts.columns) FROM tasks WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))"),
-                arguments: StatementArguments(chunk.map(\.rawValue)))
-            for row in rows {
-                let fact = try TaskFacts(row)
-                facts[fact.id] = fact
-            }
-        }
-        return facts
     }
 
     /// Why a settle with a lease that is no longer current changes nothing: already settled by
@@ -207,22 +183,19 @@ extension WriteTransaction {
         return .stale(reason: "lease of run \(lease.runID) is no longer current: the run ended as \(ended ?? "unknown") and the task is \(facts.state)")
     }
 
-    /// Writes the end of `count` runs, given as rows of (task_id, attempt, finished_at, outcome,
-    /// settled_by, settled_state, exit_code, tokens_in, tokens_out, cost_usd, agent_session_id, error).
-    private func finishRuns(_ values: [(any DatabaseValueConvertible)?], count: Int) throws {
-        let width = 12
-        for start in stride(from: 0, to: count, by: Self.rowsPerStatement) {
-            let rows = min(Self.rowsPerStatement, count - start)
-            let row = "(" + databaseQuestionMarks(count: width) + ")"
+    /// Writes the end of runs, given as rows of (task_id, attempt, finished_at, outcome, settled_by,
+    /// settled_state, exit_code, tokens_in, tokens_out, cost_usd, agent_session_id, error).
+    private func finishRuns(_ runs: [[(any DatabaseValueConvertible)?]]) throws {
+        for chunk in runs.chunks(of: Self.rowsPerStatement) {
             try db.cachedStatement(sql: """
                 WITH ended(task_id, attempt, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out, cost_usd,
-                    agent_session_id, error) AS (VALUES \(Array(repeating: row, count: rows).joined(separator: ", ")))
+                    agent_session_id, error) AS (VALUES \(Self.valueRows(chunk.count, width: 12)))
                 UPDATE runs SET finished_at = ended.finished_at, outcome = ended.outcome, settled_by = ended.settled_by,
                     settled_state = ended.settled_state, exit_code = ended.exit_code, tokens_in = ended.tokens_in,
                     tokens_out = ended.tokens_out, cost_usd = ended.cost_usd, agent_session_id = ended.agent_session_id,
                     error = ended.error
                 FROM ended WHERE runs.task_id = ended.task_id AND runs.attempt = ended.attempt
-                """).execute(arguments: StatementArguments(Array(values[(start * width)..<((start + rows) * width)])))
+                """).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
         }
     }
 

@@ -2,9 +2,9 @@ import Foundation
 import GRDB
 import Nightshift
 
-/// The only code that writes `tasks.state`: asks ``Lifecycle`` for the next state, writes it with
-/// the columns the move changes, and appends the task event and the hook event in the same
-/// transaction.
+/// The only code that writes `tasks.state` (``WriteTransaction/transitionAll(_:columns:fixed:now:)``):
+/// asks ``Lifecycle`` for the next state, writes it with the columns the move changes, and appends
+/// the task event and the hook event in the same transaction.
 extension WriteTransaction {
     /// A task row's facts that a transition needs.
     struct TaskFacts {
@@ -48,57 +48,33 @@ extension WriteTransaction {
         }
     }
 
-    /// The facts of task `id`, or `nil` when it does not exist.
-    func facts(_ id: TaskID) throws -> TaskFacts? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(TaskFacts.columns) FROM tasks WHERE id = ?"), arguments: [id.rawValue])
-            .map(TaskFacts.init)
+    /// The facts of the tasks with these ids (missing ones are left out).
+    func facts(_ ids: some Collection<TaskID>) throws -> [TaskID: TaskFacts] {
+        var facts: [TaskID: TaskFacts] = [:]
+        for chunk in Array(ids).chunks(of: Self.rowsPerStatement) {
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT \(TaskFacts.columns) FROM tasks WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))"),
+                arguments: StatementArguments(chunk.map(\.rawValue)))
+            for row in rows {
+                let fact = try TaskFacts(row)
+                facts[fact.id] = fact
+            }
+        }
+        return facts
     }
 
-    /// Applies `action` to the task and writes the result.
-    ///
-    /// - Parameters:
-    ///   - budget: the retry budget after this action (failures counting a failed run being settled).
-    ///   - assignments: further columns to set, as `column = ?` fragments with their values.
-    ///   - details: extra members of the `state` event's data.
-    /// - Returns: the new state.
+    /// Applies `action` to one task (see ``transitionAll(_:columns:fixed:now:)``); returns its new state.
     @discardableResult
     func transition(
-        _ facts: TaskFacts,
-        _ action: LifecycleAction,
-        budget: RetryBudget? = nil,
-        now: Date,
-        assignments: [(String, (any DatabaseValueConvertible)?)] = [],
-        details: [String: JSONValue] = [:]
+        _ facts: TaskFacts, _ action: LifecycleAction, now: Date,
+        columns: [BatchColumn] = [], values: [(any DatabaseValueConvertible)?] = [], fixed: [String] = []
     ) throws -> TaskState {
-        let next: TaskState
-        do {
-            next = try Lifecycle.next(
-                from: facts.state, on: action, task: facts.id,
-                budget: budget ?? RetryBudget(failures: facts.failures, maxAttempts: facts.retry.maxAttempts))
-        } catch {
-            throw NightshiftError(error)
-        }
-        var sql = "UPDATE tasks SET state = ?, updated_at = ?, last_seq = last_seq + 1"
-        var arguments: [(any DatabaseValueConvertible)?] = [next.rawValue, now.timeIntervalSince1970]
-        for (fragment, value) in assignments {
-            sql += ", " + fragment
-            arguments.append(value)
-        }
-        // No RETURNING (it costs a quarter of the statement): the facts were read in this
-        // transaction, and the state and seq guards make a concurrent change visible as 0 rows.
-        sql += " WHERE id = ? AND state = ? AND last_seq = ?"
-        arguments += [facts.id.rawValue, facts.state.rawValue, facts.lastSeq]
-        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
-        guard db.changesCount == 1 else {
-            throw NightshiftError(.storeUnavailable, "task \(facts.id) changed during the transaction")
-        }
-        let seq = facts.lastSeq + 1
-        try recordTransition(task: facts.id, agent: facts.agent, from: facts.state, to: next, action: action,
-                             seq: seq, now: now, details: details)
-        return next
+        try transitionAll(
+            [Move(facts: facts, action: action, budget: nil, values: values, details: [:])],
+            columns: columns, fixed: fixed, now: now)[0]
     }
 
-    /// One task's move in a batch written by ``transitionAll(_:columns:now:)``.
+    /// One task's move in a batch written by ``transitionAll(_:columns:fixed:now:)``.
     struct Move {
         var facts: TaskFacts
         var action: LifecycleAction
@@ -132,8 +108,7 @@ extension WriteTransaction {
         guard !moves.isEmpty else { return [] }
         var records: [TransitionRecord] = []
         records.reserveCapacity(moves.count)
-        for start in stride(from: 0, to: moves.count, by: Self.rowsPerStatement) {
-            let chunk = moves[start..<min(start + Self.rowsPerStatement, moves.count)]
+        for chunk in moves.chunks(of: Self.rowsPerStatement) {
             var arguments: [(any DatabaseValueConvertible)?] = []
             var next: [TaskState] = []
             for move in chunk {
@@ -150,9 +125,8 @@ extension WriteTransaction {
                 arguments += move.values
             }
             arguments.append(now.timeIntervalSince1970)
-            let row = "(" + databaseQuestionMarks(count: 4 + columns.count) + ")"
             let sql = """
-                WITH moves(id, from_state, from_seq, next_state\(columns.map { ", " + $0.name }.joined())) AS (VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", ")))
+                WITH moves(id, from_state, from_seq, next_state\(columns.map { ", " + $0.name }.joined())) AS (VALUES \(Self.valueRows(chunk.count, width: 4 + columns.count)))
                 UPDATE tasks SET state = moves.next_state, updated_at = ?, last_seq = last_seq + 1\(columns.map { ", \($0.name) = \($0.expression)" }.joined())\(fixed.map { ", " + $0 }.joined())
                 FROM moves WHERE tasks.id = moves.id AND tasks.state = moves.from_state AND tasks.last_seq = moves.from_seq
                 """
@@ -172,6 +146,11 @@ extension WriteTransaction {
 
     /// The most rows one multi-row statement writes (SQLite caps the number of parameters).
     static let rowsPerStatement = 100
+
+    /// `(?, ?, …), (?, ?, …)`: `rows` rows of `width` parameters, for a multi-row VALUES.
+    static func valueRows(_ rows: Int, width: Int) -> String {
+        Array(repeating: "(" + databaseQuestionMarks(count: width) + ")", count: rows).joined(separator: ", ")
+    }
 
     /// A move to record: the `state` task event and the hook event it appends.
     struct TransitionRecord {
@@ -198,8 +177,7 @@ extension WriteTransaction {
     /// hundred moves), and counts them.
     func recordTransitions(_ records: [TransitionRecord], now: Date) throws {
         let time = now.timeIntervalSince1970
-        for start in stride(from: 0, to: records.count, by: Self.rowsPerStatement) {
-            let chunk = records[start..<min(start + Self.rowsPerStatement, records.count)]
+        for chunk in records.chunks(of: Self.rowsPerStatement) {
             var events: [(any DatabaseValueConvertible)?] = []
             var hooks: [(any DatabaseValueConvertible)?] = []
             for record in chunk {
@@ -208,7 +186,7 @@ extension WriteTransaction {
                 data["from"] = from
                 data["to"] = .string(record.to.rawValue)
                 data["action"] = .string(record.action.name)
-                events += [record.task.rawValue, record.seq, time, JSONValue.object(data).jsonText]
+                events += [record.task.rawValue, record.seq, time, "state", JSONValue.object(data).jsonText]
                 let hook: JSONValue = [
                     "from": from, "to": .string(record.to.rawValue),
                     "agent": .string(record.agent), "action": .string(record.action.name),
@@ -218,10 +196,10 @@ extension WriteTransaction {
                 stateDeltas[record.to, default: 0] += 1
             }
             try db.cachedStatement(sql: "INSERT INTO task_events (task_id, seq, time, type, data) VALUES "
-                + Array(repeating: "(?, ?, ?, 'state', ?)", count: chunk.count).joined(separator: ", "))
+                + Self.valueRows(chunk.count, width: 5))
                 .execute(arguments: StatementArguments(events))
             try db.cachedStatement(sql: "INSERT INTO hook_events (time, task_id, type, data) VALUES "
-                + Array(repeating: "(?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                + Self.valueRows(chunk.count, width: 4))
                 .execute(arguments: StatementArguments(hooks))
         }
     }
@@ -237,6 +215,16 @@ extension WriteTransaction {
         for event in events {
             seq += 1
             try insert.execute(arguments: [task.rawValue, seq, event.time.timeIntervalSince1970, event.type, event.data.jsonText])
+        }
+    }
+}
+
+extension Collection {
+    /// The collection in consecutive slices of at most `size` elements.
+    func chunks(of size: Int) -> [SubSequence] {
+        stride(from: 0, to: count, by: size).map { offset in
+            let start = index(startIndex, offsetBy: offset)
+            return self[start..<(index(start, offsetBy: size, limitedBy: endIndex) ?? endIndex)]
         }
     }
 }
