@@ -39,10 +39,10 @@ final class WALCheckpointer: Sendable {
         self.restartFrames = restartFrames
     }
 
-    /// Called by the writer after each commit, on the writer's connection and outside any
-    /// transaction: starts a background checkpoint when enough commits accumulated, and catches
-    /// the log up inline when it has grown past `restartFrames`.
-    func committed(_ db: Database) {
+    /// Called by the writer after each commit: starts a background checkpoint when enough commits
+    /// accumulated. When the log has grown past `restartFrames`, returns the catch-up the writer
+    /// must run on its own connection, outside any transaction.
+    func committed() -> (@Sendable (Database) -> Void)? {
         let (start, restart) = state.withLock { state -> (Bool, Bool) in
             state.commitsSinceCheckpoint += 1
             guard !state.running else { return (false, false) }
@@ -52,16 +52,20 @@ final class WALCheckpointer: Sendable {
             state.running = true
             return (true, false)
         }
-        if restart, let frames = Self.passiveCheckpoint(db), frames.log == frames.checkpointed {
-            state.withLock { $0.restartDue = false }
+        if start {
+            queue.async {
+                // A failed passive checkpoint loses nothing: the frames stay in the log for the next one.
+                let frames = self.connection.writeWithoutTransaction { Self.passiveCheckpoint($0) }
+                self.state.withLock { state in
+                    state.running = false
+                    if let frames, frames.log >= self.restartFrames { state.restartDue = true }
+                }
+            }
         }
-        guard start else { return }
-        queue.async {
-            // A failed passive checkpoint loses nothing: the frames stay in the log for the next one.
-            let frames = self.connection.writeWithoutTransaction { Self.passiveCheckpoint($0) }
-            self.state.withLock { state in
-                state.running = false
-                if let frames, frames.log >= self.restartFrames { state.restartDue = true }
+        guard restart else { return nil }
+        return { db in
+            if let frames = Self.passiveCheckpoint(db), frames.log == frames.checkpointed {
+                self.state.withLock { $0.restartDue = false }
             }
         }
     }

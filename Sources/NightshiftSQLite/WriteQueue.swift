@@ -45,13 +45,14 @@ final class WriteQueue: Sendable {
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "nightshift.sqlite.writer")
     private let afterBatch: @Sendable (WriteTransaction) throws -> Void
-    private let afterCommit: @Sendable (Database) -> Void
+    private let afterCommit: @Sendable () -> (@Sendable (Database) -> Void)?
 
     /// `afterBatch` runs at the end of every transaction, before commit (e.g. to write counters);
-    /// `afterCommit` after every commit, on the writer's connection, before the next transaction.
+    /// `afterCommit` after every commit; the work it returns, if any, runs on the writer's
+    /// connection before the next transaction.
     init(
         pool: DatabasePool,
-        afterCommit: @escaping @Sendable (Database) -> Void,
+        afterCommit: @escaping @Sendable () -> (@Sendable (Database) -> Void)?,
         afterBatch: @escaping @Sendable (WriteTransaction) throws -> Void
     ) {
         self.pool = pool
@@ -167,7 +168,7 @@ final class WriteQueue: Sendable {
                 case .succeeded(let acknowledge), .refused(let acknowledge), .failed(let acknowledge): acknowledge()
                 }
             }
-            pool.writeWithoutTransaction { afterCommit($0) }
+            if let work = afterCommit() { pool.writeWithoutTransaction { work($0) } }
         }
     }
 }
