@@ -5,7 +5,6 @@ import Nightshift
 import NightshiftDaemon
 import NightshiftSQLite
 import NIOCore
-import ServiceLifecycle
 import Synchronization
 
 extension Bench {
@@ -18,23 +17,10 @@ extension Bench {
     ) async throws -> T {
         var logger = Logger(label: "nightshift.bench.http")
         logger.logLevel = .error
-        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
-        let app = APIServer(engine: engine, authority: TokenAuthority(token: Self.token))
-            .application(host: "127.0.0.1", port: 0, services: withEngine ? [engine] : [], logger: logger) { port in
-                bound.yield(port)
-                bound.finish()
+        return try await APIServer(engine: engine, authority: TokenAuthority(token: Self.token))
+            .serving(services: withEngine ? [engine] : [], logger: logger) { port in
+                try await body("http://127.0.0.1:\(port)")
             }
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var port = 0
-            for await value in ports { port = value }
-            defer { tasks.cancelAll() }
-            let value = try await body("http://127.0.0.1:\(port)")
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return value
-        }
     }
 
     private static func submit(_ base: String, prompt: String) async throws -> String {

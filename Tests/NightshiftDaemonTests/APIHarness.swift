@@ -6,7 +6,6 @@ import NightshiftDaemon
 import NightshiftSQLite
 import NIOCore
 import NIOHTTP1
-import ServiceLifecycle
 
 /// A daemon (engine + API) on a random loopback port, and a client for it.
 struct APIHarness {
@@ -29,30 +28,10 @@ struct APIHarness {
         let engine = Engine(
             store: store, runners: RunnerRegistry([BuiltinRunner(handlers: handlers)]),
             configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
-        let logger = Logger(label: "api-test")
-        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
-        let app = APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: .milliseconds(10))
-            .application(host: "127.0.0.1", port: 0, services: [engine], logger: logger) { port in
-                bound.yield(port)
-                bound.finish()
+        return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: .milliseconds(10))
+            .serving(services: [engine], logger: Logger(label: "api-test")) { port in
+                try await body(APIHarness(port: port, store: store, engine: engine))
             }
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var port = 0
-            for await value in ports { port = value }
-            let harness = APIHarness(port: port, store: store, engine: engine)
-            let value: T
-            do {
-                value = try await body(harness)
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return value
-        }
     }
 
     /// One HTTP exchange: status, headers and body text.

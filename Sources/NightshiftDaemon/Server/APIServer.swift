@@ -72,6 +72,35 @@ public struct APIServer: Sendable {
             logger: logger)
     }
 
+    /// Serves the API (and `services`, such as the engine) on `host:port` around `body`, which
+    /// gets the bound port (useful with port 0), then shuts everything down gracefully.
+    public func serving<T: Sendable>(
+        host: String = "127.0.0.1", port: Int = 0, services: [any Service] = [], logger: Logger,
+        _ body: @Sendable (Int) async throws -> T
+    ) async throws -> T {
+        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
+        let app = application(host: host, port: port, services: services, logger: logger) { port in
+            bound.yield(port)
+            bound.finish()
+        }
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var boundPort = port
+            for await value in ports { boundPort = value }
+            let value: T
+            do {
+                value = try await body(boundPort)
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return value
+        }
+    }
+
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     // swiftlint:disable:next cyclomatic_complexity
