@@ -76,11 +76,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Helpers shared by the test targets.
+        .target(name: "NightshiftTestSupport", path: "Tests/NightshiftTestSupport"),
         .testTarget(name: "NightshiftTests", dependencies: ["Nightshift"]),
         .testTarget(
             name: "NightshiftSQLiteTests",
             dependencies: [
-                "Nightshift", "NightshiftSQLite",
+                "Nightshift", "NightshiftSQLite", "NightshiftTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,13 +90,13 @@ let package = Package(
         ),
         .testTarget(
             name: "NightshiftRunnersTests",
-            dependencies: ["Nightshift", "NightshiftRunners"],
+            dependencies: ["Nightshift", "NightshiftRunners", "NightshiftTestSupport"],
             resources: []
         ),
         .testTarget(
             name: "NightshiftDaemonTests",
             dependencies: [
-                "Nightshift", "NightshiftSQLite", "NightshiftDaemon",
+                "Nightshift", "NightshiftSQLite", "NightshiftDaemon", "NightshiftTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Nightshift", "NightshiftSQLite", "NightshiftDaemon", "nightshift",
+                "Nightshift", "NightshiftSQLite", "NightshiftDaemon", "NightshiftTestSupport", "nightshift",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import Nightshift
+import NightshiftTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -85,7 +86,7 @@ struct CLITests {
         try await withDaemon { cli in
             let submitted = try await cli.json(["submit", "sleep 30", "--idempotency-key", "cancel-me", "--json"])
             let id = try #require(submitted["id"]?.stringValue)
-            #expect(try await eventually { try await cli.json(["show", id, "--json"])["state"] == "running" })
+            #expect(try await eventually(timeout: .seconds(20)) { try await cli.json(["show", id, "--json"])["state"] == "running" })
 
             // The same idempotency key answers the same task; --wait follows it.
             let waiter = try cli.start(["submit", "sleep 30", "--idempotency-key", "cancel-me", "--wait"])
@@ -141,11 +142,11 @@ struct CLITests {
                          "--log-level", "warning"]
         let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
         let first = try DaemonProcess(home: home, arguments: arguments)
-        #expect(try await eventually { try await cli.run(["status", "--json"]).status == 0 }, "log:\n\(first.output)")
+        #expect(try await eventually(timeout: .seconds(20)) { try await cli.run(["status", "--json"]).status == 0 }, "log:\n\(first.output)")
         let script = "for i in 1 2 3 4 5 6; do echo line $i; sleep 0.3; done"
         let id = try #require(try await cli.json(["submit", script, "--json"])["id"]?.stringValue)
         let follower = try cli.start(["logs", id, "--follow", "--json"])
-        #expect(await eventually {
+        #expect(await eventually(timeout: .seconds(20)) {
             (try? String(contentsOf: follower.stdoutFile, encoding: .utf8))?.contains("line 2") == true
         })
         #expect(await first.stop(SIGKILL) != nil)

@@ -1,6 +1,7 @@
 import Foundation
 import Nightshift
 import NightshiftSQLite
+import NightshiftTestSupport
 import Testing
 
 @Suite("Crash safety", .serialized)
@@ -20,8 +21,8 @@ struct CrashSafetyTests {
             acknowledged.append(try await store.submit(NewTask(agent: "slow", prompt: "task \(index)"), now: Date()).task.id)
         }
         let first = try DaemonProcess(home: home, arguments: daemonArguments)
-        #expect(try await eventually { try await store.countsByState()[.done, default: 0] >= 2 })
-        #expect(try await eventually { try await store.countsByState()[.running, default: 0] >= 2 }, "runs in flight at the kill")
+        #expect(try await eventually(timeout: .seconds(20)) { try await store.countsByState()[.done, default: 0] >= 2 })
+        #expect(try await eventually(timeout: .seconds(20)) { try await store.countsByState()[.running, default: 0] >= 2 }, "runs in flight at the kill")
         #expect(await first.stop(SIGKILL) != nil)
 
         // While the node is down, submits are still acknowledged and kept.
@@ -68,7 +69,7 @@ struct CrashSafetyTests {
         try await store.saveAgent(Agent(name: "long", runner: .command, config: ["command": ["/bin/sh", "-c", "sleep 30"]]))
         let id = try await store.submit(NewTask(agent: "long", prompt: "x"), now: Date()).task.id
         let daemon = try DaemonProcess(home: home, arguments: ["--poll-interval", "0.05", "--shutdown-grace", "0.2"])
-        #expect(try await eventually { try await store.task(id)?.state == .running })
+        #expect(try await eventually(timeout: .seconds(20)) { try await store.task(id)?.state == .running })
         #expect(await daemon.stop(SIGTERM, timeout: .seconds(10)) == 0)
         let task = try #require(try await store.task(id))
         #expect(task.state == .queued, "released, not left running")

@@ -53,13 +53,3 @@ struct APIHarness {
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-@discardableResult
-func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
-}

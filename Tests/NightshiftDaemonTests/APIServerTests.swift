@@ -4,6 +4,7 @@ import Nightshift
 import NightshiftDaemon
 import NIOCore
 import NIOHTTP1
+import NightshiftTestSupport
 import Testing
 
 @Suite("HTTP API over loopback")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Nightshift
 import Synchronization
+import NightshiftTestSupport
 import Testing
 
 @testable import NightshiftRunners
@@ -41,7 +42,7 @@ struct CommandCancellationTests {
         #expect(outcome.error == "cancelled")
         #expect(elapsed < .seconds(5))
         for pid in pids {
-            #expect(await eventually { processIsGone(pid) }, "process \(pid) survived")
+            #expect(await eventually(timeout: .seconds(15)) { processIsGone(pid) }, "process \(pid) survived")
         }
     }
 
@@ -56,7 +57,7 @@ struct CommandCancellationTests {
         #expect(outcome.error == "cancelled")
         #expect(elapsed >= .milliseconds(250))
         #expect(elapsed < .seconds(5))
-        #expect(await eventually { processIsGone(pids[0]) })
+        #expect(await eventually(timeout: .seconds(15)) { processIsGone(pids[0]) })
     }
 
     @Test("output written while handling SIGTERM is still read, so a graceful exit is not blocked")
@@ -77,7 +78,7 @@ struct CommandCancellationTests {
         #expect(elapsed < .seconds(10))
         #expect(events.events("checkpoint").map(\.data) == [["at": "term"]])
         #expect(events.lines("stdout").first?.utf8.count == 300_000)
-        #expect(await eventually { processIsGone(pids[0]) })
+        #expect(await eventually(timeout: .seconds(15)) { processIsGone(pids[0]) })
     }
 
     @Test("a grandchild holding stdout open does not keep the run alive, and does not survive it")
@@ -91,7 +92,7 @@ struct CommandCancellationTests {
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(outcome == .succeeded("bye", usage: RunUsage(exitCode: 0)))
         let grandchild = try #require(await pid(in: dir, "grandchild.pid"))
-        #expect(await eventually { processIsGone(grandchild) }, "grandchild \(grandchild) survived")
+        #expect(await eventually(timeout: .seconds(15)) { processIsGone(grandchild) }, "grandchild \(grandchild) survived")
     }
 
     @Test("a grandchild that keeps writing after the leader exited is killed and reading stops")
@@ -108,7 +109,7 @@ struct CommandCancellationTests {
         #expect(lines.load(ordering: .relaxed) > 0)
         #expect(outcome.usage.exitCode == 4)
         let grandchild = try #require(await pid(in: dir, "grandchild.pid"))
-        #expect(await eventually { processIsGone(grandchild) })
+        #expect(await eventually(timeout: .seconds(15)) { processIsGone(grandchild) })
     }
 
     @Test(
@@ -127,6 +128,6 @@ struct CommandCancellationTests {
         #expect(outcome.resolution == .succeeded)
         // Once the runner closed the pipe, the escaped writer dies of SIGPIPE.
         let escaped = try #require(await pid(in: dir, "escaped.pid"))
-        #expect(await eventually { processIsGone(escaped) }, "escaped writer \(escaped) still running")
+        #expect(await eventually(timeout: .seconds(15)) { processIsGone(escaped) }, "escaped writer \(escaped) still running")
     }
 }

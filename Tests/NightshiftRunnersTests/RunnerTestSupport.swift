@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Nightshift
+import NightshiftTestSupport
 import Synchronization
 import Testing
 
@@ -92,16 +93,6 @@ enum Fixture {
         config.merge(extra) { _, new in new }
         return request(config: .object(config), prompt: prompt, directory: directory)
     }
-}
-
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }
 
 /// Whether no process `pid` exists any more (`kill(pid, 0)` fails with `ESRCH`; a zombie still exists).

@@ -26,17 +26,6 @@ func withEngine<T: Sendable>(_ engine: Engine, _ body: @Sendable (Engine) async 
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-@discardableResult
-func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return try await condition()
-}
-
 /// A fresh file-backed store with the given agents.
 func makeStore(_ agents: Agent...) async throws -> SQLiteTaskStore {
     let store = try StoreKind.sqlite.make() as! SQLiteTaskStore

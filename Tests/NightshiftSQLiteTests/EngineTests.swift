@@ -2,6 +2,7 @@ import Foundation
 import Nightshift
 import NightshiftSQLite
 import Synchronization
+import NightshiftTestSupport
 import Testing
 
 @Suite("Engine")
