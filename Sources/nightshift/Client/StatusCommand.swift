@@ -21,7 +21,7 @@ struct StatusCommand: AsyncParsableCommand {
         let now = Date()
         let counts = status["counts"]?.objectValue ?? [:]
         let known = TaskState.allCases.map(\.rawValue)
-        var states = table(["STATE", "TASKS"], rightAligned: [1])
+        var states = CLITable(["STATE", "TASKS"], rightAligned: [1])
         for state in known + counts.keys.filter({ !known.contains($0) }).sorted() {
             states.add([.init(state, style: CLIOutput.stateStyle(state)), .init(CLIOutput.text(counts[state] ?? 0))])
         }
@@ -35,7 +35,7 @@ struct StatusCommand: AsyncParsableCommand {
         if case .array(let active)? = status["active_runs"], !active.isEmpty {
             CLIOutput.line("")
             CLIOutput.line(CLIOutput.bold("Active runs"))
-            var runs = table(["TASK", "AGENT", "ATTEMPT", "PID", "STARTED", "RUNNING FOR"], rightAligned: [2, 3])
+            var runs = CLITable(["TASK", "AGENT", "ATTEMPT", "PID", "STARTED", "RUNNING FOR"], rightAligned: [2, 3])
             for run in active {
                 runs.add([
                     .init(CLIOutput.text(run["task_id"])), .init(CLIOutput.text(run["agent"])),
@@ -49,7 +49,7 @@ struct StatusCommand: AsyncParsableCommand {
         if case .array(let recent)? = status["recent_runs"], !recent.isEmpty {
             CLIOutput.line("")
             CLIOutput.line(CLIOutput.bold("Recent runs"))
-            var runs = table(["TASK", "ATTEMPT", "OUTCOME", "EXIT", "FINISHED", "ERROR"], rightAligned: [1, 3])
+            var runs = CLITable(["TASK", "ATTEMPT", "OUTCOME", "EXIT", "FINISHED", "ERROR"], rightAligned: [1, 3])
             for run in recent {
                 let outcome = CLIOutput.text(run["outcome"])
                 runs.add([
@@ -63,10 +63,6 @@ struct StatusCommand: AsyncParsableCommand {
             }
             runs.print()
         }
-    }
-
-    private func table(_ headers: [String], rightAligned: Set<Int>) -> CLITable {
-        CLITable(headers, rightAligned: rightAligned)
     }
 }
 
