@@ -25,27 +25,32 @@ final class Doorbell: Sendable {
     /// Waits for a ring, at most `timeout`.
     func wait(timeout: Duration) async {
         if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return }
-        await wait { id in
-            // A dispatch timer rather than a sleeping child task: the dispatcher waits once per claim.
-            let (seconds, attoseconds) = timeout.components
-            let nanoseconds = Int(clamping: seconds) &* 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
-                self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-            }
+        // A dispatch timer rather than a sleeping child task (the dispatcher waits once per
+        // claim), cancelled when a ring comes first so timers do not pile up under load.
+        let id = newWaiterID()
+        let timer = DispatchWorkItem { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(clamping: seconds) &* 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
+        await wait(id: id) {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: timer)
         }
+        timer.cancel()
     }
 
     /// Waits for a ring, or until the calling task is cancelled.
     func wait() async {
-        await wait { _ in }
+        await wait(id: newWaiterID()) {}
     }
 
-    /// Registers a waiter (then calls `registered` with its id) unless a ring is pending.
-    private func wait(registered: @escaping (Int) -> Void) async {
-        let id = state.withLock { state in
+    private func newWaiterID() -> Int {
+        state.withLock { state in
             state.nextID += 1
             return state.nextID
         }
+    }
+
+    /// Registers waiter `id` (then calls `registered`) unless a ring is pending.
+    private func wait(id: Int, registered: () -> Void) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state in
@@ -56,7 +61,7 @@ final class Doorbell: Sendable {
                     state.waiters[id] = continuation
                     return false
                 }
-                if resumeNow { continuation.resume() } else { registered(id) }
+                if resumeNow { continuation.resume() } else { registered() }
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
