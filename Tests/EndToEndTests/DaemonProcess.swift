@@ -20,10 +20,13 @@ final class DaemonProcess: @unchecked Sendable {
     let process = Process()
     let log: URL
 
-    init(home: URL, arguments: [String] = []) throws {
+    /// Starts `nightshift serve --home HOME ARGUMENTS`; with `home` nil, no `--home` (the data
+    /// directory then comes from `environment`) and the log goes to the temporary directory.
+    init(home: URL?, arguments: [String] = [], environment: [String: String]? = nil) throws {
         process.executableURL = NightshiftBinary.url
-        process.arguments = ["serve", "--home", home.path] + arguments
-        log = home.appendingPathComponent("daemon-\(UUID().uuidString).log")
+        process.arguments = ["serve"] + (home.map { ["--home", $0.path] } ?? []) + arguments
+        if let environment { process.environment = environment }
+        log = (home ?? FileManager.default.temporaryDirectory).appendingPathComponent("daemon-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle

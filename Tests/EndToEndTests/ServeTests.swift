@@ -1,0 +1,106 @@
+import Foundation
+import Nightshift
+import NightshiftTestSupport
+import Testing
+
+@Suite("serve: data directory, config file, token")
+struct ServeTests {
+    /// Starts `serve` on `home` (its config file already written) and waits until the API answers.
+    private func start(home: URL, port: Int, arguments: [String] = []) async throws -> (DaemonProcess, CLIRunner) {
+        let daemon = try DaemonProcess(home: home, arguments: ["--poll-interval", "0.05", "--shutdown-grace", "0.2"] + arguments)
+        let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
+        let up = try await eventually(timeout: .seconds(30)) {
+            guard daemon.process.isRunning else { return true }
+            return try await cli.run(["status", "--json"]).status == 0
+        }
+        try #require(up && daemon.process.isRunning, "the daemon answers on port \(port); its log:\n\(daemon.output)")
+        return (daemon, cli)
+    }
+
+    @Test("the config file's agents, queue depth and listen address are used")
+    func configFile() async throws {
+        let home = try makeHome()
+        let port = try freePort()
+        try """
+            [server]
+            listen = "127.0.0.1:\(port)"
+            [queue]
+            depth = 1
+            [agents.greet]
+            runner = "command"
+            command = ["/bin/sh", "-c", "echo greeting from config"]
+            timeout = "1m"
+            """.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let (daemon, cli) = try await start(home: home, port: port)
+        let done = try await cli.json(["submit", "ignored", "--agent", "greet", "--wait", "--json"])
+        #expect(done["state"] == "done")
+        #expect(done["result"]?.stringValue?.contains("greeting from config") == true)
+        // Depth 1: one delayed task fills the queue; the next submit is refused and nothing is written.
+        #expect(try await cli.run(["submit", "echo later", "--delay", "60"]).status == 0)
+        let refused = try await cli.run(["submit", "echo one too many", "--delay", "60"])
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("queue"), "\(refused)")
+        let queued = try await cli.json(["list", "--state", "queued", "--json"])
+        if case .array(let tasks)? = queued["tasks"] { #expect(tasks.count == 1) } else { Issue.record("no task list: \(queued)") }
+        #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
+    }
+
+    @Test("a bad config file stops start-up with an error naming the file, the key and what was expected")
+    func badConfigFile() async throws {
+        let home = try makeHome()
+        try """
+            [agents.build]
+            runner = "command"
+            command = ["/usr/bin/make"]
+            timeout = 5.5
+            """.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(home: home, arguments: ["--listen", "127.0.0.1:\(try freePort())"])
+        #expect(try await eventually(timeout: .seconds(30)) { !daemon.process.isRunning })
+        #expect(daemon.process.terminationStatus != 0)
+        let output = daemon.output
+        #expect(output.contains("nightshift.toml"), "\(output)")
+        #expect(output.contains("agents.build.timeout"), "\(output)")
+        #expect(output.contains("expected"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: home.appendingPathComponent("nightshift.db").path))
+    }
+
+    @Test("the token file is private, the daemon keeps only its hash, and it survives a restart")
+    func token() async throws {
+        let home = try makeHome()
+        let port = try freePort()
+        var (daemon, cli) = try await start(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"])
+        let tokenFile = home.appendingPathComponent("token")
+        let attributes = try FileManager.default.attributesOfItem(atPath: tokenFile.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let token = try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.count >= 32)
+        let hash = try String(contentsOf: home.appendingPathComponent("token.sha256"), encoding: .utf8)
+        #expect(!hash.contains(token))
+        #expect(await daemon.stop(SIGTERM) == 0)
+        (daemon, cli) = try await start(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"])
+        #expect(try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == token)
+        #expect(try await cli.run(["status"]).status == 0)
+        #expect(try await cli.run(["status"], environment: ["NIGHTSHIFT_TOKEN": "wrong"]).status == 1)
+        #expect(await daemon.stop(SIGTERM) == 0)
+    }
+
+    @Test("without --home the data directory is $NIGHTSHIFT_HOME, else $XDG_DATA_HOME/nightshift")
+    func dataDirectory() async throws {
+        let root = try makeHome()
+        let xdg = root.appendingPathComponent("xdg")
+        let explicit = root.appendingPathComponent("explicit")
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
+        environment["XDG_DATA_HOME"] = xdg.path
+        for (extra, expected) in [([String: String](), xdg.appendingPathComponent("nightshift")), (["NIGHTSHIFT_HOME": explicit.path], explicit)] {
+            let daemon = try DaemonProcess(
+                home: nil, arguments: ["--listen", "127.0.0.1:\(try freePort())"],
+                environment: environment.merging(extra) { _, new in new })
+            // Serving (signal handlers installed, API bound) or dead.
+            let created = await eventually(timeout: .seconds(30)) {
+                daemon.output.contains("nightshift serving") || !daemon.process.isRunning
+            }
+            #expect(created && FileManager.default.fileExists(atPath: expected.appendingPathComponent("nightshift.db").path), "\(daemon.output)")
+            #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
+        }
+    }
+}
