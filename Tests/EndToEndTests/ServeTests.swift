@@ -45,6 +45,30 @@ struct ServeTests {
         #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
     }
 
+    @Test("status shows a running agent's pid, agent, start and duration; run totals count")
+    func statusActiveRuns() async throws {
+        try await withDaemon { cli in
+            let id = try #require(try await cli.json(["submit", "sleep 30", "--json"])["id"]?.stringValue)
+            var active: JSONValue = .null
+            let seen = try await eventually(timeout: .seconds(20)) {
+                let status = try await cli.json(["status", "--json"])
+                guard case .array(let runs)? = status["active_runs"], let run = runs.first,
+                      case .int(let pid)? = run["pid"], pid > 0 else { return false }
+                active = run
+                return true
+            }
+            #expect(seen)
+            #expect(active["task_id"]?.stringValue == id)
+            #expect(active["agent"] == "shell")
+            #expect(active["started_at"]?.stringValue != nil)
+            #expect((active["duration_s"]?.doubleValue ?? -1) >= 0)
+            #expect(try await cli.run(["cancel", id]).status == 0)
+            let status = try await cli.json(["status", "--json"])
+            #expect(status["totals"]?["invocations"] == .int(1))
+            #expect(status["counts"]?["cancelled"] == .int(1))
+        }
+    }
+
     @Test("a bad config file stops start-up with an error naming the file, the key and what was expected")
     func badConfigFile() async throws {
         let home = try makeHome()

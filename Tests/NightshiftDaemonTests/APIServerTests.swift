@@ -49,6 +49,14 @@ struct APIServerTests {
                                                  headers: [("Idempotency-Key", "k1")])
             #expect(repeated.status == 200)
             #expect(repeated.json?["id"]?.stringValue == id)
+            let bodyKey = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"x","idempotency_key":"k1"}"#)
+            #expect(bodyKey.status == 200)
+            #expect(bodyKey.json?["id"]?.stringValue == id)
+            let live = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"slow","prompt":"d","dedup_key":"d1","delay":60}"#)
+            #expect(live.status == 201)
+            let deduped = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"slow","prompt":"d2","dedup_key":"d1"}"#)
+            #expect(deduped.status == 200)
+            #expect(deduped.json?["id"] == live.json?["id"])
             #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(id)").json?["state"] == "done" })
             let task = try await api.request(.GET, "/v1/tasks/\(id)").json
             for key in ["id", "state", "agent", "prompt", "priority", "attempt", "result", "error", "created_at", "updated_at"] {
@@ -67,7 +75,7 @@ struct APIServerTests {
             let status = try #require(try await api.request(.GET, "/v1/status").json)
             #expect(status["counts"]?["done"] == .int(1))
             #expect(status["totals"]?["succeeded"] == .int(1))
-            #expect(status["queue_depth"] == .int(0))
+            #expect(status["queue_depth"] == .int(1))
         }
     }
 
@@ -96,6 +104,13 @@ struct APIServerTests {
             if case .array(let list)? = errors { #expect(Set(list.compactMap { $0["id"]?.stringValue }) == Set(ids[3...])) }
             let echo = try await api.request(.GET, "/v1/tasks?agent=echo&label=n0").json?["tasks"]
             if case .array(let list)? = echo { #expect(Set(list.compactMap { $0["id"]?.stringValue }) == [ids[0], ids[2]]) }
+            let future = try await api.request(.GET, "/v1/tasks?created_after=2100-01-01T00:00:00Z").json?["tasks"]
+            #expect(future == .array([]))
+            let past = try await api.request(.GET, "/v1/tasks?created_before=2100-01-01T00:00:00Z&limit=500").json?["tasks"]
+            if case .array(let list)? = past { #expect(list.count == 5) } else { Issue.record("no tasks before 2100") }
+            let laned = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"in a lane","lane":"l1"}"#)
+            let lane = try await api.request(.GET, "/v1/tasks?lane=l1").json?["tasks"]
+            if case .array(let list)? = lane { #expect(list.compactMap { $0["id"]?.stringValue } == [laned.json?["id"]?.stringValue]) }
         }
     }
 
