@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import Nightshift
 import NightshiftSQLite
-import ServiceLifecycle
 import Synchronization
 
 /// The benchmark workloads. Each runs on a fresh SQLite file under `root`, deleted afterwards.
@@ -35,15 +34,7 @@ struct Bench {
 
     /// Runs `engine` around `body`, then shuts it down.
     func running<T: Sendable>(_ engine: Engine, _ body: () async throws -> T) async throws -> T {
-        let group = ServiceGroup(services: [engine], gracefulShutdownSignals: [], logger: Logger(label: "bench"))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            let value = try await body()
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return value
-        }
+        try await withServices([engine], logger: Logger(label: "bench"), body)
     }
 
     /// W1: submit throughput, then drain throughput.

@@ -2,28 +2,11 @@ import Foundation
 import Logging
 import Nightshift
 import NightshiftSQLite
-import ServiceLifecycle
 import Synchronization
 
 /// Runs `engine` in a service group around `body`, then shuts it down gracefully.
 func withEngine<T: Sendable>(_ engine: Engine, _ body: @Sendable (Engine) async throws -> T) async throws -> T {
-    let group = ServiceGroup(services: [engine], gracefulShutdownSignals: [], logger: Logger(label: "test"))
-    return try await withThrowingTaskGroup(of: T?.self) { tasks in
-        tasks.addTask {
-            try await group.run()
-            return nil
-        }
-        let value: T
-        do {
-            value = try await body(engine)
-        } catch {
-            await group.triggerGracefulShutdown()
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return value
-    }
+    try await withServices([engine], logger: Logger(label: "test")) { try await body(engine) }
 }
 
 /// A fresh file-backed store with the given agents.

@@ -83,21 +83,10 @@ public struct APIServer: Sendable {
             bound.yield(port)
             bound.finish()
         }
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        return try await withServices([app], logger: logger) {
             var boundPort = port
             for await value in ports { boundPort = value }
-            let value: T
-            do {
-                value = try await body(boundPort)
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return value
+            return try await body(boundPort)
         }
     }
 
