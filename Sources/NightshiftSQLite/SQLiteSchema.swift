@@ -65,7 +65,6 @@ enum SQLiteSchema {
                 CREATE UNIQUE INDEX tasks_dedup ON tasks(workspace_id, dedup_key)
                     WHERE dedup_key IS NOT NULL AND state IN ('queued', 'running', 'waiting', 'paused');
                 CREATE INDEX tasks_ready ON tasks(priority, available_at, id) WHERE state = 'queued';
-                CREATE INDEX tasks_delayed ON tasks(available_at) WHERE state = 'queued';
                 CREATE INDEX tasks_running ON tasks(lease_expires_at) WHERE state = 'running';
                 CREATE INDEX tasks_waking ON tasks(wake_at) WHERE state = 'waiting' AND wake_at IS NOT NULL;
                 CREATE INDEX tasks_created ON tasks(workspace_id, created_at, id);

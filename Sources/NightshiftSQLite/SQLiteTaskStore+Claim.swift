@@ -23,8 +23,8 @@ extension WriteTransaction {
         var cursor: (priority: Int, availableAt: Double, id: String)?
         let pageSize = limits.isEmpty ? limit : max(limit * 4, 32)
         for _ in 0..<Self.maxCandidatePages {
-            // INDEXED BY: with a range on available_at the planner may pick tasks_delayed and sort the
-            // whole queue, a cost that grows with its length; tasks_ready yields rows in claim order.
+            // INDEXED BY: with a range on available_at the planner may pick another index and sort
+            // the whole queue, a cost that grows with its length; tasks_ready yields rows in claim order.
             var sql = "SELECT \(SQLiteRows.taskColumns) FROM tasks INDEXED BY tasks_ready WHERE state = 'queued' AND available_at <= ?"
             var arguments: [any DatabaseValueConvertible] = [time]
             if let cursor {

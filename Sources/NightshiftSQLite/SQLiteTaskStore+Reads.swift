@@ -48,10 +48,25 @@ extension SQLiteTaskStore {
     }
 
     /// The earliest `available_at` after `now` among queued tasks.
+    ///
+    /// There is no index on `available_at` alone: keeping one costs every claim a write to a
+    /// tree as large as the queue. Instead this skips through `tasks_ready` one priority at a
+    /// time, so its cost grows with the number of distinct priorities in the queue, not its length.
     public func nextAvailableAt(after now: Date) async throws -> Date? {
         try await read { db in
             try Double.fetchOne(
-                db.cachedStatement(sql: "SELECT MIN(available_at) FROM tasks WHERE state = 'queued' AND available_at > ?"),
+                db.cachedStatement(sql: """
+                    WITH RECURSIVE levels(priority) AS (
+                        SELECT MIN(priority) FROM tasks INDEXED BY tasks_ready WHERE state = 'queued'
+                        UNION ALL
+                        SELECT (SELECT MIN(priority) FROM tasks INDEXED BY tasks_ready
+                                WHERE state = 'queued' AND priority > levels.priority)
+                        FROM levels WHERE levels.priority IS NOT NULL
+                    )
+                    SELECT MIN((SELECT MIN(available_at) FROM tasks INDEXED BY tasks_ready
+                                WHERE state = 'queued' AND priority = levels.priority AND available_at > ?1))
+                    FROM levels WHERE levels.priority IS NOT NULL
+                    """),
                 arguments: [now.timeIntervalSince1970]
             ).map { Date(timeIntervalSince1970: $0) }
         }

@@ -115,12 +115,18 @@ struct StoreConformanceTests {
         let a = try await store.submit(NewTask(agent: "echo", prompt: "p9 a", priority: 9), now: t0.addingTimeInterval(-10)).task
         let b = try await store.submit(NewTask(agent: "echo", prompt: "p9 b", priority: 9), now: t0.addingTimeInterval(-10)).task
         _ = try await store.submit(NewTask(agent: "echo", prompt: "future", priority: 0, availableAt: t0.addingTimeInterval(60)), now: t0)
+        _ = try await store.submit(NewTask(agent: "echo", prompt: "sooner, lower", priority: 7, availableAt: t0.addingTimeInterval(45)), now: t0)
+        _ = try await store.submit(NewTask(agent: "echo", prompt: "later, lowest", priority: 9, availableAt: t0.addingTimeInterval(90)), now: t0)
+        // The next due time looks across every priority, not just the most urgent one.
+        #expect(try await store.nextAvailableAt(after: t0) == t0.addingTimeInterval(45))
         let claimed = try await store.claim(worker: "w1", limit: 10, leaseDuration: 30, now: t0)
         let expected = [urgent.id, early.id, late.id] + [a.id, b.id].sorted()
         #expect(claimed.map(\.task.id) == expected)
         #expect(claimed.allSatisfy { $0.task.state == .running && $0.run.attempt == 1 && $0.run.workerID == "w1" })
-        #expect(try await store.nextAvailableAt(after: t0) == t0.addingTimeInterval(60))
+        #expect(try await store.claim(worker: "w1", limit: 10, leaseDuration: 30, now: t0.addingTimeInterval(50)).count == 1)
+        #expect(try await store.nextAvailableAt(after: t0.addingTimeInterval(50)) == t0.addingTimeInterval(60))
         #expect(try await store.claim(worker: "w1", limit: 10, leaseDuration: 30, now: t0.addingTimeInterval(61)).count == 1)
+        #expect(try await store.nextAvailableAt(after: t0.addingTimeInterval(61)) == t0.addingTimeInterval(90))
     }
 
     @Test("claim honours the limit and per-agent and per-lane concurrency", arguments: StoreKind.allCases)
