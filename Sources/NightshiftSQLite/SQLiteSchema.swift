@@ -18,6 +18,9 @@ enum SQLiteSchema {
                     max_attempts INTEGER NOT NULL,
                     initial_backoff REAL NOT NULL,
                     max_backoff REAL NOT NULL,
+                    budget_usd REAL,
+                    spent_usd REAL NOT NULL DEFAULT 0,
+                    inject_memories INTEGER NOT NULL DEFAULT 0,
                     updated_at REAL NOT NULL
                 );
                 CREATE TABLE lanes (
@@ -87,7 +90,10 @@ enum SQLiteSchema {
                     exit_code INTEGER,
                     tokens_in INTEGER NOT NULL DEFAULT 0,
                     tokens_out INTEGER NOT NULL DEFAULT 0,
+                    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+                    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
                     cost_usd REAL NOT NULL DEFAULT 0,
+                    cost_estimated INTEGER NOT NULL DEFAULT 0,
                     agent_session_id TEXT,
                     error TEXT,
                     PRIMARY KEY (task_id, attempt)
@@ -126,6 +132,45 @@ enum SQLiteSchema {
                 INSERT INTO state_counts (state, n) VALUES
                     ('queued', 0), ('running', 0), ('waiting', 0), ('paused', 0),
                     ('done', 0), ('error', 0), ('cancelled', 0), ('dropped', 0);
+
+                -- body is the checkpoint's full JSON form; the other columns copy it for filtering.
+                CREATE TABLE checkpoints (
+                    id TEXT PRIMARY KEY,
+                    agent TEXT NOT NULL,
+                    session_id TEXT,
+                    task_id TEXT,
+                    phase TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    archived_at REAL,
+                    body TEXT NOT NULL
+                );
+                CREATE INDEX checkpoints_agent ON checkpoints(agent, status, updated_at) WHERE archived_at IS NULL;
+                CREATE INDEX checkpoints_task ON checkpoints(task_id, updated_at) WHERE task_id IS NOT NULL;
+                CREATE INDEX checkpoints_session ON checkpoints(session_id, updated_at) WHERE session_id IS NOT NULL;
+                CREATE INDEX checkpoints_updated ON checkpoints(updated_at);
+
+                CREATE TABLE quarantined_checkpoints (
+                    seq INTEGER PRIMARY KEY,
+                    file_name TEXT NOT NULL,
+                    quarantined_path TEXT NOT NULL,
+                    error TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    task_id TEXT,
+                    time REAL NOT NULL
+                );
+
+                CREATE TABLE memories (
+                    workspace_id TEXT NOT NULL,
+                    agent TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (workspace_id, agent, key)
+                );
                 """)
         }
         return migrator

@@ -16,6 +16,7 @@ struct NightshiftCommand: AsyncParsableCommand {
             SubmitCommand.self, ListCommand.self, ShowCommand.self, LogsCommand.self,
             CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self,
             StatusCommand.self, AgentsCommand.self,
+            CheckpointsCommand.self, MemoryCommand.self,
         ]
     )
 

@@ -18,8 +18,12 @@ public struct NightshiftError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let illegalTransition = Code("illegal_transition")
         /// The queue already holds as many tasks as its depth cap allows.
         public static let queueFull = Code("queue_full")
+        /// The agent's budget is spent: no more of its tasks are taken.
+        public static let budgetExceeded = Code("budget_exceeded")
         /// The store cannot be used (I/O error, schema from a newer version, closed).
         public static let storeUnavailable = Code("store_unavailable")
+        /// The write was based on a version that is no longer current (a lost compare-and-set).
+        public static let conflict = Code("conflict")
     }
 
     /// What kind of error this is.

@@ -30,8 +30,9 @@ public struct APIFailure: Error, HTTPResponseError, Sendable {
         case let error as NightshiftError:
             let status: HTTPResponse.Status = switch error.code {
             case .notFound: .notFound
-            case .illegalTransition: .conflict
+            case .illegalTransition, .conflict: .conflict
             case .queueFull: .tooManyRequests
+            case .budgetExceeded: HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required")
             case .storeUnavailable: .serviceUnavailable
             case .invalidInput where error.field == "cursor" || error.field == "body": .badRequest
             default: .unprocessableContent

@@ -21,6 +21,10 @@ public struct APIServer: Sendable {
         (.get, "/v1/tasks/{id}/events"), (.get, "/v1/tasks/{id}/runs"), (.get, "/v1/status"),
         (.get, "/v1/agents"), (.post, "/v1/agents"), (.get, "/v1/agents/{name}"), (.put, "/v1/agents/{name}"),
         (.delete, "/v1/agents/{name}"),
+        (.get, "/v1/checkpoints"), (.post, "/v1/checkpoints"), (.get, "/v1/checkpoints/quarantine"),
+        (.post, "/v1/checkpoints/cleanup"), (.get, "/v1/checkpoints/{id}"), (.post, "/v1/checkpoints/{id}/resolve"),
+        (.get, "/v1/agents/{name}/memories"), (.get, "/v1/agents/{name}/memories/{key}"),
+        (.put, "/v1/agents/{name}/memories/{key}"), (.delete, "/v1/agents/{name}/memories/{key}"),
     ]
 
     let engine: Engine
@@ -144,6 +148,8 @@ public struct APIServer: Sendable {
             }
             return Response(status: .noContent)
         }
+        case (_, let path) where path.hasPrefix("/v1/checkpoints") || path.hasPrefix("/v1/agents/{name}/memories"):
+            sessionHandler(method, path)
         default: preconditionFailure("no handler for \(method) \(path)")
         }
     }
@@ -219,7 +225,10 @@ public struct APIServer: Sendable {
             ]
         }
         let totals = try await store.runTotals()
+        let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
+        let agents = try await engine.availability(maxAge: refresh ? .zero : .seconds(30)).map(APIJSON.availability)
         return Self.json([
+            "agents": .array(agents),
             "counts": .object(Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) })),
             "queue_depth": .int(Int64([TaskState.queued, .waiting, .paused].reduce(0) { $0 + (counts[$1] ?? 0) })),
             "active_runs": .array(active),

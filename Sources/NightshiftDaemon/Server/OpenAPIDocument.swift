@@ -3,7 +3,7 @@ import Nightshift
 /// The OpenAPI 3.1 description of the API, served at `/openapi.json`. A test checks that it
 /// documents exactly ``APIServer/routes``.
 public enum OpenAPIDocument {
-    private static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
     private static func jsonContent(_ schema: JSONValue) -> JSONValue { ["application/json": ["schema": schema]] }
     private static func response(_ description: String, _ schema: String?) -> JSONValue {
         guard let schema else { return ["description": .string(description)] }
@@ -17,7 +17,7 @@ public enum OpenAPIDocument {
         "413": response("Body over 2 MiB", "Error"),
         "422": response("A field is missing or has the wrong type", "Error"),
     ]
-    private static func parameter(_ name: String, in place: String, _ type: String, _ description: String) -> JSONValue {
+    static func parameter(_ name: String, in place: String, _ type: String, _ description: String) -> JSONValue {
         [
             "name": .string(name), "in": .string(place), "required": .bool(place == "path"),
             "description": .string(description), "schema": ["type": .string(type)],
@@ -26,7 +26,7 @@ public enum OpenAPIDocument {
     private static let taskID = parameter("id", in: "path", "string", "Task id (UUIDv7)")
     private static let agentName = parameter("name", in: "path", "string", "Agent name")
 
-    private static func operation(
+    static func operation(
         _ summary: String, _ success: (code: String, description: String, schema: String?),
         parameters: [JSONValue] = [], body: String? = nil, open: Bool = false
     ) -> JSONValue {
@@ -40,7 +40,7 @@ public enum OpenAPIDocument {
         return .object(operation)
     }
 
-    private static func schema(_ properties: [String: String], required: [String] = []) -> JSONValue {
+    static func schema(_ properties: [String: String], required: [String] = []) -> JSONValue {
         [
             "type": "object",
             "properties": .object(properties.mapValues { type -> JSONValue in
@@ -111,6 +111,7 @@ public enum OpenAPIDocument {
             "put": operation("Create or replace an agent", ("200", "The agent", "Agent"), parameters: [agentName], body: "Agent"),
             "delete": operation("Delete an agent (its tasks stay)", ("204", "Deleted", nil), parameters: [agentName]),
         ]
+        paths.merge(sessionPaths) { current, _ in current }
         let schemas: [String: JSONValue] = [
             "Health": schema(["status": "string"], required: ["status"]),
             "Error": [
@@ -144,18 +145,21 @@ public enum OpenAPIDocument {
             "Run": schema([
                 "id": "string", "task_id": "string", "attempt": "integer", "worker_id": "string", "started_at": "time",
                 "heartbeat_at": "time", "lease_expires_at": "time", "finished_at": "time", "outcome": "string|null",
-                "exit_code": "integer|null", "tokens_in": "integer", "tokens_out": "integer", "cost_usd": "number",
+                "exit_code": "integer|null", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
+                "cache_write_tokens": "integer", "cost_usd": "number", "cost_estimated": "boolean",
                 "agent_session_id": "string|null", "error": "string|null",
             ], required: ["id", "task_id", "attempt"]),
             "RunList": ["type": "object", "required": ["runs"], "properties": ["runs": ["type": "array", "items": ref("Run")]]],
             "Agent": schema([
                 "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
                 "timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",
+                "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
             ], required: ["runner"]),
             "AgentList": ["type": "object", "required": ["agents"], "properties": ["agents": ["type": "array", "items": ref("Agent")]]],
             "Status": schema(
-                ["counts": "object", "queue_depth": "integer", "active_runs": "array", "recent_runs": "array", "totals": "object"],
-                required: ["counts", "queue_depth", "active_runs", "recent_runs", "totals"]),
+                ["counts": "object", "queue_depth": "integer", "active_runs": "array", "recent_runs": "array", "totals": "object",
+                 "agents": "array"],
+                required: ["counts", "queue_depth", "active_runs", "recent_runs", "totals", "agents"]),
         ]
         return [
             "openapi": "3.1.0",
@@ -164,7 +168,7 @@ public enum OpenAPIDocument {
             "security": [["bearer": []]],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
-                "schemas": .object(schemas),
+                "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]

@@ -1,0 +1,125 @@
+import Foundation
+import Nightshift
+
+extension NightshiftClient {
+    /// The filters of `GET /v1/checkpoints`; nil fields are left out.
+    public struct CheckpointFilter: Sendable, Hashable {
+        /// Only checkpoints of this agent.
+        public var agent: String?
+        /// `active` or `resolved`.
+        public var status: String?
+        /// Updated within this long: `7d`, `12h`, `30m`, `3600s` or seconds.
+        public var maxAge: String?
+        /// Only checkpoints of this task.
+        public var taskID: String?
+        /// List archived checkpoints too.
+        public var includeArchived: Bool
+        /// At most this many (1 to 500).
+        public var limit: Int?
+
+        /// A filter; every field is optional.
+        public init(
+            agent: String? = nil, status: String? = nil, maxAge: String? = nil, taskID: String? = nil,
+            includeArchived: Bool = false, limit: Int? = nil
+        ) {
+            self.agent = agent
+            self.status = status
+            self.maxAge = maxAge
+            self.taskID = taskID
+            self.includeArchived = includeArchived
+            self.limit = limit
+        }
+
+        /// The query items.
+        var items: [(String, String)] {
+            var items: [(String, String)] = []
+            if let agent { items.append(("agent", agent)) }
+            if let status { items.append(("status", status)) }
+            if let maxAge { items.append(("max_age", maxAge)) }
+            if let taskID { items.append(("task_id", taskID)) }
+            if includeArchived { items.append(("include_archived", "true")) }
+            if let limit { items.append(("limit", String(limit))) }
+            return items
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// `GET /v1/checkpoints`: checkpoints, most recently updated first.
+    public func checkpoints(_ filter: CheckpointFilter = CheckpointFilter()) async throws -> [JSONValue] {
+        try Self.array(try await request(.GET, "/v1/checkpoints", query: filter.items), "checkpoints")
+    }
+
+    /// `GET /v1/checkpoints/{id}`: one checkpoint.
+    public func checkpoint(_ id: String) async throws -> JSONValue {
+        try await request(.GET, "/v1/checkpoints/\(Self.escapePath(id))")
+    }
+
+    /// `POST /v1/checkpoints`: saves a checkpoint (schema version 1); answers it as stored.
+    public func saveCheckpoint(_ checkpoint: JSONValue) async throws -> JSONValue {
+        try await request(.POST, "/v1/checkpoints", body: checkpoint)
+    }
+
+    /// `POST /v1/checkpoints/{id}/resolve`: marks it resolved (idempotent); answers it.
+    public func resolveCheckpoint(_ id: String) async throws -> JSONValue {
+        try await request(.POST, "/v1/checkpoints/\(Self.escapePath(id))/resolve")
+    }
+
+    /// `POST /v1/checkpoints/cleanup`: archives resolved and stale checkpoints older than `days`
+    /// days; answers how many.
+    public func cleanupCheckpoints(olderThanDays days: Int) async throws -> Int {
+        let answer = try await request(.POST, "/v1/checkpoints/cleanup", body: ["older_than_days": .int(Int64(days))])
+        guard case .int(let archived)? = answer["archived"] else {
+            throw APIError.invalidResponse("no \"archived\" count in the cleanup answer")
+        }
+        return Int(archived)
+    }
+
+    /// `GET /v1/checkpoints/quarantine`: the checkpoint files that could not be read.
+    public func quarantinedCheckpoints(limit: Int? = nil) async throws -> [JSONValue] {
+        let query = limit.map { [("limit", String($0))] } ?? []
+        return try Self.array(try await request(.GET, "/v1/checkpoints/quarantine", query: query), "quarantined")
+    }
+
+    // MARK: Memories
+
+    /// `GET /v1/agents/{name}/memories`: the agent's memories, by key.
+    public func memories(agent: String, workspace: String? = nil, prefix: String? = nil) async throws -> [JSONValue] {
+        var query: [(String, String)] = []
+        if let workspace { query.append(("workspace", workspace)) }
+        if let prefix { query.append(("prefix", prefix)) }
+        return try Self.array(try await request(.GET, Self.memoriesPath(agent), query: query), "memories")
+    }
+
+    /// `GET /v1/agents/{name}/memories/{key}`: one memory.
+    public func memory(agent: String, key: String, workspace: String? = nil) async throws -> JSONValue {
+        try await request(.GET, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
+    }
+
+    /// `PUT /v1/agents/{name}/memories/{key}`: writes the memory; with `expectedVersion`, only over
+    /// that version (``APIError`` 409 `conflict` otherwise; 0 means only if there is none yet).
+    public func setMemory(
+        agent: String, key: String, summary: String, expectedVersion: Int? = nil, workspace: String? = nil
+    ) async throws -> JSONValue {
+        var body: [String: JSONValue] = ["summary": .string(summary)]
+        if let expectedVersion { body["expected_version"] = .int(Int64(expectedVersion)) }
+        if let workspace { body["workspace"] = .string(workspace) }
+        return try await request(.PUT, Self.memoriesPath(agent, key), body: .object(body))
+    }
+
+    /// `DELETE /v1/agents/{name}/memories/{key}` (``APIError`` 404 if there is none).
+    public func deleteMemory(agent: String, key: String, workspace: String? = nil) async throws {
+        _ = try await send(.DELETE, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
+    }
+
+    private static func memoriesPath(_ agent: String, _ key: String? = nil) -> String {
+        "/v1/agents/\(escapePath(agent))/memories" + (key.map { "/" + escapePath($0) } ?? "")
+    }
+
+    private static func array(_ answer: JSONValue, _ key: String) throws -> [JSONValue] {
+        guard case .array(let values)? = answer[key] else {
+            throw APIError.invalidResponse("no \"\(key)\" array in the answer")
+        }
+        return values
+    }
+}

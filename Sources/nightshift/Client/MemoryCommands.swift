@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import Nightshift
+import NightshiftDaemon
+
+/// `nightshift memory`: the notes agents keep between sessions, one summary per key.
+struct MemoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Set, get, list and delete agents' memories.",
+        subcommands: [MemorySetCommand.self, MemoryGetCommand.self, MemoryListCommand.self, MemoryDeleteCommand.self])
+}
+
+/// The workspace option of the memory commands.
+struct MemoryWorkspaceOption: ParsableArguments {
+    @Option(help: "The workspace (default: default).")
+    var workspace: String?
+}
+
+/// `nightshift memory set AGENT KEY SUMMARY`.
+struct MemorySetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Write a memory (its version goes up by one).",
+        discussion: CLIExitCodes.discussion("""
+            SUMMARY `-` reads the summary from standard input. With --expected-version, writes only \
+            if the memory is at that version (0: only if it does not exist yet), else exits 1 \
+            (HTTP 409). Prints the key and its new version; with --json, the API's memory object.
+            """))
+
+    @Argument(help: "The agent.")
+    var agent: String
+
+    @Argument(help: "The key (1 to 256 characters).")
+    var key: String
+
+    @Argument(help: "The summary (at most 64 KiB), or - to read it from standard input.")
+    var summary: String
+
+    @Option(name: .customLong("expected-version"), help: "Write only over this version (0: only a new memory).")
+    var expectedVersion: Int?
+
+    @OptionGroup var workspace: MemoryWorkspaceOption
+
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        if let expectedVersion, expectedVersion < 0 {
+            throw ValidationError("--expected-version: expected an integer ≥ 0, got \(expectedVersion)")
+        }
+    }
+
+    func run() async throws {
+        let text = summary == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : summary
+        let memory = try await options.client().setMemory(
+            agent: agent, key: key, summary: text, expectedVersion: expectedVersion, workspace: workspace.workspace)
+        if options.json { CLIOutput.json(memory) } else {
+            CLIOutput.line("\(CLIOutput.text(memory["key"]))  version \(CLIOutput.text(memory["version"]))")
+        }
+    }
+}
+
+/// `nightshift memory get AGENT KEY`.
+struct MemoryGetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Print a memory's summary.",
+        discussion: CLIExitCodes.discussion("Prints the summary as is; with --json, the API's memory object (with its version)."))
+
+    @Argument(help: "The agent.")
+    var agent: String
+
+    @Argument(help: "The key.")
+    var key: String
+
+    @OptionGroup var workspace: MemoryWorkspaceOption
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let memory = try await options.client().memory(agent: agent, key: key, workspace: workspace.workspace)
+        if options.json { CLIOutput.json(memory) } else { CLIOutput.line(CLIOutput.text(memory["summary"])) }
+    }
+}
+
+/// `nightshift memory list AGENT`.
+struct MemoryListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List an agent's memories, by key.",
+        discussion: CLIExitCodes.discussion("With --json, prints the API's answer: {\"memories\":[..]}."),
+        aliases: ["ls"])
+
+    @Argument(help: "The agent.")
+    var agent: String
+
+    @Option(help: "Only keys starting with this.")
+    var prefix: String?
+
+    @OptionGroup var workspace: MemoryWorkspaceOption
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let memories = try await options.client().memories(agent: agent, workspace: workspace.workspace, prefix: prefix)
+        if options.json {
+            CLIOutput.json(["memories": .array(memories)])
+            return
+        }
+        guard !memories.isEmpty else {
+            CLIOutput.line("no memories")
+            return
+        }
+        let now = Date()
+        var table = CLITable(["KEY", "VERSION", "UPDATED", "SUMMARY"], rightAligned: [1])
+        for memory in memories {
+            table.add([
+                .init(CLIOutput.text(memory["key"]), style: "1"), .init(CLIOutput.text(memory["version"])),
+                .init(CLIOutput.relative(memory["updated_at"], now: now)),
+                .init(CLIOutput.short(CLIOutput.text(memory["summary"]), width: 60)),
+            ])
+        }
+        table.print()
+    }
+}
+
+/// `nightshift memory delete AGENT KEY`.
+struct MemoryDeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a memory.",
+        discussion: CLIExitCodes.discussion("Exits 3 if there is no such memory. With --json, prints {\"deleted\":KEY}."),
+        aliases: ["rm"])
+
+    @Argument(help: "The agent.")
+    var agent: String
+
+    @Argument(help: "The key.")
+    var key: String
+
+    @OptionGroup var workspace: MemoryWorkspaceOption
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        try await options.client().deleteMemory(agent: agent, key: key, workspace: workspace.workspace)
+        if options.json { CLIOutput.json(["deleted": .string(key)]) } else { CLIOutput.line("deleted \(key)") }
+    }
+}
