@@ -10,12 +10,18 @@ import Musl
 import Darwin
 #endif
 
+/// Turns an agent's stdout lines into task events, remembering what decides the run's outcome.
+protocol LineInterpreter: Sendable {
+    /// Handles one line read at `now`; returns the events (type, data) to emit for it, in order.
+    mutating func handle(_ line: OutputLine, now: Date) -> [(type: String, data: JSONValue)]
+}
+
 /// How an agent process ended and what its output said.
-struct ProcessReport: Sendable {
+struct ProcessReport<Interpreter: LineInterpreter>: Sendable {
     /// Its termination.
     var status: ExitStatus
     /// What its stdout said.
-    var stdout: StdoutInterpreter
+    var stdout: Interpreter
     /// The end of its stderr.
     var stderrTail: String
 }
@@ -30,11 +36,13 @@ enum ExitStatus: Sendable, Hashable {
 
 /// Starts one agent process and supervises it to the end: prompt on stdin, both output pipes read
 /// concurrently, the whole process group signalled on cancellation and killed once the leader exits.
-struct CommandExecution: Sendable {
+struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
     /// What to start.
     var invocation: CommandInvocation
     /// Written to stdin, which is then closed.
     var prompt: String
+    /// Reads stdout.
+    var interpreter: Interpreter
     /// Time between SIGTERM and SIGKILL on cancellation.
     var killGrace: Duration
     /// Size and time limits.
@@ -49,7 +57,7 @@ struct CommandExecution: Sendable {
     /// On cancellation of the calling task, swift-subprocess runs the teardown set here:
     /// SIGTERM to the process group, then SIGKILL to the group after `killGrace` if the leader
     /// is still alive. Whatever ends the leader, ``supervise(_:)`` then SIGKILLs the group.
-    func run() async throws -> ProcessReport {
+    func run() async throws -> ProcessReport<Interpreter> {
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGrace)]
@@ -79,7 +87,7 @@ struct CommandExecution: Sendable {
 
     private enum Part: Sendable {
         case stdinClosed
-        case stdout(StdoutInterpreter)
+        case stdout(Interpreter)
         case stderr(TailBuffer)
         case leaderExited
         case watchStopped
@@ -88,12 +96,12 @@ struct CommandExecution: Sendable {
     /// Feeds stdin, reads both pipes and watches the leader; returns once both pipes are done and
     /// the leader has exited, having SIGKILLed its group (before the leader is reaped, so the
     /// group id cannot have been reused).
-    private func supervise(_ process: AgentProcess) async -> (StdoutInterpreter, TailBuffer) {
+    private func supervise(_ process: AgentProcess) async -> (Interpreter, TailBuffer) {
         let pid = process.processIdentifier.value
         context.processStarted(pid)
-        var stdout = StdoutInterpreter(outputLimit: limits.outputBytes)
+        var stdout = interpreter
         var stderr = TailBuffer(capacity: limits.stderrTailBytes)
-        let (prompt, limits, context) = (prompt, limits, context)
+        let (prompt, limits, context, initial) = (prompt, limits, context, interpreter)
         await withTaskGroup(of: Part.self) { group in
             group.addTask {
                 let writer = process.standardInputWriter
@@ -102,7 +110,7 @@ struct CommandExecution: Sendable {
                 return .stdinClosed
             }
             group.addTask {
-                .stdout(await StreamReader.readStdout(process.standardOutput, leader: pid, limits: limits, context: context))
+                .stdout(await StreamReader.readStdout(process.standardOutput, into: initial, leader: pid, limits: limits, context: context))
             }
             group.addTask {
                 .stderr(await StreamReader.readStderr(process.standardError, leader: pid, limits: limits, context: context))

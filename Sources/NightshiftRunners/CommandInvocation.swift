@@ -33,9 +33,20 @@ struct CommandInvocation: Sendable, Hashable {
         defaultEnvironment: [String],
         lookup: (String) -> String? = CommandInvocation.processVariable
     ) -> Result<CommandInvocation, InvocationError> {
+        Result { () throws(InvocationError) in try commandArgv(request.agent) }
+            .flatMap { make(for: request, argv: $0, defaultEnvironment: defaultEnvironment, lookup: lookup) }
+    }
+
+    /// Builds the invocation of `argv` for `request`: the agent's `workdir` and `env` keys, the
+    /// Nightshift variables, and `argv[0]` resolved against the child's `PATH`.
+    static func make(
+        for request: RunRequest,
+        argv: [String],
+        defaultEnvironment: [String],
+        lookup: (String) -> String? = CommandInvocation.processVariable
+    ) -> Result<CommandInvocation, InvocationError> {
         Result { () throws(InvocationError) in
             let agent = request.agent
-            let argv = try commandArgv(agent)
             let workdir = try workingDirectory(agent, taskDirectory: request.workingDirectory)
             var environment: [String: String] = [:]
             for name in try variableNames(agent, default: defaultEnvironment) {
@@ -85,7 +96,7 @@ struct CommandInvocation: Sendable, Hashable {
     }
 
     /// The `env` key (variable names), or the default allowlist.
-    private static func variableNames(_ agent: Agent, default names: [String]) throws(InvocationError) -> [String] {
+    static func variableNames(_ agent: Agent, default names: [String]) throws(InvocationError) -> [String] {
         let problem = InvocationError.config(
             "agent \(agent.name): config key 'env' expected a JSON array of environment variable names"
         )
@@ -104,13 +115,16 @@ struct CommandInvocation: Sendable, Hashable {
     /// The variables every agent gets: the prompt (cut at ``promptVariableLimit``), ids and workdir.
     private static func nightshiftVariables(_ request: RunRequest, workdir: String) -> [String: String] {
         var variables = [
-            "NIGHTSHIFT_PROMPT": request.task.prompt,
+            "NIGHTSHIFT_PROMPT": request.prompt,
             "NIGHTSHIFT_TASK_ID": request.task.id.rawValue,
             "NIGHTSHIFT_RUN_ID": request.run.id,
             "NIGHTSHIFT_ATTEMPT": String(request.run.attempt),
             "NIGHTSHIFT_WORKDIR": workdir,
         ]
-        let prompt = Array(request.task.prompt.utf8)
+        if let directory = request.checkpointDirectory {
+            variables["NIGHTSHIFT_CHECKPOINT_DIR"] = directory.path
+        }
+        let prompt = Array(request.prompt.utf8)
         if prompt.count > promptVariableLimit {
             // The kernel refuses a variable over 128 KiB; stdin always carries the whole prompt.
             let cut = UTF8Cut.boundary(in: prompt, atMost: promptVariableLimit)

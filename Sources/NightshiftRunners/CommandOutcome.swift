@@ -8,7 +8,7 @@ enum CommandOutcome {
     /// - exit 0 with a wait request: waiting (for input, or until the wake time);
     /// - exit 0: succeeded, with the last `result` text, else the plain stdout (capped);
     /// - non-zero exit or a signal: a retryable failure quoting the end of stderr.
-    static func outcome(of report: ProcessReport) -> RunOutcome {
+    static func outcome(of report: ProcessReport<StdoutInterpreter>) -> RunOutcome {
         switch report.status {
         case .exited(0):
             let usage = RunUsage(exitCode: 0)

@@ -61,9 +61,10 @@ public struct CommandRunner: AgentRunner {
         guard !Task.isCancelled else { return Self.cancelled(exitCode: nil) }
         ProcessGroup.ignoreBrokenPipes
         let execution = CommandExecution(
-            invocation: invocation, prompt: request.task.prompt, killGrace: killGrace, limits: limits, context: context
+            invocation: invocation, prompt: request.prompt, interpreter: StdoutInterpreter(outputLimit: limits.outputBytes),
+            killGrace: killGrace, limits: limits, context: context
         )
-        let report: ProcessReport
+        let report: ProcessReport<StdoutInterpreter>
         do {
             report = try await execution.run()
         } catch {

@@ -11,7 +11,7 @@ enum WaitRequest: Sendable, Hashable {
 
 /// Turns an agent's stdout lines into events and remembers what decides the outcome:
 /// the last `result`, the last wait request, and the plain output (capped).
-struct StdoutInterpreter: Sendable {
+struct StdoutInterpreter: LineInterpreter {
     /// The plain stdout lines, joined and capped.
     private(set) var output: HeadBuffer
     /// The text of the last `result` line.

@@ -52,13 +52,14 @@ enum StreamReader {
     }
 
     /// Reads stdout: emits its events through `context` and returns what it learned.
-    static func readStdout(
+    static func readStdout<Interpreter: LineInterpreter>(
         _ sequence: SubprocessOutputSequence,
+        into interpreter: Interpreter,
         leader: pid_t,
         limits: CommandLimits,
         context: RunContext
-    ) async -> StdoutInterpreter {
-        var interpreter = StdoutInterpreter(outputLimit: limits.outputBytes)
+    ) async -> Interpreter {
+        var interpreter = interpreter
         await forEachLine(of: sequence, limit: limits.lineBytes, leader: leader, drainWindow: limits.drainWindow) { line in
             for event in interpreter.handle(line, now: Date()) {
                 context.emit(event.type, event.data)

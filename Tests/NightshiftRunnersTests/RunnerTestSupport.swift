@@ -67,22 +67,27 @@ struct TempDir: Sendable {
 
 /// Builds run requests for a `command` agent.
 enum Fixture {
-    /// A request for an agent with `config`, a task with `prompt`, working in `directory`.
-    static func request(config: JSONValue, prompt: String = "hello", directory: URL) -> RunRequest {
+    /// A request for an agent of `runner` with `config`, a task with `prompt`, working in `directory`;
+    /// `attempt` > 1 with `resume` makes it a retry resuming that session.
+    static func request(
+        config: JSONValue, prompt: String = "hello", directory: URL, runner: RunnerKind = .command,
+        attempt: Int = 1, resume: ResumeContext? = nil, budgetUSD: Double? = nil
+    ) -> RunRequest {
         let now = Date()
         let id = TaskID.generate()
         let task = AgentTask(
             id: id, workspaceID: "default", agent: "tester", prompt: prompt, payload: [:], priority: 0,
-            lane: nil, labels: [], origin: nil, idempotencyKey: nil, dedupKey: nil, budgetUSD: nil,
-            timeout: nil, retry: .default, availableAt: now, state: .running, attempt: 1, failures: 0,
+            lane: nil, labels: [], origin: nil, idempotencyKey: nil, dedupKey: nil, budgetUSD: budgetUSD,
+            timeout: nil, retry: .default, availableAt: now, state: .running, attempt: attempt, failures: attempt - 1,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0
         )
         let run = Run(
-            id: UUIDv7.generate(), taskID: id, attempt: 1, workerID: "worker-1", leaseToken: "token",
+            id: UUIDv7.generate(), taskID: id, attempt: attempt, workerID: "worker-1", leaseToken: "token",
             leaseExpiresAt: now.addingTimeInterval(60), heartbeatAt: now, startedAt: now
         )
-        let agent = Agent(name: "tester", runner: .command, config: config)
-        return RunRequest(task: task, run: run, agent: agent, workingDirectory: directory)
+        let agent = Agent(name: "tester", runner: runner, config: config)
+        return RunRequest(
+            task: task, run: run, agent: agent, workingDirectory: directory, resume: resume, remainingBudgetUSD: budgetUSD)
     }
 
     /// A request running `script` with `/bin/sh -c`, plus extra config members.

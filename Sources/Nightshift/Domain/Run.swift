@@ -28,8 +28,14 @@ public struct Run: Sendable, Hashable, Codable {
     public var tokensIn: Int
     /// Output tokens.
     public var tokensOut: Int
+    /// Input tokens read from the prompt cache.
+    public var cacheReadTokens: Int
+    /// Input tokens written to the prompt cache.
+    public var cacheWriteTokens: Int
     /// Cost in USD.
     public var costUSD: Double
+    /// Whether the cost is an estimate from a price table.
+    public var costEstimated: Bool
     /// The agent CLI's own session id, for resume.
     public var agentSessionID: String?
     /// Why it failed, if it did.
@@ -39,7 +45,8 @@ public struct Run: Sendable, Hashable, Codable {
     public init(
         id: String, taskID: TaskID, attempt: Int, workerID: String, leaseToken: String, leaseExpiresAt: Date,
         heartbeatAt: Date, startedAt: Date, finishedAt: Date? = nil, outcome: String? = nil, exitCode: Int? = nil,
-        tokensIn: Int = 0, tokensOut: Int = 0, costUSD: Double = 0, agentSessionID: String? = nil, error: String? = nil
+        tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0, costUSD: Double = 0,
+        costEstimated: Bool = false, agentSessionID: String? = nil, error: String? = nil
     ) {
         self.id = id
         self.taskID = taskID
@@ -54,7 +61,10 @@ public struct Run: Sendable, Hashable, Codable {
         self.exitCode = exitCode
         self.tokensIn = tokensIn
         self.tokensOut = tokensOut
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
         self.costUSD = costUSD
+        self.costEstimated = costEstimated
         self.agentSessionID = agentSessionID
         self.error = error
     }
@@ -100,22 +110,34 @@ public struct ClaimedRun: Sendable, Hashable {
 
 /// Tokens, cost and identity a run reports.
 public struct RunUsage: Sendable, Hashable, Codable {
-    /// Input tokens.
+    /// Input tokens (not counting cache reads and writes).
     public var tokensIn: Int
     /// Output tokens.
     public var tokensOut: Int
+    /// Input tokens read from the prompt cache.
+    public var cacheReadTokens: Int
+    /// Input tokens written to the prompt cache.
+    public var cacheWriteTokens: Int
     /// Cost in USD.
     public var costUSD: Double
+    /// Whether ``costUSD`` is an estimate from a price table rather than the agent's own figure.
+    public var costEstimated: Bool
     /// The agent CLI's session id.
     public var agentSessionID: String?
     /// The process's exit code.
     public var exitCode: Int?
 
     /// Creates usage figures; all zero by default.
-    public init(tokensIn: Int = 0, tokensOut: Int = 0, costUSD: Double = 0, agentSessionID: String? = nil, exitCode: Int? = nil) {
+    public init(
+        tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0,
+        costUSD: Double = 0, costEstimated: Bool = false, agentSessionID: String? = nil, exitCode: Int? = nil
+    ) {
         self.tokensIn = tokensIn
         self.tokensOut = tokensOut
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
         self.costUSD = costUSD
+        self.costEstimated = costEstimated
         self.agentSessionID = agentSessionID
         self.exitCode = exitCode
     }

@@ -12,6 +12,65 @@ public protocol AgentRunner: Sendable {
     var needsWorkingDirectory: Bool { get }
     /// Runs the attempt. A thrown error is a retryable failure.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome
+    /// Checks an agent's runner config; the error names the key and what was expected.
+    /// Called when agents are loaded or saved, so a bad config stops start-up, not a run.
+    func validate(_ agent: Agent) throws(NightshiftError)
+    /// Whether the agent's program can be started here: its path and version, if it has one.
+    func availability(of agent: Agent) async -> AgentAvailability
+}
+
+/// Whether an agent's program resolves on this machine.
+public struct AgentAvailability: Sendable, Hashable, Codable {
+    /// The agent.
+    public var agent: String
+    /// Its runner kind.
+    public var runner: RunnerKind
+    /// Whether it can run here.
+    public var available: Bool
+    /// The program's resolved path, if it has one.
+    public var path: String?
+    /// The first line of the program's `--version` output, if asked and given.
+    public var version: String?
+    /// Why it cannot run, when it cannot.
+    public var problem: String?
+
+    /// Creates an availability report.
+    public init(agent: String, runner: RunnerKind, available: Bool, path: String? = nil, version: String? = nil, problem: String? = nil) {
+        self.agent = agent
+        self.runner = runner
+        self.available = available
+        self.path = path
+        self.version = version
+        self.problem = problem
+    }
+}
+
+/// How a retried attempt picks up where the last one stopped.
+public struct ResumeContext: Sendable, Hashable {
+    /// The agent CLI's session id recorded by an earlier run of the task.
+    public var sessionID: String
+    /// The attempt that recorded it.
+    public var fromAttempt: Int
+    /// The resume hint of the task's latest active checkpoint, if any.
+    public var hint: String?
+    /// Why the previous attempt ended, if it failed.
+    public var previousError: String?
+
+    /// Creates a resume context.
+    public init(sessionID: String, fromAttempt: Int, hint: String? = nil, previousError: String? = nil) {
+        self.sessionID = sessionID
+        self.fromAttempt = fromAttempt
+        self.hint = hint
+        self.previousError = previousError
+    }
+
+    /// The prompt a resumed session continues with.
+    public var continuationPrompt: String {
+        var lines = ["Continue the task from where you stopped (attempt \(fromAttempt) was interrupted)."]
+        if let previousError { lines.append("The previous attempt ended with: \(previousError)") }
+        if let hint { lines.append("Resume hint from your last checkpoint: \(hint)") }
+        return lines.joined(separator: "\n")
+    }
 }
 
 /// What a runner needs to run one attempt.
@@ -24,13 +83,29 @@ public struct RunRequest: Sendable {
     public var agent: Agent
     /// The task's working directory (created by the engine).
     public var workingDirectory: URL
+    /// The prompt to give the agent: the task's prompt, with the agent's memories before it when
+    /// the agent asks for them. A resumed session gets ``ResumeContext/continuationPrompt`` instead.
+    public var prompt: String
+    /// The session to resume, when this is a retry of a task whose earlier run recorded one.
+    public var resume: ResumeContext?
+    /// What is left of the task's budget (or the agent's, whichever is less), if either has one.
+    public var remainingBudgetUSD: Double?
+    /// Where the agent may write checkpoint files (`NIGHTSHIFT_CHECKPOINT_DIR`), if anywhere.
+    public var checkpointDirectory: URL?
 
-    /// Creates a request.
-    public init(task: AgentTask, run: Run, agent: Agent, workingDirectory: URL) {
+    /// Creates a request; the prompt defaults to the task's.
+    public init(
+        task: AgentTask, run: Run, agent: Agent, workingDirectory: URL, prompt: String? = nil,
+        resume: ResumeContext? = nil, remainingBudgetUSD: Double? = nil, checkpointDirectory: URL? = nil
+    ) {
         self.task = task
         self.run = run
         self.agent = agent
         self.workingDirectory = workingDirectory
+        self.prompt = prompt ?? task.prompt
+        self.resume = resume
+        self.remainingBudgetUSD = remainingBudgetUSD
+        self.checkpointDirectory = checkpointDirectory
     }
 }
 
@@ -78,6 +153,9 @@ public struct RunnerRegistry: Sendable {
         runners[runner.kind] = runner
     }
 
+    /// The kinds registered.
+    public var kinds: [RunnerKind] { Array(runners.keys) }
+
     /// The runner of `kind`, if registered.
     public func runner(for kind: RunnerKind) -> (any AgentRunner)? {
         runners[kind]
@@ -87,4 +165,12 @@ public struct RunnerRegistry: Sendable {
 extension AgentRunner {
     /// Whether the engine makes the task's working directory before the run; `true` by default.
     public var needsWorkingDirectory: Bool { true }
+
+    /// Accepts any config by default.
+    public func validate(_ agent: Agent) throws(NightshiftError) {}
+
+    /// Available by default (in-process runners need nothing).
+    public func availability(of agent: Agent) async -> AgentAvailability {
+        AgentAvailability(agent: agent.name, runner: kind, available: true)
+    }
 }

@@ -1,0 +1,87 @@
+import Foundation
+import Nightshift
+
+/// One agent CLI (Claude Code, Codex, Gemini): how its command line is built from an agent's config
+/// and a run, how its JSON stream is read, and how a run's end maps to an outcome.
+///
+/// ``AgentCLIRunner`` does the rest: config checks, the environment allowlist, the process group,
+/// cancellation and availability.
+protocol AgentCLIDialect: Sendable {
+    /// The dialect's own config keys, read and checked.
+    associatedtype Settings: Sendable
+    /// Reads the CLI's stdout.
+    associatedtype Interpreter: AgentStreamInterpreter
+
+    /// The runner kind (`claude_code`, `codex`, `gemini`).
+    static var kind: RunnerKind { get }
+    /// The program run when the config has no `executable` key.
+    static var defaultExecutable: String { get }
+    /// Reads the dialect's own keys; the shared ones (``AgentCLISettings``) are read before.
+    static func settings(_ reader: inout RunnerConfigReader) throws(NightshiftError) -> Settings
+    /// The arguments after the program name and the text written to stdin. `resume` is set when the
+    /// run continues an earlier session (and the agent allows resuming).
+    static func invocation(
+        _ settings: Settings, common: AgentCLISettings, request: RunRequest, resume: ResumeContext?
+    ) -> (arguments: [String], stdin: String)
+    /// A fresh interpreter for one run.
+    static func interpreter(_ settings: Settings, common: AgentCLISettings, limits: CommandLimits) -> Interpreter
+    /// How a run whose process ended (not cancelled) went.
+    static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome
+}
+
+/// An interpreter of an agent CLI's JSON stream: it also knows the session id and usage seen so
+/// far, which a cancelled or killed run still records.
+protocol AgentStreamInterpreter: LineInterpreter {
+    /// The usage (tokens, cost, session id) seen so far.
+    var usage: RunUsage { get }
+}
+
+/// The config keys every agent CLI runner shares.
+///
+/// - `executable`: the program (a name looked up in `PATH`, or a path); default: the CLI's name.
+/// - `model`: the model to ask for.
+/// - `extra_args`: more arguments, appended as given.
+/// - `resume`: whether a retry resumes the previous attempt's session (default `true`).
+/// - `env`, `workdir`: as for `command` agents.
+struct AgentCLISettings: Sendable, Hashable {
+    /// The program.
+    var executable: String
+    /// The model, if set.
+    var model: String?
+    /// Extra arguments.
+    var extraArgs: [String]
+    /// Whether retries resume the session.
+    var resume: Bool
+
+    /// Reads the shared keys.
+    init(_ reader: inout RunnerConfigReader, defaultExecutable: String) throws(NightshiftError) {
+        executable = try reader.string("executable") ?? defaultExecutable
+        model = try reader.string("model")
+        extraArgs = try reader.strings("extra_args") ?? []
+        resume = try reader.bool("resume") ?? true
+        // Read (and checked) by CommandInvocation when the run starts.
+        if let env = try reader.strings("env"), !env.allSatisfy(CommandInvocation.isVariableName) {
+            throw reader.problem("env", "an array of environment variable names")
+        }
+        _ = try reader.string("workdir")
+    }
+}
+
+extension AgentCLIDialect {
+    /// A `--flag=value` token: one argv entry, so a value can never be read as a flag.
+    static func flag(_ name: String, _ value: String) -> String {
+        "\(name)=\(value)"
+    }
+
+    /// The usage of a report, with the exit code.
+    static func usage<I: AgentStreamInterpreter>(_ report: ProcessReport<I>) -> RunUsage {
+        var usage = report.stdout.usage
+        if case .exited(let code) = report.status { usage.exitCode = Int(code) }
+        return usage
+    }
+
+    /// `reason`, then the end of stderr if there is any.
+    static func failure(_ reason: String, stderr: String) -> String {
+        stderr.isEmpty ? reason : "\(reason): \(stderr)"
+    }
+}

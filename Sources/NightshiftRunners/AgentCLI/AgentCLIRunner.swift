@@ -1,0 +1,122 @@
+import Foundation
+import Nightshift
+import Subprocess
+
+/// Runs agents through an agent CLI — Claude Code, Codex or Gemini — as a supervised subprocess:
+/// the command line from the agent's config and the task, the prompt on stdin, every line of the
+/// CLI's JSON stream a typed task event, and the outcome, usage, cost and session id from it.
+///
+/// Like ``CommandRunner``: its own process group, an environment from an allowlist, SIGTERM then
+/// SIGKILL to the group on cancel. A CLI that cannot be found fails at once without retry.
+struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
+    /// How long a cancelled agent's process group has between SIGTERM and SIGKILL.
+    let killGrace: Duration
+    let limits: CommandLimits
+    private let daemonEnvironment: [String: String]?
+
+    init(killGrace: Duration = .seconds(5), limits: CommandLimits = CommandLimits(), environment: [String: String]? = nil) {
+        self.killGrace = killGrace
+        self.limits = limits
+        self.daemonEnvironment = environment
+    }
+
+    /// The dialect's kind.
+    var kind: RunnerKind { Dialect.kind }
+
+    /// Reads every key of the agent's config; the error names the agent and the first bad key.
+    func validate(_ agent: Agent) throws(NightshiftError) {
+        _ = try Self.settings(agent)
+    }
+
+    static func settings(_ agent: Agent) throws(NightshiftError) -> (common: AgentCLISettings, own: Dialect.Settings) {
+        var reader = try RunnerConfigReader(agent)
+        let common = try AgentCLISettings(&reader, defaultExecutable: Dialect.defaultExecutable)
+        let own = try Dialect.settings(&reader)
+        try reader.finish()
+        return (common, own)
+    }
+
+    private func lookup(_ name: String) -> String? {
+        daemonEnvironment.map { $0[name] } ?? CommandInvocation.processVariable(name)
+    }
+
+    /// Runs the CLI to its end. A bad config or a missing CLI is a non-retryable failure;
+    /// cancellation returns `.failed("cancelled", retryable: true)` with the usage seen so far.
+    func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
+        let settings: (common: AgentCLISettings, own: Dialect.Settings)
+        do { settings = try Self.settings(request.agent) } catch { return .failed(error.message, retryable: false) }
+        let resume = settings.common.resume ? request.resume : nil
+        let (arguments, stdin) = Dialect.invocation(settings.own, common: settings.common, request: request, resume: resume)
+        let invocation: CommandInvocation
+        switch CommandInvocation.make(
+            for: request, argv: [settings.common.executable] + arguments,
+            defaultEnvironment: CommandRunner.defaultEnvironment, lookup: lookup)
+        {
+        case .success(let value): invocation = value
+        case .failure(let error): return .failed(error.message, retryable: false)
+        }
+        guard !Task.isCancelled else { return .failed("cancelled", retryable: true) }
+        ProcessGroup.ignoreBrokenPipes
+        if let resume {
+            context.emit("log", [
+                "level": "info", "message": .string("resuming session \(resume.sessionID) of attempt \(resume.fromAttempt)"),
+            ])
+        }
+        let execution = CommandExecution(
+            invocation: invocation, prompt: stdin,
+            interpreter: Dialect.interpreter(settings.own, common: settings.common, limits: limits),
+            killGrace: killGrace, limits: limits, context: context)
+        let report: ProcessReport<Dialect.Interpreter>
+        do {
+            report = try await execution.run()
+        } catch {
+            if Task.isCancelled { return .failed("cancelled", retryable: true) }
+            return .failed("agent \(request.agent.name): could not start \(invocation.executablePath): \(error)", retryable: true)
+        }
+        if Task.isCancelled { return .failed("cancelled", retryable: true, usage: Dialect.usage(report)) }
+        return Dialect.outcome(report, settings: settings.own)
+    }
+
+    /// Whether the CLI resolves in the agent's `PATH`, where, and its `--version` (5 s at most).
+    func availability(of agent: Agent) async -> AgentAvailability {
+        var report = AgentAvailability(agent: agent.name, runner: kind, available: false)
+        let common: AgentCLISettings
+        do { common = try Self.settings(agent).common } catch {
+            report.problem = error.message
+            return report
+        }
+        let searchPath = lookup("PATH") ?? "/usr/bin:/bin"
+        let directory = FileManager.default.currentDirectoryPath
+        guard let path = CommandInvocation.resolveExecutable(common.executable, searchPath: searchPath, relativeTo: directory) else {
+            report.problem = "agent CLI not found: \(common.executable) (searched PATH=\(searchPath))"
+            return report
+        }
+        report.path = path
+        report.available = true
+        report.version = await Self.version(of: path)
+        return report
+    }
+
+    /// The first line of `path --version`, or `nil` if it fails or takes over 5 s.
+    static func version(of path: String) async -> String? {
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                var options = PlatformOptions()
+                options.createSession = true
+                options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
+                let result = try? await Subprocess.run(
+                    .path(.init(path)), arguments: ["--version"], platformOptions: options,
+                    input: .none, output: .string(limit: 64 << 10), error: .discarded)
+                guard let result, result.terminationStatus.isSuccess else { return nil }
+                return result.standardOutput.split(whereSeparator: \.isNewline).first.map(String.init)
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import Nightshift
+
+/// Reads Claude Code's `--output-format=stream-json --verbose` stdout: every line becomes typed
+/// task events, and the parser keeps the session id (from `system`/`init`) and the final `result`.
+///
+/// Usage and cost come from the `result` line only: Claude Code repeats a message's usage on each
+/// of its content-block lines, so summing the `assistant` lines would count it several times.
+///
+/// The line formats follow Claude Code's own SDK parser (anthropics/claude-agent-sdk-python,
+/// `_internal/message_parser.py`); see `Tests/Fixtures/claude-sessions/README.md`.
+struct ClaudeCodeStreamParser: AgentStreamInterpreter {
+    /// What the `result` line said.
+    struct FinalResult: Sendable, Hashable {
+        /// `is_error`: only `false` is a success, whatever the subtype.
+        var isError: Bool
+        /// `subtype`: `success`, `error_max_turns`, `error_max_budget_usd`, `error_during_execution` …
+        var subtype: String?
+        /// `result`: the final text.
+        var text: String?
+        /// `errors`: what went wrong, for error subtypes.
+        var errors: [String]
+        /// `num_turns`.
+        var turns: Int?
+        /// `api_error_status`: the HTTP status of a failed API call.
+        var apiErrorStatus: Int?
+    }
+
+    /// An event to emit.
+    typealias Event = (type: String, data: JSONValue)
+
+    /// The line length over which the reader cuts lines (reported in the warning).
+    let lineLimit: Int
+    /// The session id seen so far, and the tokens and cost of the `result` line once it came.
+    private(set) var usage = RunUsage()
+    /// The last `result` line, if one came.
+    private(set) var result: FinalResult?
+    /// The names of the tool calls seen, by id, for their results.
+    private var toolNames: [String: String] = [:]
+
+    /// Most bytes of an unparsed line quoted in its warning.
+    static let quotedLineBytes = 2 << 10
+    /// Most bytes of a tool result's content in its event.
+    static let toolContentBytes = 4 << 10
+
+    /// A parser for a stream whose lines are cut at `lineLimit` bytes.
+    init(lineLimit: Int) {
+        self.lineLimit = lineLimit
+    }
+
+    /// The events of one stdout line; a line that is not a JSON object is a `log` warning.
+    mutating func handle(_ line: OutputLine, now: Date) -> [(type: String, data: JSONValue)] {
+        if line.truncated { return [Self.unparsed("line longer than \(lineLimit) bytes was cut", line)] }
+        if line.text.allSatisfy(\.isWhitespace) { return [] }
+        let value: JSONValue
+        do {
+            value = try JSONValue(jsonText: line.text)
+        } catch {
+            return [Self.unparsed("invalid JSON: \(error)", line)]
+        }
+        guard case .object(let object) = value else { return [Self.unparsed("not a JSON object", line)] }
+        switch object["type"]?.stringValue {
+        case "system": return system(object)
+        case "assistant": return assistant(object)
+        case "user": return user(object)
+        case "result": return finish(object)
+        case "rate_limit_event": return [("rate_limit", object["rate_limit_info"] ?? Self.fields(object))]
+        case let type: return [Self.info("unknown event type \(type ?? "(none)")", data: value)]
+        }
+    }
+
+    /// `init` starts the session; an `api_retry` for a rate limit is a rate-limit notice; any other
+    /// subtype (`compact_boundary`, `api_retry`, hooks …) is logged with its data.
+    private mutating func system(_ object: [String: JSONValue]) -> [Event] {
+        let subtype = object["subtype"]?.stringValue
+        if subtype == "init" {
+            var data: [String: JSONValue] = [:]
+            if let id = object["session_id"]?.stringValue {
+                usage.agentSessionID = id
+                data["session_id"] = .string(id)
+            }
+            if let model = object["model"]?.stringValue { data["model"] = .string(model) }
+            if case .array(let tools)? = object["tools"] { data["tools"] = .array(tools) }
+            if let cwd = object["cwd"]?.stringValue { data["cwd"] = .string(cwd) }
+            return [("session", .object(data))]
+        }
+        if subtype == "api_retry", object["error"] == "rate_limit" || object["error_status"] == 429 {
+            return [("rate_limit", Self.fields(object))]
+        }
+        return [Self.info("system event \(subtype ?? "(no subtype)")", data: .object(object))]
+    }
+
+    /// Text, thinking and tool calls, one event per content block. A message the CLI made up for
+    /// a failed API call (`error` set) is also an `error` event, or `rate_limit` for a rate limit.
+    private mutating func assistant(_ object: [String: JSONValue]) -> [Event] {
+        let content = object["message"]?["content"]
+        var events: [Event] = []
+        if let kind = object["error"]?.stringValue {
+            let text = Self.text(of: content ?? .null)
+            events.append(kind == "rate_limit"
+                ? ("rate_limit", ["error": .string(kind), "message": .string(text)])
+                : ("error", ["message": .string(text.isEmpty ? kind : text), "kind": .string(kind)]))
+        }
+        guard case .array(let blocks)? = content else {
+            return events + [Self.info("assistant message without content blocks", data: .object(object))]
+        }
+        for block in blocks { events += self.block(block, from: "assistant") }
+        return events
+    }
+
+    /// Tool results; other user content (a subagent's prompt) is logged.
+    private mutating func user(_ object: [String: JSONValue]) -> [Event] {
+        guard case .array(let blocks)? = object["message"]?["content"] else {
+            return [Self.info("user message", data: ["text": .string(Self.text(of: object["message"]?["content"] ?? .null))])]
+        }
+        var events: [Event] = []
+        for block in blocks { events += self.block(block, from: "user") }
+        return events
+    }
+
+    /// The event of one content block.
+    private mutating func block(_ block: JSONValue, from role: String) -> [Event] {
+        switch block["type"]?.stringValue {
+        case "text" where role == "assistant":
+            return [("assistant", ["text": block["text"] ?? ""])]
+        case "text":
+            return [Self.info("user message", data: ["text": block["text"] ?? ""])]
+        case "thinking":
+            return [("thinking", ["text": block["thinking"] ?? ""])]
+        case "redacted_thinking":
+            return [("thinking", ["text": "", "redacted": true])]
+        case "tool_use", "server_tool_use":
+            let name = block["name"]?.stringValue ?? ""
+            var data: [String: JSONValue] = ["name": .string(name), "input": block["input"] ?? [:]]
+            if let id = block["id"]?.stringValue {
+                toolNames[id] = name
+                data["id"] = .string(id)
+            }
+            return [("tool_call", .object(data))]
+        case "tool_result":
+            return [toolResult(block)]
+        case let type:
+            return [Self.info("unknown content block type \(type ?? "(none)")", data: block)]
+        }
+    }
+
+    /// A `tool_result` event: the call's id and name, whether it failed, its content as text.
+    private mutating func toolResult(_ block: JSONValue) -> Event {
+        let (content, cut) = Self.cut(Self.text(of: block["content"] ?? ""), to: Self.toolContentBytes)
+        var data: [String: JSONValue] = ["is_error": .bool(block["is_error"] == true), "content": .string(content)]
+        if let id = block["tool_use_id"]?.stringValue {
+            data["id"] = .string(id)
+            if let name = toolNames.removeValue(forKey: id) { data["name"] = .string(name) }
+        }
+        if cut { data["truncated"] = true }
+        return ("tool_result", .object(data))
+    }
+
+    /// The `result` line: remembered for the outcome; tokens and cost taken from it.
+    private mutating func finish(_ object: [String: JSONValue]) -> [Event] {
+        let summary = object["usage"]?.objectValue ?? [:]
+        usage.tokensIn = Self.int(summary["input_tokens"]) ?? 0
+        usage.tokensOut = Self.int(summary["output_tokens"]) ?? 0
+        usage.cacheReadTokens = Self.int(summary["cache_read_input_tokens"]) ?? 0
+        usage.cacheWriteTokens = Self.int(summary["cache_creation_input_tokens"]) ?? 0
+        usage.costUSD = object["total_cost_usd"]?.doubleValue ?? 0
+        if usage.agentSessionID == nil { usage.agentSessionID = object["session_id"]?.stringValue }
+        var errors: [String] = []
+        if case .array(let items)? = object["errors"] { errors = items.compactMap(\.stringValue) }
+        let final = FinalResult(
+            isError: object["is_error"] != false, subtype: object["subtype"]?.stringValue,
+            text: object["result"]?.stringValue, errors: errors,
+            turns: Self.int(object["num_turns"]), apiErrorStatus: Self.int(object["api_error_status"]))
+        result = final
+
+        var data: [String: JSONValue] = [
+            "is_error": .bool(final.isError),
+            "usage": [
+                "input_tokens": .int(Int64(usage.tokensIn)), "output_tokens": .int(Int64(usage.tokensOut)),
+                "cache_read_tokens": .int(Int64(usage.cacheReadTokens)), "cache_write_tokens": .int(Int64(usage.cacheWriteTokens)),
+            ],
+        ]
+        if let text = final.text { data["text"] = .string(text) }
+        if let subtype = final.subtype { data["subtype"] = .string(subtype) }
+        if let turns = final.turns { data["num_turns"] = .int(Int64(turns)) }
+        if let duration = Self.int(object["duration_ms"]) { data["duration_ms"] = .int(Int64(duration)) }
+        if let cost = object["total_cost_usd"], cost.doubleValue != nil { data["cost_usd"] = cost }
+        return [("result", .object(data))]
+    }
+}
+
+extension ClaudeCodeStreamParser {
+    /// The `log` warning for a line that could not be read; the line is quoted up to 2 KiB.
+    static func unparsed(_ reason: String, _ line: OutputLine) -> Event {
+        let (quoted, cut) = cut(line.text, to: quotedLineBytes)
+        var data: [String: JSONValue] = [
+            "level": "warning", "message": .string("unparsed stream line: \(reason)"), "line": .string(quoted),
+        ]
+        if cut || line.truncated { data["truncated"] = true }
+        return ("log", .object(data))
+    }
+
+    /// A `log` info event with `data`.
+    static func info(_ message: String, data: JSONValue) -> Event {
+        ("log", ["level": "info", "message": .string(message), "data": data])
+    }
+
+    /// A line's own members, without the envelope (`type`, `subtype`, `uuid`, `session_id`).
+    static func fields(_ object: [String: JSONValue]) -> JSONValue {
+        .object(object.filter { !["type", "subtype", "uuid", "session_id"].contains($0.key) })
+    }
+
+    /// Content as text: a string as is; the text blocks of an array joined by newlines (an image
+    /// block as `[image]`); anything else as JSON.
+    static func text(of content: JSONValue) -> String {
+        switch content {
+        case .string(let text):
+            return text
+        case .array(let blocks):
+            return blocks.map { block in
+                switch block["type"]?.stringValue {
+                case "text": block["text"]?.stringValue ?? ""
+                case "image": "[image]"
+                default: block.stringValue ?? block.jsonText
+                }
+            }.joined(separator: "\n")
+        case .null:
+            return ""
+        default:
+            return content.jsonText
+        }
+    }
+
+    /// `text` cut to at most `limit` bytes at a character boundary, and whether it was cut.
+    static func cut(_ text: String, to limit: Int) -> (String, Bool) {
+        guard text.utf8.count > limit else { return (text, false) }
+        let bytes = Array(text.utf8)
+        return (String(decoding: bytes[..<UTF8Cut.boundary(in: bytes, atMost: limit)], as: UTF8.self), true)
+    }
+
+    /// An integer member (JSON numbers that are whole).
+    static func int(_ value: JSONValue?) -> Int? {
+        if case .int(let number)? = value { return Int(number) }
+        return nil
+    }
+}

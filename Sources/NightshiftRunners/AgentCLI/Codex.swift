@@ -1,0 +1,100 @@
+import Foundation
+import Nightshift
+
+/// OpenAI's Codex CLI: `codex exec --json … -`, the prompt on stdin, its JSONL thread events read by
+/// ``CodexStreamInterpreter``.
+///
+/// Config keys besides the shared ones (``AgentCLISettings``):
+/// - `sandbox`: `read-only`, `workspace-write` or `danger-full-access` (`--sandbox=<v>`);
+/// - `full_auto`: `--full-auto` (newer Codex versions deprecate it for `sandbox = "workspace-write"`);
+/// - `skip_git_repo_check`: `--skip-git-repo-check`, to run outside a Git repository;
+/// - `prices`: a ``PriceTable``; Codex reports tokens but no cost.
+///
+/// A retry resumes the thread: `codex exec <flags> resume <thread_id> -`. The flags go before
+/// `resume` because not all of them are global to the subcommand (`--sandbox` is not).
+enum Codex: AgentCLIDialect {
+    /// The Codex-only config keys.
+    struct Settings: Sendable, Hashable {
+        /// `--sandbox=<mode>`, if set.
+        var sandbox: String?
+        /// Whether to pass `--full-auto`.
+        var fullAuto: Bool
+        /// Whether to pass `--skip-git-repo-check`.
+        var skipGitRepoCheck: Bool
+        /// Prices for the cost estimate.
+        var prices: PriceTable
+    }
+
+    /// The interpreter of `codex exec --json` output.
+    typealias Interpreter = CodexStreamInterpreter
+
+    /// `codex`.
+    static let kind = RunnerKind.codex
+    /// `codex`, looked up in `PATH`.
+    static let defaultExecutable = "codex"
+
+    /// The sandbox modes `codex exec --sandbox` accepts.
+    static let sandboxModes = ["read-only", "workspace-write", "danger-full-access"]
+
+    /// Reads and checks the Codex-only keys.
+    static func settings(_ reader: inout RunnerConfigReader) throws(NightshiftError) -> Settings {
+        Settings(
+            sandbox: try reader.choice("sandbox", sandboxModes),
+            fullAuto: try reader.bool("full_auto") ?? false,
+            skipGitRepoCheck: try reader.bool("skip_git_repo_check") ?? false,
+            prices: try PriceTable.read(&reader)
+        )
+    }
+
+    /// `exec --json [--model=…] [--sandbox=…] [--full-auto] [--skip-git-repo-check] [extra_args…]
+    /// [resume <thread_id>] -`, where `-` makes Codex read the prompt from stdin.
+    static func invocation(
+        _ settings: Settings, common: AgentCLISettings, request: RunRequest, resume: ResumeContext?
+    ) -> (arguments: [String], stdin: String) {
+        var arguments = ["exec", "--json"]
+        if let model = common.model { arguments.append(flag("--model", model)) }
+        if let sandbox = settings.sandbox { arguments.append(flag("--sandbox", sandbox)) }
+        if settings.fullAuto { arguments.append("--full-auto") }
+        if settings.skipGitRepoCheck { arguments.append("--skip-git-repo-check") }
+        arguments += common.extraArgs
+        if let resume { arguments += ["resume", resume.sessionID] }
+        arguments.append("-")
+        return (arguments, resume?.continuationPrompt ?? request.prompt)
+    }
+
+    /// A fresh interpreter, knowing the configured model and the prices.
+    static func interpreter(_ settings: Settings, common: AgentCLISettings, limits: CommandLimits) -> Interpreter {
+        CodexStreamInterpreter(model: common.model, prices: settings.prices)
+    }
+
+    /// How a finished run went:
+    ///
+    /// - a `turn.failed`: failed (retryable) with its message;
+    /// - exit 0 after a `turn.completed`: succeeded with the last agent message (failed if there was none);
+    /// - otherwise failed (retryable) with the last `error` message, or "stream ended without
+    ///   turn.completed", the exit status and the end of stderr. Codex refusing to run outside a
+    ///   Git repository is not retryable: the config must change.
+    static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome {
+        let stream = report.stdout
+        let usage = usage(report)
+        let ending = switch report.status {
+        case .exited(let code): "exit status \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
+        }
+        if let message = stream.turnFailure {
+            return .failed("codex: turn failed: \(message) (\(ending))", retryable: true, usage: usage)
+        }
+        if report.status == .exited(0), stream.turnsCompleted > 0 {
+            guard let text = stream.lastAgentMessage else {
+                return .failed("codex: the turn completed without an agent message", retryable: true, usage: usage)
+            }
+            return .succeeded(text, usage: usage)
+        }
+        if stream.threadID == nil, report.stderrTail.contains("--skip-git-repo-check") {
+            let reason = "codex: not inside a trusted Git repository (\(ending)); set skip_git_repo_check = true to run anyway"
+            return .failed(failure(reason, stderr: report.stderrTail), retryable: false, usage: usage)
+        }
+        let reason = stream.lastError ?? (stream.turnsCompleted == 0 ? "stream ended without turn.completed" : "run failed")
+        return .failed(failure("codex: \(reason) (\(ending))", stderr: report.stderrTail), retryable: true, usage: usage)
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Nightshift
+
+/// Reads `gemini --output-format=stream-json` output (the `JsonStreamEvent`s of google-gemini/gemini-cli
+/// `packages/core/src/output/types.ts`), one JSON object a line, into task events, and remembers
+/// what decides the outcome.
+///
+/// The result text is the assistant text of the last turn that had any: the text after the last
+/// tool call, or, when the model said nothing after it, the text before. Tokens come only with the
+/// `result` event: a killed run records none.
+struct GeminiStreamInterpreter: AgentStreamInterpreter {
+    /// Prices for the cost estimate.
+    let prices: PriceTable
+    /// The model: the `init` event's, else the config's.
+    private(set) var model: String?
+    /// The session id (`init`), used to resume.
+    private(set) var sessionID: String?
+    /// The `result` event's status (`success` or `error`), once it came.
+    private(set) var resultStatus: String?
+    /// The assistant text of the last turn that had any.
+    private(set) var resultText = ""
+    /// The `result` event's error message, else the last error event's of severity `error`.
+    var errorMessage: String? { resultError ?? lastError }
+    private var resultError: String?
+    private var lastError: String?
+    private var toolSinceText = false
+    private var toolNames: [String: String] = [:]
+    private var tokens = PriceTable.Tokens(uncachedInput: 0, cachedInput: 0, output: 0)
+    private var cost = 0.0
+
+    /// An interpreter for a run of `model` (the config's, if set).
+    init(model: String?, prices: PriceTable) {
+        self.model = model
+        self.prices = prices
+    }
+
+    /// Tokens and the estimated cost (0 without a price) of the `result` event, and the session id.
+    var usage: RunUsage {
+        RunUsage(
+            tokensIn: tokens.uncachedInput, tokensOut: tokens.output, cacheReadTokens: tokens.cachedInput,
+            costUSD: cost, costEstimated: true, agentSessionID: sessionID)
+    }
+
+    /// The task events of one stdout line; remembers what the outcome and usage need.
+    mutating func handle(_ line: OutputLine, now: Date) -> [(type: String, data: JSONValue)] {
+        let type: String
+        let event: [String: JSONValue]
+        switch AgentStreamLine(line) {
+        case .blank: return []
+        case .unparsed(let log): return [("log", log)]
+        case .event(let name, let object): (type, event) = (name, object)
+        }
+        switch type {
+        case "init":
+            guard let id = event["session_id"]?.stringValue else { return [("log", AgentEventData.malformed(type, "without a session_id", event))] }
+            sessionID = id
+            if let named = event["model"]?.stringValue { model = named }
+            var data: [String: JSONValue] = ["session_id": .string(id)]
+            if let model { data["model"] = .string(model) }
+            return [("session", .object(data))]
+        case "message":
+            // The user message echoes the prompt, which the task already has.
+            guard event["role"]?.stringValue == "assistant" else { return [] }
+            let text = event["content"]?.stringValue ?? ""
+            if toolSinceText {
+                resultText = ""
+                toolSinceText = false
+            }
+            resultText += text
+            var data: [String: JSONValue] = ["text": .string(text)]
+            if event["delta"] == true { data["delta"] = true }
+            return [("assistant", .object(data))]
+        case "tool_use":
+            toolSinceText = true
+            let name = event["tool_name"]?.stringValue ?? "tool"
+            var data: [String: JSONValue] = ["name": .string(name), "input": event["parameters"] ?? [:]]
+            if let id = event["tool_id"]?.stringValue {
+                toolNames[id] = name
+                data["id"] = .string(id)
+            }
+            return [("tool_call", .object(data))]
+        case "tool_result":
+            toolSinceText = true
+            let id = event["tool_id"]?.stringValue
+            let error = event["error"]?["message"]?.stringValue
+            let content = event["output"]?.stringValue ?? error ?? ""
+            let isError = event["status"]?.stringValue == "error" || error != nil
+            return [("tool_result", AgentEventData.toolResult(id: id, name: id.flatMap { toolNames[$0] }, isError: isError, content: content))]
+        case "error":
+            let message = event["message"]?.stringValue ?? "error"
+            let severity = event["severity"]?.stringValue ?? "error"
+            if severity == "error" { lastError = message }
+            return [("error", ["message": .string(message), "severity": .string(severity)])]
+        case "result":
+            return result(event)
+        default:
+            return [("log", AgentEventData.unknownType(type, event))]
+        }
+    }
+
+    /// Records the final status, tokens and cost; priced per model when the stats break tokens down
+    /// by model (a run may use a second model, for routing or a fallback).
+    private mutating func result(_ event: [String: JSONValue]) -> [(type: String, data: JSONValue)] {
+        let status = event["status"]?.stringValue ?? "error"
+        resultStatus = status
+        resultError = event["error"]?["message"]?.stringValue
+        var events: [(type: String, data: JSONValue)] = []
+        let stats = event["stats"]?.objectValue ?? [:]
+        tokens = Self.tokens(stats)
+        var perModel = (stats["models"]?.objectValue ?? [:]).mapValues { Self.tokens($0.objectValue ?? [:]) }
+        if perModel.isEmpty, tokens != PriceTable.Tokens(uncachedInput: 0, cachedInput: 0, output: 0) {
+            perModel = [model ?? "": tokens]
+        }
+        cost = 0
+        for (name, modelTokens) in perModel.sorted(by: { $0.key < $1.key }) {
+            if let modelCost = prices.cost(of: modelTokens, model: name) {
+                cost += modelCost
+            } else {
+                events.append(("log", PriceTable.missingPrice(model: name.isEmpty ? nil : name)))
+            }
+        }
+        var data: [String: JSONValue] = [
+            "text": .string(resultText), "is_error": .bool(status != "success"), "cost_usd": .double(cost),
+            "usage": [
+                "input_tokens": .int(Int64(tokens.uncachedInput)), "output_tokens": .int(Int64(tokens.output)),
+                "cache_read_tokens": .int(Int64(tokens.cachedInput)), "cache_write_tokens": 0,
+            ],
+        ]
+        if let type = event["error"]?["type"]?.stringValue { data["subtype"] = .string(type) }
+        if let message = errorMessage, status != "success" { data["error"] = .string(message) }
+        if let duration = stats["duration_ms"] { data["duration_ms"] = duration }
+        if let calls = stats["tool_calls"] { data["tool_calls"] = calls }
+        events.insert(("result", .object(data)), at: 0)
+        return events
+    }
+
+    /// The tokens of a `stats` object or one model's entry: `input_tokens` count the cached ones,
+    /// `input` the rest.
+    private static func tokens(_ stats: [String: JSONValue]) -> PriceTable.Tokens {
+        let cached = AgentEventData.int(stats["cached"]) ?? 0
+        let uncached = AgentEventData.int(stats["input"]) ?? max((AgentEventData.int(stats["input_tokens"]) ?? 0) - cached, 0)
+        return PriceTable.Tokens(uncachedInput: uncached, cachedInput: cached, output: AgentEventData.int(stats["output_tokens"]) ?? 0)
+    }
+}

@@ -1,0 +1,425 @@
+import Foundation
+import Nightshift
+import Testing
+
+@testable import NightshiftRunners
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The fake `claude` of `Tests/Fixtures`, replaying `claude-sessions/<scenario>.jsonl`.
+private struct FakeClaude {
+    /// The script's path (made executable, in case the checkout lost the bit).
+    static let path: String = {
+        let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let path = tests.appendingPathComponent("Fixtures/claude").path
+        chmod(path, 0o755)
+        return path
+    }()
+
+    /// The variables the agent config passes through to the fake.
+    static let passed: JSONValue = ["PATH", "FAKE_CLAUDE_SCENARIO", "FAKE_CLAUDE_RECORD_DIR", "FAKE_CLAUDE_EXPECT_RESUME"]
+    /// The daemon's `PATH`.
+    static let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+
+    /// The session id of `success_tool_use`.
+    static let successSession = "8f3c2a71-5d4e-4b9a-a6c1-2e7f90d4b318"
+    /// The session id of `resume`.
+    static let resumeSession = "1d6f9b3e-8c24-4a70-9e5b-f2a7c0d4e813"
+
+    /// Where the fake records its argv and stdin, and the task's working directory.
+    let dir: TempDir
+
+    init() throws {
+        dir = try TempDir()
+    }
+
+    /// A `claude_code` agent config running the fake, plus `extra` keys.
+    static func config(_ extra: [String: JSONValue] = [:]) -> JSONValue {
+        var config: [String: JSONValue] = ["executable": .string(path), "env": passed]
+        config.merge(extra) { _, new in new }
+        return .object(config)
+    }
+
+    /// The arguments the fake received.
+    var argv: [String] { dir.read("argv").map { $0.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) } ?? [] }
+
+    /// Runs `scenario` through the real runner.
+    func run(
+        _ scenario: String, config extra: [String: JSONValue] = [:], prompt: String = "Fix the failing invoice test.",
+        attempt: Int = 1, resume: ResumeContext? = nil, budgetUSD: Double? = nil, expectResume: String? = nil
+    ) async throws -> (RunOutcome, EventRecorder) {
+        var environment = ["PATH": Self.searchPath, "FAKE_CLAUDE_SCENARIO": scenario, "FAKE_CLAUDE_RECORD_DIR": dir.url.path]
+        environment["FAKE_CLAUDE_EXPECT_RESUME"] = expectResume
+        let runner = AgentCLIRunner<ClaudeCode>(killGrace: .seconds(2), limits: CommandLimits(), environment: environment)
+        let request = Fixture.request(
+            config: Self.config(extra), prompt: prompt, directory: dir.url, runner: .claudeCode,
+            attempt: attempt, resume: resume, budgetUSD: budgetUSD)
+        let events = EventRecorder()
+        let outcome = try await runner.run(request, context: events.context)
+        return (outcome, events)
+    }
+}
+
+/// The events a run emitted from the CLI's stdout (not stderr nor the runner's own log lines).
+private func streamEvents(_ events: EventRecorder) -> [EventRecorder.Event] {
+    events.all.filter { $0.type != "stderr" && !($0.type == "log" && $0.data["message"]?.stringValue?.hasPrefix("resuming") == true) }
+}
+
+@Suite("Claude Code runner", .timeLimit(.minutes(1)))
+struct ClaudeCodeRunnerTests {
+    @Test("a session with tool use: typed events, the result text, usage and cost from the result line only")
+    func successToolUse() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (outcome, events) = try await fake.run("success_tool_use")
+
+        // The assistant lines carry usage too (summed: 42 in, 2176 out …); only the result line counts.
+        let usage = RunUsage(
+            tokensIn: 18, tokensOut: 612, cacheReadTokens: 41877, cacheWriteTokens: 6021, costUSD: 0.04437585,
+            agentSessionID: FakeClaude.successSession, exitCode: 0)
+        let answer = "Fixed: `Invoice.rounded` now uses banker's rounding, so 10.055 becomes 10.06 and InvoiceTests pass."
+        #expect(outcome == .succeeded(answer, usage: usage))
+        #expect(fake.dir.read("stdin") == "Fix the failing invoice test.")
+
+        let stream = streamEvents(events)
+        #expect(stream.map(\.type) == [
+            "session", "thinking", "assistant", "tool_call", "rate_limit", "tool_result",
+            "assistant", "tool_call", "tool_result", "assistant", "result",
+        ])
+        let session = stream[0].data
+        #expect(session["session_id"] == .string(FakeClaude.successSession))
+        #expect(session["model"] == "claude-sonnet-4-5-20250929")
+        #expect(session["cwd"] == "/home/dev/work/billing-service")
+        #expect(session["tools"].flatMap { if case .array(let tools) = $0 { tools.count } else { nil } } == 16)
+        #expect(stream[1].data["text"]?.stringValue?.hasPrefix("The task says InvoiceTests fail") == true)
+        #expect(stream[2].data == ["text": "I'll run the invoice tests first to see what fails."])
+        #expect(stream[3].data == [
+            "id": "toolu_01XkR7pT2mWq9LbN4vZc6HsD", "name": "Bash",
+            "input": ["command": "swift test --filter InvoiceTests 2>&1 | tail -20", "description": "Run the invoice tests"],
+        ])
+        #expect(stream[4].data["status"] == "allowed_warning")
+        #expect(stream[4].data["rateLimitType"] == "five_hour")
+        #expect(stream[5].data["id"] == "toolu_01XkR7pT2mWq9LbN4vZc6HsD")
+        #expect(stream[5].data["name"] == "Bash")
+        #expect(stream[5].data["is_error"] == true)
+        #expect(stream[5].data["content"]?.stringValue?.hasSuffix("Error: Exit code 1") == true)
+        #expect(stream[7].data["name"] == "Edit")
+        #expect(stream[8].data["is_error"] == false)
+        #expect(stream[8].data["name"] == "Edit")
+        #expect(stream[10].data == [
+            "text": .string(answer), "is_error": false, "subtype": "success", "num_turns": 4, "duration_ms": 18423,
+            "cost_usd": 0.04437585,
+            "usage": ["input_tokens": 18, "output_tokens": 612, "cache_read_tokens": 41877, "cache_write_tokens": 6021],
+        ])
+    }
+
+    @Test("an error result whose subtype is \"success\" is a retryable failure")
+    func errorSubtypeSuccess() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (outcome, events) = try await fake.run("error_subtype_success")
+        #expect(outcome.resolution == .failed(retryable: true))
+        #expect(outcome.error?.hasPrefix("claude reported an error (subtype success, API status 529): API Error: 529") == true)
+        #expect(outcome.usage.agentSessionID == "3b7e91c4-0f2a-4d6b-8e35-a9c1d07f5e42")
+        #expect(outcome.usage.exitCode == 1)
+        // api_retry for an overloaded API is logged, not a rate limit.
+        let retries = events.events("log").filter { $0.data["message"] == "system event api_retry" }
+        #expect(retries.count == 2)
+        #expect(retries.first?.data["level"] == "info")
+        #expect(retries.first?.data["data"]?["error_status"] == 529)
+        #expect(events.events("rate_limit").isEmpty)
+        #expect(events.events("result").first?.data["is_error"] == true)
+    }
+
+    @Test("error_max_turns fails without retry")
+    func maxTurns() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (outcome, _) = try await fake.run("max_turns", config: ["max_turns": 2])
+        #expect(outcome == .failed(
+            "max turns reached (max_turns 2, 2 turns taken)", retryable: false,
+            usage: RunUsage(
+                tokensIn: 9, tokensOut: 135, cacheReadTokens: 32731, cacheWriteTokens: 5408, costUSD: 0.02481918,
+                agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1)))
+        #expect(fake.argv.contains("--max-turns=2"))
+    }
+
+    @Test("error_max_budget_usd fails without retry: budget exceeded")
+    func budget() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (outcome, _) = try await fake.run("budget", budgetUSD: 0.5)
+        #expect(outcome.resolution == .failed(retryable: false))
+        #expect(outcome.error == "budget exceeded: claude stopped at $0.521315")
+        #expect(outcome.usage.costUSD == 0.52131475)
+        #expect(fake.argv.contains("--max-budget-usd=0.5"))
+    }
+
+    @Test("a CLI killed mid-stream: retryable failure with the signal and stderr, session id kept")
+    func killed() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (outcome, events) = try await fake.run("killed")
+        #expect(outcome == .failed(
+            "claude ended without a result (killed by signal 9): fake claude: killing myself mid-stream", retryable: true,
+            usage: RunUsage(agentSessionID: "c2e8b5f1-7a39-4d06-9c4e-1b0f6d3a8e27")))
+        #expect(streamEvents(events).map(\.type) == ["session", "assistant", "tool_call"])
+    }
+
+    @Test("non-JSON lines are logged as warnings and the run still succeeds")
+    func noise() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (outcome, events) = try await fake.run("noise")
+        #expect(outcome.resolution == .succeeded)
+        #expect(outcome.result == "The README already documents the rounding mode; nothing to change.")
+        #expect(outcome.usage.costUSD == 0.02263341)
+        let warnings = events.events("log")
+        #expect(warnings.map { $0.data["level"] } == ["warning", "warning", "warning", "warning"])
+        #expect(warnings.map { $0.data["line"]?.stringValue?.prefix(12) } == [
+            "Checking for", "[DEBUG] MCP ", "[1,2,3]", "{\"type\":\"ass",
+        ])
+        #expect(warnings[2].data["message"] == "unparsed stream line: not a JSON object")
+        #expect(warnings[0].data["message"]?.stringValue?.hasPrefix("unparsed stream line: invalid JSON") == true)
+        #expect(streamEvents(events).filter { $0.type != "log" }.map(\.type) == ["session", "assistant", "result"])
+    }
+
+    @Test("a line over 1 MiB is cut, logged as a warning, and the run still succeeds")
+    func hugeLine() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (outcome, events) = try await fake.run("huge_line")
+        #expect(outcome.resolution == .succeeded)
+        #expect(outcome.usage.tokensOut == 101)
+        let warnings = events.events("log")
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.data["message"] == "unparsed stream line: line longer than 1048576 bytes was cut")
+        #expect(warnings.first?.data["truncated"] == true)
+        #expect(warnings.first?.data["line"]?.stringValue?.utf8.count == 2048)
+        #expect(streamEvents(events).map(\.type) == ["session", "tool_call", "log", "assistant", "result"])
+    }
+
+    @Test("a retry resumes the session: --resume=<id> and the continuation prompt on stdin")
+    func resume() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let context = ResumeContext(
+            sessionID: FakeClaude.resumeSession, fromAttempt: 1, hint: "only the migration test is left",
+            previousError: "claude ended without a result (killed by signal 9)")
+        let (outcome, events) = try await fake.run(
+            "resume", attempt: 2, resume: context, expectResume: FakeClaude.resumeSession)
+        #expect(outcome.resolution == .succeeded)
+        #expect(outcome.result == "Migration and its test are in place; all tests pass.")
+        #expect(outcome.usage.agentSessionID == FakeClaude.resumeSession)
+        #expect(fake.dir.read("stdin") == context.continuationPrompt)
+        #expect(fake.argv.contains("--resume=\(FakeClaude.resumeSession)"))
+        #expect(events.events("log").first?.data["message"] == .string("resuming session \(FakeClaude.resumeSession) of attempt 1"))
+    }
+
+    @Test("without the resume (none given, or resume = false) the resume scenario fails, retryable")
+    func resumeMissing() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let (fresh, _) = try await fake.run("resume", expectResume: FakeClaude.resumeSession)
+        #expect(fresh == .failed(
+            "claude ended without a result (exit status 2): fake claude: expected --resume=\(FakeClaude.resumeSession) among the arguments, got: -p --output-format=stream-json --verbose",
+            retryable: true, usage: RunUsage(exitCode: 2)))
+        #expect(fake.dir.read("stdin") == "Fix the failing invoice test.")
+
+        let context = ResumeContext(sessionID: FakeClaude.resumeSession, fromAttempt: 1)
+        let (disabled, _) = try await fake.run(
+            "resume", config: ["resume": false], attempt: 2, resume: context, expectResume: FakeClaude.resumeSession)
+        #expect(disabled.resolution == .failed(retryable: true))
+        #expect(!fake.argv.contains { $0.hasPrefix("--resume") })
+    }
+
+    @Test("every config key and the budget become exact --flag=value tokens, then extra_args")
+    func argv() async throws {
+        let fake = try FakeClaude()
+        defer { fake.dir.cleanup() }
+        let config: [String: JSONValue] = [
+            "model": "claude-opus-4-1", "max_turns": 7, "permission_mode": "acceptEdits",
+            "allowed_tools": ["Read", "Bash(git log:*)"], "disallowed_tools": ["WebFetch"],
+            "append_system_prompt": "Answer in one paragraph.",
+            "mcp_config": ["mcpServers": ["github": ["command": "gh-mcp", "args": ["--stdio"]]]],
+            "extra_args": ["--fallback-model=claude-sonnet-4-5", "--add-dir=/srv/shared"],
+            "resume": true, "workdir": ".",
+        ]
+        let (outcome, _) = try await fake.run("success_tool_use", config: config, budgetUSD: 1.25)
+        #expect(outcome.resolution == .succeeded)
+        #expect(fake.argv == [
+            "-p", "--output-format=stream-json", "--verbose",
+            "--model=claude-opus-4-1", "--max-turns=7", "--max-budget-usd=1.25", "--permission-mode=acceptEdits",
+            "--allowedTools=Read", "--allowedTools=Bash(git log:*)", "--disallowedTools=WebFetch",
+            "--append-system-prompt=Answer in one paragraph.",
+            #"--mcp-config={"mcpServers":{"github":{"args":["--stdio"],"command":"gh-mcp"}}}"#,
+            "--fallback-model=claude-sonnet-4-5", "--add-dir=/srv/shared",
+        ])
+    }
+
+    @Test("a model or system prompt starting with -- stays inside its token; an mcp_config path is kept as given")
+    func valuesStayInTheirTokens() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let request = Fixture.request(
+            config: [
+                "model": "--dangerously-skip-permissions", "append_system_prompt": "--output-format text",
+                "mcp_config": "config/mcp.json",
+            ],
+            directory: dir.url, runner: .claudeCode)
+        let settings = try AgentCLIRunner<ClaudeCode>.settings(request.agent)
+        let (arguments, stdin) = ClaudeCode.invocation(settings.own, common: settings.common, request: request, resume: nil)
+        #expect(arguments == [
+            "-p", "--output-format=stream-json", "--verbose", "--model=--dangerously-skip-permissions",
+            "--append-system-prompt=--output-format text", "--mcp-config=config/mcp.json",
+        ])
+        #expect(stdin == "hello")
+    }
+
+    @Test("budgets are written in plain decimals")
+    func dollars() {
+        #expect(ClaudeCode.dollars(2) == "2")
+        #expect(ClaudeCode.dollars(0.5) == "0.5")
+        #expect(ClaudeCode.dollars(0.00001) == "0.00001")
+        #expect(ClaudeCode.dollars(12.3456789) == "12.345679")
+    }
+
+    @Test("a config with every key validates")
+    func validConfig() throws {
+        let agent = Agent(name: "tester", runner: .claudeCode, config: [
+            "executable": "claude", "model": "opus", "extra_args": [], "resume": false, "env": ["HOME", "ANTHROPIC_API_KEY"],
+            "workdir": "repo", "max_turns": 1, "permission_mode": "bypassPermissions", "allowed_tools": [],
+            "disallowed_tools": ["Bash(rm:*)"], "append_system_prompt": "x", "mcp_config": "/etc/mcp.json",
+        ])
+        try AgentCLIRunner<ClaudeCode>().validate(agent)
+    }
+
+    @Test("an unknown key fails validation naming the agent and the key")
+    func unknownKey() {
+        let agent = Agent(name: "night-coder", runner: .claudeCode, config: ["max_turn": 3])
+        let error = #expect(throws: NightshiftError.self) { try AgentCLIRunner<ClaudeCode>().validate(agent) }
+        #expect(error?.field == "max_turn")
+        #expect(error?.message.contains("night-coder") == true)
+        #expect(error?.message.contains("'max_turn'") == true)
+    }
+
+    @Test(
+        "a wrong type fails validation naming the agent and the key",
+        arguments: [
+            ("max_turns", "3"), ("max_turns", 0), ("permission_mode", "yolo"), ("allowed_tools", "Read"),
+            ("disallowed_tools", [1]), ("allowed_tools", [""]), ("append_system_prompt", 5), ("mcp_config", 3),
+            ("mcp_config", ["a.json"]), ("model", true), ("extra_args", "--verbose"),
+        ] as [(String, JSONValue)])
+    func wrongType(key: String, value: JSONValue) {
+        let agent = Agent(name: "night-coder", runner: .claudeCode, config: .object([key: value]))
+        let error = #expect(throws: NightshiftError.self) { try AgentCLIRunner<ClaudeCode>().validate(agent) }
+        #expect(error?.field == key)
+        #expect(error?.message.contains("night-coder") == true)
+        #expect(error?.message.contains("'\(key)'") == true)
+    }
+
+    @Test("a missing CLI fails at once, not retryable, naming the PATH searched")
+    func missingCLI() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let runner = AgentCLIRunner<ClaudeCode>(environment: ["PATH": FakeClaude.searchPath])
+        let request = Fixture.request(config: ["executable": "claude-missing-xyz"], directory: dir.url, runner: .claudeCode)
+        let outcome = try await runner.run(request, context: EventRecorder().context)
+        #expect(outcome == .failed("agent CLI not found: claude-missing-xyz (searched PATH=\(FakeClaude.searchPath))", retryable: false))
+    }
+
+    @Test("availability reports the CLI's path and its --version")
+    func availability() async {
+        let runner = AgentCLIRunner<ClaudeCode>(environment: ["PATH": FakeClaude.searchPath])
+        let found = await runner.availability(of: Agent(name: "tester", runner: .claudeCode, config: FakeClaude.config()))
+        #expect(found == AgentAvailability(
+            agent: "tester", runner: .claudeCode, available: true, path: FakeClaude.path, version: "2.1.52 (Claude Code)"))
+        let missing = await runner.availability(of: Agent(name: "tester", runner: .claudeCode, config: ["executable": "claude-missing-xyz"]))
+        #expect(missing.available == false)
+        #expect(missing.problem == "agent CLI not found: claude-missing-xyz (searched PATH=\(FakeClaude.searchPath))")
+    }
+}
+
+@Suite("Claude Code stream parser")
+struct ClaudeCodeStreamParserTests {
+    /// The events of `lines` fed in order to `parser`.
+    private func feed(_ lines: [String], into parser: inout ClaudeCodeStreamParser) -> [EventRecorder.Event] {
+        lines.flatMap { line in
+            parser.handle(OutputLine(text: line, truncated: false), now: Date()).map { EventRecorder.Event(type: $0.type, data: $0.data) }
+        }
+    }
+
+    @Test("the session id is in the usage right after the init line, and from the result line without one")
+    func sessionID() {
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        _ = feed([#"{"type":"system","subtype":"init","session_id":"s-1","model":"m","tools":[],"cwd":"/w"}"#], into: &parser)
+        #expect(parser.usage == RunUsage(agentSessionID: "s-1"))
+
+        var noInit = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        _ = feed([#"{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"s-2","num_turns":1}"#], into: &noInit)
+        #expect(noInit.usage.agentSessionID == "s-2")
+        #expect(noInit.result == .init(isError: false, subtype: "success", text: "ok", errors: [], turns: 1, apiErrorStatus: nil))
+    }
+
+    @Test("other system subtypes and unknown types are logged with their data, never dropped")
+    func otherLines() {
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        let compact = #"{"type":"system","subtype":"compact_boundary","session_id":"s","uuid":"u","compact_metadata":{"trigger":"auto","pre_tokens":167012}}"#
+        let events = feed([compact, #"{"type":"stream_event","event":{"type":"message_start"}}"#, #"{"kind":"x"}"#], into: &parser)
+        #expect(events.map(\.type) == ["log", "log", "log"])
+        #expect(events[0].data["level"] == "info")
+        #expect(events[0].data["message"] == "system event compact_boundary")
+        #expect(events[0].data["data"]?["compact_metadata"]?["pre_tokens"] == 167012)
+        #expect(events[1].data["message"] == "unknown event type stream_event")
+        #expect(events[1].data["data"]?["event"]?["type"] == "message_start")
+        #expect(events[2].data["message"] == "unknown event type (none)")
+    }
+
+    @Test("rate limits: rate_limit_event, an api_retry for a 429, an assistant message with error rate_limit")
+    func rateLimits() {
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        let events = feed([
+            #"{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":1763733600,"rateLimitType":"seven_day"},"uuid":"u","session_id":"s"}"#,
+            #"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,"retry_delay_ms":5000,"error_status":429,"error":"rate_limit","session_id":"s","uuid":"u"}"#,
+            #"{"type":"assistant","message":{"model":"<synthetic>","role":"assistant","content":[{"type":"text","text":"API Error: Rate limit reached"}]},"error":"rate_limit","session_id":"s"}"#,
+            #"{"type":"assistant","message":{"model":"<synthetic>","role":"assistant","content":[{"type":"text","text":"Invalid API key"}]},"error":"authentication_failed","session_id":"s"}"#,
+        ], into: &parser)
+        #expect(events.map(\.type) == ["rate_limit", "rate_limit", "rate_limit", "assistant", "error", "assistant"])
+        #expect(events[0].data == ["status": "rejected", "resetsAt": 1763733600, "rateLimitType": "seven_day"])
+        #expect(events[1].data == ["attempt": 1, "max_retries": 10, "retry_delay_ms": 5000, "error_status": 429, "error": "rate_limit"])
+        #expect(events[2].data == ["error": "rate_limit", "message": "API Error: Rate limit reached"])
+        #expect(events[4].data == ["message": "Invalid API key", "kind": "authentication_failed"])
+    }
+
+    @Test("tool results: content blocks joined, over 4 KiB cut and marked")
+    func toolResults() {
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        let long = String(repeating: "é", count: 3000)
+        let events = feed([
+            #"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t1","name":"mcp__github__get_issue","input":{"number":7}}]}}"#,
+            #"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"Issue 7"},{"type":"image","source":{}}]}]}}"#,
+            #"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t2","content":"\#(long)","is_error":true}]}}"#,
+        ], into: &parser)
+        #expect(events.map(\.type) == ["tool_call", "tool_result", "tool_result"])
+        #expect(events[1].data == ["id": "t1", "name": "mcp__github__get_issue", "is_error": false, "content": "Issue 7\n[image]"])
+        #expect(events[2].data["truncated"] == true)
+        #expect(events[2].data["content"]?.stringValue == String(repeating: "é", count: 2048))
+        #expect(events[2].data["name"] == nil)
+    }
+
+    @Test("error_during_execution is a retryable failure quoting the CLI's errors")
+    func duringExecution() {
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        _ = feed([
+            #"{"type":"result","subtype":"error_during_execution","is_error":true,"num_turns":3,"session_id":"s","total_cost_usd":0.01,"errors":["Tool execution failed: permission denied"]}"#,
+        ], into: &parser)
+        let report = ProcessReport(status: .exited(1), stdout: parser, stderrTail: "")
+        #expect(ClaudeCode.outcome(report, settings: .init()) == .failed(
+            "claude error during execution: Tool execution failed: permission denied", retryable: true,
+            usage: RunUsage(costUSD: 0.01, agentSessionID: "s", exitCode: 1)))
+    }
+}
