@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "NightshiftDaemonTests",
             dependencies: [
-                "Nightshift", "NightshiftSQLite", "NightshiftDaemon", "NightshiftTestSupport",
+                "Nightshift", "NightshiftSQLite", "NightshiftDaemon", "NightshiftRunners", "NightshiftTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

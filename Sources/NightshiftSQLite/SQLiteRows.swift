@@ -85,7 +85,10 @@ enum SQLiteRows {
             exitCode: row["exit_code"],
             tokensIn: row["tokens_in"],
             tokensOut: row["tokens_out"],
+            cacheReadTokens: row["cache_read_tokens"],
+            cacheWriteTokens: row["cache_write_tokens"],
             costUSD: row["cost_usd"],
+            costEstimated: row["cost_estimated"],
             agentSessionID: row["agent_session_id"],
             error: row["error"]
         )
@@ -119,7 +122,10 @@ enum SQLiteRows {
             concurrency: row["concurrency"],
             timeout: row["timeout"],
             retry: RetryPolicy(
-                maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"])
+                maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"]),
+            budgetUSD: row["budget_usd"],
+            spentUSD: row["spent_usd"],
+            injectMemories: row["inject_memories"]
         )
     }
 }

@@ -9,15 +9,18 @@ extension SQLiteTaskStore {
         try await writer.write { transaction in
             try transaction.db.execute(
                 sql: """
-                    INSERT INTO agents (name, runner, config, concurrency, timeout, max_attempts, initial_backoff, max_backoff, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO agents (name, runner, config, concurrency, timeout, max_attempts, initial_backoff, max_backoff,
+                        budget_usd, inject_memories, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (name) DO UPDATE SET runner = excluded.runner, config = excluded.config,
                         concurrency = excluded.concurrency, timeout = excluded.timeout, max_attempts = excluded.max_attempts,
-                        initial_backoff = excluded.initial_backoff, max_backoff = excluded.max_backoff, updated_at = excluded.updated_at
+                        initial_backoff = excluded.initial_backoff, max_backoff = excluded.max_backoff,
+                        budget_usd = excluded.budget_usd, inject_memories = excluded.inject_memories, updated_at = excluded.updated_at
                     """,
                 arguments: [
                     agent.name, agent.runner.rawValue, agent.config.jsonText, agent.concurrency, agent.timeout,
-                    agent.retry.maxAttempts, agent.retry.initialBackoff, agent.retry.maxBackoff, Date().timeIntervalSince1970,
+                    agent.retry.maxAttempts, agent.retry.initialBackoff, agent.retry.maxBackoff, agent.budgetUSD,
+                    agent.injectMemories, Date().timeIntervalSince1970,
                 ])
         }
     }

@@ -69,6 +69,17 @@ extension SQLiteTaskStore {
     }
 }
 
+extension SQLiteTaskStore {
+    /// Records the agent CLI's session id on a run that has not ended.
+    public func recordAgentSession(_ lease: Lease, sessionID: String) async throws {
+        try await writer.write(.shared) { transaction in
+            try transaction.db.execute(
+                sql: "UPDATE runs SET agent_session_id = ? WHERE task_id = ? AND id = ? AND finished_at IS NULL",
+                arguments: [sessionID, lease.taskID.rawValue, lease.runID])
+        }
+    }
+}
+
 /// One run's end, to record.
 struct Settlement: Sendable {
     var lease: Lease
@@ -81,6 +92,9 @@ extension WriteTransaction {
     /// settle is fenced on its own lease.
     func settleAll(_ settlements: [Settlement], by settler: String) throws -> [SettleResult] {
         var facts = try facts(Set(settlements.map(\.lease.taskID)))
+        // Agents' budgets matter only when runs cost something; a free batch reads nothing more.
+        var agentSpend = try agentBudgets(settlements.contains { $0.outcome.usage.costUSD > 0 }
+            ? Set(settlements.compactMap { facts[$0.lease.taskID]?.agent }) : [])
         var results: [SettleResult?] = Array(repeating: nil, count: settlements.count)
         // Moves grouped by the state they lead to: each group sets the same columns.
         var groups: [TaskState: [(index: Int, move: Move)]] = [:]
@@ -98,8 +112,20 @@ extension WriteTransaction {
                     ?? staleResult(lease, facts: current, settler: settler)
                 continue
             }
-            let outcome = settlement.outcome
+            var outcome = settlement.outcome
             let time = settlement.now.timeIntervalSince1970
+            let cost = outcome.usage.costUSD
+            if cost > 0, var spend = agentSpend[current.agent] {
+                spend.spent += cost
+                agentSpend[current.agent] = spend
+            }
+            if case .failed(retryable: true) = outcome.resolution,
+               let exceeded = Self.budgetExceeded(task: current, runCost: cost, agent: agentSpend[current.agent])
+            {
+                outcome.resolution = .failed(retryable: false)
+                outcome.error = [exceeded, outcome.error].compactMap { $0 }.joined(separator: "; last run: ")
+            }
+            facts[lease.taskID]?.costUSD += cost
             var failures = current.failures
             if case .failed = outcome.resolution { failures += 1 }
             let budget = RetryBudget(failures: failures, maxAttempts: current.retry.maxAttempts)
@@ -136,7 +162,8 @@ extension WriteTransaction {
                 facts: current, action: action, budget: budget, values: values, details: details)))
             runs.append([
                 lease.taskID.rawValue, current.attempt, time, outcome.label, settler, next.rawValue, usage.exitCode, usage.tokensIn,
-                usage.tokensOut, usage.costUSD, usage.agentSessionID, outcome.error,
+                usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens, usage.costUSD, usage.costEstimated,
+                usage.agentSessionID, outcome.error,
             ])
             switch outcome.resolution {
             case .succeeded: runDeltas["succeeded", default: 0] += 1
@@ -165,7 +192,38 @@ extension WriteTransaction {
             try transitionAll(moves.map(\.move), columns: columns, fixed: fixed, now: now)
         }
         try finishRuns(runs)
+        for (agent, spend) in agentSpend where spend.spent != spend.before {
+            try db.execute(sql: "UPDATE agents SET spent_usd = ? WHERE name = ?", arguments: [spend.spent, agent])
+        }
         return results.map { $0! }
+    }
+
+    /// What the named agents have spent, and their budgets.
+    private func agentBudgets(_ names: Set<String>) throws -> [String: (budget: Double?, before: Double, spent: Double)] {
+        guard !names.isEmpty else { return [:] }
+        var budgets: [String: (budget: Double?, before: Double, spent: Double)] = [:]
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT name, budget_usd, spent_usd FROM agents WHERE name IN (\(databaseQuestionMarks(count: names.count)))",
+            arguments: StatementArguments(Array(names)))
+        for row in rows { budgets[row["name"]] = (row["budget_usd"], row["spent_usd"], row["spent_usd"]) }
+        return budgets
+    }
+
+    /// Why a task may not run again: its own budget, or its agent's, is spent (counting this run).
+    static func budgetExceeded(task: TaskFacts, runCost: Double, agent: (budget: Double?, before: Double, spent: Double)?) -> String? {
+        let spent = task.costUSD + runCost
+        if let budget = task.budgetUSD, spent >= budget {
+            return "budget exceeded: the task's runs cost $\(money(spent)) of its $\(money(budget)) budget"
+        }
+        if let agent, let budget = agent.budget, agent.spent >= budget {
+            return "budget exceeded: agent \(task.agent) has spent $\(money(agent.spent)) of its $\(money(budget)) budget"
+        }
+        return nil
+    }
+
+    /// Dollars with up to four decimals.
+    static func money(_ value: Double) -> String {
+        String(format: "%.4f", value).replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression)
     }
 
     /// Why a settle with a lease that is no longer current changes nothing: already settled by
@@ -184,15 +242,19 @@ extension WriteTransaction {
     }
 
     /// Writes the end of runs, given as rows of (task_id, attempt, finished_at, outcome, settled_by,
-    /// settled_state, exit_code, tokens_in, tokens_out, cost_usd, agent_session_id, error).
+    /// settled_state, exit_code, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, cost_usd,
+    /// cost_estimated, agent_session_id, error).
     private func finishRuns(_ runs: [[(any DatabaseValueConvertible)?]]) throws {
         for chunk in runs.chunks(of: Self.rowsPerStatement) {
             try db.cachedStatement(sql: """
-                WITH ended(task_id, attempt, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out, cost_usd,
-                    agent_session_id, error) AS (VALUES \(Self.valueRows(chunk.count, width: 12)))
+                WITH ended(task_id, attempt, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out,
+                    cache_read_tokens, cache_write_tokens, cost_usd, cost_estimated, agent_session_id, error)
+                    AS (VALUES \(Self.valueRows(chunk.count, width: 15)))
                 UPDATE runs SET finished_at = ended.finished_at, outcome = ended.outcome, settled_by = ended.settled_by,
                     settled_state = ended.settled_state, exit_code = ended.exit_code, tokens_in = ended.tokens_in,
-                    tokens_out = ended.tokens_out, cost_usd = ended.cost_usd, agent_session_id = ended.agent_session_id,
+                    tokens_out = ended.tokens_out, cache_read_tokens = ended.cache_read_tokens,
+                    cache_write_tokens = ended.cache_write_tokens, cost_usd = ended.cost_usd,
+                    cost_estimated = ended.cost_estimated, agent_session_id = COALESCE(ended.agent_session_id, runs.agent_session_id),
                     error = ended.error
                 FROM ended WHERE runs.task_id = ended.task_id AND runs.attempt = ended.attempt
                 """).execute(arguments: StatementArguments(chunk.flatMap { $0 }))

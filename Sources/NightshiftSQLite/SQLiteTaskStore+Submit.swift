@@ -36,10 +36,16 @@ extension WriteTransaction {
             return .existingIdempotent(try SQLiteRows.task(row))
         }
         guard let agentRow = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT timeout, max_attempts, initial_backoff, max_backoff FROM agents WHERE name = ?"),
+            db.cachedStatement(sql: "SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents WHERE name = ?"),
             arguments: [new.agent])
         else {
             throw NightshiftError.invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
+        }
+        if let budget: Double = agentRow["budget_usd"], let spent: Double = agentRow["spent_usd"], spent >= budget {
+            throw NightshiftError(
+                .budgetExceeded,
+                "budget exceeded: agent \(new.agent) has spent $\(Self.money(spent)) of its $\(Self.money(budget)) budget",
+                field: "agent")
         }
         if let key = new.dedupKey,
            let row = try Row.fetchOne(

@@ -18,8 +18,15 @@ extension WriteTransaction {
         var attempt: Int
         /// The seq of the task's last event; the move's `state` event takes the next one.
         var lastSeq: Int64
+        /// The task's budget in USD, if any.
+        var budgetUSD: Double?
+        /// What its runs have cost so far.
+        var costUSD: Double
 
-        static let columns = "id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq"
+        static let columns = """
+            id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
+            budget_usd, cost_usd
+            """
 
         /// From a row read with ``columns``, by position.
         init(_ row: Row) throws {
@@ -32,6 +39,8 @@ extension WriteTransaction {
             leaseToken = row[8]
             attempt = row[9]
             lastSeq = row[10]
+            budgetUSD = row[11]
+            costUSD = row[12]
         }
 
         /// From a task read with `SQLiteRows.taskColumns`.
@@ -45,6 +54,8 @@ extension WriteTransaction {
             self.leaseToken = leaseToken
             attempt = task.attempt
             self.lastSeq = lastSeq
+            budgetUSD = task.budgetUSD
+            costUSD = task.costUSD
         }
     }
 

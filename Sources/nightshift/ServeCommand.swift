@@ -58,11 +58,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "nightshift")
         let directory = try DataDirectory(home: home)
+        let runners = RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: [:])])
         let settings: NightshiftConfig
         let listenAddress: ListenAddress
         do {
             settings = try NightshiftConfig.load(
-                path: config ?? directory.url.appendingPathComponent("nightshift.toml").path, required: config != nil)
+                path: config ?? directory.url.appendingPathComponent("nightshift.toml").path, required: config != nil
+            ) { (agent: Agent) throws(NightshiftError) in
+                try runners.runner(for: agent.runner)?.validate(agent)
+            }
             if let listen {
                 do { listenAddress = try ListenAddress.parse(listen) } catch {
                     throw NightshiftError(error.code, "--listen: \(error.message)", field: "listen")
@@ -85,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         let authority = try TokenAuthority.load(home: directory.url)
         let engine = Engine(
             store: store,
-            runners: RunnerRegistry([CommandRunner(), BuiltinRunner(handlers: [:])]),
+            runners: runners,
             configuration: EngineConfiguration(
                 nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
                 heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Nightshift
 import NightshiftDaemon
+import NightshiftRunners
 import NightshiftSQLite
 import NIOCore
 import NIOHTTP1
@@ -26,7 +27,7 @@ struct APIHarness {
         let store = try SQLiteTaskStore(path: directory.appendingPathComponent("nightshift.db").path)
         for name in handlers.keys { try await store.saveAgent(Agent(name: name, runner: .builtin, retry: RetryPolicy(maxAttempts: 1))) }
         let engine = Engine(
-            store: store, runners: RunnerRegistry([BuiltinRunner(handlers: handlers)]),
+            store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
             configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
         return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: .milliseconds(10))
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in

@@ -110,7 +110,7 @@ import Testing
         (agentHeader + "command = [\"x\"]\ntimeout = \"0s\"\n", "agents.build.timeout", "expected a duration > 0 like \"30m\", \"1h30m\" or a whole number of seconds, found \"0s\" (a string)"),
         (agentHeader + "command = [\"x\"]\ninitial_backoff = -1\n", "agents.build.initial_backoff", "expected a duration like \"30m\""),
         (agentHeader + "command = [\"x\"]\ninitial_backoff = \"10m\"\nmax_backoff = \"1m\"\n", "agents.build.max_backoff", "≥ initial_backoff"),
-        (agentHeader + "comand = [\"x\"]\n", "agents.build.comand", "unknown key; expected one of command, concurrency, env,"),
+        (agentHeader + "comand = [\"x\"]\n", "agents.build.comand", "unknown key; expected one of budget_usd, command, concurrency, env,"),
         ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
         ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1–128 letters"),
         ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, queue, server"),

@@ -13,6 +13,12 @@ public struct RunnerKind: Sendable, Hashable, Codable, CustomStringConvertible, 
     public static let command = RunnerKind("command")
     /// An in-process Swift closure.
     public static let builtin = RunnerKind("builtin")
+    /// Anthropic's Claude Code CLI (`claude -p --output-format stream-json`).
+    public static let claudeCode = RunnerKind("claude_code")
+    /// OpenAI's Codex CLI (`codex exec --json`).
+    public static let codex = RunnerKind("codex")
+    /// Google's Gemini CLI (`gemini --output-format stream-json`).
+    public static let gemini = RunnerKind("gemini")
 
     /// Decodes the text form.
     public init(from decoder: any Decoder) throws {
@@ -40,6 +46,13 @@ public struct Agent: Sendable, Hashable, Codable {
     public var timeout: Double?
     /// Default retry policy for its tasks.
     public var retry: RetryPolicy
+    /// The most its runs may cost in total, in USD; `nil` for no limit. Once its runs have spent
+    /// it, submits are refused and its queued tasks fail with "budget exceeded".
+    public var budgetUSD: Double?
+    /// What its runs have cost so far, in USD (kept by the store; ignored when saving).
+    public var spentUSD: Double
+    /// Whether its memories are put before each task's prompt.
+    public var injectMemories: Bool
 
     /// Creates an agent.
     public init(
@@ -48,7 +61,10 @@ public struct Agent: Sendable, Hashable, Codable {
         config: JSONValue = .object([:]),
         concurrency: Int? = nil,
         timeout: Double? = nil,
-        retry: RetryPolicy = .default
+        retry: RetryPolicy = .default,
+        budgetUSD: Double? = nil,
+        spentUSD: Double = 0,
+        injectMemories: Bool = false
     ) {
         self.name = name
         self.runner = runner
@@ -56,6 +72,14 @@ public struct Agent: Sendable, Hashable, Codable {
         self.concurrency = concurrency
         self.timeout = timeout
         self.retry = retry
+        self.budgetUSD = budgetUSD
+        self.spentUSD = spentUSD
+        self.injectMemories = injectMemories
+    }
+
+    /// What is left of its budget (never below 0), or `nil` without one.
+    public var remainingBudgetUSD: Double? {
+        budgetUSD.map { max(0, $0 - spentUSD) }
     }
 
     /// Checks the fields; the error names the first bad one.
@@ -66,6 +90,7 @@ public struct Agent: Sendable, Hashable, Codable {
         guard config.objectValue != nil else { throw .invalid("config", "expected a JSON object") }
         if let concurrency, concurrency < 1 { throw .invalid("concurrency", "expected an integer ≥ 1, got \(concurrency)") }
         if let timeout, !(timeout > 0 && timeout.isFinite) { throw .invalid("timeout", "expected a duration > 0") }
+        if let budgetUSD, !(budgetUSD > 0 && budgetUSD.isFinite) { throw .invalid("budget_usd", "expected a number of USD > 0") }
         try retry.validate()
     }
 }

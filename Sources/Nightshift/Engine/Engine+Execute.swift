@@ -3,7 +3,9 @@ import Logging
 
 extension Engine {
     private enum Ending: Sendable {
-        case finished(RunOutcome)
+        /// The runner returned; `started` when an agent process ran (in-process runners keep no
+        /// checkpoints), rather than the run failing before it.
+        case finished(RunOutcome, started: Bool)
         case threw(String)
         case stopped(StopReason)
     }
@@ -20,14 +22,15 @@ extension Engine {
                 errorLogger.error("could not write run events", metadata: ["nightshift.error": "\(error)"])
             }
         }
-        let ending = await supervise(claimed, stop: stop, events: events, logger: logger)
+        let observed = RunObservations()
+        let ending = await supervise(claimed, stop: stop, events: events, observed: observed, logger: logger)
         await events.flush()
         state.withLock { _ = $0.active.removeValue(forKey: task.id) }
         doorbell.ring()
 
         let outcome: RunOutcome
         switch ending {
-        case .finished(let finished): outcome = finished
+        case .finished(let finished, _): outcome = finished
         case .threw(let message): outcome = .failed(message, retryable: true)
         case .stopped(.timeout(let seconds)):
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
@@ -35,6 +38,9 @@ extension Engine {
             outcome = RunOutcome(resolution: .released, label: "released")
         case .stopped(.cancelled), .stopped(.leaseLost):
             return
+        }
+        if case .finished(_, let started) = ending, started {
+            await recordCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
         }
         do {
             let result = try await store.settle(claimed.lease, outcome: outcome, now: Date())
@@ -52,31 +58,43 @@ extension Engine {
         }
     }
 
-    private func supervise(_ claimed: ClaimedRun, stop: StopSignal, events: RunEventBuffer, logger: Logger) async -> Ending {
+    private func supervise(
+        _ claimed: ClaimedRun, stop: StopSignal, events: RunEventBuffer, observed: RunObservations, logger: Logger
+    ) async -> Ending {
         let task = claimed.task
         guard let agent = await agent(named: task.agent) else {
-            return .finished(.failed("agent '\(task.agent)' is not defined", retryable: false))
+            return .finished(.failed("agent '\(task.agent)' is not defined", retryable: false), started: false)
         }
         guard let runner = runners.runner(for: agent.runner) else {
-            return .finished(.failed("no runner of kind '\(agent.runner)' for agent '\(agent.name)'", retryable: false))
+            return .finished(.failed("no runner of kind '\(agent.runner)' for agent '\(agent.name)'", retryable: false), started: false)
         }
         let workdir = configuration.workRoot.appendingPathComponent(task.id.rawValue)
         if runner.needsWorkingDirectory {
             do {
                 try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true)
             } catch {
-                return .finished(.failed("cannot create working directory \(workdir.path): \(error)", retryable: true))
+                return .finished(.failed("cannot create working directory \(workdir.path): \(error)", retryable: true), started: false)
             }
         }
-        let request = RunRequest(task: task, run: claimed.run, agent: agent, workingDirectory: workdir)
+        let request: RunRequest
+        switch await self.request(for: claimed, agent: agent, workdir: workdir, checkpoints: runner.needsWorkingDirectory, logger: logger) {
+        case .success(let value): request = value
+        case .failure(let failure): return .finished(failure.outcome, started: false)
+        }
+        let (store, lease) = (store, claimed.lease)
         let context = RunContext(
             logger: logger,
-            emit: { events.emit($0, $1) },
+            emit: { type, data in
+                events.emit(type, data)
+                if let session = observed.observe(type, data) {
+                    Task { try? await store.recordAgentSession(lease, sessionID: session) }
+                }
+            },
             process: { pid in self.state.withLock { $0.active[task.id]?.info.pid = pid } })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
         let running = Task { () -> Ending? in
-            do { return .finished(try await runner.run(request, context: context)) } catch is CancellationError {
+            do { return .finished(try await runner.run(request, context: context), started: runner.needsWorkingDirectory) } catch is CancellationError {
                 return nil
             } catch {
                 return .threw("\(error)")

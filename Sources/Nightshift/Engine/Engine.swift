@@ -25,6 +25,7 @@ public final class Engine: Service, Sendable {
     struct EngineState {
         var active: [TaskID: ActiveEntry] = [:]
         var agents: [String: (agent: Agent, fetched: ContinuousClock.Instant)] = [:]
+        var availability: (reports: [AgentAvailability], at: ContinuousClock.Instant)?
         var stopping = false
     }
 
@@ -72,8 +73,38 @@ public final class Engine: Service, Sendable {
 
     /// Creates or replaces an agent in the store and in the engine's cache.
     public func saveAgent(_ agent: Agent) async throws {
+        try validate(agent)
         try await store.saveAgent(agent)
         state.withLock { $0.agents[agent.name] = (agent, .now) }
+    }
+
+    /// Checks an agent against its runner: a runner kind this engine has, and a runner config
+    /// its runner accepts. The error names the key at fault.
+    public func validate(_ agent: Agent) throws(NightshiftError) {
+        try agent.validate()
+        guard let runner = runners.runner(for: agent.runner) else {
+            throw .invalid("runner", "one of \(runners.kinds.map(\.rawValue).sorted().joined(separator: ", ")), got '\(agent.runner)'")
+        }
+        try runner.validate(agent)
+    }
+
+    /// Whether each agent's program can be started on this node: its path and version. Answers
+    /// the last report if it is younger than `maxAge` (asking every CLI its version takes time).
+    public func availability(maxAge: Duration = .seconds(30)) async throws -> [AgentAvailability] {
+        if let cached = state.withLock({ $0.availability }), ContinuousClock.now - cached.at < maxAge {
+            return cached.reports
+        }
+        var reports: [AgentAvailability] = []
+        for agent in try await store.agents() {
+            if let runner = runners.runner(for: agent.runner) {
+                reports.append(await runner.availability(of: agent))
+            } else {
+                reports.append(AgentAvailability(
+                    agent: agent.name, runner: agent.runner, available: false, problem: "no runner of kind \(agent.runner) here"))
+            }
+        }
+        state.withLock { $0.availability = (reports, .now) }
+        return reports
     }
 
     /// The runs in progress on this node.

@@ -55,6 +55,9 @@ public protocol TaskStore: Sendable {
     func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent]
     /// A task's runs, oldest first.
     func runs(task: TaskID) async throws -> [Run]
+    /// Records the agent CLI's session id on a run as soon as the agent reports it, so a retry can
+    /// resume the session even when this run's worker dies before settling.
+    func recordAgentSession(_ lease: Lease, sessionID: String) async throws
     /// How many tasks are in each state.
     func countsByState() async throws -> [TaskState: Int]
 

@@ -131,8 +131,9 @@ public struct NightshiftClient: Sendable {
     // MARK: Status and agents
 
     /// `GET /v1/status`: counts by state, queue depth, active and recent runs, totals.
-    public func status() async throws -> JSONValue {
-        try await request(.GET, "/v1/status")
+    /// With `refresh`, the agents' availability is checked afresh instead of answered from the last check.
+    public func status(refresh: Bool = false) async throws -> JSONValue {
+        try await request(.GET, refresh ? "/v1/status?refresh=true" : "/v1/status")
     }
 
     /// `GET /v1/agents`: every agent.

@@ -30,7 +30,12 @@ public struct NightshiftConfig: Sendable, Hashable {
     }
 
     /// Reads the file at `path`. A missing file is the empty configuration unless `required`.
-    public static func load(path: String, required: Bool) throws(NightshiftError) -> NightshiftConfig {
+    ///
+    /// `validate` checks each agent's runner config (the engine's runners know their keys); its
+    /// error is reported with the file and the agent's key.
+    public static func load(
+        path: String, required: Bool, validate: (Agent) throws(NightshiftError) -> Void = { _ in }
+    ) throws(NightshiftError) -> NightshiftConfig {
         guard FileManager.default.fileExists(atPath: path) else {
             if required { throw NightshiftError(.invalidInput, "\(path): configuration file not found") }
             return NightshiftConfig()
@@ -41,11 +46,11 @@ public struct NightshiftConfig: Sendable, Hashable {
         } catch {
             throw NightshiftError(.invalidInput, "\(path): cannot read the configuration file as UTF-8 text: \(error.localizedDescription)")
         }
-        return try NightshiftConfig(toml: text, path: path)
+        return try NightshiftConfig(toml: text, path: path, validate: validate)
     }
 
     /// Parses a TOML document; `path` names the file in error messages.
-    public init(toml: String, path: String) throws(NightshiftError) {
+    public init(toml: String, path: String, validate: (Agent) throws(NightshiftError) -> Void = { _ in }) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
         try root.checkKeys(["agents", "queue", "server"])
         if let server = try root.section("server") {
@@ -58,26 +63,35 @@ public struct NightshiftConfig: Sendable, Hashable {
         }
         agents = []
         for (name, section) in try root.section("agents")?.sections() ?? [] {
-            agents.append(try Self.agent(name: name, section))
+            agents.append(try Self.agent(name: name, section, validate: validate))
         }
     }
 
-    /// The runner names an agent may use; `claude_code`, `codex` and `gemini` are accepted ahead of their runners.
+    /// The runner names an agent may use.
     private static let runners = ["claude_code", "codex", "command", "gemini"]
 
-    /// Builds and validates the agent in `[agents.NAME]`.
-    private static func agent(name: String, _ section: TOMLSection) throws(NightshiftError) -> Agent {
-        try section.checkKeys([
-            "command", "concurrency", "env", "initial_backoff", "max_attempts", "max_backoff", "runner", "timeout", "workdir",
-        ])
+    /// The keys of an agent section that are not its runner's config.
+    private static let agentKeys = [
+        "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner", "timeout",
+    ]
+
+    /// Builds and validates the agent in `[agents.NAME]`. For `command` agents the section's other
+    /// keys are `command`, `workdir` and `env`; for the agent CLIs every other key is runner config,
+    /// which `validate` checks.
+    private static func agent(
+        name: String, _ section: TOMLSection, validate: (Agent) throws(NightshiftError) -> Void
+    ) throws(NightshiftError) -> Agent {
         let runner = RunnerKind(try section.required("runner", .oneOf(runners)))
-        let command = try runner == .command
-            ? section.required("command", .nonEmptyStrings)
-            : section.value("command", .nonEmptyStrings)
         var config: [String: JSONValue] = [:]
-        config["command"] = command.map { .array($0.map(JSONValue.string)) }
-        config["workdir"] = try section.value("workdir", .string).map(JSONValue.string)
-        config["env"] = try section.value("env", .strings).map { .array($0.map(JSONValue.string)) }
+        if runner == .command {
+            try section.checkKeys(agentKeys + ["command", "env", "workdir"])
+            config["command"] = .array(try section.required("command", .nonEmptyStrings).map(JSONValue.string))
+            config["workdir"] = try section.value("workdir", .string).map(JSONValue.string)
+            config["env"] = try section.value("env", .strings).map { .array($0.map(JSONValue.string)) }
+        } else {
+            let json = (try? JSONValue(jsonText: section.table.convert(to: .json)))?.objectValue ?? [:]
+            config = json.filter { !agentKeys.contains($0.key) }
+        }
         let defaults = RetryPolicy.default
         let agent = Agent(
             name: name,
@@ -89,10 +103,13 @@ public struct NightshiftConfig: Sendable, Hashable {
                 maxAttempts: try section.value("max_attempts", .positiveInteger) ?? defaults.maxAttempts,
                 initialBackoff: try section.value("initial_backoff", .duration) ?? defaults.initialBackoff,
                 maxBackoff: try section.value("max_backoff", .duration) ?? defaults.maxBackoff
-            )
+            ),
+            budgetUSD: try section.value("budget_usd", .positiveNumber),
+            injectMemories: try section.value("inject_memories", .bool) ?? false
         )
         do {
             try agent.validate()
+            try validate(agent)
         } catch {
             let key = switch error.field {
             case "name"?, nil: "agents.\(name)"

@@ -154,6 +154,21 @@ extension Expected<Double> {
     }
 }
 
+extension Expected<Double> {
+    /// A number > 0 (an integer or a float).
+    static var positiveNumber: Self {
+        Self(description: "a number > 0") { value in
+            let number = value.double ?? value.int.map(Double.init)
+            return number.flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
+        }
+    }
+}
+
+extension Expected<Bool> {
+    /// `true` or `false`.
+    static var bool: Self { Self(description: "true or false") { $0.bool } }
+}
+
 extension Expected<ListenAddress> {
     /// `HOST:PORT`.
     static var listenAddress: Self {

@@ -43,7 +43,17 @@ public enum APIJSON {
             "worker_id": .string(run.workerID), "started_at": time(run.startedAt), "heartbeat_at": time(run.heartbeatAt),
             "lease_expires_at": time(run.leaseExpiresAt), "finished_at": time(run.finishedAt), "outcome": string(run.outcome),
             "exit_code": int(run.exitCode), "tokens_in": .int(Int64(run.tokensIn)), "tokens_out": .int(Int64(run.tokensOut)),
-            "cost_usd": .double(run.costUSD), "agent_session_id": string(run.agentSessionID), "error": string(run.error),
+            "cache_read_tokens": .int(Int64(run.cacheReadTokens)), "cache_write_tokens": .int(Int64(run.cacheWriteTokens)),
+            "cost_usd": .double(run.costUSD), "cost_estimated": .bool(run.costEstimated),
+            "agent_session_id": string(run.agentSessionID), "error": string(run.error),
+        ]
+    }
+
+    /// Whether an agent's program can run here.
+    public static func availability(_ report: AgentAvailability) -> JSONValue {
+        [
+            "agent": .string(report.agent), "runner": .string(report.runner.rawValue), "available": .bool(report.available),
+            "path": string(report.path), "version": string(report.version), "problem": string(report.problem),
         ]
     }
 
@@ -53,7 +63,8 @@ public enum APIJSON {
             "name": .string(agent.name), "runner": .string(agent.runner.rawValue), "config": agent.config,
             "concurrency": int(agent.concurrency), "timeout": number(agent.timeout),
             "max_attempts": .int(Int64(agent.retry.maxAttempts)), "initial_backoff": .double(agent.retry.initialBackoff),
-            "max_backoff": .double(agent.retry.maxBackoff),
+            "max_backoff": .double(agent.retry.maxBackoff), "budget_usd": number(agent.budgetUSD),
+            "spent_usd": .double(agent.spentUSD), "inject_memories": .bool(agent.injectMemories),
         ]
     }
 
@@ -99,6 +110,14 @@ public enum APIJSON {
         case .int(let value)?: return Double(value)
         case .double(let value)?: return value
         case let other?: throw NightshiftError(.invalidInput, "expected a number, got \(kind(other))", field: key)
+        }
+    }
+
+    static func bool(_ members: [String: JSONValue], _ key: String) throws -> Bool? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?: throw NightshiftError(.invalidInput, "expected true or false, got \(kind(other))", field: key)
         }
     }
 
@@ -165,6 +184,7 @@ public enum APIJSON {
         let members = try object(body)
         try rejectUnknown(members, allowed: [
             "name", "runner", "config", "concurrency", "timeout", "max_attempts", "initial_backoff", "max_backoff",
+            "budget_usd", "inject_memories",
         ])
         let bodyName = try string(members, "name", required: pathName == nil)
         if let pathName, let bodyName, pathName != bodyName {
@@ -178,7 +198,8 @@ public enum APIJSON {
         let agent = Agent(
             name: pathName ?? bodyName!, runner: RunnerKind(try string(members, "runner", required: true)!),
             config: config == .null ? .object([:]) : config, concurrency: try int(members, "concurrency"),
-            timeout: try number(members, "timeout"), retry: retry)
+            timeout: try number(members, "timeout"), retry: retry, budgetUSD: try number(members, "budget_usd"),
+            injectMemories: try bool(members, "inject_memories") ?? false)
         try agent.validate()
         return agent
     }

@@ -66,10 +66,53 @@ struct StatusCommand: AsyncParsableCommand {
     }
 }
 
-/// `nightshift agents`: the configured agents.
+/// `nightshift agents`: the configured agents (`list`, the default) and whether their CLIs run here (`check`).
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
+        abstract: "List the agents tasks can run on, or check that their CLIs are installed.",
+        subcommands: [AgentsListCommand.self, AgentsCheckCommand.self],
+        defaultSubcommand: AgentsListCommand.self)
+}
+
+/// `nightshift agents check`: for each agent, whether its CLI resolves, its path and its version.
+struct AgentsCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Show whether each agent's CLI is found on the daemon's PATH, where, and its --version.",
+        discussion: CLIExitCodes.discussion(
+            "Exits 1 when an agent's CLI is missing. With --json, prints {\"agents\":[{agent, runner, available, path, version, problem}]}."))
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let status = try await options.client().status(refresh: true)
+        guard case .array(let agents)? = status["agents"] else {
+            throw NightshiftClient.APIError.invalidResponse("no \"agents\" array in the status")
+        }
+        if options.json {
+            CLIOutput.json(["agents": .array(agents)])
+        } else {
+            var table = CLITable(["AGENT", "RUNNER", "AVAILABLE", "PATH", "VERSION"])
+            for agent in agents {
+                let available = agent["available"] == .bool(true)
+                table.add([
+                    .init(CLIOutput.text(agent["agent"]), style: "1"), .init(CLIOutput.text(agent["runner"])),
+                    .init(available ? "yes" : "no", style: available ? "32" : "31"),
+                    .init(available ? CLIOutput.text(agent["path"]) : CLIOutput.text(agent["problem"])),
+                    .init(CLIOutput.text(agent["version"])),
+                ])
+            }
+            table.print()
+        }
+        if agents.contains(where: { $0["available"] != .bool(true) }) { throw ExitCode.failure }
+    }
+}
+
+/// `nightshift agents list`: the configured agents.
+struct AgentsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the agents tasks can run on.",
         discussion: CLIExitCodes.discussion("With --json, prints the API's answer: {\"agents\":[..]}."))
 

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What the engine learns from a run's events while it runs: the agent's session id (recorded at
+/// once, so a retry can resume it even if this worker dies) and the checkpoints it wrote as lines.
+final class RunObservations: Sendable {
+    private let state = Mutex<(sessionID: String?, checkpoints: [JSONValue])>((nil, []))
+
+    /// Notes an event; answers the session id when this event is the first to report one.
+    func observe(_ type: String, _ data: JSONValue) -> String? {
+        switch type {
+        case "session":
+            guard let id = data["session_id"]?.stringValue, !id.isEmpty else { return nil }
+            return state.withLock { value in
+                guard value.sessionID == nil else { return nil }
+                value.sessionID = id
+                return id
+            }
+        case "checkpoint":
+            state.withLock { $0.checkpoints.append(data) }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// The session id reported, if any.
+    var sessionID: String? { state.withLock { $0.sessionID } }
+    /// The `checkpoint` lines, in order.
+    var checkpoints: [JSONValue] { state.withLock { $0.checkpoints } }
+}
+
+extension Engine {
+    /// Where checkpoints of `task` are written by its agent: `<workRoot>/.checkpoints/<task id>`.
+    func checkpointDirectory(_ task: TaskID) -> URL {
+        configuration.workRoot.appendingPathComponent(".checkpoints", isDirectory: true)
+            .appendingPathComponent(task.rawValue, isDirectory: true)
+    }
+
+    /// Where unreadable checkpoint files are moved.
+    var quarantineDirectory: URL {
+        configuration.workRoot.appendingPathComponent(".checkpoints", isDirectory: true)
+            .appendingPathComponent("quarantine", isDirectory: true)
+    }
+
+    /// The request for a run: the budget left, the session to resume with its checkpoint's hint,
+    /// the agent's memories before the prompt, the checkpoint directory. Answers the failure to
+    /// record instead when the budget is already spent.
+    /// Only runs of agent processes (`checkpoints`) get a checkpoint directory.
+    func request(
+        for claimed: ClaimedRun, agent: Agent, workdir: URL, checkpoints keepsCheckpoints: Bool, logger: Logger
+    ) async -> Result<RunRequest, RunFailure> {
+        let task = claimed.task
+        var agent = agent
+        if agent.budgetUSD != nil, let fresh = try? await store.agent(named: agent.name) { agent = fresh }
+        let left = [task.budgetUSD.map { $0 - task.costUSD }, agent.remainingBudgetUSD].compactMap { $0 }.min()
+        if let left, left <= 0 {
+            let whose = task.budgetUSD.map { $0 - task.costUSD <= 0 } == true
+                ? "the task's runs cost $\(task.costUSD) of its $\(task.budgetUSD ?? 0) budget"
+                : "agent \(agent.name) has spent $\(agent.spentUSD) of its $\(agent.budgetUSD ?? 0) budget"
+            return .failure(RunFailure(outcome: .failed("budget exceeded: \(whose)", retryable: false)))
+        }
+
+        let checkpoints = store as? any CheckpointStore
+        var resume: ResumeContext?
+        var hint: String?
+        if claimed.run.attempt > 1 {
+            let earlier = ((try? await store.runs(task: task.id)) ?? []).filter { $0.attempt < claimed.run.attempt }
+            let session = earlier.last { $0.agentSessionID != nil }
+            hint = try? await checkpoints?.latestActiveCheckpoint(
+                agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID)?.resumeHint
+            if let session, let id = session.agentSessionID {
+                resume = ResumeContext(sessionID: id, fromAttempt: session.attempt, hint: hint, previousError: earlier.last?.error)
+            }
+        }
+
+        var prompt = task.prompt
+        if resume == nil, let hint {
+            prompt += "\n\nThis task was started before and stopped. Resume hint from its last checkpoint: \(hint)"
+        }
+        if agent.injectMemories, let memories = store as? any MemoryStore {
+            do {
+                let known = try await memories.memories(workspace: task.workspaceID, agent: agent.name, prefix: nil)
+                if let preamble = Self.memoryPreamble(known) { prompt = preamble + prompt }
+            } catch {
+                logger.warning("could not read memories", metadata: ["nightshift.error": "\(error)"])
+            }
+        }
+        let directory = keepsCheckpoints ? checkpointDirectory(task.id) : nil
+        if let directory { try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        return .success(RunRequest(
+            task: task, run: claimed.run, agent: agent, workingDirectory: workdir, prompt: prompt, resume: resume,
+            remainingBudgetUSD: left, checkpointDirectory: directory))
+    }
+
+    /// The most memory text put before a prompt.
+    static let memoryPreambleLimit = 32 << 10
+
+    /// The memories as a list before the prompt, newest first, cut at ``memoryPreambleLimit``.
+    static func memoryPreamble(_ memories: [Memory]) -> String? {
+        guard !memories.isEmpty else { return nil }
+        var text = "What you remember from earlier tasks (key: summary):\n"
+        for memory in memories.sorted(by: { $0.updatedAt > $1.updatedAt }) {
+            let line = "- \(memory.key): \(memory.summary)\n"
+            if text.utf8.count + line.utf8.count > memoryPreambleLimit { break }
+            text += line
+        }
+        return text + "\nThe task:\n"
+    }
+
+    /// After a run: stores the checkpoints its agent wrote (files and lines; bad ones quarantined
+    /// or logged with the reason), then the run's own automatic checkpoint. When the task is done,
+    /// its active checkpoints are resolved.
+    func recordCheckpoints(
+        _ claimed: ClaimedRun, agent: String, outcome: RunOutcome, observed: RunObservations, events: RunEventBuffer, logger: Logger
+    ) async {
+        guard let store = store as? any CheckpointStore else { return }
+        let task = claimed.task
+        let now = Date()
+        let sessionID = outcome.usage.agentSessionID ?? observed.sessionID
+        var written: [SessionCheckpoint] = []
+        for line in observed.checkpoints {
+            do {
+                written.append(try SessionCheckpoint.parse(line, agent: agent, sessionID: sessionID, taskID: task.id, now: now))
+            } catch {
+                events.emit("log", ["level": "warning", "message": .string("checkpoint line rejected: \(error.message)")])
+            }
+        }
+        let collected = CheckpointDirectory.collect(
+            from: checkpointDirectory(task.id), quarantine: quarantineDirectory, agent: agent, sessionID: sessionID,
+            taskID: task.id, now: now)
+        written += collected.checkpoints
+        for file in collected.quarantined {
+            events.emit("log", [
+                "level": "warning",
+                "message": .string("checkpoint file \(file.fileName) quarantined: \(file.error)"),
+                "path": .string(file.quarantinedPath),
+            ])
+        }
+        await events.flush()
+        let succeeded = outcome.resolution == .succeeded
+        let latest = written.last
+        let automatic = SessionCheckpoint(
+            agent: agent, sessionID: sessionID, taskID: task.id,
+            phase: "attempt \(claimed.run.attempt) \(outcome.label)",
+            status: succeeded ? .resolved : .active, createdAt: now,
+            context: latest?.context ?? SessionCheckpoint.Context(workItems: [task.id.rawValue]),
+            progress: latest?.progress ?? SessionCheckpoint.Progress(),
+            resumeHint: latest?.resumeHint ?? outcome.error.map { "Attempt \(claimed.run.attempt) ended (\(outcome.label)): \($0.prefix(500))" })
+        do {
+            for file in collected.quarantined { try await store.recordQuarantined(file) }
+            for checkpoint in written { _ = try await store.saveCheckpoint(checkpoint) }
+            _ = try await store.saveCheckpoint(automatic)
+            if succeeded {
+                var query = CheckpointQuery()
+                query.taskID = task.id
+                query.status = .active
+                for open in try await store.checkpoints(query) { _ = try await store.resolveCheckpoint(id: open.id, now: now) }
+            }
+        } catch {
+            logger.warning("could not record checkpoints", metadata: ["nightshift.error": "\(error)"])
+        }
+    }
+}
+
+/// A run that ends before its agent starts, with this outcome.
+struct RunFailure: Error {
+    var outcome: RunOutcome
+}

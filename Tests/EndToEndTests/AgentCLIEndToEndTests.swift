@@ -1,0 +1,118 @@
+import Foundation
+import Nightshift
+import NightshiftDaemon
+import NightshiftTestSupport
+import Testing
+
+/// The fake agent CLIs under `Tests/Fixtures/`.
+enum AgentFixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures", isDirectory: true)
+
+    /// The path of fake `name`, made executable (a checkout may lose the bit).
+    static func path(_ name: String) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        return path
+    }
+}
+
+@Suite("Agent CLIs through the daemon")
+struct AgentCLIEndToEndTests {
+    /// Starts `serve` with `config` and `environment` added to this process's; waits until it answers.
+    private func start(config: String, environment: [String: String]) async throws -> (DaemonProcess, CLIRunner) {
+        let home = try makeHome()
+        let port = try freePort()
+        try config.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess(
+            home: home, arguments: ["--listen", "127.0.0.1:\(port)", "--poll-interval", "0.05", "--shutdown-grace", "0.2"],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new })
+        let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
+        let up = try await eventually(timeout: .seconds(30)) {
+            guard daemon.process.isRunning else { return true }
+            return try await cli.run(["status", "--json"]).status == 0
+        }
+        try #require(up && daemon.process.isRunning, "the daemon answers; its log:\n\(daemon.output)")
+        return (daemon, cli)
+    }
+
+    @Test("submit to a claude_code agent, follow its live events, see result, cost and session id on the task")
+    func claudeCodeThroughDaemon() async throws {
+        let claude = try AgentFixtures.path("claude")
+        let (daemon, cli) = try await start(
+            config: """
+                [agents.claude]
+                runner = "claude_code"
+                executable = "\(claude)"
+                env = ["PATH", "FAKE_CLAUDE_SCENARIO", "FAKE_CLAUDE_DELAY"]
+                model = "claude-sonnet-4-5"
+                max_turns = 8
+                [agents.absent]
+                runner = "claude_code"
+                executable = "claude-not-installed-here"
+                """,
+            environment: ["FAKE_CLAUDE_SCENARIO": "success_tool_use", "FAKE_CLAUDE_DELAY": "0.1"])
+        let id = try #require(try await cli.json(["submit", "fix the invoice rounding", "--agent", "claude", "--json"])["id"]?.stringValue)
+        // Follow while it runs: the fake writes a line every 0.1 s.
+        let follow = try cli.start(["logs", id, "--follow", "--json"])
+        let followed = try await follow.finish()
+        #expect(followed.status == 0, "\(followed)")
+        let types = followed.stdout.split(separator: "\n").compactMap { line in
+            (try? JSONValue(jsonText: String(line)))?["type"]?.stringValue
+        }
+        for expected in ["session", "assistant", "tool_call", "tool_result", "result"] {
+            #expect(types.contains(expected), "\(expected) in \(types)")
+        }
+        #expect(types.firstIndex(of: "session")! < types.firstIndex(of: "result")!)
+
+        let task = try await cli.json(["show", id, "--json"])
+        #expect(task["state"] == "done")
+        #expect(task["result"]?.stringValue?.hasPrefix("Fixed: `Invoice.rounded` now uses banker's rounding") == true)
+        #expect(task["cost_usd"]?.doubleValue == 0.04437585)
+        let token = try String(contentsOf: cli.home.appendingPathComponent("token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let run = try #require(try await NightshiftClient(baseURL: cli.url, token: token).runs(task: id).last)
+        #expect(run["agent_session_id"] == "8f3c2a71-5d4e-4b9a-a6c1-2e7f90d4b318")
+        #expect(run["tokens_out"] == .int(612))
+        #expect(run["cache_read_tokens"] == .int(41877))
+
+        // Availability: the fake resolves with its version; the absent CLI does not.
+        let check = try await cli.run(["agents", "check", "--json"])
+        #expect(check.status == 1, "an absent CLI makes the check fail: \(check)")
+        guard case .array(let reports)? = try JSONValue(jsonText: check.stdout)["agents"] else {
+            Issue.record("no agents in \(check)")
+            return
+        }
+        let present = try #require(reports.first { $0["agent"] == "claude" })
+        #expect(present["available"] == true && present["path"]?.stringValue == claude)
+        #expect(present["version"] == "2.1.52 (Claude Code)")
+        let absent = try #require(reports.first { $0["agent"] == "absent" })
+        #expect(absent["available"] == false)
+        #expect(absent["problem"]?.stringValue?.hasPrefix("agent CLI not found: claude-not-installed-here (searched PATH=") == true)
+
+        // A task for the absent CLI fails at once, without a retry.
+        let failed = try await cli.run(["submit", "anything", "--agent", "absent", "--wait", "--json"])
+        let failedTask = try JSONValue(jsonText: failed.stdout)
+        #expect(failedTask["state"] == "error", "\(failed)")
+        #expect(failedTask["attempt"] == .int(1))
+        #expect(failedTask["error"]?.stringValue?.hasPrefix("agent CLI not found: claude-not-installed-here (searched PATH=") == true)
+        #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
+    }
+
+    @Test("a runner config with an unknown key or a wrong type stops start-up naming the agent and the key")
+    func badRunnerConfig() async throws {
+        for (line, key) in [("max_turnz = 3", "agents.claude.max_turnz"), ("max_turns = \"many\"", "agents.claude.max_turns")] {
+            let home = try makeHome()
+            try """
+                [agents.claude]
+                runner = "claude_code"
+                \(line)
+                """.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+            let daemon = try DaemonProcess(home: home, arguments: ["--listen", "127.0.0.1:\(try freePort())"])
+            #expect(try await eventually(timeout: .seconds(30)) { !daemon.process.isRunning })
+            #expect(daemon.process.terminationStatus != 0)
+            #expect(daemon.output.contains(key), "\(daemon.output)")
+            #expect(daemon.output.contains("agent claude"), "\(daemon.output)")
+        }
+    }
+}
