@@ -19,21 +19,12 @@ enum AgentFixtures {
 
 @Suite("Agent CLIs through the daemon")
 struct AgentCLIEndToEndTests {
-    /// Starts `serve` with `config` and `environment` added to this process's; waits until it answers.
+    /// Starts `serve` with `config` and `environment` added to this process's.
     private func start(config: String, environment: [String: String]) async throws -> (DaemonProcess, CLIRunner) {
         let home = try makeHome()
         let port = try freePort()
         try config.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
-        let daemon = try DaemonProcess(
-            home: home, arguments: ["--listen", "127.0.0.1:\(port)", "--poll-interval", "0.05", "--shutdown-grace", "0.2"],
-            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new })
-        let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
-        let up = try await eventually(timeout: .seconds(30)) {
-            guard daemon.process.isRunning else { return true }
-            return try await cli.run(["status", "--json"]).status == 0
-        }
-        try #require(up && daemon.process.isRunning, "the daemon answers; its log:\n\(daemon.output)")
-        return (daemon, cli)
+        return try await startDaemon(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"], environment: environment)
     }
 
     @Test("submit to a claude_code agent, follow its live events, see result, cost and session id on the task")

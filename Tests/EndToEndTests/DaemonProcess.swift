@@ -1,4 +1,6 @@
 import Foundation
+import NightshiftTestSupport
+import Testing
 
 /// The built `nightshift` binary, run as a child process by the end-to-end tests.
 enum NightshiftBinary {
@@ -59,4 +61,21 @@ func makeHome() throws -> URL {
     let home = FileManager.default.temporaryDirectory.appendingPathComponent("ns-e2e-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
     return home
+}
+
+/// Starts `serve` on `home` (its config file already written) with a fast poll and a short grace,
+/// and waits until the API on `port` answers. `environment` is added to this process's.
+func startDaemon(
+    home: URL, port: Int, arguments: [String] = [], environment: [String: String] = [:]
+) async throws -> (DaemonProcess, CLIRunner) {
+    let daemon = try DaemonProcess(
+        home: home, arguments: ["--poll-interval", "0.05", "--shutdown-grace", "0.2"] + arguments,
+        environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new })
+    let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
+    let up = try await eventually(timeout: .seconds(30)) {
+        guard daemon.process.isRunning else { return true }
+        return try await cli.run(["status", "--json"]).status == 0
+    }
+    try #require(up && daemon.process.isRunning, "the daemon answers on port \(port); its log:\n\(daemon.output)")
+    return (daemon, cli)
 }

@@ -5,18 +5,6 @@ import Testing
 
 @Suite("serve: data directory, config file, token")
 struct ServeTests {
-    /// Starts `serve` on `home` (its config file already written) and waits until the API answers.
-    private func start(home: URL, port: Int, arguments: [String] = []) async throws -> (DaemonProcess, CLIRunner) {
-        let daemon = try DaemonProcess(home: home, arguments: ["--poll-interval", "0.05", "--shutdown-grace", "0.2"] + arguments)
-        let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
-        let up = try await eventually(timeout: .seconds(30)) {
-            guard daemon.process.isRunning else { return true }
-            return try await cli.run(["status", "--json"]).status == 0
-        }
-        try #require(up && daemon.process.isRunning, "the daemon answers on port \(port); its log:\n\(daemon.output)")
-        return (daemon, cli)
-    }
-
     @Test("the config file's agents, queue depth and listen address are used")
     func configFile() async throws {
         let home = try makeHome()
@@ -31,7 +19,7 @@ struct ServeTests {
             command = ["/bin/sh", "-c", "echo greeting from config"]
             timeout = "1m"
             """.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
-        let (daemon, cli) = try await start(home: home, port: port)
+        let (daemon, cli) = try await startDaemon(home: home, port: port)
         let done = try await cli.json(["submit", "ignored", "--agent", "greet", "--wait", "--json"])
         #expect(done["state"] == "done")
         #expect(done["result"]?.stringValue?.contains("greeting from config") == true)
@@ -92,7 +80,7 @@ struct ServeTests {
     func token() async throws {
         let home = try makeHome()
         let port = try freePort()
-        var (daemon, cli) = try await start(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"])
+        var (daemon, cli) = try await startDaemon(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"])
         let tokenFile = home.appendingPathComponent("token")
         let attributes = try FileManager.default.attributesOfItem(atPath: tokenFile.path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
@@ -101,7 +89,7 @@ struct ServeTests {
         let hash = try String(contentsOf: home.appendingPathComponent("token.sha256"), encoding: .utf8)
         #expect(!hash.contains(token))
         #expect(await daemon.stop(SIGTERM) == 0)
-        (daemon, cli) = try await start(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"])
+        (daemon, cli) = try await startDaemon(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"])
         #expect(try String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == token)
         #expect(try await cli.run(["status"]).status == 0)
         #expect(try await cli.run(["status"], environment: ["NIGHTSHIFT_TOKEN": "wrong"]).status == 1)

@@ -29,7 +29,7 @@ struct CheckpointParser {
 
     func checkpoint() throws(NightshiftError) -> SessionCheckpoint {
         guard let members = value.objectValue else {
-            throw .invalid("body", "expected a JSON object, got \(JSONTime.kind(value))")
+            throw .invalid("body", "expected a JSON object, got \(value.kindName)")
         }
         // The version first: a document of another version is refused for that reason alone.
         switch members["schema_version"] {
@@ -40,7 +40,7 @@ struct CheckpointParser {
         case .int(let version)?:
             throw .invalid("schema_version", "expected \(SessionCheckpoint.currentSchemaVersion), got \(version)")
         case let other?:
-            throw .invalid("schema_version", "expected the integer \(SessionCheckpoint.currentSchemaVersion), got \(JSONTime.kind(other))")
+            throw .invalid("schema_version", "expected the integer \(SessionCheckpoint.currentSchemaVersion), got \(other.kindName)")
         }
         try Self.rejectUnknown(members, allowed: Self.keys, prefix: "")
 
@@ -109,7 +109,7 @@ struct CheckpointParser {
         switch members[key] {
         case nil, .null?: return nil
         case .string(let text)?: return text
-        case let other?: throw .invalid(prefix + key, "expected a string, got \(JSONTime.kind(other))")
+        case let other?: throw .invalid(prefix + key, "expected a string, got \(other.kindName)")
         }
     }
 
@@ -117,7 +117,7 @@ struct CheckpointParser {
         switch members[key] {
         case nil, .null?: return [:]
         case .object(let object)?: return object
-        case let other?: throw .invalid(key, "expected an object, got \(JSONTime.kind(other))")
+        case let other?: throw .invalid(key, "expected an object, got \(other.kindName)")
         }
     }
 
@@ -128,12 +128,12 @@ struct CheckpointParser {
             var texts: [String] = []
             for (index, value) in values.enumerated() {
                 guard case .string(let text) = value else {
-                    throw .invalid("\(prefix)\(key)[\(index)]", "expected a string, got \(JSONTime.kind(value))")
+                    throw .invalid("\(prefix)\(key)[\(index)]", "expected a string, got \(value.kindName)")
                 }
                 texts.append(text)
             }
             return texts
-        case let other?: throw .invalid(prefix + key, "expected an array of strings, got \(JSONTime.kind(other))")
+        case let other?: throw .invalid(prefix + key, "expected an array of strings, got \(other.kindName)")
         }
     }
 }

@@ -35,22 +35,10 @@ enum JSONTime {
         case .int, .double:
             return normalized(Date(timeIntervalSince1970: value.doubleValue!))
         default:
-            throw .invalid(field, "expected an RFC 3339 time string, got \(JSONTime.kind(value))")
+            throw .invalid(field, "expected an RFC 3339 time string, got \(value.kindName)")
         }
     }
 
-    /// How a value is named in an error: `a string`, `an integer`, ….
-    static func kind(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .int: "an integer"
-        case .double: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
 
     private static func milliseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded())

@@ -51,7 +51,20 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// The string, if this is a string.
+    /// How the value is named in an error message: `a string`, `an integer`, `null`, ….
+    public var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .int: "an integer"
+        case .double: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// The string, if this is one.
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil

@@ -91,7 +91,7 @@ public enum APIJSON {
             if required { throw NightshiftError(.invalidInput, "is required (a string)", field: key) }
             return nil
         case .string(let value)?: return value
-        case let other?: throw NightshiftError(.invalidInput, "expected a string, got \(kind(other))", field: key)
+        case let other?: throw NightshiftError(.invalidInput, "expected a string, got \(other.kindName)", field: key)
         }
     }
 
@@ -100,7 +100,7 @@ public enum APIJSON {
         case nil, .null?: return nil
         case .int(let value)?: return Int(value)
         case .double(let value)? where value.rounded() == value && abs(value) < 1e15: return Int(value)
-        case let other?: throw NightshiftError(.invalidInput, "expected an integer, got \(kind(other))", field: key)
+        case let other?: throw NightshiftError(.invalidInput, "expected an integer, got \(other.kindName)", field: key)
         }
     }
 
@@ -109,7 +109,7 @@ public enum APIJSON {
         case nil, .null?: return nil
         case .int(let value)?: return Double(value)
         case .double(let value)?: return value
-        case let other?: throw NightshiftError(.invalidInput, "expected a number, got \(kind(other))", field: key)
+        case let other?: throw NightshiftError(.invalidInput, "expected a number, got \(other.kindName)", field: key)
         }
     }
 
@@ -117,7 +117,7 @@ public enum APIJSON {
         switch members[key] {
         case nil, .null?: return nil
         case .bool(let value)?: return value
-        case let other?: throw NightshiftError(.invalidInput, "expected true or false, got \(kind(other))", field: key)
+        case let other?: throw NightshiftError(.invalidInput, "expected true or false, got \(other.kindName)", field: key)
         }
     }
 
@@ -127,25 +127,14 @@ public enum APIJSON {
         case .array(let values)?:
             return try values.enumerated().map { index, value in
                 guard case .string(let text) = value else {
-                    throw NightshiftError(.invalidInput, "expected a string, got \(kind(value))", field: "\(key)[\(index)]")
+                    throw NightshiftError(.invalidInput, "expected a string, got \(value.kindName)", field: "\(key)[\(index)]")
                 }
                 return text
             }
-        case let other?: throw NightshiftError(.invalidInput, "expected an array of strings, got \(kind(other))", field: key)
+        case let other?: throw NightshiftError(.invalidInput, "expected an array of strings, got \(other.kindName)", field: key)
         }
     }
 
-    static func kind(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .int: "an integer"
-        case .double: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
 
     /// A submit request; `idempotencyHeader` is the `Idempotency-Key` header, if sent.
     static func newTask(_ body: JSONValue, idempotencyHeader: String?, now: Date) throws -> NewTask {

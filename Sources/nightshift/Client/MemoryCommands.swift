@@ -17,6 +17,15 @@ struct MemoryWorkspaceOption: ParsableArguments {
     var workspace: String?
 }
 
+/// The AGENT KEY arguments naming one memory.
+struct MemoryAddress: ParsableArguments {
+    @Argument(help: "The agent.")
+    var agent: String
+
+    @Argument(help: "The key (1 to 256 characters).")
+    var key: String
+}
+
 /// `nightshift memory set AGENT KEY SUMMARY`.
 struct MemorySetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,11 +36,7 @@ struct MemorySetCommand: AsyncParsableCommand {
             (HTTP 409). Prints the key and its new version; with --json, the API's memory object.
             """))
 
-    @Argument(help: "The agent.")
-    var agent: String
-
-    @Argument(help: "The key (1 to 256 characters).")
-    var key: String
+    @OptionGroup var address: MemoryAddress
 
     @Argument(help: "The summary (at most 64 KiB), or - to read it from standard input.")
     var summary: String
@@ -52,7 +57,7 @@ struct MemorySetCommand: AsyncParsableCommand {
     func run() async throws {
         let text = summary == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : summary
         let memory = try await options.client().setMemory(
-            agent: agent, key: key, summary: text, expectedVersion: expectedVersion, workspace: workspace.workspace)
+            agent: address.agent, key: address.key, summary: text, expectedVersion: expectedVersion, workspace: workspace.workspace)
         if options.json { CLIOutput.json(memory) } else {
             CLIOutput.line("\(CLIOutput.text(memory["key"]))  version \(CLIOutput.text(memory["version"]))")
         }
@@ -65,18 +70,14 @@ struct MemoryGetCommand: AsyncParsableCommand {
         commandName: "get", abstract: "Print a memory's summary.",
         discussion: CLIExitCodes.discussion("Prints the summary as is; with --json, the API's memory object (with its version)."))
 
-    @Argument(help: "The agent.")
-    var agent: String
-
-    @Argument(help: "The key.")
-    var key: String
+    @OptionGroup var address: MemoryAddress
 
     @OptionGroup var workspace: MemoryWorkspaceOption
 
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let memory = try await options.client().memory(agent: agent, key: key, workspace: workspace.workspace)
+        let memory = try await options.client().memory(agent: address.agent, key: address.key, workspace: workspace.workspace)
         if options.json { CLIOutput.json(memory) } else { CLIOutput.line(CLIOutput.text(memory["summary"])) }
     }
 }
@@ -128,18 +129,14 @@ struct MemoryDeleteCommand: AsyncParsableCommand {
         discussion: CLIExitCodes.discussion("Exits 3 if there is no such memory. With --json, prints {\"deleted\":KEY}."),
         aliases: ["rm"])
 
-    @Argument(help: "The agent.")
-    var agent: String
-
-    @Argument(help: "The key.")
-    var key: String
+    @OptionGroup var address: MemoryAddress
 
     @OptionGroup var workspace: MemoryWorkspaceOption
 
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        try await options.client().deleteMemory(agent: agent, key: key, workspace: workspace.workspace)
-        if options.json { CLIOutput.json(["deleted": .string(key)]) } else { CLIOutput.line("deleted \(key)") }
+        try await options.client().deleteMemory(agent: address.agent, key: address.key, workspace: workspace.workspace)
+        if options.json { CLIOutput.json(["deleted": .string(address.key)]) } else { CLIOutput.line("deleted \(address.key)") }
     }
 }
