@@ -179,6 +179,31 @@ struct APIServerTests {
             let bad = try await api.request(.POST, "/v1/agents", body: #"{"name":"x y","runner":"command"}"#)
             #expect(bad.status == 422)
             #expect(bad.json?["error"]?["field"] == "name")
+            // The runner checks its own config: an unknown key or a wrong type is named.
+            for (config, key) in [(#"{"max_turnz":3}"#, "max_turnz"), (#"{"max_turns":"many"}"#, "max_turns")] {
+                let refused = try await api.request(.POST, "/v1/agents", body: #"{"name":"c","runner":"claude_code","config":\#(config)}"#)
+                #expect(refused.status == 422 && refused.json?["error"]?["field"] == .string(key), "\(refused.body)")
+            }
+            let unknownRunner = try await api.request(.POST, "/v1/agents", body: #"{"name":"c","runner":"aider"}"#)
+            #expect(unknownRunner.status == 422 && unknownRunner.json?["error"]?["field"] == "runner")
+        }
+    }
+
+    @Test("an agent's budget: costs add up in spent_usd; once spent, submits are refused with 402 budget_exceeded")
+    func agentBudget() async throws {
+        let handlers: [String: BuiltinRunner.Handler] = ["pricey": { _, _ in .succeeded("ok", usage: RunUsage(costUSD: 0.75)) }]
+        try await APIHarness.with(handlers: handlers) { api in
+            let saved = try await api.request(.PUT, "/v1/agents/pricey", body: #"{"runner":"builtin","budget_usd":1.0,"inject_memories":true}"#)
+            #expect(saved.json?["budget_usd"]?.doubleValue == 1 && saved.json?["inject_memories"] == true, "\(saved.body)")
+            for _ in 0..<2 {
+                let id = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"pricey","prompt":"x"}"#).json?["id"]?.stringValue)
+                #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(id)").json?["state"] == "done" })
+            }
+            #expect(try await api.request(.GET, "/v1/agents/pricey").json?["spent_usd"]?.doubleValue == 1.5)
+            let refused = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"pricey","prompt":"x"}"#)
+            #expect(refused.status == 402, "\(refused.body)")
+            #expect(refused.json?["error"]?["code"] == "budget_exceeded")
+            #expect(refused.json?["error"]?["message"]?.stringValue?.hasPrefix("budget exceeded") == true)
         }
     }
 

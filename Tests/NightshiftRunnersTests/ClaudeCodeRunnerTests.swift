@@ -4,66 +4,6 @@ import Testing
 
 @testable import NightshiftRunners
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// The fake `claude` of `Tests/Fixtures`, replaying `claude-sessions/<scenario>.jsonl`.
-private struct FakeClaude {
-    /// The script's path (made executable, in case the checkout lost the bit).
-    static let path: String = {
-        let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        let path = tests.appendingPathComponent("Fixtures/claude").path
-        chmod(path, 0o755)
-        return path
-    }()
-
-    /// The variables the agent config passes through to the fake.
-    static let passed: JSONValue = ["PATH", "FAKE_CLAUDE_SCENARIO", "FAKE_CLAUDE_RECORD_DIR", "FAKE_CLAUDE_EXPECT_RESUME"]
-    /// The daemon's `PATH`.
-    static let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-
-    /// The session id of `success_tool_use`.
-    static let successSession = "8f3c2a71-5d4e-4b9a-a6c1-2e7f90d4b318"
-    /// The session id of `resume`.
-    static let resumeSession = "1d6f9b3e-8c24-4a70-9e5b-f2a7c0d4e813"
-
-    /// Where the fake records its argv and stdin, and the task's working directory.
-    let dir: TempDir
-
-    init() throws {
-        dir = try TempDir()
-    }
-
-    /// A `claude_code` agent config running the fake, plus `extra` keys.
-    static func config(_ extra: [String: JSONValue] = [:]) -> JSONValue {
-        var config: [String: JSONValue] = ["executable": .string(path), "env": passed]
-        config.merge(extra) { _, new in new }
-        return .object(config)
-    }
-
-    /// The arguments the fake received.
-    var argv: [String] { dir.read("argv").map { $0.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) } ?? [] }
-
-    /// Runs `scenario` through the real runner.
-    func run(
-        _ scenario: String, config extra: [String: JSONValue] = [:], prompt: String = "Fix the failing invoice test.",
-        attempt: Int = 1, resume: ResumeContext? = nil, budgetUSD: Double? = nil, expectResume: String? = nil
-    ) async throws -> (RunOutcome, EventRecorder) {
-        var environment = ["PATH": Self.searchPath, "FAKE_CLAUDE_SCENARIO": scenario, "FAKE_CLAUDE_RECORD_DIR": dir.url.path]
-        environment["FAKE_CLAUDE_EXPECT_RESUME"] = expectResume
-        let runner = AgentCLIRunner<ClaudeCode>(killGrace: .seconds(2), limits: CommandLimits(), environment: environment)
-        let request = Fixture.request(
-            config: Self.config(extra), prompt: prompt, directory: dir.url, runner: .claudeCode,
-            attempt: attempt, resume: resume, budgetUSD: budgetUSD)
-        let events = EventRecorder()
-        let outcome = try await runner.run(request, context: events.context)
-        return (outcome, events)
-    }
-}
-
 /// The events a run emitted from the CLI's stdout (not stderr nor the runner's own log lines).
 private func streamEvents(_ events: EventRecorder) -> [EventRecorder.Event] {
     events.all.filter { $0.type != "stderr" && !($0.type == "log" && $0.data["message"]?.stringValue?.hasPrefix("resuming") == true) }
@@ -71,19 +11,24 @@ private func streamEvents(_ events: EventRecorder) -> [EventRecorder.Event] {
 
 @Suite("Claude Code runner", .timeLimit(.minutes(1)))
 struct ClaudeCodeRunnerTests {
+    /// The session id of `success_tool_use`.
+    static let successSession = "8f3c2a71-5d4e-4b9a-a6c1-2e7f90d4b318"
+    /// The session id of `resume`.
+    static let resumeSession = "1d6f9b3e-8c24-4a70-9e5b-f2a7c0d4e813"
+    /// The fake `claude` (Tests/Fixtures/claude).
+    static let fake = FakeAgentCLI<ClaudeCode>(name: "claude", resumeSession: resumeSession, prompt: "Fix the failing invoice test.")
+
     @Test("a session with tool use: typed events, the result text, usage and cost from the result line only")
     func successToolUse() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (outcome, events) = try await fake.run("success_tool_use")
+        let (outcome, events, _, stdin) = try await Self.fake.replay("success_tool_use")
 
         // The assistant lines carry usage too (summed: 42 in, 2176 out …); only the result line counts.
         let usage = RunUsage(
             tokensIn: 18, tokensOut: 612, cacheReadTokens: 41877, cacheWriteTokens: 6021, costUSD: 0.04437585,
-            agentSessionID: FakeClaude.successSession, exitCode: 0)
+            agentSessionID: Self.successSession, exitCode: 0)
         let answer = "Fixed: `Invoice.rounded` now uses banker's rounding, so 10.055 becomes 10.06 and InvoiceTests pass."
         #expect(outcome == .succeeded(answer, usage: usage))
-        #expect(fake.dir.read("stdin") == "Fix the failing invoice test.")
+        #expect(stdin == "Fix the failing invoice test.")
 
         let stream = streamEvents(events)
         #expect(stream.map(\.type) == [
@@ -91,7 +36,7 @@ struct ClaudeCodeRunnerTests {
             "assistant", "tool_call", "tool_result", "assistant", "result",
         ])
         let session = stream[0].data
-        #expect(session["session_id"] == .string(FakeClaude.successSession))
+        #expect(session["session_id"] == .string(Self.successSession))
         #expect(session["model"] == "claude-sonnet-4-5-20250929")
         #expect(session["cwd"] == "/home/dev/work/billing-service")
         #expect(session["tools"].flatMap { if case .array(let tools) = $0 { tools.count } else { nil } } == 16)
@@ -119,9 +64,7 @@ struct ClaudeCodeRunnerTests {
 
     @Test("an error result whose subtype is \"success\" is a retryable failure")
     func errorSubtypeSuccess() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (outcome, events) = try await fake.run("error_subtype_success")
+        let (outcome, events, _, _) = try await Self.fake.replay("error_subtype_success")
         #expect(outcome.resolution == .failed(retryable: true))
         #expect(outcome.error?.hasPrefix("claude reported an error (subtype success, API status 529): API Error: 529") == true)
         #expect(outcome.usage.agentSessionID == "3b7e91c4-0f2a-4d6b-8e35-a9c1d07f5e42")
@@ -137,33 +80,27 @@ struct ClaudeCodeRunnerTests {
 
     @Test("error_max_turns fails without retry")
     func maxTurns() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (outcome, _) = try await fake.run("max_turns", config: ["max_turns": 2])
+        let (outcome, _, argv, _) = try await Self.fake.replay("max_turns", config: ["max_turns": 2])
         #expect(outcome == .failed(
             "max turns reached (max_turns 2, 2 turns taken)", retryable: false,
             usage: RunUsage(
                 tokensIn: 9, tokensOut: 135, cacheReadTokens: 32731, cacheWriteTokens: 5408, costUSD: 0.02481918,
                 agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1)))
-        #expect(fake.argv.contains("--max-turns=2"))
+        #expect(argv.contains("--max-turns=2"))
     }
 
     @Test("error_max_budget_usd fails without retry: budget exceeded")
     func budget() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (outcome, _) = try await fake.run("budget", budgetUSD: 0.5)
+        let (outcome, _, argv, _) = try await Self.fake.replay("budget", budgetUSD: 0.5)
         #expect(outcome.resolution == .failed(retryable: false))
         #expect(outcome.error == "budget exceeded: claude stopped at $0.521315")
         #expect(outcome.usage.costUSD == 0.52131475)
-        #expect(fake.argv.contains("--max-budget-usd=0.5"))
+        #expect(argv.contains("--max-budget-usd=0.5"))
     }
 
     @Test("a CLI killed mid-stream: retryable failure with the signal and stderr, session id kept")
     func killed() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (outcome, events) = try await fake.run("killed")
+        let (outcome, events, _, _) = try await Self.fake.replay("killed")
         #expect(outcome == .failed(
             "claude ended without a result (killed by signal 9): fake claude: killing myself mid-stream", retryable: true,
             usage: RunUsage(agentSessionID: "c2e8b5f1-7a39-4d06-9c4e-1b0f6d3a8e27")))
@@ -172,9 +109,7 @@ struct ClaudeCodeRunnerTests {
 
     @Test("non-JSON lines are logged as warnings and the run still succeeds")
     func noise() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (outcome, events) = try await fake.run("noise")
+        let (outcome, events, _, _) = try await Self.fake.replay("noise")
         #expect(outcome.resolution == .succeeded)
         #expect(outcome.result == "The README already documents the rounding mode; nothing to change.")
         #expect(outcome.usage.costUSD == 0.02263341)
@@ -190,9 +125,7 @@ struct ClaudeCodeRunnerTests {
 
     @Test("a line over 1 MiB is cut, logged as a warning, and the run still succeeds")
     func hugeLine() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (outcome, events) = try await fake.run("huge_line")
+        let (outcome, events, _, _) = try await Self.fake.replay("huge_line")
         #expect(outcome.resolution == .succeeded)
         #expect(outcome.usage.tokensOut == 101)
         let warnings = events.events("log")
@@ -205,42 +138,34 @@ struct ClaudeCodeRunnerTests {
 
     @Test("a retry resumes the session: --resume=<id> and the continuation prompt on stdin")
     func resume() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
         let context = ResumeContext(
-            sessionID: FakeClaude.resumeSession, fromAttempt: 1, hint: "only the migration test is left",
+            sessionID: Self.resumeSession, fromAttempt: 1, hint: "only the migration test is left",
             previousError: "claude ended without a result (killed by signal 9)")
-        let (outcome, events) = try await fake.run(
-            "resume", attempt: 2, resume: context, expectResume: FakeClaude.resumeSession)
+        let (outcome, events, argv, stdin) = try await Self.fake.replay("resume", resume: context)
         #expect(outcome.resolution == .succeeded)
         #expect(outcome.result == "Migration and its test are in place; all tests pass.")
-        #expect(outcome.usage.agentSessionID == FakeClaude.resumeSession)
-        #expect(fake.dir.read("stdin") == context.continuationPrompt)
-        #expect(fake.argv.contains("--resume=\(FakeClaude.resumeSession)"))
-        #expect(events.events("log").first?.data["message"] == .string("resuming session \(FakeClaude.resumeSession) of attempt 1"))
+        #expect(outcome.usage.agentSessionID == Self.resumeSession)
+        #expect(stdin == context.continuationPrompt)
+        #expect(argv.contains("--resume=\(Self.resumeSession)"))
+        #expect(events.events("log").first?.data["message"] == .string("resuming session \(Self.resumeSession) of attempt 1"))
     }
 
     @Test("without the resume (none given, or resume = false) the resume scenario fails, retryable")
     func resumeMissing() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
-        let (fresh, _) = try await fake.run("resume", expectResume: FakeClaude.resumeSession)
-        #expect(fresh == .failed(
-            "claude ended without a result (exit status 2): fake claude: expected --resume=\(FakeClaude.resumeSession) among the arguments, got: -p --output-format=stream-json --verbose",
+        let fresh = try await Self.fake.replay("resume")
+        #expect(fresh.outcome == .failed(
+            "claude ended without a result (exit status 2): fake claude: expected --resume=\(Self.resumeSession) among the arguments, got: -p --output-format=stream-json --verbose",
             retryable: true, usage: RunUsage(exitCode: 2)))
-        #expect(fake.dir.read("stdin") == "Fix the failing invoice test.")
+        #expect(fresh.stdin == "Fix the failing invoice test.")
 
-        let context = ResumeContext(sessionID: FakeClaude.resumeSession, fromAttempt: 1)
-        let (disabled, _) = try await fake.run(
-            "resume", config: ["resume": false], attempt: 2, resume: context, expectResume: FakeClaude.resumeSession)
-        #expect(disabled.resolution == .failed(retryable: true))
-        #expect(!fake.argv.contains { $0.hasPrefix("--resume") })
+        let context = ResumeContext(sessionID: Self.resumeSession, fromAttempt: 1)
+        let disabled = try await Self.fake.replay("resume", config: ["resume": false], resume: context)
+        #expect(disabled.outcome.resolution == .failed(retryable: true))
+        #expect(!disabled.argv.contains { $0.hasPrefix("--resume") })
     }
 
     @Test("every config key and the budget become exact --flag=value tokens, then extra_args")
     func argv() async throws {
-        let fake = try FakeClaude()
-        defer { fake.dir.cleanup() }
         let config: [String: JSONValue] = [
             "model": "claude-opus-4-1", "max_turns": 7, "permission_mode": "acceptEdits",
             "allowed_tools": ["Read", "Bash(git log:*)"], "disallowed_tools": ["WebFetch"],
@@ -249,9 +174,9 @@ struct ClaudeCodeRunnerTests {
             "extra_args": ["--fallback-model=claude-sonnet-4-5", "--add-dir=/srv/shared"],
             "resume": true, "workdir": ".",
         ]
-        let (outcome, _) = try await fake.run("success_tool_use", config: config, budgetUSD: 1.25)
+        let (outcome, _, argv, _) = try await Self.fake.replay("success_tool_use", config: config, budgetUSD: 1.25)
         #expect(outcome.resolution == .succeeded)
-        #expect(fake.argv == [
+        #expect(argv == [
             "-p", "--output-format=stream-json", "--verbose",
             "--model=claude-opus-4-1", "--max-turns=7", "--max-budget-usd=1.25", "--permission-mode=acceptEdits",
             "--allowedTools=Read", "--allowedTools=Bash(git log:*)", "--disallowedTools=WebFetch",
@@ -326,21 +251,21 @@ struct ClaudeCodeRunnerTests {
     func missingCLI() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let runner = AgentCLIRunner<ClaudeCode>(environment: ["PATH": FakeClaude.searchPath])
+        let runner = AgentCLIRunner<ClaudeCode>(environment: ["PATH": FakeAgentCLI<ClaudeCode>.searchPath])
         let request = Fixture.request(config: ["executable": "claude-missing-xyz"], directory: dir.url, runner: .claudeCode)
         let outcome = try await runner.run(request, context: EventRecorder().context)
-        #expect(outcome == .failed("agent CLI not found: claude-missing-xyz (searched PATH=\(FakeClaude.searchPath))", retryable: false))
+        #expect(outcome == .failed("agent CLI not found: claude-missing-xyz (searched PATH=\(FakeAgentCLI<ClaudeCode>.searchPath))", retryable: false))
     }
 
     @Test("availability reports the CLI's path and its --version")
     func availability() async {
-        let runner = AgentCLIRunner<ClaudeCode>(environment: ["PATH": FakeClaude.searchPath])
-        let found = await runner.availability(of: Agent(name: "tester", runner: .claudeCode, config: FakeClaude.config()))
+        let runner = AgentCLIRunner<ClaudeCode>(environment: ["PATH": FakeAgentCLI<ClaudeCode>.searchPath])
+        let found = await runner.availability(of: Agent(name: "tester", runner: .claudeCode, config: Self.fake.config([:])))
         #expect(found == AgentAvailability(
-            agent: "tester", runner: .claudeCode, available: true, path: FakeClaude.path, version: "2.1.52 (Claude Code)"))
+            agent: "tester", runner: .claudeCode, available: true, path: Self.fake.path, version: "2.1.52 (Claude Code)"))
         let missing = await runner.availability(of: Agent(name: "tester", runner: .claudeCode, config: ["executable": "claude-missing-xyz"]))
         #expect(missing.available == false)
-        #expect(missing.problem == "agent CLI not found: claude-missing-xyz (searched PATH=\(FakeClaude.searchPath))")
+        #expect(missing.problem == "agent CLI not found: claude-missing-xyz (searched PATH=\(FakeAgentCLI<ClaudeCode>.searchPath))")
     }
 }
 

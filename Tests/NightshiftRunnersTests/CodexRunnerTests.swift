@@ -4,68 +4,20 @@ import Testing
 
 @testable import NightshiftRunners
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 @Suite("Codex runner", .timeLimit(.minutes(1)))
 struct CodexRunnerTests {
-    /// What one run of the fake `codex` (Tests/Fixtures/codex) produced and received.
-    struct Replay {
-        /// What the runner returned.
-        var outcome: RunOutcome
-        /// What it emitted.
-        var events: EventRecorder
-        /// The fake's arguments.
-        var argv: [String]
-        /// What the fake read from stdin.
-        var stdin: String?
-    }
-
     /// The session id the recorded sessions start (and the resume scenario expects).
     static let threadID = "0199a7e2-5d1c-7f10-9a3b-4be1c2d3e4f5"
     /// The price table of the default config.
     static let prices: JSONValue = ["gpt-5-codex": ["input": 1.25, "cached_input": 0.125, "output": 10.0]]
 
-    /// The fake CLI, made executable in case git lost the bit.
-    static let fake: String = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/codex").path
-        chmod(path, 0o755)
-        return path
-    }()
-
-    /// Runs the fake with `scenario` for an agent whose config has `config` besides the executable
-    /// and the environment allowlist.
-    func replay(
-        _ scenario: String, config: [String: JSONValue] = ["model": "gpt-5-codex", "prices": prices],
-        prompt: String = "Fix the failing parser test.", resume: ResumeContext? = nil
-    ) async throws -> Replay {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "FAKE_CODEX_SCENARIO": scenario, "FAKE_CODEX_RECORD_DIR": dir.path("."),
-            "FAKE_CODEX_EXPECT_RESUME": Self.threadID,
-        ]
-        var full = config
-        full["executable"] = .string(Self.fake)
-        full["env"] = .array(environment.keys.sorted().map { .string($0) })
-        let request = Fixture.request(
-            config: .object(full), prompt: prompt, directory: dir.url, runner: .codex,
-            attempt: resume == nil ? 1 : 2, resume: resume)
-        let runner = AgentCLIRunner<Codex>(killGrace: .seconds(2), limits: CommandLimits(), environment: environment)
-        let events = EventRecorder()
-        let outcome = try await runner.run(request, context: events.context)
-        let argv = dir.read("argv").map { $0.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) } ?? []
-        return Replay(outcome: outcome, events: events, argv: argv, stdin: dir.read("stdin"))
-    }
+    /// The fake `codex` (Tests/Fixtures/codex), with the default config of its runs.
+    static let fake = FakeAgentCLI<Codex>(
+        name: "codex", resumeSession: threadID, config: ["model": "gpt-5-codex", "prices": prices], prompt: "Fix the failing parser test.")
 
     @Test("a two-turn session succeeds with the last agent message, the thread's token totals and a priced cost")
     func success() async throws {
-        let run = try await replay("success")
+        let run = try await Self.fake.replay("success")
         #expect(run.outcome.resolution == .succeeded)
         #expect(run.outcome.result?.hasPrefix("Fixed the off-by-one in `Parser.swift`") == true)
         let usage = run.outcome.usage
@@ -99,7 +51,7 @@ struct CodexRunnerTests {
 
     @Test("turn.failed fails the run, retryably, with its message")
     func turnFailed() async throws {
-        let run = try await replay("turn_failed")
+        let run = try await Self.fake.replay("turn_failed")
         #expect(run.outcome.resolution == .failed(retryable: true))
         #expect(run.outcome.error == "codex: turn failed: exceeded retry limit, last status: 429 Too Many Requests (exit status 1)")
         #expect(run.outcome.usage.agentSessionID == "0199a7e9-0b44-7c33-8d2e-61f0a9b8c7d6")
@@ -111,7 +63,7 @@ struct CodexRunnerTests {
 
     @Test("a CLI killed mid-stream fails retryably and keeps the thread id for a resume")
     func killed() async throws {
-        let run = try await replay("killed")
+        let run = try await Self.fake.replay("killed")
         #expect(run.outcome.resolution == .failed(retryable: true))
         #expect(run.outcome.error == "codex: stream ended without turn.completed (killed by signal 9)")
         #expect(run.outcome.usage.agentSessionID == "0199a7f0-3e21-7a05-b6c4-0d9e8f7a6b5c")
@@ -121,7 +73,7 @@ struct CodexRunnerTests {
 
     @Test("lines that are no events are logged and skipped; unknown types are logged, not dropped")
     func noise() async throws {
-        let run = try await replay("noise", config: ["model": "gpt-5-codex"])
+        let run = try await Self.fake.replay("noise", config: ["model": "gpt-5-codex"])
         #expect(run.outcome == .succeeded(
             "Fixed the typo in README.md.",
             usage: RunUsage(tokensIn: 8120, tokensOut: 212, costEstimated: true, agentSessionID: "0199a7f4-92ab-7d61-a0e3-5f4e3d2c1b0a", exitCode: 0)))
@@ -141,21 +93,15 @@ struct CodexRunnerTests {
 
     @Test("a line over 1 MiB is logged cut, and the run goes on")
     func hugeLine() async throws {
-        let run = try await replay("huge_line")
-        #expect(run.outcome.resolution == .succeeded)
-        #expect(run.outcome.result == "The build log is large; the failure is a missing module map.")
-        let cut = run.events.events("log").map(\.data).filter { $0["truncated"] == true }
-        #expect(cut.count == 1)
-        let line = try #require(cut.first?["line"]?.stringValue)
-        #expect(line.hasPrefix(#"{"type":"item.completed","item":{"id":"item_0","type":"command_execution""#))
-        #expect(line.utf8.count <= 2048)
-        #expect(run.events.events("tool_result").isEmpty)
+        try await Self.fake.expectHugeLineCut(
+            prefix: #"{"type":"item.completed","item":{"id":"item_0","type":"command_execution""#,
+            result: "The build log is large; the failure is a missing module map.")
     }
 
     @Test("a retry resumes the thread: `resume <thread_id> -` after the flags, the continuation prompt on stdin")
     func resume() async throws {
         let context = ResumeContext(sessionID: Self.threadID, fromAttempt: 1, hint: "PR #42 opened", previousError: "killed by signal 9")
-        let run = try await replay("resume", resume: context)
+        let run = try await Self.fake.replay("resume", resume: context)
         #expect(run.argv == ["exec", "--json", "--model=gpt-5-codex", "resume", Self.threadID, "-"])
         #expect(run.stdin == context.continuationPrompt)
         #expect(run.outcome.resolution == .succeeded)
@@ -177,7 +123,7 @@ struct CodexRunnerTests {
             "model": "o4-mini", "sandbox": "workspace-write", "full_auto": true, "skip_git_repo_check": true,
             "extra_args": ["--color=never"], "resume": false,
         ]
-        let run = try await replay("success", config: config, resume: ResumeContext(sessionID: Self.threadID, fromAttempt: 1))
+        let run = try await Self.fake.replay("success", config: config, resume: ResumeContext(sessionID: Self.threadID, fromAttempt: 1))
         #expect(run.argv == [
             "exec", "--json", "--model=o4-mini", "--sandbox=workspace-write", "--full-auto", "--skip-git-repo-check",
             "--color=never", "-",
@@ -202,18 +148,6 @@ struct CodexRunnerTests {
         ] as [([String: JSONValue], String)]
     )
     func badConfig(config: [String: JSONValue], key: String) async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        var full = config
-        full["executable"] = .string(Self.fake)
-        let request = Fixture.request(config: .object(full), directory: dir.url, runner: .codex)
-        let runner = AgentCLIRunner<Codex>(killGrace: .seconds(2), limits: CommandLimits(), environment: [:])
-        let error = #expect(throws: NightshiftError.self) { try runner.validate(request.agent) }
-        #expect(error?.field == key)
-        #expect(error?.message.contains("agent tester") == true)
-        #expect(error?.message.contains("'\(key)'") == true)
-        let outcome = try await runner.run(request, context: EventRecorder().context)
-        #expect(outcome.resolution == .failed(retryable: false))
-        #expect(outcome.error == error?.message)
+        try await Self.fake.expectBadConfig(config, key: key)
     }
 }

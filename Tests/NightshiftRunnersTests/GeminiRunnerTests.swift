@@ -4,68 +4,20 @@ import Testing
 
 @testable import NightshiftRunners
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 @Suite("Gemini runner", .timeLimit(.minutes(1)))
 struct GeminiRunnerTests {
-    /// What one run of the fake `gemini` (Tests/Fixtures/gemini) produced and received.
-    struct Replay {
-        /// What the runner returned.
-        var outcome: RunOutcome
-        /// What it emitted.
-        var events: EventRecorder
-        /// The fake's arguments.
-        var argv: [String]
-        /// What the fake read from stdin.
-        var stdin: String?
-    }
-
     /// The session id the recorded sessions start (and the resume scenario expects).
     static let sessionID = "c4f1e2d3-8b7a-4c6d-9e0f-1a2b3c4d5e6f"
     /// The price table of the default config.
     static let prices: JSONValue = ["gemini-2.5-pro": ["input": 1.25, "cached_input": 0.31, "output": 10.0]]
 
-    /// The fake CLI, made executable in case git lost the bit.
-    static let fake: String = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/gemini").path
-        chmod(path, 0o755)
-        return path
-    }()
-
-    /// Runs the fake with `scenario` for an agent whose config has `config` besides the executable
-    /// and the environment allowlist.
-    func replay(
-        _ scenario: String, config: [String: JSONValue] = ["prices": prices],
-        prompt: String = "Fix the failing parser test.", resume: ResumeContext? = nil
-    ) async throws -> Replay {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "FAKE_GEMINI_SCENARIO": scenario, "FAKE_GEMINI_RECORD_DIR": dir.path("."),
-            "FAKE_GEMINI_EXPECT_RESUME": Self.sessionID,
-        ]
-        var full = config
-        full["executable"] = .string(Self.fake)
-        full["env"] = .array(environment.keys.sorted().map { .string($0) })
-        let request = Fixture.request(
-            config: .object(full), prompt: prompt, directory: dir.url, runner: .gemini,
-            attempt: resume == nil ? 1 : 2, resume: resume)
-        let runner = AgentCLIRunner<Gemini>(killGrace: .seconds(2), limits: CommandLimits(), environment: environment)
-        let events = EventRecorder()
-        let outcome = try await runner.run(request, context: events.context)
-        let argv = dir.read("argv").map { $0.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) } ?? []
-        return Replay(outcome: outcome, events: events, argv: argv, stdin: dir.read("stdin"))
-    }
+    /// The fake `gemini` (Tests/Fixtures/gemini), with the default config of its runs.
+    static let fake = FakeAgentCLI<Gemini>(
+        name: "gemini", resumeSession: sessionID, config: ["prices": prices], prompt: "Fix the failing parser test.")
 
     @Test("a session with tool use succeeds with the last turn's text, the result's tokens and a cost priced per model")
     func success() async throws {
-        let run = try await replay("success")
+        let run = try await Self.fake.replay("success")
         #expect(run.outcome.resolution == .succeeded)
         #expect(run.outcome.result == "Fixed the off-by-one in `Parser.swift`; the parser tests pass now.")
         let usage = run.outcome.usage
@@ -103,7 +55,7 @@ struct GeminiRunnerTests {
 
     @Test("a result of status error fails the run, retryably, with the error's message")
     func errorResult() async throws {
-        let run = try await replay("error")
+        let run = try await Self.fake.replay("error")
         #expect(run.outcome.resolution == .failed(retryable: true))
         let message = try #require(run.outcome.error)
         #expect(message.hasPrefix("gemini: [API Error: got status: 503 Service Unavailable."))
@@ -116,7 +68,7 @@ struct GeminiRunnerTests {
 
     @Test("exit 53, the turn limit, is a failure no retry can fix")
     func turnLimit() async throws {
-        let run = try await replay("turn_limit")
+        let run = try await Self.fake.replay("turn_limit")
         #expect(run.outcome.resolution == .failed(retryable: false))
         #expect(run.outcome.error == "gemini: turn limit reached (exit 53): Reached max session turns for this session. Increase the number of turns by specifying maxSessionTurns in settings.json.")
         #expect(run.outcome.usage.tokensIn == 9410)
@@ -125,7 +77,7 @@ struct GeminiRunnerTests {
 
     @Test("exit 42, an input error, is a failure no retry can fix")
     func inputError() async throws {
-        let run = try await replay("input_error")
+        let run = try await Self.fake.replay("input_error")
         #expect(run.outcome.resolution == .failed(retryable: false))
         #expect(run.outcome.error == "gemini: input error (exit 42): Exiting due to an error processing the @ command.")
         #expect(run.events.lines("stderr") == ["Path /work/repo/notes.md does not exist."])
@@ -133,7 +85,7 @@ struct GeminiRunnerTests {
 
     @Test("a CLI killed mid-stream fails retryably and keeps the session id for a resume")
     func killed() async throws {
-        let run = try await replay("killed")
+        let run = try await Self.fake.replay("killed")
         #expect(run.outcome.resolution == .failed(retryable: true))
         #expect(run.outcome.error == "gemini: killed by signal 9")
         #expect(run.outcome.usage.agentSessionID == "7c8d9e0f-1a2b-4c3d-9e4f-5a6b7c8d9e0f")
@@ -142,7 +94,7 @@ struct GeminiRunnerTests {
 
     @Test("lines that are no events are logged and skipped; unknown types are logged, not dropped")
     func noise() async throws {
-        let run = try await replay("noise", config: ["model": "gemini-2.5-flash"])
+        let run = try await Self.fake.replay("noise", config: ["model": "gemini-2.5-flash"])
         #expect(run.outcome == .succeeded(
             "Fixed the typo in README.md.",
             usage: RunUsage(tokensIn: 6011, tokensOut: 97, costEstimated: true, agentSessionID: "3d4e5f6a-7b8c-4d9e-a0f1-b2c3d4e5f6a7", exitCode: 0)))
@@ -157,21 +109,15 @@ struct GeminiRunnerTests {
 
     @Test("a line over 1 MiB is logged cut, and the run goes on")
     func hugeLine() async throws {
-        let run = try await replay("huge_line")
-        #expect(run.outcome.resolution == .succeeded)
-        #expect(run.outcome.result == "The build log is large; the failure is a missing module map.")
-        let cut = run.events.events("log").map(\.data).filter { $0["truncated"] == true }
-        #expect(cut.count == 1)
-        let line = try #require(cut.first?["line"]?.stringValue)
-        #expect(line.hasPrefix(#"{"type":"tool_result","#))
-        #expect(line.utf8.count <= 2048)
-        #expect(run.events.events("tool_result").isEmpty)
+        try await Self.fake.expectHugeLineCut(
+            prefix: #"{"type":"tool_result","#,
+            result: "The build log is large; the failure is a missing module map.")
     }
 
     @Test("a retry resumes the session with --resume=<id> and the continuation prompt on stdin")
     func resume() async throws {
         let context = ResumeContext(sessionID: Self.sessionID, fromAttempt: 1, previousError: "killed by signal 9")
-        let run = try await replay("resume", config: ["model": "gemini-2.5-pro", "prices": Self.prices], resume: context)
+        let run = try await Self.fake.replay("resume", config: ["model": "gemini-2.5-pro", "prices": Self.prices], resume: context)
         #expect(run.argv == ["--output-format=stream-json", "--model=gemini-2.5-pro", "--resume=\(Self.sessionID)"])
         #expect(run.stdin == context.continuationPrompt)
         #expect(run.outcome.resolution == .succeeded)
@@ -186,7 +132,7 @@ struct GeminiRunnerTests {
             "model": "gemini-2.5-flash", "approval_mode": "auto_edit", "sandbox": true,
             "extra_args": ["--include-directories=/srv/shared"],
         ]
-        let run = try await replay("success", config: config)
+        let run = try await Self.fake.replay("success", config: config)
         #expect(run.argv == [
             "--output-format=stream-json", "--model=gemini-2.5-flash", "--approval-mode=auto_edit", "--sandbox",
             "--include-directories=/srv/shared",
@@ -211,18 +157,6 @@ struct GeminiRunnerTests {
         ] as [([String: JSONValue], String)]
     )
     func badConfig(config: [String: JSONValue], key: String) async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        var full = config
-        full["executable"] = .string(Self.fake)
-        let request = Fixture.request(config: .object(full), directory: dir.url, runner: .gemini)
-        let runner = AgentCLIRunner<Gemini>(killGrace: .seconds(2), limits: CommandLimits(), environment: [:])
-        let error = #expect(throws: NightshiftError.self) { try runner.validate(request.agent) }
-        #expect(error?.field == key)
-        #expect(error?.message.contains("agent tester") == true)
-        #expect(error?.message.contains("'\(key)'") == true)
-        let outcome = try await runner.run(request, context: EventRecorder().context)
-        #expect(outcome.resolution == .failed(retryable: false))
-        #expect(outcome.error == error?.message)
+        try await Self.fake.expectBadConfig(config, key: key)
     }
 }

@@ -80,6 +80,14 @@ extension AgentCLIDialect {
         return usage
     }
 
+    /// How the process ended: `exit status N` or `killed by signal N`.
+    static func ending(_ status: ExitStatus) -> String {
+        switch status {
+        case .exited(let code): "exit status \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
+        }
+    }
+
     /// `reason`, then the end of stderr if there is any.
     static func failure(_ reason: String, stderr: String) -> String {
         stderr.isEmpty ? reason : "\(reason): \(stderr)"

@@ -1,39 +1,31 @@
+import Foundation
 import Nightshift
 
-/// One line of an agent CLI's JSON stream, sorted: an event object with its `type`, a blank line,
-/// or a line that is no event (with the reason).
-enum AgentStreamLine {
-    /// An empty or whitespace-only line: nothing to report.
-    case blank
-    /// A JSON object with a string `type`.
-    case event(type: String, object: [String: JSONValue])
-    /// Anything else; `log` is the data of the warning to emit for it.
-    case unparsed(log: JSONValue)
+/// An agent CLI stream of one JSON event object a line, each with a string `type`.
+protocol AgentJSONStreamInterpreter: AgentStreamInterpreter {
+    /// The line length over which the reader cuts lines (named in the warning for a cut line).
+    var lineLimit: Int { get }
+    /// The task events of one event object of type `type`.
+    mutating func handle(event type: String, _ object: [String: JSONValue]) -> [(type: String, data: JSONValue)]
+}
 
-    /// Sorts `line`. A cut line is never parsed: its JSON is incomplete.
-    init(_ line: OutputLine) {
-        if line.truncated {
-            self = .unparsed(log: AgentEventData.unparsed(line, reason: "line longer than the line limit, cut"))
-            return
-        }
-        if line.text.allSatisfy(\.isWhitespace) {
-            self = .blank
-            return
-        }
+extension AgentJSONStreamInterpreter {
+    /// A task event: its type and data.
+    typealias Event = (type: String, data: JSONValue)
+
+    /// The events of one stdout line: none for a blank line, a `log` warning for a line that is no
+    /// JSON object (a cut line is never parsed: its JSON is incomplete), a `log` info for an object
+    /// without a string `type`, else those of ``handle(event:_:)``.
+    mutating func handle(_ line: OutputLine, now: Date) -> [Event] {
+        if line.truncated { return [("log", AgentEventData.unparsed(line, reason: "line longer than \(lineLimit) bytes was cut"))] }
+        if line.text.allSatisfy(\.isWhitespace) { return [] }
         let value: JSONValue
         do { value = try JSONValue(jsonText: line.text) } catch {
-            self = .unparsed(log: AgentEventData.unparsed(line, reason: "invalid JSON: \(error)"))
-            return
+            return [("log", AgentEventData.unparsed(line, reason: "invalid JSON: \(error)"))]
         }
-        guard let object = value.objectValue else {
-            self = .unparsed(log: AgentEventData.unparsed(line, reason: "not a JSON object"))
-            return
-        }
-        guard let type = object["type"]?.stringValue else {
-            self = .unparsed(log: AgentEventData.unparsed(line, reason: "a JSON object without a string 'type'"))
-            return
-        }
-        self = .event(type: type, object: object)
+        guard let object = value.objectValue else { return [("log", AgentEventData.unparsed(line, reason: "not a JSON object"))] }
+        guard let type = object["type"]?.stringValue else { return [("log", AgentEventData.unknownType("(none)", object))] }
+        return handle(event: type, object)
     }
 }
 
@@ -54,14 +46,28 @@ enum AgentEventData {
         return .object(data)
     }
 
+    /// `log` {level: info, message, data}.
+    static func info(_ message: String, data: JSONValue) -> JSONValue {
+        ["level": "info", "message": .string(message), "data": data]
+    }
+
     /// `log` {level: info, message: "unknown event type X", data}: never dropped, in case it matters.
     static func unknownType(_ type: String, _ object: [String: JSONValue]) -> JSONValue {
-        ["level": "info", "message": .string("unknown event type \(type)"), "data": .object(object)]
+        info("unknown event type \(type)", data: .object(object))
     }
 
     /// `log` {level: warning, message, data}: a known event missing what it should carry.
     static func malformed(_ type: String, _ problem: String, _ object: [String: JSONValue]) -> JSONValue {
         ["level": "warning", "message": .string("\(type) event \(problem)"), "data": .object(object)]
+    }
+
+    /// `tool_call` {id?, name, input} plus `extra` members.
+    static func toolCall(id: String?, name: String, input: JSONValue, extra: [String: JSONValue] = [:]) -> JSONValue {
+        var data = extra
+        data["name"] = .string(name)
+        data["input"] = input
+        if let id { data["id"] = .string(id) }
+        return .object(data)
     }
 
     /// `tool_result` {id?, name?, is_error, content (cut to 4 KiB), truncated?} plus `extra` members.

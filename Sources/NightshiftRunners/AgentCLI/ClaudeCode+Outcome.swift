@@ -15,11 +15,7 @@ extension ClaudeCode {
     static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome {
         let usage = usage(report)
         guard let result = report.stdout.result else {
-            let status = switch report.status {
-            case .exited(let code): "exit status \(code)"
-            case .signaled(let signal): "killed by signal \(signal)"
-            }
-            return .failed(failure("claude ended without a result (\(status))", stderr: report.stderrTail), retryable: true, usage: usage)
+            return .failed(failure("claude ended without a result (\(ending(report.status)))", stderr: report.stderrTail), retryable: true, usage: usage)
         }
         guard result.isError else { return .succeeded(result.text ?? "", usage: usage) }
         let detail = detail(of: result).map { ": \($0)" } ?? ""
@@ -43,7 +39,7 @@ extension ClaudeCode {
         let errors = result.errors.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         let text = errors.isEmpty ? (result.text?.trimmingWhitespace() ?? "") : errors.joined(separator: "; ")
         guard !text.isEmpty else { return nil }
-        let (kept, cut) = ClaudeCodeStreamParser.cut(text, to: errorDetailBytes)
+        let (kept, cut) = AgentEventData.cut(text, toBytes: errorDetailBytes)
         return cut ? kept + "…" : kept
     }
 }

@@ -9,7 +9,7 @@ import Nightshift
 ///
 /// The line formats follow Claude Code's own SDK parser (anthropics/claude-agent-sdk-python,
 /// `_internal/message_parser.py`); see `Tests/Fixtures/claude-sessions/README.md`.
-struct ClaudeCodeStreamParser: AgentStreamInterpreter {
+struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     /// What the `result` line said.
     struct FinalResult: Sendable, Hashable {
         /// `is_error`: only `false` is a success, whatever the subtype.
@@ -26,9 +26,6 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
         var apiErrorStatus: Int?
     }
 
-    /// An event to emit.
-    typealias Event = (type: String, data: JSONValue)
-
     /// The line length over which the reader cuts lines (reported in the warning).
     let lineLimit: Int
     /// The session id seen so far, and the tokens and cost of the `result` line once it came.
@@ -38,34 +35,20 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
     /// The names of the tool calls seen, by id, for their results.
     private var toolNames: [String: String] = [:]
 
-    /// Most bytes of an unparsed line quoted in its warning.
-    static let quotedLineBytes = 2 << 10
-    /// Most bytes of a tool result's content in its event.
-    static let toolContentBytes = 4 << 10
-
     /// A parser for a stream whose lines are cut at `lineLimit` bytes.
     init(lineLimit: Int) {
         self.lineLimit = lineLimit
     }
 
-    /// The events of one stdout line; a line that is not a JSON object is a `log` warning.
-    mutating func handle(_ line: OutputLine, now: Date) -> [(type: String, data: JSONValue)] {
-        if line.truncated { return [Self.unparsed("line longer than \(lineLimit) bytes was cut", line)] }
-        if line.text.allSatisfy(\.isWhitespace) { return [] }
-        let value: JSONValue
-        do {
-            value = try JSONValue(jsonText: line.text)
-        } catch {
-            return [Self.unparsed("invalid JSON: \(error)", line)]
-        }
-        guard case .object(let object) = value else { return [Self.unparsed("not a JSON object", line)] }
-        switch object["type"]?.stringValue {
-        case "system": return system(object)
-        case "assistant": return assistant(object)
-        case "user": return user(object)
-        case "result": return finish(object)
-        case "rate_limit_event": return [("rate_limit", object["rate_limit_info"] ?? Self.fields(object))]
-        case let type: return [Self.info("unknown event type \(type ?? "(none)")", data: value)]
+    /// The events of one event line.
+    mutating func handle(event type: String, _ object: [String: JSONValue]) -> [Event] {
+        switch type {
+        case "system": system(object)
+        case "assistant": assistant(object)
+        case "user": user(object)
+        case "result": finish(object)
+        case "rate_limit_event": [("rate_limit", object["rate_limit_info"] ?? Self.fields(object))]
+        default: [("log", AgentEventData.unknownType(type, object))]
         }
     }
 
@@ -87,7 +70,7 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
         if subtype == "api_retry", object["error"] == "rate_limit" || object["error_status"] == 429 {
             return [("rate_limit", Self.fields(object))]
         }
-        return [Self.info("system event \(subtype ?? "(no subtype)")", data: .object(object))]
+        return [("log", AgentEventData.info("system event \(subtype ?? "(no subtype)")", data: .object(object)))]
     }
 
     /// Text, thinking and tool calls, one event per content block. A message the CLI made up for
@@ -102,7 +85,7 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
                 : ("error", ["message": .string(text.isEmpty ? kind : text), "kind": .string(kind)]))
         }
         guard case .array(let blocks)? = content else {
-            return events + [Self.info("assistant message without content blocks", data: .object(object))]
+            return events + [("log", AgentEventData.info("assistant message without content blocks", data: .object(object)))]
         }
         for block in blocks { events += self.block(block, from: "assistant") }
         return events
@@ -111,7 +94,7 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
     /// Tool results; other user content (a subagent's prompt) is logged.
     private mutating func user(_ object: [String: JSONValue]) -> [Event] {
         guard case .array(let blocks)? = object["message"]?["content"] else {
-            return [Self.info("user message", data: ["text": .string(Self.text(of: object["message"]?["content"] ?? .null))])]
+            return [("log", AgentEventData.info("user message", data: ["text": .string(Self.text(of: object["message"]?["content"] ?? .null))]))]
         }
         var events: [Event] = []
         for block in blocks { events += self.block(block, from: "user") }
@@ -124,45 +107,33 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
         case "text" where role == "assistant":
             return [("assistant", ["text": block["text"] ?? ""])]
         case "text":
-            return [Self.info("user message", data: ["text": block["text"] ?? ""])]
+            return [("log", AgentEventData.info("user message", data: ["text": block["text"] ?? ""]))]
         case "thinking":
             return [("thinking", ["text": block["thinking"] ?? ""])]
         case "redacted_thinking":
             return [("thinking", ["text": "", "redacted": true])]
         case "tool_use", "server_tool_use":
-            let name = block["name"]?.stringValue ?? ""
-            var data: [String: JSONValue] = ["name": .string(name), "input": block["input"] ?? [:]]
-            if let id = block["id"]?.stringValue {
-                toolNames[id] = name
-                data["id"] = .string(id)
-            }
-            return [("tool_call", .object(data))]
+            let (id, name) = (block["id"]?.stringValue, block["name"]?.stringValue ?? "")
+            if let id { toolNames[id] = name }
+            return [("tool_call", AgentEventData.toolCall(id: id, name: name, input: block["input"] ?? [:]))]
         case "tool_result":
-            return [toolResult(block)]
+            // The call's id and name, whether it failed, its content as text.
+            let id = block["tool_use_id"]?.stringValue
+            return [("tool_result", AgentEventData.toolResult(
+                id: id, name: id.flatMap { toolNames.removeValue(forKey: $0) }, isError: block["is_error"] == true,
+                content: Self.text(of: block["content"] ?? "")))]
         case let type:
-            return [Self.info("unknown content block type \(type ?? "(none)")", data: block)]
+            return [("log", AgentEventData.info("unknown content block type \(type ?? "(none)")", data: block))]
         }
-    }
-
-    /// A `tool_result` event: the call's id and name, whether it failed, its content as text.
-    private mutating func toolResult(_ block: JSONValue) -> Event {
-        let (content, cut) = Self.cut(Self.text(of: block["content"] ?? ""), to: Self.toolContentBytes)
-        var data: [String: JSONValue] = ["is_error": .bool(block["is_error"] == true), "content": .string(content)]
-        if let id = block["tool_use_id"]?.stringValue {
-            data["id"] = .string(id)
-            if let name = toolNames.removeValue(forKey: id) { data["name"] = .string(name) }
-        }
-        if cut { data["truncated"] = true }
-        return ("tool_result", .object(data))
     }
 
     /// The `result` line: remembered for the outcome; tokens and cost taken from it.
     private mutating func finish(_ object: [String: JSONValue]) -> [Event] {
         let summary = object["usage"]?.objectValue ?? [:]
-        usage.tokensIn = Self.int(summary["input_tokens"]) ?? 0
-        usage.tokensOut = Self.int(summary["output_tokens"]) ?? 0
-        usage.cacheReadTokens = Self.int(summary["cache_read_input_tokens"]) ?? 0
-        usage.cacheWriteTokens = Self.int(summary["cache_creation_input_tokens"]) ?? 0
+        usage.tokensIn = AgentEventData.int(summary["input_tokens"]) ?? 0
+        usage.tokensOut = AgentEventData.int(summary["output_tokens"]) ?? 0
+        usage.cacheReadTokens = AgentEventData.int(summary["cache_read_input_tokens"]) ?? 0
+        usage.cacheWriteTokens = AgentEventData.int(summary["cache_creation_input_tokens"]) ?? 0
         usage.costUSD = object["total_cost_usd"]?.doubleValue ?? 0
         if usage.agentSessionID == nil { usage.agentSessionID = object["session_id"]?.stringValue }
         var errors: [String] = []
@@ -170,7 +141,7 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
         let final = FinalResult(
             isError: object["is_error"] != false, subtype: object["subtype"]?.stringValue,
             text: object["result"]?.stringValue, errors: errors,
-            turns: Self.int(object["num_turns"]), apiErrorStatus: Self.int(object["api_error_status"]))
+            turns: AgentEventData.int(object["num_turns"]), apiErrorStatus: AgentEventData.int(object["api_error_status"]))
         result = final
 
         var data: [String: JSONValue] = [
@@ -183,28 +154,13 @@ struct ClaudeCodeStreamParser: AgentStreamInterpreter {
         if let text = final.text { data["text"] = .string(text) }
         if let subtype = final.subtype { data["subtype"] = .string(subtype) }
         if let turns = final.turns { data["num_turns"] = .int(Int64(turns)) }
-        if let duration = Self.int(object["duration_ms"]) { data["duration_ms"] = .int(Int64(duration)) }
+        if let duration = AgentEventData.int(object["duration_ms"]) { data["duration_ms"] = .int(Int64(duration)) }
         if let cost = object["total_cost_usd"], cost.doubleValue != nil { data["cost_usd"] = cost }
         return [("result", .object(data))]
     }
 }
 
 extension ClaudeCodeStreamParser {
-    /// The `log` warning for a line that could not be read; the line is quoted up to 2 KiB.
-    static func unparsed(_ reason: String, _ line: OutputLine) -> Event {
-        let (quoted, cut) = cut(line.text, to: quotedLineBytes)
-        var data: [String: JSONValue] = [
-            "level": "warning", "message": .string("unparsed stream line: \(reason)"), "line": .string(quoted),
-        ]
-        if cut || line.truncated { data["truncated"] = true }
-        return ("log", .object(data))
-    }
-
-    /// A `log` info event with `data`.
-    static func info(_ message: String, data: JSONValue) -> Event {
-        ("log", ["level": "info", "message": .string(message), "data": data])
-    }
-
     /// A line's own members, without the envelope (`type`, `subtype`, `uuid`, `session_id`).
     static func fields(_ object: [String: JSONValue]) -> JSONValue {
         .object(object.filter { !["type", "subtype", "uuid", "session_id"].contains($0.key) })
@@ -229,18 +185,5 @@ extension ClaudeCodeStreamParser {
         default:
             return content.jsonText
         }
-    }
-
-    /// `text` cut to at most `limit` bytes at a character boundary, and whether it was cut.
-    static func cut(_ text: String, to limit: Int) -> (String, Bool) {
-        guard text.utf8.count > limit else { return (text, false) }
-        let bytes = Array(text.utf8)
-        return (String(decoding: bytes[..<UTF8Cut.boundary(in: bytes, atMost: limit)], as: UTF8.self), true)
-    }
-
-    /// An integer member (JSON numbers that are whole).
-    static func int(_ value: JSONValue?) -> Int? {
-        if case .int(let number)? = value { return Int(number) }
-        return nil
     }
 }

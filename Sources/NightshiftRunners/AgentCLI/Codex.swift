@@ -64,7 +64,7 @@ enum Codex: AgentCLIDialect {
 
     /// A fresh interpreter, knowing the configured model and the prices.
     static func interpreter(_ settings: Settings, common: AgentCLISettings, limits: CommandLimits) -> Interpreter {
-        CodexStreamInterpreter(model: common.model, prices: settings.prices)
+        CodexStreamInterpreter(model: common.model, prices: settings.prices, lineLimit: limits.lineBytes)
     }
 
     /// How a finished run went:
@@ -77,10 +77,7 @@ enum Codex: AgentCLIDialect {
     static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome {
         let stream = report.stdout
         let usage = usage(report)
-        let ending = switch report.status {
-        case .exited(let code): "exit status \(code)"
-        case .signaled(let signal): "killed by signal \(signal)"
-        }
+        let ending = Self.ending(report.status)
         if let message = stream.turnFailure {
             return .failed("codex: turn failed: \(message) (\(ending))", retryable: true, usage: usage)
         }

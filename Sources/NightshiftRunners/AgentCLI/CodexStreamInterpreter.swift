@@ -8,7 +8,7 @@ import Nightshift
 /// Usage: Codex fills each `turn.completed` usage from the thread's *running total*
 /// (`total_token_usage`), not the turn's own tokens, so the last one is the run's usage; adding
 /// them up would count early turns again. Its `input_tokens` include the cached ones.
-struct CodexStreamInterpreter: AgentStreamInterpreter {
+struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
     /// The token counts of a `turn.completed` event, as Codex prints them.
     struct TokenTotals: Sendable, Hashable {
         /// All input tokens, cached ones included.
@@ -21,6 +21,8 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
 
     /// Prices for the cost estimate.
     let prices: PriceTable
+    /// The line length over which the reader cuts lines (reported in the warning).
+    let lineLimit: Int
     /// The model: the config's, unless an event names one.
     private(set) var model: String?
     /// The thread id (`thread.started`), used to resume.
@@ -37,10 +39,11 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
     private(set) var lastError: String?
     private var warnedAboutPrice = false
 
-    /// An interpreter for a run of `model` (the config's, if set).
-    init(model: String?, prices: PriceTable) {
+    /// An interpreter for a run of `model` (the config's, if set) whose lines are cut at `lineLimit` bytes.
+    init(model: String?, prices: PriceTable, lineLimit: Int) {
         self.model = model
         self.prices = prices
+        self.lineLimit = lineLimit
     }
 
     /// Tokens, the estimated cost (0 without a price) and the thread id seen so far.
@@ -52,15 +55,8 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
             costUSD: prices.cost(of: tokens, model: model) ?? 0, costEstimated: true, agentSessionID: threadID)
     }
 
-    /// The task events of one stdout line; remembers what the outcome and usage need.
-    mutating func handle(_ line: OutputLine, now: Date) -> [(type: String, data: JSONValue)] {
-        let type: String
-        let event: [String: JSONValue]
-        switch AgentStreamLine(line) {
-        case .blank: return []
-        case .unparsed(let log): return [("log", log)]
-        case .event(let name, let object): (type, event) = (name, object)
-        }
+    /// The task events of one event line; remembers what the outcome and usage need.
+    mutating func handle(event type: String, _ event: [String: JSONValue]) -> [Event] {
         if let named = event["model"]?.stringValue { model = named }
         switch type {
         case "thread.started":
@@ -90,7 +86,7 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
     }
 
     /// Takes the thread's totals; warns once when the model has no price.
-    private mutating func turnCompleted(_ event: [String: JSONValue]) -> [(type: String, data: JSONValue)] {
+    private mutating func turnCompleted(_ event: [String: JSONValue]) -> [Event] {
         turnsCompleted += 1
         var data: [String: JSONValue] = ["phase": "completed"]
         if let reported = event["usage"]?.objectValue {
@@ -100,7 +96,7 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
                 output: AgentEventData.int(reported["output_tokens"]) ?? 0)
             data["usage"] = .object(reported)
         }
-        var events: [(type: String, data: JSONValue)] = [("turn", .object(data))]
+        var events: [Event] = [("turn", .object(data))]
         if !warnedAboutPrice, prices.models[model ?? ""] == nil {
             warnedAboutPrice = true
             events.append(("log", PriceTable.missingPrice(model: model)))
@@ -113,7 +109,7 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
     /// a `tool_result`; a to-do list is reported in every state.
     private mutating func item(
         _ item: [String: JSONValue], completed: Bool, started: Bool, event: [String: JSONValue]
-    ) -> [(type: String, data: JSONValue)] {
+    ) -> [Event] {
         // Codex 0.4x named the member `item_type` and the message `assistant_message`.
         let kind = item["type"]?.stringValue ?? item["item_type"]?.stringValue ?? ""
         let id = item["id"]?.stringValue
@@ -132,7 +128,7 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
             return [("thinking", ["text": .string(text)])]
         case "command_execution":
             let command = item["command"] ?? ""
-            if started { return [("tool_call", with(["name": "command", "input": ["command": command]]))] }
+            if started { return [("tool_call", AgentEventData.toolCall(id: id, name: "command", input: ["command": command]))] }
             guard completed else { return [] }
             let status = item["status"]?.stringValue ?? ""
             let exitCode = AgentEventData.int(item["exit_code"])
@@ -145,7 +141,7 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
             let name = item["tool"]?.stringValue ?? "mcp"
             let server: [String: JSONValue] = item["server"].map { ["server": $0] } ?? [:]
             if started {
-                return [("tool_call", with(server.merging(["name": .string(name), "input": item["arguments"] ?? [:]]) { $1 }))]
+                return [("tool_call", AgentEventData.toolCall(id: id, name: name, input: item["arguments"] ?? [:], extra: server))]
             }
             guard completed else { return [] }
             let error = item["error"]?["message"]?.stringValue
@@ -157,7 +153,7 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
             guard completed else { return [] }
             var input: [String: JSONValue] = ["query": item["query"] ?? ""]
             if let action = item["action"] { input["action"] = action }
-            return [("tool_call", with(["name": "web_search", "input": .object(input)]))]
+            return [("tool_call", AgentEventData.toolCall(id: id, name: "web_search", input: .object(input)))]
         case "file_change":
             guard completed else { return [] }
             return [("file_change", with(["changes": item["changes"] ?? [], "status": item["status"] ?? .null]))]
@@ -166,7 +162,7 @@ struct CodexStreamInterpreter: AgentStreamInterpreter {
         case "error":
             return [("error", with(["message": item["message"] ?? ""]))]
         default:
-            return [("log", ["level": "info", "message": .string("unknown item type \(kind)"), "data": .object(event)])]
+            return [("log", AgentEventData.info("unknown item type \(kind)", data: .object(event)))]
         }
     }
 

@@ -71,7 +71,7 @@ enum Gemini: AgentCLIDialect {
 
     /// A fresh interpreter, knowing the configured model and the prices.
     static func interpreter(_ settings: Settings, common: AgentCLISettings, limits: CommandLimits) -> Interpreter {
-        GeminiStreamInterpreter(model: common.model, prices: settings.prices)
+        GeminiStreamInterpreter(model: common.model, prices: settings.prices, lineLimit: limits.lineBytes)
     }
 
     /// How a finished run went:

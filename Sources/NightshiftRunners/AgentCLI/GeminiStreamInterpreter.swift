@@ -8,9 +8,11 @@ import Nightshift
 /// The result text is the assistant text of the last turn that had any: the text after the last
 /// tool call, or, when the model said nothing after it, the text before. Tokens come only with the
 /// `result` event: a killed run records none.
-struct GeminiStreamInterpreter: AgentStreamInterpreter {
+struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
     /// Prices for the cost estimate.
     let prices: PriceTable
+    /// The line length over which the reader cuts lines (reported in the warning).
+    let lineLimit: Int
     /// The model: the `init` event's, else the config's.
     private(set) var model: String?
     /// The session id (`init`), used to resume.
@@ -28,10 +30,11 @@ struct GeminiStreamInterpreter: AgentStreamInterpreter {
     private var tokens = PriceTable.Tokens(uncachedInput: 0, cachedInput: 0, output: 0)
     private var cost = 0.0
 
-    /// An interpreter for a run of `model` (the config's, if set).
-    init(model: String?, prices: PriceTable) {
+    /// An interpreter for a run of `model` (the config's, if set) whose lines are cut at `lineLimit` bytes.
+    init(model: String?, prices: PriceTable, lineLimit: Int) {
         self.model = model
         self.prices = prices
+        self.lineLimit = lineLimit
     }
 
     /// Tokens and the estimated cost (0 without a price) of the `result` event, and the session id.
@@ -41,15 +44,8 @@ struct GeminiStreamInterpreter: AgentStreamInterpreter {
             costUSD: cost, costEstimated: true, agentSessionID: sessionID)
     }
 
-    /// The task events of one stdout line; remembers what the outcome and usage need.
-    mutating func handle(_ line: OutputLine, now: Date) -> [(type: String, data: JSONValue)] {
-        let type: String
-        let event: [String: JSONValue]
-        switch AgentStreamLine(line) {
-        case .blank: return []
-        case .unparsed(let log): return [("log", log)]
-        case .event(let name, let object): (type, event) = (name, object)
-        }
+    /// The task events of one event line; remembers what the outcome and usage need.
+    mutating func handle(event type: String, _ event: [String: JSONValue]) -> [Event] {
         switch type {
         case "init":
             guard let id = event["session_id"]?.stringValue else { return [("log", AgentEventData.malformed(type, "without a session_id", event))] }
@@ -72,13 +68,9 @@ struct GeminiStreamInterpreter: AgentStreamInterpreter {
             return [("assistant", .object(data))]
         case "tool_use":
             toolSinceText = true
-            let name = event["tool_name"]?.stringValue ?? "tool"
-            var data: [String: JSONValue] = ["name": .string(name), "input": event["parameters"] ?? [:]]
-            if let id = event["tool_id"]?.stringValue {
-                toolNames[id] = name
-                data["id"] = .string(id)
-            }
-            return [("tool_call", .object(data))]
+            let (id, name) = (event["tool_id"]?.stringValue, event["tool_name"]?.stringValue ?? "tool")
+            if let id { toolNames[id] = name }
+            return [("tool_call", AgentEventData.toolCall(id: id, name: name, input: event["parameters"] ?? [:]))]
         case "tool_result":
             toolSinceText = true
             let id = event["tool_id"]?.stringValue
@@ -100,11 +92,11 @@ struct GeminiStreamInterpreter: AgentStreamInterpreter {
 
     /// Records the final status, tokens and cost; priced per model when the stats break tokens down
     /// by model (a run may use a second model, for routing or a fallback).
-    private mutating func result(_ event: [String: JSONValue]) -> [(type: String, data: JSONValue)] {
+    private mutating func result(_ event: [String: JSONValue]) -> [Event] {
         let status = event["status"]?.stringValue ?? "error"
         resultStatus = status
         resultError = event["error"]?["message"]?.stringValue
-        var events: [(type: String, data: JSONValue)] = []
+        var events: [Event] = []
         let stats = event["stats"]?.objectValue ?? [:]
         tokens = Self.tokens(stats)
         var perModel = (stats["models"]?.objectValue ?? [:]).mapValues { Self.tokens($0.objectValue ?? [:]) }
