@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Nightshift", targets: ["Nightshift"]),
         .library(name: "NightshiftSQLite", targets: ["NightshiftSQLite"]),
+        .library(name: "NightshiftPostgres", targets: ["NightshiftPostgres"]),
         .library(name: "NightshiftRunners", targets: ["NightshiftRunners"]),
         .library(name: "NightshiftDaemon", targets: ["NightshiftDaemon"]),
         .executable(name: "nightshift", targets: ["nightshift"]),
@@ -22,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // Engine and domain: no database, HTTP framework or concrete runner.
@@ -38,6 +40,15 @@ let package = Package(
                 "Nightshift",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "NightshiftPostgres",
+            dependencies: [
+                "Nightshift",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -82,10 +93,17 @@ let package = Package(
         .testTarget(
             name: "NightshiftSQLiteTests",
             dependencies: [
-                "Nightshift", "NightshiftSQLite", "NightshiftTestSupport",
+                "Nightshift", "NightshiftSQLite", "NightshiftPostgres", "NightshiftTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "NightshiftPostgresTests",
+            dependencies: [
+                "Nightshift", "NightshiftPostgres", "NightshiftTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

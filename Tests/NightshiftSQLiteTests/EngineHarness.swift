@@ -11,7 +11,7 @@ func withEngine<T: Sendable>(_ engine: Engine, _ body: @Sendable (Engine) async 
 
 /// A fresh file-backed store with the given agents.
 func makeStore(_ agents: Agent...) async throws -> SQLiteTaskStore {
-    let store = try StoreKind.sqlite.make() as! SQLiteTaskStore
+    let store = try await StoreKind.sqlite.make() as! SQLiteTaskStore
     for agent in agents { try await store.saveAgent(agent) }
     return store
 }

@@ -181,8 +181,9 @@ struct EngineTests {
     @Test("heartbeats keep a run alive past its lease duration")
     func heartbeats() async throws {
         let store = try await makeStore(Agent(name: "steady", runner: .builtin))
-        let engine = Self.engine(store, lease: 0.4, heartbeat: 0.1, handlers: ["steady": { _, _ in
-            try await Task.sleep(for: .milliseconds(1200))
+        // A run three leases long; heartbeats every 0.1 s leave a 0.9 s margin for a loaded machine.
+        let engine = Self.engine(store, lease: 1, heartbeat: 0.1, handlers: ["steady": { _, _ in
+            try await Task.sleep(for: .milliseconds(3000))
             return .succeeded("kept alive")
         }])
         try await withEngine(engine) { engine in

@@ -315,7 +315,7 @@ struct StoreConformanceTests {
 
     @Test("agents are saved, listed, replaced and deleted", arguments: StoreKind.allCases)
     func agents(kind: StoreKind) async throws {
-        let store = try kind.make()
+        let store = try await kind.make()
         try await store.saveAgent(Agent(name: "b", runner: .command, config: ["command": ["/bin/true"]], concurrency: 2, timeout: 60))
         try await store.saveAgent(Agent(name: "a", runner: .builtin))
         try await store.saveAgent(Agent(name: "b", runner: .command, config: ["command": ["/bin/false"]], concurrency: 3))

@@ -1,0 +1,129 @@
+import Foundation
+import Nightshift
+import PostgresNIO
+
+/// Reading domain values from rows. The columns are those of `PostgresSchema`.
+enum PostgresRows {
+    /// The task columns that ``task(_:)`` reads.
+    static let taskColumns = """
+        id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
+        idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
+        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
+        last_seq, archived_at
+        """
+
+    static func date(_ value: Double?) -> Date? {
+        value.map { Date(timeIntervalSince1970: $0) }
+    }
+
+    static func state(_ text: String) throws -> TaskState {
+        guard let state = TaskState(rawValue: text) else {
+            throw NightshiftError(.storeUnavailable, "unknown task state '\(text)' in database")
+        }
+        return state
+    }
+
+    static func task(_ row: PostgresRandomAccessRow) throws -> AgentTask {
+        let channel = try row["origin_channel"].decode(String?.self)
+        return AgentTask(
+            id: TaskID(trusted: try row["id"].decode(String.self)),
+            workspaceID: try row["workspace_id"].decode(String.self),
+            agent: try row["agent"].decode(String.self),
+            prompt: try row["prompt"].decode(String.self),
+            payload: try JSONValue(jsonText: row["payload"].decode(String.self)),
+            priority: try row["priority"].decode(Int.self),
+            lane: try row["lane"].decode(String?.self),
+            labels: try JSONValue(jsonText: row["labels"].decode(String.self)).stringMembers,
+            origin: try channel.map { Origin(channel: $0, session: try row["origin_session"].decode(String?.self)) },
+            idempotencyKey: try row["idempotency_key"].decode(String?.self),
+            dedupKey: try row["dedup_key"].decode(String?.self),
+            budgetUSD: try row["budget_usd"].decode(Double?.self),
+            timeout: try row["timeout"].decode(Double?.self),
+            retry: try retry(row),
+            availableAt: Date(timeIntervalSince1970: try row["available_at"].decode(Double.self)),
+            state: try state(row["state"].decode(String.self)),
+            attempt: try row["attempt"].decode(Int.self),
+            failures: try row["failures"].decode(Int.self),
+            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)),
+            updatedAt: Date(timeIntervalSince1970: try row["updated_at"].decode(Double.self)),
+            finishedAt: date(try row["finished_at"].decode(Double?.self)),
+            result: try row["result"].decode(String?.self),
+            error: try row["error"].decode(String?.self),
+            costUSD: try row["cost_usd"].decode(Double.self),
+            archivedAt: date(try row["archived_at"].decode(Double?.self))
+        )
+    }
+
+    static func retry(_ row: PostgresRandomAccessRow) throws -> RetryPolicy {
+        RetryPolicy(
+            maxAttempts: try row["max_attempts"].decode(Int.self),
+            initialBackoff: try row["initial_backoff"].decode(Double.self),
+            maxBackoff: try row["max_backoff"].decode(Double.self))
+    }
+
+    static func run(_ row: PostgresRandomAccessRow) throws -> Run {
+        Run(
+            id: try row["id"].decode(String.self),
+            taskID: TaskID(trusted: try row["task_id"].decode(String.self)),
+            attempt: try row["attempt"].decode(Int.self),
+            workerID: try row["worker_id"].decode(String.self),
+            leaseToken: try row["lease_token"].decode(String.self),
+            leaseExpiresAt: Date(timeIntervalSince1970: try row["lease_expires_at"].decode(Double.self)),
+            heartbeatAt: Date(timeIntervalSince1970: try row["heartbeat_at"].decode(Double.self)),
+            startedAt: Date(timeIntervalSince1970: try row["started_at"].decode(Double.self)),
+            finishedAt: date(try row["finished_at"].decode(Double?.self)),
+            outcome: try row["outcome"].decode(String?.self),
+            exitCode: try row["exit_code"].decode(Int?.self),
+            tokensIn: try row["tokens_in"].decode(Int.self),
+            tokensOut: try row["tokens_out"].decode(Int.self),
+            cacheReadTokens: try row["cache_read_tokens"].decode(Int.self),
+            cacheWriteTokens: try row["cache_write_tokens"].decode(Int.self),
+            costUSD: try row["cost_usd"].decode(Double.self),
+            costEstimated: try row["cost_estimated"].decode(Bool.self),
+            agentSessionID: try row["agent_session_id"].decode(String?.self),
+            error: try row["error"].decode(String?.self)
+        )
+    }
+
+    static func event(_ row: PostgresRandomAccessRow) throws -> TaskEvent {
+        TaskEvent(
+            taskID: TaskID(trusted: try row["task_id"].decode(String.self)),
+            seq: Int64(try row["seq"].decode(Int.self)),
+            time: Date(timeIntervalSince1970: try row["time"].decode(Double.self)),
+            type: try row["type"].decode(String.self),
+            data: try JSONValue(jsonText: row["data"].decode(String.self))
+        )
+    }
+
+    static func hookEvent(_ row: PostgresRandomAccessRow) throws -> HookEvent {
+        HookEvent(
+            seq: Int64(try row["seq"].decode(Int.self)),
+            time: Date(timeIntervalSince1970: try row["time"].decode(Double.self)),
+            taskID: TaskID(trusted: try row["task_id"].decode(String.self)),
+            type: try row["type"].decode(String.self),
+            data: try JSONValue(jsonText: row["data"].decode(String.self))
+        )
+    }
+
+    static func agent(_ row: PostgresRandomAccessRow) throws -> Agent {
+        Agent(
+            name: try row["name"].decode(String.self),
+            runner: RunnerKind(try row["runner"].decode(String.self)),
+            config: try JSONValue(jsonText: row["config"].decode(String.self)),
+            concurrency: try row["concurrency"].decode(Int?.self),
+            timeout: try row["timeout"].decode(Double?.self),
+            retry: try retry(row),
+            budgetUSD: try row["budget_usd"].decode(Double?.self),
+            spentUSD: try row["spent_usd"].decode(Double.self),
+            injectMemories: try row["inject_memories"].decode(Bool.self)
+        )
+    }
+}
+
+extension JSONValue {
+    /// The string members of an array (others skipped).
+    var stringMembers: [String] {
+        guard case .array(let values) = self else { return [] }
+        return values.compactMap(\.stringValue)
+    }
+}

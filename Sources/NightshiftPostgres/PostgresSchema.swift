@@ -1,0 +1,203 @@
+import Logging
+import Nightshift
+import PostgresNIO
+
+/// The versioned migrations of the PostgreSQL store, recorded in `schema_migrations`.
+/// Append new migrations; never edit a shipped one.
+enum PostgresSchema {
+    /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1)]
+
+    /// The newest schema version this binary knows.
+    static var latest: Int { migrations.last!.version }
+
+    /// Brings the schema up to date in one transaction. Nodes starting together serialize on an
+    /// advisory lock; a database whose schema is newer than this binary is refused.
+    static func migrate(_ connection: PostgresConnection, target: PostgresURL, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.migrate'))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                logger: logger)
+            var current = 0
+            for try await version in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", logger: logger)
+                .decode(Int.self)
+            {
+                current = version
+            }
+            if current > latest {
+                throw NightshiftError(
+                    .storeUnavailable,
+                    "database \(target) has schema version \(current), newer than this binary's \(latest): upgrade nightshift")
+            }
+            for migration in migrations where migration.version > current {
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
+                logger.debug("applied migration", metadata: ["nightshift.schema_version": "\(migration.version)"])
+            }
+        }
+    }
+
+    /// Times are seconds since 1970 (`DOUBLE PRECISION`), as in the SQLite store, so both stores
+    /// round-trip the same `Date` values.
+    static let v1: [String] = [
+        """
+        CREATE TABLE agents (
+            name TEXT PRIMARY KEY,
+            runner TEXT NOT NULL,
+            config TEXT NOT NULL,
+            concurrency BIGINT,
+            timeout DOUBLE PRECISION,
+            max_attempts BIGINT NOT NULL,
+            initial_backoff DOUBLE PRECISION NOT NULL,
+            max_backoff DOUBLE PRECISION NOT NULL,
+            budget_usd DOUBLE PRECISION,
+            spent_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+            inject_memories BOOLEAN NOT NULL DEFAULT false,
+            updated_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE TABLE lanes (name TEXT PRIMARY KEY, concurrency BIGINT NOT NULL)",
+        """
+        CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            priority BIGINT NOT NULL,
+            lane TEXT,
+            labels TEXT NOT NULL,
+            origin_channel TEXT,
+            origin_session TEXT,
+            idempotency_key TEXT,
+            dedup_key TEXT,
+            budget_usd DOUBLE PRECISION,
+            timeout DOUBLE PRECISION,
+            max_attempts BIGINT NOT NULL,
+            initial_backoff DOUBLE PRECISION NOT NULL,
+            max_backoff DOUBLE PRECISION NOT NULL,
+            available_at DOUBLE PRECISION NOT NULL,
+            state TEXT NOT NULL,
+            attempt BIGINT NOT NULL DEFAULT 0,
+            failures BIGINT NOT NULL DEFAULT 0,
+            run_id TEXT,
+            lease_token TEXT,
+            lease_expires_at DOUBLE PRECISION,
+            worker_id TEXT,
+            wake_at DOUBLE PRECISION,
+            last_seq BIGINT NOT NULL DEFAULT 0,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            finished_at DOUBLE PRECISION,
+            result TEXT,
+            error TEXT,
+            cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+            archived_at DOUBLE PRECISION
+        )
+        """,
+        "CREATE UNIQUE INDEX tasks_idempotency ON tasks (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+        """
+        CREATE UNIQUE INDEX tasks_dedup ON tasks (workspace_id, dedup_key)
+            WHERE dedup_key IS NOT NULL AND state IN ('queued', 'running', 'waiting', 'paused')
+        """,
+        "CREATE INDEX tasks_ready ON tasks (priority, available_at, id) WHERE state = 'queued'",
+        "CREATE INDEX tasks_running ON tasks (lease_expires_at) WHERE state = 'running'",
+        "CREATE INDEX tasks_running_worker ON tasks (worker_id) WHERE state = 'running'",
+        "CREATE INDEX tasks_waking ON tasks (wake_at) WHERE state = 'waiting' AND wake_at IS NOT NULL",
+        "CREATE INDEX tasks_created ON tasks (workspace_id, created_at, id)",
+        """
+        CREATE TABLE runs (
+            task_id TEXT NOT NULL,
+            attempt BIGINT NOT NULL,
+            id TEXT NOT NULL,
+            worker_id TEXT NOT NULL,
+            lease_token TEXT NOT NULL,
+            lease_expires_at DOUBLE PRECISION NOT NULL,
+            heartbeat_at DOUBLE PRECISION NOT NULL,
+            started_at DOUBLE PRECISION NOT NULL,
+            finished_at DOUBLE PRECISION,
+            outcome TEXT,
+            settled_by TEXT,
+            settled_state TEXT,
+            exit_code BIGINT,
+            tokens_in BIGINT NOT NULL DEFAULT 0,
+            tokens_out BIGINT NOT NULL DEFAULT 0,
+            cache_read_tokens BIGINT NOT NULL DEFAULT 0,
+            cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+            cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+            cost_estimated BOOLEAN NOT NULL DEFAULT false,
+            agent_session_id TEXT,
+            error TEXT,
+            PRIMARY KEY (task_id, attempt)
+        )
+        """,
+        """
+        CREATE TABLE task_events (
+            task_id TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            time DOUBLE PRECISION NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (task_id, seq)
+        )
+        """,
+        // seq comes from the `hook_seq` counter row, taken under its row lock in the writing
+        // transaction: a sequence would leave gaps on rollback and could commit out of order.
+        """
+        CREATE TABLE hook_events (
+            seq BIGINT PRIMARY KEY,
+            time DOUBLE PRECISION NOT NULL,
+            task_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL
+        )
+        """,
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+        // body is the checkpoint's full JSON form; the other columns copy it for filtering.
+        """
+        CREATE TABLE checkpoints (
+            id TEXT PRIMARY KEY,
+            agent TEXT NOT NULL,
+            session_id TEXT,
+            task_id TEXT,
+            phase TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            archived_at DOUBLE PRECISION,
+            body TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX checkpoints_agent ON checkpoints (agent, status, updated_at) WHERE archived_at IS NULL",
+        "CREATE INDEX checkpoints_task ON checkpoints (task_id, updated_at) WHERE task_id IS NOT NULL",
+        "CREATE INDEX checkpoints_session ON checkpoints (session_id, updated_at) WHERE session_id IS NOT NULL",
+        "CREATE INDEX checkpoints_updated ON checkpoints (updated_at)",
+        """
+        CREATE TABLE quarantined_checkpoints (
+            seq BIGSERIAL PRIMARY KEY,
+            file_name TEXT NOT NULL,
+            quarantined_path TEXT NOT NULL,
+            error TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            task_id TEXT,
+            time DOUBLE PRECISION NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE memories (
+            workspace_id TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            key TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (workspace_id, agent, key)
+        )
+        """,
+        "INSERT INTO counters (name, n) VALUES ('hook_seq', 0), ('runs_started', 0), ('runs_succeeded', 0), ('runs_failed', 0)",
+    ]
+}

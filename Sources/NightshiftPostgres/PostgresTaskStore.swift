@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import Nightshift
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The ``TaskStore`` on PostgreSQL, shared by any number of nodes.
+///
+/// Every operation is one transaction. Claims pick rows with `FOR UPDATE SKIP LOCKED`; when
+/// concurrency limits exist, claims take an advisory transaction lock first, so the running
+/// counts they read cannot change under them on another node. Settles lock the task row and are
+/// fenced on its lease. Hook events take their gap-free `seq` from a counter row locked by the
+/// writing transaction.
+///
+/// The store holds a connection pool that runs in ``run()``: run it in a task group or a
+/// `ServiceGroup` while the store is in use, or use ``withStore(url:configuration:logger:_:)``.
+/// Every transaction that queues a task sends a NOTIFY; ``listenForQueuedTasks(_:)`` receives them
+/// on any node. The engine does not subscribe to them yet: it still finds work by polling.
+public final class PostgresTaskStore: TaskStore, Service {
+    /// How the store connects and what it enforces.
+    public struct Configuration: Sendable {
+        /// Submits are refused once this many tasks are queued, waiting or paused; `nil` for no cap.
+        public var maxQueueDepth: Int?
+        /// The schema that holds the store's tables (created if missing); `nil` for the role's default.
+        public var schema: String?
+        /// The most connections the pool opens.
+        public var maximumConnections: Int
+        /// How long to wait for the server when connecting, in seconds.
+        public var connectTimeout: Double
+
+        /// Creates a configuration; every argument has a default.
+        public init(maxQueueDepth: Int? = nil, schema: String? = nil, maximumConnections: Int = 20, connectTimeout: Double = 10) {
+            self.maxQueueDepth = maxQueueDepth
+            self.schema = schema
+            self.maximumConnections = maximumConnections
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    /// The database, without its password.
+    public let url: PostgresURL
+    /// The configuration the store was made with.
+    public let configuration: Configuration
+    let client: PostgresClient
+    let logger: Logger
+
+    /// Makes a store for the database at `url` (see ``PostgresURL``). Nothing connects until
+    /// ``migrate()`` or ``run()``.
+    public convenience init(url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "nightshift.postgres")) throws {
+        try self.init(url: PostgresURL(parsing: url), configuration: configuration, logger: logger)
+    }
+
+    /// Makes a store for the database at `url`. Nothing connects until ``migrate()`` or ``run()``.
+    public init(url: PostgresURL, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "nightshift.postgres")) throws {
+        if let schema = configuration.schema, !Self.isPlainIdentifier(schema) {
+            throw NightshiftError.invalid("schema", "expected letters, digits and underscores, got '\(schema)'")
+        }
+        self.url = url
+        self.configuration = configuration
+        self.logger = logger
+        client = PostgresClient(configuration: Self.clientConfiguration(url, configuration), backgroundLogger: logger)
+    }
+
+    /// Runs the connection pool until the task is cancelled or a graceful shutdown begins.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.client.run()
+        }
+    }
+
+    /// Connects once, creates the schema if needed and applies the migrations this binary knows.
+    ///
+    /// - Throws: ``NightshiftError`` `store_unavailable` naming host and port and the server's
+    ///   message when the database cannot be reached, or both versions when its schema is newer.
+    public func migrate() async throws {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: Self.connectionConfiguration(url, configuration), id: 0, logger: logger)
+        } catch {
+            throw Self.unreachable(url, error)
+        }
+        do {
+            if let schema = configuration.schema {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+            }
+            try await PostgresSchema.migrate(connection, target: url, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw Self.storeError(error, doing: "migrate \(url)")
+        }
+        try? await connection.close()
+    }
+
+    /// Makes a store, migrates it, runs its pool while `body` uses it, and stops the pool after.
+    public static func withStore<T: Sendable>(
+        url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "nightshift.postgres"),
+        _ body: @Sendable (PostgresTaskStore) async throws -> T
+    ) async throws -> T {
+        let store = try PostgresTaskStore(url: url, configuration: configuration, logger: logger)
+        try await store.migrate()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.client.run() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
+    /// Runs `body` in one transaction; maps driver errors to ``NightshiftError``.
+    func write<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        let logger = logger
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(Transaction(connection: connection, logger: logger))
+            }
+        } catch let error as PostgresTransactionError {
+            // The body's own errors (a refused submit, a caller's transform) pass through unchanged.
+            if let inner = error.closureError { throw inner is PSQLError ? Self.storeError(inner, doing: "write") : inner }
+            throw Self.storeError(error.beginError ?? error.commitError ?? error, doing: "write")
+        } catch {
+            throw Self.storeError(error, doing: "write")
+        }
+    }
+
+    /// Runs `body` on a pooled connection outside an explicit transaction.
+    func read<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+        let logger = logger
+        do {
+            return try await client.withConnection { connection in
+                try await body(Transaction(connection: connection, logger: logger))
+            }
+        } catch {
+            throw Self.storeError(error, doing: "read")
+        }
+    }
+}
+
+extension PostgresTaskStore {
+    static func isPlainIdentifier(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 63 && text.first.map { $0.isLetter || $0 == "_" } == true
+            && text.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "_" }
+    }
+
+    static func clientConfiguration(_ url: PostgresURL, _ configuration: Configuration) -> PostgresClient.Configuration {
+        var config = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+        config.options.maximumConnections = configuration.maximumConnections
+        config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
+        if let schema = configuration.schema { config.options.additionalStartupParameters = [("search_path", schema)] }
+        return config
+    }
+
+    static func connectionConfiguration(_ url: PostgresURL, _ configuration: Configuration) -> PostgresConnection.Configuration {
+        var config = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+        config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
+        if let schema = configuration.schema { config.options.additionalStartupParameters = [("search_path", schema)] }
+        return config
+    }
+
+    /// The server's own message for a driver error, else the underlying cause; never the password
+    /// (PostgresNIO's descriptions leave out the query and its binds).
+    static func message(of error: any Error) -> String {
+        if let error = error as? NightshiftError { return error.message }
+        if let error = error as? PSQLError {
+            if let server = error.serverInfo, let message = server[.message] {
+                return [server[.sqlState].map { "SQLSTATE \($0): " }, message].compactMap { $0 }.joined()
+            }
+            if let underlying = error.underlying { return "\(underlying)" }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+
+    static func unreachable(_ url: PostgresURL, _ error: any Error) -> NightshiftError {
+        NightshiftError(
+            .storeUnavailable,
+            "cannot connect to PostgreSQL at \(url.host):\(url.port) (database \(url.database), user \(url.username)): \(message(of: error))")
+    }
+
+    static func storeError(_ error: any Error, doing what: String) -> NightshiftError {
+        if let error = error as? NightshiftError { return error }
+        if let error = error as? PostgresTransactionError, let inner = error.closureError ?? error.beginError ?? error.commitError {
+            return storeError(inner, doing: what)
+        }
+        return NightshiftError(.storeUnavailable, "PostgreSQL \(what) failed: \(message(of: error))")
+    }
+}
+
+extension TaskStore where Self == PostgresTaskStore {
+    /// The shared store on the PostgreSQL database at `url` (`postgres://USER[:PASSWORD]@HOST:PORT/DB`).
+    public static func postgres(url: String, configuration: PostgresTaskStore.Configuration = .init()) throws -> PostgresTaskStore {
+        try PostgresTaskStore(url: url, configuration: configuration)
+    }
+}

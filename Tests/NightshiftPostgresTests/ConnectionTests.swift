@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import Nightshift
+import NightshiftPostgres
+import PostgresNIO
+import Testing
+
+/// Connection URLs, connection failures and schema versions.
+@Suite("PostgreSQL connection and schema")
+struct ConnectionTests {
+    @Test("a URL gives host, port, user and database; the password comes from it or PGPASSWORD and is never shown")
+    func urls() throws {
+        let url = try PostgresURL(parsing: "postgres://ns:s3cret@db.example:6543/work", environment: [:])
+        #expect(url == PostgresURL(host: "db.example", port: 6543, username: "ns", password: "s3cret", database: "work"))
+        #expect(url.description == "postgres://ns@db.example:6543/work")
+        let fromEnvironment = try PostgresURL(parsing: "postgresql://ns@localhost/work", environment: ["PGPASSWORD": "pw"])
+        #expect(fromEnvironment.port == 5432 && fromEnvironment.password == "pw")
+        for (bad, missing) in [("http://ns@h/db", "postgres://"), ("postgres://h/db", "user"), ("postgres://ns@h", "database"), ("postgres://ns@:5/db", "host")] {
+            let error = #expect(throws: NightshiftError.self) { try PostgresURL(parsing: bad, environment: [:]) }
+            #expect(error?.message.contains(missing) == true, "\(bad): \(error?.message ?? "")")
+            #expect(error?.field == "store")
+        }
+    }
+
+    @Test("an unreachable server is reported with its host and port, never the password")
+    func unreachable() async throws {
+        let store = try PostgresTaskStore(url: "postgres://ns:topsecret@127.0.0.1:1/work", configuration: .init(connectTimeout: 5))
+        let error = await #expect(throws: NightshiftError.self) { try await store.migrate() }
+        #expect(error?.code == .storeUnavailable)
+        #expect(error?.message.contains("127.0.0.1:1") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("topsecret") == false)
+    }
+
+    @Test("a wrong database is reported with the server's own message, never the password", TestDatabase.trait)
+    func wrongDatabase() async throws {
+        var url = try PostgresURL(parsing: TestDatabase.requireURL())
+        url.database = "no_such_database_here"
+        url.password = "topsecret"
+        let store = try PostgresTaskStore(url: url)
+        let error = await #expect(throws: NightshiftError.self) { try await store.migrate() }
+        let message = error?.message ?? ""
+        #expect(message.contains("\(url.host):\(url.port)"), "\(message)")
+        #expect(message.contains("no_such_database_here\" does not exist"), "\(message)")
+        #expect(!message.contains("topsecret"))
+    }
+
+    @Test("migrations are recorded and repeatable; a newer schema is refused with both versions named", TestDatabase.trait)
+    func schemaVersions() async throws {
+        let url = try PostgresURL(parsing: TestDatabase.requireURL())
+        let schema = TestDatabase.freshSchema()
+        let store = try PostgresTaskStore(url: url, configuration: .init(schema: schema))
+        try await store.migrate()
+        try await store.migrate()
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test"))
+        var versions: [Int] = []
+        for try await version in try await connection.query("SELECT version FROM schema_migrations ORDER BY version", logger: Logger(label: "test"))
+            .decode(Int.self)
+        {
+            versions.append(version)
+        }
+        #expect(versions == [1])
+        try await connection.query("INSERT INTO schema_migrations (version) VALUES (99)", logger: Logger(label: "test"))
+        try await connection.close()
+        let error = await #expect(throws: NightshiftError.self) { try await store.migrate() }
+        let message = error?.message ?? ""
+        #expect(message.contains("schema version 99") && message.contains("binary's 1"), "\(message)")
+    }
+
+    @Test("withStore runs the pool around its body", TestDatabase.trait)
+    func withStore() async throws {
+        let count = try await PostgresTaskStore.withStore(
+            url: TestDatabase.requireURL(), configuration: .init(schema: TestDatabase.freshSchema())
+        ) { store in
+            try await store.saveAgent(Agent(name: "echo", runner: .builtin))
+            _ = try await store.submit(NewTask(agent: "echo", prompt: "hi"), now: Date())
+            return try await store.countsByState()[.queued]
+        }
+        #expect(count == 1)
+    }
+}

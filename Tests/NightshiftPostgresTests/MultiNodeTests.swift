@@ -1,0 +1,196 @@
+import Foundation
+import Nightshift
+import NightshiftPostgres
+import Synchronization
+import NightshiftTestSupport
+import Testing
+
+private let echo = Agent(name: "echo", runner: .builtin)
+
+/// What the nodes of a test hold and have settled.
+private final class Tally: Sendable {
+    struct Counts {
+        var scarce = 0, deploys = 0, peakScarce = 0, peakDeploys = 0, settled = 0, doubles = 0
+    }
+
+    private let counts = Mutex(Counts())
+
+    func withLock<T>(_ body: (inout Counts) -> T) -> T { counts.withLock { body(&$0) } }
+}
+
+/// Several nodes (stores with their own connection pools) on one database at once.
+@Suite("PostgreSQL multi-node", TestDatabase.trait, .serialized)
+struct MultiNodeTests {
+    @Test("per-agent and per-lane limits hold across nodes under concurrent claims")
+    func limitsAcrossNodes() async throws {
+        try await TestDatabase.withNodes(4) { nodes in
+            let store = nodes[0]
+            try await store.saveAgent(echo)
+            try await store.saveAgent(Agent(name: "scarce", runner: .builtin, concurrency: 3))
+            try await store.setLaneLimit("deploys", concurrency: 2)
+            let tasks = (0..<40).map { NewTask(agent: "scarce", prompt: "s\($0)", priority: 0) }
+                + (0..<30).map { NewTask(agent: "echo", prompt: "d\($0)", priority: 1, lane: "deploys") }
+            _ = try await store.submitAll(tasks, now: t0)
+            // Held = claimed and not yet settled by this test: never more than what the database has running.
+            let held = Tally()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, node) in nodes.enumerated() {
+                    group.addTask {
+                        let deadline = ContinuousClock.now + .seconds(60)
+                        while held.withLock({ $0.settled }) < tasks.count, ContinuousClock.now < deadline {
+                            let claimed = try await node.claim(worker: "node\(index)", limit: 2, leaseDuration: 60, now: t0)
+                            if claimed.isEmpty {
+                                try await Task.sleep(for: .milliseconds(5))
+                                continue
+                            }
+                            held.withLock { state in
+                                for run in claimed {
+                                    if run.task.agent == "scarce" { state.scarce += 1 } else { state.deploys += 1 }
+                                }
+                                state.peakScarce = max(state.peakScarce, state.scarce)
+                                state.peakDeploys = max(state.peakDeploys, state.deploys)
+                            }
+                            try await Task.sleep(for: .milliseconds(1))
+                            for run in claimed {
+                                held.withLock { state in
+                                    if run.task.agent == "scarce" { state.scarce -= 1 } else { state.deploys -= 1 }
+                                }
+                                let result = try await node.settle(run.lease, outcome: .succeeded("ok"), now: t0)
+                                held.withLock { state in
+                                    state.settled += 1
+                                    if result != .settled(.done) { state.doubles += 1 }
+                                }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let final = held.withLock { $0 }
+            #expect(final.settled == tasks.count)
+            #expect(final.doubles == 0)
+            #expect(final.peakScarce <= 3, "scarce agent limit 3 exceeded: \(final.peakScarce)")
+            #expect(final.peakDeploys <= 2, "deploys lane limit 2 exceeded: \(final.peakDeploys)")
+            #expect(try await store.countsByState()[.done] == tasks.count)
+            let hooks = try await store.hookEvents(after: 0, limit: 10_000)
+            #expect(hooks.map(\.seq) == Array(1...Int64(hooks.count)), "hook events are gap-free")
+            #expect(hooks.filter { $0.type == "task.done" }.count == tasks.count)
+        }
+    }
+
+    @Test("a run settled from several nodes at once is settled exactly once")
+    func settleOnce() async throws {
+        try await TestDatabase.withNodes(3) { nodes in
+            try await nodes[0].saveAgent(echo)
+            _ = try await nodes[0].submitAll((0..<20).map { NewTask(agent: "echo", prompt: "t\($0)") }, now: t0)
+            let runs = try await nodes[0].claim(worker: "w", limit: 20, leaseDuration: 60, now: t0)
+            #expect(runs.count == 20)
+            let results = try await withThrowingTaskGroup(of: SettleResult.self) { group in
+                for run in runs {
+                    for node in nodes {
+                        group.addTask { try await node.settle(run.lease, outcome: .succeeded("ok"), now: t0) }
+                    }
+                }
+                return try await group.reduce(into: [SettleResult]()) { $0.append($1) }
+            }
+            #expect(results.filter { $0 == .settled(.done) }.count == 20)
+            #expect(results.filter { $0 == .alreadySettled(.done) }.count == 40)
+            let hooks = try await nodes[1].hookEvents(after: 0, limit: 1000)
+            #expect(hooks.filter { $0.type == "task.done" }.count == 20)
+        }
+    }
+
+    @Test("rescuers on every node at once rescue each expired run once")
+    func rescueEverywhere() async throws {
+        try await TestDatabase.withNodes(3) { nodes in
+            try await nodes[0].saveAgent(echo)
+            let retry = RetryPolicy(maxAttempts: 3, initialBackoff: 0, maxBackoff: 0)
+            _ = try await nodes[0].submitAll((0..<60).map { NewTask(agent: "echo", prompt: "t\($0)", retry: retry) }, now: t0)
+            let runs = try await nodes[0].claim(worker: "dead", limit: 60, leaseDuration: 5, now: t0)
+            #expect(runs.count == 60)
+            let rescued = try await withThrowingTaskGroup(of: [TaskID].self) { group in
+                for node in nodes { group.addTask { try await node.rescueExpiredLeases(now: t0.addingTimeInterval(6)) } }
+                return try await group.reduce(into: [TaskID]()) { $0 += $1 }
+            }
+            #expect(rescued.count == 60)
+            #expect(Set(rescued) == Set(runs.map(\.task.id)))
+            #expect(try await nodes[0].countsByState()[.queued] == 60)
+            for run in runs.prefix(5) {
+                #expect(try await nodes[1].runs(task: run.task.id).map(\.outcome) == ["lost"])
+            }
+        }
+    }
+
+    @Test("claims, heartbeats, settles, cancels and rescues from several nodes at once end every task, without deadlock")
+    func mixedLoad() async throws {
+        try await TestDatabase.withNodes(3) { nodes in
+            try await nodes[0].saveAgent(Agent(name: "echo", runner: .builtin, concurrency: 5))
+            let retry = RetryPolicy(maxAttempts: 3, initialBackoff: 0, maxBackoff: 0)
+            let ids = try await nodes[0].submitAll(
+                (0..<60).map { NewTask(agent: "echo", prompt: "t\($0)", dedupKey: $0 < 14 ? "k\($0 % 7)" : nil, retry: retry) }, now: t0
+            ).map(\.task.id)
+            let live = Set(ids)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, node) in nodes.enumerated() {
+                    group.addTask {
+                        let deadline = ContinuousClock.now + .seconds(60)
+                        var round = 0
+                        while ContinuousClock.now < deadline {
+                            let counts = try await node.countsByState()
+                            if counts[.queued, default: 0] + counts[.running, default: 0] == 0 { return }
+                            round += 1
+                            let claimed = try await node.claim(worker: "node\(index)", limit: 3, leaseDuration: 60, now: t0)
+                            _ = try await node.heartbeat(claimed.map(\.lease), extendTo: t0.addingTimeInterval(120), now: t0)
+                            for (offset, run) in claimed.enumerated() {
+                                let outcome: RunOutcome = (round + offset) % 3 == 0 ? .failed("flaky") : .succeeded("ok")
+                                _ = try await node.settle(run.lease, outcome: outcome, now: t0)
+                            }
+                            _ = try await node.rescueExpiredLeases(now: t0)
+                            if claimed.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+                        }
+                    }
+                }
+                // A person cancels tasks while the nodes work on them; only illegal moves are expected.
+                group.addTask {
+                    for victim in live.shuffled().prefix(20) {
+                        do {
+                            _ = try await nodes[2].transition(victim, .cancel, now: t0)
+                        } catch let error as NightshiftError where error.code == .illegalTransition {}
+                        try await Task.sleep(for: .milliseconds(3))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let counts = try await nodes[0].countsByState()
+            #expect(counts[.queued] == 0 && counts[.running] == 0)
+            #expect(counts.values.reduce(0, +) == live.count)
+            let hooks = try await nodes[0].hookEvents(after: 0, limit: 10_000)
+            #expect(hooks.map(\.seq) == Array(1...Int64(hooks.count)), "hook events are gap-free")
+        }
+    }
+
+    @Test("a node listening is woken when another node queues a task: on submit and on retry")
+    func wakeUps() async throws {
+        try await TestDatabase.withNodes(2) { nodes in
+            try await nodes[0].saveAgent(echo)
+            let rings = Tally()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await nodes[1].listenForQueuedTasks { rings.withLock { $0.settled += 1 } } }
+                // LISTEN takes effect once its connection ran it; submit until the first ring arrives.
+                var submitted = 0
+                let heard = try await eventually(timeout: .seconds(10), poll: .milliseconds(50)) {
+                    _ = try await nodes[0].submit(NewTask(agent: "echo", prompt: "t\(submitted)"), now: t0)
+                    submitted += 1
+                    return rings.withLock { $0.settled } > 0
+                }
+                #expect(heard, "no notification after \(submitted) submits")
+                let run = try #require(try await nodes[0].claim(worker: "w", limit: 1, leaseDuration: 60, now: t0).first)
+                try await Task.sleep(for: .milliseconds(200))
+                let before = rings.withLock { $0.settled }
+                _ = try await nodes[0].settle(run.lease, outcome: .failed("again"), now: t0)
+                #expect(await eventually { rings.withLock { $0.settled } > before }, "a retry queues the task again")
+                group.cancelAll()
+            }
+        }
+    }
+}
