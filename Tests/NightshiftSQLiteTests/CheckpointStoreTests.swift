@@ -1,17 +1,11 @@
 import Foundation
 import Nightshift
-import NightshiftSQLite
 import Testing
 
+/// Checkpoint store behaviours, on every store kind.
 @Suite("Checkpoint store")
 struct CheckpointStoreTests {
     static let day = 86_400.0
-
-    func store() throws -> SQLiteTaskStore {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-checkpoints-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try SQLiteTaskStore(path: directory.appendingPathComponent("nightshift.db").path)
-    }
 
     func checkpoint(
         _ agent: String, _ phase: String, status: CheckpointStatus = .active, updated: Date, task: TaskID? = nil,
@@ -22,9 +16,9 @@ struct CheckpointStoreTests {
             createdAt: updated.addingTimeInterval(-60), updatedAt: updated)
     }
 
-    @Test("save assigns a UUIDv7 id; get answers it; saving again by id replaces it and keeps created_at")
-    func saveAndGet() async throws {
-        let store = try store()
+    @Test("save assigns a UUIDv7 id; get answers it; saving again by id replaces it and keeps created_at", arguments: StoreKind.allCases)
+    func saveAndGet(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let saved = try await store.saveCheckpoint(checkpoint("coder", "planning", updated: t0))
         #expect(TaskID(saved.id) != nil)
         #expect(Array(saved.id)[14] == "7")
@@ -47,9 +41,9 @@ struct CheckpointStoreTests {
         await #expect(throws: NightshiftError.invalid("schema_version", "expected 1, got 2")) { try await store.saveCheckpoint(future) }
     }
 
-    @Test("list filters by agent, status, max age and task, newest first, and leaves archived ones out")
-    func listFilters() async throws {
-        let store = try store()
+    @Test("list filters by agent, status, max age and task, newest first, and leaves archived ones out", arguments: StoreKind.allCases)
+    func listFilters(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let task = TaskID.generate(at: t0)
         let old = try await store.saveCheckpoint(checkpoint("coder", "old", updated: t0.addingTimeInterval(-10 * Self.day)))
         let recent = try await store.saveCheckpoint(checkpoint("coder", "recent", updated: t0.addingTimeInterval(-3600), task: task))
@@ -74,9 +68,9 @@ struct CheckpointStoreTests {
         #expect(everything.last?.archivedAt == t0)
     }
 
-    @Test("resolve is idempotent; an unknown id is not found")
-    func resolve() async throws {
-        let store = try store()
+    @Test("resolve is idempotent; an unknown id is not found", arguments: StoreKind.allCases)
+    func resolve(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let saved = try await store.saveCheckpoint(checkpoint("coder", "p", updated: t0))
         let resolved = try await store.resolveCheckpoint(id: saved.id, now: t0.addingTimeInterval(30))
         #expect(resolved.status == .resolved)
@@ -89,9 +83,9 @@ struct CheckpointStoreTests {
         }
     }
 
-    @Test("cleanup archives resolved and stale active checkpoints older than N days, not newer ones; N = 0 is refused")
-    func cleanup() async throws {
-        let store = try store()
+    @Test("cleanup archives resolved and stale active checkpoints older than N days, not newer ones; N = 0 is refused", arguments: StoreKind.allCases)
+    func cleanup(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let resolvedOld = try await store.saveCheckpoint(checkpoint("a", "r-old", status: .resolved, updated: t0.addingTimeInterval(-8 * Self.day)))
         let staleActive = try await store.saveCheckpoint(checkpoint("a", "stale", updated: t0.addingTimeInterval(-30 * Self.day)))
         let resolvedNew = try await store.saveCheckpoint(checkpoint("a", "r-new", status: .resolved, updated: t0.addingTimeInterval(-6 * Self.day)))
@@ -108,9 +102,9 @@ struct CheckpointStoreTests {
         #expect(try await store.checkpoints(CheckpointQuery(now: t0)).map(\.id) == [activeNew.id])
     }
 
-    @Test("the latest active checkpoint matches the task or the session, newest first")
-    func latestActive() async throws {
-        let store = try store()
+    @Test("the latest active checkpoint matches the task or the session, newest first", arguments: StoreKind.allCases)
+    func latestActive(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let task = TaskID.generate(at: t0)
         let byTask = try await store.saveCheckpoint(checkpoint("coder", "t", updated: t0.addingTimeInterval(-100), task: task))
         let bySession = try await store.saveCheckpoint(checkpoint("coder", "s", updated: t0.addingTimeInterval(-50), session: "s-1"))
@@ -126,9 +120,9 @@ struct CheckpointStoreTests {
         #expect(try await store.latestActiveCheckpoint(agent: "coder", taskID: task, sessionID: "s-1") == byTask)
     }
 
-    @Test("quarantined files are recorded and listed, most recent first")
-    func quarantine() async throws {
-        let store = try store()
+    @Test("quarantined files are recorded and listed, most recent first", arguments: StoreKind.allCases)
+    func quarantine(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let task = TaskID.generate(at: t0)
         let first = QuarantinedCheckpoint(fileName: "a.json", quarantinedPath: "/q/a.json", error: "malformed JSON", agent: "coder", taskID: task, time: t0)
         let second = QuarantinedCheckpoint(fileName: "b.json", quarantinedPath: "/q/b.json", error: "schema_version: expected 1, got 2", agent: "coder", taskID: nil, time: t0.addingTimeInterval(1))

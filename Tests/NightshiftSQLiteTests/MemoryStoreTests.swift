@@ -1,19 +1,13 @@
 import Foundation
 import Nightshift
-import NightshiftSQLite
 import Testing
 
+/// Memory store behaviours, on every store kind.
 @Suite("Memory store")
 struct MemoryStoreTests {
-    func path() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-memories-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("nightshift.db").path
-    }
-
-    @Test("set, get, list by prefix, delete; each write bumps the version")
-    func crud() async throws {
-        let store = try SQLiteTaskStore(path: path())
+    @Test("set, get, list by prefix, delete; each write bumps the version", arguments: StoreKind.allCases)
+    func crud(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let first = try await store.setMemory(workspace: "default", agent: "coder", key: "repo/layout", summary: "v1", expectedVersion: nil, now: t0)
         #expect(first.version == 1 && first.createdAt == t0 && first.updatedAt == t0)
         let second = try await store.setMemory(workspace: "default", agent: "coder", key: "repo/layout", summary: "v2", expectedVersion: nil, now: t0.addingTimeInterval(5))
@@ -44,9 +38,9 @@ struct MemoryStoreTests {
         }
     }
 
-    @Test("expected_version: a write over a stale version is refused with conflict; 0 creates only")
-    func compareAndSet() async throws {
-        let store = try SQLiteTaskStore(path: path())
+    @Test("expected_version: a write over a stale version is refused with conflict; 0 creates only", arguments: StoreKind.allCases)
+    func compareAndSet(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let created = try await store.setMemory(workspace: "w", agent: "a", key: "k", summary: "one", expectedVersion: 0, now: t0)
         #expect(created.version == 1)
         await #expect(throws: NightshiftError(.conflict, "expected version 0 of memory 'k', found version 1", field: "expected_version")) {
@@ -66,9 +60,9 @@ struct MemoryStoreTests {
         #expect(try await store.memory(workspace: "w", agent: "a", key: "new") == nil)
     }
 
-    @Test("updateMemory: nil deletes; a throwing transform writes nothing")
-    func update() async throws {
-        let store = try SQLiteTaskStore(path: path())
+    @Test("updateMemory: nil deletes; a throwing transform writes nothing", arguments: StoreKind.allCases)
+    func update(kind: StoreKind) async throws {
+        let store = try await kind.makeSessionStore()
         let written = try await store.updateMemory(workspace: "w", agent: "a", key: "k", now: t0) { current in
             #expect(current == nil)
             return "first"
@@ -83,10 +77,9 @@ struct MemoryStoreTests {
         #expect(try await store.memory(workspace: "w", agent: "a", key: "k") == nil)
     }
 
-    @Test("read-modify-write is atomic across stores on the same file: concurrent increments lose nothing")
-    func atomicIncrements() async throws {
-        let file = try path()
-        let stores = try (0..<4).map { _ in try SQLiteTaskStore(path: file, configuration: .init(durability: .normal, busyTimeout: 30)) }
+    @Test("read-modify-write is atomic across stores on one database (processes, nodes): concurrent increments lose nothing", arguments: StoreKind.allCases)
+    func atomicIncrements(kind: StoreKind) async throws {
+        let stores = try await kind.makeShared(4)
         let writersPerStore = 2
         let increments = 50
         try await withThrowingTaskGroup(of: Void.self) { group in

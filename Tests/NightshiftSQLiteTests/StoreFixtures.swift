@@ -24,6 +24,21 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
 
     var description: String { rawValue }
 
+    /// The test server's URL, or a clear failure (only reached when it is unset and CI=true).
+    static func postgresURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment[postgresURLVariable] else {
+            throw NightshiftError(
+                .storeUnavailable,
+                "\(postgresURLVariable) is not set and CI=true: the PostgreSQL store cannot be tested (run ./scripts/test)")
+        }
+        return url
+    }
+
+    /// A schema of its own per test: a fresh store without creating databases.
+    static func freshSchema() -> String {
+        "ns_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
     func make(maxQueueDepth: Int? = nil) async throws -> any TaskStore {
         switch self {
         case .sqlite:
@@ -33,18 +48,47 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
                 path: directory.appendingPathComponent("nightshift.db").path,
                 configuration: .init(maxQueueDepth: maxQueueDepth))
         case .postgres:
-            guard let url = ProcessInfo.processInfo.environment[Self.postgresURLVariable] else {
-                throw NightshiftError(
-                    .storeUnavailable,
-                    "\(Self.postgresURLVariable) is not set and CI=true: the PostgreSQL store cannot be tested (run ./scripts/test)")
-            }
-            // A schema of its own per test: a fresh store without creating databases.
-            let schema = "ns_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
             let store = try PostgresTaskStore(
-                url: url, configuration: .init(maxQueueDepth: maxQueueDepth, schema: schema, maximumConnections: 4))
+                url: try Self.postgresURL(),
+                configuration: .init(maxQueueDepth: maxQueueDepth, schema: Self.freshSchema(), maximumConnections: 4))
             try await store.migrate()
             PostgresPools.run(store)
             return store
+        }
+    }
+}
+
+/// A store with checkpoints and memories too (both kinds are).
+typealias SessionStore = any TaskStore & CheckpointStore & MemoryStore
+
+extension StoreKind {
+    /// A fresh store, as a ``SessionStore``.
+    func makeSessionStore() async throws -> SessionStore {
+        try await make() as! SessionStore
+    }
+
+    /// `count` stores sharing one fresh database — one SQLite file, one PostgreSQL schema — as
+    /// several processes or nodes would.
+    func makeShared(_ count: Int) async throws -> [SessionStore] {
+        switch self {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-shared-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let file = directory.appendingPathComponent("nightshift.db").path
+            return try (0..<count).map { _ in
+                try SQLiteTaskStore(path: file, configuration: .init(durability: .normal, busyTimeout: 30))
+            }
+        case .postgres:
+            let url = try Self.postgresURL()
+            let schema = Self.freshSchema()
+            var stores: [SessionStore] = []
+            for _ in 0..<count {
+                let store = try PostgresTaskStore(url: url, configuration: .init(schema: schema, maximumConnections: 4))
+                try await store.migrate()
+                PostgresPools.run(store)
+                stores.append(store)
+            }
+            return stores
         }
     }
 }
