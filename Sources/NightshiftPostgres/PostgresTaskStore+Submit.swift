@@ -46,12 +46,10 @@ extension Transaction {
         guard let agent = agents.first else {
             throw NightshiftError.invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
         }
-        let spent = try agent["spent_usd"].decode(Double.self)
-        if let budget = try agent["budget_usd"].decode(Double?.self), spent >= budget {
-            throw NightshiftError(
-                .budgetExceeded,
-                "budget exceeded: agent \(new.agent) has spent $\(Money.text(spent)) of its $\(Money.text(budget)) budget",
-                field: "agent")
+        if let refusal = Budget.submitRefusal(
+            agent: new.agent, spent: try agent["spent_usd"].decode(Double.self), budget: try agent["budget_usd"].decode(Double?.self))
+        {
+            throw refusal
         }
         if let key = new.dedupKey {
             var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE workspace_id = ")
@@ -96,13 +94,5 @@ extension Transaction {
             idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD, timeout: timeout,
             retry: retry, availableAt: Date(timeIntervalSince1970: availableAt), state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0))
-    }
-}
-
-/// Dollar amounts in messages.
-enum Money {
-    /// Dollars with up to four decimals.
-    static func text(_ value: Double) -> String {
-        String(format: "%.4f", value).replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression)
     }
 }

@@ -28,7 +28,9 @@ extension Transaction {
             }
         }
         if case .failed(retryable: true) = outcome.resolution,
-           let exceeded = Self.budgetExceeded(task: current, runCost: cost, agent: agent)
+           let exceeded = Budget.exceeded(
+               agent: current.agent, taskSpent: current.costUSD + cost, taskBudget: current.budgetUSD,
+               agentSpent: agent?.spent ?? 0, agentBudget: agent?.budget)
         {
             outcome.resolution = .failed(retryable: false)
             outcome.error = [exceeded, outcome.error].compactMap { $0 }.joined(separator: "; last run: ")
@@ -94,18 +96,6 @@ extension Transaction {
         default: break
         }
         return .settled(next)
-    }
-
-    /// Why a task may not run again: its own budget, or its agent's, is spent (counting this run).
-    static func budgetExceeded(task: TaskFacts, runCost: Double, agent: (budget: Double?, spent: Double)?) -> String? {
-        let spent = task.costUSD + runCost
-        if let budget = task.budgetUSD, spent >= budget {
-            return "budget exceeded: the task's runs cost $\(Money.text(spent)) of its $\(Money.text(budget)) budget"
-        }
-        if let agent, let budget = agent.budget, agent.spent >= budget {
-            return "budget exceeded: agent \(task.agent) has spent $\(Money.text(agent.spent)) of its $\(Money.text(budget)) budget"
-        }
-        return nil
     }
 
     /// Why a settle with a lease that is no longer current changes nothing: already settled by

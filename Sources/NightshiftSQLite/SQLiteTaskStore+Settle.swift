@@ -120,7 +120,9 @@ extension WriteTransaction {
                 agentSpend[current.agent] = spend
             }
             if case .failed(retryable: true) = outcome.resolution,
-               let exceeded = Self.budgetExceeded(task: current, runCost: cost, agent: agentSpend[current.agent])
+               let exceeded = Budget.exceeded(
+                   agent: current.agent, taskSpent: current.costUSD + cost, taskBudget: current.budgetUSD,
+                   agentSpent: agentSpend[current.agent]?.spent ?? 0, agentBudget: agentSpend[current.agent]?.budget)
             {
                 outcome.resolution = .failed(retryable: false)
                 outcome.error = [exceeded, outcome.error].compactMap { $0 }.joined(separator: "; last run: ")
@@ -207,23 +209,6 @@ extension WriteTransaction {
             arguments: StatementArguments(Array(names)))
         for row in rows { budgets[row["name"]] = (row["budget_usd"], row["spent_usd"], row["spent_usd"]) }
         return budgets
-    }
-
-    /// Why a task may not run again: its own budget, or its agent's, is spent (counting this run).
-    static func budgetExceeded(task: TaskFacts, runCost: Double, agent: (budget: Double?, before: Double, spent: Double)?) -> String? {
-        let spent = task.costUSD + runCost
-        if let budget = task.budgetUSD, spent >= budget {
-            return "budget exceeded: the task's runs cost $\(money(spent)) of its $\(money(budget)) budget"
-        }
-        if let agent, let budget = agent.budget, agent.spent >= budget {
-            return "budget exceeded: agent \(task.agent) has spent $\(money(agent.spent)) of its $\(money(budget)) budget"
-        }
-        return nil
-    }
-
-    /// Dollars with up to four decimals.
-    static func money(_ value: Double) -> String {
-        String(format: "%.4f", value).replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression)
     }
 
     /// Why a settle with a lease that is no longer current changes nothing: already settled by

@@ -41,11 +41,8 @@ extension WriteTransaction {
         else {
             throw NightshiftError.invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
         }
-        if let budget: Double = agentRow["budget_usd"], let spent: Double = agentRow["spent_usd"], spent >= budget {
-            throw NightshiftError(
-                .budgetExceeded,
-                "budget exceeded: agent \(new.agent) has spent $\(Self.money(spent)) of its $\(Self.money(budget)) budget",
-                field: "agent")
+        if let refusal = Budget.submitRefusal(agent: new.agent, spent: agentRow["spent_usd"], budget: agentRow["budget_usd"]) {
+            throw refusal
         }
         if let key = new.dedupKey,
            let row = try Row.fetchOne(

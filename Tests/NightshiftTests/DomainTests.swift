@@ -86,3 +86,19 @@ struct JSONParseTests {
         #expect(throws: JSONParseError.self) { try JSONValue(jsonText: String(repeating: "[", count: 100_000)) }
     }
 }
+
+@Suite("Budget")
+struct BudgetTests {
+    @Test("the task's budget is checked before the agent's; reaching a budget counts; dollars lose trailing zeros")
+    func rule() {
+        #expect(Budget.exceeded(agent: "a", taskSpent: 0.49, taskBudget: 0.5, agentSpent: 0, agentBudget: nil) == nil)
+        #expect(Budget.exceeded(agent: "a", taskSpent: 0.5, taskBudget: 0.5, agentSpent: 9, agentBudget: 1)
+            == "budget exceeded: the task's runs cost $0.5 of its $0.5 budget")
+        #expect(Budget.exceeded(agent: "a", taskSpent: 0.1, taskBudget: 0.5, agentSpent: 1.23456, agentBudget: 1)
+            == "budget exceeded: agent a has spent $1.2346 of its $1 budget")
+        #expect(Budget.submitRefusal(agent: "a", spent: 0.99, budget: 1) == nil)
+        #expect(Budget.submitRefusal(agent: "a", spent: 1, budget: nil) == nil)
+        let refusal = Budget.submitRefusal(agent: "a", spent: 1, budget: 1)
+        #expect(refusal?.code == .budgetExceeded && refusal?.field == "agent")
+    }
+}

@@ -54,13 +54,13 @@ extension Engine {
         let task = claimed.task
         var agent = agent
         if agent.budgetUSD != nil, let fresh = try? await store.agent(named: agent.name) { agent = fresh }
-        let left = [task.budgetUSD.map { $0 - task.costUSD }, agent.remainingBudgetUSD].compactMap { $0 }.min()
-        if let left, left <= 0 {
-            let whose = task.budgetUSD.map { $0 - task.costUSD <= 0 } == true
-                ? "the task's runs cost $\(task.costUSD) of its $\(task.budgetUSD ?? 0) budget"
-                : "agent \(agent.name) has spent $\(agent.spentUSD) of its $\(agent.budgetUSD ?? 0) budget"
-            return .failure(RunFailure(outcome: .failed("budget exceeded: \(whose)", retryable: false)))
+        if let exceeded = Budget.exceeded(
+            agent: agent.name, taskSpent: task.costUSD, taskBudget: task.budgetUSD,
+            agentSpent: agent.spentUSD, agentBudget: agent.budgetUSD)
+        {
+            return .failure(RunFailure(outcome: .failed(exceeded, retryable: false)))
         }
+        let left = [task.budgetUSD.map { $0 - task.costUSD }, agent.remainingBudgetUSD].compactMap { $0 }.min()
 
         let checkpoints = store as? any CheckpointStore
         var resume: ResumeContext?
