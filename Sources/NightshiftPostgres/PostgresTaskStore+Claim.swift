@@ -98,50 +98,23 @@ extension Transaction {
     }
 }
 
-/// Per-agent and per-lane concurrency limits with the counts of running tasks, for one claim.
-struct ConcurrencyLimits {
-    private var agentLimits: [String: Int] = [:]
-    private var laneLimits: [String: Int] = [:]
-    private var agentRunning: [String: Int] = [:]
-    private var laneRunning: [String: Int] = [:]
-
+extension ConcurrencyLimits {
     /// Reads the limits and, when there are any, takes the claim lock and counts running tasks.
     init(_ transaction: Transaction) async throws {
+        var agentLimits: [String: Int] = [:]
+        var laneLimits: [String: Int] = [:]
         for row in try await transaction.rows("SELECT name, concurrency FROM agents WHERE concurrency IS NOT NULL") {
             agentLimits[try row["name"].decode(String.self)] = try row["concurrency"].decode(Int.self)
         }
         for row in try await transaction.rows("SELECT name, concurrency FROM lanes") {
             laneLimits[try row["name"].decode(String.self)] = try row["concurrency"].decode(Int.self)
         }
+        self.init(agentLimits: agentLimits, laneLimits: laneLimits)
         guard !isEmpty else { return }
         // Held until commit: another node's claim waits here, then counts this one's tasks as running.
         try await transaction.rows("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.claim'))")
         for row in try await transaction.rows("SELECT agent, lane, count(*) AS n FROM tasks WHERE state = 'running' GROUP BY agent, lane") {
-            let n = try row["n"].decode(Int.self)
-            agentRunning[try row["agent"].decode(String.self), default: 0] += n
-            if let lane = try row["lane"].decode(String?.self) { laneRunning[lane, default: 0] += n }
+            countRunning(try row["n"].decode(Int.self), agent: try row["agent"].decode(String.self), lane: try row["lane"].decode(String?.self))
         }
-    }
-
-    /// Whether no limit is defined at all (the claim can take candidates as they come).
-    var isEmpty: Bool { agentLimits.isEmpty && laneLimits.isEmpty }
-
-    /// Agents already at their limit.
-    var saturatedAgents: [String] {
-        agentLimits.filter { agentRunning[$0.key, default: 0] >= $0.value }.map(\.key).sorted()
-    }
-
-    /// Lanes already at their limit.
-    var saturatedLanes: [String] {
-        laneLimits.filter { laneRunning[$0.key, default: 0] >= $0.value }.map(\.key).sorted()
-    }
-
-    /// Counts a task in if its agent and lane have room; returns whether it fits.
-    mutating func admit(agent: String, lane: String?) -> Bool {
-        if let limit = agentLimits[agent], agentRunning[agent, default: 0] >= limit { return false }
-        if let lane, let limit = laneLimits[lane], laneRunning[lane, default: 0] >= limit { return false }
-        agentRunning[agent, default: 0] += 1
-        if let lane { laneRunning[lane, default: 0] += 1 }
-        return true
     }
 }

@@ -93,46 +93,21 @@ extension WriteTransaction {
     }
 }
 
-/// Per-agent and per-lane concurrency limits with the counts of running tasks, for one claim.
-struct ConcurrencyLimits {
-    private var agentLimits: [String: Int] = [:]
-    private var laneLimits: [String: Int] = [:]
-    private var agentRunning: [String: Int] = [:]
-    private var laneRunning: [String: Int] = [:]
-
+extension ConcurrencyLimits {
+    /// Reads the limits and, when there are any, counts the running tasks.
     init(_ db: Database) throws {
+        var agentLimits: [String: Int] = [:]
+        var laneLimits: [String: Int] = [:]
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT name, concurrency FROM agents WHERE concurrency IS NOT NULL")) {
             agentLimits[row["name"]] = row["concurrency"]
         }
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT name, concurrency FROM lanes")) {
             laneLimits[row["name"]] = row["concurrency"]
         }
+        self.init(agentLimits: agentLimits, laneLimits: laneLimits)
         guard !isEmpty else { return }
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT agent, lane FROM tasks WHERE state = 'running'")) {
-            agentRunning[row["agent"], default: 0] += 1
-            if let lane: String = row["lane"] { laneRunning[lane, default: 0] += 1 }
+            countRunning(agent: row["agent"], lane: row["lane"])
         }
-    }
-
-    /// Whether no limit is defined at all (the claim can take candidates as they come).
-    var isEmpty: Bool { agentLimits.isEmpty && laneLimits.isEmpty }
-
-    /// Agents already at their limit.
-    var saturatedAgents: [String] {
-        agentLimits.filter { agentRunning[$0.key, default: 0] >= $0.value }.map(\.key).sorted()
-    }
-
-    /// Lanes already at their limit.
-    var saturatedLanes: [String] {
-        laneLimits.filter { laneRunning[$0.key, default: 0] >= $0.value }.map(\.key).sorted()
-    }
-
-    /// Counts a task in if its agent and lane have room; returns whether it fits.
-    mutating func admit(agent: String, lane: String?) -> Bool {
-        if let limit = agentLimits[agent], agentRunning[agent, default: 0] >= limit { return false }
-        if let lane, let limit = laneLimits[lane], laneRunning[lane, default: 0] >= limit { return false }
-        agentRunning[agent, default: 0] += 1
-        if let lane { laneRunning[lane, default: 0] += 1 }
-        return true
     }
 }
