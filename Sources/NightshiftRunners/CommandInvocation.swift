@@ -96,7 +96,7 @@ struct CommandInvocation: Sendable, Hashable {
     }
 
     /// The `env` key (variable names), or the default allowlist.
-    static func variableNames(_ agent: Agent, default names: [String]) throws(InvocationError) -> [String] {
+    private static func variableNames(_ agent: Agent, default names: [String]) throws(InvocationError) -> [String] {
         let problem = InvocationError.config(
             "agent \(agent.name): config key 'env' expected a JSON array of environment variable names"
         )

@@ -46,6 +46,18 @@ public struct CommandRunner: AgentRunner {
     /// `command`.
     public var kind: RunnerKind { .command }
 
+    /// Checks the config's keys (`command`, `workdir`, `env`) and their types; the error names the
+    /// agent and the key. Whether the program and directory exist is checked when a run starts.
+    public func validate(_ agent: Agent) throws(NightshiftError) {
+        var reader = try RunnerConfigReader(agent)
+        guard let argv = try reader.strings("command"), let first = argv.first, !first.isEmpty else {
+            throw reader.problem("command", "a non-empty JSON array of strings, e.g. [\"claude\", \"-p\"]")
+        }
+        _ = try reader.string("workdir")
+        _ = try reader.variableNames("env")
+        try reader.finish()
+    }
+
     /// Runs the agent's program to its end and maps how it ended to the outcome. Configuration
     /// errors and a missing program are non-retryable failures; cancellation returns
     /// `.failed("cancelled", retryable: true)`.

@@ -184,6 +184,10 @@ struct APIServerTests {
                 let refused = try await api.request(.POST, "/v1/agents", body: #"{"name":"c","runner":"claude_code","config":\#(config)}"#)
                 #expect(refused.status == 422 && refused.json?["error"]?["field"] == .string(key), "\(refused.body)")
             }
+            for (config, key) in [(#"{"command":[]}"#, "command"), (#"{"command":["x"],"enviroment":["PATH"]}"#, "enviroment")] {
+                let refused = try await api.request(.POST, "/v1/agents", body: #"{"name":"c","runner":"command","config":\#(config)}"#)
+                #expect(refused.status == 422 && refused.json?["error"]?["field"] == .string(key), "\(refused.body)")
+            }
             let unknownRunner = try await api.request(.POST, "/v1/agents", body: #"{"name":"c","runner":"aider"}"#)
             #expect(unknownRunner.status == 422 && unknownRunner.json?["error"]?["field"] == "runner")
         }

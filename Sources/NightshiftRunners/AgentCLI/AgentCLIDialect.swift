@@ -60,9 +60,7 @@ struct AgentCLISettings: Sendable, Hashable {
         extraArgs = try reader.strings("extra_args") ?? []
         resume = try reader.bool("resume") ?? true
         // Read (and checked) by CommandInvocation when the run starts.
-        if let env = try reader.strings("env"), !env.allSatisfy(CommandInvocation.isVariableName) {
-            throw reader.problem("env", "an array of environment variable names")
-        }
+        _ = try reader.variableNames("env")
         _ = try reader.string("workdir")
     }
 }

@@ -74,6 +74,15 @@ struct RunnerConfigReader {
         return strings
     }
 
+    /// An array of environment variable names, if set.
+    mutating func variableNames(_ key: String) throws(NightshiftError) -> [String]? {
+        let names = try strings(key)
+        if let names, !names.allSatisfy(CommandInvocation.isVariableName) {
+            throw problem(key, "an array of environment variable names")
+        }
+        return names
+    }
+
     /// A JSON object, if set.
     mutating func object(_ key: String) throws(NightshiftError) -> [String: JSONValue]? {
         guard let value = value(key) else { return nil }
