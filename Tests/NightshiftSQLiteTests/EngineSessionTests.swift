@@ -147,7 +147,8 @@ struct EngineSessionTests {
     @Test("checkpoint files are stored, unparseable ones quarantined and listed, and each run records its own")
     func checkpointFiles() async throws {
         let store = try await makeStore(Agent(name: "agent", runner: "scripted"))
-        let engine = Self.engine(store, runners: [ScriptedRunner { request, _ in
+        let engine = Self.engine(store, runners: [ScriptedRunner { request, context in
+            context.emit("checkpoint", ["schema_version": 2, "phase": "from the future"])
             let directory = try #require(request.checkpointDirectory)
             try #"{"schema_version":1,"phase":"planning","progress":{"decisions":["use GRDB"]},"resume_hint":"start with the schema"}"#
                 .write(to: directory.appendingPathComponent("plan.json"), atomically: true, encoding: .utf8)
@@ -169,7 +170,9 @@ struct EngineSessionTests {
             #expect(quarantined.first { $0.fileName == "future.json" }?.error.contains("schema_version") == true)
             #expect(quarantined.allSatisfy { FileManager.default.fileExists(atPath: $0.quarantinedPath) })
             let logs = try await store.events(task: id, after: 0, limit: 100).filter { $0.type == "log" }
-            #expect(logs.count == 2, "each quarantined file is logged on the task")
+            #expect(logs.count == 3, "each quarantined file and the rejected line are logged on the task")
+            let rejected = logs.compactMap { $0.data["message"]?.stringValue }.filter { $0.hasPrefix("checkpoint line rejected") }
+            #expect(rejected.count == 1 && rejected[0].contains("schema_version"), "\(rejected)")
         }
     }
 }

@@ -124,7 +124,8 @@ extension Engine {
             do {
                 written.append(try SessionCheckpoint.parse(line, agent: agent, sessionID: sessionID, taskID: task.id, now: now))
             } catch {
-                events.emit("log", ["level": "warning", "message": .string("checkpoint line rejected: \(error.message)")])
+                let reason = error.field.map { "\($0): \(error.message)" } ?? error.message
+                events.emit("log", ["level": "warning", "message": .string("checkpoint line rejected: \(reason)")])
             }
         }
         let collected = CheckpointDirectory.collect(
