@@ -26,9 +26,10 @@ extension Engine {
             coalesceDeadline = nil
             if free > 0 {
                 let claimed: [ClaimedRun]
+                let claimTime = Date()
                 do {
                     claimed = try await store.claim(
-                        worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: Date())
+                        worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: claimTime)
                     failures = 0
                 } catch {
                     failures += 1
@@ -45,7 +46,9 @@ extension Engine {
                     group.addTask { await self.execute(run, stop: stop) }
                 }
                 if claimed.count == free { continue }
-                if let next = try? await store.nextAvailableAt(after: Date()) {
+                // After the claim's own time: a task that came due since then is found too (and
+                // claimed at once), instead of being missed until the safety-net poll.
+                if let next = try? await store.nextAvailableAt(after: claimTime) {
                     wait = min(wait, max(0.001, next.timeIntervalSinceNow))
                 }
             }
