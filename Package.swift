@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 "Nightshift",
                 "NightshiftSQLite",
+                "NightshiftPostgres",
                 "NightshiftRunners",
                 "NightshiftDaemon",
                 .product(name: "Hummingbird", package: "hummingbird"),

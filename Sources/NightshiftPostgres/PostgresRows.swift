@@ -54,6 +54,16 @@ enum PostgresRows {
         )
     }
 
+    /// The facts of a row read with `TaskFacts.columns` (or more).
+    static func facts(_ row: PostgresRandomAccessRow) throws -> TaskFacts {
+        TaskFacts(
+            id: TaskID(trusted: try row["id"].decode(String.self)), agent: try row["agent"].decode(String.self),
+            state: try state(row["state"].decode(String.self)), failures: try row["failures"].decode(Int.self),
+            retry: try retry(row), runID: try row["run_id"].decode(String?.self), leaseToken: try row["lease_token"].decode(String?.self),
+            attempt: try row["attempt"].decode(Int.self), lastSeq: Int64(try row["last_seq"].decode(Int.self)),
+            budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self))
+    }
+
     static func retry(_ row: PostgresRandomAccessRow) throws -> RetryPolicy {
         RetryPolicy(
             maxAttempts: try row["max_attempts"].decode(Int.self),

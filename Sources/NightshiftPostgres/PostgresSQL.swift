@@ -1,5 +1,7 @@
 import Logging
+import Nightshift
 import PostgresNIO
+import Synchronization
 
 /// A value bound to a query parameter: the few column types the store uses.
 enum SQLValue: Sendable {
@@ -8,6 +10,8 @@ enum SQLValue: Sendable {
     case double(Double?)
     case bool(Bool?)
     case texts([String])
+    /// A JSON document, sent as text and read as `jsonb`.
+    case json(String)
 }
 
 /// A query built from text and bound values, for statements whose shape depends on the call
@@ -15,6 +19,7 @@ enum SQLValue: Sendable {
 struct SQL: Sendable {
     private(set) var text: String
     private(set) var binds = PostgresBindings()
+
     private var count = 0
 
     init(_ text: String = "") {
@@ -34,18 +39,33 @@ struct SQL: Sendable {
         text += fragment
     }
 
-    /// Binds `value` and returns its placeholder (`$n`).
+    /// Binds `value` and returns its placeholder with its type (`$n::bigint`): a NULL is sent
+    /// without one, which the server then takes from the cast.
     @discardableResult
     mutating func bind(_ value: SQLValue) -> String {
         count += 1
+        let type: String
         switch value {
-        case .text(let value): binds.append(value)
-        case .int(let value): binds.append(value)
-        case .double(let value): binds.append(value)
-        case .bool(let value): binds.append(value)
-        case .texts(let value): binds.append(value)
+        case .text(let value):
+            binds.append(value)
+            type = "text"
+        case .int(let value):
+            binds.append(value)
+            type = "bigint"
+        case .double(let value):
+            binds.append(value)
+            type = "float8"
+        case .bool(let value):
+            binds.append(value)
+            type = "boolean"
+        case .texts(let value):
+            binds.append(value)
+            type = "text[]"
+        case .json(let value):
+            binds.append(value)
+            type = "text::jsonb"
         }
-        return "$\(count)"
+        return "$\(count)::\(type)"
     }
 
     /// Binds `value` and appends its placeholder.
@@ -56,10 +76,26 @@ struct SQL: Sendable {
     var query: PostgresQuery { PostgresQuery(unsafeSQL: text, binds: binds) }
 }
 
-/// One connection inside an open transaction, with the store's logger.
+extension SQLValue {
+    /// The value as a JSON member of a row read with `jsonb_to_recordset`.
+    var json: JSONValue {
+        switch self {
+        case .text(let value): value.map(JSONValue.string) ?? .null
+        case .int(let value): value.map { .int(Int64($0)) } ?? .null
+        case .double(let value): value.map(JSONValue.double) ?? .null
+        case .bool(let value): value.map(JSONValue.bool) ?? .null
+        case .texts(let values): .array(values.map(JSONValue.string))
+        case .json(let text): (try? JSONValue(jsonText: text)) ?? .null
+        }
+    }
+}
+
+/// One connection inside an open transaction (or, from `read`, in autocommit), with the store's
+/// logger and its prepared statements.
 struct Transaction {
     let connection: PostgresConnection
     let logger: Logger
+    let statements: PreparedStatements
 
     /// Runs `query` and returns every row it produced.
     @discardableResult
@@ -71,9 +107,61 @@ struct Transaction {
         return rows
     }
 
-    /// Runs a query built with ``SQL``.
+    /// Runs a query built with ``SQL`` as a statement prepared on this connection (on first
+    /// use): the server parses and plans each statement text once per connection.
     @discardableResult
     func rows(_ sql: SQL) async throws -> [PostgresRandomAccessRow] {
-        try await rows(sql.query)
+        guard statements.admit(sql.text, on: connection.id) else { return try await rows(sql.query) }
+        return try await PreparedSQL.$text.withValue(sql.text) {
+            var rows: [PostgresRandomAccessRow] = []
+            for try await row in try await connection.execute(PreparedSQL(binds: sql.binds), logger: logger) {
+                rows.append(PostgresRandomAccessRow(row))
+            }
+            return rows
+        }
+    }
+}
+
+/// A statement whose text is only known at run time, for PostgresNIO's prepared statements
+/// (which read the text and name from the type): both come from a task-local value, set around
+/// each execution, which reads them before its first suspension.
+struct PreparedSQL: PostgresPreparedStatement {
+    @TaskLocal static var text = ""
+
+    static var sql: String { text }
+    static var name: String { PreparedStatements.name(for: text) }
+
+    let binds: PostgresBindings
+
+    func makeBindings() throws -> PostgresBindings { binds }
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+/// Which statement texts each connection of a store's pool has prepared, by connection id, so
+/// that a connection prepares at most 200 (past that, statements run unprepared).
+final class PreparedStatements: Sendable {
+    /// The most statements prepared on one connection.
+    static let perConnection = 200
+
+    private let prepared = Mutex<[PostgresConnection.ID: Set<String>]>([:])
+
+    /// A statement name for `text`: a 64-bit FNV-1a hash of it.
+    static func name(for text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return "nightshift_" + String(hash, radix: 16)
+    }
+
+    /// Whether `text` runs prepared on `connection`: it already is, or there is room for it.
+    func admit(_ text: String, on connection: PostgresConnection.ID) -> Bool {
+        prepared.withLock { prepared in
+            if prepared[connection]?.contains(text) == true { return true }
+            guard prepared[connection, default: []].count < Self.perConnection else { return false }
+            prepared[connection, default: []].insert(text)
+            return true
+        }
     }
 }

@@ -144,7 +144,7 @@ enum PostgresSchema {
             PRIMARY KEY (task_id, seq)
         )
         """,
-        // seq comes from the `hook_seq` counter row, taken under its row lock in the writing
+        // seq comes from the `hook_stream` row, taken under its row lock in the writing
         // transaction: a sequence would leave gaps on rollback and could commit out of order.
         """
         CREATE TABLE hook_events (
@@ -155,7 +155,17 @@ enum PostgresSchema {
             data TEXT NOT NULL
         )
         """,
-        "CREATE TABLE counters (name TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+        // One row: the hook stream's last seq and the run totals, all taken under one row lock by
+        // each statement that records moves.
+        """
+        CREATE TABLE hook_stream (
+            id BIGINT PRIMARY KEY CHECK (id = 1),
+            seq BIGINT NOT NULL,
+            runs_started BIGINT NOT NULL,
+            runs_succeeded BIGINT NOT NULL,
+            runs_failed BIGINT NOT NULL
+        )
+        """,
         // body is the checkpoint's full JSON form; the other columns copy it for filtering.
         """
         CREATE TABLE checkpoints (
@@ -198,6 +208,6 @@ enum PostgresSchema {
             PRIMARY KEY (workspace_id, agent, key)
         )
         """,
-        "INSERT INTO counters (name, n) VALUES ('hook_seq', 0), ('runs_started', 0), ('runs_succeeded', 0), ('runs_failed', 0)",
+        "INSERT INTO hook_stream (id, seq, runs_started, runs_succeeded, runs_failed) VALUES (1, 0, 0, 0, 0)",
     ]
 }

@@ -17,21 +17,21 @@ extension PostgresTaskStore {
                 // task row is locked first, as settles do, so the two cannot wait on each other.
                 try await transaction.lockHookStream()
                 let time = now.timeIntervalSince1970
-                var set: [(String, SQLValue)] = []
+                var set: [(Transaction.BatchColumn, SQLValue)] = []
                 var fixed: [String] = []
                 switch action {
                 case .cancel, .drop:
-                    set = [("finished_at", .double(time))]
+                    set = [(.init("finished_at", "float8"), .double(time))]
                     fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
                 case .retry:
-                    set = [("available_at", .double(time))]
+                    set = [(.init("available_at", "float8"), .double(time))]
                     fixed = ["failures = 0", "finished_at = NULL"]
                 case .wake:
-                    set = [("available_at", .double(time))]
+                    set = [(.init("available_at", "float8"), .double(time))]
                     fixed = ["wake_at = NULL"]
                 case .resume:
                     // A paused task that was submitted with a delay keeps it.
-                    fixed = ["available_at = GREATEST(available_at, \(time))", "wake_at = NULL"]
+                    fixed = ["available_at = GREATEST(tasks.available_at, \(time))", "wake_at = NULL"]
                 default:
                     break
                 }

@@ -45,7 +45,9 @@ extension Transaction {
                 sql.append(.texts(saturatedLanes))
                 sql.append("))")
             }
-            sql.append(" ORDER BY priority, available_at, id LIMIT \(pageSize) FOR UPDATE SKIP LOCKED")
+            sql.append(" ORDER BY priority, available_at, id LIMIT ")
+            sql.append(.int(pageSize))
+            sql.append(" FOR UPDATE SKIP LOCKED")
             let candidates = try await rows(sql)
             for row in candidates where chosen.count < limit {
                 if limits.admit(agent: try row["agent"].decode(String.self), lane: try row["lane"].decode(String?.self)) {
@@ -57,44 +59,45 @@ extension Transaction {
                 try last["priority"].decode(Int.self), try last["available_at"].decode(Double.self), try last["id"].decode(String.self)
             )
         }
-        var claimed: [ClaimedRun] = []
-        for row in chosen { claimed.append(try await dispatch(row, worker: worker, leaseDuration: leaseDuration, now: now)) }
-        try await count("runs_started", claimed.count)
-        return claimed
+        return try await dispatch(chosen, worker: worker, leaseDuration: leaseDuration, now: now)
     }
 
-    /// Moves one locked queued task to running and opens its run.
-    private func dispatch(_ row: PostgresRandomAccessRow, worker: String, leaseDuration: Double, now: Date) async throws -> ClaimedRun {
-        var task = try PostgresRows.task(row)
-        let facts = try TaskFacts(row)
-        let runID = UUIDv7.generate(at: now)
-        let token = UUIDv7.generate(at: now)
-        let attempt = task.attempt + 1
-        let time = now.timeIntervalSince1970
-        let expires = time + leaseDuration
-        task.state = try await move(
-            facts, .dispatch,
-            set: [
-                ("attempt", .int(attempt)), ("run_id", .text(runID)), ("lease_token", .text(token)),
-                ("lease_expires_at", .double(expires)), ("worker_id", .text(worker)),
+    /// Moves the chosen (locked, queued) tasks to running and opens a run for each, in one statement.
+    private func dispatch(_ rows: [PostgresRandomAccessRow], worker: String, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
+        guard !rows.isEmpty else { return [] }
+        let expires = now.timeIntervalSince1970 + leaseDuration
+        var claimed: [ClaimedRun] = []
+        var moves: [Move] = []
+        for row in rows {
+            var task = try PostgresRows.task(row)
+            let runID = UUIDv7.generate(at: now)
+            let token = UUIDv7.generate(at: now)
+            let attempt = task.attempt + 1
+            moves.append(Move(
+                facts: try PostgresRows.facts(row), action: .dispatch,
+                values: [.int(attempt), .text(runID), .text(token), .double(expires), .text(worker)],
+                details: ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)]))
+            task.attempt = attempt
+            task.updatedAt = now
+            claimed.append(ClaimedRun(task: task, run: Run(
+                id: runID, taskID: task.id, attempt: attempt, workerID: worker, leaseToken: token,
+                leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now)))
+        }
+        let states = try await moveAll(
+            moves,
+            columns: [
+                BatchColumn("attempt", "bigint"), BatchColumn("run_id", "text"), BatchColumn("lease_token", "text"),
+                BatchColumn("lease_expires_at", "float8"), BatchColumn("worker_id", "text"),
             ],
-            details: ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)],
-            now: now)
-        task.attempt = attempt
-        task.updatedAt = now
-        var insert = SQL("""
-            INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
-            VALUES (
-            """)
-        insert.append(list: [
-            .text(runID), .text(task.id.rawValue), .int(attempt), .text(worker), .text(token), .double(expires), .double(time),
-            .double(time),
-        ])
-        insert.append(")")
-        try await rows(insert)
-        return ClaimedRun(task: task, run: Run(
-            id: runID, taskID: task.id, attempt: attempt, workerID: worker, leaseToken: token,
-            leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now))
+            runs: RunCounts(started: claimed.count), now: now
+        ) { sql, time, _ in
+            sql.append("""
+                , opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
+                SELECT run_id, id, attempt, worker_id, lease_token, lease_expires_at, \(time), \(time) FROM moves)
+                """)
+        }
+        for index in claimed.indices { claimed[index].task.state = states[index] }
+        return claimed
     }
 }
 
@@ -103,11 +106,14 @@ extension ConcurrencyLimits {
     init(_ transaction: Transaction) async throws {
         var agentLimits: [String: Int] = [:]
         var laneLimits: [String: Int] = [:]
-        for row in try await transaction.rows("SELECT name, concurrency FROM agents WHERE concurrency IS NOT NULL") {
-            agentLimits[try row["name"].decode(String.self)] = try row["concurrency"].decode(Int.self)
-        }
-        for row in try await transaction.rows("SELECT name, concurrency FROM lanes") {
-            laneLimits[try row["name"].decode(String.self)] = try row["concurrency"].decode(Int.self)
+        for row in try await transaction.rows("""
+            SELECT true AS agent, name, concurrency FROM agents WHERE concurrency IS NOT NULL
+            UNION ALL SELECT false, name, concurrency FROM lanes
+            """)
+        {
+            let name = try row["name"].decode(String.self)
+            let limit = try row["concurrency"].decode(Int.self)
+            if try row["agent"].decode(Bool.self) { agentLimits[name] = limit } else { laneLimits[name] = limit }
         }
         self.init(agentLimits: agentLimits, laneLimits: laneLimits)
         guard !isEmpty else { return }

@@ -2,48 +2,28 @@ import Foundation
 import Nightshift
 import PostgresNIO
 
-/// The only code that writes `tasks.state` (``Transaction/move(_:_:budget:set:fixed:details:now:)``):
+/// The only code that writes `tasks.state` (``Transaction/moveAll(_:columns:fixed:runs:now:also:)``):
 /// asks ``Lifecycle`` for the next state, writes it with the columns the move changes, and appends
-/// the task event and the hook event in the same transaction.
+/// the task event and the hook event in the same statement.
 extension Transaction {
-    /// A task row's facts that a transition needs.
-    struct TaskFacts {
-        var id: TaskID
-        var agent: String
-        var state: TaskState
-        var failures: Int
-        var retry: RetryPolicy
-        var runID: String?
-        var leaseToken: String?
-        var attempt: Int
-        var lastSeq: Int64
-        var budgetUSD: Double?
-        var costUSD: Double
-
-        static let columns = """
-            id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
-            budget_usd, cost_usd
-            """
-
-        init(_ row: PostgresRandomAccessRow) throws {
-            id = TaskID(trusted: try row["id"].decode(String.self))
-            agent = try row["agent"].decode(String.self)
-            state = try PostgresRows.state(row["state"].decode(String.self))
-            failures = try row["failures"].decode(Int.self)
-            retry = try PostgresRows.retry(row)
-            runID = try row["run_id"].decode(String?.self)
-            leaseToken = try row["lease_token"].decode(String?.self)
-            attempt = try row["attempt"].decode(Int.self)
-            lastSeq = Int64(try row["last_seq"].decode(Int.self))
-            budgetUSD = try row["budget_usd"].decode(Double?.self)
-            costUSD = try row["cost_usd"].decode(Double.self)
-        }
-    }
-
     /// The facts of one task, with its row locked until the transaction ends.
     func lockedFacts(_ id: TaskID) async throws -> TaskFacts? {
-        try await rows(SQL("SELECT \(TaskFacts.columns) FROM tasks WHERE id = ").appending(.text(id.rawValue), " FOR UPDATE"))
-            .first.map(TaskFacts.init)
+        try await lockedFacts([id])[id]
+    }
+
+    /// The facts of these tasks (missing ones are left out), their rows locked until the
+    /// transaction ends, in id order (so two batches never wait on each other in a cycle).
+    func lockedFacts(_ ids: some Collection<TaskID>) async throws -> [TaskID: TaskFacts] {
+        guard !ids.isEmpty else { return [:] }
+        var sql = SQL("SELECT \(TaskFacts.columns) FROM tasks WHERE id = ANY(")
+        sql.append(.texts(Set(ids).map(\.rawValue)))
+        sql.append(") ORDER BY id FOR UPDATE")
+        var facts: [TaskID: TaskFacts] = [:]
+        for row in try await rows(sql) {
+            let fact = try PostgresRows.facts(row)
+            facts[fact.id] = fact
+        }
+        return facts
     }
 
     /// The task with this id, read inside the transaction.
@@ -52,130 +32,195 @@ extension Transaction {
             .first.map(PostgresRows.task)
     }
 
-    /// Applies `action` to a task whose row this transaction locked: writes the new state and the
-    /// `set` columns (`fixed` are `column = expression` fragments), then records the move.
-    ///
-    /// - Parameter budget: the retry budget after the action; the task's own when `nil`.
+    /// One task's move in a batch written by ``moveAll(_:columns:carried:fixed:runs:now:also:)``.
+    struct Move {
+        var facts: TaskFacts
+        var action: LifecycleAction
+        /// The retry budget after the action; the task's own when `nil`.
+        var budget: RetryBudget?
+        /// The move's values for the batch's columns, then its carried values, in their order.
+        var values: [SQLValue] = []
+        /// Extra members of the `state` event's data.
+        var details: [String: JSONValue] = [:]
+    }
+
+    /// A value each move of a batch has, of an SQL `type`. As a column, the batch sets `name =
+    /// expression`, where the expression reads the move's value as `moves.name` (by default it is
+    /// just that value).
+    struct BatchColumn {
+        let name: String
+        let type: String
+        let expression: String
+
+        init(_ name: String, _ type: String, _ expression: String? = nil) {
+            self.name = name
+            self.type = type
+            self.expression = expression ?? "moves.\(name)"
+        }
+    }
+
+    /// Runs started, succeeded and failed, added to the totals by the statement that records moves.
+    struct RunCounts {
+        var started = 0
+        var succeeded = 0
+        var failed = 0
+    }
+
+    /// The most moves one statement writes.
+    static let movesPerStatement = 500
+
+    /// Applies `action` to one task whose row this transaction locked (see ``moveAll(_:columns:carried:fixed:runs:now:also:)``).
     @discardableResult
     func move(
-        _ facts: TaskFacts, _ action: LifecycleAction, budget: RetryBudget? = nil,
-        set: [(String, SQLValue)] = [], fixed: [String] = [], details: [String: JSONValue] = [:], now: Date
+        _ facts: TaskFacts, _ action: LifecycleAction, set: [(BatchColumn, SQLValue)] = [], fixed: [String] = [], now: Date
     ) async throws -> TaskState {
-        let next: TaskState
-        do {
-            next = try Lifecycle.next(
-                from: facts.state, on: action, task: facts.id,
-                budget: budget ?? RetryBudget(failures: facts.failures, maxAttempts: facts.retry.maxAttempts))
-        } catch {
-            throw NightshiftError(error)
-        }
-        // One statement (one round trip) for the move and its two events; the hook counter row is
-        // touched only when the task row matched.
-        var sql = SQL("WITH moved AS (UPDATE tasks SET state = ")
-        sql.append(.text(next.rawValue))
-        sql.append(", updated_at = ")
-        sql.append(.double(now.timeIntervalSince1970))
-        sql.append(", last_seq = last_seq + 1")
-        for (column, value) in set {
-            sql.append(", \(column) = ")
-            sql.append(value)
-        }
-        for fragment in fixed { sql.append(", " + fragment) }
-        sql.append(" WHERE id = ")
-        sql.append(.text(facts.id.rawValue))
-        sql.append(" AND state = ")
-        sql.append(.text(facts.state.rawValue))
-        sql.append(" AND last_seq = ")
-        sql.append(.int(Int(facts.lastSeq)))
-        sql.append(" RETURNING id), ")
-        Self.appendRecord(
-            to: &sql, gate: "moved", task: facts.id, agent: facts.agent, from: facts.state, to: next, action: action,
-            seq: facts.lastSeq + 1, details: details, now: now)
-        guard try await rows(sql).count == 1 else {
-            throw NightshiftError(.storeUnavailable, "task \(facts.id) changed during the transaction")
-        }
-        return next
+        try await moveAll([Move(facts: facts, action: action, values: set.map(\.1))], columns: set.map(\.0), fixed: fixed, now: now)[0]
     }
 
-    /// Appends the `state` task event (at `seq`) and the hook event of a move.
-    func record(
-        task: TaskID, agent: String, from: TaskState?, to: TaskState, action: LifecycleAction, seq: Int64,
-        details: [String: JSONValue], now: Date
-    ) async throws {
-        var sql = SQL("WITH ")
-        Self.appendRecord(
-            to: &sql, gate: nil, task: task, agent: agent, from: from, to: to, action: action, seq: seq, details: details, now: now)
-        try await rows(sql)
+    /// Moves tasks whose rows this transaction locked, with one statement per 500: each move sets
+    /// `columns` to its own values and every task gets the `fixed` assignments (`column =
+    /// expression` fragments); the same statement appends each move's `state` task event and hook
+    /// event, adds `runs` to the run totals, and runs the common table expressions `also` appends
+    /// (each as `, name AS (…)`, reading the moves of its statement, with their `carried` values, as
+    /// `moves`).
+    ///
+    /// The moves travel as one JSON parameter, so the statement's text depends only on its columns
+    /// and is prepared once per connection. The hook stream's row is locked from this statement to
+    /// the commit, so callers write it last.
+    ///
+    /// - Returns: the new state of each task, in the order of `moves`.
+    @discardableResult
+    func moveAll(
+        _ moves: [Move], columns: [BatchColumn], carried: [BatchColumn] = [], fixed: [String] = [], runs: RunCounts = RunCounts(),
+        now: Date, also: ((inout SQL, _ time: String, _ ids: String) -> Void)? = nil
+    ) async throws -> [TaskState] {
+        guard !moves.isEmpty else { return [] }
+        var states: [TaskState] = []
+        states.reserveCapacity(moves.count)
+        for (number, chunk) in moves.chunks(of: Self.movesPerStatement).enumerated() {
+            var rows: [JSONValue] = []
+            var next: [TaskState] = []
+            for (index, move) in chunk.enumerated() {
+                let state = try move.facts.next(on: move.action, budget: move.budget)
+                next.append(state)
+                let record = TransitionRecord(
+                    task: move.facts.id, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
+                    details: move.details)
+                var row = record.row(ord: index + 1, fromSeq: move.facts.lastSeq)
+                row["next_state"] = .string(state.rawValue)
+                for (column, value) in zip(columns + carried, move.values) { row[column.name] = value.json }
+                rows.append(.object(row))
+            }
+            let fields = [
+                "id text", "from_state text", "from_seq bigint", "next_state text", "ord bigint", "event text", "hook_type text",
+                "hook text",
+            ] + (columns + carried).map { "\($0.name) \($0.type)" }
+            var sql = SQL("WITH moves AS (SELECT * FROM jsonb_to_recordset(")
+            sql.append(.json(JSONValue.array(rows).jsonText))
+            sql.append(") AS m(\(fields.joined(separator: ", ")))), moved AS (UPDATE tasks SET state = moves.next_state, updated_at = ")
+            let time = sql.bind(.double(now.timeIntervalSince1970))
+            sql.append(time)
+            sql.append(", last_seq = tasks.last_seq + 1")
+            for column in columns { sql.append(", \(column.name) = \(column.expression)") }
+            for fragment in fixed { sql.append(", " + fragment) }
+            // The ids again as an array: the plan is generic, and only `id = ANY(…)` makes it reach
+            // the rows through the primary key rather than by scanning the table.
+            let ids = sql.bind(.texts(chunk.map(\.facts.id.rawValue)))
+            sql.append("""
+                 FROM moves WHERE tasks.id = ANY(\(ids)) AND tasks.id = moves.id AND tasks.state = moves.from_state
+                 AND tasks.last_seq = moves.from_seq RETURNING tasks.id)
+                """)
+            Self.appendRecords(
+                to: &sql, count: chunk.count, time: time, runs: number == 0 ? runs : RunCounts(), notify: next.contains(.queued), gate: nil)
+            also?(&sql, time, ids)
+            sql.append(" SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM notified) AS notified")
+            let moved = try await self.rows(sql).first.map { try $0["moved"].decode(Int.self) } ?? 0
+            guard moved == chunk.count else {
+                throw NightshiftError(.storeUnavailable, "\(chunk.count - moved) of \(chunk.count) tasks changed during the transaction")
+            }
+            states += next
+        }
+        return states
     }
 
-    /// Appends `event AS (…), next AS (…) INSERT INTO hook_events … RETURNING seq`: the `state` task
-    /// event and the hook event (its seq from the counter row), both only if the CTE named `gate`
-    /// (when given) returned a row.
-    private static func appendRecord(
-        to sql: inout SQL, gate: String?, task: TaskID, agent: String, from: TaskState?, to: TaskState,
-        action: LifecycleAction, seq: Int64, details: [String: JSONValue], now: Date
-    ) {
-        let fromValue: JSONValue = from.map { .string($0.rawValue) } ?? .null
-        var data = details
-        data["from"] = fromValue
-        data["to"] = .string(to.rawValue)
-        data["action"] = .string(action.name)
-        let time = now.timeIntervalSince1970
-        sql.append("event AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT ")
-        sql.append(list: [.text(task.rawValue), .int(Int(seq)), .double(time), .text("state"), .text(JSONValue.object(data).jsonText)])
-        sql.append(gate.map { " FROM \($0)" } ?? "")
-        sql.append("), next AS (UPDATE counters SET n = n + 1 WHERE name = 'hook_seq'")
-        sql.append(gate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? "")
-        sql.append(" RETURNING n) INSERT INTO hook_events (seq, time, task_id, type, data) SELECT next.n, ")
-        let hook: JSONValue = ["from": fromValue, "to": .string(to.rawValue), "agent": .string(agent), "action": .string(action.name)]
-        sql.append(list: [.double(time), .text(task.rawValue), .text(HookEvent.type(for: to)), .text(hook.jsonText)])
-        sql.append(" FROM next RETURNING seq")
+    /// A move to record: its `state` task event and its hook event.
+    struct TransitionRecord {
+        var task: TaskID
+        var agent: String
+        var from: TaskState?
+        var to: TaskState
+        var action: LifecycleAction
+        var details: [String: JSONValue]
+
+        /// The members of a `moves` row that ``appendRecords(to:count:time:runs:notify:gate:)`` reads.
+        func row(ord: Int, fromSeq: Int64) -> [String: JSONValue] {
+            var data = details
+            let from: JSONValue = from.map { .string($0.rawValue) } ?? .null
+            data["from"] = from
+            data["to"] = .string(to.rawValue)
+            data["action"] = .string(action.name)
+            let hook: JSONValue = ["from": from, "to": .string(to.rawValue), "agent": .string(agent), "action": .string(action.name)]
+            return [
+                "id": .string(task.rawValue), "from_state": from, "from_seq": .int(fromSeq), "ord": .int(Int64(ord)),
+                "event": .string(JSONValue.object(data).jsonText), "hook_type": .string(HookEvent.type(for: to)),
+                "hook": .string(hook.jsonText),
+            ]
+        }
+    }
+
+    /// Appends `, events AS (…), stream AS (…), hooks AS (…), notified AS (…)`: the `state` task
+    /// event (at `from_seq + 1`) and the hook event of each of the `count` rows of the `moves`
+    /// expression, the hooks numbered on from the stream's seq, which this takes under its row lock;
+    /// and a NOTIFY of the queued channel when `notify`. With a `gate` (the name of an earlier
+    /// expression), nothing is written unless the gate returned rows.
+    static func appendRecords(to sql: inout SQL, count: Int, time: String, runs: RunCounts, notify: Bool, gate: String?) {
+        let condition = gate.map { " WHERE EXISTS (SELECT 1 FROM \($0))" } ?? ""
+        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, from_seq + 1, \(time), 'state', event FROM moves\(condition))")
+        let total = sql.bind(.int(count))
+        sql.append(", stream AS (UPDATE hook_stream SET seq = seq + \(total), runs_started = runs_started + ")
+        sql.append(.int(runs.started))
+        sql.append(", runs_succeeded = runs_succeeded + ")
+        sql.append(.int(runs.succeeded))
+        sql.append(", runs_failed = runs_failed + ")
+        sql.append(.int(runs.failed))
+        sql.append("\(condition) RETURNING seq - \(total) AS base), hooks AS (INSERT INTO hook_events (seq, time, task_id, type, data) ")
+        sql.append("SELECT stream.base + moves.ord, \(time), moves.id, moves.hook_type, moves.hook FROM stream, moves)")
         // Nodes listening for work wake up when this commits (NOTIFY is delivered at commit, and
         // repeats within one transaction coalesce).
-        if to == .queued { sql.append(", pg_notify(\(PostgresTaskStore.queuedChannelSQL), '')") }
+        sql.append(", notified AS (SELECT pg_notify(\(PostgresTaskStore.queuedChannelSQL), '') WHERE ")
+        sql.append(.bool(notify))
+        sql.append("\(gate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? ""))")
     }
 
-    /// Takes the hook stream's counter row lock now (it is held to the end of the transaction), so
-    /// that writers which must see each other's commits (depth cap, dedup) run one at a time.
+    /// Takes the hook stream's row lock now (it is held to the end of the transaction), so that
+    /// writers which must see each other's commits (depth cap, a revived dedup key) run one at a time.
     ///
     /// Lock order: task rows first, then this lock. A transaction holding it never waits for a
     /// task row (claims and rescues skip locked rows), so no cycle of waits can form.
     func lockHookStream() async throws {
-        try await rows("SELECT n FROM counters WHERE name = 'hook_seq' FOR UPDATE")
-    }
-
-    /// Adds `delta` to a run counter (`runs_started`, `runs_succeeded`, `runs_failed`).
-    func count(_ counter: String, _ delta: Int) async throws {
-        guard delta != 0 else { return }
-        var sql = SQL("UPDATE counters SET n = n + ")
-        sql.append(.int(delta))
-        sql.append(" WHERE name = ")
-        sql.append(.text(counter))
-        try await rows(sql)
+        try await rows("SELECT seq FROM hook_stream FOR UPDATE")
     }
 
     /// Appends non-state events to one task's log (nothing if the task is gone).
     func appendEvents(task: TaskID, _ events: [NewTaskEvent]) async throws {
         guard !events.isEmpty else { return }
-        var bump = SQL("UPDATE tasks SET last_seq = last_seq + ")
-        bump.append(.int(events.count))
-        bump.append(" WHERE id = ")
-        bump.append(.text(task.rawValue))
-        bump.append(" RETURNING last_seq")
-        guard let last = try await rows(bump).first.map({ try $0["last_seq"].decode(Int.self) }) else { return }
-        var seq = last - events.count
-        var insert = SQL("INSERT INTO task_events (task_id, seq, time, type, data) VALUES ")
-        for (index, event) in events.enumerated() {
-            seq += 1
-            if index > 0 { insert.append(", ") }
-            insert.append("(")
-            insert.append(list: [
-                .text(task.rawValue), .int(seq), .double(event.time.timeIntervalSince1970), .text(event.type),
-                .text(event.data.jsonText),
-            ])
-            insert.append(")")
+        let members: [JSONValue] = events.enumerated().map { index, event in
+            [
+                "ord": .int(Int64(index + 1)), "time": .double(event.time.timeIntervalSince1970), "type": .string(event.type),
+                "data": .string(event.data.jsonText),
+            ]
         }
-        try await rows(insert)
+        var sql = SQL("WITH bumped AS (UPDATE tasks SET last_seq = last_seq + ")
+        sql.append(.int(events.count))
+        sql.append(" WHERE id = ")
+        let id = sql.bind(.text(task.rawValue))
+        sql.append(id)
+        sql.append(" RETURNING last_seq) INSERT INTO task_events (task_id, seq, time, type, data) SELECT \(id), bumped.last_seq - ")
+        sql.append(.int(events.count))
+        sql.append(" + e.ord, e.time, e.type, e.data FROM bumped, jsonb_to_recordset(")
+        sql.append(.json(JSONValue.array(members).jsonText))
+        sql.append(") AS e(ord bigint, time float8, type text, data text)")
+        try await rows(sql)
     }
 }
 

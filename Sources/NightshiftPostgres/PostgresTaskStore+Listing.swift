@@ -42,7 +42,8 @@ extension PostgresTaskStore {
             let id = sql.bind(.text(cursor.id.rawValue))
             sql.append(" AND (created_at, id) < ((SELECT created_at FROM tasks WHERE id = \(id)), \(id))")
         }
-        sql.append(" ORDER BY created_at DESC, id DESC LIMIT \(limit + 1)")
+        sql.append(" ORDER BY created_at DESC, id DESC LIMIT ")
+        sql.append(.int(limit + 1))
         let finalSQL = sql
         let tasks = try await read { transaction in try await transaction.rows(finalSQL).map(PostgresRows.task) }
         let page = Array(tasks.prefix(limit))
@@ -53,12 +54,12 @@ extension PostgresTaskStore {
     /// Runs started, succeeded and failed since the store was created.
     public func runTotals() async throws -> RunTotals {
         try await read { transaction in
-            var counts: [String: Int] = [:]
-            for row in try await transaction.rows("SELECT name, n FROM counters") {
-                counts[try row["name"].decode(String.self)] = try row["n"].decode(Int.self)
+            guard let row = try await transaction.rows("SELECT runs_started, runs_succeeded, runs_failed FROM hook_stream").first else {
+                return RunTotals(invocations: 0, succeeded: 0, failed: 0)
             }
             return RunTotals(
-                invocations: counts["runs_started"] ?? 0, succeeded: counts["runs_succeeded"] ?? 0, failed: counts["runs_failed"] ?? 0)
+                invocations: try row["runs_started"].decode(Int.self), succeeded: try row["runs_succeeded"].decode(Int.self),
+                failed: try row["runs_failed"].decode(Int.self))
         }
     }
 

@@ -4,43 +4,34 @@ import PostgresNIO
 
 extension PostgresTaskStore {
     /// Records a run's end if `lease` is still current (see ``TaskStore/settle(_:outcome:now:)``).
+    ///
+    /// Settles that arrive while a batch is being written go together into the next batch.
     public func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult {
-        try await write { transaction in
-            try await transaction.settle(lease, outcome: outcome, by: "worker", now: now)
-        }
+        try await settles.submit(Settlement(lease: lease, outcome: outcome, now: now))
     }
 
     /// Extends the leases still held; returns the lost ones.
     public func heartbeat(_ leases: [Lease], extendTo: Date, now: Date) async throws -> [Lease] {
         guard !leases.isEmpty else { return [] }
         return try await write { transaction in
-            var lost: Set<Lease> = []
-            // Rows are locked in one order by every heartbeat, so two batches never wait on each other.
-            for lease in leases.sorted(by: { $0.taskID < $1.taskID }) {
-                var extend = SQL("UPDATE tasks SET lease_expires_at = ")
-                extend.append(.double(extendTo.timeIntervalSince1970))
-                extend.append(" WHERE id = ")
-                extend.append(.text(lease.taskID.rawValue))
-                extend.append(" AND run_id = ")
-                extend.append(.text(lease.runID))
-                extend.append(" AND lease_token = ")
-                extend.append(.text(lease.token))
-                extend.append(" AND state = 'running' RETURNING id")
-                guard try await transaction.rows(extend).count == 1 else {
-                    lost.insert(lease)
-                    continue
-                }
-                var beat = SQL("UPDATE runs SET heartbeat_at = ")
-                beat.append(.double(now.timeIntervalSince1970))
-                beat.append(", lease_expires_at = ")
-                beat.append(.double(extendTo.timeIntervalSince1970))
-                beat.append(" WHERE task_id = ")
-                beat.append(.text(lease.taskID.rawValue))
-                beat.append(" AND id = ")
-                beat.append(.text(lease.runID))
-                try await transaction.rows(beat)
-            }
-            return leases.filter(lost.contains)
+            // Rows are locked in id order, as settles lock them, so the two never wait on each other in a cycle.
+            _ = try await transaction.lockedFacts(leases.map(\.taskID))
+            let beats = JSONValue.array(leases.map { ["id": .string($0.taskID.rawValue), "run_id": .string($0.runID), "token": .string($0.token)] })
+            var sql = SQL("WITH beats AS (SELECT * FROM jsonb_to_recordset(")
+            sql.append(.json(beats.jsonText))
+            sql.append(") AS b(id text, run_id text, token text)), extended AS (UPDATE tasks SET lease_expires_at = ")
+            let expires = sql.bind(.double(extendTo.timeIntervalSince1970))
+            sql.append(expires)
+            let ids = sql.bind(.texts(leases.map(\.taskID.rawValue)))
+            sql.append("""
+                 FROM beats WHERE tasks.id = ANY(\(ids)) AND tasks.id = beats.id AND tasks.run_id = beats.run_id AND tasks.lease_token = beats.token
+                 AND tasks.state = 'running' RETURNING tasks.id, tasks.run_id), beat AS (UPDATE runs SET heartbeat_at = 
+                """)
+            sql.append(.double(now.timeIntervalSince1970))
+            sql.append(", lease_expires_at = \(expires) FROM extended WHERE runs.task_id = ANY(\(ids)) AND runs.task_id = extended.id AND runs.id = extended.run_id)")
+            sql.append(" SELECT id FROM extended")
+            let held = Set(try await transaction.rows(sql).map { try $0["id"].decode(String.self) })
+            return leases.filter { !held.contains($0.taskID.rawValue) }
         }
     }
 
@@ -64,35 +55,30 @@ extension PostgresTaskStore {
         try await write { transaction in
             var sql = SQL("SELECT id, run_id, lease_token FROM tasks WHERE ")
             sql = condition.prefixed(by: sql)
-            sql.append(" LIMIT 500 FOR UPDATE SKIP LOCKED")
-            var rescued: [TaskID] = []
-            for row in try await transaction.rows(sql) {
-                let lease = Lease(
-                    taskID: TaskID(trusted: try row["id"].decode(String.self)), runID: try row["run_id"].decode(String.self),
-                    token: try row["lease_token"].decode(String.self))
-                _ = try await transaction.settle(
-                    lease, outcome: RunOutcome(resolution: .failed(retryable: true), label: "lost", error: reason),
-                    by: "rescuer", now: now)
-                rescued.append(lease.taskID)
+            sql.append(" ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED")
+            let settlements = try await transaction.rows(sql).map { row in
+                Settlement(
+                    lease: Lease(
+                        taskID: TaskID(trusted: try row["id"].decode(String.self)), runID: try row["run_id"].decode(String.self),
+                        token: try row["lease_token"].decode(String.self)),
+                    outcome: RunOutcome(resolution: .failed(retryable: true), label: "lost", error: reason), now: now)
             }
-            return rescued
+            _ = try await transaction.settleAll(settlements, by: "rescuer")
+            return settlements.map(\.lease.taskID)
         }
     }
 
     /// Wakes waiting tasks whose wake time has come.
     public func wakeDue(now: Date) async throws -> [TaskID] {
         try await write { transaction in
-            var sql = SQL("SELECT \(Transaction.TaskFacts.columns) FROM tasks WHERE state = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ")
+            var sql = SQL("SELECT \(TaskFacts.columns) FROM tasks WHERE state = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ")
             sql.append(.double(now.timeIntervalSince1970))
-            sql.append(" LIMIT 500 FOR UPDATE SKIP LOCKED")
-            var woken: [TaskID] = []
-            for row in try await transaction.rows(sql) {
-                let facts = try Transaction.TaskFacts(row)
-                try await transaction.move(
-                    facts, .wake, set: [("available_at", .double(now.timeIntervalSince1970))], fixed: ["wake_at = NULL"], now: now)
-                woken.append(facts.id)
-            }
-            return woken
+            sql.append(" ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED")
+            let facts = try await transaction.rows(sql).map(PostgresRows.facts)
+            try await transaction.moveAll(
+                facts.map { Transaction.Move(facts: $0, action: .wake, values: [.double(now.timeIntervalSince1970)]) },
+                columns: [.init("available_at", "float8")], fixed: ["wake_at = NULL"], now: now)
+            return facts.map(\.id)
         }
     }
 

@@ -4,9 +4,17 @@ import PostgresNIO
 
 extension PostgresTaskStore {
     /// Queues a task (see ``TaskStore/submit(_:now:)``).
+    ///
+    /// Without a depth cap, a task for an agent with no budget is queued by one statement that
+    /// commits on its own; keys already in use make it insert nothing. Everything else (a
+    /// repeated key, an unknown agent, a budget, the depth cap) goes through a transaction that
+    /// checks each rule in turn and says which one applied.
     public func submit(_ new: NewTask, now: Date) async throws -> SubmitResult {
         try new.validate()
         let maxDepth = configuration.maxQueueDepth
+        if maxDepth == nil, let task = try await read({ try await $0.insert(new, now: now, unbudgetedOnly: true) }) {
+            return .inserted(task)
+        }
         return try await write { transaction in
             try await transaction.submit(new, now: now, maxDepth: maxDepth)
         }
@@ -29,20 +37,14 @@ extension PostgresTaskStore {
 }
 
 extension Transaction {
+    /// Queues `new` after checking, in order, its idempotency key, its agent and the agent's
+    /// budget, its dedup key and the depth cap.
     func submit(_ new: NewTask, now: Date, maxDepth: Int?) async throws -> SubmitResult {
-        // Submits run one at a time across nodes (they hold the hook stream's lock from here on), so
-        // the idempotency, dedup and depth checks below see every earlier submit's commit.
+        // Checked submits run one at a time across nodes (they hold the hook stream's lock from
+        // here on), so the depth check below sees every earlier submit's commit.
         try await lockHookStream()
-        if let key = new.idempotencyKey {
-            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE workspace_id = ")
-            sql.append(.text(new.workspaceID))
-            sql.append(" AND idempotency_key = ")
-            sql.append(.text(key))
-            if let row = try await rows(sql).first { return .existingIdempotent(try PostgresRows.task(row)) }
-        }
-        let agents = try await rows(SQL("""
-            SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents WHERE name = 
-            """).appending(.text(new.agent)))
+        if let existing = try await existing(new) { return existing }
+        let agents = try await rows(SQL("SELECT budget_usd, spent_usd FROM agents WHERE name = ").appending(.text(new.agent)))
         guard let agent = agents.first else {
             throw NightshiftError.invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
         }
@@ -50,6 +52,28 @@ extension Transaction {
             agent: new.agent, spent: try agent["spent_usd"].decode(Double.self), budget: try agent["budget_usd"].decode(Double?.self))
         {
             throw refusal
+        }
+        if let maxDepth {
+            let depth = try await rows("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'waiting', 'paused')")
+                .first.map { try $0["n"].decode(Int.self) } ?? 0
+            if depth >= maxDepth {
+                throw NightshiftError(.queueFull, "queue is full: \(depth) tasks waiting to run, the cap is \(maxDepth)")
+            }
+        }
+        if let task = try await insert(new, now: now, unbudgetedOnly: false) { return .inserted(task) }
+        // A submit that did not take the lock committed the same key in the meantime.
+        if let existing = try await existing(new) { return existing }
+        throw NightshiftError(.storeUnavailable, "task could not be queued: a concurrent submit holds one of its keys")
+    }
+
+    /// The live task that a repeated idempotency key or dedup key of `new` returns, if any.
+    private func existing(_ new: NewTask) async throws -> SubmitResult? {
+        if let key = new.idempotencyKey {
+            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE workspace_id = ")
+            sql.append(.text(new.workspaceID))
+            sql.append(" AND idempotency_key = ")
+            sql.append(.text(key))
+            if let row = try await rows(sql).first { return .existingIdempotent(try PostgresRows.task(row)) }
         }
         if let key = new.dedupKey {
             var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE workspace_id = ")
@@ -59,40 +83,79 @@ extension Transaction {
             sql.append(" AND state IN ('queued', 'running', 'waiting', 'paused')")
             if let row = try await rows(sql).first { return .existingDedup(try PostgresRows.task(row)) }
         }
-        if let maxDepth {
-            let depth = try await rows("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'waiting', 'paused')")
-                .first.map { try $0["n"].decode(Int.self) } ?? 0
-            if depth >= maxDepth {
-                throw NightshiftError(.queueFull, "queue is full: \(depth) tasks waiting to run, the cap is \(maxDepth)")
-            }
-        }
+        return nil
+    }
+
+    /// Inserts `new` with its `submit` event and hook event in one statement, taking the agent's
+    /// defaults for what `new` leaves out. Inserts nothing, and returns `nil`, when the agent does
+    /// not exist, when one of the task's keys is taken, or (with `unbudgetedOnly`) when the agent
+    /// has a budget.
+    func insert(_ new: NewTask, now: Date, unbudgetedOnly: Bool) async throws -> AgentTask? {
         let id = TaskID.generate(at: now)
         let state = try Lifecycle.next(from: nil, on: .submit, task: id)
-        let retry = try new.retry ?? PostgresRows.retry(agent)
-        let timeout = try new.timeout ?? agent["timeout"].decode(Double?.self)
         let time = now.timeIntervalSince1970
         let availableAt = max(new.availableAt?.timeIntervalSince1970 ?? time, time)
-        var insert = SQL("""
-            INSERT INTO tasks (id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel,
+        // The task travels as one JSON object: its nullable values need no typed NULL binds, and
+        // the statement's text stays the same (prepared once per connection).
+        let values: JSONValue = [
+            "id": .string(id.rawValue), "workspace_id": .string(new.workspaceID), "agent": .string(new.agent),
+            "prompt": .string(new.prompt), "payload": .string(new.payload.jsonText), "priority": .int(Int64(new.priority)),
+            "lane": new.lane.map(JSONValue.string) ?? .null,
+            "labels": .string(JSONValue.array(new.labels.map(JSONValue.string)).jsonText),
+            "origin_channel": new.origin.map { .string($0.channel) } ?? .null,
+            "origin_session": new.origin?.session.map(JSONValue.string) ?? .null,
+            "idempotency_key": new.idempotencyKey.map(JSONValue.string) ?? .null,
+            "dedup_key": new.dedupKey.map(JSONValue.string) ?? .null, "budget_usd": new.budgetUSD.map(JSONValue.double) ?? .null,
+            "timeout": new.timeout.map(JSONValue.double) ?? .null,
+            "max_attempts": new.retry.map { .int(Int64($0.maxAttempts)) } ?? .null,
+            "initial_backoff": new.retry.map { .double($0.initialBackoff) } ?? .null,
+            "max_backoff": new.retry.map { .double($0.maxBackoff) } ?? .null, "available_at": .double(availableAt),
+            "state": .string(state.rawValue),
+        ]
+        var sql = SQL("WITH new AS (SELECT * FROM jsonb_to_record(")
+        sql.append(.json(values.jsonText))
+        sql.append("""
+            ) AS t(id text, workspace_id text, agent text, prompt text, payload text, priority bigint, lane text, labels text,
+                origin_channel text, origin_session text, idempotency_key text, dedup_key text, budget_usd float8, timeout float8,
+                max_attempts bigint, initial_backoff float8, max_backoff float8, available_at float8, state text)),
+            agent AS (SELECT agents.timeout, agents.max_attempts, agents.initial_backoff, agents.max_backoff FROM agents, new
+                WHERE agents.name = new.agent
+            """)
+        if unbudgetedOnly { sql.append(" AND agents.budget_usd IS NULL") }
+        sql.append("""
+            ), moved AS (INSERT INTO tasks (id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel,
                 origin_session, idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff,
                 max_backoff, available_at, state, last_seq, created_at, updated_at)
-            VALUES (
+            SELECT new.id, new.workspace_id, new.agent, new.prompt, new.payload, new.priority, new.lane, new.labels,
+                new.origin_channel, new.origin_session, new.idempotency_key, new.dedup_key, new.budget_usd,
+                COALESCE(new.timeout, agent.timeout), COALESCE(new.max_attempts, agent.max_attempts),
+                COALESCE(new.initial_backoff, agent.initial_backoff), COALESCE(new.max_backoff, agent.max_backoff),
+                new.available_at, new.state, 1, 
             """)
-        insert.append(list: [
-            .text(id.rawValue), .text(new.workspaceID), .text(new.agent), .text(new.prompt), .text(new.payload.jsonText),
-            .int(new.priority), .text(new.lane), .text(JSONValue.array(new.labels.map(JSONValue.string)).jsonText),
-            .text(new.origin?.channel), .text(new.origin?.session), .text(new.idempotencyKey), .text(new.dedupKey),
-            .double(new.budgetUSD), .double(timeout), .int(retry.maxAttempts), .double(retry.initialBackoff),
-            .double(retry.maxBackoff), .double(availableAt), .text(state.rawValue), .int(1), .double(time), .double(time),
-        ])
-        insert.append(")")
-        try await rows(insert)
-        try await record(task: id, agent: new.agent, from: nil, to: state, action: .submit, seq: 1, details: [:], now: now)
-        return .inserted(AgentTask(
+        let timePlaceholder = sql.bind(.double(time))
+        sql.append("""
+            \(timePlaceholder), \(timePlaceholder) FROM new, agent ON CONFLICT DO NOTHING
+                RETURNING id, timeout, max_attempts, initial_backoff, max_backoff)
+            """)
+        let taskID = "(SELECT id FROM new)"
+        let record = TransitionRecord(task: id, agent: new.agent, from: nil, to: state, action: .submit, details: [:])
+            .row(ord: 1, fromSeq: 0)
+        sql.append(", moves AS (SELECT \(taskID) AS id, 0::bigint AS from_seq, 1::bigint AS ord, ")
+        sql.append(.text(record["event"]?.stringValue))
+        sql.append(" AS event, ")
+        sql.append(.text(record["hook_type"]?.stringValue))
+        sql.append(" AS hook_type, ")
+        sql.append(.text(record["hook"]?.stringValue))
+        sql.append(" AS hook)")
+        Self.appendRecords(to: &sql, count: 1, time: timePlaceholder, runs: RunCounts(), notify: true, gate: "moved")
+        sql.append(" SELECT timeout, max_attempts, initial_backoff, max_backoff FROM moved, (SELECT count(*) FROM notified) AS n")
+        guard let row = try await rows(sql).first else { return nil }
+        return AgentTask(
             id: id, workspaceID: new.workspaceID, agent: new.agent, prompt: new.prompt, payload: new.payload,
             priority: new.priority, lane: new.lane, labels: new.labels, origin: new.origin,
-            idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD, timeout: timeout,
-            retry: retry, availableAt: Date(timeIntervalSince1970: availableAt), state: state, attempt: 0, failures: 0,
-            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0))
+            idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD,
+            timeout: try row["timeout"].decode(Double?.self), retry: try PostgresRows.retry(row),
+            availableAt: Date(timeIntervalSince1970: availableAt), state: state, attempt: 0, failures: 0,
+            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0)
     }
 }

@@ -40,10 +40,14 @@ public final class PostgresTaskStore: TaskStore, Service {
 
     /// The database, without its password.
     public let url: PostgresURL
-    /// The configuration the store was made with.
+    /// The configuration the store was made with (its schema filled in from the URL's when unset).
     public let configuration: Configuration
     let client: PostgresClient
     let logger: Logger
+    /// The statements prepared on each of the pool's connections.
+    let statements = PreparedStatements()
+    /// Settles that arrive together are written as one batch.
+    let settles: Batcher<Settlement, SettleResult>
 
     /// Makes a store for the database at `url` (see ``PostgresURL``). Nothing connects until
     /// ``migrate()`` or ``run()``.
@@ -53,6 +57,8 @@ public final class PostgresTaskStore: TaskStore, Service {
 
     /// Makes a store for the database at `url`. Nothing connects until ``migrate()`` or ``run()``.
     public init(url: PostgresURL, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "nightshift.postgres")) throws {
+        var configuration = configuration
+        if configuration.schema == nil { configuration.schema = url.schema }
         if let schema = configuration.schema, !Self.isPlainIdentifier(schema) {
             throw NightshiftError.invalid("schema", "expected letters, digits and underscores, got '\(schema)'")
         }
@@ -60,6 +66,9 @@ public final class PostgresTaskStore: TaskStore, Service {
         self.configuration = configuration
         self.logger = logger
         client = PostgresClient(configuration: Self.clientConfiguration(url, configuration), backgroundLogger: logger)
+        settles = Batcher { [client, logger, statements] settlements in
+            try await Self.write(client, logger, statements) { transaction in try await transaction.settleAll(settlements, by: "worker") }
+        }
     }
 
     /// Runs the connection pool until the task is cancelled or a graceful shutdown begins.
@@ -109,10 +118,15 @@ public final class PostgresTaskStore: TaskStore, Service {
 
     /// Runs `body` in one transaction; maps driver errors to ``NightshiftError``.
     func write<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
-        let logger = logger
+        try await Self.write(client, logger, statements, body)
+    }
+
+    static func write<T: Sendable>(
+        _ client: PostgresClient, _ logger: Logger, _ statements: PreparedStatements, _ body: @Sendable (Transaction) async throws -> T
+    ) async throws -> T {
         do {
             return try await client.withTransaction(logger: logger) { connection in
-                try await body(Transaction(connection: connection, logger: logger))
+                try await body(Transaction(connection: connection, logger: logger, statements: statements))
             }
         } catch let error as PostgresTransactionError {
             // The body's own errors (a refused submit, a caller's transform) pass through unchanged.
@@ -123,12 +137,14 @@ public final class PostgresTaskStore: TaskStore, Service {
         }
     }
 
-    /// Runs `body` on a pooled connection outside an explicit transaction.
+    /// Runs `body` on a pooled connection outside an explicit transaction: each statement
+    /// commits on its own.
     func read<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         let logger = logger
+        let statements = statements
         do {
             return try await client.withConnection { connection in
-                try await body(Transaction(connection: connection, logger: logger))
+                try await body(Transaction(connection: connection, logger: logger, statements: statements))
             }
         } catch {
             throw Self.storeError(error, doing: "read")
@@ -147,7 +163,10 @@ extension PostgresTaskStore {
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         config.options.maximumConnections = configuration.maximumConnections
         config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
-        if let schema = configuration.schema { config.options.additionalStartupParameters = [("search_path", schema)] }
+        // The store's statements are prepared once per connection; their generic plans are as good
+        // as custom ones (every filter is on an index), and skip planning on each call.
+        config.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
+        if let schema = configuration.schema { config.options.additionalStartupParameters.append(("search_path", schema)) }
         return config
     }
 

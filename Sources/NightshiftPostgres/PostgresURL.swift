@@ -2,9 +2,10 @@ import Foundation
 import Nightshift
 
 /// Where a PostgreSQL database is and who connects to it, parsed from
-/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`.
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME]`.
 ///
 /// The password comes from the URL, else from `PGPASSWORD`. ``description`` never shows it.
+/// `schema` puts the store's tables in a schema of their own (several stores in one database).
 public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     /// The server's host name or address.
     public var host: String
@@ -16,22 +17,25 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
     public var password: String?
     /// The database name.
     public var database: String
+    /// The schema that holds the store's tables, from `?schema=`; `nil` for the role's default.
+    public var schema: String?
 
     /// Creates a URL from its parts.
-    public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
+    public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String, schema: String? = nil) {
         self.host = host
         self.port = port
         self.username = username
         self.password = password
         self.database = database
+        self.schema = schema
     }
 
-    /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (or `postgresql://`); a missing password is
-    /// taken from `environment["PGPASSWORD"]`.
+    /// Parses `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME]` (or `postgresql://`); a
+    /// missing password is taken from `environment["PGPASSWORD"]`.
     ///
     /// - Throws: ``NightshiftError`` `invalid_input` naming what is missing (never the password).
     public init(parsing text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(NightshiftError) {
-        let expected = "expected postgres://USER[:PASSWORD]@HOST[:PORT]/DB"
+        let expected = "expected postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME]"
         guard let components = URLComponents(string: text),
               let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else {
@@ -47,6 +51,14 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else {
             throw NightshiftError.invalid("store", "\(expected): the database name is missing")
         }
+        var schema: String?
+        for item in components.queryItems ?? [] {
+            guard item.name == "schema", let value = item.value, !value.isEmpty else {
+                throw NightshiftError.invalid("store", "\(expected): unknown URL parameter '\(item.name)' (only schema=NAME)")
+            }
+            schema = value
+        }
+        self.schema = schema
         self.host = host
         self.port = components.port ?? 5432
         self.username = user.removingPercentEncoding ?? user
@@ -54,6 +66,8 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
         self.database = database.removingPercentEncoding ?? database
     }
 
-    /// `postgres://USER@HOST:PORT/DB`, without the password.
-    public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+    /// `postgres://USER@HOST:PORT/DB[?schema=NAME]`, without the password.
+    public var description: String {
+        "postgres://\(username)@\(host):\(port)/\(database)" + (schema.map { "?schema=\($0)" } ?? "")
+    }
 }

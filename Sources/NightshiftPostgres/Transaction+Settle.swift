@@ -3,100 +3,101 @@ import Nightshift
 import PostgresNIO
 
 extension Transaction {
-    /// Records the end of one run, fenced on its lease: the task row is locked, and nothing
-    /// changes unless the lease is still the task's current one.
-    func settle(_ lease: Lease, outcome settled: RunOutcome, by settler: String, now: Date) async throws -> SettleResult {
-        guard let current = try await lockedFacts(lease.taskID) else {
-            return .stale(reason: "task \(lease.taskID) does not exist")
-        }
-        guard current.state == .running, current.runID == lease.runID, current.leaseToken == lease.token else {
-            return try await staleResult(lease, facts: current, settler: settler)
-        }
-        var outcome = settled
-        let time = now.timeIntervalSince1970
-        let cost = outcome.usage.costUSD
-        // An agent's budget matters only when this run cost something.
-        var agent: (budget: Double?, spent: Double)?
-        if cost > 0 {
+    /// Records the end of several runs: their task rows are locked, `SettlePlan` decides each
+    /// settle (fenced on its own lease), and the writes take one statement per table and batch.
+    func settleAll(_ settlements: [Settlement], by settler: String) async throws -> [SettleResult] {
+        guard !settlements.isEmpty else { return [] }
+        let facts = try await lockedFacts(settlements.map(\.lease.taskID))
+        let plan = try SettlePlan(
+            settlements, facts: facts, agentSpend: try await agentSpend(SettlePlan.agentsToRead(settlements, facts: facts)),
+            settler: settler)
+        // Spend first: the hook stream's row, locked by the moves, is held for as short a time as can be.
+        for (agent, spend) in plan.agentSpend where spend.spent != spend.before {
             var sql = SQL("UPDATE agents SET spent_usd = spent_usd + ")
-            sql.append(.double(cost))
+            sql.append(.double(spend.spent - spend.before))
             sql.append(" WHERE name = ")
-            sql.append(.text(current.agent))
-            sql.append(" RETURNING budget_usd, spent_usd")
-            if let row = try await rows(sql).first {
-                agent = (try row["budget_usd"].decode(Double?.self), try row["spent_usd"].decode(Double.self))
+            sql.append(.text(agent))
+            try await rows(sql)
+        }
+        // Moves grouped by the state they lead to: each group sets the same columns.
+        var groups: [TaskState: [SettlePlan.Move]] = [:]
+        for planned in plan.moves { groups[planned.next, default: []].append(planned) }
+        var runs = RunCounts(succeeded: plan.succeeded, failed: plan.failed)
+        for (next, planned) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            var columns = [BatchColumn("failures", "bigint"), BatchColumn("cost_usd", "float8", "tasks.cost_usd + moves.cost_usd")]
+            var fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
+            switch next {
+            case .done:
+                columns += [BatchColumn("result", "text"), BatchColumn("finished_at", "float8")]
+                fixed.append("error = NULL")
+            case .error: columns += [BatchColumn("error", "text"), BatchColumn("finished_at", "float8")]
+            case .queued: columns += [BatchColumn("available_at", "float8"), BatchColumn("error", "text")]
+            case .waiting: columns += [BatchColumn("wake_at", "float8")]
+            default: break
+            }
+            let moves = planned.map { planned in
+                let outcome = planned.outcome
+                let usage = outcome.usage
+                var values: [SQLValue] = [.int(planned.failures), .double(usage.costUSD)]
+                switch planned.next {
+                case .done: values += [.text(outcome.result), .double(planned.time)]
+                case .error: values += [.text(outcome.error), .double(planned.time)]
+                case .queued: values += [.double(planned.availableAt), .text(outcome.error)]
+                case .waiting: values += [.double(outcome.wakeAt?.timeIntervalSince1970)]
+                default: break
+                }
+                values += [
+                    .int(planned.facts.attempt), .double(planned.time), .text(outcome.label), .text(planned.settler),
+                    .int(usage.exitCode), .int(usage.tokensIn), .int(usage.tokensOut), .int(usage.cacheReadTokens),
+                    .int(usage.cacheWriteTokens), .bool(usage.costEstimated), .text(usage.agentSessionID), .text(outcome.error),
+                ]
+                return Move(facts: planned.facts, action: planned.action, budget: planned.budget, values: values, details: planned.details)
+            }
+            try await moveAll(moves, columns: columns, carried: Self.runColumns, fixed: fixed, runs: runs, now: settlements[0].now) { sql, _, ids in
+                sql.append("""
+                    , finished AS (UPDATE runs SET finished_at = moves.settled_at, outcome = moves.outcome,
+                        settled_by = moves.settled_by, settled_state = moves.next_state, exit_code = moves.exit_code,
+                        tokens_in = moves.tokens_in, tokens_out = moves.tokens_out, cache_read_tokens = moves.cache_read_tokens,
+                        cache_write_tokens = moves.cache_write_tokens, cost_usd = moves.cost_usd, cost_estimated = moves.cost_estimated,
+                        agent_session_id = COALESCE(moves.agent_session_id, runs.agent_session_id), error = moves.run_error
+                    FROM moves WHERE runs.task_id = ANY(\(ids)) AND runs.task_id = moves.id AND runs.attempt = moves.run_attempt)
+                    """)
+            }
+            runs = RunCounts()
+        }
+        var results: [SettleResult] = []
+        for (settlement, result) in zip(settlements, plan.results) {
+            if let result {
+                results.append(result)
+            } else {
+                results.append(try await staleResult(settlement.lease, facts: facts[settlement.lease.taskID]!, settler: settler))
             }
         }
-        if case .failed(retryable: true) = outcome.resolution,
-           let exceeded = Budget.exceeded(
-               agent: current.agent, taskSpent: current.costUSD + cost, taskBudget: current.budgetUSD,
-               agentSpent: agent?.spent ?? 0, agentBudget: agent?.budget)
-        {
-            outcome.resolution = .failed(retryable: false)
-            outcome.error = [exceeded, outcome.error].compactMap { $0 }.joined(separator: "; last run: ")
-        }
-        var failures = current.failures
-        if case .failed = outcome.resolution { failures += 1 }
-        let budget = RetryBudget(failures: failures, maxAttempts: current.retry.maxAttempts)
-        let action = LifecycleAction.settle(outcome.resolution)
-        let next: TaskState
-        do {
-            next = try Lifecycle.next(from: current.state, on: action, task: current.id, budget: budget)
-        } catch {
-            throw NightshiftError(error)
-        }
-        var set: [(String, SQLValue)] = [("failures", .int(failures))]
-        var fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
-        var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
-        switch next {
-        case .done:
-            set += [("result", .text(outcome.result)), ("finished_at", .double(time))]
-            fixed.append("error = NULL")
-        case .error:
-            set += [("error", .text(outcome.error)), ("finished_at", .double(time))]
-            details["error"] = outcome.error.map(JSONValue.string) ?? .null
-        case .queued:
-            let delay = outcome.resolution == .released
-                ? 0 : current.retry.delay(afterFailure: failures, random: Double.random(in: 0..<1))
-            set += [("available_at", .double(time + delay)), ("error", .text(outcome.error))]
-            details["retry_in"] = .double((delay * 1000).rounded() / 1000)
-            if let error = outcome.error { details["error"] = .string(error) }
-        case .waiting:
-            set += [("wake_at", .double(outcome.wakeAt?.timeIntervalSince1970))]
-            if let wakeAt = outcome.wakeAt { details["wake_at"] = .double(wakeAt.timeIntervalSince1970) }
-            if let message = outcome.message { details["message"] = .string(message) }
-        default:
-            break
-        }
-        if cost > 0 { set.append(("cost_usd", .double(current.costUSD + cost))) }
-        try await move(current, action, budget: budget, set: set, fixed: fixed, details: details, now: now)
-        let usage = outcome.usage
-        var run = SQL("UPDATE runs SET finished_at = ")
-        run.append(.double(time))
-        let columns: [(String, SQLValue)] = [
-            ("outcome", .text(outcome.label)), ("settled_by", .text(settler)), ("settled_state", .text(next.rawValue)),
-            ("exit_code", .int(usage.exitCode)), ("tokens_in", .int(usage.tokensIn)), ("tokens_out", .int(usage.tokensOut)),
-            ("cache_read_tokens", .int(usage.cacheReadTokens)), ("cache_write_tokens", .int(usage.cacheWriteTokens)),
-            ("cost_usd", .double(usage.costUSD)), ("cost_estimated", .bool(usage.costEstimated)), ("error", .text(outcome.error)),
-        ]
-        for (column, value) in columns {
-            run.append(", \(column) = ")
-            run.append(value)
-        }
-        run.append(", agent_session_id = COALESCE(")
-        run.append(.text(usage.agentSessionID))
-        run.append(", agent_session_id) WHERE task_id = ")
-        run.append(.text(lease.taskID.rawValue))
-        run.append(" AND attempt = ")
-        run.append(.int(current.attempt))
-        try await rows(run)
-        switch outcome.resolution {
-        case .succeeded: try await count("runs_succeeded", 1)
-        case .failed: try await count("runs_failed", 1)
-        default: break
-        }
-        return .settled(next)
+        return results
     }
+
+    /// What the named agents have spent, and their budgets.
+    private func agentSpend(_ names: Set<String>) async throws -> [String: AgentSpend] {
+        guard !names.isEmpty else { return [:] }
+        var sql = SQL("SELECT name, budget_usd, spent_usd FROM agents WHERE name = ANY(")
+        sql.append(.texts(Array(names)))
+        sql.append(") ORDER BY name FOR UPDATE")
+        var spend: [String: AgentSpend] = [:]
+        for row in try await rows(sql) {
+            spend[try row["name"].decode(String.self)] = AgentSpend(
+                budget: try row["budget_usd"].decode(Double?.self), spent: try row["spent_usd"].decode(Double.self))
+        }
+        return spend
+    }
+
+    /// The run's end, carried by each settle's move to the `finished` expression (the run's cost
+    /// is the move's `cost_usd`, which the task adds to its own).
+    private static let runColumns = [
+        BatchColumn("run_attempt", "bigint"), BatchColumn("settled_at", "float8"), BatchColumn("outcome", "text"),
+        BatchColumn("settled_by", "text"), BatchColumn("exit_code", "bigint"), BatchColumn("tokens_in", "bigint"),
+        BatchColumn("tokens_out", "bigint"), BatchColumn("cache_read_tokens", "bigint"), BatchColumn("cache_write_tokens", "bigint"),
+        BatchColumn("cost_estimated", "boolean"), BatchColumn("agent_session_id", "text"), BatchColumn("run_error", "text"),
+    ]
 
     /// Why a settle with a lease that is no longer current changes nothing: already settled by
     /// the same settler (a repeat), or stale.

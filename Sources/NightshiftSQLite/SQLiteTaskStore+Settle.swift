@@ -54,13 +54,13 @@ extension SQLiteTaskStore {
         try await writer.write(.shared) { transaction in
             let rows = try Row.fetchAll(
                 transaction.db.cachedStatement(sql: """
-                    SELECT \(WriteTransaction.TaskFacts.columns) FROM tasks
+                    SELECT \(TaskFacts.columns) FROM tasks
                     WHERE state = 'waiting' AND wake_at IS NOT NULL AND wake_at <= ? LIMIT 500
                     """),
                 arguments: [now.timeIntervalSince1970])
             let moves = try rows.map { row in
                 WriteTransaction.Move(
-                    facts: try WriteTransaction.TaskFacts(row), action: .wake, budget: nil,
+                    facts: try WriteTransaction.facts(row), action: .wake, budget: nil,
                     values: [now.timeIntervalSince1970], details: [:])
             }
             try transaction.transitionAll(moves, columns: [.init("available_at")], fixed: ["wake_at = NULL"], now: now)
@@ -80,104 +80,38 @@ extension SQLiteTaskStore {
     }
 }
 
-/// One run's end, to record.
-struct Settlement: Sendable {
-    var lease: Lease
-    var outcome: RunOutcome
-    var now: Date
-}
-
 extension WriteTransaction {
     /// Records the end of several runs with a statement per table for the whole batch; each
-    /// settle is fenced on its own lease.
+    /// settle is fenced on its own lease (see `SettlePlan`).
     func settleAll(_ settlements: [Settlement], by settler: String) throws -> [SettleResult] {
-        var facts = try facts(Set(settlements.map(\.lease.taskID)))
-        // Agents' budgets matter only when runs cost something; a free batch reads nothing more.
-        var agentSpend = try agentBudgets(settlements.contains { $0.outcome.usage.costUSD > 0 }
-            ? Set(settlements.compactMap { facts[$0.lease.taskID]?.agent }) : [])
-        var results: [SettleResult?] = Array(repeating: nil, count: settlements.count)
+        let facts = try facts(Set(settlements.map(\.lease.taskID)))
+        let plan = try SettlePlan(
+            settlements, facts: facts, agentSpend: try agentBudgets(SettlePlan.agentsToRead(settlements, facts: facts)),
+            settler: settler)
         // Moves grouped by the state they lead to: each group sets the same columns.
-        var groups: [TaskState: [(index: Int, move: Move)]] = [:]
+        var groups: [TaskState: [Move]] = [:]
         var runs: [[(any DatabaseValueConvertible)?]] = []
-        // Runs settled earlier in this batch: their run rows are written at its end.
-        var settledHere: [Lease: TaskState] = [:]
-        for (index, settlement) in settlements.enumerated() {
-            let lease = settlement.lease
-            guard let current = facts[lease.taskID] else {
-                results[index] = .stale(reason: "task \(lease.taskID) does not exist")
-                continue
-            }
-            guard current.state == .running, current.runID == lease.runID, current.leaseToken == lease.token else {
-                results[index] = try settledHere[lease].map(SettleResult.alreadySettled)
-                    ?? staleResult(lease, facts: current, settler: settler)
-                continue
-            }
-            var outcome = settlement.outcome
-            let time = settlement.now.timeIntervalSince1970
-            let cost = outcome.usage.costUSD
-            if cost > 0, var spend = agentSpend[current.agent] {
-                spend.spent += cost
-                agentSpend[current.agent] = spend
-            }
-            if case .failed(retryable: true) = outcome.resolution,
-               let exceeded = Budget.exceeded(
-                   agent: current.agent, taskSpent: current.costUSD + cost, taskBudget: current.budgetUSD,
-                   agentSpent: agentSpend[current.agent]?.spent ?? 0, agentBudget: agentSpend[current.agent]?.budget)
-            {
-                outcome.resolution = .failed(retryable: false)
-                outcome.error = [exceeded, outcome.error].compactMap { $0 }.joined(separator: "; last run: ")
-            }
-            facts[lease.taskID]?.costUSD += cost
-            var failures = current.failures
-            if case .failed = outcome.resolution { failures += 1 }
-            let budget = RetryBudget(failures: failures, maxAttempts: current.retry.maxAttempts)
-            let action = LifecycleAction.settle(outcome.resolution)
-            let next: TaskState
-            do {
-                next = try Lifecycle.next(from: current.state, on: action, task: current.id, budget: budget)
-            } catch {
-                throw NightshiftError(error)
-            }
+        for planned in plan.moves {
+            let outcome = planned.outcome
             let usage = outcome.usage
-            var values: [(any DatabaseValueConvertible)?] = [failures, usage.costUSD]
-            var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
-            switch next {
-            case .done:
-                values += [outcome.result, time]
-            case .error:
-                values += [outcome.error, time]
-                details["error"] = outcome.error.map(JSONValue.string) ?? .null
-            case .queued:
-                let delay = outcome.resolution == .released
-                    ? 0 : current.retry.delay(afterFailure: failures, random: Double.random(in: 0..<1))
-                values += [time + delay, outcome.error]
-                details["retry_in"] = .double((delay * 1000).rounded() / 1000)
-                if let error = outcome.error { details["error"] = .string(error) }
-            case .waiting:
-                values += [outcome.wakeAt?.timeIntervalSince1970]
-                if let wakeAt = outcome.wakeAt { details["wake_at"] = .double(wakeAt.timeIntervalSince1970) }
-                if let message = outcome.message { details["message"] = .string(message) }
-            default:
-                break
-            }
-            groups[next, default: []].append((index, Move(
-                facts: current, action: action, budget: budget, values: values, details: details)))
-            runs.append([
-                lease.taskID.rawValue, current.attempt, time, outcome.label, settler, next.rawValue, usage.exitCode, usage.tokensIn,
-                usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens, usage.costUSD, usage.costEstimated,
-                usage.agentSessionID, outcome.error,
-            ])
-            switch outcome.resolution {
-            case .succeeded: runDeltas["succeeded", default: 0] += 1
-            case .failed: runDeltas["failed", default: 0] += 1
+            var values: [(any DatabaseValueConvertible)?] = [planned.failures, usage.costUSD]
+            switch planned.next {
+            case .done: values += [outcome.result, planned.time]
+            case .error: values += [outcome.error, planned.time]
+            case .queued: values += [planned.availableAt, outcome.error]
+            case .waiting: values += [outcome.wakeAt?.timeIntervalSince1970]
             default: break
             }
-            // A second settle of the same run later in this batch sees the run as ended.
-            facts[lease.taskID]?.state = next
-            facts[lease.taskID]?.leaseToken = nil
-            settledHere[lease] = next
-            results[index] = .settled(next)
+            groups[planned.next, default: []].append(Move(
+                facts: planned.facts, action: planned.action, budget: planned.budget, values: values, details: planned.details))
+            runs.append([
+                planned.facts.id.rawValue, planned.facts.attempt, planned.time, outcome.label, settler, planned.next.rawValue,
+                usage.exitCode, usage.tokensIn, usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens, usage.costUSD,
+                usage.costEstimated, usage.agentSessionID, outcome.error,
+            ])
         }
+        runDeltas["succeeded", default: 0] += plan.succeeded
+        runDeltas["failed", default: 0] += plan.failed
         let now = settlements.first?.now ?? Date()
         for (next, moves) in groups {
             var columns = [BatchColumn("failures"), BatchColumn("cost_usd", "tasks.cost_usd + moves.cost_usd")]
@@ -191,23 +125,25 @@ extension WriteTransaction {
             case .waiting: columns += [BatchColumn("wake_at")]
             default: break
             }
-            try transitionAll(moves.map(\.move), columns: columns, fixed: fixed, now: now)
+            try transitionAll(moves, columns: columns, fixed: fixed, now: now)
         }
         try finishRuns(runs)
-        for (agent, spend) in agentSpend where spend.spent != spend.before {
+        for (agent, spend) in plan.agentSpend where spend.spent != spend.before {
             try db.execute(sql: "UPDATE agents SET spent_usd = ? WHERE name = ?", arguments: [spend.spent, agent])
         }
-        return results.map { $0! }
+        return try zip(settlements, plan.results).map { settlement, result in
+            try result ?? staleResult(settlement.lease, facts: facts[settlement.lease.taskID]!, settler: settler)
+        }
     }
 
     /// What the named agents have spent, and their budgets.
-    private func agentBudgets(_ names: Set<String>) throws -> [String: (budget: Double?, before: Double, spent: Double)] {
+    private func agentBudgets(_ names: Set<String>) throws -> [String: AgentSpend] {
         guard !names.isEmpty else { return [:] }
-        var budgets: [String: (budget: Double?, before: Double, spent: Double)] = [:]
+        var budgets: [String: AgentSpend] = [:]
         let rows = try Row.fetchAll(
             db, sql: "SELECT name, budget_usd, spent_usd FROM agents WHERE name IN (\(databaseQuestionMarks(count: names.count)))",
             arguments: StatementArguments(Array(names)))
-        for row in rows { budgets[row["name"]] = (row["budget_usd"], row["spent_usd"], row["spent_usd"]) }
+        for row in rows { budgets[row["name"]] = AgentSpend(budget: row["budget_usd"], spent: row["spent_usd"]) }
         return budgets
     }
 

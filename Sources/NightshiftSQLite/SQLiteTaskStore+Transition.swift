@@ -6,57 +6,12 @@ import Nightshift
 /// asks ``Lifecycle`` for the next state, writes it with the columns the move changes, and appends
 /// the task event and the hook event in the same transaction.
 extension WriteTransaction {
-    /// A task row's facts that a transition needs.
-    struct TaskFacts {
-        var id: TaskID
-        var agent: String
-        var state: TaskState
-        var failures: Int
-        var retry: RetryPolicy
-        var runID: String?
-        var leaseToken: String?
-        var attempt: Int
-        /// The seq of the task's last event; the move's `state` event takes the next one.
-        var lastSeq: Int64
-        /// The task's budget in USD, if any.
-        var budgetUSD: Double?
-        /// What its runs have cost so far.
-        var costUSD: Double
-
-        static let columns = """
-            id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
-            budget_usd, cost_usd
-            """
-
-        /// From a row read with ``columns``, by position.
-        init(_ row: Row) throws {
-            id = TaskID(trusted: row[0])
-            agent = row[1]
-            state = try SQLiteRows.state(row[2])
-            failures = row[3]
-            retry = RetryPolicy(maxAttempts: row[4], initialBackoff: row[5], maxBackoff: row[6])
-            runID = row[7]
-            leaseToken = row[8]
-            attempt = row[9]
-            lastSeq = row[10]
-            budgetUSD = row[11]
-            costUSD = row[12]
-        }
-
-        /// From a task read with `SQLiteRows.taskColumns`.
-        init(_ task: AgentTask, runID: String?, leaseToken: String?, lastSeq: Int64) {
-            id = task.id
-            agent = task.agent
-            state = task.state
-            failures = task.failures
-            retry = task.retry
-            self.runID = runID
-            self.leaseToken = leaseToken
-            attempt = task.attempt
-            self.lastSeq = lastSeq
-            budgetUSD = task.budgetUSD
-            costUSD = task.costUSD
-        }
+    /// The facts of a row read with `TaskFacts.columns`, by position.
+    static func facts(_ row: Row) throws -> TaskFacts {
+        TaskFacts(
+            id: TaskID(trusted: row[0]), agent: row[1], state: try SQLiteRows.state(row[2]), failures: row[3],
+            retry: RetryPolicy(maxAttempts: row[4], initialBackoff: row[5], maxBackoff: row[6]), runID: row[7], leaseToken: row[8],
+            attempt: row[9], lastSeq: row[10], budgetUSD: row[11], costUSD: row[12])
     }
 
     /// The facts of the tasks with these ids (missing ones are left out).
@@ -67,7 +22,7 @@ extension WriteTransaction {
                 db.cachedStatement(sql: "SELECT \(TaskFacts.columns) FROM tasks WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))"),
                 arguments: StatementArguments(chunk.map(\.rawValue)))
             for row in rows {
-                let fact = try TaskFacts(row)
+                let fact = try Self.facts(row)
                 facts[fact.id] = fact
             }
         }
@@ -123,14 +78,7 @@ extension WriteTransaction {
             var arguments: [(any DatabaseValueConvertible)?] = []
             var next: [TaskState] = []
             for move in chunk {
-                let state: TaskState
-                do {
-                    state = try Lifecycle.next(
-                        from: move.facts.state, on: move.action, task: move.facts.id,
-                        budget: move.budget ?? RetryBudget(failures: move.facts.failures, maxAttempts: move.facts.retry.maxAttempts))
-                } catch {
-                    throw NightshiftError(error)
-                }
+                let state = try move.facts.next(on: move.action, budget: move.budget)
                 next.append(state)
                 arguments += [move.facts.id.rawValue, move.facts.state.rawValue, move.facts.lastSeq, state.rawValue]
                 arguments += move.values
@@ -226,16 +174,6 @@ extension WriteTransaction {
         for event in events {
             seq += 1
             try insert.execute(arguments: [task.rawValue, seq, event.time.timeIntervalSince1970, event.type, event.data.jsonText])
-        }
-    }
-}
-
-extension Collection {
-    /// The collection in consecutive slices of at most `size` elements.
-    func chunks(of size: Int) -> [SubSequence] {
-        stride(from: 0, to: count, by: size).map { offset in
-            let start = index(startIndex, offsetBy: offset)
-            return self[start..<(index(start, offsetBy: size, limitedBy: endIndex) ?? endIndex)]
         }
     }
 }

@@ -1,34 +1,72 @@
 import Foundation
 import Logging
 import Nightshift
+import NightshiftPostgres
 import NightshiftSQLite
 import Synchronization
 
-/// The benchmark workloads. Each runs on a fresh SQLite file under `root`, deleted afterwards.
+/// The benchmark workloads. Each runs on a fresh store: a SQLite file under a temporary
+/// directory, or a schema of its own in a PostgreSQL database; deleted afterwards unless kept.
 struct Bench {
-    let root: URL
-    let durability: SQLiteTaskStore.Configuration.Durability
+    /// Where the benchmark stores live.
+    enum Target {
+        case sqlite(root: URL, durability: SQLiteTaskStore.Configuration.Durability)
+        case postgres(url: PostgresURL)
+    }
+
+    let target: Target
     /// Keep the databases for inspection instead of deleting them.
     let keep: Bool
 
     private static let noop = Agent(name: "noop", runner: .builtin)
 
-    func withStore<T>(_ body: (SQLiteTaskStore) async throws -> T) async throws -> T {
-        let directory = root.appendingPathComponent("nightshift-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { if !keep { try? FileManager.default.removeItem(at: directory) } }
-        let store = try SQLiteTaskStore(
-            path: directory.appendingPathComponent("bench.db").path, configuration: .init(durability: durability))
-        try await store.saveAgent(Self.noop)
-        return try await body(store)
+    /// `"sqlite"` or `"postgres"`, for the figures' `store` field.
+    var storeName: String {
+        if case .postgres = target { return "postgres" }
+        return "sqlite"
     }
 
-    func engine(_ store: SQLiteTaskStore, slots: Int, handler: @escaping BuiltinRunner.Handler) -> Engine {
+    /// A fresh store with the `noop` agent, and the figure that says how durable its commits are
+    /// (`synchronous` for SQLite, `synchronous_commit` for PostgreSQL).
+    func withStore<T>(_ body: (BenchStore) async throws -> T) async throws -> T {
+        switch target {
+        case .sqlite(let root, let durability):
+            let directory = root.appendingPathComponent("nightshift-bench-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { if !keep { try? FileManager.default.removeItem(at: directory) } }
+            let store = try SQLiteTaskStore(
+                path: directory.appendingPathComponent("bench.db").path, configuration: .init(durability: durability))
+            try await store.saveAgent(Self.noop)
+            return try await body(BenchStore(store: store, durability: ("synchronous", .string(durability.pragma)), url: nil))
+        case .postgres(var url):
+            url.schema = "nightshift_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+            var logger = Logger(label: "nightshift.bench.postgres")
+            logger.logLevel = .error
+            let store = try PostgresTaskStore(url: url, logger: logger)
+            try await store.migrate()
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.run() }
+                defer { group.cancelAll() }
+                do {
+                    try await store.saveAgent(Self.noop)
+                    let durability = try await store.setting("synchronous_commit")
+                    let result = try await body(BenchStore(store: store, durability: ("synchronous_commit", .string(durability)), url: url))
+                    if !keep { try await store.dropSchema() }
+                    return result
+                } catch {
+                    if !keep { try? await store.dropSchema() }
+                    throw error
+                }
+            }
+        }
+    }
+
+    func engine(_ store: any TaskStore, slots: Int, nodeID: String = "bench", handler: @escaping BuiltinRunner.Handler) -> Engine {
         var logger = Logger(label: "nightshift.bench")
         logger.logLevel = .error
         return Engine(
             store: store, runners: RunnerRegistry([BuiltinRunner(handlers: ["noop": handler])]),
-            configuration: EngineConfiguration(nodeID: "bench", slots: slots, pollInterval: 60, shutdownGrace: 5),
+            configuration: EngineConfiguration(nodeID: nodeID, slots: slots, pollInterval: 60, shutdownGrace: 5),
             logger: logger)
     }
 
@@ -37,9 +75,11 @@ struct Bench {
         try await withServices([engine], logger: Logger(label: "bench"), body)
     }
 
-    /// W1: submit throughput, then drain throughput.
-    func w1(tasks: Int, slots: Int, submitters: Int) async throws -> [(String, JSONValue)] {
-        try await withStore { store in
+    /// W1: submit throughput, then drain throughput (with `nodes` engines in child processes
+    /// when `nodes` > 1, each with `slots` slots).
+    func w1(tasks: Int, slots: Int, submitters: Int, nodes: Int) async throws -> [(String, JSONValue)] {
+        try await withStore { bench in
+            let store = bench.store
             let submitStart = ContinuousClock.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for submitter in 0..<submitters {
@@ -52,25 +92,37 @@ struct Bench {
                 try await group.waitForAll()
             }
             let submitSeconds = (ContinuousClock.now - submitStart).seconds
-            let engine = engine(store, slots: slots) { _, _ in .succeeded(nil) }
-            try await running(engine) {
-                while try await store.countsByState()[.done, default: 0] < tasks {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+            if nodes > 1, let url = bench.url {
+                try await BenchNodes.drain(url: url, nodes: nodes, slots: slots, tasks: tasks)
+            } else {
+                try await drain(store, slots: slots, tasks: tasks, nodeID: "bench")
             }
             let (firstClaim, lastSettle) = try await drainWindow(store)
-            return [
-                ("workload", "W1"), ("store", "sqlite"), ("tasks", .int(Int64(tasks))), ("slots", .int(Int64(slots))),
+            var figures: [(String, JSONValue)] = [
+                ("workload", "W1"), ("store", .string(storeName)), ("tasks", .int(Int64(tasks))), ("slots", .int(Int64(slots))),
                 ("submitters", .int(Int64(submitters))),
+            ]
+            if nodes > 1 { figures.append(("nodes", .int(Int64(nodes)))) }
+            return figures + [
                 ("submit_per_s", .int(Int64(Double(tasks) / submitSeconds))),
                 ("drain_per_s", .int(Int64(Double(tasks) / lastSettle.timeIntervalSince(firstClaim)))),
-                ("synchronous", .string(durability.pragma)),
+                bench.durability,
             ]
         }
     }
 
+    /// Runs an engine with `slots` no-op slots on `store` until `tasks` tasks are done.
+    func drain(_ store: any TaskStore, slots: Int, tasks: Int, nodeID: String) async throws {
+        let engine = engine(store, slots: slots, nodeID: nodeID) { _, _ in .succeeded(nil) }
+        try await running(engine) {
+            while try await store.countsByState()[.done, default: 0] < tasks {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
     /// The time of the first `task.started` and the last `task.done` hook event.
-    func drainWindow(_ store: SQLiteTaskStore) async throws -> (Date, Date) {
+    func drainWindow(_ store: any TaskStore) async throws -> (Date, Date) {
         var first: Date?
         var last: Date?
         var cursor: Int64 = 0
@@ -89,7 +141,8 @@ struct Bench {
 
     /// W2: latency from a submit returning to the runner starting, one task at a time.
     func w2(tasks: Int, slots: Int) async throws -> [(String, JSONValue)] {
-        try await withStore { store in
+        try await withStore { bench in
+            let store = bench.store
             let started = Mutex<ContinuousClock.Instant?>(nil)
             let engine = engine(store, slots: slots) { _, _ in
                 started.withLock { $0 = .now }
@@ -110,17 +163,18 @@ struct Bench {
             }
             latencies.sort()
             return [
-                ("workload", "W2"), ("store", "sqlite"), ("tasks", .int(Int64(tasks))),
+                ("workload", "W2"), ("store", .string(storeName)), ("tasks", .int(Int64(tasks))),
                 ("p50_ms", .double(Self.round(Self.percentile(latencies, 0.50)))),
                 ("p99_ms", .double(Self.round(Self.percentile(latencies, 0.99)))),
-                ("synchronous", .string(durability.pragma)),
+                bench.durability,
             ]
         }
     }
 
     /// W4: the median cost of claiming a batch with `queued` tasks waiting, and the process's RSS.
     func w4(queued: Int) async throws -> [(String, JSONValue)] {
-        try await withStore { store in
+        try await withStore { bench in
+            let store = bench.store
             var remaining = queued
             let now = Date()
             while remaining > 0 {
@@ -139,10 +193,10 @@ struct Bench {
             }
             samples.sort()
             return [
-                ("workload", "W4"), ("store", "sqlite"), ("queued", .int(Int64(queued))),
+                ("workload", "W4"), ("store", .string(storeName)), ("queued", .int(Int64(queued))),
                 ("claim_ms_median", .double(Self.round(samples[samples.count / 2]))),
                 ("rss_mb", .double(Self.round(Self.residentMegabytes()))),
-                ("synchronous", .string(durability.pragma)),
+                bench.durability,
             ]
         }
     }
@@ -162,6 +216,14 @@ struct Bench {
         else { return 0 }
         return kilobytes / 1024
     }
+}
+
+/// A benchmark's fresh store, how durable its commits are, and, on PostgreSQL, where it is (for
+/// engines in other processes).
+struct BenchStore {
+    let store: any TaskStore
+    let durability: (String, JSONValue)
+    let url: PostgresURL?
 }
 
 extension Duration {

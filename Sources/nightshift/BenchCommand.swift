@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import Nightshift
+import NightshiftPostgres
 import NightshiftSQLite
 
-/// `nightshift bench`: measures the engine on a temporary SQLite file and prints one JSON object
-/// per line per workload.
+/// `nightshift bench`: measures the engine on a temporary SQLite file (or a throwaway schema in a
+/// PostgreSQL database, `--store postgres://…`) and prints one JSON object per line per workload.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -15,11 +16,19 @@ struct BenchCommand: AsyncParsableCommand {
             W2: --latency-tasks tasks, each submitted after the previous one settled; latency from submit returning
                 to the runner starting.
             W4: claim cost with N tasks queued, for each N in --queued; the cost must not grow with N.
+            With --store postgres://USER@HOST:PORT/DB each workload runs in a schema of its own, dropped
+            afterwards; --nodes N runs W1's drain with N engines in separate processes.
             """
     )
 
-    @Option(help: "Commit durability: full or normal.")
+    @Option(help: "Where to run: sqlite (a temporary file, the default) or postgres://USER[:PASSWORD]@HOST:PORT/DB.")
+    var store: String = "sqlite"
+
+    @Option(help: "SQLite commit durability: full or normal.")
     var durability: Durability = .full
+
+    @Option(help: "W1 drain engines, each in its own process (PostgreSQL only).")
+    var nodes: Int = 1
 
     @Option(help: "W1 task count.")
     var tasks: Int = 10_000
@@ -36,8 +45,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W4).")
-    var workloads: String = "W1,W2,W4"
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W4; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
     var directory: String?
@@ -56,6 +65,23 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--tasks, --slots, --latency-tasks and --submitters must be ≥ 1")
         }
         guard queuedSizes != nil else { throw ValidationError("--queued: expected comma-separated integers ≥ 1, e.g. 1000,100000") }
+        guard nodes >= 1 else { throw ValidationError("--nodes: expected an integer ≥ 1, got \(nodes)") }
+        if nodes > 1, store == "sqlite" {
+            throw ValidationError("--nodes: several nodes need a shared store: use --store postgres://…")
+        }
+        if store != "sqlite" {
+            do { _ = try PostgresURL(parsing: store) } catch { throw ValidationError("--store: \(error.message)") }
+        }
+    }
+
+    var target: Bench.Target {
+        get throws {
+            if store == "sqlite" {
+                return .sqlite(
+                    root: URL(fileURLWithPath: directory ?? FileManager.default.temporaryDirectory.path), durability: durability.value)
+            }
+            return .postgres(url: try PostgresURL(parsing: store))
+        }
     }
 
     var queuedSizes: [Int]? {
@@ -65,12 +91,11 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let selected = Set(workloads.uppercased().split(separator: ",").map(String.init))
-        let bench = Bench(
-            root: URL(fileURLWithPath: directory ?? FileManager.default.temporaryDirectory.path),
-            durability: durability.value, keep: keep)
+        let defaults = store == "sqlite" ? "W1,W2,W4" : "W1,W2"
+        let selected = Set((workloads ?? defaults).uppercased().split(separator: ",").map(String.init))
+        let bench = Bench(target: try target, keep: keep)
         if selected.contains("W1") {
-            emit(try await bench.w1(tasks: tasks, slots: slots, submitters: submitters))
+            emit(try await bench.w1(tasks: tasks, slots: slots, submitters: submitters, nodes: nodes))
         }
         if selected.contains("W2") {
             emit(try await bench.w2(tasks: latencyTasks, slots: slots))

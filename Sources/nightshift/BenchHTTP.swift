@@ -39,7 +39,8 @@ extension Bench {
 
     /// W1-http: `tasks` submits through the API from `clients` concurrent clients, then the drain.
     func w1HTTP(tasks: Int, slots: Int, clients: Int) async throws -> [(String, JSONValue)] {
-        try await withStore { store in
+        try await withStore { bench in
+            let store = bench.store
             let engine = engine(store, slots: slots) { _, _ in .succeeded(nil) }
             // As in W1: submit everything, then drain (timed from the first claim to the last settle).
             let submitSeconds = try await serving(engine, withEngine: false) { base in
@@ -63,18 +64,19 @@ extension Bench {
             }
             let (firstClaim, lastSettle) = try await drainWindow(store)
             return [
-                ("workload", "W1-http"), ("store", "sqlite"), ("tasks", .int(Int64(tasks))), ("slots", .int(Int64(slots))),
+                ("workload", "W1-http"), ("store", .string(storeName)), ("tasks", .int(Int64(tasks))), ("slots", .int(Int64(slots))),
                 ("clients", .int(Int64(clients))),
                 ("submit_per_s", .int(Int64(Double(tasks) / submitSeconds))),
                 ("drain_per_s", .int(Int64(Double(tasks) / lastSettle.timeIntervalSince(firstClaim)))),
-                ("synchronous", .string(durability.pragma)),
+                bench.durability,
             ]
         }
     }
 
     /// W2-http: latency from a submit's HTTP response to the runner starting, one task at a time.
     func w2HTTP(tasks: Int, slots: Int) async throws -> [(String, JSONValue)] {
-        try await withStore { store in
+        try await withStore { bench in
+            let store = bench.store
             let started = Mutex<ContinuousClock.Instant?>(nil)
             let engine = engine(store, slots: slots) { _, _ in
                 started.withLock { $0 = .now }
@@ -95,10 +97,10 @@ extension Bench {
                 return latencies.sorted()
             }
             return [
-                ("workload", "W2-http"), ("store", "sqlite"), ("tasks", .int(Int64(tasks))),
+                ("workload", "W2-http"), ("store", .string(storeName)), ("tasks", .int(Int64(tasks))),
                 ("p50_ms", .double(Self.round(Self.percentile(latencies, 0.50)))),
                 ("p99_ms", .double(Self.round(Self.percentile(latencies, 0.99)))),
-                ("synchronous", .string(durability.pragma)),
+                bench.durability,
             ]
         }
     }

@@ -12,7 +12,7 @@ struct NightshiftCommand: AsyncParsableCommand {
             $NIGHTSHIFT_TOKEN, else <home>/token.
             """),
         subcommands: [
-            ServeCommand.self, BenchCommand.self,
+            ServeCommand.self, BenchCommand.self, BenchNodeCommand.self,
             SubmitCommand.self, ListCommand.self, ShowCommand.self, LogsCommand.self,
             CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self,
             StatusCommand.self, AgentsCommand.self,

@@ -1,0 +1,141 @@
+import Foundation
+
+/// One run's end, to record.
+package struct Settlement: Sendable {
+    package var lease: Lease
+    package var outcome: RunOutcome
+    package var now: Date
+
+    package init(lease: Lease, outcome: RunOutcome, now: Date) {
+        self.lease = lease
+        self.outcome = outcome
+        self.now = now
+    }
+}
+
+/// What an agent may spend and has spent, while a batch of settles adds to it.
+package struct AgentSpend: Sendable {
+    package var budget: Double?
+    package var before: Double
+    package var spent: Double
+
+    package init(budget: Double?, spent: Double) {
+        self.budget = budget
+        before = spent
+        self.spent = spent
+    }
+}
+
+/// How a batch of settles moves its tasks, decided from their facts alone: fencing on each
+/// lease, budgets, retry or not, the backoff, the event details. Both stores write what it decides,
+/// with their own statements, in the transaction that read the facts.
+package struct SettlePlan {
+    /// One settle that moves its task.
+    package struct Move {
+        /// The position of the settle in the batch.
+        package var index: Int
+        /// The task's facts before the move.
+        package var facts: TaskFacts
+        package var action: LifecycleAction
+        package var budget: RetryBudget
+        package var next: TaskState
+        /// The outcome as recorded: a retryable failure past a budget becomes final.
+        package var outcome: RunOutcome
+        package var failures: Int
+        /// When the settle happened, in seconds since 1970.
+        package var time: Double
+        /// For a task queued again: when it becomes available.
+        package var availableAt: Double?
+        /// Members of the `state` event's data beyond from, to and action.
+        package var details: [String: JSONValue]
+        package var settler: String
+    }
+
+    /// Each settle's result; `nil` for a lease that is not current, which the store explains (a
+    /// repeat of a settle already written, or stale) from the run row.
+    package var results: [SettleResult?]
+    /// The settles that move their tasks, in batch order.
+    package var moves: [Move] = []
+    /// The spend of every agent read, with this batch's costs added.
+    package var agentSpend: [String: AgentSpend]
+    /// Runs that succeeded and failed in this batch.
+    package var succeeded = 0
+    package var failed = 0
+
+    /// The agents whose budgets a batch must read: none unless a run cost something.
+    package static func agentsToRead(_ settlements: [Settlement], facts: [TaskID: TaskFacts]) -> Set<String> {
+        guard settlements.contains(where: { $0.outcome.usage.costUSD > 0 }) else { return [] }
+        return Set(settlements.compactMap { facts[$0.lease.taskID]?.agent })
+    }
+
+    /// Plans `settlements` against the tasks' `facts` and the `agentSpend` read for
+    /// ``agentsToRead(_:facts:)``. A second settle of one run in the batch is a repeat of the first.
+    package init(
+        _ settlements: [Settlement], facts: [TaskID: TaskFacts], agentSpend: [String: AgentSpend], settler: String,
+        random: () -> Double = { Double.random(in: 0..<1) }
+    ) throws(NightshiftError) {
+        var facts = facts
+        self.agentSpend = agentSpend
+        results = Array(repeating: nil, count: settlements.count)
+        var settledHere: [Lease: TaskState] = [:]
+        for (index, settlement) in settlements.enumerated() {
+            let lease = settlement.lease
+            guard let current = facts[lease.taskID] else {
+                results[index] = .stale(reason: "task \(lease.taskID) does not exist")
+                continue
+            }
+            guard current.state == .running, current.runID == lease.runID, current.leaseToken == lease.token else {
+                results[index] = settledHere[lease].map(SettleResult.alreadySettled)
+                continue
+            }
+            var outcome = settlement.outcome
+            let time = settlement.now.timeIntervalSince1970
+            let cost = outcome.usage.costUSD
+            if cost > 0 { self.agentSpend[current.agent]?.spent += cost }
+            let spend = self.agentSpend[current.agent]
+            if case .failed(retryable: true) = outcome.resolution,
+               let exceeded = Budget.exceeded(
+                   agent: current.agent, taskSpent: current.costUSD + cost, taskBudget: current.budgetUSD,
+                   agentSpent: spend?.spent ?? 0, agentBudget: spend?.budget)
+            {
+                outcome.resolution = .failed(retryable: false)
+                outcome.error = [exceeded, outcome.error].compactMap { $0 }.joined(separator: "; last run: ")
+            }
+            var failures = current.failures
+            if case .failed = outcome.resolution { failures += 1 }
+            let budget = RetryBudget(failures: failures, maxAttempts: current.retry.maxAttempts)
+            let action = LifecycleAction.settle(outcome.resolution)
+            let next = try current.next(on: action, budget: budget)
+            var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
+            var availableAt: Double?
+            switch next {
+            case .error:
+                details["error"] = outcome.error.map(JSONValue.string) ?? .null
+            case .queued:
+                let delay = outcome.resolution == .released ? 0 : current.retry.delay(afterFailure: failures, random: random())
+                availableAt = time + delay
+                details["retry_in"] = .double((delay * 1000).rounded() / 1000)
+                if let error = outcome.error { details["error"] = .string(error) }
+            case .waiting:
+                if let wakeAt = outcome.wakeAt { details["wake_at"] = .double(wakeAt.timeIntervalSince1970) }
+                if let message = outcome.message { details["message"] = .string(message) }
+            default:
+                break
+            }
+            moves.append(Move(
+                index: index, facts: current, action: action, budget: budget, next: next, outcome: outcome, failures: failures,
+                time: time, availableAt: availableAt, details: details, settler: settler))
+            switch outcome.resolution {
+            case .succeeded: succeeded += 1
+            case .failed: failed += 1
+            default: break
+            }
+            // A second settle of the same run later in this batch sees the run as ended.
+            facts[lease.taskID]?.state = next
+            facts[lease.taskID]?.leaseToken = nil
+            facts[lease.taskID]?.costUSD += cost
+            settledHere[lease] = next
+            results[index] = .settled(next)
+        }
+    }
+}

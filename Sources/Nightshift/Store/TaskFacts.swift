@@ -1,0 +1,60 @@
+import Foundation
+
+/// A task row's facts that a transition needs. Both stores read them (with ``columns``) before
+/// moving a task; ``SettlePlan`` decides settles from them.
+package struct TaskFacts: Sendable {
+    package var id: TaskID
+    package var agent: String
+    package var state: TaskState
+    package var failures: Int
+    package var retry: RetryPolicy
+    package var runID: String?
+    package var leaseToken: String?
+    package var attempt: Int
+    /// The seq of the task's last event; the move's `state` event takes the next one.
+    package var lastSeq: Int64
+    /// The task's budget in USD, if any.
+    package var budgetUSD: Double?
+    /// What its runs have cost so far.
+    package var costUSD: Double
+
+    /// The columns, in this order, that the stores read facts from.
+    package static let columns = """
+        id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
+        budget_usd, cost_usd
+        """
+
+    package init(
+        id: TaskID, agent: String, state: TaskState, failures: Int, retry: RetryPolicy, runID: String?, leaseToken: String?,
+        attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double
+    ) {
+        self.id = id
+        self.agent = agent
+        self.state = state
+        self.failures = failures
+        self.retry = retry
+        self.runID = runID
+        self.leaseToken = leaseToken
+        self.attempt = attempt
+        self.lastSeq = lastSeq
+        self.budgetUSD = budgetUSD
+        self.costUSD = costUSD
+    }
+
+    /// The facts of a task read in full.
+    package init(_ task: AgentTask, runID: String?, leaseToken: String?, lastSeq: Int64) {
+        self.init(
+            id: task.id, agent: task.agent, state: task.state, failures: task.failures, retry: task.retry, runID: runID,
+            leaseToken: leaseToken, attempt: task.attempt, lastSeq: lastSeq, budgetUSD: task.budgetUSD, costUSD: task.costUSD)
+    }
+
+    /// The state `action` leads to, or the lifecycle's error as a ``NightshiftError``.
+    package func next(on action: LifecycleAction, budget: RetryBudget? = nil) throws(NightshiftError) -> TaskState {
+        do {
+            return try Lifecycle.next(
+                from: state, on: action, task: id, budget: budget ?? RetryBudget(failures: failures, maxAttempts: retry.maxAttempts))
+        } catch {
+            throw NightshiftError(error)
+        }
+    }
+}
