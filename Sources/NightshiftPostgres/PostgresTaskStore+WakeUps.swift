@@ -12,8 +12,9 @@ extension PostgresTaskStore {
     /// calling task is cancelled. Notifications of one transaction arrive as one.
     ///
     /// This is the push half of cross-node wake-ups; a slow poll remains the safety net, since a
-    /// notification sent while no connection listens is not kept.
-    public func listenForQueuedTasks(_ wake: @escaping @Sendable () -> Void) async throws {
+    /// notification sent while no connection listens is not kept. `wake` is called once as soon as
+    /// the connection listens, for what was queued before.
+    public func listenForWork(_ wake: @escaping @Sendable () -> Void) async throws {
         let logger = logger
         do {
             try await client.withConnection { connection in
@@ -24,8 +25,11 @@ extension PostgresTaskStore {
                     channel = name
                 }
                 try await connection.listen(on: channel) { notifications in
+                    wake()
                     for try await _ in notifications { wake() }
                 }
+                // The sequence ends only when the connection does.
+                throw NightshiftError(.storeUnavailable, "the listening connection to \(url) closed")
             }
         } catch is CancellationError {
             return

@@ -15,8 +15,8 @@ import ServiceLifecycle
 ///
 /// The store holds a connection pool that runs in ``run()``: run it in a task group or a
 /// `ServiceGroup` while the store is in use, or use ``withStore(url:configuration:logger:_:)``.
-/// Every transaction that queues a task sends a NOTIFY; ``listenForQueuedTasks(_:)`` receives them
-/// on any node. The engine does not subscribe to them yet: it still finds work by polling.
+/// Every transaction that queues a task sends a NOTIFY; ``listenForWork(_:)`` receives them
+/// on any node; the engine listens, so a task queued on one node wakes the dispatchers of all.
 public final class PostgresTaskStore: TaskStore, Service {
     /// How the store connects and what it enforces.
     public struct Configuration: Sendable {
@@ -100,6 +100,12 @@ public final class PostgresTaskStore: TaskStore, Service {
             throw Self.storeError(error, doing: "migrate \(url)")
         }
         try? await connection.close()
+    }
+
+    /// Runs the connection pool until the calling task is cancelled (not at graceful shutdown:
+    /// for a pool that must outlive the services that use it).
+    public func runPool() async {
+        await client.run()
     }
 
     /// Makes a store, migrates it, runs its pool while `body` uses it, and stops the pool after.

@@ -4,6 +4,7 @@ import Logging
 import Hummingbird
 import Nightshift
 import NightshiftDaemon
+import NightshiftPostgres
 import NightshiftRunners
 import NightshiftSQLite
 import ServiceLifecycle
@@ -12,8 +13,16 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the Nightshift daemon on the embedded SQLite store."
+        abstract: "Run the Nightshift daemon: the engine and the HTTP API.",
+        discussion: """
+            By default the daemon keeps its tasks in nightshift.db in the data directory (SQLite). With \
+            --store postgres://USER@HOST:PORT/DB several daemons share one PostgreSQL database; each keeps \
+            its node id and agents' work directories in its own data directory.
+            """
     )
+
+    @Option(help: "Where tasks are kept: sqlite (the data directory's nightshift.db) or postgres://USER[:PASSWORD]@HOST:PORT/DB[?schema=NAME] (the password may come from PGPASSWORD).")
+    var store: String = "sqlite"
 
     @Option(help: "Data directory (default: $NIGHTSHIFT_HOME, else $XDG_DATA_HOME/nightshift, else ~/.local/share/nightshift).")
     var home: String?
@@ -27,7 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Worker slots: runs in progress at once.")
     var workers: Int = 8
 
-    @Option(help: "Commit durability: full (survives power loss) or normal (survives a process crash).")
+    @Option(help: "SQLite commit durability: full (survives power loss) or normal (survives a process crash).")
     var durability: Durability = .full
 
     @Option(help: "Safety-net poll interval in seconds (wake-ups are pushed; this only catches work from other processes).")
@@ -47,6 +56,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard pollInterval > 0 else { throw ValidationError("--poll-interval: expected seconds > 0") }
         guard leaseDuration > 0 else { throw ValidationError("--lease-duration: expected seconds > 0") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace: expected seconds ≥ 0") }
+        if store != "sqlite" {
+            do { _ = try PostgresURL(parsing: store) } catch { throw ValidationError("--store: \(error.message)") }
+        }
     }
 
     func run() async throws {
@@ -77,9 +89,30 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError((error as? NightshiftError)?.message ?? "\(error)")
         }
-        let store = try SQLiteTaskStore(
-            path: directory.databasePath,
-            configuration: .init(durability: durability.value, maxQueueDepth: settings.queueDepth))
+        if store == "sqlite" {
+            let sqlite = try SQLiteTaskStore(
+                path: directory.databasePath,
+                configuration: .init(durability: durability.value, maxQueueDepth: settings.queueDepth))
+            try await serve(sqlite, storeName: "sqlite (\(durability.value))", directory, runners, settings, listenAddress, logger)
+            return
+        }
+        let postgres = try PostgresTaskStore(
+            url: try PostgresURL(parsing: store), configuration: .init(maxQueueDepth: settings.queueDepth), logger: logger)
+        // Unreachable, wrong credentials, or a schema newer than this binary: stop here, saying so.
+        try await postgres.migrate()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // The pool outlives the engine and the API: it stops after they drained.
+            group.addTask { await postgres.runPool() }
+            defer { group.cancelAll() }
+            try await serve(postgres, storeName: "\(postgres.url)", directory, runners, settings, listenAddress, logger)
+        }
+    }
+
+    /// Saves the agents, then runs the engine and the API on `store` until SIGTERM or SIGINT.
+    private func serve(
+        _ store: any TaskStore, storeName: String, _ directory: DataDirectory, _ runners: RunnerRegistry, _ settings: NightshiftConfig,
+        _ listenAddress: ListenAddress, _ logger: Logger
+    ) async throws {
         if try await store.agent(named: BuiltinAgents.shell.name) == nil {
             try await store.saveAgent(BuiltinAgents.shell)
         }
@@ -101,7 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("nightshift serving", metadata: [
                 "nightshift.listen": "http://\(listenAddress.host):\(port)", "nightshift.home": "\(directory.url.path)",
                 "nightshift.node": "\(engine.configuration.nodeID)", "nightshift.workers": "\(workers)",
-                "nightshift.durability": "\(durability.value)", "nightshift.agents": "\(settings.agents.count + 1)",
+                "nightshift.store": "\(storeName)", "nightshift.agents": "\(settings.agents.count + 1)",
             ])
         }
         let group = ServiceGroup(

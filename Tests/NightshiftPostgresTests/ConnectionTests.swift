@@ -3,6 +3,7 @@ import Logging
 import Nightshift
 import NightshiftPostgres
 import PostgresNIO
+import NightshiftTestSupport
 import Testing
 
 /// Connection URLs, connection failures and schema versions.
@@ -47,7 +48,7 @@ struct ConnectionTests {
     @Test("migrations are recorded and repeatable; a newer schema is refused with both versions named", TestDatabase.trait)
     func schemaVersions() async throws {
         let url = try PostgresURL(parsing: TestDatabase.requireURL())
-        let schema = TestDatabase.freshSchema()
+        let schema = TestPostgres.freshSchema()
         let store = try PostgresTaskStore(url: url, configuration: .init(schema: schema))
         try await store.migrate()
         try await store.migrate()
@@ -72,7 +73,7 @@ struct ConnectionTests {
     @Test("withStore runs the pool around its body", TestDatabase.trait)
     func withStore() async throws {
         let count = try await PostgresTaskStore.withStore(
-            url: TestDatabase.requireURL(), configuration: .init(schema: TestDatabase.freshSchema())
+            url: TestDatabase.requireURL(), configuration: .init(schema: TestPostgres.freshSchema())
         ) { store in
             try await store.saveAgent(Agent(name: "echo", runner: .builtin))
             _ = try await store.submit(NewTask(agent: "echo", prompt: "hi"), now: Date())

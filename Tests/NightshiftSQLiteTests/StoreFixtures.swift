@@ -2,6 +2,7 @@ import Foundation
 import Nightshift
 import NightshiftPostgres
 import NightshiftSQLite
+import NightshiftTestSupport
 
 /// A fresh store of each kind for the conformance suite.
 ///
@@ -13,31 +14,12 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case postgres
 
     static let allCases: [StoreKind] = {
-        let environment = ProcessInfo.processInfo.environment
-        if environment[postgresURLVariable] != nil || environment["CI"] == "true" { return [.sqlite, .postgres] }
-        FileHandle.standardError.write(Data(
-            "note: \(postgresURLVariable) is not set: the PostgreSQL store cases are skipped (./scripts/test starts a server)\n".utf8))
+        if TestPostgres.enabled { return [.sqlite, .postgres] }
+        FileHandle.standardError.write(Data("note: \(TestPostgres.skipNote)\n".utf8))
         return [.sqlite]
     }()
 
-    static let postgresURLVariable = "NIGHTSHIFT_TEST_POSTGRES_URL"
-
     var description: String { rawValue }
-
-    /// The test server's URL, or a clear failure (only reached when it is unset and CI=true).
-    static func postgresURL() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment[postgresURLVariable] else {
-            throw NightshiftError(
-                .storeUnavailable,
-                "\(postgresURLVariable) is not set and CI=true: the PostgreSQL store cannot be tested (run ./scripts/test)")
-        }
-        return url
-    }
-
-    /// A schema of its own per test: a fresh store without creating databases.
-    static func freshSchema() -> String {
-        "ns_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    }
 
     func make(maxQueueDepth: Int? = nil) async throws -> any TaskStore {
         switch self {
@@ -49,8 +31,8 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
                 configuration: .init(maxQueueDepth: maxQueueDepth))
         case .postgres:
             let store = try PostgresTaskStore(
-                url: try Self.postgresURL(),
-                configuration: .init(maxQueueDepth: maxQueueDepth, schema: Self.freshSchema(), maximumConnections: 4))
+                url: try TestPostgres.requireURL(),
+                configuration: .init(maxQueueDepth: maxQueueDepth, schema: TestPostgres.freshSchema(), maximumConnections: 4))
             try await store.migrate()
             PostgresPools.run(store)
             return store
@@ -79,8 +61,8 @@ extension StoreKind {
                 try SQLiteTaskStore(path: file, configuration: .init(durability: .normal, busyTimeout: 30))
             }
         case .postgres:
-            let url = try Self.postgresURL()
-            let schema = Self.freshSchema()
+            let url = try TestPostgres.requireURL()
+            let schema = TestPostgres.freshSchema()
             var stores: [SessionStore] = []
             for _ in 0..<count {
                 let store = try PostgresTaskStore(url: url, configuration: .init(schema: schema, maximumConnections: 4))

@@ -43,7 +43,7 @@ extension Engine {
             await recordCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
         }
         do {
-            let result = try await store.settle(claimed.lease, outcome: outcome, now: Date())
+            let result = try await settleRetrying(claimed.lease, outcome: outcome, logger: logger)
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
@@ -58,11 +58,35 @@ extension Engine {
         }
     }
 
+    /// Settles, trying again with backoff while the store cannot be reached (a database that went
+    /// away), for up to a lease duration: after that the lease has expired and the rescuer owns
+    /// the task.
+    private func settleRetrying(_ lease: Lease, outcome: RunOutcome, logger: Logger) async throws -> SettleResult {
+        let deadline = ContinuousClock.now + .seconds(configuration.leaseDuration)
+        var delay = 0.05
+        while true {
+            do {
+                return try await store.settle(lease, outcome: outcome, now: Date())
+            } catch let error as NightshiftError where error.code == .storeUnavailable && ContinuousClock.now + .seconds(delay) < deadline {
+                logger.warning("settle failed; trying again", metadata: ["nightshift.error": "\(error)", "nightshift.retry_in": "\(delay)"])
+                try? await Task.sleep(for: .seconds(delay))
+                delay = min(delay * 2, 2)
+            }
+        }
+    }
+
     private func supervise(
         _ claimed: ClaimedRun, stop: StopSignal, events: RunEventBuffer, observed: RunObservations, logger: Logger
     ) async -> Ending {
         let task = claimed.task
-        guard let agent = await agent(named: task.agent) else {
+        let found: Agent?
+        do {
+            found = try await agent(named: task.agent)
+        } catch {
+            // The store went away between the claim and now: not the task's fault.
+            return .finished(.failed("could not read agent '\(task.agent)': \(error)", retryable: true), started: false)
+        }
+        guard let agent = found else {
             return .finished(.failed("agent '\(task.agent)' is not defined", retryable: false), started: false)
         }
         guard let runner = runners.runner(for: agent.runner) else {
@@ -119,13 +143,19 @@ extension Engine {
     }
 
     /// The agent named `name`, from a cache refreshed every few seconds.
-    func agent(named name: String) async -> Agent? {
-        if let cached = state.withLock({ $0.agents[name] }), ContinuousClock.now - cached.fetched < .seconds(5) {
-            return cached.agent
+    /// The agent named `name`, cached for five seconds; `nil` if it does not exist. When the store
+    /// cannot be read, an older cached copy serves, else the store's error is thrown.
+    func agent(named name: String) async throws -> Agent? {
+        let cached = state.withLock { $0.agents[name] }
+        if let cached, ContinuousClock.now - cached.fetched < .seconds(5) { return cached.agent }
+        do {
+            guard let agent = try await store.agent(named: name) else { return nil }
+            state.withLock { $0.agents[name] = (agent, .now) }
+            return agent
+        } catch {
+            if let cached { return cached.agent }
+            throw error
         }
-        guard let agent = try? await store.agent(named: name) else { return nil }
-        state.withLock { $0.agents[name] = (agent, .now) }
-        return agent
     }
 
     static func format(_ seconds: Double) -> String {

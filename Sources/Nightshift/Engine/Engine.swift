@@ -124,6 +124,7 @@ public final class Engine: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.heartbeatLoop() }
                 group.addTask { await self.maintenanceLoop() }
+                group.addTask { await self.listenLoop() }
                 await self.dispatchLoop(group: &group)
                 await self.drain()
                 self.state.withLock { $0.stopping = true }

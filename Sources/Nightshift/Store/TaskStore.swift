@@ -3,8 +3,8 @@ import Foundation
 /// Durable storage of tasks, runs and events. Every state change goes through ``Lifecycle`` inside
 /// the store's transaction, together with its task event and hook event.
 ///
-/// Implementations: `SQLiteTaskStore` (embedded default), later PostgreSQL. One conformance suite
-/// tests them all.
+/// Implementations: `SQLiteTaskStore` (embedded default) and `PostgresTaskStore` (several nodes on
+/// one database). One conformance suite tests them both.
 public protocol TaskStore: Sendable {
     /// Creates or replaces an agent profile.
     func saveAgent(_ agent: Agent) async throws
@@ -72,4 +72,15 @@ public protocol TaskStore: Sendable {
     func runTotals() async throws -> RunTotals
     /// The latest run of each of the tasks that moved most recently, newest first.
     func recentRuns(limit: Int) async throws -> [Run]
+
+    /// Calls `wake` whenever another process may have queued work (a submit, a retry, a released
+    /// run on another node), until the calling task is cancelled. A store that one process owns
+    /// has nothing to listen for and returns at once (the default); the engine's own submits ring
+    /// it directly.
+    func listenForWork(_ wake: @escaping @Sendable () -> Void) async throws
+}
+
+extension TaskStore {
+    /// Nothing to listen for: returns at once.
+    public func listenForWork(_ wake: @escaping @Sendable () -> Void) async throws {}
 }

@@ -1,0 +1,215 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Nightshift
+import NightshiftPostgres
+import NightshiftTestSupport
+import Synchronization
+import Testing
+
+/// `serve --store postgres://…`: start-up errors, a database that goes away, and several
+/// daemons on one database.
+@Suite("serve on PostgreSQL", .serialized, .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipNote)))
+struct PostgresServeTests {
+    /// The test server's URL with a fresh schema: an empty store of the test's own.
+    static func freshURL() throws -> PostgresURL {
+        var url = try PostgresURL(parsing: try TestPostgres.requireURL())
+        url.schema = TestPostgres.freshSchema()
+        return url
+    }
+
+    /// A store on `url` for the test process itself, its pool running while `body` uses it.
+    static func withStore<T: Sendable>(_ url: PostgresURL, _ body: @Sendable (PostgresTaskStore) async throws -> T) async throws -> T {
+        var logger = Logger(label: "test.postgres")
+        logger.logLevel = .critical
+        let store = try PostgresTaskStore(url: url, configuration: .init(maximumConnections: 4), logger: logger)
+        try await store.migrate()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.runPool() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
+    /// The HTTP status of `GET url`, or nil if nothing answers.
+    static func status(_ url: String) async -> Int? {
+        guard let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5)) else { return nil }
+        return Int(response.status.code)
+    }
+
+    /// Waits for `daemon` to exit (at most 30 s) and returns its status and log.
+    static func exit(of daemon: DaemonProcess) async -> (Int32?, String) {
+        _ = await eventually(timeout: .seconds(30), poll: .milliseconds(20)) { !daemon.process.isRunning }
+        if daemon.process.isRunning {
+            await daemon.stop(SIGKILL)
+            return (nil, daemon.output)
+        }
+        return (daemon.process.terminationStatus, daemon.output)
+    }
+
+    @Test("an unreachable server, a wrong database or a malformed URL stops serve, naming host and port and the server's message, never the password")
+    func badURL() async throws {
+        let server = try PostgresURL(parsing: try TestPostgres.requireURL())
+        let closed = try freePort()
+        let unreachable = try DaemonProcess(home: try makeHome(), arguments: [
+            "--listen", "127.0.0.1:\(try freePort())", "--store", "postgres://nightshift:s3cretpw@127.0.0.1:\(closed)/nightshift",
+        ])
+        let (status, log) = await Self.exit(of: unreachable)
+        #expect(status == 1, "\(log)")
+        #expect(log.contains("cannot connect to PostgreSQL at 127.0.0.1:\(closed)"), "\(log)")
+        #expect(!log.contains("s3cretpw"), "the password leaked: \(log)")
+
+        let wrongDatabase = "postgres://\(server.username):s3cretpw@\(server.host):\(server.port)/no_such_database"
+        let missing = try DaemonProcess(home: try makeHome(), arguments: [
+            "--listen", "127.0.0.1:\(try freePort())", "--store", wrongDatabase,
+        ])
+        let (missingStatus, missingLog) = await Self.exit(of: missing)
+        #expect(missingStatus == 1, "\(missingLog)")
+        #expect(missingLog.contains("\(server.host):\(server.port)"), "\(missingLog)")
+        #expect(missingLog.contains("database \"no_such_database\" does not exist"), "the server's own message: \(missingLog)")
+        #expect(!missingLog.contains("s3cretpw"), "the password leaked: \(missingLog)")
+
+        let malformed = try DaemonProcess(home: try makeHome(), arguments: ["--store", "postgres://127.0.0.1/nightshift"])
+        let (malformedStatus, malformedLog) = await Self.exit(of: malformed)
+        #expect(malformedStatus == 2, "\(malformedLog)")
+        #expect(malformedLog.contains("--store") && malformedLog.contains("the user is missing"), "\(malformedLog)")
+    }
+
+    @Test("when the database goes away /healthz answers, /readyz says not ready, and work carries on when it is back, nothing lost")
+    func databaseOutage() async throws {
+        let direct = try Self.freshURL()
+        let proxy = TCPProxy(to: direct.host, port: direct.port)
+        try await proxy.start()
+        var proxied = direct
+        proxied.port = proxy.port
+        let throughProxy = proxied
+        try await Self.withStore(direct) { store in
+            try await store.saveAgent(Agent(
+                name: "work", runner: .command, config: ["command": ["/bin/sh", "-c", "sleep 0.3; echo \"did $NIGHTSHIFT_TASK_ID\""]],
+                retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.1, maxBackoff: 0.5)))
+            let port = try freePort()
+            let base = "http://127.0.0.1:\(port)"
+            let daemon = try DaemonProcess(home: try makeHome(), arguments: [
+                "--listen", "127.0.0.1:\(port)", "--store", throughProxy.description, "--workers", "2", "--poll-interval", "0.5",
+                "--lease-duration", "6", "--shutdown-grace", "1", "--log-level", "warning",
+            ])
+            #expect(await eventually(timeout: .seconds(30)) { await Self.status(base + "/readyz") == 200 }, "\(daemon.output)")
+            var acknowledged: [TaskID] = []
+            for index in 0..<4 {
+                acknowledged.append(try await store.submit(NewTask(agent: "work", prompt: "before \(index)"), now: Date()).task.id)
+            }
+            #expect(try await eventually { try await store.countsByState()[.running, default: 0] >= 1 }, "runs in flight at the outage")
+
+            await proxy.stop()
+            #expect(await eventually(timeout: .seconds(10)) { await Self.status(base + "/readyz") == 503 }, "\(daemon.output)")
+            #expect(await Self.status(base + "/healthz") == 200, "the daemon itself is alive")
+            // Submits the daemon cannot take are refused, not acknowledged; the database still takes them.
+            for index in 0..<4 {
+                acknowledged.append(try await store.submit(NewTask(agent: "work", prompt: "during \(index)"), now: Date()).task.id)
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(await Self.status(base + "/readyz") == 503)
+
+            try await proxy.start()
+            #expect(await eventually(timeout: .seconds(20)) { await Self.status(base + "/readyz") == 200 }, "\(daemon.output)")
+            let finished = try await eventually(timeout: .seconds(60), poll: .milliseconds(100)) {
+                try await store.countsByState()[.done, default: 0] == acknowledged.count
+            }
+            var states: [String] = []
+            for id in acknowledged {
+                if let task = try await store.task(id), task.state != .done {
+                    let runs = try await store.runs(task: id).map { "\($0.attempt):\($0.outcome ?? "-"):\($0.error ?? "")" }
+                    states.append("\(id) \(task.state) \(runs)")
+                }
+            }
+            #expect(finished, "every acknowledged task ends done after the outage: \(states); daemon log:\n\(daemon.output)")
+            for id in acknowledged {
+                let task = try #require(try await store.task(id), "acknowledged task \(id) lost")
+                #expect(task.state == .done && task.result == "did \(id)")
+                let terminal = try await store.events(task: id, after: 0, limit: 1000)
+                    .filter { $0.type == "state" && TaskState(rawValue: $0.data["to"]?.stringValue ?? "")?.isTerminal == true }
+                #expect(terminal.count == 1, "task \(id) settled \(terminal.count) times")
+            }
+            #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
+        }
+        await proxy.stop()
+    }
+
+    @Test("three daemons on one database run 2,000 tasks under a concurrency limit; one is killed; the others take over its runs")
+    func threeNodes() async throws {
+        let url = try Self.freshURL()
+        let limit = 4
+        try await Self.withStore(url) { store in
+            try await store.saveAgent(Agent(
+                name: "limited", runner: .command, config: ["command": ["/bin/sh", "-c", "sleep 0.02"]], concurrency: limit,
+                retry: RetryPolicy(maxAttempts: 3, initialBackoff: 0.05, maxBackoff: 0.05)))
+            var ids: [TaskID] = []
+            for chunk in 0..<4 {
+                let tasks = (0..<500).map { NewTask(agent: "limited", prompt: "task \(chunk * 500 + $0)") }
+                ids += try await store.submitAll(tasks, now: Date()).map(\.task.id)
+            }
+            let homes = try (0..<3).map { _ in try makeHome() }
+            let daemons = try homes.map { home in
+                try DaemonProcess(home: home, arguments: [
+                    "--listen", "127.0.0.1:\(try freePort())", "--store", url.description, "--workers", "3", "--poll-interval", "0.5",
+                    "--lease-duration", "3", "--shutdown-grace", "1", "--log-level", "warning",
+                ])
+            }
+            // Sample the running count throughout: the limit must hold across the nodes.
+            let samples = Mutex<[Int]>([])
+            let sampler = Task {
+                while !Task.isCancelled {
+                    if let running = try? await store.countsByState()[.running, default: 0] { samples.withLock { $0.append(running) } }
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            defer { sampler.cancel() }
+            #expect(try await eventually(timeout: .seconds(60), poll: .milliseconds(20)) {
+                try await store.countsByState()[.done, default: 0] >= 300
+            })
+            let victim = daemons[0]
+            let victimNode = try String(contentsOf: homes[0].appendingPathComponent("node_id"), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            // Kill it while it holds runs, so their leases are left to expire.
+            #expect(try await eventually(timeout: .seconds(30), poll: .milliseconds(2)) {
+                var query = TaskQuery()
+                query.states = [.running]
+                let running = try await store.listTasks(query).tasks
+                var held = 0
+                for task in running where try await store.runs(task: task.id).last?.workerID == victimNode { held += 1 }
+                return held > 0
+            }, "the victim holds a run")
+            #expect(await victim.stop(SIGKILL) != nil)
+            let killedAt = Date()
+
+            let finished = try await eventually(timeout: .seconds(240), poll: .milliseconds(200)) {
+                try await store.countsByState()[.done, default: 0] == ids.count
+            }
+            sampler.cancel()
+            #expect(finished, "every task done; logs:\n\(daemons[1].output)\n\(daemons[2].output)")
+            let observed = samples.withLock { $0 }
+            #expect(observed.count > 100, "sampled throughout (\(observed.count) samples)")
+            #expect(observed.max() ?? 0 <= limit, "the concurrency limit \(limit) held across nodes: max \(observed.max() ?? 0)")
+            #expect(observed.max() ?? 0 >= 2, "tasks ran concurrently")
+
+            var takenOver = 0
+            for id in ids {
+                let events = try await store.events(task: id, after: 0, limit: 1000)
+                let terminal = events.filter { $0.type == "state" && TaskState(rawValue: $0.data["to"]?.stringValue ?? "")?.isTerminal == true }
+                #expect(terminal.count == 1, "task \(id) settled \(terminal.count) times")
+                let runs = try await store.runs(task: id)
+                #expect(runs.filter { $0.outcome == "succeeded" }.count == 1)
+                if let lost = runs.firstIndex(where: { $0.outcome == "lost" }) {
+                    #expect(runs[lost].workerID == victimNode, "only the killed node's runs are lost")
+                    #expect(runs[lost].error?.contains("lease expired") == true)
+                    #expect(runs[lost].finishedAt.map { $0 >= killedAt.addingTimeInterval(2) } == true, "rescued after its lease expired")
+                    let next = try #require(runs.last)
+                    #expect(next.outcome == "succeeded" && next.workerID != victimNode, "a surviving node ran it again")
+                    takenOver += 1
+                }
+            }
+            #expect(takenOver >= 1, "the surviving nodes took over the dead node's runs")
+            for daemon in daemons.dropFirst() { #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)") }
+        }
+    }
+}
