@@ -102,7 +102,11 @@ struct Bench {
                 ("workload", "W1"), ("store", .string(storeName)), ("tasks", .int(Int64(tasks))), ("slots", .int(Int64(slots))),
                 ("submitters", .int(Int64(submitters))),
             ]
-            if nodes > 1 { figures.append(("nodes", .int(Int64(nodes)))) }
+            if nodes > 1 {
+                // How many engines took part, from the workers of the last 500 runs.
+                let workers = Set(try await store.recentRuns(limit: 500).map(\.workerID))
+                figures += [("nodes", .int(Int64(nodes))), ("nodes_seen", .int(Int64(workers.count)))]
+            }
             return figures + [
                 ("submit_per_s", .int(Int64(Double(tasks) / submitSeconds))),
                 ("drain_per_s", .int(Int64(Double(tasks) / lastSettle.timeIntervalSince(firstClaim)))),

@@ -1,0 +1,53 @@
+import Foundation
+import Nightshift
+import NightshiftTestSupport
+import Testing
+
+@Suite("bench")
+struct BenchTests {
+    /// Runs the `nightshift` binary with `arguments`; returns its status, standard output and error.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = NightshiftBinary.url
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        async let stdout = out.fileHandleForReading.readToEnd()
+        async let stderr = err.fileHandleForReading.readToEnd()
+        let (output, errors) = try await (stdout, stderr)
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output ?? Data(), as: UTF8.self), String(decoding: errors ?? Data(), as: UTF8.self))
+    }
+
+    @Test(
+        "bench --store postgres prints W1 and W2 with store postgres; --nodes 3 drains with three engines in child processes",
+        .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipNote)))
+    func postgres() async throws {
+        let result = try await Self.run([
+            "bench", "--store", try TestPostgres.requireURL(), "--tasks", "300", "--latency-tasks", "20", "--nodes", "3",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        try #require(lines.count == 2, "W1 and W2: \(result.stdout)")
+        let w1 = lines[0]
+        #expect(w1["workload"] == "W1" && w1["store"] == "postgres" && w1["tasks"] == 300 && w1["slots"] == 8)
+        #expect(w1["nodes"] == 3)
+        #expect(w1["nodes_seen"] == 3, "all three engines ran tasks: \(w1)")
+        #expect((w1["submit_per_s"]?.doubleValue ?? 0) > 0 && (w1["drain_per_s"]?.doubleValue ?? 0) > 0, "\(w1)")
+        #expect(w1["synchronous_commit"]?.stringValue?.isEmpty == false, "the figure names its durability: \(w1)")
+        let w2 = lines[1]
+        #expect(w2["workload"] == "W2" && w2["store"] == "postgres" && w2["tasks"] == 20)
+        #expect((w2["p50_ms"]?.doubleValue ?? 0) > 0 && (w2["p99_ms"]?.doubleValue ?? 0) >= (w2["p50_ms"]?.doubleValue ?? 0), "\(w2)")
+    }
+
+    @Test("bench refuses --nodes without a shared store, and a malformed --store, naming the option")
+    func badOptions() async throws {
+        let nodes = try await Self.run(["bench", "--nodes", "3"])
+        #expect(nodes.status == 2 && nodes.stderr.contains("--nodes"), "\(nodes)")
+        let store = try await Self.run(["bench", "--store", "postgres://localhost/db"])
+        #expect(store.status == 2 && store.stderr.contains("--store") && store.stderr.contains("the user is missing"), "\(store)")
+    }
+}
