@@ -105,7 +105,7 @@ public struct APIServer: Sendable {
             do {
                 // A database that went away may keep a query waiting for a connection: not ready
                 // if the store does not answer within two seconds.
-                _ = try await Self.answer(within: .seconds(2)) { [store] in try await store.countsByState() }
+                _ = try await Self.answer(within: .seconds(2)) { [store] in try await store.agent(named: "shell") }
                 return Self.json(["status": "ok"])
             } catch {
                 throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not answer: \(error)")
