@@ -44,28 +44,15 @@ struct SQL: Sendable {
     @discardableResult
     mutating func bind(_ value: SQLValue) -> String {
         count += 1
-        let type: String
         switch value {
-        case .text(let value):
-            binds.append(value)
-            type = "text"
-        case .int(let value):
-            binds.append(value)
-            type = "bigint"
-        case .double(let value):
-            binds.append(value)
-            type = "float8"
-        case .bool(let value):
-            binds.append(value)
-            type = "boolean"
-        case .texts(let value):
-            binds.append(value)
-            type = "text[]"
-        case .json(let value):
-            binds.append(value)
-            type = "text::jsonb"
+        case .text(let value): binds.append(value)
+        case .int(let value): binds.append(value)
+        case .double(let value): binds.append(value)
+        case .bool(let value): binds.append(value)
+        case .texts(let value): binds.append(value)
+        case .json(let value): binds.append(value)
         }
-        return "$\(count)::\(type)"
+        return "$\(count)::\(value.sqlType)"
     }
 
     /// Binds `value` and appends its placeholder.
@@ -77,6 +64,18 @@ struct SQL: Sendable {
 }
 
 extension SQLValue {
+    /// The SQL type its placeholder is cast to (JSON is sent as text and read as `jsonb`).
+    var sqlType: String {
+        switch self {
+        case .text: "text"
+        case .int: "bigint"
+        case .double: "float8"
+        case .bool: "boolean"
+        case .texts: "text[]"
+        case .json: "text::jsonb"
+        }
+    }
+
     /// The value as a JSON member of a row read with `jsonb_to_recordset`.
     var json: JSONValue {
         switch self {

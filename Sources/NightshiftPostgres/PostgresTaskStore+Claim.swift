@@ -69,19 +69,12 @@ extension Transaction {
         var claimed: [ClaimedRun] = []
         var moves: [Move] = []
         for row in rows {
-            var task = try PostgresRows.task(row)
-            let runID = UUIDv7.generate(at: now)
-            let token = UUIDv7.generate(at: now)
-            let attempt = task.attempt + 1
+            let (opened, details) = ClaimedRun.opening(try PostgresRows.task(row), worker: worker, leaseDuration: leaseDuration, now: now)
+            let run = opened.run
             moves.append(Move(
                 facts: try PostgresRows.facts(row), action: .dispatch,
-                values: [.int(attempt), .text(runID), .text(token), .double(expires), .text(worker)],
-                details: ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)]))
-            task.attempt = attempt
-            task.updatedAt = now
-            claimed.append(ClaimedRun(task: task, run: Run(
-                id: runID, taskID: task.id, attempt: attempt, workerID: worker, leaseToken: token,
-                leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now)))
+                values: [.int(run.attempt), .text(run.id), .text(run.leaseToken), .double(expires), .text(worker)], details: details))
+            claimed.append(opened)
         }
         let states = try await moveAll(
             moves,

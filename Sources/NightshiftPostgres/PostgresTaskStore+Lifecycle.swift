@@ -105,8 +105,8 @@ extension Transaction {
                 next.append(state)
                 let record = TransitionRecord(
                     task: move.facts.id, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
-                    details: move.details)
-                var row = record.row(ord: index + 1, fromSeq: move.facts.lastSeq)
+                    seq: move.facts.lastSeq + 1, details: move.details)
+                var row = Self.row(record, ord: index + 1)
                 row["next_state"] = .string(state.rawValue)
                 for (column, value) in zip(columns + carried, move.values) { row[column.name] = value.json }
                 rows.append(.object(row))
@@ -143,29 +143,13 @@ extension Transaction {
         return states
     }
 
-    /// A move to record: its `state` task event and its hook event.
-    struct TransitionRecord {
-        var task: TaskID
-        var agent: String
-        var from: TaskState?
-        var to: TaskState
-        var action: LifecycleAction
-        var details: [String: JSONValue]
-
-        /// The members of a `moves` row that ``appendRecords(to:count:time:runs:notify:gate:)`` reads.
-        func row(ord: Int, fromSeq: Int64) -> [String: JSONValue] {
-            var data = details
-            let from: JSONValue = from.map { .string($0.rawValue) } ?? .null
-            data["from"] = from
-            data["to"] = .string(to.rawValue)
-            data["action"] = .string(action.name)
-            let hook: JSONValue = ["from": from, "to": .string(to.rawValue), "agent": .string(agent), "action": .string(action.name)]
-            return [
-                "id": .string(task.rawValue), "from_state": from, "from_seq": .int(fromSeq), "ord": .int(Int64(ord)),
-                "event": .string(JSONValue.object(data).jsonText), "hook_type": .string(HookEvent.type(for: to)),
-                "hook": .string(hook.jsonText),
-            ]
-        }
+    /// The members of a `moves` row that ``appendRecords(to:count:time:runs:notify:gate:)`` reads.
+    static func row(_ record: TransitionRecord, ord: Int) -> [String: JSONValue] {
+        [
+            "id": .string(record.task.rawValue), "from_state": record.from.map { .string($0.rawValue) } ?? .null,
+            "from_seq": .int(record.seq - 1), "ord": .int(Int64(ord)), "event": .string(record.eventData),
+            "hook_type": .string(record.hookType), "hook": .string(record.hookData),
+        ]
     }
 
     /// Appends `, events AS (…), stream AS (…), hooks AS (…), notified AS (…)`: the `state` task

@@ -60,20 +60,14 @@ extension WriteTransaction {
         var claimed: [ClaimedRun] = []
         var moves: [Move] = []
         for row in rows {
-            var task = try SQLiteRows.task(row)
+            let task = try SQLiteRows.task(row)
             let lease = SQLiteRows.lease(row)
-            let runID = UUIDv7.generate(at: now)
-            let token = UUIDv7.generate(at: now)
-            let attempt = task.attempt + 1
+            let (opened, details) = ClaimedRun.opening(task, worker: worker, leaseDuration: leaseDuration, now: now)
+            let run = opened.run
             moves.append(Move(
                 facts: TaskFacts(task, runID: lease.runID, leaseToken: lease.token, lastSeq: SQLiteRows.lastSeq(row)),
-                action: .dispatch, budget: nil, values: [attempt, runID, token, expires, worker],
-                details: ["attempt": .int(Int64(attempt)), "run_id": .string(runID), "worker": .string(worker)]))
-            task.attempt = attempt
-            task.updatedAt = now
-            claimed.append(ClaimedRun(task: task, run: Run(
-                id: runID, taskID: task.id, attempt: attempt, workerID: worker, leaseToken: token,
-                leaseExpiresAt: Date(timeIntervalSince1970: expires), heartbeatAt: now, startedAt: now)))
+                action: .dispatch, budget: nil, values: [run.attempt, run.id, run.leaseToken, expires, worker], details: details))
+            claimed.append(opened)
         }
         let states = try transitionAll(
             moves, columns: ["attempt", "run_id", "lease_token", "lease_expires_at", "worker_id"].map { BatchColumn($0) }, now: now)

@@ -111,17 +111,6 @@ extension WriteTransaction {
         Array(repeating: "(" + databaseQuestionMarks(count: width) + ")", count: rows).joined(separator: ", ")
     }
 
-    /// A move to record: the `state` task event and the hook event it appends.
-    struct TransitionRecord {
-        var task: TaskID
-        var agent: String
-        var from: TaskState?
-        var to: TaskState
-        var action: LifecycleAction
-        var seq: Int64
-        var details: [String: JSONValue]
-    }
-
     /// Appends the `state` task event (at `seq`) and the hook event of a move, and counts it.
     func recordTransition(
         task: TaskID, agent: String, from: TaskState?, to: TaskState, action: LifecycleAction,
@@ -140,17 +129,8 @@ extension WriteTransaction {
             var events: [(any DatabaseValueConvertible)?] = []
             var hooks: [(any DatabaseValueConvertible)?] = []
             for record in chunk {
-                let from: JSONValue = record.from.map { .string($0.rawValue) } ?? .null
-                var data = record.details
-                data["from"] = from
-                data["to"] = .string(record.to.rawValue)
-                data["action"] = .string(record.action.name)
-                events += [record.task.rawValue, record.seq, time, "state", JSONValue.object(data).jsonText]
-                let hook: JSONValue = [
-                    "from": from, "to": .string(record.to.rawValue),
-                    "agent": .string(record.agent), "action": .string(record.action.name),
-                ]
-                hooks += [time, record.task.rawValue, HookEvent.type(for: record.to), hook.jsonText]
+                events += [record.task.rawValue, record.seq, time, "state", record.eventData]
+                hooks += [time, record.task.rawValue, record.hookType, record.hookData]
                 if let from = record.from { stateDeltas[from, default: 0] -= 1 }
                 stateDeltas[record.to, default: 0] += 1
             }

@@ -1,0 +1,69 @@
+import Foundation
+
+extension ClaimedRun {
+    /// A new run of the queued `task` for `worker`: the next attempt, a fresh run id and lease
+    /// token, and the `dispatch` event's details. The task's state is left for the store's move.
+    package static func opening(
+        _ task: AgentTask, worker: String, leaseDuration: Double, now: Date
+    ) -> (claimed: ClaimedRun, details: [String: JSONValue]) {
+        var task = task
+        let runID = UUIDv7.generate(at: now)
+        let token = UUIDv7.generate(at: now)
+        task.attempt += 1
+        task.updatedAt = now
+        let run = Run(
+            id: runID, taskID: task.id, attempt: task.attempt, workerID: worker, leaseToken: token,
+            leaseExpiresAt: now.addingTimeInterval(leaseDuration), heartbeatAt: now, startedAt: now)
+        return (
+            ClaimedRun(task: task, run: run),
+            ["attempt": .int(Int64(task.attempt)), "run_id": .string(runID), "worker": .string(worker)]
+        )
+    }
+}
+
+/// A move to record: the `state` task event (at `seq`) and the hook event that both stores
+/// append in the transaction that moves the task.
+package struct TransitionRecord: Sendable {
+    package var task: TaskID
+    package var agent: String
+    package var from: TaskState?
+    package var to: TaskState
+    package var action: LifecycleAction
+    package var seq: Int64
+    /// Members of the `state` event's data beyond from, to and action.
+    package var details: [String: JSONValue]
+
+    package init(
+        task: TaskID, agent: String, from: TaskState?, to: TaskState, action: LifecycleAction, seq: Int64,
+        details: [String: JSONValue] = [:]
+    ) {
+        self.task = task
+        self.agent = agent
+        self.from = from
+        self.to = to
+        self.action = action
+        self.seq = seq
+        self.details = details
+    }
+
+    /// The `state` task event's data, as JSON text.
+    package var eventData: String {
+        var data = details
+        data["from"] = from.map { .string($0.rawValue) } ?? .null
+        data["to"] = .string(to.rawValue)
+        data["action"] = .string(action.name)
+        return JSONValue.object(data).jsonText
+    }
+
+    /// The hook event's type (`task.done`, …).
+    package var hookType: String { HookEvent.type(for: to) }
+
+    /// The hook event's data, as JSON text.
+    package var hookData: String {
+        let hook: JSONValue = [
+            "from": from.map { .string($0.rawValue) } ?? .null, "to": .string(to.rawValue),
+            "agent": .string(agent), "action": .string(action.name),
+        ]
+        return hook.jsonText
+    }
+}
