@@ -104,6 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
             // The pool outlives the engine and the API: it stops after they drained.
             group.addTask { await postgres.runPool() }
             defer { group.cancelAll() }
+            // Let the pool's task start before the first query (PostgresNIO warns about a lease
+            // asked for before its run() began; the query would only wait).
+            try await Task.sleep(for: .milliseconds(20))
             try await serve(postgres, storeName: "\(postgres.url)", directory, runners, settings, listenAddress, logger)
         }
     }
