@@ -3,13 +3,17 @@ import Nightshift
 import PostgresNIO
 
 extension PostgresTaskStore {
-    /// Claims up to `limit` available tasks for `worker` in one transaction.
+    /// Claims up to `limit` available tasks for `worker`.
     ///
     /// Candidates are locked with `FOR UPDATE SKIP LOCKED`, so claimers on other nodes pass over
-    /// them instead of waiting. When any agent or lane has a concurrency limit, claims first take
-    /// an advisory transaction lock: the running counts they read then stay exact until they commit.
+    /// them instead of waiting. While no agent or lane has a concurrency limit, the claim is one
+    /// statement (its candidates a common table expression). Otherwise it is a transaction that
+    /// first takes an advisory lock: the running counts it reads then stay exact until it commits.
     public func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
         guard limit > 0 else { return [] }
+        if let claimed = try await read({ try await $0.claimWithoutLimits(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now) }) {
+            return claimed
+        }
         return try await write { transaction in
             try await transaction.claim(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now)
         }
@@ -17,6 +21,67 @@ extension PostgresTaskStore {
 }
 
 extension Transaction {
+    /// Claims in one statement, unless some agent or lane has a concurrency limit: then it claims
+    /// nothing and returns `nil`. The statement locks its candidates in a CTE with `FOR UPDATE
+    /// SKIP LOCKED`, moves them to running, opens their runs, and appends their `dispatch` events
+    /// (the same JSON text as ``TransitionRecord``'s) and hook events.
+    func claimWithoutLimits(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun]? {
+        let from = TaskState.queued
+        let running = try Lifecycle.next(from: from, on: .dispatch, task: TaskID(trusted: ""))
+        let runIDs = (0..<limit).map { _ in UUIDv7.generate(at: now) }
+        let tokens = (0..<limit).map { _ in UUIDv7.generate(at: now) }
+        let limits = "EXISTS (SELECT 1 FROM agents WHERE concurrency IS NOT NULL) OR EXISTS (SELECT 1 FROM lanes)"
+        // The state is written into the text, not bound: a generic plan uses the partial index
+        // tasks_ready only when its predicate (state = 'queued') is visible in the query.
+        let queued = "'\(from.rawValue)'::text"
+        var sql = SQL("WITH candidates AS (SELECT id, priority, available_at FROM tasks WHERE state = \(queued) AND available_at <= ")
+        let time = sql.bind(.double(now.timeIntervalSince1970))
+        sql.append(time + " AND NOT (\(limits)) ORDER BY priority, available_at, id LIMIT ")
+        sql.append(.int(limit))
+        sql.append("""
+             FOR UPDATE SKIP LOCKED),
+            numbered AS (SELECT id, row_number() OVER (ORDER BY priority, available_at, id) AS ord FROM candidates),
+            opened AS (SELECT numbered.id, numbered.ord, fresh.run_id, fresh.token FROM numbered
+                JOIN unnest(
+            """)
+        sql.append(.texts(runIDs))
+        sql.append(", ")
+        sql.append(.texts(tokens))
+        sql.append(") WITH ORDINALITY AS fresh(run_id, token, ord) ON fresh.ord = numbered.ord), moved AS (UPDATE tasks SET state = ")
+        sql.append(.text(running.rawValue))
+        sql.append(", updated_at = \(time), last_seq = tasks.last_seq + 1, attempt = tasks.attempt + 1, run_id = opened.run_id, ")
+        sql.append("lease_token = opened.token, lease_expires_at = ")
+        let expires = sql.bind(.double(now.timeIntervalSince1970 + leaseDuration))
+        sql.append(expires + ", worker_id = ")
+        let workerID = sql.bind(.text(worker))
+        sql.append(workerID)
+        sql.append(" FROM opened WHERE tasks.id = opened.id RETURNING \(PostgresRows.taskColumns.split(separator: ",").map { "tasks." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")), opened.ord)")
+        // The event and hook texts are TransitionRecord's (keys sorted, no spaces), built per row.
+        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, last_seq, \(time), 'state', ")
+        sql.append("'{\"action\":\"dispatch\",\"attempt\":' || attempt || ',\"from\":' || to_json(\(queued))::text || ',\"run_id\":' || to_json(run_id)::text || ',\"to\":' || to_json(state)::text || ',\"worker\":' || to_json(\(workerID))::text || '}' FROM moved)")
+        sql.append(", stream AS (UPDATE hook_stream SET seq = seq + (SELECT count(*) FROM moved), runs_started = runs_started + (SELECT count(*) FROM moved)")
+        sql.append(" WHERE EXISTS (SELECT 1 FROM moved) RETURNING seq - (SELECT count(*) FROM moved) AS base)")
+        sql.append(", hooks AS (INSERT INTO hook_events (seq, time, task_id, type, data) SELECT stream.base + moved.ord, \(time), moved.id, ")
+        sql.append(.text(HookEvent.type(for: running)))
+        sql.append(", '{\"action\":\"dispatch\",\"agent\":' || to_json(moved.agent)::text || ',\"from\":' || to_json(\(queued))::text || ',\"to\":' || to_json(moved.state)::text || '}' FROM stream, moved)")
+        sql.append("""
+            , runs_opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
+                SELECT run_id, id, attempt, \(workerID), lease_token, \(expires), \(time), \(time) FROM moved)
+            SELECT flag.limited, moved.* FROM (SELECT \(limits) AS limited) AS flag LEFT JOIN moved ON true ORDER BY moved.ord
+            """)
+        let rows = try await rows(sql)
+        if try rows.first?["limited"].decode(Bool.self) == true { return nil }
+        return try rows.compactMap { row in
+            guard let id = try row["id"].decode(String?.self) else { return nil }
+            let task = try PostgresRows.task(row)
+            let run = Run(
+                id: try row["run_id"].decode(String.self), taskID: TaskID(trusted: id), attempt: task.attempt, workerID: worker,
+                leaseToken: try row["lease_token"].decode(String.self), leaseExpiresAt: now.addingTimeInterval(leaseDuration),
+                heartbeatAt: now, startedAt: now)
+            return ClaimedRun(task: task, run: run)
+        }
+    }
+
     /// The most candidate pages one claim reads when concurrency limits skip candidates.
     private static let maxCandidatePages = 8
 

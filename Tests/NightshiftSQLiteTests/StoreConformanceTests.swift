@@ -301,7 +301,10 @@ struct StoreConformanceTests {
         let all = try await store.events(task: task.id, after: 0, limit: 100)
         #expect(all.map(\.seq) == Array(1...8))
         #expect(all.map(\.type) == ["state", "state", "stdout", "stdout", "stdout", "stdout", "stdout", "state"])
-        #expect(all[1].data["from"] == "queued" && all[1].data["to"] == "running")
+        #expect(all[1].data == [
+            "from": "queued", "to": "running", "action": "dispatch", "attempt": 1, "run_id": .string(run.run.id), "worker": "w",
+        ])
+        #expect(run.task.state == .running && run.task.attempt == 1 && run.run.attempt == 1 && run.run.workerID == "w")
         let page = try await store.events(task: task.id, after: 3, limit: 2)
         #expect(page.map(\.seq) == [4, 5])
         #expect(page.map { $0.data["line"]?.stringValue } == ["l2", "l3"])
@@ -311,6 +314,8 @@ struct StoreConformanceTests {
         #expect(hooks.map(\.seq) == Array(1...Int64(hooks.count)))
         #expect(hooks.map(\.type) == ["task.queued", "task.queued", "task.started", "task.done"])
         #expect(try await store.hookEvents(after: 2, limit: 1).map(\.type) == ["task.started"])
+        #expect(hooks[2].taskID == task.id)
+        #expect(hooks[2].data == ["from": "queued", "to": "running", "agent": "echo", "action": "dispatch"])
     }
 
     @Test("agents are saved, listed, replaced and deleted", arguments: StoreKind.allCases)
