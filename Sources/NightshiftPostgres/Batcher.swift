@@ -1,8 +1,10 @@
+import Nightshift
 import Synchronization
 
 /// Gathers calls that arrive while a batch is being written, so the next batch writes them all
 /// in one transaction; each caller still gets its own result after the commit. One batch runs at
-/// a time.
+/// a time; a batch that takes longer than `timeout` (a database that went away can leave a call
+/// waiting) fails its callers, who may try again, and the next batch starts.
 final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     private typealias Waiter = (input: Input, continuation: CheckedContinuation<Output, any Error>)
 
@@ -12,10 +14,12 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private let body: @Sendable ([Input]) async throws -> [Output]
+    private let timeout: Duration
     private let state = Mutex(State())
 
     /// `body` must return one output per input, in order.
-    init(_ body: @escaping @Sendable ([Input]) async throws -> [Output]) {
+    init(timeout: Duration = .seconds(10), _ body: @escaping @Sendable ([Input]) async throws -> [Output]) {
+        self.timeout = timeout
         self.body = body
     }
 
@@ -42,7 +46,8 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let outputs = try await body(batch.map(\.input))
+                let inputs = batch.map(\.input)
+                let outputs = try await answer(within: timeout) { [body] in try await body(inputs) }
                 for (waiter, output) in zip(batch, outputs) { waiter.continuation.resume(returning: output) }
             } catch {
                 for waiter in batch { waiter.continuation.resume(throwing: error) }

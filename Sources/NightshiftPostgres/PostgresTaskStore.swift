@@ -123,16 +123,23 @@ public final class PostgresTaskStore: TaskStore, Service {
     }
 
     /// Runs `body` in one transaction; maps driver errors to ``NightshiftError``.
-    func write<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
         try await Self.write(client, logger, statements, body)
     }
 
+    /// The longest a transaction may take before its caller gets `store_unavailable`: a
+    /// connection lost mid-transaction can leave the driver waiting on it for good.
+    static let transactionDeadline = Duration.seconds(30)
+
     static func write<T: Sendable>(
-        _ client: PostgresClient, _ logger: Logger, _ statements: PreparedStatements, _ body: @Sendable (Transaction) async throws -> T
+        _ client: PostgresClient, _ logger: Logger, _ statements: PreparedStatements,
+        _ body: @escaping @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(Transaction(connection: connection, logger: logger, statements: statements))
+            return try await answer(within: transactionDeadline) {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await body(Transaction(connection: connection, logger: logger, statements: statements))
+                }
             }
         } catch let error as PostgresTransactionError {
             // The body's own errors (a refused submit, a caller's transform) pass through unchanged.

@@ -105,7 +105,7 @@ public struct APIServer: Sendable {
             do {
                 // A database that went away may keep a query waiting for a connection: not ready
                 // if the store does not answer within two seconds.
-                _ = try await Self.answer(within: .seconds(2)) { [store] in try await store.agent(named: "shell") }
+                _ = try await answer(within: .seconds(2)) { [store] in try await store.agent(named: "shell") }
                 return Self.json(["status": "ok"])
             } catch {
                 throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not answer: \(error)")
@@ -308,39 +308,5 @@ public struct APIServer: Sendable {
         Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText)))
-    }
-}
-
-extension APIServer {
-    /// `body`'s answer, or a `store_unavailable` error once `timeout` passed (`body` is then
-    /// cancelled and not waited for).
-    static func answer<T: Sendable>(within timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let pending = Pending(continuation)
-            let work = Task {
-                let result: Result<T, any Error>
-                do { result = .success(try await body()) } catch { result = .failure(error) }
-                pending.take()?.resume(with: result)
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                guard let continuation = pending.take() else { return }
-                work.cancel()
-                continuation.resume(throwing: NightshiftError(.storeUnavailable, "no answer within \(timeout)"))
-            }
-        }
-    }
-}
-
-/// A continuation that the first of two racers takes.
-private final class Pending<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
-
-    init(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func take() -> CheckedContinuation<T, any Error>? {
-        continuation.withLock { $0.take() }
     }
 }
