@@ -149,7 +149,8 @@ extension Engine {
         let cached = state.withLock { $0.agents[name] }
         if let cached, ContinuousClock.now - cached.fetched < .seconds(5) { return cached.agent }
         do {
-            guard let agent = try await store.agent(named: name) else { return nil }
+            // Bounded: a database that went away can leave a read waiting on a dead connection.
+            guard let agent = try await answer(within: .seconds(10), { [store] in try await store.agent(named: name) }) else { return nil }
             state.withLock { $0.agents[name] = (agent, .now) }
             return agent
         } catch {
