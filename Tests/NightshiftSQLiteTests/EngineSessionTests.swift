@@ -47,7 +47,9 @@ struct EngineSessionTests {
 
     @Test("an agent whose budget is spent refuses submits, and its queued tasks fail without running")
     func agentBudget() async throws {
-        let store = try await makeStore(Agent(name: "capped", runner: .builtin, budgetUSD: 1.0))
+        // Concurrency 1: the second task can be claimed only once the first run's settle (and its
+        // cost) committed, however slow the machine.
+        let store = try await makeStore(Agent(name: "capped", runner: .builtin, concurrency: 1, budgetUSD: 1.0))
         let runs = Counter()
         let gate = Mutex(false)
         let engine = Self.engine(store, runners: [BuiltinRunner(handlers: ["capped": { request, _ in
@@ -59,7 +61,7 @@ struct EngineSessionTests {
         try await withEngine(engine) { engine in
             let first = try await engine.submit(NewTask(agent: "capped", prompt: "a")).task.id
             #expect(try await eventually { try await store.state(of: first) == .running })
-            let second = try await engine.submit(NewTask(agent: "capped", prompt: "b", availableAt: Date().addingTimeInterval(0.3))).task.id
+            let second = try await engine.submit(NewTask(agent: "capped", prompt: "b")).task.id
             gate.withLock { $0 = true }
             #expect(try await eventually { try await store.state(of: first) == .done })
             #expect(try await eventually { try await store.state(of: second) == .error })
