@@ -52,14 +52,7 @@ extension PostgresTaskStore: MemoryStore {
     /// Removes the memory; answers whether it existed.
     public func deleteMemory(workspace: String, agent: String, key: String) async throws -> Bool {
         try await write { transaction in
-            var sql = SQL("DELETE FROM memories WHERE workspace_id = ")
-            sql.append(.text(workspace))
-            sql.append(" AND agent = ")
-            sql.append(.text(agent))
-            sql.append(" AND key = ")
-            sql.append(.text(key))
-            sql.append(" RETURNING key")
-            return try await !transaction.rows(sql).isEmpty
+            try await transaction.deleteMemory(workspace: workspace, agent: agent, key: key)
         }
     }
 
@@ -72,13 +65,7 @@ extension PostgresTaskStore: MemoryStore {
         return try await write { transaction in
             let current = try await transaction.lockedMemory(workspace: workspace, agent: agent, key: key)
             guard let summary = try transform(current) else {
-                var sql = SQL("DELETE FROM memories WHERE workspace_id = ")
-                sql.append(.text(workspace))
-                sql.append(" AND agent = ")
-                sql.append(.text(agent))
-                sql.append(" AND key = ")
-                sql.append(.text(key))
-                try await transaction.rows(sql)
+                try await transaction.deleteMemory(workspace: workspace, agent: agent, key: key)
                 return nil
             }
             try Memory.validate(summary: summary)
@@ -107,6 +94,19 @@ extension Transaction {
             version: try row["version"].decode(Int.self),
             createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)),
             updatedAt: Date(timeIntervalSince1970: try row["updated_at"].decode(Double.self)))
+    }
+
+    /// Deletes the memory; answers whether it existed.
+    @discardableResult
+    func deleteMemory(workspace: String, agent: String, key: String) async throws -> Bool {
+        var sql = SQL("DELETE FROM memories WHERE workspace_id = ")
+        sql.append(.text(workspace))
+        sql.append(" AND agent = ")
+        sql.append(.text(agent))
+        sql.append(" AND key = ")
+        sql.append(.text(key))
+        sql.append(" RETURNING key")
+        return try await !rows(sql).isEmpty
     }
 
     /// Takes the key's lock for the rest of the transaction, then reads its memory.

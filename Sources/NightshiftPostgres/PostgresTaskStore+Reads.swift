@@ -64,13 +64,7 @@ extension PostgresTaskStore {
     /// Appends events to their tasks' logs, in one transaction.
     public func appendEvents(_ events: [NewTaskEvent]) async throws {
         guard !events.isEmpty else { return }
-        var byTask: [TaskID: [NewTaskEvent]] = [:]
-        var order: [TaskID] = []
-        for event in events {
-            if byTask[event.taskID] == nil { order.append(event.taskID) }
-            byTask[event.taskID, default: []].append(event)
-        }
-        let groups = order.map { ($0, byTask[$0]!) }
+        let groups = events.groupedByTask
         try await write { transaction in
             for (task, events) in groups { try await transaction.appendEvents(task: task, events) }
         }

@@ -75,13 +75,7 @@ extension SQLiteTaskStore {
     /// Appends events to their tasks' logs.
     public func appendEvents(_ events: [NewTaskEvent]) async throws {
         guard !events.isEmpty else { return }
-        var byTask: [TaskID: [NewTaskEvent]] = [:]
-        var order: [TaskID] = []
-        for event in events {
-            if byTask[event.taskID] == nil { order.append(event.taskID) }
-            byTask[event.taskID, default: []].append(event)
-        }
-        let groups = order.map { ($0, byTask[$0]!) }
+        let groups = events.groupedByTask
         try await writer.write(.shared) { transaction in
             for (task, events) in groups { try transaction.appendEvents(task: task, events) }
         }

@@ -118,12 +118,15 @@ struct Bench {
     /// Runs an engine with `slots` no-op slots on `store` until `tasks` tasks are done.
     func drain(_ store: any TaskStore, slots: Int, tasks: Int, nodeID: String) async throws {
         let engine = engine(store, slots: slots, nodeID: nodeID) { _, _ in .succeeded(nil) }
-        try await running(engine) {
-            // Counting scans the task table on PostgreSQL: look five times a second, which costs the
-            // drain little (its rate comes from the hook events' times, not from this loop).
-            while try await store.countsByState()[.done, default: 0] < tasks {
-                try await Task.sleep(for: .milliseconds(200))
-            }
+        try await running(engine) { try await waitUntilDone(store, tasks: tasks) }
+    }
+
+    /// Returns once `tasks` tasks are done. Counting scans the task table on PostgreSQL: it looks
+    /// five times a second, which costs the drain little (its rate comes from the hook events'
+    /// times, not from this loop).
+    func waitUntilDone(_ store: any TaskStore, tasks: Int) async throws {
+        while try await store.countsByState()[.done, default: 0] < tasks {
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 

@@ -57,11 +57,7 @@ extension Bench {
                 }
                 return (ContinuousClock.now - start).seconds
             }
-            try await running(engine) {
-                while try await store.countsByState()[.done, default: 0] < tasks {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-            }
+            try await running(engine) { try await waitUntilDone(store, tasks: tasks) }
             let (firstClaim, lastSettle) = try await drainWindow(store)
             return [
                 ("workload", "W1-http"), ("store", .string(storeName)), ("tasks", .int(Int64(tasks))), ("slots", .int(Int64(slots))),

@@ -71,3 +71,17 @@ public struct HookEvent: Sendable, Hashable, Codable {
         state == .running ? "task.started" : "task.\(state.rawValue)"
     }
 }
+
+extension Collection where Element == NewTaskEvent {
+    /// The events grouped by task, tasks in order of first appearance, each task's events in
+    /// order: what the stores append per task.
+    package var groupedByTask: [(TaskID, [NewTaskEvent])] {
+        var byTask: [TaskID: [NewTaskEvent]] = [:]
+        var order: [TaskID] = []
+        for event in self {
+            if byTask[event.taskID] == nil { order.append(event.taskID) }
+            byTask[event.taskID, default: []].append(event)
+        }
+        return order.map { ($0, byTask[$0]!) }
+    }
+}
