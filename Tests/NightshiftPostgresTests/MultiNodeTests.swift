@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import Nightshift
 import NightshiftPostgres
@@ -188,6 +189,25 @@ struct MultiNodeTests {
                 _ = try await nodes[0].settle(run.lease, outcome: .failed("again"), now: t0)
                 #expect(await eventually { rings.withLock { $0.settled } > before }, "a retry queues the task again")
                 group.cancelAll()
+            }
+        }
+    }
+
+    @Test("an engine runs a task queued on another node at once: woken by NOTIFY, not by its 60 s poll")
+    func engineWakeUp() async throws {
+        try await TestDatabase.withNodes(2) { nodes in
+            try await nodes[0].saveAgent(echo)
+            var logger = Logger(label: "test.engine")
+            logger.logLevel = .warning
+            let engine = Engine(
+                store: nodes[1], runners: RunnerRegistry([BuiltinRunner(handlers: ["echo": { _, _ in .succeeded("ran") }])]),
+                configuration: EngineConfiguration(nodeID: "node-b", slots: 2, pollInterval: 60), logger: logger)
+            try await withServices([engine], logger: logger) {
+                // The engine claims once at start, finds nothing, and then only a ring wakes it.
+                try await Task.sleep(for: .milliseconds(500))
+                let id = try await nodes[0].submit(NewTask(agent: "echo", prompt: "x"), now: Date()).task.id
+                #expect(try await eventually(timeout: .seconds(5)) { try await nodes[0].task(id)?.state == .done })
+                #expect(try await nodes[0].task(id)?.result == "ran")
             }
         }
     }
