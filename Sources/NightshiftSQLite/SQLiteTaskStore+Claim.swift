@@ -19,7 +19,7 @@ extension WriteTransaction {
     func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) throws -> [ClaimedRun] {
         var limits = try ConcurrencyLimits(db)
         let time = now.timeIntervalSince1970
-        var chosen: [Row] = []
+        var chosen: [Candidate] = []
         var cursor: (priority: Int, availableAt: Double, id: String)?
         let pageSize = limits.isEmpty ? limit : max(limit * 4, 32)
         for _ in 0..<Self.maxCandidatePages {
@@ -42,30 +42,41 @@ extension WriteTransaction {
                 arguments += saturatedLanes as [any DatabaseValueConvertible]
             }
             sql += " ORDER BY priority, available_at, id LIMIT \(pageSize)"
-            let candidates = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
-            for row in candidates where chosen.count < limit {
-                if limits.admit(agent: row[2], lane: row[6]) { chosen.append(row) }
+            // A cursor, not fetchAll: rows are decoded straight from the statement, without a copy.
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+            var seen = 0
+            while let row = try rows.next() {
+                seen += 1
+                if !limits.isEmpty { cursor = (row[5], row[17], row[0]) }
+                if chosen.count < limit, limits.admit(agent: row[2], lane: row[6]) {
+                    chosen.append(Candidate(task: try SQLiteRows.task(row), lease: SQLiteRows.lease(row), lastSeq: SQLiteRows.lastSeq(row)))
+                }
             }
-            guard chosen.count < limit, candidates.count == pageSize, let last = candidates.last else { break }
-            cursor = (last[5], last[17], last[0])
+            guard chosen.count < limit, seen == pageSize else { break }
         }
         return try dispatch(chosen, worker: worker, leaseDuration: leaseDuration, now: now)
     }
 
+    /// A queued task a claim may take, as read from its row.
+    private struct Candidate {
+        var task: AgentTask
+        var lease: (runID: String?, token: String?)
+        var lastSeq: Int64
+    }
+
     /// Moves the chosen tasks to running and opens a run for each, with one statement per table.
-    private func dispatch(_ rows: [Row], worker: String, leaseDuration: Double, now: Date) throws -> [ClaimedRun] {
-        guard !rows.isEmpty else { return [] }
+    private func dispatch(_ candidates: [Candidate], worker: String, leaseDuration: Double, now: Date) throws -> [ClaimedRun] {
+        guard !candidates.isEmpty else { return [] }
         let time = now.timeIntervalSince1970
         let expires = time + leaseDuration
         var claimed: [ClaimedRun] = []
         var moves: [Move] = []
-        for row in rows {
-            let task = try SQLiteRows.task(row)
-            let lease = SQLiteRows.lease(row)
+        for candidate in candidates {
+            let task = candidate.task
             let (opened, details) = ClaimedRun.opening(task, worker: worker, leaseDuration: leaseDuration, now: now)
             let run = opened.run
             moves.append(Move(
-                facts: TaskFacts(task, runID: lease.runID, leaseToken: lease.token, lastSeq: SQLiteRows.lastSeq(row)),
+                facts: TaskFacts(task, runID: candidate.lease.runID, leaseToken: candidate.lease.token, lastSeq: candidate.lastSeq),
                 action: .dispatch, budget: nil, values: [run.attempt, run.id, run.leaseToken, expires, worker], details: details))
             claimed.append(opened)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Nightshift
+import Synchronization
 
 /// The only code that writes `tasks.state` (``WriteTransaction/transitionAll(_:columns:fixed:now:)``):
 /// asks ``Lifecycle`` for the next state, writes it with the columns the move changes, and appends
@@ -17,11 +18,12 @@ extension WriteTransaction {
     /// The facts of the tasks with these ids (missing ones are left out).
     func facts(_ ids: some Collection<TaskID>) throws -> [TaskID: TaskFacts] {
         var facts: [TaskID: TaskFacts] = [:]
+        facts.reserveCapacity(ids.count)
         for chunk in Array(ids).chunks(of: Self.rowsPerStatement) {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT \(TaskFacts.columns) FROM tasks WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))"),
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT \(TaskFacts.columns) FROM tasks WHERE id IN (\(Self.parameters(chunk.count)))"),
                 arguments: StatementArguments(chunk.map(\.rawValue)))
-            for row in rows {
+            while let row = try rows.next() {
                 let fact = try Self.facts(row)
                 facts[fact.id] = fact
             }
@@ -107,8 +109,25 @@ extension WriteTransaction {
     static let rowsPerStatement = 100
 
     /// `(?, ?, …), (?, ?, …)`: `rows` rows of `width` parameters, for a multi-row VALUES.
+    /// Remembered per shape: batches repeat a few shapes, and building the text showed in profiles.
     static func valueRows(_ rows: Int, width: Int) -> String {
-        Array(repeating: "(" + databaseQuestionMarks(count: width) + ")", count: rows).joined(separator: ", ")
+        remembered(rows << 16 | width) {
+            Array(repeating: "(" + databaseQuestionMarks(count: width) + ")", count: rows).joined(separator: ", ")
+        }
+    }
+
+    /// `?, ?, …`: `count` parameters, remembered like ``valueRows(_:width:)``.
+    static func parameters(_ count: Int) -> String {
+        remembered(-count) { databaseQuestionMarks(count: count) }
+    }
+
+    private static let placeholderTexts = Mutex<[Int: String]>([:])
+
+    private static func remembered(_ key: Int, _ build: () -> String) -> String {
+        if let text = placeholderTexts.withLock({ $0[key] }) { return text }
+        let text = build()
+        placeholderTexts.withLock { $0[key] = text }
+        return text
     }
 
     /// Appends the `state` task event (at `seq`) and the hook event of a move, and counts it.

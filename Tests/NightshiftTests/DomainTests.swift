@@ -15,6 +15,10 @@ struct DomainTests {
         #expect("89ab".contains(Array(text)[19]), "variant bits")
         #expect(TaskID(text) == early)
         #expect(TaskID("not-a-uuid") == nil)
+        #expect(UUID(uuidString: text)?.uuidString.lowercased() == text, "canonical lower-case text")
+        // Later than any other id this process makes, so the time is not the previous id's.
+        let future = UUIDv7.generate(at: Date(timeIntervalSince1970: 4_102_444_800.123))
+        #expect(future.replacingOccurrences(of: "-", with: "").prefix(12) == String(4_102_444_800_123, radix: 16).leftPadded(to: 12), "48-bit milliseconds first")
     }
 
     @Test("bad input names the field and what was expected", arguments: [
@@ -101,4 +105,8 @@ struct BudgetTests {
         let refusal = Budget.submitRefusal(agent: "a", spent: 1, budget: 1)
         #expect(refusal?.code == .budgetExceeded && refusal?.field == "agent")
     }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -54,6 +54,9 @@ public enum UUIDv7 {
         var millis: UInt64 = 0
         var high: UInt64 = 0
         var low: UInt64 = 0
+        /// Where the random bits come from: seeded once from the system's generator, then drawn
+        /// without a system call (ids only need to be unique, and a claim makes two per run).
+        var random = Xoshiro256()
     }
 
     private static let last = Mutex(Last())
@@ -62,38 +65,71 @@ public enum UUIDv7 {
     /// A new UUIDv7 for `date`, in lower-case text form.
     public static func generate(at date: Date = Date()) -> String {
         let wall = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-        let freshHigh = UInt64.random(in: 0...0x07FF)
-        let freshLow = UInt64.random(in: 0..<lowLimit)
-        let step = UInt64.random(in: 1...(1 << 32))
         let next: Last = last.withLock { last in
+            let bits = last.random.next()
             if wall > last.millis {
-                last = Last(millis: wall, high: freshHigh, low: freshLow)
+                last.millis = wall
+                last.high = bits >> 53
+                last.low = last.random.next() & (lowLimit - 1)
             } else {
-                last.low += step
+                last.low += 1 + (bits & 0xFFFF_FFFF)
                 if last.low >= lowLimit {
                     last.low -= lowLimit
                     last.high += 1
                 }
-                if last.high > 0x0FFF { last = Last(millis: last.millis + 1, high: 0, low: step) }
+                if last.high > 0x0FFF {
+                    last.millis += 1
+                    last.high = 0
+                    last.low = 1 + (bits & 0xFFFF_FFFF)
+                }
             }
             return last
         }
-        let millis = next.millis
-        let random = (high: next.high, low: next.low)
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 {
-            bytes[index] = UInt8(truncatingIfNeeded: millis >> (8 * (5 - UInt64(index))))
+        let first = next.millis << 16 | 0x7000 | next.high
+        let second = 0x8000_0000_0000_0000 | next.low
+        return String(unsafeUninitializedCapacity: 36) { text in
+            let digits: StaticString = "0123456789abcdef"
+            var position = 0
+            func put(_ value: UInt64, nibbles: Int) {
+                for index in stride(from: nibbles - 1, through: 0, by: -1) {
+                    if position == 8 || position == 13 || position == 18 || position == 23 {
+                        text[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    text[position] = digits.utf8Start[Int(value >> (4 * UInt64(index)) & 0xF)]
+                    position += 1
+                }
+            }
+            put(first, nibbles: 16)
+            put(second, nibbles: 16)
+            return position
         }
-        bytes[6] = 0x70 | UInt8(truncatingIfNeeded: random.high >> 8)
-        bytes[7] = UInt8(truncatingIfNeeded: random.high)
-        bytes[8] = 0x80 | UInt8(truncatingIfNeeded: random.low >> 56)
-        for index in 9..<16 {
-            bytes[index] = UInt8(truncatingIfNeeded: random.low >> (8 * (15 - UInt64(index))))
-        }
-        let uuid = UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-        ))
-        return uuid.uuidString.lowercased()
     }
+}
+
+/// xoshiro256** (Blackman and Vigna): a fast generator, seeded from the system's.
+private struct Xoshiro256 {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    init() {
+        var system = SystemRandomNumberGenerator()
+        state = (system.next(), system.next(), system.next(), system.next())
+        if state == (0, 0, 0, 0) { state.0 = 1 }
+    }
+
+    mutating func next() -> UInt64 {
+        let result = (state.1 &* 5).rotatedLeft(7) &* 9
+        let shifted = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= shifted
+        state.3 = state.3.rotatedLeft(45)
+        return result
+    }
+}
+
+extension UInt64 {
+    fileprivate func rotatedLeft(_ count: UInt64) -> UInt64 { self << count | self >> (64 - count) }
 }

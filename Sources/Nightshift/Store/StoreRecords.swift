@@ -46,24 +46,25 @@ package struct TransitionRecord: Sendable {
         self.details = details
     }
 
-    /// The `state` task event's data, as JSON text.
+    /// The `state` task event's data, as JSON text: the details with from, to and action.
     package var eventData: String {
-        var data = details
-        data["from"] = from.map { .string($0.rawValue) } ?? .null
-        data["to"] = .string(to.rawValue)
-        data["action"] = .string(action.name)
-        return JSONValue.object(data).jsonText
+        var members: [(key: String, value: JSONValue)] = [
+            ("from", from.map { .string($0.rawValue) } ?? .null), ("to", .string(to.rawValue)), ("action", .string(action.name)),
+        ]
+        for member in details where !Self.stateKeys.contains(member.key) { members.append(member) }
+        return JSONValue.objectText(members)
     }
+
+    private static let stateKeys: Set<String> = ["from", "to", "action"]
 
     /// The hook event's type (`task.done`, …).
     package var hookType: String { HookEvent.type(for: to) }
 
     /// The hook event's data, as JSON text.
     package var hookData: String {
-        let hook: JSONValue = [
-            "from": from.map { .string($0.rawValue) } ?? .null, "to": .string(to.rawValue),
-            "agent": .string(agent), "action": .string(action.name),
-        ]
-        return hook.jsonText
+        JSONValue.objectText([
+            ("action", .string(action.name)), ("agent", .string(agent)),
+            ("from", from.map { .string($0.rawValue) } ?? .null), ("to", .string(to.rawValue)),
+        ])
     }
 }
