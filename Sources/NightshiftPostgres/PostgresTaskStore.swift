@@ -26,14 +26,20 @@ public final class PostgresTaskStore: TaskStore, Service {
         public var schema: String?
         /// The most connections the pool opens.
         public var maximumConnections: Int
+        /// Connections the pool keeps open even when idle (at most ``maximumConnections``).
+        public var minimumConnections: Int
         /// How long to wait for the server when connecting, in seconds.
         public var connectTimeout: Double
 
         /// Creates a configuration; every argument has a default.
-        public init(maxQueueDepth: Int? = nil, schema: String? = nil, maximumConnections: Int = 20, connectTimeout: Double = 10) {
+        public init(
+            maxQueueDepth: Int? = nil, schema: String? = nil, maximumConnections: Int = 20, minimumConnections: Int = 8,
+            connectTimeout: Double = 10
+        ) {
             self.maxQueueDepth = maxQueueDepth
             self.schema = schema
             self.maximumConnections = maximumConnections
+            self.minimumConnections = minimumConnections
             self.connectTimeout = connectTimeout
         }
     }
@@ -175,6 +181,14 @@ extension PostgresTaskStore {
         var config = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         config.options.maximumConnections = configuration.maximumConnections
+        // The pool arms an idle-timeout timer each time it parks a connection beyond the minimum,
+        // and a keep-alive timer for every parked connection: a timer task started and cancelled
+        // around every query, which woke threads and cost ~0.1 ms per round trip (a SELECT 1 took
+        // 0.12 ms; 0.05 ms without them). So the hot connections are minimum ones and there is no
+        // keep-alive ping: a connection that died while idle fails its next query, and callers
+        // retry (the engine's claims and settles do).
+        config.options.minimumConnections = min(configuration.minimumConnections, configuration.maximumConnections)
+        config.options.keepAliveBehavior = nil
         config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
         // The store's statements are prepared once per connection; their generic plans are as good
         // as custom ones (every filter is on an index), and skip planning on each call.
