@@ -192,7 +192,17 @@ extension PostgresTaskStore {
         config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
         // The store's statements are prepared once per connection; their generic plans are as good
         // as custom ones (every filter is on an index), and skip planning on each call.
-        config.options.additionalStartupParameters = [("plan_cache_mode", "force_generic_plan")]
+        //
+        // A generic plan is made once, on a statement's first run, when the tables may still be
+        // nearly empty: then the planner took a sequential scan of `runs` for the settle's run
+        // update, and kept it while the table grew (40 ms per batch at 10,000 runs, so drains
+        // slowed as they went). With sequential scans off, plans use the indexes whatever the
+        // table sizes were; a table with no usable index is still scanned. JIT is off: the store's
+        // statements are short, and the penalty cost of a forced scan would make the server
+        // compile every such statement (200 ms each).
+        config.options.additionalStartupParameters = [
+            ("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off"),
+        ]
         if let schema = configuration.schema { config.options.additionalStartupParameters.append(("search_path", schema)) }
         return config
     }
