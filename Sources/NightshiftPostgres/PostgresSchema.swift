@@ -145,8 +145,20 @@ enum PostgresSchema {
             PRIMARY KEY (task_id, seq)
         )
         """,
-        // seq comes from the `hook_stream` row, taken under its row lock in the writing
-        // transaction: a sequence would leave gaps on rollback and could commit out of order.
+        // Moves append their hook events here, with no lock shared between writers; the
+        // sequencer (PostgresTaskStore.sequenceHooks) moves committed rows into hook_events in id
+        // order, numbering them from the hook_stream row under its lock. A sequence in the moves
+        // themselves would leave gaps on rollback and could commit out of order, and a counter
+        // row taken by every move made all writers' commits queue behind each other.
+        """
+        CREATE TABLE hook_pending (
+            id BIGSERIAL PRIMARY KEY,
+            time DOUBLE PRECISION NOT NULL,
+            task_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL
+        )
+        """,
         """
         CREATE TABLE hook_events (
             seq BIGINT PRIMARY KEY,
@@ -156,15 +168,21 @@ enum PostgresSchema {
             data TEXT NOT NULL
         )
         """,
-        // One row: the hook stream's last seq and the run totals, all taken under one row lock by
-        // each statement that records moves.
+        // One row: the last seq given out by the sequencer.
         """
         CREATE TABLE hook_stream (
             id BIGINT PRIMARY KEY CHECK (id = 1),
-            seq BIGINT NOT NULL,
-            runs_started BIGINT NOT NULL,
-            runs_succeeded BIGINT NOT NULL,
-            runs_failed BIGINT NOT NULL
+            seq BIGINT NOT NULL
+        )
+        """,
+        // Runs started, succeeded and failed, in 64 rows: a statement adds to the row of its
+        // server process (pid % 64), so concurrent writers rarely wait for each other; readers sum.
+        """
+        CREATE TABLE run_totals (
+            shard INT PRIMARY KEY,
+            started BIGINT NOT NULL,
+            succeeded BIGINT NOT NULL,
+            failed BIGINT NOT NULL
         )
         """,
         // body is the checkpoint's full JSON form; the other columns copy it for filtering.
@@ -209,6 +227,7 @@ enum PostgresSchema {
             PRIMARY KEY (workspace_id, agent, key)
         )
         """,
-        "INSERT INTO hook_stream (id, seq, runs_started, runs_succeeded, runs_failed) VALUES (1, 0, 0, 0, 0)",
+        "INSERT INTO hook_stream (id, seq) VALUES (1, 0)",
+        "INSERT INTO run_totals (shard, started, succeeded, failed) SELECT shard, 0, 0, 0 FROM generate_series(0, 63) AS shard",
     ]
 }

@@ -15,7 +15,7 @@ extension PostgresTaskStore {
                 guard let facts = try await transaction.lockedFacts(id) else { throw NightshiftError.taskNotFound(id) }
                 // Retry and resume may bring a dedup key back to life: run after earlier submits. The
                 // task row is locked first, as settles do, so the two cannot wait on each other.
-                try await transaction.lockHookStream()
+                try await transaction.lockCheckedWriters()
                 let time = now.timeIntervalSince1970
                 var set: [(Transaction.BatchColumn, SQLValue)] = []
                 var fixed: [String] = []

@@ -59,11 +59,11 @@ extension Transaction {
         // The event and hook texts are TransitionRecord's (keys sorted, no spaces), built per row.
         sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, last_seq, \(time), 'state', ")
         sql.append("'{\"action\":\"dispatch\",\"attempt\":' || attempt || ',\"from\":' || to_json(\(queued))::text || ',\"run_id\":' || to_json(run_id)::text || ',\"to\":' || to_json(state)::text || ',\"worker\":' || to_json(\(workerID))::text || '}' FROM moved)")
-        sql.append(", stream AS (UPDATE hook_stream SET seq = seq + (SELECT count(*) FROM moved), runs_started = runs_started + (SELECT count(*) FROM moved)")
-        sql.append(" WHERE EXISTS (SELECT 1 FROM moved) RETURNING seq - (SELECT count(*) FROM moved) AS base)")
-        sql.append(", hooks AS (INSERT INTO hook_events (seq, time, task_id, type, data) SELECT stream.base + moved.ord, \(time), moved.id, ")
+        sql.append(", totals AS (UPDATE run_totals SET started = started + (SELECT count(*) FROM moved)")
+        sql.append(" WHERE shard = \(Transaction.runTotalsShard) AND EXISTS (SELECT 1 FROM moved))")
+        sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data) SELECT \(time), moved.id, ")
         sql.append(.text(HookEvent.type(for: running)))
-        sql.append(", '{\"action\":\"dispatch\",\"agent\":' || to_json(moved.agent)::text || ',\"from\":' || to_json(\(queued))::text || ',\"to\":' || to_json(moved.state)::text || '}' FROM stream, moved)")
+        sql.append(", '{\"action\":\"dispatch\",\"agent\":' || to_json(moved.agent)::text || ',\"from\":' || to_json(\(queued))::text || ',\"to\":' || to_json(moved.state)::text || '}' FROM moved ORDER BY moved.ord)")
         sql.append("""
             , runs_opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
                 SELECT run_id, id, attempt, \(workerID), lease_token, \(expires), \(time), \(time) FROM moved)

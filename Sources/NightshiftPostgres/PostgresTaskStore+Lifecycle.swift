@@ -85,8 +85,7 @@ extension Transaction {
     /// `moves`).
     ///
     /// The moves travel as one JSON parameter, so the statement's text depends only on its columns
-    /// and is prepared once per connection. The hook stream's row is locked from this statement to
-    /// the commit, so callers write it last.
+    /// and is prepared once per connection.
     ///
     /// - Returns: the new state of each task, in the order of `moves`.
     @discardableResult
@@ -152,23 +151,26 @@ extension Transaction {
         ]
     }
 
-    /// Appends `, events AS (…), stream AS (…), hooks AS (…), notified AS (…)`: the `state` task
-    /// event (at `from_seq + 1`) and the hook event of each of the `count` rows of the `moves`
-    /// expression, the hooks numbered on from the stream's seq, which this takes under its row lock;
-    /// and a NOTIFY of the queued channel when `notify`. With a `gate` (the name of an earlier
-    /// expression), nothing is written unless the gate returned rows.
+    /// Appends `, events AS (…), hooks AS (…), [totals AS (…),] notified AS (…)`: the `state`
+    /// task event (at `from_seq + 1`) and the pending hook event of each of the `count` rows of
+    /// the `moves` expression (numbered later by the sequencer, in `ord` order within the
+    /// statement); the run totals when `runs` counts any; and a NOTIFY of the queued channel when
+    /// `notify`. With a `gate` (the name of an earlier expression), nothing is written unless the
+    /// gate returned rows.
     static func appendRecords(to sql: inout SQL, count: Int, time: String, runs: RunCounts, notify: Bool, gate: String?) {
         let condition = gate.map { " WHERE EXISTS (SELECT 1 FROM \($0))" } ?? ""
         sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, from_seq + 1, \(time), 'state', event FROM moves\(condition))")
-        let total = sql.bind(.int(count))
-        sql.append(", stream AS (UPDATE hook_stream SET seq = seq + \(total), runs_started = runs_started + ")
-        sql.append(.int(runs.started))
-        sql.append(", runs_succeeded = runs_succeeded + ")
-        sql.append(.int(runs.succeeded))
-        sql.append(", runs_failed = runs_failed + ")
-        sql.append(.int(runs.failed))
-        sql.append("\(condition) RETURNING seq - \(total) AS base), hooks AS (INSERT INTO hook_events (seq, time, task_id, type, data) ")
-        sql.append("SELECT stream.base + moves.ord, \(time), moves.id, moves.hook_type, moves.hook FROM stream, moves)")
+        sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data) ")
+        sql.append("SELECT \(time), moves.id, moves.hook_type, moves.hook FROM moves\(condition) ORDER BY moves.ord)")
+        if runs.started != 0 || runs.succeeded != 0 || runs.failed != 0 {
+            sql.append(", totals AS (UPDATE run_totals SET started = started + ")
+            sql.append(.int(runs.started))
+            sql.append(", succeeded = succeeded + ")
+            sql.append(.int(runs.succeeded))
+            sql.append(", failed = failed + ")
+            sql.append(.int(runs.failed))
+            sql.append(" WHERE shard = \(Self.runTotalsShard)\(gate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? ""))")
+        }
         // Nodes listening for work wake up when this commits (NOTIFY is delivered at commit, and
         // repeats within one transaction coalesce).
         sql.append(", notified AS (SELECT pg_notify(\(PostgresTaskStore.queuedChannelSQL), '') WHERE ")
@@ -176,13 +178,16 @@ extension Transaction {
         sql.append("\(gate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? ""))")
     }
 
-    /// Takes the hook stream's row lock now (it is held to the end of the transaction), so that
-    /// writers which must see each other's commits (depth cap, a revived dedup key) run one at a time.
+    /// The `run_totals` row a statement adds to: its server process's.
+    static let runTotalsShard = "pg_backend_pid() % 64"
+
+    /// Takes a lock held to the end of the transaction, so that writers which must see each
+    /// other's commits (depth cap, a revived dedup key) run one at a time.
     ///
     /// Lock order: task rows first, then this lock. A transaction holding it never waits for a
     /// task row (claims and rescues skip locked rows), so no cycle of waits can form.
-    func lockHookStream() async throws {
-        try await rows("SELECT seq FROM hook_stream FOR UPDATE")
+    func lockCheckedWriters() async throws {
+        try await rows("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.checked'))")
     }
 
     /// Appends non-state events to one task's log (nothing if the task is gone).

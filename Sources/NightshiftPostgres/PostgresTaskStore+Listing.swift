@@ -54,19 +54,19 @@ extension PostgresTaskStore {
     /// Runs started, succeeded and failed since the store was created.
     public func runTotals() async throws -> RunTotals {
         try await read { transaction in
-            guard let row = try await transaction.rows("SELECT runs_started, runs_succeeded, runs_failed FROM hook_stream").first else {
-                return RunTotals(invocations: 0, succeeded: 0, failed: 0)
-            }
+            let sums = "SELECT coalesce(sum(started), 0)::bigint AS started, coalesce(sum(succeeded), 0)::bigint AS succeeded, coalesce(sum(failed), 0)::bigint AS failed FROM run_totals"
+            guard let row = try await transaction.rows(SQL(sums)).first else { return RunTotals(invocations: 0, succeeded: 0, failed: 0) }
             return RunTotals(
-                invocations: try row["runs_started"].decode(Int.self), succeeded: try row["runs_succeeded"].decode(Int.self),
-                failed: try row["runs_failed"].decode(Int.self))
+                invocations: try row["started"].decode(Int.self), succeeded: try row["succeeded"].decode(Int.self),
+                failed: try row["failed"].decode(Int.self))
         }
     }
 
     /// The latest run of each of the tasks that moved most recently (from the tail of the hook
     /// stream), newest first.
     public func recentRuns(limit: Int) async throws -> [Run] {
-        try await read { transaction in
+        try await sequenceHooks()
+        return try await read { transaction in
             var sql = SQL("""
                 SELECT DISTINCT ON (r.task_id) r.*, moved.last FROM
                     (SELECT task_id, max(seq) AS last FROM (SELECT task_id, seq FROM hook_events ORDER BY seq DESC LIMIT 2000) AS tail

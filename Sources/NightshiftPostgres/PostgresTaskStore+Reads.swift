@@ -21,9 +21,11 @@ extension PostgresTaskStore {
         }
     }
 
-    /// The hook stream after `seq`, at most `limit`.
+    /// The hook stream after `seq`, at most `limit`. Hook events committed before the call are
+    /// numbered first (see ``sequenceHooks()``), so a reader sees every move that returned.
     public func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent] {
-        try await read { transaction in
+        try await sequenceHooks()
+        return try await read { transaction in
             var sql = SQL("SELECT * FROM hook_events WHERE seq > ")
             sql.append(.int(Int(seq)))
             sql.append(" ORDER BY seq LIMIT ")

@@ -40,9 +40,9 @@ extension Transaction {
     /// Queues `new` after checking, in order, its idempotency key, its agent and the agent's
     /// budget, its dedup key and the depth cap.
     func submit(_ new: NewTask, now: Date, maxDepth: Int?) async throws -> SubmitResult {
-        // Checked submits run one at a time across nodes (they hold the hook stream's lock from
-        // here on), so the depth check below sees every earlier submit's commit.
-        try await lockHookStream()
+        // Checked submits run one at a time across nodes (they hold the checked writers' lock
+        // from here on), so the depth check below sees every earlier submit's commit.
+        try await lockCheckedWriters()
         if let existing = try await existing(new) { return existing }
         let agents = try await rows(SQL("SELECT budget_usd, spent_usd FROM agents WHERE name = ").appending(.text(new.agent)))
         guard let agent = agents.first else {

@@ -10,8 +10,8 @@ import ServiceLifecycle
 /// Every operation is one transaction. Claims pick rows with `FOR UPDATE SKIP LOCKED`; when
 /// concurrency limits exist, claims take an advisory transaction lock first, so the running
 /// counts they read cannot change under them on another node. Settles lock the task row and are
-/// fenced on its lease. Hook events take their gap-free `seq` from a counter row locked by the
-/// writing transaction.
+/// fenced on its lease. Hook events are appended to a pending table and given their gap-free
+/// `seq` by a sequencer (``sequenceHooks()``), so writers share no lock.
 ///
 /// The store holds a connection pool that runs in ``run()``: run it in a task group or a
 /// `ServiceGroup` while the store is in use, or use ``withStore(url:configuration:logger:_:)``.
@@ -26,20 +26,14 @@ public final class PostgresTaskStore: TaskStore, Service {
         public var schema: String?
         /// The most connections the pool opens.
         public var maximumConnections: Int
-        /// Connections the pool keeps open even when idle (at most ``maximumConnections``).
-        public var minimumConnections: Int
         /// How long to wait for the server when connecting, in seconds.
         public var connectTimeout: Double
 
         /// Creates a configuration; every argument has a default.
-        public init(
-            maxQueueDepth: Int? = nil, schema: String? = nil, maximumConnections: Int = 20, minimumConnections: Int = 8,
-            connectTimeout: Double = 10
-        ) {
+        public init(maxQueueDepth: Int? = nil, schema: String? = nil, maximumConnections: Int = 20, connectTimeout: Double = 10) {
             self.maxQueueDepth = maxQueueDepth
             self.schema = schema
             self.maximumConnections = maximumConnections
-            self.minimumConnections = minimumConnections
             self.connectTimeout = connectTimeout
         }
     }
@@ -80,7 +74,7 @@ public final class PostgresTaskStore: TaskStore, Service {
     /// Runs the connection pool until the task is cancelled or a graceful shutdown begins.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await self.client.run()
+            await self.runPoolAndSequencer()
         }
     }
 
@@ -111,7 +105,7 @@ public final class PostgresTaskStore: TaskStore, Service {
     /// Runs the connection pool until the calling task is cancelled (not at graceful shutdown:
     /// for a pool that must outlive the services that use it).
     public func runPool() async {
-        await client.run()
+        await runPoolAndSequencer()
     }
 
     /// Makes a store, migrates it, runs its pool while `body` uses it, and stops the pool after.
@@ -122,7 +116,7 @@ public final class PostgresTaskStore: TaskStore, Service {
         let store = try PostgresTaskStore(url: url, configuration: configuration, logger: logger)
         try await store.migrate()
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await store.client.run() }
+            group.addTask { await store.runPoolAndSequencer() }
             defer { group.cancelAll() }
             return try await body(store)
         }
@@ -181,13 +175,12 @@ extension PostgresTaskStore {
         var config = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         config.options.maximumConnections = configuration.maximumConnections
-        // The pool arms an idle-timeout timer each time it parks a connection beyond the minimum,
-        // and a keep-alive timer for every parked connection: a timer task started and cancelled
-        // around every query, which woke threads and cost ~0.1 ms per round trip (a SELECT 1 took
-        // 0.12 ms; 0.05 ms without them). So the hot connections are minimum ones and there is no
-        // keep-alive ping: a connection that died while idle fails its next query, and callers
-        // retry (the engine's claims and settles do).
-        config.options.minimumConnections = min(configuration.minimumConnections, configuration.maximumConnections)
+        // The pool arms a keep-alive timer each time it parks a connection: a timer task started
+        // and cancelled around every query, which woke threads and cost ~0.05 ms per round trip.
+        // So there is no keep-alive ping: a connection that died while idle fails its next query,
+        // and callers retry (the engine's claims and settles do). The minimum stays 0: with
+        // minimum connections, PostgresNIO 1.33.2's pool crashed (a precondition in
+        // createNewDemandConnectionIfPossible) when connections came back after an outage.
         config.options.keepAliveBehavior = nil
         config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
         // The store's statements are prepared once per connection; their generic plans are as good

@@ -170,6 +170,47 @@ struct MultiNodeTests {
         }
     }
 
+    @Test("hook events written by several nodes at once are numbered once each, gap-free, and a reader following the stream meanwhile sees each once, in each task's order")
+    func hookStreamUnderLoad() async throws {
+        try await TestDatabase.withNodes(3) { nodes in
+            try await nodes[0].saveAgent(echo)
+            let perNode = 40
+            let expected = nodes.count * perNode * 3  // queued, started, done
+            let followed = try await withThrowingTaskGroup(of: [HookEvent].self) { group in
+                for (index, node) in nodes.enumerated() {
+                    group.addTask {
+                        for number in 0..<perNode {
+                            _ = try await node.submit(NewTask(agent: "echo", prompt: "n\(index)-\(number)"), now: t0)
+                            for run in try await node.claim(worker: "node\(index)", limit: 2, leaseDuration: 60, now: t0) {
+                                _ = try await node.settle(run.lease, outcome: .succeeded("ok"), now: t0)
+                            }
+                        }
+                        while true {
+                            let runs = try await node.claim(worker: "node\(index)", limit: 4, leaseDuration: 60, now: t0)
+                            if runs.isEmpty { return [] }
+                            for run in runs { _ = try await node.settle(run.lease, outcome: .succeeded("ok"), now: t0) }
+                        }
+                    }
+                }
+                group.addTask {
+                    var seen: [HookEvent] = []
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    while seen.count < expected, ContinuousClock.now < deadline {
+                        seen += try await nodes[2].hookEvents(after: seen.last?.seq ?? 0, limit: 25)
+                    }
+                    return seen
+                }
+                return try await group.reduce(into: [HookEvent]()) { $0 += $1 }
+            }
+            #expect(followed.map(\.seq) == Array(1...Int64(expected)), "each seq once, none missed, none repeated")
+            #expect(try await nodes[1].hookEvents(after: 0, limit: 10_000).map(\.seq) == followed.map(\.seq))
+            let byTask = Dictionary(grouping: followed, by: \.taskID).mapValues { $0.map(\.type) }
+            #expect(byTask.count == nodes.count * perNode)
+            #expect(byTask.values.allSatisfy { $0 == ["task.queued", "task.started", "task.done"] }, "each task's moves in order")
+            #expect(try await nodes[0].runTotals().invocations == nodes.count * perNode, "run totals from every node's rows")
+        }
+    }
+
     @Test("a node listening is woken when another node queues a task: on submit and on retry")
     func wakeUps() async throws {
         try await TestDatabase.withNodes(2) { nodes in
