@@ -25,8 +25,8 @@ extension PostgresTaskStore {
         }
     }
 
-    /// Runs the connection pool and, beside it, the hook sequencer every second, until the
-    /// calling task is cancelled.
+    /// Runs the listening pool and, beside it, the hook sequencer every second, until the
+    /// calling task is cancelled; then closes the store's connections.
     func runPoolAndSequencer() async {
         await withDiscardingTaskGroup { group in
             group.addTask {
@@ -40,6 +40,7 @@ extension PostgresTaskStore {
             }
             await client.run()
             group.cancelAll()
+            await connections.close()
         }
     }
 }

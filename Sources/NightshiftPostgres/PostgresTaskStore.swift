@@ -42,7 +42,10 @@ public final class PostgresTaskStore: TaskStore, Service {
     public let url: PostgresURL
     /// The configuration the store was made with (its schema filled in from the URL's when unset).
     public let configuration: Configuration
+    /// The pool for the long-lived listening connection (``listenForWork(_:)``).
     let client: PostgresClient
+    /// The connections every other operation checks out.
+    let connections: ConnectionStack
     let logger: Logger
     /// The statements prepared on each of the pool's connections.
     let statements = PreparedStatements()
@@ -66,8 +69,11 @@ public final class PostgresTaskStore: TaskStore, Service {
         self.configuration = configuration
         self.logger = logger
         client = PostgresClient(configuration: Self.clientConfiguration(url, configuration), backgroundLogger: logger)
-        settles = Batcher { [client, logger, statements] settlements in
-            try await Self.write(client, logger, statements) { transaction in try await transaction.settleAll(settlements, by: "worker") }
+        let connections = ConnectionStack(
+            configuration: Self.connectionConfiguration(url, configuration), maximum: configuration.maximumConnections, logger: logger)
+        self.connections = connections
+        settles = Batcher { [logger, statements] settlements in
+            try await Self.write(connections, logger, statements) { transaction in try await transaction.settleAll(settlements, by: "worker") }
         }
     }
 
@@ -124,7 +130,7 @@ public final class PostgresTaskStore: TaskStore, Service {
 
     /// Runs `body` in one transaction; maps driver errors to ``NightshiftError``.
     func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
-        try await Self.write(client, logger, statements, body)
+        try await Self.write(connections, logger, statements, body)
     }
 
     /// The longest a transaction may take before its caller gets `store_unavailable`: a
@@ -132,31 +138,46 @@ public final class PostgresTaskStore: TaskStore, Service {
     static let transactionDeadline = Duration.seconds(30)
 
     static func write<T: Sendable>(
-        _ client: PostgresClient, _ logger: Logger, _ statements: PreparedStatements,
+        _ connections: ConnectionStack, _ logger: Logger, _ statements: PreparedStatements,
         _ body: @escaping @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         do {
             return try await answer(within: transactionDeadline) {
-                try await client.withTransaction(logger: logger) { connection in
-                    try await body(Transaction(connection: connection, logger: logger, statements: statements))
+                try await connections.withConnection { connection in
+                    let transaction = Transaction(connection: connection, logger: logger, statements: statements)
+                    try await transaction.rows(SQL("BEGIN"))
+                    let value: T
+                    do {
+                        value = try await body(transaction)
+                    } catch {
+                        // A connection whose transaction cannot be ended is not reused.
+                        do { try await transaction.rows(SQL("ROLLBACK")) } catch { try? await connection.close() }
+                        throw BodyError(error: error)
+                    }
+                    try await transaction.rows(SQL("COMMIT"))
+                    return value
                 }
             }
-        } catch let error as PostgresTransactionError {
+        } catch let error as BodyError {
             // The body's own errors (a refused submit, a caller's transform) pass through unchanged.
-            if let inner = error.closureError { throw inner is PSQLError ? Self.storeError(inner, doing: "write") : inner }
-            throw Self.storeError(error.beginError ?? error.commitError ?? error, doing: "write")
+            throw error.error is PSQLError ? Self.storeError(error.error, doing: "write") : error.error
         } catch {
             throw Self.storeError(error, doing: "write")
         }
     }
 
-    /// Runs `body` on a pooled connection outside an explicit transaction: each statement
+    /// An error thrown by a transaction's body rather than by BEGIN or COMMIT.
+    private struct BodyError: Error {
+        let error: any Error
+    }
+
+    /// Runs `body` on a connection of its own outside an explicit transaction: each statement
     /// commits on its own.
     func read<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         let logger = logger
         let statements = statements
         do {
-            return try await client.withConnection { connection in
+            return try await connections.withConnection { connection in
                 try await body(Transaction(connection: connection, logger: logger, statements: statements))
             }
         } catch {
@@ -174,29 +195,10 @@ extension PostgresTaskStore {
     static func clientConfiguration(_ url: PostgresURL, _ configuration: Configuration) -> PostgresClient.Configuration {
         var config = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
-        config.options.maximumConnections = configuration.maximumConnections
-        // The pool arms a keep-alive timer each time it parks a connection: a timer task started
-        // and cancelled around every query, which woke threads and cost ~0.05 ms per round trip.
-        // So there is no keep-alive ping: a connection that died while idle fails its next query,
-        // and callers retry (the engine's claims and settles do). The minimum stays 0: with
-        // minimum connections, PostgresNIO 1.33.2's pool crashed (a precondition in
-        // createNewDemandConnectionIfPossible) when connections came back after an outage.
-        config.options.keepAliveBehavior = nil
+        // Only the listening connection comes from this pool.
+        config.options.maximumConnections = 2
         config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
-        // The store's statements are prepared once per connection; their generic plans are as good
-        // as custom ones (every filter is on an index), and skip planning on each call.
-        //
-        // A generic plan is made once, on a statement's first run, when the tables may still be
-        // nearly empty: then the planner took a sequential scan of `runs` for the settle's run
-        // update, and kept it while the table grew (40 ms per batch at 10,000 runs, so drains
-        // slowed as they went). With sequential scans off, plans use the indexes whatever the
-        // table sizes were; a table with no usable index is still scanned. JIT is off: the store's
-        // statements are short, and the penalty cost of a forced scan would make the server
-        // compile every such statement (200 ms each).
-        config.options.additionalStartupParameters = [
-            ("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off"),
-        ]
-        if let schema = configuration.schema { config.options.additionalStartupParameters.append(("search_path", schema)) }
+        config.options.additionalStartupParameters = sessionParameters(configuration)
         return config
     }
 
@@ -204,8 +206,26 @@ extension PostgresTaskStore {
         var config = PostgresConnection.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
-        if let schema = configuration.schema { config.options.additionalStartupParameters = [("search_path", schema)] }
+        config.options.additionalStartupParameters = sessionParameters(configuration)
         return config
+    }
+
+    /// The settings every connection of the store starts with.
+    ///
+    /// The store's statements are prepared once per connection; their generic plans are as good
+    /// as custom ones (every filter is on an index), and skip planning on each call.
+    ///
+    /// A generic plan is made once, on a statement's first run, when the tables may still be
+    /// nearly empty: then the planner took a sequential scan of `runs` for the settle's run
+    /// update, and kept it while the table grew (40 ms per batch at 10,000 runs, so drains
+    /// slowed as they went). With sequential scans off, plans use the indexes whatever the
+    /// table sizes were; a table with no usable index is still scanned. JIT is off: the store's
+    /// statements are short, and the penalty cost of a forced scan would make the server
+    /// compile every such statement (200 ms each).
+    static func sessionParameters(_ configuration: Configuration) -> [(String, String)] {
+        var parameters = [("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off")]
+        if let schema = configuration.schema { parameters.append(("search_path", schema)) }
+        return parameters
     }
 
     /// The server's own message for a driver error, else the underlying cause; never the password
