@@ -1,9 +1,10 @@
 import Foundation
 import Logging
 import Nightshift
-import NightshiftPostgres
+@testable import NightshiftPostgres
 import PostgresNIO
 import NightshiftTestSupport
+import Synchronization
 import Testing
 
 /// Connection URLs, connection failures and schema versions.
@@ -81,4 +82,39 @@ struct ConnectionTests {
         }
         #expect(count == 1)
     }
+
+    @Test("a connection stack of two serves 30 callers at once: each waits its turn, at most two connections open", TestDatabase.trait)
+    func connectionStack() async throws {
+        let url = try PostgresURL(parsing: TestDatabase.requireURL())
+        let stack = ConnectionStack(
+            configuration: PostgresTaskStore.connectionConfiguration(url, .init()), maximum: 2, logger: Logger(label: "test"))
+        let seen = Uses()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    try await stack.withConnection { connection in
+                        seen.state.withLock { $0.active += 1; $0.peak = max($0.peak, $0.active); $0.ids.insert(connection.id) }
+                        try await connection.query("SELECT pg_sleep(0.01)", logger: Logger(label: "test"))
+                        seen.state.withLock { $0.active -= 1; $0.done += 1 }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await stack.close()
+        let result = seen.state.withLock { $0 }
+        #expect(result.done == 30)
+        #expect(result.peak == 2, "two at once, never more")
+        #expect(result.ids.count == 2, "the two connections were reused, not reopened")
+    }
+}
+
+/// How a test's callers used their connections.
+private final class Uses: Sendable {
+    struct State {
+        var active = 0, peak = 0, done = 0
+        var ids: Set<Int> = []
+    }
+
+    let state = Mutex(State())
 }
