@@ -110,8 +110,8 @@ struct Transaction {
     /// use): the server parses and plans each statement text once per connection.
     @discardableResult
     func rows(_ sql: SQL) async throws -> [PostgresRandomAccessRow] {
-        guard statements.admit(sql.text, on: connection.id) else { return try await rows(sql.query) }
-        return try await PreparedSQL.$text.withValue(sql.text) {
+        guard let name = statements.admit(sql.text, on: connection.id) else { return try await rows(sql.query) }
+        return try await PreparedSQL.$statement.withValue((sql.text, name)) {
             var rows: [PostgresRandomAccessRow] = []
             for try await row in try await connection.execute(PreparedSQL(binds: sql.binds), logger: logger) {
                 rows.append(PostgresRandomAccessRow(row))
@@ -125,10 +125,10 @@ struct Transaction {
 /// (which read the text and name from the type): both come from a task-local value, set around
 /// each execution, which reads them before its first suspension.
 struct PreparedSQL: PostgresPreparedStatement {
-    @TaskLocal static var text = ""
+    @TaskLocal static var statement = (text: "", name: "")
 
-    static var sql: String { text }
-    static var name: String { PreparedStatements.name(for: text) }
+    static var sql: String { statement.text }
+    static var name: String { statement.name }
 
     let binds: PostgresBindings
 
@@ -136,13 +136,19 @@ struct PreparedSQL: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }
 
-/// Which statement texts each connection of a store's pool has prepared, by connection id, so
-/// that a connection prepares at most 200 (past that, statements run unprepared).
+/// Which statement texts each connection of a store has prepared, by connection id, so that a
+/// connection prepares at most 200 (past that, statements run unprepared); and each text's
+/// statement name, worked out once.
 final class PreparedStatements: Sendable {
     /// The most statements prepared on one connection.
     static let perConnection = 200
 
-    private let prepared = Mutex<[PostgresConnection.ID: Set<String>]>([:])
+    private struct State {
+        var names: [String: String] = [:]
+        var prepared: [PostgresConnection.ID: Set<String>] = [:]
+    }
+
+    private let state = Mutex(State())
 
     /// A statement name for `text`: a 64-bit FNV-1a hash of it.
     static func name(for text: String) -> String {
@@ -154,13 +160,23 @@ final class PreparedStatements: Sendable {
         return "nightshift_" + String(hash, radix: 16)
     }
 
-    /// Whether `text` runs prepared on `connection`: it already is, or there is room for it.
-    func admit(_ text: String, on connection: PostgresConnection.ID) -> Bool {
-        prepared.withLock { prepared in
-            if prepared[connection]?.contains(text) == true { return true }
-            guard prepared[connection, default: []].count < Self.perConnection else { return false }
-            prepared[connection, default: []].insert(text)
-            return true
+    /// The statement name under which `text` runs prepared on `connection`, if it already is or
+    /// there is room for it; `nil` when it must run unprepared.
+    func admit(_ text: String, on connection: PostgresConnection.ID) -> String? {
+        state.withLock { state in
+            let name: String
+            if let known = state.names[text] {
+                name = known
+            } else {
+                name = Self.name(for: text)
+                // Texts with lists of varying length are many: keep the memory bounded.
+                if state.names.count >= 4 * Self.perConnection { state.names.removeAll() }
+                state.names[text] = name
+            }
+            if state.prepared[connection]?.contains(name) == true { return name }
+            guard state.prepared[connection, default: []].count < Self.perConnection else { return nil }
+            state.prepared[connection, default: []].insert(name)
+            return name
         }
     }
 }
