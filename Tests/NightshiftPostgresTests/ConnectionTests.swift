@@ -83,6 +83,19 @@ struct ConnectionTests {
         #expect(count == 1)
     }
 
+    @Test("a claim's asynchronous commit stays with the claim: the connection's next statements commit synchronously", TestDatabase.trait)
+    func claimCommitMode() async throws {
+        // One connection, so the claim and what follows share it.
+        try await PostgresTaskStore.withStore(
+            url: TestDatabase.requireURL(), configuration: .init(schema: TestPostgres.freshSchema(), maximumConnections: 1)
+        ) { store in
+            try await store.saveAgent(Agent(name: "echo", runner: .builtin))
+            _ = try await store.submit(NewTask(agent: "echo", prompt: "hi"), now: Date())
+            #expect(try await store.claim(worker: "w", limit: 1, leaseDuration: 60, now: Date()).count == 1)
+            #expect(try await store.setting("synchronous_commit") == "on")
+        }
+    }
+
     @Test("a connection stack of two serves 30 callers at once: each waits its turn, at most two connections open", TestDatabase.trait)
     func connectionStack() async throws {
         let url = try PostgresURL(parsing: TestDatabase.requireURL())
