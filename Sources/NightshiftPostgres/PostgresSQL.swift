@@ -89,7 +89,7 @@ extension SQLValue {
     }
 }
 
-/// One connection inside an open transaction (or, from `read`, in autocommit), with the store's
+/// One connection inside an open transaction (or, from `autocommit`, each statement on its own), with the store's
 /// logger and its prepared statements.
 struct Transaction {
     let connection: PostgresConnection

@@ -9,7 +9,7 @@ extension PostgresTaskStore {
         guard Self.isPlainIdentifier(name) else {
             throw NightshiftError.invalid("name", "expected a setting name (letters, digits, underscores), got '\(name)'")
         }
-        return try await read { transaction in
+        return try await autocommit { transaction in
             try await transaction.rows(PostgresQuery(unsafeSQL: "SHOW \(name)")).first.map { try $0[0].decode(String.self) } ?? ""
         }
     }
@@ -20,7 +20,7 @@ extension PostgresTaskStore {
         guard let schema = configuration.schema else {
             throw NightshiftError.invalid("schema", "expected a store with a schema of its own; this one uses the role's default")
         }
-        try await read { transaction in
+        try await autocommit { transaction in
             try await transaction.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"))
         }
     }

@@ -30,14 +30,14 @@ extension PostgresTaskStore {
 
     /// The agent named `name`, if any.
     public func agent(named name: String) async throws -> Agent? {
-        try await read { transaction in
+        try await autocommit { transaction in
             try await transaction.rows(SQL("SELECT * FROM agents WHERE name = ").appending(.text(name))).first.map(PostgresRows.agent)
         }
     }
 
     /// Every agent, by name.
     public func agents() async throws -> [Agent] {
-        try await read { transaction in
+        try await autocommit { transaction in
             try await transaction.rows("SELECT * FROM agents ORDER BY name").map(PostgresRows.agent)
         }
     }

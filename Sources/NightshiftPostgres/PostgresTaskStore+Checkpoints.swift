@@ -22,7 +22,7 @@ extension PostgresTaskStore: CheckpointStore {
 
     /// The checkpoint with this id, archived or not.
     public func checkpoint(id: String) async throws -> SessionCheckpoint? {
-        try await read { transaction in try await transaction.checkpoint(id: id, lock: false) }
+        try await autocommit { transaction in try await transaction.checkpoint(id: id, lock: false) }
     }
 
     /// The checkpoints that match `query`, most recently updated first.
@@ -49,7 +49,7 @@ extension PostgresTaskStore: CheckpointStore {
         sql.append(" ORDER BY updated_at DESC, id DESC LIMIT ")
         sql.append(.int(query.limit))
         let finalSQL = sql
-        return try await read { transaction in try await transaction.rows(finalSQL).map(Transaction.checkpoint) }
+        return try await autocommit { transaction in try await transaction.rows(finalSQL).map(Transaction.checkpoint) }
     }
 
     /// Marks the checkpoint resolved; a resolved one is answered unchanged.
@@ -100,7 +100,7 @@ extension PostgresTaskStore: CheckpointStore {
         }
         sql.append(" ORDER BY updated_at DESC, id DESC LIMIT 1")
         let finalSQL = sql
-        return try await read { transaction in try await transaction.rows(finalSQL).first.map(Transaction.checkpoint) }
+        return try await autocommit { transaction in try await transaction.rows(finalSQL).first.map(Transaction.checkpoint) }
     }
 
     /// Records a checkpoint file that was moved to quarantine.
@@ -118,7 +118,7 @@ extension PostgresTaskStore: CheckpointStore {
 
     /// The quarantined files, most recent first.
     public func quarantinedCheckpoints(limit: Int) async throws -> [QuarantinedCheckpoint] {
-        try await read { transaction in
+        try await autocommit { transaction in
             try await transaction.rows(SQL("""
                 SELECT file_name, quarantined_path, error, agent, task_id, time FROM quarantined_checkpoints
                 ORDER BY seq DESC LIMIT 

@@ -11,7 +11,7 @@ extension PostgresTaskStore {
     /// first takes an advisory lock: the running counts it reads then stay exact until it commits.
     public func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
         guard limit > 0 else { return [] }
-        if let claimed = try await read({ try await $0.claimWithoutLimits(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now) }) {
+        if let claimed = try await autocommit({ try await $0.claimWithoutLimits(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now) }) {
             return claimed
         }
         return try await write { transaction in

@@ -16,7 +16,7 @@ extension PostgresTaskStore {
     /// Reads of the stream call it first; ``run()`` also calls it every second.
     public func sequenceHooks() async throws {
         for _ in 0..<100 {
-            let pending = try await read { transaction in
+            let pending = try await autocommit { transaction in
                 try await transaction.rows(SQL("SELECT EXISTS (SELECT 1 FROM hook_pending) AS pending")).first?["pending"].decode(Bool.self) ?? false
             }
             guard pending else { return }

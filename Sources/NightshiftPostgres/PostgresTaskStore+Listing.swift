@@ -45,7 +45,7 @@ extension PostgresTaskStore {
         sql.append(" ORDER BY created_at DESC, id DESC LIMIT ")
         sql.append(.int(limit + 1))
         let finalSQL = sql
-        let tasks = try await read { transaction in try await transaction.rows(finalSQL).map(PostgresRows.task) }
+        let tasks = try await autocommit { transaction in try await transaction.rows(finalSQL).map(PostgresRows.task) }
         let page = Array(tasks.prefix(limit))
         let next = tasks.count > limit ? page.last.map { TaskCursor(after: $0.id) } : nil
         return TaskPage(tasks: page, nextCursor: next)
@@ -53,7 +53,7 @@ extension PostgresTaskStore {
 
     /// Runs started, succeeded and failed since the store was created.
     public func runTotals() async throws -> RunTotals {
-        try await read { transaction in
+        try await autocommit { transaction in
             let sums = "SELECT coalesce(sum(started), 0)::bigint AS started, coalesce(sum(succeeded), 0)::bigint AS succeeded, coalesce(sum(failed), 0)::bigint AS failed FROM run_totals"
             guard let row = try await transaction.rows(SQL(sums)).first else { return RunTotals(invocations: 0, succeeded: 0, failed: 0) }
             return RunTotals(
@@ -66,7 +66,7 @@ extension PostgresTaskStore {
     /// stream), newest first.
     public func recentRuns(limit: Int) async throws -> [Run] {
         try await sequenceHooks()
-        return try await read { transaction in
+        return try await autocommit { transaction in
             var sql = SQL("""
                 SELECT DISTINCT ON (r.task_id) r.*, moved.last FROM
                     (SELECT task_id, max(seq) AS last FROM (SELECT task_id, seq FROM hook_events ORDER BY seq DESC LIMIT 2000) AS tail

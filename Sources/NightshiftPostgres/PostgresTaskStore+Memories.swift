@@ -25,7 +25,7 @@ extension PostgresTaskStore: MemoryStore {
 
     /// The memory under the key, if any.
     public func memory(workspace: String, agent: String, key: String) async throws -> Memory? {
-        try await read { transaction in
+        try await autocommit { transaction in
             try await transaction.rows(Transaction.memoryQuery(workspace: workspace, agent: agent, key: key))
                 .first.map(Transaction.memory)
         }
@@ -33,7 +33,7 @@ extension PostgresTaskStore: MemoryStore {
 
     /// The agent's memories in the workspace whose key starts with `prefix`, by key.
     public func memories(workspace: String, agent: String, prefix: String?) async throws -> [Memory] {
-        try await read { transaction in
+        try await autocommit { transaction in
             var sql = SQL("SELECT \(Transaction.memoryColumns) FROM memories WHERE workspace_id = ")
             sql.append(.text(workspace))
             sql.append(" AND agent = ")

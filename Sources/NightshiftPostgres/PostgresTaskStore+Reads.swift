@@ -5,12 +5,12 @@ import PostgresNIO
 extension PostgresTaskStore {
     /// The task with this id.
     public func task(_ id: TaskID) async throws -> AgentTask? {
-        try await read { transaction in try await transaction.task(id) }
+        try await autocommit { transaction in try await transaction.task(id) }
     }
 
     /// A task's events after `seq`, at most `limit`.
     public func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent] {
-        try await read { transaction in
+        try await autocommit { transaction in
             var sql = SQL("SELECT * FROM task_events WHERE task_id = ")
             sql.append(.text(task.rawValue))
             sql.append(" AND seq > ")
@@ -25,7 +25,7 @@ extension PostgresTaskStore {
     /// numbered first (see ``sequenceHooks()``), so a reader sees every move that returned.
     public func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent] {
         try await sequenceHooks()
-        return try await read { transaction in
+        return try await autocommit { transaction in
             var sql = SQL("SELECT * FROM hook_events WHERE seq > ")
             sql.append(.int(Int(seq)))
             sql.append(" ORDER BY seq LIMIT ")
@@ -36,7 +36,7 @@ extension PostgresTaskStore {
 
     /// A task's runs, oldest first.
     public func runs(task: TaskID) async throws -> [Run] {
-        try await read { transaction in
+        try await autocommit { transaction in
             try await transaction.rows(SQL("SELECT * FROM runs WHERE task_id = ").appending(.text(task.rawValue), " ORDER BY attempt"))
                 .map(PostgresRows.run)
         }
@@ -44,7 +44,7 @@ extension PostgresTaskStore {
 
     /// How many tasks are in each state (every state is present).
     public func countsByState() async throws -> [TaskState: Int] {
-        try await read { transaction in
+        try await autocommit { transaction in
             var counts: [TaskState: Int] = [:]
             for state in TaskState.allCases { counts[state] = 0 }
             for row in try await transaction.rows("SELECT state, count(*) AS n FROM tasks GROUP BY state") {
@@ -56,7 +56,7 @@ extension PostgresTaskStore {
 
     /// The earliest `available_at` after `now` among queued tasks.
     public func nextAvailableAt(after now: Date) async throws -> Date? {
-        try await read { transaction in
+        try await autocommit { transaction in
             try await transaction.rows(SQL("SELECT min(available_at) AS at FROM tasks WHERE state = 'queued' AND available_at > ")
                 .appending(.double(now.timeIntervalSince1970)))
                 .first.flatMap { try $0["at"].decode(Double?.self) }.map { Date(timeIntervalSince1970: $0) }

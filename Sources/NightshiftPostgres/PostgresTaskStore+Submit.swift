@@ -12,7 +12,7 @@ extension PostgresTaskStore {
     public func submit(_ new: NewTask, now: Date) async throws -> SubmitResult {
         try new.validate()
         let maxDepth = configuration.maxQueueDepth
-        if maxDepth == nil, let task = try await read({ try await $0.insert(new, now: now, unbudgetedOnly: true) }) {
+        if maxDepth == nil, let task = try await autocommit({ try await $0.insert(new, now: now, unbudgetedOnly: true) }) {
             return .inserted(task)
         }
         return try await write { transaction in

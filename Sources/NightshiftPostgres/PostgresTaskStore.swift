@@ -173,7 +173,7 @@ public final class PostgresTaskStore: TaskStore, Service {
 
     /// Runs `body` on a connection of its own outside an explicit transaction: each statement
     /// commits on its own.
-    func read<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
+    func autocommit<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         let logger = logger
         let statements = statements
         do {
@@ -181,7 +181,7 @@ public final class PostgresTaskStore: TaskStore, Service {
                 try await body(Transaction(connection: connection, logger: logger, statements: statements))
             }
         } catch {
-            throw Self.storeError(error, doing: "read")
+            throw Self.storeError(error, doing: "statement")
         }
     }
 }
