@@ -95,29 +95,25 @@ extension Transaction {
         let state = try Lifecycle.next(from: nil, on: .submit, task: id)
         let time = now.timeIntervalSince1970
         let availableAt = max(new.availableAt?.timeIntervalSince1970 ?? time, time)
-        // The task travels as one JSON object: its nullable values need no typed NULL binds, and
-        // the statement's text stays the same (prepared once per connection).
-        let values: JSONValue = [
-            "id": .string(id.rawValue), "workspace_id": .string(new.workspaceID), "agent": .string(new.agent),
-            "prompt": .string(new.prompt), "payload": .string(new.payload.jsonText), "priority": .int(Int64(new.priority)),
-            "lane": new.lane.map(JSONValue.string) ?? .null,
-            "labels": .string(JSONValue.array(new.labels.map(JSONValue.string)).jsonText),
-            "origin_channel": new.origin.map { .string($0.channel) } ?? .null,
-            "origin_session": new.origin?.session.map(JSONValue.string) ?? .null,
-            "idempotency_key": new.idempotencyKey.map(JSONValue.string) ?? .null,
-            "dedup_key": new.dedupKey.map(JSONValue.string) ?? .null, "budget_usd": new.budgetUSD.map(JSONValue.double) ?? .null,
-            "timeout": new.timeout.map(JSONValue.double) ?? .null,
-            "max_attempts": new.retry.map { .int(Int64($0.maxAttempts)) } ?? .null,
-            "initial_backoff": new.retry.map { .double($0.initialBackoff) } ?? .null,
-            "max_backoff": new.retry.map { .double($0.maxBackoff) } ?? .null, "available_at": .double(availableAt),
-            "state": .string(state.rawValue),
+        // Each value bound with its type (NULLs included, through the placeholder's cast), so the
+        // statement's text is always the same and is prepared once per connection. (One JSON
+        // parameter read with jsonb_to_record cost the server ~0.02 ms more per submit.)
+        let values: [(String, SQLValue)] = [
+            ("id", .text(id.rawValue)), ("workspace_id", .text(new.workspaceID)), ("agent", .text(new.agent)),
+            ("prompt", .text(new.prompt)), ("payload", .text(new.payload.jsonText)), ("priority", .int(new.priority)),
+            ("lane", .text(new.lane)), ("labels", .text(JSONValue.array(new.labels.map(JSONValue.string)).jsonText)),
+            ("origin_channel", .text(new.origin?.channel)), ("origin_session", .text(new.origin?.session)),
+            ("idempotency_key", .text(new.idempotencyKey)), ("dedup_key", .text(new.dedupKey)),
+            ("budget_usd", .double(new.budgetUSD)), ("timeout", .double(new.timeout)),
+            ("max_attempts", .int(new.retry?.maxAttempts)), ("initial_backoff", .double(new.retry?.initialBackoff)),
+            ("max_backoff", .double(new.retry?.maxBackoff)), ("available_at", .double(availableAt)), ("state", .text(state.rawValue)),
         ]
-        var sql = SQL("WITH new AS (SELECT * FROM jsonb_to_record(")
-        sql.append(.json(values.jsonText))
+        var sql = SQL("WITH new AS (SELECT ")
+        var columns: [String] = []
+        for (name, value) in values { columns.append("\(sql.bind(value)) AS \(name)") }
+        sql.append(columns.joined(separator: ", "))
         sql.append("""
-            ) AS t(id text, workspace_id text, agent text, prompt text, payload text, priority bigint, lane text, labels text,
-                origin_channel text, origin_session text, idempotency_key text, dedup_key text, budget_usd float8, timeout float8,
-                max_attempts bigint, initial_backoff float8, max_backoff float8, available_at float8, state text)),
+            ),
             agent AS (SELECT agents.timeout, agents.max_attempts, agents.initial_backoff, agents.max_backoff FROM agents, new
                 WHERE agents.name = new.agent
             """)
