@@ -96,6 +96,28 @@ struct ConnectionTests {
         }
     }
 
+    @Test("a connection idle longer than the stack's limit is replaced when next checked out; a recent one is reused", TestDatabase.trait)
+    func idleConnectionsReplaced() async throws {
+        let url = try PostgresURL(parsing: TestDatabase.requireURL())
+        let stack = ConnectionStack(
+            configuration: PostgresTaskStore.connectionConfiguration(url, .init()), maximum: 2, maximumIdle: .milliseconds(300),
+            logger: Logger(label: "test"))
+        let logger = Logger(label: "test")
+        let first = try await stack.withConnection { connection in
+            try await connection.query("SELECT 1", logger: logger)
+            return connection.id
+        }
+        let again = try await stack.withConnection { $0.id }
+        #expect(again == first, "reused while recent")
+        try await Task.sleep(for: .milliseconds(500))
+        let (replaced, works) = try await stack.withConnection { connection in
+            (connection.id, try await connection.query("SELECT 1", logger: logger).collect().count)
+        }
+        #expect(replaced != first, "replaced after idling past the limit")
+        #expect(works == 1)
+        await stack.close()
+    }
+
     @Test("a connection stack of two serves 30 callers at once: each waits its turn, at most two connections open", TestDatabase.trait)
     func connectionStack() async throws {
         let url = try PostgresURL(parsing: TestDatabase.requireURL())
