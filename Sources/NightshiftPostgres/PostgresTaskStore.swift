@@ -13,8 +13,10 @@ import ServiceLifecycle
 /// fenced on its lease. Hook events are appended to a pending table and given their gap-free
 /// `seq` by a sequencer (``sequenceHooks()``), so writers share no lock.
 ///
-/// The store holds a connection pool that runs in ``run()``: run it in a task group or a
-/// `ServiceGroup` while the store is in use, or use ``withStore(url:configuration:logger:_:)``.
+/// Operations check out connections from the store's own stack (opened on demand). ``run()``
+/// runs the pool of the listening connection and the hook sequencer, and closes the
+/// connections at the end: run it in a task group or a `ServiceGroup` while the store is in
+/// use, or use ``withStore(url:configuration:logger:_:)``.
 /// Every transaction that queues a task sends a NOTIFY; ``listenForWork(_:)`` receives them
 /// on any node; the engine listens, so a task queued on one node wakes the dispatchers of all.
 public final class PostgresTaskStore: TaskStore, Service {
@@ -77,7 +79,8 @@ public final class PostgresTaskStore: TaskStore, Service {
         }
     }
 
-    /// Runs the connection pool until the task is cancelled or a graceful shutdown begins.
+    /// Runs the listening pool and the hook sequencer until the task is cancelled or a graceful
+    /// shutdown begins.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.runPoolAndSequencer()
@@ -108,8 +111,8 @@ public final class PostgresTaskStore: TaskStore, Service {
         try? await connection.close()
     }
 
-    /// Runs the connection pool until the calling task is cancelled (not at graceful shutdown:
-    /// for a pool that must outlive the services that use it).
+    /// Runs the listening pool and the hook sequencer until the calling task is cancelled (not
+    /// at graceful shutdown: for a store that must outlive the services that use it).
     public func runPool() async {
         await runPoolAndSequencer()
     }
