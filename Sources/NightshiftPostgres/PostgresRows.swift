@@ -12,6 +12,10 @@ enum PostgresRows {
         last_seq, archived_at
         """
 
+    /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
+    static let qualifiedTaskColumns = taskColumns.split(separator: ",")
+        .map { "tasks." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
+
     static func date(_ value: Double?) -> Date? {
         value.map { Date(timeIntervalSince1970: $0) }
     }

@@ -55,7 +55,7 @@ extension Transaction {
         sql.append(expires + ", worker_id = ")
         let workerID = sql.bind(.text(worker))
         sql.append(workerID)
-        sql.append(" FROM opened WHERE tasks.id = opened.id RETURNING \(PostgresRows.taskColumns.split(separator: ",").map { "tasks." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")), opened.ord)")
+        sql.append(" FROM opened WHERE tasks.id = opened.id RETURNING \(PostgresRows.qualifiedTaskColumns), opened.ord)")
         // The event and hook texts are TransitionRecord's (keys sorted, no spaces), built per row.
         sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, last_seq, \(time), 'state', ")
         sql.append("'{\"action\":\"dispatch\",\"attempt\":' || attempt || ',\"from\":' || to_json(\(queued))::text || ',\"run_id\":' || to_json(run_id)::text || ',\"to\":' || to_json(state)::text || ',\"worker\":' || to_json(\(workerID))::text || '}' FROM moved)")
@@ -86,7 +86,8 @@ extension Transaction {
     /// An SQL expression that makes the transaction it runs in commit without waiting for its WAL
     /// flush (`SET LOCAL synchronous_commit = off`, from inside a statement).
     ///
-    /// For claims only. A claim acknowledges nothing to anyone: if the server crashes before the
+    /// For claims only (the single-statement ones; a claim under concurrency limits commits
+    /// synchronously). A claim acknowledges nothing to anyone: if the server crashes before the
     /// flush, the claim is lost as a whole (the task is queued again with its old attempt, its
     /// events and hook with it), the worker's heartbeat finds the lease gone and stops the run,
     /// and the task runs again — at-least-once execution, as after a worker crash. Settlement

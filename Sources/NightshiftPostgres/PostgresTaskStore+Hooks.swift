@@ -26,8 +26,9 @@ extension PostgresTaskStore {
     }
 
     /// Runs the listening pool and, beside it, the hook sequencer every second, until the
-    /// calling task is cancelled; then closes the store's connections.
-    func runPoolAndSequencer() async {
+    /// calling task is cancelled (not at graceful shutdown, unlike ``run()``: for a store that
+    /// must outlive the services that use it); then closes the store's connections.
+    public func runPool() async {
         await withDiscardingTaskGroup { group in
             group.addTask {
                 while !Task.isCancelled {

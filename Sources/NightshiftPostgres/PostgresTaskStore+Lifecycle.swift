@@ -130,7 +130,7 @@ extension Transaction {
                  AND tasks.last_seq = moves.from_seq RETURNING tasks.id)
                 """)
             Self.appendRecords(
-                to: &sql, count: chunk.count, time: time, runs: number == 0 ? runs : RunCounts(), notify: next.contains(.queued), gate: nil)
+                to: &sql, time: time, runs: number == 0 ? runs : RunCounts(), notify: next.contains(.queued), gate: nil)
             also?(&sql, time, ids)
             sql.append(" SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM notified) AS notified")
             let moved = try await self.rows(sql).first.map { try $0["moved"].decode(Int.self) } ?? 0
@@ -142,7 +142,7 @@ extension Transaction {
         return states
     }
 
-    /// The members of a `moves` row that ``appendRecords(to:count:time:runs:notify:gate:)`` reads.
+    /// The members of a `moves` row that ``appendRecords(to:time:runs:notify:gate:)`` reads.
     static func row(_ record: TransitionRecord, ord: Int) -> [String: JSONValue] {
         [
             "id": .string(record.task.rawValue), "from_state": record.from.map { .string($0.rawValue) } ?? .null,
@@ -152,12 +152,11 @@ extension Transaction {
     }
 
     /// Appends `, events AS (…), hooks AS (…), [totals AS (…),] notified AS (…)`: the `state`
-    /// task event (at `from_seq + 1`) and the pending hook event of each of the `count` rows of
-    /// the `moves` expression (numbered later by the sequencer, in `ord` order within the
-    /// statement); the run totals when `runs` counts any; and a NOTIFY of the queued channel when
-    /// `notify`. With a `gate` (the name of an earlier expression), nothing is written unless the
+    /// task event (at `from_seq + 1`) and the pending hook event of each row of the `moves`
+    /// expression (numbered later by the sequencer, in `ord` order within the statement); the run
+    /// totals when `runs` counts any; and a NOTIFY of the queued channel when `notify`. With a `gate` (the name of an earlier expression), nothing is written unless the
     /// gate returned rows.
-    static func appendRecords(to sql: inout SQL, count: Int, time: String, runs: RunCounts, notify: Bool, gate: String?) {
+    static func appendRecords(to sql: inout SQL, time: String, runs: RunCounts, notify: Bool, gate: String?) {
         let condition = gate.map { " WHERE EXISTS (SELECT 1 FROM \($0))" } ?? ""
         sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, from_seq + 1, \(time), 'state', event FROM moves\(condition))")
         sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data) ")

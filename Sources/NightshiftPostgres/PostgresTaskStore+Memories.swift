@@ -78,13 +78,19 @@ extension Transaction {
     static let memoryColumns = "workspace_id, agent, key, summary, version, created_at, updated_at"
 
     static func memoryQuery(workspace: String, agent: String, key: String) -> SQL {
-        var sql = SQL("SELECT \(memoryColumns) FROM memories WHERE workspace_id = ")
+        var sql = SQL("SELECT \(memoryColumns) FROM memories")
+        appendKey(to: &sql, workspace: workspace, agent: agent, key: key)
+        return sql
+    }
+
+    /// Appends ` WHERE` the memory's key columns equal these values.
+    static func appendKey(to sql: inout SQL, workspace: String, agent: String, key: String) {
+        sql.append(" WHERE workspace_id = ")
         sql.append(.text(workspace))
         sql.append(" AND agent = ")
         sql.append(.text(agent))
         sql.append(" AND key = ")
         sql.append(.text(key))
-        return sql
     }
 
     static func memory(_ row: PostgresRandomAccessRow) throws -> Memory {
@@ -99,12 +105,8 @@ extension Transaction {
     /// Deletes the memory; answers whether it existed.
     @discardableResult
     func deleteMemory(workspace: String, agent: String, key: String) async throws -> Bool {
-        var sql = SQL("DELETE FROM memories WHERE workspace_id = ")
-        sql.append(.text(workspace))
-        sql.append(" AND agent = ")
-        sql.append(.text(agent))
-        sql.append(" AND key = ")
-        sql.append(.text(key))
+        var sql = SQL("DELETE FROM memories")
+        Self.appendKey(to: &sql, workspace: workspace, agent: agent, key: key)
         sql.append(" RETURNING key")
         return try await !rows(sql).isEmpty
     }

@@ -142,7 +142,7 @@ extension Transaction {
         sql.append(" AS hook_type, ")
         sql.append(.text(record.hookData))
         sql.append(" AS hook)")
-        Self.appendRecords(to: &sql, count: 1, time: timePlaceholder, runs: RunCounts(), notify: true, gate: "moved")
+        Self.appendRecords(to: &sql, time: timePlaceholder, runs: RunCounts(), notify: true, gate: "moved")
         sql.append(" SELECT timeout, max_attempts, initial_backoff, max_backoff FROM moved, (SELECT count(*) FROM notified) AS n")
         guard let row = try await rows(sql).first else { return nil }
         return AgentTask(

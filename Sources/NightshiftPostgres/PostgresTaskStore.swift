@@ -83,7 +83,7 @@ public final class PostgresTaskStore: TaskStore, Service {
     /// shutdown begins.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await self.runPoolAndSequencer()
+            await self.runPool()
         }
     }
 
@@ -111,12 +111,6 @@ public final class PostgresTaskStore: TaskStore, Service {
         try? await connection.close()
     }
 
-    /// Runs the listening pool and the hook sequencer until the calling task is cancelled (not
-    /// at graceful shutdown: for a store that must outlive the services that use it).
-    public func runPool() async {
-        await runPoolAndSequencer()
-    }
-
     /// Makes a store, migrates it, runs its pool while `body` uses it, and stops the pool after.
     public static func withStore<T: Sendable>(
         url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "nightshift.postgres"),
@@ -125,7 +119,7 @@ public final class PostgresTaskStore: TaskStore, Service {
         let store = try PostgresTaskStore(url: url, configuration: configuration, logger: logger)
         try await store.migrate()
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await store.runPoolAndSequencer() }
+            group.addTask { await store.runPool() }
             defer { group.cancelAll() }
             return try await body(store)
         }
