@@ -170,13 +170,18 @@ struct PostgresServeTests {
             let victim = daemons[0]
             let victimNode = try String(contentsOf: homes[0].appendingPathComponent("node_id"), encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            // Kill it while it holds runs, so their leases are left to expire.
+            // Kill it while it holds runs, so their leases are left to expire. It is frozen
+            // (SIGSTOP) before looking: a frozen node cannot settle, so a run it holds then is
+            // still held when it is killed (its runs take 20 ms, less than the look). If it holds
+            // none, it goes on and is looked at again.
             #expect(try await eventually(timeout: .seconds(30), poll: .milliseconds(2)) {
+                kill(victim.pid, SIGSTOP)
                 var query = TaskQuery()
                 query.states = [.running]
                 let running = try await store.listTasks(query).tasks
                 var held = 0
                 for task in running where try await store.runs(task: task.id).last?.workerID == victimNode { held += 1 }
+                if held == 0 { kill(victim.pid, SIGCONT) }
                 return held > 0
             }, "the victim holds a run")
             #expect(await victim.stop(SIGKILL) != nil)
