@@ -24,6 +24,9 @@ struct SQL: Sendable {
 
     init(_ text: String = "") {
         self.text = text
+        // Most statements are a few hundred bytes to a few kilobytes: growing from the first
+        // fragment would copy the text several times.
+        self.text.reserveCapacity(2048)
     }
 
     /// How many values are bound.
@@ -52,7 +55,7 @@ struct SQL: Sendable {
         case .texts(let value): binds.append(value)
         case .json(let value): binds.append(value)
         }
-        return "$\(count)::\(value.sqlType)"
+        return value.placeholder(count)
     }
 
     /// Binds `value` and appends its placeholder.
@@ -75,6 +78,27 @@ extension SQLValue {
         case .json: "text::jsonb"
         }
     }
+
+    /// `$n::TYPE`, from a table for the first 127 placeholders (a statement binds dozens of
+    /// values, and building each text cost more than binding its value).
+    func placeholder(_ number: Int) -> String {
+        let index = sqlTypeIndex
+        return number < Self.placeholders[index].count ? Self.placeholders[index][number] : "$\(number)::\(sqlType)"
+    }
+
+    private var sqlTypeIndex: Int {
+        switch self {
+        case .text: 0
+        case .int: 1
+        case .double: 2
+        case .bool: 3
+        case .texts: 4
+        case .json: 5
+        }
+    }
+
+    private static let placeholders: [[String]] = [SQLValue.text(nil), .int(nil), .double(nil), .bool(nil), .texts([]), .json("")]
+        .map { value in (0..<128).map { "$\($0)::\(value.sqlType)" } }
 
     /// The value as a JSON member of a row read with `jsonb_to_recordset`.
     var json: JSONValue {

@@ -23,6 +23,7 @@ struct DomainTests {
 
     @Test("bad input names the field and what was expected", arguments: [
         (NewTask(agent: "a", prompt: "  "), "prompt"),
+        (NewTask(agent: "a", prompt: "\n\t\u{00A0}\u{3000}\u{2028}"), "prompt"),
         (NewTask(agent: "", prompt: "x"), "agent"),
         (NewTask(agent: "a", prompt: "x", priority: -1), "priority"),
         (NewTask(agent: "a", prompt: "x", timeout: -5), "timeout"),

@@ -86,7 +86,8 @@ public struct NewTask: Sendable, Hashable {
     public func validate() throws(NightshiftError) {
         try Self.checkKey(workspaceID, field: "workspace_id", required: true)
         try Self.checkKey(agent, field: "agent", required: true)
-        guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        // Unicode's White_Space property: the same characters as CharacterSet.whitespacesAndNewlines.
+        guard prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
             throw .invalid("prompt", "expected a non-empty string")
         }
         guard prompt.utf8.count <= Self.maxPromptBytes else {
