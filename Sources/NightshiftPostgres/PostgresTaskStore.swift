@@ -190,7 +190,9 @@ extension PostgresTaskStore {
     }
 
     static func clientConfiguration(_ url: PostgresURL, _ configuration: Configuration) -> PostgresClient.Configuration {
-        var config = PostgresClient.Configuration(
+        var config = url.socketPath.map {
+            PostgresClient.Configuration(unixSocketPath: $0, username: url.username, password: url.password, database: url.database)
+        } ?? PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         // Only the listening connection comes from this pool.
         config.options.maximumConnections = 2
@@ -200,7 +202,9 @@ extension PostgresTaskStore {
     }
 
     static func connectionConfiguration(_ url: PostgresURL, _ configuration: Configuration) -> PostgresConnection.Configuration {
-        var config = PostgresConnection.Configuration(
+        var config = url.socketPath.map {
+            PostgresConnection.Configuration(unixSocketPath: $0, username: url.username, password: url.password, database: url.database)
+        } ?? PostgresConnection.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         config.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
         config.options.additionalStartupParameters = sessionParameters(configuration)
@@ -242,7 +246,7 @@ extension PostgresTaskStore {
     static func unreachable(_ url: PostgresURL, _ error: any Error) -> NightshiftError {
         NightshiftError(
             .storeUnavailable,
-            "cannot connect to PostgreSQL at \(url.host):\(url.port) (database \(url.database), user \(url.username)): \(message(of: error))")
+            "cannot connect to PostgreSQL at \(url.address) (database \(url.database), user \(url.username)): \(message(of: error))")
     }
 
     static func storeError(_ error: any Error, doing what: String) -> NightshiftError {

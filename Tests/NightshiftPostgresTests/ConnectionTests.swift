@@ -17,10 +17,68 @@ struct ConnectionTests {
         #expect(url.description == "postgres://ns@db.example:6543/work")
         let fromEnvironment = try PostgresURL(parsing: "postgresql://ns@localhost/work", environment: ["PGPASSWORD": "pw"])
         #expect(fromEnvironment.port == 5432 && fromEnvironment.password == "pw")
-        for (bad, missing) in [("http://ns@h/db", "postgres://"), ("postgres://h/db", "user"), ("postgres://ns@h", "database"), ("postgres://ns@:5/db", "host")] {
+        for (bad, missing) in [
+            ("http://ns@h/db", "postgres://"), ("postgres://h/db", "user"), ("postgres://ns@h", "database"), ("postgres://ns@:5/db", "host"),
+            ("postgres://ns@/db?host=/run/pg&port=http", "port=http"), ("postgres://ns@h/db?sslmode=require", "'sslmode'"),
+        ] {
             let error = #expect(throws: NightshiftError.self) { try PostgresURL(parsing: bad, environment: [:]) }
             #expect(error?.message.contains(missing) == true, "\(bad): \(error?.message ?? "")")
             #expect(error?.field == "store")
+        }
+    }
+
+    @Test("a host that is a directory names the server's Unix-domain socket, as in libpq; the URL's text round-trips")
+    func socketURLs() throws {
+        let url = try PostgresURL(parsing: "postgres://ns@/work?host=/run/postgresql&port=5433&schema=jobs", environment: [:])
+        #expect(url == PostgresURL(host: "/run/postgresql", port: 5433, username: "ns", database: "work", schema: "jobs"))
+        #expect(url.socketPath == "/run/postgresql/.s.PGSQL.5433")
+        #expect(url.address == "/run/postgresql/.s.PGSQL.5433")
+        #expect(try PostgresURL(parsing: url.description, environment: [:]) == url)
+        let encoded = try PostgresURL(parsing: "postgres://ns@%2Ftmp%2Fpg/work", environment: [:])
+        #expect(encoded.socketPath == "/tmp/pg/.s.PGSQL.5432")
+        let tcp = try PostgresURL(parsing: "postgres://ns@db.example/work?port=6000", environment: [:])
+        #expect(tcp.socketPath == nil && tcp.address == "db.example:6000")
+        #expect(try PostgresURL(parsing: tcp.description, environment: [:]) == tcp)
+    }
+
+    @Test("a store reaches the server through its Unix-domain socket: what it queues is seen over TCP, and its wake-ups arrive", TestDatabase.trait)
+    func socketConnection() async throws {
+        let tcp = try PostgresURL(parsing: TestDatabase.requireURL())
+        var socket = tcp
+        socket.host = try TestPostgres.requireSocketDirectory()
+        let schema = TestPostgres.freshSchema()
+        let overTCP = try PostgresTaskStore(url: tcp, configuration: .init(schema: schema))
+        let overSocket = try PostgresTaskStore(url: socket, configuration: .init(schema: schema))
+        try await overSocket.migrate()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await overSocket.run() }
+            group.addTask { try await overTCP.run() }
+            defer { group.cancelAll() }
+            let woken = Woken()
+            group.addTask { try await overSocket.listenForWork { woken.count.withLock { $0 += 1 } } }
+            try await overSocket.saveAgent(Agent(name: "echo", runner: .builtin))
+            // The listener calls once when it listens, then once per notification.
+            try await woken.wait(for: 1)
+            let id = try await overTCP.submit(NewTask(agent: "echo", prompt: "hi"), now: Date()).task.id
+            try await woken.wait(for: 2)
+            #expect(woken.count.withLock { $0 } >= 2, "a submit over TCP wakes the listener on the socket")
+            let seen = try await overSocket.task(id)
+            #expect(seen?.state == .queued)
+        }
+        var missing = socket
+        missing.host = "/nonexistent-nightshift-dir"
+        let error = await #expect(throws: NightshiftError.self) {
+            try await PostgresTaskStore(url: missing, configuration: .init(connectTimeout: 5)).migrate()
+        }
+        #expect(error?.message.contains("/nonexistent-nightshift-dir/.s.PGSQL.\(tcp.port)") == true, "\(error?.message ?? "")")
+    }
+
+    private final class Woken: Sendable {
+        let count = Mutex(0)
+
+        /// Returns once `count` reaches `target`, or after 10 s.
+        func wait(for target: Int) async throws {
+            for _ in 0..<200 where count.withLock({ $0 }) < target { try await Task.sleep(for: .milliseconds(50)) }
         }
     }
 

@@ -15,9 +15,19 @@ public enum TestPostgres {
 
     /// The server's URL, or a clear failure (only reached when it is unset and CI=true).
     public static func requireURL() throws -> String {
-        guard let url else { throw Missing() }
+        guard let url else { throw Missing(variable: variable) }
         return url
     }
+
+    /// The directory of the server's Unix-domain socket: `NIGHTSHIFT_TEST_POSTGRES_SOCKET_DIR`
+    /// (`./scripts/test` sets it), or a clear failure.
+    public static func requireSocketDirectory() throws -> String {
+        guard let directory = ProcessInfo.processInfo.environment[socketVariable] else { throw Missing(variable: socketVariable) }
+        return directory
+    }
+
+    /// The variable naming the socket's directory.
+    public static let socketVariable = "NIGHTSHIFT_TEST_POSTGRES_SOCKET_DIR"
 
     /// A fresh schema name: each test gets an empty store without creating databases.
     public static func freshSchema() -> String {
@@ -26,8 +36,11 @@ public enum TestPostgres {
 
     /// The server is needed and missing.
     public struct Missing: Error, CustomStringConvertible {
+        /// The variable that is not set.
+        public var variable: String
+
         public var description: String {
-            "\(TestPostgres.variable) is not set and CI=true: PostgreSQL tests cannot run (run ./scripts/test)"
+            "\(variable) is not set and CI=true: PostgreSQL tests cannot run (run ./scripts/test)"
         }
     }
 }
