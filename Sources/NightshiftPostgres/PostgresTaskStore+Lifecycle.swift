@@ -154,13 +154,13 @@ extension Transaction {
     /// Appends `, events AS (…), hooks AS (…), [totals AS (…),] notified AS (…)`: the `state`
     /// task event (at `from_seq + 1`) and the pending hook event of each row of the `moves`
     /// expression (numbered later by the sequencer, in `ord` order within the statement); the run
-    /// totals when `runs` counts any; and a NOTIFY of the queued channel when `notify`. With a `gate` (the name of an earlier expression), nothing is written unless the
-    /// gate returned rows.
+    /// totals when `runs` counts any; and a NOTIFY of the queued channel when `notify`. With a
+    /// `gate` (the name of an earlier expression), the totals and the NOTIFY wait for the gate to
+    /// return rows; the events and hooks follow `moves` alone.
     static func appendRecords(to sql: inout SQL, time: String, runs: RunCounts, notify: Bool, gate: String?) {
-        let condition = gate.map { " WHERE EXISTS (SELECT 1 FROM \($0))" } ?? ""
-        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, from_seq + 1, \(time), 'state', event FROM moves\(condition))")
+        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, from_seq + 1, \(time), 'state', event FROM moves)")
         sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data) ")
-        sql.append("SELECT \(time), moves.id, moves.hook_type, moves.hook FROM moves\(condition) ORDER BY moves.ord)")
+        sql.append("SELECT \(time), moves.id, moves.hook_type, moves.hook FROM moves ORDER BY moves.ord)")
         if runs.started != 0 || runs.succeeded != 0 || runs.failed != 0 {
             sql.append(", totals AS (UPDATE run_totals SET started = started + ")
             sql.append(.int(runs.started))
