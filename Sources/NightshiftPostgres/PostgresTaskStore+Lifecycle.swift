@@ -97,7 +97,8 @@ extension Transaction {
         var states: [TaskState] = []
         states.reserveCapacity(moves.count)
         for (number, chunk) in moves.chunks(of: Self.movesPerStatement).enumerated() {
-            var rows: [JSONValue] = []
+            var rows: [[(key: String, value: JSONValue)]] = []
+            rows.reserveCapacity(chunk.count)
             var next: [TaskState] = []
             for (index, move) in chunk.enumerated() {
                 let state = try move.facts.next(on: move.action, budget: move.budget)
@@ -106,16 +107,16 @@ extension Transaction {
                     task: move.facts.id, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
                     seq: move.facts.lastSeq + 1, details: move.details)
                 var row = Self.row(record, ord: index + 1)
-                row["next_state"] = .string(state.rawValue)
-                for (column, value) in zip(columns + carried, move.values) { row[column.name] = value.json }
-                rows.append(.object(row))
+                row.append((key: "next_state", value: .string(state.rawValue)))
+                for (column, value) in zip(columns + carried, move.values) { row.append((key: column.name, value: value.json)) }
+                rows.append(row)
             }
             let fields = [
                 "id text", "from_state text", "from_seq bigint", "next_state text", "ord bigint", "event text", "hook_type text",
                 "hook text",
             ] + (columns + carried).map { "\($0.name) \($0.type)" }
             var sql = SQL("WITH moves AS (SELECT * FROM jsonb_to_recordset(")
-            sql.append(.json(JSONValue.array(rows).jsonText))
+            sql.append(.json(JSONValue.rowsText(rows)))
             sql.append(") AS m(\(fields.joined(separator: ", ")))), moved AS (UPDATE tasks SET state = moves.next_state, updated_at = ")
             let time = sql.bind(.double(now.timeIntervalSince1970))
             sql.append(time)
@@ -143,11 +144,11 @@ extension Transaction {
     }
 
     /// The members of a `moves` row that ``appendRecords(to:time:runs:notify:gate:)`` reads.
-    static func row(_ record: TransitionRecord, ord: Int) -> [String: JSONValue] {
+    static func row(_ record: TransitionRecord, ord: Int) -> [(key: String, value: JSONValue)] {
         [
-            "id": .string(record.task.rawValue), "from_state": record.from.map { .string($0.rawValue) } ?? .null,
-            "from_seq": .int(record.seq - 1), "ord": .int(Int64(ord)), "event": .string(record.eventData),
-            "hook_type": .string(record.hookType), "hook": .string(record.hookData),
+            ("id", .string(record.task.rawValue)), ("from_state", record.from.map { .string($0.rawValue) } ?? .null),
+            ("from_seq", .int(record.seq - 1)), ("ord", .int(Int64(ord))), ("event", .string(record.eventData)),
+            ("hook_type", .string(record.hookType)), ("hook", .string(record.hookData)),
         ]
     }
 

@@ -20,6 +20,21 @@ extension JSONValue {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The JSON text of an array of objects, each written with its members in the order given
+    /// (distinct keys, not sorted): for rows read by a database's JSON functions, which look
+    /// members up by name, so no dictionary or sort is needed.
+    package static func rowsText(_ rows: [[(key: String, value: JSONValue)]]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(256 * rows.count)
+        out.append(UInt8(ascii: "["))
+        for (index, row) in rows.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            writeObject(row, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private func write(to out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
@@ -45,9 +60,9 @@ extension JSONValue {
         }
     }
 
-    private static func writeObject(_ sorted: [(key: String, value: JSONValue)], to out: inout [UInt8]) {
+    private static func writeObject(_ members: [(key: String, value: JSONValue)], to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        for (index, member) in sorted.enumerated() {
+        for (index, member) in members.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             writeString(member.key, to: &out)
             out.append(UInt8(ascii: ":"))
