@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The `nightshift` command: runs the daemon and the benchmark, and talks to a running daemon.
-
+@main
 struct NightshiftCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nightshift",
@@ -22,7 +22,7 @@ struct NightshiftCommand: AsyncParsableCommand {
 
     /// Parses and runs the command; errors print as `error: MESSAGE` and exit with the documented
     /// codes (usage errors with 2, where ArgumentParser would use 64).
-    static func parseAndRun() async {
+    static func main() async {
         do {
             var command = try await asyncParseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
