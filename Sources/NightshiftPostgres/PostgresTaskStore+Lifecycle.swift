@@ -131,7 +131,7 @@ extension Transaction {
                  AND tasks.last_seq = moves.from_seq RETURNING tasks.id)
                 """)
             Self.appendRecords(
-                to: &sql, time: time, runs: number == 0 ? runs : RunCounts(), notify: next.contains(.queued), gate: nil)
+                to: &sql, time: time, runs: number == 0 ? runs : RunCounts(), notify: next.contains(.queued))
             also?(&sql, time, ids)
             sql.append(" SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM notified) AS notified")
             let moved = try await self.rows(sql).first.map { try $0["moved"].decode(Int.self) } ?? 0
@@ -143,7 +143,7 @@ extension Transaction {
         return states
     }
 
-    /// The members of a `moves` row that ``appendRecords(to:time:runs:notify:gate:)`` reads.
+    /// The members of a `moves` row that ``appendRecords(to:time:runs:notify:notifyGate:)`` reads.
     static func row(_ record: TransitionRecord, ord: Int) -> [(key: String, value: JSONValue)] {
         [
             ("id", .string(record.task.rawValue)), ("from_state", record.from.map { .string($0.rawValue) } ?? .null),
@@ -155,10 +155,9 @@ extension Transaction {
     /// Appends `, events AS (…), hooks AS (…), [totals AS (…),] notified AS (…)`: the `state`
     /// task event (at `from_seq + 1`) and the pending hook event of each row of the `moves`
     /// expression (numbered later by the sequencer, in `ord` order within the statement); the run
-    /// totals when `runs` counts any; and a NOTIFY of the queued channel when `notify`. With a
-    /// `gate` (the name of an earlier expression), the totals and the NOTIFY wait for the gate to
-    /// return rows; the events and hooks follow `moves` alone.
-    static func appendRecords(to sql: inout SQL, time: String, runs: RunCounts, notify: Bool, gate: String?) {
+    /// totals when `runs` counts any; and a NOTIFY of the queued channel when `notify` and, with a
+    /// `notifyGate` (the name of an earlier expression), only if the gate returned rows.
+    static func appendRecords(to sql: inout SQL, time: String, runs: RunCounts, notify: Bool, notifyGate: String? = nil) {
         sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, from_seq + 1, \(time), 'state', event FROM moves)")
         sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data) ")
         sql.append("SELECT \(time), moves.id, moves.hook_type, moves.hook FROM moves ORDER BY moves.ord)")
@@ -169,13 +168,13 @@ extension Transaction {
             sql.append(.int(runs.succeeded))
             sql.append(", failed = failed + ")
             sql.append(.int(runs.failed))
-            sql.append(" WHERE shard = \(Self.runTotalsShard)\(gate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? ""))")
+            sql.append(" WHERE shard = \(Self.runTotalsShard))")
         }
         // Nodes listening for work wake up when this commits (NOTIFY is delivered at commit, and
         // repeats within one transaction coalesce).
         sql.append(", notified AS (SELECT pg_notify(\(PostgresTaskStore.queuedChannelSQL), '') WHERE ")
         sql.append(.bool(notify))
-        sql.append("\(gate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? ""))")
+        sql.append("\(notifyGate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? ""))")
     }
 
     /// The `run_totals` row a statement adds to: its server process's.

@@ -138,7 +138,7 @@ extension Transaction {
         sql.append(.text(record.hookData))
         // From `moved`: nothing is recorded when nothing was inserted.
         sql.append(" AS hook FROM moved)")
-        Self.appendRecords(to: &sql, time: time, runs: RunCounts(), notify: true, gate: "moved")
+        Self.appendRecords(to: &sql, time: time, runs: RunCounts(), notify: true, notifyGate: "moved")
         sql.append(" SELECT timeout, max_attempts, initial_backoff, max_backoff FROM moved, (SELECT count(*) FROM notified) AS n")
         guard let row = try await rows(sql).first else { return nil }
         return AgentTask(
