@@ -24,6 +24,18 @@ final class ConnectionStack: Sendable {
         var waiters: [CheckedContinuation<PostgresConnection?, Never>] = []
         var nextID = 1
         var closed = false
+        var executors: [ObjectIdentifier: EventLoopExecutor] = [:]
+    }
+
+    /// The task executor that runs jobs on `eventLoop`, one per loop.
+    private func executor(for eventLoop: any EventLoop) -> EventLoopExecutor {
+        state.withLock { state in
+            let key = ObjectIdentifier(eventLoop)
+            if let known = state.executors[key] { return known }
+            let executor = EventLoopExecutor(eventLoop)
+            state.executors[key] = executor
+            return executor
+        }
     }
 
     private let state = Mutex(State())
@@ -44,7 +56,7 @@ final class ConnectionStack: Sendable {
     func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await checkOut()
         do {
-            let value = try await body(connection)
+            let value = try await withTaskExecutorPreference(executor(for: connection.eventLoop)) { try await body(connection) }
             checkIn(connection)
             return value
         } catch {
@@ -152,5 +164,21 @@ final class ConnectionStack: Sendable {
             return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
         }
         waiter?.resume(returning: nil)
+    }
+}
+
+/// Runs a task's jobs on one event loop: an operation on a connection runs on the loop that
+/// reads the connection's socket, so each statement is written and its reply taken up on the
+/// same thread, with no hand-over between the loop and Swift's pool per round trip.
+final class EventLoopExecutor: TaskExecutor {
+    private let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
