@@ -2,6 +2,10 @@ import Synchronization
 
 /// `body`'s answer, or a `store_unavailable` error once `timeout` passed: `body` is then
 /// cancelled and not waited for. For calls into a store that may hang while its database is gone.
+///
+/// The timer is cancelled as soon as `body` answers: a call answered in a millisecond does not
+/// leave a sleeping task behind for the rest of `timeout` (with a 30-second deadline and thousands
+/// of calls a second, those numbered in the hundreds of thousands).
 package func answer<T: Sendable>(within timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
         let pending = Pending(continuation)
@@ -10,24 +14,46 @@ package func answer<T: Sendable>(within timeout: Duration, _ body: @escaping @Se
             do { result = .success(try await body()) } catch { result = .failure(error) }
             pending.take()?.resume(with: result)
         }
-        Task {
-            try? await Task.sleep(for: timeout)
-            guard let continuation = pending.take() else { return }
-            work.cancel()
-            continuation.resume(throwing: NightshiftError(.storeUnavailable, "no answer within \(timeout)"))
-        }
+        pending.arm(
+            Task {
+                try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled, let continuation = pending.take() else { return }
+                work.cancel()
+                continuation.resume(throwing: NightshiftError(.storeUnavailable, "no answer within \(timeout)"))
+            })
     }
 }
 
-/// A continuation that the first of two racers takes.
+/// A continuation that the first of two racers takes; taking it cancels the timer.
 private final class Pending<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
-
-    init(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation = Mutex(continuation)
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var timer: Task<Void, Never>?
     }
 
+    private let state: Mutex<State>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        state = Mutex(State(continuation: continuation))
+    }
+
+    /// Keeps `timer` to cancel when the answer comes, or cancels it now if it already came.
+    func arm(_ timer: Task<Void, Never>) {
+        let answered = state.withLock { state in
+            if state.continuation == nil { return true }
+            state.timer = timer
+            return false
+        }
+        if answered { timer.cancel() }
+    }
+
+    /// The continuation, for the first caller only.
     func take() -> CheckedContinuation<T, any Error>? {
-        continuation.withLock { $0.take() }
+        let (continuation, timer) = state.withLock { state in
+            defer { state = State() }
+            return (state.continuation, state.timer)
+        }
+        timer?.cancel()
+        return continuation
     }
 }
