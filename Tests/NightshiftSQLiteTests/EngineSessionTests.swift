@@ -109,6 +109,38 @@ struct EngineSessionTests {
         #expect(seen[1].checkpointDirectory != nil)
     }
 
+    @Test("a session that could not be resumed is not tried again: the next attempt starts afresh with the hint")
+    func deadSession() async throws {
+        let store = try await makeStore(Agent(name: "agent", runner: "scripted", retry: Self.fastRetry))
+        let requests = Mutex<[RunRequest]>([])
+        let engine = Self.engine(store, runners: [ScriptedRunner { request, context in
+            requests.withLock { $0.append(request) }
+            switch request.run.attempt {
+            case 1:
+                context.emit("session", ["session_id": "sess-1", "model": "m"])
+                context.emit("checkpoint", ["schema_version": 1, "phase": "editing", "resume_hint": "start in Foo"])
+                return .failed("connection reset", retryable: true)
+            case 2:
+                // What Claude Code prints when the session is gone; no session is reported.
+                return .failed("No conversation found with session ID: \(request.resume?.sessionID ?? "")", retryable: true)
+            default:
+                context.emit("session", ["session_id": "sess-3", "model": "m"])
+                return .succeeded("done")
+            }
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "agent", prompt: "fix the tests")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(try await store.runs(task: id).map(\.agentSessionID) == ["sess-1", nil, "sess-3"])
+        }
+        let seen = requests.withLock { $0 }
+        try #require(seen.count == 3)
+        #expect(seen[1].resume?.sessionID == "sess-1", "the first retry resumes the session")
+        #expect(seen[2].resume == nil, "the dead session is not resumed a second time")
+        #expect(seen[2].prompt.hasPrefix("fix the tests"))
+        #expect(seen[2].prompt.contains("Resume hint from its last checkpoint: start in Foo"))
+    }
+
     @Test("a session id is recorded while the run goes on, so a lost worker's retry can resume it")
     func sessionRecordedEarly() async throws {
         let store = try await makeStore(Agent(name: "agent", runner: .builtin))

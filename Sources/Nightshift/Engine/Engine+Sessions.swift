@@ -70,8 +70,12 @@ extension Engine {
             let session = earlier.last { $0.agentSessionID != nil }
             hint = try? await checkpoints?.latestActiveCheckpoint(
                 agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID)?.resumeHint
-            if let session, let id = session.agentSessionID {
-                resume = ResumeContext(sessionID: id, fromAttempt: session.attempt, hint: hint, previousError: earlier.last?.error)
+            // Only the previous attempt's session is resumed. An attempt that reported none after
+            // one that did most likely failed to resume it (the CLI no longer has it, or could not
+            // start): resuming it again would fail the same way on every retry, so the next
+            // attempt starts a new session, with the checkpoint's hint in its prompt.
+            if let previous = earlier.last, let id = previous.agentSessionID {
+                resume = ResumeContext(sessionID: id, fromAttempt: previous.attempt, hint: hint, previousError: previous.error)
             }
         }
 
@@ -110,7 +114,8 @@ extension Engine {
     }
 
     /// After a run: stores the checkpoints its agent wrote (files and lines; bad ones quarantined
-    /// or logged with the reason), then the run's own automatic checkpoint. When the task is done,
+    /// or logged with the reason), then the run's own automatic checkpoint, with the agent's latest
+    /// context, progress and hint (this run's, or else the task's latest). When the task is done,
     /// its active checkpoints are resolved.
     func recordCheckpoints(
         _ claimed: ClaimedRun, agent: String, outcome: RunOutcome, observed: RunObservations, events: RunEventBuffer, logger: Logger
@@ -141,7 +146,12 @@ extension Engine {
         }
         await events.flush()
         let succeeded = outcome.resolution == .succeeded
-        let latest = written.last
+        // A run that wrote no checkpoint (one that died at start, a refused resume) carries the
+        // task's latest plan forward, so its own checkpoint does not bury the agent's hint.
+        var latest = written.last
+        if latest == nil {
+            latest = try? await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID)
+        }
         let automatic = SessionCheckpoint(
             agent: agent, sessionID: sessionID, taskID: task.id,
             phase: "attempt \(claimed.run.attempt) \(outcome.label)",
