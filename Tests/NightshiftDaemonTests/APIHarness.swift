@@ -17,9 +17,11 @@ struct APIHarness {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    /// Runs `body` against a fresh daemon whose builtin agents are `handlers`.
+    /// Runs `body` against a fresh daemon whose builtin agents are `handlers` (event streams read
+    /// every `streamPoll` without a ring from the engine).
     static func with<T: Sendable>(
         handlers: [String: BuiltinRunner.Handler],
+        streamPoll: Duration = .milliseconds(10),
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -29,7 +31,7 @@ struct APIHarness {
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
             configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
-        return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: .milliseconds(10))
+        return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in
                 try await body(APIHarness(port: port, store: store, engine: engine))
             }

@@ -5,6 +5,7 @@ import NightshiftDaemon
 import NIOCore
 import NIOHTTP1
 import NightshiftTestSupport
+import Synchronization
 import Testing
 
 @Suite("HTTP API over loopback")
@@ -241,6 +242,43 @@ struct APIServerTests {
             #expect(stored.count == 9)
             #expect(seqs == stored)
             #expect(try await api.store.task(TaskID(id)!)?.state == .done)
+        }
+    }
+
+    @Test("a live stream gets events as the engine writes them, not at the next poll")
+    func ssePush() async throws {
+        let gate = Mutex(false)
+        let handlers: [String: BuiltinRunner.Handler] = [
+            "gated": { _, context in
+                while !gate.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                for index in 0..<3 {
+                    context.emit("log", ["message": .string("step \(index)")])
+                    try await Task.sleep(for: .milliseconds(30))
+                }
+                return .succeeded("ok")
+            }
+        ]
+        // With a one-minute poll, only the engine's rings can bring the events within the
+        // client's ten-second timeout.
+        try await APIHarness.with(handlers: handlers, streamPoll: .seconds(60)) { api in
+            let id = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"gated","prompt":"x"}"#).json?["id"]?.stringValue)
+            var request = HTTPClientRequest(url: api.base + "/v1/tasks/\(id)/events")
+            request.headers.add(name: "Authorization", value: "Bearer \(APIHarness.token)")
+            request.headers.add(name: "Accept", value: "text/event-stream")
+            let start = ContinuousClock.now
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            var parser = SSEParser()
+            var seqs: [Int64] = []
+            for try await chunk in response.body {
+                seqs += parser.feed(String(buffer: chunk))
+                // The stream has read the log once and waits: the run's events come after.
+                gate.withLock { $0 = true }
+            }
+            let stored = try await api.store.events(task: TaskID(id)!, after: 0, limit: 100)
+            #expect(stored.filter { $0.type == "log" }.count == 3)
+            #expect(seqs == stored.map(\.seq))
+            #expect(try await api.store.task(TaskID(id)!)?.state == .done)
+            #expect(ContinuousClock.now - start < .seconds(10))
         }
     }
 

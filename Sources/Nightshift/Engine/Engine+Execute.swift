@@ -17,8 +17,11 @@ extension Engine {
         logger[metadataKey: "nightshift.task_id"] = "\(task.id)"
         logger[metadataKey: "nightshift.run_id"] = "\(claimed.run.id)"
         let errorLogger = logger
-        let events = RunEventBuffer(task: task.id) { [store] batch in
-            do { try await store.appendEvents(batch) } catch {
+        let events = RunEventBuffer(task: task.id) { [store, changes] batch in
+            do {
+                try await store.appendEvents(batch)
+                changes.ring()
+            } catch {
                 errorLogger.error("could not write run events", metadata: ["nightshift.error": "\(error)"])
             }
         }
@@ -44,6 +47,7 @@ extension Engine {
         }
         do {
             let result = try await settleRetrying(claimed.lease, outcome: outcome, logger: logger)
+            changes.ring()
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }

@@ -31,6 +31,7 @@ extension Engine {
                     claimed = try await store.claim(
                         worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: claimTime)
                     failures = 0
+                    if !claimed.isEmpty { changes.ring() }
                 } catch {
                     failures += 1
                     logger.error("claim failed", metadata: ["nightshift.error": "\(error)"])
@@ -122,7 +123,10 @@ extension Engine {
                 if !rescued.isEmpty {
                     logger.warning("rescued runs with expired leases", metadata: ["nightshift.count": "\(rescued.count)"])
                 }
-                if !rescued.isEmpty || !woken.isEmpty { doorbell.ring() }
+                if !rescued.isEmpty || !woken.isEmpty {
+                    doorbell.ring()
+                    changes.ring()
+                }
             } catch {
                 logger.error("rescue failed", metadata: ["nightshift.error": "\(error)"])
             }

@@ -20,6 +20,9 @@ public final class Engine: Service, Sendable {
     let runners: RunnerRegistry
     let logger: Logger
     let doorbell = Doorbell()
+    /// Rung after each write this engine makes to a task's event log (submits, actions, claims,
+    /// run events, settles, rescues and wakes), so readers that follow a log (SSE) need not poll.
+    public let changes = ChangeSignal()
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -51,7 +54,10 @@ public final class Engine: Service, Sendable {
     /// Queues a task and wakes the dispatcher.
     public func submit(_ new: NewTask) async throws -> SubmitResult {
         let result = try await store.submit(new, now: Date())
-        if result.inserted { doorbell.ring() }
+        if result.inserted {
+            doorbell.ring()
+            changes.ring()
+        }
         return result
     }
 
@@ -60,6 +66,7 @@ public final class Engine: Service, Sendable {
     @discardableResult
     public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
         let task = try await store.transition(id, action, now: Date())
+        changes.ring()
         switch action {
         case .cancel:
             state.withLock { $0.active[id]?.stop }?.stop(.cancelled)

@@ -30,11 +30,12 @@ public struct APIServer: Sendable {
 
     let engine: Engine
     let authority: TokenAuthority
-    /// How often an event stream looks for new events.
+    /// How often an event stream looks for new events without being told of a write (the
+    /// engine rings for its own writes; this catches other nodes').
     let streamPoll: Duration
 
     /// A server for `engine`, accepting the token `authority` knows.
-    public init(engine: Engine, authority: TokenAuthority, streamPoll: Duration = .milliseconds(50)) {
+    public init(engine: Engine, authority: TokenAuthority, streamPoll: Duration = .milliseconds(500)) {
         self.engine = engine
         self.authority = authority
         self.streamPoll = streamPoll
@@ -254,7 +255,7 @@ public struct APIServer: Sendable {
             after = value
         }
         if request.headers[.accept]?.contains("text/event-stream") == true {
-            return EventStream(store: store, task: id, after: after, poll: streamPoll).response()
+            return EventStream(store: store, task: id, after: after, changes: engine.changes, poll: streamPoll).response()
         }
         var limit = 100
         if let text = parameters["limit"] {
