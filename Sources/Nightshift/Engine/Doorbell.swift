@@ -4,76 +4,35 @@ import Synchronization
 /// Wakes a waiting loop: `ring()` from any task; `wait(timeout:)` returns at the next ring (or at
 /// once if a ring came since the last wait) or when the timeout passes. Rings coalesce.
 final class Doorbell: Sendable {
-    private struct State {
-        var pending = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextID = 0
-    }
-
-    private let state = Mutex(State())
+    private let signal = ChangeSignal()
 
     /// Wakes every waiter, or the next one to wait.
     func ring() {
-        let waiters = state.withLock { state in
-            let waiters = state.waiters.values
-            if waiters.isEmpty { state.pending = true } else { state.waiters.removeAll() }
-            return Array(waiters)
-        }
-        for waiter in waiters { waiter.resume() }
+        signal.ring()
     }
 
     /// Waits for a ring, at most `timeout`.
     func wait(timeout: Duration) async {
-        if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return }
-        // A dispatch timer rather than a sleeping child task (the dispatcher waits once per
-        // claim), cancelled when a ring comes first so timers do not pile up under load.
-        let id = newWaiterID()
-        let timer = DispatchWorkItem { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
-        await wait(id: id) {
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout.dispatchInterval, execute: timer)
-        }
-        timer.cancel()
+        await signal.waitUnconsumed(timeout: timeout)
     }
 
     /// Waits for a ring, or until the calling task is cancelled.
     func wait() async {
-        await wait(id: newWaiterID()) {}
-    }
-
-    private func newWaiterID() -> Int {
-        state.withLock { state in
-            state.nextID += 1
-            return state.nextID
-        }
-    }
-
-    /// Registers waiter `id` (then calls `registered`) unless a ring is pending.
-    private func wait(id: Int, registered: () -> Void) async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state in
-                    if state.pending || Task.isCancelled {
-                        state.pending = false
-                        return true
-                    }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() } else { registered() }
-            }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-        }
+        await signal.waitUnconsumed(timeout: nil)
     }
 }
 
 /// Counts changes and lets any number of readers wait for the next one: `ring()` bumps the
 /// generation and wakes every waiter; `wait(after:timeout:)` returns once the generation has
-/// passed the one a reader last saw, or when the timeout passes. Unlike ``Doorbell``, no ring is
-/// consumed by one reader, so every reader that follows a log sees every ring.
+/// passed the one a reader last saw, or when the timeout passes. No ring is consumed by one
+/// reader, so every reader that follows a log sees every ring. (``Doorbell`` is the consuming
+/// kind, on the same mechanism.)
 public final class ChangeSignal: Sendable {
     private struct State {
         var generation: UInt64 = 0
+        /// The last generation a consuming waiter took (``Doorbell``): a ring is pending while
+        /// the generation is past it.
+        var consumed: UInt64 = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextID = 0
     }
@@ -86,10 +45,12 @@ public final class ChangeSignal: Sendable {
     /// The number of rings so far: read it before reading what the rings announce.
     public var generation: UInt64 { state.withLock { $0.generation } }
 
-    /// Announces a change to every waiter.
+    /// Announces a change to every waiter (for consuming waiters: to those waiting now, or else
+    /// to the next one).
     public func ring() {
         let waiters = state.withLock { state in
             state.generation &+= 1
+            if !state.waiters.isEmpty { state.consumed = state.generation }
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
@@ -100,29 +61,49 @@ public final class ChangeSignal: Sendable {
     /// cancelled); returns the generation then.
     @discardableResult
     public func wait(after seen: UInt64, timeout: Duration) async -> UInt64 {
-        let id = state.withLock { state in
+        await wait(timeout: timeout) { $0.generation != seen }
+        return generation
+    }
+
+    /// Waits for a ring that no consuming waiter took yet, and takes it; at most `timeout` (none:
+    /// until the calling task is cancelled).
+    func waitUnconsumed(timeout: Duration?) async {
+        await wait(timeout: timeout) { state in
+            guard state.generation != state.consumed else { return false }
+            state.consumed = state.generation
+            return true
+        }
+    }
+
+    /// Returns at once if `ready`, else registers a waiter that the next ring, the timeout or
+    /// cancellation resumes. The timeout is a dispatch timer rather than a sleeping child task
+    /// (the dispatcher waits once per claim), cancelled when a ring comes first so timers do not
+    /// pile up under load.
+    private func wait(timeout: Duration?, ready: (inout State) -> Bool) async {
+        let id: Int? = state.withLock { state in
+            if ready(&state) { return nil }
             state.nextID += 1
             return state.nextID
         }
-        let timer = DispatchWorkItem { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
+        guard let id else { return }
+        let timer = timeout.map { _ in DispatchWorkItem { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() } }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state in
-                    if state.generation != seen || Task.isCancelled { return true }
+                    if ready(&state) || Task.isCancelled { return true }
                     state.waiters[id] = continuation
                     return false
                 }
                 if resumeNow {
                     continuation.resume()
-                } else {
+                } else if let timeout, let timer {
                     DispatchQueue.global().asyncAfter(deadline: .now() + timeout.dispatchInterval, execute: timer)
                 }
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
-        timer.cancel()
-        return generation
+        timer?.cancel()
     }
 }
 
