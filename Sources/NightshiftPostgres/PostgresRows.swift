@@ -9,7 +9,7 @@ enum PostgresRows {
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
-        last_seq, archived_at
+        last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds
         """
 
     /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
@@ -54,7 +54,12 @@ enum PostgresRows {
             result: try row["result"].decode(String?.self),
             error: try row["error"].decode(String?.self),
             costUSD: try row["cost_usd"].decode(Double.self),
-            archivedAt: date(try row["archived_at"].decode(Double?.self))
+            archivedAt: date(try row["archived_at"].decode(Double?.self)),
+            totals: TaskTotals(
+                tokensIn: try row["tokens_in"].decode(Int.self), tokensOut: try row["tokens_out"].decode(Int.self),
+                cacheReadTokens: try row["cache_read_tokens"].decode(Int.self),
+                cacheWriteTokens: try row["cache_write_tokens"].decode(Int.self), turns: try row["turns"].decode(Int.self),
+                runSeconds: try row["run_seconds"].decode(Double.self))
         )
     }
 
@@ -95,7 +100,9 @@ enum PostgresRows {
             costUSD: try row["cost_usd"].decode(Double.self),
             costEstimated: try row["cost_estimated"].decode(Bool.self),
             agentSessionID: try row["agent_session_id"].decode(String?.self),
-            error: try row["error"].decode(String?.self)
+            error: try row["error"].decode(String?.self),
+            turns: try row["turns"].decode(Int.self),
+            warnings: try row["warnings"].decode(String?.self).flatMap { try? JSONValue(jsonText: $0) }?.stringMembers ?? []
         )
     }
 

@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -39,6 +39,20 @@ enum PostgresSchema {
             }
         }
     }
+
+    /// A task's totals over its runs (tokens, turns, run time, beside its cost); a run's turns and
+    /// warnings (a JSON array's text).
+    static let v2: [String] = [
+        """
+        ALTER TABLE tasks ADD COLUMN tokens_in BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN tokens_out BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN cache_read_tokens BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN cache_write_tokens BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN turns BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN run_seconds DOUBLE PRECISION NOT NULL DEFAULT 0
+        """,
+        "ALTER TABLE runs ADD COLUMN turns BIGINT NOT NULL DEFAULT 0, ADD COLUMN warnings TEXT",
+    ]
 
     /// Times are seconds since 1970 (`DOUBLE PRECISION`), as in the SQLite store, so both stores
     /// round-trip the same `Date` values.

@@ -25,7 +25,7 @@ extension Transaction {
         var runs = RunCounts(succeeded: plan.succeeded, failed: plan.failed)
         for (next, planned) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             var columns = [BatchColumn("failures", "bigint"), BatchColumn("cost_usd", "float8", "tasks.cost_usd + moves.cost_usd")]
-            var fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
+            var fixed = ["lease_expires_at = NULL", "lease_token = NULL"] + Self.totalsAssignments
             switch next {
             case .done:
                 columns += [BatchColumn("result", "text"), BatchColumn("finished_at", "float8")]
@@ -50,6 +50,7 @@ extension Transaction {
                     .int(planned.facts.attempt), .double(planned.time), .text(outcome.label), .text(planned.settler),
                     .int(usage.exitCode), .int(usage.tokensIn), .int(usage.tokensOut), .int(usage.cacheReadTokens),
                     .int(usage.cacheWriteTokens), .bool(usage.costEstimated), .text(usage.agentSessionID), .text(outcome.error),
+                    .int(usage.turns), .double(usage.durationSeconds), .text(outcome.warningsText),
                 ]
                 return Move(facts: planned.facts, action: planned.action, budget: planned.budget, values: values, details: planned.details)
             }
@@ -59,7 +60,8 @@ extension Transaction {
                         settled_by = moves.settled_by, settled_state = moves.next_state, exit_code = moves.exit_code,
                         tokens_in = moves.tokens_in, tokens_out = moves.tokens_out, cache_read_tokens = moves.cache_read_tokens,
                         cache_write_tokens = moves.cache_write_tokens, cost_usd = moves.cost_usd, cost_estimated = moves.cost_estimated,
-                        agent_session_id = COALESCE(moves.agent_session_id, runs.agent_session_id), error = moves.run_error
+                        agent_session_id = COALESCE(moves.agent_session_id, runs.agent_session_id), error = moves.run_error,
+                        turns = moves.turns, warnings = moves.warnings
                     FROM moves WHERE runs.task_id = ANY(\(ids)) AND runs.task_id = moves.id AND runs.attempt = moves.run_attempt)
                     """)
             }
@@ -97,7 +99,11 @@ extension Transaction {
         BatchColumn("settled_by", "text"), BatchColumn("exit_code", "bigint"), BatchColumn("tokens_in", "bigint"),
         BatchColumn("tokens_out", "bigint"), BatchColumn("cache_read_tokens", "bigint"), BatchColumn("cache_write_tokens", "bigint"),
         BatchColumn("cost_estimated", "boolean"), BatchColumn("agent_session_id", "text"), BatchColumn("run_error", "text"),
+        BatchColumn("turns", "bigint"), BatchColumn("run_seconds", "float8"), BatchColumn("warnings", "text"),
     ]
+
+    /// The task's totals, each adding the run's figure carried by its move (``runColumns``).
+    private static let totalsAssignments = TaskTotals.columns.map { "\($0) = tasks.\($0) + moves.\($0)" }
 
     /// Why a settle with a lease that is no longer current changes nothing: already settled by
     /// the same settler (a repeat), or stale.

@@ -13,7 +13,8 @@ enum SQLiteRows {
     static let taskColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
-        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at
+        state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
+        tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds
         """
 
     /// The task with this id, if any.
@@ -49,7 +50,10 @@ enum SQLiteRows {
             result: row[24],
             error: row[25],
             costUSD: row[26],
-            archivedAt: date(row[30])
+            archivedAt: date(row[30]),
+            totals: TaskTotals(
+                tokensIn: row[31], tokensOut: row[32], cacheReadTokens: row[33], cacheWriteTokens: row[34], turns: row[35],
+                runSeconds: row[36])
         )
     }
 
@@ -90,8 +94,16 @@ enum SQLiteRows {
             costUSD: row["cost_usd"],
             costEstimated: row["cost_estimated"],
             agentSessionID: row["agent_session_id"],
-            error: row["error"]
+            error: row["error"],
+            turns: row["turns"],
+            warnings: warnings(row["warnings"])
         )
+    }
+
+    /// A run's warnings from their JSON array text (`NULL` when there are none).
+    static func warnings(_ text: String?) -> [String] {
+        guard let text, let value = try? JSONValue(jsonText: text) else { return [] }
+        return value.arrayStrings
     }
 
     static func event(_ row: Row) throws -> TaskEvent {

@@ -3,7 +3,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1"]
+    static let migrationIDs = ["v1", "v2"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -171,6 +171,20 @@ enum SQLiteSchema {
                     updated_at REAL NOT NULL,
                     PRIMARY KEY (workspace_id, agent, key)
                 );
+                """)
+        }
+        // v2: a task's totals over its runs (tokens, turns, run time, beside its cost); a run's
+        // turns and warnings.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN tokens_in INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN tokens_out INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN turns INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN run_seconds REAL NOT NULL DEFAULT 0;
+                ALTER TABLE runs ADD COLUMN turns INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE runs ADD COLUMN warnings TEXT;
                 """)
         }
         return migrator

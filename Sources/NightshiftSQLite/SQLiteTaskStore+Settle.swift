@@ -94,7 +94,10 @@ extension WriteTransaction {
         for planned in plan.moves {
             let outcome = planned.outcome
             let usage = outcome.usage
-            var values: [(any DatabaseValueConvertible)?] = [planned.failures, usage.costUSD]
+            var values: [(any DatabaseValueConvertible)?] = [
+                planned.failures, usage.costUSD, usage.tokensIn, usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens,
+                usage.turns, usage.durationSeconds,
+            ]
             switch planned.next {
             case .done: values += [outcome.result, planned.time]
             case .error: values += [outcome.error, planned.time]
@@ -107,7 +110,7 @@ extension WriteTransaction {
             runs.append([
                 planned.facts.id.rawValue, planned.facts.attempt, planned.time, outcome.label, settler, planned.next.rawValue,
                 usage.exitCode, usage.tokensIn, usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens, usage.costUSD,
-                usage.costEstimated, usage.agentSessionID, outcome.error,
+                usage.costEstimated, usage.agentSessionID, outcome.error, usage.turns, outcome.warningsText,
             ])
         }
         runDeltas["succeeded", default: 0] += plan.succeeded
@@ -115,6 +118,7 @@ extension WriteTransaction {
         let now = settlements.first?.now ?? Date()
         for (next, moves) in groups {
             var columns = [BatchColumn("failures"), BatchColumn("cost_usd", "tasks.cost_usd + moves.cost_usd")]
+                + TaskTotals.columns.map { BatchColumn($0, "tasks.\($0) + moves.\($0)") }
             var fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
             switch next {
             case .done:
@@ -164,19 +168,19 @@ extension WriteTransaction {
 
     /// Writes the end of runs, given as rows of (task_id, attempt, finished_at, outcome, settled_by,
     /// settled_state, exit_code, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, cost_usd,
-    /// cost_estimated, agent_session_id, error).
+    /// cost_estimated, agent_session_id, error, turns, warnings).
     private func finishRuns(_ runs: [[(any DatabaseValueConvertible)?]]) throws {
         for chunk in runs.chunks(of: Self.rowsPerStatement) {
             try db.cachedStatement(sql: """
                 WITH ended(task_id, attempt, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out,
-                    cache_read_tokens, cache_write_tokens, cost_usd, cost_estimated, agent_session_id, error)
-                    AS (VALUES \(Self.valueRows(chunk.count, width: 15)))
+                    cache_read_tokens, cache_write_tokens, cost_usd, cost_estimated, agent_session_id, error, turns, warnings)
+                    AS (VALUES \(Self.valueRows(chunk.count, width: 17)))
                 UPDATE runs SET finished_at = ended.finished_at, outcome = ended.outcome, settled_by = ended.settled_by,
                     settled_state = ended.settled_state, exit_code = ended.exit_code, tokens_in = ended.tokens_in,
                     tokens_out = ended.tokens_out, cache_read_tokens = ended.cache_read_tokens,
                     cache_write_tokens = ended.cache_write_tokens, cost_usd = ended.cost_usd,
                     cost_estimated = ended.cost_estimated, agent_session_id = COALESCE(ended.agent_session_id, runs.agent_session_id),
-                    error = ended.error
+                    error = ended.error, turns = ended.turns, warnings = ended.warnings
                 FROM ended WHERE runs.task_id = ended.task_id AND runs.attempt = ended.attempt
                 """).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
         }

@@ -3,6 +3,7 @@ import Foundation
 import Nightshift
 import NightshiftPostgres
 import NightshiftSQLite
+import NightshiftRunners
 
 /// `nightshift bench`: measures the engine on a temporary SQLite file (or a throwaway schema in a
 /// PostgreSQL database, `--store postgres://…`) and prints one JSON object per line per workload.
@@ -45,7 +46,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W4; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -106,6 +107,15 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W4") {
             for size in queuedSizes ?? [] { emit(try await bench.w4(queued: size)) }
+        }
+        if selected.contains("P") {
+            // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.
+            let figures = StreamParserBenchmark.claude(bytes: 50_000_000)
+            emit([
+                ("workload", "P"), ("parser", "claude_code"), ("bytes", .int(Int64(figures.bytes))),
+                ("lines", .int(Int64(figures.lines))), ("events", .int(Int64(figures.events))),
+                ("seconds", .double(figures.seconds)), ("mb_per_s", .double(Double(figures.bytes) / 1e6 / figures.seconds)),
+            ])
         }
     }
 

@@ -25,7 +25,7 @@ struct ClaudeCodeRunnerTests {
         // The assistant lines carry usage too (summed: 42 in, 2176 out …); only the result line counts.
         let usage = RunUsage(
             tokensIn: 18, tokensOut: 612, cacheReadTokens: 41877, cacheWriteTokens: 6021, costUSD: 0.04437585,
-            agentSessionID: Self.successSession, exitCode: 0)
+            agentSessionID: Self.successSession, exitCode: 0, turns: 4)
         let answer = "Fixed: `Invoice.rounded` now uses banker's rounding, so 10.055 becomes 10.06 and InvoiceTests pass."
         #expect(outcome == .succeeded(answer, usage: usage))
         #expect(stdin == "Fix the failing invoice test.")
@@ -55,9 +55,12 @@ struct ClaudeCodeRunnerTests {
         #expect(stream[7].data["name"] == "Edit")
         #expect(stream[8].data["is_error"] == false)
         #expect(stream[8].data["name"] == "Edit")
-        #expect(stream[10].data == [
+        var result = try #require(stream[10].data.objectValue)
+        // modelUsage is kept whole: it is what the tokens are summed from.
+        #expect(result.removeValue(forKey: "model_usage")?["claude-sonnet-4-5-20250929"]?["costUSD"] == 0.04437585)
+        #expect(JSONValue.object(result) == [
             "text": .string(answer), "is_error": false, "subtype": "success", "num_turns": 4, "duration_ms": 18423,
-            "cost_usd": 0.04437585,
+            "cost_usd": 0.04437585, "permission_denials": [],
             "usage": ["input_tokens": 18, "output_tokens": 612, "cache_read_tokens": 41877, "cache_write_tokens": 6021],
         ])
     }
@@ -66,14 +69,14 @@ struct ClaudeCodeRunnerTests {
     func errorSubtypeSuccess() async throws {
         let (outcome, events, _, _) = try await Self.fake.replay("error_subtype_success")
         #expect(outcome.resolution == .failed(retryable: true))
-        #expect(outcome.error?.hasPrefix("claude reported an error (subtype success, API status 529): API Error: 529") == true)
+        #expect(outcome.error == "claude: Overloaded (overloaded_error) (HTTP 529)")
         #expect(outcome.usage.agentSessionID == "3b7e91c4-0f2a-4d6b-8e35-a9c1d07f5e42")
         #expect(outcome.usage.exitCode == 1)
-        // api_retry for an overloaded API is logged, not a rate limit.
-        let retries = events.events("log").filter { $0.data["message"] == "system event api_retry" }
+        // api_retry for an overloaded API is a retry notice, not a rate limit; the result counts them.
+        let retries = events.events("retry")
         #expect(retries.count == 2)
-        #expect(retries.first?.data["level"] == "info")
-        #expect(retries.first?.data["data"]?["error_status"] == 529)
+        #expect(retries.first?.data["error_status"] == 529)
+        #expect(events.events("result").first?.data["api_retries"] == 2)
         #expect(events.events("rate_limit").isEmpty)
         #expect(events.events("result").first?.data["is_error"] == true)
     }
@@ -85,7 +88,7 @@ struct ClaudeCodeRunnerTests {
             "max turns reached (max_turns 2, 2 turns taken)", retryable: false,
             usage: RunUsage(
                 tokensIn: 9, tokensOut: 135, cacheReadTokens: 32731, cacheWriteTokens: 5408, costUSD: 0.02481918,
-                agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1)))
+                agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1, turns: 2)))
         #expect(argv.contains("--max-turns=2"))
     }
 
@@ -287,24 +290,25 @@ struct ClaudeCodeStreamParserTests {
         var noInit = ClaudeCodeStreamParser(lineLimit: 1 << 20)
         _ = feed([#"{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"s-2","num_turns":1}"#], into: &noInit)
         #expect(noInit.usage.agentSessionID == "s-2")
-        #expect(noInit.result == .init(isError: false, subtype: "success", text: "ok", errors: [], turns: 1, apiErrorStatus: nil))
+        #expect(noInit.result == .init(isError: false, subtype: "success", text: "ok", errors: [], turns: 1, apiErrorStatus: nil, denials: []))
     }
 
-    @Test("other system subtypes and unknown types are logged with their data, never dropped")
+    @Test("other system subtypes and unknown types are logged with their data; partial-message deltas are not news")
     func otherLines() {
         var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
         let compact = #"{"type":"system","subtype":"compact_boundary","session_id":"s","uuid":"u","compact_metadata":{"trigger":"auto","pre_tokens":167012}}"#
-        let events = feed([compact, #"{"type":"stream_event","event":{"type":"message_start"}}"#, #"{"kind":"x"}"#], into: &parser)
+        let events = feed([
+            compact, #"{"type":"stream_event","event":{"type":"message_start"}}"#, #"{"kind":"x"}"#, #"{"type":"future_kind","x":1}"#,
+        ], into: &parser)
         #expect(events.map(\.type) == ["log", "log", "log"])
         #expect(events[0].data["level"] == "info")
         #expect(events[0].data["message"] == "system event compact_boundary")
         #expect(events[0].data["data"]?["compact_metadata"]?["pre_tokens"] == 167012)
-        #expect(events[1].data["message"] == "unknown event type stream_event")
-        #expect(events[1].data["data"]?["event"]?["type"] == "message_start")
-        #expect(events[2].data["message"] == "unknown event type (none)")
+        #expect(events[1].data["message"] == "unknown event type (none)")
+        #expect(events[2].data["message"] == "unknown event type future_kind")
     }
 
-    @Test("rate limits: rate_limit_event, an api_retry for a 429, an assistant message with error rate_limit")
+    @Test("rate limits: a rejected rate_limit_event, an api_retry (a retry notice), an assistant message with error rate_limit")
     func rateLimits() {
         var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
         let events = feed([
@@ -313,7 +317,9 @@ struct ClaudeCodeStreamParserTests {
             #"{"type":"assistant","message":{"model":"<synthetic>","role":"assistant","content":[{"type":"text","text":"API Error: Rate limit reached"}]},"error":"rate_limit","session_id":"s"}"#,
             #"{"type":"assistant","message":{"model":"<synthetic>","role":"assistant","content":[{"type":"text","text":"Invalid API key"}]},"error":"authentication_failed","session_id":"s"}"#,
         ], into: &parser)
-        #expect(events.map(\.type) == ["rate_limit", "rate_limit", "rate_limit", "assistant", "error", "assistant"])
+        #expect(events.map(\.type) == ["rate_limit", "retry", "rate_limit", "assistant", "error", "assistant"])
+        #expect(parser.quotaResetsAt == Date(timeIntervalSince1970: 1763733600))
+        #expect(parser.apiRetries == 1)
         #expect(events[0].data == ["status": "rejected", "resetsAt": 1763733600, "rateLimitType": "seven_day"])
         #expect(events[1].data == ["attempt": 1, "max_retries": 10, "retry_delay_ms": 5000, "error_status": 429, "error": "rate_limit"])
         #expect(events[2].data == ["error": "rate_limit", "message": "API Error: Rate limit reached"])
@@ -345,6 +351,6 @@ struct ClaudeCodeStreamParserTests {
         let report = ProcessReport(status: .exited(1), stdout: parser, stderrTail: "")
         #expect(ClaudeCode.outcome(report, settings: .init()) == .failed(
             "claude error during execution: Tool execution failed: permission denied", retryable: true,
-            usage: RunUsage(costUSD: 0.01, agentSessionID: "s", exitCode: 1)))
+            usage: RunUsage(costUSD: 0.01, agentSessionID: "s", exitCode: 1, turns: 3)))
     }
 }

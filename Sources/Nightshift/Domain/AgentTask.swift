@@ -52,6 +52,8 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var costUSD: Double
     /// When the task was archived (hidden from default listings), if it was.
     public var archivedAt: Date?
+    /// Tokens, turns and run time summed over its settled runs (the cost is ``costUSD``).
+    public var totals: TaskTotals
 
     /// Creates a task value (stores build these from rows).
     public init(
@@ -59,9 +61,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
         lane: String?, labels: [String], origin: Origin?, idempotencyKey: String?, dedupKey: String?,
         budgetUSD: Double?, timeout: Double?, retry: RetryPolicy, availableAt: Date, state: TaskState,
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
-        result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil
+        result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals()
     ) {
         self.archivedAt = archivedAt
+        self.totals = totals
         self.id = id
         self.workspaceID = workspaceID
         self.agent = agent
@@ -87,6 +90,38 @@ public struct AgentTask: Sendable, Hashable, Codable {
         self.error = error
         self.costUSD = costUSD
     }
+}
+
+/// A task's figures summed over its settled runs, covering the same scope as its cost.
+public struct TaskTotals: Sendable, Hashable, Codable {
+    /// Input tokens (cache reads and writes not counted).
+    public var tokensIn: Int
+    /// Output tokens (reasoning and thought tokens included).
+    public var tokensOut: Int
+    /// Input tokens read from the prompt cache.
+    public var cacheReadTokens: Int
+    /// Input tokens written to the prompt cache.
+    public var cacheWriteTokens: Int
+    /// The agent's turns.
+    public var turns: Int
+    /// The time its runs took, in seconds.
+    public var runSeconds: Double
+
+    /// Creates totals; all zero by default.
+    public init(
+        tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0, turns: Int = 0,
+        runSeconds: Double = 0
+    ) {
+        self.tokensIn = tokensIn
+        self.tokensOut = tokensOut
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.turns = turns
+        self.runSeconds = runSeconds
+    }
+
+    /// Every token the task's runs used: in, out, cache reads and cache writes.
+    public var tokensUsed: Int { tokensIn + tokensOut + cacheReadTokens + cacheWriteTokens }
 }
 
 /// What a submit did.

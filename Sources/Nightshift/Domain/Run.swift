@@ -40,14 +40,21 @@ public struct Run: Sendable, Hashable, Codable {
     public var agentSessionID: String?
     /// Why it failed, if it did.
     public var error: String?
+    /// The agent's turns (model round trips), when the agent reports them.
+    public var turns: Int
+    /// What went wrong without failing the run (a tool call the agent's permissions denied, say).
+    public var warnings: [String]
 
     /// Creates a run value (stores build these from rows).
     public init(
         id: String, taskID: TaskID, attempt: Int, workerID: String, leaseToken: String, leaseExpiresAt: Date,
         heartbeatAt: Date, startedAt: Date, finishedAt: Date? = nil, outcome: String? = nil, exitCode: Int? = nil,
         tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0, costUSD: Double = 0,
-        costEstimated: Bool = false, agentSessionID: String? = nil, error: String? = nil
+        costEstimated: Bool = false, agentSessionID: String? = nil, error: String? = nil, turns: Int = 0,
+        warnings: [String] = []
     ) {
+        self.turns = turns
+        self.warnings = warnings
         self.id = id
         self.taskID = taskID
         self.attempt = attempt
@@ -126,12 +133,19 @@ public struct RunUsage: Sendable, Hashable, Codable {
     public var agentSessionID: String?
     /// The process's exit code.
     public var exitCode: Int?
+    /// The agent's turns (model round trips), when it reports them.
+    public var turns: Int
+    /// How long the run took, in seconds (the engine measures it).
+    public var durationSeconds: Double
 
     /// Creates usage figures; all zero by default.
     public init(
         tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0,
-        costUSD: Double = 0, costEstimated: Bool = false, agentSessionID: String? = nil, exitCode: Int? = nil
+        costUSD: Double = 0, costEstimated: Bool = false, agentSessionID: String? = nil, exitCode: Int? = nil,
+        turns: Int = 0, durationSeconds: Double = 0
     ) {
+        self.turns = turns
+        self.durationSeconds = durationSeconds
         self.tokensIn = tokensIn
         self.tokensOut = tokensOut
         self.cacheReadTokens = cacheReadTokens
@@ -159,12 +173,19 @@ public struct RunOutcome: Sendable, Hashable {
     public var message: String?
     /// Tokens, cost, session id, exit code.
     public var usage: RunUsage
+    /// For a provider's usage limit: when the provider says it resets, if it says.
+    public var resetsAt: Date?
+    /// What went wrong without deciding the outcome (a denied tool call, say), for the run's record.
+    public var warnings: [String]
 
     /// Creates an outcome.
     public init(
         resolution: RunResolution, label: String, result: String? = nil, error: String? = nil,
-        wakeAt: Date? = nil, message: String? = nil, usage: RunUsage = RunUsage()
+        wakeAt: Date? = nil, message: String? = nil, usage: RunUsage = RunUsage(), resetsAt: Date? = nil,
+        warnings: [String] = []
     ) {
+        self.resetsAt = resetsAt
+        self.warnings = warnings
         self.resolution = resolution
         self.label = label
         self.result = result
@@ -183,6 +204,16 @@ public struct RunOutcome: Sendable, Hashable {
     public static func failed(_ error: String, retryable: Bool = true, usage: RunUsage = RunUsage()) -> RunOutcome {
         RunOutcome(resolution: .failed(retryable: retryable), label: "failed", error: error, usage: usage)
     }
+
+    /// The provider's usage limit (a plan's quota, not a momentary rate limit) stopped the run:
+    /// its own kind, labelled `usage_limit`, with the reset time when the provider gives one.
+    /// Retryable; parking the agent until the reset is left to the scheduler.
+    public static func usageLimit(_ error: String, resetsAt: Date?, usage: RunUsage = RunUsage()) -> RunOutcome {
+        RunOutcome(resolution: .failed(retryable: true), label: usageLimitLabel, error: error, usage: usage, resetsAt: resetsAt)
+    }
+
+    /// The label of a run stopped by a provider's usage limit.
+    public static let usageLimitLabel = "usage_limit"
 
     /// The agent asks a question and waits for input.
     public static func waitingForInput(_ question: String, usage: RunUsage = RunUsage()) -> RunOutcome {

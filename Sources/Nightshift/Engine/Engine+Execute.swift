@@ -31,7 +31,7 @@ extension Engine {
         state.withLock { _ = $0.active.removeValue(forKey: task.id) }
         doorbell.ring()
 
-        let outcome: RunOutcome
+        var outcome: RunOutcome
         switch ending {
         case .finished(let finished, _): outcome = finished
         case .threw(let message): outcome = .failed(message, retryable: true)
@@ -42,6 +42,7 @@ extension Engine {
         case .stopped(.cancelled), .stopped(.leaseLost):
             return
         }
+        outcome.usage.durationSeconds = max(Date().timeIntervalSince(claimed.run.startedAt), 0)
         if case .finished(_, let started) = ending, started {
             await recordCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
         }

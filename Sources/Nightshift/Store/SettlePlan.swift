@@ -107,6 +107,7 @@ package struct SettlePlan {
             let action = LifecycleAction.settle(outcome.resolution)
             let next = try current.next(on: action, budget: budget)
             var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
+            if let resetsAt = outcome.resetsAt { details["resets_at"] = .double(resetsAt.timeIntervalSince1970) }
             var availableAt: Double?
             switch next {
             case .error:

@@ -58,3 +58,16 @@ package struct TaskFacts: Sendable {
         }
     }
 }
+
+extension TaskTotals {
+    /// The task columns that hold the totals, in the order of the figures a settle adds to them
+    /// (tokens in, out, cache read, cache write, turns, run seconds). Both stores use these names.
+    package static let columns = ["tokens_in", "tokens_out", "cache_read_tokens", "cache_write_tokens", "turns", "run_seconds"]
+}
+
+extension RunOutcome {
+    /// The warnings as a JSON array's text, or `nil` when there are none: how both stores keep them.
+    package var warningsText: String? {
+        warnings.isEmpty ? nil : JSONValue.array(warnings.map(JSONValue.string)).jsonText
+    }
+}

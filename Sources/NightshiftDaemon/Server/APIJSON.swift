@@ -28,6 +28,10 @@ public enum APIJSON {
             "available_at": time(task.availableAt), "created_at": time(task.createdAt), "updated_at": time(task.updatedAt),
             "finished_at": time(task.finishedAt), "result": string(task.result), "error": string(task.error),
             "cost_usd": .double(task.costUSD), "archived": .bool(task.archivedAt != nil),
+            "tokens_in": .int(Int64(task.totals.tokensIn)), "tokens_out": .int(Int64(task.totals.tokensOut)),
+            "cache_read_tokens": .int(Int64(task.totals.cacheReadTokens)),
+            "cache_write_tokens": .int(Int64(task.totals.cacheWriteTokens)), "tokens_used": .int(Int64(task.totals.tokensUsed)),
+            "turns": .int(Int64(task.totals.turns)), "run_seconds": .double(task.totals.runSeconds),
         ]
     }
 
@@ -45,7 +49,8 @@ public enum APIJSON {
             "exit_code": int(run.exitCode), "tokens_in": .int(Int64(run.tokensIn)), "tokens_out": .int(Int64(run.tokensOut)),
             "cache_read_tokens": .int(Int64(run.cacheReadTokens)), "cache_write_tokens": .int(Int64(run.cacheWriteTokens)),
             "cost_usd": .double(run.costUSD), "cost_estimated": .bool(run.costEstimated),
-            "agent_session_id": string(run.agentSessionID), "error": string(run.error),
+            "agent_session_id": string(run.agentSessionID), "error": string(run.error), "turns": .int(Int64(run.turns)),
+            "warnings": .array(run.warnings.map(JSONValue.string)),
         ]
     }
 

@@ -125,7 +125,8 @@ public enum OpenAPIDocument {
                 "timeout": "number|null", "max_attempts": "integer", "state": "string", "attempt": "integer",
                 "failures": "integer", "available_at": "time", "created_at": "time", "updated_at": "time",
                 "finished_at": "time", "result": "string|null", "error": "string|null", "cost_usd": "number",
-                "archived": "boolean",
+                "archived": "boolean", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
+                "cache_write_tokens": "integer", "tokens_used": "integer", "turns": "integer", "run_seconds": "number",
             ], required: ["id", "state", "agent", "prompt", "priority", "attempt", "result", "error", "created_at", "updated_at"]),
             "NewTask": schema([
                 "agent": "string", "prompt": "string", "payload": "any", "priority": "integer", "lane": "string",
@@ -147,7 +148,7 @@ public enum OpenAPIDocument {
                 "heartbeat_at": "time", "lease_expires_at": "time", "finished_at": "time", "outcome": "string|null",
                 "exit_code": "integer|null", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
                 "cache_write_tokens": "integer", "cost_usd": "number", "cost_estimated": "boolean",
-                "agent_session_id": "string|null", "error": "string|null",
+                "agent_session_id": "string|null", "error": "string|null", "turns": "integer", "warnings": "strings",
             ], required: ["id", "task_id", "attempt"]),
             "RunList": ["type": "object", "required": ["runs"], "properties": ["runs": ["type": "array", "items": ref("Run")]]],
             "Agent": schema([

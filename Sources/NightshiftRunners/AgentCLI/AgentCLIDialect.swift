@@ -86,8 +86,9 @@ extension AgentCLIDialect {
         }
     }
 
-    /// `reason`, then the end of stderr if there is any.
+    /// `reason`, then stderr's first meaningful line if there is one (the whole of stderr is in
+    /// the task's log as `stderr` events).
     static func failure(_ reason: String, stderr: String) -> String {
-        stderr.isEmpty ? reason : "\(reason): \(stderr)"
+        AgentStderr.meaningfulLine(stderr).map { "\(reason): \($0)" } ?? reason
     }
 }

@@ -20,6 +20,9 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
         self.daemonEnvironment = environment
     }
 
+    /// How much of the end of stderr is kept to read a failure from: 16 KiB.
+    static var stderrBytes: Int { 16 << 10 }
+
     /// The dialect's kind.
     var kind: RunnerKind { Dialect.kind }
 
@@ -62,6 +65,10 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
                 "level": "info", "message": .string("resuming session \(resume.sessionID) of attempt \(resume.fromAttempt)"),
             ])
         }
+        // A CLI's failure is read from stderr's first meaningful line, which in a stack trace comes
+        // first: keep more of it than the 2 KiB a command's failure quotes.
+        var limits = self.limits
+        limits.stderrTailBytes = max(limits.stderrTailBytes, Self.stderrBytes)
         let execution = CommandExecution(
             invocation: invocation, prompt: stdin,
             interpreter: Dialect.interpreter(settings.own, common: settings.common, limits: limits),

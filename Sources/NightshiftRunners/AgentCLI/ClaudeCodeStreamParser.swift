@@ -4,8 +4,15 @@ import Nightshift
 /// Reads Claude Code's `--output-format=stream-json --verbose` stdout: every line becomes typed
 /// task events, and the parser keeps the session id (from `system`/`init`) and the final `result`.
 ///
-/// Usage and cost come from the `result` line only: Claude Code repeats a message's usage on each
+/// Usage and cost come from the `result` lines only: Claude Code repeats a message's usage on each
 /// of its content-block lines, so summing the `assistant` lines would count it several times.
+/// `total_cost_usd` covers the whole process (every model, every subagent), and so does the
+/// result's `modelUsage` (per model, cumulative): tokens are its sums when it is there, so tokens
+/// and cost cover the same scope. Without it, the `usage` of every `result` line is added up (a
+/// session fed on stdin prints one per turn). See docs/runners/claude-code.md.
+///
+/// Lines with a `parent_tool_use_id` are a subagent's (the `Task`/`Agent` tool): their events
+/// carry that id, and the run's result is the main agent's `result` line alone.
 ///
 /// The line formats follow Claude Code's own SDK parser (anthropics/claude-agent-sdk-python,
 /// `_internal/message_parser.py`); see `Tests/Fixtures/claude-sessions/README.md`.
@@ -24,6 +31,8 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         var turns: Int?
         /// `api_error_status`: the HTTP status of a failed API call.
         var apiErrorStatus: Int?
+        /// `permission_denials`: the tool calls the permissions refused, as readable lines.
+        var denials: [String]
     }
 
     /// The line length over which the reader cuts lines (reported in the warning).
@@ -34,6 +43,14 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     private(set) var result: FinalResult?
     /// The names of the tool calls seen, by id, for their results.
     private var toolNames: [String: String] = [:]
+    /// `usage` summed over the result lines, for results without `modelUsage`.
+    private var summedUsage = RunUsage()
+    /// The latest quota status (`rate_limit_event`): utilization, window, reset.
+    private(set) var quota: JSONValue?
+    /// When a rejected quota (`rate_limit_event` status `rejected`) resets, if it said.
+    private(set) var quotaResetsAt: Date?
+    /// The `api_retry` notices seen.
+    private(set) var apiRetries = 0
 
     /// A parser for a stream whose lines are cut at `lineLimit` bytes.
     init(lineLimit: Int) {
@@ -44,12 +61,28 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     mutating func handle(event type: String, _ object: [String: JSONValue]) -> [Event] {
         switch type {
         case "system": system(object)
-        case "assistant": assistant(object)
-        case "user": user(object)
+        case "assistant": Self.attributed(assistant(object), object)
+        case "user": Self.attributed(user(object), object)
         case "result": finish(object)
-        case "rate_limit_event": [("rate_limit", object["rate_limit_info"] ?? Self.fields(object))]
+        case "rate_limit_event": rateLimit(object)
+        // Partial-message deltas (`--include-partial-messages`): the whole message follows as an
+        // `assistant` line, which is what the log keeps.
+        case "stream_event": []
         default: [("log", AgentEventData.unknownType(type, object))]
         }
+    }
+
+    /// A quota status: kept as the latest (for `status`); an event only when it is not plainly
+    /// `allowed` (a warning, or `rejected` with its reset time).
+    private mutating func rateLimit(_ object: [String: JSONValue]) -> [Event] {
+        let info = object["rate_limit_info"] ?? Self.fields(object)
+        quota = info
+        let status = info["status"]?.stringValue
+        if status == "allowed" { return [] }
+        if status == "rejected", let reset = info["resetsAt"]?.doubleValue {
+            quotaResetsAt = Date(timeIntervalSince1970: reset > 1e11 ? reset / 1000 : reset)
+        }
+        return [("rate_limit", info)]
     }
 
     /// `init` starts the session; an `api_retry` for a rate limit is a rate-limit notice; any other
@@ -67,8 +100,9 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
             if let cwd = object["cwd"]?.stringValue { data["cwd"] = .string(cwd) }
             return [("session", .object(data))]
         }
-        if subtype == "api_retry", object["error"] == "rate_limit" || object["error_status"] == 429 {
-            return [("rate_limit", Self.fields(object))]
+        if subtype == "api_retry" {
+            apiRetries += 1
+            return [("retry", Self.fields(object))]
         }
         return [("log", AgentEventData.info("system event \(subtype ?? "(no subtype)")", data: .object(object)))]
     }
@@ -127,22 +161,50 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         }
     }
 
+    /// A result line's `usage`, or one model's entry of `modelUsage` (camel-case names).
+    private static func tokens(_ usage: JSONValue?, camelCase: Bool) -> RunUsage {
+        let names = camelCase
+            ? ["inputTokens", "outputTokens", "cacheReadInputTokens", "cacheCreationInputTokens"]
+            : ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"]
+        let counts = names.map { AgentEventData.int(usage?[$0]) ?? 0 }
+        return RunUsage(tokensIn: counts[0], tokensOut: counts[1], cacheReadTokens: counts[2], cacheWriteTokens: counts[3])
+    }
+
     /// The `result` line: remembered for the outcome; tokens and cost taken from it.
     private mutating func finish(_ object: [String: JSONValue]) -> [Event] {
-        let summary = object["usage"]?.objectValue ?? [:]
-        usage.tokensIn = AgentEventData.int(summary["input_tokens"]) ?? 0
-        usage.tokensOut = AgentEventData.int(summary["output_tokens"]) ?? 0
-        usage.cacheReadTokens = AgentEventData.int(summary["cache_read_input_tokens"]) ?? 0
-        usage.cacheWriteTokens = AgentEventData.int(summary["cache_creation_input_tokens"]) ?? 0
-        usage.costUSD = object["total_cost_usd"]?.doubleValue ?? 0
+        let own = Self.tokens(object["usage"], camelCase: false)
+        summedUsage.tokensIn += own.tokensIn
+        summedUsage.tokensOut += own.tokensOut
+        summedUsage.cacheReadTokens += own.cacheReadTokens
+        summedUsage.cacheWriteTokens += own.cacheWriteTokens
+        var counted = summedUsage
+        if case .object(let models)? = object["modelUsage"], !models.isEmpty {
+            counted = RunUsage()
+            for (_, entry) in models {
+                let tokens = Self.tokens(entry, camelCase: true)
+                counted.tokensIn += tokens.tokensIn
+                counted.tokensOut += tokens.tokensOut
+                counted.cacheReadTokens += tokens.cacheReadTokens
+                counted.cacheWriteTokens += tokens.cacheWriteTokens
+            }
+        }
+        usage.tokensIn = counted.tokensIn
+        usage.tokensOut = counted.tokensOut
+        usage.cacheReadTokens = counted.cacheReadTokens
+        usage.cacheWriteTokens = counted.cacheWriteTokens
+        if let cost = object["total_cost_usd"]?.doubleValue { usage.costUSD = cost }
         if usage.agentSessionID == nil { usage.agentSessionID = object["session_id"]?.stringValue }
         var errors: [String] = []
         if case .array(let items)? = object["errors"] { errors = items.compactMap(\.stringValue) }
+        var denials: [String] = []
+        if case .array(let items)? = object["permission_denials"] { denials = items.map(Self.denial) }
         let final = FinalResult(
             isError: object["is_error"] != false, subtype: object["subtype"]?.stringValue,
             text: object["result"]?.stringValue, errors: errors,
-            turns: AgentEventData.int(object["num_turns"]), apiErrorStatus: AgentEventData.int(object["api_error_status"]))
+            turns: AgentEventData.int(object["num_turns"]), apiErrorStatus: AgentEventData.int(object["api_error_status"]),
+            denials: denials)
         result = final
+        if let turns = final.turns { usage.turns = turns }
 
         var data: [String: JSONValue] = [
             "is_error": .bool(final.isError),
@@ -156,7 +218,32 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         if let turns = final.turns { data["num_turns"] = .int(Int64(turns)) }
         if let duration = AgentEventData.int(object["duration_ms"]) { data["duration_ms"] = .int(Int64(duration)) }
         if let cost = object["total_cost_usd"], cost.doubleValue != nil { data["cost_usd"] = cost }
+        for (from, to) in [("terminal_reason", "terminal_reason"), ("permission_denials", "permission_denials"),
+                           ("modelUsage", "model_usage"), ("api_error_status", "api_error_status"), ("errors", "errors")]
+        {
+            if let value = object[from], value != .null { data[to] = value }
+        }
+        if apiRetries > 0 { data["api_retries"] = .int(Int64(apiRetries)) }
         return [("result", .object(data))]
+    }
+
+    /// A denied tool call as a line: `Bash: git push origin main`, else the tool and its input.
+    private static func denial(_ item: JSONValue) -> String {
+        let tool = item["tool_name"]?.stringValue ?? "tool"
+        let input = item["tool_input"]
+        let shown = input?["command"]?.stringValue ?? input?["file_path"]?.stringValue ?? input?.jsonText ?? ""
+        let (text, cut) = AgentEventData.cut(shown, toBytes: 300)
+        return "permission denied: \(tool)" + (text.isEmpty ? "" : " \(text)\(cut ? "…" : "")")
+    }
+
+    /// `events` with the line's `parent_tool_use_id`, when it is a subagent's line.
+    private static func attributed(_ events: [Event], _ object: [String: JSONValue]) -> [Event] {
+        guard let parent = object["parent_tool_use_id"]?.stringValue else { return events }
+        return events.map { event in
+            guard case .object(var data) = event.data else { return event }
+            data["parent_tool_use_id"] = .string(parent)
+            return (event.type, .object(data))
+        }
     }
 }
 

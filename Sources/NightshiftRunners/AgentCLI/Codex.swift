@@ -69,17 +69,28 @@ enum Codex: AgentCLIDialect {
 
     /// How a finished run went:
     ///
-    /// - a `turn.failed`: failed (retryable) with its message;
+    /// - a `turn.failed`: failed with its message unwrapped, classified by ``ProviderFailure``
+    ///   (an unsupported model or refused credentials fail at once; a usage limit is its own kind;
+    ///   the rest is retryable);
     /// - exit 0 after a `turn.completed`: succeeded with the last agent message (failed if there was none);
-    /// - otherwise failed (retryable) with the last `error` message, or "stream ended without
-    ///   turn.completed", the exit status and the end of stderr. Codex refusing to run outside a
-    ///   Git repository is not retryable: the config must change.
+    /// - otherwise failed with the last `error` message (classified likewise), else the last
+    ///   reconnect notice or "stream ended without turn.completed", the exit status and stderr's
+    ///   first meaningful line. Codex refusing to run outside a Git repository is not retryable:
+    ///   the config must change.
+    ///
+    /// Failed file changes are the run's warnings.
     static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome {
+        var outcome = decide(report)
+        outcome.warnings = report.stdout.failedChanges
+        return outcome
+    }
+
+    private static func decide(_ report: ProcessReport<Interpreter>) -> RunOutcome {
         let stream = report.stdout
         let usage = usage(report)
         let ending = Self.ending(report.status)
         if let message = stream.turnFailure {
-            return .failed("codex: turn failed: \(message) (\(ending))", retryable: true, usage: usage)
+            return ProviderFailure.classify(message).outcome("codex: turn failed (\(ending))", usage: usage)
         }
         if report.status == .exited(0), stream.turnsCompleted > 0 {
             guard let text = stream.lastAgentMessage else {
@@ -91,7 +102,14 @@ enum Codex: AgentCLIDialect {
             let reason = "codex: not inside a trusted Git repository (\(ending)); set skip_git_repo_check = true to run anyway"
             return .failed(failure(reason, stderr: report.stderrTail), retryable: false, usage: usage)
         }
-        let reason = stream.lastError ?? (stream.turnsCompleted == 0 ? "stream ended without turn.completed" : "run failed")
-        return .failed(failure("codex: \(reason) (\(ending))", stderr: report.stderrTail), retryable: true, usage: usage)
+        if let message = stream.lastError {
+            return ProviderFailure.classify(message).outcome("codex (\(ending))", usage: usage)
+        }
+        let reason = stream.lastRetry.map { "gave up after \($0)" }
+            ?? (stream.turnsCompleted == 0 ? "stream ended without turn.completed" : "run failed")
+        if let failure = AgentStderr.failure(report.stderrTail), !failure.retryable || failure.kind == .usageLimit {
+            return failure.outcome("codex: \(reason) (\(ending))", usage: usage)
+        }
+        return .failed(Self.failure("codex: \(reason) (\(ending))", stderr: report.stderrTail), retryable: true, usage: usage)
     }
 }

@@ -7,7 +7,12 @@ import Nightshift
 ///
 /// Usage: Codex fills each `turn.completed` usage from the thread's *running total*
 /// (`total_token_usage`), not the turn's own tokens, so the last one is the run's usage; adding
-/// them up would count early turns again. Its `input_tokens` include the cached ones.
+/// them up would count early turns again. Its `input_tokens` include the cached ones (and, we take
+/// it, the `cache_write_input_tokens` of newer versions, as the API counts them); its
+/// `output_tokens` include the `reasoning_output_tokens`.
+///
+/// `Reconnecting... n/5 (reason)` error lines are Codex retrying its stream: `retry` events, not
+/// errors. A run that recovers shows none.
 struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
     /// The token counts of a `turn.completed` event, as Codex prints them.
     struct TokenTotals: Sendable, Hashable {
@@ -15,6 +20,8 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
         var input = 0
         /// The input tokens read from the prompt cache.
         var cachedInput = 0
+        /// The input tokens written to the prompt cache.
+        var cacheWrite = 0
         /// Output tokens.
         var output = 0
     }
@@ -35,8 +42,12 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
     private(set) var lastAgentMessage: String?
     /// The message of the last `turn.failed`.
     private(set) var turnFailure: String?
-    /// The message of the last top-level `error` (Codex also reports reconnect attempts this way).
+    /// The message of the last top-level `error` that was not a reconnect notice.
     private(set) var lastError: String?
+    /// The last reconnect notice (`Reconnecting... 5/5 (request timed out)`).
+    private(set) var lastRetry: String?
+    /// File changes that failed, as readable lines: the run's warnings.
+    private(set) var failedChanges: [String] = []
     private var warnedAboutPrice = false
 
     /// An interpreter for a run of `model` (the config's, if set) whose lines are cut at `lineLimit` bytes.
@@ -49,10 +60,12 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
     /// Tokens, the estimated cost (0 without a price) and the thread id seen so far.
     var usage: RunUsage {
         let tokens = PriceTable.Tokens(
-            uncachedInput: max(totals.input - totals.cachedInput, 0), cachedInput: totals.cachedInput, output: totals.output)
+            uncachedInput: max(totals.input - totals.cachedInput - totals.cacheWrite, 0), cachedInput: totals.cachedInput,
+            output: totals.output, cacheWrite: totals.cacheWrite)
         return RunUsage(
             tokensIn: tokens.uncachedInput, tokensOut: tokens.output, cacheReadTokens: tokens.cachedInput,
-            costUSD: prices.cost(of: tokens, model: model) ?? 0, costEstimated: true, agentSessionID: threadID)
+            cacheWriteTokens: tokens.cacheWrite, costUSD: prices.cost(of: tokens, model: model) ?? 0, costEstimated: true,
+            agentSessionID: threadID, turns: turnsCompleted)
     }
 
     /// The task events of one event line; remembers what the outcome and usage need.
@@ -72,17 +85,42 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
         case "turn.failed":
             let message = event["error"]?["message"]?.stringValue ?? "turn failed"
             turnFailure = message
-            return [("turn", ["phase": "failed", "error": .string(message)])]
+            return [("turn", ["phase": "failed", "error": .string(ProviderFailure.unwrap(message).message)])]
         case "item.started", "item.updated", "item.completed":
             guard let item = event["item"]?.objectValue else { return [("log", AgentEventData.malformed(type, "without an item", event))] }
             return self.item(item, completed: type == "item.completed", started: type == "item.started", event: event)
         case "error":
             let message = event["message"]?.stringValue ?? "error"
+            if let retry = Self.reconnect(message) {
+                lastRetry = message
+                return [("retry", retry)]
+            }
             lastError = message
-            return [("error", ["message": .string(message)])]
+            return [("error", Self.errorData(message))]
         default:
             return [("log", AgentEventData.unknownType(type, event))]
         }
+    }
+
+    /// `Reconnecting... 2/5 (reason)` as `{message, attempt, max_attempts, reason?}`; `nil` for any
+    /// other message.
+    static func reconnect(_ message: String) -> JSONValue? {
+        guard let range = message.range(of: #"^Reconnecting(\.\.\.|…) ?(\d+)/(\d+)"#, options: .regularExpression) else { return nil }
+        let counts = message[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        var data: [String: JSONValue] = ["message": .string(message)]
+        if counts.count == 2 {
+            data["attempt"] = .int(Int64(counts[0]))
+            data["max_attempts"] = .int(Int64(counts[1]))
+        }
+        let rest = String(message[range.upperBound...]).trimmingWhitespace()
+        if rest.hasPrefix("("), rest.hasSuffix(")") { data["reason"] = .string(String(rest.dropFirst().dropLast())) }
+        return .object(data)
+    }
+
+    /// An error's data: the provider's message unwrapped, and the raw text when it differs.
+    static func errorData(_ message: String) -> JSONValue {
+        let readable = ProviderFailure.unwrap(message).message
+        return readable == message ? ["message": .string(message)] : ["message": .string(readable), "raw": .string(message)]
     }
 
     /// Takes the thread's totals; warns once when the model has no price.
@@ -93,6 +131,7 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
             totals = TokenTotals(
                 input: AgentEventData.int(reported["input_tokens"]) ?? 0,
                 cachedInput: AgentEventData.int(reported["cached_input_tokens"]) ?? 0,
+                cacheWrite: AgentEventData.int(reported["cache_write_input_tokens"]) ?? 0,
                 output: AgentEventData.int(reported["output_tokens"]) ?? 0)
             data["usage"] = .object(reported)
         }
@@ -156,11 +195,19 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
             return [("tool_call", AgentEventData.toolCall(id: id, name: "web_search", input: .object(input)))]
         case "file_change":
             guard completed else { return [] }
-            return [("file_change", with(["changes": item["changes"] ?? [], "status": item["status"] ?? .null]))]
+            let failed = item["status"]?.stringValue == "failed"
+            if failed {
+                var paths: [String] = []
+                if case .array(let changes)? = item["changes"] { paths = changes.compactMap { $0["path"]?.stringValue } }
+                failedChanges.append("file change failed: " + (paths.isEmpty ? "(no path)" : paths.joined(separator: ", ")))
+            }
+            return [("file_change", with(["changes": item["changes"] ?? [], "status": item["status"] ?? .null, "is_error": .bool(failed)]))]
         case "todo_list":
             return [("todo", with(["items": item["items"] ?? []]))]
         case "error":
-            return [("error", with(["message": item["message"] ?? ""]))]
+            // An error item is a notice the turn goes on after (a transport fallback, a missing
+            // model's metadata); what ends a turn is `turn.failed` or a top-level `error`.
+            return [("log", with(["level": "warning", "message": item["message"] ?? ""]))]
         default:
             return [("log", AgentEventData.info("unknown item type \(kind)", data: .object(event)))]
         }

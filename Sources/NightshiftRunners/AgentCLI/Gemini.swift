@@ -47,6 +47,13 @@ enum Gemini: AgentCLIDialect {
         55: "untrusted workspace",
     ]
 
+    /// In stream-json mode an API error exits with its HTTP status, cut to a byte by the OS
+    /// (400 → 144, 404 → 148, 429 → 173, 503 → 247); the status, if `code` is one.
+    static func httpStatus(exitCode code: Int32) -> Int? {
+        guard code >= 144 else { return nil }
+        return [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504].first { $0 & 0xFF == Int(code) }
+    }
+
     /// Reads and checks the Gemini-only keys.
     static func settings(_ reader: inout RunnerConfigReader) throws(NightshiftError) -> Settings {
         Settings(
@@ -77,9 +84,11 @@ enum Gemini: AgentCLIDialect {
     /// How a finished run went:
     ///
     /// - exit 0 with a `result` of status `success`: succeeded with the last turn's assistant text;
-    /// - a fatal exit (42 input error, 53 turn limit, 41, 44, 52, 55): failed, not retryable;
-    /// - anything else: failed (retryable) with the result's or last error's message, or the exit
-    ///   status, and the end of stderr.
+    /// - a fatal exit (42 input error, 53 turn limit, 41, 44, 52, 55): failed, not retryable, with
+    ///   the error's message (stdout's, else stderr's first meaningful line);
+    /// - anything else: classified by ``ProviderFailure`` from the result's or last error's message
+    ///   (else stderr) and the HTTP status the exit code carries: a missing model or an invalid
+    ///   request fails at once, a spent quota is a usage limit, the rest is retryable.
     static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome {
         let stream = report.stdout
         let usage = usage(report)
@@ -88,14 +97,27 @@ enum Gemini: AgentCLIDialect {
             return .succeeded(stream.resultText, usage: usage)
         case .exited(let code) where permanentExits[code] != nil:
             let reason = "gemini: \(permanentExits[code]!) (exit \(code))"
-            let detail = stream.errorMessage ?? report.stderrTail
-            return .failed(failure(reason, stderr: detail), retryable: false, usage: usage)
+            let detail = stream.errorMessage.map { ProviderFailure.unwrap($0).message }
+                ?? AgentStderr.failure(report.stderrTail)?.message
+            return .failed(detail.map { "\(reason): \($0)" } ?? reason, retryable: false, usage: usage)
         case .exited(let code):
-            let problem = stream.errorMessage
-                ?? (stream.resultStatus == nil ? "stream ended without a result" : "result status \(stream.resultStatus!)")
-            return .failed(failure("gemini: \(problem) (exit \(code))", stderr: report.stderrTail), retryable: true, usage: usage)
+            if let message = stream.errorMessage {
+                return ProviderFailure.classify(Self.unbracketed(message), status: httpStatus(exitCode: code))
+                    .outcome("gemini (exit \(code))", usage: usage)
+            }
+            if let failure = AgentStderr.failure(report.stderrTail) {
+                return failure.outcome("gemini (exit \(code))", usage: usage)
+            }
+            let problem = stream.resultStatus == nil ? "stream ended without a result" : "result status \(stream.resultStatus!)"
+            return .failed("gemini: \(problem) (exit \(code))", retryable: true, usage: usage)
         case .signaled(let signal):
             return .failed(failure("gemini: killed by signal \(signal)", stderr: report.stderrTail), retryable: true, usage: usage)
         }
+    }
+
+    /// `[API Error: …]` without the brackets and the prefix.
+    static func unbracketed(_ message: String) -> String {
+        guard message.hasPrefix("[API Error: "), message.hasSuffix("]") else { return message }
+        return String(message.dropFirst("[API Error: ".count).dropLast())
     }
 }

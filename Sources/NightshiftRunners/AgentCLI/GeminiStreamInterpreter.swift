@@ -57,7 +57,7 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
         case "message":
             // The user message echoes the prompt, which the task already has.
             guard event["role"]?.stringValue == "assistant" else { return [] }
-            let text = event["content"]?.stringValue ?? ""
+            let text = Self.text(of: event["content"])
             if toolSinceText {
                 resultText = ""
                 toolSinceText = false
@@ -77,7 +77,11 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
             let error = event["error"]?["message"]?.stringValue
             let content = event["output"]?.stringValue ?? error ?? ""
             let isError = event["status"]?.stringValue == "error" || error != nil
-            return [("tool_result", AgentEventData.toolResult(id: id, name: id.flatMap { toolNames[$0] }, isError: isError, content: content))]
+            var extra: [String: JSONValue] = [:]
+            if let type = event["error"]?["type"]?.stringValue { extra["error_type"] = .string(type) }
+            if let error, error != content { extra["error"] = .string(error) }
+            return [("tool_result", AgentEventData.toolResult(
+                id: id, name: id.flatMap { toolNames[$0] }, isError: isError, content: content, extra: extra))]
         case "error":
             let message = event["message"]?.stringValue ?? "error"
             let severity = event["severity"]?.stringValue ?? "error"
@@ -127,10 +131,26 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
     }
 
     /// The tokens of a `stats` object or one model's entry: `input_tokens` count the cached ones,
-    /// `input` the rest.
+    /// `input` the rest. Thought tokens have no member of their own: they are the rest of
+    /// `total_tokens` (`total_tokens − input_tokens − output_tokens`), and billed as output, so
+    /// they count as output here.
     private static func tokens(_ stats: [String: JSONValue]) -> PriceTable.Tokens {
         let cached = AgentEventData.int(stats["cached"]) ?? 0
-        let uncached = AgentEventData.int(stats["input"]) ?? max((AgentEventData.int(stats["input_tokens"]) ?? 0) - cached, 0)
-        return PriceTable.Tokens(uncachedInput: uncached, cachedInput: cached, output: AgentEventData.int(stats["output_tokens"]) ?? 0)
+        let inputTokens = AgentEventData.int(stats["input_tokens"]) ?? 0
+        let uncached = AgentEventData.int(stats["input"]) ?? max(inputTokens - cached, 0)
+        let output = AgentEventData.int(stats["output_tokens"]) ?? 0
+        let thoughts = max((AgentEventData.int(stats["total_tokens"]) ?? 0) - max(inputTokens, uncached + cached) - output, 0)
+        return PriceTable.Tokens(uncachedInput: uncached, cachedInput: cached, output: output + thoughts)
+    }
+
+    /// Message content as text: a string as is; parts (`[{text}]`) joined; anything else as JSON.
+    static func text(of content: JSONValue?) -> String {
+        switch content {
+        case .string(let text)?: return text
+        case .array(let parts)?: return parts.map { $0["text"]?.stringValue ?? $0.stringValue ?? $0.jsonText }.joined()
+        case .object(let object)?: return object["text"]?.stringValue ?? JSONValue.object(object).jsonText
+        case nil, .null?: return ""
+        case let other?: return other.jsonText
+        }
     }
 }

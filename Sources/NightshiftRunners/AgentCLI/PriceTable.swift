@@ -4,7 +4,7 @@ import Nightshift
 /// tokens but no cost (Codex, Gemini), from which a run's cost is estimated.
 ///
 /// ```toml
-/// [agents.coder.config.prices."gpt-5-codex"]
+/// [agents.coder.prices."gpt-5-codex"]
 /// input = 1.25          # uncached input tokens
 /// cached_input = 0.125  # input tokens read from the prompt cache; default: `input`
 /// output = 10.0
@@ -28,6 +28,8 @@ struct PriceTable: Sendable, Hashable {
         var cachedInput: Int
         /// Output tokens.
         var output: Int
+        /// Input tokens written to the prompt cache (priced as uncached input).
+        var cacheWrite = 0
     }
 
     /// The prices by model name.
@@ -63,7 +65,7 @@ struct PriceTable: Sendable, Hashable {
     /// The cost of `tokens` of `model`, or `nil` when the table has no price for it.
     func cost(of tokens: Tokens, model: String?) -> Double? {
         guard let model, let price = models[model] else { return nil }
-        let micro = Double(tokens.uncachedInput) * price.input + Double(tokens.cachedInput) * price.cachedInput
+        let micro = Double(tokens.uncachedInput + tokens.cacheWrite) * price.input + Double(tokens.cachedInput) * price.cachedInput
             + Double(tokens.output) * price.output
         return micro / 1_000_000
     }

@@ -174,8 +174,10 @@ enum CLIOutput {
         return data.jsonText
     }
 
-    /// One log line: time, type and text.
+    /// One log line: time, type and text; a subagent's event (it carries the `parent_tool_use_id`
+    /// of the call that started the subagent) is indented under that call.
     static func eventLine(_ event: JSONValue) -> String {
+        let nested = event["data"]?["parent_tool_use_id"]?.stringValue != nil
         let type = event["type"]?.stringValue ?? "?"
         let padded = type.count < 10 ? type + String(repeating: " ", count: 10 - type.count) : type + " "
         let style: String? = switch type {
@@ -184,7 +186,7 @@ enum CLIOutput {
         case "result": "32"
         default: nil
         }
-        return dim(clock(event["time"])) + "  " + paint(padded, style) + eventText(event)
+        return dim(clock(event["time"])) + "  " + (nested ? "  ↳ " : "") + paint(padded, style) + eventText(event)
     }
 }
 

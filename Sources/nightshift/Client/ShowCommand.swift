@@ -42,6 +42,13 @@ struct ShowCommand: AsyncParsableCommand {
             fields.append((label, "\(CLIOutput.relative(value, now: now)) (\(CLIOutput.timestamp(value)))"))
         }
         if let cost = task["cost_usd"]?.doubleValue, cost > 0 { fields.append(("cost", String(format: "$%.4f", cost))) }
+        if let used = task["tokens_used"]?.doubleValue.map(Int.init), used > 0 {
+            let parts = [("in", "tokens_in"), ("out", "tokens_out"), ("cache read", "cache_read_tokens"), ("cache write", "cache_write_tokens")]
+                .map { "\($0.0) \(CLIOutput.text(task[$0.1]))" }
+            fields.append(("tokens", "\(used) (\(parts.joined(separator: ", ")))"))
+        }
+        if let turns = task["turns"]?.doubleValue.map(Int.init), turns > 0 { fields.append(("turns", "\(turns)")) }
+        if let seconds = task["run_seconds"]?.doubleValue, seconds > 0 { fields.append(("run time", CLIOutput.duration(seconds))) }
         fields.append(("prompt", CLIOutput.text(task["prompt"])))
         if let payload = task["payload"], payload != .null, payload != .object([:]) { fields.append(("payload", payload.jsonText)) }
         if let result = TaskWatch.resultText(task) { fields.append(("result", result)) }
@@ -79,5 +86,12 @@ struct ShowCommand: AsyncParsableCommand {
             ])
         }
         table.print()
+        // What went wrong without failing a run (a denied tool call): never hidden by a success.
+        for run in runs {
+            guard case .array(let warnings)? = run["warnings"], !warnings.isEmpty else { continue }
+            CLIOutput.line("")
+            CLIOutput.line(CLIOutput.bold("warnings of attempt \(CLIOutput.text(run["attempt"]))"))
+            for warning in warnings { CLIOutput.line(CLIOutput.paint("  " + CLIOutput.text(warning), "33")) }
+        }
     }
 }
