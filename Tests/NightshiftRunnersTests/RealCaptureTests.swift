@@ -260,3 +260,30 @@ struct RealCaptureTests {
         #expect(GeminiStreamInterpreter.text(of: 7) == "7")
     }
 }
+
+/// Cases no real capture was found for (see the fixtures' REAL_CAPTURES.md): hand-made lines in
+/// the real shape.
+@Suite("Claude Code stream parser, hand-made lines")
+struct ClaudeHandMadeTests {
+    @Test("several result lines without modelUsage: tokens summed, cost the last (cumulative) figure")
+    func severalResults() {
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        for (cost, tokens) in [(0.1, 10), (0.3, 20)] {
+            let line = #"{"type":"result","subtype":"success","is_error":false,"result":"r","session_id":"s","num_turns":1,"total_cost_usd":\#(cost),"usage":{"input_tokens":\#(tokens),"output_tokens":\#(tokens),"cache_read_input_tokens":1,"cache_creation_input_tokens":2}}"#
+            _ = parser.handle(OutputLine(text: line, truncated: false), now: Date())
+        }
+        #expect(parser.usage.tokensIn == 30)
+        #expect(parser.usage.tokensOut == 30)
+        #expect(parser.usage.cacheReadTokens == 2)
+        #expect(parser.usage.cacheWriteTokens == 4)
+        #expect(parser.usage.costUSD == 0.3)
+    }
+
+    @Test("a line with a result missing its fields is kept and the run goes on")
+    func resultMissingFields() {
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        let events = parser.handle(OutputLine(text: #"{"type":"result"}"#, truncated: false), now: Date())
+        #expect(events.map(\.type) == ["result"])
+        #expect(parser.result?.isError == true)
+    }
+}
