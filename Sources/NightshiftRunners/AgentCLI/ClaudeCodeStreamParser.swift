@@ -44,7 +44,7 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     /// The names of the tool calls seen, by id, for their results.
     private var toolNames: [String: String] = [:]
     /// `usage` summed over the result lines, for results without `modelUsage`.
-    private var summedUsage = RunUsage()
+    private var summedTokens = PriceTable.Tokens()
     /// The latest quota status (`rate_limit_event`): utilization, window, reset.
     private(set) var quota: JSONValue?
     /// When a rejected quota (`rate_limit_event` status `rejected`) resets, if it said.
@@ -85,8 +85,8 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         return [("rate_limit", info)]
     }
 
-    /// `init` starts the session; an `api_retry` for a rate limit is a rate-limit notice; any other
-    /// subtype (`compact_boundary`, `api_retry`, hooks …) is logged with its data.
+    /// `init` starts the session; an `api_retry` is a `retry` notice (counted for the result); any
+    /// other subtype (`compact_boundary`, hooks …) is logged with its data.
     private mutating func system(_ object: [String: JSONValue]) -> [Event] {
         let subtype = object["subtype"]?.stringValue
         if subtype == "init" {
@@ -162,36 +162,25 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     }
 
     /// A result line's `usage`, or one model's entry of `modelUsage` (camel-case names).
-    private static func tokens(_ usage: JSONValue?, camelCase: Bool) -> RunUsage {
+    private static func tokens(_ usage: JSONValue?, camelCase: Bool) -> PriceTable.Tokens {
         let names = camelCase
             ? ["inputTokens", "outputTokens", "cacheReadInputTokens", "cacheCreationInputTokens"]
             : ["input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"]
         let counts = names.map { AgentEventData.int(usage?[$0]) ?? 0 }
-        return RunUsage(tokensIn: counts[0], tokensOut: counts[1], cacheReadTokens: counts[2], cacheWriteTokens: counts[3])
+        return PriceTable.Tokens(uncachedInput: counts[0], cachedInput: counts[2], output: counts[1], cacheWrite: counts[3])
     }
 
     /// The `result` line: remembered for the outcome; tokens and cost taken from it.
     private mutating func finish(_ object: [String: JSONValue]) -> [Event] {
-        let own = Self.tokens(object["usage"], camelCase: false)
-        summedUsage.tokensIn += own.tokensIn
-        summedUsage.tokensOut += own.tokensOut
-        summedUsage.cacheReadTokens += own.cacheReadTokens
-        summedUsage.cacheWriteTokens += own.cacheWriteTokens
-        var counted = summedUsage
+        summedTokens = summedTokens + Self.tokens(object["usage"], camelCase: false)
+        var counted = summedTokens
         if case .object(let models)? = object["modelUsage"], !models.isEmpty {
-            counted = RunUsage()
-            for (_, entry) in models {
-                let tokens = Self.tokens(entry, camelCase: true)
-                counted.tokensIn += tokens.tokensIn
-                counted.tokensOut += tokens.tokensOut
-                counted.cacheReadTokens += tokens.cacheReadTokens
-                counted.cacheWriteTokens += tokens.cacheWriteTokens
-            }
+            counted = models.values.map { Self.tokens($0, camelCase: true) }.reduce(PriceTable.Tokens(), +)
         }
-        usage.tokensIn = counted.tokensIn
-        usage.tokensOut = counted.tokensOut
-        usage.cacheReadTokens = counted.cacheReadTokens
-        usage.cacheWriteTokens = counted.cacheWriteTokens
+        usage.tokensIn = counted.uncachedInput
+        usage.tokensOut = counted.output
+        usage.cacheReadTokens = counted.cachedInput
+        usage.cacheWriteTokens = counted.cacheWrite
         if let cost = object["total_cost_usd"]?.doubleValue { usage.costUSD = cost }
         if usage.agentSessionID == nil { usage.agentSessionID = object["session_id"]?.stringValue }
         var errors: [String] = []

@@ -107,9 +107,6 @@ enum Codex: AgentCLIDialect {
         }
         let reason = stream.lastRetry.map { "gave up after \($0)" }
             ?? (stream.turnsCompleted == 0 ? "stream ended without turn.completed" : "run failed")
-        if let failure = AgentStderr.failure(report.stderrTail), !failure.retryable || failure.kind == .usageLimit {
-            return failure.outcome("codex: \(reason) (\(ending))", usage: usage)
-        }
-        return .failed(Self.failure("codex: \(reason) (\(ending))", stderr: report.stderrTail), retryable: true, usage: usage)
+        return AgentStderr.outcome("codex: \(reason) (\(ending))", stderr: report.stderrTail, usage: usage)
     }
 }

@@ -102,22 +102,13 @@ enum Gemini: AgentCLIDialect {
             return .failed(detail.map { "\(reason): \($0)" } ?? reason, retryable: false, usage: usage)
         case .exited(let code):
             if let message = stream.errorMessage {
-                return ProviderFailure.classify(Self.unbracketed(message), status: httpStatus(exitCode: code))
+                return ProviderFailure.classify(message, status: httpStatus(exitCode: code))
                     .outcome("gemini (exit \(code))", usage: usage)
             }
-            if let failure = AgentStderr.failure(report.stderrTail) {
-                return failure.outcome("gemini (exit \(code))", usage: usage)
-            }
             let problem = stream.resultStatus == nil ? "stream ended without a result" : "result status \(stream.resultStatus!)"
-            return .failed("gemini: \(problem) (exit \(code))", retryable: true, usage: usage)
+            return AgentStderr.outcome("gemini: \(problem) (exit \(code))", stderr: report.stderrTail, usage: usage)
         case .signaled(let signal):
             return .failed(failure("gemini: killed by signal \(signal)", stderr: report.stderrTail), retryable: true, usage: usage)
         }
-    }
-
-    /// `[API Error: …]` without the brackets and the prefix.
-    static func unbracketed(_ message: String) -> String {
-        guard message.hasPrefix("[API Error: "), message.hasSuffix("]") else { return message }
-        return String(message.dropFirst("[API Error: ".count).dropLast())
     }
 }

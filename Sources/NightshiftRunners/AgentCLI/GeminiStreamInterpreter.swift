@@ -27,7 +27,7 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
     private var lastError: String?
     private var toolSinceText = false
     private var toolNames: [String: String] = [:]
-    private var tokens = PriceTable.Tokens(uncachedInput: 0, cachedInput: 0, output: 0)
+    private var tokens = PriceTable.Tokens()
     private var cost = 0.0
 
     /// An interpreter for a run of `model` (the config's, if set) whose lines are cut at `lineLimit` bytes.
@@ -104,7 +104,7 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
         let stats = event["stats"]?.objectValue ?? [:]
         tokens = Self.tokens(stats)
         var perModel = (stats["models"]?.objectValue ?? [:]).mapValues { Self.tokens($0.objectValue ?? [:]) }
-        if perModel.isEmpty, tokens != PriceTable.Tokens(uncachedInput: 0, cachedInput: 0, output: 0) {
+        if perModel.isEmpty, tokens != PriceTable.Tokens() {
             perModel = [model ?? "": tokens]
         }
         cost = 0

@@ -23,13 +23,20 @@ struct PriceTable: Sendable, Hashable {
     /// Token counts to price.
     struct Tokens: Sendable, Hashable {
         /// Input tokens not read from the cache.
-        var uncachedInput: Int
+        var uncachedInput = 0
         /// Input tokens read from the cache.
-        var cachedInput: Int
+        var cachedInput = 0
         /// Output tokens.
-        var output: Int
+        var output = 0
         /// Input tokens written to the prompt cache (priced as uncached input).
         var cacheWrite = 0
+
+        /// Both counts added, kind by kind.
+        static func + (left: Tokens, right: Tokens) -> Tokens {
+            Tokens(
+                uncachedInput: left.uncachedInput + right.uncachedInput, cachedInput: left.cachedInput + right.cachedInput,
+                output: left.output + right.output, cacheWrite: left.cacheWrite + right.cacheWrite)
+        }
     }
 
     /// The prices by model name.

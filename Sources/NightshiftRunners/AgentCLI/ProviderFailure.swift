@@ -6,7 +6,8 @@ import Nightshift
 ///
 /// The CLIs pass the provider's errors through in several wrappings: `API Error: 404 {"type":"error",
 /// "error":{"type":"not_found_error","message":"model: …"}}` (Claude Code), a JSON text as the whole
-/// message (Codex: `{"type":"error","status":400,"error":{…}}`, or `{"detail":"…"}`), or plain text.
+/// message (Codex: `{"type":"error","status":400,"error":{…}}`, or `{"detail":"…"}`), brackets
+/// (Gemini: `[API Error: …]`), or plain text.
 /// ``classify(_:status:now:)`` finds the innermost message and the HTTP status, then decides:
 ///
 /// - **permanent** (fail at once, no retry): authentication (401, 403, "Not logged in", "Invalid API
@@ -93,7 +94,11 @@ struct ProviderFailure: Sendable, Hashable {
 
     /// The innermost message of `text`, the status and the error type found in its JSON, if any.
     static func unwrap(_ text: String) -> (message: String, status: Int?, type: String?) {
-        let trimmed = text.trimmingWhitespace()
+        var trimmed = text.trimmingWhitespace()
+        // Gemini brackets the provider's words: `[API Error: Requested entity was not found.]`.
+        if trimmed.hasPrefix("[API Error: "), trimmed.hasSuffix("]") {
+            trimmed = String(trimmed.dropFirst("[API Error: ".count).dropLast()).trimmingWhitespace()
+        }
         guard let open = trimmed.firstIndex(of: "{"), let close = trimmed.lastIndex(of: "}"), open < close,
               let object = try? JSONValue(jsonText: String(trimmed[open...close])), object.objectValue != nil
         else { return (firstLine(trimmed), nil, nil) }
