@@ -62,6 +62,26 @@ extension PostgresTaskStore {
         }
     }
 
+    /// Each agent's tasks, cost and totals, by agent name.
+    public func agentStats() async throws -> [AgentStats] {
+        try await autocommit { transaction in
+            let sums = TaskTotals.columns.map { "sum(\($0))::float8 AS \($0)" }.joined(separator: ", ")
+            return try await transaction.rows(SQL("""
+                SELECT agent, count(*)::bigint AS tasks, sum(cost_usd)::float8 AS cost_usd, \(sums)
+                FROM tasks GROUP BY agent ORDER BY agent
+                """)).map { row in
+                let figure = { (name: String) throws -> Double in try row[name].decode(Double.self) }
+                return AgentStats(
+                    agent: try row["agent"].decode(String.self), tasks: try row["tasks"].decode(Int.self),
+                    costUSD: try figure("cost_usd"),
+                    totals: TaskTotals(
+                        tokensIn: Int(try figure("tokens_in")), tokensOut: Int(try figure("tokens_out")),
+                        cacheReadTokens: Int(try figure("cache_read_tokens")), cacheWriteTokens: Int(try figure("cache_write_tokens")),
+                        turns: Int(try figure("turns")), runSeconds: try figure("run_seconds")))
+            }
+        }
+    }
+
     /// The latest run of each of the tasks that moved most recently (from the tail of the hook
     /// stream), newest first.
     public func recentRuns(limit: Int) async throws -> [Run] {

@@ -63,6 +63,22 @@ extension SQLiteTaskStore {
         }
     }
 
+    /// Each agent's tasks, cost and totals, by agent name.
+    public func agentStats() async throws -> [AgentStats] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT agent, count(*), total(cost_usd), \(TaskTotals.columns.map { "total(\($0))" }.joined(separator: ", "))
+                FROM tasks GROUP BY agent ORDER BY agent
+                """).map { row in
+                AgentStats(
+                    agent: row[0], tasks: row[1], costUSD: row[2],
+                    totals: TaskTotals(
+                        tokensIn: Int(row[3] as Double), tokensOut: Int(row[4] as Double), cacheReadTokens: Int(row[5] as Double),
+                        cacheWriteTokens: Int(row[6] as Double), turns: Int(row[7] as Double), runSeconds: row[8]))
+            }
+        }
+    }
+
     /// The latest run of each of the tasks that moved most recently (from the tail of the hook
     /// stream, so no scan of the runs), newest first.
     public func recentRuns(limit: Int) async throws -> [Run] {

@@ -115,6 +115,53 @@ struct APIServerTests {
         }
     }
 
+    @Test("status: each agent's stats sum its tasks' totals; its latest quota status is shown; the task carries its totals")
+    func agentStatsAndQuota() async throws {
+        let handlers: [String: BuiltinRunner.Handler] = [
+            "metered": { request, context in
+                context.quotaObserved(["status": "allowed", "rateLimitType": "five_hour", "resetsAt": 1783159800])
+                var outcome = RunOutcome.succeeded(
+                    "ok", usage: RunUsage(tokensIn: 5, tokensOut: 7, cacheReadTokens: 11, cacheWriteTokens: 13, costUSD: 0.125, turns: 3))
+                outcome.warnings = ["permission denied: Bash git push"]
+                return outcome
+            },
+            "idle": { _, _ in .succeeded("") },
+        ]
+        try await APIHarness.with(handlers: handlers) { api in
+            var ids: [String] = []
+            for prompt in ["a", "b"] {
+                let created = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"metered","prompt":"\#(prompt)"}"#)
+                ids.append(try #require(created.json?["id"]?.stringValue))
+            }
+            for id in ids {
+                #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(id)").json?["state"] == "done" })
+            }
+            let task = try #require(try await api.request(.GET, "/v1/tasks/\(ids[0])").json)
+            #expect(task["tokens_in"] == 5 && task["tokens_out"] == 7 && task["cache_read_tokens"] == 11)
+            #expect(task["cache_write_tokens"] == 13 && task["tokens_used"] == 36 && task["turns"] == 3)
+            #expect((task["run_seconds"]?.doubleValue ?? 0) > 0)
+            let runs = try await api.request(.GET, "/v1/tasks/\(ids[0])/runs").json?["runs"]
+            guard case .array(let runList)? = runs else { Issue.record("no runs"); return }
+            #expect(runList.first?["warnings"] == ["permission denied: Bash git push"])
+            #expect(runList.first?["turns"] == 3)
+
+            let status = try #require(try await api.request(.GET, "/v1/status").json)
+            guard case .array(let agents)? = status["agents"] else { Issue.record("no agents in status"); return }
+            let metered = try #require(agents.first { $0["agent"] == "metered" })
+            #expect(metered["stats"]?["tasks"] == 2)
+            #expect(metered["stats"]?["tokens_used"] == 72)
+            #expect(metered["stats"]?["turns"] == 6)
+            #expect(metered["stats"]?["cost_usd"]?.doubleValue == 0.25)
+            #expect(metered["quota"]?["status"]?["status"] == "allowed")
+            #expect(metered["quota"]?["status"]?["resetsAt"] == 1783159800)
+            #expect(metered["quota"]?["observed_at"]?.stringValue != nil)
+            // An agent that ran nothing has zero stats and no quota.
+            let idle = try #require(agents.first { $0["agent"] == "idle" })
+            #expect(idle["stats"]?["tasks"] == 0)
+            #expect(idle["quota"] == .null)
+        }
+    }
+
     @Test("bad input gets the right status and error, and writes nothing")
     func badInput() async throws {
         try await APIHarness.with(handlers: Self.handlers) { api in

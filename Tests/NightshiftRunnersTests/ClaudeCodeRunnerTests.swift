@@ -317,13 +317,15 @@ struct ClaudeCodeStreamParserTests {
             #"{"type":"assistant","message":{"model":"<synthetic>","role":"assistant","content":[{"type":"text","text":"API Error: Rate limit reached"}]},"error":"rate_limit","session_id":"s"}"#,
             #"{"type":"assistant","message":{"model":"<synthetic>","role":"assistant","content":[{"type":"text","text":"Invalid API key"}]},"error":"authentication_failed","session_id":"s"}"#,
         ], into: &parser)
-        #expect(events.map(\.type) == ["rate_limit", "retry", "rate_limit", "assistant", "error", "assistant"])
+        #expect(events.map(\.type) == ["quota", "rate_limit", "retry", "rate_limit", "assistant", "error", "assistant"])
         #expect(parser.quotaResetsAt == Date(timeIntervalSince1970: 1763733600))
         #expect(parser.apiRetries == 1)
+        // The quota status (for the runner to report) and the rejection (for the log) carry the same fields.
         #expect(events[0].data == ["status": "rejected", "resetsAt": 1763733600, "rateLimitType": "seven_day"])
-        #expect(events[1].data == ["attempt": 1, "max_retries": 10, "retry_delay_ms": 5000, "error_status": 429, "error": "rate_limit"])
-        #expect(events[2].data == ["error": "rate_limit", "message": "API Error: Rate limit reached"])
-        #expect(events[4].data == ["message": "Invalid API key", "kind": "authentication_failed"])
+        #expect(events[1].data == events[0].data)
+        #expect(events[2].data == ["attempt": 1, "max_retries": 10, "retry_delay_ms": 5000, "error_status": 429, "error": "rate_limit"])
+        #expect(events[3].data == ["error": "rate_limit", "message": "API Error: Rate limit reached"])
+        #expect(events[5].data == ["message": "Invalid API key", "kind": "authentication_failed"])
     }
 
     @Test("tool results: content blocks joined, over 4 KiB cut and marked")

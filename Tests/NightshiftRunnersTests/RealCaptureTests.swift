@@ -58,6 +58,7 @@ struct RealCaptureTests {
         #expect(run.outcome.error == "claude: You've hit your limit · resets 2pm (Asia/Shanghai)")
         #expect(run.outcome.resetsAt == Date(timeIntervalSince1970: 1778565600))
         #expect(run.events.events("rate_limit").first?.data["status"] == "rejected")
+        #expect(run.events.quotas.map { $0["status"] } == ["rejected"])
     }
 
     @Test("a usage-limit text alone gives the reset time of day in its zone")
@@ -74,11 +75,15 @@ struct RealCaptureTests {
         #expect(ProviderFailure.classify("Quota exceeded for quota metric 'Requests per minute'", status: 429).kind == .transient)
     }
 
-    @Test("quota status allowed is no event; the latest is kept")
+    @Test("quota status allowed is no event; it is reported to the context as the agent's latest")
     func claudeRateLimitAllowed() async throws {
         let run = try await Self.claude.replay("real_rate_limit_allowed")
         #expect(run.outcome.resolution == .succeeded)
         #expect(run.events.events("rate_limit").isEmpty)
+        #expect(run.events.events("quota").isEmpty)
+        #expect(run.events.quotas.map { $0["status"] } == ["allowed"])
+        #expect(run.events.quotas.first?["resetsAt"] == 1783159800)
+        #expect(run.events.quotas.first?["rateLimitType"] == "five_hour")
         // Tokens are modelUsage's sums (two models), the scope of total_cost_usd.
         #expect(run.outcome.usage.tokensIn == 9923)
         #expect(run.outcome.usage.tokensOut == 197)

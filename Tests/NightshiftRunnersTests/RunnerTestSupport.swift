@@ -23,15 +23,20 @@ final class EventRecorder: Sendable {
 
     private let events = Mutex<[Event]>([])
     private let pids = Mutex<[Int32?]>([])
+    private let quotaReports = Mutex<[JSONValue]>([])
 
     /// A context whose events and pids land here.
     var context: RunContext {
         RunContext(
             logger: Logger(label: "test"),
             emit: { type, data in self.events.withLock { $0.append(Event(type: type, data: data)) } },
-            process: { pid in self.pids.withLock { $0.append(pid) } }
+            process: { pid in self.pids.withLock { $0.append(pid) } },
+            quota: { status in self.quotaReports.withLock { $0.append(status) } }
         )
     }
+
+    /// The quota statuses reported, in order.
+    var quotas: [JSONValue] { quotaReports.withLock { $0 } }
 
     /// Everything emitted, in order.
     var all: [Event] { events.withLock { $0 } }

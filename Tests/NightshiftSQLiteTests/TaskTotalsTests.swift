@@ -39,5 +39,8 @@ struct TaskTotalsTests {
         // Listings carry the same totals.
         let listed = try await store.listTasks(TaskQuery()).tasks.first { $0.id == task.id }
         #expect(listed?.totals == after.totals)
+        // The agent's stats sum its tasks: a second task that has not run adds a task and nothing else.
+        _ = try await store.submit(NewTask(agent: "echo", prompt: "b"), now: t0)
+        #expect(try await store.agentStats() == [AgentStats(agent: "echo", tasks: 2, costUSD: 0.75, totals: after.totals)])
     }
 }

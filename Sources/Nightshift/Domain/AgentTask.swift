@@ -124,6 +124,26 @@ public struct TaskTotals: Sendable, Hashable, Codable {
     public var tokensUsed: Int { tokensIn + tokensOut + cacheReadTokens + cacheWriteTokens }
 }
 
+/// One agent's figures summed over its tasks: the same scope as the tasks' totals and cost.
+public struct AgentStats: Sendable, Hashable {
+    /// The agent.
+    public var agent: String
+    /// Its tasks.
+    public var tasks: Int
+    /// What their runs cost, in USD.
+    public var costUSD: Double
+    /// Their tokens, turns and run time.
+    public var totals: TaskTotals
+
+    /// Creates an agent's stats.
+    public init(agent: String, tasks: Int, costUSD: Double, totals: TaskTotals) {
+        self.agent = agent
+        self.tasks = tasks
+        self.costUSD = costUSD
+        self.totals = totals
+    }
+}
+
 /// What a submit did.
 public enum SubmitResult: Sendable, Hashable {
     /// A new task was queued.

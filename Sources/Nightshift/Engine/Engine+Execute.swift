@@ -119,7 +119,8 @@ extension Engine {
                     Task { try? await store.recordAgentSession(lease, sessionID: session) }
                 }
             },
-            process: { pid in self.state.withLock { $0.active[task.id]?.info.pid = pid } })
+            process: { pid in self.state.withLock { $0.active[task.id]?.info.pid = pid } },
+            quota: { status in self.recordQuota(status, agent: agent.name) })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
         let running = Task { () -> Ending? in

@@ -29,6 +29,7 @@ public final class Engine: Service, Sendable {
         var active: [TaskID: ActiveEntry] = [:]
         var agents: [String: (agent: Agent, fetched: ContinuousClock.Instant)] = [:]
         var availability: (reports: [AgentAvailability], at: ContinuousClock.Instant)?
+        var quotas: [String: AgentQuota] = [:]
         var stopping = false
     }
 
@@ -117,6 +118,16 @@ public final class Engine: Service, Sendable {
     /// The runs in progress on this node.
     public func activeRuns() -> [ActiveRun] {
         state.withLock { $0.active.values.map(\.info) }.sorted { $0.startedAt < $1.startedAt }
+    }
+
+    /// The latest quota status each agent's runs on this node reported, by agent.
+    public func quotas() -> [String: AgentQuota] {
+        state.withLock { $0.quotas }
+    }
+
+    /// Keeps `status` as the agent's latest quota status.
+    func recordQuota(_ status: JSONValue, agent: String) {
+        state.withLock { $0.quotas[agent] = AgentQuota(status: status, observedAt: Date()) }
     }
 
     /// Runs until graceful shutdown (or cancellation): reclaims this node's runs from before a

@@ -58,3 +58,18 @@ public struct ActiveRun: Sendable, Hashable {
     /// The agent process's pid, while there is one.
     public var pid: Int32?
 }
+
+/// A provider's quota status as an agent's run last reported it (Claude Code's `rate_limit_event`:
+/// status, utilization, window, reset).
+public struct AgentQuota: Sendable, Hashable {
+    /// The status as the agent CLI printed it.
+    public var status: JSONValue
+    /// When it was seen.
+    public var observedAt: Date
+
+    /// Creates a quota observation.
+    public init(status: JSONValue, observedAt: Date) {
+        self.status = status
+        self.observedAt = observedAt
+    }
+}

@@ -113,18 +113,22 @@ public struct RunRequest: Sendable {
 public struct RunContext: Sendable {
     private let emitEvent: @Sendable (String, JSONValue) -> Void
     private let reportProcess: @Sendable (Int32?) -> Void
+    private let reportQuota: @Sendable (JSONValue) -> Void
     /// Where the runner logs (at debug; the daemon decides what is shown).
     public let logger: Logger
 
-    /// Creates a context. `emit` receives events in order; `process` hears the agent's pid.
+    /// Creates a context. `emit` receives events in order; `process` hears the agent's pid;
+    /// `quota` hears the provider's quota status.
     public init(
         logger: Logger,
         emit: @escaping @Sendable (String, JSONValue) -> Void,
-        process: @escaping @Sendable (Int32?) -> Void = { _ in }
+        process: @escaping @Sendable (Int32?) -> Void = { _ in },
+        quota: @escaping @Sendable (JSONValue) -> Void = { _ in }
     ) {
         self.logger = logger
         self.emitEvent = emit
         self.reportProcess = process
+        self.reportQuota = quota
     }
 
     /// Appends an event of `type` to the task's log. Never blocks: events are written in batches.
@@ -135,6 +139,12 @@ public struct RunContext: Sendable {
     /// Reports the agent's process id (or `nil` once it exited), for status displays.
     public func processStarted(_ pid: Int32?) {
         reportProcess(pid)
+    }
+
+    /// Reports the provider's quota status as the agent CLI printed it (utilization, window,
+    /// reset): not news for the task's log, but the latest one per agent is shown by `status`.
+    public func quotaObserved(_ status: JSONValue) {
+        reportQuota(status)
     }
 }
 

@@ -70,6 +70,9 @@ public protocol TaskStore: Sendable {
     func setPriority(_ id: TaskID, to priority: Int, now: Date) async throws -> AgentTask
     /// Runs started, succeeded and failed since the store was created.
     func runTotals() async throws -> RunTotals
+    /// Each agent's tasks, cost, tokens, turns and run time, summed over its tasks, by agent name.
+    /// Read when asked (a pass over the tasks), so settles write nothing more for it.
+    func agentStats() async throws -> [AgentStats]
     /// The latest run of each of the tasks that moved most recently, newest first.
     func recentRuns(limit: Int) async throws -> [Run]
 

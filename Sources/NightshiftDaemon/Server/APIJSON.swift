@@ -62,6 +62,22 @@ public enum APIJSON {
         ]
     }
 
+    /// An agent's stats: its tasks, cost, tokens, turns and run time, summed over its tasks.
+    public static func agentStats(_ stats: AgentStats) -> JSONValue {
+        [
+            "tasks": .int(Int64(stats.tasks)), "cost_usd": .double(stats.costUSD),
+            "tokens_in": .int(Int64(stats.totals.tokensIn)), "tokens_out": .int(Int64(stats.totals.tokensOut)),
+            "cache_read_tokens": .int(Int64(stats.totals.cacheReadTokens)),
+            "cache_write_tokens": .int(Int64(stats.totals.cacheWriteTokens)), "tokens_used": .int(Int64(stats.totals.tokensUsed)),
+            "turns": .int(Int64(stats.totals.turns)), "run_seconds": .double(stats.totals.runSeconds),
+        ]
+    }
+
+    /// An agent's latest quota status: the CLI's fields and when it was seen.
+    public static func quota(_ quota: AgentQuota) -> JSONValue {
+        ["status": quota.status, "observed_at": time(quota.observedAt)]
+    }
+
     /// An agent.
     public static func agent(_ agent: Agent) -> JSONValue {
         [

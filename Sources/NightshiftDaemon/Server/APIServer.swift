@@ -230,7 +230,14 @@ public struct APIServer: Sendable {
         }
         let totals = try await store.runTotals()
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
-        let agents = try await engine.availability(maxAge: refresh ? .zero : .seconds(30)).map(APIJSON.availability)
+        let stats = Dictionary(uniqueKeysWithValues: try await store.agentStats().map { ($0.agent, $0) })
+        let quotas = engine.quotas()
+        let agents = try await engine.availability(maxAge: refresh ? .zero : .seconds(30)).map { report -> JSONValue in
+            var entry = APIJSON.availability(report).objectValue ?? [:]
+            entry["stats"] = APIJSON.agentStats(stats[report.agent] ?? AgentStats(agent: report.agent, tasks: 0, costUSD: 0, totals: TaskTotals()))
+            entry["quota"] = quotas[report.agent].map(APIJSON.quota) ?? .null
+            return .object(entry)
+        }
         return Self.json([
             "agents": .array(agents),
             "counts": .object(Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) })),

@@ -72,7 +72,7 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
         let execution = CommandExecution(
             invocation: invocation, prompt: stdin,
             interpreter: Dialect.interpreter(settings.own, common: settings.common, limits: limits),
-            killGrace: killGrace, limits: limits, context: context)
+            killGrace: killGrace, limits: limits, context: Self.routingQuota(context))
         let report: ProcessReport<Dialect.Interpreter>
         do {
             report = try await execution.run()
@@ -82,6 +82,17 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
         }
         if Task.isCancelled { return .failed("cancelled", retryable: true, usage: Dialect.usage(report)) }
         return Dialect.outcome(report, settings: settings.own)
+    }
+
+    /// `context`, with the interpreter's quota statuses sent to ``RunContext/quotaObserved(_:)``
+    /// instead of the task's log: a quota that allows is not news.
+    static func routingQuota(_ context: RunContext) -> RunContext {
+        RunContext(
+            logger: context.logger,
+            emit: { type, data in
+                if type == AgentEventData.quotaSignal { context.quotaObserved(data) } else { context.emit(type, data) }
+            },
+            process: context.processStarted, quota: context.quotaObserved)
     }
 
     /// Whether the CLI resolves in the agent's `PATH`, where, and its `--version` (5 s at most).

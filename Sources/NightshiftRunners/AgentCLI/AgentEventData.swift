@@ -31,6 +31,10 @@ extension AgentJSONStreamInterpreter {
 
 /// The data of events every agent CLI dialect emits alike, so the UI reads all CLIs the same way.
 enum AgentEventData {
+    /// The type of a quota status an interpreter hands on: ``AgentCLIRunner`` passes it to
+    /// ``RunContext/quotaObserved(_:)`` rather than to the task's log.
+    static let quotaSignal = "quota"
+
     /// The most of a stream line a `log` event quotes: 2 KiB.
     static let quotedLineBytes = 2 << 10
     /// The most of a tool's output a `tool_result` event carries: 4 KiB.

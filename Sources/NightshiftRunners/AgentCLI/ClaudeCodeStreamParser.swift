@@ -45,8 +45,6 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     private var toolNames: [String: String] = [:]
     /// `usage` summed over the result lines, for results without `modelUsage`.
     private var summedTokens = PriceTable.Tokens()
-    /// The latest quota status (`rate_limit_event`): utilization, window, reset.
-    private(set) var quota: JSONValue?
     /// When a rejected quota (`rate_limit_event` status `rejected`) resets, if it said.
     private(set) var quotaResetsAt: Date?
     /// The `api_retry` notices seen.
@@ -72,17 +70,17 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         }
     }
 
-    /// A quota status: kept as the latest (for `status`); an event only when it is not plainly
-    /// `allowed` (a warning, or `rejected` with its reset time).
+    /// A quota status: always a ``AgentEventData/quotaSignal`` (the agent's latest, for `status`);
+    /// a `rate_limit` event too only when it is not plainly `allowed` (a warning, or `rejected`
+    /// with its reset time).
     private mutating func rateLimit(_ object: [String: JSONValue]) -> [Event] {
         let info = object["rate_limit_info"] ?? Self.fields(object)
-        quota = info
         let status = info["status"]?.stringValue
-        if status == "allowed" { return [] }
+        if status == "allowed" { return [(AgentEventData.quotaSignal, info)] }
         if status == "rejected", let reset = info["resetsAt"]?.doubleValue {
             quotaResetsAt = Date(timeIntervalSince1970: reset > 1e11 ? reset / 1000 : reset)
         }
-        return [("rate_limit", info)]
+        return [(AgentEventData.quotaSignal, info), ("rate_limit", info)]
     }
 
     /// `init` starts the session; an `api_retry` is a `retry` notice (counted for the result); any

@@ -32,6 +32,21 @@ struct StatusCommand: AsyncParsableCommand {
             "queue depth \(CLIOutput.text(status["queue_depth"]))   invocations \(CLIOutput.text(totals?["invocations"]))"
                 + "   succeeded \(CLIOutput.text(totals?["succeeded"]))   failed \(CLIOutput.text(totals?["failed"]))")
 
+        if case .array(let agents)? = status["agents"], agents.contains(where: { ($0["stats"]?["tasks"]?.doubleValue ?? 0) > 0 || $0["quota"] != .null }) {
+            CLIOutput.line("")
+            CLIOutput.line(CLIOutput.bold("Agents"))
+            var table = CLITable(["AGENT", "TASKS", "TOKENS", "COST", "TURNS", "RUN TIME", "QUOTA"], rightAligned: [1, 2, 3, 4, 5])
+            for agent in agents {
+                let stats = agent["stats"]
+                table.add([
+                    .init(CLIOutput.text(agent["agent"]), style: "1"), .init(CLIOutput.text(stats?["tasks"])),
+                    .init(CLIOutput.text(stats?["tokens_used"])),
+                    .init(String(format: "$%.4f", stats?["cost_usd"]?.doubleValue ?? 0)), .init(CLIOutput.text(stats?["turns"])),
+                    .init(CLIOutput.duration(stats?["run_seconds"]?.doubleValue ?? 0)), .init(Self.quota(agent["quota"])),
+                ])
+            }
+            table.print()
+        }
         if case .array(let active)? = status["active_runs"], !active.isEmpty {
             CLIOutput.line("")
             CLIOutput.line(CLIOutput.bold("Active runs"))
@@ -63,6 +78,21 @@ struct StatusCommand: AsyncParsableCommand {
             }
             runs.print()
         }
+    }
+}
+
+extension StatusCommand {
+    /// An agent's latest quota status in a cell: `allowed five_hour 72% resets 14:00`, or `-`.
+    static func quota(_ quota: JSONValue?) -> String {
+        guard let status = quota?["status"], status != .null else { return "-" }
+        var parts = [status["status"], status["rateLimitType"]].compactMap { $0?.stringValue }
+        if let utilization = status["utilization"]?.doubleValue {
+            parts.append("\(Int((utilization <= 1 ? utilization * 100 : utilization).rounded()))%")
+        }
+        if let reset = status["resetsAt"]?.doubleValue {
+            parts.append("resets " + CLIOutput.clock(APIJSON.time(Date(timeIntervalSince1970: reset > 1e11 ? reset / 1000 : reset))))
+        }
+        return parts.joined(separator: " ")
     }
 }
 
