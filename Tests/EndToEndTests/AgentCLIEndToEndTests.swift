@@ -90,6 +90,66 @@ struct AgentCLIEndToEndTests {
         #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
     }
 
+    @Test("real captures through the daemon: totals and a denied call in show, a permanent failure not retried, subagents indented in logs, the quota in status")
+    func realCapturesThroughDaemon() async throws {
+        let claude = try AgentFixtures.path("claude")
+        // One agent per capture: a wrapper that fixes the fake's scenario.
+        let bin = try makeHome().appendingPathComponent("bin", isDirectory: true)
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        var config = ""
+        for (agent, scenario) in [("denied", "real_permission_denied"), ("nologin", "real_not_logged_in"),
+                                  ("subagent", "real_subagent"), ("quota", "real_rate_limit_allowed")]
+        {
+            let wrapper = bin.appendingPathComponent(agent).path
+            try "#!/bin/sh\nFAKE_CLAUDE_SCENARIO=\(scenario) exec '\(claude)' \"$@\"\n"
+                .write(toFile: wrapper, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
+            config += "[agents.\(agent)]\nrunner = \"claude_code\"\nexecutable = \"\(wrapper)\"\nenv = [\"PATH\"]\n"
+        }
+        let (daemon, cli) = try await start(config: config, environment: [:])
+        func run(_ agent: String) async throws -> (id: String, task: JSONValue) {
+            let waited = try await cli.run(["submit", "do it", "--agent", agent, "--wait", "--json"])
+            let task = try JSONValue(jsonText: waited.stdout)
+            return (try #require(task["id"]?.stringValue), task)
+        }
+
+        // A success whose tool call was denied: the denial and the totals are in `show`.
+        let denied = try await run("denied")
+        #expect(denied.task["state"] == "done")
+        #expect(denied.task["tokens_used"] == .int(8 + 421 + 60567 + 19688))
+        #expect(denied.task["turns"] == 2)
+        let shown = try await cli.run(["show", denied.id])
+        #expect(shown.stdout.contains("warnings of attempt 1"), "\(shown)")
+        #expect(shown.stdout.contains("permission denied: AskUserQuestion"), "\(shown)")
+        #expect(shown.stdout.contains("80684 (in 8, out 421, cache read 60567, cache write 19688)"), "\(shown)")
+
+        // Not logged in: an error after one attempt (the default allows two), in the CLI's words.
+        let nologin = try await run("nologin")
+        #expect(nologin.task["state"] == "error")
+        #expect(nologin.task["attempt"] == .int(1))
+        #expect(nologin.task["error"] == "claude: Not logged in · Please run /login")
+
+        // A subagent's events are indented under the call that started it.
+        let subagent = try await run("subagent")
+        let logs = try await cli.run(["logs", subagent.id])
+        #expect(logs.stdout.split(separator: "\n").contains { $0.contains("↳") && $0.contains("tool_call") }, "\(logs)")
+
+        // The quota status the run saw is the agent's latest in `status`; its stats sum its task.
+        _ = try await run("quota")
+        let status = try await cli.json(["status", "--json"])
+        guard case .array(let agents)? = status["agents"] else {
+            Issue.record("no agents in status")
+            return
+        }
+        let quota = try #require(agents.first { $0["agent"] == "quota" })
+        #expect(quota["quota"]?["status"]?["status"] == "allowed")
+        #expect(quota["stats"]?["tasks"] == 1)
+        #expect(quota["stats"]?["tokens_used"] == .int(9923 + 197 + 34904 + 14392))
+        let table = try await cli.run(["status"])
+        #expect(table.stdout.contains("allowed five_hour"), "\(table)")
+        #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
+    }
+
     @Test("a runner config with an unknown key or a wrong type stops start-up naming the agent and the key")
     func badRunnerConfig() async throws {
         for (line, key) in [("max_turnz = 3", "agents.claude.max_turnz"), ("max_turns = \"many\"", "agents.claude.max_turns")] {

@@ -102,7 +102,10 @@ struct ProviderFailure: Sendable, Hashable {
         guard let open = trimmed.firstIndex(of: "{"), let close = trimmed.lastIndex(of: "}"), open < close,
               let object = try? JSONValue(jsonText: String(trimmed[open...close])), object.objectValue != nil
         else { return (firstLine(trimmed), nil, nil) }
+        // `status` or `code` at the top (Codex, Gemini's `-o json`), or in `error` (Google's API body:
+        // `{"error":{"code":503,"message":…,"status":"UNAVAILABLE"}}`).
         var status = AgentEventData.int(object["status"]) ?? AgentEventData.int(object["code"])
+            ?? AgentEventData.int(object["error"]?["code"])
         var type = object["error"]?["type"]?.stringValue ?? object["type"]?.stringValue
         let found = object["error"]?["message"]?.stringValue ?? object["message"]?.stringValue
             ?? object["detail"]?.stringValue ?? object["error"]?.stringValue
