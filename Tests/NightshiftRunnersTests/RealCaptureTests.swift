@@ -312,6 +312,17 @@ struct HandMadeLineTests {
         #expect(abs(codex.usage.costUSD - expected) < 1e-15)
     }
 
+    @Test("Gemini's config error (exit 52, text from gemini-cli's errors.ts; no real capture) fails at once, quoting stderr")
+    func geminiConfigError() {
+        let stderr = "Error in /home/dev/.gemini/settings.json: Unexpected token } in JSON at position 120\nPlease fix the configuration file(s) and try again."
+        let stream = GeminiStreamInterpreter(model: nil, prices: PriceTable(), lineLimit: 1 << 20)
+        let outcome = Gemini.outcome(
+            ProcessReport(status: .exited(52), stdout: stream, stderrTail: stderr),
+            settings: Gemini.Settings(approvalMode: nil, sandbox: false, prices: PriceTable()))
+        #expect(outcome.resolution == .failed(retryable: false))
+        #expect(outcome.error == "gemini: config error (exit 52): Error in /home/dev/.gemini/settings.json: Unexpected token } in JSON at position 120")
+    }
+
     @Test("a line with a result missing its fields is kept and the run goes on")
     func resultMissingFields() {
         var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
