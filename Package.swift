@@ -91,7 +91,7 @@ let package = Package(
         ),
         // Helpers shared by the test targets.
         .target(name: "NightshiftTestSupport", path: "Tests/NightshiftTestSupport"),
-        .testTarget(name: "NightshiftTests", dependencies: ["Nightshift"]),
+        .testTarget(name: "NightshiftTests", dependencies: ["Nightshift", "NightshiftTestSupport"]),
         .testTarget(
             name: "NightshiftSQLiteTests",
             dependencies: [

@@ -9,7 +9,7 @@ enum PostgresRows {
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
-        last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds
+        last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions
         """
 
     /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
@@ -59,7 +59,8 @@ enum PostgresRows {
                 tokensIn: try row["tokens_in"].decode(Int.self), tokensOut: try row["tokens_out"].decode(Int.self),
                 cacheReadTokens: try row["cache_read_tokens"].decode(Int.self),
                 cacheWriteTokens: try row["cache_write_tokens"].decode(Int.self), turns: try row["turns"].decode(Int.self),
-                runSeconds: try row["run_seconds"].decode(Double.self))
+                runSeconds: try row["run_seconds"].decode(Double.self)),
+            interruptions: try row["interruptions"].decode(Int.self)
         )
     }
 
@@ -70,7 +71,8 @@ enum PostgresRows {
             state: try state(row["state"].decode(String.self)), failures: try row["failures"].decode(Int.self),
             retry: try retry(row), runID: try row["run_id"].decode(String?.self), leaseToken: try row["lease_token"].decode(String?.self),
             attempt: try row["attempt"].decode(Int.self), lastSeq: Int64(try row["last_seq"].decode(Int.self)),
-            budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self))
+            budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self),
+            interruptions: try row["interruptions"].decode(Int.self))
     }
 
     static func retry(_ row: PostgresRandomAccessRow) throws -> RetryPolicy {

@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -52,6 +52,13 @@ enum PostgresSchema {
             ADD COLUMN run_seconds DOUBLE PRECISION NOT NULL DEFAULT 0
         """,
         "ALTER TABLE runs ADD COLUMN turns BIGINT NOT NULL DEFAULT 0, ADD COLUMN warnings TEXT",
+    ]
+
+    /// Runs lost to the node, counted apart from the agent's failures; the agent process of a run
+    /// (boot id, pid and start time), so a restarted node can kill what it left.
+    static let v3: [String] = [
+        "ALTER TABLE tasks ADD COLUMN interruptions BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN agent_process TEXT",
     ]
 
     /// Times are seconds since 1970 (`DOUBLE PRECISION`), as in the SQLite store, so both stores

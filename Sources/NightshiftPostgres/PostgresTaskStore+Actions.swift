@@ -25,7 +25,7 @@ extension PostgresTaskStore {
                     fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
                 case .retry:
                     set = [(.init("available_at", "float8"), .double(time))]
-                    fixed = ["failures = 0", "finished_at = NULL"]
+                    fixed = ["failures = 0", "interruptions = 0", "finished_at = NULL"]
                 case .wake:
                     set = [(.init("available_at", "float8"), .double(time))]
                     fixed = ["wake_at = NULL"]

@@ -37,34 +37,43 @@ extension PostgresTaskStore {
 
     /// Ends the runs whose lease expired as lost. Safe on every node at once: each rescuer skips
     /// the rows another one holds, and every settle is fenced.
-    public func rescueExpiredLeases(now: Date) async throws -> [TaskID] {
+    public func rescueExpiredLeases(now: Date) async throws -> [RescuedRun] {
         var condition = SQL("state = 'running' AND lease_expires_at < ")
         condition.append(.double(now.timeIntervalSince1970))
         return try await rescue(where: condition, reason: "worker lost: lease expired", now: now)
     }
 
     /// Ends every run still held by `worker` as lost, without waiting for the leases to expire.
-    public func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [TaskID] {
+    public func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [RescuedRun] {
         var condition = SQL("state = 'running' AND worker_id = ")
         condition.append(.text(worker))
         return try await rescue(where: condition, reason: "worker lost: node \(worker) restarted", now: now)
     }
 
     /// Settles, as lost, the runs of the tasks that match `condition` (at most 500 per call).
-    private func rescue(where condition: SQL, reason: String, now: Date) async throws -> [TaskID] {
+    private func rescue(where condition: SQL, reason: String, now: Date) async throws -> [RescuedRun] {
         try await write { transaction in
-            var sql = SQL("SELECT id, run_id, lease_token FROM tasks WHERE ")
+            var sql = SQL("""
+                SELECT id, run_id, lease_token,
+                    (SELECT agent_process FROM runs WHERE runs.task_id = tasks.id AND runs.id = tasks.run_id) AS agent_process
+                FROM tasks WHERE 
+                """)
             sql = condition.prefixed(by: sql)
             sql.append(" ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED")
-            let settlements = try await transaction.rows(sql).map { row in
+            let rows = try await transaction.rows(sql)
+            let settlements = try rows.map { row in
                 Settlement(
                     lease: Lease(
                         taskID: TaskID(trusted: try row["id"].decode(String.self)), runID: try row["run_id"].decode(String.self),
                         token: try row["lease_token"].decode(String.self)),
-                    outcome: RunOutcome(resolution: .failed(retryable: true), label: "lost", error: reason), now: now)
+                    outcome: .lost(reason), now: now)
             }
             _ = try await transaction.settleAll(settlements, by: "rescuer")
-            return settlements.map(\.lease.taskID)
+            return try rows.map { row in
+                RescuedRun(
+                    taskID: TaskID(trusted: try row["id"].decode(String.self)),
+                    process: try row["agent_process"].decode(String?.self).flatMap(AgentProcessRecord.init))
+            }
         }
     }
 
@@ -79,6 +88,24 @@ extension PostgresTaskStore {
                 facts.map { Transaction.Move(facts: $0, action: .wake, values: [.double(now.timeIntervalSince1970)]) },
                 columns: [.init("available_at", "float8")], fixed: ["wake_at = NULL"], now: now)
             return facts.map(\.id)
+        }
+    }
+
+    /// Records the agent process of a run that has not ended, if `lease` is still current.
+    public func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws {
+        try await write { transaction in
+            var sql = SQL("UPDATE runs SET agent_process = ")
+            sql.append(.text(process.description))
+            sql.append(" FROM tasks WHERE runs.task_id = ")
+            let task = sql.bind(.text(lease.taskID.rawValue))
+            sql.append(task)
+            sql.append(" AND runs.id = ")
+            let run = sql.bind(.text(lease.runID))
+            sql.append(run)
+            sql.append(" AND runs.finished_at IS NULL AND tasks.id = \(task) AND tasks.run_id = \(run) AND tasks.lease_token = ")
+            sql.append(.text(lease.token))
+            sql.append(" AND tasks.state = 'running'")
+            try await transaction.rows(sql)
         }
     }
 

@@ -24,7 +24,9 @@ extension Transaction {
         for planned in plan.moves { groups[planned.next, default: []].append(planned) }
         var runs = RunCounts(succeeded: plan.succeeded, failed: plan.failed)
         for (next, planned) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            var columns = [BatchColumn("failures", "bigint"), BatchColumn("cost_usd", "float8", "tasks.cost_usd + moves.cost_usd")]
+            var columns = [
+                BatchColumn("failures", "bigint"), BatchColumn("interruptions", "bigint"), BatchColumn("cost_usd", "float8", "tasks.cost_usd + moves.cost_usd"),
+            ]
             var fixed = ["lease_expires_at = NULL", "lease_token = NULL"] + Self.totalsAssignments
             switch next {
             case .done:
@@ -38,7 +40,7 @@ extension Transaction {
             let moves = planned.map { planned in
                 let outcome = planned.outcome
                 let usage = outcome.usage
-                var values: [SQLValue] = [.int(planned.failures), .double(usage.costUSD)]
+                var values: [SQLValue] = [.int(planned.failures), .int(planned.interruptions), .double(usage.costUSD)]
                 switch planned.next {
                 case .done: values += [.text(outcome.result), .double(planned.time)]
                 case .error: values += [.text(outcome.error), .double(planned.time)]

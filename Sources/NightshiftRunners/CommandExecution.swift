@@ -36,6 +36,7 @@ enum ExitStatus: Sendable, Hashable {
 
 /// Starts one agent process and supervises it to the end: prompt on stdin, both output pipes read
 /// concurrently, the whole process group signalled on cancellation and killed once the leader exits.
+/// The agent dies with the daemon (see ``ParentDeath``).
 struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
     /// What to start.
     var invocation: CommandInvocation
@@ -65,18 +66,21 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
         for (name, value) in invocation.environment {
             environment[Environment.Key(stringLiteral: name)] = value
         }
-        let argv = invocation.arguments
-        let result = try await Subprocess.run(
-            .path(.init(invocation.executablePath)),
-            arguments: Arguments(executablePathOverride: argv[0], remainingValues: Array(argv.dropFirst())),
-            environment: .custom(environment),
-            workingDirectory: .init(invocation.workingDirectory),
-            platformOptions: options,
-            input: .inputWriter,
-            output: .sequence,
-            error: .sequence
-        ) { process in
-            await supervise(process)
+        let (executable, argv) = ParentDeath.wrap(invocation.executablePath, invocation.arguments)
+        // Forked from the spawning thread (see `ParentDeath`); supervised on the global executor.
+        let result = try await withTaskExecutorPreference(SpawnExecutor.shared) {
+            try await Subprocess.run(
+                .path(.init(executable)),
+                arguments: Arguments(executablePathOverride: argv[0], remainingValues: Array(argv.dropFirst())),
+                environment: .custom(environment),
+                workingDirectory: .init(invocation.workingDirectory),
+                platformOptions: options,
+                input: .inputWriter,
+                output: .sequence,
+                error: .sequence
+            ) { process in
+                await withTaskExecutorPreference(globalConcurrentExecutor) { await supervise(process) }
+            }
         }
         let status: ExitStatus = switch result.terminationStatus {
         case .exited(let code): .exited(code)

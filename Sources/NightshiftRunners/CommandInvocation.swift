@@ -112,7 +112,8 @@ struct CommandInvocation: Sendable, Hashable {
         }
     }
 
-    /// The variables every agent gets: the prompt (cut at ``promptVariableLimit``), ids and workdir.
+    /// The variables every agent gets: the prompt (cut at ``promptVariableLimit``), ids and workdir,
+    /// and on a retried attempt the previous error and the resume hint.
     private static func nightshiftVariables(_ request: RunRequest, workdir: String) -> [String: String] {
         var variables = [
             "NIGHTSHIFT_PROMPT": request.prompt,
@@ -124,6 +125,9 @@ struct CommandInvocation: Sendable, Hashable {
         if let directory = request.checkpointDirectory {
             variables["NIGHTSHIFT_CHECKPOINT_DIR"] = directory.path
         }
+        // A retried attempt: the facts a script needs to pick up, beside its unchanged prompt.
+        if let error = request.previousError { variables["NIGHTSHIFT_PREVIOUS_ERROR"] = String(error.prefix(8192)) }
+        if let hint = request.resumeHint { variables["NIGHTSHIFT_RESUME_HINT"] = String(hint.prefix(8192)) }
         let prompt = Array(request.prompt.utf8)
         if prompt.count > promptVariableLimit {
             // The kernel refuses a variable over 128 KiB; stdin always carries the whole prompt.

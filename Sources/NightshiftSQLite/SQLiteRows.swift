@@ -14,7 +14,7 @@ enum SQLiteRows {
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
-        tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds
+        tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions
         """
 
     /// The task with this id, if any.
@@ -53,7 +53,8 @@ enum SQLiteRows {
             archivedAt: date(row[30]),
             totals: TaskTotals(
                 tokensIn: row[31], tokensOut: row[32], cacheReadTokens: row[33], cacheWriteTokens: row[34], turns: row[35],
-                runSeconds: row[36])
+                runSeconds: row[36]),
+            interruptions: row[37]
         )
     }
 

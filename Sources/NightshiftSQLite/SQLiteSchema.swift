@@ -3,7 +3,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2"]
+    static let migrationIDs = ["v1", "v2", "v3"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -185,6 +185,14 @@ enum SQLiteSchema {
                 ALTER TABLE tasks ADD COLUMN run_seconds REAL NOT NULL DEFAULT 0;
                 ALTER TABLE runs ADD COLUMN turns INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE runs ADD COLUMN warnings TEXT;
+                """)
+        }
+        // v3: runs lost to the node, counted apart from the agent's failures; the agent process
+        // of a run (boot id, pid and start time), so a restarted node can kill what it left.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE runs ADD COLUMN agent_process TEXT;
                 """)
         }
         return migrator

@@ -22,7 +22,7 @@ extension SQLiteTaskStore {
                 fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
             case .retry:
                 (columns, values) = ([.init("available_at")], [time])
-                fixed = ["failures = 0", "finished_at = NULL"]
+                fixed = ["failures = 0", "interruptions = 0", "finished_at = NULL"]
             case .wake:
                 (columns, values) = ([.init("available_at")], [time])
                 fixed = ["wake_at = NULL"]

@@ -32,7 +32,7 @@ extension SQLiteTaskStore {
     }
 
     /// Ends the runs whose lease expired as lost.
-    public func rescueExpiredLeases(now: Date) async throws -> [TaskID] {
+    public func rescueExpiredLeases(now: Date) async throws -> [RescuedRun] {
         try await writer.write(.shared) { transaction in
             try transaction.rescue(
                 where: "state = 'running' AND lease_expires_at < ?", [now.timeIntervalSince1970],
@@ -41,7 +41,7 @@ extension SQLiteTaskStore {
     }
 
     /// Ends every run still held by `worker` as lost, without waiting for the leases to expire.
-    public func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [TaskID] {
+    public func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [RescuedRun] {
         try await writer.write(.shared) { transaction in
             try transaction.rescue(
                 where: "state = 'running' AND worker_id = ?", [worker],
@@ -80,6 +80,20 @@ extension SQLiteTaskStore {
     }
 }
 
+extension SQLiteTaskStore {
+    /// Records the agent process of a run that has not ended, if `lease` is still current.
+    public func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws {
+        try await writer.write(.shared) { transaction in
+            try transaction.db.execute(
+                sql: """
+                    UPDATE runs SET agent_process = ? WHERE task_id = ? AND id = ? AND finished_at IS NULL
+                    AND EXISTS (SELECT 1 FROM tasks WHERE id = ? AND run_id = ? AND lease_token = ? AND state = 'running')
+                    """,
+                arguments: [process.description, lease.taskID.rawValue, lease.runID, lease.taskID.rawValue, lease.runID, lease.token])
+        }
+    }
+}
+
 extension WriteTransaction {
     /// Records the end of several runs with a statement per table for the whole batch; each
     /// settle is fenced on its own lease (see `SettlePlan`).
@@ -95,7 +109,7 @@ extension WriteTransaction {
             let outcome = planned.outcome
             let usage = outcome.usage
             var values: [(any DatabaseValueConvertible)?] = [
-                planned.failures, usage.costUSD, usage.tokensIn, usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens,
+                planned.failures, planned.interruptions, usage.costUSD, usage.tokensIn, usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens,
                 usage.turns, usage.durationSeconds,
             ]
             switch planned.next {
@@ -117,7 +131,7 @@ extension WriteTransaction {
         runDeltas["failed", default: 0] += plan.failed
         let now = settlements.first?.now ?? Date()
         for (next, moves) in groups {
-            var columns = [BatchColumn("failures"), BatchColumn("cost_usd", "tasks.cost_usd + moves.cost_usd")]
+            var columns = [BatchColumn("failures"), BatchColumn("interruptions"), BatchColumn("cost_usd", "tasks.cost_usd + moves.cost_usd")]
                 + TaskTotals.columns.map { BatchColumn($0, "tasks.\($0) + moves.\($0)") }
             var fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
             switch next {
@@ -187,17 +201,22 @@ extension WriteTransaction {
     }
 
     /// Settles, as lost, the runs of the tasks that match `condition` (at most 500 per call).
-    func rescue(where condition: String, _ arguments: [any DatabaseValueConvertible], reason: String, now: Date) throws -> [TaskID] {
+    func rescue(where condition: String, _ arguments: [any DatabaseValueConvertible], reason: String, now: Date) throws -> [RescuedRun] {
         let rows = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, run_id, lease_token FROM tasks WHERE \(condition) LIMIT 500"),
+            db.cachedStatement(sql: """
+                SELECT id, run_id, lease_token,
+                    (SELECT agent_process FROM runs WHERE runs.task_id = tasks.id AND runs.id = tasks.run_id) AS agent_process
+                FROM tasks WHERE \(condition) LIMIT 500
+                """),
             arguments: StatementArguments(arguments))
         let settlements = rows.map { row in
             Settlement(
                 lease: Lease(taskID: TaskID(trusted: row["id"]), runID: row["run_id"], token: row["lease_token"]),
-                outcome: RunOutcome(resolution: .failed(retryable: true), label: "lost", error: reason),
-                now: now)
+                outcome: .lost(reason), now: now)
         }
         _ = try settleAll(settlements, by: "rescuer")
-        return settlements.map(\.lease.taskID)
+        return rows.map { row in
+            RescuedRun(taskID: TaskID(trusted: row["id"]), process: (row["agent_process"] as String?).flatMap(AgentProcessRecord.init))
+        }
     }
 }

@@ -38,6 +38,11 @@ final class DaemonProcess: @unchecked Sendable {
 
     var pid: Int32 { process.processIdentifier }
 
+    /// A test that fails before stopping its daemon does not leave it running.
+    deinit {
+        if process.isRunning { kill(pid, SIGKILL) }
+    }
+
     /// Sends `signal` and waits (at most `timeout`) for the process to exit; returns its status.
     @discardableResult
     func stop(_ signal: Int32, timeout: Duration = .seconds(30)) async -> Int32? {

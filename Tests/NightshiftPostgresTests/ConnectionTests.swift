@@ -121,12 +121,12 @@ struct ConnectionTests {
         {
             versions.append(version)
         }
-        #expect(versions == [1, 2])
+        #expect(versions == [1, 2, 3])
         try await connection.query("INSERT INTO schema_migrations (version) VALUES (99)", logger: Logger(label: "test"))
         try await connection.close()
         let error = await #expect(throws: NightshiftError.self) { try await store.migrate() }
         let message = error?.message ?? ""
-        #expect(message.contains("schema version 99") && message.contains("binary's 2"), "\(message)")
+        #expect(message.contains("schema version 99") && message.contains("binary's 3"), "\(message)")
     }
 
     @Test("withStore runs the pool around its body", TestDatabase.trait)

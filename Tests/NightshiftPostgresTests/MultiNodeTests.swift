@@ -110,7 +110,7 @@ struct MultiNodeTests {
             let runs = try await nodes[0].claim(worker: "dead", limit: 60, leaseDuration: 5, now: t0)
             #expect(runs.count == 60)
             let rescued = try await withThrowingTaskGroup(of: [TaskID].self) { group in
-                for node in nodes { group.addTask { try await node.rescueExpiredLeases(now: t0.addingTimeInterval(6)) } }
+                for node in nodes { group.addTask { try await node.rescueExpiredLeases(now: t0.addingTimeInterval(6)).taskIDs } }
                 return try await group.reduce(into: [TaskID]()) { $0 += $1 }
             }
             #expect(rescued.count == 60)

@@ -36,6 +36,18 @@ struct CommandRunnerTests {
         #expect(events.lines("stdout") == [identity])
     }
 
+    @Test("a retried attempt keeps its program as it was and gets the previous error and the resume hint in the environment")
+    func retryFactsInEnvironment() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        var request = Fixture.shell(
+            #"f() { echo "$NIGHTSHIFT_ATTEMPT|$NIGHTSHIFT_PREVIOUS_ERROR|$NIGHTSHIFT_RESUME_HINT"; }; f"#, prompt: "", directory: dir.url)
+        request.previousError = "exit 1: flaky"
+        request.resumeHint = "step 2 of 3"
+        let outcome = try await runner.run(request, context: EventRecorder().context)
+        #expect(outcome.result == "1|exit 1: flaky|step 2 of 3", "\(outcome)")
+    }
+
     @Test("only allowlisted variables of the daemon's environment reach the agent")
     func environmentAllowlist() async throws {
         let dir = try TempDir()

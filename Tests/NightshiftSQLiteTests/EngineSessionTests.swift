@@ -7,6 +7,8 @@ import Testing
 
 /// An agent-process-like runner (it gets a working and a checkpoint directory) run by a closure.
 struct ScriptedRunner: AgentRunner {
+    /// Whether it stands for an agent CLI (a retry without a session gets the hint in its prompt).
+    var takesContinuationPrompt = true
     let body: @Sendable (RunRequest, RunContext) async throws -> RunOutcome
     var kind: RunnerKind { "scripted" }
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome { try await body(request, context) }
@@ -139,6 +141,32 @@ struct EngineSessionTests {
         #expect(seen[2].resume == nil, "the dead session is not resumed a second time")
         #expect(seen[2].prompt.hasPrefix("fix the tests"))
         #expect(seen[2].prompt.contains("Resume hint from its last checkpoint: start in Foo"))
+        #expect(seen[2].resumeHint == "start in Foo")
+        #expect(seen[2].previousError?.hasPrefix("No conversation found") == true)
+    }
+
+    @Test("a runner whose prompt is a program gets it unchanged on a retry, with the resume facts beside it")
+    func programPromptUnchanged() async throws {
+        let store = try await makeStore(Agent(name: "script", runner: "scripted", retry: Self.fastRetry))
+        let requests = Mutex<[RunRequest]>([])
+        let engine = Self.engine(store, runners: [ScriptedRunner(takesContinuationPrompt: false) { request, context in
+            requests.withLock { $0.append(request) }
+            guard request.run.attempt > 1 else {
+                context.emit("checkpoint", ["schema_version": 1, "phase": "half", "resume_hint": "skip step 1"])
+                return .failed("flaky (exit 1)", retryable: true)
+            }
+            return .succeeded("ok")
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "script", prompt: "f() { echo hi; }; f")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+        }
+        let seen = requests.withLock { $0 }
+        try #require(seen.count == 2)
+        #expect(seen[1].prompt == "f() { echo hi; }; f", "nothing appended to a program")
+        #expect(seen[1].resumeHint == "skip step 1")
+        #expect(seen[1].previousError == "flaky (exit 1)")
+        #expect(seen[0].previousError == nil && seen[0].resumeHint == nil)
     }
 
     @Test("a session id is recorded while the run goes on, so a lost worker's retry can resume it")
@@ -148,7 +176,7 @@ struct EngineSessionTests {
         let id = try await store.submit(NewTask(agent: "agent", prompt: "x"), now: now).task.id
         let claimed = try #require(try await store.claim(worker: "w1", limit: 1, leaseDuration: 1, now: now).first)
         try await store.recordAgentSession(claimed.lease, sessionID: "sess-early")
-        #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(5)) == [id])
+        #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(5)).taskIDs == [id])
         let runs = try await store.runs(task: id)
         #expect(runs.map(\.agentSessionID) == ["sess-early"])
         #expect(runs.first?.outcome == "lost")

@@ -107,7 +107,7 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: file).write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         let error = #expect(throws: NightshiftError.self) { try SQLiteTaskStore(path: file) }
         #expect(error?.message.contains("v99") == true)
-        #expect(error?.message.contains("binary's v2") == true)
+        #expect(error?.message.contains("binary's v3") == true)
     }
 
     @Test("claim cost does not scan past saturated agents")

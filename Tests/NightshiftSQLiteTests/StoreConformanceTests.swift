@@ -214,18 +214,27 @@ struct StoreConformanceTests {
         #expect(try await store.task(runs[1].task.id)?.state == .cancelled)
     }
 
-    @Test("the rescuer retries or fails tasks whose lease expired", arguments: StoreKind.allCases)
+    @Test("the rescuer queues again, without charging an attempt, tasks whose lease expired", arguments: StoreKind.allCases)
     func rescue(kind: StoreKind) async throws {
         let store = try await kind.make().with(echoAgent)
         let retryable = try await store.submit(NewTask(agent: "echo", prompt: "a", retry: RetryPolicy(maxAttempts: 2, initialBackoff: 0, maxBackoff: 0)), now: t0).task
         let last = try await store.submit(NewTask(agent: "echo", prompt: "b", retry: RetryPolicy(maxAttempts: 1)), now: t0).task
         let runs = try await store.claim(worker: "dead", limit: 2, leaseDuration: 10, now: t0)
+        let record = AgentProcessRecord(host: "elsewhere/1", pid: 4242, startTicks: 77)
+        try await store.recordAgentProcess(runs[0].lease, process: record)
         #expect(try await store.rescueExpiredLeases(now: t0.addingTimeInterval(5)).isEmpty, "leases still valid")
         let rescued = try await store.rescueExpiredLeases(now: t0.addingTimeInterval(11))
-        #expect(Set(rescued) == [retryable.id, last.id])
-        #expect(try await store.task(retryable.id)?.state == .queued)
-        #expect(try await store.task(last.id)?.state == .error)
-        #expect(try await store.task(last.id)?.error?.contains("lease expired") == true)
+        #expect(Set(rescued.taskIDs) == [retryable.id, last.id])
+        #expect(rescued.first { $0.taskID == runs[0].task.id }?.process == record, "the rescue answers the recorded process")
+        #expect(rescued.first { $0.taskID == runs[1].task.id }?.process == nil)
+        // A lost worker is not the agent's failure: even the task allowed a single attempt is queued.
+        for id in [retryable.id, last.id] {
+            let task = try #require(try await store.task(id))
+            #expect(task.state == .queued)
+            #expect(task.failures == 0)
+            #expect(task.interruptions == 1)
+            #expect(task.error?.contains("lease expired") == true)
+        }
         #expect(try await store.runs(task: retryable.id).map(\.outcome) == ["lost"])
         // The dead worker's late settle is refused.
         guard case .stale = try await store.settle(runs[0].lease, outcome: .succeeded("late"), now: t0.addingTimeInterval(12)) else {
@@ -234,6 +243,28 @@ struct StoreConformanceTests {
         let again = try #require(try await store.claim(worker: "alive", limit: 1, leaseDuration: 10, now: t0.addingTimeInterval(12)).first)
         #expect(again.task.id == retryable.id)
         #expect(again.run.attempt == 2)
+    }
+
+    @Test("runs lost to the node end the task in error only past the interruption limit; a manual retry resets the count", arguments: StoreKind.allCases)
+    func interruptionLimit(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        let task = try await store.submit(NewTask(agent: "echo", prompt: "x", retry: RetryPolicy(maxAttempts: 1)), now: t0).task
+        for round in 1...RetryBudget.interruptionLimit {
+            let time = t0.addingTimeInterval(Double(round))
+            _ = try #require(try await store.claim(worker: "node-\(round)", limit: 1, leaseDuration: 3600, now: time).first)
+            let reclaimed = try await store.reclaimRuns(ofWorker: "node-\(round)", now: time)
+            #expect(reclaimed.taskIDs == [task.id])
+            let after = try #require(try await store.task(task.id))
+            #expect(after.interruptions == round)
+            #expect(after.failures == 0)
+            #expect(after.state == (round < RetryBudget.interruptionLimit ? .queued : .error), "round \(round)")
+        }
+        let ended = try #require(try await store.task(task.id))
+        #expect(ended.error?.contains("interrupted \(RetryBudget.interruptionLimit) times") == true, "\(ended.error ?? "")")
+        #expect(ended.error?.contains("restarted") == true, "the last reason is kept")
+        let retried = try await store.transition(task.id, .retry, now: t0.addingTimeInterval(100))
+        #expect(retried.state == .queued)
+        #expect(retried.interruptions == 0)
     }
 
     @Test("a restarted node reclaims its own runs at once", arguments: StoreKind.allCases)

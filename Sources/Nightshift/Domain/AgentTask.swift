@@ -36,8 +36,13 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var state: TaskState
     /// Runs started so far: the number of the current or last run.
     public var attempt: Int
-    /// Failed runs since submit or the last manual retry.
+    /// Failed runs since submit or the last manual retry: the agent's failures, which use up
+    /// ``RetryPolicy/maxAttempts``.
     public var failures: Int
+    /// Runs lost to the node rather than failed by the agent (worker lost, reclaimed at restart,
+    /// store unavailable before the agent started, released at shutdown) since submit or the last
+    /// manual retry. They never use up attempts; ``RetryBudget/interruptionLimit`` caps them.
+    public var interruptions: Int
     /// When it was submitted.
     public var createdAt: Date
     /// When it last changed.
@@ -61,8 +66,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
         lane: String?, labels: [String], origin: Origin?, idempotencyKey: String?, dedupKey: String?,
         budgetUSD: Double?, timeout: Double?, retry: RetryPolicy, availableAt: Date, state: TaskState,
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
-        result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals()
+        result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals(),
+        interruptions: Int = 0
     ) {
+        self.interruptions = interruptions
         self.archivedAt = archivedAt
         self.totals = totals
         self.id = id

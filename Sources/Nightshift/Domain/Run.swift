@@ -205,6 +205,19 @@ public struct RunOutcome: Sendable, Hashable {
         RunOutcome(resolution: .failed(retryable: retryable), label: "failed", error: error, usage: usage)
     }
 
+    /// The node lost or gave back the run, not through the agent's fault (see
+    /// ``RunResolution/released``): `label` says how (`released`, `lost`, `interrupted`) and
+    /// `reason` why, if there is more to say.
+    public static func interrupted(_ label: String, reason: String?) -> RunOutcome {
+        RunOutcome(resolution: .released, label: label, error: reason)
+    }
+
+    /// The end of a run whose worker is gone (its lease expired, or its node restarted): label
+    /// `lost`, an interruption, not a failure.
+    public static func lost(_ reason: String) -> RunOutcome {
+        interrupted("lost", reason: reason)
+    }
+
     /// The provider's usage limit (a plan's quota, not a momentary rate limit) stopped the run:
     /// its own kind, labelled `usage_limit`, with the reset time when the provider gives one.
     /// Retryable; parking the agent until the reset is left to the scheduler.

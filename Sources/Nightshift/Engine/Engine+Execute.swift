@@ -38,7 +38,7 @@ extension Engine {
         case .stopped(.timeout(let seconds)):
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
         case .stopped(.shutdown):
-            outcome = RunOutcome(resolution: .released, label: "released")
+            outcome = .interrupted("released", reason: nil)
         case .stopped(.cancelled), .stopped(.leaseLost):
             return
         }
@@ -89,7 +89,7 @@ extension Engine {
             found = try await agent(named: task.agent)
         } catch {
             // The store went away between the claim and now: not the task's fault.
-            return .finished(.failed("could not read agent '\(task.agent)': \(error)", retryable: true), started: false)
+            return .finished(.interrupted("interrupted", reason: "could not read agent '\(task.agent)': \(error)"), started: false)
         }
         guard let agent = found else {
             return .finished(.failed("agent '\(task.agent)' is not defined", retryable: false), started: false)
@@ -102,11 +102,11 @@ extension Engine {
             do {
                 try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true)
             } catch {
-                return .finished(.failed("cannot create working directory \(workdir.path): \(error)", retryable: true), started: false)
+                return .finished(.interrupted("interrupted", reason: "cannot create working directory \(workdir.path): \(error)"), started: false)
             }
         }
         let request: RunRequest
-        switch await self.request(for: claimed, agent: agent, workdir: workdir, checkpoints: runner.needsWorkingDirectory, logger: logger) {
+        switch await self.request(for: claimed, agent: agent, runner: runner, workdir: workdir, logger: logger) {
         case .success(let value): request = value
         case .failure(let failure): return .finished(failure.outcome, started: false)
         }
@@ -119,7 +119,14 @@ extension Engine {
                     Task { try? await store.recordAgentSession(lease, sessionID: session) }
                 }
             },
-            process: { pid in self.state.withLock { $0.active[task.id]?.info.pid = pid } },
+            process: { pid in
+                self.state.withLock { $0.active[task.id]?.info.pid = pid }
+                // Recorded with the run so that, should this node die, whoever takes the run over
+                // on this machine kills what is left of the agent before it starts again.
+                if let pid, let record = AgentProcessRecord.of(pid: pid) {
+                    Task { try? await store.recordAgentProcess(lease, process: record) }
+                }
+            },
             quota: { status in self.recordQuota(status, agent: agent.name) })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.

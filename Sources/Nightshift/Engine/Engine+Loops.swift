@@ -119,6 +119,7 @@ extension Engine {
             do {
                 let now = Date()
                 let rescued = try await store.rescueExpiredLeases(now: now)
+                killLeftovers(of: rescued)
                 let woken = try await store.wakeDue(now: now)
                 if !rescued.isEmpty {
                     logger.warning("rescued runs with expired leases", metadata: ["nightshift.count": "\(rescued.count)"])

@@ -49,8 +49,9 @@ extension Engine {
     /// record instead when the budget is already spent.
     /// Only runs of agent processes (`checkpoints`) get a checkpoint directory.
     func request(
-        for claimed: ClaimedRun, agent: Agent, workdir: URL, checkpoints keepsCheckpoints: Bool, logger: Logger
+        for claimed: ClaimedRun, agent: Agent, runner: any AgentRunner, workdir: URL, logger: Logger
     ) async -> Result<RunRequest, RunFailure> {
+        let keepsCheckpoints = runner.needsWorkingDirectory
         let task = claimed.task
         var agent = agent
         if agent.budgetUSD != nil, let fresh = try? await store.agent(named: agent.name) { agent = fresh }
@@ -65,8 +66,10 @@ extension Engine {
         let checkpoints = store as? any CheckpointStore
         var resume: ResumeContext?
         var hint: String?
+        var previousError: String?
         if claimed.run.attempt > 1 {
             let earlier = ((try? await store.runs(task: task.id)) ?? []).filter { $0.attempt < claimed.run.attempt }
+            previousError = earlier.last?.error
             let session = earlier.last { $0.agentSessionID != nil }
             hint = try? await checkpoints?.latestActiveCheckpoint(
                 agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID)?.resumeHint
@@ -80,7 +83,7 @@ extension Engine {
         }
 
         var prompt = task.prompt
-        if resume == nil, let hint {
+        if resume == nil, runner.takesContinuationPrompt, let hint {
             prompt += "\n\nThis task was started before and stopped. Resume hint from its last checkpoint: \(hint)"
         }
         if agent.injectMemories, let memories = store as? any MemoryStore {
@@ -95,7 +98,7 @@ extension Engine {
         if let directory { try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
         return .success(RunRequest(
             task: task, run: claimed.run, agent: agent, workingDirectory: workdir, prompt: prompt, resume: resume,
-            remainingBudgetUSD: left, checkpointDirectory: directory))
+            remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint))
     }
 
     /// The most memory text put before a prompt.

@@ -134,9 +134,15 @@ public final class Engine: Service, Sendable {
     /// restart, then dispatches, heartbeats and rescues. On graceful shutdown it stops claiming,
     /// lets running tasks finish within the grace period, then stops the rest and releases them.
     public func run() async throws {
-        let reclaimed = try await store.reclaimRuns(ofWorker: configuration.nodeID, now: Date())
-        if !reclaimed.isEmpty {
-            logger.info("reclaimed runs of this node's previous incarnation", metadata: ["nightshift.count": "\(reclaimed.count)"])
+        var reclaimed = 0
+        while true {
+            let runs = try await store.reclaimRuns(ofWorker: configuration.nodeID, now: Date())
+            killLeftovers(of: runs)
+            reclaimed += runs.count
+            if runs.isEmpty { break }
+        }
+        if reclaimed > 0 {
+            logger.info("reclaimed runs of this node's previous incarnation", metadata: ["nightshift.count": "\(reclaimed)"])
         }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -151,6 +157,21 @@ public final class Engine: Service, Sendable {
         } onGracefulShutdown: {
             self.state.withLock { $0.stopping = true }
             self.doorbell.ring()
+        }
+    }
+
+    /// Kills what is left of the agent processes of runs ended as lost (the leader's session, see
+    /// ``AgentProcessRecord/killLeftovers()``): only processes on this machine can be reached;
+    /// elsewhere the lease and the fencing of every write keep a dead node's late writes out.
+    func killLeftovers(of runs: [RescuedRun]) {
+        for run in runs {
+            guard let process = run.process else { continue }
+            let killed = process.killLeftovers()
+            if !killed.isEmpty {
+                logger.warning(
+                    "killed agent processes left by a lost run",
+                    metadata: ["nightshift.task_id": "\(run.taskID)", "nightshift.pids": "\(killed)"])
+            }
         }
     }
 

@@ -15,9 +15,10 @@
 /// | cancelled | – | – | – | – | – | – | queued | – | – |
 /// | dropped   | – | – | – | – | – | – | queued | – | – |
 ///
-/// `settle` from running: succeeded → done; waiting → waiting; released → queued;
-/// failed → queued while the retry budget allows another attempt and the failure is retryable,
-/// else error.
+/// `settle` from running: succeeded → done; waiting → waiting; released (the node lost or gave up
+/// the run: not the agent's failure) → queued while the interruptions stay under
+/// ``RetryBudget/interruptionLimit``, else error; failed → queued while the retry budget allows
+/// another attempt and the failure is retryable, else error.
 public enum Lifecycle {
     /// The state `action` leads to from `state` (`nil` for a task that does not exist yet).
     ///
@@ -45,7 +46,7 @@ public enum Lifecycle {
             switch resolution {
             case .succeeded: return .done
             case .waiting: return .waiting
-            case .released: return .queued
+            case .released: return budget.allowsAnotherInterruption ? .queued : .error
             case .failed(let retryable): return retryable && budget.allowsRetry ? .queued : .error
             }
         default:
@@ -60,15 +61,26 @@ public struct RetryBudget: Sendable, Hashable {
     public var failures: Int
     /// Attempts allowed in all.
     public var maxAttempts: Int
+    /// Runs lost to the node since submit or the last manual retry, counting the one being settled.
+    public var interruptions: Int
+
+    /// How many runs a task may lose to its node (crashes, restarts, a store that went away)
+    /// before it ends in error: generous, since none is the agent's fault, but finite, so a node
+    /// that crashes on a task cannot loop on it forever.
+    public static let interruptionLimit = 10
 
     /// A budget; the default allows one attempt and has used none.
-    public init(failures: Int = 0, maxAttempts: Int = 1) {
+    public init(failures: Int = 0, maxAttempts: Int = 1, interruptions: Int = 0) {
         self.failures = failures
         self.maxAttempts = maxAttempts
+        self.interruptions = interruptions
     }
 
     /// Whether another attempt may follow.
     public var allowsRetry: Bool { failures < maxAttempts }
+
+    /// Whether the task may be queued again after a run lost to the node.
+    public var allowsAnotherInterruption: Bool { interruptions < Self.interruptionLimit }
 }
 
 /// An action that the task's state does not allow.

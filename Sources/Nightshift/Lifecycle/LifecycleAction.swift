@@ -57,7 +57,9 @@ public enum RunResolution: Sendable, Hashable, CustomStringConvertible {
     case failed(retryable: Bool)
     /// The agent asked to wait (for input or a wake time).
     case waiting
-    /// The worker gave the task back unfinished (graceful shutdown): no attempt is charged.
+    /// The node lost or gave back the run (graceful shutdown, a dead or restarted worker, a store
+    /// that went away before the agent started): not the agent's failure, so no attempt is
+    /// charged; it counts as an interruption instead.
     case released
 
     /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `released`.

@@ -10,6 +10,11 @@ public protocol AgentRunner: Sendable {
     var kind: RunnerKind { get }
     /// Whether the engine makes the task's working directory before the run.
     var needsWorkingDirectory: Bool { get }
+    /// Whether the prompt is text for an agent that can take a continuation: a retried attempt
+    /// that cannot resume a session then gets its last checkpoint's hint after the prompt. Runners
+    /// whose prompt is a program or its input (`shell`, `command`) keep the prompt unchanged and
+    /// read the resume facts from ``RunRequest/previousError`` and ``RunRequest/resumeHint``.
+    var takesContinuationPrompt: Bool { get }
     /// Runs the attempt. A thrown error is a retryable failure.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome
     /// Checks an agent's runner config; the error names the key and what was expected.
@@ -92,12 +97,19 @@ public struct RunRequest: Sendable {
     public var remainingBudgetUSD: Double?
     /// Where the agent may write checkpoint files (`NIGHTSHIFT_CHECKPOINT_DIR`), if anywhere.
     public var checkpointDirectory: URL?
+    /// On a retried attempt: why the previous attempt ended, if it failed or was lost.
+    public var previousError: String?
+    /// On a retried attempt: the resume hint of the task's latest active checkpoint, if any.
+    public var resumeHint: String?
 
     /// Creates a request; the prompt defaults to the task's.
     public init(
         task: AgentTask, run: Run, agent: Agent, workingDirectory: URL, prompt: String? = nil,
-        resume: ResumeContext? = nil, remainingBudgetUSD: Double? = nil, checkpointDirectory: URL? = nil
+        resume: ResumeContext? = nil, remainingBudgetUSD: Double? = nil, checkpointDirectory: URL? = nil,
+        previousError: String? = nil, resumeHint: String? = nil
     ) {
+        self.previousError = previousError
+        self.resumeHint = resumeHint
         self.task = task
         self.run = run
         self.agent = agent
@@ -175,6 +187,9 @@ public struct RunnerRegistry: Sendable {
 extension AgentRunner {
     /// Whether the engine makes the task's working directory before the run; `true` by default.
     public var needsWorkingDirectory: Bool { true }
+
+    /// `false` by default: the prompt is passed as it was submitted.
+    public var takesContinuationPrompt: Bool { false }
 
     /// Accepts any config by default.
     public func validate(_ agent: Agent) throws(NightshiftError) {}

@@ -42,6 +42,7 @@ package struct SettlePlan {
         /// The outcome as recorded: a retryable failure past a budget becomes final.
         package var outcome: RunOutcome
         package var failures: Int
+        package var interruptions: Int
         /// When the settle happened, in seconds since 1970.
         package var time: Double
         /// For a task queued again: when it becomes available.
@@ -101,11 +102,19 @@ package struct SettlePlan {
                 outcome.resolution = .failed(retryable: false)
                 outcome.error = [exceeded, outcome.error].compactMap { $0 }.joined(separator: "; last run: ")
             }
-            var failures = current.failures
-            if case .failed = outcome.resolution { failures += 1 }
-            let budget = RetryBudget(failures: failures, maxAttempts: current.retry.maxAttempts)
+            var (failures, interruptions) = (current.failures, current.interruptions)
+            switch outcome.resolution {
+            case .failed: failures += 1
+            case .released: interruptions += 1
+            default: break
+            }
+            let budget = RetryBudget(failures: failures, maxAttempts: current.retry.maxAttempts, interruptions: interruptions)
             let action = LifecycleAction.settle(outcome.resolution)
             let next = try current.next(on: action, budget: budget)
+            if outcome.resolution == .released, next == .error {
+                let limit = "interrupted \(interruptions) times (the limit is \(RetryBudget.interruptionLimit)): the node kept losing the run"
+                outcome.error = [limit, outcome.error].compactMap { $0 }.joined(separator: "; last: ")
+            }
             var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
             if let resetsAt = outcome.resetsAt { details["resets_at"] = .double(resetsAt.timeIntervalSince1970) }
             var availableAt: Double?
@@ -125,7 +134,7 @@ package struct SettlePlan {
             }
             moves.append(Move(
                 index: index, facts: current, action: action, budget: budget, next: next, outcome: outcome, failures: failures,
-                time: time, availableAt: availableAt, details: details, settler: settler))
+                interruptions: interruptions, time: time, availableAt: availableAt, details: details, settler: settler))
             switch outcome.resolution {
             case .succeeded: succeeded += 1
             case .failed: failed += 1

@@ -68,3 +68,22 @@ package struct TransitionRecord: Sendable {
         ])
     }
 }
+
+/// A run that a rescue or a reclaim ended as lost, and the agent process recorded with it.
+public struct RescuedRun: Sendable, Hashable {
+    /// The run's task, now queued again (or in error past its interruption limit).
+    public var taskID: TaskID
+    /// The agent process the run started, if it recorded one.
+    public var process: AgentProcessRecord?
+
+    /// Creates the value.
+    public init(taskID: TaskID, process: AgentProcessRecord?) {
+        self.taskID = taskID
+        self.process = process
+    }
+}
+
+extension Array where Element == RescuedRun {
+    /// The tasks of the runs.
+    public var taskIDs: [TaskID] { map(\.taskID) }
+}

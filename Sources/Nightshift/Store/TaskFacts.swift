@@ -7,6 +7,8 @@ package struct TaskFacts: Sendable {
     package var agent: String
     package var state: TaskState
     package var failures: Int
+    /// Runs lost to the node so far (see ``AgentTask/interruptions``).
+    package var interruptions: Int
     package var retry: RetryPolicy
     package var runID: String?
     package var leaseToken: String?
@@ -21,13 +23,14 @@ package struct TaskFacts: Sendable {
     /// The columns, in this order, that the stores read facts from.
     package static let columns = """
         id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
-        budget_usd, cost_usd
+        budget_usd, cost_usd, interruptions
         """
 
     package init(
         id: TaskID, agent: String, state: TaskState, failures: Int, retry: RetryPolicy, runID: String?, leaseToken: String?,
-        attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double
+        attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double, interruptions: Int
     ) {
+        self.interruptions = interruptions
         self.id = id
         self.agent = agent
         self.state = state
@@ -45,14 +48,15 @@ package struct TaskFacts: Sendable {
     package init(_ task: AgentTask, runID: String?, leaseToken: String?, lastSeq: Int64) {
         self.init(
             id: task.id, agent: task.agent, state: task.state, failures: task.failures, retry: task.retry, runID: runID,
-            leaseToken: leaseToken, attempt: task.attempt, lastSeq: lastSeq, budgetUSD: task.budgetUSD, costUSD: task.costUSD)
+            leaseToken: leaseToken, attempt: task.attempt, lastSeq: lastSeq, budgetUSD: task.budgetUSD, costUSD: task.costUSD,
+            interruptions: task.interruptions)
     }
 
     /// The state `action` leads to, or the lifecycle's error as a ``NightshiftError``.
     package func next(on action: LifecycleAction, budget: RetryBudget? = nil) throws(NightshiftError) -> TaskState {
         do {
             return try Lifecycle.next(
-                from: state, on: action, task: id, budget: budget ?? RetryBudget(failures: failures, maxAttempts: retry.maxAttempts))
+                from: state, on: action, task: id, budget: budget ?? RetryBudget(failures: failures, maxAttempts: retry.maxAttempts, interruptions: interruptions))
         } catch {
             throw NightshiftError(error)
         }

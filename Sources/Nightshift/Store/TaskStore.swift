@@ -36,12 +36,13 @@ public protocol TaskStore: Sendable {
     /// Records how a run ended and moves its task on — only if `lease` is still current (fenced);
     /// a repeat with the same lease changes nothing.
     func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult
-    /// Ends runs whose lease expired (their worker died) as lost; their tasks retry or fail.
-    /// Returns the tasks rescued.
-    func rescueExpiredLeases(now: Date) async throws -> [TaskID]
+    /// Ends runs whose lease expired (their worker died) as lost: an interruption, not a failure;
+    /// their tasks are queued again (or end in error past ``RetryBudget/interruptionLimit``).
+    /// Returns the runs rescued (at most 500 per call) with their recorded agent processes.
+    func rescueExpiredLeases(now: Date) async throws -> [RescuedRun]
     /// Ends, at once, every run still held by `worker` — a restarted node reclaiming the runs of its
-    /// previous incarnation. Returns the tasks rescued.
-    func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [TaskID]
+    /// previous incarnation — as lost. Returns the runs reclaimed (at most 500 per call).
+    func reclaimRuns(ofWorker worker: String, now: Date) async throws -> [RescuedRun]
     /// Wakes waiting tasks whose wake time has come. Returns the tasks woken.
     func wakeDue(now: Date) async throws -> [TaskID]
     /// The earliest time a queued task becomes available after `now`, if any is delayed.
@@ -58,6 +59,9 @@ public protocol TaskStore: Sendable {
     /// Records the agent CLI's session id on a run as soon as the agent reports it, so a retry can
     /// resume the session even when this run's worker dies before settling.
     func recordAgentSession(_ lease: Lease, sessionID: String) async throws
+    /// Records the agent process a run started (see ``AgentProcessRecord``), so that after a crash
+    /// the node that takes the run over can kill what is left of it. Fenced by `lease`.
+    func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws
     /// How many tasks are in each state.
     func countsByState() async throws -> [TaskState: Int]
 

@@ -25,7 +25,7 @@ public enum APIJSON {
             "budget_usd": number(task.budgetUSD), "timeout": number(task.timeout),
             "max_attempts": .int(Int64(task.retry.maxAttempts)), "state": .string(task.state.rawValue),
             "attempt": .int(Int64(task.attempt)), "failures": .int(Int64(task.failures)),
-            "available_at": time(task.availableAt), "created_at": time(task.createdAt), "updated_at": time(task.updatedAt),
+            "interruptions": .int(Int64(task.interruptions)), "available_at": time(task.availableAt), "created_at": time(task.createdAt), "updated_at": time(task.updatedAt),
             "finished_at": time(task.finishedAt), "result": string(task.result), "error": string(task.error),
             "cost_usd": .double(task.costUSD), "archived": .bool(task.archivedAt != nil),
             "tokens_in": .int(Int64(task.totals.tokensIn)), "tokens_out": .int(Int64(task.totals.tokensOut)),

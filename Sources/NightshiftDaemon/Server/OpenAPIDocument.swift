@@ -123,7 +123,7 @@ public enum OpenAPIDocument {
                 "priority": "integer", "lane": "string|null", "labels": "strings", "origin": "object|null",
                 "idempotency_key": "string|null", "dedup_key": "string|null", "budget_usd": "number|null",
                 "timeout": "number|null", "max_attempts": "integer", "state": "string", "attempt": "integer",
-                "failures": "integer", "available_at": "time", "created_at": "time", "updated_at": "time",
+                "failures": "integer", "interruptions": "integer", "available_at": "time", "created_at": "time", "updated_at": "time",
                 "finished_at": "time", "result": "string|null", "error": "string|null", "cost_usd": "number",
                 "archived": "boolean", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
                 "cache_write_tokens": "integer", "tokens_used": "integer", "turns": "integer", "run_seconds": "number",

@@ -26,6 +26,9 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     /// The dialect's kind.
     var kind: RunnerKind { Dialect.kind }
 
+    /// Agent CLIs take a continuation: a retry without a session to resume gets the hint.
+    var takesContinuationPrompt: Bool { true }
+
     /// Reads every key of the agent's config; the error names the agent and the first bad key.
     func validate(_ agent: Agent) throws(NightshiftError) {
         _ = try Self.settings(agent)
