@@ -94,9 +94,8 @@ struct EngineSessionTests {
             let id = try await engine.submit(NewTask(agent: "agent", prompt: "fix the tests")).task.id
             #expect(try await eventually { try await store.state(of: id) == .done })
             #expect(try await store.runs(task: id).map(\.agentSessionID) == ["sess-1", "sess-1"])
-            // The task is done: its checkpoints are resolved.
-            let open = try await store.checkpoints(CheckpointQuery(status: .active, taskID: id))
-            #expect(open.isEmpty)
+            // The task is done: its checkpoints are resolved (just after the settle commits).
+            #expect(try await eventually { try await store.checkpoints(CheckpointQuery(status: .active, taskID: id)).isEmpty })
             let all = try await store.checkpoints(CheckpointQuery(taskID: id))
             #expect(all.count == 3, "the agent's line and one automatic checkpoint per run")
         }
@@ -206,25 +205,28 @@ struct EngineSessionTests {
         #expect(seen["forgetter"] == "write code")
     }
 
-    @Test("checkpoint files are stored, unparseable ones quarantined and listed, and each run records its own")
+    @Test("checkpoint files are stored, unparseable ones quarantined and listed; runs with a session record their own; the task's end resolves them all")
     func checkpointFiles() async throws {
-        let store = try await makeStore(Agent(name: "agent", runner: "scripted"))
+        let store = try await makeStore(Agent(name: "agent", runner: "scripted", retry: Self.fastRetry))
         let engine = Self.engine(store, runners: [ScriptedRunner { request, context in
+            guard request.run.attempt == 1 else { return .failed("second", retryable: false) }
+            context.emit("session", ["session_id": "sess-1", "model": "m"])
             context.emit("checkpoint", ["schema_version": 2, "phase": "from the future"])
             let directory = try #require(request.checkpointDirectory)
             try #"{"schema_version":1,"phase":"planning","progress":{"decisions":["use GRDB"]},"resume_hint":"start with the schema"}"#
                 .write(to: directory.appendingPathComponent("plan.json"), atomically: true, encoding: .utf8)
             try "{ not json".write(to: directory.appendingPathComponent("broken.json"), atomically: true, encoding: .utf8)
             try #"{"schema_version":2,"phase":"x"}"#.write(to: directory.appendingPathComponent("future.json"), atomically: true, encoding: .utf8)
-            return .failed("stopped", retryable: false)
+            return .failed("stopped", retryable: true)
         }])
         try await withEngine(engine) { engine in
             let id = try await engine.submit(NewTask(agent: "agent", prompt: "plan")).task.id
             #expect(try await eventually { try await store.state(of: id) == .error })
+            #expect(try await eventually { try await store.checkpoints(CheckpointQuery(taskID: id)).allSatisfy { $0.status == .resolved } })
             let checkpoints = try await store.checkpoints(CheckpointQuery(taskID: id))
+            // Attempt 2 reported no session: it records no checkpoint of its own.
             #expect(checkpoints.map(\.phase).sorted() == ["attempt 1 failed", "planning"])
             let automatic = try #require(checkpoints.first { $0.phase == "attempt 1 failed" })
-            #expect(automatic.status == .active)
             #expect(automatic.resumeHint == "start with the schema", "the run's checkpoint carries the agent's latest hint")
             #expect(automatic.progress.decisions == ["use GRDB"])
             let quarantined = try await store.quarantinedCheckpoints(limit: 10)
@@ -235,6 +237,29 @@ struct EngineSessionTests {
             #expect(logs.count == 3, "each quarantined file and the rejected line are logged on the task")
             let rejected = logs.compactMap { $0.data["message"]?.stringValue }.filter { $0.hasPrefix("checkpoint line rejected") }
             #expect(rejected.count == 1 && rejected[0].contains("schema_version"), "\(rejected)")
+        }
+    }
+
+    @Test("a later run's checkpoint carries its own end, not an earlier run's; a task cancelled before it ran leaves none active")
+    func latestHint() async throws {
+        let store = try await makeStore(Agent(name: "agent", runner: "scripted", retry: Self.fastRetry))
+        let engine = Self.engine(store, runners: [ScriptedRunner { request, context in
+            context.emit("session", ["session_id": .string("sess-\(request.run.attempt)"), "model": "m"])
+            return request.run.attempt < 3 ? .failed("failure \(request.run.attempt)", retryable: true) : .succeeded("ok")
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "agent", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            let checkpoints = try await store.checkpoints(CheckpointQuery(taskID: id))
+            #expect(checkpoints.first { $0.phase == "attempt 1 failed" }?.resumeHint == "Attempt 1 ended (failed): failure 1")
+            #expect(checkpoints.first { $0.phase == "attempt 2 failed" }?.resumeHint == "Attempt 2 ended (failed): failure 2")
+
+            let paused = try await engine.submit(NewTask(agent: "agent", prompt: "later", availableAt: Date().addingTimeInterval(3600))).task.id
+            _ = try await store.saveCheckpoint(SessionCheckpoint(
+                agent: "agent", sessionID: "s", taskID: paused, phase: "planned", status: .active, createdAt: Date(),
+                resumeHint: "begin here"))
+            _ = try await engine.transition(paused, .cancel)
+            #expect(try await store.checkpoints(CheckpointQuery(taskID: paused)).map(\.status) == [.resolved])
         }
     }
 }

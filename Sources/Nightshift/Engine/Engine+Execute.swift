@@ -52,6 +52,7 @@ extension Engine {
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
+            if case .settled(let state) = result, state.isTerminal { await resolveCheckpoints(of: task.id, logger: logger) }
             if case .stale(let reason) = result {
                 logger.warning("settle refused: lease is stale", metadata: ["nightshift.reason": "\(reason)"])
             } else {

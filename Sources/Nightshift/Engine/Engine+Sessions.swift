@@ -117,9 +117,9 @@ extension Engine {
     }
 
     /// After a run: stores the checkpoints its agent wrote (files and lines; bad ones quarantined
-    /// or logged with the reason), then the run's own automatic checkpoint, with the agent's latest
-    /// context, progress and hint (this run's, or else the task's latest). When the task is done,
-    /// its active checkpoints are resolved.
+    /// or logged with the reason), then, for an agent that reported a session, the run's own
+    /// automatic checkpoint, with the agent's latest context, progress and hint (this run's, or
+    /// else the task's latest written by the agent, or else how this run ended).
     func recordCheckpoints(
         _ claimed: ClaimedRun, agent: String, outcome: RunOutcome, observed: RunObservations, events: RunEventBuffer, logger: Logger
     ) async {
@@ -148,32 +148,50 @@ extension Engine {
             ])
         }
         await events.flush()
-        let succeeded = outcome.resolution == .succeeded
-        // A run that wrote no checkpoint (one that died at start, a refused resume) carries the
-        // task's latest plan forward, so its own checkpoint does not bury the agent's hint.
-        var latest = written.last
-        if latest == nil {
-            latest = try? await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID)
-        }
-        let automatic = SessionCheckpoint(
-            agent: agent, sessionID: sessionID, taskID: task.id,
-            phase: "attempt \(claimed.run.attempt) \(outcome.label)",
-            status: succeeded ? .resolved : .active, createdAt: now,
-            context: latest?.context ?? SessionCheckpoint.Context(workItems: [task.id.rawValue]),
-            progress: latest?.progress ?? SessionCheckpoint.Progress(),
-            resumeHint: latest?.resumeHint ?? outcome.error.map { "Attempt \(claimed.run.attempt) ended (\(outcome.label)): \($0.prefix(500))" })
         do {
             for file in collected.quarantined { try await store.recordQuarantined(file) }
             for checkpoint in written { _ = try await store.saveCheckpoint(checkpoint) }
-            _ = try await store.saveCheckpoint(automatic)
-            if succeeded {
-                var query = CheckpointQuery()
-                query.taskID = task.id
-                query.status = .active
-                for open in try await store.checkpoints(query) { _ = try await store.resolveCheckpoint(id: open.id, now: now) }
-            }
+            // The run's own checkpoint, only for agents with sessions (an agent CLI that a later
+            // attempt can resume); it carries the agent's latest plan forward, so a run that
+            // wrote none (one that died at start, a refused resume) does not bury the agent's hint.
+            guard let sessionID else { return }
+            var latest = written.last
+            if latest == nil { latest = try await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID) }
+            // An earlier automatic checkpoint's hint is an earlier run's end: this run's is newer.
+            let agentHint = latest.flatMap { Self.isAutomatic($0) ? nil : $0.resumeHint }
+            let runHint = outcome.error.map { "Attempt \(claimed.run.attempt) ended (\(outcome.label)): \($0.prefix(500))" }
+            _ = try await store.saveCheckpoint(SessionCheckpoint(
+                agent: agent, sessionID: sessionID, taskID: task.id,
+                phase: "\(Self.automaticPhase)\(claimed.run.attempt) \(outcome.label)",
+                status: outcome.resolution == .succeeded ? .resolved : .active, createdAt: now,
+                context: latest?.context ?? SessionCheckpoint.Context(workItems: [task.id.rawValue]),
+                progress: latest?.progress ?? SessionCheckpoint.Progress(),
+                resumeHint: agentHint ?? runHint ?? latest?.resumeHint))
         } catch {
             logger.warning("could not record checkpoints", metadata: ["nightshift.error": "\(error)"])
+        }
+    }
+
+    /// The start of the phase of the checkpoints the engine records itself: `attempt N <outcome>`.
+    static let automaticPhase = "attempt "
+
+    /// Whether the engine recorded `checkpoint` itself (rather than the agent).
+    static func isAutomatic(_ checkpoint: SessionCheckpoint) -> Bool {
+        checkpoint.phase.hasPrefix(automaticPhase)
+    }
+
+    /// Resolves the task's active checkpoints once it has ended, whatever the end: nothing resumes
+    /// from them any more.
+    func resolveCheckpoints(of task: TaskID, logger: Logger) async {
+        guard let store = store as? any CheckpointStore else { return }
+        do {
+            var query = CheckpointQuery()
+            query.taskID = task
+            query.status = .active
+            let now = Date()
+            for open in try await store.checkpoints(query) { _ = try await store.resolveCheckpoint(id: open.id, now: now) }
+        } catch {
+            logger.warning("could not resolve checkpoints", metadata: ["nightshift.error": "\(error)"])
         }
     }
 }
