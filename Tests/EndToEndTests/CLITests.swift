@@ -2,6 +2,7 @@ import Foundation
 import Nightshift
 import NightshiftTestSupport
 import Testing
+@testable import nightshift
 
 #if canImport(Glibc)
 import Glibc
@@ -131,6 +132,51 @@ struct CLITests {
             #expect(final["state"] == "error")
             let attempt = if case .int(let value)? = final["attempt"] { value } else { Int64(0) }
             #expect(attempt > 2, "the retry ran as a new attempt")
+            #expect(final["failures"] == 2, "the manual retry started the count of failures afresh")
+
+            // Runs started and failures against the attempts allowed are shown apart, never as "4/2".
+            let list = try await cli.run(["list"])
+            let rows = list.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.first?[3...4] == ["RUNS", "FAILURES"], "\(list)")
+            let row = try #require(rows.first { $0.first == id }, "\(list)")
+            #expect(row[3...4] == ["\(attempt)", "2/2"], "\(list)")
+            let show = try await cli.run(["show", id])
+            let fields = show.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(fields.contains(["attempts", "\(attempt)"]), "\(show)")
+            #expect(fields.contains(["failures", "2/2"]), "\(show)")
+            #expect(!fields.contains { $0.first == "interruptions" }, "the daemon does not report interruptions yet")
+        }
+    }
+
+    @Test("show prints a task's interruptions when its JSON has them, apart from attempts and failures")
+    func showInterruptions() {
+        var task: [String: JSONValue] = [
+            "id": "t1", "state": "queued", "agent": "shell", "attempt": 3, "failures": 1, "max_attempts": 2,
+            "interruptions": 2, "priority": 0, "prompt": "p",
+        ]
+        let fields = Dictionary(ShowCommand.fields(of: .object(task), now: Date(), full: false)) { first, _ in first }
+        #expect(fields["attempts"] == "3")
+        #expect(fields["failures"] == "1/2")
+        #expect(fields["interruptions"] == "2")
+        task["interruptions"] = nil
+        #expect(ShowCommand.fields(of: .object(task), now: Date(), full: false).allSatisfy { $0.0 != "interruptions" })
+    }
+
+    @Test("show cuts a long result and says --full prints it whole")
+    func longResult() async throws {
+        try await withDaemon { cli in
+            let task = try await cli.json(["submit", "seq 1 1000", "--wait", "--json"])
+            let id = try #require(task["id"]?.stringValue)
+            #expect(task["state"] == "done")
+
+            let cut = try await cli.run(["show", id])
+            #expect(cut.status == 0, "\(cut)")
+            let shown = cut.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(shown.contains("40") && !shown.contains("41") && !shown.contains("1000"), "\(cut)")
+            #expect(cut.stdout.contains("--full shows all"), "\(cut)")
+            let full = try await cli.run(["show", id, "--full"])
+            let whole = full.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(whole.contains("41") && whole.contains("1000") && !full.stdout.contains("--full"), "\(full)")
         }
     }
 
