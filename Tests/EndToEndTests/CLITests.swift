@@ -180,6 +180,34 @@ struct CLITests {
         }
     }
 
+    @Test("logs aligns the text after every event type (checkpoint and tool_call too)")
+    func alignedLogs() async throws {
+        try await withDaemon { cli in
+            let script = #"echo '{"type":"checkpoint","summary":"half way"}'; echo done"#
+            let id = try #require(try await cli.json(["submit", script, "--wait", "--json"])["id"]?.stringValue)
+            let logs = try await cli.run(["logs", id])
+            #expect(logs.status == 0, "\(logs)")
+            var types: Set<String> = []
+            var columns: Set<Int> = []
+            for line in logs.stdout.split(separator: "\n") {
+                // HH:MM:SS.mmm, two spaces, the type, spaces, the text.
+                let rest = line.dropFirst(14)
+                let type = rest.prefix { $0 != " " }
+                types.insert(String(type))
+                columns.insert(type.count + rest.dropFirst(type.count).prefix { $0 == " " }.count)
+            }
+            #expect(types.isSuperset(of: ["state", "checkpoint", "stdout"]), "\(logs)")
+            #expect(columns.count == 1, "the text starts in one column: \(columns)")
+            #expect(columns.first == CLIOutput.eventTypeWidth)
+            // The agent CLIs' types (not written by a shell task) line up with them.
+            for type in ["tool_call", "tool_result", "file_change", "checkpoint", "log"] {
+                let line = CLIOutput.eventLine(["type": .string(type), "time": "2026-01-01T00:00:00.000Z", "data": ["text": "x"]])
+                #expect(line.dropFirst(14).firstIndex(of: "x").map { line.distance(from: line.index(line.startIndex, offsetBy: 14), to: $0) }
+                    == CLIOutput.eventTypeWidth, "\(line)")
+            }
+        }
+    }
+
     @Test("logs --follow survives a daemon restart: it reconnects and prints every event exactly once")
     func followAcrossRestart() async throws {
         let home = try makeHome()
