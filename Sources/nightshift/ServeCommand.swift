@@ -18,6 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
             By default the daemon keeps its tasks in nightshift.db in the data directory (SQLite). With \
             --store postgres://USER@HOST:PORT/DB several daemons share one PostgreSQL database; each keeps \
             its node id and agents' work directories in its own data directory.
+
+            Exits 78 (EX_CONFIG) when the config file is missing (--config) or invalid, printing what is \
+            wrong and where; 2 for bad options; 1 when the daemon cannot start or fails.
             """
     )
 
@@ -59,6 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
         if store != "sqlite" {
             do { _ = try PostgresURL(parsing: store) } catch { throw ValidationError("--store: \(error.message)") }
         }
+        if let listen {
+            do { _ = try ListenAddress.parse(listen) } catch { throw ValidationError("--listen: \(error.message)") }
+        }
     }
 
     func run() async throws {
@@ -72,23 +78,17 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = try DataDirectory(home: home)
         let runners = RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: [:])])
         let settings: NightshiftConfig
-        let listenAddress: ListenAddress
         do {
             settings = try NightshiftConfig.load(
                 path: config ?? directory.url.appendingPathComponent("nightshift.toml").path, required: config != nil
             ) { (agent: Agent) throws(NightshiftError) in
                 try runners.runner(for: agent.runner)?.validate(agent)
             }
-            if let listen {
-                do { listenAddress = try ListenAddress.parse(listen) } catch {
-                    throw NightshiftError(error.code, "--listen: \(error.message)", field: "listen")
-                }
-            } else {
-                listenAddress = settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
-            }
         } catch {
-            throw ValidationError((error as? NightshiftError)?.message ?? "\(error)")
+            // A bad config file is not a usage error: the message alone, and its own exit code.
+            throw CLIFailure(error.message, exitCode: CLIExitCodes.config)
         }
+        let listenAddress = try listen.map(ListenAddress.parse) ?? settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
         if store == "sqlite" {
             let sqlite = try SQLiteTaskStore(
                 path: directory.databasePath,

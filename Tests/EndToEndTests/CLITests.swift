@@ -268,6 +268,30 @@ struct CLITests {
     }
 }
 
+extension CLITests {
+    @Test("serve: a bad or missing config file prints the error alone and exits 78; a bad --listen is a usage error")
+    func configErrors() async throws {
+        let home = try makeHome()
+        try "[agents.build]\nrunner = \"command\"\ncommand = [\"/usr/bin/make\"]\ntimeout = 5.5\n"
+            .write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let listen = ["--listen", "127.0.0.1:\(try freePort())"]
+        for (arguments, expected, words) in [
+            (listen, CLIExitCodes.config, ["nightshift.toml", "agents.build.timeout"]),
+            (listen + ["--config", home.appendingPathComponent("absent.toml").path], CLIExitCodes.config, ["absent.toml"]),
+            (["--listen", "nowhere"], CLIExitCodes.usage, ["--listen"]),
+        ] {
+            let daemon = try DaemonProcess(home: home, arguments: arguments)
+            #expect(try await eventually(timeout: .seconds(30)) { !daemon.process.isRunning })
+            let output = daemon.output
+            #expect(daemon.process.terminationStatus == expected, "\(arguments): \(output)")
+            #expect(output.hasPrefix("error: "), "\(output)")
+            for word in words { #expect(output.contains(word), "\(output)") }
+            let usage = output.contains("Usage: nightshift serve")
+            #expect(usage == (expected == CLIExitCodes.usage), "the usage text follows usage errors only: \(output)")
+        }
+    }
+}
+
 // MARK: Harness
 
 /// The outcome of one `nightshift` invocation.
