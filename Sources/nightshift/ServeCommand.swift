@@ -135,6 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
             host: listenAddress.host, port: listenAddress.port, logger: logger
         ) { port in
             logger.info("nightshift serving", metadata: [
+                "nightshift.version": "\(NightshiftCommand.version)",
                 "nightshift.listen": "http://\(listenAddress.host):\(port)", "nightshift.home": "\(directory.url.path)",
                 "nightshift.node": "\(engine.configuration.nodeID)", "nightshift.workers": "\(workers)",
                 "nightshift.store": "\(storeName)", "nightshift.agents": "\(settings.agents.count + 1)",

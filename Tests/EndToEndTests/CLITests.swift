@@ -255,6 +255,8 @@ struct CLITests {
             #expect(try await cli.run(["submit", "x", "--agent", "no-such-agent"]).status == 2, "rejected input")
             #expect(try await cli.run(["list", "--url", "not a url"]).status == 2)
             #expect(try await cli.run(["--help"]).status == 0)
+            let version = try await cli.run(["--version"])
+            #expect(version.status == 0 && version.stdout == NightshiftCommand.version + "\n", "\(version)")
 
             let closed = try freePort()
             let unreachable = try await cli.run(["status", "--url", "http://127.0.0.1:\(closed)"])
@@ -356,9 +358,9 @@ struct CLIRunner: Sendable {
         return environment.merging(extra) { _, new in new }
     }
 
-    /// `nightshift ARGUMENTS --url URL` (unless `--url` is among the arguments or it is `--help`).
+    /// `nightshift ARGUMENTS --url URL` (unless `--url` is among the arguments or it is `--help` or `--version`).
     func arguments(_ arguments: [String]) -> [String] {
-        arguments.contains("--url") || arguments == ["--help"] ? arguments : arguments + ["--url", url]
+        arguments.contains("--url") || arguments == ["--help"] || arguments == ["--version"] ? arguments : arguments + ["--url", url]
     }
 
     /// Starts a command.
