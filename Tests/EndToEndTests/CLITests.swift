@@ -271,6 +271,22 @@ struct CLITests {
 }
 
 extension CLITests {
+    @Test("agents check: a missing CLI's problem goes on its own line under the table, not into the PATH column")
+    func agentsCheckProblem() async throws {
+        try await withDaemon(config: "[agents.ghost]\nrunner = \"claude_code\"\nexecutable = \"no-such-agent-cli\"\n") { cli in
+            let check = try await cli.run(["agents", "check"])
+            #expect(check.status == 1, "\(check)")
+            let lines = check.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let row = try #require(lines.first { $0.hasPrefix("ghost ") }, "\(check)")
+            #expect(row.split(separator: " ") == ["ghost", "claude_code", "no", "-", "-"], "\(row)")
+            #expect(lines.prefix { !$0.isEmpty }.allSatisfy { $0.count <= 80 }, "no cell is stretched:\n\(check.stdout)")
+            let problem = try #require(lines.first { $0.hasPrefix("ghost: ") }, "\(check)")
+            #expect(problem.contains("not found: no-such-agent-cli") && problem.contains("PATH="), "\(problem)")
+            let shell = try #require(lines.first { $0.hasPrefix("shell ") })
+            #expect(shell.split(separator: " ").prefix(3) == ["shell", "command", "yes"], "\(shell)")
+        }
+    }
+
     @Test("serve: a bad or missing config file prints the error alone and exits 78; a bad --listen is a usage error")
     func configErrors() async throws {
         let home = try makeHome()
@@ -381,9 +397,11 @@ struct CLIRunner: Sendable {
     }
 }
 
-/// Runs `body` against a fresh daemon on a random loopback port, then stops the daemon.
-func withDaemon(_ body: (CLIRunner) async throws -> Void) async throws {
+/// Runs `body` against a fresh daemon on a random loopback port, then stops the daemon; `config`
+/// is the daemon's nightshift.toml.
+func withDaemon(config: String? = nil, _ body: (CLIRunner) async throws -> Void) async throws {
     let home = try makeHome()
+    try config?.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
     let port = try freePort()
     let daemon = try DaemonProcess(home: home, arguments: [
         "--listen", "127.0.0.1:\(port)", "--poll-interval", "0.05", "--shutdown-grace", "0.2", "--log-level", "warning",

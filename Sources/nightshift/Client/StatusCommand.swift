@@ -111,7 +111,8 @@ struct AgentsCheckCommand: AsyncParsableCommand {
         commandName: "check",
         abstract: "Show whether each agent's CLI is found on the daemon's PATH, where, and its --version.",
         discussion: CLIExitCodes.discussion(
-            "Exits 1 when an agent's CLI is missing. With --json, prints {\"agents\":[{agent, runner, available, path, version, problem}]}."))
+            "Exits 1 when an agent's CLI is missing; what is wrong with it is printed under the table. "
+                + "With --json, prints {\"agents\":[{agent, runner, available, path, version, problem}]}."))
 
     @OptionGroup var options: ClientOptions
 
@@ -129,11 +130,18 @@ struct AgentsCheckCommand: AsyncParsableCommand {
                 table.add([
                     .init(CLIOutput.text(agent["agent"]), style: "1"), .init(CLIOutput.text(agent["runner"])),
                     .init(available ? "yes" : "no", style: available ? "32" : "31"),
-                    .init(available ? CLIOutput.text(agent["path"]) : CLIOutput.text(agent["problem"])),
-                    .init(CLIOutput.text(agent["version"])),
+                    .init(CLIOutput.text(agent["path"])), .init(CLIOutput.text(agent["version"])),
                 ])
             }
             table.print()
+            // A problem ("not found … searched PATH=…") is too long for a cell: one line each, under the table.
+            let problems = agents.compactMap { agent in
+                agent["problem"]?.stringValue.map { (CLIOutput.text(agent["agent"]), $0) }
+            }
+            if !problems.isEmpty { CLIOutput.line("") }
+            for (name, problem) in problems {
+                CLIOutput.line(CLIOutput.bold(name) + ": " + CLIOutput.paint(problem, "31"))
+            }
         }
         if agents.contains(where: { $0["available"] != .bool(true) }) { throw ExitCode.failure }
     }
