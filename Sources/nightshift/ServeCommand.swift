@@ -7,7 +7,9 @@ import NightshiftDaemon
 import NightshiftPostgres
 import NightshiftRunners
 import NightshiftSQLite
+import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// `nightshift serve`: runs the engine and the HTTP API on the data directory until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -131,9 +133,11 @@ struct ServeCommand: AsyncParsableCommand {
                 heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
                 pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot),
             logger: logger)
+        let listening = ListeningFlag()
         let server = APIServer(engine: engine, authority: authority).application(
             host: listenAddress.host, port: listenAddress.port, logger: logger
         ) { port in
+            listening.set()
             logger.info("nightshift serving", metadata: [
                 "nightshift.version": "\(NightshiftCommand.version)",
                 "nightshift.listen": "http://\(listenAddress.host):\(port)", "nightshift.home": "\(directory.url.path)",
@@ -145,9 +149,27 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: engine), .init(service: server)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where !listening.isSet {
+            // NIO says "bind(descriptor:ptr:bytes:): Address already in use"; say which address.
+            var reason = String(cString: strerror(error.errnoCode))
+            if let first = reason.first { reason = first.lowercased() + reason.dropFirst() }
+            throw CLIFailure("cannot listen on \(listenAddress): \(reason)")
+        }
         logger.info("nightshift stopped")
     }
+}
+
+/// Whether the API's socket is bound yet: an I/O error before then is a failure to listen.
+private final class ListeningFlag: Sendable {
+    private let value = Mutex(false)
+
+    /// Notes that the socket is bound.
+    func set() { value.withLock { $0 = true } }
+
+    /// Whether ``set()`` was called.
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// The `--durability` option.

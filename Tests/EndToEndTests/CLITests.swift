@@ -271,6 +271,19 @@ struct CLITests {
 }
 
 extension CLITests {
+    @Test("serve on a port already in use names the address and exits 1")
+    func portInUse() async throws {
+        try await withDaemon { cli in
+            let port = try #require(URL(string: cli.url)?.port)
+            let second = try DaemonProcess(home: try makeHome(), arguments: ["--listen", "127.0.0.1:\(port)", "--log-level", "warning"])
+            #expect(try await eventually(timeout: .seconds(30)) { !second.process.isRunning })
+            let output = second.output
+            #expect(second.process.terminationStatus == 1, "\(output)")
+            #expect(output.contains("error: cannot listen on 127.0.0.1:\(port): address already in use\n"), "\(output)")
+            #expect(!output.contains("bind("), "\(output)")
+        }
+    }
+
     @Test("agents check: a missing CLI's problem goes on its own line under the table, not into the PATH column")
     func agentsCheckProblem() async throws {
         try await withDaemon(config: "[agents.ghost]\nrunner = \"claude_code\"\nexecutable = \"no-such-agent-cli\"\n") { cli in
