@@ -271,6 +271,16 @@ struct CLITests {
 }
 
 extension CLITests {
+    @Test("bench --help has no hard line breaks: each paragraph is wrapped to the width it is shown in")
+    func benchHelpWraps() {
+        let wide = NightshiftCommand.helpMessage(for: BenchCommand.self, columns: 250).split(separator: "\n")
+        let w1 = wide.first { $0.contains("W1: submit") }
+        #expect(w1?.hasSuffix("drain rate from the first claim to the last settle.") == true, "\(w1 ?? "")")
+        let narrow = NightshiftCommand.helpMessage(for: BenchCommand.self, columns: 60).split(separator: "\n")
+            .prefix { !$0.hasPrefix("USAGE:") }
+        #expect(narrow.count > 10 && narrow.allSatisfy { $0.count <= 60 }, "\(narrow.filter { $0.count > 60 })")
+    }
+
     @Test("serve on a port already in use names the address and exits 1")
     func portInUse() async throws {
         try await withDaemon { cli in
