@@ -271,6 +271,36 @@ struct CLITests {
 }
 
 extension CLITests {
+    @Test("submit: a repeat by key says which task answered; a bad --agent lists the agents; --budget sets the task's budget")
+    func submitNotes() async throws {
+        try await withDaemon { cli in
+            let first = try await cli.run(["submit", "sleep 30", "--dedup-key", "nightly"])
+            #expect(first.status == 0 && first.stderr.isEmpty, "\(first)")
+            let id = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let again = try await cli.run(["submit", "sleep 30", "--dedup-key", "nightly"])
+            #expect(again.status == 0 && again.stdout == id + "\n", "the id stays alone on stdout: \(again)")
+            #expect(again.stderr.hasPrefix("already queued as \(id) ("), "\(again)")
+            #expect(again.stderr.contains("--dedup-key"), "\(again)")
+            let json = try await cli.run(["submit", "sleep 30", "--dedup-key", "nightly", "--json"])
+            #expect(json.stderr.isEmpty && (try? JSONValue(jsonText: json.stdout))?["id"] == .string(id), "--json is unchanged: \(json)")
+            _ = try await cli.json(["cancel", id, "--json"])
+
+            let unknown = try await cli.run(["submit", "x", "--agent", "no-such-agent"])
+            #expect(unknown.status == 2, "\(unknown)")
+            #expect(unknown.stderr.hasPrefix("error: ") && unknown.stderr.contains("no-such-agent"), "\(unknown)")
+            #expect(unknown.stderr.contains("defined agents: shell"), "\(unknown)")
+
+            let budgeted = try await cli.json(["submit", "echo x", "--budget", "0.5", "--json"])
+            #expect(budgeted["budget_usd"]?.doubleValue == 0.5, "\(budgeted)")
+            let shown = try await cli.run(["show", try #require(budgeted["id"]?.stringValue)])
+            #expect(shown.stdout.contains("budget") && shown.stdout.contains("$0.5000"), "\(shown)")
+            for bad in ["0", "nan"] {
+                let refused = try await cli.run(["submit", "echo x", "--budget", bad])
+                #expect(refused.status == 2 && refused.stderr.contains("--budget"), "\(refused)")
+            }
+        }
+    }
+
     @Test("bench --help has no hard line breaks: each paragraph is wrapped to the width it is shown in")
     func benchHelpWraps() {
         let wide = NightshiftCommand.helpMessage(for: BenchCommand.self, columns: 250).split(separator: "\n")

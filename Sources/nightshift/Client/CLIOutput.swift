@@ -35,6 +35,12 @@ enum CLIOutput {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
 
+    /// Prints a remark that is not the command's output (which may go to a script) to standard error.
+    static func note(_ message: String) {
+        flush()
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
     /// Flushes standard output.
     static func flush() {
         fflush(nil)
