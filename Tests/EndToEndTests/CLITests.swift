@@ -271,6 +271,24 @@ struct CLITests {
 }
 
 extension CLITests {
+    @Test("status lists a run in progress once, among the active runs, not again among the recent ones")
+    func statusActiveOnce() async throws {
+        try await withDaemon { cli in
+            let done = try #require(try await cli.json(["submit", "true", "--wait", "--json"])["id"]?.stringValue)
+            let id = try #require(try await cli.json(["submit", "sleep 30", "--json"])["id"]?.stringValue)
+            #expect(try await eventually(timeout: .seconds(20)) {
+                if case .array(let runs)? = try await cli.json(["status", "--json"])["active_runs"] { return !runs.isEmpty }
+                return false
+            })
+            let status = try await cli.run(["status"])
+            #expect(status.status == 0, "\(status)")
+            #expect(status.stdout.components(separatedBy: id).count == 2, "the running task once: \(status.stdout)")
+            let recent = try #require(status.stdout.components(separatedBy: "Recent runs").last, "\(status.stdout)")
+            #expect(recent.contains(done) && !recent.contains(id), "\(status.stdout)")
+            _ = try await cli.json(["cancel", id, "--json"])
+        }
+    }
+
     @Test("submit: a repeat by key says which task answered; a bad --agent lists the agents; --budget sets the task's budget")
     func submitNotes() async throws {
         try await withDaemon { cli in

@@ -47,7 +47,8 @@ struct StatusCommand: AsyncParsableCommand {
             }
             table.print()
         }
-        if case .array(let active)? = status["active_runs"], !active.isEmpty {
+        let active: [JSONValue] = if case .array(let runs)? = status["active_runs"] { runs } else { [] }
+        if !active.isEmpty {
             CLIOutput.line("")
             CLIOutput.line(CLIOutput.bold("Active runs"))
             var runs = CLITable(["TASK", "AGENT", "ATTEMPT", "PID", "STARTED", "RUNNING FOR"], rightAligned: [2, 3])
@@ -61,7 +62,12 @@ struct StatusCommand: AsyncParsableCommand {
             }
             runs.print()
         }
-        if case .array(let recent)? = status["recent_runs"], !recent.isEmpty {
+        // A run in progress here is in both lists: shown once, among the active ones.
+        let activeIDs = Set(active.compactMap { $0["run_id"]?.stringValue })
+        let recent: [JSONValue] = if case .array(let runs)? = status["recent_runs"] {
+            runs.filter { !activeIDs.contains($0["id"]?.stringValue ?? "") }
+        } else { [] }
+        if !recent.isEmpty {
             CLIOutput.line("")
             CLIOutput.line(CLIOutput.bold("Recent runs"))
             var runs = CLITable(["TASK", "ATTEMPT", "OUTCOME", "EXIT", "FINISHED", "ERROR"], rightAligned: [1, 3])
