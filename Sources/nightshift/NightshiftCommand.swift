@@ -18,7 +18,8 @@ struct NightshiftCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, BenchCommand.self, BenchNodeCommand.self,
             SubmitCommand.self, ListCommand.self, ShowCommand.self, LogsCommand.self,
-            CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self,
+            CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self, ArchiveCommand.self,
+            PriorityCommand.self,
             StatusCommand.self, AgentsCommand.self,
             CheckpointsCommand.self, MemoryCommand.self,
         ]

@@ -271,6 +271,75 @@ struct CLITests {
 }
 
 extension CLITests {
+    @Test("archive hides a task that ended; priority changes a queued task's; both refuse a state that does not allow them")
+    func archiveAndPriority() async throws {
+        try await withDaemon { cli in
+            let done = try #require(try await cli.json(["submit", "true", "--wait", "--json"])["id"]?.stringValue)
+            let archived = try await cli.run(["archive", done])
+            #expect(archived.status == 0 && archived.stdout == "\(done)  done\n", "\(archived)")
+            let live = try await cli.json(["list", "--json"])["tasks"]
+            #expect(live == .array([]), "archived tasks leave the list: \(String(describing: live))")
+            let hidden = try await cli.json(["list", "--archived", "--json"])["tasks"]
+            if case .array(let tasks)? = hidden { #expect(tasks.map { $0["id"] } == [.string(done)]) } else { Issue.record("no tasks") }
+
+            let queued = try #require(try await cli.json(["submit", "true", "--delay", "600", "--json"])["id"]?.stringValue)
+            let raised = try await cli.run(["priority", queued, "7"])
+            #expect(raised.status == 0 && raised.stdout == "\(queued)  queued  priority 7\n", "\(raised)")
+            #expect(try await cli.json(["show", queued, "--json"])["priority"] == 7)
+            #expect(try await cli.json(["priority", queued, "3", "--json"])["priority"] == 3)
+
+            let ended = try await cli.run(["priority", done, "1"])
+            #expect(ended.status == 1 && ended.stderr.hasPrefix("error: "), "a task that ended keeps its priority: \(ended)")
+            let running = try await cli.run(["archive", queued])
+            #expect(running.status == 1 && running.stderr.contains("only finished tasks"), "\(running)")
+            #expect(try await cli.run(["archive", "no-such-task"]).status == 3)
+            #expect(try await cli.run(["priority", queued, "many"]).status == 2)
+        }
+    }
+
+    @Test("agents add, set and delete manage agents through the API; tasks run on an added agent")
+    func agentsAddSetDelete() async throws {
+        try await withDaemon { cli in
+            let added = try await cli.json([
+                "agents", "add", "lint", "--runner", "command", "--config", #"{"command":["/bin/echo","linted"]}"#,
+                "--concurrency", "2", "--timeout", "60", "--max-attempts", "3", "--initial-backoff", "0.5", "--max-backoff", "9",
+                "--budget", "5", "--inject-memories", "--json",
+            ])
+            #expect(added["name"] == "lint" && added["runner"] == "command", "\(added)")
+            #expect(added["config"]?["command"] == ["/bin/echo", "linted"], "\(added)")
+            #expect(added["concurrency"] == 2 && added["timeout"]?.doubleValue == 60 && added["max_attempts"] == 3, "\(added)")
+            #expect(added["initial_backoff"]?.doubleValue == 0.5 && added["max_backoff"]?.doubleValue == 9, "\(added)")
+            #expect(added["budget_usd"]?.doubleValue == 5 && added["inject_memories"] == true, "\(added)")
+            let ran = try await cli.run(["submit", "x", "--agent", "lint", "--wait"])
+            #expect(ran.status == 0 && ran.stdout.hasSuffix("linted\n"), "\(ran)")
+
+            let twice = try await cli.run(["agents", "add", "lint", "--runner", "command", "--config", #"{"command":["/bin/true"]}"#])
+            #expect(twice.status == 1 && twice.stderr.contains("agents set lint"), "\(twice)")
+            let replaced = try await cli.run(["agents", "set", "lint", "--runner", "command", "--config", #"{"command":["/bin/true"]}"#])
+            #expect(replaced.status == 0 && replaced.stdout == "lint  command\n", "\(replaced)")
+            let stored = try await cli.json(["agents", "--json"])
+            guard case .array(let agents)? = stored["agents"], let lint = agents.first(where: { $0["name"] == "lint" }) else {
+                Issue.record("lint is not listed: \(stored)")
+                return
+            }
+            #expect(lint["config"]?["command"] == ["/bin/true"] && lint["concurrency"] == .null && lint["budget_usd"] == .null, "\(lint)")
+            let created = try await cli.run(["agents", "set", "fmt", "--runner", "command", "--config", #"{"command":["/bin/true"]}"#])
+            #expect(created.status == 0, "set creates an agent: \(created)")
+
+            let badConfig = try await cli.run(["agents", "add", "x", "--runner", "command", "--config", "[1]"])
+            #expect(badConfig.status == 2 && badConfig.stderr.contains("--config"), "\(badConfig)")
+            let badRunner = try await cli.run(["agents", "add", "x", "--runner", "aider"])
+            #expect(badRunner.status == 2 && badRunner.stderr.contains("runner"), "\(badRunner)")
+
+            let deleted = try await cli.run(["agents", "delete", "lint"])
+            #expect(deleted.status == 0 && deleted.stdout == "deleted lint\n", "\(deleted)")
+            #expect(try await cli.run(["agents", "delete", "lint"]).status == 3)
+            #expect(try await cli.json(["agents", "rm", "fmt", "--json"]) == ["deleted": "fmt"])
+            let left = try await cli.json(["agents", "--json"])["agents"]
+            if case .array(let names)? = left { #expect(names.map { $0["name"] } == ["shell"]) } else { Issue.record("no agents") }
+        }
+    }
+
     @Test("status lists a run in progress once, among the active runs, not again among the recent ones")
     func statusActiveOnce() async throws {
         try await withDaemon { cli in

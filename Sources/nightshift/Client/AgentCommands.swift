@@ -3,12 +3,16 @@ import Foundation
 import Nightshift
 import NightshiftDaemon
 
-/// `nightshift agents`: the configured agents (`list`, the default) and whether their CLIs run here (`check`).
+/// `nightshift agents`: the configured agents (`list`, the default), whether their CLIs run here
+/// (`check`), and creating, replacing and deleting them (`add`, `set`, `delete`).
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "List the agents tasks can run on, or check that their CLIs are installed.",
-        subcommands: [AgentsListCommand.self, AgentsCheckCommand.self],
+        abstract: "List, check, add, replace and delete the agents tasks run on.",
+        subcommands: [
+            AgentsListCommand.self, AgentsCheckCommand.self, AgentsAddCommand.self, AgentsSetCommand.self,
+            AgentsDeleteCommand.self,
+        ],
         defaultSubcommand: AgentsListCommand.self)
 }
 
@@ -90,5 +94,133 @@ struct AgentsListCommand: AsyncParsableCommand {
             ])
         }
         table.print()
+    }
+}
+
+/// The fields of an agent as `agents add` and `agents set` take them: the API's agent object.
+struct AgentFields: ParsableArguments {
+    @Argument(help: "The agent's name.")
+    var name: String
+
+    @Option(help: "The runner: command, claude_code, codex or gemini.")
+    var runner: String
+
+    @Option(help: ArgumentHelp(
+        "The runner's settings as a JSON object, e.g. '{\"command\":[\"make\",\"-C\",\"/src\"]}' for command.", valueName: "json"))
+    var config: String?
+
+    @Option(help: "Runs of this agent at once, on all nodes together (default: no limit).")
+    var concurrency: Int?
+
+    @Option(help: "Seconds a run may take.")
+    var timeout: Double?
+
+    @Option(help: "Attempts in all, the first included.")
+    var maxAttempts: Int?
+
+    @Option(help: "Seconds before the first retry.")
+    var initialBackoff: Double?
+
+    @Option(help: "Most seconds between retries.")
+    var maxBackoff: Double?
+
+    @Option(help: ArgumentHelp("The agent's spending limit in US dollars, all its runs together.", valueName: "usd"))
+    var budget: Double?
+
+    @Flag(help: "Put the agent's memories before each prompt.")
+    var injectMemories = false
+
+    func validate() throws {
+        if let config {
+            guard (try? JSONValue(jsonText: config))?.objectValue != nil else {
+                throw ValidationError("--config: expected a JSON object, got '\(config)'")
+            }
+        }
+        if let budget, !(budget > 0 && budget.isFinite) { throw ValidationError("--budget: expected US dollars > 0, got \(budget)") }
+    }
+
+    /// The request body; `name` is included for `POST /v1/agents`.
+    func json(includingName: Bool) throws -> JSONValue {
+        var body: [String: JSONValue] = ["runner": .string(runner), "inject_memories": .bool(injectMemories)]
+        if includingName { body["name"] = .string(name) }
+        if let config { body["config"] = try JSONValue(jsonText: config) }
+        if let concurrency { body["concurrency"] = .int(Int64(concurrency)) }
+        if let timeout { body["timeout"] = .double(timeout) }
+        if let maxAttempts { body["max_attempts"] = .int(Int64(maxAttempts)) }
+        if let initialBackoff { body["initial_backoff"] = .double(initialBackoff) }
+        if let maxBackoff { body["max_backoff"] = .double(maxBackoff) }
+        if let budget { body["budget_usd"] = .double(budget) }
+        return .object(body)
+    }
+
+    /// `NAME  RUNNER`: the line `add` and `set` print.
+    static func summary(_ agent: JSONValue) -> String {
+        "\(CLIOutput.bold(CLIOutput.text(agent["name"])))  \(CLIOutput.text(agent["runner"]))"
+    }
+}
+
+/// `nightshift agents add NAME --runner KIND`.
+struct AgentsAddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Create an agent.",
+        discussion: CLIExitCodes.discussion("""
+            Exits 1 if an agent of that name exists (`agents set` replaces it); 2 if the daemon rejects a \
+            field, naming it. Prints the agent's name and runner; with --json, the API's agent object. An \
+            agent the config file defines is reset to the file's definition when the daemon restarts.
+            """))
+
+    @OptionGroup var fields: AgentFields
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let agent: JSONValue
+        do {
+            agent = try await options.client().createAgent(try fields.json(includingName: true))
+        } catch let error as NightshiftClient.APIError where error.status == 409 {
+            throw CLIFailure("agent '\(fields.name)' exists; `nightshift agents set \(fields.name) …` replaces it")
+        }
+        CLIOutput.line(options.json ? agent.jsonText : AgentFields.summary(agent))
+    }
+}
+
+/// `nightshift agents set NAME --runner KIND`.
+struct AgentsSetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Create an agent or replace it whole.",
+        discussion: CLIExitCodes.discussion("""
+            Every field is replaced: an option not given takes its default (what the agent has spent is \
+            kept). Exits 2 if the daemon rejects a field, naming it. Prints the agent's name and runner; \
+            with --json, the API's agent object.
+            """))
+
+    @OptionGroup var fields: AgentFields
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let agent = try await options.client().putAgent(try fields.json(includingName: false), named: fields.name)
+        CLIOutput.line(options.json ? agent.jsonText : AgentFields.summary(agent))
+    }
+}
+
+/// `nightshift agents delete NAME`.
+struct AgentsDeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete an agent.",
+        discussion: CLIExitCodes.discussion("""
+            Exits 3 if there is no such agent. With --json, prints {"deleted":NAME}. An agent the config \
+            file defines comes back when the daemon restarts.
+            """),
+        aliases: ["rm"])
+
+    @Argument(help: "The agent's name.")
+    var name: String
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        try await options.client().deleteAgent(named: name)
+        if options.json { CLIOutput.json(["deleted": .string(name)]) } else { CLIOutput.line("deleted \(name)") }
     }
 }
