@@ -11,13 +11,20 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark the engine; prints one JSON object per line for each workload.",
+        // One line per paragraph: ArgumentParser wraps them to the terminal's width.
         discussion: """
-            W1: submit --tasks no-op builtin tasks one by one (from --submitters concurrent callers), then drain them
-                with --slots slots; drain rate from the first claim to the last settle.
-            W2: --latency-tasks tasks, each submitted after the previous one settled; latency from submit returning
-                to the runner starting.
+            W1: submit --tasks no-op builtin tasks one by one (from --submitters concurrent callers), then drain \
+            them with --slots slots; drain rate from the first claim to the last settle.
+
+            W2: --latency-tasks tasks, each submitted after the previous one settled; latency from submit \
+            returning to the runner starting.
+
             W4: claim cost with N tasks queued, for each N in --queued; the cost must not grow with N.
-            With --store postgres://USER@HOST:PORT/DB each workload runs in a schema of its own, dropped
+
+            P: the agent stream parser's throughput on 50 MB of Claude Code stream lines.
+
+            With --http, W1-http and W2-http run the same work through the HTTP API on loopback. With \
+            --store postgres://USER@HOST:PORT/DB each workload runs in a schema of its own, dropped \
             afterwards; --nodes N runs W1's drain with N engines in separate processes.
             """
     )

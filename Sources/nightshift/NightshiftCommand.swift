@@ -3,6 +3,9 @@ import ArgumentParser
 /// The `nightshift` command: runs the daemon and the benchmark, and talks to a running daemon.
 @main
 struct NightshiftCommand: AsyncParsableCommand {
+    /// The version of this build: what `--version` prints and the daemon logs when it starts.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "nightshift",
         abstract: "A durable runtime for background AI-agent work.",
@@ -11,10 +14,12 @@ struct NightshiftCommand: AsyncParsableCommand {
             --url (default $NIGHTSHIFT_URL, else http://127.0.0.1:7777) with the token from \
             $NIGHTSHIFT_TOKEN, else <home>/token.
             """),
+        version: version,
         subcommands: [
             ServeCommand.self, BenchCommand.self, BenchNodeCommand.self,
             SubmitCommand.self, ListCommand.self, ShowCommand.self, LogsCommand.self,
-            CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self,
+            CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self, ArchiveCommand.self,
+            PriorityCommand.self,
             StatusCommand.self, AgentsCommand.self,
             CheckpointsCommand.self, MemoryCommand.self,
         ]

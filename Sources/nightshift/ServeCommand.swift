@@ -7,7 +7,9 @@ import NightshiftDaemon
 import NightshiftPostgres
 import NightshiftRunners
 import NightshiftSQLite
+import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// `nightshift serve`: runs the engine and the HTTP API on the data directory until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -18,6 +20,9 @@ struct ServeCommand: AsyncParsableCommand {
             By default the daemon keeps its tasks in nightshift.db in the data directory (SQLite). With \
             --store postgres://USER@HOST:PORT/DB several daemons share one PostgreSQL database; each keeps \
             its node id and agents' work directories in its own data directory.
+
+            Exits 78 (EX_CONFIG) when the config file is missing (--config) or invalid, printing what is \
+            wrong and where; 2 for bad options; 1 when the daemon cannot start or fails.
             """
     )
 
@@ -59,6 +64,9 @@ struct ServeCommand: AsyncParsableCommand {
         if store != "sqlite" {
             do { _ = try PostgresURL(parsing: store) } catch { throw ValidationError("--store: \(error.message)") }
         }
+        if let listen {
+            do { _ = try ListenAddress.parse(listen) } catch { throw ValidationError("--listen: \(error.message)") }
+        }
     }
 
     func run() async throws {
@@ -72,23 +80,17 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = try DataDirectory(home: home)
         let runners = RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: [:])])
         let settings: NightshiftConfig
-        let listenAddress: ListenAddress
         do {
             settings = try NightshiftConfig.load(
                 path: config ?? directory.url.appendingPathComponent("nightshift.toml").path, required: config != nil
             ) { (agent: Agent) throws(NightshiftError) in
                 try runners.runner(for: agent.runner)?.validate(agent)
             }
-            if let listen {
-                do { listenAddress = try ListenAddress.parse(listen) } catch {
-                    throw NightshiftError(error.code, "--listen: \(error.message)", field: "listen")
-                }
-            } else {
-                listenAddress = settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
-            }
         } catch {
-            throw ValidationError((error as? NightshiftError)?.message ?? "\(error)")
+            // A bad config file is not a usage error: the message alone, and its own exit code.
+            throw CLIFailure(error.message, exitCode: CLIExitCodes.config)
         }
+        let listenAddress = try listen.map(ListenAddress.parse) ?? settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
         if store == "sqlite" {
             let sqlite = try SQLiteTaskStore(
                 path: directory.databasePath,
@@ -131,10 +133,13 @@ struct ServeCommand: AsyncParsableCommand {
                 heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
                 pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot),
             logger: logger)
+        let listening = ListeningFlag()
         let server = APIServer(engine: engine, authority: authority).application(
             host: listenAddress.host, port: listenAddress.port, logger: logger
         ) { port in
+            listening.set()
             logger.info("nightshift serving", metadata: [
+                "nightshift.version": "\(NightshiftCommand.version)",
                 "nightshift.listen": "http://\(listenAddress.host):\(port)", "nightshift.home": "\(directory.url.path)",
                 "nightshift.node": "\(engine.configuration.nodeID)", "nightshift.workers": "\(workers)",
                 "nightshift.store": "\(storeName)", "nightshift.agents": "\(settings.agents.count + 1)",
@@ -144,9 +149,27 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: engine), .init(service: server)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError where !listening.isSet {
+            // NIO says "bind(descriptor:ptr:bytes:): Address already in use"; say which address.
+            var reason = String(cString: strerror(error.errnoCode))
+            if let first = reason.first { reason = first.lowercased() + reason.dropFirst() }
+            throw CLIFailure("cannot listen on \(listenAddress): \(reason)")
+        }
         logger.info("nightshift stopped")
     }
+}
+
+/// Whether the API's socket is bound yet: an I/O error before then is a failure to listen.
+private final class ListeningFlag: Sendable {
+    private let value = Mutex(false)
+
+    /// Notes that the socket is bound.
+    func set() { value.withLock { $0 = true } }
+
+    /// Whether ``set()`` was called.
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// The `--durability` option.

@@ -2,6 +2,7 @@ import Foundation
 import Nightshift
 import NightshiftTestSupport
 import Testing
+@testable import nightshift
 
 #if canImport(Glibc)
 import Glibc
@@ -131,6 +132,79 @@ struct CLITests {
             #expect(final["state"] == "error")
             let attempt = if case .int(let value)? = final["attempt"] { value } else { Int64(0) }
             #expect(attempt > 2, "the retry ran as a new attempt")
+            #expect(final["failures"] == 2, "the manual retry started the count of failures afresh")
+
+            // Runs started and failures against the attempts allowed are shown apart, never as "4/2".
+            let list = try await cli.run(["list"])
+            let rows = list.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.first?[3...4] == ["RUNS", "FAILURES"], "\(list)")
+            let row = try #require(rows.first { $0.first == id }, "\(list)")
+            #expect(row[3...4] == ["\(attempt)", "2/2"], "\(list)")
+            let show = try await cli.run(["show", id])
+            let fields = show.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(fields.contains(["attempts", "\(attempt)"]), "\(show)")
+            #expect(fields.contains(["failures", "2/2"]), "\(show)")
+            #expect(!fields.contains { $0.first == "interruptions" }, "the daemon does not report interruptions yet")
+        }
+    }
+
+    @Test("show prints a task's interruptions when its JSON has them, apart from attempts and failures")
+    func showInterruptions() {
+        var task: [String: JSONValue] = [
+            "id": "t1", "state": "queued", "agent": "shell", "attempt": 3, "failures": 1, "max_attempts": 2,
+            "interruptions": 2, "priority": 0, "prompt": "p",
+        ]
+        let fields = Dictionary(ShowCommand.fields(of: .object(task), now: Date(), full: false)) { first, _ in first }
+        #expect(fields["attempts"] == "3")
+        #expect(fields["failures"] == "1/2")
+        #expect(fields["interruptions"] == "2")
+        task["interruptions"] = nil
+        #expect(ShowCommand.fields(of: .object(task), now: Date(), full: false).allSatisfy { $0.0 != "interruptions" })
+    }
+
+    @Test("show cuts a long result and says --full prints it whole")
+    func longResult() async throws {
+        try await withDaemon { cli in
+            let task = try await cli.json(["submit", "seq 1 1000", "--wait", "--json"])
+            let id = try #require(task["id"]?.stringValue)
+            #expect(task["state"] == "done")
+
+            let cut = try await cli.run(["show", id])
+            #expect(cut.status == 0, "\(cut)")
+            let shown = cut.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(shown.contains("40") && !shown.contains("41") && !shown.contains("1000"), "\(cut)")
+            #expect(cut.stdout.contains("--full shows all"), "\(cut)")
+            let full = try await cli.run(["show", id, "--full"])
+            let whole = full.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(whole.contains("41") && whole.contains("1000") && !full.stdout.contains("--full"), "\(full)")
+        }
+    }
+
+    @Test("logs aligns the text after every event type (checkpoint and tool_call too)")
+    func alignedLogs() async throws {
+        try await withDaemon { cli in
+            let script = #"echo '{"type":"checkpoint","summary":"half way"}'; echo done"#
+            let id = try #require(try await cli.json(["submit", script, "--wait", "--json"])["id"]?.stringValue)
+            let logs = try await cli.run(["logs", id])
+            #expect(logs.status == 0, "\(logs)")
+            var types: Set<String> = []
+            var columns: Set<Int> = []
+            for line in logs.stdout.split(separator: "\n") {
+                // HH:MM:SS.mmm, two spaces, the type, spaces, the text.
+                let rest = line.dropFirst(14)
+                let type = rest.prefix { $0 != " " }
+                types.insert(String(type))
+                columns.insert(type.count + rest.dropFirst(type.count).prefix { $0 == " " }.count)
+            }
+            #expect(types.isSuperset(of: ["state", "checkpoint", "stdout"]), "\(logs)")
+            #expect(columns.count == 1, "the text starts in one column: \(columns)")
+            #expect(columns.first == CLIOutput.eventTypeWidth)
+            // The agent CLIs' types (not written by a shell task) line up with them.
+            for type in ["tool_call", "tool_result", "file_change", "checkpoint", "log"] {
+                let line = CLIOutput.eventLine(["type": .string(type), "time": "2026-01-01T00:00:00.000Z", "data": ["text": "x"]])
+                #expect(line.dropFirst(14).firstIndex(of: "x").map { line.distance(from: line.index(line.startIndex, offsetBy: 14), to: $0) }
+                    == CLIOutput.eventTypeWidth, "\(line)")
+            }
         }
     }
 
@@ -181,6 +255,8 @@ struct CLITests {
             #expect(try await cli.run(["submit", "x", "--agent", "no-such-agent"]).status == 2, "rejected input")
             #expect(try await cli.run(["list", "--url", "not a url"]).status == 2)
             #expect(try await cli.run(["--help"]).status == 0)
+            let version = try await cli.run(["--version"])
+            #expect(version.status == 0 && version.stdout == NightshiftCommand.version + "\n", "\(version)")
 
             let closed = try freePort()
             let unreachable = try await cli.run(["status", "--url", "http://127.0.0.1:\(closed)"])
@@ -190,6 +266,186 @@ struct CLITests {
 
             let unauthorized = try await cli.run(["status"], environment: ["NIGHTSHIFT_TOKEN": "wrong"])
             #expect(unauthorized.status == 1, "\(unauthorized)")
+        }
+    }
+}
+
+extension CLITests {
+    @Test("archive hides a task that ended; priority changes a queued task's; both refuse a state that does not allow them")
+    func archiveAndPriority() async throws {
+        try await withDaemon { cli in
+            let done = try #require(try await cli.json(["submit", "true", "--wait", "--json"])["id"]?.stringValue)
+            let archived = try await cli.run(["archive", done])
+            #expect(archived.status == 0 && archived.stdout == "\(done)  done\n", "\(archived)")
+            let live = try await cli.json(["list", "--json"])["tasks"]
+            #expect(live == .array([]), "archived tasks leave the list: \(String(describing: live))")
+            let hidden = try await cli.json(["list", "--archived", "--json"])["tasks"]
+            if case .array(let tasks)? = hidden { #expect(tasks.map { $0["id"] } == [.string(done)]) } else { Issue.record("no tasks") }
+
+            let queued = try #require(try await cli.json(["submit", "true", "--delay", "600", "--json"])["id"]?.stringValue)
+            let raised = try await cli.run(["priority", queued, "7"])
+            #expect(raised.status == 0 && raised.stdout == "\(queued)  queued  priority 7\n", "\(raised)")
+            #expect(try await cli.json(["show", queued, "--json"])["priority"] == 7)
+            #expect(try await cli.json(["priority", queued, "3", "--json"])["priority"] == 3)
+
+            let ended = try await cli.run(["priority", done, "1"])
+            #expect(ended.status == 1 && ended.stderr.hasPrefix("error: "), "a task that ended keeps its priority: \(ended)")
+            let running = try await cli.run(["archive", queued])
+            #expect(running.status == 1 && running.stderr.contains("only finished tasks"), "\(running)")
+            #expect(try await cli.run(["archive", "no-such-task"]).status == 3)
+            #expect(try await cli.run(["priority", queued, "many"]).status == 2)
+        }
+    }
+
+    @Test("agents add, set and delete manage agents through the API; tasks run on an added agent")
+    func agentsAddSetDelete() async throws {
+        try await withDaemon { cli in
+            let added = try await cli.json([
+                "agents", "add", "lint", "--runner", "command", "--config", #"{"command":["/bin/echo","linted"]}"#,
+                "--concurrency", "2", "--timeout", "60", "--max-attempts", "3", "--initial-backoff", "0.5", "--max-backoff", "9",
+                "--budget", "5", "--inject-memories", "--json",
+            ])
+            #expect(added["name"] == "lint" && added["runner"] == "command", "\(added)")
+            #expect(added["config"]?["command"] == ["/bin/echo", "linted"], "\(added)")
+            #expect(added["concurrency"] == 2 && added["timeout"]?.doubleValue == 60 && added["max_attempts"] == 3, "\(added)")
+            #expect(added["initial_backoff"]?.doubleValue == 0.5 && added["max_backoff"]?.doubleValue == 9, "\(added)")
+            #expect(added["budget_usd"]?.doubleValue == 5 && added["inject_memories"] == true, "\(added)")
+            let ran = try await cli.run(["submit", "x", "--agent", "lint", "--wait"])
+            #expect(ran.status == 0 && ran.stdout.hasSuffix("linted\n"), "\(ran)")
+
+            let twice = try await cli.run(["agents", "add", "lint", "--runner", "command", "--config", #"{"command":["/bin/true"]}"#])
+            #expect(twice.status == 1 && twice.stderr.contains("agents set lint"), "\(twice)")
+            let replaced = try await cli.run(["agents", "set", "lint", "--runner", "command", "--config", #"{"command":["/bin/true"]}"#])
+            #expect(replaced.status == 0 && replaced.stdout == "lint  command\n", "\(replaced)")
+            let stored = try await cli.json(["agents", "--json"])
+            guard case .array(let agents)? = stored["agents"], let lint = agents.first(where: { $0["name"] == "lint" }) else {
+                Issue.record("lint is not listed: \(stored)")
+                return
+            }
+            #expect(lint["config"]?["command"] == ["/bin/true"] && lint["concurrency"] == .null && lint["budget_usd"] == .null, "\(lint)")
+            let created = try await cli.run(["agents", "set", "fmt", "--runner", "command", "--config", #"{"command":["/bin/true"]}"#])
+            #expect(created.status == 0, "set creates an agent: \(created)")
+
+            let badConfig = try await cli.run(["agents", "add", "x", "--runner", "command", "--config", "[1]"])
+            #expect(badConfig.status == 2 && badConfig.stderr.contains("--config"), "\(badConfig)")
+            let badRunner = try await cli.run(["agents", "add", "x", "--runner", "aider"])
+            #expect(badRunner.status == 2 && badRunner.stderr.contains("runner"), "\(badRunner)")
+
+            let deleted = try await cli.run(["agents", "delete", "lint"])
+            #expect(deleted.status == 0 && deleted.stdout == "deleted lint\n", "\(deleted)")
+            #expect(try await cli.run(["agents", "delete", "lint"]).status == 3)
+            #expect(try await cli.json(["agents", "rm", "fmt", "--json"]) == ["deleted": "fmt"])
+            let left = try await cli.json(["agents", "--json"])["agents"]
+            if case .array(let names)? = left { #expect(names.map { $0["name"] } == ["shell"]) } else { Issue.record("no agents") }
+        }
+    }
+
+    @Test("status lists a run in progress once, among the active runs, not again among the recent ones")
+    func statusActiveOnce() async throws {
+        try await withDaemon { cli in
+            let done = try #require(try await cli.json(["submit", "true", "--wait", "--json"])["id"]?.stringValue)
+            let id = try #require(try await cli.json(["submit", "sleep 30", "--json"])["id"]?.stringValue)
+            #expect(try await eventually(timeout: .seconds(20)) {
+                if case .array(let runs)? = try await cli.json(["status", "--json"])["active_runs"] { return !runs.isEmpty }
+                return false
+            })
+            let status = try await cli.run(["status"])
+            #expect(status.status == 0, "\(status)")
+            #expect(status.stdout.components(separatedBy: id).count == 2, "the running task once: \(status.stdout)")
+            let recent = try #require(status.stdout.components(separatedBy: "Recent runs").last, "\(status.stdout)")
+            #expect(recent.contains(done) && !recent.contains(id), "\(status.stdout)")
+            _ = try await cli.json(["cancel", id, "--json"])
+        }
+    }
+
+    @Test("submit: a repeat by key says which task answered; a bad --agent lists the agents; --budget sets the task's budget")
+    func submitNotes() async throws {
+        try await withDaemon { cli in
+            let first = try await cli.run(["submit", "sleep 30", "--dedup-key", "nightly"])
+            #expect(first.status == 0 && first.stderr.isEmpty, "\(first)")
+            let id = first.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let again = try await cli.run(["submit", "sleep 30", "--dedup-key", "nightly"])
+            #expect(again.status == 0 && again.stdout == id + "\n", "the id stays alone on stdout: \(again)")
+            #expect(again.stderr.hasPrefix("already queued as \(id) ("), "\(again)")
+            #expect(again.stderr.contains("--dedup-key"), "\(again)")
+            let json = try await cli.run(["submit", "sleep 30", "--dedup-key", "nightly", "--json"])
+            #expect(json.stderr.isEmpty && (try? JSONValue(jsonText: json.stdout))?["id"] == .string(id), "--json is unchanged: \(json)")
+            _ = try await cli.json(["cancel", id, "--json"])
+
+            let unknown = try await cli.run(["submit", "x", "--agent", "no-such-agent"])
+            #expect(unknown.status == 2, "\(unknown)")
+            #expect(unknown.stderr.hasPrefix("error: ") && unknown.stderr.contains("no-such-agent"), "\(unknown)")
+            #expect(unknown.stderr.contains("defined agents: shell"), "\(unknown)")
+
+            let budgeted = try await cli.json(["submit", "echo x", "--budget", "0.5", "--json"])
+            #expect(budgeted["budget_usd"]?.doubleValue == 0.5, "\(budgeted)")
+            let shown = try await cli.run(["show", try #require(budgeted["id"]?.stringValue)])
+            #expect(shown.stdout.contains("budget") && shown.stdout.contains("$0.5000"), "\(shown)")
+            for bad in ["0", "nan"] {
+                let refused = try await cli.run(["submit", "echo x", "--budget", bad])
+                #expect(refused.status == 2 && refused.stderr.contains("--budget"), "\(refused)")
+            }
+        }
+    }
+
+    @Test("bench --help has no hard line breaks: each paragraph is wrapped to the width it is shown in")
+    func benchHelpWraps() {
+        let wide = NightshiftCommand.helpMessage(for: BenchCommand.self, columns: 250).split(separator: "\n")
+        let w1 = wide.first { $0.contains("W1: submit") }
+        #expect(w1?.hasSuffix("drain rate from the first claim to the last settle.") == true, "\(w1 ?? "")")
+        let narrow = NightshiftCommand.helpMessage(for: BenchCommand.self, columns: 60).split(separator: "\n")
+            .prefix { !$0.hasPrefix("USAGE:") }
+        #expect(narrow.count > 10 && narrow.allSatisfy { $0.count <= 60 }, "\(narrow.filter { $0.count > 60 })")
+    }
+
+    @Test("serve on a port already in use names the address and exits 1")
+    func portInUse() async throws {
+        try await withDaemon { cli in
+            let port = try #require(URL(string: cli.url)?.port)
+            let second = try DaemonProcess(home: try makeHome(), arguments: ["--listen", "127.0.0.1:\(port)", "--log-level", "warning"])
+            #expect(try await eventually(timeout: .seconds(30)) { !second.process.isRunning })
+            let output = second.output
+            #expect(second.process.terminationStatus == 1, "\(output)")
+            #expect(output.contains("error: cannot listen on 127.0.0.1:\(port): address already in use\n"), "\(output)")
+            #expect(!output.contains("bind("), "\(output)")
+        }
+    }
+
+    @Test("agents check: a missing CLI's problem goes on its own line under the table, not into the PATH column")
+    func agentsCheckProblem() async throws {
+        try await withDaemon(config: "[agents.ghost]\nrunner = \"claude_code\"\nexecutable = \"no-such-agent-cli\"\n") { cli in
+            let check = try await cli.run(["agents", "check"])
+            #expect(check.status == 1, "\(check)")
+            let lines = check.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let row = try #require(lines.first { $0.hasPrefix("ghost ") }, "\(check)")
+            #expect(row.split(separator: " ") == ["ghost", "claude_code", "no", "-", "-"], "\(row)")
+            #expect(lines.prefix { !$0.isEmpty }.allSatisfy { $0.count <= 80 }, "no cell is stretched:\n\(check.stdout)")
+            let problem = try #require(lines.first { $0.hasPrefix("ghost: ") }, "\(check)")
+            #expect(problem.contains("not found: no-such-agent-cli") && problem.contains("PATH="), "\(problem)")
+            let shell = try #require(lines.first { $0.hasPrefix("shell ") })
+            #expect(shell.split(separator: " ").prefix(3) == ["shell", "command", "yes"], "\(shell)")
+        }
+    }
+
+    @Test("serve: a bad or missing config file prints the error alone and exits 78; a bad --listen is a usage error")
+    func configErrors() async throws {
+        let home = try makeHome()
+        try "[agents.build]\nrunner = \"command\"\ncommand = [\"/usr/bin/make\"]\ntimeout = 5.5\n"
+            .write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let listen = ["--listen", "127.0.0.1:\(try freePort())"]
+        for (arguments, expected, words) in [
+            (listen, CLIExitCodes.config, ["nightshift.toml", "agents.build.timeout"]),
+            (listen + ["--config", home.appendingPathComponent("absent.toml").path], CLIExitCodes.config, ["absent.toml"]),
+            (["--listen", "nowhere"], CLIExitCodes.usage, ["--listen"]),
+        ] {
+            let daemon = try DaemonProcess(home: home, arguments: arguments)
+            #expect(try await eventually(timeout: .seconds(30)) { !daemon.process.isRunning })
+            let output = daemon.output
+            #expect(daemon.process.terminationStatus == expected, "\(arguments): \(output)")
+            #expect(output.hasPrefix("error: "), "\(output)")
+            for word in words { #expect(output.contains(word), "\(output)") }
+            let usage = output.contains("Usage: nightshift serve")
+            #expect(usage == (expected == CLIExitCodes.usage), "the usage text follows usage errors only: \(output)")
         }
     }
 }
@@ -258,9 +514,9 @@ struct CLIRunner: Sendable {
         return environment.merging(extra) { _, new in new }
     }
 
-    /// `nightshift ARGUMENTS --url URL` (unless `--url` is among the arguments or it is `--help`).
+    /// `nightshift ARGUMENTS --url URL` (unless `--url` is among the arguments or it is `--help` or `--version`).
     func arguments(_ arguments: [String]) -> [String] {
-        arguments.contains("--url") || arguments == ["--help"] ? arguments : arguments + ["--url", url]
+        arguments.contains("--url") || arguments == ["--help"] || arguments == ["--version"] ? arguments : arguments + ["--url", url]
     }
 
     /// Starts a command.
@@ -281,9 +537,11 @@ struct CLIRunner: Sendable {
     }
 }
 
-/// Runs `body` against a fresh daemon on a random loopback port, then stops the daemon.
-func withDaemon(_ body: (CLIRunner) async throws -> Void) async throws {
+/// Runs `body` against a fresh daemon on a random loopback port, then stops the daemon; `config`
+/// is the daemon's nightshift.toml.
+func withDaemon(config: String? = nil, _ body: (CLIRunner) async throws -> Void) async throws {
     let home = try makeHome()
+    try config?.write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
     let port = try freePort()
     let daemon = try DaemonProcess(home: home, arguments: [
         "--listen", "127.0.0.1:\(port)", "--poll-interval", "0.05", "--shutdown-grace", "0.2", "--log-level", "warning",

@@ -252,6 +252,10 @@ struct APIServerTests {
                 #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(id)").json?["state"] == "done" })
             }
             #expect(try await api.request(.GET, "/v1/agents/pricey").json?["spent_usd"]?.doubleValue == 1.5)
+            // Replacing the agent keeps its spend, and the answer says so.
+            let replaced = try await api.request(.PUT, "/v1/agents/pricey", body: #"{"runner":"builtin","budget_usd":1.0}"#)
+            #expect(replaced.status == 200 && replaced.json?["spent_usd"]?.doubleValue == 1.5, "\(replaced.body)")
+            #expect(replaced.json?["inject_memories"] == false, "the rest is replaced")
             let refused = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"pricey","prompt":"x"}"#)
             #expect(refused.status == 402, "\(refused.body)")
             #expect(refused.json?["error"]?["code"] == "budget_exceeded")

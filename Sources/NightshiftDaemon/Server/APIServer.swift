@@ -136,14 +136,12 @@ public struct APIServer: Sendable {
             if try await store.agent(named: agent.name) != nil {
                 throw APIFailure(.conflict, code: "conflict", message: "agent '\(agent.name)' exists; use PUT /v1/agents/\(agent.name) to replace it", field: "name")
             }
-            try await engine.saveAgent(agent)
-            return Self.json(APIJSON.agent(agent), status: .created)
+            return Self.json(APIJSON.agent(try await save(agent)), status: .created)
         }
         case (.get, "/v1/agents/{name}"): { _, context in Self.json(APIJSON.agent(try await agent(context))) }
         case (.put, "/v1/agents/{name}"): { request, context in
             let agent = try APIJSON.agent(try await Self.body(request), name: try context.parameters.require("name"))
-            try await engine.saveAgent(agent)
-            return Self.json(APIJSON.agent(agent))
+            return Self.json(APIJSON.agent(try await save(agent)))
         }
         case (.delete, "/v1/agents/{name}"): { _, context in
             let name = try context.parameters.require("name")
@@ -281,6 +279,13 @@ public struct APIServer: Sendable {
         let id = try Self.taskID(context)
         guard let task = try await store.task(id) else { throw NightshiftError.taskNotFound(id) }
         return task
+    }
+
+    /// Saves `agent` and answers it as stored: a replaced agent keeps what it has spent, which
+    /// the request body does not carry.
+    private func save(_ agent: Agent) async throws -> Agent {
+        try await engine.saveAgent(agent)
+        return try await store.agent(named: agent.name) ?? agent
     }
 
     private func agent(_ context: BasicRequestContext) async throws -> Agent {

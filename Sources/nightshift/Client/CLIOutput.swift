@@ -35,6 +35,12 @@ enum CLIOutput {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
 
+    /// Prints a remark that is not the command's output (which may go to a script) to standard error.
+    static func note(_ message: String) {
+        flush()
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
     /// Flushes standard output.
     static func flush() {
         fflush(nil)
@@ -174,12 +180,22 @@ enum CLIOutput {
         return data.jsonText
     }
 
-    /// One log line: time, type and text; a subagent's event (it carries the `parent_tool_use_id`
-    /// of the call that started the subagent) is indented under that call.
-    static func eventLine(_ event: JSONValue) -> String {
+    /// The event types the engine and the runners write, to align the text after them.
+    static let eventTypes = [
+        "state", "stdout", "stderr", "log", "result", "checkpoint", "tool_call", "tool_result", "assistant",
+        "thinking", "file_change", "session", "turn", "todo", "retry", "error", "rate_limit", "quota", "priority",
+        "archived",
+    ]
+
+    /// The width of the type column: the longest known event type and a space.
+    static let eventTypeWidth = eventTypes.map(\.count).max()! + 1
+
+    /// One log line: time, type padded to `typeWidth` and text; a subagent's event (it carries the
+    /// `parent_tool_use_id` of the call that started the subagent) is indented under that call.
+    static func eventLine(_ event: JSONValue, typeWidth: Int = eventTypeWidth) -> String {
         let nested = event["data"]?["parent_tool_use_id"]?.stringValue != nil
         let type = event["type"]?.stringValue ?? "?"
-        let padded = type.count < 10 ? type + String(repeating: " ", count: 10 - type.count) : type + " "
+        let padded = type + String(repeating: " ", count: max(typeWidth - type.count, 1))
         let style: String? = switch type {
         case "state": "1"
         case "stderr": "33"

@@ -57,7 +57,7 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
-/// The exit codes of the API commands, as the help texts give them.
+/// The exit codes of the commands, as the help texts give them.
 enum CLIExitCodes {
     /// The task ended in error, was cancelled or dropped; or the daemon refused the request.
     static let failure: Int32 = 1
@@ -67,6 +67,8 @@ enum CLIExitCodes {
     static let notFound: Int32 = 3
     /// The daemon could not be reached.
     static let unreachable: Int32 = 4
+    /// `serve`'s config file is missing or invalid (sysexits.h's EX_CONFIG).
+    static let config: Int32 = 78
 
     /// The table of exit codes for help texts.
     static let help = """
@@ -77,6 +79,7 @@ enum CLIExitCodes {
           2  usage error: bad arguments or options, or input the daemon rejected
           3  not found: no such task or agent (HTTP 404)
           4  the daemon is unreachable (connection refused or timed out)
+          78 configuration error: serve's config file is missing or invalid
         """
 
     /// `discussion` for a command: `text`, a blank line, then the exit codes.

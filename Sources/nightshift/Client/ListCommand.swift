@@ -68,14 +68,15 @@ struct ListCommand: AsyncParsableCommand {
             return
         }
         let now = Date()
-        var table = CLITable(["ID", "STATE", "AGENT", "ATTEMPT", "CREATED", "PROMPT"])
+        var table = CLITable(["ID", "STATE", "AGENT", "RUNS", "FAILURES", "CREATED", "PROMPT"], rightAligned: [3, 4])
         for task in page.tasks {
             let state = CLIOutput.text(task["state"])
             table.add([
                 .init(CLIOutput.text(task["id"])),
                 .init(state, style: CLIOutput.stateStyle(state)),
                 .init(CLIOutput.text(task["agent"])),
-                .init(TaskFormat.attempt(task)),
+                .init(CLIOutput.text(task["attempt"])),
+                .init(TaskFormat.failures(task)),
                 .init(CLIOutput.relative(task["created_at"], now: now)),
                 .init(CLIOutput.short(task["prompt"]?.stringValue ?? "", width: 48)),
             ])
@@ -89,11 +90,13 @@ struct ListCommand: AsyncParsableCommand {
 
 /// Formats shared by the task commands.
 enum TaskFormat {
-    /// `attempt/max_attempts`, or the attempt alone.
-    static func attempt(_ task: JSONValue) -> String {
-        let attempt = CLIOutput.text(task["attempt"])
-        guard let max = task["max_attempts"], max != .null else { return attempt }
-        return "\(attempt)/\(CLIOutput.text(max))"
+    /// `failures/max_attempts`: the failed runs that count against the attempts allowed (since
+    /// submit or the last manual retry), or the failures alone. Runs started (`attempt`) are shown
+    /// apart: a manual retry or a daemon's restart starts a run without a failure.
+    static func failures(_ task: JSONValue) -> String {
+        let failures = CLIOutput.text(task["failures"])
+        guard let max = task["max_attempts"], max != .null else { return failures }
+        return "\(failures)/\(CLIOutput.text(max))"
     }
 
     /// `ID  STATE` — the line the action commands print.

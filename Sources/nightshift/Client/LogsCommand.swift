@@ -45,9 +45,14 @@ struct LogsCommand: AsyncParsableCommand {
             return
         }
         var cursor = after
+        // Stored events can be measured first: a type longer than the known ones widens the column.
+        var width = CLIOutput.eventTypeWidth
         while true {
             let page = try await client.eventPage(task: id, after: cursor, limit: 1000)
-            page.events.forEach(print)
+            width = max(width, (page.events.compactMap { $0["type"]?.stringValue?.count }.max() ?? 0) + 1)
+            for event in page.events {
+                CLIOutput.liveLine(json ? event.jsonText : CLIOutput.eventLine(event, typeWidth: width))
+            }
             guard !page.events.isEmpty, page.nextAfter > cursor else { return }
             cursor = page.nextAfter
         }

@@ -9,10 +9,11 @@ struct SubmitCommand: AsyncParsableCommand {
         commandName: "submit",
         abstract: "Submit a task to the daemon.",
         discussion: CLIExitCodes.discussion("""
-            Prints the task's id. With --wait, waits until the task is done, error, cancelled or dropped \
-            and prints its result; with --follow, prints its log live until then. With --json, prints \
-            one JSON object per line: the task (without --wait/--follow), or each event (--follow) and \
-            then the task as it ended.
+            Prints the task's id; when an --idempotency-key or a live --dedup-key matches an earlier \
+            task, prints that task's id and says so on standard error. With --wait, waits until the \
+            task is done, error, cancelled or dropped and prints its result; with --follow, prints its \
+            log live until then. With --json, prints one JSON object per line: the task (without \
+            --wait/--follow), or each event (--follow) and then the task as it ended.
             """))
 
     @Argument(help: "The prompt (for the shell agent, a /bin/sh script); - reads it from standard input.")
@@ -45,6 +46,10 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Seconds a run may take.")
     var timeout: Double?
 
+    @Option(help: ArgumentHelp(
+        "The task's spending limit in US dollars, its runs together; reaching it ends the task in error.", valueName: "usd"))
+    var budget: Double?
+
     @Option(help: "Seconds to wait before the task may run.")
     var delay: Double?
 
@@ -64,6 +69,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         if let maxAttempts, maxAttempts < 1 { throw ValidationError("--max-attempts: expected an integer ≥ 1") }
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout: expected seconds > 0") }
+        if let budget, !(budget > 0 && budget.isFinite) { throw ValidationError("--budget: expected US dollars > 0, got \(budget)") }
         if let delay, !(delay >= 0) { throw ValidationError("--delay: expected seconds ≥ 0") }
         if agent.isEmpty { throw ValidationError("--agent: expected a name") }
     }
@@ -77,9 +83,10 @@ struct SubmitCommand: AsyncParsableCommand {
         let request = NightshiftClient.NewTaskRequest(
             agent: agent, prompt: text, payload: try payload.map { try JSONValue(jsonText: $0) },
             priority: priority, lane: lane, labels: labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
-            timeout: timeout, maxAttempts: maxAttempts, delay: delay)
-        let submitted = try await client.submit(request)
+            timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay)
+        let submitted = try await Self.submit(request, to: client)
         let id = submitted.id
+        if !submitted.created, !options.json { CLIOutput.note(Self.repeatNote(submitted.task, request: request)) }
         guard wait || follow else {
             if options.json { CLIOutput.json(submitted.task) } else { CLIOutput.line(id) }
             return
@@ -99,5 +106,29 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         let code = TaskWatch.exitCode(for: final)
         if code != 0 { throw CLIFailure("", exitCode: code) }
+    }
+}
+
+extension SubmitCommand {
+    /// Submits `request`; an agent the daemon does not know is reported with the agents it does know.
+    static func submit(_ request: NightshiftClient.NewTaskRequest, to client: NightshiftClient) async throws -> NightshiftClient.Submitted {
+        do {
+            return try await client.submit(request)
+        } catch let error as NightshiftClient.APIError where error.field == "agent" && error.status == 422 {
+            guard let agents = try? await client.agents() else { throw error }
+            let names = agents.compactMap { $0["name"]?.stringValue }.sorted()
+            let known = names.isEmpty ? "no agents are defined" : "defined agents: " + names.joined(separator: ", ")
+            throw CLIFailure(CLIErrorExit.message(for: error) + "; " + known, exitCode: CLIErrorExit.exitCode(for: error))
+        }
+    }
+
+    /// What a submit that answered an earlier task says: `already queued as ID (STATE)` (or
+    /// `already submitted` when that task has ended) and which key matched.
+    static func repeatNote(_ task: JSONValue, request: NightshiftClient.NewTaskRequest) -> String {
+        let state = task["state"]?.stringValue ?? "?"
+        let verb = NightshiftClient.terminalStates.contains(state) ? "already submitted" : "already queued"
+        let matched = request.idempotencyKey != nil && task["idempotency_key"]?.stringValue == request.idempotencyKey
+            ? "--idempotency-key" : "--dedup-key"
+        return "\(verb) as \(task["id"]?.stringValue ?? "?") (\(state)): a task with the same \(matched) exists; no new task"
     }
 }

@@ -79,3 +79,47 @@ struct ResumeCommand: TaskActionCommand {
 
     @OptionGroup var options: ClientOptions
 }
+
+/// `nightshift archive ID`.
+struct ArchiveCommand: TaskActionCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "archive", abstract: "Hide a task that ended from list (list --archived shows it).",
+        discussion: discussion("Only a task that ended (done, error, cancelled, dropped) can be archived."))
+    static let action = NightshiftClient.TaskAction.archive
+
+    @Argument(help: "The task's id.")
+    var id: String
+
+    @OptionGroup var options: ClientOptions
+}
+
+/// `nightshift priority ID N`.
+struct PriorityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "priority", abstract: "Change the priority of a task that has not ended (higher runs first).",
+        discussion: CLIExitCodes.discussion("""
+            Prints the task's id, state and new priority; with --json, the API's task object. Exits 1 if \
+            the task has ended (HTTP 409).
+            """))
+
+    @Argument(help: "The task's id.")
+    var id: String
+
+    @Argument(help: "The new priority, an integer ≥ 0.")
+    var priority: Int
+
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        if priority < 0 { throw ValidationError("priority: expected an integer ≥ 0, got \(priority)") }
+    }
+
+    func run() async throws {
+        let task = try await options.client().setPriority(priority, task: id)
+        if options.json {
+            CLIOutput.json(task)
+        } else {
+            CLIOutput.line(TaskFormat.summary(task) + "  priority \(CLIOutput.text(task["priority"]))")
+        }
+    }
+}

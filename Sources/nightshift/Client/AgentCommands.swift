@@ -1,0 +1,226 @@
+import ArgumentParser
+import Foundation
+import Nightshift
+import NightshiftDaemon
+
+/// `nightshift agents`: the configured agents (`list`, the default), whether their CLIs run here
+/// (`check`), and creating, replacing and deleting them (`add`, `set`, `delete`).
+struct AgentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agents",
+        abstract: "List, check, add, replace and delete the agents tasks run on.",
+        subcommands: [
+            AgentsListCommand.self, AgentsCheckCommand.self, AgentsAddCommand.self, AgentsSetCommand.self,
+            AgentsDeleteCommand.self,
+        ],
+        defaultSubcommand: AgentsListCommand.self)
+}
+
+/// `nightshift agents check`: for each agent, whether its CLI resolves, its path and its version.
+struct AgentsCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Show whether each agent's CLI is found on the daemon's PATH, where, and its --version.",
+        discussion: CLIExitCodes.discussion(
+            "Exits 1 when an agent's CLI is missing; what is wrong with it is printed under the table. "
+                + "With --json, prints {\"agents\":[{agent, runner, available, path, version, problem}]}."))
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let status = try await options.client().status(refresh: true)
+        guard case .array(let agents)? = status["agents"] else {
+            throw NightshiftClient.APIError.invalidResponse("no \"agents\" array in the status")
+        }
+        if options.json {
+            CLIOutput.json(["agents": .array(agents)])
+        } else {
+            var table = CLITable(["AGENT", "RUNNER", "AVAILABLE", "PATH", "VERSION"])
+            for agent in agents {
+                let available = agent["available"] == .bool(true)
+                table.add([
+                    .init(CLIOutput.text(agent["agent"]), style: "1"), .init(CLIOutput.text(agent["runner"])),
+                    .init(available ? "yes" : "no", style: available ? "32" : "31"),
+                    .init(CLIOutput.text(agent["path"])), .init(CLIOutput.text(agent["version"])),
+                ])
+            }
+            table.print()
+            // A problem ("not found … searched PATH=…") is too long for a cell: one line each, under the table.
+            let problems = agents.compactMap { agent in
+                agent["problem"]?.stringValue.map { (CLIOutput.text(agent["agent"]), $0) }
+            }
+            if !problems.isEmpty { CLIOutput.line("") }
+            for (name, problem) in problems {
+                CLIOutput.line(CLIOutput.bold(name) + ": " + CLIOutput.paint(problem, "31"))
+            }
+        }
+        if agents.contains(where: { $0["available"] != .bool(true) }) { throw ExitCode.failure }
+    }
+}
+
+/// `nightshift agents list`: the configured agents.
+struct AgentsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the agents tasks can run on.",
+        discussion: CLIExitCodes.discussion("With --json, prints the API's answer: {\"agents\":[..]}."))
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let agents = try await options.client().agents()
+        if options.json {
+            CLIOutput.json(["agents": .array(agents)])
+            return
+        }
+        guard !agents.isEmpty else {
+            CLIOutput.line("no agents")
+            return
+        }
+        var table = CLITable(["NAME", "RUNNER", "CONCURRENCY", "TIMEOUT", "ATTEMPTS", "COMMAND"], rightAligned: [2, 3, 4])
+        for agent in agents {
+            var command = "-"
+            if case .array(let argv)? = agent["config"]?["command"] {
+                command = argv.map { CLIOutput.text($0) }.joined(separator: " ")
+            } else if let config = agent["config"], config != .null, config != .object([:]) {
+                command = config.jsonText
+            }
+            table.add([
+                .init(CLIOutput.text(agent["name"]), style: "1"), .init(CLIOutput.text(agent["runner"])),
+                .init(CLIOutput.text(agent["concurrency"])),
+                .init(agent["timeout"]?.doubleValue.map { CLIOutput.duration($0) } ?? "-"),
+                .init(CLIOutput.text(agent["max_attempts"])),
+                .init(CLIOutput.short(command, width: 60)),
+            ])
+        }
+        table.print()
+    }
+}
+
+/// The fields of an agent as `agents add` and `agents set` take them: the API's agent object.
+struct AgentFields: ParsableArguments {
+    @Argument(help: "The agent's name.")
+    var name: String
+
+    @Option(help: "The runner: command, claude_code, codex or gemini.")
+    var runner: String
+
+    @Option(help: ArgumentHelp(
+        "The runner's settings as a JSON object, e.g. '{\"command\":[\"make\",\"-C\",\"/src\"]}' for command.", valueName: "json"))
+    var config: String?
+
+    @Option(help: "Runs of this agent at once, on all nodes together (default: no limit).")
+    var concurrency: Int?
+
+    @Option(help: "Seconds a run may take.")
+    var timeout: Double?
+
+    @Option(help: "Attempts in all, the first included.")
+    var maxAttempts: Int?
+
+    @Option(help: "Seconds before the first retry.")
+    var initialBackoff: Double?
+
+    @Option(help: "Most seconds between retries.")
+    var maxBackoff: Double?
+
+    @Option(help: ArgumentHelp("The agent's spending limit in US dollars, all its runs together.", valueName: "usd"))
+    var budget: Double?
+
+    @Flag(help: "Put the agent's memories before each prompt.")
+    var injectMemories = false
+
+    func validate() throws {
+        if let config {
+            guard (try? JSONValue(jsonText: config))?.objectValue != nil else {
+                throw ValidationError("--config: expected a JSON object, got '\(config)'")
+            }
+        }
+        if let budget, !(budget > 0 && budget.isFinite) { throw ValidationError("--budget: expected US dollars > 0, got \(budget)") }
+    }
+
+    /// The request body; `name` is included for `POST /v1/agents`.
+    func json(includingName: Bool) throws -> JSONValue {
+        var body: [String: JSONValue] = ["runner": .string(runner), "inject_memories": .bool(injectMemories)]
+        if includingName { body["name"] = .string(name) }
+        if let config { body["config"] = try JSONValue(jsonText: config) }
+        if let concurrency { body["concurrency"] = .int(Int64(concurrency)) }
+        if let timeout { body["timeout"] = .double(timeout) }
+        if let maxAttempts { body["max_attempts"] = .int(Int64(maxAttempts)) }
+        if let initialBackoff { body["initial_backoff"] = .double(initialBackoff) }
+        if let maxBackoff { body["max_backoff"] = .double(maxBackoff) }
+        if let budget { body["budget_usd"] = .double(budget) }
+        return .object(body)
+    }
+
+    /// `NAME  RUNNER`: the line `add` and `set` print.
+    static func summary(_ agent: JSONValue) -> String {
+        "\(CLIOutput.bold(CLIOutput.text(agent["name"])))  \(CLIOutput.text(agent["runner"]))"
+    }
+}
+
+/// `nightshift agents add NAME --runner KIND`.
+struct AgentsAddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Create an agent.",
+        discussion: CLIExitCodes.discussion("""
+            Exits 1 if an agent of that name exists (`agents set` replaces it); 2 if the daemon rejects a \
+            field, naming it. Prints the agent's name and runner; with --json, the API's agent object. An \
+            agent the config file defines is reset to the file's definition when the daemon restarts.
+            """))
+
+    @OptionGroup var fields: AgentFields
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let agent: JSONValue
+        do {
+            agent = try await options.client().createAgent(try fields.json(includingName: true))
+        } catch let error as NightshiftClient.APIError where error.status == 409 {
+            throw CLIFailure("agent '\(fields.name)' exists; `nightshift agents set \(fields.name) …` replaces it")
+        }
+        CLIOutput.line(options.json ? agent.jsonText : AgentFields.summary(agent))
+    }
+}
+
+/// `nightshift agents set NAME --runner KIND`.
+struct AgentsSetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Create an agent or replace it whole.",
+        discussion: CLIExitCodes.discussion("""
+            Every field is replaced: an option not given takes its default (what the agent has spent is \
+            kept). Exits 2 if the daemon rejects a field, naming it. Prints the agent's name and runner; \
+            with --json, the API's agent object.
+            """))
+
+    @OptionGroup var fields: AgentFields
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let agent = try await options.client().putAgent(try fields.json(includingName: false), named: fields.name)
+        CLIOutput.line(options.json ? agent.jsonText : AgentFields.summary(agent))
+    }
+}
+
+/// `nightshift agents delete NAME`.
+struct AgentsDeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete an agent.",
+        discussion: CLIExitCodes.discussion("""
+            Exits 3 if there is no such agent. With --json, prints {"deleted":NAME}. An agent the config \
+            file defines comes back when the daemon restarts.
+            """),
+        aliases: ["rm"])
+
+    @Argument(help: "The agent's name.")
+    var name: String
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        try await options.client().deleteAgent(named: name)
+        if options.json { CLIOutput.json(["deleted": .string(name)]) } else { CLIOutput.line("deleted \(name)") }
+    }
+}
