@@ -134,7 +134,9 @@ struct ServeCommand: AsyncParsableCommand {
                 pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot),
             logger: logger)
         let listening = ListeningFlag()
-        let server = APIServer(engine: engine, authority: authority).application(
+        // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.
+        let descriptors = ConnectionLimits.raiseDescriptorLimit()
+        let server = APIServer(engine: engine, authority: authority, limits: settings.connectionLimits).application(
             host: listenAddress.host, port: listenAddress.port, logger: logger
         ) { port in
             listening.set()
@@ -143,6 +145,8 @@ struct ServeCommand: AsyncParsableCommand {
                 "nightshift.listen": "http://\(listenAddress.host):\(port)", "nightshift.home": "\(directory.url.path)",
                 "nightshift.node": "\(engine.configuration.nodeID)", "nightshift.workers": "\(workers)",
                 "nightshift.store": "\(storeName)", "nightshift.agents": "\(settings.agents.count + 1)",
+                "nightshift.max_connections": "\(settings.connectionLimits.maxConnections)",
+                "nightshift.descriptors": "\(descriptors)",
             ])
         }
         let group = ServiceGroup(

@@ -22,6 +22,7 @@ struct APIHarness {
     static func with<T: Sendable>(
         handlers: [String: BuiltinRunner.Handler],
         streamPoll: Duration = .milliseconds(10),
+        limits: ConnectionLimits = ConnectionLimits(),
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -31,7 +32,7 @@ struct APIHarness {
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
             configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
-        return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll)
+        return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in
                 try await body(APIHarness(port: port, store: store, engine: engine))
             }

@@ -64,6 +64,16 @@ import Testing
         #expect(config.agents == [Agent(name: "claude", runner: RunnerKind("claude_code"))])
     }
 
+    @Test func serverConnectionLimits() throws {
+        let config = try NightshiftConfig(toml: "[server]\nidle_timeout = \"5s\"\nmax_connections = 64\n", path: "nightshift.toml")
+        #expect(config.connectionLimits == ConnectionLimits(idleTimeout: 5, maxConnections: 64))
+        #expect(try NightshiftConfig(toml: "", path: "nightshift.toml").connectionLimits == ConnectionLimits())
+        for (body, key) in [("max_connections = 0", "server.max_connections"), ("idle_timeout = \"soon\"", "server.idle_timeout")] {
+            let error = #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: "[server]\n\(body)\n", path: "nightshift.toml") }
+            #expect(error?.message.contains(key) == true, "\(error?.message ?? "")")
+        }
+    }
+
     @Test func emptyFileIsEmptyConfig() throws {
         #expect(try NightshiftConfig(toml: "", path: "nightshift.toml") == NightshiftConfig())
     }

@@ -262,4 +262,20 @@ struct EngineSessionTests {
             #expect(try await store.checkpoints(CheckpointQuery(taskID: paused)).map(\.status) == [.resolved])
         }
     }
+
+    @Test("a run whose agent could not get descriptors is an interruption, not a failure")
+    func outOfDescriptors() async throws {
+        let store = try await makeStore(Agent(name: "agent", runner: "scripted", retry: RetryPolicy(maxAttempts: 1)))
+        let engine = Self.engine(store, runners: [ScriptedRunner { request, _ in
+            guard request.run.attempt > 1 else { throw POSIXError(.EMFILE) }
+            return .succeeded("ok")
+        }])
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "agent", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            let task = try #require(try await store.task(id))
+            #expect(task.failures == 0 && task.interruptions == 1)
+            #expect(try await store.runs(task: id).map(\.outcome) == ["interrupted", "succeeded"])
+        }
+    }
 }

@@ -34,6 +34,9 @@ extension Engine {
         var outcome: RunOutcome
         switch ending {
         case .finished(let finished, _): outcome = finished
+        case .threw(let message) where Self.isOutOfDescriptors(message):
+            // The node could not give the agent its pipes: not the agent's failure.
+            outcome = .interrupted("interrupted", reason: message)
         case .threw(let message): outcome = .failed(message, retryable: true)
         case .stopped(.timeout(let seconds)):
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
@@ -171,6 +174,12 @@ extension Engine {
             if let cached { return cached.agent }
             throw error
         }
+    }
+
+    /// Whether a runner's error says the process ran out of descriptors (EMFILE, ENFILE).
+    static func isOutOfDescriptors(_ message: String) -> Bool {
+        message.contains(String(cString: strerror(EMFILE))) || message.contains(String(cString: strerror(ENFILE)))
+            || message.contains("errno: \(EMFILE))") || message.contains("errno: \(ENFILE))")
     }
 
     static func format(_ seconds: Double) -> String {

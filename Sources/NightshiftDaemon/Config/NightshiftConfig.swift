@@ -7,6 +7,8 @@ import Nightshift
 /// ```toml
 /// [server]
 /// listen = "127.0.0.1:7777"
+/// idle_timeout = "30s"
+/// max_connections = 512
 /// [queue]
 /// depth = 100000
 /// [agents.build]
@@ -17,6 +19,8 @@ import Nightshift
 public struct NightshiftConfig: Sendable, Hashable {
     /// Where the HTTP API listens (`server.listen`); `nil` when the file does not say.
     public var listen: ListenAddress?
+    /// What the HTTP server grants a connection (`server.idle_timeout`, `server.max_connections`).
+    public var connectionLimits = ConnectionLimits()
     /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
     public var queueDepth: Int?
     /// The agents (`agents.NAME`), sorted by name, each validated.
@@ -54,8 +58,10 @@ public struct NightshiftConfig: Sendable, Hashable {
         let root = try TOMLSection.parse(toml, path: path)
         try root.checkKeys(["agents", "queue", "server"])
         if let server = try root.section("server") {
-            try server.checkKeys(["listen"])
+            try server.checkKeys(["idle_timeout", "listen", "max_connections"])
             listen = try server.value("listen", .listenAddress)
+            if let idle = try server.value("idle_timeout", .positiveDuration) { connectionLimits.idleTimeout = idle }
+            if let cap = try server.value("max_connections", .positiveInteger) { connectionLimits.maxConnections = cap }
         }
         if let queue = try root.section("queue") {
             try queue.checkKeys(["depth"])

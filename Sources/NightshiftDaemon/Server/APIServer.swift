@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Nightshift
 import NIOCore
@@ -33,12 +34,17 @@ public struct APIServer: Sendable {
     /// How often an event stream looks for new events without being told of a write (the
     /// engine rings for its own writes; this catches other nodes').
     let streamPoll: Duration
+    /// What the server grants a connection.
+    let limits: ConnectionLimits
 
     /// A server for `engine`, accepting the token `authority` knows.
-    public init(engine: Engine, authority: TokenAuthority, streamPoll: Duration = .milliseconds(500)) {
+    public init(
+        engine: Engine, authority: TokenAuthority, streamPoll: Duration = .milliseconds(500), limits: ConnectionLimits = ConnectionLimits()
+    ) {
         self.engine = engine
         self.authority = authority
         self.streamPoll = streamPoll
+        self.limits = limits
     }
 
     var store: any TaskStore { engine.store }
@@ -72,7 +78,10 @@ public struct APIServer: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: router(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "nightshift"),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout * 1e9)))),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "nightshift",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
             services: services,
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
