@@ -151,7 +151,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: engine), .init(service: server)],
+                // Shut down in reverse order: the engine drains first while the API still answers
+                // (503 with Retry-After), then the API stops.
+                services: [.init(service: server), .init(service: engine)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

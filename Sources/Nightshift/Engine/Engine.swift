@@ -31,6 +31,8 @@ public final class Engine: Service, Sendable {
         var availability: (reports: [AgentAvailability], at: ContinuousClock.Instant)?
         var quotas: [String: AgentQuota] = [:]
         var stopping = false
+        /// Set when graceful shutdown begins: until then, running tasks may finish.
+        var drainDeadline: ContinuousClock.Instant?
     }
 
     struct ActiveEntry {
@@ -156,9 +158,24 @@ public final class Engine: Service, Sendable {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            self.state.withLock { $0.stopping = true }
+            let running = self.state.withLock { state in
+                state.stopping = true
+                state.drainDeadline = .now + .seconds(self.configuration.shutdownGrace)
+                return state.active.count
+            }
+            self.logger.info("shutting down: claiming no more work; running tasks get the grace period, then are released", metadata: [
+                "nightshift.running": "\(running)", "nightshift.grace_s": "\(Self.format(self.configuration.shutdownGrace))",
+            ])
             self.doorbell.ring()
+            // Followers of event streams end theirs now rather than hold the shutdown up.
+            self.changes.ring()
         }
+    }
+
+    /// When graceful shutdown began, the time by which running tasks are released; `nil` while
+    /// the engine serves normally.
+    public var drainDeadline: ContinuousClock.Instant? {
+        state.withLock { $0.drainDeadline }
     }
 
     /// Kills what is left of the agent processes of runs ended as lost (the leader's session, see

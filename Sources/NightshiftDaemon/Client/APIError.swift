@@ -42,6 +42,16 @@ extension NightshiftClient {
         /// Whether the daemon answered 404.
         public var isNotFound: Bool { status == 404 }
 
+        /// Whether trying again later may help: the daemon could not be reached, or answered
+        /// "try later" (502, 503 — shutting down or its store away — or 504).
+        public var isTransient: Bool {
+            switch self {
+            case .unreachable: true
+            case .http(let status, _, _, _): status == 502 || status == 503 || status == 504
+            case .invalidResponse: false
+            }
+        }
+
         /// The human-readable message, without the code.
         public var message: String {
             switch self {

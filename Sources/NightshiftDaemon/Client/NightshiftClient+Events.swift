@@ -13,12 +13,17 @@ extension NightshiftClient {
     /// when the daemon ends the stream after the task is terminal; it throws an ``APIError`` for an
     /// error answer (404 for an unknown task), or when it could not reconnect within
     /// ``reconnectWindow``. Cancelling the consuming task closes the connection.
-    public func events(task id: String, after: Int64 = 0) -> AsyncThrowingStream<JSONValue, any Error> {
+    ///
+    /// `onInterruption` hears, once per outage, that the daemon went away (shut down, restarted,
+    /// unreachable) and that the stream waits for it to come back.
+    public func events(
+        task id: String, after: Int64 = 0, onInterruption: @escaping @Sendable (APIError) -> Void = { _ in }
+    ) -> AsyncThrowingStream<JSONValue, any Error> {
         let (stream, continuation) = AsyncThrowingStream<JSONValue, any Error>.makeStream()
         let client = self
         let worker = Task {
             do {
-                try await client.followEvents(task: id, after: after) { continuation.yield($0) }
+                try await client.followEvents(task: id, after: after, onInterruption: onInterruption) { continuation.yield($0) }
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
@@ -50,7 +55,9 @@ extension NightshiftClient {
     }
 
     /// Reads the stream, reconnecting after drops, until the task is terminal.
-    func followEvents(task id: String, after: Int64, yield: (JSONValue) -> Void) async throws {
+    func followEvents(
+        task id: String, after: Int64, onInterruption: (APIError) -> Void = { _ in }, yield: (JSONValue) -> Void
+    ) async throws {
         var cursor = EventCursor(last: after)
         var failingSince: ContinuousClock.Instant?
         var retries = 0
@@ -71,13 +78,12 @@ extension NightshiftClient {
                 }
             } catch let error as APIError {
                 // Only an unreachable daemon and "try later" answers are retried, within the window.
-                let transient = switch error {
-                case .unreachable: true
-                case .http(let status, _, _, _): status == 502 || status == 503 || status == 504
-                case .invalidResponse: false
-                }
-                if !transient || Self.windowPassed(&failingSince, reconnectWindow) { throw error }
+                if failingSince == nil, error.isTransient { onInterruption(error) }
+                if !error.isTransient || Self.windowPassed(&failingSince, reconnectWindow) { throw error }
             } catch let error where !(error is CancellationError) {
+                if failingSince == nil {
+                    onInterruption(APIError.classify(error, url: baseURL) as? APIError ?? .unreachable(url: baseURL, reason: "\(error)"))
+                }
                 if Self.windowPassed(&failingSince, reconnectWindow) { throw APIError.classify(error, url: baseURL) }
             }
             retries += 1

@@ -13,13 +13,16 @@ public struct APIFailure: Error, HTTPResponseError, Sendable {
     public var message: String
     /// The request field at fault, if any.
     public var field: String?
+    /// Headers the answer carries besides the JSON body (`Retry-After`, `Allow`).
+    public var headers: HTTPFields
 
     /// Creates a failure.
-    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.headers = headers
     }
 
     /// The failure for any error a route or the framework threw.
@@ -59,7 +62,14 @@ public struct APIFailure: Error, HTTPResponseError, Sendable {
 
     /// The response.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        APIServer.json(json, status: status)
+        answer
+    }
+
+    /// The JSON answer with its status and headers.
+    var answer: Response {
+        var response = APIServer.json(json, status: status)
+        response.headers.append(contentsOf: headers)
+        return response
     }
 }
 
@@ -73,7 +83,23 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if failure.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["nightshift.error": "\(error)", "nightshift.path": "\(request.uri.path)"])
             }
-            return APIServer.json(failure.json, status: failure.status)
+            return failure.answer
         }
+    }
+}
+
+/// While the engine drains at shutdown, answers every route but `/healthz` with 503 and a
+/// `Retry-After` of the grace left: the listener stays open, so clients learn to come back
+/// rather than being refused.
+struct DrainingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let engine: Engine
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let deadline = engine.drainDeadline, request.uri.path != "/healthz" else { return try await next(request, context) }
+        let left = max(1, Int((deadline - .now).components.seconds) + 1)
+        throw APIFailure(
+            .serviceUnavailable, code: "shutting_down",
+            message: "the daemon is shutting down; try again in \(left) s, or at another node",
+            headers: [.retryAfter: "\(left)"])
     }
 }

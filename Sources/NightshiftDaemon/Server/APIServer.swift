@@ -53,6 +53,7 @@ public struct APIServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: DrainingMiddleware(engine: engine))
         let auth = BearerAuthMiddleware<BasicRequestContext>(authority: authority)
         for (method, path) in Self.routes {
             let handler = self.handler(method, path)
@@ -269,7 +270,9 @@ public struct APIServer: Sendable {
             after = value
         }
         if request.headers[.accept]?.contains("text/event-stream") == true {
-            return EventStream(store: store, task: id, after: after, changes: engine.changes, poll: streamPoll).response()
+            return EventStream(store: store, task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
+                engine.drainDeadline != nil
+            }.response()
         }
         var limit = 100
         if let text = parameters["limit"] {

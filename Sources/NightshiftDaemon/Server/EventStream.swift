@@ -17,6 +17,10 @@ struct EventStream: Sendable {
     /// How often the stream reads even without a ring, for writes the engine here did not make
     /// (another node's, on a shared PostgreSQL).
     let poll: Duration
+    /// Whether the daemon is shutting down: the stream then ends at once, saying so in a
+    /// comment, so that it does not hold the shutdown up; clients reconnect to the daemon that
+    /// comes back (or another node) with `Last-Event-ID`.
+    let isShuttingDown: @Sendable () -> Bool
     /// A comment line this often keeps proxies from closing a quiet stream.
     static let keepAlive = Duration.seconds(15)
     /// The least time between two reads: while many tasks run, rings come far more often than
@@ -49,6 +53,10 @@ struct EventStream: Sendable {
                         if events.count == 500 { continue }
                     }
                     if terminal { break }
+                    if isShuttingDown() {
+                        try await writer.write(ByteBuffer(string: ": the daemon is shutting down; reconnect with Last-Event-ID\nretry: 2000\n\n"))
+                        break
+                    }
                     if ContinuousClock.now - quietSince > Self.keepAlive {
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                         quietSince = .now

@@ -18,15 +18,32 @@ enum TaskWatch {
     /// Reads the task's events after `after` until the daemon ends the stream (or, with
     /// `untilTerminalEvent`, until the first move into a terminal state), handing each to
     /// `onEvent`; answers the task as it ended.
+    ///
+    /// When the daemon goes away (a graceful shutdown, a restart, a crash) before the task ends,
+    /// it says so once on stderr and waits for the daemon to come back (the client's reconnect
+    /// window). When it goes away after the task's final state event, that event decides.
     static func follow(
         _ client: NightshiftClient, task id: String, after: Int64 = 0, untilTerminalEvent: Bool = false,
         onEvent: (JSONValue) -> Void = { _ in }
     ) async throws -> JSONValue {
-        for try await event in client.events(task: id, after: after) {
-            onEvent(event)
-            if untilTerminalEvent, isTerminalStateEvent(event) { break }
+        var terminal: JSONValue?
+        let window = client.reconnectWindow.components.seconds
+        let stream = client.events(task: id, after: after) { error in
+            CLIOutput.note("lost the daemon (\(error.message)); waiting up to \(window) s for it to come back")
         }
-        return try await client.task(id)
+        for try await event in stream {
+            onEvent(event)
+            if isTerminalStateEvent(event) {
+                terminal = event
+                if untilTerminalEvent { break }
+            }
+        }
+        do {
+            return try await client.task(id)
+        } catch let error as NightshiftClient.APIError where error.isTransient {
+            guard let terminal else { throw error }
+            return ["id": .string(id), "state": terminal["data"]?["to"] ?? .null, "error": terminal["data"]?["error"] ?? .null]
+        }
     }
 
     /// 0 for a task that is done, 1 for one that ended otherwise.
