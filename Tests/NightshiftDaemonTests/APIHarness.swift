@@ -43,13 +43,21 @@ struct APIHarness {
         _ method: HTTPMethod, _ path: String, body: String? = nil, token: String? = APIHarness.token,
         headers: [(String, String)] = []
     ) async throws -> (status: Int, body: String, json: JSONValue?) {
+        try await request(method, path, bytes: body.map { Array($0.utf8) }, token: token, headers: headers)
+    }
+
+    /// One HTTP exchange with a body given as bytes (which need not be UTF-8).
+    func request(
+        _ method: HTTPMethod, _ path: String, bytes body: [UInt8]?, token: String? = APIHarness.token,
+        headers: [(String, String)] = []
+    ) async throws -> (status: Int, body: String, json: JSONValue?) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: body))
+            request.body = .bytes(ByteBuffer(bytes: body))
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let text = String(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))

@@ -102,6 +102,15 @@ struct StoreConformanceTests {
             try await store.submitAll([NewTask(agent: "echo", prompt: "ok"), NewTask(agent: "nobody", prompt: "x")], now: t0)
         }
         #expect(bulk?.field == "agent")
+        // Text a store would cut at a NUL, and identifiers with control characters.
+        for (task, field) in [
+            (NewTask(agent: "echo", prompt: "a\u{0}b"), "prompt"),
+            (NewTask(agent: "echo", prompt: "x", idempotencyKey: "k\u{0}1"), "idempotency_key"),
+            (NewTask(agent: "echo", prompt: "x", lane: "l\u{1B}"), "lane"),
+        ] {
+            let refused = await #expect(throws: NightshiftError.self) { try await store.submit(task, now: t0) }
+            #expect(refused?.field == field)
+        }
         #expect(try await store.allHookEvents().isEmpty)
         #expect(try await store.countsByState()[.queued] == 0)
     }

@@ -84,9 +84,7 @@ public struct Agent: Sendable, Hashable, Codable {
 
     /// Checks the fields; the error names the first bad one.
     public func validate() throws(NightshiftError) {
-        guard !name.isEmpty, name.count <= 128,
-              name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
-        else { throw .invalid("name", "expected 1–128 letters, digits, '-', '_' or '.'") }
+        guard TextRules.isAgentName(name) else { throw .invalid("name", "expected \(TextRules.agentNameRule), got '\(name)'") }
         guard config.objectValue != nil else { throw .invalid("config", "expected a JSON object") }
         if let concurrency, concurrency < 1 { throw .invalid("concurrency", "expected an integer ≥ 1, got \(concurrency)") }
         if let timeout, !(timeout > 0 && timeout.isFinite) { throw .invalid("timeout", "expected a duration > 0") }

@@ -46,10 +46,14 @@ public struct Memory: Sendable, Hashable, Codable {
         guard !key.isEmpty, key.count <= maxKeyLength else {
             throw .invalid("key", "expected 1 to \(maxKeyLength) characters, got \(key.count)")
         }
+        try TextRules.checkIdentifier(workspace, field: "workspace")
+        try TextRules.checkIdentifier(agent, field: "agent")
+        try TextRules.checkIdentifier(key, field: "key")
     }
 
     /// Checks a summary: at most 64 KiB of UTF-8.
     public static func validate(summary: String) throws(NightshiftError) {
+        try TextRules.checkText(summary, field: "summary")
         guard summary.utf8.count <= maxSummaryBytes else {
             throw .invalid("summary", "expected at most \(maxSummaryBytes) bytes, got \(summary.utf8.count)")
         }

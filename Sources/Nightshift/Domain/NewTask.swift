@@ -90,6 +90,7 @@ public struct NewTask: Sendable, Hashable {
         guard prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
             throw .invalid("prompt", "expected a non-empty string")
         }
+        try TextRules.checkText(prompt, field: "prompt")
         guard prompt.utf8.count <= Self.maxPromptBytes else {
             throw .invalid("prompt", "expected at most \(Self.maxPromptBytes) bytes (1 MiB), got \(prompt.utf8.count)")
         }
@@ -111,5 +112,6 @@ public struct NewTask: Sendable, Hashable {
     private static func checkKey(_ value: String, field: String, required: Bool, max: Int = 128) throws(NightshiftError) {
         if required, value.isEmpty { throw .invalid(field, "expected a non-empty string") }
         guard value.utf8.count <= max else { throw .invalid(field, "expected at most \(max) bytes") }
+        try TextRules.checkIdentifier(value, field: field)
     }
 }

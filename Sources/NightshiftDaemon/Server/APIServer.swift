@@ -170,7 +170,11 @@ public struct APIServer: Sendable {
 
     private func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let body = try await Self.body(request)
-        let new = try APIJSON.newTask(body, idempotencyHeader: request.headers[HTTPField.Name("Idempotency-Key")!], now: Date())
+        let keys = request.headers[values: HTTPField.Name("Idempotency-Key")!]
+        guard keys.count <= 1 else {
+            throw APIFailure(.badRequest, code: "invalid_input", message: "expected one Idempotency-Key header, got \(keys.count)", field: "Idempotency-Key")
+        }
+        let new = try APIJSON.newTask(body, idempotencyHeader: keys.first, now: Date())
         let result = try await engine.submit(new)
         return Self.json(APIJSON.task(result.task), status: result.inserted ? .created : .ok)
     }
@@ -321,11 +325,52 @@ public struct APIServer: Sendable {
         throw NightshiftError(.invalidInput, "expected an RFC 3339 time (2026-11-21T08:00:00Z) or seconds since 1970, got '\(text)'", field: field)
     }
 
-    /// The request body as JSON (400 with the byte offset when malformed, 413 when too large).
+    /// The request body as JSON: 400 with the byte offset when it is not UTF-8 or malformed (never
+    /// repaired), 413 when too large, 422 naming the member when a string holds U+0000 (which the
+    /// stores cannot keep whole).
     static func body(_ request: Request) async throws -> JSONValue {
         var request = request
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
-        return try JSONValue(jsonText: String(buffer: buffer))
+        let bytes = buffer.readableBytesView
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw APIFailure(
+                .badRequest, code: "invalid_json", message: "the body is not valid UTF-8: a bad byte sequence at byte \(firstInvalidUTF8(bytes))",
+                field: "body")
+        }
+        let value = try JSONValue(jsonText: text)
+        if let path = firstNUL(in: value, path: "") {
+            throw NightshiftError(.invalidInput, "expected text without NUL (U+0000)", field: path)
+        }
+        return value
+    }
+
+    /// The offset of the first byte that does not start a valid UTF-8 sequence.
+    static func firstInvalidUTF8(_ bytes: some Collection<UInt8>) -> Int {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while case .valid(let encoded) = parser.parseScalar(from: &iterator) { offset += encoded.count }
+        return offset
+    }
+
+    /// The path (`prompt`, `payload.notes[2]`) of the first string, member name included, that holds U+0000.
+    static func firstNUL(in value: JSONValue, path: String) -> String? {
+        switch value {
+        case .string(let text): return text.utf8.contains(0) ? (path.isEmpty ? "body" : path) : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = firstNUL(in: item, path: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for key in members.keys.sorted() {
+                let member = path.isEmpty ? key : "\(path).\(key)"
+                if key.utf8.contains(0) { return member }
+                if let found = firstNUL(in: members[key]!, path: member) { return found }
+            }
+            return nil
+        default: return nil
+        }
     }
 
     /// A JSON response.
