@@ -55,10 +55,12 @@ enum PostgresSchema {
     ]
 
     /// Runs lost to the node, counted apart from the agent's failures; the agent process of a run
-    /// (boot id, pid and start time), so a restarted node can kill what it left.
+    /// (boot id, pid and start time), so a restarted node can kill what it left; a row per node
+    /// that readiness writes.
     static let v3: [String] = [
         "ALTER TABLE tasks ADD COLUMN interruptions BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE runs ADD COLUMN agent_process TEXT",
+        "CREATE TABLE write_probes (node TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
     ]
 
     /// Times are seconds since 1970 (`DOUBLE PRECISION`), as in the SQLite store, so both stores

@@ -16,6 +16,12 @@ extension PostgresTaskStore {
                 // Retry and resume may bring a dedup key back to life: run after earlier submits. The
                 // task row is locked first, as settles do, so the two cannot wait on each other.
                 try await transaction.lockCheckedWriters()
+                // A retry queues a task that no longer counted towards the depth cap: it must fit.
+                if action == .retry, let cap = self.configuration.maxQueueDepth, (try? facts.next(on: .retry)) != nil {
+                    let depth = try await transaction.rows("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'waiting', 'paused')")
+                        .first.map { try $0["n"].decode(Int.self) } ?? 0
+                    if depth >= cap { throw NightshiftError.queueFull(depth: depth, cap: cap) }
+                }
                 let time = now.timeIntervalSince1970
                 var set: [(Transaction.BatchColumn, SQLValue)] = []
                 var fixed: [String] = []

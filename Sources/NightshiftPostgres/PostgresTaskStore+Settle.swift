@@ -91,6 +91,18 @@ extension PostgresTaskStore {
         }
     }
 
+    /// Writes this node's probe row (see ``TaskStore/probeWrite(node:now:)``).
+    public func probeWrite(node: String, now: Date) async throws {
+        try await write { transaction in
+            var sql = SQL("INSERT INTO write_probes (node, at) VALUES (")
+            sql.append(.text(node))
+            sql.append(", ")
+            sql.append(.double(now.timeIntervalSince1970))
+            sql.append(") ON CONFLICT (node) DO UPDATE SET at = excluded.at")
+            try await transaction.rows(sql)
+        }
+    }
+
     /// Records the agent process of a run that has not ended, if `lease` is still current.
     public func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws {
         try await write { transaction in

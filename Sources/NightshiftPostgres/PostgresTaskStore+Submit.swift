@@ -57,7 +57,7 @@ extension Transaction {
             let depth = try await rows("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'waiting', 'paused')")
                 .first.map { try $0["n"].decode(Int.self) } ?? 0
             if depth >= maxDepth {
-                throw NightshiftError(.queueFull, "queue is full: \(depth) tasks waiting to run, the cap is \(maxDepth)")
+                throw NightshiftError.queueFull(depth: depth, cap: maxDepth)
             }
         }
         if let task = try await insert(new, now: now, unbudgetedOnly: false) { return .inserted(task) }

@@ -188,11 +188,13 @@ enum SQLiteSchema {
                 """)
         }
         // v3: runs lost to the node, counted apart from the agent's failures; the agent process
-        // of a run (boot id, pid and start time), so a restarted node can kill what it left.
+        // of a run (boot id, pid and start time), so a restarted node can kill what it left; a
+        // row per node that readiness writes.
         migrator.registerMigration("v3") { db in
             try db.execute(sql: """
                 ALTER TABLE tasks ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE runs ADD COLUMN agent_process TEXT;
+                CREATE TABLE write_probes (node TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
                 """)
         }
         return migrator

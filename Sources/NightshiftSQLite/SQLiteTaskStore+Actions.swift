@@ -12,6 +12,11 @@ extension SQLiteTaskStore {
         }
         return try await writer.write { transaction in
             guard let facts = try transaction.facts([id])[id] else { throw NightshiftError.taskNotFound(id) }
+            // A retry queues a task that no longer counted towards the depth cap: it must fit.
+            if action == .retry, let cap = self.configuration.maxQueueDepth, (try? facts.next(on: .retry)) != nil {
+                let depth = try transaction.queueDepth()
+                if depth >= cap { throw NightshiftError.queueFull(depth: depth, cap: cap) }
+            }
             let time = now.timeIntervalSince1970
             var columns: [WriteTransaction.BatchColumn] = []
             var values: [(any DatabaseValueConvertible)?] = []

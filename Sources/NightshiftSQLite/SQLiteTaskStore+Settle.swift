@@ -81,6 +81,15 @@ extension SQLiteTaskStore {
 }
 
 extension SQLiteTaskStore {
+    /// Writes this node's probe row (see ``TaskStore/probeWrite(node:now:)``).
+    public func probeWrite(node: String, now: Date) async throws {
+        try await writer.write(.shared) { transaction in
+            try transaction.db.execute(
+                sql: "INSERT INTO write_probes (node, at) VALUES (?, ?) ON CONFLICT(node) DO UPDATE SET at = excluded.at",
+                arguments: [node, now.timeIntervalSince1970])
+        }
+    }
+
     /// Records the agent process of a run that has not ended, if `lease` is still current.
     public func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws {
         try await writer.write(.shared) { transaction in

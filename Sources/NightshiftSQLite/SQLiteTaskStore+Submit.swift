@@ -57,7 +57,7 @@ extension WriteTransaction {
         if let maxDepth {
             let depth = try queueDepth()
             if depth >= maxDepth {
-                throw NightshiftError(.queueFull, "queue is full: \(depth) tasks waiting to run, the cap is \(maxDepth)")
+                throw NightshiftError.queueFull(depth: depth, cap: maxDepth)
             }
         }
         let id = TaskID.generate(at: now)

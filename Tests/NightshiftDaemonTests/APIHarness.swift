@@ -14,6 +14,8 @@ struct APIHarness {
     let port: Int
     let store: SQLiteTaskStore
     let engine: Engine
+    /// The SQLite file of the store.
+    let databasePath: String
 
     var base: String { "http://127.0.0.1:\(port)" }
 
@@ -34,7 +36,8 @@ struct APIHarness {
             configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
         return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in
-                try await body(APIHarness(port: port, store: store, engine: engine))
+                try await body(APIHarness(
+                    port: port, store: store, engine: engine, databasePath: directory.appendingPathComponent("nightshift.db").path))
             }
     }
 

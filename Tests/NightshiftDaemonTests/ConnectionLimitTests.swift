@@ -21,7 +21,7 @@ struct ConnectionLimitTests {
             let submitted = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"ok","prompt":"x"}"#)
             #expect(submitted.status == 201, "\(submitted)")
             // Every one of them is closed by the server, the ones that waited beyond the cap too.
-            for client in clients { #expect(client.readUntilClosed(), "the server closed a half-open connection") }
+            for client in clients { #expect(await client.readUntilClosed(), "the server closed a half-open connection") }
         }
     }
 
@@ -75,8 +75,25 @@ final class RawClient: @unchecked Sendable {
         return Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count
     }
 
-    /// Reads until the server closes the connection (`true`) or 10 s pass without a byte (`false`).
-    func readUntilClosed() -> Bool {
+    /// Reads until the server closes the connection (`true`) or 10 s pass without a byte (`false`),
+    /// on a thread of its own: a blocking read must not hold one of the few threads the server
+    /// under test runs on.
+    func readUntilClosed() async -> Bool {
+        await offPool { self.blockingReadUntilClosed() }
+    }
+
+    /// Reads until `marker` has arrived (or the connection closes, or 10 s pass); answers what arrived.
+    func readUntil(_ marker: String) async -> String {
+        await offPool { self.blockingReadUntil(marker) }
+    }
+
+    private func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: body()) }.start()
+        }
+    }
+
+    private func blockingReadUntilClosed() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = recv(descriptor, &buffer, buffer.count, 0)
@@ -84,6 +101,16 @@ final class RawClient: @unchecked Sendable {
             if count < 0 { return errno == ECONNRESET }
             received += String(decoding: buffer[..<count], as: UTF8.self)
         }
+    }
+
+    private func blockingReadUntil(_ marker: String) -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !received.contains(marker) {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += String(decoding: buffer[..<count], as: UTF8.self)
+        }
+        return received
     }
 
     /// Whether the server has closed the connection (reads what is there without waiting).

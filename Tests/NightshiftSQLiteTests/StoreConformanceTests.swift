@@ -85,6 +85,26 @@ struct StoreConformanceTests {
         // Running tasks leave the queue: room again.
         _ = try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0)
         #expect(try await store.submit(NewTask(agent: "echo", prompt: "fits"), now: t0).inserted)
+        // A retry queues a task that had left the count: at the cap it is refused like a submit.
+        let ended = try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0)[0]
+        _ = try await store.transition(ended.task.id, .cancel, now: t0)
+        #expect(try await store.submit(NewTask(agent: "echo", prompt: "fills it"), now: t0).inserted)
+        let retry = await #expect(throws: NightshiftError.self) { try await store.transition(ended.task.id, .retry, now: t0) }
+        #expect(retry?.code == .queueFull)
+        #expect(try await store.task(ended.task.id)?.state == .cancelled, "nothing changed")
+        _ = try await store.transition(try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0).first).task.id, .cancel, now: t0)
+        #expect(try await store.transition(ended.task.id, .retry, now: t0).state == .queued, "room again")
+        // An action the state refuses still says so, full queue or not.
+        let illegal = await #expect(throws: NightshiftError.self) { try await store.transition(ended.task.id, .retry, now: t0) }
+        #expect(illegal?.code == .illegalTransition)
+    }
+
+    @Test("a repeated write probe of a node updates its row rather than failing", arguments: StoreKind.allCases)
+    func probeWrite(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        try await store.probeWrite(node: "a", now: t0)
+        try await store.probeWrite(node: "a", now: t0.addingTimeInterval(1))
+        try await store.probeWrite(node: "b", now: t0)
     }
 
     @Test("bad input is refused with the field named and nothing written", arguments: StoreKind.allCases)

@@ -81,6 +81,9 @@ public struct NewTask: Sendable, Hashable {
         self.availableAt = availableAt
     }
 
+    /// The longest delay a submit may ask for: a year, in seconds.
+    public static let maxDelay: Double = 365 * 86400
+
     /// Checks every field that can be checked without the store; the error names the first bad one.
     /// (Whether the agent exists is checked by the store, in the submit transaction.)
     public func validate() throws(NightshiftError) {

@@ -50,6 +50,11 @@ public struct NightshiftError: Error, Sendable, Hashable, CustomStringConvertibl
         NightshiftError(.invalidInput, expected, field: field)
     }
 
+    /// The queue is at its depth cap: `depth` tasks wait to run (queued, waiting, paused).
+    public static func queueFull(depth: Int, cap: Int) -> NightshiftError {
+        NightshiftError(.queueFull, "queue is full: \(depth) tasks waiting to run, the cap is \(cap)")
+    }
+
     /// No task with this id.
     public static func taskNotFound(_ id: TaskID) -> NightshiftError {
         NightshiftError(.notFound, "no task with id \(id)", field: "id")

@@ -62,6 +62,9 @@ public protocol TaskStore: Sendable {
     /// Records the agent process a run started (see ``AgentProcessRecord``), so that after a crash
     /// the node that takes the run over can kill what is left of it. Fenced by `lease`.
     func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws
+    /// Writes a row of its own for `node` (the time of the probe): readiness checks that the
+    /// store can still write (not locked, not full, not read-only), not only read.
+    func probeWrite(node: String, now: Date) async throws
     /// How many tasks are in each state.
     func countsByState() async throws -> [TaskState: Int]
 

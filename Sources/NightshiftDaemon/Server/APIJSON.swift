@@ -183,7 +183,9 @@ public enum APIJSON {
             task.retry = RetryPolicy(maxAttempts: attempts)
         }
         if let delay = try number(members, "delay") {
-            guard delay >= 0 else { throw NightshiftError(.invalidInput, "expected seconds ≥ 0, got \(delay)", field: "delay") }
+            guard delay >= 0, delay <= NewTask.maxDelay else {
+                throw NightshiftError(.invalidInput, "expected seconds from 0 to \(Int(NewTask.maxDelay)) (a year), got \(delay)", field: "delay")
+            }
             task.availableAt = now.addingTimeInterval(delay)
         }
         return task

@@ -35,17 +35,17 @@ extension APIServer {
             return Self.json(["archived": .int(Int64(try await sessions.cleanupCheckpoints(olderThanDays: days, now: Date())))])
         }
         case (.get, "/v1/checkpoints/{id}"): { _, context in
-            let id = try context.parameters.require("id")
+            let id = try Self.parameter(context, "id")
             guard let checkpoint = try await sessions.checkpoint(id: id) else { throw Self.checkpointNotFound(id) }
             return Self.json(checkpoint.json)
         }
         case (.post, "/v1/checkpoints/{id}/resolve"): { _, context in
-            Self.json(try await sessions.resolveCheckpoint(id: try context.parameters.require("id"), now: Date()).json)
+            Self.json(try await sessions.resolveCheckpoint(id: try Self.parameter(context, "id"), now: Date()).json)
         }
         case (.get, "/v1/agents/{name}/memories"): { request, context in
             let parameters = request.uri.queryParameters
             let memories = try await sessions.memories(
-                workspace: try Self.workspace(request), agent: try context.parameters.require("name"),
+                workspace: try Self.workspace(request), agent: try Self.parameter(context, "name"),
                 prefix: parameters["prefix"].map(String.init))
             return Self.json(["memories": .array(memories.map(\.json))])
         }
@@ -150,11 +150,7 @@ extension APIServer {
 
     /// The agent and the percent-decoded key of a memory route.
     private static func memoryAddress(_ context: BasicRequestContext) throws -> (agent: String, key: String) {
-        let encoded = try context.parameters.require("key")
-        guard let key = encoded.removingPercentEncoding else {
-            throw NightshiftError.invalid("key", "expected a percent-encoded key, got '\(encoded)'")
-        }
-        return (try context.parameters.require("name"), key)
+        (try parameter(context, "name"), try parameter(context, "key"))
     }
 
     private static func checkpointNotFound(_ id: String) -> NightshiftError {

@@ -55,9 +55,22 @@ public struct APIServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: DrainingMiddleware(engine: engine))
         let auth = BearerAuthMiddleware<BasicRequestContext>(authority: authority)
+        // Every other method on a known path is answered 405 with the methods it takes.
+        var methods: [String: [HTTPRequest.Method]] = [:]
+        for (method, path) in Self.routes { methods[path, default: []].append(method) }
+        for (path, allowed) in methods {
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !allowed.contains(method) {
+                router.on(Self.routerPath(path), method: method) { request, _ -> Response in
+                    throw APIFailure(
+                        .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use \(allow)",
+                        headers: [.allow: allow])
+                }
+            }
+        }
         for (method, path) in Self.routes {
             let handler = self.handler(method, path)
-            let hbPath = RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
+            let hbPath = Self.routerPath(path)
             if path.hasPrefix("/v1/") {
                 router.on(hbPath, method: method) { request, context in
                     try await auth.handle(request, context: context) { request, context in
@@ -71,6 +84,11 @@ public struct APIServer: Sendable {
         return router
     }
 
+    /// Hummingbird's form of a route's path (`{id}` becomes `:id`).
+    static func routerPath(_ path: String) -> RouterPath {
+        RouterPath(path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
+    }
+
     /// An application serving the API on `host:port`, running `services` (the engine) in the same
     /// service group; `onRunning` gets the bound port (useful with port 0).
     public func application(
@@ -79,7 +97,8 @@ public struct APIServer: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout * 1e9)))),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [HTTPEdgeHandler()], idleTimeout: .nanoseconds(Int64(limits.idleTimeout * 1e9)))),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "nightshift",
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
@@ -115,11 +134,12 @@ public struct APIServer: Sendable {
         case (.get, "/readyz"): { _, _ in
             do {
                 // A database that went away may keep a query waiting for a connection: not ready
-                // if the store does not answer within two seconds.
-                _ = try await answer(within: .seconds(2)) { [store] in try await store.agent(named: "shell") }
+                // if the store does not take a write (locked, full, read-only) within two seconds.
+                let node = engine.configuration.nodeID
+                _ = try await answer(within: .seconds(2)) { [store] in try await store.probeWrite(node: node, now: Date()) }
                 return Self.json(["status": "ok"])
             } catch {
-                throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not answer: \(error)")
+                throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not take a write: \(error)")
             }
         }
         case (.get, "/openapi.json"): { _, _ in Self.json(OpenAPIDocument.document) }
@@ -150,11 +170,11 @@ public struct APIServer: Sendable {
         }
         case (.get, "/v1/agents/{name}"): { _, context in Self.json(APIJSON.agent(try await agent(context))) }
         case (.put, "/v1/agents/{name}"): { request, context in
-            let agent = try APIJSON.agent(try await Self.body(request), name: try context.parameters.require("name"))
+            let agent = try APIJSON.agent(try await Self.body(request), name: try Self.parameter(context, "name"))
             return Self.json(APIJSON.agent(try await save(agent)))
         }
         case (.delete, "/v1/agents/{name}"): { _, context in
-            let name = try context.parameters.require("name")
+            let name = try Self.parameter(context, "name")
             guard try await store.deleteAgent(named: name) else {
                 throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
             }
@@ -305,15 +325,24 @@ public struct APIServer: Sendable {
     }
 
     private func agent(_ context: BasicRequestContext) async throws -> Agent {
-        let name = try context.parameters.require("name")
+        let name = try Self.parameter(context, "name")
         guard let agent = try await store.agent(named: name) else {
             throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
         }
         return agent
     }
 
+    /// The path parameter `name`, percent-decoded (`my%2Dagent` is `my-agent`).
+    static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
+        let encoded = try context.parameters.require(name)
+        guard let decoded = encoded.removingPercentEncoding else {
+            throw NightshiftError.invalid(name, "expected a percent-encoded value, got '\(encoded)'")
+        }
+        return decoded
+    }
+
     static func taskID(_ context: BasicRequestContext) throws -> TaskID {
-        let text = try context.parameters.require("id")
+        let text = try Self.parameter(context, "id")
         // An id that cannot exist is simply not found.
         guard let id = TaskID(text) else { throw NightshiftError(.notFound, "no task with id \(text)", field: "id") }
         return id

@@ -68,8 +68,9 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let authority: TokenAuthority
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-              authority.accepts(String(header.dropFirst("Bearer ".count)))
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer`, `BEARER` are the same.
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer ",
+              authority.accepts(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
         else {
             throw APIFailure(.unauthorized, code: "unauthorized", message: "missing or wrong bearer token (see the token file in the data directory)", field: "Authorization")
         }
