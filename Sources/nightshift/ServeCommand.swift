@@ -53,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds running tasks get to finish on shutdown before they are released.")
     var shutdownGrace: Double = 30
 
+    @Option(help: "Hours the work directory of a task that failed is kept, for a look at what its agent left (default: [server] keep_failed_workdirs in the config file, else 24); 0 removes it as the task ends, like those of other tasks.")
+    var keepFailedWorkdirs: Double?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -61,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard pollInterval > 0 else { throw ValidationError("--poll-interval: expected seconds > 0") }
         guard leaseDuration > 0 else { throw ValidationError("--lease-duration: expected seconds > 0") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace: expected seconds ≥ 0") }
+        guard (keepFailedWorkdirs ?? 0) >= 0 else { throw ValidationError("--keep-failed-workdirs: expected hours ≥ 0") }
         if store != "sqlite" {
             do { _ = try PostgresURL(parsing: store) } catch { throw ValidationError("--store: \(error.message)") }
         }
@@ -131,7 +135,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: EngineConfiguration(
                 nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
                 heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
-                pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot),
+                pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot,
+                failedWorkdirRetention: keepFailedWorkdirs.map { $0 * 3600 } ?? settings.keepFailedWorkdirs ?? 24 * 3600),
             logger: logger)
         let listening = ListeningFlag()
         let server = APIServer(engine: engine, authority: authority).application(

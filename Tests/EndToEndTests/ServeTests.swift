@@ -115,4 +115,21 @@ struct ServeTests {
             #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
         }
     }
+
+    @Test("--keep-failed-workdirs 0 (over the config file's keep_failed_workdirs) removes a failed task's work directory as it ends")
+    func keepFailedWorkdirs() async throws {
+        let home = try makeHome()
+        let port = try freePort()
+        try "[server]\nkeep_failed_workdirs = \"48h\"\n".write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let (daemon, cli) = try await startDaemon(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)", "--keep-failed-workdirs", "0"])
+        let submitted = try await cli.run(["submit", "pwd; exit 3", "--wait", "--json"])
+        let failed = try JSONValue(jsonText: submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(failed["state"] == "error", "\(failed)")
+        let id = try #require(failed["id"]?.stringValue)
+        let workdir = home.appendingPathComponent("work/\(id)")
+        let shown = try await cli.run(["logs", id])
+        #expect(shown.stdout.contains(workdir.path), "the agent ran in its work directory: \(shown)")
+        #expect(await eventually { !FileManager.default.fileExists(atPath: workdir.path) })
+        #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
+    }
 }
