@@ -74,6 +74,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before anything is created: the database, its WAL, the token, work directories and what
+        // agents write in them are the user's alone (files 0600, directories 0700).
+        umask(0o077)
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -93,6 +96,11 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             // A bad config file is not a usage error: the message alone, and its own exit code.
             throw CLIFailure(error.message, exitCode: CLIExitCodes.config)
+        }
+        for (path, mode) in directory.openToOthers() {
+            logger.warning(
+                "open to other users; left as it is (chmod -R go-rwx the data directory to make it private)",
+                metadata: ["nightshift.path": "\(path)", "nightshift.mode": "\(String(format: "%04o", mode))"])
         }
         let listenAddress = try listen.map(ListenAddress.parse) ?? settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
         if store == "sqlite" {
