@@ -3,6 +3,8 @@ import Nightshift
 
 /// The daemon's data directory: `--home`, else `$NIGHTSHIFT_HOME`, else `$XDG_DATA_HOME/nightshift`,
 /// else `~/.local/share/nightshift`. Holds `nightshift.db`, `node_id` and per-task work directories.
+/// It is the user's alone: made with mode 0700 (the daemon's umask, 077, keeps what it writes there
+/// private too).
 struct DataDirectory {
     let url: URL
 
@@ -18,7 +20,21 @@ struct DataDirectory {
             path = (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/nightshift"
         }
         url = URL(fileURLWithPath: path, isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    /// The data directory and the entries directly in it (the work root among them) that other
+    /// users may read, write or enter, with their modes. They are reported, not changed: a mode
+    /// wider than 0700 on a directory that already existed is someone's choice.
+    func openToOthers() -> [(path: String, mode: Int)] {
+        let files = FileManager.default
+        let entries = ((try? files.contentsOfDirectory(atPath: url.path)) ?? []).sorted().map { url.appendingPathComponent($0).path }
+        return ([url.path] + entries).compactMap { path in
+            guard let attributes = try? files.attributesOfItem(atPath: path), attributes[.type] as? FileAttributeType != .typeSymbolicLink,
+                  let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0
+            else { return nil }
+            return (path, mode)
+        }
     }
 
     var databasePath: String { url.appendingPathComponent("nightshift.db").path }

@@ -53,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds running tasks get to finish on shutdown before they are released.")
     var shutdownGrace: Double = 30
 
+    @Option(help: "Hours the work directory of a task that failed is kept, for a look at what its agent left (default: [server] keep_failed_workdirs in the config file, else 24); 0 removes it as the task ends, like those of other tasks.")
+    var keepFailedWorkdirs: Double?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -61,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard pollInterval > 0 else { throw ValidationError("--poll-interval: expected seconds > 0") }
         guard leaseDuration > 0 else { throw ValidationError("--lease-duration: expected seconds > 0") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace: expected seconds ≥ 0") }
+        guard (keepFailedWorkdirs ?? 0) >= 0 else { throw ValidationError("--keep-failed-workdirs: expected hours ≥ 0") }
         if store != "sqlite" {
             do { _ = try PostgresURL(parsing: store) } catch { throw ValidationError("--store: \(error.message)") }
         }
@@ -70,6 +74,9 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before anything is created: the database, its WAL, the token, work directories and what
+        // agents write in them are the user's alone (files 0600, directories 0700).
+        umask(0o077)
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -89,6 +96,11 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             // A bad config file is not a usage error: the message alone, and its own exit code.
             throw CLIFailure(error.message, exitCode: CLIExitCodes.config)
+        }
+        for (path, mode) in directory.openToOthers() {
+            logger.warning(
+                "open to other users; left as it is (chmod -R go-rwx the data directory to make it private)",
+                metadata: ["nightshift.path": "\(path)", "nightshift.mode": "\(String(format: "%04o", mode))"])
         }
         let listenAddress = try listen.map(ListenAddress.parse) ?? settings.listen ?? ListenAddress(host: "127.0.0.1", port: 7777)
         if store == "sqlite" {
@@ -131,7 +143,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: EngineConfiguration(
                 nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
                 heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
-                pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot),
+                pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot,
+                failedWorkdirRetention: keepFailedWorkdirs.map { $0 * 3600 } ?? settings.keepFailedWorkdirs ?? 24 * 3600),
             logger: logger)
         let listening = ListeningFlag()
         // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.

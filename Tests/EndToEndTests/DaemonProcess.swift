@@ -29,7 +29,8 @@ final class DaemonProcess: @unchecked Sendable {
         process.arguments = ["serve"] + (home.map { ["--home", $0.path] } ?? []) + arguments
         if let environment { process.environment = environment }
         log = (home ?? FileManager.default.temporaryDirectory).appendingPathComponent("daemon-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        // Private, as the daemon's own files in its data directory are.
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

@@ -115,4 +115,75 @@ struct ServeTests {
             #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
         }
     }
+
+    @Test("--keep-failed-workdirs 0 (over the config file's keep_failed_workdirs) removes a failed task's work directory as it ends")
+    func keepFailedWorkdirs() async throws {
+        let home = try makeHome()
+        let port = try freePort()
+        try "[server]\nkeep_failed_workdirs = \"48h\"\n".write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let (daemon, cli) = try await startDaemon(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)", "--keep-failed-workdirs", "0"])
+        let submitted = try await cli.run(["submit", "pwd; exit 3", "--wait", "--json"])
+        let failed = try JSONValue(jsonText: submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(failed["state"] == "error", "\(failed)")
+        let id = try #require(failed["id"]?.stringValue)
+        let workdir = home.appendingPathComponent("work/\(id)")
+        let shown = try await cli.run(["logs", id])
+        #expect(shown.stdout.contains(workdir.path), "the agent ran in its work directory: \(shown)")
+        #expect(await eventually { !FileManager.default.fileExists(atPath: workdir.path) })
+        #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
+    }
+
+    @Test("a data directory the daemon makes is private: 0700, and nothing in it open to others after a task ran")
+    func privateDataDirectory() async throws {
+        let root = try makeHome()
+        let home = root.appendingPathComponent("data")
+        let port = try freePort()
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
+        environment["NIGHTSHIFT_HOME"] = home.path
+        // No --home: the log then goes beside, not into, the data directory the daemon makes; so do
+        // the commands' output files, while they read the token in the data directory.
+        let daemon = try DaemonProcess(
+            home: nil, arguments: ["--listen", "127.0.0.1:\(port)", "--poll-interval", "0.05", "--shutdown-grace", "0.2"],
+            environment: environment)
+        let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: root)
+        let up = try await eventually(timeout: .seconds(30)) {
+            guard daemon.process.isRunning else { return true }
+            return try await cli.run(["status", "--json"], environment: ["NIGHTSHIFT_HOME": home.path]).status == 0
+        }
+        try #require(up && daemon.process.isRunning, "the daemon answers; its log:\n\(daemon.output)")
+        // A task that fails keeps its work directory, with the file its agent wrote.
+        let submitted = try await cli.run(
+            ["submit", "echo secret > notes.txt; exit 3", "--wait", "--json"], environment: ["NIGHTSHIFT_HOME": home.path])
+        let failed = try JSONValue(jsonText: submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(failed["state"] == "error", "\(failed)")
+        let id = try #require(failed["id"]?.stringValue)
+        #expect(FileManager.default.fileExists(atPath: home.appendingPathComponent("work/\(id)/notes.txt").path))
+
+        // Checked while the daemon runs, so that the database's -wal and -shm are there too.
+        let files = FileManager.default
+        #expect(files.fileExists(atPath: home.appendingPathComponent("nightshift.db-wal").path))
+        #expect((try files.attributesOfItem(atPath: home.path)[.posixPermissions] as? Int) == 0o700)
+        let entries = try files.subpathsOfDirectory(atPath: home.path)
+        #expect(entries.count >= 8, "\(entries)")
+        for entry in entries {
+            let mode = try files.attributesOfItem(atPath: home.appendingPathComponent(entry).path)[.posixPermissions] as? Int
+            #expect(mode.map { $0 & 0o077 == 0 } == true, "\(entry): \(String(format: "%o", mode ?? -1))")
+        }
+        #expect(!daemon.output.contains("open to other users"), "\(daemon.output)")
+        #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
+    }
+
+    @Test("a data directory open to others is reported at start, naming it and its mode, and left as it is")
+    func openDataDirectoryWarning() async throws {
+        let home = try makeHome()
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: home.path)
+        let port = try freePort()
+        let (daemon, _) = try await startDaemon(home: home, port: port, arguments: ["--listen", "127.0.0.1:\(port)"])
+        let warning = daemon.output.split(separator: "\n").first { line in
+            line.contains("open to other users") && line.contains("nightshift.path=\(home.path) ")
+        }
+        #expect(warning?.contains("nightshift.mode=0755") == true, "\(daemon.output)")
+        #expect((try FileManager.default.attributesOfItem(atPath: home.path)[.posixPermissions] as? Int) == 0o755)
+        #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
+    }
 }

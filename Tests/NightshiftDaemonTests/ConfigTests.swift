@@ -15,6 +15,7 @@ import Testing
         let path = try write("""
             [server]
             listen = "127.0.0.1:7777"
+            keep_failed_workdirs = "12h"
 
             [queue]
             depth = 100000
@@ -37,6 +38,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         let config = try NightshiftConfig.load(path: path, required: true)
         #expect(config.listen == ListenAddress(host: "127.0.0.1", port: 7777))
+        #expect(config.keepFailedWorkdirs == 43_200, "12 hours, in seconds")
         #expect(config.queueDepth == 100_000)
         #expect(config.agents == [
             Agent(
@@ -124,7 +126,8 @@ import Testing
         ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
         ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1 to 64 characters: an ASCII letter or digit"),
         ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, queue, server"),
-        ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of idle_timeout, listen, max_connections"),
+        ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of idle_timeout, keep_failed_workdirs, listen, max_connections"),
+        ("[server]\nkeep_failed_workdirs = \"a day\"\n", "server.keep_failed_workdirs", "expected a duration like \"30m\""),
         ("[server]\nlisten = \"localhost\"\n", "server.listen", "expected HOST:PORT like \"127.0.0.1:7777\", found \"localhost\" (a string)"),
         ("[server]\nlisten = \"127.0.0.1:99999\"\n", "server.listen", "expected HOST:PORT"),
         ("server = 1\n", "server", "expected a table, found 1 (an integer)"),

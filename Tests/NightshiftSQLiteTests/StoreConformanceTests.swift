@@ -349,6 +349,22 @@ struct StoreConformanceTests {
         #expect(missing?.code == .notFound)
     }
 
+    @Test("states(of:) reads the state and finish time of many tasks at once; unknown ids are left out", arguments: StoreKind.allCases)
+    func states(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        // More ids than one statement reads.
+        let queued = try await store.submitAll((0..<1_200).map { NewTask(agent: "echo", prompt: "\($0)") }, now: t0).map(\.task.id)
+        let cancelled = try await store.submit(NewTask(agent: "echo", prompt: "c"), now: t0).task.id
+        _ = try await store.transition(cancelled, .cancel, now: t0.addingTimeInterval(5))
+        let missing = TaskID.generate()
+        let states = try await store.states(of: queued + [cancelled, missing])
+        #expect(states.count == 1_201)
+        #expect(queued.allSatisfy { states[$0] == TaskStateRecord(state: .queued, finishedAt: nil) })
+        #expect(states[cancelled] == TaskStateRecord(state: .cancelled, finishedAt: t0.addingTimeInterval(5)))
+        #expect(states[missing] == nil)
+        #expect(try await store.states(of: []).isEmpty)
+    }
+
     @Test("events are read back with a cursor; hook events are gap-free and ordered", arguments: StoreKind.allCases)
     func events(kind: StoreKind) async throws {
         let store = try await kind.make().with(echoAgent)

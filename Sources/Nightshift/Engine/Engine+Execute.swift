@@ -42,7 +42,12 @@ extension Engine {
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
         case .stopped(.shutdown):
             outcome = .interrupted("released", reason: nil)
-        case .stopped(.cancelled), .stopped(.leaseLost):
+        case .stopped(.cancelled):
+            // Cancelled here by a person: the task has ended.
+            removeDirectories(of: task.id, endedIn: .cancelled)
+            return
+        case .stopped(.leaseLost):
+            // Whatever became of the task, the sweep removes its directories once it has ended.
             return
         }
         outcome.usage.durationSeconds = max(Date().timeIntervalSince(claimed.run.startedAt), 0)
@@ -55,7 +60,10 @@ extension Engine {
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
-            if case .settled(let state) = result, state.isTerminal { await resolveCheckpoints(of: task.id, logger: logger) }
+            if case .settled(let state) = result, state.isTerminal {
+                await resolveCheckpoints(of: task.id, logger: logger)
+                removeDirectories(of: task.id, endedIn: state)
+            }
             if case .stale(let reason) = result {
                 logger.warning("settle refused: lease is stale", metadata: ["nightshift.reason": "\(reason)"])
             } else {
@@ -101,10 +109,10 @@ extension Engine {
         guard let runner = runners.runner(for: agent.runner) else {
             return .finished(.failed("no runner of kind '\(agent.runner)' for agent '\(agent.name)'", retryable: false), started: false)
         }
-        let workdir = configuration.workRoot.appendingPathComponent(task.id.rawValue)
+        let workdir = workDirectory(task.id)
         if runner.needsWorkingDirectory {
             do {
-                try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true, attributes: Self.privateDirectory)
             } catch {
                 return .finished(.interrupted("interrupted", reason: "cannot create working directory \(workdir.path): \(error)"), started: false)
             }

@@ -95,7 +95,9 @@ extension Engine {
             }
         }
         let directory = keepsCheckpoints ? checkpointDirectory(task.id) : nil
-        if let directory { try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        if let directory {
+            try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: Self.privateDirectory)
+        }
         return .success(RunRequest(
             task: task, run: claimed.run, agent: agent, workingDirectory: workdir, prompt: prompt, resume: resume,
             remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint))

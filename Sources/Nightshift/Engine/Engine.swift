@@ -65,12 +65,16 @@ public final class Engine: Service, Sendable {
     }
 
     /// Applies a person's action to a task. Cancelling a task that runs here stops its agent at once
-    /// (elsewhere, its worker learns at its next heartbeat).
+    /// (elsewhere, its worker learns at its next heartbeat). A task that ends this way loses its
+    /// directories on this node (a running one's once its run has stopped).
     @discardableResult
     public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
         let task = try await store.transition(id, action, now: Date())
         changes.ring()
-        if task.state.isTerminal { await resolveCheckpoints(of: id, logger: logger) }
+        if task.state.isTerminal {
+            await resolveCheckpoints(of: id, logger: logger)
+            removeDirectories(of: id, endedIn: task.state)
+        }
         switch action {
         case .cancel:
             state.withLock { $0.active[id]?.stop }?.stop(.cancelled)
@@ -134,7 +138,8 @@ public final class Engine: Service, Sendable {
     }
 
     /// Runs until graceful shutdown (or cancellation): reclaims this node's runs from before a
-    /// restart, then dispatches, heartbeats and rescues. On graceful shutdown it stops claiming,
+    /// restart, then dispatches, heartbeats, rescues and sweeps the work directories of ended tasks
+    /// (see ``removeLeftoverDirectories(now:)``). On graceful shutdown it stops claiming,
     /// lets running tasks finish within the grace period, then stops the rest and releases them.
     public func run() async throws {
         var reclaimed = 0
@@ -152,6 +157,7 @@ public final class Engine: Service, Sendable {
                 group.addTask { await self.heartbeatLoop() }
                 group.addTask { await self.maintenanceLoop() }
                 group.addTask { await self.listenLoop() }
+                group.addTask { await self.workDirectoryLoop() }
                 await self.dispatchLoop(group: &group)
                 await self.drain()
                 self.state.withLock { $0.stopping = true }

@@ -18,8 +18,15 @@ public struct EngineConfiguration: Sendable {
     public var pollInterval: Double
     /// On shutdown, how long running tasks may finish before they are stopped and released, in seconds.
     public var shutdownGrace: Double
-    /// Where per-task working directories are made (`<workRoot>/<task id>`).
+    /// Where per-task working directories are made (`<workRoot>/<task id>`, checkpoint directories
+    /// in `<workRoot>/.checkpoints/<task id>`). A task's are removed when it ends.
     public var workRoot: URL
+    /// How long the working directory of a task that ended in error is kept, for a look at what its
+    /// agent left, in seconds; 0 removes it as it ends, like those of tasks that end otherwise.
+    public var failedWorkdirRetention: Double
+    /// Seconds between sweeps of the work root for the directories of tasks that ended elsewhere or
+    /// earlier (see ``Engine/removeLeftoverDirectories(now:)``); the first sweep runs at start.
+    public var workdirSweepInterval: Double
 
     /// Creates a configuration.
     public init(
@@ -30,7 +37,9 @@ public struct EngineConfiguration: Sendable {
         rescueInterval: Double = 5,
         pollInterval: Double = 5,
         shutdownGrace: Double = 30,
-        workRoot: URL = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-work")
+        workRoot: URL = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-work"),
+        failedWorkdirRetention: Double = 24 * 3600,
+        workdirSweepInterval: Double = 600
     ) {
         self.nodeID = nodeID
         self.slots = slots
@@ -40,6 +49,8 @@ public struct EngineConfiguration: Sendable {
         self.pollInterval = pollInterval
         self.shutdownGrace = shutdownGrace
         self.workRoot = workRoot
+        self.failedWorkdirRetention = failedWorkdirRetention
+        self.workdirSweepInterval = workdirSweepInterval
     }
 }
 

@@ -87,3 +87,17 @@ extension Array where Element == RescuedRun {
     /// The tasks of the runs.
     public var taskIDs: [TaskID] { map(\.taskID) }
 }
+
+/// A task's state and, once it ended, when (``TaskStore/states(of:)``).
+public struct TaskStateRecord: Sendable, Hashable {
+    /// The task's state.
+    public var state: TaskState
+    /// When it finished (done, error, cancelled or dropped); `nil` while it has not.
+    public var finishedAt: Date?
+
+    /// Creates the value.
+    public init(state: TaskState, finishedAt: Date?) {
+        self.state = state
+        self.finishedAt = finishedAt
+    }
+}

@@ -24,6 +24,9 @@ public protocol TaskStore: Sendable {
     func submitAll(_ tasks: [NewTask], now: Date) async throws -> [SubmitResult]
     /// The task with this id.
     func task(_ id: TaskID) async throws -> AgentTask?
+    /// The state of each of these tasks and when it finished, in one read for many ids (the
+    /// engine's sweep of leftover work directories); ids of tasks that do not exist are left out.
+    func states(of ids: [TaskID]) async throws -> [TaskID: TaskStateRecord]
     /// Applies a person's action (cancel, pause, resume, retry, drop, wake) and returns the task.
     /// Cancelling a running task ends its run, so its worker's lease is lost.
     func transition(_ id: TaskID, _ action: LifecycleAction, now: Date) async throws -> AgentTask

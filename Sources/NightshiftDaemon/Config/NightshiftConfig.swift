@@ -1,14 +1,15 @@
 import Foundation
 import Nightshift
 
-/// The daemon's settings from its TOML file (`nightshift.toml`): where the API listens, how deep
-/// the queue may get, and the agents.
+/// The daemon's settings from its TOML file (`nightshift.toml`): where the API listens, how long
+/// failed tasks' work directories are kept, how deep the queue may get, and the agents.
 ///
 /// ```toml
 /// [server]
 /// listen = "127.0.0.1:7777"
 /// idle_timeout = "30s"
 /// max_connections = 512
+/// keep_failed_workdirs = "24h"
 /// [queue]
 /// depth = 100000
 /// [agents.build]
@@ -21,14 +22,18 @@ public struct NightshiftConfig: Sendable, Hashable {
     public var listen: ListenAddress?
     /// What the HTTP server grants a connection (`server.idle_timeout`, `server.max_connections`).
     public var connectionLimits = ConnectionLimits()
+    /// How long the work directory of a task that ended in error is kept, in seconds
+    /// (`server.keep_failed_workdirs`); `nil` when the file does not say.
+    public var keepFailedWorkdirs: Double?
     /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
     public var queueDepth: Int?
     /// The agents (`agents.NAME`), sorted by name, each validated.
     public var agents: [Agent]
 
     /// Creates a configuration; with no arguments, the empty one.
-    public init(listen: ListenAddress? = nil, queueDepth: Int? = nil, agents: [Agent] = []) {
+    public init(listen: ListenAddress? = nil, keepFailedWorkdirs: Double? = nil, queueDepth: Int? = nil, agents: [Agent] = []) {
         self.listen = listen
+        self.keepFailedWorkdirs = keepFailedWorkdirs
         self.queueDepth = queueDepth
         self.agents = agents
     }
@@ -58,10 +63,11 @@ public struct NightshiftConfig: Sendable, Hashable {
         let root = try TOMLSection.parse(toml, path: path)
         try root.checkKeys(["agents", "queue", "server"])
         if let server = try root.section("server") {
-            try server.checkKeys(["idle_timeout", "listen", "max_connections"])
+            try server.checkKeys(["idle_timeout", "keep_failed_workdirs", "listen", "max_connections"])
             listen = try server.value("listen", .listenAddress)
             if let idle = try server.value("idle_timeout", .positiveDuration) { connectionLimits.idleTimeout = idle }
             if let cap = try server.value("max_connections", .positiveInteger) { connectionLimits.maxConnections = cap }
+            keepFailedWorkdirs = try server.value("keep_failed_workdirs", .duration)
         }
         if let queue = try root.section("queue") {
             try queue.checkKeys(["depth"])
