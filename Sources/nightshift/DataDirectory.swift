@@ -40,6 +40,25 @@ struct DataDirectory {
     var databasePath: String { url.appendingPathComponent("nightshift.db").path }
     var workRoot: URL { url.appendingPathComponent("work", isDirectory: true) }
 
+    /// Takes the data directory for this process alone: an exclusive `flock` on `<home>/lock`
+    /// (with this pid written in it), held until the process exits. A second daemon on the same
+    /// directory would share the node id and reclaim — and kill the agents of — the first one's
+    /// runs, so it must not start.
+    func lock() throws {
+        let path = url.appendingPathComponent("lock").path
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CLIFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(descriptor)
+            throw CLIFailure("another nightshift daemon\(holder.isEmpty ? "" : " (pid \(holder))") is running on the data directory \(url.path)")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pwrite(descriptor, pid, pid.count, 0)
+        // The descriptor stays open (and locked) for the life of the process.
+    }
+
     /// This node's stable id, made on first start and kept in `node_id`, so that after a crash the
     /// node knows which runs were its own and reclaims them at once.
     func nodeID() throws -> String {

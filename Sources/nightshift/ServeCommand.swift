@@ -85,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "nightshift")
         let directory = try DataDirectory(home: home)
+        try directory.lock()
         let runners = RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: [:])])
         let settings: NightshiftConfig
         do {

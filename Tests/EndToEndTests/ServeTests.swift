@@ -33,6 +33,44 @@ struct ServeTests {
         #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
     }
 
+    @Test("a second daemon on the same data directory refuses to start and leaves the first one's agents alone")
+    func oneDaemonPerDirectory() async throws {
+        let home = try makeHome()
+        let port = try freePort()
+        try "[server]\nlisten = \"127.0.0.1:\(port)\"\n".write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let (first, cli) = try await startDaemon(home: home, port: port)
+        let id = try #require(try await cli.json(["submit", "sleep 30", "--json"])["id"]?.stringValue)
+        var pid: Int32?
+        _ = try await eventually(timeout: .seconds(20)) {
+            let status = try await cli.json(["status", "--json"])
+            if case .array(let runs)? = status["active_runs"], case .int(let value)? = runs.first?["pid"] { pid = Int32(value) }
+            return pid != nil
+        }
+        let agent = try #require(pid, "the task runs")
+        let second = try DaemonProcess(home: home, arguments: ["--listen", "127.0.0.1:\(try freePort())"])
+        #expect(try await eventually(timeout: .seconds(20)) { !second.process.isRunning })
+        #expect(second.process.terminationStatus == 1)
+        #expect(second.output.contains("another nightshift daemon (pid \(first.pid)) is running on the data directory"), "\(second.output)")
+        #expect(kill(agent, 0) == 0, "the first daemon's agent still runs")
+        #expect(try await cli.json(["show", id, "--json"])["state"] == "running")
+        #expect(await first.stop(SIGTERM) == 0)
+    }
+
+    @Test("nightshift token rotate: the daemon takes the new token at once and refuses the old one")
+    func tokenRotate() async throws {
+        try await withDaemon { cli in
+            let old = try String(contentsOf: cli.home.appendingPathComponent("token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let rotated = try await CLIProcess(
+                arguments: ["token", "rotate", "--home", cli.home.path], environment: cli.environment([:]), directory: cli.home
+            ).finish()
+            #expect(rotated.status == 0, "\(rotated)")
+            #expect(!rotated.stdout.contains("ns_"), "the token itself is not printed")
+            #expect(try await cli.run(["status"]).status == 0, "the CLI reads the new token")
+            let stale = try await cli.run(["status"], environment: ["NIGHTSHIFT_TOKEN": old])
+            #expect(stale.status != 0 && stale.stderr.contains("token"), "\(stale)")
+        }
+    }
+
     @Test("status shows a running agent's pid, agent, start and duration; run totals count")
     func statusActiveRuns() async throws {
         try await withDaemon { cli in

@@ -181,3 +181,31 @@ import Testing
         #expect(throws: NightshiftError.self) { try ListenAddress.parse(text) }
     }
 }
+
+/// The API token's files: rotation by hand or with `nightshift token rotate`, seen without a restart.
+@Suite("API token")
+struct TokenAuthorityTests {
+    @Test("a token written into <home>/token replaces the old one at once; rotate makes a new one; deleting the token file keeps the hash")
+    func rotation() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("ns-token-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let authority = try TokenAuthority.load(home: home)
+        let first = try String(contentsOf: home.appendingPathComponent("token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(first.hasPrefix("ns_") && authority.accepts(first))
+        #expect(!authority.accepts("ns_guess"))
+
+        try "by-hand-token\n".write(to: home.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        #expect(authority.accepts("by-hand-token"), "the running authority sees the new token")
+        #expect(!authority.accepts(first), "and refuses the old one")
+        #expect(try TokenAuthority.load(home: home).accepts("by-hand-token"), "the token file wins over the old hash at start too")
+
+        let rotated = try TokenAuthority.rotate(home: home)
+        #expect(rotated != "by-hand-token" && authority.accepts(rotated) && !authority.accepts("by-hand-token"))
+        for name in ["token", "token.sha256"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: home.appendingPathComponent(name).path)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name)")
+        }
+        try FileManager.default.removeItem(at: home.appendingPathComponent("token"))
+        #expect(try TokenAuthority.load(home: home).accepts(rotated), "the hash alone still decides")
+    }
+}

@@ -2,53 +2,110 @@ import Crypto
 import Foundation
 import Hummingbird
 import Nightshift
+import Synchronization
 
 /// The API token: created on first start as `<home>/token` (mode 0600, for the local user and
-/// the CLI); the daemon keeps only its SHA-256 (`<home>/token.sha256`) and compares in constant time.
-public struct TokenAuthority: Sendable {
-    private let digest: [UInt8]
+/// the CLI); the daemon keeps its SHA-256 (`<home>/token.sha256`) and compares in constant time.
+///
+/// Rotation: write a new token into `<home>/token` (or run `nightshift token rotate`). The token
+/// file, when present, wins over the hash, whose file is rewritten to match; a running daemon
+/// notices the change at the next request whose token does not match, so the old token stops
+/// working and the new one works without a restart. Deleting `token` (keeping only the hash) is
+/// fine: the hash then decides.
+public final class TokenAuthority: Sendable {
+    /// The data directory whose files hold the token, if it came from one.
+    private let home: URL?
+    private let state: Mutex<(digest: [UInt8], stamp: [Date?])>
 
     /// Loads the token's hash from `home`, creating a random token first if there is none.
     public static func load(home: URL) throws -> TokenAuthority {
-        let tokenFile = home.appendingPathComponent("token")
-        let hashFile = home.appendingPathComponent("token.sha256")
-        let manager = FileManager.default
-        if let hex = try? String(contentsOf: hashFile, encoding: .utf8), let digest = Self.bytes(hex: hex) {
-            return TokenAuthority(digest: digest)
-        }
-        let token: String
-        if let existing = try? String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
-            token = existing
-        } else {
-            var generator = SystemRandomNumberGenerator()
-            token = "ns_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
-            guard manager.createFile(atPath: tokenFile.path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw NightshiftError(.storeUnavailable, "cannot write the API token to \(tokenFile.path)")
-            }
-        }
-        let authority = TokenAuthority(token: token)
-        let hex = authority.digest.map { String(format: "%02x", $0) }.joined()
-        guard manager.createFile(atPath: hashFile.path, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw NightshiftError(.storeUnavailable, "cannot write the API token hash to \(hashFile.path)")
-        }
-        return authority
+        let (digest, stamp) = try resolve(home: home)
+        return TokenAuthority(home: home, digest: digest, stamp: stamp)
     }
 
     /// An authority for a known token (tests, embedding).
-    public init(token: String) {
-        digest = Array(SHA256.hash(data: Data(token.utf8)))
+    public convenience init(token: String) {
+        self.init(home: nil, digest: Self.digest(token), stamp: [])
     }
 
-    private init(digest: [UInt8]) {
-        self.digest = digest
+    private init(home: URL?, digest: [UInt8], stamp: [Date?]) {
+        self.home = home
+        state = Mutex((digest, stamp))
     }
 
     /// Whether `token` is the API token; the time taken does not depend on where they differ.
+    /// A token that does not match makes the authority look at the files again, once they changed.
     public func accepts(_ token: String) -> Bool {
-        let presented = Array(SHA256.hash(data: Data(token.utf8)))
+        let presented = Self.digest(token)
+        if Self.equal(presented, state.withLock { $0.digest }) { return true }
+        guard let home else { return false }
+        let stamp = Self.stamp(home)
+        guard stamp != state.withLock({ $0.stamp }), let (digest, written) = try? Self.resolve(home: home) else { return false }
+        state.withLock { $0 = (digest, written) }
+        return Self.equal(presented, digest)
+    }
+
+    /// Makes a new random token for `home`: writes `<home>/token` and its hash; answers it.
+    @discardableResult
+    public static func rotate(home: URL) throws -> String {
+        let token = newToken()
+        try write(token + "\n", to: home.appendingPathComponent("token"))
+        try write(hex(digest(token)) + "\n", to: home.appendingPathComponent("token.sha256"))
+        return token
+    }
+
+    /// The digest `home`'s files say, creating a token when there is neither file; and the files' times.
+    private static func resolve(home: URL) throws -> ([UInt8], [Date?]) {
+        let tokenFile = home.appendingPathComponent("token")
+        let hashFile = home.appendingPathComponent("token.sha256")
+        let stored = (try? String(contentsOf: hashFile, encoding: .utf8)).flatMap(bytes(hex:))
+        let token = (try? String(contentsOf: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let token, !token.isEmpty {
+            let digest = digest(token)
+            // A token written by hand (a rotation) wins over the hash of the one before.
+            if stored != digest { try write(hex(digest) + "\n", to: hashFile) }
+            return (digest, stamp(home))
+        }
+        if let stored { return (stored, stamp(home)) }
+        let created = newToken()
+        try write(created + "\n", to: tokenFile)
+        let digest = digest(created)
+        try write(hex(digest) + "\n", to: hashFile)
+        return (digest, stamp(home))
+    }
+
+    /// When the token file and the hash file last changed (`nil` for a missing one).
+    private static func stamp(_ home: URL) -> [Date?] {
+        ["token", "token.sha256"].map { name in
+            (try? FileManager.default.attributesOfItem(atPath: home.appendingPathComponent(name).path))?[.modificationDate] as? Date
+        }
+    }
+
+    private static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "ns_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+
+    /// Writes `text` to `file` with mode 0600, replacing it whole.
+    private static func write(_ text: String, to file: URL) throws {
+        let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw NightshiftError(.storeUnavailable, "cannot write \(file.path)")
+        }
+        guard rename(temporary.path, file.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw NightshiftError(.storeUnavailable, "cannot write \(file.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private static func digest(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Data(token.utf8))) }
+
+    private static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    private static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         var difference: UInt8 = 0
-        for (a, b) in zip(presented, digest) { difference |= a ^ b }
-        return difference == 0 && presented.count == digest.count
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0 && a.count == b.count
     }
 
     private static func bytes(hex: String) -> [UInt8]? {
