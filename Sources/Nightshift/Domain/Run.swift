@@ -20,7 +20,8 @@ public struct Run: Sendable, Hashable, Codable {
     public var startedAt: Date
     /// When it ended, if it has.
     public var finishedAt: Date?
-    /// How it ended (`succeeded`, `failed`, `timed_out`, `lost`, `cancelled`, `released`, `waiting`).
+    /// How it ended (`succeeded`, `failed`, `usage_limit`, `timed_out`, `cancelled`, `waiting`; lost to the
+    /// node: `lost`, `released`, `interrupted`).
     public var outcome: String?
     /// The agent process's exit code, if there was one.
     public var exitCode: Int?
