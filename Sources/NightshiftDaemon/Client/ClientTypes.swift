@@ -9,7 +9,7 @@ extension NightshiftClient {
         public var prompt: String
         /// Extra input for the agent.
         public var payload: JSONValue?
-        /// Higher runs first.
+        /// Lower runs first (≥ 0; the default is 10).
         public var priority: Int?
         /// The lane (a concurrency group).
         public var lane: String?

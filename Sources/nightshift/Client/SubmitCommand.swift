@@ -22,7 +22,7 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "The agent that runs the task.")
     var agent = "shell"
 
-    @Option(help: "Priority: higher runs first.")
+    @Option(help: "Priority: lower runs first (≥ 0; the default is 10).")
     var priority: Int?
 
     @Option(name: .customLong("label"), help: "A label (repeat for several).")

@@ -96,7 +96,7 @@ struct ArchiveCommand: TaskActionCommand {
 /// `nightshift priority ID N`.
 struct PriorityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "priority", abstract: "Change the priority of a task that has not ended (higher runs first).",
+        commandName: "priority", abstract: "Change the priority of a task that has not ended (lower runs first).",
         discussion: CLIExitCodes.discussion("""
             Prints the task's id, state and new priority; with --json, the API's task object. Exits 1 if \
             the task has ended (HTTP 409).
