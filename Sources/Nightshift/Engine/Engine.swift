@@ -86,11 +86,12 @@ public final class Engine: Service, Sendable {
         return task
     }
 
-    /// Creates or replaces an agent in the store and in the engine's cache.
+    /// Creates or replaces an agent in the store; the engine's cache reads it again when next needed.
     public func saveAgent(_ agent: Agent) async throws {
         try validate(agent)
         try await store.saveAgent(agent)
-        state.withLock { $0.agents[agent.name] = (agent, .now) }
+        // Read again when next needed: the stored agent keeps what it has spent, which `agent` lacks.
+        state.withLock { _ = $0.agents.removeValue(forKey: agent.name) }
     }
 
     /// Checks an agent against its runner: a runner kind this engine has, and a runner config
