@@ -44,7 +44,7 @@ extension Engine {
             outcome = .interrupted("released", reason: nil)
         case .stopped(.cancelled):
             // Cancelled here by a person: the task has ended.
-            removeDirectories(of: task.id, endedIn: .cancelled)
+            if observed.usesDirectories { removeDirectories(of: task.id, endedIn: .cancelled) }
             return
         case .stopped(.leaseLost):
             // Whatever became of the task, the sweep removes its directories once it has ended.
@@ -60,7 +60,8 @@ extension Engine {
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
-            if case .settled(let state) = result, state.isTerminal {
+            // In-process runners keep no checkpoints and no directories: nothing to clean up.
+            if case .settled(let state) = result, state.isTerminal, observed.usesDirectories {
                 await resolveCheckpoints(of: task.id, logger: logger)
                 removeDirectories(of: task.id, endedIn: state)
             }
@@ -109,6 +110,7 @@ extension Engine {
         guard let runner = runners.runner(for: agent.runner) else {
             return .finished(.failed("no runner of kind '\(agent.runner)' for agent '\(agent.name)'", retryable: false), started: false)
         }
+        observed.usesDirectories = runner.needsWorkingDirectory
         let workdir = workDirectory(task.id)
         if runner.needsWorkingDirectory {
             do {

@@ -6,6 +6,14 @@ import Synchronization
 /// once, so a retry can resume it even if this worker dies) and the checkpoints it wrote as lines.
 final class RunObservations: Sendable {
     private let state = Mutex<(sessionID: String?, checkpoints: [JSONValue])>((nil, []))
+    private let directories = Mutex(false)
+
+    /// Whether the run's runner works in directories of the task's own (an agent process: a
+    /// working and a checkpoint directory); only then is there anything to clean up at the end.
+    var usesDirectories: Bool {
+        get { directories.withLock { $0 } }
+        set { directories.withLock { $0 = newValue } }
+    }
 
     /// Notes an event; answers the session id when this event is the first to report one.
     func observe(_ type: String, _ data: JSONValue) -> String? {
