@@ -135,6 +135,39 @@ struct PostgresServeTests {
         await proxy.stop()
     }
 
+    @Test("a node that rescues a killed node's run on the same machine kills what its agent left; the task runs once more, charged no attempt")
+    func rescueKillsLeftovers() async throws {
+        let url = try Self.freshURL()
+        try await Self.withStore(url) { store in
+            try await store.saveAgent(Agent(
+                name: "stuck", runner: .command,
+                config: ["command": ["/bin/sh", "-c", "if [ \"$NIGHTSHIFT_ATTEMPT\" = 1 ]; then sleep 300 & sleep 300; fi; echo ran"]],
+                retry: RetryPolicy(maxAttempts: 1)))
+            let id = try await store.submit(NewTask(agent: "stuck", prompt: "x"), now: Date()).task.id
+            let homes = try (0..<2).map { _ in try makeHome() }
+            let daemons = try homes.map { home in
+                try DaemonProcess(home: home, arguments: [
+                    "--listen", "127.0.0.1:\(try freePort())", "--store", url.description, "--poll-interval", "0.2",
+                    "--lease-duration", "2", "--shutdown-grace", "0.5", "--log-level", "warning",
+                ])
+            }
+            #expect(try await eventually(timeout: .seconds(30)) { try await store.task(id)?.state == .running })
+            let run = try #require(try await store.runs(task: id).last)
+            #expect(try await eventually(timeout: .seconds(20)) { AgentProcesses.of(run: run.id).count == 3 })
+            let nodes = try homes.map { try String(contentsOf: $0.appendingPathComponent("node_id"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+            let holder = try #require(nodes.firstIndex(of: run.workerID))
+            #expect(await daemons[holder].stop(SIGKILL) != nil)
+            // The other node rescues the run once its lease expires, and kills what is left of it.
+            let done = try await eventually(timeout: .seconds(60)) { try await store.task(id)?.state == .done }
+            #expect(done, "\(daemons[1 - holder].output)")
+            #expect(try await eventually(timeout: .seconds(5)) { AgentProcesses.of(run: run.id).isEmpty }, "no process of the lost run remains")
+            let task = try #require(try await store.task(id))
+            #expect(task.result == "ran" && task.failures == 0 && task.interruptions == 1)
+            #expect(try await store.runs(task: id).map(\.outcome) == ["lost", "succeeded"])
+            #expect(await daemons[1 - holder].stop(SIGTERM) == 0)
+        }
+    }
+
     @Test("three daemons on one database run 2,000 tasks under a concurrency limit; one is killed; the others take over its runs")
     func threeNodes() async throws {
         let url = try Self.freshURL()
