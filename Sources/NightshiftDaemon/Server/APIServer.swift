@@ -348,10 +348,9 @@ public struct APIServer: Sendable {
         return id
     }
 
+    /// A time in a query parameter: RFC 3339 (with or without fractional seconds) or seconds since 1970.
     static func date(_ text: String, field: String) throws -> Date {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        throw NightshiftError(.invalidInput, "expected an RFC 3339 time (2026-11-21T08:00:00Z) or seconds since 1970, got '\(text)'", field: field)
+        try JSONTime.date(Double(text).map(JSONValue.double) ?? .string(text), field: field)
     }
 
     /// The request body as JSON: 400 with the byte offset when it is not UTF-8 or malformed (never
