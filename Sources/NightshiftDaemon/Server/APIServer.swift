@@ -55,12 +55,13 @@ public struct APIServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: DrainingMiddleware(engine: engine))
         let auth = BearerAuthMiddleware<BasicRequestContext>(authority: authority)
-        // Every other method on a known path is answered 405 with the methods it takes.
+        // Every other method of HTTP (but HEAD and CONNECT) on a known path is answered 405 with the
+        // methods it takes; a method HTTP does not define is not found.
         var methods: [String: [HTTPRequest.Method]] = [:]
         for (method, path) in Self.routes { methods[path, default: []].append(method) }
         for (path, allowed) in methods {
             let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !allowed.contains(method) {
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .options, .trace] where !allowed.contains(method) {
                 router.on(Self.routerPath(path), method: method) { request, _ -> Response in
                     throw APIFailure(
                         .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use \(allow)",
