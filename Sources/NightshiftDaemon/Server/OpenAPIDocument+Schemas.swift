@@ -47,6 +47,7 @@ extension OpenAPIDocument {
         ["type": "string", "minLength": 1, "description": .string("Non-empty, at most \(maxBytes) bytes of UTF-8, no control characters")]
     }
 
+    /// A task state.
     static let taskStates: JSONValue = ["type": "string", "enum": .array(TaskState.allCases.map { .string($0.rawValue) })]
 
     /// The schemas of the task, agent and status routes.

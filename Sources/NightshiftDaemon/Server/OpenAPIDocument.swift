@@ -39,7 +39,7 @@ public enum OpenAPIDocument {
         "422": "A member is missing, unknown, of the wrong type or out of range, or a string holds U+0000 (`invalid_input`; `field` names it, e.g. `payload.notes[1]`)",
     ]
     /// What a route with query parameters may answer.
-    static let queryFailures: Failures = ["422": "A query parameter is out of range (`invalid_input`; `field` names it)"]
+    static let queryFailures: Failures = ["422": "A query parameter (or header) is out of range (`invalid_input`; `field` names it)"]
     /// What a route with a path parameter may answer when it cannot decode it.
     static let percentFailure: Failures = ["422": "A path parameter is not valid percent-encoding (`invalid_input`)"]
     /// What a route that reads what a path parameter names may answer.
