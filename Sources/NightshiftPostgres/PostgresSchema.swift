@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -62,6 +62,17 @@ enum PostgresSchema {
         "ALTER TABLE runs ADD COLUMN agent_process TEXT",
         "CREATE TABLE write_probes (node TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
     ]
+
+    /// The times in `state` events (`wake_at`, `resets_at`) become RFC 3339 text, as they are
+    /// written now and as the API answers every time; they were seconds since 1970.
+    static let v4: [String] = ["wake_at", "resets_at"].map { key in
+        """
+        UPDATE task_events
+        SET data = jsonb_set(data::jsonb, '{\(key)}', to_jsonb(to_char(
+            to_timestamp((data::jsonb ->> '\(key)')::float8) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))::text
+        WHERE type = 'state' AND data LIKE '%"\(key)"%' AND jsonb_typeof(data::jsonb -> '\(key)') = 'number'
+        """
+    }
 
     /// Times are seconds since 1970 (`DOUBLE PRECISION`), as in the SQLite store, so both stores
     /// round-trip the same `Date` values.

@@ -3,7 +3,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -196,6 +196,17 @@ enum SQLiteSchema {
                 ALTER TABLE runs ADD COLUMN agent_process TEXT;
                 CREATE TABLE write_probes (node TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
                 """)
+        }
+        // v4: the times in `state` events (`wake_at`, `resets_at`) become RFC 3339 text, as
+        // they are written now and as the API answers every time; they were seconds since 1970.
+        migrator.registerMigration("v4") { db in
+            for key in ["wake_at", "resets_at"] {
+                try db.execute(sql: """
+                    UPDATE task_events
+                    SET data = json_set(data, '$.\(key)', strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(data, '$.\(key)'), 'unixepoch'))
+                    WHERE type = 'state' AND json_type(data, '$.\(key)') IN ('integer', 'real')
+                    """)
+            }
         }
         return migrator
     }

@@ -109,6 +109,12 @@ struct APIServerTests {
             #expect(future == .array([]))
             let past = try await api.request(.GET, "/v1/tasks?created_before=2100-01-01T00:00:00Z&limit=500").json?["tasks"]
             if case .array(let list)? = past { #expect(list.count == 5) } else { Issue.record("no tasks before 2100") }
+            // A time as the API writes it (milliseconds) filters too; seconds past the year 9999 are refused.
+            let oldest = try #require(try await api.request(.GET, "/v1/tasks/\(ids[0])").json?["created_at"]?.stringValue)
+            let since = try await api.request(.GET, "/v1/tasks?created_after=\(oldest)")
+            if case .array(let list)? = since.json?["tasks"] { #expect(list.count == 5, "\(since.body)") } else { Issue.record("\(since.body)") }
+            let far = try await api.request(.GET, "/v1/tasks?created_after=1e300")
+            #expect(far.status == 422 && far.json?["error"]?["field"] == "created_after", "\(far.body)")
             let laned = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"in a lane","lane":"l1"}"#)
             let lane = try await api.request(.GET, "/v1/tasks?lane=l1").json?["tasks"]
             if case .array(let list)? = lane { #expect(list.compactMap { $0["id"]?.stringValue } == [laned.json?["id"]?.stringValue]) }

@@ -7,7 +7,7 @@ import Testing
 /// The HTTP layer's own answers: methods, headers, the parser's refusals, readiness.
 @Suite("HTTP edges")
 struct HTTPEdgeTests {
-    @Test("a wrong method gets 405 with Allow and the JSON error; the bearer scheme is case-insensitive")
+    @Test("a wrong method (OPTIONS and TRACE too) gets 405 with Allow and the JSON error; the bearer scheme is case-insensitive")
     func methodsAndScheme() async throws {
         try await APIHarness.with(handlers: [:]) { api in
             let wrong = try await api.request(.DELETE, "/v1/status")
@@ -17,6 +17,12 @@ struct HTTPEdgeTests {
             raw.send("PUT /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             _ = await raw.readUntilClosed()
             #expect(raw.received.contains("\r\nAllow: GET, POST\r\n") || raw.received.contains("\r\nAllow: POST, GET\r\n"), "\(raw.received)")
+            for method in ["OPTIONS", "TRACE"] {
+                let raw = try RawClient(port: api.port)
+                raw.send("\(method) /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                _ = await raw.readUntilClosed()
+                #expect(raw.received.hasPrefix("HTTP/1.1 405") && raw.received.contains("\r\nAllow: GET\r\n"), "\(method): \(raw.received)")
+            }
             let unknown = try await api.request(.GET, "/v1/nothing")
             #expect(unknown.status == 404)
             for scheme in ["bearer", "BEARER", "Bearer"] {

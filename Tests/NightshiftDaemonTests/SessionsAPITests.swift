@@ -80,6 +80,8 @@ struct SessionsAPITests {
                 (#"{"schema_version":1,"agent":"coder"}"#, "phase"),
                 (#"{"schema_version":1,"agent":"coder","phase":"x","status":"paused"}"#, "status"),
                 (#"{"schema_version":1,"agent":"coder","phase":"x","context":{"work_items":[1]}}"#, "context.work_items[0]"),
+                // Seconds since 1970 past the year 9999 (this one trapped the daemon).
+                (#"{"schema_version":1,"agent":"coder","phase":"x","updated_at":4.314434785009652e+16}"#, "updated_at"),
             ] {
                 let answer = try await api.request(.POST, "/v1/checkpoints", body: body)
                 #expect(answer.status == 422, "\(body)")

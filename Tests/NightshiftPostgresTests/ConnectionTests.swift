@@ -121,12 +121,45 @@ struct ConnectionTests {
         {
             versions.append(version)
         }
-        #expect(versions == [1, 2, 3])
+        #expect(versions == [1, 2, 3, 4])
         try await connection.query("INSERT INTO schema_migrations (version) VALUES (99)", logger: Logger(label: "test"))
         try await connection.close()
         let error = await #expect(throws: NightshiftError.self) { try await store.migrate() }
         let message = error?.message ?? ""
-        #expect(message.contains("schema version 99") && message.contains("binary's 3"), "\(message)")
+        #expect(message.contains("schema version 99") && message.contains("binary's 4"), "\(message)")
+    }
+
+    @Test("v4 turns the seconds since 1970 of older state events' wake_at and resets_at into RFC 3339 text", TestDatabase.trait)
+    func eventTimesMigrated() async throws {
+        let text = try TestDatabase.requireURL()
+        let url = try PostgresURL(parsing: text)
+        let schema = TestPostgres.freshSchema()
+        let id = try await PostgresTaskStore.withStore(url: text, configuration: .init(schema: schema)) { store in
+            try await store.saveAgent(Agent(name: "echo", runner: .builtin))
+            return try await store.submit(NewTask(agent: "echo", prompt: "x"), now: t0).task.id
+        }
+        // A database written before v4: its state events carry numbers.
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        let logger = Logger(label: "test")
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        try await connection.query("DELETE FROM schema_migrations WHERE version = 4", logger: logger)
+        let task = id.rawValue
+        try await connection.query("""
+            INSERT INTO task_events (task_id, seq, time, type, data) VALUES
+            (\(task), 2, 1800000000, 'state', '{"from":"queued","to":"waiting","action":"settle","wake_at":1800000060.25}'),
+            (\(task), 3, 1800000000, 'state', '{"from":"waiting","to":"queued","action":"settle","resets_at":1800003600}'),
+            (\(task), 4, 1800000000, 'log', '{"wake_at":1800000060}')
+            """, logger: logger)
+        try await connection.close()
+        let events = try await PostgresTaskStore.withStore(url: text, configuration: .init(schema: schema)) { store in
+            try await store.events(task: id, after: 1, limit: 10)
+        }
+        #expect(events.map { $0.data["wake_at"] ?? $0.data["resets_at"] } == [
+            "2027-01-15T08:01:00.250Z", "2027-01-15T09:00:00.000Z", 1800000060,
+        ])
+        #expect(events[0].data["to"] == "waiting")
     }
 
     @Test("withStore runs the pool around its body", TestDatabase.trait)

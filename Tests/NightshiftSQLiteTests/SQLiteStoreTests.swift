@@ -107,7 +107,35 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: file).write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         let error = #expect(throws: NightshiftError.self) { try SQLiteTaskStore(path: file) }
         #expect(error?.message.contains("v99") == true)
-        #expect(error?.message.contains("binary's v3") == true)
+        #expect(error?.message.contains("binary's v4") == true)
+    }
+
+    @Test("v4 turns the seconds since 1970 of older state events' wake_at and resets_at into RFC 3339 text")
+    func eventTimesMigrated() async throws {
+        let file = try path()
+        let id: TaskID
+        do {
+            let store = try SQLiteTaskStore(path: file)
+            try await store.saveAgent(echoAgent)
+            id = try await store.submit(NewTask(agent: "echo", prompt: "x"), now: t0).task.id
+        }
+        // A database written before v4: its state events carry numbers.
+        try await DatabaseQueue(path: file).write { db in
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v4'")
+            try db.execute(
+                sql: """
+                    INSERT INTO task_events (task_id, seq, time, type, data) VALUES
+                    (?, 2, 1800000000, 'state', '{"from":"queued","to":"waiting","action":"settle","wake_at":1800000060.25}'),
+                    (?, 3, 1800000000, 'state', '{"from":"waiting","to":"queued","action":"settle","resets_at":1800003600}'),
+                    (?, 4, 1800000000, 'log', '{"wake_at":1800000060}')
+                    """,
+                arguments: [id.rawValue, id.rawValue, id.rawValue])
+        }
+        let events = try await SQLiteTaskStore(path: file).events(task: id, after: 1, limit: 10)
+        #expect(events.map { $0.data["wake_at"] ?? $0.data["resets_at"] } == [
+            "2027-01-15T08:01:00.250Z", "2027-01-15T09:00:00.000Z", 1800000060,
+        ])
+        #expect(events[0].data["to"] == "waiting")
     }
 
     @Test("claim cost does not scan past saturated agents")

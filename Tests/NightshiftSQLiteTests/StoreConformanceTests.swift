@@ -320,12 +320,15 @@ struct StoreConformanceTests {
         #expect(try await store.claim(worker: "w2", limit: 1, leaseDuration: 30, now: t0).count == 1)
     }
 
-    @Test("waiting tasks wake at their time", arguments: StoreKind.allCases)
+    @Test("waiting tasks wake at their time; the state event gives it as RFC 3339 text", arguments: StoreKind.allCases)
     func wake(kind: StoreKind) async throws {
         let store = try await kind.make().with(echoAgent)
         let task = try await store.submit(NewTask(agent: "echo", prompt: "x"), now: t0).task
         let run = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0).first)
         #expect(try await store.settle(run.lease, outcome: .wake(at: t0.addingTimeInterval(60), prompt: "check again"), now: t0) == .settled(.waiting))
+        let parked = try await store.events(task: task.id, after: 0, limit: 20).last { $0.type == "state" }
+        #expect(parked?.data["wake_at"] == "2027-01-15T08:01:00.000Z")
+        #expect(parked?.data["message"] == "check again")
         #expect(try await store.wakeDue(now: t0.addingTimeInterval(30)).isEmpty)
         #expect(try await store.wakeDue(now: t0.addingTimeInterval(61)) == [task.id])
         #expect(try await store.task(task.id)?.state == .queued)

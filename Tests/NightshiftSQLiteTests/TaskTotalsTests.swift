@@ -33,9 +33,9 @@ struct TaskTotalsTests {
         #expect(runs.map(\.outcome) == ["usage_limit", "succeeded"])
         #expect(runs.map(\.turns) == [2, 5])
         #expect(runs.map(\.warnings) == [[], ["permission denied: Bash git push origin main"]])
-        // The usage limit's reset time is on the state event that queued the task again.
+        // The usage limit's reset time is on the state event that queued the task again, as RFC 3339 text.
         let resets = try await store.events(task: task.id, after: 0, limit: 20).compactMap { $0.data["resets_at"] }
-        #expect(resets.map(\.doubleValue) == [t0.addingTimeInterval(3600).timeIntervalSince1970])
+        #expect(resets == ["2027-01-15T09:00:00.000Z"])
         // Listings carry the same totals.
         let listed = try await store.listTasks(TaskQuery()).tasks.first { $0.id == task.id }
         #expect(listed?.totals == after.totals)

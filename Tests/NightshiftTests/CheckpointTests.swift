@@ -80,12 +80,24 @@ struct CheckpointTests {
         (["schema_version": 1, "phase": "p", "progress": []], "progress", "expected an object"),
         (["schema_version": 1, "phase": "p", "task_id": "nope"], "task_id", "UUID"),
         (["schema_version": 1, "phase": "p", "phaze": "x"], "phaze", "unknown field"),
+        (["schema_version": 1, "phase": "p", "updated_at": 4.3e16], "updated_at", "years 0001 to 9999"),
+        (["schema_version": 1, "phase": "p", "created_at": -1e300], "created_at", "years 0001 to 9999"),
     ] as [(JSONValue, String, String)])
     func refusals(json: JSONValue, field: String, reason: String) throws {
         let error = try #require(refusal(json))
         #expect(error.code == .invalidInput)
         #expect(error.field == field)
         #expect(error.message.contains(reason), "\(error)")
+    }
+
+    @Test("a time beyond the years RFC 3339 writes is written as the nearest one, never trapped on")
+    func timeBounds() {
+        #expect(JSONTime.text(Date(timeIntervalSince1970: 1e300)) == "9999-12-31T23:59:59.999Z")
+        #expect(JSONTime.text(Date(timeIntervalSince1970: -1e300)).hasPrefix("0001-01-"))
+        #expect(JSONTime.text(Date(timeIntervalSince1970: 1_800_000_000.25)) == "2027-01-15T08:00:00.250Z")
+        // Cut to the millisecond, never after the time it stands for.
+        #expect(JSONTime.text(Date(timeIntervalSince1970: 1_800_000_000.2509)) == "2027-01-15T08:00:00.250Z")
+        #expect(JSONTime.text(Date(timeIntervalSince1970: -0.0004)) == "1969-12-31T23:59:59.999Z")
     }
 
     @Test("a directory's valid file becomes a checkpoint; unparseable and invalid ones are quarantined with their errors")

@@ -103,7 +103,7 @@ public struct SessionCheckpoint: Sendable, Hashable, Codable {
         self.archivedAt = archivedAt.map(JSONTime.normalized)
     }
 
-    /// `date` rounded to whole milliseconds, the precision of the JSON form: times set through it
+    /// `date` cut to whole milliseconds, the precision of the JSON form: times set through it
     /// survive a trip through a store unchanged.
     public static func roundedTime(_ date: Date) -> Date {
         JSONTime.normalized(date)

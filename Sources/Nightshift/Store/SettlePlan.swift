@@ -116,7 +116,8 @@ package struct SettlePlan {
                 outcome.error = [limit, outcome.error].compactMap { $0 }.joined(separator: "; last: ")
             }
             var details: [String: JSONValue] = ["run_id": .string(lease.runID), "outcome": .string(outcome.label)]
-            if let resetsAt = outcome.resetsAt { details["resets_at"] = .double(resetsAt.timeIntervalSince1970) }
+            // Times in event data are RFC 3339 text, like every time the API answers.
+            if let resetsAt = outcome.resetsAt { details["resets_at"] = JSONTime.json(resetsAt) }
             var availableAt: Double?
             switch next {
             case .error:
@@ -127,7 +128,7 @@ package struct SettlePlan {
                 details["retry_in"] = .double((delay * 1000).rounded() / 1000)
                 if let error = outcome.error { details["error"] = .string(error) }
             case .waiting:
-                if let wakeAt = outcome.wakeAt { details["wake_at"] = .double(wakeAt.timeIntervalSince1970) }
+                if let wakeAt = outcome.wakeAt { details["wake_at"] = JSONTime.json(wakeAt) }
                 if let message = outcome.message { details["message"] = .string(message) }
             default:
                 break

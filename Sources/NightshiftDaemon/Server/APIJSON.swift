@@ -4,9 +4,9 @@ import Nightshift
 /// The API's JSON forms of domain values (see docs/api.md), and the reading of request bodies
 /// with errors that name the field.
 public enum APIJSON {
-    /// RFC 3339 in UTC with milliseconds.
+    /// RFC 3339 in UTC with milliseconds (``JSONTime``).
     public static func time(_ date: Date) -> JSONValue {
-        .string(date.formatted(.iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true).timeSeparator(.colon).dateSeparator(.dash)))
+        JSONTime.json(date)
     }
 
     static func time(_ date: Date?) -> JSONValue { date.map(time) ?? .null }

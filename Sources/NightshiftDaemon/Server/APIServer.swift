@@ -55,12 +55,13 @@ public struct APIServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: DrainingMiddleware(engine: engine))
         let auth = BearerAuthMiddleware<BasicRequestContext>(authority: authority)
-        // Every other method on a known path is answered 405 with the methods it takes.
+        // Every other method of HTTP (but HEAD and CONNECT) on a known path is answered 405 with the
+        // methods it takes; a method HTTP does not define is not found.
         var methods: [String: [HTTPRequest.Method]] = [:]
         for (method, path) in Self.routes { methods[path, default: []].append(method) }
         for (path, allowed) in methods {
             let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !allowed.contains(method) {
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .options, .trace] where !allowed.contains(method) {
                 router.on(Self.routerPath(path), method: method) { request, _ -> Response in
                     throw APIFailure(
                         .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use \(allow)",
@@ -348,10 +349,9 @@ public struct APIServer: Sendable {
         return id
     }
 
+    /// A time in a query parameter: RFC 3339 (with or without fractional seconds) or seconds since 1970.
     static func date(_ text: String, field: String) throws -> Date {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        throw NightshiftError(.invalidInput, "expected an RFC 3339 time (2026-11-21T08:00:00Z) or seconds since 1970, got '\(text)'", field: field)
+        try JSONTime.date(Double(text).map(JSONValue.double) ?? .string(text), field: field)
     }
 
     /// The request body as JSON: 400 with the byte offset when it is not UTF-8 or malformed (never

@@ -1,37 +1,89 @@
 import Nightshift
 
-/// The OpenAPI 3.1 description of the API, served at `/openapi.json`. A test checks that it
-/// documents exactly ``APIServer/routes``.
+/// The OpenAPI 3.1 description of the API, served at `/openapi.json`. Tests check that it
+/// documents exactly ``APIServer/routes`` and the members the server answers; `scripts/api-conformance`
+/// checks every answer of a real daemon against it (status, content type, body).
 public enum OpenAPIDocument {
+    // MARK: Building blocks
+
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
     private static func jsonContent(_ schema: JSONValue) -> JSONValue { ["application/json": ["schema": schema]] }
-    private static func response(_ description: String, _ schema: String?) -> JSONValue {
+
+    /// A success answer with a JSON body of the schema `schema`, or none.
+    static func answer(_ description: String, _ schema: String?) -> JSONValue {
         guard let schema else { return ["description": .string(description)] }
         return ["description": .string(description), "content": jsonContent(ref(schema))]
     }
-    private static let errors: [String: JSONValue] = [
-        "400": response("Malformed request (bad JSON, bad cursor)", "Error"),
-        "401": response("Missing or wrong bearer token", "Error"),
-        "404": response("No such task, agent or route", "Error"),
-        "409": response("Not allowed in the task's state", "Error"),
-        "413": response("Body over 2 MiB", "Error"),
-        "422": response("A field is missing or has the wrong type", "Error"),
+
+    /// Failure answers by status: what each means, in the JSON error shape.
+    typealias Failures = [String: String]
+
+    /// What the HTTP layer answers any request it cannot parse, before any route.
+    static let httpFailures: Failures = [
+        "400": "The request is not valid HTTP/1.1 (`bad_request`)",
+        "431": "The request head is larger than 80 KiB (`bad_request`)",
     ]
-    static func parameter(_ name: String, in place: String, _ type: String, _ description: String) -> JSONValue {
+    /// What every route but `/healthz` answers while the daemon drains at shutdown.
+    static let drainingFailure: Failures = [
+        "503": "The daemon is shutting down (`shutting_down`, with `Retry-After`)",
+    ]
+    /// What every `/v1` route may answer besides: a missing token, a store that does not answer.
+    static let v1Failures: Failures = httpFailures.merging(drainingFailure, uniquingKeysWith: joined).merging([
+        "401": "Missing or wrong bearer token (`unauthorized`)",
+        "503": "The store does not answer (`store_unavailable`)",
+    ], uniquingKeysWith: joined)
+    /// What a route with a JSON request body may answer.
+    static let bodyFailures: Failures = [
+        "400": "The body is not UTF-8 or not well-formed JSON (`invalid_json`, naming the byte), or not a JSON object (`invalid_input`, field `body`)",
+        "413": "The body is larger than 2 MiB (`payload_too_large`)",
+        "422": "A member is missing, unknown, of the wrong type or out of range, or a string holds U+0000 (`invalid_input`; `field` names it, e.g. `payload.notes[1]`)",
+    ]
+    /// What a route with query parameters may answer.
+    static let queryFailures: Failures = ["422": "A query parameter (or header) is out of range (`invalid_input`; `field` names it)"]
+    /// What a route with a path parameter may answer when it cannot decode it.
+    static let percentFailure: Failures = ["422": "A path parameter is not valid percent-encoding (`invalid_input`)"]
+    /// What a route that reads what a path parameter names may answer.
+    static func pathFailures(_ what: String) -> Failures {
+        percentFailure.merging(["404": "No such \(what) (`not_found`)"]) { current, _ in current }
+    }
+    /// What a route may answer that acts on a task in a state that does not allow it.
+    static let stateFailure: Failures = ["409": "Not allowed in the task's state (`illegal_transition`)"]
+
+    static func joined(_ first: String, _ second: String) -> String { first + "; " + second }
+
+    /// A parameter with a schema.
+    static func parameter(_ name: String, in place: String, _ schema: JSONValue, _ description: String) -> JSONValue {
         [
             "name": .string(name), "in": .string(place), "required": .bool(place == "path"),
-            "description": .string(description), "schema": ["type": .string(type)],
+            "description": .string(description), "schema": schema,
         ]
     }
-    private static let taskID = parameter("id", in: "path", "string", "Task id (UUIDv7)")
-    private static let agentName = parameter("name", in: "path", "string", "Agent name")
 
+    /// A parameter of a plain type.
+    static func parameter(_ name: String, in place: String, _ type: String, _ description: String) -> JSONValue {
+        parameter(name, in: place, ["type": .string(type)], description)
+    }
+
+    /// An integer query parameter from 1 to `maximum`.
+    static func limit(maximum: Int, default value: Int) -> JSONValue {
+        parameter(
+            "limit", in: "query", ["type": "integer", "minimum": 1, "maximum": .int(Int64(maximum)), "default": .int(Int64(value))],
+            "1 to \(maximum), default \(value)")
+    }
+
+    private static let taskID = parameter("id", in: "path", "string", "Task id (UUIDv7); any other text is not found")
+    private static let agentName = parameter("name", in: "path", "string", "Agent name (percent-encoded)")
+
+    /// An operation: its success answers, the failures it may answer (merged, in order), its
+    /// parameters and its request body schema. `open` routes need no token.
     static func operation(
-        _ summary: String, _ success: (code: String, description: String, schema: String?),
-        parameters: [JSONValue] = [], body: String? = nil, open: Bool = false
+        _ summary: String, _ answers: [String: JSONValue], failures: [Failures], parameters: [JSONValue] = [],
+        body: String? = nil, open: Bool = false
     ) -> JSONValue {
-        var responses = errors
-        responses[success.code] = response(success.description, success.schema)
+        var merged: Failures = [:]
+        for group in failures + (body == nil ? [] : [bodyFailures]) { merged.merge(group, uniquingKeysWith: joined) }
+        var responses = merged.mapValues { answer($0, "Error") }
+        responses.merge(answers) { _, success in success }
         var operation: [String: JSONValue] = [
             "summary": .string(summary), "parameters": .array(parameters), "responses": .object(responses),
         ]
@@ -40,131 +92,135 @@ public enum OpenAPIDocument {
         return .object(operation)
     }
 
-    static func schema(_ properties: [String: String], required: [String] = []) -> JSONValue {
-        [
-            "type": "object",
-            "properties": .object(properties.mapValues { type -> JSONValue in
-                switch type {
-                case "time": ["type": ["string", "null"], "format": "date-time"]
-                case "strings": ["type": "array", "items": ["type": "string"]]
-                case "any": [:]
-                default: ["type": .array(type.split(separator: "|").map { .string(String($0)) })]
-                }
-            }),
-            "required": .array(required.map(JSONValue.string)),
-        ]
+    /// A read of one task: the task's path failures and the `/v1` ones.
+    private static func taskOperation(_ summary: String, _ answers: [String: JSONValue], failures: [Failures] = [], body: String? = nil) -> JSONValue {
+        operation(summary, answers, failures: [v1Failures, pathFailures("task")] + failures, parameters: [taskID], body: body)
     }
 
     private static let actions = ["cancel", "retry", "pause", "resume", "archive"]
 
+    // MARK: The document
+
     /// The document.
     public static let document: JSONValue = {
         var paths: [String: [String: JSONValue]] = [:]
-        paths["/healthz"] = ["get": operation("Liveness", ("200", "Alive", "Health"), open: true)]
-        paths["/readyz"] = ["get": operation("Readiness: the store answers", ("200", "Ready", "Health"), open: true)]
-        paths["/openapi.json"] = ["get": operation("This document", ("200", "OpenAPI 3.1", nil), open: true)]
+        paths["/healthz"] = [
+            "get": operation("Liveness: answers even while the daemon drains", ["200": answer("Alive", "Health")], failures: [httpFailures], open: true),
+        ]
+        paths["/readyz"] = [
+            "get": operation(
+                "Readiness: the store takes a write within 2 s", ["200": answer("Ready", "Health")],
+                failures: [httpFailures, drainingFailure, ["503": "The store does not take a write (`store_unavailable`)"]], open: true),
+        ]
+        paths["/openapi.json"] = [
+            "get": operation(
+                "This document", ["200": ["description": "OpenAPI 3.1", "content": jsonContent(["type": "object"])]],
+                failures: [httpFailures, drainingFailure], open: true),
+        ]
         paths["/v1/tasks"] = [
             "post": operation(
-                "Submit a task (201; 200 with the original on an idempotent repeat or a live dedup key)",
-                ("201", "Created", "Task"),
-                parameters: [parameter("Idempotency-Key", in: "header", "string", "Returns the original task when repeated")],
+                "Submit a task", [
+                    "201": answer("Created", "Task"),
+                    "200": answer("The task already submitted: an idempotent repeat (same key), or a live task with the same dedup_key", "Task"),
+                ],
+                failures: [
+                    v1Failures,
+                    ["400": "Two Idempotency-Key headers (`invalid_input`)"],
+                    ["402": "The agent's budget is spent (`budget_exceeded`)", "429": "The queue is full: [server] max_queue_depth (`queue_full`)"],
+                ],
+                parameters: [
+                    parameter(
+                        "Idempotency-Key", in: "header", ["type": "string", "minLength": 1, "maxLength": 255],
+                        "Returns the original task when repeated (as the body's idempotency_key; both must then be equal)"),
+                ],
                 body: "NewTask"),
             "get": operation(
-                "List tasks, newest first", ("200", "A page", "TaskList"),
+                "List tasks, newest first", ["200": answer("A page", "TaskList")],
+                failures: [v1Failures, queryFailures, ["400": "A cursor that is not a next_cursor (`invalid_input`)"]],
                 parameters: [
-                    parameter("state", in: "query", "string", "Comma-separated states"),
+                    parameter(
+                        "state", in: "query", ["type": "string", "pattern": .string("^(\(states))(,(\(states)))*$")],
+                        "Comma-separated states"),
                     parameter("agent", in: "query", "string", "Agent name"),
                     parameter("label", in: "query", "string", "A label the task carries"),
                     parameter("lane", in: "query", "string", "Lane"),
                     parameter("created_after", in: "query", "string", "RFC 3339 time or seconds since 1970"),
                     parameter("created_before", in: "query", "string", "RFC 3339 time or seconds since 1970"),
-                    parameter("archived", in: "query", "string", "false (default), true or any"),
+                    parameter("archived", in: "query", ["type": "string", "enum": ["false", "true", "any"], "default": "false"], "false (default), true or any"),
                     parameter("cursor", in: "query", "string", "next_cursor of the previous page"),
-                    parameter("limit", in: "query", "integer", "1 to 500, default 50"),
+                    limit(maximum: TaskQuery.maxLimit, default: TaskQuery().limit),
                 ]),
         ]
         paths["/v1/tasks/{id}"] = [
-            "get": operation("A task", ("200", "The task", "Task"), parameters: [taskID]),
-            "patch": operation("Change a task's priority", ("200", "The task", "Task"), parameters: [taskID], body: "TaskPatch"),
+            "get": taskOperation("A task", ["200": answer("The task", "Task")]),
+            "patch": taskOperation(
+                "Change the priority of a task that has not finished", ["200": answer("The task", "Task")],
+                failures: [stateFailure], body: "TaskPatch"),
         ]
         for action in actions {
-            paths["/v1/tasks/{id}/\(action)"] = ["post": operation("\(action.capitalized) a task", ("200", "The task", "Task"), parameters: [taskID])]
+            var failures = [stateFailure]
+            if action == "retry" { failures.append(["429": "The queue is full: [server] max_queue_depth (`queue_full`)"]) }
+            let summary = action == "archive"
+                ? "Archive a finished task (left out of listings unless archived=true or any)" : "\(action.capitalized) a task"
+            paths["/v1/tasks/{id}/\(action)"] = ["post": taskOperation(summary, ["200": answer("The task", "Task")], failures: failures)]
         }
         paths["/v1/tasks/{id}/events"] = [
             "get": operation(
-                "A task's events; with Accept: text/event-stream, a live SSE stream (id = seq) that ends when the task is terminal",
-                ("200", "Events", "EventList"),
+                """
+                A task's events after a seq. With Accept: text/event-stream, a live Server-Sent Events stream instead \
+                (id: the seq, event: the type, data: the event as JSON) that ends once the task is terminal
+                """,
+                ["200": [
+                    "description": "Events (JSON), or the event stream",
+                    "content": [
+                        "application/json": ["schema": ref("EventList")],
+                        "text/event-stream": ["schema": ["type": "string"]],
+                    ],
+                ]],
+                failures: [v1Failures, pathFailures("task"), queryFailures],
                 parameters: [
-                    taskID, parameter("after", in: "query", "integer", "Events after this seq"),
-                    parameter("limit", in: "query", "integer", "1 to 1000, default 100"),
-                    parameter("Last-Event-ID", in: "header", "string", "Resume a stream after this seq"),
+                    taskID,
+                    parameter("after", in: "query", ["type": "integer", "minimum": 0, "default": 0], "Events after this seq (default 0: all)"),
+                    parameter("limit", in: "query", ["type": "integer", "minimum": 1, "maximum": 1000, "default": 100], "1 to 1000, default 100 (JSON only)"),
+                    parameter("Last-Event-ID", in: "header", ["type": "integer", "minimum": 0], "Events after this seq; takes precedence over after"),
                 ]),
         ]
-        paths["/v1/tasks/{id}/runs"] = ["get": operation("A task's runs", ("200", "Runs", "RunList"), parameters: [taskID])]
-        paths["/v1/status"] = ["get": operation("Counts, queue depth, active and recent runs, totals", ("200", "Status", "Status"))]
+        paths["/v1/tasks/{id}/runs"] = ["get": taskOperation("A task's runs", ["200": answer("Runs", "RunList")])]
+        paths["/v1/status"] = [
+            "get": operation(
+                "Counts, queue depth, active and recent runs, totals, agents", ["200": answer("Status", "Status")],
+                failures: [v1Failures],
+                parameters: [parameter("refresh", in: "query", "boolean", "true (or 1): check the agents' programs now rather than within 30 s")]),
+        ]
         paths["/v1/agents"] = [
-            "get": operation("Agents", ("200", "Agents", "AgentList")),
-            "post": operation("Create an agent", ("201", "Created", "Agent"), body: "Agent"),
+            "get": operation("Agents", ["200": answer("Agents", "AgentList")], failures: [v1Failures]),
+            "post": operation(
+                "Create an agent", ["201": answer("Created", "Agent")],
+                failures: [v1Failures, ["409": "An agent of that name exists (`conflict`); PUT replaces it"]], body: "NewAgent"),
         ]
         paths["/v1/agents/{name}"] = [
-            "get": operation("An agent", ("200", "The agent", "Agent"), parameters: [agentName]),
-            "put": operation("Create or replace an agent", ("200", "The agent", "Agent"), parameters: [agentName], body: "Agent"),
-            "delete": operation("Delete an agent (its tasks stay)", ("204", "Deleted", nil), parameters: [agentName]),
+            "get": operation("An agent", ["200": answer("The agent", "Agent")], failures: [v1Failures, pathFailures("agent")], parameters: [agentName]),
+            "put": operation(
+                "Create or replace an agent (what it has spent is kept)", ["200": answer("The agent as stored", "Agent")],
+                failures: [v1Failures, percentFailure],
+                parameters: [agentName], body: "AgentWrite"),
+            "delete": operation(
+                "Delete an agent (its tasks stay)", ["204": answer("Deleted", nil)], failures: [v1Failures, pathFailures("agent")],
+                parameters: [agentName]),
         ]
         paths.merge(sessionPaths) { current, _ in current }
-        let schemas: [String: JSONValue] = [
-            "Health": schema(["status": "string"], required: ["status"]),
-            "Error": [
-                "type": "object", "required": ["error"],
-                "properties": ["error": schema(["code": "string", "message": "string", "field": "string|null"], required: ["code", "message"])],
-            ],
-            "Task": schema([
-                "id": "string", "workspace_id": "string", "agent": "string", "prompt": "string", "payload": "any",
-                "priority": "integer", "lane": "string|null", "labels": "strings", "origin": "object|null",
-                "idempotency_key": "string|null", "dedup_key": "string|null", "budget_usd": "number|null",
-                "timeout": "number|null", "max_attempts": "integer", "state": "string", "attempt": "integer",
-                "failures": "integer", "interruptions": "integer", "available_at": "time", "created_at": "time", "updated_at": "time",
-                "finished_at": "time", "result": "string|null", "error": "string|null", "cost_usd": "number",
-                "archived": "boolean", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
-                "cache_write_tokens": "integer", "tokens_used": "integer", "turns": "integer", "run_seconds": "number",
-            ], required: ["id", "state", "agent", "prompt", "priority", "attempt", "result", "error", "created_at", "updated_at"]),
-            "NewTask": schema([
-                "agent": "string", "prompt": "string", "payload": "any", "priority": "integer", "lane": "string",
-                "labels": "strings", "idempotency_key": "string", "dedup_key": "string", "timeout": "number",
-                "max_attempts": "integer", "budget_usd": "number", "delay": "number", "workspace_id": "string",
-            ], required: ["agent", "prompt"]),
-            "TaskPatch": schema(["priority": "integer"], required: ["priority"]),
-            "TaskList": [
-                "type": "object", "required": ["tasks", "next_cursor"],
-                "properties": ["tasks": ["type": "array", "items": ref("Task")], "next_cursor": ["type": ["string", "null"]]],
-            ],
-            "Event": schema(["seq": "integer", "time": "time", "type": "string", "data": "any"], required: ["seq", "time", "type", "data"]),
-            "EventList": [
-                "type": "object", "required": ["events", "next_after"],
-                "properties": ["events": ["type": "array", "items": ref("Event")], "next_after": ["type": "integer"]],
-            ],
-            "Run": schema([
-                "id": "string", "task_id": "string", "attempt": "integer", "worker_id": "string", "started_at": "time",
-                "heartbeat_at": "time", "lease_expires_at": "time", "finished_at": "time", "outcome": "string|null",
-                "exit_code": "integer|null", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
-                "cache_write_tokens": "integer", "cost_usd": "number", "cost_estimated": "boolean",
-                "agent_session_id": "string|null", "error": "string|null", "turns": "integer", "warnings": "strings",
-            ], required: ["id", "task_id", "attempt"]),
-            "RunList": ["type": "object", "required": ["runs"], "properties": ["runs": ["type": "array", "items": ref("Run")]]],
-            "Agent": schema([
-                "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
-                "timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",
-                "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
-            ], required: ["runner"]),
-            "AgentList": ["type": "object", "required": ["agents"], "properties": ["agents": ["type": "array", "items": ref("Agent")]]],
-            "Status": schema(
-                ["counts": "object", "queue_depth": "integer", "active_runs": "array", "recent_runs": "array", "totals": "object",
-                 "agents": "array"],
-                required: ["counts", "queue_depth", "active_runs", "recent_runs", "totals", "agents"]),
-        ]
         return [
             "openapi": "3.1.0",
-            "info": ["title": "Nightshift API", "version": "1.0.0", "description": "Durable runtime for background AI-agent work."],
+            "info": [
+                "title": "Nightshift API", "version": "1.0.0",
+                "description": """
+                    Durable runtime for background AI-agent work. Every /v1 route needs `Authorization: Bearer TOKEN` \
+                    (the token file in the data directory). Errors are `{"error":{"code","message","field"}}`. GET, POST, \
+                    PUT, PATCH, DELETE, OPTIONS or TRACE on a documented path that does not take it is answered 405 \
+                    `method_not_allowed` with an `Allow` header; an unknown path (or method) 404 `not_found`. Every time \
+                    is an RFC 3339 string in UTC with milliseconds.
+                    """,
+            ],
             "servers": [["url": "http://127.0.0.1:7777"]],
             "security": [["bearer": []]],
             "paths": .object(paths.mapValues { .object($0) }),
@@ -174,4 +230,7 @@ public enum OpenAPIDocument {
             ],
         ]
     }()
+
+    /// The task states, as a regular expression's alternatives.
+    private static var states: String { TaskState.allCases.map(\.rawValue).joined(separator: "|") }
 }

@@ -1,0 +1,154 @@
+import Nightshift
+
+/// The schemas of the OpenAPI document: answers list every member the server writes (all
+/// required: an absent value is `null`); request bodies refuse unknown members and carry the
+/// bounds the server checks.
+extension OpenAPIDocument {
+    /// The schema of a member written as `type`: a JSON type (`string`, `integer|null`), `time`
+    /// (RFC 3339), `time?` (or null), `strings` (an array of strings), `object` or `any`.
+    static func property(_ type: String) -> JSONValue {
+        switch type {
+        case "time": ["type": "string", "format": "date-time"]
+        case "time?": ["type": ["string", "null"], "format": "date-time"]
+        case "strings": ["type": "array", "items": ["type": "string"]]
+        case "any": [:]
+        default: ["type": .array(type.split(separator: "|").map { .string(String($0)) })]
+        }
+    }
+
+    /// An answer's object: every member present.
+    static func shape(_ properties: [String: String], _ schemas: [String: JSONValue] = [:]) -> JSONValue {
+        let all = properties.mapValues(property).merging(schemas) { _, given in given }
+        return ["type": "object", "properties": .object(all), "required": .array(all.keys.sorted().map(JSONValue.string))]
+    }
+
+    /// A request body's object: unknown members are refused.
+    static func input(_ properties: [String: JSONValue], required: [String]) -> JSONValue {
+        [
+            "type": "object", "properties": .object(properties), "required": .array(required.map(JSONValue.string)),
+            "additionalProperties": false,
+        ]
+    }
+
+    /// `schema` that may also be `null` (an optional member sent as null is as if absent).
+    static func nullable(_ schema: JSONValue) -> JSONValue {
+        var members = schema.objectValue ?? [:]
+        if case .string(let type)? = members["type"] { members["type"] = [.string(type), "null"] }
+        return .object(members)
+    }
+
+    /// A list answer: `{key: [item]}`.
+    static func list(_ key: String, of item: String) -> JSONValue {
+        .object(["type": "object", "required": [JSONValue.string(key)], "properties": .object([key: ["type": "array", "items": ref(item)]])])
+    }
+
+    /// A non-empty identifier (no control characters; the server counts its limit in bytes).
+    static func identifier(maxBytes: Int) -> JSONValue {
+        ["type": "string", "minLength": 1, "description": .string("Non-empty, at most \(maxBytes) bytes of UTF-8, no control characters")]
+    }
+
+    /// A task state.
+    static let taskStates: JSONValue = ["type": "string", "enum": .array(TaskState.allCases.map { .string($0.rawValue) })]
+
+    /// The schemas of the task, agent and status routes.
+    static let schemas: [String: JSONValue] = [
+        "Health": shape([:], ["status": ["type": "string", "enum": ["ok"]]]),
+        "Error": shape([:], ["error": shape(["code": "string", "message": "string", "field": "string|null"])]),
+        "Task": shape([
+            "id": "string", "workspace_id": "string", "agent": "string", "prompt": "string", "payload": "object",
+            "priority": "integer", "lane": "string|null", "labels": "strings", "idempotency_key": "string|null",
+            "dedup_key": "string|null", "budget_usd": "number|null", "timeout": "number|null", "max_attempts": "integer",
+            "attempt": "integer", "failures": "integer", "interruptions": "integer", "available_at": "time",
+            "created_at": "time", "updated_at": "time", "finished_at": "time?", "result": "string|null", "error": "string|null",
+            "cost_usd": "number", "archived": "boolean", "tokens_in": "integer", "tokens_out": "integer",
+            "cache_read_tokens": "integer", "cache_write_tokens": "integer", "tokens_used": "integer", "turns": "integer",
+            "run_seconds": "number",
+        ], [
+            "state": taskStates,
+            "origin": ["oneOf": [shape(["channel": "string", "session": "string|null"]), ["type": "null"]]],
+        ]),
+        "NewTask": input([
+            "agent": identifier(maxBytes: 128),
+            "prompt": ["type": "string", "pattern": "\\S", "description": "Not only whitespace; at most 1 MiB of UTF-8"],
+            "payload": ["type": ["object", "null"]],
+            "priority": ["type": ["integer", "null"], "minimum": 0],
+            "lane": nullable(identifier(maxBytes: 128)),
+            "labels": ["type": ["array", "null"], "items": identifier(maxBytes: 128)],
+            "idempotency_key": nullable(identifier(maxBytes: 255)),
+            "dedup_key": nullable(identifier(maxBytes: 255)),
+            "timeout": ["type": ["number", "null"], "exclusiveMinimum": 0],
+            "max_attempts": ["type": ["integer", "null"], "minimum": 1],
+            "budget_usd": ["type": ["number", "null"], "exclusiveMinimum": 0],
+            "delay": [
+                "type": ["number", "null"], "minimum": 0, "maximum": .double(NewTask.maxDelay),
+                "description": "Seconds before the task may run, up to a year",
+            ],
+            "workspace_id": nullable(identifier(maxBytes: 128)),
+        ], required: ["agent", "prompt"]),
+        "TaskPatch": input(["priority": ["type": "integer", "minimum": 0]], required: ["priority"]),
+        "TaskList": [
+            "type": "object", "required": ["tasks", "next_cursor"],
+            "properties": ["tasks": ["type": "array", "items": ref("Task")], "next_cursor": ["type": ["string", "null"]]],
+        ],
+        "Event": shape(["time": "time", "type": "string", "data": "any"], ["seq": ["type": "integer", "minimum": 1]]),
+        "EventList": [
+            "type": "object", "required": ["events", "next_after"],
+            "properties": ["events": ["type": "array", "items": ref("Event")], "next_after": ["type": "integer", "minimum": 0]],
+        ],
+        "Run": shape([
+            "id": "string", "task_id": "string", "attempt": "integer", "worker_id": "string", "started_at": "time",
+            "heartbeat_at": "time", "lease_expires_at": "time", "finished_at": "time?", "outcome": "string|null",
+            "exit_code": "integer|null", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
+            "cache_write_tokens": "integer", "cost_usd": "number", "cost_estimated": "boolean",
+            "agent_session_id": "string|null", "error": "string|null", "turns": "integer", "warnings": "strings",
+        ]),
+        "RunList": list("runs", of: "Run"),
+        "Agent": shape([
+            "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
+            "timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",
+            "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
+        ]),
+        "NewAgent": agentInput(nameRequired: true),
+        "AgentWrite": agentInput(nameRequired: false),
+        "AgentList": list("agents", of: "Agent"),
+        "AgentStats": shape([
+            "tasks": "integer", "cost_usd": "number", "tokens_in": "integer", "tokens_out": "integer",
+            "cache_read_tokens": "integer", "cache_write_tokens": "integer", "tokens_used": "integer", "turns": "integer",
+            "run_seconds": "number",
+        ]),
+        "AgentStatus": shape(
+            ["agent": "string", "runner": "string", "available": "boolean", "path": "string|null", "version": "string|null",
+             "problem": "string|null"],
+            [
+                "stats": ref("AgentStats"),
+                "quota": ["oneOf": [shape(["status": "object", "observed_at": "time"]), ["type": "null"]]],
+            ]),
+        "ActiveRun": shape([
+            "task_id": "string", "run_id": "string", "agent": "string", "attempt": "integer", "pid": "integer|null",
+            "started_at": "time", "duration_s": "number",
+        ]),
+        "Status": shape(["queue_depth": "integer"], [
+            "counts": shape([:], Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, property("integer")) })),
+            "active_runs": ["type": "array", "items": ref("ActiveRun")],
+            "recent_runs": ["type": "array", "items": ref("Run")],
+            "totals": shape(["invocations": "integer", "succeeded": "integer", "failed": "integer"]),
+            "agents": ["type": "array", "items": ref("AgentStatus")],
+        ]),
+    ]
+
+    /// An agent in a request body; on PUT the name comes from the path (and must match it if given).
+    private static func agentInput(nameRequired: Bool) -> JSONValue {
+        input([
+            "name": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", "description": .string(TextRules.agentNameRule)],
+            "runner": ["type": "string", "description": "A runner of this daemon (nightshift serve: command, claude_code, codex, gemini, builtin)"],
+            "config": ["type": ["object", "null"], "description": "The runner's config; an unknown key or a wrong type is refused, naming it"],
+            "concurrency": ["type": ["integer", "null"], "minimum": 1],
+            "timeout": ["type": ["number", "null"], "exclusiveMinimum": 0],
+            "max_attempts": ["type": ["integer", "null"], "minimum": 1],
+            "initial_backoff": ["type": ["number", "null"], "minimum": 0],
+            "max_backoff": ["type": ["number", "null"], "minimum": 0, "description": "At least initial_backoff"],
+            "budget_usd": ["type": ["number", "null"], "exclusiveMinimum": 0],
+            "inject_memories": ["type": ["boolean", "null"]],
+        ], required: nameRequired ? ["name", "runner"] : ["runner"])
+    }
+}
