@@ -15,7 +15,7 @@ import Synchronization
 public final class TokenAuthority: Sendable {
     /// The data directory whose files hold the token, if it came from one.
     private let home: URL?
-    private let state: Mutex<(digest: [UInt8], stamp: [Date?])>
+    private let state: Mutex<(digest: [UInt8], stamp: [String])>
 
     /// Loads the token's hash from `home`, creating a random token first if there is none.
     public static func load(home: URL) throws -> TokenAuthority {
@@ -28,7 +28,7 @@ public final class TokenAuthority: Sendable {
         self.init(home: nil, digest: Self.digest(token), stamp: [])
     }
 
-    private init(home: URL?, digest: [UInt8], stamp: [Date?]) {
+    private init(home: URL?, digest: [UInt8], stamp: [String]) {
         self.home = home
         state = Mutex((digest, stamp))
     }
@@ -55,7 +55,7 @@ public final class TokenAuthority: Sendable {
     }
 
     /// The digest `home`'s files say, creating a token when there is neither file; and the files' times.
-    private static func resolve(home: URL) throws -> ([UInt8], [Date?]) {
+    private static func resolve(home: URL) throws -> ([UInt8], [String]) {
         let tokenFile = home.appendingPathComponent("token")
         let hashFile = home.appendingPathComponent("token.sha256")
         let stored = (try? String(contentsOf: hashFile, encoding: .utf8)).flatMap(bytes(hex:))
@@ -74,10 +74,13 @@ public final class TokenAuthority: Sendable {
         return (digest, stamp(home))
     }
 
-    /// When the token file and the hash file last changed (`nil` for a missing one).
-    private static func stamp(_ home: URL) -> [Date?] {
+    /// What identifies the token file's and the hash file's current contents: inode, size and
+    /// change time to the nanosecond (empty for a missing file). Any write changes it.
+    private static func stamp(_ home: URL) -> [String] {
         ["token", "token.sha256"].map { name in
-            (try? FileManager.default.attributesOfItem(atPath: home.appendingPathComponent(name).path))?[.modificationDate] as? Date
+            var info = stat()
+            guard stat(home.appendingPathComponent(name).path, &info) == 0 else { return "" }
+            return "\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ctim.tv_nsec)"
         }
     }
 
