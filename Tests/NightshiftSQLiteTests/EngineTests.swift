@@ -148,7 +148,7 @@ struct EngineTests {
             "quick": { _, _ in try await Task.sleep(for: .milliseconds(200)); return .succeeded("quick done") },
             "long": { _, _ in try await Task.sleep(for: .seconds(60)); return .succeeded("long done") },
         ]
-        let (quick, long) = try await withEngine(Self.engine(store, node: "node-a", grace: 1, handlers: handlers)) { engine in
+        let (quick, long) = try await withEngine(Self.engine(store, node: "node-a", grace: 3, handlers: handlers)) { engine in
             let quick = try await engine.submit(NewTask(agent: "quick", prompt: "x")).task.id
             let long = try await engine.submit(NewTask(agent: "long", prompt: "x")).task.id
             #expect(await eventually { engine.activeRuns().count == 2 })
