@@ -189,9 +189,11 @@ extension Transaction {
         try await rows("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.checked'))")
     }
 
-    /// Appends non-state events to one task's log (nothing if the task is gone).
-    func appendEvents(task: TaskID, _ events: [NewTaskEvent]) async throws {
-        guard !events.isEmpty else { return }
+    /// Appends non-state events to one task's log (nothing if the task is gone); with `lease`,
+    /// only while that lease is current. Answers whether it appended.
+    @discardableResult
+    func appendEvents(task: TaskID, _ events: [NewTaskEvent], fencedBy lease: Lease? = nil) async throws -> Bool {
+        guard !events.isEmpty else { return true }
         let members: [JSONValue] = events.enumerated().map { index, event in
             [
                 "ord": .int(Int64(index + 1)), "time": .double(event.time.timeIntervalSince1970), "type": .string(event.type),
@@ -203,12 +205,19 @@ extension Transaction {
         sql.append(" WHERE id = ")
         let id = sql.bind(.text(task.rawValue))
         sql.append(id)
+        if let lease {
+            sql.append(" AND run_id = ")
+            sql.append(.text(lease.runID))
+            sql.append(" AND lease_token = ")
+            sql.append(.text(lease.token))
+            sql.append(" AND state = 'running'")
+        }
         sql.append(" RETURNING last_seq) INSERT INTO task_events (task_id, seq, time, type, data) SELECT \(id), bumped.last_seq - ")
         sql.append(.int(events.count))
         sql.append(" + e.ord, e.time, e.type, e.data FROM bumped, jsonb_to_recordset(")
         sql.append(.json(JSONValue.array(members).jsonText))
-        sql.append(") AS e(ord bigint, time float8, type text, data text)")
-        try await rows(sql)
+        sql.append(") AS e(ord bigint, time float8, type text, data text) RETURNING 1")
+        return try await !rows(sql).isEmpty
     }
 }
 

@@ -80,12 +80,39 @@ extension PostgresTaskStore {
         }
     }
 
-    /// Appends events to their tasks' logs, in one transaction.
-    public func appendEvents(_ events: [NewTaskEvent]) async throws {
-        guard !events.isEmpty else { return }
-        let groups = events.groupedByTask
-        try await write { transaction in
-            for (task, events) in groups { try await transaction.appendEvents(task: task, events) }
+    /// Writes a run's events and facts if its lease is current (see ``TaskStore/appendRunWrite(_:)``).
+    public func appendRunWrite(_ write: RunWrite) async throws -> Bool {
+        guard !write.isEmpty else { return true }
+        return try await self.write { transaction in
+            let lease = write.lease
+            // The fence: appending events bumps the task row only while it runs this run under this
+            // token (the row lock then holds off a settle until this commits).
+            let current: Bool
+            if write.events.isEmpty {
+                var sql = SQL("SELECT 1 AS current FROM tasks WHERE id = ")
+                sql.append(.text(lease.taskID.rawValue))
+                sql.append(" AND run_id = ")
+                sql.append(.text(lease.runID))
+                sql.append(" AND lease_token = ")
+                sql.append(.text(lease.token))
+                sql.append(" AND state = 'running' FOR SHARE")
+                current = try await !transaction.rows(sql).isEmpty
+            } else {
+                current = try await transaction.appendEvents(task: lease.taskID, write.events, fencedBy: lease)
+            }
+            guard current else { return false }
+            if write.sessionID != nil || write.process != nil {
+                var sql = SQL("UPDATE runs SET agent_session_id = COALESCE(")
+                sql.append(.text(write.sessionID))
+                sql.append(", agent_session_id), agent_process = COALESCE(")
+                sql.append(.text(write.process?.description))
+                sql.append(", agent_process) WHERE task_id = ")
+                sql.append(.text(lease.taskID.rawValue))
+                sql.append(" AND id = ")
+                sql.append(.text(lease.runID))
+                try await transaction.rows(sql)
+            }
+            return true
         }
     }
 }

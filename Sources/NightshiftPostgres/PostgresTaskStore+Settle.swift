@@ -102,38 +102,6 @@ extension PostgresTaskStore {
             try await transaction.rows(sql)
         }
     }
-
-    /// Records the agent process of a run that has not ended, if `lease` is still current.
-    public func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws {
-        try await write { transaction in
-            var sql = SQL("UPDATE runs SET agent_process = ")
-            sql.append(.text(process.description))
-            sql.append(" FROM tasks WHERE runs.task_id = ")
-            let task = sql.bind(.text(lease.taskID.rawValue))
-            sql.append(task)
-            sql.append(" AND runs.id = ")
-            let run = sql.bind(.text(lease.runID))
-            sql.append(run)
-            sql.append(" AND runs.finished_at IS NULL AND tasks.id = \(task) AND tasks.run_id = \(run) AND tasks.lease_token = ")
-            sql.append(.text(lease.token))
-            sql.append(" AND tasks.state = 'running'")
-            try await transaction.rows(sql)
-        }
-    }
-
-    /// Records the agent CLI's session id on a run that has not ended.
-    public func recordAgentSession(_ lease: Lease, sessionID: String) async throws {
-        try await write { transaction in
-            var sql = SQL("UPDATE runs SET agent_session_id = ")
-            sql.append(.text(sessionID))
-            sql.append(" WHERE task_id = ")
-            sql.append(.text(lease.taskID.rawValue))
-            sql.append(" AND id = ")
-            sql.append(.text(lease.runID))
-            sql.append(" AND finished_at IS NULL")
-            try await transaction.rows(sql)
-        }
-    }
 }
 
 extension SQL {

@@ -89,12 +89,29 @@ extension SQLiteTaskStore {
         }
     }
 
-    /// Appends events to their tasks' logs.
-    public func appendEvents(_ events: [NewTaskEvent]) async throws {
-        guard !events.isEmpty else { return }
-        let groups = events.groupedByTask
-        try await writer.write(.shared) { transaction in
-            for (task, events) in groups { try transaction.appendEvents(task: task, events) }
+    /// Writes a run's events and facts if its lease is current (see ``TaskStore/appendRunWrite(_:)``).
+    public func appendRunWrite(_ write: RunWrite) async throws -> Bool {
+        guard !write.isEmpty else { return true }
+        return try await writer.write(.shared) { transaction in
+            let lease = write.lease
+            // The fence: the task still runs this run under this token. Appending events bumps the
+            // same row, so the check and the append are one statement.
+            let current: Bool
+            if write.events.isEmpty {
+                current = try Bool.fetchOne(
+                    transaction.db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ? AND run_id = ? AND lease_token = ? AND state = 'running')"),
+                    arguments: [lease.taskID.rawValue, lease.runID, lease.token]) ?? false
+            } else {
+                current = try transaction.appendEvents(task: lease.taskID, write.events, fencedBy: lease)
+            }
+            guard current else { return false }
+            if write.sessionID != nil || write.process != nil {
+                try transaction.db.cachedStatement(sql: """
+                    UPDATE runs SET agent_session_id = COALESCE(?, agent_session_id), agent_process = COALESCE(?, agent_process)
+                    WHERE task_id = ? AND id = ?
+                    """).execute(arguments: [write.sessionID, write.process?.description, lease.taskID.rawValue, lease.runID])
+            }
+            return true
         }
     }
 }

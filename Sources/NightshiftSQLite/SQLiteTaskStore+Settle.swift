@@ -70,35 +70,12 @@ extension SQLiteTaskStore {
 }
 
 extension SQLiteTaskStore {
-    /// Records the agent CLI's session id on a run that has not ended.
-    public func recordAgentSession(_ lease: Lease, sessionID: String) async throws {
-        try await writer.write(.shared) { transaction in
-            try transaction.db.execute(
-                sql: "UPDATE runs SET agent_session_id = ? WHERE task_id = ? AND id = ? AND finished_at IS NULL",
-                arguments: [sessionID, lease.taskID.rawValue, lease.runID])
-        }
-    }
-}
-
-extension SQLiteTaskStore {
     /// Writes this node's probe row (see ``TaskStore/probeWrite(node:now:)``).
     public func probeWrite(node: String, now: Date) async throws {
         try await writer.write(.shared) { transaction in
             try transaction.db.execute(
                 sql: "INSERT INTO write_probes (node, at) VALUES (?, ?) ON CONFLICT(node) DO UPDATE SET at = excluded.at",
                 arguments: [node, now.timeIntervalSince1970])
-        }
-    }
-
-    /// Records the agent process of a run that has not ended, if `lease` is still current.
-    public func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws {
-        try await writer.write(.shared) { transaction in
-            try transaction.db.execute(
-                sql: """
-                    UPDATE runs SET agent_process = ? WHERE task_id = ? AND id = ? AND finished_at IS NULL
-                    AND EXISTS (SELECT 1 FROM tasks WHERE id = ? AND run_id = ? AND lease_token = ? AND state = 'running')
-                    """,
-                arguments: [process.description, lease.taskID.rawValue, lease.runID, lease.taskID.rawValue, lease.runID, lease.token])
         }
     }
 }

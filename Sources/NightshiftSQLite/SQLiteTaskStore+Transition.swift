@@ -162,17 +162,30 @@ extension WriteTransaction {
         }
     }
 
-    /// Appends non-state events to one task's log (nothing if the task is gone).
-    func appendEvents(task: TaskID, _ events: [NewTaskEvent]) throws {
-        guard let last = try Int64.fetchOne(
-            db.cachedStatement(sql: "UPDATE tasks SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"),
-            arguments: [events.count, task.rawValue])
-        else { return }
+    /// Appends non-state events to one task's log (nothing if the task is gone); with `lease`,
+    /// only while that lease is current. Answers whether it appended.
+    @discardableResult
+    func appendEvents(task: TaskID, _ events: [NewTaskEvent], fencedBy lease: Lease? = nil) throws -> Bool {
+        let bumped: Int64?
+        if let lease {
+            bumped = try Int64.fetchOne(
+                db.cachedStatement(sql: """
+                    UPDATE tasks SET last_seq = last_seq + ? WHERE id = ? AND run_id = ? AND lease_token = ? AND state = 'running'
+                    RETURNING last_seq
+                    """),
+                arguments: [events.count, task.rawValue, lease.runID, lease.token])
+        } else {
+            bumped = try Int64.fetchOne(
+                db.cachedStatement(sql: "UPDATE tasks SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"),
+                arguments: [events.count, task.rawValue])
+        }
+        guard let last = bumped else { return false }
         let insert = try db.cachedStatement(sql: "INSERT INTO task_events (task_id, seq, time, type, data) VALUES (?, ?, ?, ?, ?)")
         var seq = last - Int64(events.count)
         for event in events {
             seq += 1
             try insert.execute(arguments: [task.rawValue, seq, event.time.timeIntervalSince1970, event.type, event.data.jsonText])
         }
+        return true
     }
 }

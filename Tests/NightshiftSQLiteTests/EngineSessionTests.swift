@@ -174,7 +174,7 @@ struct EngineSessionTests {
         let now = Date()
         let id = try await store.submit(NewTask(agent: "agent", prompt: "x"), now: now).task.id
         let claimed = try #require(try await store.claim(worker: "w1", limit: 1, leaseDuration: 1, now: now).first)
-        try await store.recordAgentSession(claimed.lease, sessionID: "sess-early")
+        #expect(try await store.appendRunWrite(RunWrite(lease: claimed.lease, sessionID: "sess-early")))
         #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(5)).taskIDs == [id])
         let runs = try await store.runs(task: id)
         #expect(runs.map(\.agentSessionID) == ["sess-early"])

@@ -141,6 +141,40 @@ struct EngineTests {
         }
     }
 
+    @Test("a run whose lease is gone learns it at its next write, writes nothing more and is stopped, before any heartbeat")
+    func fencedWritesStopTheRun() async throws {
+        let store = try await makeStore(Agent(name: "chatty", runner: .builtin))
+        let stopped = Counter()
+        let emitted = Counter()
+        let handlers: [String: BuiltinRunner.Handler] = [
+            "chatty": { _, context in
+                do {
+                    while true {
+                        emitted.enter()
+                        context.emit("stdout", ["line": .string("line \(emitted.total)")])
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                } catch {
+                    stopped.enter()
+                    throw error
+                }
+            },
+        ]
+        // Heartbeats every 60 s: only the fenced writes can tell the run in time.
+        try await withEngine(Self.engine(store, heartbeat: 60, handlers: handlers)) { engine in
+            let id = try await engine.submit(NewTask(agent: "chatty", prompt: "x")).task.id
+            #expect(try await eventually { try await store.events(task: id, after: 0, limit: 100).count > 5 })
+            // Another node cancels it (straight in the store): this engine is not told.
+            _ = try await store.transition(id, .cancel, now: Date())
+            let logged = try await store.events(task: id, after: 0, limit: 10_000).count
+            #expect(await eventually(timeout: .seconds(5)) { stopped.total == 1 }, "the runner was stopped")
+            #expect(await eventually { engine.activeRuns().isEmpty })
+            let after = try await store.events(task: id, after: 0, limit: 10_000)
+            #expect(after.count == logged, "nothing was appended after the cancel")
+            #expect(after.last?.type == "state" && after.last?.data["to"] == "cancelled")
+        }
+    }
+
     @Test("graceful shutdown lets short runs finish and releases the rest for another node at once")
     func gracefulShutdown() async throws {
         let store = try await makeStore(Agent(name: "quick", runner: .builtin), Agent(name: "long", runner: .builtin))

@@ -250,7 +250,7 @@ struct StoreConformanceTests {
         let last = try await store.submit(NewTask(agent: "echo", prompt: "b", retry: RetryPolicy(maxAttempts: 1)), now: t0).task
         let runs = try await store.claim(worker: "dead", limit: 2, leaseDuration: 10, now: t0)
         let record = AgentProcessRecord(host: "elsewhere/1", pid: 4242, startTicks: 77)
-        try await store.recordAgentProcess(runs[0].lease, process: record)
+        #expect(try await store.appendRunWrite(RunWrite(lease: runs[0].lease, process: record)))
         #expect(try await store.rescueExpiredLeases(now: t0.addingTimeInterval(5)).isEmpty, "leases still valid")
         let rescued = try await store.rescueExpiredLeases(now: t0.addingTimeInterval(11))
         #expect(Set(rescued.taskIDs) == [retryable.id, last.id])
@@ -368,14 +368,44 @@ struct StoreConformanceTests {
         #expect(try await store.states(of: []).isEmpty)
     }
 
+    @Test("a run whose lease was taken over writes nothing: no events, no session id, no process", arguments: StoreKind.allCases)
+    func runWritesFenced(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        let task = try await store.submit(NewTask(agent: "echo", prompt: "x"), now: t0).task
+        let first = try #require(try await store.claim(worker: "dead", limit: 1, leaseDuration: 10, now: t0).first)
+        let event = NewTaskEvent(taskID: task.id, type: "stdout", data: ["line": "before"])
+        #expect(try await store.appendRunWrite(RunWrite(lease: first.lease, events: [event], sessionID: "sess-1")))
+        // The lease expires; the rescuer queues the task again and another worker takes it.
+        _ = try await store.rescueExpiredLeases(now: t0.addingTimeInterval(11))
+        let second = try #require(try await store.claim(worker: "alive", limit: 1, leaseDuration: 30, now: t0.addingTimeInterval(12)).first)
+        let seqs = try await store.events(task: task.id, after: 0, limit: 100).map(\.seq)
+        let late = NewTaskEvent(taskID: task.id, type: "stdout", data: ["line": "late"])
+        let record = AgentProcessRecord(host: "h/1", pid: 99, startTicks: 1)
+        for write in [
+            RunWrite(lease: first.lease, events: [late]), RunWrite(lease: first.lease, sessionID: "sess-late"),
+            RunWrite(lease: first.lease, process: record), RunWrite(lease: first.lease, events: [late], sessionID: "x", process: record),
+        ] {
+            #expect(try await store.appendRunWrite(write) == false, "\(write)")
+        }
+        #expect(try await store.events(task: task.id, after: 0, limit: 100).map(\.seq) == seqs, "nothing appended")
+        let runs = try await store.runs(task: task.id)
+        #expect(runs.map(\.agentSessionID) == ["sess-1", nil], "the lost run keeps what it wrote in time; the new run gets nothing")
+        // The current run writes.
+        #expect(try await store.appendRunWrite(RunWrite(lease: second.lease, events: [late], sessionID: "sess-2")))
+        #expect(try await store.runs(task: task.id).map(\.agentSessionID) == ["sess-1", "sess-2"])
+        // A settled run writes nothing either.
+        _ = try await store.settle(second.lease, outcome: .succeeded("ok"), now: t0.addingTimeInterval(13))
+        #expect(try await store.appendRunWrite(RunWrite(lease: second.lease, events: [late])) == false)
+    }
+
     @Test("events are read back with a cursor; hook events are gap-free and ordered", arguments: StoreKind.allCases)
     func events(kind: StoreKind) async throws {
         let store = try await kind.make().with(echoAgent)
         let task = try await store.submit(NewTask(agent: "echo", prompt: "x"), now: t0).task
         let other = try await store.submit(NewTask(agent: "echo", prompt: "y"), now: t0).task
         let run = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0).first)
-        try await store.appendEvents((1...5).map { NewTaskEvent(taskID: task.id, type: "stdout", data: ["line": .string("l\($0)")]) }
-            + [NewTaskEvent(taskID: other.id, type: "log", data: ["message": "m"])])
+        #expect(try await store.appendRunWrite(RunWrite(
+            lease: run.lease, events: (1...5).map { NewTaskEvent(taskID: task.id, type: "stdout", data: ["line": .string("l\($0)")]) })))
         _ = try await store.settle(run.lease, outcome: .succeeded("ok"), now: t0)
         let all = try await store.events(task: task.id, after: 0, limit: 100)
         #expect(all.map(\.seq) == Array(1...8))
@@ -388,7 +418,7 @@ struct StoreConformanceTests {
         #expect(page.map(\.seq) == [4, 5])
         #expect(page.map { $0.data["line"]?.stringValue } == ["l2", "l3"])
         #expect(try await store.events(task: task.id, after: 8, limit: 10).isEmpty)
-        #expect(try await store.events(task: other.id, after: 0, limit: 10).map(\.seq) == [1, 2])
+        #expect(try await store.events(task: other.id, after: 0, limit: 10).map(\.seq) == [1])
         let hooks = try await store.allHookEvents()
         #expect(hooks.map(\.seq) == Array(1...Int64(hooks.count)))
         #expect(hooks.map(\.type) == ["task.queued", "task.queued", "task.started", "task.done"])

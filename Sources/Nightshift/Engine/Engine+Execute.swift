@@ -17,13 +17,19 @@ extension Engine {
         logger[metadataKey: "nightshift.task_id"] = "\(task.id)"
         logger[metadataKey: "nightshift.run_id"] = "\(claimed.run.id)"
         let errorLogger = logger
-        let events = RunEventBuffer(task: task.id) { [store, changes] batch in
+        let events = RunEventBuffer(lease: claimed.lease) { [store, changes] batch in
             do {
-                try await store.appendEvents(batch)
-                changes.ring()
+                let current = try await store.appendRunWrite(batch)
+                if current, !batch.events.isEmpty { changes.ring() }
+                return current
             } catch {
                 errorLogger.error("could not write run events", metadata: ["nightshift.error": "\(error)"])
+                return true
             }
+        } leaseLost: {
+            // Someone else owns the task now: this run writes nothing more, and stops.
+            errorLogger.warning("lease lost: the run's writes are refused; stopping it")
+            stop.stop(.leaseLost)
         }
         let observed = RunObservations()
         let ending = await supervise(claimed, stop: stop, events: events, observed: observed, logger: logger)
@@ -129,17 +135,15 @@ extension Engine {
             logger: logger,
             emit: { type, data in
                 events.emit(type, data)
-                if let session = observed.observe(type, data) {
-                    Task { try? await store.recordAgentSession(lease, sessionID: session) }
-                }
+                // Written with the run's next batch, fenced by its lease, so that a retry can
+                // resume the session even when this worker dies before settling.
+                if let session = observed.observe(type, data) { events.record(sessionID: session) }
             },
             process: { pid in
                 self.state.withLock { $0.active[task.id]?.info.pid = pid }
                 // Recorded with the run so that, should this node die, whoever takes the run over
                 // on this machine kills what is left of the agent before it starts again.
-                if let pid, let record = AgentProcessRecord.of(pid: pid) {
-                    Task { try? await store.recordAgentProcess(lease, process: record) }
-                }
+                if let pid, let record = AgentProcessRecord.of(pid: pid) { events.record(process: record) }
             },
             quota: { status in self.recordQuota(status, agent: agent.name) })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,

@@ -1,32 +1,55 @@
 import Foundation
 import Synchronization
 
-/// Collects one run's events without blocking the runner and writes them in batches, in order.
+/// Collects what one run writes while it runs — its events, and the agent's session id and process
+/// as soon as they are known — without blocking the runner, and writes them in batches, in order,
+/// each batch one write fenced by the run's lease (``RunWrite``).
 ///
 /// No task waits on a run that emits nothing: the first event starts a writer task, which writes
 /// whatever accumulated while its previous batch was being written and ends when nothing is left.
+/// Once a write finds the lease gone, nothing more is written and `leaseLost` is called once.
 final class RunEventBuffer: Sendable {
     private struct State {
-        var events: [NewTaskEvent] = []
+        var pending: RunWrite
         var writing = false
+        var lost = false
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let task: TaskID
-    private let write: @Sendable ([NewTaskEvent]) async -> Void
-    private let state = Mutex(State())
+    private let write: @Sendable (RunWrite) async -> Bool
+    private let leaseLost: @Sendable () -> Void
+    private let state: Mutex<State>
 
-    /// `write` appends a batch to the store (and reports its own failures).
-    init(task: TaskID, write: @escaping @Sendable ([NewTaskEvent]) async -> Void) {
-        self.task = task
+    /// `write` writes a batch to the store, answering whether the lease was still current (and
+    /// reports its own failures); `leaseLost` hears once that it was not.
+    init(lease: Lease, write: @escaping @Sendable (RunWrite) async -> Bool, leaseLost: @escaping @Sendable () -> Void = {}) {
+        task = lease.taskID
         self.write = write
+        self.leaseLost = leaseLost
+        state = Mutex(State(pending: RunWrite(lease: lease)))
     }
 
     /// Adds an event; starts the writer if it is not running.
     func emit(_ type: String, _ data: JSONValue) {
         let event = NewTaskEvent(taskID: task, type: type, data: data)
+        add { $0.events.append(event) }
+    }
+
+    /// Records the agent's session id with the next batch.
+    func record(sessionID: String) {
+        add { $0.sessionID = sessionID }
+    }
+
+    /// Records the agent's process with the next batch.
+    func record(process: AgentProcessRecord) {
+        add { $0.process = process }
+    }
+
+    private func add(_ change: (inout RunWrite) -> Void) {
         let start = state.withLock { state in
-            state.events.append(event)
+            guard !state.lost else { return false }
+            change(&state.pending)
             if state.writing { return false }
             state.writing = true
             return true
@@ -34,11 +57,11 @@ final class RunEventBuffer: Sendable {
         if start { Task { await self.writeUntilEmpty() } }
     }
 
-    /// Returns once every event emitted so far is written.
+    /// Returns once everything recorded so far is written (or the lease was found lost).
     func flush() async {
         let writeHere = state.withLock { state -> Bool? in
             if state.writing { return false }
-            if state.events.isEmpty { return nil }
+            if state.pending.isEmpty { return nil }
             state.writing = true
             return true
         }
@@ -60,20 +83,24 @@ final class RunEventBuffer: Sendable {
 
     private func writeUntilEmpty() async {
         while true {
-            let (batch, waiters) = state.withLock { state -> ([NewTaskEvent], [CheckedContinuation<Void, Never>]) in
-                if state.events.isEmpty {
+            let (batch, waiters) = state.withLock { state -> (RunWrite?, [CheckedContinuation<Void, Never>]) in
+                if state.pending.isEmpty || state.lost {
+                    state.pending = RunWrite(lease: state.pending.lease)
                     state.writing = false
                     defer { state.idleWaiters.removeAll() }
-                    return ([], state.idleWaiters)
+                    return (nil, state.idleWaiters)
                 }
-                defer { state.events.removeAll() }
-                return (state.events, [])
+                defer { state.pending = RunWrite(lease: state.pending.lease) }
+                return (state.pending, [])
             }
-            if batch.isEmpty {
+            guard let batch else {
                 for waiter in waiters { waiter.resume() }
                 return
             }
-            await write(batch)
+            if await !write(batch) {
+                state.withLock { $0.lost = true }
+                leaseLost()
+            }
         }
     }
 }

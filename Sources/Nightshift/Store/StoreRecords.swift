@@ -101,3 +101,27 @@ public struct TaskStateRecord: Sendable, Hashable {
         self.finishedAt = finishedAt
     }
 }
+
+/// What a run writes while it runs, as one fenced write: its events, and the facts it learned
+/// (the agent's session id, its process). Written only while `lease` is current.
+public struct RunWrite: Sendable, Hashable {
+    /// The run's lease.
+    public var lease: Lease
+    /// Events for the task's log, in order.
+    public var events: [NewTaskEvent]
+    /// The agent CLI's session id, once it reports one.
+    public var sessionID: String?
+    /// The agent process the run started.
+    public var process: AgentProcessRecord?
+
+    /// Creates the write.
+    public init(lease: Lease, events: [NewTaskEvent] = [], sessionID: String? = nil, process: AgentProcessRecord? = nil) {
+        self.lease = lease
+        self.events = events
+        self.sessionID = sessionID
+        self.process = process
+    }
+
+    /// Whether there is nothing to write.
+    public var isEmpty: Bool { events.isEmpty && sessionID == nil && process == nil }
+}

@@ -53,18 +53,14 @@ public protocol TaskStore: Sendable {
 
     /// A task's events after `seq`, at most `limit`, in order.
     func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent]
-    /// Appends events (agent output, logs) to their tasks' logs.
-    func appendEvents(_ events: [NewTaskEvent]) async throws
+    /// Writes what a run produced while it runs (events, its agent's session id and process), in
+    /// one transaction, fenced by the run's lease: answers `false`, having written nothing, when the
+    /// lease is no longer current (the run was cancelled, rescued or settled elsewhere).
+    func appendRunWrite(_ write: RunWrite) async throws -> Bool
     /// The global hook stream after `seq`, at most `limit`, in order.
     func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent]
     /// A task's runs, oldest first.
     func runs(task: TaskID) async throws -> [Run]
-    /// Records the agent CLI's session id on a run as soon as the agent reports it, so a retry can
-    /// resume the session even when this run's worker dies before settling.
-    func recordAgentSession(_ lease: Lease, sessionID: String) async throws
-    /// Records the agent process a run started (see ``AgentProcessRecord``), so that after a crash
-    /// the node that takes the run over can kill what is left of it. Fenced by `lease`.
-    func recordAgentProcess(_ lease: Lease, process: AgentProcessRecord) async throws
     /// Writes a row of its own for `node` (the time of the probe): readiness checks that the
     /// store can still write (not locked, not full, not read-only), not only read.
     func probeWrite(node: String, now: Date) async throws
