@@ -61,7 +61,7 @@ extension PostgresTaskStore {
                 guard let task = try await transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
                 return task
             }
-        } catch let error as NightshiftError where error.message.contains("SQLSTATE 23505") {
+        } catch let error as NightshiftError where error.isUniqueViolation {
             throw NightshiftError(.illegalTransition, "cannot \(action.name) task \(id): another live task holds its dedup key", field: "dedup_key")
         }
     }

@@ -254,7 +254,8 @@ extension PostgresTaskStore {
         if let error = error as? PostgresTransactionError, let inner = error.closureError ?? error.beginError ?? error.commitError {
             return storeError(inner, doing: what)
         }
-        return NightshiftError(.storeUnavailable, "PostgreSQL \(what) failed: \(message(of: error))")
+        let state = (error as? PSQLError)?.serverInfo?[.sqlState]
+        return NightshiftError(.storeUnavailable, "PostgreSQL \(what) failed: \(message(of: error))", cause: state.map { .sqlState($0) })
     }
 }
 

@@ -68,18 +68,22 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
         }
         let (executable, argv) = ParentDeath.wrap(invocation.executablePath, invocation.arguments)
         // Forked from the spawning thread (see `ParentDeath`); supervised on the global executor.
-        let result = try await withTaskExecutorPreference(SpawnExecutor.shared) {
-            try await Subprocess.run(
-                .path(.init(executable)),
-                arguments: Arguments(executablePathOverride: argv[0], remainingValues: Array(argv.dropFirst())),
-                environment: .custom(environment),
-                workingDirectory: .init(invocation.workingDirectory),
-                platformOptions: options,
-                input: .inputWriter,
-                output: .sequence,
-                error: .sequence
-            ) { process in
-                await withTaskExecutorPreference(globalConcurrentExecutor) { await supervise(process) }
+        // A start failure is typed, so the engine can tell the node's fault (no descriptors left)
+        // from the agent's.
+        let result = try await Self.typingStartFailure {
+            try await withTaskExecutorPreference(SpawnExecutor.shared) {
+                try await Subprocess.run(
+                    .path(.init(executable)),
+                    arguments: Arguments(executablePathOverride: argv[0], remainingValues: Array(argv.dropFirst())),
+                    environment: .custom(environment),
+                    workingDirectory: .init(invocation.workingDirectory),
+                    platformOptions: options,
+                    input: .inputWriter,
+                    output: .sequence,
+                    error: .sequence
+                ) { process in
+                    await withTaskExecutorPreference(globalConcurrentExecutor) { await supervise(process) }
+                }
             }
         }
         let status: ExitStatus = switch result.terminationStatus {
@@ -87,6 +91,15 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
         case .signaled(let signal): .signaled(signal)
         }
         return ProcessReport(status: status, stdout: result.closureResult.0, stderrTail: result.closureResult.1.text)
+    }
+
+    /// Runs `body`, turning swift-subprocess's start failure into ``AgentStartFailure`` with its errno.
+    private static func typingStartFailure<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as SubprocessError {
+            throw AgentStartFailure("\(error)", errno: error.underlyingError?.rawValue)
+        }
     }
 
     private enum Part: Sendable {

@@ -82,7 +82,8 @@ public struct CommandRunner: AgentRunner {
         } catch {
             if Task.isCancelled { return Self.cancelled(exitCode: nil) }
             context.logger.debug("agent \(request.agent.name) could not start: \(error)")
-            return .failed("agent \(request.agent.name): could not start \(invocation.executablePath): \(error)", retryable: true)
+            let failure = error as? AgentStartFailure ?? AgentStartFailure("\(error)")
+            return failure.outcome(agent: request.agent.name, executable: invocation.executablePath)
         }
         if Task.isCancelled {
             if case .exited(let code) = report.status { return Self.cancelled(exitCode: Int(code)) }

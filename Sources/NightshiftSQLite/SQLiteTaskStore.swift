@@ -109,7 +109,13 @@ public final class SQLiteTaskStore: TaskStore {
 
     /// Reads with a snapshot of the last commit, on a reader connection.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.read(body)
+        do {
+            return try await pool.read(body)
+        } catch let error as DatabaseError {
+            // A database that cannot be read (busy, a file that cannot be opened, I/O): the store is
+            // unavailable, with SQLite's result code kept as the cause.
+            throw NightshiftError(.storeUnavailable, "SQLite read failed: \(error)", cause: .sqlite(error.extendedResultCode.rawValue))
+        }
     }
 
     /// The SQLite `PRAGMA synchronous` level in force, as `FULL` or `NORMAL`.

@@ -153,7 +153,9 @@ final class WriteQueue: Sendable {
                     }
                 }
             } catch {
-                let failure = NightshiftError(.storeUnavailable, "SQLite write failed: \(error)")
+                let failure = NightshiftError(
+                    .storeUnavailable, "SQLite write failed: \(error)",
+                    cause: (error as? DatabaseError).map { .sqlite($0.extendedResultCode.rawValue) })
                 for item in batch { item.fail(failure) }
                 continue
             }

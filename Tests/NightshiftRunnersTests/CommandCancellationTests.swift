@@ -131,3 +131,30 @@ struct CommandCancellationTests {
         #expect(await eventually(timeout: .seconds(15)) { processIsGone(escaped) }, "escaped writer \(escaped) still running")
     }
 }
+
+/// A start failure is typed with its errno, so the engine tells the node's fault from the agent's.
+@Suite("Agent start failures")
+struct AgentStartFailureTests {
+    @Test("a process that cannot start throws AgentStartFailure with the system's errno")
+    func typedStartFailure() async throws {
+        let execution = CommandExecution(
+            invocation: CommandInvocation(
+                executablePath: "/bin/sh", arguments: ["sh", "-c", "true"], environment: [:],
+                workingDirectory: "/nonexistent-\(UUID().uuidString)"),
+            prompt: "", interpreter: StdoutInterpreter(outputLimit: 1024), killGrace: .milliseconds(100), limits: CommandLimits(),
+            context: EventRecorder().context)
+        let failure = await #expect(throws: AgentStartFailure.self) { _ = try await execution.run() }
+        #expect(failure?.errno == ENOENT, "\(String(describing: failure))")
+        #expect(failure?.isOutOfDescriptors == false)
+    }
+
+    @Test("out of descriptors is an interruption; any other start failure a retryable failure naming the program")
+    func outcomes() {
+        let exhausted = AgentStartFailure("spawn failed", errno: EMFILE).outcome(agent: "a", executable: "/bin/x")
+        #expect(exhausted.resolution == .released && exhausted.label == "interrupted")
+        #expect(AgentStartFailure("spawn failed", errno: ENFILE).outcome(agent: "a", executable: "/bin/x").label == "interrupted")
+        let missing = AgentStartFailure("spawn failed", errno: ENOENT).outcome(agent: "a", executable: "/bin/x")
+        #expect(missing.resolution == .failed(retryable: true))
+        #expect(missing.error == "agent a: could not start /bin/x: spawn failed")
+    }
+}

@@ -32,12 +32,34 @@ public struct NightshiftError: Error, Sendable, Hashable, CustomStringConvertibl
     public var message: String
     /// The request field at fault, when there is one (`prompt`, `priority`, …).
     public var field: String?
+    /// What the layer below reported, as a typed value, when the error came from there: code
+    /// decides on this, never on the message's text.
+    public var cause: Cause?
+
+    /// The cause of an error as the database or the system reported it.
+    public enum Cause: Sendable, Hashable {
+        /// A PostgreSQL SQLSTATE, e.g. `23505` (unique violation).
+        case sqlState(String)
+        /// An SQLite extended result code, e.g. 2067 (`SQLITE_CONSTRAINT_UNIQUE`).
+        case sqlite(Int32)
+        /// An `errno` value, e.g. `EMFILE`.
+        case errno(Int32)
+    }
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String, field: String? = nil) {
+    public init(_ code: Code, _ message: String, field: String? = nil, cause: Cause? = nil) {
         self.code = code
         self.message = message
         self.field = field
+        self.cause = cause
+    }
+
+    /// Whether the cause is a unique-constraint violation (PostgreSQL 23505, SQLite 2067 or 1555).
+    public var isUniqueViolation: Bool {
+        switch cause {
+        case .sqlState("23505")?, .sqlite(2067)?, .sqlite(1555)?: true
+        default: false
+        }
     }
 
     /// `field: message` when a field is named, else the message.

@@ -6,7 +6,7 @@ extension Engine {
         /// The runner returned; `started` when an agent process ran (in-process runners keep no
         /// checkpoints), rather than the run failing before it.
         case finished(RunOutcome, started: Bool)
-        case threw(String)
+        case threw(any Error)
         case stopped(StopReason)
     }
 
@@ -40,10 +40,10 @@ extension Engine {
         var outcome: RunOutcome
         switch ending {
         case .finished(let finished, _): outcome = finished
-        case .threw(let message) where Self.isOutOfDescriptors(message):
+        case .threw(let error) where Self.isOutOfDescriptors(error):
             // The node could not give the agent its pipes: not the agent's failure.
-            outcome = .interrupted("interrupted", reason: message)
-        case .threw(let message): outcome = .failed(message, retryable: true)
+            outcome = .interrupted("interrupted", reason: "\(error)")
+        case .threw(let error): outcome = .failed("\(error)", retryable: true)
         case .stopped(.timeout(let seconds)):
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
         case .stopped(.shutdown):
@@ -152,7 +152,7 @@ extension Engine {
             do { return .finished(try await runner.run(request, context: context), started: runner.needsWorkingDirectory) } catch is CancellationError {
                 return nil
             } catch {
-                return .threw("\(error)")
+                return .threw(error)
             }
         }
         stop.onStop { running.cancel() }
@@ -190,10 +190,13 @@ extension Engine {
         }
     }
 
-    /// Whether a runner's error says the process ran out of descriptors (EMFILE, ENFILE).
-    static func isOutOfDescriptors(_ message: String) -> Bool {
-        message.contains(String(cString: strerror(EMFILE))) || message.contains(String(cString: strerror(ENFILE)))
-            || message.contains("errno: \(EMFILE))") || message.contains("errno: \(ENFILE))")
+    /// Whether a runner's error is the process running out of descriptors (EMFILE, ENFILE).
+    static func isOutOfDescriptors(_ error: any Error) -> Bool {
+        switch error {
+        case let failure as AgentStartFailure: failure.isOutOfDescriptors
+        case let posix as POSIXError: AgentStartFailure("", errno: posix.code.rawValue).isOutOfDescriptors
+        default: false
+        }
     }
 
     static func format(_ seconds: Double) -> String {

@@ -1,4 +1,10 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// Runs one attempt of a task: starts the agent, reports what it does, returns how it ended.
@@ -197,5 +203,33 @@ extension AgentRunner {
     /// Available by default (in-process runners need nothing).
     public func availability(of agent: Agent) async -> AgentAvailability {
         AgentAvailability(agent: agent.name, runner: kind, available: true)
+    }
+}
+
+/// An agent process could not be started (a missing program, no descriptors left, a bad working
+/// directory). `errno` says why when the system did.
+public struct AgentStartFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, for a person.
+    public var message: String
+    /// The system's reason, when there is one.
+    public var errno: Int32?
+
+    /// Creates the failure.
+    public init(_ message: String, errno: Int32? = nil) {
+        self.message = message
+        self.errno = errno
+    }
+
+    /// The message.
+    public var description: String { message }
+
+    /// Whether the node ran out of descriptors (EMFILE, ENFILE): the node's fault, not the agent's.
+    public var isOutOfDescriptors: Bool { errno == EMFILE || errno == ENFILE }
+
+    /// How a run that could not start its agent `executable` ends: an interruption when the node
+    /// ran out of descriptors, else a retryable failure naming the agent and the program.
+    public func outcome(agent: String, executable: String) -> RunOutcome {
+        let reason = "agent \(agent): could not start \(executable): \(message)"
+        return isOutOfDescriptors ? .interrupted("interrupted", reason: reason) : .failed(reason, retryable: true)
     }
 }

@@ -81,7 +81,8 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
             report = try await execution.run()
         } catch {
             if Task.isCancelled { return .failed("cancelled", retryable: true) }
-            return .failed("agent \(request.agent.name): could not start \(invocation.executablePath): \(error)", retryable: true)
+            let failure = error as? AgentStartFailure ?? AgentStartFailure("\(error)")
+            return failure.outcome(agent: request.agent.name, executable: invocation.executablePath)
         }
         if Task.isCancelled { return .failed("cancelled", retryable: true, usage: Dialect.usage(report)) }
         return Dialect.outcome(report, settings: settings.own)
