@@ -154,6 +154,9 @@ struct PostgresServeTests {
             #expect(try await eventually(timeout: .seconds(30)) { try await store.task(id)?.state == .running })
             let run = try #require(try await store.runs(task: id).last)
             #expect(try await eventually(timeout: .seconds(20)) { AgentProcesses.of(run: run.id).count == 3 })
+            // Both daemons have made their node ids (one may have claimed the task before the other started).
+            let files = homes.map { $0.appendingPathComponent("node_id").path }
+            #expect(try await eventually(timeout: .seconds(20)) { files.allSatisfy { FileManager.default.fileExists(atPath: $0) } })
             let nodes = try homes.map { try String(contentsOf: $0.appendingPathComponent("node_id"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
             let holder = try #require(nodes.firstIndex(of: run.workerID))
             #expect(await daemons[holder].stop(SIGKILL) != nil)
