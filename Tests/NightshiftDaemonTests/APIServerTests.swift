@@ -339,6 +339,34 @@ struct APIServerTests {
         }
     }
 
+    @Test("the API's priority change goes through the engine: a live stream sees the priority event at once")
+    func writesThroughTheEngine() async throws {
+        try await APIHarness.with(handlers: ["ok": { _, _ in .succeeded(nil) }], streamPoll: .seconds(60)) { api in
+            let id = try #require(
+                try await api.request(.POST, "/v1/tasks", body: #"{"agent":"ok","prompt":"x","delay":3600}"#).json?["id"]?.stringValue)
+            var request = HTTPClientRequest(url: api.base + "/v1/tasks/\(id)/events")
+            request.headers.add(name: "Authorization", value: "Bearer \(APIHarness.token)")
+            request.headers.add(name: "Accept", value: "text/event-stream")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            var parser = SSEParser()
+            var seqs: [Int64] = []
+            var changed = false
+            for try await chunk in response.body {
+                seqs += parser.feed(String(buffer: chunk))
+                if !changed {
+                    changed = true
+                    // With a one-minute poll, only the engine's ring brings these within the timeout.
+                    #expect(try await api.request(.PATCH, "/v1/tasks/\(id)", body: #"{"priority":3}"#).status == 200)
+                } else if seqs.count == 2 {
+                    #expect(try await api.request(.POST, "/v1/tasks/\(id)/cancel").status == 200)
+                }
+            }
+            let stored = try await api.store.events(task: TaskID(id)!, after: 0, limit: 100)
+            #expect(stored.map(\.type) == ["state", "priority", "state"])
+            #expect(seqs == stored.map(\.seq))
+        }
+    }
+
     @Test("the OpenAPI document describes exactly the routes the server has")
     func openAPIMatchesRoutes() async throws {
         try await APIHarness.with(handlers: Self.handlers) { api in

@@ -94,6 +94,30 @@ public final class Engine: Service, Sendable {
         state.withLock { _ = $0.agents.removeValue(forKey: agent.name) }
     }
 
+    /// Removes an agent (its tasks stay); answers whether it existed. The engine forgets its cached
+    /// copy at once, so no new run starts on the deleted profile.
+    public func deleteAgent(named name: String) async throws -> Bool {
+        let existed = try await store.deleteAgent(named: name)
+        state.withLock { _ = $0.agents.removeValue(forKey: name) }
+        return existed
+    }
+
+    /// Archives a finished task, ringing the change feed for its `archived` event.
+    public func archive(_ id: TaskID) async throws -> AgentTask {
+        let task = try await store.archive(id, now: Date())
+        changes.ring()
+        return task
+    }
+
+    /// Changes the priority of a task that has not ended, ringing the change feed for its
+    /// `priority` event (and the dispatcher: the order of the queue changed).
+    public func setPriority(_ id: TaskID, to priority: Int) async throws -> AgentTask {
+        let task = try await store.setPriority(id, to: priority, now: Date())
+        changes.ring()
+        doorbell.ring()
+        return task
+    }
+
     /// Checks an agent against its runner: a runner kind this engine has, and a runner config
     /// its runner accepts. The error names the key at fault.
     public func validate(_ agent: Agent) throws(NightshiftError) {

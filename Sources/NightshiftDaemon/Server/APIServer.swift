@@ -153,7 +153,7 @@ public struct APIServer: Sendable {
         case (.post, "/v1/tasks/{id}/pause"): action(.pause)
         case (.post, "/v1/tasks/{id}/resume"): action(.resume)
         case (.post, "/v1/tasks/{id}/archive"): { _, context in
-            Self.json(APIJSON.task(try await store.archive(try Self.taskID(context), now: Date())))
+            Self.json(APIJSON.task(try await engine.archive(try Self.taskID(context))))
         }
         case (.get, "/v1/tasks/{id}/events"): events
         case (.get, "/v1/tasks/{id}/runs"): { _, context in
@@ -176,7 +176,7 @@ public struct APIServer: Sendable {
         }
         case (.delete, "/v1/agents/{name}"): { _, context in
             let name = try Self.parameter(context, "name")
-            guard try await store.deleteAgent(named: name) else {
+            guard try await engine.deleteAgent(named: name) else {
                 throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
             }
             return Response(status: .noContent)
@@ -243,7 +243,7 @@ public struct APIServer: Sendable {
         guard let priority = try APIJSON.int(members, "priority") else {
             throw NightshiftError(.invalidInput, "is required (an integer ≥ 0)", field: "priority")
         }
-        return Self.json(APIJSON.task(try await store.setPriority(id, to: priority, now: Date())))
+        return Self.json(APIJSON.task(try await engine.setPriority(id, to: priority)))
     }
 
     private func action(_ action: LifecycleAction) -> Handler {
