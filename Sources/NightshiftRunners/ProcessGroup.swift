@@ -41,7 +41,9 @@ enum ProcessGroup {
         }
     }
 
-    /// Sleeps for `duration` even if the task is cancelled (without blocking a thread).
+    /// Sleeps for `duration` even if the task is cancelled (without blocking a thread). A Dispatch
+    /// timer, because every structured sleep (`Task.sleep`, a clock's `sleep`) ends at once in a
+    /// cancelled task, and teardown runs in one.
     static func sleepIgnoringCancellation(_ duration: Duration) async {
         let (seconds, attoseconds) = duration.components
         let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)

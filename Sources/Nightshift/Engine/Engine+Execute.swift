@@ -93,7 +93,8 @@ extension Engine {
                 return try await store.settle(lease, outcome: outcome, now: Date())
             } catch let error as NightshiftError where error.code == .storeUnavailable && ContinuousClock.now + .seconds(delay) < deadline {
                 logger.warning("settle failed; trying again", metadata: ["nightshift.error": "\(error)", "nightshift.retry_in": "\(delay)"])
-                try? await Task.sleep(for: .seconds(delay))
+                // Cancelled (the engine stops): give up; the lease expires and the rescuer retries the task.
+                try await Task.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 2)
             }
         }
@@ -156,17 +157,31 @@ extension Engine {
             }
         }
         stop.onStop { running.cancel() }
-        let timer = (task.timeout ?? agent.timeout).map { seconds in
-            let timer = DispatchWorkItem { stop.stop(.timeout(seconds)) }
-            DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: timer)
-            return timer
+        // The timeout is a child of this run: it stops the run when it fires, and is cancelled
+        // when the runner returns first.
+        enum Waited: Sendable {
+            case ran(Ending?)
+            case timerEnded
         }
-        let ending = await withTaskCancellationHandler {
-            await running.value
-        } onCancel: {
-            running.cancel()
+        let timeout = task.timeout ?? agent.timeout
+        let ending = await withTaskGroup(of: Waited.self) { group -> Ending? in
+            if let timeout {
+                group.addTask {
+                    if (try? await Task.sleep(for: .seconds(timeout))) != nil { stop.stop(.timeout(timeout)) }
+                    return .timerEnded
+                }
+            }
+            group.addTask {
+                .ran(await withTaskCancellationHandler { await running.value } onCancel: { running.cancel() })
+            }
+            while let waited = await group.next() {
+                if case .ran(let ending) = waited {
+                    group.cancelAll()
+                    return ending
+                }
+            }
+            return nil
         }
-        timer?.cancel()
         // A stop that came before the runner returned decides; after a stop, the runner's own
         // outcome no longer counts. A runner cancelled by the engine's own cancellation is released.
         if let reason = stop.finish() { return .stopped(reason) }

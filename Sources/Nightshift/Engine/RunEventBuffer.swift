@@ -54,6 +54,8 @@ final class RunEventBuffer: Sendable {
             state.writing = true
             return true
         }
+        // Unstructured because `emit` is synchronous, called from the runner's code; the writer ends
+        // when nothing is left, and `flush()` (which the run awaits before it settles) waits for it.
         if start { Task { await self.writeUntilEmpty() } }
     }
 

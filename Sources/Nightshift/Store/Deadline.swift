@@ -3,6 +3,9 @@ import Synchronization
 /// `body`'s answer, or a `store_unavailable` error once `timeout` passed: `body` is then
 /// cancelled and not waited for. For calls into a store that may hang while its database is gone.
 ///
+/// Unstructured on purpose: a task group waits for its children, and the point is not to wait for
+/// a `body` that hangs on a dead connection; `body` is cancelled and left to end by itself.
+///
 /// The timer is cancelled as soon as `body` answers: a call answered in a millisecond does not
 /// leave a sleeping task behind for the rest of `timeout` (with a 30-second deadline and thousands
 /// of calls a second, those numbered in the hundreds of thousands).

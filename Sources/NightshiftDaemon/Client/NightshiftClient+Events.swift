@@ -21,6 +21,8 @@ extension NightshiftClient {
     ) -> AsyncThrowingStream<JSONValue, any Error> {
         let (stream, continuation) = AsyncThrowingStream<JSONValue, any Error>.makeStream()
         let client = self
+        // Unstructured because the stream outlives this call: the consumer owns it, and ending the
+        // stream (or cancelling its consumer) cancels the worker.
         let worker = Task {
             do {
                 try await client.followEvents(task: id, after: after, onInterruption: onInterruption) { continuation.yield($0) }
