@@ -18,8 +18,7 @@ extension PostgresTaskStore {
                 try await transaction.lockCheckedWriters()
                 // A retry queues a task that no longer counted towards the depth cap: it must fit.
                 if action == .retry, let cap = self.configuration.maxQueueDepth, (try? facts.next(on: .retry)) != nil {
-                    let depth = try await transaction.rows("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'waiting', 'paused')")
-                        .first.map { try $0["n"].decode(Int.self) } ?? 0
+                    let depth = try await transaction.queueDepth()
                     if depth >= cap { throw NightshiftError.queueFull(depth: depth, cap: cap) }
                 }
                 let time = now.timeIntervalSince1970

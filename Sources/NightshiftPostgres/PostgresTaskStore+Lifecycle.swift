@@ -189,6 +189,13 @@ extension Transaction {
         try await rows("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.checked'))")
     }
 
+    /// Tasks waiting to run (queued, waiting, paused): what the depth cap counts. Exact only under
+    /// ``lockCheckedWriters()``, which every write that can add to it takes.
+    func queueDepth() async throws -> Int {
+        try await rows("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'waiting', 'paused')")
+            .first.map { try $0["n"].decode(Int.self) } ?? 0
+    }
+
     /// Appends non-state events to one task's log (nothing if the task is gone); with `lease`,
     /// only while that lease is current. Answers whether it appended.
     @discardableResult

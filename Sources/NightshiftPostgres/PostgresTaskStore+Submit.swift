@@ -54,8 +54,7 @@ extension Transaction {
             throw refusal
         }
         if let maxDepth {
-            let depth = try await rows("SELECT count(*) AS n FROM tasks WHERE state IN ('queued', 'waiting', 'paused')")
-                .first.map { try $0["n"].decode(Int.self) } ?? 0
+            let depth = try await queueDepth()
             if depth >= maxDepth {
                 throw NightshiftError.queueFull(depth: depth, cap: maxDepth)
             }
