@@ -68,8 +68,7 @@ extension Engine {
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
             // In-process runners keep no checkpoints and no directories: nothing to clean up.
             if case .settled(let state) = result, state.isTerminal, observed.usesDirectories {
-                await resolveCheckpoints(of: task.id, logger: logger)
-                removeDirectories(of: task.id, endedIn: state)
+                await cleanUpEnded(task.id, endedIn: state, logger: logger)
             }
             if case .stale(let reason) = result {
                 logger.warning("settle refused: lease is stale", metadata: ["nightshift.reason": "\(reason)"])
@@ -209,7 +208,7 @@ extension Engine {
     static func isOutOfDescriptors(_ error: any Error) -> Bool {
         switch error {
         case let failure as AgentStartFailure: failure.isOutOfDescriptors
-        case let posix as POSIXError: AgentStartFailure("", errno: posix.code.rawValue).isOutOfDescriptors
+        case let posix as POSIXError: AgentStartFailure.isOutOfDescriptors(errno: posix.code.rawValue)
         default: false
         }
     }

@@ -224,7 +224,10 @@ public struct AgentStartFailure: Error, Sendable, Hashable, CustomStringConverti
     public var description: String { message }
 
     /// Whether the node ran out of descriptors (EMFILE, ENFILE): the node's fault, not the agent's.
-    public var isOutOfDescriptors: Bool { errno == EMFILE || errno == ENFILE }
+    public var isOutOfDescriptors: Bool { errno.map(Self.isOutOfDescriptors(errno:)) ?? false }
+
+    /// Whether `errno` says the process or the system ran out of descriptors.
+    public static func isOutOfDescriptors(errno: Int32) -> Bool { errno == EMFILE || errno == ENFILE }
 
     /// How a run that could not start its agent `executable` ends: an interruption when the node
     /// ran out of descriptors, else a retryable failure naming the agent and the program.
