@@ -367,7 +367,9 @@ public struct APIServer: Sendable {
                 field: "body")
         }
         let value = try JSONValue(jsonText: text)
-        if let path = firstNUL(in: value, path: "") {
+        // JSON carries a NUL only as the escape `\u0000` (or as a raw byte): only a body that holds
+        // one is walked for the member to name.
+        if bytes.contains(0) || text.contains(#"\u0000"#), let path = firstNUL(in: value, path: "") {
             throw NightshiftError(.invalidInput, "expected text without NUL (U+0000)", field: path)
         }
         return value
