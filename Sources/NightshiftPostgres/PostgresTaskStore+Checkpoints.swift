@@ -2,7 +2,7 @@ import Foundation
 import Nightshift
 import PostgresNIO
 
-extension PostgresTaskStore: CheckpointStore {
+extension PostgresTaskStore {
     /// Inserts the checkpoint or replaces the one with its id, keeping the first `created_at`.
     public func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> SessionCheckpoint {
         try checkpoint.validate()

@@ -4,7 +4,7 @@ import PostgresNIO
 
 // Every write first takes an advisory transaction lock on its key, so a read-modify-write cannot
 // interleave with another writer of that key on any node, even when the row does not exist yet.
-extension PostgresTaskStore: MemoryStore {
+extension PostgresTaskStore {
     /// Writes the summary under the key; with `expectedVersion`, only over that version.
     public func setMemory(
         workspace: String, agent: String, key: String, summary: String, expectedVersion: Int?, now: Date

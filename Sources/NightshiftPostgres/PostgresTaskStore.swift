@@ -258,10 +258,3 @@ extension PostgresTaskStore {
         return NightshiftError(.storeUnavailable, "PostgreSQL \(what) failed: \(message(of: error))", cause: state.map { .sqlState($0) })
     }
 }
-
-extension TaskStore where Self == PostgresTaskStore {
-    /// The shared store on the PostgreSQL database at `url` (`postgres://USER[:PASSWORD]@HOST:PORT/DB`).
-    public static func postgres(url: String, configuration: PostgresTaskStore.Configuration = .init()) throws -> PostgresTaskStore {
-        try PostgresTaskStore(url: url, configuration: configuration)
-    }
-}

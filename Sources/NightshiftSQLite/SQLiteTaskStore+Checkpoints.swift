@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Nightshift
 
-extension SQLiteTaskStore: CheckpointStore {
+extension SQLiteTaskStore {
     /// Inserts the checkpoint or replaces the one with its id, keeping the first `created_at`.
     public func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> SessionCheckpoint {
         try checkpoint.validate()

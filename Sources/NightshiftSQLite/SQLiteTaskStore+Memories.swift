@@ -5,7 +5,7 @@ import Nightshift
 // Every write reads and writes inside one `BEGIN IMMEDIATE` transaction of the write queue, which
 // holds SQLite's write lock from the start: a read-modify-write cannot interleave with another
 // writer, in this process or any other on the same file.
-extension SQLiteTaskStore: MemoryStore {
+extension SQLiteTaskStore {
     /// Writes the summary under the key; with `expectedVersion`, only over that version.
     public func setMemory(
         workspace: String, agent: String, key: String, summary: String, expectedVersion: Int?, now: Date

@@ -131,10 +131,3 @@ public final class SQLiteTaskStore: TaskStore {
         }
     }
 }
-
-extension TaskStore where Self == SQLiteTaskStore {
-    /// The embedded store on the SQLite file at `path`.
-    public static func sqlite(path: String, configuration: SQLiteTaskStore.Configuration = .init()) throws -> SQLiteTaskStore {
-        try SQLiteTaskStore(path: path, configuration: configuration)
-    }
-}

@@ -25,6 +25,6 @@ final class Counter: Sendable {
     var total: Int { state.withLock { $0.total } }
 }
 
-extension TaskStore {
+extension TaskQueries {
     func state(of id: TaskID) async throws -> TaskState? { try await task(id)?.state }
 }

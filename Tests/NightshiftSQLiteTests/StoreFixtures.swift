@@ -40,13 +40,13 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     }
 }
 
-/// A store with checkpoints and memories too (both kinds are).
-typealias SessionStore = any TaskStore & CheckpointStore & MemoryStore
+/// A complete store (both kinds are).
+typealias SessionStore = any TaskStore
 
 extension StoreKind {
     /// A fresh store, as a ``SessionStore``.
     func makeSessionStore() async throws -> SessionStore {
-        try await make() as! SessionStore
+        try await make()
     }
 
     /// `count` stores sharing one fresh database — one SQLite file, one PostgreSQL schema — as
@@ -83,13 +83,15 @@ enum PostgresPools {
     }
 }
 
-extension TaskStore {
+extension AgentCatalogue {
     /// Saves an agent and returns the store, for fluent set-up.
     func with(_ agents: Agent...) async throws -> Self {
         for agent in agents { try await saveAgent(agent) }
         return self
     }
+}
 
+extension TaskLog {
     func allHookEvents() async throws -> [HookEvent] {
         try await hookEvents(after: 0, limit: 100_000)
     }

@@ -71,7 +71,6 @@ extension Engine {
         }
         let left = [task.budgetUSD.map { $0 - task.costUSD }, agent.remainingBudgetUSD].compactMap { $0 }.min()
 
-        let checkpoints = store as? any CheckpointStore
         var resume: ResumeContext?
         var hint: String?
         var previousError: String?
@@ -79,7 +78,7 @@ extension Engine {
             let earlier = ((try? await store.runs(task: task.id)) ?? []).filter { $0.attempt < claimed.run.attempt }
             previousError = earlier.last?.error
             let session = earlier.last { $0.agentSessionID != nil }
-            hint = try? await checkpoints?.latestActiveCheckpoint(
+            hint = try? await store.latestActiveCheckpoint(
                 agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID)?.resumeHint
             // Only the previous attempt's session is resumed. An attempt that reported none after
             // one that did most likely failed to resume it (the CLI no longer has it, or could not
@@ -94,9 +93,9 @@ extension Engine {
         if resume == nil, runner.takesContinuationPrompt, let hint {
             prompt += "\n\nThis task was started before and stopped. Resume hint from its last checkpoint: \(hint)"
         }
-        if agent.injectMemories, let memories = store as? any MemoryStore {
+        if agent.injectMemories {
             do {
-                let known = try await memories.memories(workspace: task.workspaceID, agent: agent.name, prefix: nil)
+                let known = try await store.memories(workspace: task.workspaceID, agent: agent.name, prefix: nil)
                 if let preamble = Self.memoryPreamble(known) { prompt = preamble + prompt }
             } catch {
                 logger.warning("could not read memories", metadata: ["nightshift.error": "\(error)"])
@@ -133,7 +132,6 @@ extension Engine {
     func recordCheckpoints(
         _ claimed: ClaimedRun, agent: String, outcome: RunOutcome, observed: RunObservations, events: RunEventBuffer, logger: Logger
     ) async {
-        guard let store = store as? any CheckpointStore else { return }
         let task = claimed.task
         let now = Date()
         let sessionID = outcome.usage.agentSessionID ?? observed.sessionID
@@ -193,7 +191,6 @@ extension Engine {
     /// Resolves the task's active checkpoints once it has ended, whatever the end: nothing resumes
     /// from them any more.
     func resolveCheckpoints(of task: TaskID, logger: Logger) async {
-        guard let store = store as? any CheckpointStore else { return }
         do {
             var query = CheckpointQuery()
             query.taskID = task

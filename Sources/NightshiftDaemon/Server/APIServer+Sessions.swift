@@ -4,17 +4,10 @@ import Hummingbird
 import Nightshift
 
 /// The session routes: agents' checkpoints (`/v1/checkpoints…`) and memories
-/// (`/v1/agents/{name}/memories…`), served from the engine's store when it keeps them.
+/// (`/v1/agents/{name}/memories…`), served from the engine's store.
 extension APIServer {
-    /// The store's checkpoints and memories; 501 if the store keeps none.
-    var sessions: any CheckpointStore & MemoryStore {
-        get throws {
-            guard let store = engine.store as? any CheckpointStore & MemoryStore else {
-                throw APIFailure(.notImplemented, code: "not_implemented", message: "this store keeps no checkpoints or memories")
-            }
-            return store
-        }
-    }
+    /// The store's checkpoints and memories.
+    var sessions: any CheckpointStore & MemoryStore { engine.store }
 
     /// The handler of a session route.
     func sessionHandler(_ method: HTTPRequest.Method, _ path: String) -> Handler {

@@ -9,7 +9,7 @@ import NIOCore
 /// again when the engine rings its change signal, at most every 20 ms, and at the poll interval
 /// in any case.
 struct EventStream: Sendable {
-    let store: any TaskStore
+    let store: any TaskLog & TaskQueries
     let task: TaskID
     let after: Int64
     /// Rung by the engine after it writes to any task's log: the stream reads again then.

@@ -9,16 +9,15 @@ extension OpenAPIDocument {
         "Memory key (1 to \(Memory.maxKeyLength) characters, percent-encoded)")
     private static let workspace = parameter("workspace", in: "query", ["type": "string", "minLength": 1], "Workspace (default: default)")
     /// What every session route may answer besides the `/v1` failures.
-    private static let sessionFailures: Failures = ["501": "The store keeps no checkpoints or memories (`not_implemented`)"]
-    private static let checkpointFailures = [v1Failures, sessionFailures, pathFailures("checkpoint")]
-    private static let memoryFailures = [v1Failures, sessionFailures, pathFailures("memory"), queryFailures]
+    private static let checkpointFailures = [v1Failures, pathFailures("checkpoint")]
+    private static let memoryFailures = [v1Failures, pathFailures("memory"), queryFailures]
 
     /// The paths of the session routes.
     static let sessionPaths: [String: [String: JSONValue]] = [
         "/v1/checkpoints": [
             "get": operation(
                 "List checkpoints, most recently updated first", ["200": answer("Checkpoints", "CheckpointList")],
-                failures: [v1Failures, sessionFailures, queryFailures],
+                failures: [v1Failures, queryFailures],
                 parameters: [
                     parameter("agent", in: "query", "string", "Agent name"),
                     parameter("status", in: "query", ["type": "string", "enum": ["active", "resolved"]], "active or resolved"),
@@ -32,18 +31,18 @@ extension OpenAPIDocument {
                     "201": answer("Created (an id is assigned unless the body gives one)", "Checkpoint"),
                     "200": answer("Replaced: the id named an existing checkpoint (its created_at is kept)", "Checkpoint"),
                 ],
-                failures: [v1Failures, sessionFailures], body: "CheckpointWrite"),
+                failures: [v1Failures], body: "CheckpointWrite"),
         ],
         "/v1/checkpoints/quarantine": [
             "get": operation(
                 "Checkpoint files that could not be read, with the reason, most recent first",
                 ["200": answer("Quarantined files", "QuarantineList")],
-                failures: [v1Failures, sessionFailures, queryFailures], parameters: [limit(maximum: CheckpointQuery.maxLimit, default: 100)]),
+                failures: [v1Failures, queryFailures], parameters: [limit(maximum: CheckpointQuery.maxLimit, default: 100)]),
         ],
         "/v1/checkpoints/cleanup": [
             "post": operation(
                 "Archive resolved and stale active checkpoints not updated for older_than_days days",
-                ["200": answer("How many were archived", "CleanupResult")], failures: [v1Failures, sessionFailures], body: "Cleanup"),
+                ["200": answer("How many were archived", "CleanupResult")], failures: [v1Failures], body: "Cleanup"),
         ],
         "/v1/checkpoints/{id}": [
             "get": operation("A checkpoint", ["200": answer("The checkpoint", "Checkpoint")], failures: checkpointFailures, parameters: [checkpointID]),
@@ -56,7 +55,7 @@ extension OpenAPIDocument {
         "/v1/agents/{name}/memories": [
             "get": operation(
                 "An agent's memories, by key", ["200": answer("Memories", "MemoryList")],
-                failures: [v1Failures, sessionFailures, percentFailure, queryFailures],
+                failures: [v1Failures, percentFailure, queryFailures],
                 parameters: [memoryAgent, workspace, parameter("prefix", in: "query", "string", "Only keys starting with this")]),
         ],
         "/v1/agents/{name}/memories/{key}": [
@@ -64,7 +63,7 @@ extension OpenAPIDocument {
             "put": operation(
                 "Write a memory (version + 1)", ["200": answer("The memory", "Memory")],
                 failures: [
-                    v1Failures, sessionFailures, percentFailure, queryFailures,
+                    v1Failures, percentFailure, queryFailures,
                     ["409": "expected_version is not the current version, 0 meaning none yet (`conflict`)"],
                 ],
                 parameters: [memoryAgent, memoryKey, workspace], body: "MemoryWrite"),

@@ -1,0 +1,14 @@
+import Foundation
+
+/// What a person does to a task: lifecycle actions, archiving, priority. Each change writes its task
+/// event and hook event in the same transaction.
+public protocol TaskActions: Sendable {
+    /// Applies a person's action (cancel, pause, resume, retry, drop, wake) and returns the task.
+    /// Cancelling a running task ends its run, so its worker's lease is lost.
+    func transition(_ id: TaskID, _ action: LifecycleAction, now: Date) async throws -> AgentTask
+    /// Archives a finished task (default listings leave it out). Throws `illegal_transition` unless
+    /// the task is done, error, cancelled or dropped.
+    func archive(_ id: TaskID, now: Date) async throws -> AgentTask
+    /// Changes the priority of a task that has not finished, and records a `priority` event.
+    func setPriority(_ id: TaskID, to priority: Int, now: Date) async throws -> AgentTask
+}

@@ -1,0 +1,9 @@
+import Foundation
+
+/// The append-only logs: each task's events, and the global hook stream of state changes.
+public protocol TaskLog: Sendable {
+    /// A task's events after `seq`, at most `limit`, in order.
+    func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent]
+    /// The global hook stream after `seq`, at most `limit`, in order.
+    func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent]
+}
