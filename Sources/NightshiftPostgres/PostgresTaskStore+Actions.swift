@@ -57,6 +57,7 @@ extension PostgresTaskStore {
                     sql.append(" AND finished_at IS NULL")
                     try await transaction.rows(sql)
                 }
+                if next.isTerminal { try await transaction.resolveActiveCheckpoints(of: [id], now: now) }
                 guard let task = try await transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
                 return task
             }

@@ -6,18 +6,7 @@ extension PostgresTaskStore {
     /// Inserts the checkpoint or replaces the one with its id, keeping the first `created_at`.
     public func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> SessionCheckpoint {
         try checkpoint.validate()
-        return try await write { transaction in
-            var saved = checkpoint
-            if saved.id.isEmpty {
-                saved.id = UUIDv7.generate()
-            } else if let created = try await transaction.rows(
-                SQL("SELECT created_at FROM checkpoints WHERE id = ").appending(.text(saved.id), " FOR UPDATE")
-            ).first {
-                saved.createdAt = Date(timeIntervalSince1970: try created["created_at"].decode(Double.self))
-            }
-            try await transaction.writeCheckpoint(saved)
-            return saved
-        }
+        return try await write { transaction in try await transaction.save(checkpoint) }
     }
 
     /// The checkpoint with this id, archived or not.
@@ -105,15 +94,7 @@ extension PostgresTaskStore {
 
     /// Records a checkpoint file that was moved to quarantine.
     public func recordQuarantined(_ file: QuarantinedCheckpoint) async throws {
-        try await write { transaction in
-            var sql = SQL("INSERT INTO quarantined_checkpoints (file_name, quarantined_path, error, agent, task_id, time) VALUES (")
-            sql.append(list: [
-                .text(file.fileName), .text(file.quarantinedPath), .text(file.error), .text(file.agent),
-                .text(file.taskID?.rawValue), .double(file.time.timeIntervalSince1970),
-            ])
-            sql.append(")")
-            try await transaction.rows(sql)
-        }
+        try await write { transaction in try await transaction.recordQuarantined(file) }
     }
 
     /// The quarantined files, most recent first.
@@ -162,5 +143,51 @@ extension Transaction {
                 updated_at = excluded.updated_at, archived_at = excluded.archived_at, body = excluded.body
             """)
         try await rows(sql)
+    }
+
+    /// Inserts the checkpoint or replaces the one with its id, keeping the first `created_at`; an
+    /// empty id gets a new UUIDv7. Answers the checkpoint as stored.
+    func save(_ checkpoint: SessionCheckpoint) async throws -> SessionCheckpoint {
+        var saved = checkpoint
+        if saved.id.isEmpty {
+            saved.id = UUIDv7.generate()
+        } else if let created = try await rows(
+            SQL("SELECT created_at FROM checkpoints WHERE id = ").appending(.text(saved.id), " FOR UPDATE")
+        ).first {
+            saved.createdAt = Date(timeIntervalSince1970: try created["created_at"].decode(Double.self))
+        }
+        try await writeCheckpoint(saved)
+        return saved
+    }
+
+    /// Records a checkpoint file that was moved to quarantine.
+    func recordQuarantined(_ file: QuarantinedCheckpoint) async throws {
+        var sql = SQL("INSERT INTO quarantined_checkpoints (file_name, quarantined_path, error, agent, task_id, time) VALUES (")
+        sql.append(list: [
+            .text(file.fileName), .text(file.quarantinedPath), .text(file.error), .text(file.agent),
+            .text(file.taskID?.rawValue), .double(file.time.timeIntervalSince1970),
+        ])
+        sql.append(")")
+        try await rows(sql)
+    }
+
+    /// Saves a run's checkpoints and records its quarantined files (see ``SettlePlan/checkpoints``).
+    func save(_ collection: CheckpointCollection) async throws {
+        for file in collection.quarantined { try await recordQuarantined(file) }
+        for checkpoint in collection.checkpoints { _ = try await save(checkpoint) }
+    }
+
+    /// Resolves the active checkpoints of tasks that just ended: nothing resumes from them any more.
+    func resolveActiveCheckpoints(of tasks: [TaskID], now: Date) async throws {
+        guard !tasks.isEmpty else { return }
+        var sql = SQL("SELECT body FROM checkpoints WHERE task_id = ANY(")
+        sql.append(.texts(tasks.map(\.rawValue)))
+        sql.append(") AND status = 'active' ORDER BY id FOR UPDATE")
+        for row in try await rows(sql) {
+            var checkpoint = try Self.checkpoint(row)
+            checkpoint.status = .resolved
+            checkpoint.updatedAt = SessionCheckpoint.roundedTime(now)
+            try await writeCheckpoint(checkpoint)
+        }
     }
 }

@@ -3,11 +3,11 @@ import Nightshift
 import PostgresNIO
 
 extension PostgresTaskStore {
-    /// Records a run's end if `lease` is still current (see ``TaskStore/settle(_:outcome:now:)``).
+    /// Records a run's end if `lease` is still current (see ``TaskQueue/settle(_:outcome:checkpoints:now:)``).
     ///
     /// Settles that arrive while a batch is being written go together into the next batch.
-    public func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult {
-        try await settles.submit(Settlement(lease: lease, outcome: outcome, now: now))
+    public func settle(_ lease: Lease, outcome: RunOutcome, checkpoints: CheckpointCollection, now: Date) async throws -> SettleResult {
+        try await settles.submit(Settlement(lease: lease, outcome: outcome, checkpoints: checkpoints, now: now))
     }
 
     /// Extends the leases still held; returns the lost ones.

@@ -69,6 +69,8 @@ extension Transaction {
             }
             runs = RunCounts()
         }
+        try await save(plan.checkpoints)
+        try await resolveActiveCheckpoints(of: plan.ended, now: settlements[0].now)
         var results: [SettleResult] = []
         for (settlement, result) in zip(settlements, plan.results) {
             if let result {

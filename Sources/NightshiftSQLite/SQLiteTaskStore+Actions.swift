@@ -49,6 +49,7 @@ extension SQLiteTaskStore {
                     sql: "UPDATE runs SET finished_at = ?, outcome = ?, settled_by = ?, settled_state = ? WHERE task_id = ? AND attempt = ? AND finished_at IS NULL",
                     arguments: [time, action == .cancel ? "cancelled" : action.name, action.name, next.rawValue, id.rawValue, facts.attempt])
             }
+            if next.isTerminal { try transaction.resolveActiveCheckpoints(of: [id], now: now) }
             guard let task = try transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
             return task
         }

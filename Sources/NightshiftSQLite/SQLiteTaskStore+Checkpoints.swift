@@ -6,18 +6,7 @@ extension SQLiteTaskStore {
     /// Inserts the checkpoint or replaces the one with its id, keeping the first `created_at`.
     public func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> SessionCheckpoint {
         try checkpoint.validate()
-        return try await writer.write { transaction in
-            var saved = checkpoint
-            if saved.id.isEmpty {
-                saved.id = UUIDv7.generate()
-            } else if let created = try Double.fetchOne(
-                transaction.db, sql: "SELECT created_at FROM checkpoints WHERE id = ?", arguments: [saved.id])
-            {
-                saved.createdAt = Date(timeIntervalSince1970: created)
-            }
-            try Self.write(saved, in: transaction.db)
-            return saved
-        }
+        return try await writer.write { transaction in try transaction.save(checkpoint) }
     }
 
     /// The checkpoint with this id, archived or not.
@@ -105,17 +94,7 @@ extension SQLiteTaskStore {
 
     /// Records a checkpoint file that was moved to quarantine.
     public func recordQuarantined(_ file: QuarantinedCheckpoint) async throws {
-        try await writer.write { transaction in
-            try transaction.db.execute(
-                sql: """
-                    INSERT INTO quarantined_checkpoints (file_name, quarantined_path, error, agent, task_id, time)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    file.fileName, file.quarantinedPath, file.error, file.agent, file.taskID?.rawValue,
-                    file.time.timeIntervalSince1970,
-                ])
-        }
+        try await writer.write { transaction in try transaction.recordQuarantined(file) }
     }
 
     /// The quarantined files, most recent first.
@@ -143,11 +122,11 @@ extension SQLiteTaskStore {
         try String.fetchOne(db, sql: "SELECT body FROM checkpoints WHERE id = ?", arguments: [id]).map(decode)
     }
 
-    private static func decode(_ body: String) throws -> SessionCheckpoint {
+    static func decode(_ body: String) throws -> SessionCheckpoint {
         try JSONDecoder().decode(SessionCheckpoint.self, from: Data(body.utf8))
     }
 
-    private static func write(_ checkpoint: SessionCheckpoint, in db: Database) throws {
+    static func write(_ checkpoint: SessionCheckpoint, in db: Database) throws {
         try db.execute(
             sql: """
                 INSERT INTO checkpoints (id, agent, session_id, task_id, phase, status, created_at, updated_at, archived_at, body)
@@ -162,5 +141,52 @@ extension SQLiteTaskStore {
                 checkpoint.updatedAt.timeIntervalSince1970, checkpoint.archivedAt?.timeIntervalSince1970,
                 checkpoint.json.jsonText,
             ])
+    }
+}
+
+extension WriteTransaction {
+    /// Inserts the checkpoint or replaces the one with its id, keeping the first `created_at`; an
+    /// empty id gets a new UUIDv7. Answers the checkpoint as stored.
+    func save(_ checkpoint: SessionCheckpoint) throws -> SessionCheckpoint {
+        var saved = checkpoint
+        if saved.id.isEmpty {
+            saved.id = UUIDv7.generate()
+        } else if let created = try Double.fetchOne(db, sql: "SELECT created_at FROM checkpoints WHERE id = ?", arguments: [saved.id]) {
+            saved.createdAt = Date(timeIntervalSince1970: created)
+        }
+        try SQLiteTaskStore.write(saved, in: db)
+        return saved
+    }
+
+    /// Records a checkpoint file that was moved to quarantine.
+    func recordQuarantined(_ file: QuarantinedCheckpoint) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO quarantined_checkpoints (file_name, quarantined_path, error, agent, task_id, time)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                file.fileName, file.quarantinedPath, file.error, file.agent, file.taskID?.rawValue, file.time.timeIntervalSince1970,
+            ])
+    }
+
+    /// Saves a run's checkpoints and records its quarantined files (see ``SettlePlan/checkpoints``).
+    func save(_ collection: CheckpointCollection) throws {
+        for file in collection.quarantined { try recordQuarantined(file) }
+        for checkpoint in collection.checkpoints { _ = try save(checkpoint) }
+    }
+
+    /// Resolves the active checkpoints of tasks that just ended: nothing resumes from them any more.
+    func resolveActiveCheckpoints(of tasks: [TaskID], now: Date) throws {
+        guard !tasks.isEmpty else { return }
+        let bodies = try String.fetchAll(
+            db, sql: "SELECT body FROM checkpoints WHERE task_id IN (\(databaseQuestionMarks(count: tasks.count))) AND status = 'active'",
+            arguments: StatementArguments(tasks.map(\.rawValue)))
+        for body in bodies {
+            var checkpoint = try SQLiteTaskStore.decode(body)
+            checkpoint.status = .resolved
+            checkpoint.updatedAt = SessionCheckpoint.roundedTime(now)
+            try SQLiteTaskStore.write(checkpoint, in: db)
+        }
     }
 }

@@ -3,11 +3,11 @@ import GRDB
 import Nightshift
 
 extension SQLiteTaskStore {
-    /// Records a run's end if `lease` is still current (see ``TaskStore/settle(_:outcome:now:)``).
+    /// Records a run's end if `lease` is still current (see ``TaskQueue/settle(_:outcome:checkpoints:now:)``).
     ///
     /// Settles that arrive together are written as one batch (see `WriteCoalescer`).
-    public func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult {
-        try await settles.submit(Settlement(lease: lease, outcome: outcome, now: now))
+    public func settle(_ lease: Lease, outcome: RunOutcome, checkpoints: CheckpointCollection, now: Date) async throws -> SettleResult {
+        try await settles.submit(Settlement(lease: lease, outcome: outcome, checkpoints: checkpoints, now: now))
     }
 
     /// Extends the leases still held; returns the lost ones.
@@ -132,6 +132,8 @@ extension WriteTransaction {
             try transitionAll(moves, columns: columns, fixed: fixed, now: now)
         }
         try finishRuns(runs)
+        try save(plan.checkpoints)
+        try resolveActiveCheckpoints(of: plan.ended, now: now)
         for (agent, spend) in plan.agentSpend where spend.spent != spend.before {
             try db.execute(sql: "UPDATE agents SET spent_usd = ? WHERE name = ?", arguments: [spend.spent, agent])
         }

@@ -398,6 +398,58 @@ struct StoreConformanceTests {
         #expect(try await store.appendRunWrite(RunWrite(lease: second.lease, events: [late])) == false)
     }
 
+    @Test("a run's checkpoints are saved by its settle, fenced; an ended task's active checkpoints are resolved in the same transaction", arguments: StoreKind.allCases)
+    func checkpointsSettleWithTheRun(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        let task = try await store.submit(NewTask(agent: "echo", prompt: "x", retry: RetryPolicy(maxAttempts: 3, initialBackoff: 0, maxBackoff: 0)), now: t0).task
+        func checkpoint(_ phase: String) -> SessionCheckpoint {
+            SessionCheckpoint(agent: "echo", sessionID: "s", taskID: task.id, phase: phase, createdAt: t0)
+        }
+        func phases(_ status: CheckpointStatus) async throws -> [String] {
+            var query = CheckpointQuery()
+            query.taskID = task.id
+            query.status = status
+            return try await store.checkpoints(query).map(\.phase).sorted()
+        }
+        let quarantined = QuarantinedCheckpoint(
+            fileName: "bad.json", quarantinedPath: "/q/bad.json", error: "not JSON", agent: "echo", taskID: task.id, time: t0)
+        // The first run fails (retryable): its checkpoint and quarantined file are saved with the settle.
+        let first = try #require(try await store.claim(worker: "w1", limit: 1, leaseDuration: 10, now: t0).first)
+        #expect(try await store.settle(
+            first.lease, outcome: .failed("boom", retryable: true),
+            checkpoints: CheckpointCollection(checkpoints: [checkpoint("one")], quarantined: [quarantined]),
+            now: t0.addingTimeInterval(1)) == .settled(.queued))
+        #expect(try await phases(.active) == ["one"])
+        #expect(try await store.quarantinedCheckpoints(limit: 10).map(\.fileName) == ["bad.json"])
+        // The second run's worker dies; the task runs again elsewhere. The lost worker's late
+        // settle, claiming success, writes nothing: its checkpoint is not saved and the task's
+        // active ones are not resolved while the third run goes on.
+        let second = try #require(try await store.claim(worker: "dead", limit: 1, leaseDuration: 10, now: t0.addingTimeInterval(2)).first)
+        _ = try await store.rescueExpiredLeases(now: t0.addingTimeInterval(13))
+        let third = try #require(try await store.claim(worker: "w3", limit: 1, leaseDuration: 30, now: t0.addingTimeInterval(14)).first)
+        let late = try await store.settle(
+            second.lease, outcome: .succeeded("late"),
+            checkpoints: CheckpointCollection(checkpoints: [checkpoint("stale")], quarantined: [quarantined]),
+            now: t0.addingTimeInterval(15))
+        guard case .stale = late else { Issue.record("expected a stale settle, got \(late)"); return }
+        #expect(try await phases(.active) == ["one"])
+        #expect(try await phases(.resolved).isEmpty)
+        #expect(try await store.quarantinedCheckpoints(limit: 10).count == 1)
+        // The current run succeeds: its checkpoint is saved and every active one of the task is resolved.
+        #expect(try await store.settle(
+            third.lease, outcome: .succeeded("ok"), checkpoints: CheckpointCollection(checkpoints: [checkpoint("three")]),
+            now: t0.addingTimeInterval(16)) == .settled(.done))
+        #expect(try await phases(.active).isEmpty)
+        #expect(try await phases(.resolved) == ["one", "three"])
+        // A person's cancel resolves the cancelled task's active checkpoints in its own transaction.
+        let other = try await store.submit(NewTask(agent: "echo", prompt: "y"), now: t0).task
+        _ = try await store.saveCheckpoint(SessionCheckpoint(agent: "echo", taskID: other.id, phase: "waiting", createdAt: t0))
+        _ = try await store.transition(other.id, .cancel, now: t0.addingTimeInterval(17))
+        var query = CheckpointQuery()
+        query.taskID = other.id
+        #expect(try await store.checkpoints(query).map(\.status) == [.resolved])
+    }
+
     @Test("events are read back with a cursor; hook events are gap-free and ordered", arguments: StoreKind.allCases)
     func events(kind: StoreKind) async throws {
         let store = try await kind.make().with(echoAgent)

@@ -57,18 +57,19 @@ extension Engine {
             return
         }
         outcome.usage.durationSeconds = max(Date().timeIntervalSince(claimed.run.startedAt), 0)
+        var checkpoints = CheckpointCollection()
         if case .finished(_, let started) = ending, started {
-            await recordCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
+            checkpoints = await collectCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
         }
         do {
-            let result = try await settleRetrying(claimed.lease, outcome: outcome, logger: logger)
+            let result = try await settleRetrying(claimed.lease, outcome: outcome, checkpoints: checkpoints, logger: logger)
             changes.ring()
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
-            // In-process runners keep no checkpoints and no directories: nothing to clean up.
+            // In-process runners keep no directories: nothing to clean up.
             if case .settled(let state) = result, state.isTerminal, observed.usesDirectories {
-                await cleanUpEnded(task.id, endedIn: state, logger: logger)
+                removeDirectories(of: task.id, endedIn: state)
             }
             if case .stale(let reason) = result {
                 logger.warning("settle refused: lease is stale", metadata: ["nightshift.reason": "\(reason)"])
@@ -84,12 +85,14 @@ extension Engine {
     /// Settles, trying again with backoff while the store cannot be reached (a database that went
     /// away), for up to a lease duration: after that the lease has expired and the rescuer owns
     /// the task.
-    private func settleRetrying(_ lease: Lease, outcome: RunOutcome, logger: Logger) async throws -> SettleResult {
+    private func settleRetrying(
+        _ lease: Lease, outcome: RunOutcome, checkpoints: CheckpointCollection, logger: Logger
+    ) async throws -> SettleResult {
         let deadline = ContinuousClock.now + .seconds(configuration.leaseDuration)
         var delay = 0.05
         while true {
             do {
-                return try await store.settle(lease, outcome: outcome, now: Date())
+                return try await store.settle(lease, outcome: outcome, checkpoints: checkpoints, now: Date())
             } catch let error as NightshiftError where error.code == .storeUnavailable && ContinuousClock.now + .seconds(delay) < deadline {
                 logger.warning("settle failed; trying again", metadata: ["nightshift.error": "\(error)", "nightshift.retry_in": "\(delay)"])
                 // Cancelled (the engine stops): give up; the lease expires and the rescuer retries the task.

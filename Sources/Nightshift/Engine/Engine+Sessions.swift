@@ -125,13 +125,14 @@ extension Engine {
         return text + "\nThe task:\n"
     }
 
-    /// After a run: stores the checkpoints its agent wrote (files and lines; bad ones quarantined
-    /// or logged with the reason), then, for an agent that reported a session, the run's own
+    /// After a run: the checkpoints its agent wrote (files and lines; bad files quarantined, bad
+    /// lines logged, with the reason), then, for an agent that reported a session, the run's own
     /// automatic checkpoint, with the agent's latest context, progress and hint (this run's, or
-    /// else the task's latest written by the agent, or else how this run ended).
-    func recordCheckpoints(
+    /// else the task's latest written by the agent, or else how this run ended). The settle saves
+    /// them in its own transaction, fenced by the run's lease.
+    func collectCheckpoints(
         _ claimed: ClaimedRun, agent: String, outcome: RunOutcome, observed: RunObservations, events: RunEventBuffer, logger: Logger
-    ) async {
+    ) async -> CheckpointCollection {
         let task = claimed.task
         let now = Date()
         let sessionID = outcome.usage.agentSessionID ?? observed.sessionID
@@ -144,7 +145,7 @@ extension Engine {
                 events.emit("log", ["level": "warning", "message": .string("checkpoint line rejected: \(reason)")])
             }
         }
-        let collected = CheckpointDirectory.collect(
+        var collected = CheckpointDirectory.collect(
             from: checkpointDirectory(task.id), quarantine: quarantineDirectory, agent: agent, sessionID: sessionID,
             taskID: task.id, now: now)
         written += collected.checkpoints
@@ -156,28 +157,30 @@ extension Engine {
             ])
         }
         await events.flush()
-        do {
-            for file in collected.quarantined { try await store.recordQuarantined(file) }
-            for checkpoint in written { _ = try await store.saveCheckpoint(checkpoint) }
-            // The run's own checkpoint, only for agents with sessions (an agent CLI that a later
-            // attempt can resume); it carries the agent's latest plan forward, so a run that
-            // wrote none (one that died at start, a refused resume) does not bury the agent's hint.
-            guard let sessionID else { return }
-            var latest = written.last
-            if latest == nil { latest = try await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID) }
-            // An earlier automatic checkpoint's hint is an earlier run's end: this run's is newer.
-            let agentHint = latest.flatMap { Self.isAutomatic($0) ? nil : $0.resumeHint }
-            let runHint = outcome.error.map { "Attempt \(claimed.run.attempt) ended (\(outcome.label)): \($0.prefix(500))" }
-            _ = try await store.saveCheckpoint(SessionCheckpoint(
-                agent: agent, sessionID: sessionID, taskID: task.id,
-                phase: "\(Self.automaticPhase)\(claimed.run.attempt) \(outcome.label)",
-                status: outcome.resolution == .succeeded ? .resolved : .active, createdAt: now,
-                context: latest?.context ?? SessionCheckpoint.Context(workItems: [task.id.rawValue]),
-                progress: latest?.progress ?? SessionCheckpoint.Progress(),
-                resumeHint: agentHint ?? runHint ?? latest?.resumeHint))
-        } catch {
-            logger.warning("could not record checkpoints", metadata: ["nightshift.error": "\(error)"])
+        collected.checkpoints = written
+        // The run's own checkpoint, only for agents with sessions (an agent CLI that a later
+        // attempt can resume); it carries the agent's latest plan forward, so a run that
+        // wrote none (one that died at start, a refused resume) does not bury the agent's hint.
+        guard let sessionID else { return collected }
+        var latest = written.last
+        if latest == nil {
+            do {
+                latest = try await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID)
+            } catch {
+                logger.warning("could not read the latest checkpoint", metadata: ["nightshift.error": "\(error)"])
+            }
         }
+        // An earlier automatic checkpoint's hint is an earlier run's end: this run's is newer.
+        let agentHint = latest.flatMap { Self.isAutomatic($0) ? nil : $0.resumeHint }
+        let runHint = outcome.error.map { "Attempt \(claimed.run.attempt) ended (\(outcome.label)): \($0.prefix(500))" }
+        collected.checkpoints.append(SessionCheckpoint(
+            agent: agent, sessionID: sessionID, taskID: task.id,
+            phase: "\(Self.automaticPhase)\(claimed.run.attempt) \(outcome.label)",
+            status: outcome.resolution == .succeeded ? .resolved : .active, createdAt: now,
+            context: latest?.context ?? SessionCheckpoint.Context(workItems: [task.id.rawValue]),
+            progress: latest?.progress ?? SessionCheckpoint.Progress(),
+            resumeHint: agentHint ?? runHint ?? latest?.resumeHint))
+        return collected
     }
 
     /// The start of the phase of the checkpoints the engine records itself: `attempt N <outcome>`.
@@ -186,20 +189,6 @@ extension Engine {
     /// Whether the engine recorded `checkpoint` itself (rather than the agent).
     static func isAutomatic(_ checkpoint: SessionCheckpoint) -> Bool {
         checkpoint.phase.hasPrefix(automaticPhase)
-    }
-
-    /// Resolves the task's active checkpoints once it has ended, whatever the end: nothing resumes
-    /// from them any more.
-    func resolveCheckpoints(of task: TaskID, logger: Logger) async {
-        do {
-            var query = CheckpointQuery()
-            query.taskID = task
-            query.status = .active
-            let now = Date()
-            for open in try await store.checkpoints(query) { _ = try await store.resolveCheckpoint(id: open.id, now: now) }
-        } catch {
-            logger.warning("could not resolve checkpoints", metadata: ["nightshift.error": "\(error)"])
-        }
     }
 }
 

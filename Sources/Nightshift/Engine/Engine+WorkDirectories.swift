@@ -14,12 +14,6 @@ extension Engine {
     /// The start of the name a directory is moved to while it is being removed.
     static let removingPrefix = ".removing-"
 
-    /// Cleans up after `task`, which just ended in `state` through this engine: its active
-    /// checkpoints are resolved (nothing resumes from them any more) and its directories go.
-    func cleanUpEnded(_ task: TaskID, endedIn state: TaskState, logger: Logger) async {
-        await resolveCheckpoints(of: task, logger: logger)
-        removeDirectories(of: task, endedIn: state)
-    }
 
     /// Removes what `task`, which just ended in `state`, left on this node: its checkpoint
     /// directory, and its working directory unless it failed and failed ones are kept

@@ -71,7 +71,7 @@ public final class Engine: Service, Sendable {
     public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
         let task = try await store.transition(id, action, now: Date())
         changes.ring()
-        if task.state.isTerminal { await cleanUpEnded(id, endedIn: task.state, logger: logger) }
+        if task.state.isTerminal { removeDirectories(of: id, endedIn: task.state) }
         switch action {
         case .cancel:
             state.withLock { $0.active[id]?.stop }?.stop(.cancelled)

@@ -4,11 +4,14 @@ import Foundation
 package struct Settlement: Sendable {
     package var lease: Lease
     package var outcome: RunOutcome
+    /// The checkpoints the run left, saved only if the settle moves its task.
+    package var checkpoints: CheckpointCollection
     package var now: Date
 
-    package init(lease: Lease, outcome: RunOutcome, now: Date) {
+    package init(lease: Lease, outcome: RunOutcome, checkpoints: CheckpointCollection = CheckpointCollection(), now: Date) {
         self.lease = lease
         self.outcome = outcome
+        self.checkpoints = checkpoints
         self.now = now
     }
 }
@@ -57,6 +60,11 @@ package struct SettlePlan {
     package var results: [SettleResult?]
     /// The settles that move their tasks, in batch order.
     package var moves: [Move] = []
+    /// The checkpoints and quarantined files of the settles that move their tasks (a stale settle's
+    /// are dropped), in batch order: saved first, before ``ended``'s are resolved.
+    package var checkpoints = CheckpointCollection()
+    /// The tasks this batch ends: their active checkpoints are resolved in the same transaction.
+    package var ended: [TaskID] = []
     /// The spend of every agent read, with this batch's costs added.
     package var agentSpend: [String: AgentSpend]
     /// Runs that succeeded and failed in this batch.
@@ -136,6 +144,9 @@ package struct SettlePlan {
             moves.append(Move(
                 index: index, facts: current, action: action, budget: budget, next: next, outcome: outcome, failures: failures,
                 interruptions: interruptions, time: time, availableAt: availableAt, details: details, settler: settler))
+            checkpoints.checkpoints += settlement.checkpoints.checkpoints
+            checkpoints.quarantined += settlement.checkpoints.quarantined
+            if next.isTerminal { ended.append(lease.taskID) }
             switch outcome.resolution {
             case .succeeded: succeeded += 1
             case .failed: failed += 1

@@ -19,8 +19,11 @@ public protocol TaskQueue: Sendable {
     /// lease is no longer current (the run was cancelled, rescued or settled elsewhere).
     func appendRunWrite(_ write: RunWrite) async throws -> Bool
     /// Records how a run ended and moves its task on — only if `lease` is still current (fenced);
-    /// a repeat with the same lease changes nothing.
-    func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult
+    /// a repeat with the same lease changes nothing. In the same transaction: the checkpoints the
+    /// run left are saved and its quarantined files recorded, and once the task has ended its
+    /// active checkpoints are resolved (nothing resumes from them any more). A stale settle writes
+    /// none of it.
+    func settle(_ lease: Lease, outcome: RunOutcome, checkpoints: CheckpointCollection, now: Date) async throws -> SettleResult
     /// Ends runs whose lease expired (their worker died) as lost: an interruption, not a failure;
     /// their tasks are queued again (or end in error past ``RetryBudget/interruptionLimit``).
     /// Returns the runs rescued (at most 500 per call) with their recorded agent processes.
@@ -43,6 +46,11 @@ public protocol TaskQueue: Sendable {
 }
 
 extension TaskQueue {
+    /// Settles a run that left no checkpoints.
+    public func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult {
+        try await settle(lease, outcome: outcome, checkpoints: CheckpointCollection(), now: now)
+    }
+
     /// Nothing to listen for: returns at once.
     public func listenForWork(_ wake: @escaping @Sendable () -> Void) async throws {}
 }
