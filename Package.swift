@@ -93,7 +93,7 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets.
-        .target(name: "NightshiftTestSupport", path: "Tests/NightshiftTestSupport"),
+        .target(name: "NightshiftTestSupport", dependencies: ["Nightshift"], path: "Tests/NightshiftTestSupport"),
         .testTarget(name: "NightshiftTests", dependencies: ["Nightshift", "NightshiftTestSupport"]),
         .testTarget(
             name: "NightshiftSQLiteTests",

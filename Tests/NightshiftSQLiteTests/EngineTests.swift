@@ -1,22 +1,34 @@
 import Foundation
 import Nightshift
 import NightshiftSQLite
-import Synchronization
 import NightshiftTestSupport
+import Synchronization
 import Testing
 
 @Suite("Engine")
 struct EngineTests {
     static func engine(
         _ store: SQLiteTaskStore, slots: Int = 4, node: String = "node-test",
-        lease: Double = 30, heartbeat: Double = 10, grace: Double = 5, poll: Double = 60,
+        lease: Double = 30, heartbeat: Double = 10, grace: Double = 5, poll: Double = 60, clock: any EngineClock = SystemClock(),
         handlers: [String: BuiltinRunner.Handler]
     ) -> Engine {
         Engine(
             store: store, runners: RunnerRegistry([BuiltinRunner(handlers: handlers)]),
             configuration: EngineConfiguration(
                 nodeID: node, slots: slots, leaseDuration: lease, heartbeatInterval: heartbeat, rescueInterval: 0.1,
-                pollInterval: poll, shutdownGrace: grace))
+                pollInterval: poll, shutdownGrace: grace),
+            clock: clock)
+    }
+
+    /// Moves `clock` on by `seconds`, then a second at a time until `condition` holds: a loop
+    /// that was busy when the clock moved waits for a deadline after it, which the later steps pass.
+    static func advance(_ clock: ManualClock, by seconds: Double, until condition: () async throws -> Bool) async rethrows -> Bool {
+        clock.advance(by: seconds)
+        return try await eventually {
+            if try await condition() { return true }
+            clock.advance(by: 1)
+            return false
+        }
     }
 
     @Test("a submit wakes the dispatcher: no polling needed")
@@ -84,20 +96,33 @@ struct EngineTests {
         #expect(counter.total == 30)
     }
 
-    @Test("a failure is retried with backoff; default max_attempts 2 then error")
+    @Test("a failure is retried after its backoff on the engine's clock; default max_attempts 2 then error")
     func retries() async throws {
+        // An hour of backoff: only the engine's clock, moved by the test, can bring the retries.
         let store = try await makeStore(
-            Agent(name: "flaky", runner: .builtin, retry: RetryPolicy(maxAttempts: 2, initialBackoff: 0.05, maxBackoff: 0.05)),
-            Agent(name: "broken", runner: .builtin, retry: RetryPolicy(initialBackoff: 0.05, maxBackoff: 0.05)))
-        let engine = Self.engine(store, handlers: [
+            Agent(name: "flaky", runner: .builtin, retry: RetryPolicy(maxAttempts: 2, initialBackoff: 3600, maxBackoff: 3600)),
+            Agent(name: "broken", runner: .builtin, retry: RetryPolicy(initialBackoff: 3600, maxBackoff: 3600)))
+        let clock = ManualClock()
+        let engine = Self.engine(store, lease: 1e7, heartbeat: 1e6, clock: clock, handlers: [
             "flaky": { request, _ in request.run.attempt == 1 ? .failed("first try fails") : .succeeded("second try") },
             "broken": { _, _ in throw NightshiftError(.invalidInput, "always broken") },
         ])
         try await withEngine(engine) { engine in
+            let failedAt = clock.now
             let flaky = try await engine.submit(NewTask(agent: "flaky", prompt: "x")).task.id
             let broken = try await engine.submit(NewTask(agent: "broken", prompt: "x")).task.id
-            #expect(try await eventually { try await store.state(of: flaky) == .done })
-            #expect(try await eventually { try await store.state(of: broken) == .error })
+            #expect(try await eventually { try await store.runs(task: flaky).first?.outcome == "failed" })
+            #expect(try await eventually { try await store.runs(task: broken).first?.outcome == "failed" })
+            for id in [flaky, broken] {
+                let task = try #require(try await store.task(id))
+                #expect(task.state == .queued)
+                // Jittered between half the backoff and all of it, from the failure on the engine's clock.
+                #expect((1800...3600).contains(task.availableAt.timeIntervalSince(failedAt)), "\(task.availableAt)")
+            }
+            #expect(try await Self.advance(clock, by: 3600) {
+                let (first, second) = (try await store.state(of: flaky), try await store.state(of: broken))
+                return first == .done && second == .error
+            })
             #expect(try await store.task(flaky)?.result == "second try")
             #expect(try await store.runs(task: flaky).map(\.outcome) == ["failed", "succeeded"])
             #expect(try await store.runs(task: broken).count == 2, "default max_attempts is 2")
@@ -105,17 +130,23 @@ struct EngineTests {
         }
     }
 
-    @Test("a run over its timeout is stopped and fails as timed out")
+    @Test("a run over its timeout on the engine's clock is stopped and fails as timed out")
     func timeout() async throws {
-        let store = try await makeStore(Agent(name: "slow", runner: .builtin, timeout: 0.2, retry: RetryPolicy(maxAttempts: 1)))
-        let engine = Self.engine(store, handlers: ["slow": { _, _ in
-            try await Task.sleep(for: .seconds(30))
+        let store = try await makeStore(Agent(name: "slow", runner: .builtin, timeout: 3600, retry: RetryPolicy(maxAttempts: 1)))
+        let clock = ManualClock()
+        let started = Counter()
+        let engine = Self.engine(store, lease: 1e7, heartbeat: 1e6, clock: clock, handlers: ["slow": { _, _ in
+            started.enter()
+            try await Task.sleep(for: .seconds(3600))
             return .succeeded("too late")
         }])
         try await withEngine(engine) { engine in
             let id = try await engine.submit(NewTask(agent: "slow", prompt: "x")).task.id
-            #expect(try await eventually { try await store.state(of: id) == .error })
-            #expect(try await store.task(id)?.error == "timed out after 0.2s")
+            #expect(await eventually { started.total == 1 })
+            clock.advance(by: 3599)
+            #expect(try await store.state(of: id) == .running, "not yet over its timeout")
+            #expect(try await Self.advance(clock, by: 1) { try await store.state(of: id) == .error })
+            #expect(try await store.task(id)?.error?.hasPrefix("timed out after") == true)
             #expect(try await store.runs(task: id).map(\.outcome) == ["timed_out"])
         }
     }
@@ -245,16 +276,19 @@ struct EngineTests {
         }
     }
 
-    @Test("a wake outcome parks the task and the engine runs it again at its time")
+    @Test("a wake outcome parks the task and the engine runs it again at its time, on the engine's clock")
     func wakeAgain() async throws {
         let store = try await makeStore(Agent(name: "sleeper", runner: .builtin))
-        let engine = Self.engine(store, poll: 3600, handlers: ["sleeper": { request, _ in
-            request.run.attempt == 1 ? .wake(at: Date().addingTimeInterval(0.3), prompt: nil) : .succeeded("awake")
+        let clock = ManualClock()
+        let engine = Self.engine(store, lease: 1e7, heartbeat: 1e6, poll: 3600, clock: clock, handlers: ["sleeper": { request, _ in
+            request.run.attempt == 1 ? .wake(at: clock.now.addingTimeInterval(86_400), prompt: nil) : .succeeded("awake")
         }])
         try await withEngine(engine) { engine in
             let id = try await engine.submit(NewTask(agent: "sleeper", prompt: "x")).task.id
             #expect(try await eventually { try await store.state(of: id) == .waiting })
-            #expect(try await eventually(timeout: .seconds(5)) { try await store.state(of: id) == .done })
+            clock.advance(by: 86_399)
+            #expect(try await store.state(of: id) == .waiting)
+            #expect(try await Self.advance(clock, by: 1) { try await store.state(of: id) == .done })
             #expect(try await store.stateEvents(id).map(\.to) == ["queued", "running", "waiting", "queued", "running", "done"])
         }
     }

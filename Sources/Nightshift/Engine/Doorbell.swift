@@ -1,10 +1,16 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Wakes a waiting loop: `ring()` from any task; `wait(timeout:)` returns at the next ring (or at
 /// once if a ring came since the last wait) or when the timeout passes. Rings coalesce.
 final class Doorbell: Sendable {
-    private let signal = ChangeSignal()
+    private let signal: ChangeSignal
+
+    /// A doorbell whose timeouts pass on `clock`.
+    init(clock: any EngineClock = SystemClock()) {
+        signal = ChangeSignal(clock: clock)
+    }
 
     /// Wakes every waiter, or the next one to wait.
     func ring() {
@@ -13,12 +19,23 @@ final class Doorbell: Sendable {
 
     /// Waits for a ring, at most `timeout`.
     func wait(timeout: Duration) async {
-        await signal.waitUnconsumed(timeout: timeout)
+        await signal.waitUnconsumed(until: signal.clock.now.adding(timeout))
+    }
+
+    /// Waits for a ring, at most until `deadline` of the doorbell's clock.
+    func wait(until deadline: Date) async {
+        await signal.waitUnconsumed(until: deadline)
+    }
+
+    /// Waits for a ring, at most `timeout` of real time whatever the doorbell's clock: for waits
+    /// that tune throughput (the dispatcher gathering freed slots), not for the times tasks keep.
+    func wait(realTime timeout: Duration) async {
+        await signal.waitUnconsumed(until: Date().adding(timeout), on: SystemClock())
     }
 
     /// Waits for a ring, or until the calling task is cancelled.
     func wait() async {
-        await signal.waitUnconsumed(timeout: nil)
+        await signal.waitUnconsumed(until: nil)
     }
 }
 
@@ -39,8 +56,13 @@ public final class ChangeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    /// A signal at generation 0.
-    public init() {}
+    /// The clock its timeouts pass on.
+    let clock: any EngineClock
+
+    /// A signal at generation 0, whose timeouts pass on `clock`.
+    public init(clock: any EngineClock = SystemClock()) {
+        self.clock = clock
+    }
 
     /// The number of rings so far: read it before reading what the rings announce.
     public var generation: UInt64 { state.withLock { $0.generation } }
@@ -61,32 +83,32 @@ public final class ChangeSignal: Sendable {
     /// cancelled); returns the generation then.
     @discardableResult
     public func wait(after seen: UInt64, timeout: Duration) async -> UInt64 {
-        await wait(timeout: timeout) { $0.generation != seen }
+        await wait(until: clock.now.adding(timeout), on: clock) { $0.generation != seen }
         return generation
     }
 
     /// Waits for a ring that no consuming waiter took yet, and takes it; at most `timeout` (none:
     /// until the calling task is cancelled).
-    func waitUnconsumed(timeout: Duration?) async {
-        await wait(timeout: timeout) { state in
+    func waitUnconsumed(until deadline: Date?, on clock: (any EngineClock)? = nil) async {
+        await wait(until: deadline, on: clock ?? self.clock) { state in
             guard state.generation != state.consumed else { return false }
             state.consumed = state.generation
             return true
         }
     }
 
-    /// Returns at once if `ready`, else registers a waiter that the next ring, the timeout or
-    /// cancellation resumes. The timeout is a dispatch timer rather than a sleeping child task
-    /// (the dispatcher waits once per claim), cancelled when a ring comes first so timers do not
-    /// pile up under load.
-    private func wait(timeout: Duration?, ready: (inout State) -> Bool) async {
+    /// Returns at once if `ready`, else registers a waiter that the next ring, the deadline or
+    /// cancellation resumes. The deadline is an action scheduled on the clock (a dispatch timer on
+    /// the system clock) rather than a sleeping child task (the dispatcher waits once per claim),
+    /// cancelled when a ring comes first so timers do not pile up under load.
+    private func wait(until deadline: Date?, on clock: any EngineClock, ready: (inout State) -> Bool) async {
         let id: Int? = state.withLock { state in
             if ready(&state) { return nil }
             state.nextID += 1
             return state.nextID
         }
         guard let id else { return }
-        let timer = timeout.map { _ in DispatchWorkItem { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() } }
+        let timer = Mutex<ScheduledAction?>(nil)
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state in
@@ -96,14 +118,15 @@ public final class ChangeSignal: Sendable {
                 }
                 if resumeNow {
                     continuation.resume()
-                } else if let timeout, let timer {
-                    DispatchQueue.global().asyncAfter(deadline: .now() + timeout.dispatchInterval, execute: timer)
+                } else if let deadline {
+                    let action = clock.schedule(at: deadline) { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
+                    timer.withLock { $0 = action }
                 }
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
-        timer?.cancel()
+        timer.withLock { $0 }?.cancel()
     }
 }
 

@@ -56,7 +56,7 @@ extension Engine {
             // Whatever became of the task, the sweep removes its directories once it has ended.
             return
         }
-        outcome.usage.durationSeconds = max(Date().timeIntervalSince(claimed.run.startedAt), 0)
+        outcome.usage.durationSeconds = max(clock.now.timeIntervalSince(claimed.run.startedAt), 0)
         var checkpoints = CheckpointCollection()
         if case .finished(_, let started) = ending, started {
             checkpoints = await collectCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
@@ -88,15 +88,15 @@ extension Engine {
     private func settleRetrying(
         _ lease: Lease, outcome: RunOutcome, checkpoints: CheckpointCollection, logger: Logger
     ) async throws -> SettleResult {
-        let deadline = ContinuousClock.now + .seconds(configuration.leaseDuration)
+        let deadline = clock.now.addingTimeInterval(configuration.leaseDuration)
         var delay = 0.05
         while true {
             do {
-                return try await store.settle(lease, outcome: outcome, checkpoints: checkpoints, now: Date())
-            } catch let error as NightshiftError where error.code == .storeUnavailable && ContinuousClock.now + .seconds(delay) < deadline {
+                return try await store.settle(lease, outcome: outcome, checkpoints: checkpoints, now: clock.now)
+            } catch let error as NightshiftError where error.code == .storeUnavailable && clock.now.addingTimeInterval(delay) < deadline {
                 logger.warning("settle failed; trying again", metadata: ["nightshift.error": "\(error)", "nightshift.retry_in": "\(delay)"])
                 // Cancelled (the engine stops): give up; the lease expires and the rescuer retries the task.
-                try await Task.sleep(for: .seconds(delay))
+                try await clock.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 2)
             }
         }
@@ -160,7 +160,7 @@ extension Engine {
         }
         stop.onStop { running.cancel() }
         // The timeout is a child of this run: it stops the run when it fires, and is cancelled
-        // when the runner returns first.
+        // when the runner returns first. It counts on the engine's clock from the run's start.
         enum Waited: Sendable {
             case ran(Ending?)
             case timerEnded
@@ -169,7 +169,8 @@ extension Engine {
         let ending = await withTaskGroup(of: Waited.self) { group -> Ending? in
             if let timeout {
                 group.addTask {
-                    if (try? await Task.sleep(for: .seconds(timeout))) != nil { stop.stop(.timeout(timeout)) }
+                    let deadline = claimed.run.startedAt.addingTimeInterval(timeout)
+                    if (try? await self.clock.sleep(until: deadline)) != nil { stop.stop(.timeout(timeout)) }
                     return .timerEnded
                 }
             }

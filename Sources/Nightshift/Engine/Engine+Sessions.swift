@@ -134,7 +134,7 @@ extension Engine {
         _ claimed: ClaimedRun, agent: String, outcome: RunOutcome, observed: RunObservations, events: RunEventBuffer, logger: Logger
     ) async -> CheckpointCollection {
         let task = claimed.task
-        let now = Date()
+        let now = clock.now
         let sessionID = outcome.usage.agentSessionID ?? observed.sessionID
         var written: [SessionCheckpoint] = []
         for line in observed.checkpoints {

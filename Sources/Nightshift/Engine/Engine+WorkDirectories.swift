@@ -60,17 +60,16 @@ extension Engine {
 
     /// Sweeps leftover directories at start, then every ``EngineConfiguration/workdirSweepInterval``.
     func workDirectoryLoop() async {
-        while !Task.isCancelled {
+        repeat {
             do {
-                let removed = try await removeLeftoverDirectories()
+                let removed = try await removeLeftoverDirectories(now: clock.now)
                 if removed > 0 {
                     logger.info("removed the work directories of ended tasks", metadata: ["nightshift.count": "\(removed)"])
                 }
             } catch {
                 logger.error("sweeping work directories failed", metadata: ["nightshift.error": "\(error)"])
             }
-            try? await Task.sleep(for: .seconds(configuration.workdirSweepInterval))
-        }
+        } while (try? await clock.sleep(for: .seconds(configuration.workdirSweepInterval))) != nil
     }
 
     /// Whether the working directory of a task that ended as `record` says is still kept.

@@ -17,12 +17,14 @@ public final class Engine: Service, Sendable {
     public let store: any TaskStore
     /// The engine's configuration.
     public let configuration: EngineConfiguration
+    /// Where the engine's time comes from: the times it writes and the deadlines it waits for.
+    public let clock: any EngineClock
     let runners: RunnerRegistry
     let logger: Logger
-    let doorbell = Doorbell()
+    let doorbell: Doorbell
     /// Rung after each write this engine makes to a task's event log (submits, actions, claims,
     /// run events, settles, rescues and wakes), so readers that follow a log (SSE) need not poll.
-    public let changes = ChangeSignal()
+    public let changes: ChangeSignal
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -41,22 +43,27 @@ public final class Engine: Service, Sendable {
         var stop: StopSignal
     }
 
-    /// Creates an engine; it does nothing until ``run()``.
+    /// Creates an engine; it does nothing until ``run()``. Its time comes from `clock` (a test
+    /// gives it one it moves by hand).
     public init(
         store: any TaskStore,
         runners: RunnerRegistry,
         configuration: EngineConfiguration = EngineConfiguration(),
+        clock: any EngineClock = SystemClock(),
         logger: Logger = Logger(label: "nightshift.engine")
     ) {
         self.store = store
         self.runners = runners
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
+        doorbell = Doorbell(clock: clock)
+        changes = ChangeSignal(clock: clock)
     }
 
     /// Queues a task and wakes the dispatcher.
     public func submit(_ new: NewTask) async throws -> SubmitResult {
-        let result = try await store.submit(new, now: Date())
+        let result = try await store.submit(new, now: clock.now)
         if result.inserted {
             doorbell.ring()
             changes.ring()
@@ -69,7 +76,7 @@ public final class Engine: Service, Sendable {
     /// directories on this node (a running one's once its run has stopped).
     @discardableResult
     public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
-        let task = try await store.transition(id, action, now: Date())
+        let task = try await store.transition(id, action, now: clock.now)
         changes.ring()
         if task.state.isTerminal { removeDirectories(of: id, endedIn: task.state) }
         switch action {
@@ -101,7 +108,7 @@ public final class Engine: Service, Sendable {
 
     /// Archives a finished task, ringing the change feed for its `archived` event.
     public func archive(_ id: TaskID) async throws -> AgentTask {
-        let task = try await store.archive(id, now: Date())
+        let task = try await store.archive(id, now: clock.now)
         changes.ring()
         return task
     }
@@ -109,7 +116,7 @@ public final class Engine: Service, Sendable {
     /// Changes the priority of a task that has not ended, ringing the change feed for its
     /// `priority` event (and the dispatcher: the order of the queue changed).
     public func setPriority(_ id: TaskID, to priority: Int) async throws -> AgentTask {
-        let task = try await store.setPriority(id, to: priority, now: Date())
+        let task = try await store.setPriority(id, to: priority, now: clock.now)
         changes.ring()
         doorbell.ring()
         return task
@@ -156,7 +163,7 @@ public final class Engine: Service, Sendable {
 
     /// Keeps `status` as the agent's latest quota status.
     func recordQuota(_ status: JSONValue, agent: String) {
-        state.withLock { $0.quotas[agent] = AgentQuota(status: status, observedAt: Date()) }
+        state.withLock { $0.quotas[agent] = AgentQuota(status: status, observedAt: clock.now) }
     }
 
     /// Runs until graceful shutdown (or cancellation): reclaims this node's runs from before a
@@ -166,7 +173,7 @@ public final class Engine: Service, Sendable {
     public func run() async throws {
         var reclaimed = 0
         while true {
-            let runs = try await store.reclaimRuns(ofWorker: configuration.nodeID, now: Date())
+            let runs = try await store.reclaimRuns(ofWorker: configuration.nodeID, now: clock.now)
             killLeftovers(of: runs)
             reclaimed += runs.count
             if runs.isEmpty { break }
@@ -175,9 +182,13 @@ public final class Engine: Service, Sendable {
             logger.info("reclaimed runs of this node's previous incarnation", metadata: ["nightshift.count": "\(reclaimed)"])
         }
         await withGracefulShutdownHandler {
+            // One child task per duty, each in its own file: the heartbeater, the lease rescuer,
+            // the waker, the listener and the work-directory sweeper; the dispatcher is this task,
+            // and each run is a child of the same group.
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.heartbeatLoop() }
-                group.addTask { await self.maintenanceLoop() }
+                group.addTask { await self.rescueLoop() }
+                group.addTask { await self.wakeLoop() }
                 group.addTask { await self.listenLoop() }
                 group.addTask { await self.workDirectoryLoop() }
                 await self.dispatchLoop(group: &group)

@@ -1,0 +1,24 @@
+import Foundation
+import Logging
+
+/// The heartbeater: keeps the leases of this node's runs alive.
+extension Engine {
+    /// Extends every lease this node holds, in one batch, every heartbeat interval, and stops the
+    /// runs whose lease was lost.
+    func heartbeatLoop() async {
+        while (try? await clock.sleep(for: .seconds(configuration.heartbeatInterval))) != nil {
+            let leases = state.withLock { $0.active.values.map(\.lease) }
+            guard !leases.isEmpty else { continue }
+            do {
+                let now = clock.now
+                let lost = try await store.heartbeat(leases, extendTo: now.addingTimeInterval(configuration.leaseDuration), now: now)
+                for lease in lost {
+                    logger.warning("lease lost; stopping the run", metadata: ["nightshift.task_id": "\(lease.taskID)"])
+                    state.withLock { $0.active[lease.taskID]?.stop }?.stop(.leaseLost)
+                }
+            } catch {
+                logger.error("heartbeat failed", metadata: ["nightshift.error": "\(error)"])
+            }
+        }
+    }
+}
