@@ -43,18 +43,33 @@ public struct WireRunList: WireValue, Hashable {
 public struct WireAgentList: WireValue, Hashable {
     /// Every agent.
     public var agents: [WireAgent]
+
+    /// A list of `agents`.
+    public init(agents: [WireAgent]) {
+        self.agents = agents
+    }
 }
 
 /// The answer of `GET /v1/checkpoints`.
 public struct WireCheckpointList: WireValue, Hashable {
     /// The checkpoints, most recently updated first.
     public var checkpoints: [SessionCheckpoint]
+
+    /// A list of `checkpoints`.
+    public init(checkpoints: [SessionCheckpoint]) {
+        self.checkpoints = checkpoints
+    }
 }
 
 /// The answer of `GET /v1/agents/{name}/memories`.
 public struct WireMemoryList: WireValue, Hashable {
     /// The memories, by key.
     public var memories: [Memory]
+
+    /// A list of `memories`.
+    public init(memories: [Memory]) {
+        self.memories = memories
+    }
 }
 
 /// A checkpoint file that could not be read, moved aside with the reason.
@@ -91,12 +106,22 @@ extension WireQuarantined {
 public struct WireQuarantineList: WireValue, Hashable {
     /// The quarantined files, most recent first.
     public var quarantined: [WireQuarantined]
+
+    /// A list of `quarantined` files.
+    public init(quarantined: [WireQuarantined]) {
+        self.quarantined = quarantined
+    }
 }
 
 /// The answer of `POST /v1/checkpoints/cleanup`.
 public struct WireCleanupResult: WireValue, Hashable {
     /// How many checkpoints were archived.
     public var archived: Int
+
+    /// A cleanup that archived `archived` checkpoints.
+    public init(archived: Int) {
+        self.archived = archived
+    }
 }
 
 /// The answer of `GET /healthz` and `GET /readyz`.

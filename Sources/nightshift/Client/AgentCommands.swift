@@ -64,7 +64,7 @@ struct AgentsListCommand: AsyncParsableCommand {
     func run() async throws {
         let agents = try await options.client().agents()
         if options.json {
-            CLIOutput.json(["agents": .array(agents.map(\.json))])
+            CLIOutput.json(WireAgentList(agents: agents))
             return
         }
         guard !agents.isEmpty else {

@@ -120,13 +120,6 @@ enum CLIOutput {
 
     // MARK: Times
 
-    /// Parses an RFC 3339 time, with or without fractional seconds.
-    static func date(_ value: JSONValue?) -> Date? {
-        guard let text = value?.stringValue else { return nil }
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle())
-    }
-
     /// `3s ago`, `2m ago`, `5h ago`, `4d ago`, or `in 3s` for a future time.
     static func relative(_ date: Date, now: Date = Date()) -> String {
         let seconds = now.timeIntervalSince(date)
@@ -138,12 +131,6 @@ enum CLIOutput {
     /// A relative time, `-` when absent.
     static func relative(_ date: Date?, now: Date = Date()) -> String {
         date.map { relative($0, now: now) } ?? "-"
-    }
-
-    /// A relative time for an RFC 3339 value, `-` when absent.
-    static func relative(_ value: JSONValue?, now: Date = Date()) -> String {
-        guard let date = date(value) else { return value?.stringValue ?? "-" }
-        return relative(date, now: now)
     }
 
     /// `42s`, `3m`, `5h`, `4d` (coarse) or `3m12s`, `5h3m` (fine); when fine, under 1 s in milliseconds and
@@ -161,12 +148,6 @@ enum CLIOutput {
         return "\(whole / 86400)d"
     }
 
-    /// The local wall-clock time of an RFC 3339 value as `HH:MM:SS.mmm` (the text as is if it does not parse).
-    static func clock(_ value: JSONValue?) -> String {
-        guard let date = date(value) else { return value?.stringValue ?? "-" }
-        return clock(date)
-    }
-
     /// The local wall-clock time of `date` as `HH:MM:SS.mmm`.
     static func clock(_ date: Date) -> String {
         let parts = Calendar.current.dateComponents([.hour, .minute, .second, .nanosecond], from: date)
@@ -174,7 +155,7 @@ enum CLIOutput {
                       (parts.nanosecond ?? 0) / 1_000_000)
     }
 
-    /// The local date and time of an RFC 3339 value as `YYYY-MM-DD HH:MM:SS`.
+    /// The local date and time of `date` as `YYYY-MM-DD HH:MM:SS`, `-` when absent.
     static func timestamp(_ date: Date?) -> String {
         guard let date else { return "-" }
         let parts = Calendar.current.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)

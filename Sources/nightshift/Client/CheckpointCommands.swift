@@ -54,7 +54,7 @@ struct CheckpointListCommand: AsyncParsableCommand {
         let checkpoints = try await options.client().checkpoints(.init(
             agent: agent, status: status, maxAge: maxAge, taskID: taskID, includeArchived: archived, limit: limit))
         if options.json {
-            CLIOutput.json(["checkpoints": .array(checkpoints.map(\.json))])
+            CLIOutput.json(WireCheckpointList(checkpoints: checkpoints))
             return
         }
         guard !checkpoints.isEmpty else {
@@ -164,7 +164,7 @@ struct CheckpointCleanupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let archived = try await options.client().cleanupCheckpoints(olderThanDays: days)
-        if options.json { CLIOutput.json(["archived": .int(Int64(archived))]) } else {
+        if options.json { CLIOutput.json(WireCleanupResult(archived: archived)) } else {
             CLIOutput.line("archived \(archived) checkpoint\(archived == 1 ? "" : "s")")
         }
     }
@@ -188,7 +188,7 @@ struct CheckpointQuarantineCommand: AsyncParsableCommand {
     func run() async throws {
         let files = try await options.client().quarantinedCheckpoints(limit: limit)
         if options.json {
-            CLIOutput.json(["quarantined": .array(files.map(\.json))])
+            CLIOutput.json(WireQuarantineList(quarantined: files))
             return
         }
         guard !files.isEmpty else {

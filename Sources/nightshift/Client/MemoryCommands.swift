@@ -102,7 +102,7 @@ struct MemoryListCommand: AsyncParsableCommand {
     func run() async throws {
         let memories = try await options.client().memories(agent: agent, workspace: workspace.workspace, prefix: prefix)
         if options.json {
-            CLIOutput.json(["memories": .array(memories.map(\.json))])
+            CLIOutput.json(WireMemoryList(memories: memories))
             return
         }
         guard !memories.isEmpty else {
