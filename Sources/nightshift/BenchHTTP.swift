@@ -31,7 +31,7 @@ extension Bench {
         request.body = .bytes(ByteBuffer(string: #"{"agent":"noop","prompt":"\#(prompt)"}"#))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .created, let id = try JSONValue(jsonText: String(buffer: body))["id"]?.stringValue else {
+        guard response.status == .created, let id = try? WireTask(json: try JSONValue(jsonText: String(buffer: body))).id else {
             throw NightshiftError(.storeUnavailable, "bench: submit answered \(response.status): \(String(buffer: body))")
         }
         return id

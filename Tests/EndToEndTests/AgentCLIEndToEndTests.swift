@@ -63,9 +63,9 @@ struct AgentCLIEndToEndTests {
         let token = try String(contentsOf: cli.home.appendingPathComponent("token"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let run = try #require(try await NightshiftClient(baseURL: cli.url, token: token).runs(task: id).last)
-        #expect(run["agent_session_id"] == "8f3c2a71-5d4e-4b9a-a6c1-2e7f90d4b318")
-        #expect(run["tokens_out"] == .int(612))
-        #expect(run["cache_read_tokens"] == .int(41877))
+        #expect(run.agentSessionID == "8f3c2a71-5d4e-4b9a-a6c1-2e7f90d4b318")
+        #expect(run.tokensOut == 612)
+        #expect(run.cacheReadTokens == 41877)
 
         // Availability: the fake resolves with its version; the absent CLI does not.
         let check = try await cli.run(["agents", "check", "--json"])

@@ -17,7 +17,7 @@ struct SessionCLITests {
                 "schema_version": 1, "agent": "coder", "phase": "implementing", "resume_hint": "finish the parser",
                 "progress": ["tasks_remaining": ["tests"]],
             ])
-            let id = try #require(saved["id"]?.stringValue)
+            let id = saved.id
             _ = try await client.saveCheckpoint([
                 "schema_version": 1, "agent": "coder", "phase": "old", "status": "resolved",
                 "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",

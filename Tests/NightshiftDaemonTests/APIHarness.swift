@@ -7,6 +7,7 @@ import NightshiftRunners
 import NightshiftSQLite
 import NIOCore
 import NIOHTTP1
+import Testing
 
 /// A daemon (engine + API) on a random loopback port, and a client for it.
 struct APIHarness {
@@ -16,6 +17,9 @@ struct APIHarness {
     let engine: Engine
     /// The SQLite file of the store.
     let databasePath: String
+    /// Every exchange of ``request(_:_:bytes:token:headers:)``; each answer is checked against the
+    /// OpenAPI document when the test's daemon stops.
+    let recorder: ExchangeRecorder
 
     var base: String { "http://127.0.0.1:\(port)" }
 
@@ -34,11 +38,15 @@ struct APIHarness {
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
             configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
-        return try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
+        let recorder = ExchangeRecorder()
+        let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in
                 try await body(APIHarness(
-                    port: port, store: store, engine: engine, databasePath: directory.appendingPathComponent("nightshift.db").path))
+                    port: port, store: store, engine: engine, databasePath: directory.appendingPathComponent("nightshift.db").path,
+                    recorder: recorder))
             }
+        recorder.expectDocumented()
+        return result
     }
 
     /// One HTTP exchange: status, headers and body text.
@@ -64,6 +72,9 @@ struct APIHarness {
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let text = String(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
+        recorder.record(.init(
+            method: method.rawValue, path: String(path.prefix { $0 != "?" }), status: Int(response.status.code),
+            contentType: response.headers.first(name: "Content-Type"), body: text))
         return (Int(response.status.code), text, try? JSONValue(jsonText: text))
     }
 }

@@ -88,7 +88,7 @@ struct OpenAPIDocumentTests {
                 ("Checkpoint", checkpoint.json), ("CheckpointList", try await api.request(.GET, "/v1/checkpoints").json),
                 ("Memory", memory.json), ("MemoryList", try await api.request(.GET, "/v1/agents/echo/memories").json),
                 ("CleanupResult", try await api.request(.POST, "/v1/checkpoints/cleanup", body: #"{"older_than_days":1}"#).json),
-                ("Quarantined", QuarantinedCheckpoint(fileName: "a.json", quarantinedPath: "/q/a.json", error: "e", agent: "x", taskID: nil, time: Date()).json),
+                ("Quarantined", WireQuarantined(QuarantinedCheckpoint(fileName: "a.json", quarantinedPath: "/q/a.json", error: "e", agent: "x", taskID: nil, time: Date())).json),
                 ("Error", try await api.request(.GET, "/v1/tasks/\(UUID().uuidString.lowercased())").json),
                 ("Health", try await api.request(.GET, "/healthz", token: nil).json),
             ]

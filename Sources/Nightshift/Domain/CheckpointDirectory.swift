@@ -24,15 +24,6 @@ public struct QuarantinedCheckpoint: Sendable, Hashable {
         self.taskID = taskID
         self.time = time
     }
-
-    /// The JSON form: `file_name`, `quarantined_path`, `error`, `agent`, `task_id`, `time`.
-    public var json: JSONValue {
-        [
-            "file_name": .string(fileName), "quarantined_path": .string(quarantinedPath), "error": .string(error),
-            "agent": .string(agent), "task_id": taskID.map { .string($0.rawValue) } ?? .null,
-            "time": JSONTime.json(time),
-        ]
-    }
 }
 
 /// What ``CheckpointDirectory/collect(from:quarantine:agent:sessionID:taskID:now:)`` found.

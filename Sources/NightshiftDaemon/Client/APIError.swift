@@ -76,10 +76,8 @@ extension NightshiftClient {
         /// The error for a non-2xx answer: the `{"error":{"code","message","field"}}` fields when
         /// the body has them, else the status and the start of the body.
         static func fromResponse(status: Int, body: String) -> APIError {
-            if let value = try? JSONValue(jsonText: body), let error = value["error"]?.objectValue {
-                let message = error["message"]?.stringValue ?? "HTTP \(status)"
-                return .http(status: status, code: error["code"]?.stringValue, message: message,
-                             field: error["field"]?.stringValue)
+            if let value = try? JSONValue(jsonText: body), let error = try? WireErrorBody(json: value).error {
+                return .http(status: status, code: error.code, message: error.message, field: error.field)
             }
             let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
             let message = trimmed.isEmpty ? "HTTP \(status)" : "HTTP \(status): \(trimmed.prefix(200))"

@@ -1,86 +1,21 @@
 import Nightshift
 
 extension NightshiftClient {
-    /// The body of `POST /v1/tasks`: what to run and how. Nil fields are left out (server defaults).
-    public struct NewTaskRequest: Sendable, Hashable {
-        /// The agent that runs the task.
-        public var agent: String
-        /// The prompt.
-        public var prompt: String
-        /// Extra input for the agent.
-        public var payload: JSONValue?
-        /// Lower runs first (≥ 0; the default is 10).
-        public var priority: Int?
-        /// The lane (a concurrency group).
-        public var lane: String?
-        /// Labels to filter by.
-        public var labels: [String]
-        /// A key that makes a repeated submit answer the original task (sent as the
-        /// `Idempotency-Key` header).
-        public var idempotencyKey: String?
-        /// While a task with this key is live, a submit with the same key answers it instead.
-        public var dedupKey: String?
-        /// Seconds a run may take.
-        public var timeout: Double?
-        /// Attempts in all, the first included.
-        public var maxAttempts: Int?
-        /// The spending limit in US dollars.
-        public var budgetUSD: Double?
-        /// Seconds to wait before the task may run.
-        public var delay: Double?
-
-        /// A request for `agent` to run `prompt`; the other fields are optional.
-        public init(
-            agent: String, prompt: String, payload: JSONValue? = nil, priority: Int? = nil, lane: String? = nil,
-            labels: [String] = [], idempotencyKey: String? = nil, dedupKey: String? = nil, timeout: Double? = nil,
-            maxAttempts: Int? = nil, budgetUSD: Double? = nil, delay: Double? = nil
-        ) {
-            self.agent = agent
-            self.prompt = prompt
-            self.payload = payload
-            self.priority = priority
-            self.lane = lane
-            self.labels = labels
-            self.idempotencyKey = idempotencyKey
-            self.dedupKey = dedupKey
-            self.timeout = timeout
-            self.maxAttempts = maxAttempts
-            self.budgetUSD = budgetUSD
-            self.delay = delay
-        }
-
-        /// The JSON body.
-        public var json: JSONValue {
-            var body: [String: JSONValue] = ["agent": .string(agent), "prompt": .string(prompt)]
-            if let payload { body["payload"] = payload }
-            if let priority { body["priority"] = .int(Int64(priority)) }
-            if let lane { body["lane"] = .string(lane) }
-            if !labels.isEmpty { body["labels"] = .array(labels.map(JSONValue.string)) }
-            if let idempotencyKey { body["idempotency_key"] = .string(idempotencyKey) }
-            if let dedupKey { body["dedup_key"] = .string(dedupKey) }
-            if let timeout { body["timeout"] = .double(timeout) }
-            if let maxAttempts { body["max_attempts"] = .int(Int64(maxAttempts)) }
-            if let budgetUSD { body["budget_usd"] = .double(budgetUSD) }
-            if let delay { body["delay"] = .double(delay) }
-            return .object(body)
-        }
-    }
-
     /// The answer to a submit: the task, and whether it is new (201) or an earlier one (200).
     public struct Submitted: Sendable, Hashable {
-        /// The task object.
-        public var task: JSONValue
+        /// The task.
+        public var task: WireTask
         /// True for a new task; false when an idempotency or live dedup key matched an earlier one.
         public var created: Bool
 
         /// A submit answer.
-        public init(task: JSONValue, created: Bool) {
+        public init(task: WireTask, created: Bool) {
             self.task = task
             self.created = created
         }
 
         /// The task's id.
-        public var id: String { task["id"]?.stringValue ?? "" }
+        public var id: String { task.id }
     }
 
     /// The filters of `GET /v1/tasks`; nil fields are not sent.
@@ -137,39 +72,6 @@ extension NightshiftClient {
         }
     }
 
-    /// One page of `GET /v1/tasks`.
-    public struct TaskPage: Sendable, Hashable {
-        /// The tasks, newest first.
-        public var tasks: [JSONValue]
-        /// The cursor of the next page; nil on the last one.
-        public var nextCursor: String?
-
-        /// A page of `tasks` followed by the page at `nextCursor`.
-        public init(tasks: [JSONValue], nextCursor: String?) {
-            self.tasks = tasks
-            self.nextCursor = nextCursor
-        }
-
-        /// The page as the API's JSON object.
-        public var json: JSONValue {
-            ["tasks": .array(tasks), "next_cursor": nextCursor.map(JSONValue.string) ?? .null]
-        }
-    }
-
-    /// One page of `GET /v1/tasks/{id}/events`.
-    public struct EventPage: Sendable, Hashable {
-        /// The events in `seq` order.
-        public var events: [JSONValue]
-        /// The `after` of the next page.
-        public var nextAfter: Int64
-
-        /// A page of `events`, continued after `nextAfter`.
-        public init(events: [JSONValue], nextAfter: Int64) {
-            self.events = events
-            self.nextAfter = nextAfter
-        }
-    }
-
     /// A `POST /v1/tasks/{id}/<action>` route.
     public enum TaskAction: String, Sendable, Hashable, CaseIterable {
         /// Stop the task.
@@ -185,5 +87,5 @@ extension NightshiftClient {
     }
 
     /// The task states after which a task never changes on its own.
-    public static let terminalStates: Set<String> = ["done", "error", "cancelled", "dropped"]
+    public static let terminalStates: Set<String> = Set(TaskState.allCases.filter(\.isTerminal).map(\.rawValue))
 }

@@ -6,7 +6,7 @@ import Nightshift
 
 extension NightshiftClient {
     /// The task's events with `seq > after`, live, from the SSE stream of
-    /// `GET /v1/tasks/{id}/events`. Each element is an event object `{"seq","time","type","data"}`.
+    /// `GET /v1/tasks/{id}/events`.
     ///
     /// When the connection drops, the stream reconnects with `Last-Event-ID` set to the last `seq`
     /// it yielded, and skips anything at or below it, so no event is lost or repeated. It finishes
@@ -18,8 +18,8 @@ extension NightshiftClient {
     /// unreachable) and that the stream waits for it to come back.
     public func events(
         task id: String, after: Int64 = 0, onInterruption: @escaping @Sendable (APIError) -> Void = { _ in }
-    ) -> AsyncThrowingStream<JSONValue, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<JSONValue, any Error>.makeStream()
+    ) -> AsyncThrowingStream<WireEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<WireEvent, any Error>.makeStream()
         let client = self
         // Unstructured because the stream outlives this call: the consumer owns it, and ending the
         // stream (or cancelling its consumer) cancels the worker.
@@ -41,24 +41,17 @@ extension NightshiftClient {
         var sawTerminal = false
 
         /// Delivers `event` unless it was delivered before.
-        mutating func deliver(_ event: JSONValue, fallbackSeq: Int64?, to yield: (JSONValue) -> Void) {
-            let seq = NightshiftClient.seq(of: event) ?? fallbackSeq
-            if let seq {
-                guard seq > last else { return }
-                last = seq
-            }
-            if event["type"]?.stringValue == "state", let to = event["data"]?["to"]?.stringValue,
-               NightshiftClient.terminalStates.contains(to)
-            {
-                sawTerminal = true
-            }
+        mutating func deliver(_ event: WireEvent, to yield: (WireEvent) -> Void) {
+            guard event.seq > last else { return }
+            last = event.seq
+            if let to = event.stateTo, NightshiftClient.terminalStates.contains(to) { sawTerminal = true }
             yield(event)
         }
     }
 
     /// Reads the stream, reconnecting after drops, until the task is terminal.
     func followEvents(
-        task id: String, after: Int64, onInterruption: (APIError) -> Void = { _ in }, yield: (JSONValue) -> Void
+        task id: String, after: Int64, onInterruption: (APIError) -> Void = { _ in }, yield: (WireEvent) -> Void
     ) async throws {
         var cursor = EventCursor(last: after)
         var failingSince: ContinuousClock.Instant?
@@ -74,7 +67,7 @@ extension NightshiftClient {
                 // The daemon ended the stream without a terminal event in it: the task may have
                 // ended before `after`, or the daemon closed the stream for another reason.
                 let task = try await self.task(id)
-                if let state = task["state"]?.stringValue, Self.terminalStates.contains(state) {
+                if task.isTerminal {
                     try await drainEvents(task: id, cursor: &cursor, yield: yield)
                     return
                 }
@@ -104,11 +97,11 @@ extension NightshiftClient {
     }
 
     /// Delivers the events still after the cursor, page by page (for a task that is terminal).
-    private func drainEvents(task id: String, cursor: inout EventCursor, yield: (JSONValue) -> Void) async throws {
+    private func drainEvents(task id: String, cursor: inout EventCursor, yield: (WireEvent) -> Void) async throws {
         while true {
             let before = cursor.last
             let page = try await eventPage(task: id, after: before, limit: 1000)
-            for event in page.events { cursor.deliver(event, fallbackSeq: nil, to: yield) }
+            for event in page.events { cursor.deliver(event, to: yield) }
             cursor.last = max(cursor.last, page.nextAfter)
             if page.events.isEmpty || cursor.last <= before { return }
         }
@@ -117,7 +110,7 @@ extension NightshiftClient {
     /// One connection: sends the request with `Last-Event-ID`, then parses `id:` / `event:` /
     /// `data:` lines until the body ends (returns) or the connection fails (throws).
     private func readEventStream(
-        task id: String, cursor: inout EventCursor, connected: () -> Void, yield: (JSONValue) -> Void
+        task id: String, cursor: inout EventCursor, connected: () -> Void, yield: (WireEvent) -> Void
     ) async throws {
         var headers = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
         var query: [(String, String)] = []
@@ -141,10 +134,13 @@ extension NightshiftClient {
         for try await buffer in response.body {
             for message in parser.feed(buffer.readableBytesView) {
                 guard !message.data.isEmpty else { continue }
-                guard let event = try? JSONValue(jsonText: message.data) else {
-                    throw APIError.invalidResponse("an event whose data is not JSON: \(message.data.prefix(200))")
+                let event: WireEvent
+                do {
+                    event = try WireEvent(json: try JSONValue(jsonText: message.data))
+                } catch {
+                    throw APIError.invalidResponse("an event that is not an event object (\(error)): \(message.data.prefix(200))")
                 }
-                cursor.deliver(event, fallbackSeq: message.id.flatMap { Int64($0) }, to: yield)
+                cursor.deliver(event, to: yield)
             }
         }
     }

@@ -46,65 +46,60 @@ extension NightshiftClient {
     // MARK: Checkpoints
 
     /// `GET /v1/checkpoints`: checkpoints, most recently updated first.
-    public func checkpoints(_ filter: CheckpointFilter = CheckpointFilter()) async throws -> [JSONValue] {
-        try Self.array(try await request(.GET, "/v1/checkpoints", query: filter.items), "checkpoints")
+    public func checkpoints(_ filter: CheckpointFilter = CheckpointFilter()) async throws -> [SessionCheckpoint] {
+        try await fetch(.GET, "/v1/checkpoints", query: filter.items, as: WireCheckpointList.self).checkpoints
     }
 
     /// `GET /v1/checkpoints/{id}`: one checkpoint.
-    public func checkpoint(_ id: String) async throws -> JSONValue {
-        try await request(.GET, "/v1/checkpoints/\(Self.escapePath(id))")
+    public func checkpoint(_ id: String) async throws -> SessionCheckpoint {
+        try await fetch(.GET, "/v1/checkpoints/\(Self.escapePath(id))")
     }
 
-    /// `POST /v1/checkpoints`: saves a checkpoint (schema version 1); answers it as stored.
-    public func saveCheckpoint(_ checkpoint: JSONValue) async throws -> JSONValue {
-        try await request(.POST, "/v1/checkpoints", body: checkpoint)
+    /// `POST /v1/checkpoints`: saves a checkpoint (its JSON form, schema version 1, as an agent
+    /// writes it); answers it as stored.
+    public func saveCheckpoint(_ checkpoint: JSONValue) async throws -> SessionCheckpoint {
+        try await fetch(.POST, "/v1/checkpoints", body: checkpoint)
     }
 
     /// `POST /v1/checkpoints/{id}/resolve`: marks it resolved (idempotent); answers it.
-    public func resolveCheckpoint(_ id: String) async throws -> JSONValue {
-        try await request(.POST, "/v1/checkpoints/\(Self.escapePath(id))/resolve")
+    public func resolveCheckpoint(_ id: String) async throws -> SessionCheckpoint {
+        try await fetch(.POST, "/v1/checkpoints/\(Self.escapePath(id))/resolve")
     }
 
     /// `POST /v1/checkpoints/cleanup`: archives resolved and stale checkpoints older than `days`
     /// days; answers how many.
     public func cleanupCheckpoints(olderThanDays days: Int) async throws -> Int {
-        let answer = try await request(.POST, "/v1/checkpoints/cleanup", body: ["older_than_days": .int(Int64(days))])
-        guard case .int(let archived)? = answer["archived"] else {
-            throw APIError.invalidResponse("no \"archived\" count in the cleanup answer")
-        }
-        return Int(archived)
+        try await fetch(.POST, "/v1/checkpoints/cleanup", body: WireCleanup(olderThanDays: days).json, as: WireCleanupResult.self).archived
     }
 
     /// `GET /v1/checkpoints/quarantine`: the checkpoint files that could not be read.
-    public func quarantinedCheckpoints(limit: Int? = nil) async throws -> [JSONValue] {
+    public func quarantinedCheckpoints(limit: Int? = nil) async throws -> [WireQuarantined] {
         let query = limit.map { [("limit", String($0))] } ?? []
-        return try Self.array(try await request(.GET, "/v1/checkpoints/quarantine", query: query), "quarantined")
+        return try await fetch(.GET, "/v1/checkpoints/quarantine", query: query, as: WireQuarantineList.self).quarantined
     }
 
     // MARK: Memories
 
     /// `GET /v1/agents/{name}/memories`: the agent's memories, by key.
-    public func memories(agent: String, workspace: String? = nil, prefix: String? = nil) async throws -> [JSONValue] {
+    public func memories(agent: String, workspace: String? = nil, prefix: String? = nil) async throws -> [Memory] {
         var query: [(String, String)] = []
         if let workspace { query.append(("workspace", workspace)) }
         if let prefix { query.append(("prefix", prefix)) }
-        return try Self.array(try await request(.GET, Self.memoriesPath(agent), query: query), "memories")
+        return try await fetch(.GET, Self.memoriesPath(agent), query: query, as: WireMemoryList.self).memories
     }
 
     /// `GET /v1/agents/{name}/memories/{key}`: one memory.
-    public func memory(agent: String, key: String, workspace: String? = nil) async throws -> JSONValue {
-        try await request(.GET, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
+    public func memory(agent: String, key: String, workspace: String? = nil) async throws -> Memory {
+        try await fetch(.GET, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
     }
 
     /// `PUT /v1/agents/{name}/memories/{key}`: writes the memory; with `expectedVersion`, only over
     /// that version (``APIError`` 409 `conflict` otherwise; 0 means only if there is none yet).
     public func setMemory(
         agent: String, key: String, summary: String, expectedVersion: Int? = nil, workspace: String? = nil
-    ) async throws -> JSONValue {
-        var body: [String: JSONValue] = ["summary": .string(summary)]
-        if let expectedVersion { body["expected_version"] = .int(Int64(expectedVersion)) }
-        if let workspace { body["workspace"] = .string(workspace) }
-        return try await request(.PUT, Self.memoriesPath(agent, key), body: .object(body))
+    ) async throws -> Memory {
+        let body = WireMemoryWrite(summary: summary, expectedVersion: expectedVersion, workspace: workspace)
+        return try await fetch(.PUT, Self.memoriesPath(agent, key), body: body.json)
     }
 
     /// `DELETE /v1/agents/{name}/memories/{key}` (``APIError`` 404 if there is none).
@@ -114,12 +109,5 @@ extension NightshiftClient {
 
     private static func memoriesPath(_ agent: String, _ key: String? = nil) -> String {
         "/v1/agents/\(escapePath(agent))/memories" + (key.map { "/" + escapePath($0) } ?? "")
-    }
-
-    private static func array(_ answer: JSONValue, _ key: String) throws -> [JSONValue] {
-        guard case .array(let values)? = answer[key] else {
-            throw APIError.invalidResponse("no \"\(key)\" array in the answer")
-        }
-        return values
     }
 }

@@ -5,8 +5,8 @@ import NIOHTTP1
 import NIOPosix
 import Nightshift
 
-/// A client of the Nightshift HTTP API (docs/api.md): one method per route, answers as
-/// ``JSONValue`` or small wrappers, failures as ``APIError``.
+/// A client of the Nightshift HTTP API (docs/api.md): one method per route, answers as the wire
+/// types the server writes (``WireTask``, ``WireRun``, …), failures as ``APIError``.
 ///
 /// All clients share one process-wide `HTTPClient` (``sharedHTTPClient``) unless given another;
 /// none is ever created per request, so nothing leaks.
@@ -58,106 +58,90 @@ public struct NightshiftClient: Sendable {
 
     /// `POST /v1/tasks`: submits a task; answers the task (the original one on an idempotent repeat
     /// or a live dedup key — see ``Submitted/created``).
-    public func submit(_ task: NewTaskRequest) async throws -> Submitted {
+    public func submit(_ task: WireNewTask) async throws -> Submitted {
         var headers: [(String, String)] = []
         if let key = task.idempotencyKey { headers.append(("Idempotency-Key", key)) }
         let (status, body) = try await send(.POST, "/v1/tasks", body: task.json, headers: headers)
-        return Submitted(task: body, created: status == 201)
+        return Submitted(task: try Self.read(WireTask.self, body, "POST /v1/tasks"), created: status == 201)
     }
 
-    /// `POST /v1/tasks` with a body given as JSON (the fields of docs/api.md).
+    /// `POST /v1/tasks` with a body given as JSON (the members of docs/api.md).
     public func submit(json body: JSONValue) async throws -> Submitted {
         let (status, answer) = try await send(.POST, "/v1/tasks", body: body)
-        return Submitted(task: answer, created: status == 201)
+        return Submitted(task: try Self.read(WireTask.self, answer, "POST /v1/tasks"), created: status == 201)
     }
 
     /// `GET /v1/tasks`: one page of tasks, newest first.
-    public func tasks(_ query: TaskQuery = TaskQuery()) async throws -> TaskPage {
-        let answer = try await request(.GET, "/v1/tasks", query: query.items)
-        guard case .array(let tasks)? = answer["tasks"] else {
-            throw APIError.invalidResponse("no \"tasks\" array in the task list")
-        }
-        return TaskPage(tasks: tasks, nextCursor: answer["next_cursor"]?.stringValue)
+    public func tasks(_ query: TaskQuery = TaskQuery()) async throws -> WireTaskPage {
+        try await fetch(.GET, "/v1/tasks", query: query.items)
     }
 
     /// `GET /v1/tasks/{id}`: one task.
-    public func task(_ id: String) async throws -> JSONValue {
-        try await request(.GET, "/v1/tasks/\(Self.escapePath(id))")
+    public func task(_ id: String) async throws -> WireTask {
+        try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))")
     }
 
-    /// `PATCH /v1/tasks/{id}`: changes the task's priority; answers the task.
-    public func setPriority(_ priority: Int, task id: String) async throws -> JSONValue {
-        try await request(.PATCH, "/v1/tasks/\(Self.escapePath(id))", body: ["priority": .int(Int64(priority))])
+    /// `PATCH /v1/tasks/{id}`: changes the priority of a task that has not finished (lower runs
+    /// first); answers the task.
+    public func setPriority(_ priority: Int, task id: String) async throws -> WireTask {
+        try await fetch(.PATCH, "/v1/tasks/\(Self.escapePath(id))", body: WireTaskPatch(priority: priority).json)
     }
 
     /// `POST /v1/tasks/{id}/<action>`: cancels, retries, pauses, resumes or archives the task;
     /// answers the task (``APIError`` 409 `illegal_transition` if its state does not allow it).
-    public func perform(_ action: TaskAction, task id: String) async throws -> JSONValue {
-        try await request(.POST, "/v1/tasks/\(Self.escapePath(id))/\(action.rawValue)")
+    public func perform(_ action: TaskAction, task id: String) async throws -> WireTask {
+        try await fetch(.POST, "/v1/tasks/\(Self.escapePath(id))/\(action.rawValue)")
     }
 
     /// `POST /v1/tasks/{id}/cancel`.
-    public func cancel(_ id: String) async throws -> JSONValue { try await perform(.cancel, task: id) }
+    public func cancel(_ id: String) async throws -> WireTask { try await perform(.cancel, task: id) }
     /// `POST /v1/tasks/{id}/retry`.
-    public func retry(_ id: String) async throws -> JSONValue { try await perform(.retry, task: id) }
+    public func retry(_ id: String) async throws -> WireTask { try await perform(.retry, task: id) }
     /// `POST /v1/tasks/{id}/pause`.
-    public func pause(_ id: String) async throws -> JSONValue { try await perform(.pause, task: id) }
+    public func pause(_ id: String) async throws -> WireTask { try await perform(.pause, task: id) }
     /// `POST /v1/tasks/{id}/resume`.
-    public func resume(_ id: String) async throws -> JSONValue { try await perform(.resume, task: id) }
+    public func resume(_ id: String) async throws -> WireTask { try await perform(.resume, task: id) }
     /// `POST /v1/tasks/{id}/archive`.
-    public func archive(_ id: String) async throws -> JSONValue { try await perform(.archive, task: id) }
+    public func archive(_ id: String) async throws -> WireTask { try await perform(.archive, task: id) }
 
     /// `GET /v1/tasks/{id}/events`: one page of the task's events with `seq > after`.
-    public func eventPage(task id: String, after: Int64 = 0, limit: Int? = nil) async throws -> EventPage {
+    public func eventPage(task id: String, after: Int64 = 0, limit: Int? = nil) async throws -> WireEventPage {
         var query = [("after", String(after))]
         if let limit { query.append(("limit", String(limit))) }
-        let answer = try await request(.GET, "/v1/tasks/\(Self.escapePath(id))/events", query: query)
-        guard case .array(let events)? = answer["events"] else {
-            throw APIError.invalidResponse("no \"events\" array in the event page")
-        }
-        let nextAfter: Int64 = if case .int(let value)? = answer["next_after"] { value } else { events.last.flatMap(Self.seq(of:)) ?? after }
-        return EventPage(events: events, nextAfter: nextAfter)
+        return try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))/events", query: query)
     }
 
     /// `GET /v1/tasks/{id}/runs`: the task's runs, one per attempt.
-    public func runs(task id: String) async throws -> [JSONValue] {
-        let answer = try await request(.GET, "/v1/tasks/\(Self.escapePath(id))/runs")
-        guard case .array(let runs)? = answer["runs"] else {
-            throw APIError.invalidResponse("no \"runs\" array in the run list")
-        }
-        return runs
+    public func runs(task id: String) async throws -> [WireRun] {
+        try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))/runs", as: WireRunList.self).runs
     }
 
     // MARK: Status and agents
 
-    /// `GET /v1/status`: counts by state, queue depth, active and recent runs, totals.
+    /// `GET /v1/status`: counts by state, queue depth, active and recent runs, totals, agents.
     /// With `refresh`, the agents' availability is checked afresh instead of answered from the last check.
-    public func status(refresh: Bool = false) async throws -> JSONValue {
-        try await request(.GET, refresh ? "/v1/status?refresh=true" : "/v1/status")
+    public func status(refresh: Bool = false) async throws -> WireStatus {
+        try await fetch(.GET, "/v1/status", query: refresh ? [("refresh", "true")] : [])
     }
 
     /// `GET /v1/agents`: every agent.
-    public func agents() async throws -> [JSONValue] {
-        let answer = try await request(.GET, "/v1/agents")
-        guard case .array(let agents)? = answer["agents"] else {
-            throw APIError.invalidResponse("no \"agents\" array in the agent list")
-        }
-        return agents
+    public func agents() async throws -> [WireAgent] {
+        try await fetch(.GET, "/v1/agents", as: WireAgentList.self).agents
     }
 
     /// `GET /v1/agents/{name}`: one agent.
-    public func agent(named name: String) async throws -> JSONValue {
-        try await request(.GET, "/v1/agents/\(Self.escapePath(name))")
+    public func agent(named name: String) async throws -> WireAgent {
+        try await fetch(.GET, "/v1/agents/\(Self.escapePath(name))")
     }
 
-    /// `POST /v1/agents`: creates an agent; answers it.
-    public func createAgent(_ agent: JSONValue) async throws -> JSONValue {
-        try await request(.POST, "/v1/agents", body: agent)
+    /// `POST /v1/agents`: creates an agent (``APIError`` 409 `conflict` if one has its name); answers it.
+    public func createAgent(_ agent: WireAgentWrite) async throws -> WireAgent {
+        try await fetch(.POST, "/v1/agents", body: agent.json)
     }
 
-    /// `PUT /v1/agents/{name}`: creates or replaces the agent; answers it.
-    public func putAgent(_ agent: JSONValue, named name: String) async throws -> JSONValue {
-        try await request(.PUT, "/v1/agents/\(Self.escapePath(name))", body: agent)
+    /// `PUT /v1/agents/{name}`: creates or replaces the agent (what it has spent is kept); answers it.
+    public func putAgent(_ agent: WireAgentWrite, named name: String) async throws -> WireAgent {
+        try await fetch(.PUT, "/v1/agents/\(Self.escapePath(name))", body: agent.json)
     }
 
     /// `DELETE /v1/agents/{name}`.
@@ -168,13 +152,13 @@ public struct NightshiftClient: Sendable {
     // MARK: Open routes
 
     /// `GET /healthz`: `{"status":"ok"}` while the daemon runs.
-    public func health() async throws -> JSONValue {
-        try await request(.GET, "/healthz")
+    public func health() async throws -> WireHealth {
+        try await fetch(.GET, "/healthz")
     }
 
     /// `GET /readyz`: `{"status":"ok"}` once the store answers (``APIError`` 503 before).
-    public func ready() async throws -> JSONValue {
-        try await request(.GET, "/readyz")
+    public func ready() async throws -> WireHealth {
+        try await fetch(.GET, "/readyz")
     }
 
     /// `GET /openapi.json`: the OpenAPI 3.1 document.
@@ -190,6 +174,23 @@ public struct NightshiftClient: Sendable {
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil
     ) async throws -> JSONValue {
         try await send(method, path, query: query, body: body).body
+    }
+
+    /// Sends a request and reads the answer as a `T`; an answer of another shape is
+    /// ``APIError/invalidResponse(_:)``.
+    func fetch<T: WireValue>(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil, as type: T.Type = T.self
+    ) async throws -> T {
+        try Self.read(type, try await send(method, path, query: query, body: body).body, "\(method) \(path)")
+    }
+
+    /// `answer` read as a `T`; an answer of another shape is ``APIError/invalidResponse(_:)``.
+    static func read<T: WireValue>(_ type: T.Type, _ answer: JSONValue, _ route: String) throws -> T {
+        do {
+            return try T(json: answer)
+        } catch {
+            throw APIError.invalidResponse("\(route): \(error)")
+        }
     }
 
     /// Sends a request; answers the status and the JSON body.
@@ -247,13 +248,5 @@ public struct NightshiftClient: Sendable {
     /// `text` percent-encoded for a query name or value.
     static func escapeQuery(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
-}
-
-extension NightshiftClient {
-    /// The `seq` of an event object, if it has an integral one.
-    static func seq(of event: JSONValue) -> Int64? {
-        if case .int(let value)? = event["seq"] { return value }
-        return nil
     }
 }

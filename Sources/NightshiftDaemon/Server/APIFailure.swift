@@ -57,7 +57,7 @@ public struct APIFailure: Error, HTTPResponseError, Sendable {
 
     /// The JSON body.
     public var json: JSONValue {
-        ["error": ["code": .string(code), "message": .string(message), "field": field.map(JSONValue.string) ?? .null]]
+        WireErrorBody(error: .init(code: code, message: message, field: field)).json
     }
 
     /// The response.

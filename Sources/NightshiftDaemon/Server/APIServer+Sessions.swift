@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import Nightshift
 
@@ -9,61 +8,9 @@ extension APIServer {
     /// The store's checkpoints and memories.
     var sessions: any CheckpointStore & MemoryStore { engine.store }
 
-    /// The handler of a session route.
-    func sessionHandler(_ method: HTTPRequest.Method, _ path: String) -> Handler {
-        switch (method, path) {
-        case (.get, "/v1/checkpoints"): listCheckpoints
-        case (.post, "/v1/checkpoints"): postCheckpoint
-        case (.get, "/v1/checkpoints/quarantine"): { request, _ in
-            let limit = try Self.limit(request, default: 100, maximum: CheckpointQuery.maxLimit)
-            let files = try await sessions.quarantinedCheckpoints(limit: limit)
-            return Self.json(["quarantined": .array(files.map(\.json))])
-        }
-        case (.post, "/v1/checkpoints/cleanup"): { request, _ in
-            let members = try APIJSON.object(try await Self.body(request))
-            try APIJSON.rejectUnknown(members, allowed: ["older_than_days"])
-            guard let days = try APIJSON.int(members, "older_than_days"), days >= 1 else {
-                throw NightshiftError.invalid("older_than_days", "is required (a number of days ≥ 1)")
-            }
-            return Self.json(["archived": .int(Int64(try await sessions.cleanupCheckpoints(olderThanDays: days, now: Date())))])
-        }
-        case (.get, "/v1/checkpoints/{id}"): { _, context in
-            let id = try Self.parameter(context, "id")
-            guard let checkpoint = try await sessions.checkpoint(id: id) else { throw Self.checkpointNotFound(id) }
-            return Self.json(checkpoint.json)
-        }
-        case (.post, "/v1/checkpoints/{id}/resolve"): { _, context in
-            Self.json(try await sessions.resolveCheckpoint(id: try Self.parameter(context, "id"), now: Date()).json)
-        }
-        case (.get, "/v1/agents/{name}/memories"): { request, context in
-            let parameters = request.uri.queryParameters
-            let memories = try await sessions.memories(
-                workspace: try Self.workspace(request), agent: try Self.parameter(context, "name"),
-                prefix: parameters["prefix"].map(String.init))
-            return Self.json(["memories": .array(memories.map(\.json))])
-        }
-        case (.get, "/v1/agents/{name}/memories/{key}"): { request, context in
-            let (agent, key) = try Self.memoryAddress(context)
-            guard let memory = try await sessions.memory(workspace: try Self.workspace(request), agent: agent, key: key) else {
-                throw Self.memoryNotFound(agent: agent, key: key)
-            }
-            return Self.json(memory.json)
-        }
-        case (.put, "/v1/agents/{name}/memories/{key}"): putMemory
-        case (.delete, "/v1/agents/{name}/memories/{key}"): { request, context in
-            let (agent, key) = try Self.memoryAddress(context)
-            guard try await sessions.deleteMemory(workspace: try Self.workspace(request), agent: agent, key: key) else {
-                throw Self.memoryNotFound(agent: agent, key: key)
-            }
-            return Response(status: .noContent)
-        }
-        default: preconditionFailure("no handler for \(method) \(path)")
-        }
-    }
+    // MARK: Checkpoints
 
-    // MARK: Handlers
-
-    private func listCheckpoints(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func listCheckpoints(_ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
         var query = CheckpointQuery(agent: parameters["agent"].map(String.init), now: Date())
         if let status = parameters["status"] {
@@ -88,32 +35,73 @@ extension APIServer {
         case let other?: throw NightshiftError.invalid("include_archived", "expected true or false, got '\(other)'")
         }
         query.limit = try Self.limit(request, default: 100, maximum: CheckpointQuery.maxLimit)
-        let checkpoints = try await sessions.checkpoints(query)
-        return Self.json(["checkpoints": .array(checkpoints.map(\.json))])
+        return Self.reply(WireCheckpointList(checkpoints: try await sessions.checkpoints(query)))
     }
 
-    private func postCheckpoint(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let store = try sessions
+    func postCheckpoint(_ request: Request) async throws -> Response {
         let checkpoint = try SessionCheckpoint.parse(try await Self.body(request), agent: "", sessionID: nil, taskID: nil, now: Date())
-        var existed = false
-        if !checkpoint.id.isEmpty { existed = try await store.checkpoint(id: checkpoint.id) != nil }
-        let saved = try await store.saveCheckpoint(checkpoint)
-        return Self.json(saved.json, status: existed ? .ok : .created)
+        let saved = try await engine.saveCheckpoint(checkpoint)
+        return Self.reply(saved.checkpoint, status: saved.created ? .created : .ok)
     }
 
-    private func putMemory(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func quarantine(_ request: Request) async throws -> Response {
+        let limit = try Self.limit(request, default: 100, maximum: CheckpointQuery.maxLimit)
+        let files = try await sessions.quarantinedCheckpoints(limit: limit)
+        return Self.reply(WireQuarantineList(quarantined: files.map(WireQuarantined.init)))
+    }
+
+    func cleanupCheckpoints(_ request: Request) async throws -> Response {
+        guard let days = try WireCleanup(body: try await Self.body(request)).olderThanDays, days >= 1 else {
+            throw NightshiftError.invalid("older_than_days", "is required (a number of days ≥ 1)")
+        }
+        return Self.reply(WireCleanupResult(archived: try await engine.cleanupCheckpoints(olderThanDays: days)))
+    }
+
+    func checkpoint(_ context: APIRequestContext) async throws -> Response {
+        let id = try Self.parameter(context, "id")
+        guard let checkpoint = try await sessions.checkpoint(id: id) else { throw Self.checkpointNotFound(id) }
+        return Self.reply(checkpoint)
+    }
+
+    func resolveCheckpoint(_ context: APIRequestContext) async throws -> Response {
+        return Self.reply(try await engine.resolveCheckpoint(id: try Self.parameter(context, "id")))
+    }
+
+    // MARK: Memories
+
+    func listMemories(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let memories = try await sessions.memories(
+            workspace: try Self.workspace(request), agent: try Self.parameter(context, "name"),
+            prefix: request.uri.queryParameters["prefix"].map(String.init))
+        return Self.reply(WireMemoryList(memories: memories))
+    }
+
+    func memory(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let (agent, key) = try Self.memoryAddress(context)
-        let members = try APIJSON.object(try await Self.body(request))
-        try APIJSON.rejectUnknown(members, allowed: ["summary", "expected_version", "workspace"])
-        let summary = try APIJSON.string(members, "summary", required: true)!
-        let expected = try APIJSON.int(members, "expected_version")
-        if let expected, expected < 0 {
+        guard let memory = try await sessions.memory(workspace: try Self.workspace(request), agent: agent, key: key) else {
+            throw Self.memoryNotFound(agent: agent, key: key)
+        }
+        return Self.reply(memory)
+    }
+
+    func putMemory(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let (agent, key) = try Self.memoryAddress(context)
+        let write = try WireMemoryWrite(body: try await Self.body(request))
+        if let expected = write.expectedVersion, expected < 0 {
             throw NightshiftError.invalid("expected_version", "expected an integer ≥ 0 (0: only if the memory does not exist), got \(expected)")
         }
-        let memory = try await sessions.setMemory(
-            workspace: try APIJSON.string(members, "workspace") ?? Self.workspace(request), agent: agent, key: key,
-            summary: summary, expectedVersion: expected, now: Date())
-        return Self.json(memory.json)
+        let memory = try await engine.setMemory(
+            workspace: try write.workspace ?? Self.workspace(request), agent: agent, key: key,
+            summary: write.summary, expectedVersion: write.expectedVersion)
+        return Self.reply(memory)
+    }
+
+    func deleteMemory(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let (agent, key) = try Self.memoryAddress(context)
+        guard try await engine.deleteMemory(workspace: try Self.workspace(request), agent: agent, key: key) else {
+            throw Self.memoryNotFound(agent: agent, key: key)
+        }
+        return Response(status: .noContent)
     }
 
     // MARK: Helpers
@@ -142,7 +130,7 @@ extension APIServer {
     }
 
     /// The agent and the percent-decoded key of a memory route.
-    private static func memoryAddress(_ context: BasicRequestContext) throws -> (agent: String, key: String) {
+    private static func memoryAddress(_ context: APIRequestContext) throws -> (agent: String, key: String) {
         (try parameter(context, "name"), try parameter(context, "key"))
     }
 

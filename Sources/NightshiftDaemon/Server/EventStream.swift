@@ -45,7 +45,7 @@ struct EventStream: Sendable {
                     if !events.isEmpty {
                         var text = ""
                         for event in events {
-                            text += "id: \(event.seq)\nevent: \(event.type)\ndata: \(APIJSON.event(event).jsonText)\n\n"
+                            text += "id: \(event.seq)\nevent: \(event.type)\ndata: \(WireEvent(event).json.jsonText)\n\n"
                         }
                         try await writer.write(ByteBuffer(string: text))
                         cursor = events.last!.seq

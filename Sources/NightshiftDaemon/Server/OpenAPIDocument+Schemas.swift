@@ -16,10 +16,13 @@ extension OpenAPIDocument {
         }
     }
 
-    /// An answer's object: every member present.
+    /// An answer's object: every member present, no other.
     static func shape(_ properties: [String: String], _ schemas: [String: JSONValue] = [:]) -> JSONValue {
         let all = properties.mapValues(property).merging(schemas) { _, given in given }
-        return ["type": "object", "properties": .object(all), "required": .array(all.keys.sorted().map(JSONValue.string))]
+        return [
+            "type": "object", "properties": .object(all), "required": .array(all.keys.sorted().map(JSONValue.string)),
+            "additionalProperties": false,
+        ]
     }
 
     /// A request body's object: unknown members are refused.
@@ -39,7 +42,7 @@ extension OpenAPIDocument {
 
     /// A list answer: `{key: [item]}`.
     static func list(_ key: String, of item: String) -> JSONValue {
-        .object(["type": "object", "required": [JSONValue.string(key)], "properties": .object([key: ["type": "array", "items": ref(item)]])])
+        shape([:], [key: ["type": "array", "items": ref(item)]])
     }
 
     /// A non-empty identifier (no control characters; the server counts its limit in bytes).
@@ -71,7 +74,7 @@ extension OpenAPIDocument {
             "agent": identifier(maxBytes: 128),
             "prompt": ["type": "string", "pattern": "\\S", "description": "Not only whitespace; at most 1 MiB of UTF-8"],
             "payload": ["type": ["object", "null"]],
-            "priority": ["type": ["integer", "null"], "minimum": 0],
+            "priority": ["type": ["integer", "null"], "minimum": 0, "description": "Lower runs first; the default is 10"],
             "lane": nullable(identifier(maxBytes: 128)),
             "labels": ["type": ["array", "null"], "items": identifier(maxBytes: 128)],
             "idempotency_key": nullable(identifier(maxBytes: 255)),
@@ -85,16 +88,10 @@ extension OpenAPIDocument {
             ],
             "workspace_id": nullable(identifier(maxBytes: 128)),
         ], required: ["agent", "prompt"]),
-        "TaskPatch": input(["priority": ["type": "integer", "minimum": 0]], required: ["priority"]),
-        "TaskList": [
-            "type": "object", "required": ["tasks", "next_cursor"],
-            "properties": ["tasks": ["type": "array", "items": ref("Task")], "next_cursor": ["type": ["string", "null"]]],
-        ],
+        "TaskPatch": input(["priority": ["type": "integer", "minimum": 0, "description": "Lower runs first"]], required: ["priority"]),
+        "TaskList": shape(["next_cursor": "string|null"], ["tasks": ["type": "array", "items": ref("Task")]]),
         "Event": shape(["time": "time", "type": "string", "data": "any"], ["seq": ["type": "integer", "minimum": 1]]),
-        "EventList": [
-            "type": "object", "required": ["events", "next_after"],
-            "properties": ["events": ["type": "array", "items": ref("Event")], "next_after": ["type": "integer", "minimum": 0]],
-        ],
+        "EventList": shape([:], ["events": ["type": "array", "items": ref("Event")], "next_after": ["type": "integer", "minimum": 0]]),
         "Run": shape([
             "id": "string", "task_id": "string", "attempt": "integer", "worker_id": "string", "started_at": "time",
             "heartbeat_at": "time", "lease_expires_at": "time", "finished_at": "time?", "outcome": "string|null",

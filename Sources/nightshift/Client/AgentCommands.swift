@@ -28,33 +28,27 @@ struct AgentsCheckCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let status = try await options.client().status(refresh: true)
-        guard case .array(let agents)? = status["agents"] else {
-            throw NightshiftClient.APIError.invalidResponse("no \"agents\" array in the status")
-        }
+        let agents = try await options.client().status(refresh: true).agents
         if options.json {
-            CLIOutput.json(["agents": .array(agents)])
+            CLIOutput.json(["agents": .array(agents.map(\.json))])
         } else {
             var table = CLITable(["AGENT", "RUNNER", "AVAILABLE", "PATH", "VERSION"])
             for agent in agents {
-                let available = agent["available"] == .bool(true)
                 table.add([
-                    .init(CLIOutput.text(agent["agent"]), style: "1"), .init(CLIOutput.text(agent["runner"])),
-                    .init(available ? "yes" : "no", style: available ? "32" : "31"),
-                    .init(CLIOutput.text(agent["path"])), .init(CLIOutput.text(agent["version"])),
+                    .init(agent.agent, style: "1"), .init(agent.runner),
+                    .init(agent.available ? "yes" : "no", style: agent.available ? "32" : "31"),
+                    .init(CLIOutput.text(agent.path)), .init(CLIOutput.text(agent.version)),
                 ])
             }
             table.print()
             // A problem ("not found … searched PATH=…") is too long for a cell: one line each, under the table.
-            let problems = agents.compactMap { agent in
-                agent["problem"]?.stringValue.map { (CLIOutput.text(agent["agent"]), $0) }
-            }
+            let problems = agents.compactMap { agent in agent.problem.map { (agent.agent, $0) } }
             if !problems.isEmpty { CLIOutput.line("") }
             for (name, problem) in problems {
                 CLIOutput.line(CLIOutput.bold(name) + ": " + CLIOutput.paint(problem, "31"))
             }
         }
-        if agents.contains(where: { $0["available"] != .bool(true) }) { throw ExitCode.failure }
+        if agents.contains(where: { !$0.available }) { throw ExitCode.failure }
     }
 }
 
@@ -70,7 +64,7 @@ struct AgentsListCommand: AsyncParsableCommand {
     func run() async throws {
         let agents = try await options.client().agents()
         if options.json {
-            CLIOutput.json(["agents": .array(agents)])
+            CLIOutput.json(WireAgentList(agents: agents))
             return
         }
         guard !agents.isEmpty else {
@@ -80,16 +74,16 @@ struct AgentsListCommand: AsyncParsableCommand {
         var table = CLITable(["NAME", "RUNNER", "CONCURRENCY", "TIMEOUT", "ATTEMPTS", "COMMAND"], rightAligned: [2, 3, 4])
         for agent in agents {
             var command = "-"
-            if case .array(let argv)? = agent["config"]?["command"] {
+            if case .array(let argv)? = agent.config["command"] {
                 command = argv.map { CLIOutput.text($0) }.joined(separator: " ")
-            } else if let config = agent["config"], config != .null, config != .object([:]) {
-                command = config.jsonText
+            } else if agent.config != .null, agent.config != .object([:]) {
+                command = agent.config.jsonText
             }
             table.add([
-                .init(CLIOutput.text(agent["name"]), style: "1"), .init(CLIOutput.text(agent["runner"])),
-                .init(CLIOutput.text(agent["concurrency"])),
-                .init(agent["timeout"]?.doubleValue.map { CLIOutput.duration($0) } ?? "-"),
-                .init(CLIOutput.text(agent["max_attempts"])),
+                .init(agent.name, style: "1"), .init(agent.runner),
+                .init(CLIOutput.text(agent.concurrency)),
+                .init(agent.timeout.map { CLIOutput.duration($0) } ?? "-"),
+                .init(String(agent.maxAttempts)),
                 .init(CLIOutput.short(command, width: 60)),
             ])
         }
@@ -140,22 +134,16 @@ struct AgentFields: ParsableArguments {
     }
 
     /// The request body; `name` is included for `POST /v1/agents`.
-    func json(includingName: Bool) throws -> JSONValue {
-        var body: [String: JSONValue] = ["runner": .string(runner), "inject_memories": .bool(injectMemories)]
-        if includingName { body["name"] = .string(name) }
-        if let config { body["config"] = try JSONValue(jsonText: config) }
-        if let concurrency { body["concurrency"] = .int(Int64(concurrency)) }
-        if let timeout { body["timeout"] = .double(timeout) }
-        if let maxAttempts { body["max_attempts"] = .int(Int64(maxAttempts)) }
-        if let initialBackoff { body["initial_backoff"] = .double(initialBackoff) }
-        if let maxBackoff { body["max_backoff"] = .double(maxBackoff) }
-        if let budget { body["budget_usd"] = .double(budget) }
-        return .object(body)
+    func body(includingName: Bool) throws -> WireAgentWrite {
+        WireAgentWrite(
+            name: includingName ? name : nil, runner: runner, config: try config.map { try JSONValue(jsonText: $0) },
+            concurrency: concurrency, timeout: timeout, maxAttempts: maxAttempts, initialBackoff: initialBackoff,
+            maxBackoff: maxBackoff, budgetUSD: budget, injectMemories: injectMemories)
     }
 
     /// `NAME  RUNNER`: the line `add` and `set` print.
-    static func summary(_ agent: JSONValue) -> String {
-        "\(CLIOutput.bold(CLIOutput.text(agent["name"])))  \(CLIOutput.text(agent["runner"]))"
+    static func summary(_ agent: WireAgent) -> String {
+        "\(CLIOutput.bold(agent.name))  \(agent.runner)"
     }
 }
 
@@ -174,13 +162,13 @@ struct AgentsAddCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let agent: JSONValue
+        let agent: WireAgent
         do {
-            agent = try await options.client().createAgent(try fields.json(includingName: true))
+            agent = try await options.client().createAgent(try fields.body(includingName: true))
         } catch let error as NightshiftClient.APIError where error.status == 409 {
             throw CLIFailure("agent '\(fields.name)' exists; `nightshift agents set \(fields.name) …` replaces it")
         }
-        CLIOutput.line(options.json ? agent.jsonText : AgentFields.summary(agent))
+        CLIOutput.line(options.json ? agent.json.jsonText : AgentFields.summary(agent))
     }
 }
 
@@ -199,8 +187,8 @@ struct AgentsSetCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let agent = try await options.client().putAgent(try fields.json(includingName: false), named: fields.name)
-        CLIOutput.line(options.json ? agent.jsonText : AgentFields.summary(agent))
+        let agent = try await options.client().putAgent(try fields.body(includingName: false), named: fields.name)
+        CLIOutput.line(options.json ? agent.json.jsonText : AgentFields.summary(agent))
     }
 }
 

@@ -51,6 +51,11 @@ enum CLIOutput {
         line(value.jsonText)
     }
 
+    /// A wire value as the API's compact JSON on one line.
+    static func json(_ value: some WireValue) {
+        json(value.json)
+    }
+
     // MARK: Colour
 
     /// `text` in the ANSI style `codes` when colour is on.
@@ -94,6 +99,12 @@ enum CLIOutput {
         }
     }
 
+    /// A text for a table cell, `-` when absent.
+    static func text(_ value: String?) -> String { value ?? "-" }
+
+    /// An integer for a table cell, `-` when absent.
+    static func text(_ value: Int?) -> String { value.map(String.init) ?? "-" }
+
     /// A number without a needless `.0`.
     static func formatNumber(_ number: Double) -> String {
         number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
@@ -109,13 +120,6 @@ enum CLIOutput {
 
     // MARK: Times
 
-    /// Parses an RFC 3339 time, with or without fractional seconds.
-    static func date(_ value: JSONValue?) -> Date? {
-        guard let text = value?.stringValue else { return nil }
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle())
-    }
-
     /// `3s ago`, `2m ago`, `5h ago`, `4d ago`, or `in 3s` for a future time.
     static func relative(_ date: Date, now: Date = Date()) -> String {
         let seconds = now.timeIntervalSince(date)
@@ -124,10 +128,9 @@ enum CLIOutput {
         return seconds > 0 ? "\(amount) ago" : "in \(amount)"
     }
 
-    /// A relative time for an RFC 3339 value, `-` when absent.
-    static func relative(_ value: JSONValue?, now: Date = Date()) -> String {
-        guard let date = date(value) else { return value?.stringValue ?? "-" }
-        return relative(date, now: now)
+    /// A relative time, `-` when absent.
+    static func relative(_ date: Date?, now: Date = Date()) -> String {
+        date.map { relative($0, now: now) } ?? "-"
     }
 
     /// `42s`, `3m`, `5h`, `4d` (coarse) or `3m12s`, `5h3m` (fine); when fine, under 1 s in milliseconds and
@@ -145,17 +148,16 @@ enum CLIOutput {
         return "\(whole / 86400)d"
     }
 
-    /// The local wall-clock time of an RFC 3339 value as `HH:MM:SS.mmm` (the text as is if it does not parse).
-    static func clock(_ value: JSONValue?) -> String {
-        guard let date = date(value) else { return value?.stringValue ?? "-" }
+    /// The local wall-clock time of `date` as `HH:MM:SS.mmm`.
+    static func clock(_ date: Date) -> String {
         let parts = Calendar.current.dateComponents([.hour, .minute, .second, .nanosecond], from: date)
         return String(format: "%02d:%02d:%02d.%03d", parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0,
                       (parts.nanosecond ?? 0) / 1_000_000)
     }
 
-    /// The local date and time of an RFC 3339 value as `YYYY-MM-DD HH:MM:SS`.
-    static func timestamp(_ value: JSONValue?) -> String {
-        guard let date = date(value) else { return value?.stringValue ?? "-" }
+    /// The local date and time of `date` as `YYYY-MM-DD HH:MM:SS`, `-` when absent.
+    static func timestamp(_ date: Date?) -> String {
+        guard let date else { return "-" }
         let parts = Calendar.current.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         return String(format: "%04d-%02d-%02d %02d:%02d:%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0,
                       parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0)
@@ -165,9 +167,9 @@ enum CLIOutput {
 
     /// The text of an event: `from → to` for a state change, else `data.message`, `data.line` or
     /// `data.text`, else the compact JSON of the data.
-    static func eventText(_ event: JSONValue) -> String {
-        let data = event["data"] ?? .null
-        if event["type"]?.stringValue == "state" {
+    static func eventText(_ event: WireEvent) -> String {
+        let data = event.data
+        if event.type == "state" {
             let to = state(data["to"]?.stringValue ?? "?")
             var text = data["from"]?.stringValue.map { "\($0) → \(to)" } ?? "→ \(to)"
             if let error = data["error"]?.stringValue, !error.isEmpty { text += ": \(error)" }
@@ -192,9 +194,9 @@ enum CLIOutput {
 
     /// One log line: time, type padded to `typeWidth` and text; a subagent's event (it carries the
     /// `parent_tool_use_id` of the call that started the subagent) is indented under that call.
-    static func eventLine(_ event: JSONValue, typeWidth: Int = eventTypeWidth) -> String {
-        let nested = event["data"]?["parent_tool_use_id"]?.stringValue != nil
-        let type = event["type"]?.stringValue ?? "?"
+    static func eventLine(_ event: WireEvent, typeWidth: Int = eventTypeWidth) -> String {
+        let nested = event.data["parent_tool_use_id"]?.stringValue != nil
+        let type = event.type
         let padded = type + String(repeating: " ", count: max(typeWidth - type.count, 1))
         let style: String? = switch type {
         case "state": "1"
@@ -202,7 +204,7 @@ enum CLIOutput {
         case "result": "32"
         default: nil
         }
-        return dim(clock(event["time"])) + "  " + (nested ? "  ↳ " : "") + paint(padded, style) + eventText(event)
+        return dim(clock(event.time)) + "  " + (nested ? "  ↳ " : "") + paint(padded, style) + eventText(event)
     }
 }
 

@@ -54,7 +54,7 @@ struct CheckpointListCommand: AsyncParsableCommand {
         let checkpoints = try await options.client().checkpoints(.init(
             agent: agent, status: status, maxAge: maxAge, taskID: taskID, includeArchived: archived, limit: limit))
         if options.json {
-            CLIOutput.json(["checkpoints": .array(checkpoints)])
+            CLIOutput.json(WireCheckpointList(checkpoints: checkpoints))
             return
         }
         guard !checkpoints.isEmpty else {
@@ -64,14 +64,14 @@ struct CheckpointListCommand: AsyncParsableCommand {
         let now = Date()
         var table = CLITable(["ID", "STATUS", "AGENT", "PHASE", "UPDATED", "RESUME HINT"])
         for checkpoint in checkpoints {
-            let status = CLIOutput.text(checkpoint["status"])
+            let status = checkpoint.status.rawValue
             table.add([
-                .init(CLIOutput.text(checkpoint["id"])),
-                .init(checkpoint["archived_at"] == .null ? status : "\(status) (archived)", style: CheckpointFormat.style(status)),
-                .init(CLIOutput.text(checkpoint["agent"])),
-                .init(CLIOutput.short(CLIOutput.text(checkpoint["phase"]), width: 24)),
-                .init(CLIOutput.relative(checkpoint["updated_at"], now: now)),
-                .init(CLIOutput.short(CLIOutput.text(checkpoint["resume_hint"]), width: 48)),
+                .init(checkpoint.id),
+                .init(checkpoint.archivedAt == nil ? status : "\(status) (archived)", style: CheckpointFormat.style(status)),
+                .init(checkpoint.agent),
+                .init(CLIOutput.short(checkpoint.phase, width: 24)),
+                .init(CLIOutput.relative(checkpoint.updatedAt, now: now)),
+                .init(CLIOutput.short(CLIOutput.text(checkpoint.resumeHint), width: 48)),
             ])
         }
         table.print()
@@ -96,26 +96,27 @@ struct CheckpointShowCommand: AsyncParsableCommand {
             return
         }
         let now = Date()
-        let context = checkpoint["context"]
-        let progress = checkpoint["progress"]
+        let context = checkpoint.context
+        let progress = checkpoint.progress
+        let status = checkpoint.status.rawValue
         var fields: [(String, String)] = [
-            ("id", CLIOutput.text(checkpoint["id"])),
-            ("status", CLIOutput.paint(CLIOutput.text(checkpoint["status"]), CheckpointFormat.style(CLIOutput.text(checkpoint["status"])))),
-            ("agent", CLIOutput.text(checkpoint["agent"])),
-            ("session", CLIOutput.text(checkpoint["session_id"])),
-            ("task", CLIOutput.text(checkpoint["task_id"])),
-            ("phase", CLIOutput.text(checkpoint["phase"])),
-            ("branch", CLIOutput.text(context?["branch"])),
-            ("work items", CheckpointFormat.list(context?["work_items"])),
-            ("completed", CheckpointFormat.list(progress?["tasks_completed"])),
-            ("remaining", CheckpointFormat.list(progress?["tasks_remaining"])),
-            ("files", CheckpointFormat.list(progress?["files_modified"])),
-            ("decisions", CheckpointFormat.list(progress?["decisions"])),
-            ("resume hint", CLIOutput.text(checkpoint["resume_hint"])),
+            ("id", checkpoint.id),
+            ("status", CLIOutput.paint(status, CheckpointFormat.style(status))),
+            ("agent", checkpoint.agent),
+            ("session", CLIOutput.text(checkpoint.sessionID)),
+            ("task", CLIOutput.text(checkpoint.taskID?.rawValue)),
+            ("phase", checkpoint.phase),
+            ("branch", CLIOutput.text(context.branch)),
+            ("work items", CheckpointFormat.list(context.workItems)),
+            ("completed", CheckpointFormat.list(progress.tasksCompleted)),
+            ("remaining", CheckpointFormat.list(progress.tasksRemaining)),
+            ("files", CheckpointFormat.list(progress.filesModified)),
+            ("decisions", CheckpointFormat.list(progress.decisions)),
+            ("resume hint", CLIOutput.text(checkpoint.resumeHint)),
         ]
-        for (key, label) in [("created_at", "created"), ("updated_at", "updated"), ("archived_at", "archived")] {
-            guard let value = checkpoint[key], value != .null else { continue }
-            fields.append((label, "\(CLIOutput.relative(value, now: now)) (\(CLIOutput.timestamp(value)))"))
+        for (date, label) in [(checkpoint.createdAt, "created"), (checkpoint.updatedAt, "updated"), (checkpoint.archivedAt, "archived")] {
+            guard let date else { continue }
+            fields.append((label, "\(CLIOutput.relative(date, now: now)) (\(CLIOutput.timestamp(date)))"))
         }
         CheckpointFormat.print(fields.filter { $0.1 != "-" })
     }
@@ -138,7 +139,7 @@ struct CheckpointResolveCommand: AsyncParsableCommand {
     func run() async throws {
         let checkpoint = try await options.client().resolveCheckpoint(id)
         if options.json { CLIOutput.json(checkpoint) } else {
-            CLIOutput.line("\(CLIOutput.text(checkpoint["id"]))  \(CLIOutput.text(checkpoint["status"]))")
+            CLIOutput.line("\(checkpoint.id)  \(checkpoint.status.rawValue)")
         }
     }
 }
@@ -163,7 +164,7 @@ struct CheckpointCleanupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let archived = try await options.client().cleanupCheckpoints(olderThanDays: days)
-        if options.json { CLIOutput.json(["archived": .int(Int64(archived))]) } else {
+        if options.json { CLIOutput.json(WireCleanupResult(archived: archived)) } else {
             CLIOutput.line("archived \(archived) checkpoint\(archived == 1 ? "" : "s")")
         }
     }
@@ -187,7 +188,7 @@ struct CheckpointQuarantineCommand: AsyncParsableCommand {
     func run() async throws {
         let files = try await options.client().quarantinedCheckpoints(limit: limit)
         if options.json {
-            CLIOutput.json(["quarantined": .array(files)])
+            CLIOutput.json(WireQuarantineList(quarantined: files))
             return
         }
         guard !files.isEmpty else {
@@ -198,10 +199,10 @@ struct CheckpointQuarantineCommand: AsyncParsableCommand {
         var table = CLITable(["FILE", "AGENT", "TIME", "ERROR", "PATH"])
         for file in files {
             table.add([
-                .init(CLIOutput.text(file["file_name"])), .init(CLIOutput.text(file["agent"])),
-                .init(CLIOutput.relative(file["time"], now: now)),
-                .init(CLIOutput.short(CLIOutput.text(file["error"]), width: 60), style: "31"),
-                .init(CLIOutput.text(file["quarantined_path"])),
+                .init(file.fileName), .init(file.agent),
+                .init(CLIOutput.relative(file.time, now: now)),
+                .init(CLIOutput.short(file.error, width: 60), style: "31"),
+                .init(file.quarantinedPath),
             ])
         }
         table.print()
@@ -216,9 +217,8 @@ enum CheckpointFormat {
     }
 
     /// An array of strings, comma-separated; `-` when empty.
-    static func list(_ value: JSONValue?) -> String {
-        guard case .array(let items)? = value, !items.isEmpty else { return "-" }
-        return items.map { CLIOutput.text($0) }.joined(separator: ", ")
+    static func list(_ items: [String]) -> String {
+        items.isEmpty ? "-" : items.joined(separator: ", ")
     }
 
     /// `key  value` lines with the keys bold and aligned; continuation lines indented.

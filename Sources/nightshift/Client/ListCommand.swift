@@ -57,10 +57,10 @@ struct ListCommand: AsyncParsableCommand {
                 page = try await client.tasks(query)
                 tasks += page.tasks
             }
-            page = NightshiftClient.TaskPage(tasks: tasks, nextCursor: nil)
+            page = WireTaskPage(tasks: tasks, nextCursor: nil)
         }
         if options.json {
-            CLIOutput.json(page.json)
+            CLIOutput.json(page)
             return
         }
         guard !page.tasks.isEmpty else {
@@ -70,15 +70,14 @@ struct ListCommand: AsyncParsableCommand {
         let now = Date()
         var table = CLITable(["ID", "STATE", "AGENT", "RUNS", "FAILURES", "CREATED", "PROMPT"], rightAligned: [3, 4])
         for task in page.tasks {
-            let state = CLIOutput.text(task["state"])
             table.add([
-                .init(CLIOutput.text(task["id"])),
-                .init(state, style: CLIOutput.stateStyle(state)),
-                .init(CLIOutput.text(task["agent"])),
-                .init(CLIOutput.text(task["attempt"])),
+                .init(task.id),
+                .init(task.state, style: CLIOutput.stateStyle(task.state)),
+                .init(task.agent),
+                .init(String(task.attempt)),
                 .init(TaskFormat.failures(task)),
-                .init(CLIOutput.relative(task["created_at"], now: now)),
-                .init(CLIOutput.short(task["prompt"]?.stringValue ?? "", width: 48)),
+                .init(CLIOutput.relative(task.createdAt, now: now)),
+                .init(CLIOutput.short(task.prompt, width: 48)),
             ])
         }
         table.print()
@@ -93,15 +92,12 @@ enum TaskFormat {
     /// `failures/max_attempts`: the failed runs that count against the attempts allowed (since
     /// submit or the last manual retry), or the failures alone. Runs started (`attempt`) are shown
     /// apart: a manual retry or a daemon's restart starts a run without a failure.
-    static func failures(_ task: JSONValue) -> String {
-        let failures = CLIOutput.text(task["failures"])
-        guard let max = task["max_attempts"], max != .null else { return failures }
-        return "\(failures)/\(CLIOutput.text(max))"
+    static func failures(_ task: WireTask) -> String {
+        "\(task.failures)/\(task.maxAttempts)"
     }
 
     /// `ID  STATE` — the line the action commands print.
-    static func summary(_ task: JSONValue) -> String {
-        let state = CLIOutput.text(task["state"])
-        return "\(CLIOutput.text(task["id"]))  \(CLIOutput.state(state))"
+    static func summary(_ task: WireTask) -> String {
+        "\(task.id)  \(CLIOutput.state(task.state))"
     }
 }

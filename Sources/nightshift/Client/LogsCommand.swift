@@ -32,8 +32,8 @@ struct LogsCommand: AsyncParsableCommand {
     func run() async throws {
         let client = options.client()
         let json = options.json
-        let print: (JSONValue) -> Void = { event in
-            CLIOutput.liveLine(json ? event.jsonText : CLIOutput.eventLine(event))
+        let print: (WireEvent) -> Void = { event in
+            CLIOutput.liveLine(json ? event.json.jsonText : CLIOutput.eventLine(event))
         }
         if follow {
             let final = try await TaskWatch.follow(client, task: id, after: after, onEvent: print)
@@ -49,9 +49,9 @@ struct LogsCommand: AsyncParsableCommand {
         var width = CLIOutput.eventTypeWidth
         while true {
             let page = try await client.eventPage(task: id, after: cursor, limit: 1000)
-            width = max(width, (page.events.compactMap { $0["type"]?.stringValue?.count }.max() ?? 0) + 1)
+            width = max(width, (page.events.map(\.type.count).max() ?? 0) + 1)
             for event in page.events {
-                CLIOutput.liveLine(json ? event.jsonText : CLIOutput.eventLine(event, typeWidth: width))
+                CLIOutput.liveLine(json ? event.json.jsonText : CLIOutput.eventLine(event, typeWidth: width))
             }
             guard !page.events.isEmpty, page.nextAfter > cursor else { return }
             cursor = page.nextAfter

@@ -59,7 +59,7 @@ struct MemorySetCommand: AsyncParsableCommand {
         let memory = try await options.client().setMemory(
             agent: address.agent, key: address.key, summary: text, expectedVersion: expectedVersion, workspace: workspace.workspace)
         if options.json { CLIOutput.json(memory) } else {
-            CLIOutput.line("\(CLIOutput.text(memory["key"]))  version \(CLIOutput.text(memory["version"]))")
+            CLIOutput.line("\(memory.key)  version \(memory.version)")
         }
     }
 }
@@ -78,7 +78,7 @@ struct MemoryGetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let memory = try await options.client().memory(agent: address.agent, key: address.key, workspace: workspace.workspace)
-        if options.json { CLIOutput.json(memory) } else { CLIOutput.line(CLIOutput.text(memory["summary"])) }
+        if options.json { CLIOutput.json(memory) } else { CLIOutput.line(memory.summary) }
     }
 }
 
@@ -102,7 +102,7 @@ struct MemoryListCommand: AsyncParsableCommand {
     func run() async throws {
         let memories = try await options.client().memories(agent: agent, workspace: workspace.workspace, prefix: prefix)
         if options.json {
-            CLIOutput.json(["memories": .array(memories)])
+            CLIOutput.json(WireMemoryList(memories: memories))
             return
         }
         guard !memories.isEmpty else {
@@ -113,9 +113,9 @@ struct MemoryListCommand: AsyncParsableCommand {
         var table = CLITable(["KEY", "VERSION", "UPDATED", "SUMMARY"], rightAligned: [1])
         for memory in memories {
             table.add([
-                .init(CLIOutput.text(memory["key"]), style: "1"), .init(CLIOutput.text(memory["version"])),
-                .init(CLIOutput.relative(memory["updated_at"], now: now)),
-                .init(CLIOutput.short(CLIOutput.text(memory["summary"]), width: 60)),
+                .init(memory.key, style: "1"), .init(String(memory.version)),
+                .init(CLIOutput.relative(memory.updatedAt, now: now)),
+                .init(CLIOutput.short(memory.summary, width: 60)),
             ])
         }
         table.print()

@@ -43,33 +43,29 @@ struct ShowCommand: AsyncParsableCommand {
         CLIOutput.line("")
         var table = CLITable(["ATTEMPT", "OUTCOME", "EXIT", "STARTED", "DURATION", "ERROR"], rightAligned: [0, 2])
         for run in runs {
-            let outcome = CLIOutput.text(run["outcome"])
+            let outcome = CLIOutput.text(run.outcome)
             let style: String? = switch outcome {
             case "succeeded": "32"
             case "failed", "lost", "timed_out": "31"
             default: nil
             }
-            var duration = "-"
-            if let started = CLIOutput.date(run["started_at"]) {
-                let end = CLIOutput.date(run["finished_at"]) ?? now
-                duration = CLIOutput.duration(end.timeIntervalSince(started))
-            }
+            let duration = CLIOutput.duration((run.finishedAt ?? now).timeIntervalSince(run.startedAt))
             table.add([
-                .init(CLIOutput.text(run["attempt"])),
+                .init(String(run.attempt)),
                 .init(outcome == "-" ? "running" : outcome, style: style),
-                .init(CLIOutput.text(run["exit_code"])),
-                .init(CLIOutput.relative(run["started_at"], now: now)),
+                .init(CLIOutput.text(run.exitCode)),
+                .init(CLIOutput.relative(run.startedAt, now: now)),
                 .init(duration),
-                .init(CLIOutput.short(CLIOutput.text(run["error"]), width: 60)),
+                .init(CLIOutput.short(CLIOutput.text(run.error), width: 60)),
             ])
         }
         table.print()
         // What went wrong without failing a run (a denied tool call): never hidden by a success.
         for run in runs {
-            guard case .array(let warnings)? = run["warnings"], !warnings.isEmpty else { continue }
+            guard !run.warnings.isEmpty else { continue }
             CLIOutput.line("")
-            CLIOutput.line(CLIOutput.bold("warnings of attempt \(CLIOutput.text(run["attempt"]))"))
-            for warning in warnings { CLIOutput.line(CLIOutput.paint("  " + CLIOutput.text(warning), "33")) }
+            CLIOutput.line(CLIOutput.bold("warnings of attempt \(run.attempt)"))
+            for warning in run.warnings { CLIOutput.line(CLIOutput.paint("  " + warning, "33")) }
         }
     }
 }
@@ -81,43 +77,39 @@ extension ShowCommand {
     static let maxCharacters = 2000
 
     /// The task's fields as `show` prints them, label and text; long texts are cut unless `full`.
-    static func fields(of task: JSONValue, now: Date, full: Bool) -> [(String, String)] {
+    static func fields(of task: WireTask, now: Date, full: Bool) -> [(String, String)] {
         let long: (String) -> String = { full ? $0 : cut($0) }
         var fields: [(String, String)] = [
-            ("id", CLIOutput.text(task["id"])),
-            ("state", CLIOutput.state(CLIOutput.text(task["state"]))),
-            ("agent", CLIOutput.text(task["agent"])),
-            ("attempts", CLIOutput.text(task["attempt"])),
+            ("id", task.id),
+            ("state", CLIOutput.state(task.state)),
+            ("agent", task.agent),
+            ("attempts", String(task.attempt)),
             ("failures", TaskFormat.failures(task)),
+            // Runs lost to the node (a crash, a restart), not the agent's fault.
+            ("interruptions", String(task.interruptions)),
+            ("priority", String(task.priority)),
         ]
-        // Runs lost to the node (a crash, a restart), not the agent's fault; older daemons do not say.
-        if let interruptions = task["interruptions"], interruptions != .null {
-            fields.append(("interruptions", CLIOutput.text(interruptions)))
-        }
-        fields.append(("priority", CLIOutput.text(task["priority"])))
-        if let lane = task["lane"], lane != .null { fields.append(("lane", CLIOutput.text(lane))) }
-        if case .array(let labels)? = task["labels"], !labels.isEmpty {
-            fields.append(("labels", labels.map { CLIOutput.text($0) }.joined(separator: ", ")))
-        }
-        for (key, label) in [("created_at", "created"), ("available_at", "available"), ("updated_at", "updated"),
-                             ("finished_at", "finished")]
+        if let lane = task.lane { fields.append(("lane", lane)) }
+        if !task.labels.isEmpty { fields.append(("labels", task.labels.joined(separator: ", "))) }
+        for (date, label) in [(task.createdAt, "created"), (task.availableAt, "available"), (task.updatedAt, "updated"),
+                              (task.finishedAt, "finished")]
         {
-            guard let value = task[key], value != .null else { continue }
-            fields.append((label, "\(CLIOutput.relative(value, now: now)) (\(CLIOutput.timestamp(value)))"))
+            guard let date else { continue }
+            fields.append((label, "\(CLIOutput.relative(date, now: now)) (\(CLIOutput.timestamp(date)))"))
         }
-        if let budget = task["budget_usd"]?.doubleValue { fields.append(("budget", String(format: "$%.4f", budget))) }
-        if let cost = task["cost_usd"]?.doubleValue, cost > 0 { fields.append(("cost", String(format: "$%.4f", cost))) }
-        if let used = task["tokens_used"]?.doubleValue.map(Int.init), used > 0 {
-            let parts = [("in", "tokens_in"), ("out", "tokens_out"), ("cache read", "cache_read_tokens"), ("cache write", "cache_write_tokens")]
-                .map { "\($0.0) \(CLIOutput.text(task[$0.1]))" }
-            fields.append(("tokens", "\(used) (\(parts.joined(separator: ", ")))"))
+        if let budget = task.budgetUSD { fields.append(("budget", String(format: "$%.4f", budget))) }
+        if task.costUSD > 0 { fields.append(("cost", String(format: "$%.4f", task.costUSD))) }
+        if task.tokensUsed > 0 {
+            let parts = [("in", task.tokensIn), ("out", task.tokensOut), ("cache read", task.cacheReadTokens), ("cache write", task.cacheWriteTokens)]
+                .map { "\($0.0) \($0.1)" }
+            fields.append(("tokens", "\(task.tokensUsed) (\(parts.joined(separator: ", ")))"))
         }
-        if let turns = task["turns"]?.doubleValue.map(Int.init), turns > 0 { fields.append(("turns", "\(turns)")) }
-        if let seconds = task["run_seconds"]?.doubleValue, seconds > 0 { fields.append(("run time", CLIOutput.duration(seconds))) }
-        fields.append(("prompt", long(CLIOutput.text(task["prompt"]))))
-        if let payload = task["payload"], payload != .null, payload != .object([:]) { fields.append(("payload", long(payload.jsonText))) }
-        if let result = TaskWatch.resultText(task) { fields.append(("result", long(result))) }
-        if let error = task["error"], error != .null { fields.append(("error", CLIOutput.paint(CLIOutput.text(error), "31"))) }
+        if task.turns > 0 { fields.append(("turns", "\(task.turns)")) }
+        if task.runSeconds > 0 { fields.append(("run time", CLIOutput.duration(task.runSeconds))) }
+        fields.append(("prompt", long(task.prompt)))
+        if task.payload != .null, task.payload != .object([:]) { fields.append(("payload", long(task.payload.jsonText))) }
+        if let result = task.result { fields.append(("result", long(result))) }
+        if let error = task.error { fields.append(("error", CLIOutput.paint(error, "31"))) }
         return fields
     }
 

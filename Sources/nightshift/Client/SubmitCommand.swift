@@ -80,9 +80,9 @@ struct SubmitCommand: AsyncParsableCommand {
         if prompt == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        let request = NightshiftClient.NewTaskRequest(
+        let request = WireNewTask(
             agent: agent, prompt: text, payload: try payload.map { try JSONValue(jsonText: $0) },
-            priority: priority, lane: lane, labels: labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
+            priority: priority, lane: lane, labels: labels.isEmpty ? nil : labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
             timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay)
         let submitted = try await Self.submit(request, to: client)
         let id = submitted.id
@@ -95,12 +95,12 @@ struct SubmitCommand: AsyncParsableCommand {
         let json = options.json
         let final = try await TaskWatch.follow(client, task: id, untilTerminalEvent: !follow) { event in
             guard follow else { return }
-            CLIOutput.liveLine(json ? event.jsonText : CLIOutput.eventLine(event))
+            CLIOutput.liveLine(json ? event.json.jsonText : CLIOutput.eventLine(event))
         }
         if json {
-            CLIOutput.json(final)
-        } else if final["state"]?.stringValue == "done" {
-            if wait, let result = TaskWatch.resultText(final) { CLIOutput.line(result) }
+            CLIOutput.json(final.json)
+        } else if final.state == "done" {
+            if wait, let result = final.task?.result { CLIOutput.line(result) }
         } else {
             CLIOutput.error(TaskWatch.failureMessage(final))
         }
@@ -111,12 +111,12 @@ struct SubmitCommand: AsyncParsableCommand {
 
 extension SubmitCommand {
     /// Submits `request`; an agent the daemon does not know is reported with the agents it does know.
-    static func submit(_ request: NightshiftClient.NewTaskRequest, to client: NightshiftClient) async throws -> NightshiftClient.Submitted {
+    static func submit(_ request: WireNewTask, to client: NightshiftClient) async throws -> NightshiftClient.Submitted {
         do {
             return try await client.submit(request)
         } catch let error as NightshiftClient.APIError where error.field == "agent" && error.status == 422 {
             guard let agents = try? await client.agents() else { throw error }
-            let names = agents.compactMap { $0["name"]?.stringValue }.sorted()
+            let names = agents.map(\.name).sorted()
             let known = names.isEmpty ? "no agents are defined" : "defined agents: " + names.joined(separator: ", ")
             throw CLIFailure(CLIErrorExit.message(for: error) + "; " + known, exitCode: CLIErrorExit.exitCode(for: error))
         }
@@ -124,11 +124,10 @@ extension SubmitCommand {
 
     /// What a submit that answered an earlier task says: `already queued as ID (STATE)` (or
     /// `already submitted` when that task has ended) and which key matched.
-    static func repeatNote(_ task: JSONValue, request: NightshiftClient.NewTaskRequest) -> String {
-        let state = task["state"]?.stringValue ?? "?"
-        let verb = NightshiftClient.terminalStates.contains(state) ? "already submitted" : "already queued"
-        let matched = request.idempotencyKey != nil && task["idempotency_key"]?.stringValue == request.idempotencyKey
+    static func repeatNote(_ task: WireTask, request: WireNewTask) -> String {
+        let verb = task.isTerminal ? "already submitted" : "already queued"
+        let matched = request.idempotencyKey != nil && task.idempotencyKey == request.idempotencyKey
             ? "--idempotency-key" : "--dedup-key"
-        return "\(verb) as \(task["id"]?.stringValue ?? "?") (\(state)): a task with the same \(matched) exists; no new task"
+        return "\(verb) as \(task.id) (\(task.state)): a task with the same \(matched) exists; no new task"
     }
 }

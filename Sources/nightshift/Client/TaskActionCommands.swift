@@ -119,7 +119,7 @@ struct PriorityCommand: AsyncParsableCommand {
         if options.json {
             CLIOutput.json(task)
         } else {
-            CLIOutput.line(TaskFormat.summary(task) + "  priority \(CLIOutput.text(task["priority"]))")
+            CLIOutput.line(TaskFormat.summary(task) + "  priority \(task.priority)")
         }
     }
 }

@@ -4,15 +4,22 @@ import NightshiftDaemon
 
 /// Following a task to its end over the event stream, shared by `submit --wait/--follow` and `logs --follow`.
 enum TaskWatch {
-    /// Whether the task object is in a terminal state.
-    static func isTerminal(_ task: JSONValue) -> Bool {
-        NightshiftClient.terminalStates.contains(task["state"]?.stringValue ?? "")
-    }
+    /// How a followed task ended: the task as the daemon answers it, or, when the daemon went away
+    /// after the task's final state event, what that event says.
+    struct Ending {
+        /// The task's id.
+        var id: String
+        /// Its final state.
+        var state: String
+        /// Why it failed, if it did.
+        var error: String?
+        /// The task, when the daemon answered it.
+        var task: WireTask?
 
-    /// Whether the event is a move into a terminal state.
-    static func isTerminalStateEvent(_ event: JSONValue) -> Bool {
-        event["type"]?.stringValue == "state"
-            && NightshiftClient.terminalStates.contains(event["data"]?["to"]?.stringValue ?? "")
+        /// The task's JSON, or `{"id","state","error"}` from its final event.
+        var json: JSONValue {
+            task?.json ?? ["id": .string(id), "state": .string(state), "error": error.map(JSONValue.string) ?? .null]
+        }
     }
 
     /// Reads the task's events after `after` until the daemon ends the stream (or, with
@@ -24,48 +31,38 @@ enum TaskWatch {
     /// window). When it goes away after the task's final state event, that event decides.
     static func follow(
         _ client: NightshiftClient, task id: String, after: Int64 = 0, untilTerminalEvent: Bool = false,
-        onEvent: (JSONValue) -> Void = { _ in }
-    ) async throws -> JSONValue {
-        var terminal: JSONValue?
+        onEvent: (WireEvent) -> Void = { _ in }
+    ) async throws -> Ending {
+        var terminal: WireEvent?
         let window = client.reconnectWindow.components.seconds
         let stream = client.events(task: id, after: after) { error in
             CLIOutput.note("lost the daemon (\(error.message)); waiting up to \(window) s for it to come back")
         }
         for try await event in stream {
             onEvent(event)
-            if isTerminalStateEvent(event) {
+            if let to = event.stateTo, NightshiftClient.terminalStates.contains(to) {
                 terminal = event
                 if untilTerminalEvent { break }
             }
         }
         do {
-            return try await client.task(id)
+            let task = try await client.task(id)
+            return Ending(id: task.id, state: task.state, error: task.error, task: task)
         } catch let error as NightshiftClient.APIError where error.isTransient {
-            guard let terminal else { throw error }
-            return ["id": .string(id), "state": terminal["data"]?["to"] ?? .null, "error": terminal["data"]?["error"] ?? .null]
+            guard let terminal, let state = terminal.stateTo else { throw error }
+            return Ending(id: id, state: state, error: terminal.data["error"]?.stringValue)
         }
     }
 
     /// 0 for a task that is done, 1 for one that ended otherwise.
-    static func exitCode(for task: JSONValue) -> Int32 {
-        task["state"]?.stringValue == "done" ? 0 : CLIExitCodes.failure
-    }
-
-    /// The task's result as text: a string as is, other JSON compact, nil when there is none.
-    static func resultText(_ task: JSONValue) -> String? {
-        switch task["result"] {
-        case nil, .null?: nil
-        case .string(let text)?: text
-        case let value?: value.jsonText
-        }
+    static func exitCode(for ending: Ending) -> Int32 {
+        ending.state == "done" ? 0 : CLIExitCodes.failure
     }
 
     /// `task ID ended STATE: ERROR`, for a task that did not end done.
-    static func failureMessage(_ task: JSONValue) -> String {
-        let id = task["id"]?.stringValue ?? "?"
-        let state = task["state"]?.stringValue ?? "?"
-        var message = state == "error" ? "task \(id) ended in error" : "task \(id) ended \(state)"
-        if let error = task["error"], error != .null { message += ": " + CLIOutput.text(error) }
+    static func failureMessage(_ ending: Ending) -> String {
+        var message = ending.state == "error" ? "task \(ending.id) ended in error" : "task \(ending.id) ended \(ending.state)"
+        if let error = ending.error { message += ": " + error }
         return message
     }
 }

@@ -1,0 +1,44 @@
+import Foundation
+
+/// The writes of checkpoints and memories that come from outside a run (the HTTP API): each goes
+/// through the engine, so the change feed rings for it as for every other write.
+extension Engine {
+    /// Saves a checkpoint (replacing the one with its id); answers it as stored, and whether it is new.
+    public func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> (checkpoint: SessionCheckpoint, created: Bool) {
+        let existed = checkpoint.id.isEmpty ? false : try await store.checkpoint(id: checkpoint.id) != nil
+        let saved = try await store.saveCheckpoint(checkpoint)
+        changes.ring()
+        return (saved, !existed)
+    }
+
+    /// Marks a checkpoint resolved (a resolved one is answered unchanged).
+    public func resolveCheckpoint(id: String) async throws -> SessionCheckpoint {
+        let checkpoint = try await store.resolveCheckpoint(id: id, now: clock.now)
+        changes.ring()
+        return checkpoint
+    }
+
+    /// Archives resolved and stale checkpoints not updated for `days` days; answers how many.
+    public func cleanupCheckpoints(olderThanDays days: Int) async throws -> Int {
+        let archived = try await store.cleanupCheckpoints(olderThanDays: days, now: clock.now)
+        changes.ring()
+        return archived
+    }
+
+    /// Writes a memory (version + 1); with `expectedVersion`, only over that version.
+    public func setMemory(
+        workspace: String, agent: String, key: String, summary: String, expectedVersion: Int?
+    ) async throws -> Memory {
+        let memory = try await store.setMemory(
+            workspace: workspace, agent: agent, key: key, summary: summary, expectedVersion: expectedVersion, now: clock.now)
+        changes.ring()
+        return memory
+    }
+
+    /// Removes a memory; answers whether it existed.
+    public func deleteMemory(workspace: String, agent: String, key: String) async throws -> Bool {
+        let existed = try await store.deleteMemory(workspace: workspace, agent: agent, key: key)
+        changes.ring()
+        return existed
+    }
+}

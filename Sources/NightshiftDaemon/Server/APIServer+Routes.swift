@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import Nightshift
+
+extension APIServer {
+    /// The prefix of every route that needs a bearer token.
+    static let v1Prefix = "/v1"
+
+    /// Every route with its handler. The router is built from this table, the OpenAPI document
+    /// must describe exactly these (a test checks), and a path's other methods answer 405.
+    public static let routes: [APIRoute] = [
+        .open(.get, "/healthz") { _, _, _ in reply(WireHealth(status: "ok")) },
+        .open(.get, "/readyz") { server, _, _ in try await server.ready() },
+        .open(.get, "/openapi.json") { _, _, _ in json(OpenAPIDocument.document) },
+
+        .v1(.post, "tasks") { server, request, _ in try await server.submit(request) },
+        .v1(.get, "tasks") { server, request, _ in try await server.listTasks(request) },
+        .v1(.get, "tasks/{id}") { server, _, context in reply(WireTask(try await server.task(context))) },
+        .v1(.patch, "tasks/{id}") { try await $0.patchTask($1, $2) },
+        .v1(.post, "tasks/{id}/cancel") { try await $0.perform(.cancel, $2) },
+        .v1(.post, "tasks/{id}/retry") { try await $0.perform(.retry, $2) },
+        .v1(.post, "tasks/{id}/pause") { try await $0.perform(.pause, $2) },
+        .v1(.post, "tasks/{id}/resume") { try await $0.perform(.resume, $2) },
+        .v1(.post, "tasks/{id}/archive") { server, _, context in
+            reply(WireTask(try await server.engine.archive(try taskID(context))))
+        },
+        .v1(.get, "tasks/{id}/events") { try await $0.events($1, $2) },
+        .v1(.get, "tasks/{id}/runs") { server, _, context in
+            let id = try await server.task(context).id
+            return reply(WireRunList(runs: try await server.store.runs(task: id).map(WireRun.init)))
+        },
+        .v1(.get, "status") { server, request, _ in try await server.status(request) },
+
+        .v1(.get, "agents") { server, _, _ in reply(WireAgentList(agents: try await server.store.agents().map(WireAgent.init))) },
+        .v1(.post, "agents") { server, request, _ in try await server.createAgent(request) },
+        .v1(.get, "agents/{name}") { server, _, context in reply(WireAgent(try await server.agent(context))) },
+        .v1(.put, "agents/{name}") { server, request, context in
+            let agent = try WireAgentWrite(body: try await body(request)).agent(pathName: try parameter(context, "name"))
+            return reply(WireAgent(try await server.save(agent)))
+        },
+        .v1(.delete, "agents/{name}") { try await $0.deleteAgent($2) },
+
+        .v1(.get, "checkpoints") { server, request, _ in try await server.listCheckpoints(request) },
+        .v1(.post, "checkpoints") { server, request, _ in try await server.postCheckpoint(request) },
+        .v1(.get, "checkpoints/quarantine") { server, request, _ in try await server.quarantine(request) },
+        .v1(.post, "checkpoints/cleanup") { server, request, _ in try await server.cleanupCheckpoints(request) },
+        .v1(.get, "checkpoints/{id}") { try await $0.checkpoint($2) },
+        .v1(.post, "checkpoints/{id}/resolve") { try await $0.resolveCheckpoint($2) },
+
+        .v1(.get, "agents/{name}/memories") { try await $0.listMemories($1, $2) },
+        .v1(.get, "agents/{name}/memories/{key}") { try await $0.memory($1, $2) },
+        .v1(.put, "agents/{name}/memories/{key}") { try await $0.putMemory($1, $2) },
+        .v1(.delete, "agents/{name}/memories/{key}") { try await $0.deleteMemory($1, $2) },
+    ]
+
+    /// The router: every route of ``routes``, the open ones at the root and the `/v1` ones in a
+    /// group behind bearer auth; every other method of HTTP (but HEAD and CONNECT) on a known path
+    /// answers 405 with the methods it takes, token or not; a method HTTP does not define is not found.
+    public func router() -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: DrainingMiddleware(engine: engine))
+        var methods: [String: [HTTPRequest.Method]] = [:]
+        for route in Self.routes { methods[route.path, default: []].append(route.method) }
+        for (path, allowed) in methods {
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .options, .trace] where !allowed.contains(method) {
+                router.on(APIRoute.routerPath(path), method: method) { request, _ -> Response in
+                    throw APIFailure(
+                        .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use \(allow)",
+                        headers: [.allow: allow])
+                }
+            }
+        }
+        let v1 = router.group(RouterPath(Self.v1Prefix)).add(middleware: BearerAuthMiddleware<APIRequestContext>(authority: authority))
+        for route in Self.routes {
+            let handler = route.handler
+            if route.isOpen {
+                router.on(route.routerPath, method: route.method) { request, context in try await handler(self, request, context) }
+            } else {
+                v1.on(route.routerPath, method: route.method) { request, context in try await handler(self, request, context) }
+            }
+        }
+        return router
+    }
+}

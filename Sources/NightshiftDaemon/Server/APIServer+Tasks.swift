@@ -1,0 +1,161 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Nightshift
+
+/// The handlers of the task, status and agent routes.
+extension APIServer {
+    func ready() async throws -> Response {
+        do {
+            // A database that went away may keep a query waiting for a connection: not ready
+            // if the store does not take a write (locked, full, read-only) within two seconds.
+            let node = engine.configuration.nodeID
+            _ = try await answer(within: .seconds(2)) { [store] in try await store.probeWrite(node: node, now: Date()) }
+            return Self.reply(WireHealth(status: "ok"))
+        } catch {
+            throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not take a write: \(error)")
+        }
+    }
+
+    func submit(_ request: Request) async throws -> Response {
+        let body = try await Self.body(request)
+        let keys = request.headers[values: HTTPField.Name("Idempotency-Key")!]
+        guard keys.count <= 1 else {
+            throw APIFailure(.badRequest, code: "invalid_input", message: "expected one Idempotency-Key header, got \(keys.count)", field: "Idempotency-Key")
+        }
+        let new = try WireNewTask(body: body).newTask(idempotencyHeader: keys.first, now: Date())
+        let result = try await engine.submit(new)
+        return Self.reply(WireTask(result.task), status: result.inserted ? .created : .ok)
+    }
+
+    func listTasks(_ request: Request) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        var query = TaskQuery()
+        if let states = parameters["state"] {
+            query.states = try states.split(separator: ",").map { text in
+                guard let state = TaskState(rawValue: String(text)) else {
+                    throw NightshiftError(.invalidInput, "expected one of \(TaskState.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'", field: "state")
+                }
+                return state
+            }
+        }
+        query.agent = parameters["agent"].map(String.init)
+        query.label = parameters["label"].map(String.init)
+        query.lane = parameters["lane"].map(String.init)
+        query.createdAfter = try parameters["created_after"].map { try Self.date(String($0), field: "created_after") }
+        query.createdBefore = try parameters["created_before"].map { try Self.date(String($0), field: "created_before") }
+        switch parameters["archived"] {
+        case nil, "false": query.archived = false
+        case "true": query.archived = true
+        case "any": query.archived = nil
+        case let other?: throw NightshiftError(.invalidInput, "expected true, false or any, got '\(other)'", field: "archived")
+        }
+        if let cursor = parameters["cursor"] { query.cursor = try TaskCursor(text: String(cursor)) }
+        if let limit = parameters["limit"] {
+            guard let value = Int(limit), (1...TaskQuery.maxLimit).contains(value) else {
+                throw NightshiftError(.invalidInput, "expected an integer from 1 to \(TaskQuery.maxLimit), got '\(limit)'", field: "limit")
+            }
+            query.limit = value
+        }
+        let page = try await store.listTasks(query)
+        return Self.reply(WireTaskPage(tasks: page.tasks.map(WireTask.init), nextCursor: page.nextCursor?.text))
+    }
+
+    func patchTask(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let id = try Self.taskID(context)
+        guard let priority = try WireTaskPatch(body: try await Self.body(request)).priority else {
+            throw NightshiftError(.invalidInput, "is required (an integer ≥ 0)", field: "priority")
+        }
+        return Self.reply(WireTask(try await engine.setPriority(id, to: priority)))
+    }
+
+    func perform(_ action: LifecycleAction, _ context: APIRequestContext) async throws -> Response {
+        Self.reply(WireTask(try await engine.transition(try Self.taskID(context), action)))
+    }
+
+    func status(_ request: Request) async throws -> Response {
+        let counts = try await store.countsByState()
+        let now = Date()
+        let totals = try await store.runTotals()
+        let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
+        let stats = Dictionary(uniqueKeysWithValues: try await store.agentStats().map { ($0.agent, $0) })
+        let quotas = engine.quotas()
+        let agents = try await engine.availability(maxAge: refresh ? .zero : .seconds(30)).map { report in
+            WireAgentStatus(
+                report, stats: WireAgentStats(stats[report.agent] ?? AgentStats(agent: report.agent, tasks: 0, costUSD: 0, totals: TaskTotals())),
+                quota: quotas[report.agent].map { WireQuota(status: $0.status, observedAt: $0.observedAt) })
+        }
+        return Self.reply(WireStatus(
+            agents: agents,
+            counts: Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, counts[$0] ?? 0) }),
+            queueDepth: [TaskState.queued, .waiting, .paused].reduce(0) { $0 + (counts[$1] ?? 0) },
+            activeRuns: engine.activeRuns().map { WireActiveRun($0, now: now) },
+            recentRuns: try await store.recentRuns(limit: 20).map(WireRun.init),
+            totals: WireStatus.Totals(invocations: totals.invocations, succeeded: totals.succeeded, failed: totals.failed)))
+    }
+
+    func events(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let id = try await task(context).id
+        let parameters = request.uri.queryParameters
+        var after: Int64 = 0
+        if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? parameters["after"].map(String.init) {
+            guard let value = Int64(text), value >= 0 else {
+                throw NightshiftError(.invalidInput, "expected an event seq (an integer ≥ 0), got '\(text)'", field: "after")
+            }
+            after = value
+        }
+        if request.headers[.accept]?.contains("text/event-stream") == true {
+            return EventStream(store: store, task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
+                engine.drainDeadline != nil
+            }.response()
+        }
+        var limit = 100
+        if let text = parameters["limit"] {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw NightshiftError(.invalidInput, "expected an integer from 1 to 1000, got '\(text)'", field: "limit")
+            }
+            limit = value
+        }
+        let events = try await store.events(task: id, after: after, limit: limit)
+        return Self.reply(WireEventPage(events: events.map(WireEvent.init), nextAfter: events.last?.seq ?? after))
+    }
+
+    func createAgent(_ request: Request) async throws -> Response {
+        let agent = try WireAgentWrite(body: try await Self.body(request)).agent(pathName: nil)
+        if try await store.agent(named: agent.name) != nil {
+            throw APIFailure(.conflict, code: "conflict", message: "agent '\(agent.name)' exists; use PUT /v1/agents/\(agent.name) to replace it", field: "name")
+        }
+        return Self.reply(WireAgent(try await save(agent)), status: .created)
+    }
+
+    func deleteAgent(_ context: APIRequestContext) async throws -> Response {
+        let name = try Self.parameter(context, "name")
+        guard try await engine.deleteAgent(named: name) else {
+            throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
+        }
+        return Response(status: .noContent)
+    }
+
+    // MARK: Helpers
+
+    func task(_ context: APIRequestContext) async throws -> AgentTask {
+        let id = try Self.taskID(context)
+        guard let task = try await store.task(id) else { throw NightshiftError.taskNotFound(id) }
+        return task
+    }
+
+    /// Saves `agent` and answers it as stored: a replaced agent keeps what it has spent, which
+    /// the request body does not carry.
+    func save(_ agent: Agent) async throws -> Agent {
+        try await engine.saveAgent(agent)
+        return try await store.agent(named: agent.name) ?? agent
+    }
+
+    func agent(_ context: APIRequestContext) async throws -> Agent {
+        let name = try Self.parameter(context, "name")
+        guard let agent = try await store.agent(named: name) else {
+            throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
+        }
+        return agent
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Nightshift
+
+/// An agent (a named runner profile) as the API answers it.
+public struct WireAgent: WireValue, Hashable {
+    /// Its name.
+    public var name: String
+    /// Its runner kind (`claude_code`, `command`, …).
+    public var runner: String
+    /// The runner's config.
+    public var config: JSONValue
+    /// How many of its tasks may run at once, if limited.
+    public var concurrency: Int?
+    /// Seconds a run may take, if limited.
+    public var timeout: Double?
+    /// Attempts in all, the first included.
+    public var maxAttempts: Int
+    /// Seconds before the first retry.
+    public var initialBackoff: Double
+    /// The longest wait between retries, in seconds.
+    public var maxBackoff: Double
+    /// Its spending limit in US dollars, if any.
+    public var budgetUSD: Double?
+    /// What its runs have spent in US dollars.
+    public var spentUSD: Double
+    /// Whether its memories are put before each prompt.
+    public var injectMemories: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case name, runner, config, concurrency, timeout
+        case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
+        case budgetUSD = "budget_usd", spentUSD = "spent_usd", injectMemories = "inject_memories"
+    }
+}
+
+extension WireAgent {
+    /// The wire form of `agent`.
+    public init(_ agent: Agent) {
+        self.init(
+            name: agent.name, runner: agent.runner.rawValue, config: agent.config, concurrency: agent.concurrency,
+            timeout: agent.timeout, maxAttempts: agent.retry.maxAttempts, initialBackoff: agent.retry.initialBackoff,
+            maxBackoff: agent.retry.maxBackoff, budgetUSD: agent.budgetUSD, spentUSD: agent.spentUSD,
+            injectMemories: agent.injectMemories)
+    }
+}
+
+/// The body of `POST /v1/agents` and `PUT /v1/agents/{name}`: an agent to create or replace. Nil
+/// members take the server's defaults.
+public struct WireAgentWrite: WireRequest, Hashable {
+    /// The name; required on POST, and on PUT equal to the path's if given.
+    public var name: String?
+    /// The runner kind.
+    public var runner: String
+    /// The runner's config (default `{}`).
+    public var config: JSONValue?
+    /// How many of its tasks may run at once.
+    public var concurrency: Int?
+    /// Seconds a run may take.
+    public var timeout: Double?
+    /// Attempts in all, the first included.
+    public var maxAttempts: Int?
+    /// Seconds before the first retry.
+    public var initialBackoff: Double?
+    /// The longest wait between retries, in seconds.
+    public var maxBackoff: Double?
+    /// The spending limit in US dollars.
+    public var budgetUSD: Double?
+    /// Whether its memories are put before each prompt (default false).
+    public var injectMemories: Bool?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, runner, config, concurrency, timeout
+        case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
+        case budgetUSD = "budget_usd", injectMemories = "inject_memories"
+    }
+
+    /// An agent write; only `runner` is required.
+    public init(
+        name: String? = nil, runner: String, config: JSONValue? = nil, concurrency: Int? = nil, timeout: Double? = nil,
+        maxAttempts: Int? = nil, initialBackoff: Double? = nil, maxBackoff: Double? = nil, budgetUSD: Double? = nil,
+        injectMemories: Bool? = nil
+    ) {
+        self.name = name
+        self.runner = runner
+        self.config = config
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.initialBackoff = initialBackoff
+        self.maxBackoff = maxBackoff
+        self.budgetUSD = budgetUSD
+        self.injectMemories = injectMemories
+    }
+
+    /// The agent this body describes; `pathName` is the name in the path of a PUT.
+    func agent(pathName: String?) throws -> Agent {
+        guard let agentName = pathName ?? name else { throw NightshiftError(.invalidInput, "is required (a string)", field: "name") }
+        if let pathName, let name, pathName != name {
+            throw NightshiftError(.invalidInput, "differs from the name in the path", field: "name")
+        }
+        var retry = RetryPolicy.default
+        if let maxAttempts { retry.maxAttempts = maxAttempts }
+        if let initialBackoff { retry.initialBackoff = initialBackoff }
+        if let maxBackoff { retry.maxBackoff = maxBackoff }
+        let agent = Agent(
+            name: agentName, runner: RunnerKind(runner), config: config ?? .object([:]), concurrency: concurrency,
+            timeout: timeout, retry: retry, budgetUSD: budgetUSD, injectMemories: injectMemories ?? false)
+        try agent.validate()
+        return agent
+    }
+}

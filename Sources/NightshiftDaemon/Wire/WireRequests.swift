@@ -1,0 +1,140 @@
+import Foundation
+import Nightshift
+
+/// The body of `POST /v1/tasks`: what to run and how. Nil members take the server's defaults.
+public struct WireNewTask: WireRequest, Hashable {
+    /// The agent that runs the task.
+    public var agent: String
+    /// The prompt.
+    public var prompt: String
+    /// Extra input for the agent.
+    public var payload: JSONValue?
+    /// Lower runs first (≥ 0; the default is 10).
+    public var priority: Int?
+    /// The lane (a concurrency group).
+    public var lane: String?
+    /// Labels to filter by.
+    public var labels: [String]?
+    /// A key that makes a repeated submit answer the original task (the client also sends it as
+    /// the `Idempotency-Key` header).
+    public var idempotencyKey: String?
+    /// While a task with this key is live, a submit with the same key answers it instead.
+    public var dedupKey: String?
+    /// Seconds a run may take.
+    public var timeout: Double?
+    /// Attempts in all, the first included.
+    public var maxAttempts: Int?
+    /// The spending limit in US dollars.
+    public var budgetUSD: Double?
+    /// Seconds to wait before the task may run (up to a year).
+    public var delay: Double?
+    /// The workspace the task belongs to.
+    public var workspaceID: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case agent, prompt, payload, priority, lane, labels, timeout, delay
+        case idempotencyKey = "idempotency_key", dedupKey = "dedup_key", maxAttempts = "max_attempts"
+        case budgetUSD = "budget_usd", workspaceID = "workspace_id"
+    }
+
+    /// A request for `agent` to run `prompt`; the other members are optional.
+    public init(
+        agent: String, prompt: String, payload: JSONValue? = nil, priority: Int? = nil, lane: String? = nil,
+        labels: [String]? = nil, idempotencyKey: String? = nil, dedupKey: String? = nil, timeout: Double? = nil,
+        maxAttempts: Int? = nil, budgetUSD: Double? = nil, delay: Double? = nil, workspaceID: String? = nil
+    ) {
+        self.agent = agent
+        self.prompt = prompt
+        self.payload = payload
+        self.priority = priority
+        self.lane = lane
+        self.labels = labels
+        self.idempotencyKey = idempotencyKey
+        self.dedupKey = dedupKey
+        self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.budgetUSD = budgetUSD
+        self.delay = delay
+        self.workspaceID = workspaceID
+    }
+
+    /// The task to submit; `idempotencyHeader` is the `Idempotency-Key` header, if sent.
+    func newTask(idempotencyHeader: String?, now: Date) throws -> NewTask {
+        var task = NewTask(agent: agent, prompt: prompt)
+        if let workspaceID { task.workspaceID = workspaceID }
+        if let payload { task.payload = payload }
+        if let priority { task.priority = priority }
+        task.lane = lane
+        task.labels = labels ?? []
+        if let idempotencyKey, let idempotencyHeader, idempotencyKey != idempotencyHeader {
+            throw NightshiftError(.invalidInput, "differs from the Idempotency-Key header; send one or make them equal", field: "idempotency_key")
+        }
+        task.idempotencyKey = idempotencyKey ?? idempotencyHeader
+        task.dedupKey = dedupKey
+        task.timeout = timeout
+        task.budgetUSD = budgetUSD
+        if let maxAttempts {
+            guard maxAttempts >= 1 else { throw NightshiftError(.invalidInput, "expected an integer ≥ 1, got \(maxAttempts)", field: "max_attempts") }
+            task.retry = RetryPolicy(maxAttempts: maxAttempts)
+        }
+        if let delay {
+            guard delay >= 0, delay <= NewTask.maxDelay else {
+                throw NightshiftError(.invalidInput, "expected seconds from 0 to \(Int(NewTask.maxDelay)) (a year), got \(delay)", field: "delay")
+            }
+            task.availableAt = now.addingTimeInterval(delay)
+        }
+        return task
+    }
+}
+
+/// The body of `PATCH /v1/tasks/{id}`: the task's new priority.
+public struct WireTaskPatch: WireRequest, Hashable {
+    /// Lower runs first (≥ 0).
+    public var priority: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case priority
+    }
+
+    /// A patch setting `priority`.
+    public init(priority: Int) {
+        self.priority = priority
+    }
+}
+
+/// The body of `PUT /v1/agents/{name}/memories/{key}`.
+public struct WireMemoryWrite: WireRequest, Hashable {
+    /// The text to remember.
+    public var summary: String
+    /// Write only over this version (0: only if there is none yet).
+    public var expectedVersion: Int?
+    /// The workspace, instead of the `workspace` query parameter.
+    public var workspace: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case summary, workspace
+        case expectedVersion = "expected_version"
+    }
+
+    /// A memory write.
+    public init(summary: String, expectedVersion: Int? = nil, workspace: String? = nil) {
+        self.summary = summary
+        self.expectedVersion = expectedVersion
+        self.workspace = workspace
+    }
+}
+
+/// The body of `POST /v1/checkpoints/cleanup`.
+public struct WireCleanup: WireRequest, Hashable {
+    /// Archive what has not been updated for this many days (≥ 1).
+    public var olderThanDays: Int?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case olderThanDays = "older_than_days"
+    }
+
+    /// A cleanup of what is older than `days` days.
+    public init(olderThanDays days: Int) {
+        self.olderThanDays = days
+    }
+}

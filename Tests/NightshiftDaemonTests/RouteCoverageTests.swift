@@ -1,0 +1,77 @@
+import Foundation
+import Nightshift
+import NightshiftDaemon
+import NightshiftTestSupport
+import Testing
+
+/// Every route of the table is answered, and answered as the OpenAPI document says: the harness
+/// checks each recorded answer against the document when the daemon stops (as it does for every
+/// API test), and this test makes sure no route goes without one.
+@Suite("Route coverage")
+struct RouteCoverageTests {
+    @Test("every route of the table answers a success, and every answer is the document's")
+    func everyRoute() async throws {
+        try await APIHarness.with(handlers: APIServerTests.handlers) { api in
+            for path in ["/healthz", "/readyz", "/openapi.json"] { #expect(try await api.request(.GET, path, token: nil).status == 200) }
+
+            let done = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"hi"}"#).json?["id"]?.stringValue)
+            #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(done)").json?["state"] == "done" })
+            #expect(try await api.request(.GET, "/v1/tasks").status == 200)
+            #expect(try await api.request(.GET, "/v1/tasks/\(done)/events").status == 200)
+            #expect(try await api.request(.GET, "/v1/tasks/\(done)/runs").status == 200)
+            #expect(try await api.request(.POST, "/v1/tasks/\(done)/archive").status == 200)
+
+            let later = try #require(try await api.request(
+                .POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"later","delay":3600}"#).json?["id"]?.stringValue)
+            #expect(try await api.request(.PATCH, "/v1/tasks/\(later)", body: #"{"priority":1}"#).status == 200)
+            for action in ["pause", "resume", "cancel", "retry"] {
+                #expect(try await api.request(.POST, "/v1/tasks/\(later)/\(action)").status == 200, "\(action)")
+            }
+            #expect(try await api.request(.GET, "/v1/status").status == 200)
+
+            #expect(try await api.request(.GET, "/v1/agents").status == 200)
+            #expect(try await api.request(.POST, "/v1/agents", body: #"{"name":"tour","runner":"builtin"}"#).status == 201)
+            #expect(try await api.request(.GET, "/v1/agents/tour").status == 200)
+            #expect(try await api.request(.PUT, "/v1/agents/tour", body: #"{"runner":"builtin","concurrency":2}"#).status == 200)
+            #expect(try await api.request(.DELETE, "/v1/agents/tour").status == 204)
+
+            let checkpoint = try #require(try await api.request(
+                .POST, "/v1/checkpoints", body: #"{"schema_version":1,"agent":"echo","phase":"p"}"#).json?["id"]?.stringValue)
+            #expect(try await api.request(.GET, "/v1/checkpoints").status == 200)
+            #expect(try await api.request(.GET, "/v1/checkpoints/\(checkpoint)").status == 200)
+            #expect(try await api.request(.POST, "/v1/checkpoints/\(checkpoint)/resolve").status == 200)
+            #expect(try await api.request(.GET, "/v1/checkpoints/quarantine").status == 200)
+            #expect(try await api.request(.POST, "/v1/checkpoints/cleanup", body: #"{"older_than_days":1}"#).status == 200)
+
+            #expect(try await api.request(.PUT, "/v1/agents/echo/memories/k", body: #"{"summary":"s"}"#).status == 200)
+            #expect(try await api.request(.GET, "/v1/agents/echo/memories").status == 200)
+            #expect(try await api.request(.GET, "/v1/agents/echo/memories/k").status == 200)
+            #expect(try await api.request(.DELETE, "/v1/agents/echo/memories/k").status == 204)
+
+            let routes = Set(APIServer.routes.map { "\($0.method.rawValue) \($0.path)" })
+            #expect(api.recorder.routesAnswered == routes, "not answered: \(routes.subtracting(api.recorder.routesAnswered).sorted())")
+        }
+    }
+
+    @Test("the recorder's check fails an answer the document does not describe")
+    func recorderCatchesDrift() throws {
+        let document = OpenAPIDocument.document
+        let good = ExchangeRecorder.Exchange(
+            method: "GET", path: "/healthz", status: 200, contentType: "application/json; charset=utf-8", body: #"{"status":"ok"}"#)
+        #expect(ExchangeRecorder.violations(of: good, in: document).isEmpty)
+        var extra = good
+        extra.body = #"{"status":"ok","uptime":3}"#
+        #expect(ExchangeRecorder.violations(of: extra, in: document) == ["GET /healthz → 200: $: the member uptime is not documented"])
+        var status = good
+        status.status = 418
+        #expect(ExchangeRecorder.violations(of: status, in: document).count == 1)
+        var error = good
+        error.path = "/v1/agents/x"
+        error.method = "PATCH"
+        error.status = 405
+        error.body = #"{"error":{"code":"method_not_allowed","message":"m"}}"#
+        #expect(ExchangeRecorder.violations(of: error, in: document) == ["PATCH /v1/agents/x → 405: $.error: the required member field is missing"])
+        #expect(ExchangeRecorder.route("GET", "/v1/checkpoints/quarantine") == "/v1/checkpoints/quarantine")
+        #expect(ExchangeRecorder.route("GET", "/v1/checkpoints/abc") == "/v1/checkpoints/{id}")
+    }
+}
