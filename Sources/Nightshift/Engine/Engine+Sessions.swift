@@ -62,7 +62,7 @@ extension Engine {
         let keepsCheckpoints = runner.needsWorkingDirectory
         let task = claimed.task
         var agent = agent
-        if agent.budgetUSD != nil, let fresh = try? await store.agent(named: agent.name) { agent = fresh }
+        if agent.budgetUSD != nil, let fresh = try? await store.agent(named: agent.name, workspace: agent.workspaceID) { agent = fresh }
         if let exceeded = Budget.exceeded(
             agent: agent.name, taskSpent: task.costUSD, taskBudget: task.budgetUSD,
             agentSpent: agent.spentUSD, agentBudget: agent.budgetUSD)
@@ -79,7 +79,7 @@ extension Engine {
             previousError = earlier.last?.error
             let session = earlier.last { $0.agentSessionID != nil }
             hint = try? await store.latestActiveCheckpoint(
-                agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID)?.resumeHint
+                agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID, workspace: task.workspaceID)?.resumeHint
             // Only the previous attempt's session is resumed. An attempt that reported none after
             // one that did most likely failed to resume it (the CLI no longer has it, or could not
             // start): resuming it again would fail the same way on every retry, so the next
@@ -157,14 +157,16 @@ extension Engine {
         }
         await events.flush()
         do {
-            for file in collected.quarantined { try await store.recordQuarantined(file) }
-            for checkpoint in written { _ = try await store.saveCheckpoint(checkpoint) }
+            for file in collected.quarantined { try await store.recordQuarantined(file, workspace: task.workspaceID) }
+            for checkpoint in written { _ = try await store.saveCheckpoint(checkpoint, workspace: task.workspaceID) }
             // The run's own checkpoint, only for agents with sessions (an agent CLI that a later
             // attempt can resume); it carries the agent's latest plan forward, so a run that
             // wrote none (one that died at start, a refused resume) does not bury the agent's hint.
             guard let sessionID else { return }
             var latest = written.last
-            if latest == nil { latest = try await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID) }
+            if latest == nil {
+                latest = try await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID, workspace: task.workspaceID)
+            }
             // An earlier automatic checkpoint's hint is an earlier run's end: this run's is newer.
             let agentHint = latest.flatMap { Self.isAutomatic($0) ? nil : $0.resumeHint }
             let runHint = outcome.error.map { "Attempt \(claimed.run.attempt) ended (\(outcome.label)): \($0.prefix(500))" }
@@ -174,7 +176,7 @@ extension Engine {
                 status: outcome.resolution == .succeeded ? .resolved : .active, createdAt: now,
                 context: latest?.context ?? SessionCheckpoint.Context(workItems: [task.id.rawValue]),
                 progress: latest?.progress ?? SessionCheckpoint.Progress(),
-                resumeHint: agentHint ?? runHint ?? latest?.resumeHint))
+                resumeHint: agentHint ?? runHint ?? latest?.resumeHint), workspace: task.workspaceID)
         } catch {
             logger.warning("could not record checkpoints", metadata: ["nightshift.error": "\(error)"])
         }

@@ -58,21 +58,21 @@ package struct SettlePlan {
     /// The settles that move their tasks, in batch order.
     package var moves: [Move] = []
     /// The spend of every agent read, with this batch's costs added.
-    package var agentSpend: [String: AgentSpend]
+    package var agentSpend: [ScopedName: AgentSpend]
     /// Runs that succeeded and failed in this batch.
     package var succeeded = 0
     package var failed = 0
 
     /// The agents whose budgets a batch must read: none unless a run cost something.
-    package static func agentsToRead(_ settlements: [Settlement], facts: [TaskID: TaskFacts]) -> Set<String> {
+    package static func agentsToRead(_ settlements: [Settlement], facts: [TaskID: TaskFacts]) -> Set<ScopedName> {
         guard settlements.contains(where: { $0.outcome.usage.costUSD > 0 }) else { return [] }
-        return Set(settlements.compactMap { facts[$0.lease.taskID]?.agent })
+        return Set(settlements.compactMap { facts[$0.lease.taskID]?.agentName })
     }
 
     /// Plans `settlements` against the tasks' `facts` and the `agentSpend` read for
     /// ``agentsToRead(_:facts:)``. A second settle of one run in the batch is a repeat of the first.
     package init(
-        _ settlements: [Settlement], facts: [TaskID: TaskFacts], agentSpend: [String: AgentSpend], settler: String,
+        _ settlements: [Settlement], facts: [TaskID: TaskFacts], agentSpend: [ScopedName: AgentSpend], settler: String,
         random: () -> Double = { Double.random(in: 0..<1) }
     ) throws(NightshiftError) {
         var facts = facts
@@ -92,8 +92,8 @@ package struct SettlePlan {
             var outcome = settlement.outcome
             let time = settlement.now.timeIntervalSince1970
             let cost = outcome.usage.costUSD
-            if cost > 0 { self.agentSpend[current.agent]?.spent += cost }
-            let spend = self.agentSpend[current.agent]
+            if cost > 0 { self.agentSpend[current.agentName]?.spent += cost }
+            let spend = self.agentSpend[current.agentName]
             if case .failed(retryable: true) = outcome.resolution,
                let exceeded = Budget.exceeded(
                    agent: current.agent, taskSpent: current.costUSD + cost, taskBudget: current.budgetUSD,

@@ -83,33 +83,31 @@ extension NightshiftClient {
 
     // MARK: Memories
 
-    /// `GET /v1/agents/{name}/memories`: the agent's memories, by key.
-    public func memories(agent: String, workspace: String? = nil, prefix: String? = nil) async throws -> [JSONValue] {
+    /// `GET /v1/agents/{name}/memories`: the agent's memories (in the token's workspace), by key.
+    public func memories(agent: String, prefix: String? = nil) async throws -> [JSONValue] {
         var query: [(String, String)] = []
-        if let workspace { query.append(("workspace", workspace)) }
         if let prefix { query.append(("prefix", prefix)) }
         return try Self.array(try await request(.GET, Self.memoriesPath(agent), query: query), "memories")
     }
 
     /// `GET /v1/agents/{name}/memories/{key}`: one memory.
-    public func memory(agent: String, key: String, workspace: String? = nil) async throws -> JSONValue {
-        try await request(.GET, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
+    public func memory(agent: String, key: String) async throws -> JSONValue {
+        try await request(.GET, Self.memoriesPath(agent, key))
     }
 
     /// `PUT /v1/agents/{name}/memories/{key}`: writes the memory; with `expectedVersion`, only over
     /// that version (``APIError`` 409 `conflict` otherwise; 0 means only if there is none yet).
     public func setMemory(
-        agent: String, key: String, summary: String, expectedVersion: Int? = nil, workspace: String? = nil
+        agent: String, key: String, summary: String, expectedVersion: Int? = nil
     ) async throws -> JSONValue {
         var body: [String: JSONValue] = ["summary": .string(summary)]
         if let expectedVersion { body["expected_version"] = .int(Int64(expectedVersion)) }
-        if let workspace { body["workspace"] = .string(workspace) }
         return try await request(.PUT, Self.memoriesPath(agent, key), body: .object(body))
     }
 
     /// `DELETE /v1/agents/{name}/memories/{key}` (``APIError`` 404 if there is none).
-    public func deleteMemory(agent: String, key: String, workspace: String? = nil) async throws {
-        _ = try await send(.DELETE, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
+    public func deleteMemory(agent: String, key: String) async throws {
+        _ = try await send(.DELETE, Self.memoriesPath(agent, key))
     }
 
     private static func memoriesPath(_ agent: String, _ key: String? = nil) -> String {

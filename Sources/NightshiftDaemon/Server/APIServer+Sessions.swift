@@ -4,47 +4,47 @@ import Hummingbird
 import Nightshift
 
 /// The session routes: agents' checkpoints (`/v1/checkpoints…`) and memories
-/// (`/v1/agents/{name}/memories…`), served from the engine's store.
+/// (`/v1/agents/{name}/memories…`), served through the request's workspace: the workspace comes
+/// from the token, never from the request.
 extension APIServer {
-    /// The store's checkpoints and memories.
-    var sessions: any CheckpointStore & MemoryStore { engine.store }
 
     /// The handler of a session route.
     func sessionHandler(_ method: HTTPRequest.Method, _ path: String) -> Handler {
         switch (method, path) {
         case (.get, "/v1/checkpoints"): listCheckpoints
         case (.post, "/v1/checkpoints"): postCheckpoint
-        case (.get, "/v1/checkpoints/quarantine"): { request, _ in
+        case (.get, "/v1/checkpoints/quarantine"): { request, context in
             let limit = try Self.limit(request, default: 100, maximum: CheckpointQuery.maxLimit)
-            let files = try await sessions.quarantinedCheckpoints(limit: limit)
+            let files = try await scope(context).quarantinedCheckpoints(limit: limit)
             return Self.json(["quarantined": .array(files.map(\.json))])
         }
-        case (.post, "/v1/checkpoints/cleanup"): { request, _ in
+        case (.post, "/v1/checkpoints/cleanup"): { request, context in
             let members = try APIJSON.object(try await Self.body(request))
             try APIJSON.rejectUnknown(members, allowed: ["older_than_days"])
             guard let days = try APIJSON.int(members, "older_than_days"), days >= 1 else {
                 throw NightshiftError.invalid("older_than_days", "is required (a number of days ≥ 1)")
             }
-            return Self.json(["archived": .int(Int64(try await sessions.cleanupCheckpoints(olderThanDays: days, now: Date())))])
+            return Self.json(["archived": .int(Int64(try await scope(context).cleanupCheckpoints(olderThanDays: days, now: Date())))])
         }
         case (.get, "/v1/checkpoints/{id}"): { _, context in
             let id = try Self.parameter(context, "id")
-            guard let checkpoint = try await sessions.checkpoint(id: id) else { throw Self.checkpointNotFound(id) }
+            guard let checkpoint = try await scope(context).checkpoint(id: id) else { throw Self.checkpointNotFound(id) }
             return Self.json(checkpoint.json)
         }
         case (.post, "/v1/checkpoints/{id}/resolve"): { _, context in
-            Self.json(try await sessions.resolveCheckpoint(id: try Self.parameter(context, "id"), now: Date()).json)
+            Self.json(try await scope(context).resolveCheckpoint(id: try Self.parameter(context, "id"), now: Date()).json)
         }
         case (.get, "/v1/agents/{name}/memories"): { request, context in
             let parameters = request.uri.queryParameters
-            let memories = try await sessions.memories(
-                workspace: try Self.workspace(request), agent: try Self.parameter(context, "name"),
-                prefix: parameters["prefix"].map(String.init))
+            try Self.refuseWorkspaceParameter(request)
+            let memories = try await scope(context).memories(
+                agent: try Self.parameter(context, "name"), prefix: parameters["prefix"].map(String.init))
             return Self.json(["memories": .array(memories.map(\.json))])
         }
         case (.get, "/v1/agents/{name}/memories/{key}"): { request, context in
             let (agent, key) = try Self.memoryAddress(context)
-            guard let memory = try await sessions.memory(workspace: try Self.workspace(request), agent: agent, key: key) else {
+            try Self.refuseWorkspaceParameter(request)
+            guard let memory = try await scope(context).memory(agent: agent, key: key) else {
                 throw Self.memoryNotFound(agent: agent, key: key)
             }
             return Self.json(memory.json)
@@ -52,7 +52,8 @@ extension APIServer {
         case (.put, "/v1/agents/{name}/memories/{key}"): putMemory
         case (.delete, "/v1/agents/{name}/memories/{key}"): { request, context in
             let (agent, key) = try Self.memoryAddress(context)
-            guard try await sessions.deleteMemory(workspace: try Self.workspace(request), agent: agent, key: key) else {
+            try Self.refuseWorkspaceParameter(request)
+            guard try await scope(context).deleteMemory(agent: agent, key: key) else {
                 throw Self.memoryNotFound(agent: agent, key: key)
             }
             return Response(status: .noContent)
@@ -63,7 +64,7 @@ extension APIServer {
 
     // MARK: Handlers
 
-    private func listCheckpoints(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func listCheckpoints(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let parameters = request.uri.queryParameters
         var query = CheckpointQuery(agent: parameters["agent"].map(String.init), now: Date())
         if let status = parameters["status"] {
@@ -88,12 +89,12 @@ extension APIServer {
         case let other?: throw NightshiftError.invalid("include_archived", "expected true or false, got '\(other)'")
         }
         query.limit = try Self.limit(request, default: 100, maximum: CheckpointQuery.maxLimit)
-        let checkpoints = try await sessions.checkpoints(query)
+        let checkpoints = try await scope(context).checkpoints(query)
         return Self.json(["checkpoints": .array(checkpoints.map(\.json))])
     }
 
-    private func postCheckpoint(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let store = try sessions
+    private func postCheckpoint(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let store = try scope(context)
         let checkpoint = try SessionCheckpoint.parse(try await Self.body(request), agent: "", sessionID: nil, taskID: nil, now: Date())
         var existed = false
         if !checkpoint.id.isEmpty { existed = try await store.checkpoint(id: checkpoint.id) != nil }
@@ -101,18 +102,20 @@ extension APIServer {
         return Self.json(saved.json, status: existed ? .ok : .created)
     }
 
-    private func putMemory(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func putMemory(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        try Self.refuseWorkspaceParameter(request)
         let (agent, key) = try Self.memoryAddress(context)
         let members = try APIJSON.object(try await Self.body(request))
-        try APIJSON.rejectUnknown(members, allowed: ["summary", "expected_version", "workspace"])
+        if members["workspace"] != nil {
+            throw NightshiftError.invalid("workspace", "is not accepted: the workspace is the token's")
+        }
+        try APIJSON.rejectUnknown(members, allowed: ["summary", "expected_version"])
         let summary = try APIJSON.string(members, "summary", required: true)!
         let expected = try APIJSON.int(members, "expected_version")
         if let expected, expected < 0 {
             throw NightshiftError.invalid("expected_version", "expected an integer ≥ 0 (0: only if the memory does not exist), got \(expected)")
         }
-        let memory = try await sessions.setMemory(
-            workspace: try APIJSON.string(members, "workspace") ?? Self.workspace(request), agent: agent, key: key,
-            summary: summary, expectedVersion: expected, now: Date())
+        let memory = try await scope(context).setMemory(agent: agent, key: key, summary: summary, expectedVersion: expected, now: Date())
         return Self.json(memory.json)
     }
 
@@ -135,14 +138,15 @@ extension APIServer {
         return limit
     }
 
-    private static func workspace(_ request: Request) throws -> String {
-        guard let text = request.uri.queryParameters["workspace"] else { return Memory.defaultWorkspace }
-        guard !text.isEmpty else { throw NightshiftError.invalid("workspace", "expected a non-empty workspace id") }
-        return String(text)
+    /// Refuses `?workspace=`: a request acts in its token's workspace only (422 naming the field,
+    /// rather than a silent answer from another workspace than the one asked for).
+    private static func refuseWorkspaceParameter(_ request: Request) throws {
+        guard request.uri.queryParameters["workspace"] != nil else { return }
+        throw NightshiftError.invalid("workspace", "is not accepted: the workspace is the token's")
     }
 
     /// The agent and the percent-decoded key of a memory route.
-    private static func memoryAddress(_ context: BasicRequestContext) throws -> (agent: String, key: String) {
+    private static func memoryAddress(_ context: APIRequestContext) throws -> (agent: String, key: String) {
         (try parameter(context, "name"), try parameter(context, "key"))
     }
 

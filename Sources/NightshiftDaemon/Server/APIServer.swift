@@ -27,7 +27,16 @@ public struct APIServer: Sendable {
         (.post, "/v1/checkpoints/cleanup"), (.get, "/v1/checkpoints/{id}"), (.post, "/v1/checkpoints/{id}/resolve"),
         (.get, "/v1/agents/{name}/memories"), (.get, "/v1/agents/{name}/memories/{key}"),
         (.put, "/v1/agents/{name}/memories/{key}"), (.delete, "/v1/agents/{name}/memories/{key}"),
+        (.post, "/v1/tokens"), (.get, "/v1/tokens"), (.delete, "/v1/tokens/{id}"),
+        (.post, "/v1/workspaces"), (.get, "/v1/workspaces"),
     ]
+
+    /// The least role a route needs: the token and workspace routes an admin (the workspace routes
+    /// an admin of `default`, checked by their handlers), every other write a member, a read any token.
+    public static func requiredRole(_ method: HTTPRequest.Method, _ path: String) -> AccessRole {
+        if path.hasPrefix("/v1/tokens") || path.hasPrefix("/v1/workspaces") { return .admin }
+        return method == .get ? .readOnly : .member
+    }
 
     let engine: Engine
     let authority: TokenAuthority
@@ -47,14 +56,13 @@ public struct APIServer: Sendable {
         self.limits = limits
     }
 
-    var store: any TaskStore { engine.store }
-
-    /// The router with every route, the JSON error shape and bearer auth on `/v1`.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    /// The router with every route, the JSON error shape, and on `/v1` bearer auth and the
+    /// route's role.
+    public func router() -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: DrainingMiddleware(engine: engine))
-        let auth = BearerAuthMiddleware<BasicRequestContext>(authority: authority)
+        let auth = BearerAuthMiddleware(authority: authority, store: engine.store)
         // Every other method of HTTP (but HEAD and CONNECT) on a known path is answered 405 with the
         // methods it takes; a method HTTP does not define is not found.
         var methods: [String: [HTTPRequest.Method]] = [:]
@@ -73,9 +81,16 @@ public struct APIServer: Sendable {
             let handler = self.handler(method, path)
             let hbPath = Self.routerPath(path)
             if path.hasPrefix("/v1/") {
+                let needed = Self.requiredRole(method, path)
                 router.on(hbPath, method: method) { request, context in
                     try await auth.handle(request, context: context) { request, context in
-                        try await handler(request, context)
+                        let principal = try Self.principal(context)
+                        guard principal.has(needed) else {
+                            throw APIFailure(
+                                .forbidden, code: "forbidden",
+                                message: "a \(principal.role) token may not \(method) \(path): it needs the \(needed) role", field: "Authorization")
+                        }
+                        return try await handler(request, context)
                     }
                 }
             } else {
@@ -126,7 +141,20 @@ public struct APIServer: Sendable {
         }
     }
 
-    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+    typealias Handler = @Sendable (Request, APIRequestContext) async throws -> Response
+
+    /// The principal the bearer authentication put in the context.
+    static func principal(_ context: APIRequestContext) throws -> Principal {
+        guard let principal = context.principal else {
+            throw APIFailure(.unauthorized, code: "unauthorized", message: "missing or wrong bearer token", field: "Authorization")
+        }
+        return principal
+    }
+
+    /// The request's workspace: every read and write of a `/v1` handler goes through it.
+    func scope(_ context: APIRequestContext) throws -> WorkspaceScope {
+        engine.workspace(try Self.principal(context).workspace)
+    }
 
     // swiftlint:disable:next cyclomatic_complexity
     private func handler(_ method: HTTPRequest.Method, _ path: String) -> Handler {
@@ -137,7 +165,7 @@ public struct APIServer: Sendable {
                 // A database that went away may keep a query waiting for a connection: not ready
                 // if the store does not take a write (locked, full, read-only) within two seconds.
                 let node = engine.configuration.nodeID
-                _ = try await answer(within: .seconds(2)) { [store] in try await store.probeWrite(node: node, now: Date()) }
+                _ = try await answer(within: .seconds(2)) { [store = engine.store] in try await store.probeWrite(node: node, now: Date()) }
                 return Self.json(["status": "ok"])
             } catch {
                 throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not take a write: \(error)")
@@ -153,54 +181,61 @@ public struct APIServer: Sendable {
         case (.post, "/v1/tasks/{id}/pause"): action(.pause)
         case (.post, "/v1/tasks/{id}/resume"): action(.resume)
         case (.post, "/v1/tasks/{id}/archive"): { _, context in
-            Self.json(APIJSON.task(try await engine.archive(try Self.taskID(context))))
+            Self.json(APIJSON.task(try await scope(context).archive(try Self.taskID(context))))
         }
         case (.get, "/v1/tasks/{id}/events"): events
         case (.get, "/v1/tasks/{id}/runs"): { _, context in
             let id = try await task(context).id
-            return Self.json(["runs": .array(try await store.runs(task: id).map(APIJSON.run))])
+            return Self.json(["runs": .array(try await scope(context).runs(task: id).map(APIJSON.run))])
         }
         case (.get, "/v1/status"): status
-        case (.get, "/v1/agents"): { _, _ in Self.json(["agents": .array(try await store.agents().map(APIJSON.agent))]) }
-        case (.post, "/v1/agents"): { request, _ in
+        case (.get, "/v1/agents"): { _, context in Self.json(["agents": .array(try await scope(context).agents().map(APIJSON.agent))]) }
+        case (.post, "/v1/agents"): { request, context in
             let agent = try APIJSON.agent(try await Self.body(request), name: nil)
-            if try await store.agent(named: agent.name) != nil {
+            if try await scope(context).agent(named: agent.name) != nil {
                 throw APIFailure(.conflict, code: "conflict", message: "agent '\(agent.name)' exists; use PUT /v1/agents/\(agent.name) to replace it", field: "name")
             }
-            return Self.json(APIJSON.agent(try await save(agent)), status: .created)
+            return Self.json(APIJSON.agent(try await save(agent, context)), status: .created)
         }
         case (.get, "/v1/agents/{name}"): { _, context in Self.json(APIJSON.agent(try await agent(context))) }
         case (.put, "/v1/agents/{name}"): { request, context in
             let agent = try APIJSON.agent(try await Self.body(request), name: try Self.parameter(context, "name"))
-            return Self.json(APIJSON.agent(try await save(agent)))
+            return Self.json(APIJSON.agent(try await save(agent, context)))
         }
         case (.delete, "/v1/agents/{name}"): { _, context in
             let name = try Self.parameter(context, "name")
-            guard try await engine.deleteAgent(named: name) else {
+            guard try await scope(context).deleteAgent(named: name) else {
                 throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
             }
             return Response(status: .noContent)
         }
         case (_, let path) where path.hasPrefix("/v1/checkpoints") || path.hasPrefix("/v1/agents/{name}/memories"):
             sessionHandler(method, path)
+        case (_, let path) where path.hasPrefix("/v1/tokens") || path.hasPrefix("/v1/workspaces"):
+            accessHandler(method, path)
         default: preconditionFailure("no handler for \(method) \(path)")
         }
     }
 
     // MARK: Handlers
 
-    private func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func submit(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let body = try await Self.body(request)
         let keys = request.headers[values: HTTPField.Name("Idempotency-Key")!]
         guard keys.count <= 1 else {
             throw APIFailure(.badRequest, code: "invalid_input", message: "expected one Idempotency-Key header, got \(keys.count)", field: "Idempotency-Key")
         }
+        let scope = try scope(context)
+        // The task's workspace is the token's: naming another is refused, not silently ignored.
+        if let named = body["workspace_id"], named != .null, named != .string(scope.workspace) {
+            throw NightshiftError.invalid("workspace_id", "expected the token's workspace '\(scope.workspace)' or nothing")
+        }
         let new = try APIJSON.newTask(body, idempotencyHeader: keys.first, now: Date())
-        let result = try await engine.submit(new)
+        let result = try await scope.submit(new)
         return Self.json(APIJSON.task(result.task), status: result.inserted ? .created : .ok)
     }
 
-    private func list(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func list(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let parameters = request.uri.queryParameters
         var query = TaskQuery()
         if let states = parameters["state"] {
@@ -229,31 +264,32 @@ public struct APIServer: Sendable {
             }
             query.limit = value
         }
-        let page = try await store.listTasks(query)
+        let page = try await scope(context).listTasks(query)
         return Self.json([
             "tasks": .array(page.tasks.map(APIJSON.task)),
             "next_cursor": page.nextCursor.map { .string($0.text) } ?? .null,
         ])
     }
 
-    private func patch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func patch(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let id = try Self.taskID(context)
         let members = try APIJSON.object(try await Self.body(request))
         try APIJSON.rejectUnknown(members, allowed: ["priority"])
         guard let priority = try APIJSON.int(members, "priority") else {
             throw NightshiftError(.invalidInput, "is required (an integer ≥ 0)", field: "priority")
         }
-        return Self.json(APIJSON.task(try await engine.setPriority(id, to: priority)))
+        return Self.json(APIJSON.task(try await scope(context).setPriority(id, to: priority)))
     }
 
     private func action(_ action: LifecycleAction) -> Handler {
-        { _, context in Self.json(APIJSON.task(try await engine.transition(try Self.taskID(context), action))) }
+        { _, context in Self.json(APIJSON.task(try await scope(context).transition(try Self.taskID(context), action))) }
     }
 
-    private func status(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let counts = try await store.countsByState()
+    private func status(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let scope = try scope(context)
+        let counts = try await scope.countsByState()
         let now = Date()
-        let active = engine.activeRuns().map { run -> JSONValue in
+        let active = scope.activeRuns().map { run -> JSONValue in
             [
                 "task_id": .string(run.taskID.rawValue), "run_id": .string(run.runID), "agent": .string(run.agent),
                 "attempt": .int(Int64(run.attempt)), "pid": run.pid.map { .int(Int64($0)) } ?? .null,
@@ -261,11 +297,11 @@ public struct APIServer: Sendable {
                 "duration_s": .double((now.timeIntervalSince(run.startedAt) * 1000).rounded() / 1000),
             ]
         }
-        let totals = try await store.runTotals()
+        let totals = try await engine.store.runTotals()
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
-        let stats = Dictionary(uniqueKeysWithValues: try await store.agentStats().map { ($0.agent, $0) })
+        let stats = Dictionary(uniqueKeysWithValues: try await scope.agentStats().map { ($0.agent, $0) })
         let quotas = engine.quotas()
-        let agents = try await engine.availability(maxAge: refresh ? .zero : .seconds(30)).map { report -> JSONValue in
+        let agents = try await scope.availability(maxAge: refresh ? .zero : .seconds(30)).map { report -> JSONValue in
             var entry = APIJSON.availability(report).objectValue ?? [:]
             entry["stats"] = APIJSON.agentStats(stats[report.agent] ?? AgentStats(agent: report.agent, tasks: 0, costUSD: 0, totals: TaskTotals()))
             entry["quota"] = quotas[report.agent].map(APIJSON.quota) ?? .null
@@ -276,7 +312,7 @@ public struct APIServer: Sendable {
             "counts": .object(Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, .int(Int64(counts[$0] ?? 0))) })),
             "queue_depth": .int(Int64([TaskState.queued, .waiting, .paused].reduce(0) { $0 + (counts[$1] ?? 0) })),
             "active_runs": .array(active),
-            "recent_runs": .array(try await store.recentRuns(limit: 20).map(APIJSON.run)),
+            "recent_runs": .array(try await scope.recentRuns(limit: 20).map(APIJSON.run)),
             "totals": [
                 "invocations": .int(Int64(totals.invocations)), "succeeded": .int(Int64(totals.succeeded)),
                 "failed": .int(Int64(totals.failed)),
@@ -284,7 +320,7 @@ public struct APIServer: Sendable {
         ])
     }
 
-    private func events(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func events(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let id = try await task(context).id
         let parameters = request.uri.queryParameters
         var after: Int64 = 0
@@ -295,7 +331,7 @@ public struct APIServer: Sendable {
             after = value
         }
         if request.headers[.accept]?.contains("text/event-stream") == true {
-            return EventStream(store: store, task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
+            return EventStream(scope: try scope(context), task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
                 engine.drainDeadline != nil
             }.response()
         }
@@ -306,35 +342,36 @@ public struct APIServer: Sendable {
             }
             limit = value
         }
-        let events = try await store.events(task: id, after: after, limit: limit)
+        let events = try await scope(context).events(task: id, after: after, limit: limit)
         return Self.json(["events": .array(events.map(APIJSON.event)), "next_after": .int(events.last?.seq ?? after)])
     }
 
     // MARK: Helpers
 
-    private func task(_ context: BasicRequestContext) async throws -> AgentTask {
+    private func task(_ context: APIRequestContext) async throws -> AgentTask {
         let id = try Self.taskID(context)
-        guard let task = try await store.task(id) else { throw NightshiftError.taskNotFound(id) }
+        guard let task = try await scope(context).task(id) else { throw NightshiftError.taskNotFound(id) }
         return task
     }
 
     /// Saves `agent` and answers it as stored: a replaced agent keeps what it has spent, which
     /// the request body does not carry.
-    private func save(_ agent: Agent) async throws -> Agent {
-        try await engine.saveAgent(agent)
-        return try await store.agent(named: agent.name) ?? agent
+    private func save(_ agent: Agent, _ context: APIRequestContext) async throws -> Agent {
+        let scope = try scope(context)
+        try await scope.saveAgent(agent)
+        return try await scope.agent(named: agent.name) ?? agent
     }
 
-    private func agent(_ context: BasicRequestContext) async throws -> Agent {
+    private func agent(_ context: APIRequestContext) async throws -> Agent {
         let name = try Self.parameter(context, "name")
-        guard let agent = try await store.agent(named: name) else {
+        guard let agent = try await scope(context).agent(named: name) else {
             throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
         }
         return agent
     }
 
     /// The path parameter `name`, percent-decoded (`my%2Dagent` is `my-agent`).
-    static func parameter(_ context: BasicRequestContext, _ name: String) throws -> String {
+    static func parameter(_ context: APIRequestContext, _ name: String) throws -> String {
         let encoded = try context.parameters.require(name)
         guard let decoded = encoded.removingPercentEncoding else {
             throw NightshiftError.invalid(name, "expected a percent-encoded value, got '\(encoded)'")
@@ -342,7 +379,7 @@ public struct APIServer: Sendable {
         return decoded
     }
 
-    static func taskID(_ context: BasicRequestContext) throws -> TaskID {
+    static func taskID(_ context: APIRequestContext) throws -> TaskID {
         let text = try Self.parameter(context, "id")
         // An id that cannot exist is simply not found.
         guard let id = TaskID(text) else { throw NightshiftError(.notFound, "no task with id \(text)", field: "id") }
