@@ -19,18 +19,18 @@ enum PostgresSchema {
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 logger: logger)
-            var current = 0
-            for try await version in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", logger: logger)
-                .decode(Int.self)
-            {
-                current = version
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
             }
+            let current = applied.max() ?? 0
             if current > latest {
                 throw NightshiftError(
                     .storeUnavailable,
                     "database \(target) has schema version \(current), newer than this binary's \(latest): upgrade nightshift")
             }
-            for migration in migrations where migration.version > current {
+            // Every migration not recorded yet, in order (not only those past the newest recorded).
+            for migration in migrations where !applied.contains(migration.version) {
                 for statement in migration.sql {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
