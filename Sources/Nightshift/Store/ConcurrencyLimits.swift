@@ -1,5 +1,6 @@
-/// Per-agent and per-lane concurrency limits (agents and lanes by workspace and name) with the counts of running tasks, for one claim: the
-/// accounting every store's claim does once it has read the limits and the running counts.
+/// Per-agent and per-lane concurrency limits (agents and lanes by workspace and name) with the
+/// counts of running tasks, for one claim: the accounting every store's claim does once it has read
+/// the limits and the running counts.
 public struct ConcurrencyLimits: Sendable {
     private let agentLimits: [ScopedName: Int]
     private let laneLimits: [ScopedName: Int]
