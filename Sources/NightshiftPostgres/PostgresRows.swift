@@ -72,7 +72,7 @@ enum PostgresRows {
             retry: try retry(row), runID: try row["run_id"].decode(String?.self), leaseToken: try row["lease_token"].decode(String?.self),
             attempt: try row["attempt"].decode(Int.self), lastSeq: Int64(try row["last_seq"].decode(Int.self)),
             budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self),
-            interruptions: try row["interruptions"].decode(Int.self))
+            interruptions: try row["interruptions"].decode(Int.self), workspace: try row["workspace_id"].decode(String.self))
     }
 
     static func retry(_ row: PostgresRandomAccessRow) throws -> RetryPolicy {
@@ -83,7 +83,7 @@ enum PostgresRows {
     }
 
     static func run(_ row: PostgresRandomAccessRow) throws -> Run {
-        Run(
+        var run = Run(
             id: try row["id"].decode(String.self),
             taskID: TaskID(trusted: try row["task_id"].decode(String.self)),
             attempt: try row["attempt"].decode(Int.self),
@@ -106,6 +106,8 @@ enum PostgresRows {
             turns: try row["turns"].decode(Int.self),
             warnings: try row["warnings"].decode(String?.self).flatMap { try? JSONValue(jsonText: $0) }?.stringMembers ?? []
         )
+        if row.contains("agent_process") { run.agentProcess = try row["agent_process"].decode(String?.self).flatMap(AgentProcessRecord.init) }
+        return run
     }
 
     static func event(_ row: PostgresRandomAccessRow) throws -> TaskEvent {
@@ -128,18 +130,15 @@ enum PostgresRows {
         )
     }
 
+    /// The agent columns ``agent(_:)`` reads (the document as its text).
+    static let agentColumns = "workspace_id, name, document::text AS document, spent_usd"
+
+    /// An agent from its row (read with ``agentColumns``): its document, with the workspace, the
+    /// name and what it has spent from their columns.
     static func agent(_ row: PostgresRandomAccessRow) throws -> Agent {
-        Agent(
-            name: try row["name"].decode(String.self),
-            runner: RunnerKind(try row["runner"].decode(String.self)),
-            config: try JSONValue(jsonText: row["config"].decode(String.self)),
-            concurrency: try row["concurrency"].decode(Int?.self),
-            timeout: try row["timeout"].decode(Double?.self),
-            retry: try retry(row),
-            budgetUSD: try row["budget_usd"].decode(Double?.self),
-            spentUSD: try row["spent_usd"].decode(Double.self),
-            injectMemories: try row["inject_memories"].decode(Bool.self)
-        )
+        try AgentDocument.agent(
+            document: try row["document"].decode(String.self), workspace: try row["workspace_id"].decode(String.self),
+            name: try row["name"].decode(String.self), spent: try row["spent_usd"].decode(Double.self))
     }
 }
 

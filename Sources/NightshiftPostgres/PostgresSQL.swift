@@ -204,3 +204,13 @@ final class PreparedStatements: Sendable {
         }
     }
 }
+
+extension SQL {
+    /// Appends ` AND column = workspace` when a workspace is given (scoping a read or a change to
+    /// one workspace); nothing for `nil` (every workspace).
+    mutating func append(workspace: String?, column: String = "workspace_id") {
+        guard let workspace else { return }
+        append(" AND \(column) = ")
+        append(.text(workspace))
+    }
+}

@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -19,18 +19,18 @@ enum PostgresSchema {
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 logger: logger)
-            var current = 0
-            for try await version in try await connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", logger: logger)
-                .decode(Int.self)
-            {
-                current = version
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
             }
+            let current = applied.max() ?? 0
             if current > latest {
                 throw NightshiftError(
                     .storeUnavailable,
                     "database \(target) has schema version \(current), newer than this binary's \(latest): upgrade nightshift")
             }
-            for migration in migrations where migration.version > current {
+            // Every migration not recorded yet, in order (not only those past the newest recorded).
+            for migration in migrations where !applied.contains(migration.version) {
                 for statement in migration.sql {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
@@ -73,6 +73,83 @@ enum PostgresSchema {
         WHERE type = 'state' AND data LIKE '%"\(key)"%' AND jsonb_typeof(data::jsonb -> '\(key)') = 'number'
         """
     }
+
+    /// Workspaces and their API tokens (SHA-256 digests only); every row a user owns carries its
+    /// workspace (existing rows: their task's, else 'default'); agents and lanes are per workspace,
+    /// and an agent is its JSON document (jsonb) plus the columns SQL reads (claims: the
+    /// concurrency limit; submits: the task defaults; settles: the budget and what was spent), so a
+    /// new agent field needs no migration.
+    static let v5: [String] = [
+        "CREATE TABLE workspaces (id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL)",
+        """
+        INSERT INTO workspaces (id, created_at)
+        SELECT id, extract(epoch FROM now()) FROM (
+            SELECT 'default' AS id UNION SELECT workspace_id FROM tasks UNION SELECT workspace_id FROM memories) AS known
+        """,
+        """
+        CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL REFERENCES workspaces (id),
+            role TEXT NOT NULL,
+            name TEXT NOT NULL,
+            digest TEXT NOT NULL UNIQUE,
+            created_at DOUBLE PRECISION NOT NULL,
+            revoked_at DOUBLE PRECISION
+        )
+        """,
+        "CREATE INDEX api_tokens_workspace ON api_tokens (workspace_id, created_at)",
+        "ALTER TABLE agents RENAME TO agents_v4",
+        """
+        CREATE TABLE agents (
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            document JSONB NOT NULL,
+            concurrency BIGINT,
+            timeout DOUBLE PRECISION,
+            max_attempts BIGINT NOT NULL,
+            initial_backoff DOUBLE PRECISION NOT NULL,
+            max_backoff DOUBLE PRECISION NOT NULL,
+            budget_usd DOUBLE PRECISION,
+            spent_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+            updated_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (workspace_id, name)
+        )
+        """,
+        """
+        INSERT INTO agents (workspace_id, name, document, concurrency, timeout, max_attempts, initial_backoff, max_backoff,
+            budget_usd, spent_usd, updated_at)
+        SELECT 'default', name, jsonb_build_object(
+                'workspaceID', 'default', 'name', name, 'runner', runner, 'config', config::jsonb,
+                'concurrency', concurrency, 'timeout', timeout,
+                'retry', jsonb_build_object('maxAttempts', max_attempts, 'initialBackoff', initial_backoff, 'maxBackoff', max_backoff),
+                'budgetUSD', budget_usd, 'injectMemories', inject_memories),
+            concurrency, timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, updated_at
+        FROM agents_v4
+        """,
+        "DROP TABLE agents_v4",
+        "ALTER TABLE lanes RENAME TO lanes_v4",
+        """
+        CREATE TABLE lanes (
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            concurrency BIGINT NOT NULL,
+            PRIMARY KEY (workspace_id, name)
+        )
+        """,
+        "INSERT INTO lanes (workspace_id, name, concurrency) SELECT 'default', name, concurrency FROM lanes_v4",
+        "DROP TABLE lanes_v4",
+    ] + ["runs", "task_events", "hook_pending", "hook_events", "checkpoints", "quarantined_checkpoints"].flatMap { table in
+        [
+            "ALTER TABLE \(table) ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default'",
+            """
+            UPDATE \(table) SET workspace_id = tasks.workspace_id FROM tasks
+            WHERE tasks.id = \(table).task_id AND tasks.workspace_id <> 'default'
+            """,
+        ]
+    } + [
+        "DROP INDEX checkpoints_agent",
+        "CREATE INDEX checkpoints_agent ON checkpoints (workspace_id, agent, status, updated_at) WHERE archived_at IS NULL",
+    ]
 
     /// Times are seconds since 1970 (`DOUBLE PRECISION`), as in the SQLite store, so both stores
     /// round-trip the same `Date` values.

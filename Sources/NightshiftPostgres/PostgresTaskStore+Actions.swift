@@ -4,7 +4,7 @@ import PostgresNIO
 
 extension PostgresTaskStore {
     /// Applies a person's action (cancel, pause, resume, retry, drop, wake) and returns the task.
-    public func transition(_ id: TaskID, _ action: LifecycleAction, now: Date) async throws -> AgentTask {
+    public func transition(_ id: TaskID, _ action: LifecycleAction, now: Date, workspace: String?) async throws -> AgentTask {
         switch action {
         case .cancel, .pause, .resume, .retry, .drop, .wake: break
         default:
@@ -12,7 +12,9 @@ extension PostgresTaskStore {
         }
         do {
             return try await write { transaction in
-                guard let facts = try await transaction.lockedFacts(id) else { throw NightshiftError.taskNotFound(id) }
+                guard let facts = try await transaction.lockedFacts(id), workspace == nil || facts.workspace == workspace else {
+                    throw NightshiftError.taskNotFound(id)
+                }
                 // Retry and resume may bring a dedup key back to life: run after earlier submits. The
                 // task row is locked first, as settles do, so the two cannot wait on each other.
                 try await transaction.lockCheckedWriters()

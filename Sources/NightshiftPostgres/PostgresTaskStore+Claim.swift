@@ -57,16 +57,16 @@ extension Transaction {
         sql.append(workerID)
         sql.append(" FROM opened WHERE tasks.id = opened.id RETURNING \(PostgresRows.qualifiedTaskColumns), opened.ord)")
         // The event and hook texts are TransitionRecord's (keys sorted, no spaces), built per row.
-        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, last_seq, \(time), 'state', ")
-        sql.append("'{\"action\":\"dispatch\",\"attempt\":' || attempt || ',\"from\":' || to_json(\(queued))::text || ',\"run_id\":' || to_json(run_id)::text || ',\"to\":' || to_json(state)::text || ',\"worker\":' || to_json(\(workerID))::text || '}' FROM moved)")
+        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) SELECT id, last_seq, \(time), 'state', ")
+        sql.append("'{\"action\":\"dispatch\",\"attempt\":' || attempt || ',\"from\":' || to_json(\(queued))::text || ',\"run_id\":' || to_json(run_id)::text || ',\"to\":' || to_json(state)::text || ',\"worker\":' || to_json(\(workerID))::text || '}', workspace_id FROM moved)")
         sql.append(", totals AS (UPDATE run_totals SET started = started + (SELECT count(*) FROM moved)")
         sql.append(" WHERE shard = \(Transaction.runTotalsShard) AND EXISTS (SELECT 1 FROM moved))")
-        sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data) SELECT \(time), moved.id, ")
+        sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data, workspace_id) SELECT \(time), moved.id, ")
         sql.append(.text(HookEvent.type(for: running)))
-        sql.append(", '{\"action\":\"dispatch\",\"agent\":' || to_json(moved.agent)::text || ',\"from\":' || to_json(\(queued))::text || ',\"to\":' || to_json(moved.state)::text || '}' FROM moved ORDER BY moved.ord)")
+        sql.append(", '{\"action\":\"dispatch\",\"agent\":' || to_json(moved.agent)::text || ',\"from\":' || to_json(\(queued))::text || ',\"to\":' || to_json(moved.state)::text || '}', moved.workspace_id FROM moved ORDER BY moved.ord)")
         sql.append("""
-            , runs_opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
-                SELECT run_id, id, attempt, \(workerID), lease_token, \(expires), \(time), \(time) FROM moved)
+            , runs_opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at, workspace_id)
+                SELECT run_id, id, attempt, \(workerID), lease_token, \(expires), \(time), \(time), workspace_id FROM moved)
             SELECT flag.limited, moved.* FROM (SELECT \(limits) AS limited, \(Self.asynchronousCommit) AS commit_mode) AS flag
                 LEFT JOIN moved ON true ORDER BY moved.ord
             """)
@@ -113,22 +113,28 @@ extension Transaction {
             }
             let saturatedAgents = limits.saturatedAgents
             if !saturatedAgents.isEmpty {
-                sql.append(" AND agent <> ALL(")
-                sql.append(.texts(saturatedAgents))
-                sql.append(")")
+                sql.append(" AND (workspace_id, agent) NOT IN (SELECT * FROM unnest(")
+                sql.append(.texts(saturatedAgents.map(\.workspace)))
+                sql.append(", ")
+                sql.append(.texts(saturatedAgents.map(\.name)))
+                sql.append("))")
             }
             let saturatedLanes = limits.saturatedLanes
             if !saturatedLanes.isEmpty {
-                sql.append(" AND (lane IS NULL OR lane <> ALL(")
-                sql.append(.texts(saturatedLanes))
-                sql.append("))")
+                sql.append(" AND (lane IS NULL OR (workspace_id, lane) NOT IN (SELECT * FROM unnest(")
+                sql.append(.texts(saturatedLanes.map(\.workspace)))
+                sql.append(", ")
+                sql.append(.texts(saturatedLanes.map(\.name)))
+                sql.append(")))")
             }
             sql.append(" ORDER BY priority, available_at, id LIMIT ")
             sql.append(.int(pageSize))
             sql.append(" FOR UPDATE SKIP LOCKED")
             let candidates = try await rows(sql)
             for row in candidates where chosen.count < limit {
-                if limits.admit(agent: try row["agent"].decode(String.self), lane: try row["lane"].decode(String?.self)) {
+                let workspace = try row["workspace_id"].decode(String.self)
+                let agent = ScopedName(workspace: workspace, name: try row["agent"].decode(String.self))
+                if limits.admit(agent: agent, lane: try row["lane"].decode(String?.self).map { ScopedName(workspace: workspace, name: $0) }) {
                     chosen.append(row)
                 }
             }
@@ -163,8 +169,8 @@ extension Transaction {
             runs: RunCounts(started: claimed.count), now: now
         ) { sql, time, _ in
             sql.append("""
-                , opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
-                SELECT run_id, id, attempt, worker_id, lease_token, lease_expires_at, \(time), \(time) FROM moves)
+                , opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at, workspace_id)
+                SELECT run_id, id, attempt, worker_id, lease_token, lease_expires_at, \(time), \(time), workspace_id FROM moves)
                 """)
         }
         for index in claimed.indices { claimed[index].task.state = states[index] }
@@ -175,14 +181,14 @@ extension Transaction {
 extension ConcurrencyLimits {
     /// Reads the limits and, when there are any, takes the claim lock and counts running tasks.
     init(_ transaction: Transaction) async throws {
-        var agentLimits: [String: Int] = [:]
-        var laneLimits: [String: Int] = [:]
+        var agentLimits: [ScopedName: Int] = [:]
+        var laneLimits: [ScopedName: Int] = [:]
         for row in try await transaction.rows("""
-            SELECT true AS agent, name, concurrency FROM agents WHERE concurrency IS NOT NULL
-            UNION ALL SELECT false, name, concurrency FROM lanes
+            SELECT true AS agent, workspace_id, name, concurrency FROM agents WHERE concurrency IS NOT NULL
+            UNION ALL SELECT false, workspace_id, name, concurrency FROM lanes
             """)
         {
-            let name = try row["name"].decode(String.self)
+            let name = ScopedName(workspace: try row["workspace_id"].decode(String.self), name: try row["name"].decode(String.self))
             let limit = try row["concurrency"].decode(Int.self)
             if try row["agent"].decode(Bool.self) { agentLimits[name] = limit } else { laneLimits[name] = limit }
         }
@@ -190,8 +196,13 @@ extension ConcurrencyLimits {
         guard !isEmpty else { return }
         // Held until commit: another node's claim waits here, then counts this one's tasks as running.
         try await transaction.rows("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.claim'))")
-        for row in try await transaction.rows("SELECT agent, lane, count(*) AS n FROM tasks WHERE state = 'running' GROUP BY agent, lane") {
-            countRunning(try row["n"].decode(Int.self), agent: try row["agent"].decode(String.self), lane: try row["lane"].decode(String?.self))
+        for row in try await transaction.rows(
+            "SELECT workspace_id, agent, lane, count(*) AS n FROM tasks WHERE state = 'running' GROUP BY workspace_id, agent, lane")
+        {
+            let workspace = try row["workspace_id"].decode(String.self)
+            countRunning(
+                try row["n"].decode(Int.self), agent: ScopedName(workspace: workspace, name: try row["agent"].decode(String.self)),
+                lane: try row["lane"].decode(String?.self).map { ScopedName(workspace: workspace, name: $0) })
         }
     }
 }

@@ -56,9 +56,9 @@ extension Transaction {
         let base = try row["seq"].decode(Int.self)
         var sql = SQL("WITH taken AS (DELETE FROM hook_pending WHERE id IN (SELECT id FROM hook_pending ORDER BY id LIMIT ")
         sql.append(.int(limit))
-        sql.append(") RETURNING id, time, task_id, type, data), numbered AS (INSERT INTO hook_events (seq, time, task_id, type, data) SELECT ")
+        sql.append(") RETURNING id, time, task_id, type, data, workspace_id), numbered AS (INSERT INTO hook_events (seq, time, task_id, type, data, workspace_id) SELECT ")
         sql.append(.int(base))
-        sql.append(" + row_number() OVER (ORDER BY id), time, task_id, type, data FROM taken RETURNING 1)")
+        sql.append(" + row_number() OVER (ORDER BY id), time, task_id, type, data, workspace_id FROM taken RETURNING 1)")
         sql.append(" UPDATE hook_stream SET seq = seq + (SELECT count(*) FROM numbered) RETURNING seq")
         guard let updated = try await rows(sql).first else { return 0 }
         return try updated["seq"].decode(Int.self) - base

@@ -26,10 +26,14 @@ extension Transaction {
         return facts
     }
 
-    /// The task with this id, read inside the transaction.
-    func task(_ id: TaskID) async throws -> AgentTask? {
-        try await rows(SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE id = ").appending(.text(id.rawValue)))
-            .first.map(PostgresRows.task)
+    /// The task with this id (if it is `workspace`'s, when one is given), read inside the transaction.
+    func task(_ id: TaskID, workspace: String? = nil) async throws -> AgentTask? {
+        var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE id = ").appending(.text(id.rawValue))
+        if let workspace {
+            sql.append(" AND workspace_id = ")
+            sql.append(.text(workspace))
+        }
+        return try await rows(sql).first.map(PostgresRows.task)
     }
 
     /// One task's move in a batch written by ``moveAll(_:columns:carried:fixed:runs:now:also:)``.
@@ -104,7 +108,7 @@ extension Transaction {
                 let state = try move.facts.next(on: move.action, budget: move.budget)
                 next.append(state)
                 let record = TransitionRecord(
-                    task: move.facts.id, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
+                    task: move.facts.id, workspace: move.facts.workspace, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
                     seq: move.facts.lastSeq + 1, details: move.details)
                 var row = Self.row(record, ord: index + 1)
                 row.append((key: "next_state", value: .string(state.rawValue)))
@@ -113,7 +117,7 @@ extension Transaction {
             }
             let fields = [
                 "id text", "from_state text", "from_seq bigint", "next_state text", "ord bigint", "event text", "hook_type text",
-                "hook text",
+                "hook text", "workspace_id text",
             ] + (columns + carried).map { "\($0.name) \($0.type)" }
             var sql = SQL("WITH moves AS (SELECT * FROM jsonb_to_recordset(")
             sql.append(.json(JSONValue.rowsText(rows)))
@@ -148,7 +152,7 @@ extension Transaction {
         [
             ("id", .string(record.task.rawValue)), ("from_state", record.from.map { .string($0.rawValue) } ?? .null),
             ("from_seq", .int(record.seq - 1)), ("ord", .int(Int64(ord))), ("event", .string(record.eventData)),
-            ("hook_type", .string(record.hookType)), ("hook", .string(record.hookData)),
+            ("hook_type", .string(record.hookType)), ("hook", .string(record.hookData)), ("workspace_id", .string(record.workspace)),
         ]
     }
 
@@ -158,9 +162,10 @@ extension Transaction {
     /// totals when `runs` counts any; and a NOTIFY of the queued channel when `notify` and, with a
     /// `notifyGate` (the name of an earlier expression), only if the gate returned rows.
     static func appendRecords(to sql: inout SQL, time: String, runs: RunCounts, notify: Bool, notifyGate: String? = nil) {
-        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data) SELECT id, from_seq + 1, \(time), 'state', event FROM moves)")
-        sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data) ")
-        sql.append("SELECT \(time), moves.id, moves.hook_type, moves.hook FROM moves ORDER BY moves.ord)")
+        sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) ")
+        sql.append("SELECT id, from_seq + 1, \(time), 'state', event, workspace_id FROM moves)")
+        sql.append(", hooks AS (INSERT INTO hook_pending (time, task_id, type, data, workspace_id) ")
+        sql.append("SELECT \(time), moves.id, moves.hook_type, moves.hook, moves.workspace_id FROM moves ORDER BY moves.ord)")
         if runs.started != 0 || runs.succeeded != 0 || runs.failed != 0 {
             sql.append(", totals AS (UPDATE run_totals SET started = started + ")
             sql.append(.int(runs.started))
@@ -219,9 +224,9 @@ extension Transaction {
             sql.append(.text(lease.token))
             sql.append(" AND state = 'running'")
         }
-        sql.append(" RETURNING last_seq) INSERT INTO task_events (task_id, seq, time, type, data) SELECT \(id), bumped.last_seq - ")
+        sql.append(" RETURNING last_seq, workspace_id) INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) SELECT \(id), bumped.last_seq - ")
         sql.append(.int(events.count))
-        sql.append(" + e.ord, e.time, e.type, e.data FROM bumped, jsonb_to_recordset(")
+        sql.append(" + e.ord, e.time, e.type, e.data, bumped.workspace_id FROM bumped, jsonb_to_recordset(")
         sql.append(.json(JSONValue.array(members).jsonText))
         sql.append(") AS e(ord bigint, time float8, type text, data text) RETURNING 1")
         return try await !rows(sql).isEmpty

@@ -7,6 +7,7 @@ extension PostgresTaskStore {
     public func listTasks(_ query: TaskQuery) async throws -> TaskPage {
         let limit = min(max(query.limit, 1), TaskQuery.maxLimit)
         var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE true")
+        sql.append(workspace: query.workspace)
         if !query.states.isEmpty {
             sql.append(" AND state = ANY(")
             sql.append(.texts(query.states.map(\.rawValue)))
@@ -62,14 +63,17 @@ extension PostgresTaskStore {
         }
     }
 
-    /// Each agent's tasks, cost and totals, by agent name.
-    public func agentStats() async throws -> [AgentStats] {
+    /// Each agent's tasks, cost and totals (over `workspace`'s tasks), by agent name.
+    public func agentStats(workspace: String?) async throws -> [AgentStats] {
         try await autocommit { transaction in
             let sums = TaskTotals.columns.map { "sum(\($0))::float8 AS \($0)" }.joined(separator: ", ")
-            return try await transaction.rows(SQL("""
+            var sql = SQL("""
                 SELECT agent, count(*)::bigint AS tasks, sum(cost_usd)::float8 AS cost_usd, \(sums)
-                FROM tasks GROUP BY agent ORDER BY agent
-                """)).map { row in
+                FROM tasks WHERE true
+                """)
+            sql.append(workspace: workspace)
+            sql.append(" GROUP BY agent ORDER BY agent")
+            return try await transaction.rows(sql).map { row in
                 let figure = { (name: String) throws -> Double in try row[name].decode(Double.self) }
                 return AgentStats(
                     agent: try row["agent"].decode(String.self), tasks: try row["tasks"].decode(Int.self),
@@ -84,14 +88,12 @@ extension PostgresTaskStore {
 
     /// The latest run of each of the tasks that moved most recently (from the tail of the hook
     /// stream), newest first.
-    public func recentRuns(limit: Int) async throws -> [Run] {
+    public func recentRuns(limit: Int, workspace: String?) async throws -> [Run] {
         try await sequenceHooks()
         return try await autocommit { transaction in
-            var sql = SQL("""
-                SELECT DISTINCT ON (r.task_id) r.*, moved.last FROM
-                    (SELECT task_id, max(seq) AS last FROM (SELECT task_id, seq FROM hook_events ORDER BY seq DESC LIMIT 2000) AS tail
-                     GROUP BY task_id ORDER BY last DESC LIMIT 
-                """)
+            var sql = SQL("SELECT DISTINCT ON (r.task_id) r.*, moved.last FROM (SELECT task_id, max(seq) AS last FROM (SELECT task_id, seq FROM hook_events WHERE true")
+            sql.append(workspace: workspace)
+            sql.append(" ORDER BY seq DESC LIMIT 2000) AS tail GROUP BY task_id ORDER BY last DESC LIMIT ")
             sql.append(.int(max(0, limit)))
             sql.append(") AS moved JOIN runs r ON r.task_id = moved.task_id ORDER BY r.task_id, r.attempt DESC")
             let rows = try await transaction.rows(sql)
@@ -103,9 +105,9 @@ extension PostgresTaskStore {
     }
 
     /// Archives a finished task.
-    public func archive(_ id: TaskID, now: Date) async throws -> AgentTask {
+    public func archive(_ id: TaskID, now: Date, workspace: String?) async throws -> AgentTask {
         try await write { transaction in
-            guard let task = try await transaction.lockedTask(id) else { throw NightshiftError.taskNotFound(id) }
+            guard let task = try await transaction.lockedTask(id), workspace == nil || task.workspaceID == workspace else { throw NightshiftError.taskNotFound(id) }
             guard task.state.isTerminal else {
                 throw NightshiftError(.illegalTransition, "cannot archive task \(id): it is \(task.state); only finished tasks (done, error, cancelled, dropped) can be archived", field: "state")
             }
@@ -123,10 +125,10 @@ extension PostgresTaskStore {
     }
 
     /// Changes the priority of a task that has not finished.
-    public func setPriority(_ id: TaskID, to priority: Int, now: Date) async throws -> AgentTask {
+    public func setPriority(_ id: TaskID, to priority: Int, now: Date, workspace: String?) async throws -> AgentTask {
         guard priority >= 0 else { throw NightshiftError.invalid("priority", "expected an integer ≥ 0, got \(priority)") }
         return try await write { transaction in
-            guard let task = try await transaction.lockedTask(id) else { throw NightshiftError.taskNotFound(id) }
+            guard let task = try await transaction.lockedTask(id), workspace == nil || task.workspaceID == workspace else { throw NightshiftError.taskNotFound(id) }
             guard !task.state.isTerminal else {
                 throw NightshiftError(.illegalTransition, "cannot change the priority of task \(id): it is \(task.state)", field: "state")
             }

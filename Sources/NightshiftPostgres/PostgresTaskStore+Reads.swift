@@ -3,9 +3,9 @@ import Nightshift
 import PostgresNIO
 
 extension PostgresTaskStore {
-    /// The task with this id.
-    public func task(_ id: TaskID) async throws -> AgentTask? {
-        try await autocommit { transaction in try await transaction.task(id) }
+    /// The task with this id, if it is `workspace`'s (any workspace's with `nil`).
+    public func task(_ id: TaskID, workspace: String?) async throws -> AgentTask? {
+        try await autocommit { transaction in try await transaction.task(id, workspace: workspace) }
     }
 
     /// The state and finish time of each of these tasks that exists, read 500 ids at a time.
@@ -26,10 +26,11 @@ extension PostgresTaskStore {
     }
 
     /// A task's events after `seq`, at most `limit`.
-    public func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent] {
+    public func events(task: TaskID, after seq: Int64, limit: Int, workspace: String?) async throws -> [TaskEvent] {
         try await autocommit { transaction in
             var sql = SQL("SELECT * FROM task_events WHERE task_id = ")
             sql.append(.text(task.rawValue))
+            sql.append(workspace: workspace)
             sql.append(" AND seq > ")
             sql.append(.int(Int(seq)))
             sql.append(" ORDER BY seq LIMIT ")
@@ -51,20 +52,25 @@ extension PostgresTaskStore {
         }
     }
 
-    /// A task's runs, oldest first.
-    public func runs(task: TaskID) async throws -> [Run] {
+    /// A task's runs, oldest first (none when the task is not `workspace`'s).
+    public func runs(task: TaskID, workspace: String?) async throws -> [Run] {
         try await autocommit { transaction in
-            try await transaction.rows(SQL("SELECT * FROM runs WHERE task_id = ").appending(.text(task.rawValue), " ORDER BY attempt"))
-                .map(PostgresRows.run)
+            var sql = SQL("SELECT * FROM runs WHERE task_id = ").appending(.text(task.rawValue))
+            sql.append(workspace: workspace)
+            sql.append(" ORDER BY attempt")
+            return try await transaction.rows(sql).map(PostgresRows.run)
         }
     }
 
-    /// How many tasks are in each state (every state is present).
-    public func countsByState() async throws -> [TaskState: Int] {
+    /// How many tasks (of `workspace`) are in each state (every state is present).
+    public func countsByState(workspace: String?) async throws -> [TaskState: Int] {
         try await autocommit { transaction in
             var counts: [TaskState: Int] = [:]
             for state in TaskState.allCases { counts[state] = 0 }
-            for row in try await transaction.rows("SELECT state, count(*) AS n FROM tasks GROUP BY state") {
+            var sql = SQL("SELECT state, count(*) AS n FROM tasks WHERE true")
+            sql.append(workspace: workspace)
+            sql.append(" GROUP BY state")
+            for row in try await transaction.rows(sql) {
                 counts[try PostgresRows.state(row["state"].decode(String.self))] = try row["n"].decode(Int.self)
             }
             return counts

@@ -44,7 +44,11 @@ extension Transaction {
         // from here on), so the depth check below sees every earlier submit's commit.
         try await lockCheckedWriters()
         if let existing = try await existing(new) { return existing }
-        let agents = try await rows(SQL("SELECT budget_usd, spent_usd FROM agents WHERE name = ").appending(.text(new.agent)))
+        var lookup = SQL("SELECT budget_usd, spent_usd FROM agents WHERE workspace_id = ")
+        lookup.append(.text(new.workspaceID))
+        lookup.append(" AND name = ")
+        lookup.append(.text(new.agent))
+        let agents = try await rows(lookup)
         guard let agent = agents.first else {
             throw NightshiftError.invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
         }
@@ -120,16 +124,18 @@ extension Transaction {
             sql.bind(.double(availableAt)), sql.bind(.text(state.rawValue)), "1", time, time,
         ]
         sql.append(values.joined(separator: ", "))
-        sql.append(" FROM agents WHERE agents.name = ")
+        sql.append(" FROM agents WHERE agents.workspace_id = ")
+        sql.append(.text(new.workspaceID))
+        sql.append(" AND agents.name = ")
         sql.append(.text(agent))
         if unbudgetedOnly { sql.append(" AND agents.budget_usd IS NULL") }
         // A task with a key may meet a live one holding it: then nothing is inserted. A task
         // without keys has only its new id to clash on, so it skips the arbiter checks, which
         // cost the server ~0.01 ms per submit.
         if new.idempotencyKey != nil || new.dedupKey != nil { sql.append(" ON CONFLICT DO NOTHING") }
-        sql.append(" RETURNING id, timeout, max_attempts, initial_backoff, max_backoff)")
-        let record = TransitionRecord(task: id, agent: agent, from: nil, to: state, action: .submit, seq: 1)
-        sql.append(", moves AS (SELECT id, 0::bigint AS from_seq, 1::bigint AS ord, ")
+        sql.append(" RETURNING id, workspace_id, timeout, max_attempts, initial_backoff, max_backoff)")
+        let record = TransitionRecord(task: id, workspace: new.workspaceID, agent: agent, from: nil, to: state, action: .submit, seq: 1)
+        sql.append(", moves AS (SELECT id, workspace_id, 0::bigint AS from_seq, 1::bigint AS ord, ")
         sql.append(.text(record.eventData))
         sql.append(" AS event, ")
         sql.append(.text(record.hookType))

@@ -15,8 +15,10 @@ extension Transaction {
         for (agent, spend) in plan.agentSpend where spend.spent != spend.before {
             var sql = SQL("UPDATE agents SET spent_usd = spent_usd + ")
             sql.append(.double(spend.spent - spend.before))
-            sql.append(" WHERE name = ")
-            sql.append(.text(agent))
+            sql.append(" WHERE workspace_id = ")
+            sql.append(.text(agent.workspace))
+            sql.append(" AND name = ")
+            sql.append(.text(agent.name))
             try await rows(sql)
         }
         // Moves grouped by the state they lead to: each group sets the same columns.
@@ -83,14 +85,17 @@ extension Transaction {
     }
 
     /// What the named agents have spent, and their budgets.
-    private func agentSpend(_ names: Set<String>) async throws -> [String: AgentSpend] {
+    private func agentSpend(_ names: Set<ScopedName>) async throws -> [ScopedName: AgentSpend] {
         guard !names.isEmpty else { return [:] }
-        var sql = SQL("SELECT name, budget_usd, spent_usd FROM agents WHERE name = ANY(")
-        sql.append(.texts(Array(names)))
-        sql.append(") ORDER BY name FOR UPDATE")
-        var spend: [String: AgentSpend] = [:]
+        let names = Array(names)
+        var sql = SQL("SELECT workspace_id, name, budget_usd, spent_usd FROM agents WHERE (workspace_id, name) IN (SELECT * FROM unnest(")
+        sql.append(.texts(names.map(\.workspace)))
+        sql.append(", ")
+        sql.append(.texts(names.map(\.name)))
+        sql.append(")) ORDER BY workspace_id, name FOR UPDATE")
+        var spend: [ScopedName: AgentSpend] = [:]
         for row in try await rows(sql) {
-            spend[try row["name"].decode(String.self)] = AgentSpend(
+            spend[ScopedName(workspace: try row["workspace_id"].decode(String.self), name: try row["name"].decode(String.self))] = AgentSpend(
                 budget: try row["budget_usd"].decode(Double?.self), spent: try row["spent_usd"].decode(Double.self))
         }
         return spend

@@ -17,9 +17,15 @@ enum SQLiteRows {
         tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions
         """
 
-    /// The task with this id, if any.
-    static func task(_ id: TaskID, in db: Database) throws -> AgentTask? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(taskColumns) FROM tasks WHERE id = ?"), arguments: [id.rawValue])
+    /// The task with this id, if any (and if it is `workspace`'s, when one is given).
+    static func task(_ id: TaskID, workspace: String? = nil, in db: Database) throws -> AgentTask? {
+        if let workspace {
+            return try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(taskColumns) FROM tasks WHERE id = ? AND workspace_id = ?"),
+                arguments: [id.rawValue, workspace]
+            ).map(task)
+        }
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(taskColumns) FROM tasks WHERE id = ?"), arguments: [id.rawValue])
             .map(task)
     }
 
@@ -76,7 +82,7 @@ enum SQLiteRows {
     }
 
     static func run(_ row: Row) -> Run {
-        Run(
+        var run = Run(
             id: row["id"],
             taskID: TaskID(trusted: row["task_id"]),
             attempt: row["attempt"],
@@ -99,6 +105,8 @@ enum SQLiteRows {
             turns: row["turns"],
             warnings: warnings(row["warnings"])
         )
+        if row.hasColumn("agent_process") { run.agentProcess = (row["agent_process"] as String?).flatMap(AgentProcessRecord.init) }
+        return run
     }
 
     /// A run's warnings from their JSON array text (`NULL` when there are none).
@@ -127,19 +135,10 @@ enum SQLiteRows {
         )
     }
 
+    /// An agent from its row: its document, with the workspace, the name and what it has spent
+    /// from their columns (the store keeps those).
     static func agent(_ row: Row) throws -> Agent {
-        Agent(
-            name: row["name"],
-            runner: RunnerKind(row["runner"] as String),
-            config: try JSONValue(jsonText: row["config"]),
-            concurrency: row["concurrency"],
-            timeout: row["timeout"],
-            retry: RetryPolicy(
-                maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"]),
-            budgetUSD: row["budget_usd"],
-            spentUSD: row["spent_usd"],
-            injectMemories: row["inject_memories"]
-        )
+        try AgentDocument.agent(document: row["document"], workspace: row["workspace_id"], name: row["name"], spent: row["spent_usd"])
     }
 }
 

@@ -1,9 +1,10 @@
+import Foundation
 import GRDB
 
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -207,6 +208,82 @@ enum SQLiteSchema {
                     WHERE type = 'state' AND json_type(data, '$.\(key)') IN ('integer', 'real')
                     """)
             }
+        }
+        // v5: workspaces and their API tokens (SHA-256 digests only); every row a user owns
+        // carries its workspace (existing rows: their task's, else 'default'); agents and lanes are
+        // per workspace, and an agent is its JSON document plus the columns SQL reads (claims: the
+        // concurrency limit; submits: the task defaults; settles: the budget and what was spent),
+        // so a new agent field needs no migration.
+        migrator.registerMigration("v5") { db in
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: """
+                CREATE TABLE workspaces (id TEXT PRIMARY KEY, created_at REAL NOT NULL) WITHOUT ROWID;
+                INSERT INTO workspaces (id, created_at)
+                    SELECT 'default', ?1 UNION SELECT DISTINCT workspace_id, ?1 FROM tasks
+                    UNION SELECT DISTINCT workspace_id, ?1 FROM memories;
+                CREATE TABLE api_tokens (
+                    id TEXT PRIMARY KEY,
+                    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+                    role TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    digest TEXT NOT NULL UNIQUE,
+                    created_at REAL NOT NULL,
+                    revoked_at REAL
+                );
+                CREATE INDEX api_tokens_workspace ON api_tokens(workspace_id, created_at);
+
+                CREATE TABLE agents_v5 (
+                    workspace_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    document TEXT NOT NULL,
+                    concurrency INTEGER,
+                    timeout REAL,
+                    max_attempts INTEGER NOT NULL,
+                    initial_backoff REAL NOT NULL,
+                    max_backoff REAL NOT NULL,
+                    budget_usd REAL,
+                    spent_usd REAL NOT NULL DEFAULT 0,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (workspace_id, name)
+                );
+                INSERT INTO agents_v5 (workspace_id, name, document, concurrency, timeout, max_attempts, initial_backoff,
+                    max_backoff, budget_usd, spent_usd, updated_at)
+                SELECT 'default', name, json_object(
+                        'workspaceID', 'default', 'name', name, 'runner', runner, 'config', json(config),
+                        'concurrency', concurrency, 'timeout', timeout,
+                        'retry', json_object('maxAttempts', max_attempts, 'initialBackoff', initial_backoff, 'maxBackoff', max_backoff),
+                        'budgetUSD', budget_usd, 'injectMemories', json(CASE WHEN inject_memories THEN 'true' ELSE 'false' END)),
+                    concurrency, timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, updated_at
+                FROM agents;
+                DROP TABLE agents;
+                ALTER TABLE agents_v5 RENAME TO agents;
+
+                CREATE TABLE lanes_v5 (
+                    workspace_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    concurrency INTEGER NOT NULL,
+                    PRIMARY KEY (workspace_id, name)
+                );
+                INSERT INTO lanes_v5 (workspace_id, name, concurrency) SELECT 'default', name, concurrency FROM lanes;
+                DROP TABLE lanes;
+                ALTER TABLE lanes_v5 RENAME TO lanes;
+
+                ALTER TABLE runs ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE task_events ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE hook_events ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE checkpoints ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default';
+                ALTER TABLE quarantined_checkpoints ADD COLUMN workspace_id TEXT NOT NULL DEFAULT 'default';
+                """, arguments: [now])
+            for table in ["runs", "task_events", "hook_events", "checkpoints", "quarantined_checkpoints"] {
+                try db.execute(sql: """
+                    UPDATE \(table) SET workspace_id = tasks.workspace_id FROM tasks
+                    WHERE tasks.id = \(table).task_id AND tasks.workspace_id <> 'default'
+                    """)
+            }
+            try db.execute(sql: """
+                DROP INDEX checkpoints_agent;
+                CREATE INDEX checkpoints_agent ON checkpoints(workspace_id, agent, status, updated_at) WHERE archived_at IS NULL;
+                """)
         }
         return migrator
     }

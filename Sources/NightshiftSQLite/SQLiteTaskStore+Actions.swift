@@ -4,14 +4,16 @@ import Nightshift
 
 extension SQLiteTaskStore {
     /// Applies a person's action (cancel, pause, resume, retry, drop, wake) and returns the task.
-    public func transition(_ id: TaskID, _ action: LifecycleAction, now: Date) async throws -> AgentTask {
+    public func transition(_ id: TaskID, _ action: LifecycleAction, now: Date, workspace: String?) async throws -> AgentTask {
         switch action {
         case .cancel, .pause, .resume, .retry, .drop, .wake: break
         default:
             throw NightshiftError.invalid("action", "expected cancel, pause, resume, retry, drop or wake, got \(action.name)")
         }
         return try await writer.write { transaction in
-            guard let facts = try transaction.facts([id])[id] else { throw NightshiftError.taskNotFound(id) }
+            guard let facts = try transaction.facts([id])[id], workspace == nil || facts.workspace == workspace else {
+                throw NightshiftError.taskNotFound(id)
+            }
             // A retry queues a task that no longer counted towards the depth cap: it must fit.
             if action == .retry, let cap = self.configuration.maxQueueDepth, (try? facts.next(on: .retry)) != nil {
                 let depth = try transaction.queueDepth()

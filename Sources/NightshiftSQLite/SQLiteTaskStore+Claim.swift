@@ -33,13 +33,13 @@ extension WriteTransaction {
             }
             let saturatedAgents = limits.saturatedAgents
             if !saturatedAgents.isEmpty {
-                sql += " AND agent NOT IN (\(databaseQuestionMarks(count: saturatedAgents.count)))"
-                arguments += saturatedAgents as [any DatabaseValueConvertible]
+                sql += " AND (workspace_id, agent) NOT IN (VALUES \(Self.valueRows(saturatedAgents.count, width: 2)))"
+                arguments += saturatedAgents.flatMap { [$0.workspace, $0.name] as [any DatabaseValueConvertible] }
             }
             let saturatedLanes = limits.saturatedLanes
             if !saturatedLanes.isEmpty {
-                sql += " AND (lane IS NULL OR lane NOT IN (\(databaseQuestionMarks(count: saturatedLanes.count))))"
-                arguments += saturatedLanes as [any DatabaseValueConvertible]
+                sql += " AND (lane IS NULL OR (workspace_id, lane) NOT IN (VALUES \(Self.valueRows(saturatedLanes.count, width: 2))))"
+                arguments += saturatedLanes.flatMap { [$0.workspace, $0.name] as [any DatabaseValueConvertible] }
             }
             sql += " ORDER BY priority, available_at, id LIMIT \(pageSize)"
             // A cursor, not fetchAll: rows are decoded straight from the statement, without a copy.
@@ -48,7 +48,11 @@ extension WriteTransaction {
             while let row = try rows.next() {
                 seen += 1
                 if !limits.isEmpty { cursor = (row[5], row[17], row[0]) }
-                if chosen.count < limit, limits.admit(agent: row[2], lane: row[6]) {
+                let workspace: String = row[1]
+                let lane: String? = row[6]
+                if chosen.count < limit,
+                   limits.admit(agent: ScopedName(workspace: workspace, name: row[2]), lane: lane.map { ScopedName(workspace: workspace, name: $0) })
+                {
                     chosen.append(Candidate(task: try SQLiteRows.task(row), lease: SQLiteRows.lease(row), lastSeq: SQLiteRows.lastSeq(row)))
                 }
             }
@@ -87,11 +91,11 @@ extension WriteTransaction {
         for chunk in claimed.chunks(of: Self.rowsPerStatement) {
             let arguments: [(any DatabaseValueConvertible)?] = chunk.flatMap { claimed -> [(any DatabaseValueConvertible)?] in
                 let run = claimed.run
-                return [run.id, run.taskID.rawValue, run.attempt, worker, run.leaseToken, expires, time, time]
+                return [run.id, run.taskID.rawValue, run.attempt, worker, run.leaseToken, expires, time, time, claimed.task.workspaceID]
             }
             try db.cachedStatement(sql: """
-                INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at)
-                VALUES \(Self.valueRows(chunk.count, width: 8))
+                INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at, workspace_id)
+                VALUES \(Self.valueRows(chunk.count, width: 9))
                 """).execute(arguments: StatementArguments(arguments))
         }
         return claimed
@@ -101,18 +105,22 @@ extension WriteTransaction {
 extension ConcurrencyLimits {
     /// Reads the limits and, when there are any, counts the running tasks.
     init(_ db: Database) throws {
-        var agentLimits: [String: Int] = [:]
-        var laneLimits: [String: Int] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT name, concurrency FROM agents WHERE concurrency IS NOT NULL")) {
-            agentLimits[row["name"]] = row["concurrency"]
+        var agentLimits: [ScopedName: Int] = [:]
+        var laneLimits: [ScopedName: Int] = [:]
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT workspace_id, name, concurrency FROM agents WHERE concurrency IS NOT NULL"))
+        {
+            agentLimits[ScopedName(workspace: row[0], name: row[1])] = row[2]
         }
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT name, concurrency FROM lanes")) {
-            laneLimits[row["name"]] = row["concurrency"]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT workspace_id, name, concurrency FROM lanes")) {
+            laneLimits[ScopedName(workspace: row[0], name: row[1])] = row[2]
         }
         self.init(agentLimits: agentLimits, laneLimits: laneLimits)
         guard !isEmpty else { return }
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT agent, lane FROM tasks WHERE state = 'running'")) {
-            countRunning(agent: row["agent"], lane: row["lane"])
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT workspace_id, agent, lane FROM tasks WHERE state = 'running'")) {
+            let workspace: String = row[0]
+            let lane: String? = row[2]
+            countRunning(agent: ScopedName(workspace: workspace, name: row[1]), lane: lane.map { ScopedName(workspace: workspace, name: $0) })
         }
     }
 }

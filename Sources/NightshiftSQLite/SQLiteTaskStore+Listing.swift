@@ -8,6 +8,10 @@ extension SQLiteTaskStore {
         let limit = min(max(query.limit, 1), TaskQuery.maxLimit)
         var conditions: [String] = []
         var arguments: [DatabaseValue] = []
+        if let workspace = query.workspace {
+            conditions.append("workspace_id = ?")
+            arguments.append(workspace.databaseValue)
+        }
         if !query.states.isEmpty {
             conditions.append("state IN (\(databaseQuestionMarks(count: query.states.count)))")
             arguments += query.states.map(\.rawValue.databaseValue)
@@ -63,13 +67,13 @@ extension SQLiteTaskStore {
         }
     }
 
-    /// Each agent's tasks, cost and totals, by agent name.
-    public func agentStats() async throws -> [AgentStats] {
+    /// Each agent's tasks, cost and totals (over `workspace`'s tasks), by agent name.
+    public func agentStats(workspace: String?) async throws -> [AgentStats] {
         try await read { db in
             try Row.fetchAll(db, sql: """
                 SELECT agent, count(*), total(cost_usd), \(TaskTotals.columns.map { "total(\($0))" }.joined(separator: ", "))
-                FROM tasks GROUP BY agent ORDER BY agent
-                """).map { row in
+                FROM tasks WHERE ?1 IS NULL OR workspace_id = ?1 GROUP BY agent ORDER BY agent
+                """, arguments: [workspace]).map { row in
                 AgentStats(
                     agent: row[0], tasks: row[1], costUSD: row[2],
                     totals: TaskTotals(
@@ -81,13 +85,14 @@ extension SQLiteTaskStore {
 
     /// The latest run of each of the tasks that moved most recently (from the tail of the hook
     /// stream, so no scan of the runs), newest first.
-    public func recentRuns(limit: Int) async throws -> [Run] {
+    public func recentRuns(limit: Int, workspace: String?) async throws -> [Run] {
         try await read { db in
             let ids = try String.fetchAll(db, sql: """
                 SELECT task_id FROM (SELECT task_id, MAX(seq) AS last FROM
-                    (SELECT task_id, seq FROM hook_events ORDER BY seq DESC LIMIT 2000) GROUP BY task_id)
-                ORDER BY last DESC LIMIT ?
-                """, arguments: [max(0, limit)])
+                    (SELECT task_id, seq FROM hook_events WHERE ?2 IS NULL OR workspace_id = ?2 ORDER BY seq DESC LIMIT 2000)
+                    GROUP BY task_id)
+                ORDER BY last DESC LIMIT ?1
+                """, arguments: [max(0, limit), workspace])
             return try ids.compactMap { id in
                 try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE task_id = ? ORDER BY attempt DESC LIMIT 1", arguments: [id])
                     .map(SQLiteRows.run)
@@ -96,9 +101,9 @@ extension SQLiteTaskStore {
     }
 
     /// Archives a finished task.
-    public func archive(_ id: TaskID, now: Date) async throws -> AgentTask {
+    public func archive(_ id: TaskID, now: Date, workspace: String?) async throws -> AgentTask {
         try await writer.write { transaction in
-            guard let task = try transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
+            guard let task = try transaction.task(id, workspace: workspace) else { throw NightshiftError.taskNotFound(id) }
             guard task.state.isTerminal else {
                 throw NightshiftError(.illegalTransition, "cannot archive task \(id): it is \(task.state); only finished tasks (done, error, cancelled, dropped) can be archived", field: "state")
             }
@@ -112,10 +117,10 @@ extension SQLiteTaskStore {
     }
 
     /// Changes the priority of a task that has not finished.
-    public func setPriority(_ id: TaskID, to priority: Int, now: Date) async throws -> AgentTask {
+    public func setPriority(_ id: TaskID, to priority: Int, now: Date, workspace: String?) async throws -> AgentTask {
         guard priority >= 0 else { throw NightshiftError.invalid("priority", "expected an integer ≥ 0, got \(priority)") }
         return try await writer.write { transaction in
-            guard let task = try transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
+            guard let task = try transaction.task(id, workspace: workspace) else { throw NightshiftError.taskNotFound(id) }
             guard !task.state.isTerminal else {
                 throw NightshiftError(.illegalTransition, "cannot change the priority of task \(id): it is \(task.state)", field: "state")
             }
@@ -131,8 +136,8 @@ extension SQLiteTaskStore {
 }
 
 extension WriteTransaction {
-    /// The task with this id, read inside the transaction.
-    func task(_ id: TaskID) throws -> AgentTask? {
-        try SQLiteRows.task(id, in: db)
+    /// The task with this id (if it is `workspace`'s, when one is given), read inside the transaction.
+    func task(_ id: TaskID, workspace: String? = nil) throws -> AgentTask? {
+        try SQLiteRows.task(id, workspace: workspace, in: db)
     }
 }

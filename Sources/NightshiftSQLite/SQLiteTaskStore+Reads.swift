@@ -3,9 +3,9 @@ import GRDB
 import Nightshift
 
 extension SQLiteTaskStore {
-    /// The task with this id.
-    public func task(_ id: TaskID) async throws -> AgentTask? {
-        try await read { db in try SQLiteRows.task(id, in: db) }
+    /// The task with this id, if it is `workspace`'s (any workspace's with `nil`).
+    public func task(_ id: TaskID, workspace: String?) async throws -> AgentTask? {
+        try await read { db in try SQLiteRows.task(id, workspace: workspace, in: db) }
     }
 
     /// The state and finish time of each of these tasks that exists, read 500 ids at a time.
@@ -25,12 +25,15 @@ extension SQLiteTaskStore {
         }
     }
 
-    /// A task's events after `seq`, at most `limit`.
-    public func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent] {
+    /// A task's events after `seq`, at most `limit` (none when the task is not `workspace`'s).
+    public func events(task: TaskID, after seq: Int64, limit: Int, workspace: String?) async throws -> [TaskEvent] {
         try await read { db in
             try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [task.rawValue, seq, max(0, limit)]
+                db.cachedStatement(sql: """
+                    SELECT * FROM task_events WHERE task_id = ?1 AND seq > ?2 AND (?4 IS NULL OR workspace_id = ?4)
+                    ORDER BY seq LIMIT ?3
+                    """),
+                arguments: [task.rawValue, seq, max(0, limit), workspace]
             ).map(SQLiteRows.event)
         }
     }
@@ -45,21 +48,27 @@ extension SQLiteTaskStore {
         }
     }
 
-    /// A task's runs, oldest first.
-    public func runs(task: TaskID) async throws -> [Run] {
+    /// A task's runs, oldest first (none when the task is not `workspace`'s).
+    public func runs(task: TaskID, workspace: String?) async throws -> [Run] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE task_id = ? ORDER BY attempt", arguments: [task.rawValue])
-                .map(SQLiteRows.run)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM runs WHERE task_id = ?1 AND (?2 IS NULL OR workspace_id = ?2) ORDER BY attempt",
+                arguments: [task.rawValue, workspace]
+            ).map(SQLiteRows.run)
         }
     }
 
-    /// How many tasks are in each state.
-    public func countsByState() async throws -> [TaskState: Int] {
+    /// How many tasks (of `workspace`) are in each state. Every workspace's: from the counters the
+    /// moves keep; one workspace's: counted from its tasks (through `tasks_created`).
+    public func countsByState(workspace: String?) async throws -> [TaskState: Int] {
         try await read { db in
             var counts: [TaskState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, n FROM state_counts") {
-                counts[try SQLiteRows.state(row["state"])] = row["n"]
+            let rows = if let workspace {
+                try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM tasks WHERE workspace_id = ? GROUP BY state", arguments: [workspace])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT state, n FROM state_counts")
             }
+            for row in rows { counts[try SQLiteRows.state(row["state"])] = row["n"] }
             return counts
         }
     }

@@ -135,7 +135,8 @@ extension WriteTransaction {
         try save(plan.checkpoints)
         try resolveActiveCheckpoints(of: plan.ended, now: now)
         for (agent, spend) in plan.agentSpend where spend.spent != spend.before {
-            try db.execute(sql: "UPDATE agents SET spent_usd = ? WHERE name = ?", arguments: [spend.spent, agent])
+            try db.execute(
+                sql: "UPDATE agents SET spent_usd = ? WHERE workspace_id = ? AND name = ?", arguments: [spend.spent, agent.workspace, agent.name])
         }
         return try zip(settlements, plan.results).map { settlement, result in
             try result ?? staleResult(settlement.lease, facts: facts[settlement.lease.taskID]!, settler: settler)
@@ -143,13 +144,19 @@ extension WriteTransaction {
     }
 
     /// What the named agents have spent, and their budgets.
-    private func agentBudgets(_ names: Set<String>) throws -> [String: AgentSpend] {
+    private func agentBudgets(_ names: Set<ScopedName>) throws -> [ScopedName: AgentSpend] {
         guard !names.isEmpty else { return [:] }
-        var budgets: [String: AgentSpend] = [:]
+        var budgets: [ScopedName: AgentSpend] = [:]
         let rows = try Row.fetchAll(
-            db, sql: "SELECT name, budget_usd, spent_usd FROM agents WHERE name IN (\(databaseQuestionMarks(count: names.count)))",
-            arguments: StatementArguments(Array(names)))
-        for row in rows { budgets[row["name"]] = AgentSpend(budget: row["budget_usd"], spent: row["spent_usd"]) }
+            db,
+            sql: """
+                SELECT workspace_id, name, budget_usd, spent_usd FROM agents
+                WHERE (workspace_id, name) IN (VALUES \(Self.valueRows(names.count, width: 2)))
+                """,
+            arguments: StatementArguments(names.flatMap { [$0.workspace, $0.name] }))
+        for row in rows {
+            budgets[ScopedName(workspace: row["workspace_id"], name: row["name"])] = AgentSpend(budget: row["budget_usd"], spent: row["spent_usd"])
+        }
         return budgets
     }
 

@@ -36,8 +36,8 @@ extension WriteTransaction {
             return .existingIdempotent(try SQLiteRows.task(row))
         }
         guard let agentRow = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents WHERE name = ?"),
-            arguments: [new.agent])
+            db.cachedStatement(sql: "SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents WHERE workspace_id = ? AND name = ?"),
+            arguments: [new.workspaceID, new.agent])
         else {
             throw NightshiftError.invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
         }
@@ -78,7 +78,7 @@ extension WriteTransaction {
                 new.idempotencyKey, new.dedupKey, new.budgetUSD, timeout, retry.maxAttempts, retry.initialBackoff,
                 retry.maxBackoff, availableAt, state.rawValue, time, time,
             ])
-        try recordTransition(task: id, agent: new.agent, from: nil, to: state, action: .submit, seq: 1, now: now, details: [:])
+        try recordTransition(task: id, workspace: new.workspaceID, agent: new.agent, from: nil, to: state, action: .submit, seq: 1, now: now, details: [:])
         let task = AgentTask(
             id: id, workspaceID: new.workspaceID, agent: new.agent, prompt: new.prompt, payload: new.payload,
             priority: new.priority, lane: new.lane, labels: new.labels, origin: new.origin,

@@ -12,7 +12,7 @@ extension WriteTransaction {
         TaskFacts(
             id: TaskID(trusted: row[0]), agent: row[1], state: try SQLiteRows.state(row[2]), failures: row[3],
             retry: RetryPolicy(maxAttempts: row[4], initialBackoff: row[5], maxBackoff: row[6]), runID: row[7], leaseToken: row[8],
-            attempt: row[9], lastSeq: row[10], budgetUSD: row[11], costUSD: row[12], interruptions: row[13])
+            attempt: row[9], lastSeq: row[10], budgetUSD: row[11], costUSD: row[12], interruptions: row[13], workspace: row[14])
     }
 
     /// The facts of the tasks with these ids (missing ones are left out).
@@ -97,7 +97,7 @@ extension WriteTransaction {
             }
             for (move, state) in zip(chunk, next) {
                 records.append(TransitionRecord(
-                    task: move.facts.id, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
+                    task: move.facts.id, workspace: move.facts.workspace, agent: move.facts.agent, from: move.facts.state, to: state, action: move.action,
                     seq: move.facts.lastSeq + 1, details: move.details))
             }
         }
@@ -132,11 +132,11 @@ extension WriteTransaction {
 
     /// Appends the `state` task event (at `seq`) and the hook event of a move, and counts it.
     func recordTransition(
-        task: TaskID, agent: String, from: TaskState?, to: TaskState, action: LifecycleAction,
+        task: TaskID, workspace: String, agent: String, from: TaskState?, to: TaskState, action: LifecycleAction,
         seq: Int64, now: Date, details: [String: JSONValue]
     ) throws {
         try recordTransitions(
-            [TransitionRecord(task: task, agent: agent, from: from, to: to, action: action, seq: seq, details: details)],
+            [TransitionRecord(task: task, workspace: workspace, agent: agent, from: from, to: to, action: action, seq: seq, details: details)],
             now: now)
     }
 
@@ -148,16 +148,16 @@ extension WriteTransaction {
             var events: [(any DatabaseValueConvertible)?] = []
             var hooks: [(any DatabaseValueConvertible)?] = []
             for record in chunk {
-                events += [record.task.rawValue, record.seq, time, "state", record.eventData]
-                hooks += [time, record.task.rawValue, record.hookType, record.hookData]
+                events += [record.task.rawValue, record.seq, time, "state", record.eventData, record.workspace]
+                hooks += [time, record.task.rawValue, record.hookType, record.hookData, record.workspace]
                 if let from = record.from { stateDeltas[from, default: 0] -= 1 }
                 stateDeltas[record.to, default: 0] += 1
             }
-            try db.cachedStatement(sql: "INSERT INTO task_events (task_id, seq, time, type, data) VALUES "
-                + Self.valueRows(chunk.count, width: 5))
+            try db.cachedStatement(sql: "INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) VALUES "
+                + Self.valueRows(chunk.count, width: 6))
                 .execute(arguments: StatementArguments(events))
-            try db.cachedStatement(sql: "INSERT INTO hook_events (time, task_id, type, data) VALUES "
-                + Self.valueRows(chunk.count, width: 4))
+            try db.cachedStatement(sql: "INSERT INTO hook_events (time, task_id, type, data, workspace_id) VALUES "
+                + Self.valueRows(chunk.count, width: 5))
                 .execute(arguments: StatementArguments(hooks))
         }
     }
@@ -166,25 +166,27 @@ extension WriteTransaction {
     /// only while that lease is current. Answers whether it appended.
     @discardableResult
     func appendEvents(task: TaskID, _ events: [NewTaskEvent], fencedBy lease: Lease? = nil) throws -> Bool {
-        let bumped: Int64?
+        let bumped: Row?
         if let lease {
-            bumped = try Int64.fetchOne(
+            bumped = try Row.fetchOne(
                 db.cachedStatement(sql: """
                     UPDATE tasks SET last_seq = last_seq + ? WHERE id = ? AND run_id = ? AND lease_token = ? AND state = 'running'
-                    RETURNING last_seq
+                    RETURNING last_seq, workspace_id
                     """),
                 arguments: [events.count, task.rawValue, lease.runID, lease.token])
         } else {
-            bumped = try Int64.fetchOne(
-                db.cachedStatement(sql: "UPDATE tasks SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"),
+            bumped = try Row.fetchOne(
+                db.cachedStatement(sql: "UPDATE tasks SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq, workspace_id"),
                 arguments: [events.count, task.rawValue])
         }
-        guard let last = bumped else { return false }
-        let insert = try db.cachedStatement(sql: "INSERT INTO task_events (task_id, seq, time, type, data) VALUES (?, ?, ?, ?, ?)")
+        guard let bumped else { return false }
+        let last: Int64 = bumped[0]
+        let workspace: String = bumped[1]
+        let insert = try db.cachedStatement(sql: "INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) VALUES (?, ?, ?, ?, ?, ?)")
         var seq = last - Int64(events.count)
         for event in events {
             seq += 1
-            try insert.execute(arguments: [task.rawValue, seq, event.time.timeIntervalSince1970, event.type, event.data.jsonText])
+            try insert.execute(arguments: [task.rawValue, seq, event.time.timeIntervalSince1970, event.type, event.data.jsonText, workspace])
         }
         return true
     }

@@ -21,7 +21,7 @@ struct NightshiftCommand: AsyncParsableCommand {
             CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self, ArchiveCommand.self,
             PriorityCommand.self,
             StatusCommand.self, AgentsCommand.self,
-            CheckpointsCommand.self, MemoryCommand.self, TokenCommand.self,
+            CheckpointsCommand.self, MemoryCommand.self, TokenCommand.self, TokensCommand.self, WorkspacesCommand.self,
         ]
     )
 

@@ -94,6 +94,12 @@ struct CrashSafetyTests {
             let runIDs = try await ids.asyncMap { id in try #require(try await store.runs(task: id).last { $0.attempt == attempt }).id }
             // Each run's shell and its two sleeps.
             #expect(try await eventually(timeout: .seconds(20)) { runIDs.allSatisfy { AgentProcesses.of(run: $0).count == 3 } })
+            // A run killed before it wrote down its agent's process leaves nothing to find: kill
+            // the daemon only once every record is in the store.
+            #expect(try await eventually(timeout: .seconds(20)) {
+                for id in ids where try await store.runs(task: id).last?.agentProcess == nil { return false }
+                return true
+            })
             #expect(await daemon.stop(SIGKILL) != nil)
             // The shells die with the daemon (their parent-death signal); what they started lives
             // on in their sessions until a node takes the runs over.

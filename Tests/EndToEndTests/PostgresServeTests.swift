@@ -154,6 +154,9 @@ struct PostgresServeTests {
             #expect(try await eventually(timeout: .seconds(30)) { try await store.task(id)?.state == .running })
             let run = try #require(try await store.runs(task: id).last)
             #expect(try await eventually(timeout: .seconds(20)) { AgentProcesses.of(run: run.id).count == 3 })
+            // What a node killed before it wrote down its agent's process cannot be found again:
+            // kill it only once the record is in the store.
+            #expect(try await eventually(timeout: .seconds(20)) { try await store.runs(task: id).last?.agentProcess != nil })
             // Both daemons have made their node ids (one may have claimed the task before the other started).
             let files = homes.map { $0.appendingPathComponent("node_id").path }
             #expect(try await eventually(timeout: .seconds(20)) { files.allSatisfy { FileManager.default.fileExists(atPath: $0) } })

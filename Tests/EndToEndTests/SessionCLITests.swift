@@ -71,15 +71,27 @@ struct SessionCLITests {
             #expect(stale.status == 1, "\(stale)")
             #expect(stale.stderr.hasPrefix("error: ") && stale.stderr.contains("conflict"))
             #expect(try await cli.run(["memory", "get", "coder", "repo/layout"]).stdout == "v2\n")
-            _ = try await cli.json(["memory", "set", "coder", "style", "tabs", "--workspace", "w2", "--json"])
+            // Another workspace's memory, written with a token of that workspace, is not listed here.
+            #expect(try await cli.run(["workspaces", "create", "w2"]).status == 0)
+            let created = try await cli.json(["tokens", "create", "--workspace", "w2", "--role", "member", "--name", "e2e", "--json"])
+            let w2 = ["NIGHTSHIFT_TOKEN": try #require(created["token"]?.stringValue)]
+            #expect(try await cli.run(["memory", "set", "coder", "style", "tabs"], environment: w2).status == 0)
+            #expect(try await cli.run(["memory", "get", "coder", "style"]).status == 3, "w2's memory is not default's")
             let listed = try await cli.json(["memory", "list", "coder", "--prefix", "repo/", "--json"])
             if case .array(let memories)? = listed["memories"] {
                 #expect(memories.map { $0["key"] } == ["repo/layout"])
             } else {
                 Issue.record("memory list --json: \(listed)")
             }
-            let table = try await cli.run(["memory", "list", "coder", "--workspace", "w2"]).stdout
+            let table = try await cli.run(["memory", "list", "coder"], environment: w2).stdout
             #expect(table.components(separatedBy: "tabs").count == 2, "one row for the one memory:\n\(table)")
+            // tokens list shows the token (never its text); once revoked it is refused.
+            let id = try #require(created["id"]?.stringValue)
+            let tokens = try await cli.run(["tokens", "list"]).stdout
+            #expect(tokens.contains(id) && tokens.contains("w2") && !tokens.contains(w2["NIGHTSHIFT_TOKEN"]!), "\(tokens)")
+            #expect(try await cli.run(["tokens", "revoke", id]).status == 0)
+            let refused = try await cli.run(["memory", "list", "coder"], environment: w2)
+            #expect(refused.status != 0 && refused.stderr.contains("unauthorized"), "\(refused)")
             #expect(try await cli.run(["memory", "delete", "coder", "repo/layout"]).status == 0)
             #expect(try await cli.run(["memory", "delete", "coder", "repo/layout"]).status == 3)
             #expect(try await cli.run(["memory", "get", "coder", "repo/layout"]).status == 3)

@@ -91,6 +91,10 @@ struct OpenAPIDocumentTests {
                 ("Quarantined", WireQuarantined(QuarantinedCheckpoint(fileName: "a.json", quarantinedPath: "/q/a.json", error: "e", agent: "x", taskID: nil, time: Date())).json),
                 ("Error", try await api.request(.GET, "/v1/tasks/\(UUID().uuidString.lowercased())").json),
                 ("Health", try await api.request(.GET, "/healthz", token: nil).json),
+                ("NewTokenAnswer", try await api.request(.POST, "/v1/tokens", body: #"{"role":"member","name":"n"}"#).json),
+                ("TokenList", try await api.request(.GET, "/v1/tokens").json),
+                ("Workspace", try await api.request(.POST, "/v1/workspaces", body: #"{"id":"w2"}"#).json),
+                ("WorkspaceList", try await api.request(.GET, "/v1/workspaces").json),
             ]
             for (name, value) in answers { Self.expectDocuments(Self.schema(name), value, name) }
             _ = try await api.request(.POST, "/v1/tasks/\(try #require(slow.json?["id"]?.stringValue))/cancel")
@@ -122,7 +126,7 @@ struct OpenAPIDocumentTests {
                 }
                 checked += 1
             }
-            #expect(checked == 7)
+            #expect(checked == 9)
         }
     }
 
@@ -145,6 +149,11 @@ struct OpenAPIDocumentTests {
         #expect(try Self.statuses("post", "/v1/tasks/{id}/retry").contains("429"))
         #expect(try Self.statuses("post", "/v1/checkpoints").isSuperset(of: ["200", "201"]))
         #expect(try !Self.statuses("post", "/v1/checkpoints").contains("501"), "every store keeps checkpoints")
+        // 403 exactly where a read-only token is refused: every write, and every token route.
+        for (method, path) in Self.operations where path.hasPrefix("/v1/") {
+            let refused = method != "get" || path.hasPrefix("/v1/tokens") || path.hasPrefix("/v1/workspaces")
+            #expect(try Self.statuses(method, path).contains("403") == refused, "\(method) \(path)")
+        }
         #expect(try Self.statuses("put", "/v1/agents/{name}/memories/{key}").contains("409"))
         #expect(try Self.statuses("delete", "/v1/agents/{name}").contains("204"))
         let events = try Self.operation("get", "/v1/tasks/{id}/events")["responses"]?["200"]?["content"]?.objectValue?.keys.sorted()

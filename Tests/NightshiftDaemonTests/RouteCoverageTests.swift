@@ -48,6 +48,13 @@ struct RouteCoverageTests {
             #expect(try await api.request(.GET, "/v1/agents/echo/memories/k").status == 200)
             #expect(try await api.request(.DELETE, "/v1/agents/echo/memories/k").status == 204)
 
+            #expect(try await api.request(.POST, "/v1/workspaces", body: #"{"id":"tour"}"#).status == 201)
+            #expect(try await api.request(.GET, "/v1/workspaces").status == 200)
+            let token = try #require(try await api.request(
+                .POST, "/v1/tokens", body: #"{"role":"member","workspace":"tour"}"#).json?["id"]?.stringValue)
+            #expect(try await api.request(.GET, "/v1/tokens").status == 200)
+            #expect(try await api.request(.DELETE, "/v1/tokens/\(token)").status == 204)
+
             let routes = Set(APIServer.routes.map { "\($0.method.rawValue) \($0.path)" })
             #expect(api.recorder.routesAnswered == routes, "not answered: \(routes.subtracting(api.recorder.routesAnswered).sorted())")
         }

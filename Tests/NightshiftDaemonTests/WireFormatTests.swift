@@ -19,12 +19,15 @@ struct WireFormatTests {
         ("Checkpoint", SessionCheckpoint.self), ("CheckpointList", WireCheckpointList.self),
         ("Quarantined", WireQuarantined.self), ("QuarantineList", WireQuarantineList.self),
         ("CleanupResult", WireCleanupResult.self), ("Memory", Memory.self), ("MemoryList", WireMemoryList.self),
+        ("Token", WireToken.self), ("NewTokenAnswer", WireIssuedToken.self), ("TokenList", WireTokenList.self),
+        ("Workspace", WireWorkspace.self), ("WorkspaceList", WireWorkspaceList.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).
     nonisolated(unsafe) static let requests: [(schema: String, type: any Decodable.Type)] = [
         ("NewTask", WireNewTask.self), ("TaskPatch", WireTaskPatch.self), ("NewAgent", WireAgentWrite.self),
         ("AgentWrite", WireAgentWrite.self), ("MemoryWrite", WireMemoryWrite.self), ("Cleanup", WireCleanup.self),
+        ("NewToken", WireTokenCreate.self), ("NewWorkspace", WireWorkspaceCreate.self),
     ]
 
     static func schema(_ name: String) -> JSONValue? { document["components"]?["schemas"]?[name] }

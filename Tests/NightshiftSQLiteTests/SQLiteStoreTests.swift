@@ -107,7 +107,7 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: file).write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         let error = #expect(throws: NightshiftError.self) { try SQLiteTaskStore(path: file) }
         #expect(error?.message.contains("v99") == true)
-        #expect(error?.message.contains("binary's v4") == true)
+        #expect(error?.message.contains("binary's v5") == true)
     }
 
     @Test("v4 turns the seconds since 1970 of older state events' wake_at and resets_at into RFC 3339 text")
@@ -136,6 +136,53 @@ struct SQLiteStoreTests {
             "2027-01-15T08:01:00.250Z", "2027-01-15T09:00:00.000Z", 1800000060,
         ])
         #expect(events[0].data["to"] == "waiting")
+    }
+
+    @Test("v5 keeps a v4 database's agents (now documents), lanes and rows, in workspace default or their task's")
+    func workspacesMigrated() async throws {
+        let file = try path()
+        let ids: [TaskID]
+        do {
+            let store = try SQLiteTaskStore(path: file)
+            try await store.saveAgent(echoAgent)
+            try await store.saveAgent(Agent(workspaceID: "w2", name: "echo", runner: .builtin))
+            ids = [
+                try await store.submit(NewTask(agent: "echo", prompt: "x"), now: t0).task.id,
+                try await store.submit(NewTask(agent: "echo", prompt: "y", workspaceID: "w2"), now: t0).task.id,
+            ]
+        }
+        // Back to v4: agents and lanes in their old shape, no workspaces, no workspace columns.
+        try await DatabaseQueue(path: file).write { db in
+            try db.execute(sql: """
+                DELETE FROM grdb_migrations WHERE identifier = 'v5';
+                DROP TABLE agents; DROP TABLE lanes; DROP TABLE api_tokens; DROP TABLE workspaces;
+                DROP INDEX checkpoints_agent;
+                CREATE INDEX checkpoints_agent ON checkpoints(agent, status, updated_at) WHERE archived_at IS NULL;
+                CREATE TABLE agents (name TEXT PRIMARY KEY, runner TEXT NOT NULL, config TEXT NOT NULL, concurrency INTEGER,
+                    timeout REAL, max_attempts INTEGER NOT NULL, initial_backoff REAL NOT NULL, max_backoff REAL NOT NULL,
+                    budget_usd REAL, spent_usd REAL NOT NULL DEFAULT 0, inject_memories INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL);
+                CREATE TABLE lanes (name TEXT PRIMARY KEY, concurrency INTEGER NOT NULL);
+                INSERT INTO agents VALUES ('echo', 'command', '{"command":["/bin/echo"],"env":null}', 2, 30.5, 4, 0.5, 60, 9.5, 1.25, 1, 0);
+                INSERT INTO lanes VALUES ('gpu', 1);
+                """)
+            for table in ["runs", "task_events", "hook_events", "checkpoints", "quarantined_checkpoints"] {
+                try db.execute(sql: "ALTER TABLE \(table) DROP COLUMN workspace_id")
+            }
+        }
+        let store = try SQLiteTaskStore(path: file)
+        let agent = try #require(try await store.agent(named: "echo", workspace: "default"))
+        #expect(agent == Agent(
+            name: "echo", runner: .command, config: ["command": ["/bin/echo"], "env": .null], concurrency: 2, timeout: 30.5,
+            retry: RetryPolicy(maxAttempts: 4, initialBackoff: 0.5, maxBackoff: 60), budgetUSD: 9.5, spentUSD: 1.25,
+            injectMemories: true))
+        #expect(try await store.workspaces().map(\.id) == ["default", "w2"], "the workspaces of existing tasks are created")
+        #expect(try await store.events(task: ids[1], after: 0, limit: 10, workspace: "w2").count == 1, "w2's events are w2's")
+        #expect(try await store.events(task: ids[0], after: 0, limit: 10, workspace: "default").count == 1)
+        #expect(try await store.recentRuns(limit: 5, workspace: "w2").isEmpty)
+        // The lane limit kept: one gpu task at a time.
+        for index in 0..<2 { _ = try await store.submit(NewTask(agent: "echo", prompt: "\(index)", lane: "gpu"), now: t0) }
+        let claimed = try await store.claim(worker: "w", limit: 10, leaseDuration: 30, now: t0)
+        #expect(claimed.filter { $0.task.lane == "gpu" }.count == 1)
     }
 
     @Test("claim cost does not scan past saturated agents")

@@ -36,6 +36,7 @@ struct StoreConformanceTests {
         #expect(third.task.id == first.task.id)
         #expect(!third.inserted)
         // Another workspace may use the same key.
+        try await store.saveAgent(Agent(workspaceID: "w2", name: "echo", runner: .builtin))
         let other = try await store.submit(NewTask(agent: "echo", prompt: "a", workspaceID: "w2", idempotencyKey: "k1"), now: t0)
         #expect(other.inserted)
     }

@@ -33,8 +33,15 @@ public struct RunnerKind: Sendable, Hashable, Codable, CustomStringConvertible, 
 }
 
 /// A named agent profile: how its tasks are run and the defaults and limits they get.
+///
+/// Stores keep an agent as its `Codable` document (see docs/design-notes.md, "Agents as
+/// documents"): a new field needs no schema migration, only a default when an older document lacks
+/// it (``init(from:)`` reads every field but the name and the runner with `decodeIfPresent`).
 public struct Agent: Sendable, Hashable, Codable {
-    /// Unique name, used by tasks to pick the agent.
+    /// The workspace the agent belongs to: names are unique per workspace, and a task runs with the
+    /// agent of its own workspace.
+    public var workspaceID: String
+    /// Unique name in its workspace, used by tasks to pick the agent.
     public var name: String
     /// Which runner runs its tasks.
     public var runner: RunnerKind
@@ -56,6 +63,7 @@ public struct Agent: Sendable, Hashable, Codable {
 
     /// Creates an agent.
     public init(
+        workspaceID: String = Workspace.defaultID,
         name: String,
         runner: RunnerKind,
         config: JSONValue = .object([:]),
@@ -66,6 +74,7 @@ public struct Agent: Sendable, Hashable, Codable {
         spentUSD: Double = 0,
         injectMemories: Bool = false
     ) {
+        self.workspaceID = workspaceID
         self.name = name
         self.runner = runner
         self.config = config
@@ -77,6 +86,28 @@ public struct Agent: Sendable, Hashable, Codable {
         self.injectMemories = injectMemories
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case workspaceID, name, runner, config, concurrency, timeout, retry, budgetUSD, spentUSD, injectMemories
+    }
+
+    /// Decodes a stored document. Only the name and the runner are required: every other field
+    /// takes its default when absent, so documents written before a field existed still decode.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = Agent(name: "", runner: .command)
+        self.init(
+            workspaceID: try container.decodeIfPresent(String.self, forKey: .workspaceID) ?? defaults.workspaceID,
+            name: try container.decode(String.self, forKey: .name),
+            runner: try container.decode(RunnerKind.self, forKey: .runner),
+            config: try container.decodeIfPresent(JSONValue.self, forKey: .config) ?? defaults.config,
+            concurrency: try container.decodeIfPresent(Int.self, forKey: .concurrency),
+            timeout: try container.decodeIfPresent(Double.self, forKey: .timeout),
+            retry: try container.decodeIfPresent(RetryPolicy.self, forKey: .retry) ?? defaults.retry,
+            budgetUSD: try container.decodeIfPresent(Double.self, forKey: .budgetUSD),
+            spentUSD: try container.decodeIfPresent(Double.self, forKey: .spentUSD) ?? defaults.spentUSD,
+            injectMemories: try container.decodeIfPresent(Bool.self, forKey: .injectMemories) ?? defaults.injectMemories)
+    }
+
     /// What is left of its budget (never below 0), or `nil` without one.
     public var remainingBudgetUSD: Double? {
         budgetUSD.map { max(0, $0 - spentUSD) }
@@ -84,6 +115,7 @@ public struct Agent: Sendable, Hashable, Codable {
 
     /// Checks the fields; the error names the first bad one.
     public func validate() throws(NightshiftError) {
+        try Workspace.validate(id: workspaceID, field: "workspace_id")
         guard TextRules.isAgentName(name) else { throw .invalid("name", "expected \(TextRules.agentNameRule), got '\(name)'") }
         guard config.objectValue != nil else { throw .invalid("config", "expected a JSON object") }
         if let concurrency, concurrency < 1 { throw .invalid("concurrency", "expected an integer ≥ 1, got \(concurrency)") }

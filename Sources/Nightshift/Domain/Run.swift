@@ -45,6 +45,8 @@ public struct Run: Sendable, Hashable, Codable {
     public var turns: Int
     /// What went wrong without failing the run (a tool call the agent's permissions denied, say).
     public var warnings: [String]
+    /// The agent's process as its run recorded it (for killing what a lost run left), if any.
+    public var agentProcess: AgentProcessRecord?
 
     /// Creates a run value (stores build these from rows).
     public init(

@@ -2,6 +2,9 @@ import Foundation
 
 /// Which tasks a listing returns, newest first, one page at a time.
 public struct TaskQuery: Sendable, Hashable {
+    /// Only tasks of this workspace (every workspace when `nil`: the engine's view; a
+    /// ``WorkspaceScope`` always sets it).
+    public var workspace: String?
     /// Only tasks in one of these states (all states when empty).
     public var states: [TaskState] = []
     /// Only tasks of this agent.

@@ -44,7 +44,7 @@ extension Engine {
                 for run in claimed {
                     let stop = StopSignal()
                     let info = ActiveRun(
-                        taskID: run.task.id, runID: run.run.id, agent: run.task.agent, attempt: run.run.attempt,
+                        taskID: run.task.id, workspaceID: run.task.workspaceID, runID: run.run.id, agent: run.task.agent, attempt: run.run.attempt,
                         startedAt: run.run.startedAt, pid: nil)
                     state.withLock { $0.active[run.task.id] = ActiveEntry(info: info, lease: run.lease, stop: stop) }
                     group.addTask { await self.execute(run, stop: stop) }

@@ -108,7 +108,7 @@ extension Engine {
         let task = claimed.task
         let found: Agent?
         do {
-            found = try await agent(named: task.agent)
+            found = try await agent(ScopedName(workspace: task.workspaceID, name: task.agent))
         } catch {
             // The store went away between the claim and now: not the task's fault.
             return .finished(.interrupted("interrupted", reason: "could not read agent '\(task.agent)': \(error)"), started: false)
@@ -191,15 +191,14 @@ extension Engine {
         return ending ?? .stopped(.shutdown)
     }
 
-    /// The agent named `name`, from a cache refreshed every few seconds.
-    /// The agent named `name`, cached for five seconds; `nil` if it does not exist. When the store
-    /// cannot be read, an older cached copy serves, else the store's error is thrown.
-    func agent(named name: String) async throws -> Agent? {
+    /// The agent `name` (of a task's workspace), cached for five seconds; `nil` if it does not
+    /// exist. When the store cannot be read, an older cached copy serves, else the store's error is thrown.
+    func agent(_ name: ScopedName) async throws -> Agent? {
         let cached = state.withLock { $0.agents[name] }
         if let cached, ContinuousClock.now - cached.fetched < .seconds(5) { return cached.agent }
         do {
             // Bounded: a database that went away can leave a read waiting on a dead connection.
-            guard let agent = try await answer(within: .seconds(10), { [store] in try await store.agent(named: name) }) else { return nil }
+            guard let agent = try await answer(within: .seconds(10), { [store] in try await store.agent(named: name.name, workspace: name.workspace) }) else { return nil }
             state.withLock { $0.agents[name] = (agent, .now) }
             return agent
         } catch {

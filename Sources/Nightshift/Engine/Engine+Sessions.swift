@@ -62,7 +62,7 @@ extension Engine {
         let keepsCheckpoints = runner.needsWorkingDirectory
         let task = claimed.task
         var agent = agent
-        if agent.budgetUSD != nil, let fresh = try? await store.agent(named: agent.name) { agent = fresh }
+        if agent.budgetUSD != nil, let fresh = try? await store.agent(named: agent.name, workspace: agent.workspaceID) { agent = fresh }
         if let exceeded = Budget.exceeded(
             agent: agent.name, taskSpent: task.costUSD, taskBudget: task.budgetUSD,
             agentSpent: agent.spentUSD, agentBudget: agent.budgetUSD)
@@ -79,7 +79,7 @@ extension Engine {
             previousError = earlier.last?.error
             let session = earlier.last { $0.agentSessionID != nil }
             hint = try? await store.latestActiveCheckpoint(
-                agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID)?.resumeHint
+                agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID, workspace: task.workspaceID)?.resumeHint
             // Only the previous attempt's session is resumed. An attempt that reported none after
             // one that did most likely failed to resume it (the CLI no longer has it, or could not
             // start): resuming it again would fail the same way on every retry, so the next
@@ -165,7 +165,7 @@ extension Engine {
         var latest = written.last
         if latest == nil {
             do {
-                latest = try await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID)
+                latest = try await store.latestActiveCheckpoint(agent: agent, taskID: task.id, sessionID: sessionID, workspace: task.workspaceID)
             } catch {
                 logger.warning("could not read the latest checkpoint", metadata: ["nightshift.error": "\(error)"])
             }

@@ -1,26 +1,31 @@
 import Foundation
 
-/// The writes of checkpoints and memories that come from outside a run (the HTTP API): each goes
-/// through the engine, so the change feed rings for it as for every other write.
+/// The writes of checkpoints and memories that come from outside a run (the HTTP API, through a
+/// ``WorkspaceScope``): each goes through the engine, so the change feed rings for it as for
+/// every other write.
 extension Engine {
-    /// Saves a checkpoint (replacing the one with its id); answers it as stored, and whether it is new.
-    public func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> (checkpoint: SessionCheckpoint, created: Bool) {
-        let existed = checkpoint.id.isEmpty ? false : try await store.checkpoint(id: checkpoint.id) != nil
-        let saved = try await store.saveCheckpoint(checkpoint)
+    /// Saves a checkpoint of `workspace` (replacing the one with its id); answers it as stored,
+    /// and whether it is new.
+    public func saveCheckpoint(
+        _ checkpoint: SessionCheckpoint, workspace: String
+    ) async throws -> (checkpoint: SessionCheckpoint, created: Bool) {
+        let existed = checkpoint.id.isEmpty ? false : try await store.checkpoint(id: checkpoint.id, workspace: workspace) != nil
+        let saved = try await store.saveCheckpoint(checkpoint, workspace: workspace)
         changes.ring()
         return (saved, !existed)
     }
 
-    /// Marks a checkpoint resolved (a resolved one is answered unchanged).
-    public func resolveCheckpoint(id: String) async throws -> SessionCheckpoint {
-        let checkpoint = try await store.resolveCheckpoint(id: id, now: clock.now)
+    /// Marks a checkpoint of `workspace` resolved (a resolved one is answered unchanged).
+    public func resolveCheckpoint(id: String, workspace: String) async throws -> SessionCheckpoint {
+        let checkpoint = try await store.resolveCheckpoint(id: id, now: clock.now, workspace: workspace)
         changes.ring()
         return checkpoint
     }
 
-    /// Archives resolved and stale checkpoints not updated for `days` days; answers how many.
-    public func cleanupCheckpoints(olderThanDays days: Int) async throws -> Int {
-        let archived = try await store.cleanupCheckpoints(olderThanDays: days, now: clock.now)
+    /// Archives the resolved and stale checkpoints of `workspace` not updated for `days` days;
+    /// answers how many.
+    public func cleanupCheckpoints(olderThanDays days: Int, workspace: String) async throws -> Int {
+        let archived = try await store.cleanupCheckpoints(olderThanDays: days, now: clock.now, workspace: workspace)
         changes.ring()
         return archived
     }

@@ -29,8 +29,9 @@ public final class Engine: Service, Sendable {
 
     struct EngineState {
         var active: [TaskID: ActiveEntry] = [:]
-        var agents: [String: (agent: Agent, fetched: ContinuousClock.Instant)] = [:]
-        var availability: (reports: [AgentAvailability], at: ContinuousClock.Instant)?
+        var agents: [ScopedName: (agent: Agent, fetched: ContinuousClock.Instant)] = [:]
+        /// The last availability report of each workspace's agents (`""` for every workspace's).
+        var availability: [String: (reports: [AgentAvailability], at: ContinuousClock.Instant)] = [:]
         var quotas: [String: AgentQuota] = [:]
         var stopping = false
         /// Set when graceful shutdown begins: until then, running tasks may finish.
@@ -71,12 +72,19 @@ public final class Engine: Service, Sendable {
         return result
     }
 
-    /// Applies a person's action to a task. Cancelling a task that runs here stops its agent at once
-    /// (elsewhere, its worker learns at its next heartbeat). A task that ends this way loses its
-    /// directories on this node (a running one's once its run has stopped).
+    /// A handle on one workspace: every read and write through it is scoped to `id` (the API
+    /// serves each request through its token's workspace).
+    public func workspace(_ id: String) -> WorkspaceScope {
+        WorkspaceScope(engine: self, workspace: id)
+    }
+
+    /// Applies a person's action to a task (of `workspace`, when one is given: another's is not
+    /// found). Cancelling a task that runs here stops its agent at once (elsewhere, its worker
+    /// learns at its next heartbeat). A task that ends this way loses its directories on this node
+    /// (a running one's once its run has stopped).
     @discardableResult
-    public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
-        let task = try await store.transition(id, action, now: clock.now)
+    public func transition(_ id: TaskID, _ action: LifecycleAction, workspace: String? = nil) async throws -> AgentTask {
+        let task = try await store.transition(id, action, now: clock.now, workspace: workspace)
         changes.ring()
         if task.state.isTerminal { removeDirectories(of: id, endedIn: task.state) }
         switch action {
@@ -95,28 +103,28 @@ public final class Engine: Service, Sendable {
         try validate(agent)
         try await store.saveAgent(agent)
         // Read again when next needed: the stored agent keeps what it has spent, which `agent` lacks.
-        state.withLock { _ = $0.agents.removeValue(forKey: agent.name) }
+        state.withLock { _ = $0.agents.removeValue(forKey: ScopedName(workspace: agent.workspaceID, name: agent.name)) }
     }
 
-    /// Removes an agent (its tasks stay); answers whether it existed. The engine forgets its cached
-    /// copy at once, so no new run starts on the deleted profile.
-    public func deleteAgent(named name: String) async throws -> Bool {
-        let existed = try await store.deleteAgent(named: name)
-        state.withLock { _ = $0.agents.removeValue(forKey: name) }
+    /// Removes an agent of `workspace` (its tasks stay); answers whether it existed. The engine
+    /// forgets its cached copy at once, so no new run starts on the deleted profile.
+    public func deleteAgent(named name: String, workspace: String = Workspace.defaultID) async throws -> Bool {
+        let existed = try await store.deleteAgent(named: name, workspace: workspace)
+        state.withLock { _ = $0.agents.removeValue(forKey: ScopedName(workspace: workspace, name: name)) }
         return existed
     }
 
     /// Archives a finished task, ringing the change feed for its `archived` event.
-    public func archive(_ id: TaskID) async throws -> AgentTask {
-        let task = try await store.archive(id, now: clock.now)
+    public func archive(_ id: TaskID, workspace: String? = nil) async throws -> AgentTask {
+        let task = try await store.archive(id, now: clock.now, workspace: workspace)
         changes.ring()
         return task
     }
 
     /// Changes the priority of a task that has not ended, ringing the change feed for its
     /// `priority` event (and the dispatcher: the order of the queue changed).
-    public func setPriority(_ id: TaskID, to priority: Int) async throws -> AgentTask {
-        let task = try await store.setPriority(id, to: priority, now: clock.now)
+    public func setPriority(_ id: TaskID, to priority: Int, workspace: String? = nil) async throws -> AgentTask {
+        let task = try await store.setPriority(id, to: priority, now: clock.now, workspace: workspace)
         changes.ring()
         doorbell.ring()
         return task
@@ -132,14 +140,16 @@ public final class Engine: Service, Sendable {
         try runner.validate(agent)
     }
 
-    /// Whether each agent's program can be started on this node: its path and version. Answers
-    /// the last report if it is younger than `maxAge` (asking every CLI its version takes time).
-    public func availability(maxAge: Duration = .seconds(30)) async throws -> [AgentAvailability] {
-        if let cached = state.withLock({ $0.availability }), ContinuousClock.now - cached.at < maxAge {
+    /// Whether each agent's program (of `workspace`, of every workspace with `nil`) can be started
+    /// on this node: its path and version. Answers the last report if it is younger than `maxAge`
+    /// (asking every CLI its version takes time).
+    public func availability(maxAge: Duration = .seconds(30), workspace: String? = nil) async throws -> [AgentAvailability] {
+        let key = workspace ?? ""
+        if let cached = state.withLock({ $0.availability[key] }), ContinuousClock.now - cached.at < maxAge {
             return cached.reports
         }
         var reports: [AgentAvailability] = []
-        for agent in try await store.agents() {
+        for agent in try await store.agents(workspace: workspace) {
             if let runner = runners.runner(for: agent.runner) {
                 reports.append(await runner.availability(of: agent))
             } else {
@@ -147,7 +157,7 @@ public final class Engine: Service, Sendable {
                     agent: agent.name, runner: agent.runner, available: false, problem: "no runner of kind \(agent.runner) here"))
             }
         }
-        state.withLock { $0.availability = (reports, .now) }
+        state.withLock { $0.availability[key] = (reports, .now) }
         return reports
     }
 

@@ -58,6 +58,8 @@ public struct EngineConfiguration: Sendable {
 public struct ActiveRun: Sendable, Hashable {
     /// The task.
     public var taskID: TaskID
+    /// The task's workspace.
+    public var workspaceID: String
     /// The run.
     public var runID: String
     /// The agent.

@@ -16,7 +16,7 @@ import Darwin
 /// means nothing on another machine, after a reboot, or in another container), the pid, and the
 /// leader's start time in clock ticks since boot (`/proc/<pid>/stat`, field 22), which tells a
 /// reused pid from the leader. Linux only; elsewhere no record is made and nothing is killed.
-public struct AgentProcessRecord: Sendable, Hashable, CustomStringConvertible {
+public struct AgentProcessRecord: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Which boot of which machine, and which pid namespace: `<boot id>/<namespace inode>`.
     public var host: String
     /// The leader's pid, which is also its session and process group id.
@@ -105,5 +105,22 @@ struct ProcStat {
     static func all() -> [ProcStat] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { Int32($0).flatMap { ProcStat(pid: $0) } }
+    }
+}
+
+extension AgentProcessRecord {
+    /// Reads the stores' text form (``description``).
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let record = AgentProcessRecord(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a process record: \(text)"))
+        }
+        self = record
+    }
+
+    /// Writes the stores' text form (``description``).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 }

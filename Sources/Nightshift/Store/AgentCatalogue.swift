@@ -1,15 +1,37 @@
 import Foundation
 
-/// The agent profiles and lane limits that claims honour.
+/// The agent profiles and lane limits that claims honour, each belonging to a workspace.
 public protocol AgentCatalogue: Sendable {
-    /// Creates or replaces an agent profile.
+    /// Creates or replaces an agent profile in its workspace (``Agent/workspaceID``).
     func saveAgent(_ agent: Agent) async throws
-    /// The agent named `name`, if any.
-    func agent(named name: String) async throws -> Agent?
-    /// Every agent, by name.
-    func agents() async throws -> [Agent]
-    /// Removes an agent; returns whether it existed. Its tasks stay.
-    func deleteAgent(named name: String) async throws -> Bool
-    /// Sets (or with `nil` removes) the concurrency limit of a lane.
-    func setLaneLimit(_ lane: String, concurrency: Int?) async throws
+    /// The agent named `name` in `workspace`, if any.
+    func agent(named name: String, workspace: String) async throws -> Agent?
+    /// Every agent of `workspace` (of every workspace with `nil`), by workspace and name.
+    func agents(workspace: String?) async throws -> [Agent]
+    /// Removes an agent of `workspace`; returns whether it existed. Its tasks stay.
+    func deleteAgent(named name: String, workspace: String) async throws -> Bool
+    /// Sets (or with `nil` removes) the concurrency limit of a lane of `workspace`.
+    func setLaneLimit(_ lane: String, concurrency: Int?, workspace: String) async throws
+}
+
+extension AgentCatalogue {
+    /// The agent named `name` in the default workspace.
+    public func agent(named name: String) async throws -> Agent? {
+        try await agent(named: name, workspace: Workspace.defaultID)
+    }
+
+    /// Every agent of every workspace.
+    public func agents() async throws -> [Agent] {
+        try await agents(workspace: nil)
+    }
+
+    /// Removes an agent of the default workspace.
+    public func deleteAgent(named name: String) async throws -> Bool {
+        try await deleteAgent(named: name, workspace: Workspace.defaultID)
+    }
+
+    /// Sets a lane limit in the default workspace.
+    public func setLaneLimit(_ lane: String, concurrency: Int?) async throws {
+        try await setLaneLimit(lane, concurrency: concurrency, workspace: Workspace.defaultID)
+    }
 }

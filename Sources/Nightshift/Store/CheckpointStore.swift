@@ -2,6 +2,9 @@ import Foundation
 
 /// Which checkpoints a listing returns, most recently updated first.
 public struct CheckpointQuery: Sendable, Hashable {
+    /// Only checkpoints of this workspace (every workspace when `nil`; a ``WorkspaceScope`` always
+    /// sets it).
+    public var workspace: String?
     /// Only checkpoints of this agent.
     public var agent: String?
     /// Only checkpoints with this status.
@@ -23,8 +26,9 @@ public struct CheckpointQuery: Sendable, Hashable {
     /// A query; every filter is off by default and the limit is 100.
     public init(
         agent: String? = nil, status: CheckpointStatus? = nil, maxAge: Double? = nil, taskID: TaskID? = nil,
-        includeArchived: Bool = false, limit: Int = 100, now: Date = Date()
+        includeArchived: Bool = false, limit: Int = 100, now: Date = Date(), workspace: String? = nil
     ) {
+        self.workspace = workspace
         self.agent = agent
         self.status = status
         self.maxAge = maxAge
@@ -44,28 +48,69 @@ public struct CheckpointQuery: Sendable, Hashable {
 }
 
 /// Durable storage of session checkpoints and of the checkpoint files that could not be read.
+///
+/// Every checkpoint belongs to a workspace: one of another workspace is not found. `nil` for a
+/// workspace reads or changes every workspace's (the engine's view).
 public protocol CheckpointStore: Sendable {
-    /// Inserts the checkpoint, or replaces the one with its id (keeping the first `created_at`).
-    /// An empty id gets a new UUIDv7. Answers the checkpoint as stored.
-    func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> SessionCheckpoint
+    /// Inserts the checkpoint into `workspace`, or replaces the one with its id there (keeping the
+    /// first `created_at`). An empty id gets a new UUIDv7. Answers the checkpoint as stored. Throws
+    /// `conflict` (field `id`) when the id is taken in another workspace.
+    func saveCheckpoint(_ checkpoint: SessionCheckpoint, workspace: String) async throws -> SessionCheckpoint
     /// The checkpoint with this id, archived or not.
-    func checkpoint(id: String) async throws -> SessionCheckpoint?
-    /// The checkpoints that match `query`, most recently updated first.
+    func checkpoint(id: String, workspace: String?) async throws -> SessionCheckpoint?
+    /// The checkpoints that match `query` (its workspace included), most recently updated first.
     func checkpoints(_ query: CheckpointQuery) async throws -> [SessionCheckpoint]
     /// Marks the checkpoint resolved; resolving a resolved one answers it unchanged. Throws
     /// `not_found` for an unknown id.
-    func resolveCheckpoint(id: String, now: Date) async throws -> SessionCheckpoint
+    func resolveCheckpoint(id: String, now: Date, workspace: String?) async throws -> SessionCheckpoint
     /// Archives the unarchived checkpoints not updated for `olderThanDays` days: resolved ones, and
     /// active ones gone stale. Answers how many it archived. Throws `invalid_input` (field `days`)
     /// unless `olderThanDays` > 0.
-    func cleanupCheckpoints(olderThanDays: Int, now: Date) async throws -> Int
-    /// The most recently updated unarchived active checkpoint of `agent` for `taskID` or
-    /// `sessionID` (either matches; with neither, any of the agent's).
-    func latestActiveCheckpoint(agent: String, taskID: TaskID?, sessionID: String?) async throws -> SessionCheckpoint?
+    func cleanupCheckpoints(olderThanDays: Int, now: Date, workspace: String?) async throws -> Int
+    /// The most recently updated unarchived active checkpoint of `agent` in `workspace` for
+    /// `taskID` or `sessionID` (either matches; with neither, any of the agent's).
+    func latestActiveCheckpoint(agent: String, taskID: TaskID?, sessionID: String?, workspace: String) async throws -> SessionCheckpoint?
     /// Records a checkpoint file that was moved to quarantine.
-    func recordQuarantined(_ file: QuarantinedCheckpoint) async throws
-    /// The quarantined files, most recent first, at most `limit`.
-    func quarantinedCheckpoints(limit: Int) async throws -> [QuarantinedCheckpoint]
+    func recordQuarantined(_ file: QuarantinedCheckpoint, workspace: String) async throws
+    /// The quarantined files of `workspace`, most recent first, at most `limit`.
+    func quarantinedCheckpoints(limit: Int, workspace: String?) async throws -> [QuarantinedCheckpoint]
+}
+
+extension CheckpointStore {
+    /// Saves a checkpoint of the default workspace.
+    public func saveCheckpoint(_ checkpoint: SessionCheckpoint) async throws -> SessionCheckpoint {
+        try await saveCheckpoint(checkpoint, workspace: Workspace.defaultID)
+    }
+
+    /// The checkpoint with this id, in any workspace.
+    public func checkpoint(id: String) async throws -> SessionCheckpoint? {
+        try await checkpoint(id: id, workspace: nil)
+    }
+
+    /// Resolves a checkpoint of any workspace.
+    public func resolveCheckpoint(id: String, now: Date) async throws -> SessionCheckpoint {
+        try await resolveCheckpoint(id: id, now: now, workspace: nil)
+    }
+
+    /// Archives stale checkpoints of every workspace.
+    public func cleanupCheckpoints(olderThanDays: Int, now: Date) async throws -> Int {
+        try await cleanupCheckpoints(olderThanDays: olderThanDays, now: now, workspace: nil)
+    }
+
+    /// The latest active checkpoint of `agent` in the default workspace.
+    public func latestActiveCheckpoint(agent: String, taskID: TaskID?, sessionID: String?) async throws -> SessionCheckpoint? {
+        try await latestActiveCheckpoint(agent: agent, taskID: taskID, sessionID: sessionID, workspace: Workspace.defaultID)
+    }
+
+    /// Records a quarantined file of the default workspace.
+    public func recordQuarantined(_ file: QuarantinedCheckpoint) async throws {
+        try await recordQuarantined(file, workspace: Workspace.defaultID)
+    }
+
+    /// The quarantined files of every workspace.
+    public func quarantinedCheckpoints(limit: Int) async throws -> [QuarantinedCheckpoint] {
+        try await quarantinedCheckpoints(limit: limit, workspace: nil)
+    }
 }
 
 /// Durable storage of agents' memories, versioned per key.

@@ -60,27 +60,28 @@ package struct SettlePlan {
     package var results: [SettleResult?]
     /// The settles that move their tasks, in batch order.
     package var moves: [Move] = []
-    /// The checkpoints and quarantined files of the settles that move their tasks (a stale settle's
-    /// are dropped), in batch order: saved first, before ``ended``'s are resolved.
-    package var checkpoints = CheckpointCollection()
+    /// The checkpoints and quarantined files of the settles that move their tasks, each with its
+    /// task's workspace (a stale settle's are dropped), in batch order: saved first, before
+    /// ``ended``'s are resolved.
+    package var checkpoints: [(workspace: String, collection: CheckpointCollection)] = []
     /// The tasks this batch ends: their active checkpoints are resolved in the same transaction.
     package var ended: [TaskID] = []
     /// The spend of every agent read, with this batch's costs added.
-    package var agentSpend: [String: AgentSpend]
+    package var agentSpend: [ScopedName: AgentSpend]
     /// Runs that succeeded and failed in this batch.
     package var succeeded = 0
     package var failed = 0
 
     /// The agents whose budgets a batch must read: none unless a run cost something.
-    package static func agentsToRead(_ settlements: [Settlement], facts: [TaskID: TaskFacts]) -> Set<String> {
+    package static func agentsToRead(_ settlements: [Settlement], facts: [TaskID: TaskFacts]) -> Set<ScopedName> {
         guard settlements.contains(where: { $0.outcome.usage.costUSD > 0 }) else { return [] }
-        return Set(settlements.compactMap { facts[$0.lease.taskID]?.agent })
+        return Set(settlements.compactMap { facts[$0.lease.taskID]?.agentName })
     }
 
     /// Plans `settlements` against the tasks' `facts` and the `agentSpend` read for
     /// ``agentsToRead(_:facts:)``. A second settle of one run in the batch is a repeat of the first.
     package init(
-        _ settlements: [Settlement], facts: [TaskID: TaskFacts], agentSpend: [String: AgentSpend], settler: String,
+        _ settlements: [Settlement], facts: [TaskID: TaskFacts], agentSpend: [ScopedName: AgentSpend], settler: String,
         random: () -> Double = { Double.random(in: 0..<1) }
     ) throws(NightshiftError) {
         var facts = facts
@@ -100,8 +101,8 @@ package struct SettlePlan {
             var outcome = settlement.outcome
             let time = settlement.now.timeIntervalSince1970
             let cost = outcome.usage.costUSD
-            if cost > 0 { self.agentSpend[current.agent]?.spent += cost }
-            let spend = self.agentSpend[current.agent]
+            if cost > 0 { self.agentSpend[current.agentName]?.spent += cost }
+            let spend = self.agentSpend[current.agentName]
             if case .failed(retryable: true) = outcome.resolution,
                let exceeded = Budget.exceeded(
                    agent: current.agent, taskSpent: current.costUSD + cost, taskBudget: current.budgetUSD,
@@ -144,8 +145,9 @@ package struct SettlePlan {
             moves.append(Move(
                 index: index, facts: current, action: action, budget: budget, next: next, outcome: outcome, failures: failures,
                 interruptions: interruptions, time: time, availableAt: availableAt, details: details, settler: settler))
-            checkpoints.checkpoints += settlement.checkpoints.checkpoints
-            checkpoints.quarantined += settlement.checkpoints.quarantined
+            if settlement.checkpoints != CheckpointCollection() {
+                checkpoints.append((current.workspace, settlement.checkpoints))
+            }
             if next.isTerminal { ended.append(lease.taskID) }
             switch outcome.resolution {
             case .succeeded: succeeded += 1

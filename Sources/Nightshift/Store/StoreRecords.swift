@@ -25,6 +25,8 @@ extension ClaimedRun {
 /// append in the transaction that moves the task.
 package struct TransitionRecord: Sendable {
     package var task: TaskID
+    /// The task's workspace, which its events and hook event carry.
+    package var workspace: String
     package var agent: String
     package var from: TaskState?
     package var to: TaskState
@@ -34,10 +36,11 @@ package struct TransitionRecord: Sendable {
     package var details: [String: JSONValue]
 
     package init(
-        task: TaskID, agent: String, from: TaskState?, to: TaskState, action: LifecycleAction, seq: Int64,
+        task: TaskID, workspace: String, agent: String, from: TaskState?, to: TaskState, action: LifecycleAction, seq: Int64,
         details: [String: JSONValue] = [:]
     ) {
         self.task = task
+        self.workspace = workspace
         self.agent = agent
         self.from = from
         self.to = to

@@ -4,6 +4,8 @@ import Foundation
 /// moving a task; ``SettlePlan`` decides settles from them.
 package struct TaskFacts: Sendable {
     package var id: TaskID
+    /// The task's workspace (its agent is the one of that name there).
+    package var workspace: String
     package var agent: String
     package var state: TaskState
     package var failures: Int
@@ -23,13 +25,14 @@ package struct TaskFacts: Sendable {
     /// The columns, in this order, that the stores read facts from.
     package static let columns = """
         id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
-        budget_usd, cost_usd, interruptions
+        budget_usd, cost_usd, interruptions, workspace_id
         """
 
     package init(
         id: TaskID, agent: String, state: TaskState, failures: Int, retry: RetryPolicy, runID: String?, leaseToken: String?,
-        attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double, interruptions: Int
+        attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double, interruptions: Int, workspace: String
     ) {
+        self.workspace = workspace
         self.interruptions = interruptions
         self.id = id
         self.agent = agent
@@ -49,8 +52,11 @@ package struct TaskFacts: Sendable {
         self.init(
             id: task.id, agent: task.agent, state: task.state, failures: task.failures, retry: task.retry, runID: runID,
             leaseToken: leaseToken, attempt: task.attempt, lastSeq: lastSeq, budgetUSD: task.budgetUSD, costUSD: task.costUSD,
-            interruptions: task.interruptions)
+            interruptions: task.interruptions, workspace: task.workspaceID)
     }
+
+    /// The task's agent, by workspace and name.
+    package var agentName: ScopedName { ScopedName(workspace: workspace, name: agent) }
 
     /// The state `action` leads to, or the lifecycle's error as a ``NightshiftError``.
     package func next(on action: LifecycleAction, budget: RetryBudget? = nil) throws(NightshiftError) -> TaskState {

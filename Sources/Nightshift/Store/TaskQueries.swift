@@ -1,23 +1,39 @@
 import Foundation
 
 /// Reads of tasks and runs, for people and dashboards: nothing here writes.
+///
+/// Each read is scoped by a workspace: a task of another workspace is not found. `nil` reads every
+/// workspace (the engine's own view); the API reads only through a ``WorkspaceScope``.
 public protocol TaskQueries: Sendable {
-    /// The task with this id.
-    func task(_ id: TaskID) async throws -> AgentTask?
+    /// The task with this id, if it belongs to `workspace`.
+    func task(_ id: TaskID, workspace: String?) async throws -> AgentTask?
     /// The state of each of these tasks and when it finished, in one read for many ids (the
     /// engine's sweep of leftover work directories); ids of tasks that do not exist are left out.
     func states(of ids: [TaskID]) async throws -> [TaskID: TaskStateRecord]
-    /// A task's runs, oldest first.
-    func runs(task: TaskID) async throws -> [Run]
-    /// A page of the tasks that match `query`, newest first.
+    /// A task's runs, oldest first (none when the task is not in `workspace`).
+    func runs(task: TaskID, workspace: String?) async throws -> [Run]
+    /// A page of the tasks that match `query` (its ``TaskQuery/workspace`` included), newest first.
     func listTasks(_ query: TaskQuery) async throws -> TaskPage
-    /// How many tasks are in each state.
-    func countsByState() async throws -> [TaskState: Int]
+    /// How many tasks of `workspace` are in each state.
+    func countsByState(workspace: String?) async throws -> [TaskState: Int]
     /// Runs started, succeeded and failed since the store was created.
     func runTotals() async throws -> RunTotals
-    /// Each agent's tasks, cost, tokens, turns and run time, summed over its tasks, by agent name.
-    /// Read when asked (a pass over the tasks), so settles write nothing more for it.
-    func agentStats() async throws -> [AgentStats]
-    /// The latest run of each of the tasks that moved most recently, newest first.
-    func recentRuns(limit: Int) async throws -> [Run]
+    /// Each agent's tasks, cost, tokens, turns and run time, summed over its tasks in `workspace`,
+    /// by agent name. Read when asked (a pass over the tasks), so settles write nothing more for it.
+    func agentStats(workspace: String?) async throws -> [AgentStats]
+    /// The latest run of each of the tasks of `workspace` that moved most recently, newest first.
+    func recentRuns(limit: Int, workspace: String?) async throws -> [Run]
+}
+
+extension TaskQueries {
+    /// The task with this id, in any workspace.
+    public func task(_ id: TaskID) async throws -> AgentTask? { try await task(id, workspace: nil) }
+    /// A task's runs, in any workspace.
+    public func runs(task: TaskID) async throws -> [Run] { try await runs(task: task, workspace: nil) }
+    /// How many tasks of every workspace are in each state.
+    public func countsByState() async throws -> [TaskState: Int] { try await countsByState(workspace: nil) }
+    /// Each agent's figures over every workspace.
+    public func agentStats() async throws -> [AgentStats] { try await agentStats(workspace: nil) }
+    /// The latest runs of every workspace.
+    public func recentRuns(limit: Int) async throws -> [Run] { try await recentRuns(limit: limit, workspace: nil) }
 }

@@ -6,3 +6,4 @@
 /// Implementations: `SQLiteTaskStore` (embedded default) and `PostgresTaskStore` (several nodes on
 /// one database). One conformance suite tests them both.
 public typealias TaskStore = TaskQueue & TaskActions & TaskLog & TaskQueries & AgentCatalogue & CheckpointStore & MemoryStore
+    & TokenStore

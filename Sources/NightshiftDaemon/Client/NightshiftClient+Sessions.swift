@@ -80,31 +80,30 @@ extension NightshiftClient {
 
     // MARK: Memories
 
-    /// `GET /v1/agents/{name}/memories`: the agent's memories, by key.
-    public func memories(agent: String, workspace: String? = nil, prefix: String? = nil) async throws -> [Memory] {
+    /// `GET /v1/agents/{name}/memories`: the agent's memories (in the token's workspace), by key.
+    public func memories(agent: String, prefix: String? = nil) async throws -> [Memory] {
         var query: [(String, String)] = []
-        if let workspace { query.append(("workspace", workspace)) }
         if let prefix { query.append(("prefix", prefix)) }
         return try await fetch(.GET, Self.memoriesPath(agent), query: query, as: WireMemoryList.self).memories
     }
 
     /// `GET /v1/agents/{name}/memories/{key}`: one memory.
-    public func memory(agent: String, key: String, workspace: String? = nil) async throws -> Memory {
-        try await fetch(.GET, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
+    public func memory(agent: String, key: String) async throws -> Memory {
+        try await fetch(.GET, Self.memoriesPath(agent, key))
     }
 
     /// `PUT /v1/agents/{name}/memories/{key}`: writes the memory; with `expectedVersion`, only over
     /// that version (``APIError`` 409 `conflict` otherwise; 0 means only if there is none yet).
     public func setMemory(
-        agent: String, key: String, summary: String, expectedVersion: Int? = nil, workspace: String? = nil
+        agent: String, key: String, summary: String, expectedVersion: Int? = nil
     ) async throws -> Memory {
-        let body = WireMemoryWrite(summary: summary, expectedVersion: expectedVersion, workspace: workspace)
+        let body = WireMemoryWrite(summary: summary, expectedVersion: expectedVersion)
         return try await fetch(.PUT, Self.memoriesPath(agent, key), body: body.json)
     }
 
     /// `DELETE /v1/agents/{name}/memories/{key}` (``APIError`` 404 if there is none).
-    public func deleteMemory(agent: String, key: String, workspace: String? = nil) async throws {
-        _ = try await send(.DELETE, Self.memoriesPath(agent, key), query: workspace.map { [("workspace", $0)] } ?? [])
+    public func deleteMemory(agent: String, key: String) async throws {
+        _ = try await send(.DELETE, Self.memoriesPath(agent, key))
     }
 
     private static func memoriesPath(_ agent: String, _ key: String? = nil) -> String {

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Nightshift
 
 /// A route of the API: a method, a path (`{name}` for a path parameter) and the handler that
 /// answers it. A route exists only with its handler: the router is built from ``APIServer/routes``
@@ -13,17 +14,22 @@ public struct APIRoute: Sendable {
     /// The full path, e.g. `/v1/tasks/{id}`.
     public let path: String
     /// Whether the route needs no bearer token (`/healthz`, `/readyz`, `/openapi.json`).
-    public let isOpen: Bool
+    public var isOpen: Bool { role == nil }
+    /// The least role a token needs on the route; `nil` for an open route.
+    public let role: AccessRole?
     let handler: Handler
 
     /// A route that needs no token, at `path`.
     static func open(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) -> APIRoute {
-        APIRoute(method: method, path: path, isOpen: true, handler: handler)
+        APIRoute(method: method, path: path, role: nil, handler: handler)
     }
 
-    /// A route of the `/v1` group (bearer auth), at `/v1/` + `path`.
-    static func v1(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) -> APIRoute {
-        APIRoute(method: method, path: APIServer.v1Prefix + "/" + path, isOpen: false, handler: handler)
+    /// A route of the `/v1` group (bearer auth), at `/v1/` + `path`, for tokens with at least
+    /// `role`: by default any token may read (GET) and a member may write.
+    static func v1(
+        _ method: HTTPRequest.Method, _ path: String, role: AccessRole? = nil, _ handler: @escaping Handler
+    ) -> APIRoute {
+        APIRoute(method: method, path: APIServer.v1Prefix + "/" + path, role: role ?? (method == .get ? .readOnly : .member), handler: handler)
     }
 
     /// The path within its group, in Hummingbird's form (`{id}` becomes `:id`).

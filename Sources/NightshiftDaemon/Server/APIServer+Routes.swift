@@ -13,8 +13,8 @@ extension APIServer {
         .open(.get, "/readyz") { server, _, _ in try await server.ready() },
         .open(.get, "/openapi.json") { _, _, _ in json(OpenAPIDocument.document) },
 
-        .v1(.post, "tasks") { server, request, _ in try await server.submit(request) },
-        .v1(.get, "tasks") { server, request, _ in try await server.listTasks(request) },
+        .v1(.post, "tasks") { try await $0.submit($1, $2) },
+        .v1(.get, "tasks") { try await $0.listTasks($1, $2) },
         .v1(.get, "tasks/{id}") { server, _, context in reply(WireTask(try await server.task(context))) },
         .v1(.patch, "tasks/{id}") { try await $0.patchTask($1, $2) },
         .v1(.post, "tasks/{id}/cancel") { try await $0.perform(.cancel, $2) },
@@ -22,28 +22,30 @@ extension APIServer {
         .v1(.post, "tasks/{id}/pause") { try await $0.perform(.pause, $2) },
         .v1(.post, "tasks/{id}/resume") { try await $0.perform(.resume, $2) },
         .v1(.post, "tasks/{id}/archive") { server, _, context in
-            reply(WireTask(try await server.engine.archive(try taskID(context))))
+            reply(WireTask(try await server.scope(context).archive(try taskID(context))))
         },
         .v1(.get, "tasks/{id}/events") { try await $0.events($1, $2) },
         .v1(.get, "tasks/{id}/runs") { server, _, context in
             let id = try await server.task(context).id
-            return reply(WireRunList(runs: try await server.store.runs(task: id).map(WireRun.init)))
+            return reply(WireRunList(runs: try await server.scope(context).runs(task: id).map(WireRun.init)))
         },
-        .v1(.get, "status") { server, request, _ in try await server.status(request) },
+        .v1(.get, "status") { try await $0.status($1, $2) },
 
-        .v1(.get, "agents") { server, _, _ in reply(WireAgentList(agents: try await server.store.agents().map(WireAgent.init))) },
-        .v1(.post, "agents") { server, request, _ in try await server.createAgent(request) },
+        .v1(.get, "agents") { server, _, context in
+            reply(WireAgentList(agents: try await server.scope(context).agents().map(WireAgent.init)))
+        },
+        .v1(.post, "agents") { try await $0.createAgent($1, $2) },
         .v1(.get, "agents/{name}") { server, _, context in reply(WireAgent(try await server.agent(context))) },
         .v1(.put, "agents/{name}") { server, request, context in
             let agent = try WireAgentWrite(body: try await body(request)).agent(pathName: try parameter(context, "name"))
-            return reply(WireAgent(try await server.save(agent)))
+            return reply(WireAgent(try await server.save(agent, context)))
         },
         .v1(.delete, "agents/{name}") { try await $0.deleteAgent($2) },
 
-        .v1(.get, "checkpoints") { server, request, _ in try await server.listCheckpoints(request) },
-        .v1(.post, "checkpoints") { server, request, _ in try await server.postCheckpoint(request) },
-        .v1(.get, "checkpoints/quarantine") { server, request, _ in try await server.quarantine(request) },
-        .v1(.post, "checkpoints/cleanup") { server, request, _ in try await server.cleanupCheckpoints(request) },
+        .v1(.get, "checkpoints") { try await $0.listCheckpoints($1, $2) },
+        .v1(.post, "checkpoints") { try await $0.postCheckpoint($1, $2) },
+        .v1(.get, "checkpoints/quarantine") { try await $0.quarantine($1, $2) },
+        .v1(.post, "checkpoints/cleanup") { try await $0.cleanupCheckpoints($1, $2) },
         .v1(.get, "checkpoints/{id}") { try await $0.checkpoint($2) },
         .v1(.post, "checkpoints/{id}/resolve") { try await $0.resolveCheckpoint($2) },
 
@@ -51,6 +53,14 @@ extension APIServer {
         .v1(.get, "agents/{name}/memories/{key}") { try await $0.memory($1, $2) },
         .v1(.put, "agents/{name}/memories/{key}") { try await $0.putMemory($1, $2) },
         .v1(.delete, "agents/{name}/memories/{key}") { try await $0.deleteMemory($1, $2) },
+
+        // Tokens for admins (of any workspace's, for an admin of `default`); workspaces for
+        // admins of `default`, checked by their handlers.
+        .v1(.post, "tokens", role: .admin) { try await $0.createToken($1, $2) },
+        .v1(.get, "tokens", role: .admin) { try await $0.listTokens($2) },
+        .v1(.delete, "tokens/{id}", role: .admin) { try await $0.revokeToken($2) },
+        .v1(.post, "workspaces", role: .admin) { try await $0.createWorkspace($1, $2) },
+        .v1(.get, "workspaces", role: .admin) { try await $0.listWorkspaces($2) },
     ]
 
     /// The router: every route of ``routes``, the open ones at the root and the `/v1` ones in a
@@ -72,13 +82,22 @@ extension APIServer {
                 }
             }
         }
-        let v1 = router.group(RouterPath(Self.v1Prefix)).add(middleware: BearerAuthMiddleware<APIRequestContext>(authority: authority))
+        let v1 = router.group(RouterPath(Self.v1Prefix)).add(middleware: BearerAuthMiddleware(authority: authority, store: engine.store))
         for route in Self.routes {
             let handler = route.handler
-            if route.isOpen {
-                router.on(route.routerPath, method: route.method) { request, context in try await handler(self, request, context) }
+            if let needed = route.role {
+                let (method, path) = (route.method, route.path)
+                v1.on(route.routerPath, method: route.method) { request, context in
+                    let principal = try Self.principal(context)
+                    guard principal.has(needed) else {
+                        throw APIFailure(
+                            .forbidden, code: "forbidden",
+                            message: "a \(principal.role) token may not \(method) \(path): it needs the \(needed) role", field: "Authorization")
+                    }
+                    return try await handler(self, request, context)
+                }
             } else {
-                v1.on(route.routerPath, method: route.method) { request, context in try await handler(self, request, context) }
+                router.on(route.routerPath, method: route.method) { request, context in try await handler(self, request, context) }
             }
         }
         return router

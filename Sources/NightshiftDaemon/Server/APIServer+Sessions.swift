@@ -3,14 +3,13 @@ import Hummingbird
 import Nightshift
 
 /// The session routes: agents' checkpoints (`/v1/checkpoints…`) and memories
-/// (`/v1/agents/{name}/memories…`), served from the engine's store.
+/// (`/v1/agents/{name}/memories…`), served through the request's workspace: the workspace comes
+/// from the token, never from the request.
 extension APIServer {
-    /// The store's checkpoints and memories.
-    var sessions: any CheckpointStore & MemoryStore { engine.store }
 
     // MARK: Checkpoints
 
-    func listCheckpoints(_ request: Request) async throws -> Response {
+    func listCheckpoints(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let parameters = request.uri.queryParameters
         var query = CheckpointQuery(agent: parameters["agent"].map(String.init), now: Date())
         if let status = parameters["status"] {
@@ -35,50 +34,51 @@ extension APIServer {
         case let other?: throw NightshiftError.invalid("include_archived", "expected true or false, got '\(other)'")
         }
         query.limit = try Self.limit(request, default: 100, maximum: CheckpointQuery.maxLimit)
-        return Self.reply(WireCheckpointList(checkpoints: try await sessions.checkpoints(query)))
+        return Self.reply(WireCheckpointList(checkpoints: try await scope(context).checkpoints(query)))
     }
 
-    func postCheckpoint(_ request: Request) async throws -> Response {
+    func postCheckpoint(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let checkpoint = try SessionCheckpoint.parse(try await Self.body(request), agent: "", sessionID: nil, taskID: nil, now: Date())
-        let saved = try await engine.saveCheckpoint(checkpoint)
+        let saved = try await scope(context).saveCheckpoint(checkpoint)
         return Self.reply(saved.checkpoint, status: saved.created ? .created : .ok)
     }
 
-    func quarantine(_ request: Request) async throws -> Response {
+    func quarantine(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let limit = try Self.limit(request, default: 100, maximum: CheckpointQuery.maxLimit)
-        let files = try await sessions.quarantinedCheckpoints(limit: limit)
+        let files = try await scope(context).quarantinedCheckpoints(limit: limit)
         return Self.reply(WireQuarantineList(quarantined: files.map(WireQuarantined.init)))
     }
 
-    func cleanupCheckpoints(_ request: Request) async throws -> Response {
+    func cleanupCheckpoints(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         guard let days = try WireCleanup(body: try await Self.body(request)).olderThanDays, days >= 1 else {
             throw NightshiftError.invalid("older_than_days", "is required (a number of days ≥ 1)")
         }
-        return Self.reply(WireCleanupResult(archived: try await engine.cleanupCheckpoints(olderThanDays: days)))
+        return Self.reply(WireCleanupResult(archived: try await scope(context).cleanupCheckpoints(olderThanDays: days)))
     }
 
     func checkpoint(_ context: APIRequestContext) async throws -> Response {
         let id = try Self.parameter(context, "id")
-        guard let checkpoint = try await sessions.checkpoint(id: id) else { throw Self.checkpointNotFound(id) }
+        guard let checkpoint = try await scope(context).checkpoint(id: id) else { throw Self.checkpointNotFound(id) }
         return Self.reply(checkpoint)
     }
 
     func resolveCheckpoint(_ context: APIRequestContext) async throws -> Response {
-        return Self.reply(try await engine.resolveCheckpoint(id: try Self.parameter(context, "id")))
+        return Self.reply(try await scope(context).resolveCheckpoint(id: try Self.parameter(context, "id")))
     }
 
     // MARK: Memories
 
     func listMemories(_ request: Request, _ context: APIRequestContext) async throws -> Response {
-        let memories = try await sessions.memories(
-            workspace: try Self.workspace(request), agent: try Self.parameter(context, "name"),
-            prefix: request.uri.queryParameters["prefix"].map(String.init))
+        try Self.refuseWorkspaceParameter(request)
+        let memories = try await scope(context).memories(
+            agent: try Self.parameter(context, "name"), prefix: request.uri.queryParameters["prefix"].map(String.init))
         return Self.reply(WireMemoryList(memories: memories))
     }
 
     func memory(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let (agent, key) = try Self.memoryAddress(context)
-        guard let memory = try await sessions.memory(workspace: try Self.workspace(request), agent: agent, key: key) else {
+        try Self.refuseWorkspaceParameter(request)
+        guard let memory = try await scope(context).memory(agent: agent, key: key) else {
             throw Self.memoryNotFound(agent: agent, key: key)
         }
         return Self.reply(memory)
@@ -90,15 +90,15 @@ extension APIServer {
         if let expected = write.expectedVersion, expected < 0 {
             throw NightshiftError.invalid("expected_version", "expected an integer ≥ 0 (0: only if the memory does not exist), got \(expected)")
         }
-        let memory = try await engine.setMemory(
-            workspace: try write.workspace ?? Self.workspace(request), agent: agent, key: key,
-            summary: write.summary, expectedVersion: write.expectedVersion)
+        try Self.refuseWorkspaceParameter(request)
+        let memory = try await scope(context).setMemory(agent: agent, key: key, summary: write.summary, expectedVersion: write.expectedVersion)
         return Self.reply(memory)
     }
 
     func deleteMemory(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let (agent, key) = try Self.memoryAddress(context)
-        guard try await engine.deleteMemory(workspace: try Self.workspace(request), agent: agent, key: key) else {
+        try Self.refuseWorkspaceParameter(request)
+        guard try await scope(context).deleteMemory(agent: agent, key: key) else {
             throw Self.memoryNotFound(agent: agent, key: key)
         }
         return Response(status: .noContent)
@@ -123,10 +123,11 @@ extension APIServer {
         return limit
     }
 
-    private static func workspace(_ request: Request) throws -> String {
-        guard let text = request.uri.queryParameters["workspace"] else { return Memory.defaultWorkspace }
-        guard !text.isEmpty else { throw NightshiftError.invalid("workspace", "expected a non-empty workspace id") }
-        return String(text)
+    /// Refuses `?workspace=`: a request acts in its token's workspace only (422 naming the field,
+    /// rather than a silent answer from another workspace than the one asked for).
+    private static func refuseWorkspaceParameter(_ request: Request) throws {
+        guard request.uri.queryParameters["workspace"] != nil else { return }
+        throw NightshiftError.invalid("workspace", "is not accepted: the workspace is the token's")
     }
 
     /// The agent and the percent-decoded key of a memory route.

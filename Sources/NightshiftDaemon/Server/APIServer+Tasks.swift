@@ -10,25 +10,30 @@ extension APIServer {
             // A database that went away may keep a query waiting for a connection: not ready
             // if the store does not take a write (locked, full, read-only) within two seconds.
             let node = engine.configuration.nodeID
-            _ = try await answer(within: .seconds(2)) { [store] in try await store.probeWrite(node: node, now: Date()) }
+            _ = try await answer(within: .seconds(2)) { [store = engine.store] in try await store.probeWrite(node: node, now: Date()) }
             return Self.reply(WireHealth(status: "ok"))
         } catch {
             throw APIFailure(.serviceUnavailable, code: "store_unavailable", message: "the store does not take a write: \(error)")
         }
     }
 
-    func submit(_ request: Request) async throws -> Response {
+    func submit(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let body = try await Self.body(request)
         let keys = request.headers[values: HTTPField.Name("Idempotency-Key")!]
         guard keys.count <= 1 else {
             throw APIFailure(.badRequest, code: "invalid_input", message: "expected one Idempotency-Key header, got \(keys.count)", field: "Idempotency-Key")
         }
-        let new = try WireNewTask(body: body).newTask(idempotencyHeader: keys.first, now: Date())
-        let result = try await engine.submit(new)
+        let scope = try scope(context)
+        let wire = try WireNewTask(body: body)
+        // The task's workspace is the token's: naming another is refused, not silently ignored.
+        if let named = wire.workspaceID, named != scope.workspace {
+            throw NightshiftError.invalid("workspace_id", "expected the token's workspace '\(scope.workspace)' or nothing")
+        }
+        let result = try await scope.submit(try wire.newTask(idempotencyHeader: keys.first, now: Date()))
         return Self.reply(WireTask(result.task), status: result.inserted ? .created : .ok)
     }
 
-    func listTasks(_ request: Request) async throws -> Response {
+    func listTasks(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let parameters = request.uri.queryParameters
         var query = TaskQuery()
         if let states = parameters["state"] {
@@ -57,7 +62,7 @@ extension APIServer {
             }
             query.limit = value
         }
-        let page = try await store.listTasks(query)
+        let page = try await scope(context).listTasks(query)
         return Self.reply(WireTaskPage(tasks: page.tasks.map(WireTask.init), nextCursor: page.nextCursor?.text))
     }
 
@@ -66,21 +71,23 @@ extension APIServer {
         guard let priority = try WireTaskPatch(body: try await Self.body(request)).priority else {
             throw NightshiftError(.invalidInput, "is required (an integer ≥ 0)", field: "priority")
         }
-        return Self.reply(WireTask(try await engine.setPriority(id, to: priority)))
+        return Self.reply(WireTask(try await scope(context).setPriority(id, to: priority)))
     }
 
     func perform(_ action: LifecycleAction, _ context: APIRequestContext) async throws -> Response {
-        Self.reply(WireTask(try await engine.transition(try Self.taskID(context), action)))
+        Self.reply(WireTask(try await scope(context).transition(try Self.taskID(context), action)))
     }
 
-    func status(_ request: Request) async throws -> Response {
-        let counts = try await store.countsByState()
+    func status(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let scope = try scope(context)
+        let counts = try await scope.countsByState()
         let now = Date()
-        let totals = try await store.runTotals()
+        // Run totals are counters of the whole store, kept by every settle: not per workspace.
+        let totals = try await engine.store.runTotals()
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
-        let stats = Dictionary(uniqueKeysWithValues: try await store.agentStats().map { ($0.agent, $0) })
+        let stats = Dictionary(uniqueKeysWithValues: try await scope.agentStats().map { ($0.agent, $0) })
         let quotas = engine.quotas()
-        let agents = try await engine.availability(maxAge: refresh ? .zero : .seconds(30)).map { report in
+        let agents = try await scope.availability(maxAge: refresh ? .zero : .seconds(30)).map { report in
             WireAgentStatus(
                 report, stats: WireAgentStats(stats[report.agent] ?? AgentStats(agent: report.agent, tasks: 0, costUSD: 0, totals: TaskTotals())),
                 quota: quotas[report.agent].map { WireQuota(status: $0.status, observedAt: $0.observedAt) })
@@ -89,8 +96,8 @@ extension APIServer {
             agents: agents,
             counts: Dictionary(uniqueKeysWithValues: TaskState.allCases.map { ($0.rawValue, counts[$0] ?? 0) }),
             queueDepth: [TaskState.queued, .waiting, .paused].reduce(0) { $0 + (counts[$1] ?? 0) },
-            activeRuns: engine.activeRuns().map { WireActiveRun($0, now: now) },
-            recentRuns: try await store.recentRuns(limit: 20).map(WireRun.init),
+            activeRuns: scope.activeRuns().map { WireActiveRun($0, now: now) },
+            recentRuns: try await scope.recentRuns(limit: 20).map(WireRun.init),
             totals: WireStatus.Totals(invocations: totals.invocations, succeeded: totals.succeeded, failed: totals.failed)))
     }
 
@@ -105,7 +112,7 @@ extension APIServer {
             after = value
         }
         if request.headers[.accept]?.contains("text/event-stream") == true {
-            return EventStream(store: store, task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
+            return EventStream(scope: try scope(context), task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
                 engine.drainDeadline != nil
             }.response()
         }
@@ -116,21 +123,21 @@ extension APIServer {
             }
             limit = value
         }
-        let events = try await store.events(task: id, after: after, limit: limit)
+        let events = try await scope(context).events(task: id, after: after, limit: limit)
         return Self.reply(WireEventPage(events: events.map(WireEvent.init), nextAfter: events.last?.seq ?? after))
     }
 
-    func createAgent(_ request: Request) async throws -> Response {
+    func createAgent(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let agent = try WireAgentWrite(body: try await Self.body(request)).agent(pathName: nil)
-        if try await store.agent(named: agent.name) != nil {
+        if try await scope(context).agent(named: agent.name) != nil {
             throw APIFailure(.conflict, code: "conflict", message: "agent '\(agent.name)' exists; use PUT /v1/agents/\(agent.name) to replace it", field: "name")
         }
-        return Self.reply(WireAgent(try await save(agent)), status: .created)
+        return Self.reply(WireAgent(try await save(agent, context)), status: .created)
     }
 
     func deleteAgent(_ context: APIRequestContext) async throws -> Response {
         let name = try Self.parameter(context, "name")
-        guard try await engine.deleteAgent(named: name) else {
+        guard try await scope(context).deleteAgent(named: name) else {
             throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
         }
         return Response(status: .noContent)
@@ -140,20 +147,21 @@ extension APIServer {
 
     func task(_ context: APIRequestContext) async throws -> AgentTask {
         let id = try Self.taskID(context)
-        guard let task = try await store.task(id) else { throw NightshiftError.taskNotFound(id) }
+        guard let task = try await scope(context).task(id) else { throw NightshiftError.taskNotFound(id) }
         return task
     }
 
     /// Saves `agent` and answers it as stored: a replaced agent keeps what it has spent, which
     /// the request body does not carry.
-    func save(_ agent: Agent) async throws -> Agent {
-        try await engine.saveAgent(agent)
-        return try await store.agent(named: agent.name) ?? agent
+    func save(_ agent: Agent, _ context: APIRequestContext) async throws -> Agent {
+        let scope = try scope(context)
+        try await scope.saveAgent(agent)
+        return try await scope.agent(named: agent.name) ?? agent
     }
 
     func agent(_ context: APIRequestContext) async throws -> Agent {
         let name = try Self.parameter(context, "name")
-        guard let agent = try await store.agent(named: name) else {
+        guard let agent = try await scope(context).agent(named: name) else {
             throw APIFailure(.notFound, code: "not_found", message: "no agent named '\(name)'", field: "name")
         }
         return agent

@@ -31,7 +31,19 @@ public struct APIServer: Sendable {
         self.limits = limits
     }
 
-    var store: any TaskStore { engine.store }
+    /// The principal the bearer authentication put in the context.
+    static func principal(_ context: APIRequestContext) throws -> Principal {
+        guard let principal = context.principal else {
+            throw APIFailure(.unauthorized, code: "unauthorized", message: "missing or wrong bearer token", field: "Authorization")
+        }
+        return principal
+    }
+
+    /// The request's workspace: every read and write of a `/v1` handler goes through it (the
+    /// server holds no store handle of its own that could forget the workspace).
+    func scope(_ context: APIRequestContext) throws -> WorkspaceScope {
+        engine.workspace(try Self.principal(context).workspace)
+    }
 
     /// An application serving the API on `host:port`, running `services` (the engine) in the same
     /// service group; `onRunning` gets the bound port (useful with port 0).

@@ -9,7 +9,8 @@ import NIOCore
 /// again when the engine rings its change signal, at most every 20 ms, and at the poll interval
 /// in any case.
 struct EventStream: Sendable {
-    let store: any TaskLog & TaskQueries
+    /// The workspace the task belongs to: the stream reads through it.
+    let scope: WorkspaceScope
     let task: TaskID
     let after: Int64
     /// Rung by the engine after it writes to any task's log: the stream reads again then.
@@ -40,8 +41,8 @@ struct EventStream: Sendable {
                     let readAt = ContinuousClock.now
                     // Read the state before the events: if it is terminal, the events read next
                     // include its final state event.
-                    let terminal = try await store.task(task)?.state.isTerminal ?? true
-                    let events = try await store.events(task: task, after: cursor, limit: 500)
+                    let terminal = try await scope.task(task)?.state.isTerminal ?? true
+                    let events = try await scope.events(task: task, after: cursor, limit: 500)
                     if !events.isEmpty {
                         var text = ""
                         for event in events {

@@ -7,7 +7,6 @@ extension OpenAPIDocument {
     private static let memoryKey = parameter(
         "key", in: "path", ["type": "string", "minLength": 1, "maxLength": .int(Int64(Memory.maxKeyLength))],
         "Memory key (1 to \(Memory.maxKeyLength) characters, percent-encoded)")
-    private static let workspace = parameter("workspace", in: "query", ["type": "string", "minLength": 1], "Workspace (default: default)")
     /// What every session route may answer besides the `/v1` failures.
     private static let checkpointFailures = [v1Failures, pathFailures("checkpoint")]
     private static let memoryFailures = [v1Failures, pathFailures("memory"), queryFailures]
@@ -56,18 +55,18 @@ extension OpenAPIDocument {
             "get": operation(
                 "An agent's memories, by key", ["200": answer("Memories", "MemoryList")],
                 failures: [v1Failures, percentFailure, queryFailures],
-                parameters: [memoryAgent, workspace, parameter("prefix", in: "query", "string", "Only keys starting with this")]),
+                parameters: [memoryAgent, parameter("prefix", in: "query", "string", "Only keys starting with this")]),
         ],
         "/v1/agents/{name}/memories/{key}": [
-            "get": operation("A memory", ["200": answer("The memory", "Memory")], failures: memoryFailures, parameters: [memoryAgent, memoryKey, workspace]),
+            "get": operation("A memory", ["200": answer("The memory", "Memory")], failures: memoryFailures, parameters: [memoryAgent, memoryKey]),
             "put": operation(
                 "Write a memory (version + 1)", ["200": answer("The memory", "Memory")],
                 failures: [
                     v1Failures, percentFailure, queryFailures,
                     ["409": "expected_version is not the current version, 0 meaning none yet (`conflict`)"],
                 ],
-                parameters: [memoryAgent, memoryKey, workspace], body: "MemoryWrite"),
-            "delete": operation("Delete a memory", ["204": answer("Deleted", nil)], failures: memoryFailures, parameters: [memoryAgent, memoryKey, workspace]),
+                parameters: [memoryAgent, memoryKey], body: "MemoryWrite"),
+            "delete": operation("Delete a memory", ["204": answer("Deleted", nil)], failures: memoryFailures, parameters: [memoryAgent, memoryKey]),
         ],
     ]
 
@@ -119,7 +118,6 @@ extension OpenAPIDocument {
                 "type": ["integer", "null"], "minimum": 0,
                 "description": "Write only if this is the current version (0: only if there is none yet)",
             ],
-            "workspace": ["type": ["string", "null"], "minLength": 1, "description": "Instead of the workspace query parameter"],
         ], required: ["summary"]),
     ]
 }

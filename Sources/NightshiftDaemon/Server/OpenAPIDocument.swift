@@ -1,3 +1,4 @@
+import HTTPTypes
 import Nightshift
 
 /// The OpenAPI 3.1 description of the API, served at `/openapi.json`. Tests check that it
@@ -209,13 +210,28 @@ public enum OpenAPIDocument {
                 parameters: [agentName]),
         ]
         paths.merge(sessionPaths) { current, _ in current }
+        paths.merge(accessPaths) { current, _ in current }
+        // Every route a read-only token may not use answers 403 to one (the server's own rule).
+        for (path, methods) in paths where path.hasPrefix("/v1/") {
+            for (method, operation) in methods {
+                let httpMethod = HTTPRequest.Method(method.uppercased())!
+                let role = APIServer.routes.first { $0.method == httpMethod && $0.path == path }?.role
+                guard let role, role != .readOnly, var members = operation.objectValue,
+                      var responses = members["responses"]?.objectValue else { continue }
+                responses["403"] = answer(forbiddenFailure["403"]!, "Error")
+                members["responses"] = .object(responses)
+                paths[path]?[method] = .object(members)
+            }
+        }
         return [
             "openapi": "3.1.0",
             "info": [
                 "title": "Nightshift API", "version": "1.0.0",
                 "description": """
                     Durable runtime for background AI-agent work. Every /v1 route needs `Authorization: Bearer TOKEN` \
-                    (the token file in the data directory). Errors are `{"error":{"code","message","field"}}`. GET, POST, \
+                    (the token file in the data directory, the admin of workspace `default`, or a token from POST /v1/tokens); \
+                    every read and write acts in the token's workspace only (another workspace's task, agent, checkpoint or \
+                    memory is not found). Roles: read_only (GET only), member (also writes), admin (also tokens). Errors are `{"error":{"code","message","field"}}`. GET, POST, \
                     PUT, PATCH, DELETE, OPTIONS or TRACE on a documented path that does not take it is answered 405 \
                     `method_not_allowed` with an `Allow` header; an unknown path (or method) 404 `not_found`. Every time \
                     is an RFC 3339 string in UTC with milliseconds.
@@ -225,7 +241,7 @@ public enum OpenAPIDocument {
             "security": [["bearer": []]],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
-                "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }),
+                "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(accessSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]

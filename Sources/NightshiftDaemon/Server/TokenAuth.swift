@@ -4,7 +4,7 @@ import Hummingbird
 import Nightshift
 import Synchronization
 
-/// The API token: created on first start as `<home>/token` (mode 0600, for the local user and
+/// The bootstrap API token, the admin of workspace `default`: created on first start as `<home>/token` (mode 0600, for the local user and
 /// the CLI); the daemon keeps its SHA-256 (`<home>/token.sha256`) and compares in constant time.
 ///
 /// Rotation: write a new token into `<home>/token` (or run `nightshift token rotate`). The token
@@ -33,7 +33,28 @@ public final class TokenAuthority: Sendable {
         state = Mutex((digest, stamp))
     }
 
-    /// Whether `token` is the API token; the time taken does not depend on where they differ.
+    /// The principal `token` acts as: the bootstrap token is the admin of `default`; any other is
+    /// looked up in `store` by its SHA-256 digest (one indexed read per request, so a revocation
+    /// holds at once on every node), then compared in constant time. `nil` for a token that is
+    /// unknown or revoked, alike.
+    public func principal(for token: String, store: any TokenStore) async throws -> Principal? {
+        if accepts(token) {
+            return Principal(workspace: Workspace.defaultID, role: .admin, tokenID: Principal.bootstrapTokenID)
+        }
+        let presented = Self.digest(token)
+        guard let stored = try await store.token(digest: presented), stored.revokedAt == nil, Self.equal(presented, stored.digest) else {
+            return nil
+        }
+        return Principal(workspace: stored.workspaceID, role: stored.role, tokenID: stored.id)
+    }
+
+    /// A new random token and its SHA-256 digest (what a store keeps).
+    public static func issue() -> (token: String, digest: [UInt8]) {
+        let token = newToken()
+        return (token, digest(token))
+    }
+
+    /// Whether `token` is the bootstrap token; the time taken does not depend on where they differ.
     /// A token that does not match makes the authority look at the files again, once they changed.
     public func accepts(_ token: String) -> Bool {
         let presented = Self.digest(token)
@@ -123,17 +144,24 @@ public final class TokenAuthority: Sendable {
     }
 }
 
-/// Requires `Authorization: Bearer TOKEN` on every request it guards.
-struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Requires `Authorization: Bearer TOKEN` on every request it guards, and puts the token's
+/// principal in the context. An unknown token and a revoked one get the same 401.
+struct BearerAuthMiddleware: RouterMiddleware {
     let authority: TokenAuthority
+    let store: any TokenStore
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response
+    ) async throws -> Response {
         // The scheme is case-insensitive (RFC 9110 §11.1): `bearer`, `BEARER` are the same.
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer ",
-              authority.accepts(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+              let principal = try await authority.principal(
+                  for: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), store: store)
         else {
             throw APIFailure(.unauthorized, code: "unauthorized", message: "missing or wrong bearer token (see the token file in the data directory)", field: "Authorization")
         }
+        var context = context
+        context.principal = principal
         return try await next(request, context)
     }
 }

@@ -108,19 +108,16 @@ public struct WireMemoryWrite: WireRequest, Hashable {
     public var summary: String
     /// Write only over this version (0: only if there is none yet).
     public var expectedVersion: Int?
-    /// The workspace, instead of the `workspace` query parameter.
-    public var workspace: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case summary, workspace
+        case summary
         case expectedVersion = "expected_version"
     }
 
-    /// A memory write.
-    public init(summary: String, expectedVersion: Int? = nil, workspace: String? = nil) {
+    /// A memory write (in the token's workspace).
+    public init(summary: String, expectedVersion: Int? = nil) {
         self.summary = summary
         self.expectedVersion = expectedVersion
-        self.workspace = workspace
     }
 }
 

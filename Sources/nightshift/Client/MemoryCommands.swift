@@ -11,12 +11,6 @@ struct MemoryCommand: AsyncParsableCommand {
         subcommands: [MemorySetCommand.self, MemoryGetCommand.self, MemoryListCommand.self, MemoryDeleteCommand.self])
 }
 
-/// The workspace option of the memory commands.
-struct MemoryWorkspaceOption: ParsableArguments {
-    @Option(help: "The workspace (default: default).")
-    var workspace: String?
-}
-
 /// The AGENT KEY arguments naming one memory.
 struct MemoryAddress: ParsableArguments {
     @Argument(help: "The agent.")
@@ -44,8 +38,6 @@ struct MemorySetCommand: AsyncParsableCommand {
     @Option(name: .customLong("expected-version"), help: "Write only over this version (0: only a new memory).")
     var expectedVersion: Int?
 
-    @OptionGroup var workspace: MemoryWorkspaceOption
-
     @OptionGroup var options: ClientOptions
 
     func validate() throws {
@@ -57,7 +49,7 @@ struct MemorySetCommand: AsyncParsableCommand {
     func run() async throws {
         let text = summary == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : summary
         let memory = try await options.client().setMemory(
-            agent: address.agent, key: address.key, summary: text, expectedVersion: expectedVersion, workspace: workspace.workspace)
+            agent: address.agent, key: address.key, summary: text, expectedVersion: expectedVersion)
         if options.json { CLIOutput.json(memory) } else {
             CLIOutput.line("\(memory.key)  version \(memory.version)")
         }
@@ -72,12 +64,10 @@ struct MemoryGetCommand: AsyncParsableCommand {
 
     @OptionGroup var address: MemoryAddress
 
-    @OptionGroup var workspace: MemoryWorkspaceOption
-
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let memory = try await options.client().memory(agent: address.agent, key: address.key, workspace: workspace.workspace)
+        let memory = try await options.client().memory(agent: address.agent, key: address.key)
         if options.json { CLIOutput.json(memory) } else { CLIOutput.line(memory.summary) }
     }
 }
@@ -95,12 +85,10 @@ struct MemoryListCommand: AsyncParsableCommand {
     @Option(help: "Only keys starting with this.")
     var prefix: String?
 
-    @OptionGroup var workspace: MemoryWorkspaceOption
-
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        let memories = try await options.client().memories(agent: agent, workspace: workspace.workspace, prefix: prefix)
+        let memories = try await options.client().memories(agent: agent, prefix: prefix)
         if options.json {
             CLIOutput.json(WireMemoryList(memories: memories))
             return
@@ -131,12 +119,10 @@ struct MemoryDeleteCommand: AsyncParsableCommand {
 
     @OptionGroup var address: MemoryAddress
 
-    @OptionGroup var workspace: MemoryWorkspaceOption
-
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        try await options.client().deleteMemory(agent: address.agent, key: address.key, workspace: workspace.workspace)
+        try await options.client().deleteMemory(agent: address.agent, key: address.key)
         if options.json { CLIOutput.json(["deleted": .string(address.key)]) } else { CLIOutput.line("deleted \(address.key)") }
     }
 }
