@@ -37,35 +37,33 @@ extension PostgresTaskStore {
 }
 
 extension Transaction {
-    /// Queues `new` after checking, in order, its idempotency key, its agent and the agent's
-    /// budget, its dedup key and the depth cap.
+    /// Reads what ``SubmitPlan`` checks (idempotency key, agent and budget, dedup key, depth) and
+    /// inserts the task if the plan says so.
     func submit(_ new: NewTask, now: Date, maxDepth: Int?) async throws -> SubmitResult {
         // Checked submits run one at a time across nodes (they hold the checked writers' lock
         // from here on), so the depth check below sees every earlier submit's commit.
         try await lockCheckedWriters()
-        if let existing = try await existing(new) { return existing }
-        var lookup = SQL("SELECT budget_usd, spent_usd FROM agents WHERE workspace_id = ")
-        lookup.append(.text(new.workspaceID))
-        lookup.append(" AND name = ")
-        lookup.append(.text(new.agent))
-        let agents = try await rows(lookup)
-        guard let agent = agents.first else {
-            throw NightshiftError.invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
-        }
-        if let refusal = Budget.submitRefusal(
-            agent: new.agent, spent: try agent["spent_usd"].decode(Double.self), budget: try agent["budget_usd"].decode(Double?.self))
-        {
-            throw refusal
-        }
-        if let maxDepth {
-            let depth = try await queueDepth()
-            if depth >= maxDepth {
-                throw NightshiftError.queueFull(depth: depth, cap: maxDepth)
+        var facts = SubmitFacts()
+        facts.idempotent = try await keyHolder(new, idempotency: true)
+        if facts.idempotent == nil {
+            var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents WHERE workspace_id = ")
+            lookup.append(.text(new.workspaceID))
+            lookup.append(" AND name = ")
+            lookup.append(.text(new.agent))
+            facts.agent = try await rows(lookup).first.map { row in
+                SubmitAgent(
+                    timeout: try row["timeout"].decode(Double?.self), retry: try PostgresRows.retry(row),
+                    budgetUSD: try row["budget_usd"].decode(Double?.self), spentUSD: try row["spent_usd"].decode(Double.self))
             }
+            facts.dedup = try await keyHolder(new, idempotency: false)
+            if maxDepth != nil { facts.depth = try await queueDepth() }
         }
+        // The insert takes the plan's defaults from the agent's row itself (see ``insert(_:now:unbudgetedOnly:)``).
+        if case .existing(let result) = try SubmitPlan(new, facts: facts, maxDepth: maxDepth, now: now) { return result }
         if let task = try await insert(new, now: now, unbudgetedOnly: false) { return .inserted(task) }
         // A submit that did not take the lock committed the same key in the meantime.
-        if let existing = try await existing(new) { return existing }
+        if let task = try await keyHolder(new, idempotency: true) { return .existingIdempotent(task) }
+        if let task = try await keyHolder(new, idempotency: false) { return .existingDedup(task) }
         throw NightshiftError(.storeUnavailable, "task could not be queued: a concurrent submit holds one of its keys")
     }
 
@@ -76,24 +74,16 @@ extension Transaction {
         updated_at
         """
 
-    /// The live task that a repeated idempotency key or dedup key of `new` returns, if any.
-    private func existing(_ new: NewTask) async throws -> SubmitResult? {
-        if let key = new.idempotencyKey {
-            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE workspace_id = ")
-            sql.append(.text(new.workspaceID))
-            sql.append(" AND idempotency_key = ")
-            sql.append(.text(key))
-            if let row = try await rows(sql).first { return .existingIdempotent(try PostgresRows.task(row)) }
-        }
-        if let key = new.dedupKey {
-            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE workspace_id = ")
-            sql.append(.text(new.workspaceID))
-            sql.append(" AND dedup_key = ")
-            sql.append(.text(key))
-            sql.append(" AND state IN ('queued', 'running', 'waiting', 'paused')")
-            if let row = try await rows(sql).first { return .existingDedup(try PostgresRows.task(row)) }
-        }
-        return nil
+    /// The task that holds `new`'s idempotency key (or, with `idempotency` false, the live task
+    /// that holds its dedup key) in its workspace, if any.
+    private func keyHolder(_ new: NewTask, idempotency: Bool) async throws -> AgentTask? {
+        guard let key = idempotency ? new.idempotencyKey : new.dedupKey else { return nil }
+        var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE workspace_id = ")
+        sql.append(.text(new.workspaceID))
+        sql.append(idempotency ? " AND idempotency_key = " : " AND dedup_key = ")
+        sql.append(.text(key))
+        if !idempotency { sql.append(" AND state IN ('queued', 'running', 'waiting', 'paused')") }
+        return try await rows(sql).first.map(PostgresRows.task)
     }
 
     /// Inserts `new` with its `submit` event and hook event in one statement, taking the agent's

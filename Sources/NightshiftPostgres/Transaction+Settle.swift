@@ -25,31 +25,25 @@ extension Transaction {
         var groups: [TaskState: [SettlePlan.Move]] = [:]
         for planned in plan.moves { groups[planned.next, default: []].append(planned) }
         var runs = RunCounts(succeeded: plan.succeeded, failed: plan.failed)
-        for (next, planned) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            var columns = [
-                BatchColumn("failures", "bigint"), BatchColumn("interruptions", "bigint"), BatchColumn("cost_usd", "float8", "tasks.cost_usd + moves.cost_usd"),
-            ]
-            var fixed = ["lease_expires_at = NULL", "lease_token = NULL"] + Self.totalsAssignments
-            switch next {
-            case .done:
-                columns += [BatchColumn("result", "text"), BatchColumn("finished_at", "float8")]
-                fixed.append("error = NULL")
-            case .error: columns += [BatchColumn("error", "text"), BatchColumn("finished_at", "float8")]
-            case .queued: columns += [BatchColumn("available_at", "float8"), BatchColumn("error", "text")]
-            case .waiting: columns += [BatchColumn("wake_at", "float8")]
-            default: break
+        for (_, planned) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            // The plan's changes, whose shape depends only on the state the group moves to. The
+            // totals are added from the run's figures that every move carries for the run's row.
+            var columns: [BatchColumn] = []
+            var fixed: [String] = []
+            for change in planned[0].changes {
+                switch change.kind {
+                case .set: columns.append(Self.taskColumn(change.column))
+                case .add where TaskTotals.columns.contains(change.column):
+                    fixed.append("\(change.column) = tasks.\(change.column) + moves.\(change.column)")
+                case .add: columns.append(Self.taskColumn(change.column, "tasks.\(change.column) + moves.\(change.column)"))
+                case .null: fixed.append("\(change.column) = NULL")
+                }
             }
             let moves = planned.map { planned in
                 let outcome = planned.outcome
                 let usage = outcome.usage
-                var values: [SQLValue] = [.int(planned.failures), .int(planned.interruptions), .double(usage.costUSD)]
-                switch planned.next {
-                case .done: values += [.text(outcome.result), .double(planned.time)]
-                case .error: values += [.text(outcome.error), .double(planned.time)]
-                case .queued: values += [.double(planned.availableAt), .text(outcome.error)]
-                case .waiting: values += [.double(outcome.wakeAt?.timeIntervalSince1970)]
-                default: break
-                }
+                var values = planned.changes.filter { $0.kind == .set || ($0.kind == .add && !TaskTotals.columns.contains($0.column)) }
+                    .map { Self.sqlValue($0.value, type: Self.taskColumnTypes[$0.column]) }
                 values += [
                     .int(planned.facts.attempt), .double(planned.time), .text(outcome.label), .text(planned.settler),
                     .int(usage.exitCode), .int(usage.tokensIn), .int(usage.tokensOut), .int(usage.cacheReadTokens),
@@ -111,8 +105,21 @@ extension Transaction {
         BatchColumn("turns", "bigint"), BatchColumn("run_seconds", "float8"), BatchColumn("warnings", "text"),
     ]
 
-    /// The task's totals, each adding the run's figure carried by its move (``runColumns``).
-    private static let totalsAssignments = TaskTotals.columns.map { "\($0) = tasks.\($0) + moves.\($0)" }
+    /// A plan's value as a bound parameter of the column's PostgreSQL `type` (a `NULL` keeps its type).
+    static func sqlValue(_ value: JSONValue, type: String?) -> SQLValue {
+        switch value {
+        case .int(let number): return type == "float8" ? .double(Double(number)) : .int(Int(number))
+        case .double(let number): return .double(number)
+        case .string(let text): return .text(text)
+        case .bool(let flag): return .bool(flag)
+        default:
+            switch type {
+            case "float8": return .double(nil)
+            case "bigint": return .int(nil)
+            default: return .text(nil)
+            }
+        }
+    }
 
     /// Why a settle with a lease that is no longer current changes nothing: already settled by
     /// the same settler (a repeat), or stale.

@@ -5,17 +5,13 @@ import Nightshift
 extension SQLiteTaskStore {
     /// Applies a person's action (cancel, pause, resume, retry, drop, wake) and returns the task.
     public func transition(_ id: TaskID, _ action: LifecycleAction, now: Date, workspace: String?) async throws -> AgentTask {
-        switch action {
-        case .cancel, .pause, .resume, .retry, .drop, .wake: break
-        default:
-            throw NightshiftError.invalid("action", "expected cancel, pause, resume, retry, drop or wake, got \(action.name)")
-        }
+        try ActionPlan.check(action)
         return try await writer.write { transaction in
             guard let facts = try transaction.facts([id])[id], workspace == nil || facts.workspace == workspace else {
                 throw NightshiftError.taskNotFound(id)
             }
-            // A retry queues a task that no longer counted towards the depth cap: it must fit.
-            if action == .retry, let cap = self.configuration.maxQueueDepth, (try? facts.next(on: .retry)) != nil {
+            let plan = try ActionPlan(action, on: facts)
+            if plan.checksDepth, let cap = self.configuration.maxQueueDepth {
                 let depth = try transaction.queueDepth()
                 if depth >= cap { throw NightshiftError.queueFull(depth: depth, cap: cap) }
             }
@@ -23,35 +19,29 @@ extension SQLiteTaskStore {
             var columns: [WriteTransaction.BatchColumn] = []
             var values: [(any DatabaseValueConvertible)?] = []
             var fixed: [String] = []
-            switch action {
-            case .cancel, .drop:
-                (columns, values) = ([.init("finished_at")], [time])
-                fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
-            case .retry:
-                (columns, values) = ([.init("available_at")], [time])
-                fixed = ["failures = 0", "interruptions = 0", "finished_at = NULL"]
-            case .wake:
-                (columns, values) = ([.init("available_at")], [time])
-                fixed = ["wake_at = NULL"]
-            case .resume:
-                // A paused task that was submitted with a delay keeps it.
-                (columns, values) = ([.init("available_at", "MAX(tasks.available_at, moves.available_at)")], [time])
-                fixed = ["wake_at = NULL"]
-            default:
-                break
+            for assignment in plan.assignments {
+                switch assignment {
+                case .now(let column):
+                    columns.append(.init(column))
+                    values.append(time)
+                case .notBefore(let column):
+                    columns.append(.init(column, "MAX(tasks.\(column), moves.\(column))"))
+                    values.append(time)
+                case .null(let column): fixed.append("\(column) = NULL")
+                case .zero(let column): fixed.append("\(column) = 0")
+                }
             }
-            let next: TaskState
             do {
-                next = try transaction.transition(facts, action, now: now, columns: columns, values: values, fixed: fixed)
+                try transaction.transition(facts, action, now: now, columns: columns, values: values, fixed: fixed)
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw NightshiftError(.illegalTransition, "cannot \(action.name) task \(id): another live task holds its dedup key", field: "dedup_key")
             }
-            if facts.state == .running {
+            if let end = plan.runEnd {
                 try transaction.db.execute(
                     sql: "UPDATE runs SET finished_at = ?, outcome = ?, settled_by = ?, settled_state = ? WHERE task_id = ? AND attempt = ? AND finished_at IS NULL",
-                    arguments: [time, action == .cancel ? "cancelled" : action.name, action.name, next.rawValue, id.rawValue, facts.attempt])
+                    arguments: [time, end.outcome, end.settledBy, plan.next.rawValue, id.rawValue, facts.attempt])
             }
-            if next.isTerminal { try transaction.resolveActiveCheckpoints(of: [id], now: now) }
+            if plan.resolvesCheckpoints { try transaction.resolveActiveCheckpoints(of: [id], now: now) }
             guard let task = try transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
             return task
         }

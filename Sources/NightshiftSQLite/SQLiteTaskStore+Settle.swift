@@ -88,24 +88,16 @@ extension WriteTransaction {
         let plan = try SettlePlan(
             settlements, facts: facts, agentSpend: try agentBudgets(SettlePlan.agentsToRead(settlements, facts: facts)),
             settler: settler)
-        // Moves grouped by the state they lead to: each group sets the same columns.
-        var groups: [TaskState: [Move]] = [:]
+        // Moves grouped by the state they lead to: each group changes the same columns (the plan's
+        // changes, whose shape depends only on the state), set from each move's values.
+        var groups: [TaskState: (changes: [TaskChange], moves: [Move])] = [:]
         var runs: [[(any DatabaseValueConvertible)?]] = []
         for planned in plan.moves {
             let outcome = planned.outcome
             let usage = outcome.usage
-            var values: [(any DatabaseValueConvertible)?] = [
-                planned.failures, planned.interruptions, usage.costUSD, usage.tokensIn, usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens,
-                usage.turns, usage.durationSeconds,
-            ]
-            switch planned.next {
-            case .done: values += [outcome.result, planned.time]
-            case .error: values += [outcome.error, planned.time]
-            case .queued: values += [planned.availableAt, outcome.error]
-            case .waiting: values += [outcome.wakeAt?.timeIntervalSince1970]
-            default: break
-            }
-            groups[planned.next, default: []].append(Move(
+            let changes = planned.changes
+            let values = changes.filter { $0.kind != .null }.map { Self.databaseValue($0.value) }
+            groups[planned.next, default: (changes, [])].moves.append(Move(
                 facts: planned.facts, action: planned.action, budget: planned.budget, values: values, details: planned.details))
             runs.append([
                 planned.facts.id.rawValue, planned.facts.attempt, planned.time, outcome.label, settler, planned.next.rawValue,
@@ -116,18 +108,15 @@ extension WriteTransaction {
         runDeltas["succeeded", default: 0] += plan.succeeded
         runDeltas["failed", default: 0] += plan.failed
         let now = settlements.first?.now ?? Date()
-        for (next, moves) in groups {
-            var columns = [BatchColumn("failures"), BatchColumn("interruptions"), BatchColumn("cost_usd", "tasks.cost_usd + moves.cost_usd")]
-                + TaskTotals.columns.map { BatchColumn($0, "tasks.\($0) + moves.\($0)") }
-            var fixed = ["lease_expires_at = NULL", "lease_token = NULL"]
-            switch next {
-            case .done:
-                columns += [BatchColumn("result"), BatchColumn("finished_at")]
-                fixed.append("error = NULL")
-            case .error: columns += [BatchColumn("error"), BatchColumn("finished_at")]
-            case .queued: columns += [BatchColumn("available_at"), BatchColumn("error")]
-            case .waiting: columns += [BatchColumn("wake_at")]
-            default: break
+        for (changes, moves) in groups.values {
+            var columns: [BatchColumn] = []
+            var fixed: [String] = []
+            for change in changes {
+                switch change.kind {
+                case .set: columns.append(BatchColumn(change.column))
+                case .add: columns.append(BatchColumn(change.column, "tasks.\(change.column) + moves.\(change.column)"))
+                case .null: fixed.append("\(change.column) = NULL")
+                }
             }
             try transitionAll(moves, columns: columns, fixed: fixed, now: now)
         }
@@ -140,6 +129,17 @@ extension WriteTransaction {
         }
         return try zip(settlements, plan.results).map { settlement, result in
             try result ?? staleResult(settlement.lease, facts: facts[settlement.lease.taskID]!, settler: settler)
+        }
+    }
+
+    /// A plan's value as SQLite binds it.
+    static func databaseValue(_ value: JSONValue) -> (any DatabaseValueConvertible)? {
+        switch value {
+        case .int(let number): number
+        case .double(let number): number
+        case .string(let text): text
+        case .bool(let flag): flag
+        default: nil
         }
     }
 

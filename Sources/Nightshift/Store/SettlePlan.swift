@@ -29,6 +29,27 @@ package struct AgentSpend: Sendable {
     }
 }
 
+/// A change a plan makes to a task column, besides its state: the stores give each its SQL form.
+package struct TaskChange: Sendable, Equatable {
+    /// How the column changes.
+    package enum Kind: Sendable, Equatable {
+        /// It becomes `value`.
+        case set
+        /// `value` is added to it.
+        case add
+        /// It becomes `NULL` (`value` is unused).
+        case null
+    }
+
+    package var column: String
+    package var kind: Kind
+    package var value: JSONValue
+
+    package static func set(_ column: String, _ value: JSONValue) -> TaskChange { TaskChange(column: column, kind: .set, value: value) }
+    package static func add(_ column: String, _ value: JSONValue) -> TaskChange { TaskChange(column: column, kind: .add, value: value) }
+    package static func null(_ column: String) -> TaskChange { TaskChange(column: column, kind: .null, value: .null) }
+}
+
 /// How a batch of settles moves its tasks, decided from their facts alone: fencing on each
 /// lease, budgets, retry or not, the backoff, the event details. Both stores write what it decides,
 /// with their own statements, in the transaction that read the facts.
@@ -53,6 +74,31 @@ package struct SettlePlan {
         /// Members of the `state` event's data beyond from, to and action.
         package var details: [String: JSONValue]
         package var settler: String
+
+        /// The task's columns this settle changes, in an order that depends only on ``next`` (so the
+        /// moves to one state share a statement): the counters, the cost and totals added, what
+        /// the new state keeps (result, error, times), and the lease cleared.
+        package var changes: [TaskChange] {
+            let usage = outcome.usage
+            var changes: [TaskChange] = [
+                .set("failures", .int(Int64(failures))), .set("interruptions", .int(Int64(interruptions))),
+                .add("cost_usd", .double(usage.costUSD)),
+            ]
+            let totals: [JSONValue] = [
+                .int(Int64(usage.tokensIn)), .int(Int64(usage.tokensOut)), .int(Int64(usage.cacheReadTokens)),
+                .int(Int64(usage.cacheWriteTokens)), .int(Int64(usage.turns)), .double(usage.durationSeconds),
+            ]
+            changes += zip(TaskTotals.columns, totals).map { TaskChange.add($0, $1) }
+            let text = { (value: String?) in value.map(JSONValue.string) ?? .null }
+            switch next {
+            case .done: changes += [.set("result", text(outcome.result)), .set("finished_at", .double(time)), .null("error")]
+            case .error: changes += [.set("error", text(outcome.error)), .set("finished_at", .double(time))]
+            case .queued: changes += [.set("available_at", availableAt.map(JSONValue.double) ?? .null), .set("error", text(outcome.error))]
+            case .waiting: changes += [.set("wake_at", outcome.wakeAt.map { .double($0.timeIntervalSince1970) } ?? .null)]
+            default: break
+            }
+            return changes + [.null("lease_expires_at"), .null("lease_token")]
+        }
     }
 
     /// Each settle's result; `nil` for a lease that is not current, which the store explains (a

@@ -1,0 +1,79 @@
+import Foundation
+
+/// The settings of a task's agent that a submit reads: the defaults the task takes for what it
+/// leaves out, and the budget it checks.
+package struct SubmitAgent: Sendable, Equatable {
+    package var timeout: Double?
+    package var retry: RetryPolicy
+    package var budgetUSD: Double?
+    package var spentUSD: Double
+
+    package init(timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double) {
+        self.timeout = timeout
+        self.retry = retry
+        self.budgetUSD = budgetUSD
+        self.spentUSD = spentUSD
+    }
+}
+
+/// What a store read, in the submit's transaction, for the checks of ``SubmitPlan``: each only
+/// when it can matter (a key's task only for a task with that key, the depth only under a cap).
+package struct SubmitFacts: Sendable {
+    /// The task that holds the new task's idempotency key in its workspace.
+    package var idempotent: AgentTask?
+    /// The task's agent, in its workspace; `nil` if there is no such agent.
+    package var agent: SubmitAgent?
+    /// The live task that holds the new task's dedup key in its workspace.
+    package var dedup: AgentTask?
+    /// Tasks waiting to run (queued, waiting, paused), read when a depth cap applies.
+    package var depth: Int?
+
+    package init(idempotent: AgentTask? = nil, agent: SubmitAgent? = nil, dedup: AgentTask? = nil, depth: Int? = nil) {
+        self.idempotent = idempotent
+        self.agent = agent
+        self.dedup = dedup
+        self.depth = depth
+    }
+}
+
+/// What a submit does, decided from its facts alone, with the checks in this order: a repeated
+/// idempotency key answers the first task; the agent must exist; its budget must not be spent;
+/// a live task with the dedup key answers instead; the queue must be under its depth cap. Else
+/// the task is inserted, `queued` (through ``Lifecycle``), with its agent's defaults for the
+/// timeout and retry policy it leaves out, available no earlier than now. Both stores read the
+/// facts and compile the insert to their SQL (PostgreSQL's one-statement insert, for a task whose
+/// checks need no transaction, takes the same defaults with `COALESCE` over the agent's row).
+package enum SubmitPlan: Sendable {
+    /// Answer this task, inserting nothing.
+    case existing(SubmitResult)
+    /// Insert this task (with its `submit` event and hook event).
+    case insert(AgentTask)
+
+    /// Plans the submit of `new` at `now`. Throws `invalid_input` (field `agent`) for an unknown
+    /// agent, `budget_exceeded` for a spent budget, `queue_full` at the depth cap.
+    package init(_ new: NewTask, facts: SubmitFacts, maxDepth: Int?, now: Date) throws(NightshiftError) {
+        if let task = facts.idempotent {
+            self = .existing(.existingIdempotent(task))
+            return
+        }
+        guard let agent = facts.agent else {
+            throw .invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
+        }
+        if let refusal = Budget.submitRefusal(agent: new.agent, spent: agent.spentUSD, budget: agent.budgetUSD) { throw refusal }
+        if let task = facts.dedup {
+            self = .existing(.existingDedup(task))
+            return
+        }
+        if let maxDepth, let depth = facts.depth, depth >= maxDepth { throw .queueFull(depth: depth, cap: maxDepth) }
+        let id = TaskID.generate(at: now)
+        let state: TaskState
+        do { state = try Lifecycle.next(from: nil, on: .submit, task: id) } catch { throw NightshiftError(error) }
+        let availableAt = max(new.availableAt ?? now, now)
+        self = .insert(AgentTask(
+            id: id, workspaceID: new.workspaceID, agent: new.agent, prompt: new.prompt, payload: new.payload,
+            priority: new.priority, lane: new.lane, labels: new.labels, origin: new.origin,
+            idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD, timeout: new.timeout ?? agent.timeout,
+            retry: new.retry ?? agent.retry, availableAt: availableAt, state: state, attempt: 0, failures: 0,
+            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0))
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Nightshift
+import Testing
+
+/// The decisions both stores compile to SQL, tested as plain values: no database.
+@Suite("Plans")
+struct PlanTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+    static let agent = SubmitAgent(timeout: 600, retry: RetryPolicy(maxAttempts: 4, initialBackoff: 2, maxBackoff: 20), budgetUSD: 5, spentUSD: 1)
+
+    /// A task as a submit would insert it, then in `state`.
+    static func task(_ state: TaskState = .queued, dedupKey: String? = nil) throws -> AgentTask {
+        guard case .insert(var task) = try SubmitPlan(
+            NewTask(agent: "a", prompt: "p", dedupKey: dedupKey), facts: SubmitFacts(agent: agent), maxDepth: nil, now: now)
+        else { throw NightshiftError(.invalidInput, "expected an insert") }
+        task.state = state
+        return task
+    }
+
+    static func facts(_ state: TaskState) throws -> TaskFacts {
+        TaskFacts(try task(state), runID: state == .running ? "run-1" : nil, leaseToken: state == .running ? "lease" : nil, lastSeq: 3)
+    }
+
+    // MARK: Submit
+
+    @Test("a submit checks idempotency, then the agent, then its budget, then the dedup key, then the depth cap")
+    func submitOrder() throws {
+        let new = NewTask(agent: "a", prompt: "p", idempotencyKey: "k", dedupKey: "d")
+        let earlier = try Self.task()
+        let live = try Self.task(.running, dedupKey: "d")
+        let spent = SubmitAgent(timeout: nil, retry: RetryPolicy(), budgetUSD: 1, spentUSD: 1)
+        // A repeated idempotency key wins over everything, even an agent deleted since.
+        guard case .existing(.existingIdempotent(let first)) = try SubmitPlan(
+            new, facts: SubmitFacts(idempotent: earlier, agent: nil, dedup: live, depth: 99), maxDepth: 1, now: Self.now)
+        else { Issue.record("expected the first task"); return }
+        #expect(first == earlier)
+        // Then the agent must exist…
+        #expect(throws: NightshiftError.invalid("agent", "expected the name of a defined agent, got 'a'")) {
+            try SubmitPlan(new, facts: SubmitFacts(dedup: live, depth: 99), maxDepth: 1, now: Self.now)
+        }
+        // …and have budget left, before a dedup key answers the live task.
+        let refusal = #expect(throws: NightshiftError.self) {
+            try SubmitPlan(new, facts: SubmitFacts(agent: spent, dedup: live, depth: 99), maxDepth: 1, now: Self.now)
+        }
+        #expect(refusal?.code == .budgetExceeded)
+        guard case .existing(.existingDedup(let holder)) = try SubmitPlan(
+            new, facts: SubmitFacts(agent: Self.agent, dedup: live, depth: 99), maxDepth: 1, now: Self.now)
+        else { Issue.record("expected the live task"); return }
+        #expect(holder == live)
+        // Last, the depth cap.
+        let full = #expect(throws: NightshiftError.self) {
+            try SubmitPlan(new, facts: SubmitFacts(agent: Self.agent, depth: 3), maxDepth: 3, now: Self.now)
+        }
+        #expect(full?.code == .queueFull)
+        guard case .insert = try SubmitPlan(new, facts: SubmitFacts(agent: Self.agent, depth: 2), maxDepth: 3, now: Self.now) else {
+            Issue.record("expected an insert under the cap")
+            return
+        }
+    }
+
+    @Test("an inserted task is queued with its agent's defaults for what it leaves out, available no earlier than now")
+    func submitInsert() throws {
+        var new = NewTask(agent: "a", prompt: "p", availableAt: Self.now.addingTimeInterval(-60))
+        guard case .insert(let task) = try SubmitPlan(new, facts: SubmitFacts(agent: Self.agent), maxDepth: nil, now: Self.now) else {
+            Issue.record("expected an insert")
+            return
+        }
+        #expect(task.state == .queued && task.attempt == 0)
+        #expect(task.timeout == 600 && task.retry == Self.agent.retry)
+        #expect(task.availableAt == Self.now, "a time in the past is now")
+        new.timeout = 5
+        new.retry = RetryPolicy(maxAttempts: 1)
+        new.availableAt = Self.now.addingTimeInterval(30)
+        guard case .insert(let own) = try SubmitPlan(new, facts: SubmitFacts(agent: Self.agent), maxDepth: nil, now: Self.now) else {
+            Issue.record("expected an insert")
+            return
+        }
+        #expect(own.timeout == 5 && own.retry.maxAttempts == 1 && own.availableAt == Self.now.addingTimeInterval(30))
+    }
+
+    // MARK: Actions
+
+    @Test("cancelling a running task ends its run as cancelled, clears its lease, stamps finished_at and resolves its checkpoints")
+    func cancelRunning() throws {
+        let plan = try ActionPlan(.cancel, on: try Self.facts(.running))
+        #expect(plan.next == .cancelled)
+        #expect(plan.assignments == [.now("finished_at"), .null("lease_expires_at"), .null("lease_token")])
+        #expect(plan.runEnd == ActionPlan.RunEnd(outcome: "cancelled", settledBy: "cancel"))
+        #expect(plan.resolvesCheckpoints && !plan.checksDepth)
+        // A queued task has no run to end.
+        #expect(try ActionPlan(.cancel, on: try Self.facts(.queued)).runEnd == nil)
+    }
+
+    @Test("retry re-enters the queue (depth checked, counters reset); resume keeps a later start; wake clears the wake time")
+    func requeueing() throws {
+        let retry = try ActionPlan(.retry, on: try Self.facts(.error))
+        #expect(retry.next == .queued && retry.checksDepth && !retry.resolvesCheckpoints)
+        #expect(retry.assignments == [.now("available_at"), .zero("failures"), .zero("interruptions"), .null("finished_at")])
+        let resume = try ActionPlan(.resume, on: try Self.facts(.paused))
+        #expect(resume.next == .queued && !resume.checksDepth)
+        #expect(resume.assignments == [.notBefore("available_at"), .null("wake_at")])
+        #expect(try ActionPlan(.wake, on: try Self.facts(.waiting)).assignments == [.now("available_at"), .null("wake_at")])
+    }
+
+    @Test("an action that is not a person's, or that the state does not take, is refused with nothing planned")
+    func refused() throws {
+        #expect(throws: NightshiftError.invalid("action", "expected cancel, pause, resume, retry, drop or wake, got dispatch")) {
+            try ActionPlan(.dispatch, on: try Self.facts(.queued))
+        }
+        let illegal = #expect(throws: NightshiftError.self) { try ActionPlan(.resume, on: try Self.facts(.done)) }
+        #expect(illegal?.code == .illegalTransition)
+    }
+
+    // MARK: Settles
+
+    @Test("a settle's column changes follow the new state; moves to one state share their shape")
+    func settleChanges() throws {
+        let facts = try Self.facts(.running)
+        func move(_ outcome: RunOutcome) throws -> SettlePlan.Move {
+            let settlement = Settlement(lease: Lease(taskID: facts.id, runID: "run-1", token: "lease"), outcome: outcome, now: Self.now)
+            let plan = try SettlePlan([settlement], facts: [facts.id: facts], agentSpend: [:], settler: "w") { 0.5 }
+            return try #require(plan.moves.first)
+        }
+        let done = try move(.succeeded("ok"))
+        #expect(done.next == .done)
+        let columns = { (move: SettlePlan.Move) in move.changes.map { "\($0.kind) \($0.column)" } }
+        #expect(Array(columns(done).suffix(5)) == ["set result", "set finished_at", "null error", "null lease_expires_at", "null lease_token"])
+        #expect(done.changes.first { $0.column == "result" }?.value == "ok")
+        let retried = try move(.failed("boom", retryable: true))
+        #expect(retried.next == .queued)
+        #expect(retried.changes.first { $0.column == "available_at" }?.value == .double(retried.availableAt ?? -1))
+        #expect(retried.changes.first { $0.column == "failures" }?.value == 1)
+        #expect(columns(try move(.succeeded("other"))) == columns(done), "one shape per state")
+        #expect(columns(retried) != columns(done))
+        #expect(columns(done).filter { $0.hasPrefix("add ") } == ["add cost_usd"] + TaskTotals.columns.map { "add \($0)" })
+    }
+}
