@@ -31,7 +31,6 @@ extension Engine {
                     claimed = try await store.claim(
                         worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: claimTime)
                     failures = 0
-                    if !claimed.isEmpty { changes.ring() }
                 } catch {
                     failures += 1
                     logger.error("claim failed", metadata: ["nightshift.error": "\(error)"])
@@ -124,10 +123,7 @@ extension Engine {
                 if !rescued.isEmpty {
                     logger.warning("rescued runs with expired leases", metadata: ["nightshift.count": "\(rescued.count)"])
                 }
-                if !rescued.isEmpty || !woken.isEmpty {
-                    doorbell.ring()
-                    changes.ring()
-                }
+                if !rescued.isEmpty || !woken.isEmpty { doorbell.ring() }
             } catch {
                 logger.error("rescue failed", metadata: ["nightshift.error": "\(error)"])
             }

@@ -20,9 +20,10 @@ public final class Engine: Service, Sendable {
     let runners: RunnerRegistry
     let logger: Logger
     let doorbell = Doorbell()
-    /// Rung after each write this engine makes to a task's event log (submits, actions, claims,
-    /// run events, settles, rescues and wakes), so readers that follow a log (SSE) need not poll.
-    public let changes = ChangeSignal()
+    /// Rung for each write this engine makes to a task's event log that the hook stream does not
+    /// carry (run output, priority, archive; actions too), and for every follower at shutdown:
+    /// with the store's ``ChangeFeed``, what a reader that follows one task's log (SSE) waits on.
+    public let taskChanges = TaskChangeSignals()
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -57,10 +58,7 @@ public final class Engine: Service, Sendable {
     /// Queues a task and wakes the dispatcher.
     public func submit(_ new: NewTask) async throws -> SubmitResult {
         let result = try await store.submit(new, now: Date())
-        if result.inserted {
-            doorbell.ring()
-            changes.ring()
-        }
+        if result.inserted { doorbell.ring() }
         return result
     }
 
@@ -70,7 +68,7 @@ public final class Engine: Service, Sendable {
     @discardableResult
     public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
         let task = try await store.transition(id, action, now: Date())
-        changes.ring()
+        taskChanges.ring(id)
         if task.state.isTerminal { await cleanUpEnded(id, endedIn: task.state, logger: logger) }
         switch action {
         case .cancel:
@@ -102,7 +100,7 @@ public final class Engine: Service, Sendable {
     /// Archives a finished task, ringing the change feed for its `archived` event.
     public func archive(_ id: TaskID) async throws -> AgentTask {
         let task = try await store.archive(id, now: Date())
-        changes.ring()
+        taskChanges.ring(id)
         return task
     }
 
@@ -110,7 +108,7 @@ public final class Engine: Service, Sendable {
     /// `priority` event (and the dispatcher: the order of the queue changed).
     public func setPriority(_ id: TaskID, to priority: Int) async throws -> AgentTask {
         let task = try await store.setPriority(id, to: priority, now: Date())
-        changes.ring()
+        taskChanges.ring(id)
         doorbell.ring()
         return task
     }
@@ -196,7 +194,7 @@ public final class Engine: Service, Sendable {
             ])
             self.doorbell.ring()
             // Followers of event streams end theirs now rather than hold the shutdown up.
-            self.changes.ring()
+            self.taskChanges.ringAll()
         }
     }
 

@@ -1,0 +1,169 @@
+import Foundation
+
+/// The hook stream as a live feed: every hook event after a cursor (its seq), in order, with no
+/// gap and no duplicate, and then each one as it is committed.
+///
+/// A store rings ``hookChanges`` when hook events may have been committed: SQLite after each of
+/// its own write transactions that appended some, PostgreSQL on a `NOTIFY` that every such
+/// transaction sends at commit (from any node). A slow poll (``HookStream/poll``) catches what no
+/// ring announces (another process writing the same SQLite file, a notification missed while the
+/// listening connection reconnected).
+public protocol ChangeFeed: TaskLog {
+    /// Rung when hook events may have been committed.
+    var hookChanges: ChangeSignal { get }
+    /// The seq of the last hook event committed (0 for none): a feed that starts after it sees
+    /// only what comes next.
+    func lastHookSeq() async throws -> Int64
+}
+
+extension ChangeFeed {
+    /// The hook events after `seq`, then each one as it is committed, until the iterating task is
+    /// cancelled. Reads the log at each ring of ``hookChanges`` and at least every `poll`.
+    public func hookStream(after seq: Int64, poll: Duration = HookStream.defaultPoll) -> HookStream {
+        HookStream(after: seq, poll: poll, signal: hookChanges) { [self] after, limit in
+            try await hookEvents(after: after, limit: limit)
+        }
+    }
+}
+
+/// An `AsyncSequence` of hook events after a cursor: the log read again whenever a signal rings
+/// (and at least every ``poll``). It ends when the iterating task is cancelled.
+///
+/// A predicate (``matching(_:)``) is applied as the log is read: events it refuses move the cursor
+/// on without being yielded, so a consumer that filters by task, agent, state or workspace still
+/// never sees a gap in what it asked for.
+public struct HookStream: AsyncSequence, Sendable {
+    /// Each a hook event.
+    public typealias Element = HookEvent
+    /// The store's errors.
+    public typealias Failure = any Error
+
+    /// How often a feed reads without a ring by default.
+    public static let defaultPoll = Duration.seconds(1)
+    /// The most events one read takes.
+    static let page = 500
+
+    /// The cursor: the stream yields the events after this seq.
+    public let after: Int64
+    /// How often the stream reads without a ring.
+    public let poll: Duration
+    let signal: ChangeSignal
+    let interrupt: ChangeSignal?
+    let read: @Sendable (Int64, Int) async throws -> [HookEvent]
+    let predicate: (@Sendable (HookEvent) -> Bool)?
+
+    /// A stream of what `read(after, limit)` answers, read again when `signal` rings.
+    public init(
+        after: Int64, poll: Duration = HookStream.defaultPoll, signal: ChangeSignal,
+        read: @escaping @Sendable (_ after: Int64, _ limit: Int) async throws -> [HookEvent]
+    ) {
+        self.init(after: after, poll: poll, signal: signal, interrupt: nil, read: read, predicate: nil)
+    }
+
+    private init(
+        after: Int64, poll: Duration, signal: ChangeSignal, interrupt: ChangeSignal?,
+        read: @escaping @Sendable (Int64, Int) async throws -> [HookEvent], predicate: (@Sendable (HookEvent) -> Bool)?
+    ) {
+        self.after = after
+        self.poll = poll
+        self.signal = signal
+        self.interrupt = interrupt
+        self.read = read
+        self.predicate = predicate
+    }
+
+    /// The same stream yielding only the events `predicate` accepts (and those of any earlier
+    /// predicate).
+    public func matching(_ predicate: @escaping @Sendable (HookEvent) -> Bool) -> HookStream {
+        var both = predicate
+        if let earlier = self.predicate { both = { @Sendable event in earlier(event) && predicate(event) } }
+        return HookStream(after: after, poll: poll, signal: signal, interrupt: interrupt, read: read, predicate: both)
+    }
+
+    /// The same stream whose ``AsyncIterator/nextBatch(timeout:)`` also returns, possibly with
+    /// nothing, when `signal` rings: for a consumer with other reasons to wake (a write the hook
+    /// stream does not carry, a shutdown).
+    public func waking(on signal: ChangeSignal) -> HookStream {
+        HookStream(after: after, poll: poll, signal: self.signal, interrupt: signal, read: read, predicate: predicate)
+    }
+
+    /// Starts reading after ``after``.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(stream: self, cursor: after)
+    }
+
+    /// Reads the stream batch by batch, or event by event.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let stream: HookStream
+        /// The seq of the last event read from the log (yielded or refused by the predicate).
+        public private(set) var cursor: Int64
+        private var buffered: [HookEvent] = []
+        /// The signals' generations when the log was last read: a ring since is a change not read.
+        private var seen: (signal: UInt64, interrupt: UInt64)?
+
+        init(stream: HookStream, cursor: Int64) {
+            self.stream = stream
+            self.cursor = cursor
+        }
+
+        /// The next event; `nil` once the iterating task is cancelled.
+        public mutating func next() async throws -> HookEvent? {
+            while buffered.isEmpty {
+                if Task.isCancelled { return nil }
+                buffered = try await nextBatch(timeout: stream.poll)
+            }
+            return buffered.removeFirst()
+        }
+
+        /// The events committed since the last call (the first call: after the cursor), waiting
+        /// for some at most `timeout`; empty when the timeout passes, the task is cancelled or the
+        /// interrupting signal rings first.
+        public mutating func nextBatch(timeout: Duration) async throws -> [HookEvent] {
+            if !buffered.isEmpty {
+                defer { buffered = [] }
+                return buffered
+            }
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let events = try await readNew()
+                if !events.isEmpty || Task.isCancelled { return events }
+                let left = deadline - .now
+                guard left > .zero, await wait(timeout: Swift.min(left, stream.poll)) else { return [] }
+            }
+        }
+
+        /// Reads every page committed after the cursor; the events the predicate accepts.
+        private mutating func readNew() async throws -> [HookEvent] {
+            var accepted: [HookEvent] = []
+            while true {
+                // Generations before the read: a ring during it is a change it may not have seen.
+                seen = (stream.signal.generation, stream.interrupt?.generation ?? 0)
+                let page = try await stream.read(cursor, HookStream.page)
+                guard let last = page.last else { return accepted }
+                cursor = last.seq
+                accepted += stream.predicate.map { page.filter($0) } ?? page
+                if page.count < HookStream.page || !accepted.isEmpty { return accepted }
+            }
+        }
+
+        /// Waits for a ring of either signal since the last read, at most `timeout`; answers
+        /// `false` when the interrupting signal rang (the caller returns to its consumer).
+        private mutating func wait(timeout: Duration) async -> Bool {
+            let (seenSignal, seenInterrupt) = seen ?? (stream.signal.generation, stream.interrupt?.generation ?? 0)
+            guard let interrupt = stream.interrupt else {
+                await stream.signal.wait(after: seenSignal, timeout: timeout)
+                return true
+            }
+            let either = ChangeSignal()
+            let start = either.generation
+            await stream.signal.relaying(to: either) {
+                await interrupt.relaying(to: either) {
+                    // A ring before the relays were in place shows in the generations.
+                    if stream.signal.generation != seenSignal || interrupt.generation != seenInterrupt { return }
+                    await either.wait(after: start, timeout: timeout)
+                }
+            }
+            return interrupt.generation == seenInterrupt
+        }
+    }
+}
