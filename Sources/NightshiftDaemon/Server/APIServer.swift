@@ -20,7 +20,7 @@ public struct APIServer: Sendable {
         (.post, "/v1/tasks"), (.get, "/v1/tasks"), (.get, "/v1/tasks/{id}"), (.patch, "/v1/tasks/{id}"),
         (.post, "/v1/tasks/{id}/cancel"), (.post, "/v1/tasks/{id}/retry"), (.post, "/v1/tasks/{id}/pause"),
         (.post, "/v1/tasks/{id}/resume"), (.post, "/v1/tasks/{id}/archive"),
-        (.get, "/v1/tasks/{id}/events"), (.get, "/v1/tasks/{id}/runs"), (.get, "/v1/status"),
+        (.get, "/v1/tasks/{id}/events"), (.get, "/v1/tasks/{id}/runs"), (.get, "/v1/status"), (.get, "/v1/events"),
         (.get, "/v1/agents"), (.post, "/v1/agents"), (.get, "/v1/agents/{name}"), (.put, "/v1/agents/{name}"),
         (.delete, "/v1/agents/{name}"),
         (.get, "/v1/checkpoints"), (.post, "/v1/checkpoints"), (.get, "/v1/checkpoints/quarantine"),
@@ -156,6 +156,7 @@ public struct APIServer: Sendable {
             Self.json(APIJSON.task(try await engine.archive(try Self.taskID(context))))
         }
         case (.get, "/v1/tasks/{id}/events"): events
+        case (.get, "/v1/events"): hookEventsHandler
         case (.get, "/v1/tasks/{id}/runs"): { _, context in
             let id = try await task(context).id
             return Self.json(["runs": .array(try await store.runs(task: id).map(APIJSON.run))])
@@ -295,7 +296,7 @@ public struct APIServer: Sendable {
             after = value
         }
         if request.headers[.accept]?.contains("text/event-stream") == true {
-            return EventStream(store: store, task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
+            return EventStream(store: store, task: id, after: after, changes: engine.taskChanges, poll: streamPoll) { [engine] in
                 engine.drainDeadline != nil
             }.response()
         }

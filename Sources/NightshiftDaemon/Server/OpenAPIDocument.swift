@@ -209,6 +209,7 @@ public enum OpenAPIDocument {
                 parameters: [agentName]),
         ]
         paths.merge(sessionPaths) { current, _ in current }
+        paths.merge(eventPaths) { current, _ in current }
         return [
             "openapi": "3.1.0",
             "info": [
@@ -225,7 +226,7 @@ public enum OpenAPIDocument {
             "security": [["bearer": []]],
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
-                "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }),
+                "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(eventSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]
