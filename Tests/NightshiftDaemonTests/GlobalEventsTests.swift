@@ -73,7 +73,7 @@ struct GlobalEventsTests {
     @Test("filters by agent, state and task are applied on the server, live and by pages")
     func filters() async throws {
         try await APIHarness.with(handlers: Self.handlers, streamPoll: .seconds(60)) { api in
-            let live = try await Self.open(api, "?agent=ok&state=done,failed")
+            let live = try await Self.open(api, "?agent=ok&state=done,error")
             var ours: [String] = []
             for index in 0..<3 {
                 ours.append(try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"ok","prompt":"\#(index)"}"#).json?["id"]?.stringValue))
