@@ -95,3 +95,34 @@ extension HookStream.AsyncIterator {
         return events
     }
 }
+
+extension StoreConformanceTests {
+    @Test("a stream filtered to one task is not woken by other tasks' commits, and an interrupting signal wakes it at once", arguments: StoreKind.allCases)
+    func hookStreamWakesOnlyForItsTask(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        let watched = try await store.submit(NewTask(agent: "echo", prompt: "watched"), now: t0).task
+        let interrupt = ChangeSignal()
+        var feed = store.hookStream(after: try await store.lastHookSeq(), poll: Self.noPoll)
+            .matching { $0.taskID == watched.id }.waking(on: interrupt).makeAsyncIterator()
+        // Another task's commits ring the store, but the stream waits on through them.
+        async let others: Void = {
+            for index in 0..<3 { _ = try await store.submit(NewTask(agent: "echo", prompt: "other \(index)"), now: t0) }
+        }()
+        let start = ContinuousClock.now
+        #expect(try await feed.nextBatch(timeout: .milliseconds(300)).isEmpty)
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
+        try await others
+        // A ring of the interrupting signal between two calls makes the next return at once,
+        // with nothing; the one after waits again.
+        interrupt.ring()
+        let rung = ContinuousClock.now
+        #expect(try await feed.nextBatch(timeout: .seconds(60)).isEmpty)
+        #expect(ContinuousClock.now - rung < .seconds(30))
+        #expect(try await feed.nextBatch(timeout: .milliseconds(100)).isEmpty)
+        #expect(ContinuousClock.now - rung >= .milliseconds(100))
+        // The watched task's change comes through.
+        _ = try await store.transition(watched.id, .cancel, now: t0)
+        #expect(try await feed.collect(1).map(\.type) == ["task.cancelled"])
+        #expect(feed.cursor == 5, "the cursor moved past the other tasks' events")
+    }
+}

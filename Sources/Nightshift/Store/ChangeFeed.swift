@@ -98,12 +98,17 @@ public struct HookStream: AsyncSequence, Sendable {
         /// The seq of the last event read from the log (yielded or refused by the predicate).
         public private(set) var cursor: Int64
         private var buffered: [HookEvent] = []
-        /// The signals' generations when the log was last read: a ring since is a change not read.
-        private var seen: (signal: UInt64, interrupt: UInt64)?
+        /// The store signal's generation when the log was last read: a ring since is a commit
+        /// that read may not have seen.
+        private var seenSignal: UInt64?
+        /// The interrupting signal's generation when a batch was last returned (or the iterator
+        /// made): a ring since is news the consumer has not read, even if it came between calls.
+        private var seenInterrupt: UInt64
 
         init(stream: HookStream, cursor: Int64) {
             self.stream = stream
             self.cursor = cursor
+            seenInterrupt = stream.interrupt?.generation ?? 0
         }
 
         /// The next event; `nil` once the iterating task is cancelled.
@@ -117,27 +122,35 @@ public struct HookStream: AsyncSequence, Sendable {
 
         /// The events committed since the last call (the first call: after the cursor), waiting
         /// for some at most `timeout`; empty when the timeout passes, the task is cancelled or the
-        /// interrupting signal rings first.
+        /// interrupting signal rang since the last call returned.
         public mutating func nextBatch(timeout: Duration) async throws -> [HookEvent] {
             if !buffered.isEmpty {
                 defer { buffered = [] }
                 return buffered
             }
+            defer { seenInterrupt = stream.interrupt?.generation ?? 0 }
             let deadline = ContinuousClock.now + timeout
             while true {
                 let events = try await readNew()
-                if !events.isEmpty || Task.isCancelled { return events }
+                if !events.isEmpty || Task.isCancelled || interrupted { return events }
                 let left = deadline - .now
-                guard left > .zero, await wait(timeout: Swift.min(left, stream.poll)) else { return [] }
+                guard left > .zero else { return [] }
+                await wait(timeout: Swift.min(left, stream.poll))
+                if interrupted { return [] }
             }
+        }
+
+        /// Whether the interrupting signal rang since a batch was last returned.
+        private var interrupted: Bool {
+            stream.interrupt.map { $0.generation != seenInterrupt } ?? false
         }
 
         /// Reads every page committed after the cursor; the events the predicate accepts.
         private mutating func readNew() async throws -> [HookEvent] {
             var accepted: [HookEvent] = []
             while true {
-                // Generations before the read: a ring during it is a change it may not have seen.
-                seen = (stream.signal.generation, stream.interrupt?.generation ?? 0)
+                // The generation before the read: a ring during it is a commit it may not have seen.
+                seenSignal = stream.signal.generation
                 let page = try await stream.read(cursor, HookStream.page)
                 guard let last = page.last else { return accepted }
                 cursor = last.seq
@@ -146,14 +159,15 @@ public struct HookStream: AsyncSequence, Sendable {
             }
         }
 
-        /// Waits for a ring of either signal since the last read, at most `timeout`; answers
-        /// `false` when the interrupting signal rang (the caller returns to its consumer).
-        private mutating func wait(timeout: Duration) async -> Bool {
-            let (seenSignal, seenInterrupt) = seen ?? (stream.signal.generation, stream.interrupt?.generation ?? 0)
+        /// Waits for a ring of either signal since it was last seen, at most `timeout`.
+        private func wait(timeout: Duration) async {
+            let stream = stream
+            let seenSignal = seenSignal ?? stream.signal.generation
             guard let interrupt = stream.interrupt else {
                 await stream.signal.wait(after: seenSignal, timeout: timeout)
-                return true
+                return
             }
+            let seenInterrupt = seenInterrupt
             let either = ChangeSignal()
             let start = either.generation
             await stream.signal.relaying(to: either) {
@@ -163,7 +177,6 @@ public struct HookStream: AsyncSequence, Sendable {
                     await either.wait(after: start, timeout: timeout)
                 }
             }
-            return interrupt.generation == seenInterrupt
         }
     }
 }
