@@ -17,13 +17,47 @@ extension StoreConformanceTests {
         #expect(try await feed.collect(2).map(\.seq) == [2, 3])
         // Nothing new: a bounded wait answers empty.
         #expect(try await feed.nextBatch(timeout: .milliseconds(50)).isEmpty)
-        let late = try await store.submit(NewTask(agent: "echo", prompt: "late"), now: t0).task
-        _ = try await store.transition(late.id, .cancel, now: t0)
-        let live = try await feed.collect(2)
+        let (live, late) = try await Self.pushed(store, count: 2, after: feed.cursor) {
+            let late = try await store.submit(NewTask(agent: "echo", prompt: "late"), now: t0).task
+            _ = try await store.transition(late.id, .cancel, now: t0)
+            return late
+        }
         #expect(live.map(\.seq) == [4, 5])
         #expect(live.map(\.type) == ["task.queued", "task.cancelled"])
         #expect(live.allSatisfy { $0.taskID == late.id })
+        #expect(try await feed.collect(2) == live)
         #expect(feed.cursor == 5)
+        // A claim's move is pushed too (its own statement on PostgreSQL).
+        _ = try await store.submit(NewTask(agent: "echo", prompt: "claimed"), now: t0)
+        let (started, _) = try await Self.pushed(store, count: 1, after: 6) {
+            try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0)
+        }
+        #expect(started.map(\.type) == ["task.started"])
+    }
+
+    /// The `count` hook events after `after` that `write` commits, read by a stream that waits
+    /// with a ten-minute poll; `write` runs only once the stream found nothing and waits, so only
+    /// the store's push brings them within the test's bound. Also answers what `write` returned.
+    static func pushed<T: Sendable>(
+        _ store: any TaskStore, count: Int, after: Int64, _ write: @Sendable () async throws -> T
+    ) async throws -> ([HookEvent], T) {
+        let (reads, read) = AsyncStream.makeStream(of: Int.self)
+        let stream = HookStream(after: after, poll: noPoll, signal: store.hookChanges) { after, limit in
+            let events = try await store.hookEvents(after: after, limit: limit)
+            read.yield(events.count)
+            return events
+        }
+        async let received: [HookEvent] = {
+            var live = stream.makeAsyncIterator()
+            return try await live.collect(count, within: .seconds(30))
+        }()
+        for await count in reads where count == 0 { break }
+        let written = ContinuousClock.now
+        let value = try await write()
+        let events = try await received
+        // Without a push the reader reads again only at its timeout (30 s).
+        #expect(ContinuousClock.now - written < .seconds(10), "pushed, not found at the timeout")
+        return (events, value)
     }
 
     @Test("concurrent writers: the hook stream has no gap and no duplicate, and is the log", arguments: StoreKind.allCases)
