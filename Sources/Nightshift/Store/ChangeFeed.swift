@@ -101,6 +101,10 @@ public struct HookStream: AsyncSequence, Sendable {
         /// The store signal's generation when the log was last read: a ring since is a commit
         /// that read may not have seen.
         private var seenSignal: UInt64?
+        /// When the log was last read.
+        private var lastRead: ContinuousClock.Instant?
+        /// Whether the last read stopped at a full page: more is committed after the cursor.
+        private var morePending = false
         /// The interrupting signal's generation when a batch was last returned (or the iterator
         /// made): a ring since is news the consumer has not read, even if it came between calls.
         private var seenInterrupt: UInt64
@@ -122,7 +126,9 @@ public struct HookStream: AsyncSequence, Sendable {
 
         /// The events committed since the last call (the first call: after the cursor), waiting
         /// for some at most `timeout`; empty when the timeout passes, the task is cancelled or the
-        /// interrupting signal rang since the last call returned.
+        /// interrupting signal rang since the last call returned. The log is read only when the
+        /// store rang since the last read or the poll interval has passed since it, so a consumer
+        /// that calls often with short timeouts costs the store nothing more.
         public mutating func nextBatch(timeout: Duration) async throws -> [HookEvent] {
             if !buffered.isEmpty {
                 defer { buffered = [] }
@@ -131,13 +137,22 @@ public struct HookStream: AsyncSequence, Sendable {
             defer { seenInterrupt = stream.interrupt?.generation ?? 0 }
             let deadline = ContinuousClock.now + timeout
             while true {
-                let events = try await readNew()
-                if !events.isEmpty || Task.isCancelled || interrupted { return events }
-                let left = deadline - .now
-                guard left > .zero else { return [] }
-                await wait(timeout: Swift.min(left, stream.poll))
+                if readDue {
+                    let events = try await readNew()
+                    if !events.isEmpty || Task.isCancelled || interrupted { return events }
+                }
+                let pollAt = (lastRead ?? .now) + stream.poll
+                guard ContinuousClock.now < deadline, !Task.isCancelled else { return [] }
+                await wait(until: Swift.min(deadline, pollAt))
                 if interrupted { return [] }
             }
+        }
+
+        /// Whether the log must be read: never read, more pending, a ring since the last read, or
+        /// a poll due.
+        private var readDue: Bool {
+            guard let lastRead, let seenSignal, !morePending else { return true }
+            return stream.signal.generation != seenSignal || ContinuousClock.now >= lastRead + stream.poll
         }
 
         /// Whether the interrupting signal rang since a batch was last returned.
@@ -151,16 +166,20 @@ public struct HookStream: AsyncSequence, Sendable {
             while true {
                 // The generation before the read: a ring during it is a commit it may not have seen.
                 seenSignal = stream.signal.generation
+                lastRead = .now
                 let page = try await stream.read(cursor, HookStream.page)
+                morePending = page.count == HookStream.page
                 guard let last = page.last else { return accepted }
                 cursor = last.seq
                 accepted += stream.predicate.map { page.filter($0) } ?? page
-                if page.count < HookStream.page || !accepted.isEmpty { return accepted }
+                if !morePending || !accepted.isEmpty { return accepted }
             }
         }
 
-        /// Waits for a ring of either signal since it was last seen, at most `timeout`.
-        private func wait(timeout: Duration) async {
+        /// Waits for a ring of either signal since it was last seen, at most until `instant`.
+        private func wait(until instant: ContinuousClock.Instant) async {
+            let timeout = instant - .now
+            guard timeout > .zero else { return }
             let stream = stream
             let seenSignal = seenSignal ?? stream.signal.generation
             guard let interrupt = stream.interrupt else {

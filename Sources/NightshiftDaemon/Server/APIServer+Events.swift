@@ -24,7 +24,10 @@ extension APIServer {
             limit = value
         }
         if request.headers[.accept]?.contains("text/event-stream") == true {
-            return GlobalEventStream(store: store, after: after, filter: filter, changes: engine.taskChanges, poll: streamPoll) { [engine] in
+            // The feed pushes on both stores: its poll is only a safety net, slower than a task
+            // stream's (which also catches another node's run output).
+            let poll = max(streamPoll, HookStream.defaultPoll)
+            return GlobalEventStream(store: store, after: after, filter: filter, changes: engine.taskChanges, poll: poll) { [engine] in
                 engine.drainDeadline != nil
             }.response()
         }

@@ -38,7 +38,9 @@ struct EventStream: Sendable {
                     // The feed starts at the hook seq read before the log: a state change committed
                     // after the first read below is after it, and wakes the stream.
                     let task = task
-                    var feed = try await store.hookStream(after: store.lastHookSeq(), poll: poll)
+                    // The feed's own poll is the slow safety net; the loop below still reads the
+                    // task's log every `poll`, for another node's run output.
+                    var feed = try await store.hookStream(after: store.lastHookSeq(), poll: max(poll, HookStream.defaultPoll))
                         .matching { $0.taskID == task }.waking(on: wake).makeAsyncIterator()
                     var cursor = after
                     var quietSince = ContinuousClock.now
