@@ -126,7 +126,8 @@ enum PostgresRows {
             time: Date(timeIntervalSince1970: try row["time"].decode(Double.self)),
             taskID: TaskID(trusted: try row["task_id"].decode(String.self)),
             type: try row["type"].decode(String.self),
-            data: try JSONValue(jsonText: row["data"].decode(String.self))
+            data: try JSONValue(jsonText: row["data"].decode(String.self)),
+            workspaceID: try row["workspace_id"].decode(String.self)
         )
     }
 

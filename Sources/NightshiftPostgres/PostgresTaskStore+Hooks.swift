@@ -25,11 +25,13 @@ extension PostgresTaskStore {
         }
     }
 
-    /// Runs the listening pool and, beside it, the hook sequencer every second, until the
-    /// calling task is cancelled (not at graceful shutdown, unlike ``run()``: for a store that
-    /// must outlive the services that use it); then closes the store's connections.
+    /// Runs the listening pool and, beside it, the hook sequencer every second and the listener
+    /// of the hooks channel, until the calling task is cancelled (not at graceful shutdown, unlike
+    /// ``run()``: for a store that must outlive the services that use it); then closes the store's
+    /// connections.
     public func runPool() async {
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.listenForHooks() }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: Self.sequencerInterval)

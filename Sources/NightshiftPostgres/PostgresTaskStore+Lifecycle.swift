@@ -159,8 +159,9 @@ extension Transaction {
     /// Appends `, events AS (…), hooks AS (…), [totals AS (…),] notified AS (…)`: the `state`
     /// task event (at `from_seq + 1`) and the pending hook event of each row of the `moves`
     /// expression (numbered later by the sequencer, in `ord` order within the statement); the run
-    /// totals when `runs` counts any; and a NOTIFY of the queued channel when `notify` and, with a
-    /// `notifyGate` (the name of an earlier expression), only if the gate returned rows.
+    /// totals when `runs` counts any; a NOTIFY of the queued channel when `notify` and, with a
+    /// `notifyGate` (the name of an earlier expression), only if the gate returned rows; and one of
+    /// the hooks channel when there are moves.
     static func appendRecords(to sql: inout SQL, time: String, runs: RunCounts, notify: Bool, notifyGate: String? = nil) {
         sql.append(", events AS (INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) ")
         sql.append("SELECT id, from_seq + 1, \(time), 'state', event, workspace_id FROM moves)")
@@ -176,10 +177,12 @@ extension Transaction {
             sql.append(" WHERE shard = \(Self.runTotalsShard))")
         }
         // Nodes listening for work wake up when this commits (NOTIFY is delivered at commit, and
-        // repeats within one transaction coalesce).
+        // repeats within one transaction coalesce); so do readers of the change feed, once per
+        // statement that appended hook events.
         sql.append(", notified AS (SELECT pg_notify(\(PostgresTaskStore.queuedChannelSQL), '') WHERE ")
         sql.append(.bool(notify))
-        sql.append("\(notifyGate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? ""))")
+        sql.append("\(notifyGate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? "")")
+        sql.append(" UNION ALL SELECT pg_notify(\(PostgresTaskStore.hooksChannelSQL), '') WHERE EXISTS (SELECT 1 FROM moves))")
     }
 
     /// The `run_totals` row a statement adds to: its server process's.

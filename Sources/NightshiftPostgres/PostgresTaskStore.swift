@@ -19,6 +19,8 @@ import ServiceLifecycle
 /// use, or use ``withStore(url:configuration:logger:_:)``.
 /// Every transaction that queues a task sends a NOTIFY; ``listenForWork(_:)`` receives them
 /// on any node; the engine listens, so a task queued on one node wakes the dispatchers of all.
+/// Every transaction that appends hook events sends one on another channel, which ``run()``
+/// listens for to ring ``hookChanges`` (the change feed).
 public final class PostgresTaskStore: TaskStore, Service {
     /// How the store connects and what it enforces.
     public struct Configuration: Sendable {
@@ -53,6 +55,9 @@ public final class PostgresTaskStore: TaskStore, Service {
     let statements = PreparedStatements()
     /// Settles that arrive together are written as one batch.
     let settles: Batcher<Settlement, SettleResult>
+    /// Rung when a transaction that appended hook events commits, on any node (a `NOTIFY` that
+    /// ``run()`` listens for), and when that listening connection (re)connects.
+    public let hookChanges = ChangeSignal()
 
     /// Makes a store for the database at `url` (see ``PostgresURL``). Nothing connects until
     /// ``migrate()`` or ``run()``.

@@ -131,7 +131,8 @@ enum SQLiteRows {
             time: Date(timeIntervalSince1970: row["time"]),
             taskID: TaskID(trusted: row["task_id"]),
             type: row["type"],
-            data: try JSONValue(jsonText: row["data"])
+            data: try JSONValue(jsonText: row["data"]),
+            workspaceID: row["workspace_id"]
         )
     }
 

@@ -144,6 +144,7 @@ extension WriteTransaction {
     /// hundred moves), and counts them.
     func recordTransitions(_ records: [TransitionRecord], now: Date) throws {
         let time = now.timeIntervalSince1970
+        if !records.isEmpty { appendedHooks = true }
         for chunk in records.chunks(of: Self.rowsPerStatement) {
             var events: [(any DatabaseValueConvertible)?] = []
             var hooks: [(any DatabaseValueConvertible)?] = []

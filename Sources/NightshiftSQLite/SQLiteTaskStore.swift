@@ -52,6 +52,9 @@ public final class SQLiteTaskStore: TaskStore {
     /// Batches concurrent settles into one set-based write.
     let settles: WriteCoalescer<Settlement, SettleResult>
     private let checkpointer: WALCheckpointer
+    /// Rung after each commit of this store's writer that appended hook events (another process
+    /// writing the same file rings nothing here: its writes reach the feed at its poll).
+    public let hookChanges: ChangeSignal
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// Refuses a database whose schema is newer than this binary.
@@ -90,7 +93,9 @@ public final class SQLiteTaskStore: TaskStore {
         let checkpointer = try WALCheckpointer(
             path: path, configuration: config, restartFrames: Int32(clamping: configuration.walRestartPages))
         self.checkpointer = checkpointer
-        writer = WriteQueue(pool: pool, afterCommit: checkpointer.committed, afterBatch: { transaction in
+        let hookChanges = ChangeSignal()
+        self.hookChanges = hookChanges
+        writer = WriteQueue(pool: pool, afterCommit: checkpointer.committed, hooksCommitted: hookChanges.ring, afterBatch: { transaction in
             for (state, delta) in transaction.stateDeltas where delta != 0 {
                 try transaction.db.cachedStatement(sql: "UPDATE state_counts SET n = n + ? WHERE state = ?")
                     .execute(arguments: [delta, state.rawValue])

@@ -46,18 +46,22 @@ final class WriteQueue: Sendable {
     private let queue = DispatchQueue(label: "nightshift.sqlite.writer")
     private let afterBatch: @Sendable (WriteTransaction) throws -> Void
     private let afterCommit: @Sendable () -> (@Sendable (Database) -> Void)?
+    private let hooksCommitted: @Sendable () -> Void
 
     /// `afterBatch` runs at the end of every transaction, before commit (e.g. to write counters);
     /// `afterCommit` after every commit; the work it returns, if any, runs on the writer's
-    /// connection before the next transaction.
+    /// connection before the next transaction. `hooksCommitted` is called after each commit of a
+    /// transaction that appended hook events.
     init(
         pool: DatabasePool,
         afterCommit: @escaping @Sendable () -> (@Sendable (Database) -> Void)?,
+        hooksCommitted: @escaping @Sendable () -> Void = {},
         afterBatch: @escaping @Sendable (WriteTransaction) throws -> Void
     ) {
         self.pool = pool
         self.afterBatch = afterBatch
         self.afterCommit = afterCommit
+        self.hooksCommitted = hooksCommitted
     }
 
     /// Runs `operation` in the next transaction and returns its value once that transaction committed.
@@ -130,6 +134,7 @@ final class WriteQueue: Sendable {
             if batch.isEmpty { return }
             var outcomes: [Ran] = []
             outcomes.reserveCapacity(batch.count)
+            var appendedHooks = false
             do {
                 try pool.writeWithoutTransaction { db in
                     // Cached statements: GRDB's inTransaction prepares BEGIN and COMMIT anew each time.
@@ -147,6 +152,7 @@ final class WriteQueue: Sendable {
                         }
                         try afterBatch(transaction)
                         try db.cachedStatement(sql: "COMMIT").execute()
+                        appendedHooks = transaction.appendedHooks
                     } catch {
                         if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
                         throw error
@@ -165,6 +171,9 @@ final class WriteQueue: Sendable {
                 retry = Array(batch[..<failedIndex]) + Array(batch[(failedIndex + 1)...])
                 continue
             }
+            // Before the acknowledgements: a caller that reads the feed once its write returned
+            // finds the ring already counted.
+            if appendedHooks { hooksCommitted() }
             for outcome in outcomes {
                 switch outcome {
                 case .succeeded(let acknowledge), .refused(let acknowledge), .failed(let acknowledge): acknowledge()
@@ -184,6 +193,9 @@ final class WriteTransaction {
     var stateDeltas: [TaskState: Int] = [:]
     /// Runs started, succeeded and failed in this batch, written once per batch.
     var runDeltas: [String: Int] = [:]
+    /// Whether an operation appended hook events (one that was then refused may have set it:
+    /// readers of the feed then read once for nothing).
+    var appendedHooks = false
 
     init(db: Database) {
         self.db = db

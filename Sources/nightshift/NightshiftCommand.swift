@@ -20,7 +20,7 @@ struct NightshiftCommand: AsyncParsableCommand {
             SubmitCommand.self, ListCommand.self, ShowCommand.self, LogsCommand.self,
             CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self, ArchiveCommand.self,
             PriorityCommand.self,
-            StatusCommand.self, AgentsCommand.self,
+            StatusCommand.self, AgentsCommand.self, EventsCommand.self,
             CheckpointsCommand.self, MemoryCommand.self, TokenCommand.self, TokensCommand.self, WorkspacesCommand.self,
         ]
     )

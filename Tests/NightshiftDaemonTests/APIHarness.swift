@@ -29,6 +29,7 @@ struct APIHarness {
         handlers: [String: BuiltinRunner.Handler],
         streamPoll: Duration = .milliseconds(10),
         limits: ConnectionLimits = ConnectionLimits(),
+        clock: any EngineClock = SystemClock(),
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -37,7 +38,8 @@ struct APIHarness {
         for name in handlers.keys { try await store.saveAgent(Agent(name: name, runner: .builtin, retry: RetryPolicy(maxAttempts: 1))) }
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
-            configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory))
+            configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory),
+            clock: clock)
         let recorder = ExchangeRecorder()
         let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in

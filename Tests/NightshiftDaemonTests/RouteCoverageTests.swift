@@ -28,6 +28,8 @@ struct RouteCoverageTests {
                 #expect(try await api.request(.POST, "/v1/tasks/\(later)/\(action)").status == 200, "\(action)")
             }
             #expect(try await api.request(.GET, "/v1/status").status == 200)
+            let feed = try await api.request(.GET, "/v1/events")
+            #expect(feed.status == 200 && feed.json?["next_after"] != 0, "\(feed.body)")
 
             #expect(try await api.request(.GET, "/v1/agents").status == 200)
             #expect(try await api.request(.POST, "/v1/agents", body: #"{"name":"tour","runner":"builtin"}"#).status == 201)

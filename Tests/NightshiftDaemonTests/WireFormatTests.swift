@@ -21,6 +21,7 @@ struct WireFormatTests {
         ("CleanupResult", WireCleanupResult.self), ("Memory", Memory.self), ("MemoryList", WireMemoryList.self),
         ("Token", WireToken.self), ("NewTokenAnswer", WireIssuedToken.self), ("TokenList", WireTokenList.self),
         ("Workspace", WireWorkspace.self), ("WorkspaceList", WireWorkspaceList.self),
+        ("HookEvent", WireHookEvent.self), ("HookEventList", WireHookEventPage.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).

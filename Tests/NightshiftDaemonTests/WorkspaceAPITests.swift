@@ -78,6 +78,14 @@ struct WorkspaceAPITests {
             #expect(counted == 1, "only A's own task is counted in A's status")
             let recent = status?["recent_runs"]?.items ?? []
             #expect(!recent.contains { $0["task_id"]?.stringValue == id })
+            // The global feed carries only the token's workspace's lifecycle changes: A sees its
+            // own task's, never B's, though B's came first in the one stream of the store.
+            let feedOf = { (token: String) async throws -> Set<String> in
+                let page = try await api.request(.GET, "/v1/events?limit=1000", token: token).json?["events"]?.items ?? []
+                return Set(page.compactMap { $0["task_id"]?.stringValue })
+            }
+            #expect(try await feedOf(a) == [mineID])
+            #expect(try await feedOf(b) == [id])
             // The bootstrap admin of default sees neither: default is a workspace of its own.
             #expect(try await api.request(.GET, "/v1/tasks/\(id)").status == 404)
 

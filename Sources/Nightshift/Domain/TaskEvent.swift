@@ -56,14 +56,17 @@ public struct HookEvent: Sendable, Hashable, Codable {
     public var type: String
     /// Details: `from`, `to`, `agent`, `action`.
     public var data: JSONValue
+    /// The task's workspace: a reader sees only its own workspace's events.
+    public var workspaceID: String
 
     /// Creates a hook event value.
-    public init(seq: Int64, time: Date, taskID: TaskID, type: String, data: JSONValue) {
+    public init(seq: Int64, time: Date, taskID: TaskID, type: String, data: JSONValue, workspaceID: String = Workspace.defaultID) {
         self.seq = seq
         self.time = time
         self.taskID = taskID
         self.type = type
         self.data = data
+        self.workspaceID = workspaceID
     }
 
     /// The hook type for a move into `state`.

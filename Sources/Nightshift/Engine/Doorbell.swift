@@ -52,6 +52,8 @@ public final class ChangeSignal: Sendable {
         var consumed: UInt64 = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextID = 0
+        /// Signals rung with this one (``relaying(to:_:)``).
+        var followers: [Int: ChangeSignal] = [:]
     }
 
     private let state = Mutex(State())
@@ -70,13 +72,26 @@ public final class ChangeSignal: Sendable {
     /// Announces a change to every waiter (for consuming waiters: to those waiting now, or else
     /// to the next one).
     public func ring() {
-        let waiters = state.withLock { state in
+        let (waiters, followers) = state.withLock { state in
             state.generation &+= 1
             if !state.waiters.isEmpty { state.consumed = state.generation }
             defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
+            return (Array(state.waiters.values), Array(state.followers.values))
         }
         for waiter in waiters { waiter.resume() }
+        for follower in followers { follower.ring() }
+    }
+
+    /// Rings `follower` too whenever this signal rings, while `body` runs: how one waiter waits
+    /// for any of several signals (relay each to one of its own).
+    public func relaying<T>(to follower: ChangeSignal, _ body: () async throws -> T) async rethrows -> T {
+        let id = state.withLock { state in
+            state.nextID += 1
+            state.followers[state.nextID] = follower
+            return state.nextID
+        }
+        defer { state.withLock { _ = $0.followers.removeValue(forKey: id) } }
+        return try await body()
     }
 
     /// Waits until the generation passes `seen`, at most `timeout` (or until the calling task is

@@ -34,7 +34,6 @@ extension Engine {
                     claimed = try await store.claim(
                         worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: claimTime)
                     failures = 0
-                    if !claimed.isEmpty { changes.ring() }
                 } catch {
                     failures += 1
                     logger.error("claim failed", metadata: ["nightshift.error": "\(error)"])

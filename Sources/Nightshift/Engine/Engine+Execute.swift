@@ -17,10 +17,10 @@ extension Engine {
         logger[metadataKey: "nightshift.task_id"] = "\(task.id)"
         logger[metadataKey: "nightshift.run_id"] = "\(claimed.run.id)"
         let errorLogger = logger
-        let events = RunEventBuffer(lease: claimed.lease) { [store, changes] batch in
+        let events = RunEventBuffer(lease: claimed.lease) { [store, taskChanges] batch in
             do {
                 let current = try await store.appendRunWrite(batch)
-                if current, !batch.events.isEmpty { changes.ring() }
+                if current, !batch.events.isEmpty { taskChanges.ring(task.id) }
                 return current
             } catch {
                 errorLogger.error("could not write run events", metadata: ["nightshift.error": "\(error)"])
@@ -63,7 +63,6 @@ extension Engine {
         }
         do {
             let result = try await settleRetrying(claimed.lease, outcome: outcome, checkpoints: checkpoints, logger: logger)
-            changes.ring()
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }

@@ -13,7 +13,6 @@ extension Engine {
                 if !rescued.isEmpty {
                     logger.warning("rescued runs with expired leases", metadata: ["nightshift.count": "\(rescued.count)"])
                     doorbell.ring()
-                    changes.ring()
                 }
             } catch {
                 logger.error("rescue failed", metadata: ["nightshift.error": "\(error)"])

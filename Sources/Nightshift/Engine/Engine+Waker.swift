@@ -7,10 +7,8 @@ extension Engine {
     func wakeLoop() async {
         repeat {
             do {
-                if try await !store.wakeDue(now: clock.now).isEmpty {
-                    doorbell.ring()
-                    changes.ring()
-                }
+                // The wake-ups' state changes reach followers through the store's change feed.
+                if try await !store.wakeDue(now: clock.now).isEmpty { doorbell.ring() }
             } catch {
                 logger.error("waking due tasks failed", metadata: ["nightshift.error": "\(error)"])
             }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The writes of checkpoints and memories that come from outside a run (the HTTP API, through a
-/// ``WorkspaceScope``): each goes through the engine, so the change feed rings for it as for
-/// every other write.
+/// ``WorkspaceScope``): each goes through the engine, which stamps it with its clock. They write no
+/// task event or hook event, so no follower of a log has anything to be told.
 extension Engine {
     /// Saves a checkpoint of `workspace` (replacing the one with its id); answers it as stored,
     /// and whether it is new.
@@ -11,14 +11,12 @@ extension Engine {
     ) async throws -> (checkpoint: SessionCheckpoint, created: Bool) {
         let existed = checkpoint.id.isEmpty ? false : try await store.checkpoint(id: checkpoint.id, workspace: workspace) != nil
         let saved = try await store.saveCheckpoint(checkpoint, workspace: workspace)
-        changes.ring()
         return (saved, !existed)
     }
 
     /// Marks a checkpoint of `workspace` resolved (a resolved one is answered unchanged).
     public func resolveCheckpoint(id: String, workspace: String) async throws -> SessionCheckpoint {
         let checkpoint = try await store.resolveCheckpoint(id: id, now: clock.now, workspace: workspace)
-        changes.ring()
         return checkpoint
     }
 
@@ -26,7 +24,6 @@ extension Engine {
     /// answers how many.
     public func cleanupCheckpoints(olderThanDays days: Int, workspace: String) async throws -> Int {
         let archived = try await store.cleanupCheckpoints(olderThanDays: days, now: clock.now, workspace: workspace)
-        changes.ring()
         return archived
     }
 
@@ -36,14 +33,12 @@ extension Engine {
     ) async throws -> Memory {
         let memory = try await store.setMemory(
             workspace: workspace, agent: agent, key: key, summary: summary, expectedVersion: expectedVersion, now: clock.now)
-        changes.ring()
         return memory
     }
 
     /// Removes a memory; answers whether it existed.
     public func deleteMemory(workspace: String, agent: String, key: String) async throws -> Bool {
         let existed = try await store.deleteMemory(workspace: workspace, agent: agent, key: key)
-        changes.ring()
         return existed
     }
 }

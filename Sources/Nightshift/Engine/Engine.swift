@@ -22,9 +22,10 @@ public final class Engine: Service, Sendable {
     let runners: RunnerRegistry
     let logger: Logger
     let doorbell: Doorbell
-    /// Rung after each write this engine makes to a task's event log (submits, actions, claims,
-    /// run events, settles, rescues and wakes), so readers that follow a log (SSE) need not poll.
-    public let changes: ChangeSignal
+    /// Rung for each write this engine makes to a task's event log that the hook stream does not
+    /// carry (run output, priority, archive; actions too), and for every follower at shutdown:
+    /// with the store's ``ChangeFeed``, what a reader that follows one task's log (SSE) waits on.
+    public let taskChanges = TaskChangeSignals()
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -59,16 +60,12 @@ public final class Engine: Service, Sendable {
         self.clock = clock
         self.logger = logger
         doorbell = Doorbell(clock: clock)
-        changes = ChangeSignal(clock: clock)
     }
 
     /// Queues a task and wakes the dispatcher.
     public func submit(_ new: NewTask) async throws -> SubmitResult {
         let result = try await store.submit(new, now: clock.now)
-        if result.inserted {
-            doorbell.ring()
-            changes.ring()
-        }
+        if result.inserted { doorbell.ring() }
         return result
     }
 
@@ -85,7 +82,7 @@ public final class Engine: Service, Sendable {
     @discardableResult
     public func transition(_ id: TaskID, _ action: LifecycleAction, workspace: String? = nil) async throws -> AgentTask {
         let task = try await store.transition(id, action, now: clock.now, workspace: workspace)
-        changes.ring()
+        taskChanges.ring(id)
         if task.state.isTerminal { removeDirectories(of: id, endedIn: task.state) }
         switch action {
         case .cancel:
@@ -117,7 +114,7 @@ public final class Engine: Service, Sendable {
     /// Archives a finished task, ringing the change feed for its `archived` event.
     public func archive(_ id: TaskID, workspace: String? = nil) async throws -> AgentTask {
         let task = try await store.archive(id, now: clock.now, workspace: workspace)
-        changes.ring()
+        taskChanges.ring(id)
         return task
     }
 
@@ -125,7 +122,7 @@ public final class Engine: Service, Sendable {
     /// `priority` event (and the dispatcher: the order of the queue changed).
     public func setPriority(_ id: TaskID, to priority: Int, workspace: String? = nil) async throws -> AgentTask {
         let task = try await store.setPriority(id, to: priority, now: clock.now, workspace: workspace)
-        changes.ring()
+        taskChanges.ring(id)
         doorbell.ring()
         return task
     }
@@ -217,7 +214,7 @@ public final class Engine: Service, Sendable {
             ])
             self.doorbell.ring()
             // Followers of event streams end theirs now rather than hold the shutdown up.
-            self.changes.ring()
+            self.taskChanges.ringAll()
         }
     }
 

@@ -87,7 +87,7 @@ extension NightshiftClient {
     }
 
     /// Starts the failure clock on the first failure; answers whether `window` has passed since.
-    private static func windowPassed(_ since: inout ContinuousClock.Instant?, _ window: Duration) -> Bool {
+    static func windowPassed(_ since: inout ContinuousClock.Instant?, _ window: Duration) -> Bool {
         let now = ContinuousClock.now
         guard let start = since else {
             since = now

@@ -30,6 +30,7 @@ extension APIServer {
             return reply(WireRunList(runs: try await server.scope(context).runs(task: id).map(WireRun.init)))
         },
         .v1(.get, "status") { try await $0.status($1, $2) },
+        .v1(.get, "events") { try await $0.hookEvents($1, $2) },
 
         .v1(.get, "agents") { server, _, context in
             reply(WireAgentList(agents: try await server.scope(context).agents().map(WireAgent.init)))

@@ -112,7 +112,7 @@ extension APIServer {
             after = value
         }
         if request.headers[.accept]?.contains("text/event-stream") == true {
-            return EventStream(scope: try scope(context), task: id, after: after, changes: engine.changes, poll: streamPoll) { [engine] in
+            return EventStream(feed: engine.store, scope: try scope(context), task: id, after: after, changes: engine.taskChanges, poll: streamPoll) { [engine] in
                 engine.drainDeadline != nil
             }.response()
         }

@@ -70,11 +70,13 @@ public struct APIServer: Sendable {
         _ body: @Sendable (Int) async throws -> T
     ) async throws -> T {
         let (ports, bound) = AsyncStream.makeStream(of: Int.self)
-        let app = application(host: host, port: port, services: services, logger: logger) { port in
+        let app = application(host: host, port: port, logger: logger) { port in
             bound.yield(port)
             bound.finish()
         }
-        return try await withServices([app], logger: logger) {
+        // Shut down in reverse order, as `nightshift serve` does: the services (the engine) drain
+        // first, which ends open event streams, then the API stops.
+        return try await withServices([app] + services, logger: logger) {
             var boundPort = port
             for await value in ports { boundPort = value }
             return try await body(boundPort)

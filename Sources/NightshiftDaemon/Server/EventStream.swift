@@ -5,18 +5,23 @@ import NIOCore
 
 /// A task's events as Server-Sent Events: `id:` is the event's seq (so a client resumes with
 /// `Last-Event-ID` without a gap or a repeat), `event:` its type, `data:` the event as JSON. The
-/// stream ends once the task is terminal and every event up to then was sent. It reads the log
-/// again when the engine rings its change signal, at most every 20 ms, and at the poll interval
-/// in any case.
+/// stream ends once the task is terminal and every event up to then was sent.
+///
+/// It reads the task's log again when the change feed carries a hook event of this task (a state
+/// change, from any node), when the engine rings for this task's other writes (run output,
+/// priority), at most every 20 ms, and at the poll interval in any case (another node's run
+/// output is in no feed).
 struct EventStream: Sendable {
-    /// The workspace the task belongs to: the stream reads through it.
+    /// The store's change feed (filtered to the task, which the scope below found in the
+    /// request's workspace).
+    let feed: any ChangeFeed
+    /// The workspace the task belongs to: the stream reads the task and its log through it.
     let scope: WorkspaceScope
     let task: TaskID
     let after: Int64
-    /// Rung by the engine after it writes to any task's log: the stream reads again then.
-    let changes: ChangeSignal
-    /// How often the stream reads even without a ring, for writes the engine here did not make
-    /// (another node's, on a shared PostgreSQL).
+    /// Rung by the engine for this task's writes the hook stream does not carry, and at shutdown.
+    let changes: TaskChangeSignals
+    /// How often the stream reads even without a ring.
     let poll: Duration
     /// Whether the daemon is shutting down: the stream then ends at once, saying so in a
     /// comment, so that it does not hold the shutdown up; clients reconnect to the daemon that
@@ -24,8 +29,8 @@ struct EventStream: Sendable {
     let isShuttingDown: @Sendable () -> Bool
     /// A comment line this often keeps proxies from closing a quiet stream.
     static let keepAlive = Duration.seconds(15)
-    /// The least time between two reads: while many tasks run, rings come far more often than
-    /// one task's events do.
+    /// The least time between two reads: a busy task's output rings far more often than a
+    /// client needs to be written to.
     static let minimumGap = Duration.milliseconds(20)
 
     func response() -> Response {
@@ -33,39 +38,46 @@ struct EventStream: Sendable {
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
-                var cursor = after
-                var quietSince = ContinuousClock.now
-                // Read before the store, so that a write after the reads below is a ring not yet seen.
-                var seen = changes.generation
-                while true {
-                    let readAt = ContinuousClock.now
-                    // Read the state before the events: if it is terminal, the events read next
-                    // include its final state event.
-                    let terminal = try await scope.task(task)?.state.isTerminal ?? true
-                    let events = try await scope.events(task: task, after: cursor, limit: 500)
-                    if !events.isEmpty {
-                        var text = ""
-                        for event in events {
-                            text += "id: \(event.seq)\nevent: \(event.type)\ndata: \(WireEvent(event).json.jsonText)\n\n"
+                try await changes.following(task) { wake in
+                    // The feed starts at the hook seq read before the log: a state change committed
+                    // after the first read below is after it, and wakes the stream.
+                    let task = task
+                    // The feed's own poll is the slow safety net; the loop below still reads the
+                    // task's log every `poll`, for another node's run output.
+                    var feed = try await feed.hookStream(after: feed.lastHookSeq(), poll: max(poll, HookStream.defaultPoll))
+                        .matching { $0.taskID == task }.waking(on: wake).makeAsyncIterator()
+                    var cursor = after
+                    var quietSince = ContinuousClock.now
+                    while true {
+                        let readAt = ContinuousClock.now
+                        // Read the state before the events: if it is terminal, the events read next
+                        // include its final state event.
+                        let terminal = try await scope.task(task)?.state.isTerminal ?? true
+                        let events = try await scope.events(task: task, after: cursor, limit: 500)
+                        if !events.isEmpty {
+                            var text = ""
+                            for event in events {
+                                text += "id: \(event.seq)\nevent: \(event.type)\ndata: \(WireEvent(event).json.jsonText)\n\n"
+                            }
+                            try await writer.write(ByteBuffer(string: text))
+                            cursor = events.last!.seq
+                            quietSince = .now
+                            if events.count == 500 { continue }
                         }
-                        try await writer.write(ByteBuffer(string: text))
-                        cursor = events.last!.seq
-                        quietSince = .now
-                        if events.count == 500 { continue }
+                        if terminal { break }
+                        if isShuttingDown() {
+                            try await writer.write(ByteBuffer(string: ": the daemon is shutting down; reconnect with Last-Event-ID\nretry: 2000\n\n"))
+                            break
+                        }
+                        if ContinuousClock.now - quietSince > Self.keepAlive {
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                            quietSince = .now
+                        }
+                        _ = try await feed.nextBatch(timeout: min(poll, Self.keepAlive))
+                        try Task.checkCancellation()
+                        let since = ContinuousClock.now - readAt
+                        if since < Self.minimumGap { try await Task.sleep(for: Self.minimumGap - since) }
                     }
-                    if terminal { break }
-                    if isShuttingDown() {
-                        try await writer.write(ByteBuffer(string: ": the daemon is shutting down; reconnect with Last-Event-ID\nretry: 2000\n\n"))
-                        break
-                    }
-                    if ContinuousClock.now - quietSince > Self.keepAlive {
-                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                        quietSince = .now
-                    }
-                    seen = await changes.wait(after: seen, timeout: min(poll, Self.keepAlive))
-                    try Task.checkCancellation()
-                    let since = ContinuousClock.now - readAt
-                    if since < Self.minimumGap { try await Task.sleep(for: Self.minimumGap - since) }
                 }
                 try await writer.finish(nil)
             })

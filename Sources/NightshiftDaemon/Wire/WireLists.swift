@@ -145,3 +145,50 @@ public struct WireErrorBody: WireValue, Hashable {
     /// What went wrong.
     public var error: Detail
 }
+
+/// A hook event (one entry of the global stream of lifecycle changes) as the API answers it.
+public struct WireHookEvent: WireValue, Hashable {
+    /// Its position in the global stream (what `Last-Event-ID` resumes after).
+    public var seq: Int64
+    /// When it happened.
+    public var time: Date
+    /// The task.
+    public var taskID: String
+    /// `task.<new state>` (`task.running` is `task.started`).
+    public var type: String
+    /// `from`, `to`, `agent`, `action`.
+    public var data: JSONValue
+
+    enum CodingKeys: String, CodingKey {
+        case seq, time, type, data
+        case taskID = "task_id"
+    }
+
+    /// The wire form of `event`.
+    public init(_ event: HookEvent) {
+        seq = event.seq
+        time = event.time
+        taskID = event.taskID.rawValue
+        type = event.type
+        data = event.data
+    }
+}
+
+/// The answer of `GET /v1/events` (as JSON): a page of hook events.
+public struct WireHookEventPage: WireValue, Hashable {
+    /// The events the filters kept, in order.
+    public var events: [WireHookEvent]
+    /// Where the read stopped, whether or not the filters kept its last event: the next page's `after`.
+    public var nextAfter: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case events
+        case nextAfter = "next_after"
+    }
+
+    /// A page of `events` that read up to `nextAfter`.
+    public init(events: [WireHookEvent], nextAfter: Int64) {
+        self.events = events
+        self.nextAfter = nextAfter
+    }
+}
