@@ -198,14 +198,21 @@ extension Transaction {
     /// Resolves the active checkpoints of tasks that just ended: nothing resumes from them any more.
     func resolveActiveCheckpoints(of tasks: [TaskID], now: Date) async throws {
         guard !tasks.isEmpty else { return }
-        var sql = SQL("SELECT body, workspace_id FROM checkpoints WHERE task_id = ANY(")
-        sql.append(.texts(tasks.map(\.rawValue)))
-        sql.append(") AND status = 'active' ORDER BY id FOR UPDATE")
-        for row in try await rows(sql) {
-            var checkpoint = try Self.checkpoint(row)
-            checkpoint.status = .resolved
-            checkpoint.updatedAt = SessionCheckpoint.roundedTime(now)
-            try await writeCheckpoint(checkpoint, workspace: try row["workspace_id"].decode(String.self))
-        }
+        var sql = SQL("WITH ")
+        Self.appendResolution(to: &sql, ids: sql.bind(.texts(tasks.map(\.rawValue))), now: now)
+        sql.append(" SELECT 1")
+        try await rows(sql)
+    }
+
+    /// The expression `resolved AS (UPDATE …)` that resolves the active checkpoints of the tasks
+    /// whose ids the array parameter `ids` holds (the body's status and time set in place, as the
+    /// columns are): a settle adds it to the statement that ends its tasks.
+    static func appendResolution(to sql: inout SQL, ids: String, now: Date) {
+        let time = SessionCheckpoint.roundedTime(now)
+        sql.append("resolved AS (UPDATE checkpoints SET status = 'resolved', updated_at = ")
+        sql.append(.double(time.timeIntervalSince1970))
+        sql.append(", body = jsonb_set(jsonb_set(body::jsonb, '{status}', '\"resolved\"'), '{updated_at}', to_jsonb(")
+        sql.append(.text(JSONTime.json(time).stringValue))
+        sql.append("::text))::text WHERE checkpoints.task_id = ANY(\(ids)) AND checkpoints.status = 'active')")
     }
 }

@@ -67,8 +67,7 @@ extension Transaction {
         sql.append("""
             , runs_opened AS (INSERT INTO runs (id, task_id, attempt, worker_id, lease_token, lease_expires_at, heartbeat_at, started_at, workspace_id)
                 SELECT run_id, id, attempt, \(workerID), lease_token, \(expires), \(time), \(time), workspace_id FROM moved)
-            SELECT flag.limited, moved.* FROM (SELECT \(limits) AS limited, \(Self.asynchronousCommit) AS commit_mode,
-                (SELECT count(pg_notify(\(PostgresTaskStore.hooksChannelSQL), '')) FROM (SELECT 1 FROM moved LIMIT 1) AS one) AS notified) AS flag
+            SELECT flag.limited, moved.* FROM (SELECT \(limits) AS limited, \(Self.asynchronousCommit) AS commit_mode) AS flag
                 LEFT JOIN moved ON true ORDER BY moved.ord
             """)
         let rows = try await rows(sql)

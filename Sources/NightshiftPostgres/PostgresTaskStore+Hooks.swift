@@ -31,7 +31,8 @@ extension PostgresTaskStore {
     /// connections.
     public func runPool() async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.listenForHooks() }
+            group.addTask { await self.listenForChanges() }
+            group.addTask { await self.noticeHooks() }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: Self.sequencerInterval)

@@ -176,13 +176,15 @@ extension Transaction {
             sql.append(.int(runs.failed))
             sql.append(" WHERE shard = \(Self.runTotalsShard))")
         }
-        // Nodes listening for work wake up when this commits (NOTIFY is delivered at commit, and
-        // repeats within one transaction coalesce); so do readers of the change feed, once per
-        // statement that appended hook events.
-        sql.append(", notified AS (SELECT pg_notify(\(PostgresTaskStore.queuedChannelSQL), '') WHERE ")
+        // Nodes listening for work wake up when this commits, if it made a task queued (NOTIFY is
+        // delivered at commit; repeats within one transaction coalesce); so do the change feed's
+        // readers. Other moves are told to the feed by the store's coalesced notice after the
+        // commit (``PostgresTaskStore/noticeHooks()``): a notification per statement would cost
+        // the server a wake-up of every listening connection per batch.
+        sql.append(", notified AS (SELECT pg_notify(\(PostgresTaskStore.changesChannelSQL), '\(PostgresTaskStore.queuedPayload)') WHERE ")
         sql.append(.bool(notify))
         sql.append("\(notifyGate.map { " AND EXISTS (SELECT 1 FROM \($0))" } ?? "")")
-        sql.append(" UNION ALL SELECT pg_notify(\(PostgresTaskStore.hooksChannelSQL), '') WHERE EXISTS (SELECT 1 FROM moves))")
+        sql.append(")")
     }
 
     /// The `run_totals` row a statement adds to: its server process's.

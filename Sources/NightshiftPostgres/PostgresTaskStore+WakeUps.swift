@@ -3,39 +3,26 @@ import Nightshift
 import PostgresNIO
 
 extension PostgresTaskStore {
-    /// The notification channel of this store's schema, as an SQL expression: every transaction
-    /// that makes a task `queued` notifies it.
-    static let queuedChannelSQL = "current_schema() || '.nightshift.queued'"
-
-    /// Listens, on a connection of its own, for tasks becoming queued on any node (submits,
-    /// retries, wakes, resumes, released runs) and calls `wake` for each notification, until the
-    /// calling task is cancelled. Notifications of one transaction arrive as one.
+    /// Calls `wake` for every task made queued on any node (submits, retries, wakes, resumes,
+    /// released runs) — a notification with the payload ``queuedPayload`` on the store's changes
+    /// channel, which the connection ``run()`` listens on receives — and once at the start and
+    /// each time that connection listens again (for what was queued meanwhile), until the calling
+    /// task is cancelled. Notifications of one transaction arrive as one.
     ///
     /// This is the push half of cross-node wake-ups; a slow poll remains the safety net, since a
-    /// notification sent while no connection listens is not kept. `wake` is called once as soon as
-    /// the connection listens, for what was queued before.
+    /// notification sent while no connection listens is not kept.
     public func listenForWork(_ wake: @escaping @Sendable () -> Void) async throws {
-        let logger = logger
-        do {
-            try await client.withConnection { connection in
-                var channel = ""
-                for try await name in try await connection.query("SELECT \(unescaped: Self.queuedChannelSQL) AS channel", logger: logger)
-                    .decode(String.self)
-                {
-                    channel = name
-                }
-                try await connection.listen(on: channel) { notifications in
-                    wake()
-                    for try await _ in notifications { wake() }
-                }
-                // The sequence ends only when the connection does.
-                throw NightshiftError(.storeUnavailable, "the listening connection to \(url) closed")
-            }
-        } catch is CancellationError {
-            return
-        } catch {
+        let interest = listeningInterest()
+        defer { withExtendedLifetime(interest) {} }
+        var seen = workChanges.generation
+        // Not listening yet: the listener's first ring, when it listens, is the first wake.
+        if !listening.withLock({ $0 }) { seen = await workChanges.wait(after: seen, timeout: .seconds(10)) }
+        wake()
+        while !Task.isCancelled {
+            let now = await workChanges.wait(after: seen, timeout: .seconds(3600))
             if Task.isCancelled { return }
-            throw Self.storeError(error, doing: "listen")
+            if now != seen { wake() }
+            seen = now
         }
     }
 }

@@ -4,6 +4,7 @@ import Nightshift
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// The ``TaskStore`` on PostgreSQL, shared by any number of nodes.
 ///
@@ -17,10 +18,11 @@ import ServiceLifecycle
 /// runs the pool of the listening connection and the hook sequencer, and closes the
 /// connections at the end: run it in a task group or a `ServiceGroup` while the store is in
 /// use, or use ``withStore(url:configuration:logger:_:)``.
-/// Every transaction that queues a task sends a NOTIFY; ``listenForWork(_:)`` receives them
-/// on any node; the engine listens, so a task queued on one node wakes the dispatchers of all.
-/// Every transaction that appends hook events sends one on another channel, which ``run()``
-/// listens for to ring ``hookChanges`` (the change feed).
+/// Every transaction that queues a task sends a NOTIFY (payload `queued`) on the schema's
+/// changes channel, and each node sends a coalesced notice there after its writes; while anyone
+/// follows the store's changes, ``run()`` listens there, ringing ``hookChanges`` (the change
+/// feed) for each and ``listenForWork(_:)``'s callers for the `queued` ones, so a task queued on
+/// one node wakes the dispatchers of all (docs/postgres.md).
 public final class PostgresTaskStore: TaskStore, Service {
     /// How the store connects and what it enforces.
     public struct Configuration: Sendable {
@@ -58,6 +60,18 @@ public final class PostgresTaskStore: TaskStore, Service {
     /// Rung when a transaction that appended hook events commits, on any node (a `NOTIFY` that
     /// ``run()`` listens for), and when that listening connection (re)connects.
     public let hookChanges = ChangeSignal()
+    /// Rung when a transaction that made a task queued commits, on any node, and when the
+    /// listening connection (re)connects: what ``listenForWork(_:)`` follows.
+    let workChanges = ChangeSignal()
+    /// Whether the connection that receives the changes channel listens now.
+    let listening = Mutex(false)
+    /// Rung after each write that may have appended hook events: ``noticeHooks()`` then tells the
+    /// change feed's listeners on every node, at most every ``hookNoticeGap``.
+    let hookNotices: ChangeSignal
+    /// How many follow the store's changes (``listeningInterest()``): it listens while any do.
+    let listeners = Mutex(0)
+    /// Rung when ``listeners`` changes.
+    let listenersChanged = ChangeSignal()
 
     /// Makes a store for the database at `url` (see ``PostgresURL``). Nothing connects until
     /// ``migrate()`` or ``run()``.
@@ -79,8 +93,13 @@ public final class PostgresTaskStore: TaskStore, Service {
         let connections = ConnectionStack(
             configuration: Self.connectionConfiguration(url, configuration), maximum: configuration.maximumConnections, logger: logger)
         self.connections = connections
+        let hookNotices = ChangeSignal()
+        self.hookNotices = hookNotices
         settles = Batcher { [logger, statements] settlements in
-            try await Self.write(connections, logger, statements) { transaction in try await transaction.settleAll(settlements, by: "worker") }
+            defer { hookNotices.ring() }
+            return try await Self.write(connections, logger, statements) { transaction in
+                try await transaction.settleAll(settlements, by: "worker")
+            }
         }
     }
 
@@ -132,7 +151,8 @@ public final class PostgresTaskStore: TaskStore, Service {
 
     /// Runs `body` in one transaction; maps driver errors to ``NightshiftError``.
     func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
-        try await Self.write(connections, logger, statements, body)
+        defer { hookNotices.ring() }
+        return try await Self.write(connections, logger, statements, body)
     }
 
     /// The longest a transaction may take before its caller gets `store_unavailable`: a

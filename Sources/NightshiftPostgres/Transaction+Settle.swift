@@ -24,6 +24,8 @@ extension Transaction {
         // Moves grouped by the state they lead to: each group sets the same columns.
         var groups: [TaskState: [SettlePlan.Move]] = [:]
         for planned in plan.moves { groups[planned.next, default: []].append(planned) }
+        // Before the moves: a checkpoint the run left is resolved with the rest when its task ends.
+        try await save(plan.checkpoints)
         var runs = RunCounts(succeeded: plan.succeeded, failed: plan.failed)
         for (_, planned) in groups.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             // The plan's changes, whose shape depends only on the state the group moves to. The
@@ -52,7 +54,13 @@ extension Transaction {
                 ]
                 return Move(facts: planned.facts, action: planned.action, budget: planned.budget, values: values, details: planned.details)
             }
+            let ends = planned[0].next.isTerminal
             try await moveAll(moves, columns: columns, carried: Self.runColumns, fixed: fixed, runs: runs, now: settlements[0].now) { sql, _, ids in
+                // The tasks this group ends: their active checkpoints are resolved in the same statement.
+                if ends {
+                    sql.append(", ")
+                    Self.appendResolution(to: &sql, ids: ids, now: settlements[0].now)
+                }
                 sql.append("""
                     , finished AS (UPDATE runs SET finished_at = moves.settled_at, outcome = moves.outcome,
                         settled_by = moves.settled_by, settled_state = moves.next_state, exit_code = moves.exit_code,
@@ -65,8 +73,6 @@ extension Transaction {
             }
             runs = RunCounts()
         }
-        try await save(plan.checkpoints)
-        try await resolveActiveCheckpoints(of: plan.ended, now: settlements[0].now)
         var results: [SettleResult] = []
         for (settlement, result) in zip(settlements, plan.results) {
             if let result {

@@ -203,15 +203,16 @@ extension WriteTransaction {
     /// Resolves the active checkpoints of tasks that just ended: nothing resumes from them any more.
     func resolveActiveCheckpoints(of tasks: [TaskID], now: Date) throws {
         guard !tasks.isEmpty else { return }
-        let rows = try Row.fetchAll(
-            db,
-            sql: "SELECT body, workspace_id FROM checkpoints WHERE task_id IN (\(databaseQuestionMarks(count: tasks.count))) AND status = 'active'",
-            arguments: StatementArguments(tasks.map(\.rawValue)))
-        for row in rows {
-            var checkpoint = try SQLiteTaskStore.decode(row["body"])
-            checkpoint.status = .resolved
-            checkpoint.updatedAt = SessionCheckpoint.roundedTime(now)
-            try SQLiteTaskStore.write(checkpoint, workspace: row["workspace_id"], in: db)
+        // Cached statements (one per batch size, as the moves' own): settles run it for every
+        // batch that ends tasks. The body's status and time are set in place, as the columns are.
+        let time = SessionCheckpoint.roundedTime(now)
+        let stamp = JSONTime.json(time).stringValue
+        for chunk in tasks.chunks(of: Self.rowsPerStatement) {
+            try db.cachedStatement(sql: """
+                UPDATE checkpoints SET status = 'resolved', updated_at = ?,
+                    body = json_set(body, '$.status', 'resolved', '$.updated_at', ?)
+                WHERE status = 'active' AND task_id IN (\(Self.parameters(chunk.count)))
+                """).execute(arguments: StatementArguments([time.timeIntervalSince1970, stamp] + chunk.map(\.rawValue)))
         }
     }
 }

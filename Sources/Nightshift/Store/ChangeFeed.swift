@@ -14,16 +14,37 @@ public protocol ChangeFeed: TaskLog {
     /// The seq of the last hook event committed (0 for none): a feed that starts after it sees
     /// only what comes next.
     func lastHookSeq() async throws -> Int64
+    /// Keeps the store listening for other processes' changes while the answer lives (`nil`: a
+    /// store that hears its own writes needs none). Listening costs the database a wake-up of
+    /// the listening connection per notifying commit, so a store listens only while someone
+    /// follows its changes: a feed's iterator, or ``TaskQueue/listenForWork(_:)``.
+    func listeningInterest() -> ListeningInterest?
 }
 
 extension ChangeFeed {
+    /// No listening needed.
+    public func listeningInterest() -> ListeningInterest? { nil }
+
     /// The hook events after `seq`, then each one as it is committed, until the iterating task is
-    /// cancelled. Reads the log at each ring of ``hookChanges`` and at least every `poll`.
+    /// cancelled. Reads the log at each ring of ``hookChanges`` and at least every `poll`; the
+    /// store listens for other nodes' commits while an iterator of it lives.
     public func hookStream(after seq: Int64, poll: Duration = HookStream.defaultPoll) -> HookStream {
-        HookStream(after: seq, poll: poll, signal: hookChanges) { [self] after, limit in
+        HookStream(after: seq, poll: poll, signal: hookChanges, interest: { [self] in listeningInterest() }) { [self] after, limit in
             try await hookEvents(after: after, limit: limit)
         }
     }
+}
+
+/// Held while someone follows a store's changes: the store listens until the last one is released.
+public final class ListeningInterest: Sendable {
+    private let release: @Sendable () -> Void
+
+    /// An interest that calls `release` when it is released.
+    public init(release: @escaping @Sendable () -> Void) {
+        self.release = release
+    }
+
+    deinit { release() }
 }
 
 /// An `AsyncSequence` of hook events after a cursor: the log read again whenever a signal rings
@@ -51,18 +72,22 @@ public struct HookStream: AsyncSequence, Sendable {
     let interrupt: ChangeSignal?
     let read: @Sendable (Int64, Int) async throws -> [HookEvent]
     let predicate: (@Sendable (HookEvent) -> Bool)?
+    let interest: (@Sendable () -> ListeningInterest?)?
 
-    /// A stream of what `read(after, limit)` answers, read again when `signal` rings.
+    /// A stream of what `read(after, limit)` answers, read again when `signal` rings; each
+    /// iterator holds what `interest` answers while it lives.
     public init(
         after: Int64, poll: Duration = HookStream.defaultPoll, signal: ChangeSignal,
+        interest: (@Sendable () -> ListeningInterest?)? = nil,
         read: @escaping @Sendable (_ after: Int64, _ limit: Int) async throws -> [HookEvent]
     ) {
-        self.init(after: after, poll: poll, signal: signal, interrupt: nil, read: read, predicate: nil)
+        self.init(after: after, poll: poll, signal: signal, interrupt: nil, read: read, predicate: nil, interest: interest)
     }
 
     private init(
         after: Int64, poll: Duration, signal: ChangeSignal, interrupt: ChangeSignal?,
-        read: @escaping @Sendable (Int64, Int) async throws -> [HookEvent], predicate: (@Sendable (HookEvent) -> Bool)?
+        read: @escaping @Sendable (Int64, Int) async throws -> [HookEvent], predicate: (@Sendable (HookEvent) -> Bool)?,
+        interest: (@Sendable () -> ListeningInterest?)?
     ) {
         self.after = after
         self.poll = poll
@@ -70,6 +95,7 @@ public struct HookStream: AsyncSequence, Sendable {
         self.interrupt = interrupt
         self.read = read
         self.predicate = predicate
+        self.interest = interest
     }
 
     /// The same stream yielding only the events `predicate` accepts (and those of any earlier
@@ -77,14 +103,14 @@ public struct HookStream: AsyncSequence, Sendable {
     public func matching(_ predicate: @escaping @Sendable (HookEvent) -> Bool) -> HookStream {
         var both = predicate
         if let earlier = self.predicate { both = { @Sendable event in earlier(event) && predicate(event) } }
-        return HookStream(after: after, poll: poll, signal: signal, interrupt: interrupt, read: read, predicate: both)
+        return HookStream(after: after, poll: poll, signal: signal, interrupt: interrupt, read: read, predicate: both, interest: interest)
     }
 
     /// The same stream whose ``AsyncIterator/nextBatch(timeout:)`` also returns, possibly with
     /// nothing, when `signal` rings: for a consumer with other reasons to wake (a write the hook
     /// stream does not carry, a shutdown).
     public func waking(on signal: ChangeSignal) -> HookStream {
-        HookStream(after: after, poll: poll, signal: self.signal, interrupt: signal, read: read, predicate: predicate)
+        HookStream(after: after, poll: poll, signal: self.signal, interrupt: signal, read: read, predicate: predicate, interest: interest)
     }
 
     /// Starts reading after ``after``.
@@ -108,11 +134,14 @@ public struct HookStream: AsyncSequence, Sendable {
         /// The interrupting signal's generation when a batch was last returned (or the iterator
         /// made): a ring since is news the consumer has not read, even if it came between calls.
         private var seenInterrupt: UInt64
+        /// Keeps the store listening while the iterator (or a copy of it) lives.
+        private let interest: ListeningInterest?
 
         init(stream: HookStream, cursor: Int64) {
             self.stream = stream
             self.cursor = cursor
             seenInterrupt = stream.interrupt?.generation ?? 0
+            interest = stream.interest?()
         }
 
         /// The next event; `nil` once the iterating task is cancelled.

@@ -19,13 +19,20 @@ extension NightshiftClient {
     public func events(
         task id: String, after: Int64 = 0, onInterruption: @escaping @Sendable (APIError) -> Void = { _ in }
     ) -> AsyncThrowingStream<WireEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<WireEvent, any Error>.makeStream()
         let client = self
-        // Unstructured because the stream outlives this call: the consumer owns it, and ending the
-        // stream (or cancelling its consumer) cancels the worker.
+        return Self.followed { yield in try await client.followEvents(task: id, after: after, onInterruption: onInterruption, yield: yield) }
+    }
+
+    /// A stream that `follow` feeds, in a worker the stream owns: it finishes when `follow`
+    /// returns or throws, and ending the stream (or cancelling its consumer) cancels the worker.
+    static func followed<Element: Sendable>(
+        _ follow: @escaping @Sendable (_ yield: (Element) -> Void) async throws -> Void
+    ) -> AsyncThrowingStream<Element, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<Element, any Error>.makeStream()
+        // Unstructured because the stream outlives the call that made it: the consumer owns it.
         let worker = Task {
             do {
-                try await client.followEvents(task: id, after: after, onInterruption: onInterruption) { continuation.yield($0) }
+                try await follow { continuation.yield($0) }
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
@@ -33,6 +40,36 @@ extension NightshiftClient {
         }
         continuation.onTermination = { _ in worker.cancel() }
         return stream
+    }
+
+    /// Runs `connect` again and again until it answers `true` (done), waiting between tries with
+    /// backoff. Only an unreachable daemon and "try later" answers are retried, within
+    /// ``reconnectWindow`` of the first failure (a connection made resets it, through the
+    /// `connected` callback `connect` is given); `onInterruption` hears of each outage once.
+    func reconnecting(
+        onInterruption: (APIError) -> Void, _ connect: (_ connected: () -> Void) async throws -> Bool
+    ) async throws {
+        var failingSince: ContinuousClock.Instant?
+        var retries = 0
+        while true {
+            try Task.checkCancellation()
+            do {
+                if try await connect({
+                    failingSince = nil
+                    retries = 0
+                }) { return }
+            } catch let error as APIError {
+                if failingSince == nil, error.isTransient { onInterruption(error) }
+                if !error.isTransient || Self.windowPassed(&failingSince, reconnectWindow) { throw error }
+            } catch let error where !(error is CancellationError) {
+                if failingSince == nil {
+                    onInterruption(APIError.classify(error, url: baseURL) as? APIError ?? .unreachable(url: baseURL, reason: "\(error)"))
+                }
+                if Self.windowPassed(&failingSince, reconnectWindow) { throw APIError.classify(error, url: baseURL) }
+            }
+            retries += 1
+            try await Task.sleep(for: .milliseconds(min(2000, 50 << min(retries, 6))))
+        }
     }
 
     /// Where an event stream is: the last `seq` delivered and whether a terminal state was seen.
@@ -54,35 +91,14 @@ extension NightshiftClient {
         task id: String, after: Int64, onInterruption: (APIError) -> Void = { _ in }, yield: (WireEvent) -> Void
     ) async throws {
         var cursor = EventCursor(last: after)
-        var failingSince: ContinuousClock.Instant?
-        var retries = 0
-        while true {
-            try Task.checkCancellation()
-            do {
-                try await readEventStream(task: id, cursor: &cursor, connected: {
-                    failingSince = nil
-                    retries = 0
-                }, yield: yield)
-                if cursor.sawTerminal { return }
-                // The daemon ended the stream without a terminal event in it: the task may have
-                // ended before `after`, or the daemon closed the stream for another reason.
-                let task = try await self.task(id)
-                if task.isTerminal {
-                    try await drainEvents(task: id, cursor: &cursor, yield: yield)
-                    return
-                }
-            } catch let error as APIError {
-                // Only an unreachable daemon and "try later" answers are retried, within the window.
-                if failingSince == nil, error.isTransient { onInterruption(error) }
-                if !error.isTransient || Self.windowPassed(&failingSince, reconnectWindow) { throw error }
-            } catch let error where !(error is CancellationError) {
-                if failingSince == nil {
-                    onInterruption(APIError.classify(error, url: baseURL) as? APIError ?? .unreachable(url: baseURL, reason: "\(error)"))
-                }
-                if Self.windowPassed(&failingSince, reconnectWindow) { throw APIError.classify(error, url: baseURL) }
-            }
-            retries += 1
-            try await Task.sleep(for: .milliseconds(min(2000, 50 << min(retries, 6))))
+        try await reconnecting(onInterruption: onInterruption) { connected in
+            try await readEventStream(task: id, cursor: &cursor, connected: connected, yield: yield)
+            if cursor.sawTerminal { return true }
+            // The daemon ended the stream without a terminal event in it: the task may have
+            // ended before `after`, or the daemon closed the stream for another reason.
+            guard try await self.task(id).isTerminal else { return false }
+            try await drainEvents(task: id, cursor: &cursor, yield: yield)
+            return true
         }
     }
 

@@ -49,20 +49,10 @@ extension NightshiftClient {
     public func hookEvents(
         after: Int64 = 0, filter: HookFilter = HookFilter(), onInterruption: @escaping @Sendable (APIError) -> Void = { _ in }
     ) -> AsyncThrowingStream<WireHookEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream<WireHookEvent, any Error>.makeStream()
         let client = self
-        // Unstructured because the stream outlives this call: the consumer owns it, and ending the
-        // stream (or cancelling its consumer) cancels the worker.
-        let worker = Task {
-            do {
-                try await client.followHookEvents(after: after, filter: filter, onInterruption: onInterruption) { continuation.yield($0) }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
+        return Self.followed { yield in
+            try await client.followHookEvents(after: after, filter: filter, onInterruption: onInterruption, yield: yield)
         }
-        continuation.onTermination = { _ in worker.cancel() }
-        return stream
     }
 
     /// Reads the global stream, reconnecting after drops, until cancelled or a lasting failure.
@@ -70,26 +60,9 @@ extension NightshiftClient {
         after: Int64, filter: HookFilter, onInterruption: (APIError) -> Void, yield: (WireHookEvent) -> Void
     ) async throws {
         var last = after
-        var failingSince: ContinuousClock.Instant?
-        var retries = 0
-        while true {
-            try Task.checkCancellation()
-            do {
-                try await readHookStream(after: &last, filter: filter, connected: {
-                    failingSince = nil
-                    retries = 0
-                }, yield: yield)
-            } catch let error as APIError {
-                if failingSince == nil, error.isTransient { onInterruption(error) }
-                if !error.isTransient || Self.windowPassed(&failingSince, reconnectWindow) { throw error }
-            } catch let error where !(error is CancellationError) {
-                if failingSince == nil {
-                    onInterruption(APIError.classify(error, url: baseURL) as? APIError ?? .unreachable(url: baseURL, reason: "\(error)"))
-                }
-                if Self.windowPassed(&failingSince, reconnectWindow) { throw APIError.classify(error, url: baseURL) }
-            }
-            retries += 1
-            try await Task.sleep(for: .milliseconds(min(2000, 50 << min(retries, 6))))
+        try await reconnecting(onInterruption: onInterruption) { connected in
+            try await readHookStream(after: &last, filter: filter, connected: connected, yield: yield)
+            return false
         }
     }
 

@@ -32,37 +32,35 @@ public struct WireToken: WireValue, Hashable {
     }
 }
 
-/// The answer of `POST /v1/tokens`: the token's record and, this once, its text.
+/// The answer of `POST /v1/tokens`: the token's record (``WireToken``'s members) and, this once,
+/// its text as `token`.
 public struct WireIssuedToken: WireValue, Hashable {
-    /// The token's id.
-    public var id: String
-    /// The workspace it acts in.
-    public var workspace: String
-    /// `admin`, `member` or `read_only`.
-    public var role: String
-    /// A name to tell tokens apart.
-    public var name: String
-    /// When it was created.
-    public var createdAt: Date
-    /// Always `null`: a new token is not revoked.
-    public var revokedAt: Date?
+    /// The token's record, as `GET /v1/tokens` lists it.
+    public var record: WireToken
     /// The token itself: shown once, stored nowhere (the store keeps its SHA-256).
     public var token: String
 
     enum CodingKeys: String, CodingKey {
-        case id, workspace, role, name, token
-        case createdAt = "created_at", revokedAt = "revoked_at"
+        case token
     }
 
     /// The wire form of a token just issued, with its text.
     public init(_ record: AccessToken, token: String) {
-        id = record.id
-        workspace = record.workspaceID
-        role = record.role.rawValue
-        name = record.name
-        createdAt = record.createdAt
-        revokedAt = record.revokedAt
+        self.record = WireToken(record)
         self.token = token
+    }
+
+    /// Reads the record's members and `token` from one object.
+    public init(from decoder: any Decoder) throws {
+        record = try WireToken(from: decoder)
+        token = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .token)
+    }
+
+    /// Writes the record's members and `token` into one object.
+    public func encode(to encoder: any Encoder) throws {
+        try record.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(token, forKey: .token)
     }
 }
 

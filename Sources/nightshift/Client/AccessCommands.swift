@@ -40,7 +40,8 @@ struct TokensCreateCommand: AsyncParsableCommand {
             CLIOutput.json(created)
         } else {
             CLIOutput.line(created.token)
-            CLIOutput.note("token \(created.id) (\(created.role) of \(created.workspace)): store it now, it is not shown again")
+            let record = created.record
+            CLIOutput.note("token \(record.id) (\(record.role) of \(record.workspace)): store it now, it is not shown again")
         }
     }
 }
