@@ -1,4 +1,4 @@
-import Dispatch
+@preconcurrency import Dispatch
 import Foundation
 import Synchronization
 
@@ -123,7 +123,12 @@ public final class ChangeSignal: Sendable {
             return state.nextID
         }
         guard let id else { return }
-        let timer = Mutex<ScheduledAction?>(nil)
+        let expire: @Sendable () -> Void = { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
+        // On the system clock (every engine but a test's) a dispatch timer made up front, as
+        // cheap as a wait can be: the dispatcher waits once per claim. Another clock schedules
+        // the deadline itself once the waiter is registered.
+        let systemTimer = deadline != nil && clock is SystemClock ? DispatchWorkItem(block: expire) : nil
+        let scheduled = Mutex<ScheduledAction?>(nil)
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state in
@@ -133,15 +138,19 @@ public final class ChangeSignal: Sendable {
                 }
                 if resumeNow {
                     continuation.resume()
+                } else if let deadline, let systemTimer {
+                    let seconds = max(0, deadline.timeIntervalSinceNow)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + Duration.seconds(seconds).dispatchInterval, execute: systemTimer)
                 } else if let deadline {
-                    let action = clock.schedule(at: deadline) { self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume() }
-                    timer.withLock { $0 = action }
+                    let action = clock.schedule(at: deadline, expire)
+                    scheduled.withLock { $0 = action }
                 }
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
-        timer.withLock { $0 }?.cancel()
+        systemTimer?.cancel()
+        scheduled.withLock { $0 }?.cancel()
     }
 }
 
