@@ -102,6 +102,24 @@ extension NightshiftClient {
         }
     }
 
+    /// Opens a Server-Sent Events stream at `path`, resuming after `after` (`Last-Event-ID`) when
+    /// it is past 0; throws ``APIError`` for an unreachable daemon or an error answer.
+    func openEventStream(_ path: String, query: [(String, String)], after: Int64) async throws -> HTTPClientResponse {
+        var headers = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
+        if after > 0 { headers.append(("Last-Event-ID", String(after))) }
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(makeRequest(.GET, path, query: query, headers: headers), deadline: .distantFuture)
+        } catch {
+            throw APIError.classify(error, url: baseURL)
+        }
+        guard response.status == .ok else {
+            let body = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
+            throw APIError.fromResponse(status: Int(response.status.code), body: body)
+        }
+        return response
+    }
+
     /// Starts the failure clock on the first failure; answers whether `window` has passed since.
     static func windowPassed(_ since: inout ContinuousClock.Instant?, _ window: Duration) -> Bool {
         let now = ContinuousClock.now
@@ -128,23 +146,8 @@ extension NightshiftClient {
     private func readEventStream(
         task id: String, cursor: inout EventCursor, connected: () -> Void, yield: (WireEvent) -> Void
     ) async throws {
-        var headers = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
-        var query: [(String, String)] = []
-        if cursor.last > 0 {
-            headers.append(("Last-Event-ID", String(cursor.last)))
-            query.append(("after", String(cursor.last)))
-        }
-        let request = makeRequest(.GET, "/v1/tasks/\(Self.escapePath(id))/events", query: query, headers: headers)
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, deadline: .distantFuture)
-        } catch {
-            throw APIError.classify(error, url: baseURL)
-        }
-        guard response.status == .ok else {
-            let body = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
-            throw APIError.fromResponse(status: Int(response.status.code), body: body)
-        }
+        let query = cursor.last > 0 ? [("after", String(cursor.last))] : []
+        let response = try await openEventStream("/v1/tasks/\(Self.escapePath(id))/events", query: query, after: cursor.last)
         connected()
         var parser = EventStreamParser()
         for try await buffer in response.body {

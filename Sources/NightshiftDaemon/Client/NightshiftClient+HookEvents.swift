@@ -70,19 +70,7 @@ extension NightshiftClient {
     private func readHookStream(
         after last: inout Int64, filter: HookFilter, connected: () -> Void, yield: (WireHookEvent) -> Void
     ) async throws {
-        var headers = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
-        if last > 0 { headers.append(("Last-Event-ID", String(last))) }
-        let request = makeRequest(.GET, "/v1/events", query: [("after", String(last))] + filter.query, headers: headers)
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient.execute(request, deadline: .distantFuture)
-        } catch {
-            throw APIError.classify(error, url: baseURL)
-        }
-        guard response.status == .ok else {
-            let body = (try? await response.body.collect(upTo: 1 << 20)).map { String(buffer: $0) } ?? ""
-            throw APIError.fromResponse(status: Int(response.status.code), body: body)
-        }
+        let response = try await openEventStream("/v1/events", query: [("after", String(last))] + filter.query, after: last)
         connected()
         var parser = EventStreamParser()
         for try await buffer in response.body {
