@@ -30,7 +30,6 @@ struct ConnectionLimitTests {
         try await APIHarness.with(handlers: [:], limits: ConnectionLimits(idleTimeout: 0.3, maxConnections: 8)) { api in
             let client = try RawClient(port: api.port)
             client.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let started = ContinuousClock.now
             // One byte at a time, every 100 ms, for far longer than the timeout: the server still
             // closes the connection, since only complete request parts count.
             var closed = false
@@ -39,8 +38,9 @@ struct ConnectionLimitTests {
                 try await Task.sleep(for: .milliseconds(100))
                 if client.isClosed { closed = true; break }
             }
+            // Closed before the whole head was sent (about 90 sends 100 ms apart): a server that
+            // counted each byte as activity would keep the connection open to the end.
             #expect(closed, "closed while the head trickled in")
-            #expect(ContinuousClock.now - started < .seconds(4))
             #expect(client.received.hasPrefix("HTTP/1.1 200"), "the complete request was answered first")
         }
     }

@@ -219,7 +219,15 @@ struct ConnectionTests {
             for _ in 0..<30 {
                 group.addTask {
                     try await stack.withConnection { connection in
-                        seen.state.withLock { $0.active += 1; $0.peak = max($0.peak, $0.active); $0.ids.insert(connection.id) }
+                        let first = seen.state.withLock { state in
+                            state.active += 1
+                            state.peak = max(state.peak, state.active)
+                            state.ids.insert(connection.id)
+                            return state.done == 0 && state.active == 1
+                        }
+                        // The first caller in holds its connection until a second is in too, so the
+                        // stack must open its second connection whatever the scheduling.
+                        if first { _ = await eventually { seen.state.withLock { $0.active } >= 2 } }
                         try await connection.query("SELECT pg_sleep(0.01)", logger: Logger(label: "test"))
                         seen.state.withLock { $0.active -= 1; $0.done += 1 }
                     }
