@@ -139,8 +139,7 @@ public final class ChangeSignal: Sendable {
                 if resumeNow {
                     continuation.resume()
                 } else if let deadline, let systemTimer {
-                    let seconds = max(0, deadline.timeIntervalSinceNow)
-                    DispatchQueue.global().asyncAfter(deadline: .now() + Duration.seconds(seconds).dispatchInterval, execute: systemTimer)
+                    SystemClock.start(systemTimer, at: deadline)
                 } else if let deadline {
                     let action = clock.schedule(at: deadline, expire)
                     scheduled.withLock { $0 = action }

@@ -113,9 +113,14 @@ public struct SystemClock: EngineClock {
     /// A dispatch timer at `deadline`.
     public func schedule(at deadline: Date, _ action: @escaping @Sendable () -> Void) -> ScheduledAction {
         let item = DispatchWorkItem(block: action)
+        Self.start(item, at: deadline)
+        return ScheduledAction { item.cancel() }
+    }
+
+    /// Runs `item` on a global queue once `deadline` has passed (at once if it has).
+    static func start(_ item: DispatchWorkItem, at deadline: Date) {
         let seconds = max(0, deadline.timeIntervalSinceNow)
         DispatchQueue.global().asyncAfter(deadline: .now() + Duration.seconds(seconds).dispatchInterval, execute: item)
-        return ScheduledAction { item.cancel() }
     }
 
     /// `Task.sleep` until `deadline`.

@@ -8,21 +8,9 @@ extension APIServer {
     /// Every task's lifecycle changes after a hook seq, filtered by task, agent and new state.
     func hookEvents(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let parameters = request.uri.queryParameters
-        var after: Int64 = 0
-        if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? parameters["after"].map(String.init) {
-            guard let value = Int64(text), value >= 0 else {
-                throw NightshiftError.invalid("after", "expected a hook seq (an integer ≥ 0), got '\(text)'")
-            }
-            after = value
-        }
+        let after = try Self.cursor(request, of: "a hook seq")
         let filter = try Self.hookEventFilter(parameters, workspace: try scope(context).workspace)
-        var limit = 100
-        if let text = parameters["limit"] {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw NightshiftError.invalid("limit", "expected an integer from 1 to 1000, got '\(text)'")
-            }
-            limit = value
-        }
+        let limit = try Self.limit(request, default: 100, maximum: 1000)
         if request.headers[.accept]?.contains("text/event-stream") == true {
             // The feed pushes on both stores: its poll is only a safety net, slower than a task
             // stream's (which also catches another node's run output).

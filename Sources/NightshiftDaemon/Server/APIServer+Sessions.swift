@@ -115,14 +115,6 @@ extension APIServer {
         return NightshiftConfig.parseDuration(rest).map { days * 86_400 + $0 }
     }
 
-    private static func limit(_ request: Request, default value: Int, maximum: Int) throws -> Int {
-        guard let text = request.uri.queryParameters["limit"] else { return value }
-        guard let limit = Int(text), (1...maximum).contains(limit) else {
-            throw NightshiftError.invalid("limit", "expected an integer from 1 to \(maximum), got '\(text)'")
-        }
-        return limit
-    }
-
     /// Refuses `?workspace=`: a request acts in its token's workspace only (422 naming the field,
     /// rather than a silent answer from another workspace than the one asked for).
     private static func refuseWorkspaceParameter(_ request: Request) throws {

@@ -56,12 +56,7 @@ extension APIServer {
         case let other?: throw NightshiftError(.invalidInput, "expected true, false or any, got '\(other)'", field: "archived")
         }
         if let cursor = parameters["cursor"] { query.cursor = try TaskCursor(text: String(cursor)) }
-        if let limit = parameters["limit"] {
-            guard let value = Int(limit), (1...TaskQuery.maxLimit).contains(value) else {
-                throw NightshiftError(.invalidInput, "expected an integer from 1 to \(TaskQuery.maxLimit), got '\(limit)'", field: "limit")
-            }
-            query.limit = value
-        }
+        query.limit = try Self.limit(request, default: query.limit, maximum: TaskQuery.maxLimit)
         let page = try await scope(context).listTasks(query)
         return Self.reply(WireTaskPage(tasks: page.tasks.map(WireTask.init), nextCursor: page.nextCursor?.text))
     }
@@ -103,26 +98,13 @@ extension APIServer {
 
     func events(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let id = try await task(context).id
-        let parameters = request.uri.queryParameters
-        var after: Int64 = 0
-        if let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? parameters["after"].map(String.init) {
-            guard let value = Int64(text), value >= 0 else {
-                throw NightshiftError(.invalidInput, "expected an event seq (an integer ≥ 0), got '\(text)'", field: "after")
-            }
-            after = value
-        }
+        let after = try Self.cursor(request, of: "an event seq")
         if request.headers[.accept]?.contains("text/event-stream") == true {
             return EventStream(feed: engine.store, scope: try scope(context), task: id, after: after, changes: engine.taskChanges, poll: streamPoll) { [engine] in
                 engine.drainDeadline != nil
             }.response()
         }
-        var limit = 100
-        if let text = parameters["limit"] {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw NightshiftError(.invalidInput, "expected an integer from 1 to 1000, got '\(text)'", field: "limit")
-            }
-            limit = value
-        }
+        let limit = try Self.limit(request, default: 100, maximum: 1000)
         let events = try await scope(context).events(task: id, after: after, limit: limit)
         return Self.reply(WireEventPage(events: events.map(WireEvent.init), nextAfter: events.last?.seq ?? after))
     }

@@ -99,6 +99,27 @@ public struct APIServer: Sendable {
         return id
     }
 
+    /// The `limit` query parameter, from 1 to `maximum` (`value` when absent); 422 naming it otherwise.
+    static func limit(_ request: Request, default value: Int, maximum: Int) throws -> Int {
+        guard let text = request.uri.queryParameters["limit"] else { return value }
+        guard let limit = Int(text), (1...maximum).contains(limit) else {
+            throw NightshiftError.invalid("limit", "expected an integer from 1 to \(maximum), got '\(text)'")
+        }
+        return limit
+    }
+
+    /// Where a log read or stream resumes: the `Last-Event-ID` header, else the `after` query
+    /// parameter, else 0; a value that is not a `what` (an integer ≥ 0) is refused naming `after`.
+    static func cursor(_ request: Request, of what: String) throws -> Int64 {
+        guard let text = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters["after"].map(String.init) else {
+            return 0
+        }
+        guard let value = Int64(text), value >= 0 else {
+            throw NightshiftError.invalid("after", "expected \(what) (an integer ≥ 0), got '\(text)'")
+        }
+        return value
+    }
+
     /// A time in a query parameter: RFC 3339 (with or without fractional seconds) or seconds since 1970.
     static func date(_ text: String, field: String) throws -> Date {
         try JSONTime.date(Double(text).map(JSONValue.double) ?? .string(text), field: field)
