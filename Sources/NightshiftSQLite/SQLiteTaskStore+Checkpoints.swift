@@ -203,16 +203,23 @@ extension WriteTransaction {
     /// Resolves the active checkpoints of tasks that just ended: nothing resumes from them any more.
     func resolveActiveCheckpoints(of tasks: [TaskID], now: Date) throws {
         guard !tasks.isEmpty else { return }
-        // Cached statements (one per batch size, as the moves' own): settles run it for every
-        // batch that ends tasks. The body's status and time are set in place, as the columns are.
+        // Cached statements (one per batch size, as the moves' own): settles run them for every
+        // batch that ends tasks. Most ended tasks keep no checkpoint: a lookup first spares them
+        // the time's text form. The body's status and time are set in place, as the columns are.
         let time = SessionCheckpoint.roundedTime(now)
-        let stamp = JSONTime.json(time).stringValue
+        var stamp: String?
         for chunk in tasks.chunks(of: Self.rowsPerStatement) {
+            let ids = chunk.map(\.rawValue)
+            let active = try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT 1 FROM checkpoints WHERE status = 'active' AND task_id IN (\(Self.parameters(chunk.count))) LIMIT 1
+                """), arguments: StatementArguments(ids)) ?? false
+            guard active else { continue }
+            if stamp == nil { stamp = JSONTime.text(time) }
             try db.cachedStatement(sql: """
                 UPDATE checkpoints SET status = 'resolved', updated_at = ?,
                     body = json_set(body, '$.status', 'resolved', '$.updated_at', ?)
                 WHERE status = 'active' AND task_id IN (\(Self.parameters(chunk.count)))
-                """).execute(arguments: StatementArguments([time.timeIntervalSince1970, stamp] + chunk.map(\.rawValue)))
+                """).execute(arguments: StatementArguments([time.timeIntervalSince1970, stamp] + ids))
         }
     }
 }

@@ -25,9 +25,10 @@ struct NightshiftCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Parses and runs the command; errors print as `error: MESSAGE` and exit with the documented
-    /// codes (usage errors with 2, where ArgumentParser would use 64).
+    /// Tunes the allocator (``MallocTuning``), parses and runs the command; errors print as
+    /// `error: MESSAGE` and exit with the documented codes (usage errors with 2, where ArgumentParser would use 64).
     static func main() async {
+        MallocTuning.apply()
         do {
             var command = try await asyncParseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
