@@ -9,7 +9,8 @@ enum PostgresRows {
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
-        last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions
+        last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
+        waiting_for, pending_inputs
         """
 
     /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
@@ -60,7 +61,9 @@ enum PostgresRows {
                 cacheReadTokens: try row["cache_read_tokens"].decode(Int.self),
                 cacheWriteTokens: try row["cache_write_tokens"].decode(Int.self), turns: try row["turns"].decode(Int.self),
                 runSeconds: try row["run_seconds"].decode(Double.self)),
-            interruptions: try row["interruptions"].decode(Int.self)
+            interruptions: try row["interruptions"].decode(Int.self),
+            waitingFor: try waitingFor(row["waiting_for"].decode(String?.self)),
+            pendingInputs: try row["pending_inputs"].decode(Int.self)
         )
     }
 
@@ -72,7 +75,35 @@ enum PostgresRows {
             retry: try retry(row), runID: try row["run_id"].decode(String?.self), leaseToken: try row["lease_token"].decode(String?.self),
             attempt: try row["attempt"].decode(Int.self), lastSeq: Int64(try row["last_seq"].decode(Int.self)),
             budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self),
-            interruptions: try row["interruptions"].decode(Int.self), workspace: try row["workspace_id"].decode(String.self))
+            interruptions: try row["interruptions"].decode(Int.self), workspace: try row["workspace_id"].decode(String.self),
+            pendingInputs: try row["pending_inputs"].decode(Int.self),
+            waitingFor: try waitingFor(row["waiting_for"].decode(String?.self))?.kind)
+    }
+
+    /// A `waiting_for` column's value.
+    static func waitingFor(_ text: String?) throws -> WaitingFor? {
+        guard let text else { return nil }
+        return try WaitingFor(json: JSONValue(jsonText: text))
+    }
+
+    /// The columns of `task_inputs` that ``input(_:taskState:)`` reads.
+    static let inputColumns = """
+        task_id, seq, id, workspace_id, kind, text, decisions, sender, idempotency_key, created_at, delivery, delivered_at, run_id
+        """
+
+    /// An input read with ``inputColumns``; a pending one of a task that has ended (`taskState`)
+    /// is `superseded`.
+    static func input(_ row: PostgresRandomAccessRow, taskState: TaskState? = nil) throws -> TaskInput {
+        var delivery = InputDelivery(rawValue: try row["delivery"].decode(String.self)) ?? .pending
+        if delivery == .pending, taskState?.isTerminal == true { delivery = .superseded }
+        return TaskInput(
+            id: try row["id"].decode(String.self), taskID: TaskID(trusted: try row["task_id"].decode(String.self)),
+            workspaceID: try row["workspace_id"].decode(String.self), seq: try row["seq"].decode(Int.self),
+            kind: InputKind(rawValue: try row["kind"].decode(String.self)) ?? .message, text: try row["text"].decode(String?.self),
+            decisions: try row["decisions"].decode(String?.self).map { try JSONValue(jsonText: $0) },
+            sender: try row["sender"].decode(String.self), idempotencyKey: try row["idempotency_key"].decode(String?.self),
+            createdAt: Date(timeIntervalSince1970: try row["created_at"].decode(Double.self)), delivery: delivery,
+            deliveredAt: date(try row["delivered_at"].decode(Double?.self)), runID: try row["run_id"].decode(String?.self))
     }
 
     static func retry(_ row: PostgresRandomAccessRow) throws -> RetryPolicy {

@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -79,6 +79,32 @@ enum PostgresSchema {
     /// and an agent is its JSON document (jsonb) plus the columns SQL reads (claims: the
     /// concurrency limit; submits: the task defaults; settles: the budget and what was spent), so a
     /// new agent field needs no migration.
+    /// The task inbox (issue 17): inputs in order per task, what a waiting task waits for, and a
+    /// count of the inputs not yet delivered (read by every settle with the facts).
+    static let v6: [String] = [
+        "ALTER TABLE tasks ADD COLUMN pending_inputs BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE tasks ADD COLUMN waiting_for TEXT",
+        """
+        CREATE TABLE task_inputs (
+            task_id TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            id TEXT NOT NULL UNIQUE,
+            workspace_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT,
+            decisions TEXT,
+            sender TEXT NOT NULL,
+            idempotency_key TEXT,
+            created_at DOUBLE PRECISION NOT NULL,
+            delivery TEXT NOT NULL DEFAULT 'pending',
+            delivered_at DOUBLE PRECISION,
+            run_id TEXT,
+            PRIMARY KEY (task_id, seq)
+        )
+        """,
+        "CREATE UNIQUE INDEX task_inputs_key ON task_inputs (task_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
+    ]
+
     static let v5: [String] = [
         "CREATE TABLE workspaces (id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL)",
         """

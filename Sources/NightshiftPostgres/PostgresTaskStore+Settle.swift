@@ -86,7 +86,7 @@ extension PostgresTaskStore {
             let facts = try await transaction.rows(sql).map(PostgresRows.facts)
             try await transaction.moveAll(
                 facts.map { Transaction.Move(facts: $0, action: .wake, values: [.double(now.timeIntervalSince1970)]) },
-                columns: [.init("available_at", "float8")], fixed: ["wake_at = NULL"], now: now)
+                columns: [.init("available_at", "float8")], fixed: ["wake_at = NULL", "waiting_for = NULL"], now: now)
             return facts.map(\.id)
         }
     }

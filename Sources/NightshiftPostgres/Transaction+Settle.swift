@@ -73,6 +73,9 @@ extension Transaction {
             }
             runs = RunCounts()
         }
+        for followUp in plan.followUps {
+            _ = try await insertInput(followUp.input, task: followUp.task, workspace: followUp.workspace, now: settlements[0].now)
+        }
         var results: [SettleResult] = []
         for (settlement, result) in zip(settlements, plan.results) {
             if let result {

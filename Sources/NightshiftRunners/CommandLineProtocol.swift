@@ -9,8 +9,11 @@ public enum CommandProtocolMessage: Sendable, Hashable {
     case checkpoint(JSONValue)
     /// `{"type":"result","text":…}`: the task's result; the last one wins.
     case result(String)
-    /// `{"type":"wait_for_input","question":…}`: park the task until someone answers.
-    case waitForInput(question: String)
+    /// `{"type":"wait_for_input","question":…,"options":[…]}`: park the task until someone answers.
+    case waitForInput(question: String, options: [String]?)
+    /// `{"type":"request_approval","question":…,"tool":…,"input":…}`: park the task until a person
+    /// approves or rejects (`question` or `tool` is required).
+    case requestApproval(question: String?, tool: String?, input: JSONValue?)
     /// `{"type":"wake","after":…|"at":…,"prompt":…}`: park the task until a time.
     case wake(WakeTime, prompt: String?)
     /// A line that claims a protocol type but is malformed; the text says what is wrong.
@@ -36,7 +39,7 @@ public enum WakeTime: Sendable, Hashable {
 /// Parses stdout lines of command agents into protocol messages. Pure: no I/O, no clock.
 public enum CommandLineProtocol {
     /// The `type` values the protocol understands; objects with any other `type` are plain output.
-    public static let messageTypes: Set<String> = ["log", "checkpoint", "result", "wait_for_input", "wake"]
+    public static let messageTypes: Set<String> = ["log", "checkpoint", "result", "wait_for_input", "wake", "request_approval"]
 
     /// The level a `log` line gets when it names none.
     public static let defaultLogLevel = "info"
@@ -55,6 +58,7 @@ public enum CommandLineProtocol {
         case "checkpoint": return .checkpoint(.object(data))
         case "result": return parseResult(data)
         case "wait_for_input": return parseWaitForInput(data)
+        case "request_approval": return parseRequestApproval(data)
         default: return parseWake(data)
         }
     }
@@ -90,7 +94,24 @@ public enum CommandLineProtocol {
         guard case .string(let question)? = data["question"] else {
             return .invalid("wait_for_input line without a string \"question\"")
         }
-        return .waitForInput(question: question)
+        var options: [String]?
+        switch data["options"] {
+        case nil, .null?: options = nil
+        case .array(let items)?:
+            options = items.compactMap(\.stringValue)
+            guard options?.count == items.count else { return .invalid("wait_for_input line with \"options\" that are not all strings") }
+        default: return .invalid("wait_for_input line with \"options\" that is not an array of strings")
+        }
+        return .waitForInput(question: question, options: options)
+    }
+
+    private static func parseRequestApproval(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        let question = data["question"]?.stringValue
+        let tool = data["tool"]?.stringValue
+        if data["question"] != nil, question == nil { return .invalid("request_approval line with a \"question\" that is not a string") }
+        if data["tool"] != nil, tool == nil { return .invalid("request_approval line with a \"tool\" that is not a string") }
+        guard question != nil || tool != nil else { return .invalid("request_approval line without a \"question\" or a \"tool\"") }
+        return .requestApproval(question: question, tool: tool, input: data["input"])
     }
 
     private static func parseWake(_ data: [String: JSONValue]) -> CommandProtocolMessage {
@@ -116,6 +137,25 @@ public enum CommandLineProtocol {
             }
             return .wake(.at(date), prompt: prompt)
         }
+    }
+
+    /// An inbox input as the line written to a command agent's stdin:
+    /// `{"type":"input","id":…,"seq":…,"kind":…,"sender":…,"text":…,"decisions":…}`.
+    public static func inputLine(_ input: TaskInput) -> String {
+        var object: [String: JSONValue] = [
+            "type": "input", "id": .string(input.id), "seq": .int(Int64(input.seq)), "kind": .string(input.kind.rawValue),
+            "sender": .string(input.sender),
+        ]
+        if let text = input.text { object["text"] = .string(text) }
+        if let decisions = input.decisions { object["decisions"] = decisions }
+        return JSONValue.object(object).jsonText
+    }
+
+    /// What a command agent reads on stdin: its prompt, then (when the run delivers inputs from
+    /// the task's inbox) a newline and one ``inputLine(_:)`` per input.
+    public static func stdin(prompt: String, inputs: [TaskInput]) -> String {
+        guard !inputs.isEmpty else { return prompt }
+        return prompt + "\n" + inputs.map { inputLine($0) + "\n" }.joined()
     }
 
     /// Parses an ISO 8601 date-time with a time zone, with or without fractional seconds.

@@ -13,8 +13,12 @@ enum CommandOutcome {
         case .exited(0):
             let usage = RunUsage(exitCode: 0)
             switch report.stdout.waitRequest {
-            case .input(let question)?:
-                return .waitingForInput(question, usage: usage)
+            case .input(let question, let options)?:
+                var outcome = RunOutcome.waitingForInput(question, usage: usage)
+                if let options { outcome.waitingFor = WaitingFor(kind: .input, question: question, options: options) }
+                return outcome
+            case .approval(let question, let tool, let input)?:
+                return .approvalRequested(question, tool: tool, input: input, usage: usage)
             case .wake(let date, let prompt)?:
                 return .wake(at: date, prompt: prompt, usage: usage)
             case nil:

@@ -73,7 +73,7 @@ public struct CommandRunner: AgentRunner {
         guard !Task.isCancelled else { return Self.cancelled(exitCode: nil) }
         ProcessGroup.ignoreBrokenPipes
         let execution = CommandExecution(
-            invocation: invocation, prompt: request.prompt, interpreter: StdoutInterpreter(outputLimit: limits.outputBytes),
+            invocation: invocation, prompt: CommandLineProtocol.stdin(prompt: request.prompt, inputs: request.inputs), interpreter: StdoutInterpreter(outputLimit: limits.outputBytes),
             killGrace: killGrace, limits: limits, context: context
         )
         let report: ProcessReport<StdoutInterpreter>

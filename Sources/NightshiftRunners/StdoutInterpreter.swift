@@ -3,8 +3,10 @@ import Nightshift
 
 /// What an agent asked for on stdout to end its run by waiting.
 enum WaitRequest: Sendable, Hashable {
-    /// `wait_for_input`: a question for a person.
-    case input(question: String)
+    /// `wait_for_input`: a question for a person, with the answers offered, if any.
+    case input(question: String, options: [String]?)
+    /// `request_approval`: something for a person to approve or reject.
+    case approval(question: String?, tool: String?, input: JSONValue?)
     /// `wake`: a time and the prompt to continue with.
     case wake(at: Date, prompt: String?)
 }
@@ -39,8 +41,11 @@ struct StdoutInterpreter: LineInterpreter {
         case .result(let text):
             result = text
             return [("result", ["text": .string(text)])]
-        case .waitForInput(let question):
-            waitRequest = .input(question: question)
+        case .waitForInput(let question, let options):
+            waitRequest = .input(question: question, options: options)
+            return []
+        case .requestApproval(let question, let tool, let input):
+            waitRequest = .approval(question: question, tool: tool, input: input)
             return []
         case .wake(let time, let prompt):
             waitRequest = .wake(at: time.date(from: now), prompt: prompt)

@@ -14,7 +14,8 @@ enum SQLiteRows {
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, \
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
-        tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions
+        tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
+        waiting_for, pending_inputs
         """
 
     /// The task with this id, if any (and if it is `workspace`'s, when one is given).
@@ -60,8 +61,34 @@ enum SQLiteRows {
             totals: TaskTotals(
                 tokensIn: row[31], tokensOut: row[32], cacheReadTokens: row[33], cacheWriteTokens: row[34], turns: row[35],
                 runSeconds: row[36]),
-            interruptions: row[37]
+            interruptions: row[37],
+            waitingFor: try waitingFor(row[38]),
+            pendingInputs: row[39]
         )
+    }
+
+    /// A `waiting_for` column's value.
+    static func waitingFor(_ text: String?) throws -> WaitingFor? {
+        guard let text else { return nil }
+        return try WaitingFor(json: JSONValue(jsonText: text))
+    }
+
+    /// The columns of `task_inputs`, in the order ``input(_:taskState:)`` reads them.
+    static let inputColumns = """
+        task_id, seq, id, workspace_id, kind, text, decisions, sender, idempotency_key, created_at, delivery, delivered_at, run_id
+        """
+
+    /// An input read with ``inputColumns``; a pending one of a task that has ended (`taskState`)
+    /// is `superseded`.
+    static func input(_ row: Row, taskState: TaskState? = nil) throws -> TaskInput {
+        let decisions: String? = row[6]
+        var delivery = InputDelivery(rawValue: row[10]) ?? .pending
+        if delivery == .pending, taskState?.isTerminal == true { delivery = .superseded }
+        return TaskInput(
+            id: row[2], taskID: TaskID(trusted: row[0]), workspaceID: row[3], seq: row[1],
+            kind: InputKind(rawValue: row[4]) ?? .message, text: row[5], decisions: try decisions.map { try JSONValue(jsonText: $0) },
+            sender: row[7], idempotencyKey: row[8], createdAt: Date(timeIntervalSince1970: row[9]), delivery: delivery,
+            deliveredAt: date(row[11]), runID: row[12])
     }
 
     /// The run id and lease token of a row read with ``taskColumns``.

@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -283,6 +283,31 @@ enum SQLiteSchema {
             try db.execute(sql: """
                 DROP INDEX checkpoints_agent;
                 CREATE INDEX checkpoints_agent ON checkpoints(workspace_id, agent, status, updated_at) WHERE archived_at IS NULL;
+                """)
+        }
+        migrator.registerMigration("v6") { db in
+            // The task inbox (issue 17): inputs in order per task, what a waiting task waits for,
+            // and a count of the inputs not yet delivered (read by every settle with the facts).
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN pending_inputs INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN waiting_for TEXT;
+                CREATE TABLE task_inputs (
+                    task_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    id TEXT NOT NULL UNIQUE,
+                    workspace_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    text TEXT,
+                    decisions TEXT,
+                    sender TEXT NOT NULL,
+                    idempotency_key TEXT,
+                    created_at REAL NOT NULL,
+                    delivery TEXT NOT NULL DEFAULT 'pending',
+                    delivered_at REAL,
+                    run_id TEXT,
+                    PRIMARY KEY (task_id, seq)
+                ) WITHOUT ROWID;
+                CREATE UNIQUE INDEX task_inputs_key ON task_inputs(task_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
                 """)
         }
         return migrator

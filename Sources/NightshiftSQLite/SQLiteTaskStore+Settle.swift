@@ -63,7 +63,7 @@ extension SQLiteTaskStore {
                     facts: try WriteTransaction.facts(row), action: .wake, budget: nil,
                     values: [now.timeIntervalSince1970], details: [:])
             }
-            try transaction.transitionAll(moves, columns: [.init("available_at")], fixed: ["wake_at = NULL"], now: now)
+            try transaction.transitionAll(moves, columns: [.init("available_at")], fixed: ["wake_at = NULL", "waiting_for = NULL"], now: now)
             return moves.map(\.facts.id)
         }
     }
@@ -122,6 +122,9 @@ extension WriteTransaction {
         }
         try finishRuns(runs)
         try save(plan.checkpoints)
+        for followUp in plan.followUps {
+            _ = try insertInput(followUp.input, task: followUp.task, workspace: followUp.workspace, now: now)
+        }
         try resolveActiveCheckpoints(of: plan.ended, now: now)
         for (agent, spend) in plan.agentSpend where spend.spent != spend.before {
             try db.execute(

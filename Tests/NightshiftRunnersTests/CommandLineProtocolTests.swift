@@ -56,7 +56,7 @@ struct CommandLineProtocolTests {
     func waitForInput() {
         #expect(
             CommandLineProtocol.parse(#"{"type":"wait_for_input","question":"Which branch?"}"#)
-                == .waitForInput(question: "Which branch?")
+                == .waitForInput(question: "Which branch?", options: nil)
         )
         #expect(
             CommandLineProtocol.parse(#"{"type":"wait_for_input"}"#)

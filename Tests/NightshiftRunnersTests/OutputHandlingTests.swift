@@ -91,7 +91,7 @@ struct OutputHandlingTests {
         #expect(interpreter.waitRequest == .wake(at: Date(timeIntervalSince1970: 105), prompt: "p"))
         #expect(interpreter.output.text == "plain\n{\"type\":\"other\"}\n{\"type\":\"result\",\"text\":\"cut")
         #expect(feed(#"{"type":"wait_for_input","question":"q"}"#) == [])
-        #expect(interpreter.waitRequest == .input(question: "q"))
+        #expect(interpreter.waitRequest == .input(question: "q", options: nil))
     }
 
     @Test("the warning for an invalid line says what was wrong and shows the line")

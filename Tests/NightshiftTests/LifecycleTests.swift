@@ -10,7 +10,7 @@ struct LifecycleTests {
         "new/submit": .queued,
         "queued/dispatch": .running, "queued/cancel": .cancelled, "queued/pause": .paused, "queued/drop": .dropped,
         "running/settle(succeeded)": .done, "running/settle(failed)": .queued, "running/settle(failed_final)": .error,
-        "running/settle(waiting)": .waiting, "running/settle(released)": .queued, "running/cancel": .cancelled,
+        "running/settle(waiting)": .waiting, "running/settle(continued)": .queued, "running/settle(released)": .queued, "running/cancel": .cancelled,
         "waiting/cancel": .cancelled, "waiting/drop": .dropped, "waiting/wake": .queued,
         "paused/cancel": .cancelled, "paused/resume": .queued, "paused/drop": .dropped,
         "error/retry": .queued, "cancelled/retry": .queued, "dropped/retry": .queued,

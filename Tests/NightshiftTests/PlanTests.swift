@@ -84,7 +84,7 @@ struct PlanTests {
     func cancelRunning() throws {
         let plan = try ActionPlan(.cancel, on: try Self.facts(.running))
         #expect(plan.next == .cancelled)
-        #expect(plan.assignments == [.now("finished_at"), .null("lease_expires_at"), .null("lease_token")])
+        #expect(plan.assignments == [.now("finished_at"), .null("lease_expires_at"), .null("lease_token"), .null("waiting_for")])
         #expect(plan.runEnd == ActionPlan.RunEnd(outcome: "cancelled", settledBy: "cancel"))
         #expect(plan.resolvesCheckpoints && !plan.checksDepth)
         // A queued task has no run to end.
@@ -99,7 +99,7 @@ struct PlanTests {
         let resume = try ActionPlan(.resume, on: try Self.facts(.paused))
         #expect(resume.next == .queued && !resume.checksDepth)
         #expect(resume.assignments == [.notBefore("available_at"), .null("wake_at")])
-        #expect(try ActionPlan(.wake, on: try Self.facts(.waiting)).assignments == [.now("available_at"), .null("wake_at")])
+        #expect(try ActionPlan(.wake, on: try Self.facts(.waiting)).assignments == [.now("available_at"), .null("wake_at"), .null("waiting_for")])
     }
 
     @Test("an action that is not a person's, or that the state does not take, is refused with nothing planned")
@@ -133,5 +133,52 @@ struct PlanTests {
         #expect(columns(try move(.succeeded("other"))) == columns(done), "one shape per state")
         #expect(columns(retried) != columns(done))
         #expect(columns(done).filter { $0.hasPrefix("add ") } == ["add cost_usd"] + TaskTotals.columns.map { "add \($0)" })
+    }
+
+    // MARK: Inbox
+
+    @Test("an input wakes a waiting task, a decision only one that waits for approval; a finished task takes none")
+    func inputPlan() throws {
+        let answer = NewInput(kind: .answer, text: "yes", sender: "a")
+        var asked = try Self.facts(.waiting)
+        asked.waitingFor = .input
+        #expect(try InputPlan(answer, on: asked).wakes)
+        #expect(try !InputPlan(answer, on: try Self.facts(.running)).wakes, "a running task gets it when its run ends")
+        let approve = NewInput(kind: .approve, sender: "a")
+        let refused = #expect(throws: NightshiftError.self) { try InputPlan(approve, on: asked) }
+        #expect(refused?.message.contains("waits for an answer") == true)
+        var approval = asked
+        approval.waitingFor = .approval
+        #expect(try InputPlan(approve, on: approval).wakes)
+        #expect(try !InputPlan(answer, on: approval).wakes, "a message waits beside the approval")
+        #expect(try InputPlan(NewInput(kind: .message, text: "go", sender: "a", forcesWake: true), on: approval).wakes)
+        let wakeQueued = #expect(throws: NightshiftError.self) {
+            try InputPlan(NewInput(kind: .message, text: "go", sender: "a", forcesWake: true), on: try Self.facts(.queued))
+        }
+        #expect(wakeQueued?.message.contains("it is queued") == true)
+        let done = #expect(throws: NightshiftError.self) { try InputPlan(answer, on: try Self.facts(.done)) }
+        #expect(done?.field == "state")
+    }
+
+    @Test("a run that ends while inputs wait continues at once; a wake's follow-up prompt goes to the inbox")
+    func settleWithInputs() throws {
+        var facts = try Self.facts(.running)
+        func plan(_ outcome: RunOutcome) throws -> SettlePlan {
+            let settlement = Settlement(lease: Lease(taskID: facts.id, runID: "run-1", token: "lease"), outcome: outcome, now: Self.now)
+            return try SettlePlan([settlement], facts: [facts.id: facts], agentSpend: [:], settler: "w") { 0.5 }
+        }
+        let parked = try plan(.wake(at: Self.now.addingTimeInterval(60), prompt: "look again"))
+        #expect(parked.moves.first?.next == .waiting)
+        #expect(parked.followUps.map(\.input.text) == ["look again"])
+        let wait = try #require(parked.moves.first?.changes.first { $0.column == "waiting_for" }?.value.stringValue)
+        #expect(try WaitingFor(json: JSONValue(jsonText: wait)).kind == .wake)
+        facts.pendingInputs = 1
+        for outcome in [RunOutcome.succeeded("ok"), .waitingForInput("?")] {
+            let move = try #require(try plan(outcome).moves.first)
+            #expect(move.next == .queued)
+            #expect(move.action == .settle(.continued))
+            #expect(move.availableAt == Self.now.timeIntervalSince1970, "no backoff")
+        }
+        #expect(try plan(.failed("boom", retryable: false)).moves.first?.next == .error, "a failure is still a failure")
     }
 }

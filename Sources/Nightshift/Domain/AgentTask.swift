@@ -59,6 +59,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var archivedAt: Date?
     /// Tokens, turns and run time summed over its settled runs (the cost is ``costUSD``).
     public var totals: TaskTotals
+    /// What it waits for, while it is waiting.
+    public var waitingFor: WaitingFor?
+    /// Inputs in its inbox not yet handed to the agent.
+    public var pendingInputs: Int
 
     /// Creates a task value (stores build these from rows).
     public init(
@@ -67,8 +71,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
         budgetUSD: Double?, timeout: Double?, retry: RetryPolicy, availableAt: Date, state: TaskState,
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
         result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals(),
-        interruptions: Int = 0
+        interruptions: Int = 0, waitingFor: WaitingFor? = nil, pendingInputs: Int = 0
     ) {
+        self.waitingFor = waitingFor
+        self.pendingInputs = pendingInputs
         self.interruptions = interruptions
         self.archivedAt = archivedAt
         self.totals = totals

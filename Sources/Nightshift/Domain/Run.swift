@@ -180,6 +180,9 @@ public struct RunOutcome: Sendable, Hashable {
     public var resetsAt: Date?
     /// What went wrong without deciding the outcome (a denied tool call, say), for the run's record.
     public var warnings: [String]
+    /// For a wait that is not a plain question or wake time (an approval the agent asks for): what
+    /// the task waits for. `nil`: derived from ``wakeAt`` and ``message`` (see ``wait``).
+    public var waitingFor: WaitingFor?
 
     /// Creates an outcome.
     public init(
@@ -234,6 +237,24 @@ public struct RunOutcome: Sendable, Hashable {
     /// The agent asks a question and waits for input.
     public static func waitingForInput(_ question: String, usage: RunUsage = RunUsage()) -> RunOutcome {
         RunOutcome(resolution: .waiting, label: "waiting", message: question, usage: usage)
+    }
+
+    /// The agent asks for a person's approval (of `tool` with `input`, when it is a tool call):
+    /// the task waits until someone approves or rejects.
+    public static func approvalRequested(
+        _ question: String?, tool: String? = nil, input: JSONValue? = nil, usage: RunUsage = RunUsage()
+    ) -> RunOutcome {
+        var outcome = RunOutcome(resolution: .waiting, label: "waiting", message: question, usage: usage)
+        outcome.waitingFor = WaitingFor(kind: .approval, question: question, tool: tool, toolInput: input)
+        return outcome
+    }
+
+    /// What a waiting outcome waits for: ``waitingFor`` when given, else a wake time (with its
+    /// follow-up prompt as ``message``) or the question in ``message``.
+    public var wait: WaitingFor {
+        if let waitingFor { return waitingFor }
+        if let wakeAt { return WaitingFor(kind: .wake, wakeAt: wakeAt) }
+        return WaitingFor(kind: .input, question: message)
     }
 
     /// The agent asks to be woken at `date`, continuing with `prompt` if given.

@@ -86,10 +86,32 @@ extension Engine {
             // attempt starts a new session, with the checkpoint's hint in its prompt.
             if let previous = earlier.last, let id = previous.agentSessionID {
                 resume = ResumeContext(sessionID: id, fromAttempt: previous.attempt, hint: hint, previousError: previous.error)
+                // Not interrupted: the agent itself asked to wait, and its wake time came.
+                if previous.outcome == "waiting" { resume?.followUp = "Your wake time has come: continue the task." }
             }
         }
 
+        // The inbox: inputs that arrived since the agent last ran are handed to this run, marked
+        // delivered in a transaction fenced by its lease before the agent sees them.
+        var inputs: [TaskInput] = []
+        if task.pendingInputs > 0 {
+            do {
+                guard let delivered = try await store.deliverInputs(claimed.lease, how: .deliveredResume, now: clock.now) else {
+                    return .failure(RunFailure(outcome: .lost("the run's lease was lost before it started")))
+                }
+                inputs = delivered
+            } catch {
+                return .failure(RunFailure(outcome: .interrupted("interrupted", reason: "could not read the task's inbox: \(error)")))
+            }
+        }
+        let followUp = inputs.isEmpty ? nil : TaskInput.prompt(delivering: inputs)
+        if let followUp { resume?.followUp = followUp }
+
         var prompt = task.prompt
+        if let followUp, runner.takesContinuationPrompt {
+            // Without a session to resume, the agent starts over: the task, then what it was sent.
+            prompt += "\n\nSince this task was started, you were sent:\n\n" + followUp
+        }
         if resume == nil, runner.takesContinuationPrompt, let hint {
             prompt += "\n\nThis task was started before and stopped. Resume hint from its last checkpoint: \(hint)"
         }
@@ -105,9 +127,11 @@ extension Engine {
         if let directory {
             try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: Self.privateDirectory)
         }
-        return .success(RunRequest(
+        var request = RunRequest(
             task: task, run: claimed.run, agent: agent, workingDirectory: workdir, prompt: prompt, resume: resume,
-            remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint))
+            remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint)
+        request.inputs = inputs
+        return .success(request)
     }
 
     /// The most memory text put before a prompt.

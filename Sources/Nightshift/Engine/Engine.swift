@@ -78,10 +78,13 @@ public final class Engine: Service, Sendable {
     /// Applies a person's action to a task (of `workspace`, when one is given: another's is not
     /// found). Cancelling a task that runs here stops its agent at once (elsewhere, its worker
     /// learns at its next heartbeat). A task that ends this way loses its directories on this node
-    /// (a running one's once its run has stopped).
+    /// (a running one's once its run has stopped). A `reason` for a cancel or drop becomes the
+    /// task's `error`.
     @discardableResult
-    public func transition(_ id: TaskID, _ action: LifecycleAction, workspace: String? = nil) async throws -> AgentTask {
-        let task = try await store.transition(id, action, now: clock.now, workspace: workspace)
+    public func transition(
+        _ id: TaskID, _ action: LifecycleAction, workspace: String? = nil, reason: String? = nil
+    ) async throws -> AgentTask {
+        let task = try await store.transition(id, action, now: clock.now, workspace: workspace, reason: reason)
         taskChanges.ring(id)
         if task.state.isTerminal { removeDirectories(of: id, endedIn: task.state) }
         switch action {

@@ -49,9 +49,20 @@ public struct WorkspaceScope: Sendable {
         try await store.events(task: task, after: seq, limit: limit, workspace: workspace)
     }
 
-    /// Applies a person's action to a task of this workspace.
-    public func transition(_ id: TaskID, _ action: LifecycleAction) async throws -> AgentTask {
-        try await engine.transition(id, action, workspace: workspace)
+    /// Applies a person's action to a task of this workspace (a `reason` for a cancel or drop
+    /// becomes the task's `error`).
+    public func transition(_ id: TaskID, _ action: LifecycleAction, reason: String? = nil) async throws -> AgentTask {
+        try await engine.transition(id, action, workspace: workspace, reason: reason)
+    }
+
+    /// Adds an input to the inbox of a task of this workspace (see ``Engine/addInput(_:to:workspace:)``).
+    public func addInput(_ input: NewInput, to id: TaskID) async throws -> InputReceipt {
+        try await engine.addInput(input, to: id, workspace: workspace)
+    }
+
+    /// The inbox of a task of this workspace, in order.
+    public func inputs(of id: TaskID) async throws -> [TaskInput] {
+        try await store.inputs(of: id, workspace: workspace)
     }
 
     /// Archives a finished task of this workspace.

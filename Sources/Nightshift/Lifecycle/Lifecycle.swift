@@ -15,7 +15,8 @@
 /// | cancelled | – | – | – | – | – | – | queued | – | – |
 /// | dropped   | – | – | – | – | – | – | queued | – | – |
 ///
-/// `settle` from running: succeeded → done; waiting → waiting; released (the node lost or gave up
+/// `settle` from running: succeeded → done; waiting → waiting; continued (inputs reached the
+/// task's inbox while it ran: they are delivered by resuming its session at once) → queued; released (the node lost or gave up
 /// the run: not the agent's failure) → queued while the interruptions stay under
 /// ``RetryBudget/interruptionLimit``, else error; failed → queued while the retry budget allows
 /// another attempt and the failure is retryable, else error.
@@ -46,6 +47,7 @@ public enum Lifecycle {
             switch resolution {
             case .succeeded: return .done
             case .waiting: return .waiting
+            case .continued: return .queued
             case .released: return budget.allowsAnotherInterruption ? .queued : .error
             case .failed(let retryable): return retryable && budget.allowsRetry ? .queued : .error
             }

@@ -23,7 +23,7 @@ public enum LifecycleAction: Sendable, Hashable, CustomStringConvertible {
     public static let all: [LifecycleAction] = [
         .submit, .dispatch,
         .settle(.succeeded), .settle(.failed(retryable: true)), .settle(.failed(retryable: false)),
-        .settle(.waiting), .settle(.released),
+        .settle(.waiting), .settle(.continued), .settle(.released),
         .cancel, .pause, .resume, .retry, .drop, .wake,
     ]
 
@@ -55,19 +55,23 @@ public enum RunResolution: Sendable, Hashable, CustomStringConvertible {
     case succeeded
     /// The run failed; `retryable` says whether another attempt may help.
     case failed(retryable: Bool)
-    /// The agent asked to wait (for input or a wake time).
+    /// The agent asked to wait (for input, an approval or a wake time).
     case waiting
+    /// The run ended (done, or asking to wait) while inputs it has not seen were in the task's
+    /// inbox: the task runs again at once, resuming the session with them.
+    case continued
     /// The node lost or gave back the run (graceful shutdown, a dead or restarted worker, a store
     /// that went away before the agent started): not the agent's failure, so no attempt is
     /// charged; it counts as an interruption instead.
     case released
 
-    /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `released`.
+    /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `continued`, `released`.
     public var description: String {
         switch self {
         case .succeeded: "succeeded"
         case .failed(let retryable): retryable ? "failed" : "failed_final"
         case .waiting: "waiting"
+        case .continued: "continued"
         case .released: "released"
         }
     }

@@ -66,17 +66,23 @@ public struct ResumeContext: Sendable, Hashable {
     public var hint: String?
     /// Why the previous attempt ended, if it failed.
     public var previousError: String?
+    /// What the session continues with instead of the generic continuation: the inputs this run
+    /// delivers from the task's inbox (an answer, an approval, a follow-up), or why it was woken.
+    public var followUp: String?
 
     /// Creates a resume context.
-    public init(sessionID: String, fromAttempt: Int, hint: String? = nil, previousError: String? = nil) {
+    public init(sessionID: String, fromAttempt: Int, hint: String? = nil, previousError: String? = nil, followUp: String? = nil) {
+        self.followUp = followUp
         self.sessionID = sessionID
         self.fromAttempt = fromAttempt
         self.hint = hint
         self.previousError = previousError
     }
 
-    /// The prompt a resumed session continues with.
+    /// The prompt a resumed session continues with: the follow-up when there is one, else a
+    /// request to continue after an interruption.
     public var continuationPrompt: String {
+        if let followUp { return followUp }
         var lines = ["Continue the task from where you stopped (attempt \(fromAttempt) was interrupted)."]
         if let previousError { lines.append("The previous attempt ended with: \(previousError)") }
         if let hint { lines.append("Resume hint from your last checkpoint: \(hint)") }
@@ -107,6 +113,10 @@ public struct RunRequest: Sendable {
     public var previousError: String?
     /// On a retried attempt: the resume hint of the task's latest active checkpoint, if any.
     public var resumeHint: String?
+    /// The inputs from the task's inbox this run delivers (already marked delivered), in order.
+    /// Agent CLIs get them as the prompt of the resumed session (``ResumeContext/followUp``, or
+    /// after the task's prompt); a command agent as `input` lines on stdin after its prompt.
+    public var inputs: [TaskInput] = []
 
     /// Creates a request; the prompt defaults to the task's.
     public init(

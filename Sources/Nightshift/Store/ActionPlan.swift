@@ -15,6 +15,8 @@ package struct ActionPlan: Sendable, Equatable {
         case null(String)
         /// The column becomes 0.
         case zero(String)
+        /// The column becomes this text.
+        case text(String, String)
     }
 
     /// How the task's run in progress ends (for a running task), as written on its row.
@@ -54,22 +56,24 @@ package struct ActionPlan: Sendable, Equatable {
 
     /// Plans `action` on the task `facts` describe. Throws `invalid_input` (field `action`) for an
     /// action that is not a person's, `illegal_transition` for one the task's state does not take.
-    package init(_ action: LifecycleAction, on facts: TaskFacts) throws(NightshiftError) {
+    /// A `reason` given to a cancel or drop becomes the task's `error`.
+    package init(_ action: LifecycleAction, on facts: TaskFacts, reason: String? = nil) throws(NightshiftError) {
         try Self.check(action)
         next = try facts.next(on: action)
         switch action {
         case .cancel, .drop:
-            assignments = [.now("finished_at"), .null("lease_expires_at"), .null("lease_token")]
+            assignments = [.now("finished_at"), .null("lease_expires_at"), .null("lease_token"), .null("waiting_for")]
         case .retry:
             assignments = [.now("available_at"), .zero("failures"), .zero("interruptions"), .null("finished_at")]
         case .wake:
-            assignments = [.now("available_at"), .null("wake_at")]
+            assignments = [.now("available_at"), .null("wake_at"), .null("waiting_for")]
         case .resume:
             // A paused task that was submitted with a delay keeps it.
             assignments = [.notBefore("available_at"), .null("wake_at")]
         default:
             assignments = []
         }
+        if let reason, action == .cancel || action == .drop { assignments.append(.text("error", reason)) }
         checksDepth = action == .retry
         runEnd = facts.state == .running
             ? RunEnd(outcome: action == .cancel ? "cancelled" : action.name, settledBy: action.name) : nil

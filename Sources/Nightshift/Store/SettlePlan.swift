@@ -94,7 +94,13 @@ package struct SettlePlan {
             case .done: changes += [.set("result", text(outcome.result)), .set("finished_at", .double(time)), .null("error")]
             case .error: changes += [.set("error", text(outcome.error)), .set("finished_at", .double(time))]
             case .queued: changes += [.set("available_at", availableAt.map(JSONValue.double) ?? .null), .set("error", text(outcome.error))]
-            case .waiting: changes += [.set("wake_at", outcome.wakeAt.map { .double($0.timeIntervalSince1970) } ?? .null)]
+            case .waiting:
+                var wait = outcome.wait
+                wait.runID = facts.runID
+                changes += [
+                    .set("wake_at", outcome.wakeAt.map { .double($0.timeIntervalSince1970) } ?? .null),
+                    .set("waiting_for", .string(wait.json.jsonText)),
+                ]
             default: break
             }
             return changes + [.null("lease_expires_at"), .null("lease_token")]
@@ -112,6 +118,9 @@ package struct SettlePlan {
     package var checkpoints: [(workspace: String, collection: CheckpointCollection)] = []
     /// The tasks this batch ends: their active checkpoints are resolved in the same transaction.
     package var ended: [TaskID] = []
+    /// The follow-up prompts of runs that asked to be woken with one: each goes into its task's
+    /// inbox (sender `agent`), so that the run that wakes delivers it like any input.
+    package var followUps: [(task: TaskID, workspace: String, input: NewInput)] = []
     /// The spend of every agent read, with this batch's costs added.
     package var agentSpend: [ScopedName: AgentSpend]
     /// Runs that succeeded and failed in this batch.
@@ -145,6 +154,11 @@ package struct SettlePlan {
                 continue
             }
             var outcome = settlement.outcome
+            // Inputs reached the inbox while the agent ran and it did not take them live: rather
+            // than end or park, the task runs again at once, resuming the session with them.
+            if current.pendingInputs > 0, outcome.resolution == .succeeded || outcome.resolution == .waiting {
+                outcome.resolution = .continued
+            }
             let time = settlement.now.timeIntervalSince1970
             let cost = outcome.usage.costUSD
             if cost > 0 { self.agentSpend[current.agentName]?.spent += cost }
@@ -178,13 +192,17 @@ package struct SettlePlan {
             case .error:
                 details["error"] = outcome.error.map(JSONValue.string) ?? .null
             case .queued:
-                let delay = outcome.resolution == .released ? 0 : current.retry.delay(afterFailure: failures, random: random())
+                let delay = outcome.resolution == .released || outcome.resolution == .continued
+                    ? 0 : current.retry.delay(afterFailure: failures, random: random())
                 availableAt = time + delay
                 details["retry_in"] = .double((delay * 1000).rounded() / 1000)
                 if let error = outcome.error { details["error"] = .string(error) }
             case .waiting:
                 if let wakeAt = outcome.wakeAt { details["wake_at"] = JSONTime.json(wakeAt) }
                 if let message = outcome.message { details["message"] = .string(message) }
+                if outcome.wakeAt != nil, outcome.waitingFor == nil, let prompt = outcome.message, !prompt.isEmpty {
+                    followUps.append((lease.taskID, current.workspace, NewInput(kind: .message, text: prompt, sender: "agent")))
+                }
             default:
                 break
             }

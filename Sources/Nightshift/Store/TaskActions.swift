@@ -5,8 +5,9 @@ import Foundation
 /// any workspace, the engine's view).
 public protocol TaskActions: Sendable {
     /// Applies a person's action (cancel, pause, resume, retry, drop, wake) and returns the task.
-    /// Cancelling a running task ends its run, so its worker's lease is lost.
-    func transition(_ id: TaskID, _ action: LifecycleAction, now: Date, workspace: String?) async throws -> AgentTask
+    /// Cancelling a running task ends its run, so its worker's lease is lost. A `reason` for a
+    /// cancel or drop becomes the task's `error`.
+    func transition(_ id: TaskID, _ action: LifecycleAction, now: Date, workspace: String?, reason: String?) async throws -> AgentTask
     /// Archives a finished task (default listings leave it out). Throws `illegal_transition` unless
     /// the task is done, error, cancelled or dropped.
     func archive(_ id: TaskID, now: Date, workspace: String?) async throws -> AgentTask
@@ -17,7 +18,12 @@ public protocol TaskActions: Sendable {
 extension TaskActions {
     /// Applies a person's action to a task of any workspace.
     public func transition(_ id: TaskID, _ action: LifecycleAction, now: Date) async throws -> AgentTask {
-        try await transition(id, action, now: now, workspace: nil)
+        try await transition(id, action, now: now, workspace: nil, reason: nil)
+    }
+
+    /// Applies a person's action, without a reason.
+    public func transition(_ id: TaskID, _ action: LifecycleAction, now: Date, workspace: String?) async throws -> AgentTask {
+        try await transition(id, action, now: now, workspace: workspace, reason: nil)
     }
 
     /// Archives a task of any workspace.

@@ -21,19 +21,26 @@ package struct TaskFacts: Sendable {
     package var budgetUSD: Double?
     /// What its runs have cost so far.
     package var costUSD: Double
+    /// Inputs in its inbox not yet handed to the agent.
+    package var pendingInputs: Int = 0
+    /// What it waits for, when it is waiting.
+    package var waitingFor: WaitingFor.Kind?
 
     /// The columns, in this order, that the stores read facts from.
     package static let columns = """
         id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
-        budget_usd, cost_usd, interruptions, workspace_id
+        budget_usd, cost_usd, interruptions, workspace_id, pending_inputs, waiting_for
         """
 
     package init(
         id: TaskID, agent: String, state: TaskState, failures: Int, retry: RetryPolicy, runID: String?, leaseToken: String?,
-        attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double, interruptions: Int, workspace: String
+        attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double, interruptions: Int, workspace: String,
+        pendingInputs: Int = 0, waitingFor: WaitingFor.Kind? = nil
     ) {
         self.workspace = workspace
         self.interruptions = interruptions
+        self.pendingInputs = pendingInputs
+        self.waitingFor = waitingFor
         self.id = id
         self.agent = agent
         self.state = state
@@ -52,7 +59,8 @@ package struct TaskFacts: Sendable {
         self.init(
             id: task.id, agent: task.agent, state: task.state, failures: task.failures, retry: task.retry, runID: runID,
             leaseToken: leaseToken, attempt: task.attempt, lastSeq: lastSeq, budgetUSD: task.budgetUSD, costUSD: task.costUSD,
-            interruptions: task.interruptions, workspace: task.workspaceID)
+            interruptions: task.interruptions, workspace: task.workspaceID, pendingInputs: task.pendingInputs,
+            waitingFor: task.waitingFor?.kind)
     }
 
     /// The task's agent, by workspace and name.

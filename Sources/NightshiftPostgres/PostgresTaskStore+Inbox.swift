@@ -1,0 +1,110 @@
+import Foundation
+import Nightshift
+import PostgresNIO
+
+extension PostgresTaskStore {
+    /// Adds an input to a task's inbox (see ``TaskInbox/addInput(_:to:now:workspace:)``).
+    public func addInput(_ input: NewInput, to id: TaskID, now: Date, workspace: String?) async throws -> InputReceipt {
+        try input.validate()
+        return try await write { transaction in
+            // The task's row lock orders inputs of one task, and their seq with them.
+            guard let facts = try await transaction.lockedFacts(id), workspace == nil || facts.workspace == workspace else {
+                throw NightshiftError.taskNotFound(id)
+            }
+            if let key = input.idempotencyKey, let first = try await transaction.input(task: id, key: key, taskState: facts.state) {
+                guard let task = try await transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
+                return InputReceipt(input: first, created: false, task: task)
+            }
+            let plan = try InputPlan(input, on: facts)
+            // The wake first: it moves the task from the facts just read; the input's event follows.
+            if plan.wakes { try await transaction.apply(.wake, to: facts, now: now, maxQueueDepth: nil) }
+            let stored = try await transaction.insertInput(input, task: id, workspace: facts.workspace, now: now)
+            guard let task = try await transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
+            return InputReceipt(input: stored, created: true, task: task)
+        }
+    }
+
+    /// A task's inputs in order (see ``TaskInbox/inputs(of:workspace:)``).
+    public func inputs(of id: TaskID, workspace: String?) async throws -> [TaskInput] {
+        try await autocommit { transaction in
+            guard let task = try await transaction.task(id, workspace: workspace) else { throw NightshiftError.taskNotFound(id) }
+            var sql = SQL("SELECT \(PostgresRows.inputColumns) FROM task_inputs WHERE task_id = ")
+            sql.append(.text(id.rawValue))
+            sql.append(" ORDER BY seq")
+            return try await transaction.rows(sql).map { try PostgresRows.input($0, taskState: task.state) }
+        }
+    }
+
+    /// Hands the pending inputs to the run holding `lease` (see ``TaskInbox/deliverInputs(_:how:now:)``).
+    public func deliverInputs(_ lease: Lease, how: InputDelivery, now: Date) async throws -> [TaskInput]? {
+        try await write { transaction in
+            // The fence, and the row lock that orders this against an input being added.
+            var fence = SQL("SELECT 1 AS current FROM tasks WHERE id = ")
+            fence.append(.text(lease.taskID.rawValue))
+            fence.append(" AND run_id = ")
+            fence.append(.text(lease.runID))
+            fence.append(" AND lease_token = ")
+            fence.append(.text(lease.token))
+            fence.append(" AND state = 'running' FOR UPDATE")
+            guard try await !transaction.rows(fence).isEmpty else { return nil }
+            var sql = SQL("UPDATE task_inputs SET delivery = ")
+            sql.append(.text(how.rawValue))
+            sql.append(", delivered_at = ")
+            sql.append(.double(now.timeIntervalSince1970))
+            sql.append(", run_id = ")
+            sql.append(.text(lease.runID))
+            sql.append(" WHERE task_id = ")
+            sql.append(.text(lease.taskID.rawValue))
+            sql.append(" AND delivery = 'pending' RETURNING \(PostgresRows.inputColumns)")
+            let delivered = try await transaction.rows(sql).map { try PostgresRows.input($0) }.sorted { $0.seq < $1.seq }
+            guard !delivered.isEmpty else { return [] }
+            var reset = SQL("UPDATE tasks SET pending_inputs = 0 WHERE id = ")
+            reset.append(.text(lease.taskID.rawValue))
+            try await transaction.rows(reset)
+            let event = NewTaskEvent(
+                taskID: lease.taskID, type: "input_delivered",
+                data: ["how": .string(how.rawValue), "run_id": .string(lease.runID), "inputs": .array(delivered.map { .string($0.id) })],
+                time: now)
+            try await transaction.appendEvents(task: lease.taskID, [event], fencedBy: lease)
+            return delivered
+        }
+    }
+}
+
+extension Transaction {
+    /// The input of `task` sent with idempotency key `key`, if any.
+    func input(task: TaskID, key: String, taskState: TaskState) async throws -> TaskInput? {
+        var sql = SQL("SELECT \(PostgresRows.inputColumns) FROM task_inputs WHERE task_id = ")
+        sql.append(.text(task.rawValue))
+        sql.append(" AND idempotency_key = ")
+        sql.append(.text(key))
+        return try await rows(sql).first.map { try PostgresRows.input($0, taskState: taskState) }
+    }
+
+    /// Stores `input` as the task's next (the task's row is locked by this transaction), counts it
+    /// pending and appends its `input` event.
+    func insertInput(_ input: NewInput, task: TaskID, workspace: String, now: Date) async throws -> TaskInput {
+        let id = UUIDv7.generate(at: now)
+        var sql = SQL("""
+            INSERT INTO task_inputs (task_id, seq, id, workspace_id, kind, text, decisions, sender, idempotency_key, created_at)
+            SELECT
+            """)
+        sql.append(" ")
+        let taskValue = sql.bind(.text(task.rawValue))
+        sql.append("\(taskValue), COALESCE((SELECT MAX(seq) FROM task_inputs WHERE task_id = \(taskValue)), 0) + 1, ")
+        sql.append(list: [
+            .text(id), .text(workspace), .text(input.kind.rawValue), .text(input.text), .text(input.decisions?.jsonText), .text(input.sender),
+            .text(input.idempotencyKey), .double(now.timeIntervalSince1970),
+        ])
+        sql.append(" RETURNING seq")
+        let seq = try await rows(sql).first.map { try $0["seq"].decode(Int.self) } ?? 1
+        var count = SQL("UPDATE tasks SET pending_inputs = pending_inputs + 1 WHERE id = ")
+        count.append(.text(task.rawValue))
+        try await rows(count)
+        let stored = TaskInput(
+            id: id, taskID: task, workspaceID: workspace, seq: seq, kind: input.kind, text: input.text, decisions: input.decisions,
+            sender: input.sender, idempotencyKey: input.idempotencyKey, createdAt: now, delivery: .pending, deliveredAt: nil, runID: nil)
+        try await appendEvents(task: task, [NewTaskEvent(taskID: task, type: "input", data: stored.eventData, time: now)])
+        return stored
+    }
+}
