@@ -40,7 +40,7 @@ enum ExitStatus: Sendable, Hashable {
 struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
     /// What to start.
     var invocation: CommandInvocation
-    /// Written to stdin, which is then closed.
+    /// Written to stdin, which is then closed (after ``liveInputs`` ends, when there are some).
     var prompt: String
     /// Reads stdout.
     var interpreter: Interpreter
@@ -50,6 +50,8 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
     var limits: CommandLimits
     /// Where events and the pid go.
     var context: RunContext
+    /// Inputs to write to stdin as `input` lines while the agent runs, if it takes them live.
+    var liveInputs: AsyncStream<TaskInput>? = nil
 
     private typealias AgentProcess = Execution<CustomWriteInput, SequenceOutput, SequenceOutput>
 
@@ -118,11 +120,18 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
         context.processStarted(pid)
         var stdout = interpreter
         var stderr = TailBuffer(capacity: limits.stderrTailBytes)
-        let (prompt, limits, context, initial) = (prompt, limits, context, interpreter)
+        let (prompt, limits, context, initial, liveInputs) = (prompt, limits, context, interpreter, liveInputs)
         await withTaskGroup(of: Part.self) { group in
             group.addTask {
                 let writer = process.standardInputWriter
                 if !prompt.isEmpty { _ = try? await writer.write(Array(prompt.utf8)) }
+                // Live input: stdin stays open; the stream ends with the run (or this task is
+                // cancelled once the agent exits), and a write the agent no longer reads ends it too.
+                if let liveInputs {
+                    for await input in liveInputs {
+                        guard (try? await writer.write(Array((CommandLineProtocol.inputLine(input) + "\n").utf8))) != nil else { break }
+                    }
+                }
                 try? await writer.finish()
                 return .stdinClosed
             }

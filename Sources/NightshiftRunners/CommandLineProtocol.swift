@@ -151,11 +151,12 @@ public enum CommandLineProtocol {
         return JSONValue.object(object).jsonText
     }
 
-    /// What a command agent reads on stdin: its prompt, then (when the run delivers inputs from
-    /// the task's inbox) a newline and one ``inputLine(_:)`` per input.
-    public static func stdin(prompt: String, inputs: [TaskInput]) -> String {
-        guard !inputs.isEmpty else { return prompt }
-        return prompt + "\n" + inputs.map { inputLine($0) + "\n" }.joined()
+    /// What a command agent reads on stdin first: its prompt, then (when the run delivers inputs
+    /// from the task's inbox, or takes them `live`) a newline and one ``inputLine(_:)`` per input.
+    public static func stdin(prompt: String, inputs: [TaskInput], live: Bool = false) -> String {
+        guard !inputs.isEmpty || live else { return prompt }
+        let head = prompt.hasSuffix("\n") ? prompt : prompt + "\n"
+        return head + inputs.map { inputLine($0) + "\n" }.joined()
     }
 
     /// Parses an ISO 8601 date-time with a time zone, with or without fractional seconds.

@@ -13,6 +13,9 @@ import Nightshift
 ///   ``defaultEnvironment``. Nothing else of the daemon's environment reaches the agent. The
 ///   agent also gets `NIGHTSHIFT_PROMPT`, `NIGHTSHIFT_TASK_ID`, `NIGHTSHIFT_RUN_ID`,
 ///   `NIGHTSHIFT_ATTEMPT` and `NIGHTSHIFT_WORKDIR`.
+/// - `input`: `stdin` (default: stdin carries the prompt, then the inputs this run delivers as
+///   `input` lines, and closes) or `live` (stdin stays open while the agent runs: inputs sent to
+///   the running task arrive as `input` lines as they come; see `docs/line-protocol.md`).
 ///
 /// The agent runs in its own session and process group. When its `Task` is cancelled the group
 /// gets SIGTERM, then SIGKILL after ``killGrace``, and `run` *returns*
@@ -55,7 +58,16 @@ public struct CommandRunner: AgentRunner {
         }
         _ = try reader.string("workdir")
         _ = try reader.variableNames("env")
+        _ = try reader.choice("input", Self.inputModes)
         try reader.finish()
+    }
+
+    /// The values of the `input` config key.
+    static let inputModes = ["stdin", "live"]
+
+    /// Whether the agent's config asks for live input (`input = "live"`).
+    public func takesLiveInput(_ agent: Agent) -> Bool {
+        agent.config["input"]?.stringValue == "live"
     }
 
     /// Runs the agent's program to its end and maps how it ended to the outcome. Configuration
@@ -73,8 +85,9 @@ public struct CommandRunner: AgentRunner {
         guard !Task.isCancelled else { return Self.cancelled(exitCode: nil) }
         ProcessGroup.ignoreBrokenPipes
         let execution = CommandExecution(
-            invocation: invocation, prompt: CommandLineProtocol.stdin(prompt: request.prompt, inputs: request.inputs), interpreter: StdoutInterpreter(outputLimit: limits.outputBytes),
-            killGrace: killGrace, limits: limits, context: context
+            invocation: invocation, prompt: CommandLineProtocol.stdin(prompt: request.prompt, inputs: request.inputs, live: takesLiveInput(request.agent)),
+            interpreter: StdoutInterpreter(outputLimit: limits.outputBytes), killGrace: killGrace, limits: limits, context: context,
+            liveInputs: takesLiveInput(request.agent) ? context.liveInputs : nil
         )
         let report: ProcessReport<StdoutInterpreter>
         do {

@@ -132,7 +132,16 @@ extension Engine {
         case .success(let value): request = value
         case .failure(let failure): return .finished(failure.outcome, started: false)
         }
-        let (store, lease) = (store, claimed.lease)
+        // A runner that takes live input gets the inputs sent while it runs; the stream ends with the run.
+        var live: (inbox: LiveInbox, inputs: AsyncStream<TaskInput>)?
+        if runner.takesLiveInput(agent) {
+            live = LiveInbox.make()
+            state.withLock { $0.active[task.id]?.live = live?.inbox }
+        }
+        defer {
+            state.withLock { $0.active[task.id]?.live = nil }
+            live?.inbox.finish()
+        }
         let context = RunContext(
             logger: logger,
             emit: { type, data in
@@ -147,7 +156,8 @@ extension Engine {
                 // on this machine kills what is left of the agent before it starts again.
                 if let pid, let record = AgentProcessRecord.of(pid: pid) { events.record(process: record) }
             },
-            quota: { status in self.recordQuota(status, agent: agent.name) })
+            quota: { status in self.recordQuota(status, agent: agent.name) },
+            liveInputs: live?.inputs)
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
         let running = Task { () -> Ending? in

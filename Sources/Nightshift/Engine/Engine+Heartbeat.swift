@@ -19,6 +19,10 @@ extension Engine {
             } catch {
                 logger.error("heartbeat failed", metadata: ["nightshift.error": "\(error)"])
             }
+            // Inputs accepted by another node reach a run here that takes them live at the latest now.
+            for id in state.withLock({ $0.active.filter { $0.value.live != nil }.map(\.key) }) {
+                await deliverLive(id)
+            }
         }
     }
 }

@@ -43,6 +43,8 @@ public final class Engine: Service, Sendable {
         var info: ActiveRun
         var lease: Lease
         var stop: StopSignal
+        /// Where inputs go while the run takes them live (its runner does, for its agent).
+        var live: LiveInbox?
     }
 
     /// Creates an engine; it does nothing until ``run()``. Its time comes from `clock` (a test

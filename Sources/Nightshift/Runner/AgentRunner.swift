@@ -23,6 +23,9 @@ public protocol AgentRunner: Sendable {
     var takesContinuationPrompt: Bool { get }
     /// Runs the attempt. A thrown error is a retryable failure.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome
+    /// Whether a run of `agent` takes inputs while it runs (``RunContext/liveInputs``): the engine
+    /// then hands inputs sent to the running task straight to it, instead of after the run.
+    func takesLiveInput(_ agent: Agent) -> Bool
     /// Checks an agent's runner config; the error names the key and what was expected.
     /// Called when agents are loaded or saved, so a bad config stops start-up, not a run.
     func validate(_ agent: Agent) throws(NightshiftError)
@@ -144,6 +147,9 @@ public struct RunContext: Sendable {
     private let reportQuota: @Sendable (JSONValue) -> Void
     /// Where the runner logs (at debug; the daemon decides what is shown).
     public let logger: Logger
+    /// For a runner that takes live input (``AgentRunner/takesLiveInput(_:)``): the inputs sent to
+    /// the task while it runs, already marked delivered, in order; it ends with the run.
+    public let liveInputs: AsyncStream<TaskInput>?
 
     /// Creates a context. `emit` receives events in order; `process` hears the agent's pid;
     /// `quota` hears the provider's quota status.
@@ -151,8 +157,10 @@ public struct RunContext: Sendable {
         logger: Logger,
         emit: @escaping @Sendable (String, JSONValue) -> Void,
         process: @escaping @Sendable (Int32?) -> Void = { _ in },
-        quota: @escaping @Sendable (JSONValue) -> Void = { _ in }
+        quota: @escaping @Sendable (JSONValue) -> Void = { _ in },
+        liveInputs: AsyncStream<TaskInput>? = nil
     ) {
+        self.liveInputs = liveInputs
         self.logger = logger
         self.emitEvent = emit
         self.reportProcess = process
@@ -203,6 +211,9 @@ public struct RunnerRegistry: Sendable {
 extension AgentRunner {
     /// Whether the engine makes the task's working directory before the run; `true` by default.
     public var needsWorkingDirectory: Bool { true }
+
+    /// `false` by default: inputs wait for the run to end and are delivered by resuming it.
+    public func takesLiveInput(_ agent: Agent) -> Bool { false }
 
     /// `false` by default: the prompt is passed as it was submitted.
     public var takesContinuationPrompt: Bool { false }
