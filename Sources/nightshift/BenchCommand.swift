@@ -21,6 +21,8 @@ struct BenchCommand: AsyncParsableCommand {
 
             W4: claim cost with N tasks queued, for each N in --queued; the cost must not grow with N.
 
+            W5: --question-tasks tasks that each ask one question, answered by a client as soon as it sees             the question: latency from the answer to the agent receiving it, delivered live to a running             agent and by resuming a waiting one, measured separately.
+
             P: the agent stream parser's throughput on 50 MB of Claude Code stream lines.
 
             With --http, W1-http and W2-http run the same work through the HTTP API on loopback. With \
@@ -50,10 +52,13 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W2 task count.")
     var latencyTasks: Int = 200
 
+    @Option(help: "W5 task count (each way of delivery).")
+    var questionTasks: Int = 1000
+
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, W5, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -69,8 +74,8 @@ struct BenchCommand: AsyncParsableCommand {
     var clients: Int = 8
 
     func validate() throws {
-        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0 else {
-            throw ValidationError("--tasks, --slots, --latency-tasks and --submitters must be ≥ 1")
+        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0, questionTasks > 0 else {
+            throw ValidationError("--tasks, --slots, --latency-tasks, --question-tasks and --submitters must be ≥ 1")
         }
         guard queuedSizes != nil else { throw ValidationError("--queued: expected comma-separated integers ≥ 1, e.g. 1000,100000") }
         guard nodes >= 1 else { throw ValidationError("--nodes: expected an integer ≥ 1, got \(nodes)") }
@@ -114,6 +119,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W4") {
             for size in queuedSizes ?? [] { emit(try await bench.w4(queued: size)) }
+        }
+        if selected.contains("W5") {
+            emit(try await bench.w5(tasks: questionTasks, slots: slots))
         }
         if selected.contains("P") {
             // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.

@@ -43,6 +43,21 @@ struct BenchTests {
         #expect((w2["p50_ms"]?.doubleValue ?? 0) > 0 && (w2["p99_ms"]?.doubleValue ?? 0) >= (w2["p50_ms"]?.doubleValue ?? 0), "\(w2)")
     }
 
+    @Test("bench W5 answers every question, live and by resume, and reports both latencies")
+    func questions() async throws {
+        let result = try await Self.run(["bench", "--workloads", "W5", "--question-tasks", "40"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        try #require(lines.count == 1, "W5: \(result.stdout)")
+        let w5 = lines[0]
+        #expect(w5["workload"] == "W5" && w5["store"] == "sqlite" && w5["tasks"] == 40)
+        for way in ["live", "resume"] {
+            let p50 = w5["\(way)_p50_ms"]?.doubleValue ?? 0
+            let p99 = w5["\(way)_p99_ms"]?.doubleValue ?? 0
+            #expect(p50 > 0 && p99 >= p50, "\(way): \(w5)")
+        }
+    }
+
     @Test("bench refuses --nodes without a shared store, and a malformed --store, naming the option")
     func badOptions() async throws {
         let nodes = try await Self.run(["bench", "--nodes", "3"])

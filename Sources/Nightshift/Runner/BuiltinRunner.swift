@@ -15,6 +15,12 @@ public struct BuiltinRunner: AgentRunner {
     /// `builtin`.
     public var kind: RunnerKind { .builtin }
 
+    /// Whether the agent's config asks for live input (`input = "live"`): its handler then reads
+    /// ``RunContext/liveInputs``.
+    public func takesLiveInput(_ agent: Agent) -> Bool {
+        agent.config["input"]?.stringValue == "live"
+    }
+
     /// In-process handlers get no working directory made for them.
     public var needsWorkingDirectory: Bool { false }
 
