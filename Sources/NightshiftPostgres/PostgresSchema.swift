@@ -80,10 +80,14 @@ enum PostgresSchema {
     /// concurrency limit; submits: the task defaults; settles: the budget and what was spent), so a
     /// new agent field needs no migration.
     /// The task inbox (issue 17): inputs in order per task, what a waiting task waits for, and a
-    /// count of the inputs not yet delivered (read by every settle with the facts).
+    /// count of the inputs not yet delivered (read by every settle with the facts); subtasks: a
+    /// task's parent and its depth in the tree.
     static let v6: [String] = [
         "ALTER TABLE tasks ADD COLUMN pending_inputs BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE tasks ADD COLUMN waiting_for TEXT",
+        "ALTER TABLE tasks ADD COLUMN parent_id TEXT",
+        "ALTER TABLE tasks ADD COLUMN subtask_depth BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX tasks_parent ON tasks (parent_id, id) WHERE parent_id IS NOT NULL",
         """
         CREATE TABLE task_inputs (
             task_id TEXT NOT NULL,

@@ -15,6 +15,8 @@ extension PostgresTaskStore {
                 // task row is locked first, as settles do, so the two cannot wait on each other.
                 try await transaction.lockCheckedWriters()
                 try await transaction.apply(action, to: facts, now: now, maxQueueDepth: self.configuration.maxQueueDepth, reason: reason)
+                // A cancel reaches the whole tree under the task.
+                if action == .cancel { try await transaction.cancelDescendants(of: id, now: now) }
                 guard let task = try await transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
                 return task
             }

@@ -118,6 +118,21 @@ extension PostgresTaskStore {
                 sql.append(.text(lease.runID))
                 try await transaction.rows(sql)
             }
+            if !write.spawns.isEmpty {
+                let workspace = try await transaction.task(lease.taskID)?.workspaceID ?? Workspace.defaultID
+                for var spawn in write.spawns {
+                    (spawn.parentID, spawn.workspaceID) = (lease.taskID, workspace)
+                    do {
+                        // Checked before the insert: a refused spawn writes nothing, so the
+                        // transaction (and the run's events) carry on.
+                        try spawn.validate()
+                        _ = try await transaction.submit(
+                            spawn, now: Date(), maxDepth: self.configuration.maxQueueDepth, subtasks: self.configuration.subtasks)
+                    } catch let error as NightshiftError where error.code == .invalidInput || error.code == .budgetExceeded || error.code == .queueFull {
+                        try await transaction.appendEvents(task: lease.taskID, [RunWrite.spawnRefused(error, task: lease.taskID, now: Date())])
+                    }
+                }
+            }
             return true
         }
     }

@@ -87,7 +87,7 @@ extension PostgresTaskStore {
             try await transaction.moveAll(
                 facts.map { Transaction.Move(facts: $0, action: .wake, values: [.double(now.timeIntervalSince1970)]) },
                 columns: [.init("available_at", "float8")], fixed: ["wake_at = NULL", "waiting_for = NULL"], now: now)
-            return facts.map(\.id)
+            return facts.map(\.id) + (try await transaction.wakeParents(now: now))
         }
     }
 

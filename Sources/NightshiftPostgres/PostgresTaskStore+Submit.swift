@@ -11,12 +11,12 @@ extension PostgresTaskStore {
     /// checks each rule in turn and says which one applied.
     public func submit(_ new: NewTask, now: Date) async throws -> SubmitResult {
         try new.validate()
-        let maxDepth = configuration.maxQueueDepth
-        if maxDepth == nil, let task = try await autocommit({ try await $0.insert(new, now: now, unbudgetedOnly: true) }) {
+        let (maxDepth, subtasks) = (configuration.maxQueueDepth, configuration.subtasks)
+        if maxDepth == nil, new.parentID == nil, let task = try await autocommit({ try await $0.insert(new, now: now, unbudgetedOnly: true) }) {
             return .inserted(task)
         }
         return try await write { transaction in
-            try await transaction.submit(new, now: now, maxDepth: maxDepth)
+            try await transaction.submit(new, now: now, maxDepth: maxDepth, subtasks: subtasks)
         }
     }
 
@@ -27,10 +27,10 @@ extension PostgresTaskStore {
                 throw NightshiftError(error.code, error.message, field: "tasks[\(index)].\(error.field ?? "")")
             }
         }
-        let maxDepth = configuration.maxQueueDepth
+        let (maxDepth, subtasks) = (configuration.maxQueueDepth, configuration.subtasks)
         return try await write { transaction in
             var results: [SubmitResult] = []
-            for task in tasks { results.append(try await transaction.submit(task, now: now, maxDepth: maxDepth)) }
+            for task in tasks { results.append(try await transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks)) }
             return results
         }
     }
@@ -39,12 +39,21 @@ extension PostgresTaskStore {
 extension Transaction {
     /// Reads what ``SubmitPlan`` checks (idempotency key, agent and budget, dedup key, depth) and
     /// inserts the task if the plan says so.
-    func submit(_ new: NewTask, now: Date, maxDepth: Int?) async throws -> SubmitResult {
+    func submit(_ new: NewTask, now: Date, maxDepth: Int?, subtasks: SubtaskLimits = SubtaskLimits()) async throws -> SubmitResult {
         // Checked submits run one at a time across nodes (they hold the checked writers' lock
         // from here on), so the depth check below sees every earlier submit's commit.
         try await lockCheckedWriters()
+        var new = new
         var facts = SubmitFacts()
         facts.idempotent = try await keyHolder(new, idempotency: true)
+        if facts.idempotent == nil, let parentID = new.parentID {
+            // The parent's row lock holds its state and its children's count until this commits.
+            facts.parent = try await lockedFacts(parentID) == nil ? nil : try await task(parentID, workspace: new.workspaceID)
+            var count = SQL("SELECT count(*) AS n FROM tasks WHERE parent_id = ")
+            count.append(.text(parentID.rawValue))
+            let children = try await rows(count).first.map { try $0["n"].decode(Int.self) } ?? 0
+            new = try SubmitPlan.subtask(new, parent: facts.parent, children: children, limits: subtasks)
+        }
         if facts.idempotent == nil {
             var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents WHERE workspace_id = ")
             lookup.append(.text(new.workspaceID))
@@ -60,7 +69,9 @@ extension Transaction {
         }
         // The insert takes the plan's defaults from the agent's row itself (see ``insert(_:now:unbudgetedOnly:)``).
         if case .existing(let result) = try SubmitPlan(new, facts: facts, maxDepth: maxDepth, now: now) { return result }
-        if let task = try await insert(new, now: now, unbudgetedOnly: false) { return .inserted(task) }
+        if let task = try await insert(new, now: now, unbudgetedOnly: false, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0) {
+            return .inserted(task)
+        }
         // A submit that did not take the lock committed the same key in the meantime.
         if let task = try await keyHolder(new, idempotency: true) { return .existingIdempotent(task) }
         if let task = try await keyHolder(new, idempotency: false) { return .existingDedup(task) }
@@ -71,7 +82,7 @@ extension Transaction {
     private static let insertedColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, idempotency_key, \
         dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, state, last_seq, created_at, \
-        updated_at
+        updated_at, parent_id, subtask_depth
         """
 
     /// The task that holds `new`'s idempotency key (or, with `idempotency` false, the live task
@@ -90,7 +101,7 @@ extension Transaction {
     /// defaults for what `new` leaves out. Inserts nothing, and returns `nil`, when the agent does
     /// not exist, when one of the task's keys is taken, or (with `unbudgetedOnly`) when the agent
     /// has a budget.
-    func insert(_ new: NewTask, now: Date, unbudgetedOnly: Bool) async throws -> AgentTask? {
+    func insert(_ new: NewTask, now: Date, unbudgetedOnly: Bool, subtaskDepth: Int = 0) async throws -> AgentTask? {
         let id = TaskID.generate(at: now)
         let state = try Lifecycle.next(from: nil, on: .submit, task: id)
         let availableAt = max(new.availableAt?.timeIntervalSince1970 ?? now.timeIntervalSince1970, now.timeIntervalSince1970)
@@ -112,6 +123,7 @@ extension Transaction {
             "COALESCE(\(sql.bind(.double(new.retry?.initialBackoff))), agents.initial_backoff)",
             "COALESCE(\(sql.bind(.double(new.retry?.maxBackoff))), agents.max_backoff)",
             sql.bind(.double(availableAt)), sql.bind(.text(state.rawValue)), "1", time, time,
+            sql.bind(.text(new.parentID?.rawValue)), sql.bind(.int(subtaskDepth)),
         ]
         sql.append(values.joined(separator: ", "))
         sql.append(" FROM agents WHERE agents.workspace_id = ")
@@ -142,6 +154,7 @@ extension Transaction {
             idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD,
             timeout: try row["timeout"].decode(Double?.self), retry: try PostgresRows.retry(row),
             availableAt: Date(timeIntervalSince1970: availableAt), state: state, attempt: 0, failures: 0,
-            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0)
+            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
+            parentID: new.parentID, subtaskDepth: subtaskDepth)
     }
 }

@@ -34,9 +34,15 @@ public final class PostgresTaskStore: TaskStore, Service {
         public var maximumConnections: Int
         /// How long to wait for the server when connecting, in seconds.
         public var connectTimeout: Double
+        /// How deep subtasks nest and how many one task may have.
+        public var subtasks: SubtaskLimits
 
         /// Creates a configuration; every argument has a default.
-        public init(maxQueueDepth: Int? = nil, schema: String? = nil, maximumConnections: Int = 20, connectTimeout: Double = 10) {
+        public init(
+            maxQueueDepth: Int? = nil, schema: String? = nil, maximumConnections: Int = 20, connectTimeout: Double = 10,
+            subtasks: SubtaskLimits = SubtaskLimits()
+        ) {
+            self.subtasks = subtasks
             self.maxQueueDepth = maxQueueDepth
             self.schema = schema
             self.maximumConnections = maximumConnections

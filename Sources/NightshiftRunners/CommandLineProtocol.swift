@@ -16,6 +16,12 @@ public enum CommandProtocolMessage: Sendable, Hashable {
     case requestApproval(question: String?, tool: String?, input: JSONValue?)
     /// `{"type":"wake","after":…|"at":…,"prompt":…}`: park the task until a time.
     case wake(WakeTime, prompt: String?)
+    /// `{"type":"spawn","prompt":…,"agent":…,"labels":[…],"priority":…,"budget_usd":…}`: create a
+    /// subtask of this task (agent, origin and budget share default to the parent's); the data is
+    /// the line's members (see ``NewTask/subtask(from:)``).
+    case spawn(JSONValue)
+    /// `{"type":"wait_for_children"}`: park the task until its subtasks have all ended.
+    case waitForChildren(message: String?)
     /// A line that claims a protocol type but is malformed; the text says what is wrong.
     case invalid(String)
 }
@@ -39,7 +45,9 @@ public enum WakeTime: Sendable, Hashable {
 /// Parses stdout lines of command agents into protocol messages. Pure: no I/O, no clock.
 public enum CommandLineProtocol {
     /// The `type` values the protocol understands; objects with any other `type` are plain output.
-    public static let messageTypes: Set<String> = ["log", "checkpoint", "result", "wait_for_input", "wake", "request_approval"]
+    public static let messageTypes: Set<String> = [
+        "log", "checkpoint", "result", "wait_for_input", "wake", "request_approval", "spawn", "wait_for_children",
+    ]
 
     /// The level a `log` line gets when it names none.
     public static let defaultLogLevel = "info"
@@ -59,6 +67,10 @@ public enum CommandLineProtocol {
         case "result": return parseResult(data)
         case "wait_for_input": return parseWaitForInput(data)
         case "request_approval": return parseRequestApproval(data)
+        case "spawn": return parseSpawn(data)
+        case "wait_for_children":
+            if data["message"] != nil, data["message"]?.stringValue == nil { return .invalid("wait_for_children line with a \"message\" that is not a string") }
+            return .waitForChildren(message: data["message"]?.stringValue)
         default: return parseWake(data)
         }
     }
@@ -103,6 +115,13 @@ public enum CommandLineProtocol {
         default: return .invalid("wait_for_input line with \"options\" that is not an array of strings")
         }
         return .waitForInput(question: question, options: options)
+    }
+
+    private static func parseSpawn(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        switch NewTask.subtask(from: .object(data)) {
+        case .success: return .spawn(.object(data))
+        case .failure(let problem): return .invalid("spawn line \(problem)")
+        }
     }
 
     private static func parseRequestApproval(_ data: [String: JSONValue]) -> CommandProtocolMessage {

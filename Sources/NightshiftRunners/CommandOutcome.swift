@@ -19,6 +19,8 @@ enum CommandOutcome {
                 return outcome
             case .approval(let question, let tool, let input)?:
                 return .approvalRequested(question, tool: tool, input: input, usage: usage)
+            case .children(let message)?:
+                return .waitingForChildren(message, usage: usage)
             case .wake(let date, let prompt)?:
                 return .wake(at: date, prompt: prompt, usage: usage)
             case nil:

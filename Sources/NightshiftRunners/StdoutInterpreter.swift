@@ -7,6 +7,8 @@ enum WaitRequest: Sendable, Hashable {
     case input(question: String, options: [String]?)
     /// `request_approval`: something for a person to approve or reject.
     case approval(question: String?, tool: String?, input: JSONValue?)
+    /// `wait_for_children`: the task's subtasks to end.
+    case children(message: String?)
     /// `wake`: a time and the prompt to continue with.
     case wake(at: Date, prompt: String?)
 }
@@ -49,6 +51,12 @@ struct StdoutInterpreter: LineInterpreter {
             return []
         case .wake(let time, let prompt):
             waitRequest = .wake(at: time.date(from: now), prompt: prompt)
+            return []
+        case .spawn(let data):
+            // The engine submits the subtask with the run's next write, fenced by its lease.
+            return [("spawn", data)]
+        case .waitForChildren(let message):
+            waitRequest = .children(message: message)
             return []
         case .invalid(let reason):
             return [("log", Self.warning(reason, line: line.text))]

@@ -15,7 +15,7 @@ enum SQLiteRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
         tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs
+        waiting_for, pending_inputs, parent_id, subtask_depth
         """
 
     /// The task with this id, if any (and if it is `workspace`'s, when one is given).
@@ -63,7 +63,9 @@ enum SQLiteRows {
                 runSeconds: row[36]),
             interruptions: row[37],
             waitingFor: try waitingFor(row[38]),
-            pendingInputs: row[39]
+            pendingInputs: row[39],
+            parentID: (row[40] as String?).map(TaskID.init(trusted:)),
+            subtaskDepth: row[41]
         )
     }
 

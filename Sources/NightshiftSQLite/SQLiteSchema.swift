@@ -287,10 +287,14 @@ enum SQLiteSchema {
         }
         migrator.registerMigration("v6") { db in
             // The task inbox (issue 17): inputs in order per task, what a waiting task waits for,
-            // and a count of the inputs not yet delivered (read by every settle with the facts).
+            // and a count of the inputs not yet delivered (read by every settle with the facts);
+            // subtasks: a task's parent and its depth in the tree.
             try db.execute(sql: """
                 ALTER TABLE tasks ADD COLUMN pending_inputs INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE tasks ADD COLUMN waiting_for TEXT;
+                ALTER TABLE tasks ADD COLUMN parent_id TEXT;
+                ALTER TABLE tasks ADD COLUMN subtask_depth INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX tasks_parent ON tasks(parent_id, id) WHERE parent_id IS NOT NULL;
                 CREATE TABLE task_inputs (
                     task_id TEXT NOT NULL,
                     seq INTEGER NOT NULL,

@@ -11,6 +11,8 @@ extension SQLiteTaskStore {
                 throw NightshiftError.taskNotFound(id)
             }
             try transaction.apply(action, to: facts, now: now, maxQueueDepth: self.configuration.maxQueueDepth, reason: reason)
+            // A cancel reaches the whole tree under the task.
+            if action == .cancel { try transaction.cancelDescendants(of: id, now: now) }
             guard let task = try transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
             return task
         }

@@ -120,6 +120,19 @@ extension SQLiteTaskStore {
                     WHERE task_id = ? AND id = ?
                     """).execute(arguments: [write.sessionID, write.process?.description, lease.taskID.rawValue, lease.runID])
             }
+            if !write.spawns.isEmpty {
+                let workspace = try String.fetchOne(
+                    transaction.db.cachedStatement(sql: "SELECT workspace_id FROM tasks WHERE id = ?"), arguments: [lease.taskID.rawValue]) ?? Workspace.defaultID
+                for var spawn in write.spawns {
+                    (spawn.parentID, spawn.workspaceID) = (lease.taskID, workspace)
+                    do {
+                        try spawn.validate()
+                        _ = try transaction.submit(spawn, now: Date(), maxDepth: self.configuration.maxQueueDepth, subtasks: self.configuration.subtasks)
+                    } catch let error as NightshiftError where error.code == .invalidInput || error.code == .budgetExceeded || error.code == .queueFull {
+                        try transaction.appendEvents(task: lease.taskID, [RunWrite.spawnRefused(error, task: lease.taskID, now: Date())])
+                    }
+                }
+            }
             return true
         }
     }

@@ -64,7 +64,7 @@ extension SQLiteTaskStore {
                     values: [now.timeIntervalSince1970], details: [:])
             }
             try transaction.transitionAll(moves, columns: [.init("available_at")], fixed: ["wake_at = NULL", "waiting_for = NULL"], now: now)
-            return moves.map(\.facts.id)
+            return moves.map(\.facts.id) + (try transaction.wakeParents(now: now))
         }
     }
 }

@@ -6,9 +6,9 @@ extension SQLiteTaskStore {
     /// Queues a task (see ``TaskStore/submit(_:now:)``).
     public func submit(_ new: NewTask, now: Date) async throws -> SubmitResult {
         try new.validate()
-        let maxDepth = configuration.maxQueueDepth
+        let (maxDepth, subtasks) = (configuration.maxQueueDepth, configuration.subtasks)
         return try await writer.write { transaction in
-            try transaction.submit(new, now: now, maxDepth: maxDepth)
+            try transaction.submit(new, now: now, maxDepth: maxDepth, subtasks: subtasks)
         }
     }
 
@@ -19,22 +19,29 @@ extension SQLiteTaskStore {
                 throw NightshiftError(error.code, error.message, field: "tasks[\(index)].\(error.field ?? "")")
             }
         }
-        let maxDepth = configuration.maxQueueDepth
+        let (maxDepth, subtasks) = (configuration.maxQueueDepth, configuration.subtasks)
         return try await writer.write { transaction in
-            try tasks.map { try transaction.submit($0, now: now, maxDepth: maxDepth) }
+            try tasks.map { try transaction.submit($0, now: now, maxDepth: maxDepth, subtasks: subtasks) }
         }
     }
 }
 
 extension WriteTransaction {
     /// Reads what ``SubmitPlan`` checks and writes what it decides.
-    func submit(_ new: NewTask, now: Date, maxDepth: Int?) throws -> SubmitResult {
+    func submit(_ new: NewTask, now: Date, maxDepth: Int?, subtasks: SubtaskLimits = SubtaskLimits()) throws -> SubmitResult {
+        var new = new
         var facts = SubmitFacts()
         if let key = new.idempotencyKey {
             facts.idempotent = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(SQLiteRows.taskColumns) FROM tasks WHERE workspace_id = ? AND idempotency_key = ?"),
                 arguments: [new.workspaceID, key]
             ).map(SQLiteRows.task)
+        }
+        if facts.idempotent == nil, let parentID = new.parentID {
+            facts.parent = try SQLiteRows.task(parentID, workspace: new.workspaceID, in: db)
+            let children = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM tasks WHERE parent_id = ?"), arguments: [parentID.rawValue]) ?? 0
+            new = try SubmitPlan.subtask(new, parent: facts.parent, children: children, limits: subtasks)
         }
         if facts.idempotent == nil {
             facts.agent = try Row.fetchOne(
@@ -69,13 +76,14 @@ extension WriteTransaction {
         try db.cachedStatement(sql: """
             INSERT INTO tasks (id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel,
                 origin_session, idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff,
-                max_backoff, available_at, state, last_seq, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                max_backoff, available_at, state, last_seq, created_at, updated_at, parent_id, subtask_depth)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
             """).execute(arguments: [
                 task.id.rawValue, task.workspaceID, task.agent, task.prompt, task.payload.jsonText, task.priority, task.lane,
                 JSONValue.array(task.labels.map(JSONValue.string)).jsonText, task.origin?.channel, task.origin?.session,
                 task.idempotencyKey, task.dedupKey, task.budgetUSD, task.timeout, task.retry.maxAttempts, task.retry.initialBackoff,
                 task.retry.maxBackoff, task.availableAt.timeIntervalSince1970, task.state.rawValue, time, time,
+                task.parentID?.rawValue, task.subtaskDepth,
             ])
         try recordTransition(task: task.id, workspace: task.workspaceID, agent: task.agent, from: nil, to: task.state, action: .submit, seq: 1, now: now, details: [:])
         return .inserted(task)

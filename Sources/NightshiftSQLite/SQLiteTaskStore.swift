@@ -30,12 +30,15 @@ public final class SQLiteTaskStore: TaskStore {
         /// The write-ahead log is started over once it holds this many pages (4 KiB each), so it
         /// stays near this size under constant writes; 8,192 (32 MiB) by default.
         public var walRestartPages: Int
+        /// How deep subtasks nest and how many one task may have.
+        public var subtasks: SubtaskLimits
 
         /// Creates a configuration; every argument has a default.
         public init(
             durability: Durability = .full, maxQueueDepth: Int? = nil, busyTimeout: Double = 10,
-            walRestartPages: Int = 8192
+            walRestartPages: Int = 8192, subtasks: SubtaskLimits = SubtaskLimits()
         ) {
+            self.subtasks = subtasks
             self.durability = durability
             self.maxQueueDepth = maxQueueDepth
             self.busyTimeout = busyTimeout

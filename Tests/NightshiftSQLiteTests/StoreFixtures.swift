@@ -21,18 +21,18 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
 
     var description: String { rawValue }
 
-    func make(maxQueueDepth: Int? = nil) async throws -> any TaskStore {
+    func make(maxQueueDepth: Int? = nil, subtasks: SubtaskLimits = SubtaskLimits()) async throws -> any TaskStore {
         switch self {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-store-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             return try SQLiteTaskStore(
                 path: directory.appendingPathComponent("nightshift.db").path,
-                configuration: .init(maxQueueDepth: maxQueueDepth))
+                configuration: .init(maxQueueDepth: maxQueueDepth, subtasks: subtasks))
         case .postgres:
             let store = try PostgresTaskStore(
                 url: try TestPostgres.requireURL(),
-                configuration: .init(maxQueueDepth: maxQueueDepth, schema: TestPostgres.freshSchema(), maximumConnections: 4))
+                configuration: .init(maxQueueDepth: maxQueueDepth, schema: TestPostgres.freshSchema(), maximumConnections: 4, subtasks: subtasks))
             try await store.migrate()
             PostgresPools.run(store)
             return store

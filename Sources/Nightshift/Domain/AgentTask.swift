@@ -63,6 +63,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var waitingFor: WaitingFor?
     /// Inputs in its inbox not yet handed to the agent.
     public var pendingInputs: Int
+    /// The task that created it, for a subtask.
+    public var parentID: TaskID?
+    /// How deep it is in its tree: 0 for a top-level task, its parent's depth + 1 for a subtask.
+    public var subtaskDepth: Int
 
     /// Creates a task value (stores build these from rows).
     public init(
@@ -71,8 +75,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
         budgetUSD: Double?, timeout: Double?, retry: RetryPolicy, availableAt: Date, state: TaskState,
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
         result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals(),
-        interruptions: Int = 0, waitingFor: WaitingFor? = nil, pendingInputs: Int = 0
+        interruptions: Int = 0, waitingFor: WaitingFor? = nil, pendingInputs: Int = 0, parentID: TaskID? = nil, subtaskDepth: Int = 0
     ) {
+        self.parentID = parentID
+        self.subtaskDepth = subtaskDepth
         self.waitingFor = waitingFor
         self.pendingInputs = pendingInputs
         self.interruptions = interruptions

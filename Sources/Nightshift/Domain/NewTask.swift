@@ -47,6 +47,9 @@ public struct NewTask: Sendable, Hashable {
     public var retry: RetryPolicy?
     /// Not claimed before this time.
     public var availableAt: Date?
+    /// The task this one is a subtask of: it takes that task's workspace and, unless given, its
+    /// agent, origin and what is left of its budget.
+    public var parentID: TaskID?
 
     /// Creates a request.
     public init(
@@ -63,8 +66,10 @@ public struct NewTask: Sendable, Hashable {
         budgetUSD: Double? = nil,
         timeout: Double? = nil,
         retry: RetryPolicy? = nil,
-        availableAt: Date? = nil
+        availableAt: Date? = nil,
+        parentID: TaskID? = nil
     ) {
+        self.parentID = parentID
         self.workspaceID = workspaceID
         self.agent = agent
         self.prompt = prompt
@@ -88,7 +93,8 @@ public struct NewTask: Sendable, Hashable {
     /// (Whether the agent exists is checked by the store, in the submit transaction.)
     public func validate() throws(NightshiftError) {
         try Self.checkKey(workspaceID, field: "workspace_id", required: true)
-        try Self.checkKey(agent, field: "agent", required: true)
+        // A subtask without an agent takes its parent's.
+        if parentID == nil || !agent.isEmpty { try Self.checkKey(agent, field: "agent", required: true) }
         // Unicode's White_Space property: the same characters as CharacterSet.whitespacesAndNewlines.
         guard prompt.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
             throw .invalid("prompt", "expected a non-empty string")

@@ -249,6 +249,14 @@ public struct RunOutcome: Sendable, Hashable {
         return outcome
     }
 
+    /// The agent waits for the subtasks it created: the task wakes when every one has ended, and
+    /// resumes with a summary of their states and results.
+    public static func waitingForChildren(_ message: String? = nil, usage: RunUsage = RunUsage()) -> RunOutcome {
+        var outcome = RunOutcome(resolution: .waiting, label: "waiting", message: message, usage: usage)
+        outcome.waitingFor = WaitingFor(kind: .children, question: message)
+        return outcome
+    }
+
     /// What a waiting outcome waits for: ``waitingFor`` when given, else a wake time (with its
     /// follow-up prompt as ``message``) or the question in ``message``.
     public var wait: WaitingFor {

@@ -157,6 +157,8 @@ public struct WaitingFor: Sendable, Hashable, Codable {
         case approval
         /// A time (the agent asked to be woken).
         case wake
+        /// Its subtasks: it wakes when every one has ended, with a summary of them.
+        case children
     }
 
     /// The kind of wait.
@@ -204,7 +206,7 @@ public struct WaitingFor: Sendable, Hashable, Codable {
     /// Reads a wait written by ``json``.
     public init(json: JSONValue) throws(NightshiftError) {
         guard let kindText = json["kind"]?.stringValue, let kind = Kind(rawValue: kindText) else {
-            throw .invalid("waiting_for.kind", "expected input, approval or wake")
+            throw .invalid("waiting_for.kind", "expected input, approval, wake or children")
         }
         self.kind = kind
         question = json["question"]?.stringValue
@@ -223,6 +225,7 @@ public struct WaitingFor: Sendable, Hashable, Codable {
             let what = tool.map { "tool \($0)" } ?? question?.split(separator: "\n").first.map(String.init) ?? "approval"
             return "approval: \(what)"
         case .wake: return "wake at " + (wakeAt.map(JSONTime.text) ?? "?")
+        case .children: return "subtasks to end"
         }
     }
 }

@@ -66,6 +66,10 @@ extension Engine {
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
+            // A subtask that ended may be the last its parent waits for.
+            if case .settled(let state) = result, state.isTerminal, task.parentID != nil { await wakeParents() }
+            // A task that waits for subtasks which have all ended already wakes at once.
+            if case .settled(.waiting) = result, outcome.waitingFor?.kind == .children { await wakeParents() }
             // In-process runners keep no directories: nothing to clean up.
             if case .settled(let state) = result, state.isTerminal, observed.usesDirectories {
                 removeDirectories(of: task.id, endedIn: state)
@@ -149,6 +153,8 @@ extension Engine {
                 // Written with the run's next batch, fenced by its lease, so that a retry can
                 // resume the session even when this worker dies before settling.
                 if let session = observed.observe(type, data) { events.record(sessionID: session) }
+                // A subtask the agent asked for is submitted with the same fenced write.
+                if type == "spawn", case .success(let child) = NewTask.subtask(from: data) { events.record(spawn: child) }
             },
             process: { pid in
                 self.state.withLock { $0.active[task.id]?.info.pid = pid }

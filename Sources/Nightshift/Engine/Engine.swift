@@ -89,9 +89,11 @@ public final class Engine: Service, Sendable {
         let task = try await store.transition(id, action, now: clock.now, workspace: workspace, reason: reason)
         taskChanges.ring(id)
         if task.state.isTerminal { removeDirectories(of: id, endedIn: task.state) }
+        if task.state.isTerminal, task.parentID != nil { await wakeParents() }
         switch action {
         case .cancel:
             state.withLock { $0.active[id]?.stop }?.stop(.cancelled)
+            await stopCancelledRuns()
         case .resume, .retry, .wake:
             doorbell.ring()
         default:

@@ -46,6 +46,11 @@ final class RunEventBuffer: Sendable {
         add { $0.process = process }
     }
 
+    /// Submits a subtask with the next batch, fenced by the run's lease like its events.
+    func record(spawn: NewTask) {
+        add { $0.spawns.append(spawn) }
+    }
+
     private func add(_ change: (inout RunWrite) -> Void) {
         let start = state.withLock { state in
             guard !state.lost else { return false }

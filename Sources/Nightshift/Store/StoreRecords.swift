@@ -116,9 +116,15 @@ public struct RunWrite: Sendable, Hashable {
     public var sessionID: String?
     /// The agent process the run started.
     public var process: AgentProcessRecord?
+    /// Subtasks the run creates (their `parentID` is the run's task): each is submitted with the
+    /// write, or, refused (a limit, an unknown agent), leaves a `log` warning saying why.
+    public var spawns: [NewTask] = []
 
     /// Creates the write.
-    public init(lease: Lease, events: [NewTaskEvent] = [], sessionID: String? = nil, process: AgentProcessRecord? = nil) {
+    public init(
+        lease: Lease, events: [NewTaskEvent] = [], sessionID: String? = nil, process: AgentProcessRecord? = nil, spawns: [NewTask] = []
+    ) {
+        self.spawns = spawns
         self.lease = lease
         self.events = events
         self.sessionID = sessionID
@@ -126,5 +132,11 @@ public struct RunWrite: Sendable, Hashable {
     }
 
     /// Whether there is nothing to write.
-    public var isEmpty: Bool { events.isEmpty && sessionID == nil && process == nil }
+    public var isEmpty: Bool { events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty }
+
+    /// The `log` warning a refused spawn leaves in its parent's log.
+    public static func spawnRefused(_ error: NightshiftError, task: TaskID, now: Date) -> NewTaskEvent {
+        let reason = error.field.map { "\($0): \(error.message)" } ?? error.message
+        return NewTaskEvent(taskID: task, type: "log", data: ["level": "warning", "message": .string("subtask refused: \(reason)")], time: now)
+    }
 }

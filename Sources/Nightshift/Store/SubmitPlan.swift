@@ -27,6 +27,8 @@ package struct SubmitFacts: Sendable {
     package var dedup: AgentTask?
     /// Tasks waiting to run (queued, waiting, paused), read when a depth cap applies.
     package var depth: Int?
+    /// For a subtask: its parent, as read (and checked by ``SubmitPlan/subtask(_:parent:children:limits:)``).
+    package var parent: AgentTask?
 
     package init(idempotent: AgentTask? = nil, agent: SubmitAgent? = nil, dedup: AgentTask? = nil, depth: Int? = nil) {
         self.idempotent = idempotent
@@ -44,6 +46,40 @@ package struct SubmitFacts: Sendable {
 /// facts and compile the insert to their SQL (PostgreSQL's one-statement insert, for a task whose
 /// checks need no transaction, takes the same defaults with `COALESCE` over the agent's row).
 package enum SubmitPlan: Sendable {
+    /// A subtask request completed from its `parent` (read in the submit's transaction, in the
+    /// submit's workspace; `nil` if there is none), which has `children` subtasks already: its
+    /// parent's workspace, and unless given its agent, origin and what is left of its budget.
+    /// Throws `invalid_input` (field `parent_id`) for a parent that is missing or has ended, or
+    /// beyond the depth or fan-out limit (naming the limit), and (field `budget_usd`) for a parent
+    /// that has spent its budget.
+    package static func subtask(
+        _ new: NewTask, parent: AgentTask?, children: Int, limits: SubtaskLimits
+    ) throws(NightshiftError) -> NewTask {
+        guard let parentID = new.parentID else { return new }
+        guard let parent else {
+            throw .invalid("parent_id", "expected the id of a task in workspace '\(new.workspaceID)', got '\(parentID)'")
+        }
+        if parent.state.isTerminal {
+            throw .invalid("parent_id", "task \(parentID) is \(parent.state.rawValue): an ended task takes no subtasks")
+        }
+        if parent.subtaskDepth + 1 > limits.maxDepth {
+            throw .invalid("parent_id", "task \(parentID) is at depth \(parent.subtaskDepth): subtasks nest at most \(limits.maxDepth) deep")
+        }
+        if children >= limits.maxChildren {
+            throw .invalid("parent_id", "task \(parentID) has \(children) subtasks: the limit is \(limits.maxChildren)")
+        }
+        var child = new
+        child.workspaceID = parent.workspaceID
+        if child.agent.isEmpty { child.agent = parent.agent }
+        if child.origin == nil { child.origin = parent.origin }
+        if child.budgetUSD == nil, let budget = parent.budgetUSD {
+            let left = budget - parent.costUSD
+            guard left > 0 else { throw .invalid("budget_usd", "task \(parentID) has spent its budget of \(budget) USD: none is left to share") }
+            child.budgetUSD = left
+        }
+        return child
+    }
+
     /// Answer this task, inserting nothing.
     case existing(SubmitResult)
     /// Insert this task (with its `submit` event and hook event).
@@ -74,6 +110,7 @@ package enum SubmitPlan: Sendable {
             priority: new.priority, lane: new.lane, labels: new.labels, origin: new.origin,
             idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD, timeout: new.timeout ?? agent.timeout,
             retry: new.retry ?? agent.retry, availableAt: availableAt, state: state, attempt: 0, failures: 0,
-            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0))
+            createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
+            parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0))
     }
 }

@@ -37,7 +37,13 @@ package struct InputPlan: Sendable, Equatable {
         if input.kind.isDecision, !awaitsApproval {
             let what: String
             switch (facts.state, facts.waitingFor) {
-            case (.waiting, let kind?): what = "it waits for \(kind == .wake ? "its wake time" : "an answer"), not an approval"
+            case (.waiting, let kind?):
+                let waits = switch kind {
+                case .wake: "its wake time"
+                case .children: "its subtasks"
+                default: "an answer"
+                }
+                what = "it waits for \(waits), not an approval"
             case (.waiting, nil): what = "it is waiting, not for an approval"
             default: what = "it is \(facts.state.rawValue), not waiting for an approval"
             }

@@ -23,6 +23,8 @@ public protocol TaskQueries: Sendable {
     func agentStats(workspace: String?) async throws -> [AgentStats]
     /// The latest run of each of the tasks of `workspace` that moved most recently, newest first.
     func recentRuns(limit: Int, workspace: String?) async throws -> [Run]
+    /// The subtasks of a task (of `workspace`), oldest first; none for an unknown task.
+    func children(of id: TaskID, workspace: String?) async throws -> [AgentTask]
 }
 
 extension TaskQueries {
