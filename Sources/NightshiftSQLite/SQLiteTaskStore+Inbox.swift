@@ -90,6 +90,9 @@ extension WriteTransaction {
             ])
         try db.execute(sql: "UPDATE tasks SET pending_inputs = pending_inputs + 1 WHERE id = ?", arguments: [task.rawValue])
         try appendEvents(task: task, [NewTaskEvent(taskID: task, type: "input", data: stored.eventData, time: now)])
+        try db.cachedStatement(sql: "INSERT INTO hook_events (time, task_id, type, data, workspace_id) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [now.timeIntervalSince1970, task.rawValue, HookEvent.inputType, stored.hookData.jsonText, workspace])
+        appendedHooks = true
         return stored
     }
 }

@@ -252,4 +252,31 @@ struct MultiNodeTests {
             }
         }
     }
+
+    @Test("an input accepted on node A reaches a live run on node B at once: announced by NOTIFY, not at B's 30 s heartbeat")
+    func liveInputAcrossNodes() async throws {
+        try await TestDatabase.withNodes(2) { nodes in
+            try await nodes[0].saveAgent(Agent(name: "live", runner: .builtin, config: ["input": "live"]))
+            var logger = Logger(label: "test.engine")
+            logger.logLevel = .warning
+            let started = Mutex<TaskID?>(nil)
+            let handler: BuiltinRunner.Handler = { request, context in
+                started.withLock { $0 = request.task.id }
+                for await input in context.liveInputs ?? AsyncStream { $0.finish() } { return .succeeded("got \(input.text ?? "")") }
+                return .failed("no input", retryable: false)
+            }
+            let engine = Engine(
+                store: nodes[1], runners: RunnerRegistry([BuiltinRunner(handlers: ["live": handler])]),
+                configuration: EngineConfiguration(nodeID: "node-b", slots: 2, heartbeatInterval: 30, pollInterval: 60), logger: logger)
+            try await withServices([engine], logger: logger) {
+                let id = try await nodes[0].submit(NewTask(agent: "live", prompt: "wait"), now: Date()).task.id
+                #expect(try await eventually(timeout: .seconds(5)) { started.withLock { $0 } == id })
+                let receipt = try await nodes[0].addInput(NewInput(kind: .message, text: "from node A", sender: "a"), to: id, now: Date(), workspace: nil)
+                #expect(receipt.task.state == .running)
+                #expect(try await eventually(timeout: .seconds(5)) { try await nodes[0].task(id)?.state == .done })
+                #expect(try await nodes[0].task(id)?.result == "got from node A")
+                #expect(try await nodes[0].inputs(of: id, workspace: nil).map(\.delivery) == [.deliveredLive])
+            }
+        }
+    }
 }

@@ -36,7 +36,9 @@ struct InboxConformanceTests {
         let events = try await store.events(task: id, after: 0, limit: 50)
         #expect(Array(events.suffix(2).map(\.type)) == ["state", "input"])
         #expect(events.last?.data["sender"] == "alice")
-        #expect(try await store.allHookEvents().last?.type == "task.queued")
+        let hooks = try await store.allHookEvents()
+        #expect(Array(hooks.suffix(2).map(\.type)) == ["task.queued", HookEvent.inputType])
+        #expect(hooks.last?.data["kind"] == "answer")
 
         let second = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t1).first)
         #expect(second.task.pendingInputs == 1)

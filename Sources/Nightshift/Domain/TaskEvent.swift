@@ -69,6 +69,10 @@ public struct HookEvent: Sendable, Hashable, Codable {
         self.workspaceID = workspaceID
     }
 
+    /// The hook type of an input added to a task's inbox: `task.input` (data: the input's id,
+    /// place, kind and sender). A node whose run takes live input follows these.
+    public static let inputType = "task.input"
+
     /// The hook type for a move into `state`.
     public static func type(for state: TaskState) -> String {
         state == .running ? "task.started" : "task.\(state.rawValue)"

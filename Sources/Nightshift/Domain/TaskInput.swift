@@ -248,6 +248,11 @@ public struct InputReceipt: Sendable, Hashable {
 }
 
 extension TaskInput {
+    /// The data of its `task.input` hook event: the input's id, place, kind and sender.
+    public var hookData: JSONValue {
+        ["input_id": .string(id), "seq": .int(Int64(seq)), "kind": .string(kind.rawValue), "sender": .string(sender)]
+    }
+
     /// The data of the task's `input` event: the input's id, place, kind, sender and text.
     public var eventData: JSONValue {
         var data: [String: JSONValue] = [

@@ -141,10 +141,14 @@ extension Engine {
         if runner.takesLiveInput(agent) {
             live = LiveInbox.make()
             state.withLock { $0.active[task.id]?.live = live?.inbox }
+            liveRunsChanged.ring()
         }
         defer {
-            state.withLock { $0.active[task.id]?.live = nil }
-            live?.inbox.finish()
+            if let live {
+                state.withLock { $0.active[task.id]?.live = nil }
+                live.inbox.finish()
+                liveRunsChanged.ring()
+            }
         }
         let context = RunContext(
             logger: logger,

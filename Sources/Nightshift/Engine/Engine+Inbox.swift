@@ -22,6 +22,45 @@ extension Engine {
         return receipt
     }
 
+    /// While runs here take live input, follows the store's hook stream for `task.input` events
+    /// of their tasks, from any node (on PostgreSQL a `NOTIFY` announces them), and delivers at
+    /// once. Follows nothing while none does: listening costs the database (docs/postgres.md).
+    func liveInputLoop() async {
+        var seen = liveRunsChanged.generation
+        while !Task.isCancelled {
+            if !hasLiveRuns {
+                seen = await liveRunsChanged.wait(after: seen, timeout: .seconds(3600))
+                continue
+            }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        let stream = self.store.hookStream(after: try await self.store.lastHookSeq())
+                            .matching { $0.type == HookEvent.inputType }
+                        for try await event in stream { await self.deliverLive(event.taskID) }
+                    } catch {
+                        if !Task.isCancelled {
+                            self.logger.warning("following inputs failed", metadata: ["nightshift.error": "\(error)"])
+                            try? await self.clock.sleep(for: .seconds(1))
+                        }
+                    }
+                }
+                // Until the last live run here ends (or the engine stops).
+                var generation = self.liveRunsChanged.generation
+                while !Task.isCancelled, self.hasLiveRuns {
+                    generation = await self.liveRunsChanged.wait(after: generation, timeout: .seconds(3600))
+                }
+                group.cancelAll()
+            }
+            seen = liveRunsChanged.generation
+        }
+    }
+
+    /// Whether a run here takes live input now.
+    private var hasLiveRuns: Bool {
+        state.withLock { $0.active.values.contains { $0.live != nil } }
+    }
+
     /// Wakes the tasks waiting for subtasks that have all ended (the waker would, at its next
     /// round): called when a subtask ends here.
     func wakeParents() async {

@@ -26,6 +26,8 @@ public final class Engine: Service, Sendable {
     /// carry (run output, priority, archive; actions too), and for every follower at shutdown:
     /// with the store's ``ChangeFeed``, what a reader that follows one task's log (SSE) waits on.
     public let taskChanges = TaskChangeSignals()
+    /// Rung when a run that takes live input starts or ends here (see ``liveInputLoop()``).
+    let liveRunsChanged = ChangeSignal()
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -205,6 +207,7 @@ public final class Engine: Service, Sendable {
                 group.addTask { await self.wakeLoop() }
                 group.addTask { await self.listenLoop() }
                 group.addTask { await self.workDirectoryLoop() }
+                group.addTask { await self.liveInputLoop() }
                 await self.dispatchLoop(group: &group)
                 await self.drain()
                 self.state.withLock { $0.stopping = true }
