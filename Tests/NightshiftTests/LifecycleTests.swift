@@ -9,6 +9,7 @@ struct LifecycleTests {
     static let legal: [String: TaskState] = [
         "new/submit": .queued,
         "queued/dispatch": .running, "queued/cancel": .cancelled, "queued/pause": .paused, "queued/drop": .dropped,
+        "queued/hold": .waiting,
         "running/settle(succeeded)": .done, "running/settle(failed)": .queued, "running/settle(failed_final)": .error,
         "running/settle(waiting)": .waiting, "running/settle(continued)": .queued, "running/settle(released)": .queued, "running/cancel": .cancelled,
         "waiting/cancel": .cancelled, "waiting/drop": .dropped, "waiting/wake": .queued,

@@ -60,6 +60,8 @@ public struct Agent: Sendable, Hashable, Codable {
     public var spentUSD: Double
     /// Whether its memories are put before each task's prompt.
     public var injectMemories: Bool
+    /// When its tasks ask a person before acting (a task may override it).
+    public var ask: AskPolicy
 
     /// Creates an agent.
     public init(
@@ -72,8 +74,10 @@ public struct Agent: Sendable, Hashable, Codable {
         retry: RetryPolicy = .default,
         budgetUSD: Double? = nil,
         spentUSD: Double = 0,
-        injectMemories: Bool = false
+        injectMemories: Bool = false,
+        ask: AskPolicy = .off
     ) {
+        self.ask = ask
         self.workspaceID = workspaceID
         self.name = name
         self.runner = runner
@@ -87,7 +91,7 @@ public struct Agent: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case workspaceID, name, runner, config, concurrency, timeout, retry, budgetUSD, spentUSD, injectMemories
+        case workspaceID, name, runner, config, concurrency, timeout, retry, budgetUSD, spentUSD, injectMemories, ask
     }
 
     /// Decodes a stored document. Only the name and the runner are required: every other field
@@ -105,7 +109,8 @@ public struct Agent: Sendable, Hashable, Codable {
             retry: try container.decodeIfPresent(RetryPolicy.self, forKey: .retry) ?? defaults.retry,
             budgetUSD: try container.decodeIfPresent(Double.self, forKey: .budgetUSD),
             spentUSD: try container.decodeIfPresent(Double.self, forKey: .spentUSD) ?? defaults.spentUSD,
-            injectMemories: try container.decodeIfPresent(Bool.self, forKey: .injectMemories) ?? defaults.injectMemories)
+            injectMemories: try container.decodeIfPresent(Bool.self, forKey: .injectMemories) ?? defaults.injectMemories,
+            ask: try container.decodeIfPresent(AskPolicy.self, forKey: .ask) ?? defaults.ask)
     }
 
     /// What is left of its budget (never below 0), or `nil` without one.
@@ -122,5 +127,6 @@ public struct Agent: Sendable, Hashable, Codable {
         if let timeout, !(timeout > 0 && timeout.isFinite) { throw .invalid("timeout", "expected a duration > 0") }
         if let budgetUSD, !(budgetUSD > 0 && budgetUSD.isFinite) { throw .invalid("budget_usd", "expected a number of USD > 0") }
         try retry.validate()
+        try ask.validate(field: "ask")
     }
 }

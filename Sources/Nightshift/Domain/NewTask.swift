@@ -50,6 +50,8 @@ public struct NewTask: Sendable, Hashable {
     /// The task this one is a subtask of: it takes that task's workspace and, unless given, its
     /// agent, origin and what is left of its budget.
     public var parentID: TaskID?
+    /// When the task asks a person before acting; `nil` takes its agent's policy.
+    public var ask: AskPolicy?
 
     /// Creates a request.
     public init(
@@ -67,8 +69,10 @@ public struct NewTask: Sendable, Hashable {
         timeout: Double? = nil,
         retry: RetryPolicy? = nil,
         availableAt: Date? = nil,
-        parentID: TaskID? = nil
+        parentID: TaskID? = nil,
+        ask: AskPolicy? = nil
     ) {
+        self.ask = ask
         self.parentID = parentID
         self.workspaceID = workspaceID
         self.agent = agent
@@ -104,6 +108,7 @@ public struct NewTask: Sendable, Hashable {
             throw .invalid("prompt", "expected at most \(Self.maxPromptBytes) bytes (1 MiB), got \(prompt.utf8.count)")
         }
         guard payload.objectValue != nil else { throw .invalid("payload", "expected a JSON object") }
+        try ask?.validate(field: "ask")
         guard priority >= 0 else { throw .invalid("priority", "expected an integer ≥ 0, got \(priority)") }
         if let lane { try Self.checkKey(lane, field: "lane", required: true) }
         for label in labels { try Self.checkKey(label, field: "labels", required: true) }

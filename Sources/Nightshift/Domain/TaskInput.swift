@@ -1,5 +1,23 @@
 import Foundation
 
+/// When a task asks a person before it acts: per agent (the default) and per task (an override).
+public enum AskPolicy: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Never: the task runs as its agent's permissions allow.
+    case off
+    /// Before its first run: the task waits for `approve` (a `reject` drops it).
+    case always
+    /// When the agent would use a tool its permissions refuse: the call becomes an approval request.
+    /// It needs a runner with a tool-approval hook; none has one yet, so it is refused where set.
+    case onMiss = "on-miss"
+
+    /// Throws `invalid_input` naming `field` for a policy this build cannot enforce (`on-miss`).
+    public func validate(field: String) throws(NightshiftError) {
+        if self == .onMiss {
+            throw .invalid(field, "\"on-miss\" needs a runner with a tool-approval hook, and none has one yet: use \"off\" or \"always\"")
+        }
+    }
+}
+
 /// What a person (or the agent itself, for a wake's follow-up) sends to a task's inbox.
 public enum InputKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// A follow-up message: to a running agent, or the prompt a waiting task resumes with.

@@ -3,17 +3,17 @@
 /// Stores call ``next(from:on:task:budget:)`` inside the transaction that writes the new state,
 /// so no other code decides what `tasks.state` becomes.
 ///
-/// | from \ action | submit | dispatch | settle | cancel | pause | resume | retry | drop | wake |
-/// |---|---|---|---|---|---|---|---|---|---|
-/// | (new)     | queued | – | – | – | – | – | – | – | – |
-/// | queued    | – | running | – | cancelled | paused | – | – | dropped | – |
-/// | running   | – | – | see below | cancelled | – | – | – | – | – |
-/// | waiting   | – | – | – | cancelled | – | – | – | dropped | queued |
-/// | paused    | – | – | – | cancelled | – | queued | – | dropped | – |
-/// | done      | – | – | – | – | – | – | – | – | – |
-/// | error     | – | – | – | – | – | – | queued | – | – |
-/// | cancelled | – | – | – | – | – | – | queued | – | – |
-/// | dropped   | – | – | – | – | – | – | queued | – | – |
+/// | from \ action | submit | dispatch | settle | cancel | pause | resume | retry | drop | wake | hold |
+/// |---|---|---|---|---|---|---|---|---|---|---|
+/// | (new)     | queued | – | – | – | – | – | – | – | – | – |
+/// | queued    | – | running | – | cancelled | paused | – | – | dropped | – | waiting |
+/// | running   | – | – | see below | cancelled | – | – | – | – | – | – |
+/// | waiting   | – | – | – | cancelled | – | – | – | dropped | queued | – |
+/// | paused    | – | – | – | cancelled | – | queued | – | dropped | – | – |
+/// | done      | – | – | – | – | – | – | – | – | – | – |
+/// | error     | – | – | – | – | – | – | queued | – | – | – |
+/// | cancelled | – | – | – | – | – | – | queued | – | – | – |
+/// | dropped   | – | – | – | – | – | – | queued | – | – | – |
 ///
 /// `settle` from running: succeeded → done; waiting → waiting; continued (inputs reached the
 /// task's inbox while it ran: they are delivered by resuming its session at once) → queued; released (the node lost or gave up
@@ -40,6 +40,7 @@ public enum Lifecycle {
         case (.queued, .pause): return .paused
         case (.paused, .resume): return .queued
         case (.waiting, .wake): return .queued
+        case (.queued, .hold): return .waiting
         case (.queued, .cancel), (.running, .cancel), (.waiting, .cancel), (.paused, .cancel): return .cancelled
         case (.queued, .drop), (.waiting, .drop), (.paused, .drop): return .dropped
         case (.error, .retry), (.cancelled, .retry), (.dropped, .retry): return .queued

@@ -18,13 +18,15 @@ public enum LifecycleAction: Sendable, Hashable, CustomStringConvertible {
     case drop
     /// A waiting task's wake time, input or children arrived.
     case wake
+    /// A task just queued waits for a person's approval before its first run (its ask policy).
+    case hold
 
     /// Every action, with each resolution of `settle`: the columns of the transition table.
     public static let all: [LifecycleAction] = [
         .submit, .dispatch,
         .settle(.succeeded), .settle(.failed(retryable: true)), .settle(.failed(retryable: false)),
         .settle(.waiting), .settle(.continued), .settle(.released),
-        .cancel, .pause, .resume, .retry, .drop, .wake,
+        .cancel, .pause, .resume, .retry, .drop, .wake, .hold,
     ]
 
     /// The action's name as used in errors and events (`settle`, `cancel`, …).
@@ -39,6 +41,7 @@ public enum LifecycleAction: Sendable, Hashable, CustomStringConvertible {
         case .retry: "retry"
         case .drop: "drop"
         case .wake: "wake"
+        case .hold: "hold"
         }
     }
 
