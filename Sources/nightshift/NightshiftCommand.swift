@@ -19,7 +19,8 @@ struct NightshiftCommand: AsyncParsableCommand {
             ServeCommand.self, BenchCommand.self, BenchNodeCommand.self,
             SubmitCommand.self, ListCommand.self, ShowCommand.self, LogsCommand.self,
             CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self, ArchiveCommand.self,
-            PriorityCommand.self,
+            PriorityCommand.self, InputCommand.self, ApproveCommand.self, RejectCommand.self, InputsCommand.self,
+            WakeCommand.self, DropCommand.self,
             StatusCommand.self, AgentsCommand.self, EventsCommand.self,
             CheckpointsCommand.self, MemoryCommand.self, TokenCommand.self, TokensCommand.self, WorkspacesCommand.self,
         ]

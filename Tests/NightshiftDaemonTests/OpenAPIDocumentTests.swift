@@ -126,7 +126,7 @@ struct OpenAPIDocumentTests {
                 }
                 checked += 1
             }
-            #expect(checked == 9)
+            #expect(checked == 13)
         }
     }
 

@@ -11,7 +11,8 @@ import Testing
 struct RouteCoverageTests {
     @Test("every route of the table answers a success, and every answer is the document's")
     func everyRoute() async throws {
-        try await APIHarness.with(handlers: APIServerTests.handlers) { api in
+        let handlers = APIServerTests.handlers.merging(["ask": { _, _ in .waitingForInput("Which branch?") }]) { current, _ in current }
+        try await APIHarness.with(handlers: handlers) { api in
             for path in ["/healthz", "/readyz", "/openapi.json"] { #expect(try await api.request(.GET, path, token: nil).status == 200) }
 
             let done = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"hi"}"#).json?["id"]?.stringValue)
@@ -25,8 +26,17 @@ struct RouteCoverageTests {
                 .POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"later","delay":3600}"#).json?["id"]?.stringValue)
             #expect(try await api.request(.PATCH, "/v1/tasks/\(later)", body: #"{"priority":1}"#).status == 200)
             for action in ["pause", "resume", "cancel", "retry"] {
-                #expect(try await api.request(.POST, "/v1/tasks/\(later)/\(action)").status == 200, "\(action)")
+                let answer = try await api.request(.POST, "/v1/tasks/\(later)/\(action)")
+                #expect(answer.status == 200, "\(action): \(answer.body)")
             }
+            let held = try #require(try await api.request(
+                .POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"held","delay":3600}"#).json?["id"]?.stringValue)
+            #expect(try await api.request(.POST, "/v1/tasks/\(held)/inputs", body: #"{"kind":"message","text":"also"}"#).status == 201)
+            #expect(try await api.request(.GET, "/v1/tasks/\(held)/inputs").status == 200)
+            #expect(try await api.request(.POST, "/v1/tasks/\(held)/drop", body: #"{"reason":"tour over"}"#).status == 200)
+            let asking = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"ask","prompt":"?"}"#).json?["id"]?.stringValue)
+            #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(asking)").json?["state"] == "waiting" })
+            #expect(try await api.request(.POST, "/v1/tasks/\(asking)/wake").status == 200)
             #expect(try await api.request(.GET, "/v1/status").status == 200)
             let feed = try await api.request(.GET, "/v1/events")
             #expect(feed.status == 200 && feed.json?["next_after"] != 0, "\(feed.body)")

@@ -22,6 +22,7 @@ struct WireFormatTests {
         ("Token", WireToken.self), ("NewTokenAnswer", WireIssuedToken.self), ("TokenList", WireTokenList.self),
         ("Workspace", WireWorkspace.self), ("WorkspaceList", WireWorkspaceList.self),
         ("HookEvent", WireHookEvent.self), ("HookEventList", WireHookEventPage.self),
+        ("Input", WireInput.self), ("InputList", WireInputList.self), ("WaitingFor", WireWaitingFor.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).
@@ -29,6 +30,7 @@ struct WireFormatTests {
         ("NewTask", WireNewTask.self), ("TaskPatch", WireTaskPatch.self), ("NewAgent", WireAgentWrite.self),
         ("AgentWrite", WireAgentWrite.self), ("MemoryWrite", WireMemoryWrite.self), ("Cleanup", WireCleanup.self),
         ("NewToken", WireTokenCreate.self), ("NewWorkspace", WireWorkspaceCreate.self),
+        ("NewInput", WireInputRequest.self), ("Wake", WireWakeRequest.self), ("Reason", WireDropRequest.self),
     ]
 
     static func schema(_ name: String) -> JSONValue? { document["components"]?["schemas"]?[name] }

@@ -17,13 +17,17 @@ extension APIServer {
         .v1(.get, "tasks") { try await $0.listTasks($1, $2) },
         .v1(.get, "tasks/{id}") { server, _, context in reply(WireTask(try await server.task(context))) },
         .v1(.patch, "tasks/{id}") { try await $0.patchTask($1, $2) },
-        .v1(.post, "tasks/{id}/cancel") { try await $0.perform(.cancel, $2) },
+        .v1(.post, "tasks/{id}/cancel") { try await $0.end(.cancel, $1, $2) },
         .v1(.post, "tasks/{id}/retry") { try await $0.perform(.retry, $2) },
         .v1(.post, "tasks/{id}/pause") { try await $0.perform(.pause, $2) },
         .v1(.post, "tasks/{id}/resume") { try await $0.perform(.resume, $2) },
         .v1(.post, "tasks/{id}/archive") { server, _, context in
             reply(WireTask(try await server.scope(context).archive(try taskID(context))))
         },
+        .v1(.post, "tasks/{id}/wake") { try await $0.wake($1, $2) },
+        .v1(.post, "tasks/{id}/drop") { try await $0.end(.drop, $1, $2) },
+        .v1(.post, "tasks/{id}/inputs") { try await $0.addInput($1, $2) },
+        .v1(.get, "tasks/{id}/inputs") { try await $0.listInputs($2) },
         .v1(.get, "tasks/{id}/events") { try await $0.events($1, $2) },
         .v1(.get, "tasks/{id}/runs") { server, _, context in
             let id = try await server.task(context).id

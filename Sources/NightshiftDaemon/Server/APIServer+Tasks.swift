@@ -19,17 +19,14 @@ extension APIServer {
 
     func submit(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let body = try await Self.body(request)
-        let keys = request.headers[values: HTTPField.Name("Idempotency-Key")!]
-        guard keys.count <= 1 else {
-            throw APIFailure(.badRequest, code: "invalid_input", message: "expected one Idempotency-Key header, got \(keys.count)", field: "Idempotency-Key")
-        }
+        let key = try Self.idempotencyKey(request)
         let scope = try scope(context)
         let wire = try WireNewTask(body: body)
         // The task's workspace is the token's: naming another is refused, not silently ignored.
         if let named = wire.workspaceID, named != scope.workspace {
             throw NightshiftError.invalid("workspace_id", "expected the token's workspace '\(scope.workspace)' or nothing")
         }
-        let result = try await scope.submit(try wire.newTask(idempotencyHeader: keys.first, now: Date()))
+        let result = try await scope.submit(try wire.newTask(idempotencyHeader: key, now: Date()))
         return Self.reply(WireTask(result.task), status: result.inserted ? .created : .ok)
     }
 

@@ -130,7 +130,21 @@ public struct APIServer: Sendable {
     /// stores cannot keep whole).
     static func body(_ request: Request) async throws -> JSONValue {
         var request = request
+        return try parseBody(try await request.collectBody(upTo: maxBodyBytes))
+    }
+
+    /// The request body as JSON (as ``body(_:)`` reads it), or `nil` when the request has none: for
+    /// the routes whose body is optional (`wake`, `drop`, `cancel`).
+    static func optionalBody(_ request: Request) async throws -> JSONValue? {
+        var request = request
         let buffer = try await request.collectBody(upTo: maxBodyBytes)
+        // Not `?:` with `nil`: JSONValue is ExpressibleByNilLiteral, so that `nil` would be `.null`.
+        guard buffer.readableBytes > 0 else { return nil }
+        return try parseBody(buffer)
+    }
+
+    /// `buffer` read as a JSON body (see ``body(_:)``).
+    private static func parseBody(_ buffer: ByteBuffer) throws -> JSONValue {
         let bytes = buffer.readableBytesView
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw APIFailure(
@@ -144,6 +158,15 @@ public struct APIServer: Sendable {
             throw NightshiftError(.invalidInput, "expected text without NUL (U+0000)", field: path)
         }
         return value
+    }
+
+    /// The `Idempotency-Key` header, if sent; two are refused (400 `invalid_input`).
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        let keys = request.headers[values: HTTPField.Name("Idempotency-Key")!]
+        guard keys.count <= 1 else {
+            throw APIFailure(.badRequest, code: "invalid_input", message: "expected one Idempotency-Key header, got \(keys.count)", field: "Idempotency-Key")
+        }
+        return keys.first
     }
 
     /// The offset of the first byte that does not start a valid UTF-8 sequence.

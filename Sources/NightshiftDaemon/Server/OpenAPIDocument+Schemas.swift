@@ -69,6 +69,11 @@ extension OpenAPIDocument {
         ], [
             "state": taskStates,
             "origin": ["oneOf": [shape(["channel": "string", "session": "string|null"]), ["type": "null"]]],
+            "waiting_for": [
+                "oneOf": [ref("WaitingFor"), ["type": "null"]],
+                "description": "What the task waits for while it is waiting; null otherwise",
+            ],
+            "pending_inputs": ["type": "integer", "minimum": 0, "description": "Inputs in its inbox not yet handed to the agent"],
         ]),
         "NewTask": input([
             "agent": identifier(maxBytes: 128),

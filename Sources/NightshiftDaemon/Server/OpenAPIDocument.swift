@@ -77,9 +77,10 @@ public enum OpenAPIDocument {
 
     /// An operation: its success answers, the failures it may answer (merged, in order), its
     /// parameters and its request body schema. `open` routes need no token.
+    /// A body that is not `bodyRequired` may be left out (`wake`, `drop`, `cancel`).
     static func operation(
         _ summary: String, _ answers: [String: JSONValue], failures: [Failures], parameters: [JSONValue] = [],
-        body: String? = nil, open: Bool = false
+        body: String? = nil, bodyRequired: Bool = true, open: Bool = false
     ) -> JSONValue {
         var merged: Failures = [:]
         for group in failures + (body == nil ? [] : [bodyFailures]) { merged.merge(group, uniquingKeysWith: joined) }
@@ -88,17 +89,23 @@ public enum OpenAPIDocument {
         var operation: [String: JSONValue] = [
             "summary": .string(summary), "parameters": .array(parameters), "responses": .object(responses),
         ]
-        if let body { operation["requestBody"] = ["required": true, "content": jsonContent(ref(body))] }
+        if let body { operation["requestBody"] = ["required": .bool(bodyRequired), "content": jsonContent(ref(body))] }
         if open { operation["security"] = [] }
         return .object(operation)
     }
 
-    /// A read of one task: the task's path failures and the `/v1` ones.
-    private static func taskOperation(_ summary: String, _ answers: [String: JSONValue], failures: [Failures] = [], body: String? = nil) -> JSONValue {
-        operation(summary, answers, failures: [v1Failures, pathFailures("task")] + failures, parameters: [taskID], body: body)
+    /// An operation on one task: the task's path failures and the `/v1` ones.
+    static func taskOperation(
+        _ summary: String, _ answers: [String: JSONValue], failures: [Failures] = [], parameters: [JSONValue] = [],
+        body: String? = nil, bodyRequired: Bool = true
+    ) -> JSONValue {
+        operation(
+            summary, answers, failures: [v1Failures, pathFailures("task")] + failures, parameters: [taskID] + parameters, body: body,
+            bodyRequired: bodyRequired)
     }
 
-    private static let actions = ["cancel", "retry", "pause", "resume", "archive"]
+    /// The actions without a body (`cancel`, with an optional one, is among the inbox's paths).
+    private static let actions = ["retry", "pause", "resume", "archive"]
 
     // MARK: The document
 
@@ -212,6 +219,7 @@ public enum OpenAPIDocument {
         paths.merge(sessionPaths) { current, _ in current }
         paths.merge(accessPaths) { current, _ in current }
         paths.merge(eventPaths) { current, _ in current }
+        paths.merge(inboxPaths) { current, _ in current }
         // Every route a read-only token may not use answers 403 to one (the server's own rule).
         for (path, methods) in paths where path.hasPrefix("/v1/") {
             for (method, operation) in methods {
@@ -243,7 +251,7 @@ public enum OpenAPIDocument {
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
                 "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(accessSchemas) { current, _ in current }
-                    .merging(eventSchemas) { current, _ in current }),
+                    .merging(eventSchemas) { current, _ in current }.merging(inboxSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]

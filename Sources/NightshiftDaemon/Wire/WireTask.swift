@@ -77,6 +77,10 @@ public struct WireTask: WireValue, Hashable {
     public var turns: Int
     /// Seconds its runs took.
     public var runSeconds: Double
+    /// What it waits for, while it is waiting (a question, an approval, a wake time).
+    public var waitingFor: WireWaitingFor?
+    /// Inputs in its inbox not yet handed to the agent.
+    public var pendingInputs: Int
 
     enum CodingKeys: String, CodingKey {
         case id, agent, prompt, payload, priority, lane, labels, origin, timeout, state, attempt, failures, interruptions
@@ -85,7 +89,7 @@ public struct WireTask: WireValue, Hashable {
         case budgetUSD = "budget_usd", maxAttempts = "max_attempts", availableAt = "available_at", createdAt = "created_at"
         case updatedAt = "updated_at", finishedAt = "finished_at", costUSD = "cost_usd", tokensIn = "tokens_in"
         case tokensOut = "tokens_out", cacheReadTokens = "cache_read_tokens", cacheWriteTokens = "cache_write_tokens"
-        case tokensUsed = "tokens_used", runSeconds = "run_seconds"
+        case tokensUsed = "tokens_used", runSeconds = "run_seconds", waitingFor = "waiting_for", pendingInputs = "pending_inputs"
     }
 }
 
@@ -102,7 +106,8 @@ extension WireTask {
             finishedAt: task.finishedAt, result: task.result, error: task.error, costUSD: task.costUSD,
             archived: task.archivedAt != nil, tokensIn: task.totals.tokensIn, tokensOut: task.totals.tokensOut,
             cacheReadTokens: task.totals.cacheReadTokens, cacheWriteTokens: task.totals.cacheWriteTokens,
-            tokensUsed: task.totals.tokensUsed, turns: task.totals.turns, runSeconds: task.totals.runSeconds)
+            tokensUsed: task.totals.tokensUsed, turns: task.totals.turns, runSeconds: task.totals.runSeconds,
+            waitingFor: task.waitingFor.map(WireWaitingFor.init), pendingInputs: task.pendingInputs)
     }
 
     /// Whether the task has ended and never changes on its own again.

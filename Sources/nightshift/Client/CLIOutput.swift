@@ -175,6 +175,14 @@ enum CLIOutput {
             if let error = data["error"]?.stringValue, !error.isEmpty { text += ": \(error)" }
             return text
         }
+        if event.type == "input", let kind = data["kind"]?.stringValue {
+            let from = data["sender"]?.stringValue.map { " from \($0)" } ?? ""
+            return "\(kind)\(from)" + (data["text"]?.stringValue.map { ": \($0)" } ?? "")
+        }
+        if event.type == "input_delivered", case .array(let inputs)? = data["inputs"] {
+            let how = data["how"]?.stringValue ?? "delivered"
+            return "\(inputs.count) input\(inputs.count == 1 ? "" : "s") \(how)" + (data["run_id"]?.stringValue.map { " to run \($0)" } ?? "")
+        }
         for key in ["message", "line", "text"] {
             if let text = data[key]?.stringValue { return text }
         }
@@ -186,7 +194,7 @@ enum CLIOutput {
     static let eventTypes = [
         "state", "stdout", "stderr", "log", "result", "checkpoint", "tool_call", "tool_result", "assistant",
         "thinking", "file_change", "session", "turn", "todo", "retry", "error", "rate_limit", "quota", "priority",
-        "archived",
+        "archived", "input", "input_delivered",
     ]
 
     /// The width of the type column: the longest known event type and a space.

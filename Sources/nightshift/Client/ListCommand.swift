@@ -68,17 +68,22 @@ struct ListCommand: AsyncParsableCommand {
             return
         }
         let now = Date()
-        var table = CLITable(["ID", "STATE", "AGENT", "RUNS", "FAILURES", "CREATED", "PROMPT"], rightAligned: [3, 4])
+        // What waiting tasks wait for gets a column when the page has one.
+        let waits = page.tasks.contains { $0.waitingFor != nil }
+        var table = CLITable(
+            ["ID", "STATE", "AGENT", "RUNS", "FAILURES", "CREATED"] + (waits ? ["WAITING FOR"] : []) + ["PROMPT"], rightAligned: [3, 4])
         for task in page.tasks {
-            table.add([
+            var cells: [CLITable.Cell] = [
                 .init(task.id),
                 .init(task.state, style: CLIOutput.stateStyle(task.state)),
                 .init(task.agent),
                 .init(String(task.attempt)),
                 .init(TaskFormat.failures(task)),
                 .init(CLIOutput.relative(task.createdAt, now: now)),
-                .init(CLIOutput.short(task.prompt, width: 48)),
-            ])
+            ]
+            if waits { cells.append(.init(CLIOutput.short(task.waitingFor?.summary ?? "-", width: 40))) }
+            cells.append(.init(CLIOutput.short(task.prompt, width: 48)))
+            table.add(cells)
         }
         table.print()
         if page.nextCursor != nil {

@@ -89,6 +89,8 @@ extension ShowCommand {
             ("interruptions", String(task.interruptions)),
             ("priority", String(task.priority)),
         ]
+        if let wait = task.waitingFor { fields += waitFields(wait, task: task, now: now, full: full) }
+        if task.waitingFor != nil || task.pendingInputs > 0 { fields.append(("pending inputs", String(task.pendingInputs))) }
         if let lane = task.lane { fields.append(("lane", lane)) }
         if !task.labels.isEmpty { fields.append(("labels", task.labels.joined(separator: ", "))) }
         for (date, label) in [(task.createdAt, "created"), (task.availableAt, "available"), (task.updatedAt, "updated"),
@@ -110,6 +112,25 @@ extension ShowCommand {
         if task.payload != .null, task.payload != .object([:]) { fields.append(("payload", long(task.payload.jsonText))) }
         if let result = task.result { fields.append(("result", long(result))) }
         if let error = task.error { fields.append(("error", CLIOutput.paint(error, "31"))) }
+        return fields
+    }
+
+    /// What a waiting task waits for, as `show` prints it: the kind and how to answer it, then the
+    /// question, the options, the tool and its input, and the wake time that it has.
+    static func waitFields(_ wait: WireWaitingFor, task: WireTask, now: Date, full: Bool) -> [(String, String)] {
+        let (what, reply): (String, String?) = switch wait.kind {
+        case "input": ("an answer", "nightshift input \(task.id) TEXT --answer")
+        case "approval": ("an approval", "nightshift approve \(task.id)  or  nightshift reject \(task.id) --reason TEXT")
+        case "wake": ("its wake time", "nightshift wake \(task.id) [--prompt TEXT] wakes it now")
+        default: (wait.kind, nil)
+        }
+        var fields = [("waiting for", what)]
+        if let reply { fields.append(("reply", CLIOutput.dim(reply))) }
+        if let question = wait.question { fields.append(("question", full ? question : cut(question))) }
+        if let options = wait.options, !options.isEmpty { fields.append(("options", options.joined(separator: " | "))) }
+        if let tool = wait.tool { fields.append(("tool", tool)) }
+        if let input = wait.toolInput, input != .null { fields.append(("tool input", full ? input.jsonText : cut(input.jsonText))) }
+        if let wakeAt = wait.wakeAt { fields.append(("wakes", "\(CLIOutput.relative(wakeAt, now: now)) (\(CLIOutput.timestamp(wakeAt)))")) }
         return fields
     }
 

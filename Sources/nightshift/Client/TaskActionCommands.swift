@@ -28,17 +28,25 @@ extension TaskActionCommand {
     }
 }
 
-/// `nightshift cancel ID`.
+/// `nightshift cancel ID [--reason TEXT]`.
 struct CancelCommand: TaskActionCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel", abstract: "Cancel a task (a running one is stopped).",
-        discussion: discussion("Stops the task for good; a running agent is terminated."))
+        discussion: discussion("Stops the task for good; a running agent is terminated. --reason becomes the task's error."))
     static let action = NightshiftClient.TaskAction.cancel
 
     @Argument(help: "The task's id.")
     var id: String
 
+    @Option(help: "Why: shown as the task's error.")
+    var reason: String?
+
     @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let task = try await options.client().cancel(taskID: id, reason: reason)
+        if options.json { CLIOutput.json(task) } else { CLIOutput.line(TaskFormat.summary(task)) }
+    }
 }
 
 /// `nightshift retry ID`.
