@@ -86,6 +86,7 @@ enum PostgresSchema {
         "ALTER TABLE tasks ADD COLUMN pending_inputs BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE tasks ADD COLUMN waiting_for TEXT",
         "ALTER TABLE tasks ADD COLUMN parent_id TEXT",
+        "ALTER TABLE agents ADD COLUMN ask TEXT",
         "ALTER TABLE tasks ADD COLUMN subtask_depth BIGINT NOT NULL DEFAULT 0",
         "CREATE INDEX tasks_parent ON tasks (parent_id, id) WHERE parent_id IS NOT NULL",
         """

@@ -10,19 +10,19 @@ extension PostgresTaskStore {
         try await write { transaction in
             var sql = SQL("""
                 INSERT INTO agents (workspace_id, name, document, concurrency, timeout, max_attempts, initial_backoff, max_backoff,
-                    budget_usd, updated_at)
+                    budget_usd, updated_at, ask)
                 VALUES (
                 """)
             sql.append(list: [
                 .text(agent.workspaceID), .text(agent.name), .json(document), .int(agent.concurrency), .double(agent.timeout),
                 .int(agent.retry.maxAttempts), .double(agent.retry.initialBackoff), .double(agent.retry.maxBackoff),
-                .double(agent.budgetUSD), .double(Date().timeIntervalSince1970),
+                .double(agent.budgetUSD), .double(Date().timeIntervalSince1970), .text(agent.ask.rawValue),
             ])
             sql.append("""
                 ) ON CONFLICT (workspace_id, name) DO UPDATE SET document = excluded.document,
                     concurrency = excluded.concurrency, timeout = excluded.timeout, max_attempts = excluded.max_attempts,
                     initial_backoff = excluded.initial_backoff, max_backoff = excluded.max_backoff,
-                    budget_usd = excluded.budget_usd, updated_at = excluded.updated_at
+                    budget_usd = excluded.budget_usd, updated_at = excluded.updated_at, ask = excluded.ask
                 """)
             try await transaction.rows(sql)
         }

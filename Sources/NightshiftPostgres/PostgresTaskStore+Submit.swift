@@ -12,7 +12,7 @@ extension PostgresTaskStore {
     public func submit(_ new: NewTask, now: Date) async throws -> SubmitResult {
         try new.validate()
         let (maxDepth, subtasks) = (configuration.maxQueueDepth, configuration.subtasks)
-        if maxDepth == nil, new.parentID == nil, let task = try await autocommit({ try await $0.insert(new, now: now, unbudgetedOnly: true) }) {
+        if maxDepth == nil, new.parentID == nil, new.ask == nil, let task = try await autocommit({ try await $0.insert(new, now: now, unbudgetedOnly: true) }) {
             return .inserted(task)
         }
         return try await write { transaction in
@@ -55,14 +55,15 @@ extension Transaction {
             new = try SubmitPlan.subtask(new, parent: facts.parent, children: children, limits: subtasks)
         }
         if facts.idempotent == nil {
-            var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents WHERE workspace_id = ")
+            var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask FROM agents WHERE workspace_id = ")
             lookup.append(.text(new.workspaceID))
             lookup.append(" AND name = ")
             lookup.append(.text(new.agent))
             facts.agent = try await rows(lookup).first.map { row in
                 SubmitAgent(
                     timeout: try row["timeout"].decode(Double?.self), retry: try PostgresRows.retry(row),
-                    budgetUSD: try row["budget_usd"].decode(Double?.self), spentUSD: try row["spent_usd"].decode(Double.self))
+                    budgetUSD: try row["budget_usd"].decode(Double?.self), spentUSD: try row["spent_usd"].decode(Double.self),
+                    ask: AskPolicy(rawValue: try row["ask"].decode(String?.self) ?? "") ?? .off)
             }
             facts.dedup = try await keyHolder(new, idempotency: false)
             if maxDepth != nil { facts.depth = try await queueDepth() }
@@ -70,7 +71,11 @@ extension Transaction {
         // The insert takes the plan's defaults from the agent's row itself (see ``insert(_:now:unbudgetedOnly:)``).
         if case .existing(let result) = try SubmitPlan(new, facts: facts, maxDepth: maxDepth, now: now) { return result }
         if let task = try await insert(new, now: now, unbudgetedOnly: false, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0) {
-            return .inserted(task)
+            guard SubmitPlan.holds(new, agent: facts.agent) else { return .inserted(task) }
+            try await move(
+                TaskFacts(task, runID: nil, leaseToken: nil, lastSeq: 1), .hold,
+                set: [(Self.taskColumn("waiting_for"), .text(SubmitPlan.approvalBeforeRun.json.jsonText))], now: now)
+            return .inserted(try await self.task(task.id) ?? task)
         }
         // A submit that did not take the lock committed the same key in the meantime.
         if let task = try await keyHolder(new, idempotency: true) { return .existingIdempotent(task) }
@@ -130,7 +135,8 @@ extension Transaction {
         sql.append(.text(new.workspaceID))
         sql.append(" AND agents.name = ")
         sql.append(.text(agent))
-        if unbudgetedOnly { sql.append(" AND agents.budget_usd IS NULL") }
+        // The one-statement path: an agent with a budget, or whose tasks ask first, takes the checked one.
+        if unbudgetedOnly { sql.append(" AND agents.budget_usd IS NULL AND agents.ask IS DISTINCT FROM 'always'") }
         // A task with a key may meet a live one holding it: then nothing is inserted. A task
         // without keys has only its new id to clash on, so it skips the arbiter checks, which
         // cost the server ~0.01 ms per submit.

@@ -293,6 +293,7 @@ enum SQLiteSchema {
                 ALTER TABLE tasks ADD COLUMN pending_inputs INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE tasks ADD COLUMN waiting_for TEXT;
                 ALTER TABLE tasks ADD COLUMN parent_id TEXT;
+                ALTER TABLE agents ADD COLUMN ask TEXT;
                 ALTER TABLE tasks ADD COLUMN subtask_depth INTEGER NOT NULL DEFAULT 0;
                 CREATE INDEX tasks_parent ON tasks(parent_id, id) WHERE parent_id IS NOT NULL;
                 CREATE TABLE task_inputs (

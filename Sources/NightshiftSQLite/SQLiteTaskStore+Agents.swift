@@ -11,16 +11,17 @@ extension SQLiteTaskStore {
             try transaction.db.execute(
                 sql: """
                     INSERT INTO agents (workspace_id, name, document, concurrency, timeout, max_attempts, initial_backoff,
-                        max_backoff, budget_usd, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        max_backoff, budget_usd, updated_at, ask)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (workspace_id, name) DO UPDATE SET document = excluded.document,
                         concurrency = excluded.concurrency, timeout = excluded.timeout, max_attempts = excluded.max_attempts,
                         initial_backoff = excluded.initial_backoff, max_backoff = excluded.max_backoff,
-                        budget_usd = excluded.budget_usd, updated_at = excluded.updated_at
+                        budget_usd = excluded.budget_usd, updated_at = excluded.updated_at, ask = excluded.ask
                     """,
                 arguments: [
                     agent.workspaceID, agent.name, document, agent.concurrency, agent.timeout, agent.retry.maxAttempts,
                     agent.retry.initialBackoff, agent.retry.maxBackoff, agent.budgetUSD, Date().timeIntervalSince1970,
+                    agent.ask.rawValue,
                 ])
         }
     }

@@ -46,7 +46,7 @@ extension WriteTransaction {
         if facts.idempotent == nil {
             facts.agent = try Row.fetchOne(
                 db.cachedStatement(sql: """
-                    SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd FROM agents
+                    SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask FROM agents
                     WHERE workspace_id = ? AND name = ?
                     """),
                 arguments: [new.workspaceID, new.agent]
@@ -54,7 +54,7 @@ extension WriteTransaction {
                 SubmitAgent(
                     timeout: row["timeout"],
                     retry: RetryPolicy(maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"]),
-                    budgetUSD: row["budget_usd"], spentUSD: row["spent_usd"])
+                    budgetUSD: row["budget_usd"], spentUSD: row["spent_usd"], ask: AskPolicy(rawValue: row["ask"] ?? "") ?? .off)
             }
             if let key = new.dedupKey {
                 facts.dedup = try Row.fetchOne(
@@ -86,6 +86,12 @@ extension WriteTransaction {
                 task.parentID?.rawValue, task.subtaskDepth,
             ])
         try recordTransition(task: task.id, workspace: task.workspaceID, agent: task.agent, from: nil, to: task.state, action: .submit, seq: 1, now: now, details: [:])
+        if SubmitPlan.holds(new, agent: facts.agent) {
+            try transition(
+                TaskFacts(task, runID: nil, leaseToken: nil, lastSeq: 1), .hold, now: now,
+                columns: [BatchColumn("waiting_for")], values: [SubmitPlan.approvalBeforeRun.json.jsonText])
+            return .inserted(try self.task(task.id) ?? task)
+        }
         return .inserted(task)
     }
 

@@ -153,6 +153,35 @@ struct InboxConformanceTests {
         #expect(woken.pendingInputs == 1)
     }
 
+    @Test("ask = always holds a new task until a person approves it; a reject drops it with the reason; a task may override", arguments: StoreKind.allCases)
+    func askAlways(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        try await store.saveAgent(Agent(name: "careful", runner: .builtin, ask: .always))
+        #expect(try await store.agent(named: "careful")?.ask == .always)
+        let held = try await store.submit(NewTask(agent: "careful", prompt: "deploy"), now: t0).task
+        #expect(held.state == .waiting)
+        #expect(held.waitingFor?.kind == .approval)
+        #expect(held.waitingFor?.question?.contains("before its first run") == true)
+        #expect(try await store.events(task: held.id, after: 0, limit: 10).map { $0.data["to"]?.stringValue } == ["queued", "waiting"])
+        #expect(try await store.claim(worker: "w", limit: 5, leaseDuration: 30, now: t0).isEmpty, "nothing runs before the approval")
+        let approved = try await store.addInput(NewInput(kind: .approve, text: "ship it", sender: "alice"), to: held.id, now: t1, workspace: nil)
+        #expect(approved.task.state == .queued)
+        let run = try #require(try await store.claim(worker: "w", limit: 5, leaseDuration: 30, now: t1).first)
+        #expect(run.task.id == held.id)
+        #expect(try await store.deliverInputs(run.lease, how: .deliveredResume, now: t1)?.map(\.kind) == [.approve], "the approval is recorded with the run")
+
+        let rejected = try await store.submit(NewTask(agent: "careful", prompt: "drop the table"), now: t0).task
+        let receipt = try await store.addInput(NewInput(kind: .reject, text: "too risky", sender: "bob"), to: rejected.id, now: t1, workspace: nil)
+        #expect(receipt.task.state == .dropped)
+        #expect(receipt.task.error == "rejected by bob: too risky")
+        let overridden = try await store.submit(NewTask(agent: "careful", prompt: "read only", ask: .off), now: t0).task
+        #expect(overridden.state == .queued)
+        try await store.saveAgent(Agent(name: "plain", runner: .builtin))
+        #expect(try await store.submit(NewTask(agent: "plain", prompt: "p", ask: .always), now: t0).task.state == .waiting)
+        let onMiss = await #expect(throws: NightshiftError.self) { try await store.saveAgent(Agent(name: "x", runner: .builtin, ask: .onMiss)) }
+        #expect(onMiss?.field == "ask")
+    }
+
     @Test("an input never delivered shows as superseded once its task ends", arguments: StoreKind.allCases)
     func superseded(kind: StoreKind) async throws {
         let (store, id, _) = try await parked(kind, .approvalRequested("deploy?"))

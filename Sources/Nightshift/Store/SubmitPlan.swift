@@ -7,8 +7,11 @@ package struct SubmitAgent: Sendable, Equatable {
     package var retry: RetryPolicy
     package var budgetUSD: Double?
     package var spentUSD: Double
+    /// The agent's ask policy.
+    package var ask: AskPolicy = .off
 
-    package init(timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double) {
+    package init(timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double, ask: AskPolicy = .off) {
+        self.ask = ask
         self.timeout = timeout
         self.retry = retry
         self.budgetUSD = budgetUSD
@@ -46,6 +49,16 @@ package struct SubmitFacts: Sendable {
 /// facts and compile the insert to their SQL (PostgreSQL's one-statement insert, for a task whose
 /// checks need no transaction, takes the same defaults with `COALESCE` over the agent's row).
 package enum SubmitPlan: Sendable {
+    /// What a task that asks before its first run waits for.
+    package static let approvalBeforeRun = WaitingFor(kind: .approval, question: "Approve this task before its first run")
+
+    /// Whether the task `new` for `agent` waits for a person's approval before its first run
+    /// (``AskPolicy/always``, the task's own policy or else its agent's): the store holds it
+    /// (queued → waiting, the lifecycle's `hold`) in the submit's transaction.
+    package static func holds(_ new: NewTask, agent: SubmitAgent?) -> Bool {
+        (new.ask ?? agent?.ask ?? .off) == .always
+    }
+
     /// A subtask request completed from its `parent` (read in the submit's transaction, in the
     /// submit's workspace; `nil` if there is none), which has `children` subtasks already: its
     /// parent's workspace, and unless given its agent, origin and what is left of its budget.

@@ -22,6 +22,10 @@ public protocol TaskInbox: Sendable {
 package struct InputPlan: Sendable, Equatable {
     /// Whether the input wakes the task (waiting → queued, the lifecycle's `wake`).
     package var wakes: Bool
+    /// Set when the input drops the task instead, with the reason the task keeps as its error: a
+    /// `reject` of a task that waits for approval before its first run (no agent ran that could
+    /// hear the reason).
+    package var dropReason: String?
 
     /// Plans `input` for the task `facts` describe. Throws `illegal_transition` (field `state`)
     /// for a task that has finished, or for an approve or reject the task does not wait for
@@ -51,5 +55,9 @@ package struct InputPlan: Sendable, Equatable {
         }
         // A task waiting for a decision wakes only for one; a message to it waits beside it.
         wakes = facts.state == .waiting && (!awaitsApproval || input.kind.isDecision || input.forcesWake)
+        if awaitsApproval, input.kind == .reject, facts.attempt == 0 {
+            wakes = false
+            dropReason = "rejected by \(input.sender)" + (input.text.map { ": \($0)" } ?? "")
+        }
     }
 }
