@@ -3,6 +3,18 @@ import Nightshift
 import PostgresNIO
 
 extension PostgresTaskStore {
+    /// The tasks waiting since before `cutoff` (see ``TaskQueries/waiting(since:workspace:limit:)``).
+    public func waiting(since cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask] {
+        try await autocommit { transaction in
+            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE state = 'waiting' AND updated_at < ")
+            sql.append(.double(cutoff.timeIntervalSince1970))
+            sql.append(workspace: workspace)
+            sql.append(" ORDER BY updated_at, id LIMIT ")
+            sql.append(.int(limit))
+            return try await transaction.rows(sql).map(PostgresRows.task)
+        }
+    }
+
     /// The subtasks of a task, oldest first (see ``TaskQueries/children(of:workspace:)``).
     public func children(of id: TaskID, workspace: String?) async throws -> [AgentTask] {
         try await autocommit { transaction in try await transaction.children(of: id, workspace: workspace) }

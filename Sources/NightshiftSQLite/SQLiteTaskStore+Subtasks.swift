@@ -3,6 +3,20 @@ import GRDB
 import Nightshift
 
 extension SQLiteTaskStore {
+    /// The tasks waiting since before `cutoff` (see ``TaskQueries/waiting(since:workspace:limit:)``).
+    public func waiting(since cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT \(SQLiteRows.taskColumns) FROM tasks
+                    WHERE state = 'waiting' AND updated_at < ?1 AND (?2 IS NULL OR workspace_id = ?2)
+                    ORDER BY updated_at, id LIMIT ?3
+                    """),
+                arguments: [cutoff.timeIntervalSince1970, workspace, limit]
+            ).map(SQLiteRows.task)
+        }
+    }
+
     /// The subtasks of a task, oldest first (see ``TaskQueries/children(of:workspace:)``).
     public func children(of id: TaskID, workspace: String?) async throws -> [AgentTask] {
         try await read { db in try WriteTransaction.children(of: id, workspace: workspace, in: db) }

@@ -182,6 +182,16 @@ struct InboxConformanceTests {
         #expect(onMiss?.field == "ask")
     }
 
+    @Test("tasks waiting since before a cutoff are the blocked_stale ones, longest waiting first", arguments: StoreKind.allCases)
+    func blockedStale(kind: StoreKind) async throws {
+        let (store, id, _) = try await parked(kind, .waitingForInput("still there?"))
+        #expect(try await store.waiting(since: t0.addingTimeInterval(-1), workspace: nil, limit: 10).isEmpty, "not waiting that long yet")
+        #expect(try await store.waiting(since: t0.addingTimeInterval(60), workspace: nil, limit: 10).map(\.id) == [id])
+        #expect(try await store.waiting(since: t0.addingTimeInterval(60), workspace: "other", limit: 10).isEmpty)
+        _ = try await store.addInput(NewInput(kind: .answer, text: "yes", sender: "a"), to: id, now: t1, workspace: nil)
+        #expect(try await store.waiting(since: t0.addingTimeInterval(60), workspace: nil, limit: 10).isEmpty, "answered: no longer waiting")
+    }
+
     @Test("an input never delivered shows as superseded once its task ends", arguments: StoreKind.allCases)
     func superseded(kind: StoreKind) async throws {
         let (store, id, _) = try await parked(kind, .approvalRequested("deploy?"))

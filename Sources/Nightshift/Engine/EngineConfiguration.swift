@@ -13,6 +13,8 @@ public struct EngineConfiguration: Sendable {
     public var heartbeatInterval: Double
     /// Seconds between sweeps for expired leases and due wake times.
     public var rescueInterval: Double
+    /// A task waiting longer than this (seconds) for a person is reported as `blocked_stale`.
+    public var blockedStaleAfter: Double = 3600
     /// The safety-net poll: the dispatcher looks for work at least this often, in seconds, even
     /// without a wake-up.
     public var pollInterval: Double

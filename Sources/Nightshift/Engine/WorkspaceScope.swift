@@ -60,6 +60,13 @@ public struct WorkspaceScope: Sendable {
         try await engine.addInput(input, to: id, workspace: workspace)
     }
 
+    /// This workspace's tasks that have waited longer than the engine's ``EngineConfiguration/blockedStaleAfter``
+    /// (the `blocked_stale` signal), longest waiting first, at most `limit`.
+    public func blockedStale(limit: Int = 100) async throws -> [AgentTask] {
+        let cutoff = engine.clock.now.addingTimeInterval(-engine.configuration.blockedStaleAfter)
+        return try await store.waiting(since: cutoff, workspace: workspace, limit: limit)
+    }
+
     /// The inbox of a task of this workspace, in order.
     public func inputs(of id: TaskID) async throws -> [TaskInput] {
         try await store.inputs(of: id, workspace: workspace)

@@ -25,6 +25,9 @@ public protocol TaskQueries: Sendable {
     func recentRuns(limit: Int, workspace: String?) async throws -> [Run]
     /// The subtasks of a task (of `workspace`), oldest first; none for an unknown task.
     func children(of id: TaskID, workspace: String?) async throws -> [AgentTask]
+    /// The tasks (of `workspace`) waiting since before `cutoff` (their last change), longest
+    /// waiting first, at most `limit`: what the `blocked_stale` signal reports.
+    func waiting(since cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask]
 }
 
 extension TaskQueries {
