@@ -73,6 +73,21 @@ extension PostgresTaskStore {
 }
 
 extension Transaction {
+    /// Puts back in the inbox the inputs a released run took by resume when its agent never
+    /// started (no process recorded): nobody read them (see ``SettlePlan/released``).
+    func returnInputs(task: TaskID, run: String) async throws {
+        var sql = SQL("WITH returned AS (UPDATE task_inputs SET delivery = 'pending', delivered_at = NULL, run_id = NULL WHERE task_id = ")
+        let taskValue = sql.bind(.text(task.rawValue))
+        let runValue = sql.bind(.text(run))
+        sql.append("""
+            \(taskValue) AND run_id = \(runValue) AND delivery = 'delivered_resume'
+            AND EXISTS (SELECT 1 FROM runs WHERE runs.task_id = \(taskValue) AND runs.id = \(runValue) AND runs.agent_process IS NULL)
+            RETURNING 1)
+            UPDATE tasks SET pending_inputs = pending_inputs + (SELECT count(*) FROM returned) WHERE id = \(taskValue)
+            """)
+        try await rows(sql)
+    }
+
     /// The input of `task` sent with idempotency key `key`, if any.
     func input(task: TaskID, key: String, taskState: TaskState) async throws -> TaskInput? {
         var sql = SQL("SELECT \(PostgresRows.inputColumns) FROM task_inputs WHERE task_id = ")

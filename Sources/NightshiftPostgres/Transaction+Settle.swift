@@ -73,6 +73,7 @@ extension Transaction {
             }
             runs = RunCounts()
         }
+        for (task, run) in plan.released { try await returnInputs(task: task, run: run) }
         for followUp in plan.followUps {
             _ = try await insertInput(followUp.input, task: followUp.task, workspace: followUp.workspace, now: settlements[0].now)
         }

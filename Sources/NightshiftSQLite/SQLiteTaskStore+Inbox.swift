@@ -66,6 +66,22 @@ extension SQLiteTaskStore {
 }
 
 extension WriteTransaction {
+    /// Puts back in the inbox the inputs that `released` runs took by resume when their agent
+    /// never started (no process recorded): nobody read them (see ``SettlePlan/released``).
+    func returnInputs(ofReleased released: [(task: TaskID, run: String)]) throws {
+        for (task, run) in released {
+            try db.cachedStatement(sql: """
+                UPDATE task_inputs SET delivery = 'pending', delivered_at = NULL, run_id = NULL
+                WHERE task_id = ?1 AND run_id = ?2 AND delivery = 'delivered_resume'
+                AND EXISTS (SELECT 1 FROM runs WHERE runs.task_id = ?1 AND runs.id = ?2 AND runs.agent_process IS NULL)
+                """).execute(arguments: [task.rawValue, run])
+            let returned = db.changesCount
+            if returned > 0 {
+                try db.execute(sql: "UPDATE tasks SET pending_inputs = pending_inputs + ? WHERE id = ?", arguments: [returned, task.rawValue])
+            }
+        }
+    }
+
     /// The input of `task` sent with idempotency key `key`, if any.
     func input(task: TaskID, key: String, taskState: TaskState) throws -> TaskInput? {
         try Row.fetchOne(

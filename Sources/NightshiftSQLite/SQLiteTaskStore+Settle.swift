@@ -122,6 +122,7 @@ extension WriteTransaction {
         }
         try finishRuns(runs)
         try save(plan.checkpoints)
+        try returnInputs(ofReleased: plan.released)
         for followUp in plan.followUps {
             _ = try insertInput(followUp.input, task: followUp.task, workspace: followUp.workspace, now: now)
         }

@@ -56,6 +56,27 @@ struct InboxConformanceTests {
         #expect(try await store.settle(second.lease, outcome: .succeeded("on dev"), now: t1) == .settled(.done))
     }
 
+    @Test("inputs a lost run took before its agent started go back to the inbox; once the agent started they stay delivered", arguments: StoreKind.allCases)
+    func lostBeforeTheAgentStarted(kind: StoreKind) async throws {
+        let (store, id, _) = try await parked(kind, .waitingForInput("Which branch?"))
+        _ = try await store.addInput(NewInput(kind: .answer, text: "dev", sender: "a"), to: id, now: t1, workspace: nil)
+        let taker = try #require(try await store.claim(worker: "dies", limit: 1, leaseDuration: 30, now: t1).first)
+        #expect(try await store.deliverInputs(taker.lease, how: .deliveredResume, now: t1)?.count == 1)
+        // The node dies before it starts the agent: its restart reclaims the run as lost.
+        #expect(try await store.reclaimRuns(ofWorker: "dies", now: t1).count == 1)
+        #expect(try await store.inputs(of: id, workspace: nil).map(\.delivery) == [.pending])
+        let second = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t1).first)
+        #expect(second.task.pendingInputs == 1)
+        // This time the agent starts (its process is recorded) before the node dies.
+        #expect(try await store.deliverInputs(second.lease, how: .deliveredResume, now: t1)?.map(\.text) == ["dev"])
+        #expect(try await store.appendRunWrite(RunWrite(lease: second.lease, process: AgentProcessRecord(host: "h/1", pid: 7, startTicks: 1))))
+        _ = try await store.reclaimRuns(ofWorker: "w", now: t1)
+        let inbox = try await store.inputs(of: id, workspace: nil)
+        #expect(inbox.map(\.delivery) == [.deliveredResume])
+        #expect(inbox.first?.runID == second.run.id, "handed to the agent that started with it, not repeated")
+        #expect(try await store.task(id)?.pendingInputs == 0)
+    }
+
     @Test("a repeated idempotency key answers the first input and writes nothing", arguments: StoreKind.allCases)
     func idempotentInput(kind: StoreKind) async throws {
         let (store, id, _) = try await parked(kind, .waitingForInput("Go?"))

@@ -118,6 +118,10 @@ package struct SettlePlan {
     package var checkpoints: [(workspace: String, collection: CheckpointCollection)] = []
     /// The tasks this batch ends: their active checkpoints are resolved in the same transaction.
     package var ended: [TaskID] = []
+    /// The runs (task, run id) this batch ends as released (lost to their node): the inputs they
+    /// took by resume go back to the inbox if their agent never started (no process recorded), so
+    /// a node that died between taking an input and starting its agent loses nothing.
+    package var released: [(task: TaskID, run: String)] = []
     /// The follow-up prompts of runs that asked to be woken with one: each goes into its task's
     /// inbox (sender `agent`), so that the run that wakes delivers it like any input.
     package var followUps: [(task: TaskID, workspace: String, input: NewInput)] = []
@@ -213,6 +217,7 @@ package struct SettlePlan {
                 checkpoints.append((current.workspace, settlement.checkpoints))
             }
             if next.isTerminal { ended.append(lease.taskID) }
+            if outcome.resolution == .released { released.append((lease.taskID, lease.runID)) }
             switch outcome.resolution {
             case .succeeded: succeeded += 1
             case .failed: failed += 1
