@@ -107,7 +107,7 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: file).write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         let error = #expect(throws: NightshiftError.self) { try SQLiteTaskStore(path: file) }
         #expect(error?.message.contains("v99") == true)
-        #expect(error?.message.contains("binary's v5") == true)
+        #expect(error?.message.contains("binary's v6") == true)
     }
 
     @Test("v4 turns the seconds since 1970 of older state events' wake_at and resets_at into RFC 3339 text")
@@ -151,10 +151,14 @@ struct SQLiteStoreTests {
                 try await store.submit(NewTask(agent: "echo", prompt: "y", workspaceID: "w2"), now: t0).task.id,
             ]
         }
-        // Back to v4: agents and lanes in their old shape, no workspaces, no workspace columns.
+        // Back to v4: agents and lanes in their old shape, no workspaces, no workspace columns (and
+        // none of v6's inbox and subtasks).
         try await DatabaseQueue(path: file).write { db in
             try db.execute(sql: """
-                DELETE FROM grdb_migrations WHERE identifier = 'v5';
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6');
+                DROP TABLE task_inputs; DROP INDEX tasks_parent;
+                ALTER TABLE tasks DROP COLUMN pending_inputs; ALTER TABLE tasks DROP COLUMN waiting_for;
+                ALTER TABLE tasks DROP COLUMN parent_id; ALTER TABLE tasks DROP COLUMN subtask_depth;
                 DROP TABLE agents; DROP TABLE lanes; DROP TABLE api_tokens; DROP TABLE workspaces;
                 DROP INDEX checkpoints_agent;
                 CREATE INDEX checkpoints_agent ON checkpoints(agent, status, updated_at) WHERE archived_at IS NULL;

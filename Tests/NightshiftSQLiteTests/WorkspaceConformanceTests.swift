@@ -9,7 +9,7 @@ struct WorkspaceConformanceTests {
     static let fullAgent = Agent(
         workspaceID: "team-a", name: "full", runner: .claudeCode, config: ["model": "opus", "args": ["--x", 1, true, .null]],
         concurrency: 3, timeout: 12.5, retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.25, maxBackoff: 90),
-        budgetUSD: 7.75, spentUSD: 0, injectMemories: true)
+        budgetUSD: 7.75, spentUSD: 0, injectMemories: true, ask: .always)
 
     @Test("every field of an agent survives the store (a new field is carried by its document)", arguments: StoreKind.allCases)
     func agentRoundTrip(kind: StoreKind) async throws {
@@ -27,7 +27,7 @@ struct WorkspaceConformanceTests {
         #expect(try await store.agents(workspace: "team-a") == [Self.fullAgent])
 
         // What runs spend is the store's: a task of the agent settled with a cost adds to it.
-        let task = try await store.submit(NewTask(agent: "full", prompt: "p", workspaceID: "team-a"), now: t0).task
+        let task = try await store.submit(NewTask(agent: "full", prompt: "p", workspaceID: "team-a", ask: .off), now: t0).task
         #expect(task.timeout == 12.5 && task.retry == Self.fullAgent.retry, "submit takes the agent's defaults")
         let claimed = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 60, now: t0).first)
         var usage = RunUsage()
