@@ -83,7 +83,10 @@ struct ApproveCommand: InputSendingCommand {
 struct RejectCommand: InputSendingCommand {
     static let configuration = CommandConfiguration(
         commandName: "reject", abstract: "Reject what a task waits for, saying why.",
-        discussion: discussion("The task wakes and its agent continues, told it was rejected and why."))
+        discussion: discussion("""
+            The task wakes and its agent continues, told it was rejected and why; a task that waits \
+            for approval before its first run (ask = "always") is dropped instead, with the reason as its error.
+            """))
 
     @Argument(help: "The task's id.")
     var id: String
