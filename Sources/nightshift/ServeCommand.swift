@@ -139,13 +139,13 @@ struct ServeCommand: AsyncParsableCommand {
         // through the API) are left alone.
         for agent in settings.agents { try await store.saveAgent(agent) }
         let authority = try TokenAuthority.load(home: directory.url)
-        var configuration = EngineConfiguration(
+        var engineConfiguration = EngineConfiguration(
             nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
             heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
             pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot,
             failedWorkdirRetention: keepFailedWorkdirs.map { $0 * 3600 } ?? settings.keepFailedWorkdirs ?? 24 * 3600)
-        if let after = settings.blockedStaleAfter { configuration.blockedStaleAfter = after }
-        let engine = Engine(store: store, runners: runners, configuration: configuration, logger: logger)
+        if let after = settings.blockedStaleAfter { engineConfiguration.blockedStaleAfter = after }
+        let engine = Engine(store: store, runners: runners, configuration: engineConfiguration, logger: logger)
         let listening = ListeningFlag()
         // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.
         let descriptors = ConnectionLimits.raiseDescriptorLimit()
