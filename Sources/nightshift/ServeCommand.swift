@@ -107,12 +107,13 @@ struct ServeCommand: AsyncParsableCommand {
         if store == "sqlite" {
             let sqlite = try SQLiteTaskStore(
                 path: directory.databasePath,
-                configuration: .init(durability: durability.value, maxQueueDepth: settings.queueDepth))
+                configuration: .init(durability: durability.value, maxQueueDepth: settings.queueDepth, subtasks: settings.subtasks))
             try await serve(sqlite, storeName: "sqlite (\(durability.value))", directory, runners, settings, listenAddress, logger)
             return
         }
         let postgres = try PostgresTaskStore(
-            url: try PostgresURL(parsing: store), configuration: .init(maxQueueDepth: settings.queueDepth), logger: logger)
+            url: try PostgresURL(parsing: store), configuration: .init(maxQueueDepth: settings.queueDepth, subtasks: settings.subtasks),
+            logger: logger)
         // Unreachable, wrong credentials, or a schema newer than this binary: stop here, saying so.
         try await postgres.migrate()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -138,15 +139,13 @@ struct ServeCommand: AsyncParsableCommand {
         // through the API) are left alone.
         for agent in settings.agents { try await store.saveAgent(agent) }
         let authority = try TokenAuthority.load(home: directory.url)
-        let engine = Engine(
-            store: store,
-            runners: runners,
-            configuration: EngineConfiguration(
-                nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
-                heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
-                pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot,
-                failedWorkdirRetention: keepFailedWorkdirs.map { $0 * 3600 } ?? settings.keepFailedWorkdirs ?? 24 * 3600),
-            logger: logger)
+        var engineConfiguration = EngineConfiguration(
+            nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
+            heartbeatInterval: leaseDuration / 3, rescueInterval: min(5, leaseDuration / 3),
+            pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot,
+            failedWorkdirRetention: keepFailedWorkdirs.map { $0 * 3600 } ?? settings.keepFailedWorkdirs ?? 24 * 3600)
+        if let after = settings.blockedStaleAfter { engineConfiguration.blockedStaleAfter = after }
+        let engine = Engine(store: store, runners: runners, configuration: engineConfiguration, logger: logger)
         let listening = ListeningFlag()
         // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.
         let descriptors = ConnectionLimits.raiseDescriptorLimit()

@@ -256,4 +256,40 @@ struct PostgresServeTests {
             for daemon in daemons.dropFirst() { #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)") }
         }
     }
+
+    @Test("the config file's [subtasks] limits and blocked_stale_after reach a PostgreSQL store and its engine; ask always holds a task")
+    func subtaskSettings() async throws {
+        let home = try makeHome()
+        try "[server]\nblocked_stale_after = 0\n[subtasks]\nmax_depth = 1\nmax_children = 1\n"
+            .write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
+        let port = try freePort()
+        let daemon = try DaemonProcess(home: home, arguments: [
+            "--listen", "127.0.0.1:\(port)", "--store", try Self.freshURL().description, "--poll-interval", "0.2",
+            "--shutdown-grace", "0.5", "--log-level", "warning",
+        ])
+        let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
+        do {
+            let up = try await eventually(timeout: .seconds(30)) {
+                guard daemon.process.isRunning else { return true }
+                return try await cli.run(["status", "--json"]).status == 0
+            }
+            try #require(up && daemon.process.isRunning, "\(daemon.output)")
+            let top = try #require(try await cli.json(["submit", "top", "--delay", "3600", "--json"])["id"]?.stringValue)
+            let child = try await cli.json(["submit", "child", "--parent", top, "--ask", "always", "--json"])
+            let childID = try #require(child["id"]?.stringValue)
+            #expect(child["state"] == "waiting" && child["subtask_depth"] == 1, "\(child)")
+            let second = try await cli.run(["submit", "another", "--parent", top])
+            #expect(second.status == 2 && second.stderr.contains("the limit is 1"), "\(second)")
+            let deeper = try await cli.run(["submit", "deeper", "--parent", childID])
+            #expect(deeper.status == 2 && deeper.stderr.contains("at most 1 deep"), "\(deeper)")
+            #expect(try await eventually {
+                guard case .array(let blocked)? = try await cli.json(["status", "--json"])["blocked_stale"] else { return false }
+                return blocked.map { $0["task_id"] } == [.string(childID)]
+            }, "the waiting subtask is blocked at once (blocked_stale_after = 0)")
+        } catch {
+            await daemon.stop(SIGTERM)
+            throw error
+        }
+        #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
+    }
 }

@@ -24,22 +24,27 @@ struct APIHarness {
     var base: String { "http://127.0.0.1:\(port)" }
 
     /// Runs `body` against a fresh daemon whose builtin agents are `handlers` (event streams read
-    /// every `streamPoll` without a ring from the engine).
+    /// every `streamPoll` without a ring from the engine), its store enforcing `subtasks` and its
+    /// engine reporting tasks waiting longer than `blockedStaleAfter` seconds as blocked.
     static func with<T: Sendable>(
         handlers: [String: BuiltinRunner.Handler],
         streamPoll: Duration = .milliseconds(10),
         limits: ConnectionLimits = ConnectionLimits(),
         clock: any EngineClock = SystemClock(),
+        subtasks: SubtaskLimits = SubtaskLimits(),
+        blockedStaleAfter: Double = EngineConfiguration().blockedStaleAfter,
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try SQLiteTaskStore(path: directory.appendingPathComponent("nightshift.db").path)
+        let store = try SQLiteTaskStore(
+            path: directory.appendingPathComponent("nightshift.db").path, configuration: .init(subtasks: subtasks))
         for name in handlers.keys { try await store.saveAgent(Agent(name: name, runner: .builtin, retry: RetryPolicy(maxAttempts: 1))) }
+        var configuration = EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory)
+        configuration.blockedStaleAfter = blockedStaleAfter
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
-            configuration: EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory),
-            clock: clock)
+            configuration: configuration, clock: clock)
         let recorder = ExchangeRecorder()
         let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in

@@ -66,6 +66,30 @@ import Testing
         #expect(config.agents == [Agent(name: "claude", runner: RunnerKind("claude_code"))])
     }
 
+    @Test func askSubtaskLimitsAndBlockedStaleAfter() throws {
+        let config = try NightshiftConfig(toml: """
+            [server]
+            blocked_stale_after = "30m"
+            [subtasks]
+            max_depth = 2
+            max_children = 0
+            [agents.build]
+            runner = "command"
+            command = ["make"]
+            ask = "always"
+            [agents.claude]
+            runner = "claude_code"
+            ask = "off"
+            """, path: "nightshift.toml")
+        #expect(config.blockedStaleAfter == 1800)
+        #expect(config.subtasks == SubtaskLimits(maxDepth: 2, maxChildren: 0))
+        #expect(config.agents.map(\.ask) == [.always, .off])
+        #expect(config.agents.last?.config == .object([:]), "ask is the agent's, not its runner's config")
+        let defaults = try NightshiftConfig(toml: "[subtasks]\nmax_children = 7\n[agents.a]\nrunner = \"command\"\ncommand = [\"x\"]\n", path: "nightshift.toml")
+        #expect(defaults.subtasks == SubtaskLimits(maxDepth: SubtaskLimits().maxDepth, maxChildren: 7))
+        #expect(defaults.blockedStaleAfter == nil && defaults.agents.first?.ask == .off)
+    }
+
     @Test func serverConnectionLimits() throws {
         let config = try NightshiftConfig(toml: "[server]\nidle_timeout = \"5s\"\nmax_connections = 64\n", path: "nightshift.toml")
         #expect(config.connectionLimits == ConnectionLimits(idleTimeout: 5, maxConnections: 64))
@@ -122,11 +146,19 @@ import Testing
         (agentHeader + "command = [\"x\"]\ntimeout = \"0s\"\n", "agents.build.timeout", "expected a duration > 0 like \"30m\", \"1h30m\" or a whole number of seconds, found \"0s\" (a string)"),
         (agentHeader + "command = [\"x\"]\ninitial_backoff = -1\n", "agents.build.initial_backoff", "expected a duration like \"30m\""),
         (agentHeader + "command = [\"x\"]\ninitial_backoff = \"10m\"\nmax_backoff = \"1m\"\n", "agents.build.max_backoff", "≥ initial_backoff"),
-        (agentHeader + "comand = [\"x\"]\n", "agents.build.comand", "unknown key; expected one of budget_usd, command, concurrency, env,"),
+        (agentHeader + "comand = [\"x\"]\n", "agents.build.comand", "unknown key; expected one of ask, budget_usd, command, concurrency, env,"),
+        (agentHeader + "command = [\"x\"]\nask = \"sometimes\"\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found \"sometimes\" (a string)"),
+        (agentHeader + "command = [\"x\"]\nask = true\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found true (a boolean)"),
+        (agentHeader + "command = [\"x\"]\nask = \"on-miss\"\n", "agents.build.ask", "needs a runner with a tool-approval hook"),
+        ("[subtasks]\nmax_depth = -1\n", "subtasks.max_depth", "expected an integer ≥ 0, found -1 (an integer)"),
+        ("[subtasks]\nmax_children = \"many\"\n", "subtasks.max_children", "expected an integer ≥ 0, found \"many\" (a string)"),
+        ("[subtasks]\ndepth = 3\n", "subtasks.depth", "unknown key; expected one of max_children, max_depth"),
+        ("[server]\nblocked_stale_after = \"soon\"\n", "server.blocked_stale_after", "expected a duration like \"30m\""),
+        ("[server]\nblocked_stale_after = -5\n", "server.blocked_stale_after", "found -5 (an integer)"),
         ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
         ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1 to 64 characters: an ASCII letter or digit"),
-        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, queue, server"),
-        ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of idle_timeout, keep_failed_workdirs, listen, max_connections"),
+        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, queue, server, subtasks"),
+        ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of blocked_stale_after, idle_timeout, keep_failed_workdirs, listen, max_connections"),
         ("[server]\nkeep_failed_workdirs = \"a day\"\n", "server.keep_failed_workdirs", "expected a duration like \"30m\""),
         ("[server]\nlisten = \"localhost\"\n", "server.listen", "expected HOST:PORT like \"127.0.0.1:7777\", found \"localhost\" (a string)"),
         ("[server]\nlisten = \"127.0.0.1:99999\"\n", "server.listen", "expected HOST:PORT"),

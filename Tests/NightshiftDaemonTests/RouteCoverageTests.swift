@@ -20,6 +20,7 @@ struct RouteCoverageTests {
             #expect(try await api.request(.GET, "/v1/tasks").status == 200)
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/events").status == 200)
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/runs").status == 200)
+            #expect(try await api.request(.GET, "/v1/tasks/\(done)/children").status == 200)
             #expect(try await api.request(.POST, "/v1/tasks/\(done)/archive").status == 200)
 
             let later = try #require(try await api.request(

@@ -23,6 +23,7 @@ struct WireFormatTests {
         ("Workspace", WireWorkspace.self), ("WorkspaceList", WireWorkspaceList.self),
         ("HookEvent", WireHookEvent.self), ("HookEventList", WireHookEventPage.self),
         ("Input", WireInput.self), ("InputList", WireInputList.self), ("WaitingFor", WireWaitingFor.self),
+        ("BlockedTask", WireBlockedTask.self), ("SubtaskList", WireSubtaskList.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).
@@ -169,7 +170,7 @@ struct WireFormatTests {
     }
 
     @Test("request bodies: an unknown member, a wrong type, a missing required member, each named", arguments: [
-        (#"{"agent":"a","prompt":"p","prio":1}"#, "prio", "unknown field; expected one of agent, budget_usd, dedup_key"),
+        (#"{"agent":"a","prompt":"p","prio":1}"#, "prio", "unknown field; expected one of agent, ask, budget_usd, dedup_key"),
         (#"{"agent":"a","prompt":5}"#, "prompt", "expected a string, got an integer"),
         (#"{"agent":"a"}"#, "prompt", "is required (a string)"),
         (#"{"agent":"a","prompt":null}"#, "prompt", "is required (a string)"),

@@ -2,7 +2,8 @@ import Foundation
 import Nightshift
 
 /// The daemon's settings from its TOML file (`nightshift.toml`): where the API listens, how long
-/// failed tasks' work directories are kept, how deep the queue may get, and the agents.
+/// failed tasks' work directories are kept, when a waiting task counts as blocked, how deep the
+/// queue may get, how subtasks may nest, and the agents.
 ///
 /// ```toml
 /// [server]
@@ -10,12 +11,17 @@ import Nightshift
 /// idle_timeout = "30s"
 /// max_connections = 512
 /// keep_failed_workdirs = "24h"
+/// blocked_stale_after = "1h"
 /// [queue]
 /// depth = 100000
+/// [subtasks]
+/// max_depth = 5
+/// max_children = 100
 /// [agents.build]
 /// runner = "command"
 /// command = ["/usr/local/bin/build-agent", "--quiet"]
 /// timeout = "30m"
+/// ask = "always"
 /// ```
 public struct NightshiftConfig: Sendable, Hashable {
     /// Where the HTTP API listens (`server.listen`); `nil` when the file does not say.
@@ -25,16 +31,27 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// How long the work directory of a task that ended in error is kept, in seconds
     /// (`server.keep_failed_workdirs`); `nil` when the file does not say.
     public var keepFailedWorkdirs: Double?
+    /// How long a task may wait before `GET /v1/status` reports it as `blocked_stale`, in seconds
+    /// (`server.blocked_stale_after`); `nil` when the file does not say.
+    public var blockedStaleAfter: Double?
     /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
     public var queueDepth: Int?
+    /// How deep subtasks may nest and how many one task may have (`subtasks.max_depth`,
+    /// `subtasks.max_children`); the defaults where the file does not say.
+    public var subtasks = SubtaskLimits()
     /// The agents (`agents.NAME`), sorted by name, each validated.
     public var agents: [Agent]
 
     /// Creates a configuration; with no arguments, the empty one.
-    public init(listen: ListenAddress? = nil, keepFailedWorkdirs: Double? = nil, queueDepth: Int? = nil, agents: [Agent] = []) {
+    public init(
+        listen: ListenAddress? = nil, keepFailedWorkdirs: Double? = nil, blockedStaleAfter: Double? = nil, queueDepth: Int? = nil,
+        subtasks: SubtaskLimits = SubtaskLimits(), agents: [Agent] = []
+    ) {
         self.listen = listen
         self.keepFailedWorkdirs = keepFailedWorkdirs
+        self.blockedStaleAfter = blockedStaleAfter
         self.queueDepth = queueDepth
+        self.subtasks = subtasks
         self.agents = agents
     }
 
@@ -61,17 +78,23 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// Parses a TOML document; `path` names the file in error messages.
     public init(toml: String, path: String, validate: (Agent) throws(NightshiftError) -> Void = { _ in }) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "queue", "server"])
+        try root.checkKeys(["agents", "queue", "server", "subtasks"])
         if let server = try root.section("server") {
-            try server.checkKeys(["idle_timeout", "keep_failed_workdirs", "listen", "max_connections"])
+            try server.checkKeys(["blocked_stale_after", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections"])
             listen = try server.value("listen", .listenAddress)
             if let idle = try server.value("idle_timeout", .positiveDuration) { connectionLimits.idleTimeout = idle }
             if let cap = try server.value("max_connections", .positiveInteger) { connectionLimits.maxConnections = cap }
             keepFailedWorkdirs = try server.value("keep_failed_workdirs", .duration)
+            blockedStaleAfter = try server.value("blocked_stale_after", .duration)
         }
         if let queue = try root.section("queue") {
             try queue.checkKeys(["depth"])
             queueDepth = try queue.value("depth", .positiveInteger)
+        }
+        if let limits = try root.section("subtasks") {
+            try limits.checkKeys(["max_children", "max_depth"])
+            if let depth = try limits.value("max_depth", .nonNegativeInteger) { subtasks.maxDepth = depth }
+            if let children = try limits.value("max_children", .nonNegativeInteger) { subtasks.maxChildren = children }
         }
         agents = []
         for (name, section) in try root.section("agents")?.sections() ?? [] {
@@ -84,7 +107,7 @@ public struct NightshiftConfig: Sendable, Hashable {
 
     /// The keys of an agent section that are not its runner's config.
     private static let agentKeys = [
-        "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner", "timeout",
+        "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner", "timeout",
     ]
 
     /// Builds and validates the agent in `[agents.NAME]`. For `command` agents the section's other
@@ -117,7 +140,8 @@ public struct NightshiftConfig: Sendable, Hashable {
                 maxBackoff: try section.value("max_backoff", .duration) ?? defaults.maxBackoff
             ),
             budgetUSD: try section.value("budget_usd", .positiveNumber),
-            injectMemories: try section.value("inject_memories", .bool) ?? false
+            injectMemories: try section.value("inject_memories", .bool) ?? false,
+            ask: try section.value("ask", .oneOf(AskPolicy.allCases.map(\.rawValue))).flatMap(AskPolicy.init(rawValue:)) ?? .off
         )
         do {
             try agent.validate()

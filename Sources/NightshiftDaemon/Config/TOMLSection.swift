@@ -119,6 +119,11 @@ extension Expected<Int> {
     static var positiveInteger: Self {
         Self(description: "an integer ≥ 1") { value in value.int.flatMap { $0 >= 1 ? $0 : nil } }
     }
+
+    /// An integer ≥ 0.
+    static var nonNegativeInteger: Self {
+        Self(description: "an integer ≥ 0") { value in value.int.flatMap { $0 >= 0 ? $0 : nil } }
+    }
 }
 
 extension Expected<[String]> {

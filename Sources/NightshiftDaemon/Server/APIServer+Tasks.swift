@@ -90,7 +90,8 @@ extension APIServer {
             queueDepth: [TaskState.queued, .waiting, .paused].reduce(0) { $0 + (counts[$1] ?? 0) },
             activeRuns: scope.activeRuns().map { WireActiveRun($0, now: now) },
             recentRuns: try await scope.recentRuns(limit: 20).map(WireRun.init),
-            totals: WireStatus.Totals(invocations: totals.invocations, succeeded: totals.succeeded, failed: totals.failed)))
+            totals: WireStatus.Totals(invocations: totals.invocations, succeeded: totals.succeeded, failed: totals.failed),
+            blockedStale: try await scope.blockedStale().map(WireBlockedTask.init)))
     }
 
     func events(_ request: Request, _ context: APIRequestContext) async throws -> Response {

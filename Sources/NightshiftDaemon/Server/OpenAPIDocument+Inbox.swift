@@ -82,7 +82,10 @@ extension OpenAPIDocument {
         "WaitingFor": shape([
             "question": "string|null", "tool": "string|null", "tool_input": "any", "wake_at": "time?", "run_id": "string|null",
         ], [
-            "kind": ["type": "string", "enum": ["input", "approval", "wake"]],
+            "kind": [
+                "type": "string", "enum": ["input", "approval", "wake", "children"],
+                "description": "input (an answer), approval (an approve or reject), wake (a time) or children (its subtasks to end)",
+            ],
             "options": ["type": ["array", "null"], "items": ["type": "string"]],
         ]),
     ]

@@ -74,9 +74,14 @@ extension OpenAPIDocument {
                 "description": "What the task waits for while it is waiting; null otherwise",
             ],
             "pending_inputs": ["type": "integer", "minimum": 0, "description": "Inputs in its inbox not yet handed to the agent"],
+            "parent_id": ["type": ["string", "null"], "description": "The task it is a subtask of; null for a top-level task"],
+            "subtask_depth": ["type": "integer", "minimum": 0, "description": "0 for a top-level task, 1 for its subtasks, and so on"],
         ]),
         "NewTask": input([
-            "agent": identifier(maxBytes: 128),
+            "agent": [
+                "type": ["string", "null"], "minLength": 1,
+                "description": "The agent; required unless parent_id is given (a subtask without one runs on its parent's). At most 128 bytes of UTF-8, no control characters",
+            ],
             "prompt": ["type": "string", "pattern": "\\S", "description": "Not only whitespace; at most 1 MiB of UTF-8"],
             "payload": ["type": ["object", "null"]],
             "priority": ["type": ["integer", "null"], "minimum": 0, "description": "Lower runs first; the default is 10"],
@@ -92,7 +97,18 @@ extension OpenAPIDocument {
                 "description": "Seconds before the task may run, up to a year",
             ],
             "workspace_id": nullable(identifier(maxBytes: 128)),
-        ], required: ["agent", "prompt"]),
+            "parent_id": [
+                "type": ["string", "null"], "format": "uuid",
+                "description": .string(
+                    """
+                    Makes the task a subtask of this task (of the token's workspace, not ended): it takes the parent's \
+                    workspace and, unless given, its agent, origin and what is left of its budget. Subtasks nest at most \
+                    \(SubtaskLimits().maxDepth) deep and a task has at most \(SubtaskLimits().maxChildren) (the daemon's \
+                    [subtasks] settings); beyond, or for a missing or ended parent, 422 naming parent_id
+                    """),
+            ],
+            "ask": askInput,
+        ], required: ["prompt"]),
         "TaskPatch": input(["priority": ["type": "integer", "minimum": 0, "description": "Lower runs first"]], required: ["priority"]),
         "TaskList": shape(["next_cursor": "string|null"], ["tasks": ["type": "array", "items": ref("Task")]]),
         "Event": shape(["time": "time", "type": "string", "data": "any"], ["seq": ["type": "integer", "minimum": 1]]),
@@ -109,7 +125,7 @@ extension OpenAPIDocument {
             "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
             "timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",
             "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
-        ]),
+        ], ["ask": ["type": "string", "enum": askPolicies, "description": "When its tasks ask a person before acting"]]),
         "NewAgent": agentInput(nameRequired: true),
         "AgentWrite": agentInput(nameRequired: false),
         "AgentList": list("agents", of: "Agent"),
@@ -135,7 +151,27 @@ extension OpenAPIDocument {
             "recent_runs": ["type": "array", "items": ref("Run")],
             "totals": shape(["invocations": "integer", "succeeded": "integer", "failed": "integer"]),
             "agents": ["type": "array", "items": ref("AgentStatus")],
+            "blocked_stale": [
+                "type": "array", "items": ref("BlockedTask"),
+                "description": "The tasks waiting longer than the daemon's [server] blocked_stale_after (an hour by default), longest waiting first, at most 100",
+            ],
         ]),
+        "BlockedTask": shape(["task_id": "string", "agent": "string", "waiting_since": "time"], [
+            "waiting_for": ["oneOf": [ref("WaitingFor"), ["type": "null"]], "description": "What it waits for"],
+        ]),
+        "SubtaskList": list("tasks", of: "Task"),
+    ]
+
+    /// The ask policies, as an enum.
+    private static let askPolicies: JSONValue = .array(AskPolicy.allCases.map { .string($0.rawValue) })
+
+    /// An `ask` member of a request body.
+    static let askInput: JSONValue = [
+        "type": ["string", "null"], "enum": .array(AskPolicy.allCases.map { .string($0.rawValue) } + [.null]),
+        "description": """
+            When the task asks a person before acting: off, or always (it waits for an approve before its first run; a \
+            reject drops it); on-miss is refused (422: no runner can ask for a tool call yet). Absent: the agent's policy
+            """,
     ]
 
     /// An agent in a request body; on PUT the name comes from the path (and must match it if given).
@@ -151,6 +187,7 @@ extension OpenAPIDocument {
             "max_backoff": ["type": ["number", "null"], "minimum": 0, "description": "At least initial_backoff"],
             "budget_usd": ["type": ["number", "null"], "exclusiveMinimum": 0],
             "inject_memories": ["type": ["boolean", "null"]],
+            "ask": askInput,
         ], required: nameRequired ? ["name", "runner"] : ["runner"])
     }
 }

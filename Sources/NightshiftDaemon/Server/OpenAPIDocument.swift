@@ -194,6 +194,9 @@ public enum OpenAPIDocument {
                 ]),
         ]
         paths["/v1/tasks/{id}/runs"] = ["get": taskOperation("A task's runs", ["200": answer("Runs", "RunList")])]
+        paths["/v1/tasks/{id}/children"] = [
+            "get": taskOperation("A task's subtasks (its children only), oldest first", ["200": answer("Subtasks", "SubtaskList")]),
+        ]
         paths["/v1/status"] = [
             "get": operation(
                 "Counts, queue depth, active and recent runs, totals, agents", ["200": answer("Status", "Status")],

@@ -25,9 +25,12 @@ public struct WireAgent: WireValue, Hashable {
     public var spentUSD: Double
     /// Whether its memories are put before each prompt.
     public var injectMemories: Bool
+    /// When its tasks ask a person before acting: `off` or `always` (each waits for an approve
+    /// before its first run); a task's own `ask` overrides it.
+    public var ask: String
 
     enum CodingKeys: String, CodingKey {
-        case name, runner, config, concurrency, timeout
+        case name, runner, config, concurrency, timeout, ask
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
         case budgetUSD = "budget_usd", spentUSD = "spent_usd", injectMemories = "inject_memories"
     }
@@ -40,7 +43,7 @@ extension WireAgent {
             name: agent.name, runner: agent.runner.rawValue, config: agent.config, concurrency: agent.concurrency,
             timeout: agent.timeout, maxAttempts: agent.retry.maxAttempts, initialBackoff: agent.retry.initialBackoff,
             maxBackoff: agent.retry.maxBackoff, budgetUSD: agent.budgetUSD, spentUSD: agent.spentUSD,
-            injectMemories: agent.injectMemories)
+            injectMemories: agent.injectMemories, ask: agent.ask.rawValue)
     }
 }
 
@@ -67,9 +70,12 @@ public struct WireAgentWrite: WireRequest, Hashable {
     public var budgetUSD: Double?
     /// Whether its memories are put before each prompt (default false).
     public var injectMemories: Bool?
+    /// When its tasks ask a person before acting: `off` (the default) or `always`; `on-miss` is
+    /// refused (no runner can ask yet).
+    public var ask: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runner, config, concurrency, timeout
+        case name, runner, config, concurrency, timeout, ask
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
         case budgetUSD = "budget_usd", injectMemories = "inject_memories"
     }
@@ -78,7 +84,7 @@ public struct WireAgentWrite: WireRequest, Hashable {
     public init(
         name: String? = nil, runner: String, config: JSONValue? = nil, concurrency: Int? = nil, timeout: Double? = nil,
         maxAttempts: Int? = nil, initialBackoff: Double? = nil, maxBackoff: Double? = nil, budgetUSD: Double? = nil,
-        injectMemories: Bool? = nil
+        injectMemories: Bool? = nil, ask: String? = nil
     ) {
         self.name = name
         self.runner = runner
@@ -90,6 +96,7 @@ public struct WireAgentWrite: WireRequest, Hashable {
         self.maxBackoff = maxBackoff
         self.budgetUSD = budgetUSD
         self.injectMemories = injectMemories
+        self.ask = ask
     }
 
     /// The agent this body describes; `pathName` is the name in the path of a PUT.
@@ -104,7 +111,8 @@ public struct WireAgentWrite: WireRequest, Hashable {
         if let maxBackoff { retry.maxBackoff = maxBackoff }
         let agent = Agent(
             name: agentName, runner: RunnerKind(runner), config: config ?? .object([:]), concurrency: concurrency,
-            timeout: timeout, retry: retry, budgetUSD: budgetUSD, injectMemories: injectMemories ?? false)
+            timeout: timeout, retry: retry, budgetUSD: budgetUSD, injectMemories: injectMemories ?? false,
+            ask: try ask.map { try AskPolicy(wire: $0, field: "ask") } ?? .off)
         try agent.validate()
         return agent
     }

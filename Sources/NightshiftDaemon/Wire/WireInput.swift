@@ -58,7 +58,8 @@ public struct WireInputList: WireValue, Hashable {
 
 /// What a waiting task waits for, as the API answers it (a task's `waiting_for`).
 public struct WireWaitingFor: WireValue, Hashable {
-    /// `input` (an answer), `approval` (an approve or reject) or `wake` (a time).
+    /// `input` (an answer), `approval` (an approve or reject), `wake` (a time) or `children` (its
+    /// subtasks to end).
     public var kind: String
     /// The agent's question, or what the approval is for.
     public var question: String?

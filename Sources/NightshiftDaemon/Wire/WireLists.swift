@@ -20,6 +20,17 @@ public struct WireTaskPage: WireValue, Hashable {
     }
 }
 
+/// The answer of `GET /v1/tasks/{id}/children`: a task's subtasks.
+public struct WireSubtaskList: WireValue, Hashable {
+    /// The subtasks, oldest first.
+    public var tasks: [WireTask]
+
+    /// A list of `tasks`.
+    public init(tasks: [WireTask]) {
+        self.tasks = tasks
+    }
+}
+
 /// One page of `GET /v1/tasks/{id}/events`.
 public struct WireEventPage: WireValue, Hashable {
     /// The events in `seq` order.

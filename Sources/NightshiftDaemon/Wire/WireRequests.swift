@@ -3,8 +3,9 @@ import Nightshift
 
 /// The body of `POST /v1/tasks`: what to run and how. Nil members take the server's defaults.
 public struct WireNewTask: WireRequest, Hashable {
-    /// The agent that runs the task.
-    public var agent: String
+    /// The agent that runs the task; required unless `parentID` is given (a subtask without one
+    /// runs on its parent's).
+    public var agent: String?
     /// The prompt.
     public var prompt: String
     /// Extra input for the agent.
@@ -30,18 +31,25 @@ public struct WireNewTask: WireRequest, Hashable {
     public var delay: Double?
     /// The workspace the task belongs to.
     public var workspaceID: String?
+    /// The task this one is a subtask of (its id): the subtask takes its workspace and, unless
+    /// given, its agent, origin and what is left of its budget.
+    public var parentID: String?
+    /// When the task asks a person before acting: `off`, `always` (it waits for an approve before
+    /// its first run) or `on-miss` (refused: no runner can ask yet); nil takes its agent's policy.
+    public var ask: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case agent, prompt, payload, priority, lane, labels, timeout, delay
+        case agent, prompt, payload, priority, lane, labels, timeout, delay, ask
         case idempotencyKey = "idempotency_key", dedupKey = "dedup_key", maxAttempts = "max_attempts"
-        case budgetUSD = "budget_usd", workspaceID = "workspace_id"
+        case budgetUSD = "budget_usd", workspaceID = "workspace_id", parentID = "parent_id"
     }
 
-    /// A request for `agent` to run `prompt`; the other members are optional.
+    /// A request for `agent` (nil: the parent's, for a subtask) to run `prompt`; the other members are optional.
     public init(
-        agent: String, prompt: String, payload: JSONValue? = nil, priority: Int? = nil, lane: String? = nil,
+        agent: String?, prompt: String, payload: JSONValue? = nil, priority: Int? = nil, lane: String? = nil,
         labels: [String]? = nil, idempotencyKey: String? = nil, dedupKey: String? = nil, timeout: Double? = nil,
-        maxAttempts: Int? = nil, budgetUSD: Double? = nil, delay: Double? = nil, workspaceID: String? = nil
+        maxAttempts: Int? = nil, budgetUSD: Double? = nil, delay: Double? = nil, workspaceID: String? = nil,
+        parentID: String? = nil, ask: String? = nil
     ) {
         self.agent = agent
         self.prompt = prompt
@@ -56,11 +64,24 @@ public struct WireNewTask: WireRequest, Hashable {
         self.budgetUSD = budgetUSD
         self.delay = delay
         self.workspaceID = workspaceID
+        self.parentID = parentID
+        self.ask = ask
     }
 
     /// The task to submit; `idempotencyHeader` is the `Idempotency-Key` header, if sent.
     func newTask(idempotencyHeader: String?, now: Date) throws -> NewTask {
-        var task = NewTask(agent: agent, prompt: prompt)
+        let parent = try parentID.map { text in
+            guard let id = TaskID(text) else { throw NightshiftError.invalid("parent_id", "expected a task id (a UUID), got '\(text)'") }
+            return id
+        }
+        // The core reads an empty agent of a subtask as its parent's: on the wire that is an absent one.
+        guard agent != nil || parent != nil else {
+            throw NightshiftError(.invalidInput, "is required (a string) unless parent_id is given", field: "agent")
+        }
+        if agent == "" { throw NightshiftError.invalid("agent", "expected a non-empty string") }
+        var task = NewTask(agent: agent ?? "", prompt: prompt)
+        task.parentID = parent
+        task.ask = try ask.map { try AskPolicy(wire: $0, field: "ask") }
         if let workspaceID { task.workspaceID = workspaceID }
         if let payload { task.payload = payload }
         if let priority { task.priority = priority }
@@ -84,6 +105,19 @@ public struct WireNewTask: WireRequest, Hashable {
             task.availableAt = now.addingTimeInterval(delay)
         }
         return task
+    }
+}
+
+extension AskPolicy {
+    /// The policy named `text` on the wire; `invalid_input` naming `field` for another text, or
+    /// for a policy this build cannot enforce (`on-miss`).
+    init(wire text: String, field: String) throws {
+        guard let policy = AskPolicy(rawValue: text) else {
+            let names = AskPolicy.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw NightshiftError.invalid(field, "expected one of \(names), got '\(text)'")
+        }
+        try policy.validate(field: field)
+        self = policy
     }
 }
 

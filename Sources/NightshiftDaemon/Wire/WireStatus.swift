@@ -2,7 +2,7 @@ import Foundation
 import Nightshift
 
 /// The answer of `GET /v1/status`: counts by state, queue depth, active and recent runs, run
-/// totals, and each agent's availability, stats and quota.
+/// totals, each agent's availability, stats and quota, and the tasks that have waited too long.
 public struct WireStatus: WireValue, Hashable {
     /// Run totals over the store.
     public struct Totals: WireValue, Hashable {
@@ -26,10 +26,37 @@ public struct WireStatus: WireValue, Hashable {
     public var recentRuns: [WireRun]
     /// Run totals.
     public var totals: Totals
+    /// The tasks that have waited longer than the daemon's `blocked_stale_after`, longest waiting first.
+    public var blockedStale: [WireBlockedTask]
 
     enum CodingKeys: String, CodingKey {
         case agents, counts, totals
-        case queueDepth = "queue_depth", activeRuns = "active_runs", recentRuns = "recent_runs"
+        case queueDepth = "queue_depth", activeRuns = "active_runs", recentRuns = "recent_runs", blockedStale = "blocked_stale"
+    }
+}
+
+/// A task that has waited longer than the daemon's `blocked_stale_after` (the status's `blocked_stale`).
+public struct WireBlockedTask: WireValue, Hashable {
+    /// The task.
+    public var taskID: String
+    /// Its agent.
+    public var agent: String
+    /// What it waits for, if known.
+    public var waitingFor: WireWaitingFor?
+    /// When it began to wait (its last change).
+    public var waitingSince: Date
+
+    enum CodingKeys: String, CodingKey {
+        case agent
+        case taskID = "task_id", waitingFor = "waiting_for", waitingSince = "waiting_since"
+    }
+}
+
+extension WireBlockedTask {
+    /// The wire form of a waiting `task`.
+    init(_ task: AgentTask) {
+        self.init(
+            taskID: task.id.rawValue, agent: task.agent, waitingFor: task.waitingFor.map(WireWaitingFor.init), waitingSince: task.updatedAt)
     }
 }
 

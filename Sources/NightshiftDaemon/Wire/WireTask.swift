@@ -81,6 +81,10 @@ public struct WireTask: WireValue, Hashable {
     public var waitingFor: WireWaitingFor?
     /// Inputs in its inbox not yet handed to the agent.
     public var pendingInputs: Int
+    /// The task it is a subtask of, if any.
+    public var parentID: String?
+    /// How deep it nests: 0 for a top-level task, 1 for its subtasks, and so on.
+    public var subtaskDepth: Int
 
     enum CodingKeys: String, CodingKey {
         case id, agent, prompt, payload, priority, lane, labels, origin, timeout, state, attempt, failures, interruptions
@@ -90,6 +94,7 @@ public struct WireTask: WireValue, Hashable {
         case updatedAt = "updated_at", finishedAt = "finished_at", costUSD = "cost_usd", tokensIn = "tokens_in"
         case tokensOut = "tokens_out", cacheReadTokens = "cache_read_tokens", cacheWriteTokens = "cache_write_tokens"
         case tokensUsed = "tokens_used", runSeconds = "run_seconds", waitingFor = "waiting_for", pendingInputs = "pending_inputs"
+        case parentID = "parent_id", subtaskDepth = "subtask_depth"
     }
 }
 
@@ -107,7 +112,8 @@ extension WireTask {
             archived: task.archivedAt != nil, tokensIn: task.totals.tokensIn, tokensOut: task.totals.tokensOut,
             cacheReadTokens: task.totals.cacheReadTokens, cacheWriteTokens: task.totals.cacheWriteTokens,
             tokensUsed: task.totals.tokensUsed, turns: task.totals.turns, runSeconds: task.totals.runSeconds,
-            waitingFor: task.waitingFor.map(WireWaitingFor.init), pendingInputs: task.pendingInputs)
+            waitingFor: task.waitingFor.map(WireWaitingFor.init), pendingInputs: task.pendingInputs,
+            parentID: task.parentID?.rawValue, subtaskDepth: task.subtaskDepth)
     }
 
     /// Whether the task has ended and never changes on its own again.

@@ -71,7 +71,10 @@ struct AgentsListCommand: AsyncParsableCommand {
             CLIOutput.line("no agents")
             return
         }
-        var table = CLITable(["NAME", "RUNNER", "CONCURRENCY", "TIMEOUT", "ATTEMPTS", "COMMAND"], rightAligned: [2, 3, 4])
+        // Only when an agent asks before its tasks run: otherwise the column would say `off` throughout.
+        let asks = agents.contains { $0.ask != AskPolicy.off.rawValue }
+        var table = CLITable(
+            ["NAME", "RUNNER", "CONCURRENCY", "TIMEOUT", "ATTEMPTS"] + (asks ? ["ASK"] : []) + ["COMMAND"], rightAligned: [2, 3, 4])
         for agent in agents {
             var command = "-"
             if case .array(let argv)? = agent.config["command"] {
@@ -84,6 +87,7 @@ struct AgentsListCommand: AsyncParsableCommand {
                 .init(CLIOutput.text(agent.concurrency)),
                 .init(agent.timeout.map { CLIOutput.duration($0) } ?? "-"),
                 .init(String(agent.maxAttempts)),
+            ] + (asks ? [.init(agent.ask, style: agent.ask == AskPolicy.off.rawValue ? nil : "35")] : []) + [
                 .init(CLIOutput.short(command, width: 60)),
             ])
         }
@@ -124,6 +128,11 @@ struct AgentFields: ParsableArguments {
     @Flag(help: "Put the agent's memories before each prompt.")
     var injectMemories = false
 
+    @Option(help: ArgumentHelp(
+        "always: each of its tasks waits for `nightshift approve` before its first run (a task's --ask overrides it); off (the default): none does.",
+        valueName: "off|always"))
+    var ask: String?
+
     func validate() throws {
         if let config {
             guard (try? JSONValue(jsonText: config))?.objectValue != nil else {
@@ -138,12 +147,12 @@ struct AgentFields: ParsableArguments {
         WireAgentWrite(
             name: includingName ? name : nil, runner: runner, config: try config.map { try JSONValue(jsonText: $0) },
             concurrency: concurrency, timeout: timeout, maxAttempts: maxAttempts, initialBackoff: initialBackoff,
-            maxBackoff: maxBackoff, budgetUSD: budget, injectMemories: injectMemories)
+            maxBackoff: maxBackoff, budgetUSD: budget, injectMemories: injectMemories, ask: ask)
     }
 
-    /// `NAME  RUNNER`: the line `add` and `set` print.
+    /// `NAME  RUNNER`, and `ask ASK` unless it is off: the line `add` and `set` print.
     static func summary(_ agent: WireAgent) -> String {
-        "\(CLIOutput.bold(agent.name))  \(agent.runner)"
+        "\(CLIOutput.bold(agent.name))  \(agent.runner)" + (agent.ask == AskPolicy.off.rawValue ? "" : "  ask \(agent.ask)")
     }
 }
 

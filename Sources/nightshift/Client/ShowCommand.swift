@@ -3,14 +3,16 @@ import Foundation
 import Nightshift
 import NightshiftDaemon
 
-/// `nightshift show ID`: one task and its runs.
+/// `nightshift show ID`: one task, its subtasks and its runs.
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show a task and its runs.",
+        abstract: "Show a task, its subtasks and its runs.",
         discussion: CLIExitCodes.discussion("""
             A long prompt, payload or result is cut, saying how much is left out; --full prints it \
-            whole. With --json, prints the API's task object (always whole).
+            whole. A subtask's parent is among its fields; a task's subtasks, and theirs, are drawn as \
+            a tree (id, state, agent, the prompt's first line), up to \(SubtaskTree.maxDepth) levels. \
+            With --json, prints the API's task object (always whole).
             """))
 
     @Argument(help: "The task's id.")
@@ -29,6 +31,7 @@ struct ShowCommand: AsyncParsableCommand {
             return
         }
         let runs = try await client.runs(task: id)
+        let tree = try await SubtaskTree.read(client, under: task.id)
         let now = Date()
         let fields = Self.fields(of: task, now: now, full: full)
         let width = fields.map(\.0.count).max() ?? 0
@@ -38,6 +41,11 @@ struct ShowCommand: AsyncParsableCommand {
             let head = CLIOutput.bold(key) + String(repeating: " ", count: width - key.count + 2)
             CLIOutput.line(head + (lines.first.map(String.init) ?? ""))
             for line in lines.dropFirst() { CLIOutput.line(indent + line) }
+        }
+        if !tree.roots.isEmpty {
+            CLIOutput.line("")
+            CLIOutput.line(CLIOutput.bold("subtasks"))
+            for line in tree.lines() { CLIOutput.line(line) }
         }
         guard !runs.isEmpty else { return }
         CLIOutput.line("")
@@ -83,6 +91,9 @@ extension ShowCommand {
             ("id", task.id),
             ("state", CLIOutput.state(task.state)),
             ("agent", task.agent),
+        ]
+        if let parent = task.parentID { fields.append(("parent", parent)) }
+        fields += [
             ("attempts", String(task.attempt)),
             ("failures", TaskFormat.failures(task)),
             // Runs lost to the node (a crash, a restart), not the agent's fault.
@@ -122,6 +133,7 @@ extension ShowCommand {
         case "input": ("an answer", "nightshift input \(task.id) TEXT --answer")
         case "approval": ("an approval", "nightshift approve \(task.id)  or  nightshift reject \(task.id) --reason TEXT")
         case "wake": ("its wake time", "nightshift wake \(task.id) [--prompt TEXT] wakes it now")
+        case "children": ("its subtasks to end", nil)
         default: (wait.kind, nil)
         }
         var fields = [("waiting for", what)]

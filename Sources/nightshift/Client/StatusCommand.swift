@@ -7,8 +7,12 @@ import NightshiftDaemon
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show task counts, the queue, active and recent runs.",
-        discussion: CLIExitCodes.discussion("With --json, prints the API's status object."))
+        abstract: "Show task counts, the queue, active and recent runs, and tasks blocked too long.",
+        discussion: CLIExitCodes.discussion("""
+            Tasks that have waited longer than the daemon's [server] blocked_stale_after (an hour by default) \
+            are listed under "Blocked", longest waiting first, with what they wait for. With --json, prints \
+            the API's status object.
+            """))
 
     @OptionGroup var options: ClientOptions
 
@@ -59,6 +63,19 @@ struct StatusCommand: AsyncParsableCommand {
                 ])
             }
             runs.print()
+        }
+        if !status.blockedStale.isEmpty {
+            CLIOutput.line("")
+            CLIOutput.line(CLIOutput.bold("Blocked"))
+            var blocked = CLITable(["TASK", "AGENT", "WAITING SINCE", "WAITING FOR"])
+            for task in status.blockedStale {
+                blocked.add([
+                    .init(task.taskID), .init(task.agent),
+                    .init(CLIOutput.relative(task.waitingSince, now: now), style: "35"),
+                    .init(CLIOutput.short(task.waitingFor?.summary ?? "-", width: 60)),
+                ])
+            }
+            blocked.print()
         }
         // A run in progress here is in both lists: shown once, among the active ones.
         let activeIDs = Set(status.activeRuns.map(\.runID))

@@ -13,14 +13,27 @@ struct SubmitCommand: AsyncParsableCommand {
             task, prints that task's id and says so on standard error. With --wait, waits until the \
             task is done, error, cancelled or dropped and prints its result; with --follow, prints its \
             log live until then. With --json, prints one JSON object per line: the task (without \
-            --wait/--follow), or each event (--follow) and then the task as it ended.
+            --wait/--follow), or each event (--follow) and then the task as it ended. With --parent, the \
+            task is a subtask (`nightshift show PARENT` draws them); a parent that is unknown, has ended, \
+            or is already as deep or has as many subtasks as the daemon allows exits 2. With --ask always \
+            (or an agent that asks), the task waits for `nightshift approve ID` before its first run.
             """))
 
     @Argument(help: "The prompt (for the shell agent, a /bin/sh script); - reads it from standard input.")
     var prompt: String
 
-    @Option(help: "The agent that runs the task.")
-    var agent = "shell"
+    @Option(help: "The agent that runs the task (default: shell; with --parent, the parent's).")
+    var agent: String?
+
+    @Option(name: .customLong("parent"), help: ArgumentHelp(
+        "Make the task a subtask of this task: it takes the parent's workspace and, unless given, its agent and what is left of its budget.",
+        valueName: "id"))
+    var parentID: String?
+
+    @Option(help: ArgumentHelp(
+        "always: the task waits for `nightshift approve` before its first run (reject drops it); off: it does not. Default: its agent's policy.",
+        valueName: "off|always"))
+    var ask: String?
 
     @Option(help: "Priority: lower runs first (≥ 0; the default is 10).")
     var priority: Int?
@@ -71,7 +84,8 @@ struct SubmitCommand: AsyncParsableCommand {
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout: expected seconds > 0") }
         if let budget, !(budget > 0 && budget.isFinite) { throw ValidationError("--budget: expected US dollars > 0, got \(budget)") }
         if let delay, !(delay >= 0) { throw ValidationError("--delay: expected seconds ≥ 0") }
-        if agent.isEmpty { throw ValidationError("--agent: expected a name") }
+        if agent?.isEmpty == true { throw ValidationError("--agent: expected a name") }
+        if parentID?.isEmpty == true { throw ValidationError("--parent: expected a task id") }
     }
 
     func run() async throws {
@@ -80,10 +94,12 @@ struct SubmitCommand: AsyncParsableCommand {
         if prompt == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
+        // Without --agent a subtask runs on its parent's agent, any other task on the shell.
         let request = WireNewTask(
-            agent: agent, prompt: text, payload: try payload.map { try JSONValue(jsonText: $0) },
+            agent: agent ?? (parentID == nil ? BuiltinAgents.shell.name : nil), prompt: text,
+            payload: try payload.map { try JSONValue(jsonText: $0) },
             priority: priority, lane: lane, labels: labels.isEmpty ? nil : labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
-            timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay)
+            timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay, parentID: parentID, ask: ask)
         let submitted = try await Self.submit(request, to: client)
         let id = submitted.id
         if !submitted.created, !options.json { CLIOutput.note(Self.repeatNote(submitted.task, request: request)) }
