@@ -128,6 +128,11 @@ struct CommandInvocation: Sendable, Hashable {
         // A retried attempt: the facts a script needs to pick up, beside its unchanged prompt.
         if let error = request.previousError { variables["NIGHTSHIFT_PREVIOUS_ERROR"] = String(error.prefix(8192)) }
         if let hint = request.resumeHint { variables["NIGHTSHIFT_RESUME_HINT"] = String(hint.prefix(8192)) }
+        // The inputs this run delivers, as a JSON array of input lines' objects (cut like the prompt).
+        if !request.inputs.isEmpty {
+            let inputs = "[" + request.inputs.map(CommandLineProtocol.inputLine).joined(separator: ",") + "]"
+            if inputs.utf8.count <= promptVariableLimit { variables["NIGHTSHIFT_INPUTS"] = inputs } else { variables["NIGHTSHIFT_INPUTS_TRUNCATED"] = "1" }
+        }
         let prompt = Array(request.prompt.utf8)
         if prompt.count > promptVariableLimit {
             // The kernel refuses a variable over 128 KiB; stdin always carries the whole prompt.

@@ -14,8 +14,10 @@ import Nightshift
 ///   agent also gets `NIGHTSHIFT_PROMPT`, `NIGHTSHIFT_TASK_ID`, `NIGHTSHIFT_RUN_ID`,
 ///   `NIGHTSHIFT_ATTEMPT` and `NIGHTSHIFT_WORKDIR`.
 /// - `input`: `stdin` (default: stdin carries the prompt, then the inputs this run delivers as
-///   `input` lines, and closes) or `live` (stdin stays open while the agent runs: inputs sent to
-///   the running task arrive as `input` lines as they come; see `docs/line-protocol.md`).
+///   `input` lines, and closes), `live` (stdin stays open while the agent runs: inputs sent to
+///   the running task arrive as `input` lines as they come) or `env` (stdin is the prompt alone,
+///   for a program that is its prompt, such as a shell script; the inputs are only in
+///   `NIGHTSHIFT_INPUTS`, a JSON array). See `docs/line-protocol.md`.
 ///
 /// The agent runs in its own session and process group. When its `Task` is cancelled the group
 /// gets SIGTERM, then SIGKILL after ``killGrace``, and `run` *returns*
@@ -63,7 +65,7 @@ public struct CommandRunner: AgentRunner {
     }
 
     /// The values of the `input` config key.
-    static let inputModes = ["stdin", "live"]
+    static let inputModes = ["stdin", "live", "env"]
 
     /// Whether the agent's config asks for live input (`input = "live"`).
     public func takesLiveInput(_ agent: Agent) -> Bool {
@@ -85,7 +87,9 @@ public struct CommandRunner: AgentRunner {
         guard !Task.isCancelled else { return Self.cancelled(exitCode: nil) }
         ProcessGroup.ignoreBrokenPipes
         let execution = CommandExecution(
-            invocation: invocation, prompt: CommandLineProtocol.stdin(prompt: request.prompt, inputs: request.inputs, live: takesLiveInput(request.agent)),
+            invocation: invocation,
+            prompt: request.agent.config["input"]?.stringValue == "env"
+                ? request.prompt : CommandLineProtocol.stdin(prompt: request.prompt, inputs: request.inputs, live: takesLiveInput(request.agent)),
             interpreter: StdoutInterpreter(outputLimit: limits.outputBytes), killGrace: killGrace, limits: limits, context: context,
             liveInputs: takesLiveInput(request.agent) ? context.liveInputs : nil
         )

@@ -36,6 +36,31 @@ struct CommandRunnerTests {
         #expect(events.lines("stdout") == [identity])
     }
 
+    @Test("the inputs a run delivers follow the prompt on stdin as input lines, and are in NIGHTSHIFT_INPUTS; with input = env stdin is the prompt alone")
+    func inputsOnStdin() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let input = TaskInput(
+            id: "in-1", taskID: TaskID.generate(), workspaceID: "default", seq: 1, kind: .answer, text: "dev", decisions: nil,
+            sender: "token:bootstrap", idempotencyKey: nil, createdAt: Date(), delivery: .deliveredResume, deliveredAt: Date(), runID: "r")
+        var request = Fixture.shell(#"cat > stdin.txt; printf '%s' "$NIGHTSHIFT_INPUTS" > inputs.txt"#, prompt: "Which branch?", directory: dir.url)
+        request.inputs = [input]
+        _ = try await runner.run(request, context: EventRecorder().context)
+        let line = CommandLineProtocol.inputLine(input)
+        #expect(dir.read("stdin.txt") == "Which branch?\n" + line + "\n")
+        #expect(dir.read("inputs.txt") == "[" + line + "]")
+        #expect(try JSONValue(jsonText: line)["text"] == "dev")
+
+        var script = Fixture.shell(#"cat > stdin.txt"#, prompt: "echo hi", directory: dir.url, extra: ["input": "env"])
+        script.inputs = [input]
+        _ = try await runner.run(script, context: EventRecorder().context)
+        #expect(dir.read("stdin.txt") == "echo hi", "a program that is its prompt gets nothing appended")
+        let bad = #expect(throws: NightshiftError.self) {
+            try runner.validate(Agent(name: "x", runner: .command, config: ["command": ["/bin/sh"], "input": "sometimes"]))
+        }
+        #expect(bad?.field == "input")
+    }
+
     @Test("a retried attempt keeps its program as it was and gets the previous error and the resume hint in the environment")
     func retryFactsInEnvironment() async throws {
         let dir = try TempDir()
