@@ -208,6 +208,33 @@ struct ClaudeCodeRunnerTests {
         #expect(stdin == "hello")
     }
 
+    @Test("a run that delivers inputs resumes each CLI's session with them as its prompt (Claude --resume, Codex exec resume, Gemini --resume)")
+    func inputsResumeTheSession() throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let resume = ResumeContext(sessionID: "sess-1", fromAttempt: 1, followUp: "Answer: dev")
+        for runner in [RunnerKind.claudeCode, .codex, .gemini] {
+            let request = Fixture.request(config: [:], directory: dir.url, runner: runner)
+            let (arguments, stdin): ([String], String)
+            switch runner {
+            case .claudeCode:
+                let settings = try AgentCLIRunner<ClaudeCode>.settings(request.agent)
+                (arguments, stdin) = ClaudeCode.invocation(settings.own, common: settings.common, request: request, resume: resume)
+                #expect(arguments.contains("--resume=sess-1"))
+            case .codex:
+                let settings = try AgentCLIRunner<Codex>.settings(request.agent)
+                (arguments, stdin) = Codex.invocation(settings.own, common: settings.common, request: request, resume: resume)
+                #expect(arguments.suffix(3) == ["resume", "sess-1", "-"])
+            default:
+                let settings = try AgentCLIRunner<Gemini>.settings(request.agent)
+                (arguments, stdin) = Gemini.invocation(settings.own, common: settings.common, request: request, resume: resume)
+                #expect(arguments.contains("--resume=sess-1"))
+            }
+            #expect(stdin == "Answer: dev", "\(runner): the follow-up, not the generic continuation")
+        }
+        #expect(ResumeContext(sessionID: "s", fromAttempt: 2).continuationPrompt.hasPrefix("Continue the task"))
+    }
+
     @Test("budgets are written in plain decimals")
     func dollars() {
         #expect(ClaudeCode.dollars(2) == "2")
