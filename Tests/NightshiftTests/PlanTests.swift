@@ -180,5 +180,8 @@ struct PlanTests {
             #expect(move.availableAt == Self.now.timeIntervalSince1970, "no backoff")
         }
         #expect(try plan(.failed("boom", retryable: false)).moves.first?.next == .error, "a failure is still a failure")
+        let continued = try plan(.wake(at: Self.now.addingTimeInterval(60), prompt: "look again"))
+        #expect(continued.moves.first?.next == .queued)
+        #expect(continued.followUps.map(\.input.text) == ["look again"], "the wake's prompt is kept for the run that continues")
     }
 }

@@ -204,11 +204,15 @@ package struct SettlePlan {
             case .waiting:
                 if let wakeAt = outcome.wakeAt { details["wake_at"] = JSONTime.json(wakeAt) }
                 if let message = outcome.message { details["message"] = .string(message) }
-                if outcome.wakeAt != nil, outcome.waitingFor == nil, let prompt = outcome.message, !prompt.isEmpty {
-                    followUps.append((lease.taskID, current.workspace, NewInput(kind: .message, text: prompt, sender: "agent")))
-                }
+
             default:
                 break
+            }
+            // A wake's follow-up prompt goes to the inbox, also when inputs make the task continue at once.
+            if settlement.outcome.resolution == .waiting, settlement.outcome.wakeAt != nil, settlement.outcome.waitingFor == nil,
+               let prompt = settlement.outcome.message, !prompt.isEmpty
+            {
+                followUps.append((lease.taskID, current.workspace, NewInput(kind: .message, text: prompt, sender: "agent")))
             }
             moves.append(Move(
                 index: index, facts: current, action: action, budget: budget, next: next, outcome: outcome, failures: failures,
