@@ -119,6 +119,16 @@ struct Transaction {
     let connection: PostgresConnection
     let logger: Logger
     let statements: PreparedStatements
+    /// Set by each statement that appends hook events (to `hook_pending`): after such a
+    /// transaction commits, the store tells the change feed's listeners on every node.
+    let hooks: HookMark
+
+    init(connection: PostgresConnection, logger: Logger, statements: PreparedStatements, hooks: HookMark = HookMark()) {
+        self.connection = connection
+        self.logger = logger
+        self.statements = statements
+        self.hooks = hooks
+    }
 
     /// Runs `query` and returns every row it produced.
     @discardableResult
@@ -213,4 +223,15 @@ extension SQL {
         append(" AND \(column) = ")
         append(.text(workspace))
     }
+}
+
+/// Whether a transaction appended hook events; set by the statements that do.
+final class HookMark: Sendable {
+    private let state = Mutex(false)
+
+    /// Records that hook events were appended.
+    func mark() { state.withLock { $0 = true } }
+
+    /// Whether any were.
+    var isSet: Bool { state.withLock { $0 } }
 }

@@ -72,7 +72,8 @@ extension Transaction {
             """)
         let rows = try await rows(sql)
         if try rows.first?["limited"].decode(Bool.self) == true { return nil }
-        return try rows.compactMap { row in
+        // Only a claim that moved tasks appended their hook events (an empty one is most polls).
+        let claimed = try rows.compactMap { row -> ClaimedRun? in
             guard let id = try row["id"].decode(String?.self) else { return nil }
             let task = try PostgresRows.task(row)
             let run = Run(
@@ -81,6 +82,8 @@ extension Transaction {
                 heartbeatAt: now, startedAt: now)
             return ClaimedRun(task: task, run: run)
         }
+        if !claimed.isEmpty { hooks.mark() }
+        return claimed
     }
 
     /// An SQL expression that makes the transaction it runs in commit without waiting for its WAL

@@ -122,6 +122,7 @@ extension Transaction {
             sender: input.sender, idempotencyKey: input.idempotencyKey, createdAt: now, delivery: .pending, deliveredAt: nil, runID: nil)
         try await appendEvents(task: task, [NewTaskEvent(taskID: task, type: "input", data: stored.eventData, time: now)])
         // Numbered by the hook sequencer; the store's notice after this write tells every node.
+        hooks.mark()
         var hook = SQL("INSERT INTO hook_pending (time, task_id, type, data, workspace_id) VALUES (")
         hook.append(list: [.double(now.timeIntervalSince1970), .text(task.rawValue), .text(HookEvent.inputType), .text(stored.hookData.jsonText), .text(workspace)])
         hook.append(")")

@@ -136,6 +136,7 @@ extension Transaction {
                 """)
             Self.appendRecords(
                 to: &sql, time: time, runs: number == 0 ? runs : RunCounts(), notify: next.contains(.queued))
+            hooks.mark()
             also?(&sql, time, ids)
             sql.append(" SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM notified) AS notified")
             let moved = try await self.rows(sql).first.map { try $0["moved"].decode(Int.self) } ?? 0

@@ -151,6 +151,7 @@ extension Transaction {
         sql.append(.text(record.hookData))
         // From `moved`: nothing is recorded when nothing was inserted.
         sql.append(" AS hook FROM moved)")
+        // Its own NOTIFY (`queued`) tells the feed's listeners too: no coalesced notice needed.
         Self.appendRecords(to: &sql, time: time, runs: RunCounts(), notify: true, notifyGate: "moved")
         sql.append(" SELECT timeout, max_attempts, initial_backoff, max_backoff FROM moved, (SELECT count(*) FROM notified) AS n")
         guard let row = try await rows(sql).first else { return nil }

@@ -156,9 +156,12 @@ public final class PostgresTaskStore: TaskStore, Service {
     }
 
     /// Runs `body` in one transaction; maps driver errors to ``NightshiftError``.
+    /// Rings ``hookNotices`` after a commit that appended hook events (heartbeats, run output and
+    /// the sequencer's numbering append none: nobody need be told of them).
     func write<T: Sendable>(_ body: @escaping @Sendable (Transaction) async throws -> T) async throws -> T {
-        defer { hookNotices.ring() }
-        return try await Self.write(connections, logger, statements, body)
+        let hooks = HookMark()
+        defer { if hooks.isSet { hookNotices.ring() } }
+        return try await Self.write(connections, logger, statements, hooks: hooks, body)
     }
 
     /// The longest a transaction may take before its caller gets `store_unavailable`: a
@@ -166,13 +169,13 @@ public final class PostgresTaskStore: TaskStore, Service {
     static let transactionDeadline = Duration.seconds(30)
 
     static func write<T: Sendable>(
-        _ connections: ConnectionStack, _ logger: Logger, _ statements: PreparedStatements,
+        _ connections: ConnectionStack, _ logger: Logger, _ statements: PreparedStatements, hooks: HookMark = HookMark(),
         _ body: @escaping @Sendable (Transaction) async throws -> T
     ) async throws -> T {
         do {
             return try await answer(within: transactionDeadline) {
                 try await connections.withConnection { connection in
-                    let transaction = Transaction(connection: connection, logger: logger, statements: statements)
+                    let transaction = Transaction(connection: connection, logger: logger, statements: statements, hooks: hooks)
                     try await transaction.rows(SQL("BEGIN"))
                     let value: T
                     do {
@@ -200,13 +203,16 @@ public final class PostgresTaskStore: TaskStore, Service {
     }
 
     /// Runs `body` on a connection of its own outside an explicit transaction: each statement
-    /// commits on its own.
+    /// commits on its own. A statement that appended hook events (a claim, a one-statement
+    /// submit) rings ``hookNotices`` as ``write(_:)`` does.
     func autocommit<T: Sendable>(_ body: @Sendable (Transaction) async throws -> T) async throws -> T {
         let logger = logger
         let statements = statements
+        let hooks = HookMark()
+        defer { if hooks.isSet { hookNotices.ring() } }
         do {
             return try await connections.withConnection { connection in
-                try await body(Transaction(connection: connection, logger: logger, statements: statements))
+                try await body(Transaction(connection: connection, logger: logger, statements: statements, hooks: hooks))
             }
         } catch {
             throw Self.storeError(error, doing: "statement")
