@@ -15,9 +15,11 @@ struct CrashSafetyTests {
         let home = try makeHome()
         // The test process writes to the daemon's file directly: SQLite in WAL mode serves several processes.
         let store = try SQLiteTaskStore(path: home.appendingPathComponent("nightshift.db").path)
+        // A second per task (three rounds of four): runs are still in flight when this process,
+        // slowed by the rest of the suite, sees the first ones done (0.4 s was not, once in a full run).
         try await store.saveAgent(Agent(
             name: "slow", runner: .command,
-            config: ["command": ["/bin/sh", "-c", "sleep 0.4; echo \"finished $NIGHTSHIFT_TASK_ID\""]],
+            config: ["command": ["/bin/sh", "-c", "sleep 1; echo \"finished $NIGHTSHIFT_TASK_ID\""]],
             retry: RetryPolicy(maxAttempts: 3, initialBackoff: 0.05, maxBackoff: 0.05)))
         let daemonArguments = ["--workers", "4", "--poll-interval", "0.05", "--lease-duration", "60", "--log-level", "warning"]
         var acknowledged: [TaskID] = []
