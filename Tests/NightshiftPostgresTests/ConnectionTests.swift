@@ -104,6 +104,62 @@ struct ConnectionTests {
         #expect(!message.contains("topsecret"))
     }
 
+    @Test("a v4 database upgrades to the newest schema: agents become documents, workspaces appear, rows keep theirs, the inbox starts empty", TestDatabase.trait)
+    func upgradeFromV4() async throws {
+        var url = try PostgresURL(parsing: TestDatabase.requireURL())
+        let schema = TestPostgres.freshSchema()
+        let logger = Logger(label: "test")
+        var configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+        configuration.options.additionalStartupParameters = [("search_path", schema)]
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        // A store as version 4 left it (the migrations up to 4, as that binary applied them), with its rows.
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
+        try await connection.query(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", logger: logger)
+        for migration in PostgresSchema.migrations where migration.version <= 4 {
+            for statement in migration.sql { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            try await connection.query(PostgresQuery(unsafeSQL: "INSERT INTO schema_migrations (version) VALUES (\(migration.version))"), logger: logger)
+        }
+        let id = TaskID.generate()
+        for statement in [
+            """
+            INSERT INTO agents (name, runner, config, concurrency, timeout, max_attempts, initial_backoff, max_backoff, budget_usd,
+                spent_usd, inject_memories, updated_at)
+            VALUES ('echo', 'command', '{"command":["/bin/echo"]}', 2, 30.5, 4, 0.5, 60, 9.5, 1.25, true, 0)
+            """,
+            "INSERT INTO lanes (name, concurrency) VALUES ('gpu', 1)",
+            """
+            INSERT INTO tasks (id, workspace_id, agent, prompt, payload, priority, labels, max_attempts, initial_backoff, max_backoff,
+                available_at, state, last_seq, created_at, updated_at)
+            VALUES ('\(id)', 'w2', 'echo', 'x', '{}', 10, '[]', 1, 1, 1, 0, 'waiting', 1, 0, 0)
+            """,
+            "INSERT INTO task_events (task_id, seq, time, type, data) VALUES ('\(id)', 1, 0, 'state', '{\"to\":\"waiting\"}')",
+        ] {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+        try await connection.close()
+
+        url.schema = schema
+        let store = try PostgresTaskStore(url: url, configuration: .init(maximumConnections: 4), logger: logger)
+        try await store.migrate()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.runPool() }
+            defer { group.cancelAll() }
+            #expect(try await store.agent(named: "echo", workspace: "default") == Agent(
+                name: "echo", runner: .command, config: ["command": ["/bin/echo"]], concurrency: 2, timeout: 30.5,
+                retry: RetryPolicy(maxAttempts: 4, initialBackoff: 0.5, maxBackoff: 60), budgetUSD: 9.5, spentUSD: 1.25,
+                injectMemories: true))
+            #expect(try await store.workspaces().map(\.id) == ["default", "w2"], "the workspaces of existing tasks are created")
+            let task = try #require(try await store.task(id, workspace: "w2"))
+            #expect(task.pendingInputs == 0 && task.waitingFor == nil && task.parentID == nil && task.subtaskDepth == 0)
+            #expect(try await store.events(task: id, after: 0, limit: 10, workspace: "w2").count == 1, "w2's events are w2's")
+            // The upgraded task takes input: an answer wakes it.
+            let receipt = try await store.addInput(NewInput(kind: .answer, text: "yes", sender: "a"), to: id, now: Date(), workspace: "w2")
+            #expect(receipt.task.state == .queued)
+        }
+    }
+
     @Test("migrations are recorded and repeatable; a newer schema is refused with both versions named", TestDatabase.trait)
     func schemaVersions() async throws {
         let url = try PostgresURL(parsing: TestDatabase.requireURL())
