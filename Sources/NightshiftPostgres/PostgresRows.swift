@@ -62,7 +62,7 @@ enum PostgresRows {
                 cacheWriteTokens: try row["cache_write_tokens"].decode(Int.self), turns: try row["turns"].decode(Int.self),
                 runSeconds: try row["run_seconds"].decode(Double.self)),
             interruptions: try row["interruptions"].decode(Int.self),
-            waitingFor: try waitingFor(row["waiting_for"].decode(String?.self)),
+            waitingFor: try WaitingFor.decode(row["waiting_for"].decode(String?.self)),
             pendingInputs: try row["pending_inputs"].decode(Int.self),
             parentID: try row["parent_id"].decode(String?.self).map(TaskID.init(trusted:)),
             subtaskDepth: try row["subtask_depth"].decode(Int.self)
@@ -79,13 +79,7 @@ enum PostgresRows {
             budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self),
             interruptions: try row["interruptions"].decode(Int.self), workspace: try row["workspace_id"].decode(String.self),
             pendingInputs: try row["pending_inputs"].decode(Int.self),
-            waitingFor: try waitingFor(row["waiting_for"].decode(String?.self))?.kind)
-    }
-
-    /// A `waiting_for` column's value.
-    static func waitingFor(_ text: String?) throws -> WaitingFor? {
-        guard let text else { return nil }
-        return try WaitingFor(json: JSONValue(jsonText: text))
+            waitingFor: try WaitingFor.decode(row["waiting_for"].decode(String?.self))?.kind)
     }
 
     /// The columns of `task_inputs` that ``input(_:taskState:)`` reads.

@@ -40,14 +40,7 @@ extension PostgresTaskStore {
     public func deliverInputs(_ lease: Lease, how: InputDelivery, now: Date) async throws -> [TaskInput]? {
         try await write { transaction in
             // The fence, and the row lock that orders this against an input being added.
-            var fence = SQL("SELECT 1 AS current FROM tasks WHERE id = ")
-            fence.append(.text(lease.taskID.rawValue))
-            fence.append(" AND run_id = ")
-            fence.append(.text(lease.runID))
-            fence.append(" AND lease_token = ")
-            fence.append(.text(lease.token))
-            fence.append(" AND state = 'running' FOR UPDATE")
-            guard try await !transaction.rows(fence).isEmpty else { return nil }
+            guard try await transaction.holds(lease, lock: "FOR UPDATE") else { return nil }
             var sql = SQL("UPDATE task_inputs SET delivery = ")
             sql.append(.text(how.rawValue))
             sql.append(", delivered_at = ")

@@ -223,13 +223,7 @@ extension Transaction {
         sql.append(" WHERE id = ")
         let id = sql.bind(.text(task.rawValue))
         sql.append(id)
-        if let lease {
-            sql.append(" AND run_id = ")
-            sql.append(.text(lease.runID))
-            sql.append(" AND lease_token = ")
-            sql.append(.text(lease.token))
-            sql.append(" AND state = 'running'")
-        }
+        if let lease { sql.append(fence: lease) }
         sql.append(" RETURNING last_seq, workspace_id) INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) SELECT \(id), bumped.last_seq - ")
         sql.append(.int(events.count))
         sql.append(" + e.ord, e.time, e.type, e.data, bumped.workspace_id FROM bumped, jsonb_to_recordset(")
@@ -239,7 +233,30 @@ extension Transaction {
     }
 }
 
+extension Transaction {
+    /// Whether `lease` is still its task's current lease (the task runs that run under that
+    /// token), locking the task's row with `lock` (`FOR SHARE`, `FOR UPDATE`) until the end of
+    /// the transaction: the fence of a run's writes.
+    func holds(_ lease: Lease, lock: String) async throws -> Bool {
+        var sql = SQL("SELECT 1 AS current FROM tasks WHERE id = ")
+        sql.append(.text(lease.taskID.rawValue))
+        sql.append(fence: lease)
+        sql.append(" " + lock)
+        return try await !rows(sql).isEmpty
+    }
+}
+
 extension SQL {
+    /// ` AND run_id = … AND lease_token = … AND state = 'running'`: the condition on a task's row
+    /// that `lease` is still current.
+    mutating func append(fence lease: Lease) {
+        append(" AND run_id = ")
+        append(.text(lease.runID))
+        append(" AND lease_token = ")
+        append(.text(lease.token))
+        append(" AND state = 'running'")
+    }
+
     /// Binds `values` as a comma-separated list of placeholders.
     mutating func append(list values: [SQLValue]) {
         append(values.map { bind($0) }.joined(separator: ", "))

@@ -95,14 +95,7 @@ extension PostgresTaskStore {
             // token (the row lock then holds off a settle until this commits).
             let current: Bool
             if write.events.isEmpty {
-                var sql = SQL("SELECT 1 AS current FROM tasks WHERE id = ")
-                sql.append(.text(lease.taskID.rawValue))
-                sql.append(" AND run_id = ")
-                sql.append(.text(lease.runID))
-                sql.append(" AND lease_token = ")
-                sql.append(.text(lease.token))
-                sql.append(" AND state = 'running' FOR SHARE")
-                current = try await !transaction.rows(sql).isEmpty
+                current = try await transaction.holds(lease, lock: "FOR SHARE")
             } else {
                 current = try await transaction.appendEvents(task: lease.taskID, write.events, fencedBy: lease)
             }
@@ -128,8 +121,9 @@ extension PostgresTaskStore {
                         try spawn.validate()
                         _ = try await transaction.submit(
                             spawn, now: Date(), maxDepth: self.configuration.maxQueueDepth, subtasks: self.configuration.subtasks)
-                    } catch let error as NightshiftError where error.code == .invalidInput || error.code == .budgetExceeded || error.code == .queueFull {
-                        try await transaction.appendEvents(task: lease.taskID, [RunWrite.spawnRefused(error, task: lease.taskID, now: Date())])
+                    } catch {
+                        guard let refusal = RunWrite.spawnRefusal(error, task: lease.taskID, now: Date()) else { throw error }
+                        try await transaction.appendEvents(task: lease.taskID, [refusal])
                     }
                 }
             }

@@ -67,9 +67,14 @@ public struct CommandRunner: AgentRunner {
     /// The values of the `input` config key.
     static let inputModes = ["stdin", "live", "env"]
 
+    /// The agent's `input` mode (`stdin` when its config names none).
+    static func inputMode(_ agent: Agent) -> String {
+        agent.config["input"]?.stringValue ?? "stdin"
+    }
+
     /// Whether the agent's config asks for live input (`input = "live"`).
     public func takesLiveInput(_ agent: Agent) -> Bool {
-        agent.config["input"]?.stringValue == "live"
+        Self.inputMode(agent) == "live"
     }
 
     /// Runs the agent's program to its end and maps how it ended to the outcome. Configuration
@@ -88,7 +93,7 @@ public struct CommandRunner: AgentRunner {
         ProcessGroup.ignoreBrokenPipes
         let execution = CommandExecution(
             invocation: invocation,
-            prompt: request.agent.config["input"]?.stringValue == "env"
+            prompt: Self.inputMode(request.agent) == "env"
                 ? request.prompt : CommandLineProtocol.stdin(prompt: request.prompt, inputs: request.inputs, live: takesLiveInput(request.agent)),
             interpreter: StdoutInterpreter(outputLimit: limits.outputBytes), killGrace: killGrace, limits: limits, context: context,
             liveInputs: takesLiveInput(request.agent) ? context.liveInputs : nil

@@ -62,17 +62,11 @@ enum SQLiteRows {
                 tokensIn: row[31], tokensOut: row[32], cacheReadTokens: row[33], cacheWriteTokens: row[34], turns: row[35],
                 runSeconds: row[36]),
             interruptions: row[37],
-            waitingFor: try waitingFor(row[38]),
+            waitingFor: try WaitingFor.decode(row[38]),
             pendingInputs: row[39],
             parentID: (row[40] as String?).map(TaskID.init(trusted:)),
             subtaskDepth: row[41]
         )
-    }
-
-    /// A `waiting_for` column's value.
-    static func waitingFor(_ text: String?) throws -> WaitingFor? {
-        guard let text else { return nil }
-        return try WaitingFor(json: JSONValue(jsonText: text))
     }
 
     /// The columns of `task_inputs`, in the order ``input(_:taskState:)`` reads them.

@@ -128,8 +128,9 @@ extension SQLiteTaskStore {
                     do {
                         try spawn.validate()
                         _ = try transaction.submit(spawn, now: Date(), maxDepth: self.configuration.maxQueueDepth, subtasks: self.configuration.subtasks)
-                    } catch let error as NightshiftError where error.code == .invalidInput || error.code == .budgetExceeded || error.code == .queueFull {
-                        try transaction.appendEvents(task: lease.taskID, [RunWrite.spawnRefused(error, task: lease.taskID, now: Date())])
+                    } catch {
+                        guard let refusal = RunWrite.spawnRefusal(error, task: lease.taskID, now: Date()) else { throw error }
+                        try transaction.appendEvents(task: lease.taskID, [refusal])
                     }
                 }
             }

@@ -221,6 +221,13 @@ public struct WaitingFor: Sendable, Hashable, Codable {
         return .object(object)
     }
 
+    /// Reads a wait stored as the text of ``json`` (how both stores keep a task's `waiting_for`);
+    /// `nil` for none.
+    public static func decode(_ text: String?) throws -> WaitingFor? {
+        guard let text else { return nil }
+        return try WaitingFor(json: JSONValue(jsonText: text))
+    }
+
     /// Reads a wait written by ``json``.
     public init(json: JSONValue) throws(NightshiftError) {
         guard let kindText = json["kind"]?.stringValue, let kind = Kind(rawValue: kindText) else {

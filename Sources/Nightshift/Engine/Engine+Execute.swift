@@ -67,9 +67,9 @@ extension Engine {
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
             // A subtask that ended may be the last its parent waits for.
-            if case .settled(let state) = result, state.isTerminal, task.parentID != nil { await wakeParents() }
+            if case .settled(let state) = result, state.isTerminal, task.parentID != nil { await wakeDue() }
             // A task that waits for subtasks which have all ended already wakes at once.
-            if case .settled(.waiting) = result, outcome.waitingFor?.kind == .children { await wakeParents() }
+            if case .settled(.waiting) = result, outcome.waitingFor?.kind == .children { await wakeDue() }
             // In-process runners keep no directories: nothing to clean up.
             if case .settled(let state) = result, state.isTerminal, observed.usesDirectories {
                 removeDirectories(of: task.id, endedIn: state)

@@ -61,26 +61,6 @@ extension Engine {
         state.withLock { $0.active.values.contains { $0.live != nil } }
     }
 
-    /// Wakes the tasks waiting for subtasks that have all ended (the waker would, at its next
-    /// round): called when a subtask ends here.
-    func wakeParents() async {
-        do {
-            if try await !store.wakeDue(now: clock.now).isEmpty { doorbell.ring() }
-        } catch {
-            logger.warning("could not wake parent tasks", metadata: ["nightshift.error": "\(error)"])
-        }
-    }
-
-    /// Stops the runs here whose tasks were cancelled meanwhile (a cancel reaches a task's
-    /// subtasks in its transaction): at once, rather than at the next heartbeat.
-    func stopCancelledRuns() async {
-        let running = state.withLock { Array($0.active.keys) }
-        guard !running.isEmpty, let states = try? await store.states(of: running) else { return }
-        for (id, record) in states where record.state == .cancelled {
-            state.withLock { $0.active[id]?.stop }?.stop(.cancelled)
-        }
-    }
-
     /// Hands the task's pending inputs to its run here, if that run takes live input: marked
     /// `delivered_live` in a transaction fenced by the run's lease, then given to the runner in
     /// order. Calls that overlap for one run are coalesced, so inputs keep their order.

@@ -91,7 +91,7 @@ public final class Engine: Service, Sendable {
         let task = try await store.transition(id, action, now: clock.now, workspace: workspace, reason: reason)
         taskChanges.ring(id)
         if task.state.isTerminal { removeDirectories(of: id, endedIn: task.state) }
-        if task.state.isTerminal, task.parentID != nil { await wakeParents() }
+        if task.state.isTerminal, task.parentID != nil { await wakeDue() }
         switch action {
         case .cancel:
             state.withLock { $0.active[id]?.stop }?.stop(.cancelled)
@@ -102,6 +102,16 @@ public final class Engine: Service, Sendable {
             break
         }
         return task
+    }
+
+    /// Stops the runs here whose tasks were cancelled meanwhile (a cancel reaches a task's
+    /// subtasks in its transaction): at once, rather than at the next heartbeat.
+    func stopCancelledRuns() async {
+        let running = state.withLock { Array($0.active.keys) }
+        guard !running.isEmpty, let states = try? await store.states(of: running) else { return }
+        for (id, record) in states where record.state == .cancelled {
+            state.withLock { $0.active[id]?.stop }?.stop(.cancelled)
+        }
     }
 
     /// Creates or replaces an agent in the store; the engine's cache reads it again when next needed.

@@ -134,8 +134,10 @@ public struct RunWrite: Sendable, Hashable {
     /// Whether there is nothing to write.
     public var isEmpty: Bool { events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty }
 
-    /// The `log` warning a refused spawn leaves in its parent's log.
-    public static func spawnRefused(_ error: NightshiftError, task: TaskID, now: Date) -> NewTaskEvent {
+    /// The `log` warning a spawn the submit refused (bad input, a spent budget, a full queue)
+    /// leaves in its parent's log; `nil` for any other error, which fails the write.
+    public static func spawnRefusal(_ error: any Error, task: TaskID, now: Date) -> NewTaskEvent? {
+        guard let error = error as? NightshiftError, [.invalidInput, .budgetExceeded, .queueFull].contains(error.code) else { return nil }
         let reason = error.field.map { "\($0): \(error.message)" } ?? error.message
         return NewTaskEvent(taskID: task, type: "log", data: ["level": "warning", "message": .string("subtask refused: \(reason)")], time: now)
     }

@@ -162,7 +162,7 @@ struct WakeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let task = try await options.client().wake(taskID: id, prompt: prompt)
-        if options.json { CLIOutput.json(task) } else { CLIOutput.line(TaskFormat.summary(task)) }
+        TaskFormat.print(task, json: options.json)
     }
 }
 
@@ -185,7 +185,7 @@ struct DropCommand: AsyncParsableCommand {
 
     func run() async throws {
         let task = try await options.client().drop(taskID: id, reason: reason)
-        if options.json { CLIOutput.json(task) } else { CLIOutput.line(TaskFormat.summary(task)) }
+        TaskFormat.print(task, json: options.json)
     }
 }
 

@@ -94,6 +94,11 @@ struct ListCommand: AsyncParsableCommand {
 
 /// Formats shared by the task commands.
 enum TaskFormat {
+    /// Prints what an action answered: the task as JSON with `--json`, else its summary line.
+    static func print(_ task: WireTask, json: Bool) {
+        if json { CLIOutput.json(task) } else { CLIOutput.line(summary(task)) }
+    }
+
     /// `failures/max_attempts`: the failed runs that count against the attempts allowed (since
     /// submit or the last manual retry), or the failures alone. Runs started (`attempt`) are shown
     /// apart: a manual retry or a daemon's restart starts a run without a failure.

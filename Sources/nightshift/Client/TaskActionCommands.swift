@@ -24,7 +24,7 @@ extension TaskActionCommand {
 
     func run() async throws {
         let task = try await options.client().perform(Self.action, task: id)
-        if options.json { CLIOutput.json(task) } else { CLIOutput.line(TaskFormat.summary(task)) }
+        TaskFormat.print(task, json: options.json)
     }
 }
 
@@ -45,7 +45,7 @@ struct CancelCommand: TaskActionCommand {
 
     func run() async throws {
         let task = try await options.client().cancel(taskID: id, reason: reason)
-        if options.json { CLIOutput.json(task) } else { CLIOutput.line(TaskFormat.summary(task)) }
+        TaskFormat.print(task, json: options.json)
     }
 }
 
