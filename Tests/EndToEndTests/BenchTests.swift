@@ -5,21 +5,13 @@ import Testing
 
 @Suite("bench")
 struct BenchTests {
-    /// Runs the `nightshift` binary with `arguments`; returns its status, standard output and error.
+    /// Runs the `nightshift` binary with `arguments` (through ``CLIProcess``, which waits without
+    /// blocking a thread of the test process: the suite's other tests share two); returns its
+    /// status, standard output and error.
     static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = NightshiftBinary.url
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        async let stdout = out.fileHandleForReading.readToEnd()
-        async let stderr = err.fileHandleForReading.readToEnd()
-        let (output, errors) = try await (stdout, stderr)
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output ?? Data(), as: UTF8.self), String(decoding: errors ?? Data(), as: UTF8.self))
+        let result = try await CLIProcess(arguments: arguments, environment: ProcessInfo.processInfo.environment, directory: try makeHome())
+            .finish(timeout: .seconds(300))
+        return (result.status, result.stdout, result.stderr)
     }
 
     @Test(
