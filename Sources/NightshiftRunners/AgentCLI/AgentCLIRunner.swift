@@ -13,8 +13,14 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     let killGrace: Duration
     let limits: CommandLimits
     private let daemonEnvironment: [String: String]?
+    /// The `nightshift` program, for commands the CLI runs back into Nightshift (a hook).
+    let nightshiftExecutable: String?
 
-    init(killGrace: Duration = .seconds(5), limits: CommandLimits = CommandLimits(), environment: [String: String]? = nil) {
+    init(
+        killGrace: Duration = .seconds(5), limits: CommandLimits = CommandLimits(), environment: [String: String]? = nil,
+        nightshiftExecutable: String? = NightshiftExecutable.current
+    ) {
+        self.nightshiftExecutable = nightshiftExecutable
         self.killGrace = killGrace
         self.limits = limits
         self.daemonEnvironment = environment
