@@ -10,7 +10,7 @@ enum PostgresRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
         last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask
         """
 
     /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
@@ -65,7 +65,8 @@ enum PostgresRows {
             waitingFor: try WaitingFor.decode(row["waiting_for"].decode(String?.self)),
             pendingInputs: try row["pending_inputs"].decode(Int.self),
             parentID: try row["parent_id"].decode(String?.self).map(TaskID.init(trusted:)),
-            subtaskDepth: try row["subtask_depth"].decode(Int.self)
+            subtaskDepth: try row["subtask_depth"].decode(Int.self),
+            ask: try row["ask"].decode(String?.self).flatMap(AskPolicy.init(rawValue:))
         )
     }
 
@@ -79,7 +80,7 @@ enum PostgresRows {
             budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self),
             interruptions: try row["interruptions"].decode(Int.self), workspace: try row["workspace_id"].decode(String.self),
             pendingInputs: try row["pending_inputs"].decode(Int.self),
-            waitingFor: try WaitingFor.decode(row["waiting_for"].decode(String?.self))?.kind)
+            waitingFor: try WaitingFor.decode(row["waiting_for"].decode(String?.self)))
     }
 
     /// The columns of `task_inputs` that ``input(_:taskState:)`` reads.

@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -74,11 +74,9 @@ enum PostgresSchema {
         """
     }
 
-    /// Workspaces and their API tokens (SHA-256 digests only); every row a user owns carries its
-    /// workspace (existing rows: their task's, else 'default'); agents and lanes are per workspace,
-    /// and an agent is its JSON document (jsonb) plus the columns SQL reads (claims: the
-    /// concurrency limit; submits: the task defaults; settles: the budget and what was spent), so a
-    /// new agent field needs no migration.
+    /// A task's own ask policy (issue 17's `on-miss`), read by each run; NULL: its agent's.
+    static let v7: [String] = ["ALTER TABLE tasks ADD COLUMN ask TEXT"]
+
     /// The task inbox (issue 17): inputs in order per task, what a waiting task waits for, and a
     /// count of the inputs not yet delivered (read by every settle with the facts); subtasks: a
     /// task's parent and its depth in the tree.
@@ -110,6 +108,11 @@ enum PostgresSchema {
         "CREATE UNIQUE INDEX task_inputs_key ON task_inputs (task_id, idempotency_key) WHERE idempotency_key IS NOT NULL",
     ]
 
+    /// Workspaces and their API tokens (SHA-256 digests only); every row a user owns carries its
+    /// workspace (existing rows: their task's, else 'default'); agents and lanes are per workspace,
+    /// and an agent is its JSON document (jsonb) plus the columns SQL reads (claims: the
+    /// concurrency limit; submits: the task defaults; settles: the budget and what was spent), so a
+    /// new agent field needs no migration.
     static let v5: [String] = [
         "CREATE TABLE workspaces (id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL)",
         """

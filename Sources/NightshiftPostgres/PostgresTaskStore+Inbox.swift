@@ -19,7 +19,7 @@ extension PostgresTaskStore {
             // The wake first: it moves the task from the facts just read; the input's event follows.
             if plan.wakes { try await transaction.apply(.wake, to: facts, now: now, maxQueueDepth: nil) }
             if let reason = plan.dropReason { try await transaction.apply(.drop, to: facts, now: now, maxQueueDepth: nil, reason: reason) }
-            let stored = try await transaction.insertInput(input, task: id, workspace: facts.workspace, now: now)
+            let stored = try await transaction.insertInput(plan.stamped(input), task: id, workspace: facts.workspace, now: now)
             guard let task = try await transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
             return InputReceipt(input: stored, created: true, task: task)
         }

@@ -55,7 +55,7 @@ extension Transaction {
             new = try SubmitPlan.subtask(new, parent: facts.parent, children: children, limits: subtasks)
         }
         if facts.idempotent == nil {
-            var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask FROM agents WHERE workspace_id = ")
+            var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask, document->>'runner' AS runner FROM agents WHERE workspace_id = ")
             lookup.append(.text(new.workspaceID))
             lookup.append(" AND name = ")
             lookup.append(.text(new.agent))
@@ -63,7 +63,8 @@ extension Transaction {
                 SubmitAgent(
                     timeout: try row["timeout"].decode(Double?.self), retry: try PostgresRows.retry(row),
                     budgetUSD: try row["budget_usd"].decode(Double?.self), spentUSD: try row["spent_usd"].decode(Double.self),
-                    ask: AskPolicy(rawValue: try row["ask"].decode(String?.self) ?? "") ?? .off)
+                    ask: AskPolicy(rawValue: try row["ask"].decode(String?.self) ?? "") ?? .off,
+                    runner: try row["runner"].decode(String?.self).map { RunnerKind($0) })
             }
             facts.dedup = try await keyHolder(new, idempotency: false)
             if maxDepth != nil { facts.depth = try await queueDepth() }
@@ -87,7 +88,7 @@ extension Transaction {
     private static let insertedColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, idempotency_key, \
         dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, state, last_seq, created_at, \
-        updated_at, parent_id, subtask_depth
+        updated_at, parent_id, subtask_depth, ask
         """
 
     /// The task that holds `new`'s idempotency key (or, with `idempotency` false, the live task
@@ -128,7 +129,7 @@ extension Transaction {
             "COALESCE(\(sql.bind(.double(new.retry?.initialBackoff))), agents.initial_backoff)",
             "COALESCE(\(sql.bind(.double(new.retry?.maxBackoff))), agents.max_backoff)",
             sql.bind(.double(availableAt)), sql.bind(.text(state.rawValue)), "1", time, time,
-            sql.bind(.text(new.parentID?.rawValue)), sql.bind(.int(subtaskDepth)),
+            sql.bind(.text(new.parentID?.rawValue)), sql.bind(.int(subtaskDepth)), sql.bind(.text(new.ask?.rawValue)),
         ]
         sql.append(values.joined(separator: ", "))
         sql.append(" FROM agents WHERE agents.workspace_id = ")
@@ -162,6 +163,6 @@ extension Transaction {
             timeout: try row["timeout"].decode(Double?.self), retry: try PostgresRows.retry(row),
             availableAt: Date(timeIntervalSince1970: availableAt), state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
-            parentID: new.parentID, subtaskDepth: subtaskDepth)
+            parentID: new.parentID, subtaskDepth: subtaskDepth, ask: new.ask)
     }
 }

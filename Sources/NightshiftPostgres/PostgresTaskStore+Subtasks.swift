@@ -44,7 +44,7 @@ extension Transaction {
         var woken: [TaskID] = []
         for (id, facts) in try await lockedFacts(candidates).sorted(by: { $0.key < $1.key }) {
             // Locked now: still waiting for its children, and none of them live?
-            guard facts.state == .waiting, facts.waitingFor == .children else { continue }
+            guard facts.state == .waiting, facts.waitingFor?.kind == .children else { continue }
             let children = try await self.children(of: id)
             guard children.allSatisfy(\.state.isTerminal) else { continue }
             try await apply(.wake, to: facts, now: now, maxQueueDepth: nil)

@@ -315,6 +315,10 @@ enum SQLiteSchema {
                 CREATE UNIQUE INDEX task_inputs_key ON task_inputs(task_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v7") { db in
+            // A task's own ask policy (issue 17's `on-miss`), read by each run; NULL: its agent's.
+            try db.execute(sql: "ALTER TABLE tasks ADD COLUMN ask TEXT")
+        }
         return migrator
     }
 }

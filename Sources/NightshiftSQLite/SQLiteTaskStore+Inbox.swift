@@ -18,7 +18,7 @@ extension SQLiteTaskStore {
             // The wake first: it moves the task from the facts just read; the input's event follows.
             if plan.wakes { try transaction.apply(.wake, to: facts, now: now, maxQueueDepth: nil) }
             if let reason = plan.dropReason { try transaction.apply(.drop, to: facts, now: now, maxQueueDepth: nil, reason: reason) }
-            let stored = try transaction.insertInput(input, task: id, workspace: facts.workspace, now: now)
+            let stored = try transaction.insertInput(plan.stamped(input), task: id, workspace: facts.workspace, now: now)
             guard let task = try transaction.task(id) else { throw NightshiftError.taskNotFound(id) }
             return InputReceipt(input: stored, created: true, task: task)
         }

@@ -46,7 +46,8 @@ extension WriteTransaction {
         if facts.idempotent == nil {
             facts.agent = try Row.fetchOne(
                 db.cachedStatement(sql: """
-                    SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask FROM agents
+                    SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask,
+                        json_extract(document, '$.runner') AS runner FROM agents
                     WHERE workspace_id = ? AND name = ?
                     """),
                 arguments: [new.workspaceID, new.agent]
@@ -54,7 +55,8 @@ extension WriteTransaction {
                 SubmitAgent(
                     timeout: row["timeout"],
                     retry: RetryPolicy(maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"]),
-                    budgetUSD: row["budget_usd"], spentUSD: row["spent_usd"], ask: AskPolicy(rawValue: row["ask"] ?? "") ?? .off)
+                    budgetUSD: row["budget_usd"], spentUSD: row["spent_usd"], ask: AskPolicy(rawValue: row["ask"] ?? "") ?? .off,
+                    runner: (row["runner"] as String?).map { RunnerKind($0) })
             }
             if let key = new.dedupKey {
                 facts.dedup = try Row.fetchOne(
@@ -76,14 +78,14 @@ extension WriteTransaction {
         try db.cachedStatement(sql: """
             INSERT INTO tasks (id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel,
                 origin_session, idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff,
-                max_backoff, available_at, state, last_seq, created_at, updated_at, parent_id, subtask_depth)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+                max_backoff, available_at, state, last_seq, created_at, updated_at, parent_id, subtask_depth, ask)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 task.id.rawValue, task.workspaceID, task.agent, task.prompt, task.payload.jsonText, task.priority, task.lane,
                 JSONValue.array(task.labels.map(JSONValue.string)).jsonText, task.origin?.channel, task.origin?.session,
                 task.idempotencyKey, task.dedupKey, task.budgetUSD, task.timeout, task.retry.maxAttempts, task.retry.initialBackoff,
                 task.retry.maxBackoff, task.availableAt.timeIntervalSince1970, task.state.rawValue, time, time,
-                task.parentID?.rawValue, task.subtaskDepth,
+                task.parentID?.rawValue, task.subtaskDepth, task.ask?.rawValue,
             ])
         try recordTransition(task: task.id, workspace: task.workspaceID, agent: task.agent, from: nil, to: task.state, action: .submit, seq: 1, now: now, details: [:])
         if SubmitPlan.holds(new, agent: facts.agent) {

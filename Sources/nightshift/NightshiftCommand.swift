@@ -23,6 +23,7 @@ struct NightshiftCommand: AsyncParsableCommand {
             WakeCommand.self, DropCommand.self,
             StatusCommand.self, AgentsCommand.self, EventsCommand.self,
             CheckpointsCommand.self, MemoryCommand.self, TokenCommand.self, TokensCommand.self, WorkspacesCommand.self,
+            HookCommand.self,
         ]
     )
 

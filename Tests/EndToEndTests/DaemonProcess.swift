@@ -2,21 +2,6 @@ import Foundation
 import NightshiftTestSupport
 import Testing
 
-/// The built `nightshift` binary, run as a child process by the end-to-end tests.
-enum NightshiftBinary {
-    /// `$NIGHTSHIFT_BIN`, else the `nightshift` built beside the test bundle.
-    static var url: URL {
-        if let path = ProcessInfo.processInfo.environment["NIGHTSHIFT_BIN"] { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !directory.path.isEmpty, directory.path != "/" {
-            let candidate = directory.appendingPathComponent("nightshift")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return URL(fileURLWithPath: ".build/debug/nightshift")
-    }
-}
-
 /// A `nightshift serve` child process on a data directory.
 final class DaemonProcess: @unchecked Sendable {
     let process = Process()

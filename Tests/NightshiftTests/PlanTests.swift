@@ -137,19 +137,39 @@ struct PlanTests {
 
     // MARK: Inbox
 
+    @Test("the input that wakes a task waiting on a deferred tool call is stamped with the call; others are kept as sent")
+    func inputPlanStampsDeferredCall() throws {
+        var deferred = try Self.facts(.waiting)
+        deferred.waitingFor = WaitingFor(kind: .approval, tool: "Bash", toolUseID: "toolu_1")
+        let scoped = NewInput(kind: .approve, decisions: ["scope": "tool"], sender: "a")
+        let plan = try InputPlan(scoped, on: deferred)
+        #expect(plan.decisions == ["scope": "tool", "tool_use_id": "toolu_1", "tool": "Bash"])
+        #expect(plan.stamped(scoped).decisions == plan.decisions)
+        let listed = try InputPlan(NewInput(kind: .approve, decisions: ["a", "b"], sender: "a"), on: deferred)
+        #expect(listed.decisions == ["items": ["a", "b"], "tool_use_id": "toolu_1", "tool": "Bash"])
+        // A message waits beside the approval: it decides nothing.
+        let message = NewInput(kind: .message, text: "later", sender: "a")
+        #expect(try InputPlan(message, on: deferred).decisions == nil)
+        // A question Claude asked through its tool: the answer decides it.
+        deferred.waitingFor = WaitingFor(kind: .input, tool: "AskUserQuestion", toolUseID: "toolu_2")
+        #expect(try InputPlan(NewInput(kind: .answer, text: "blue", sender: "a"), on: deferred).decisions
+            == ["tool_use_id": "toolu_2", "tool": "AskUserQuestion"])
+    }
+
     @Test("an input wakes a waiting task, a decision only one that waits for approval; a finished task takes none")
     func inputPlan() throws {
         let answer = NewInput(kind: .answer, text: "yes", sender: "a")
         var asked = try Self.facts(.waiting)
-        asked.waitingFor = .input
+        asked.waitingFor = WaitingFor(kind: .input)
         #expect(try InputPlan(answer, on: asked).wakes)
         #expect(try !InputPlan(answer, on: try Self.facts(.running)).wakes, "a running task gets it when its run ends")
         let approve = NewInput(kind: .approve, sender: "a")
         let refused = #expect(throws: NightshiftError.self) { try InputPlan(approve, on: asked) }
         #expect(refused?.message.contains("waits for an answer") == true)
         var approval = asked
-        approval.waitingFor = .approval
+        approval.waitingFor = WaitingFor(kind: .approval)
         #expect(try InputPlan(approve, on: approval).wakes)
+        #expect(try InputPlan(approve, on: approval).decisions == nil, "no deferred call: the decisions are kept as sent")
         #expect(try !InputPlan(answer, on: approval).wakes, "a message waits beside the approval")
         #expect(try InputPlan(NewInput(kind: .message, text: "go", sender: "a", forcesWake: true), on: approval).wakes)
         let wakeQueued = #expect(throws: NightshiftError.self) {

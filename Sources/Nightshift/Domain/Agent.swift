@@ -127,6 +127,6 @@ public struct Agent: Sendable, Hashable, Codable {
         if let timeout, !(timeout > 0 && timeout.isFinite) { throw .invalid("timeout", "expected a duration > 0") }
         if let budgetUSD, !(budgetUSD > 0 && budgetUSD.isFinite) { throw .invalid("budget_usd", "expected a number of USD > 0") }
         try retry.validate()
-        try ask.validate(field: "ask")
+        try ask.validate(field: "ask", runner: runner)
     }
 }

@@ -67,6 +67,8 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var parentID: TaskID?
     /// How deep it is in its tree: 0 for a top-level task, its parent's depth + 1 for a subtask.
     public var subtaskDepth: Int
+    /// Its own ask policy, overriding its agent's; `nil`: the agent's.
+    public var ask: AskPolicy?
 
     /// Creates a task value (stores build these from rows).
     public init(
@@ -75,8 +77,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
         budgetUSD: Double?, timeout: Double?, retry: RetryPolicy, availableAt: Date, state: TaskState,
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
         result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals(),
-        interruptions: Int = 0, waitingFor: WaitingFor? = nil, pendingInputs: Int = 0, parentID: TaskID? = nil, subtaskDepth: Int = 0
+        interruptions: Int = 0, waitingFor: WaitingFor? = nil, pendingInputs: Int = 0, parentID: TaskID? = nil, subtaskDepth: Int = 0,
+        ask: AskPolicy? = nil
     ) {
+        self.ask = ask
         self.parentID = parentID
         self.subtaskDepth = subtaskDepth
         self.waitingFor = waitingFor

@@ -85,6 +85,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// The items, if this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
     /// The member named `key`, if this is an object that has it.
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]

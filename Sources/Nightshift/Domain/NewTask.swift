@@ -108,7 +108,6 @@ public struct NewTask: Sendable, Hashable {
             throw .invalid("prompt", "expected at most \(Self.maxPromptBytes) bytes (1 MiB), got \(prompt.utf8.count)")
         }
         guard payload.objectValue != nil else { throw .invalid("payload", "expected a JSON object") }
-        try ask?.validate(field: "ask")
         guard priority >= 0 else { throw .invalid("priority", "expected an integer ≥ 0, got \(priority)") }
         if let lane { try Self.checkKey(lane, field: "lane", required: true) }
         for label in labels { try Self.checkKey(label, field: "labels", required: true) }

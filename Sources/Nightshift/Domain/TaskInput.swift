@@ -6,16 +6,29 @@ public enum AskPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     case off
     /// Before its first run: the task waits for `approve` (a `reject` drops it).
     case always
-    /// When the agent would use a tool its permissions refuse: the call becomes an approval request.
-    /// It needs a runner with a tool-approval hook; none has one yet, so it is refused where set.
+    /// When the agent would use a tool its permissions refuse: the call becomes an approval request
+    /// (and the agent's own questions inbox questions). Only runners with a tool-approval hook
+    /// enforce it: ``RunnerKind/asksOnMiss``.
     case onMiss = "on-miss"
 
-    /// Throws `invalid_input` naming `field` for a policy this build cannot enforce (`on-miss`).
-    public func validate(field: String) throws(NightshiftError) {
-        if self == .onMiss {
-            throw .invalid(field, "\"on-miss\" needs a runner with a tool-approval hook, and none has one yet: use \"off\" or \"always\"")
-        }
+    /// Throws `invalid_input` naming `field` for a policy agents of `runner` cannot enforce
+    /// (`on-miss` for a runner without a tool-approval hook); `nil`: the runner is not known yet.
+    public func validate(field: String, runner: RunnerKind?) throws(NightshiftError) {
+        guard self == .onMiss, let runner, !runner.asksOnMiss else { return }
+        let hooked = RunnerKind.withApprovalHook.map { "'\($0)'" }.joined(separator: ", ")
+        throw .invalid(
+            field,
+            "\"on-miss\" needs a runner with a tool-approval hook (\(hooked)); '\(runner)' has none: use \"off\" or \"always\"")
     }
+}
+
+extension RunnerKind {
+    /// The runners that can turn a refused tool call into an approval request (``AskPolicy/onMiss``):
+    /// Claude Code, through its `PreToolUse` hook and deferred tool calls.
+    public static let withApprovalHook: [RunnerKind] = [.claudeCode]
+
+    /// Whether agents of this runner enforce ``AskPolicy/onMiss``.
+    public var asksOnMiss: Bool { Self.withApprovalHook.contains(self) }
 }
 
 /// What a person (or the agent itself, for a wake's follow-up) sends to a task's inbox.
@@ -193,12 +206,16 @@ public struct WaitingFor: Sendable, Hashable, Codable {
     public var wakeAt: Date?
     /// The run that asked.
     public var runID: String?
+    /// For a tool call the agent CLI deferred (an approval, or its own question tool): the call's
+    /// id, which the answer or decision is for when the session resumes.
+    public var toolUseID: String?
 
     /// Creates a wait.
     public init(
         kind: Kind, question: String? = nil, options: [String]? = nil, tool: String? = nil, toolInput: JSONValue? = nil,
-        wakeAt: Date? = nil, runID: String? = nil
+        wakeAt: Date? = nil, runID: String? = nil, toolUseID: String? = nil
     ) {
+        self.toolUseID = toolUseID
         self.kind = kind
         self.question = question
         self.options = options
@@ -209,7 +226,7 @@ public struct WaitingFor: Sendable, Hashable, Codable {
     }
 
     /// The wait as a JSON object (`kind`, and whichever of `question`, `options`, `tool`,
-    /// `tool_input`, `wake_at`, `run_id` it has): how stores keep it and the API shows it.
+    /// `tool_input`, `tool_use_id`, `wake_at`, `run_id` it has): how stores keep it and the API shows it.
     public var json: JSONValue {
         var object: [String: JSONValue] = ["kind": .string(kind.rawValue)]
         if let question { object["question"] = .string(question) }
@@ -218,6 +235,7 @@ public struct WaitingFor: Sendable, Hashable, Codable {
         if let toolInput { object["tool_input"] = toolInput }
         if let wakeAt { object["wake_at"] = JSONTime.json(wakeAt) }
         if let runID { object["run_id"] = .string(runID) }
+        if let toolUseID { object["tool_use_id"] = .string(toolUseID) }
         return .object(object)
     }
 
@@ -240,6 +258,7 @@ public struct WaitingFor: Sendable, Hashable, Codable {
         toolInput = json["tool_input"]
         wakeAt = try json["wake_at"].map { value throws(NightshiftError) in try JSONTime.date(value, field: "waiting_for.wake_at") }
         runID = json["run_id"]?.stringValue
+        toolUseID = json["tool_use_id"]?.stringValue
     }
 
     /// One line for listings: the question's first line, the tool awaiting approval, or the wake time.

@@ -131,6 +131,17 @@ extension Engine {
             task: task, run: claimed.run, agent: agent, workingDirectory: workdir, prompt: prompt, resume: resume,
             remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint)
         request.inputs = inputs
+        if (task.ask ?? agent.ask) == .onMiss, agent.runner.asksOnMiss {
+            // Every input so far: the tools approved for the rest of the task and the deferred
+            // calls decided are in the inbox, which stays their one record.
+            do {
+                let inbox = claimed.run.attempt > 1 || !inputs.isEmpty
+                    ? try await store.inputs(of: task.id, workspace: task.workspaceID) : []
+                request.approvals = ToolApprovals(inbox: inbox, delivering: inputs)
+            } catch {
+                return .failure(RunFailure(outcome: .interrupted("interrupted", reason: "could not read the task's inbox: \(error)")))
+            }
+        }
         return .success(request)
     }
 

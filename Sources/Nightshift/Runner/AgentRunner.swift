@@ -120,6 +120,9 @@ public struct RunRequest: Sendable {
     /// Agent CLIs get them as the prompt of the resumed session (``ResumeContext/followUp``, or
     /// after the task's prompt); a command agent as `input` lines on stdin after its prompt.
     public var inputs: [TaskInput] = []
+    /// For a task that asks `on-miss` (its own policy, else its agent's): what the run's
+    /// tool-approval hook may decide without asking (``ToolApprovals``); `nil` when it does not ask.
+    public var approvals: ToolApprovals?
 
     /// Creates a request; the prompt defaults to the task's.
     public init(

@@ -9,8 +9,13 @@ package struct SubmitAgent: Sendable, Equatable {
     package var spentUSD: Double
     /// The agent's ask policy.
     package var ask: AskPolicy = .off
+    /// The agent's runner, which decides whether a task may ask `on-miss`.
+    package var runner: RunnerKind?
 
-    package init(timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double, ask: AskPolicy = .off) {
+    package init(
+        timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double, ask: AskPolicy = .off, runner: RunnerKind? = nil
+    ) {
+        self.runner = runner
         self.ask = ask
         self.timeout = timeout
         self.retry = retry
@@ -108,6 +113,7 @@ package enum SubmitPlan: Sendable {
         guard let agent = facts.agent else {
             throw .invalid("agent", "expected the name of a defined agent, got '\(new.agent)'")
         }
+        try new.ask?.validate(field: "ask", runner: agent.runner)
         if let refusal = Budget.submitRefusal(agent: new.agent, spent: agent.spentUSD, budget: agent.budgetUSD) { throw refusal }
         if let task = facts.dedup {
             self = .existing(.existingDedup(task))
@@ -124,6 +130,6 @@ package enum SubmitPlan: Sendable {
             idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD, timeout: new.timeout ?? agent.timeout,
             retry: new.retry ?? agent.retry, availableAt: availableAt, state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
-            parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0))
+            parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0, ask: new.ask))
     }
 }

@@ -24,7 +24,7 @@ package struct TaskFacts: Sendable {
     /// Inputs in its inbox not yet handed to the agent.
     package var pendingInputs: Int = 0
     /// What it waits for, when it is waiting.
-    package var waitingFor: WaitingFor.Kind?
+    package var waitingFor: WaitingFor?
 
     /// The columns, in this order, that the stores read facts from.
     package static let columns = """
@@ -35,7 +35,7 @@ package struct TaskFacts: Sendable {
     package init(
         id: TaskID, agent: String, state: TaskState, failures: Int, retry: RetryPolicy, runID: String?, leaseToken: String?,
         attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double, interruptions: Int, workspace: String,
-        pendingInputs: Int = 0, waitingFor: WaitingFor.Kind? = nil
+        pendingInputs: Int = 0, waitingFor: WaitingFor? = nil
     ) {
         self.workspace = workspace
         self.interruptions = interruptions
@@ -60,7 +60,7 @@ package struct TaskFacts: Sendable {
             id: task.id, agent: task.agent, state: task.state, failures: task.failures, retry: task.retry, runID: runID,
             leaseToken: leaseToken, attempt: task.attempt, lastSeq: lastSeq, budgetUSD: task.budgetUSD, costUSD: task.costUSD,
             interruptions: task.interruptions, workspace: task.workspaceID, pendingInputs: task.pendingInputs,
-            waitingFor: task.waitingFor?.kind)
+            waitingFor: task.waitingFor)
     }
 
     /// The task's agent, by workspace and name.

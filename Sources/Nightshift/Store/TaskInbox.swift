@@ -26,6 +26,11 @@ package struct InputPlan: Sendable, Equatable {
     /// `reject` of a task that waits for approval before its first run (no agent ran that could
     /// hear the reason).
     package var dropReason: String?
+    /// The input's decisions as stored. The input that wakes a task waiting on a tool call its
+    /// agent CLI deferred decides that call: its decisions carry the call's `tool_use_id` and `tool` (an
+    /// object; decisions sent as an array go under `items`), which the resumed run answers the
+    /// CLI's hook with (see ``ToolApprovals``).
+    package var decisions: JSONValue?
 
     /// Plans `input` for the task `facts` describe. Throws `illegal_transition` (field `state`)
     /// for a task that has finished, or for an approve or reject the task does not wait for
@@ -37,10 +42,10 @@ package struct InputPlan: Sendable, Equatable {
         if input.forcesWake, facts.state != .waiting {
             throw NightshiftError(.illegalTransition, "cannot wake task \(facts.id): it is \(facts.state.rawValue)", field: "state")
         }
-        let awaitsApproval = facts.state == .waiting && facts.waitingFor == .approval
+        let awaitsApproval = facts.state == .waiting && facts.waitingFor?.kind == .approval
         if input.kind.isDecision, !awaitsApproval {
             let what: String
-            switch (facts.state, facts.waitingFor) {
+            switch (facts.state, facts.waitingFor?.kind) {
             case (.waiting, let kind?):
                 let waits = switch kind {
                 case .wake: "its wake time"
@@ -59,5 +64,24 @@ package struct InputPlan: Sendable, Equatable {
             wakes = false
             dropReason = "rejected by \(input.sender)" + (input.text.map { ": \($0)" } ?? "")
         }
+        decisions = input.decisions
+        if wakes, let call = facts.waitingFor?.toolUseID {
+            var object: [String: JSONValue]
+            switch input.decisions {
+            case .object(let sent)?: object = sent
+            case let sent?: object = ["items": sent]
+            case nil: object = [:]
+            }
+            object[ToolApprovals.callKey] = .string(call)
+            if let tool = facts.waitingFor?.tool { object[ToolApprovals.toolKey] = .string(tool) }
+            decisions = .object(object)
+        }
+    }
+
+    /// `input` with the decisions it is stored with (``decisions``).
+    package func stamped(_ input: NewInput) -> NewInput {
+        var stamped = input
+        stamped.decisions = decisions
+        return stamped
     }
 }

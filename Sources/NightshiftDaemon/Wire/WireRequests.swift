@@ -109,14 +109,13 @@ public struct WireNewTask: WireRequest, Hashable {
 }
 
 extension AskPolicy {
-    /// The policy named `text` on the wire; `invalid_input` naming `field` for another text, or
-    /// for a policy this build cannot enforce (`on-miss`).
+    /// The policy named `text` on the wire; `invalid_input` naming `field` for another text.
+    /// Whether the agent's runner can enforce it is checked where the agent is known.
     init(wire text: String, field: String) throws {
         guard let policy = AskPolicy(rawValue: text) else {
             let names = AskPolicy.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
             throw NightshiftError.invalid(field, "expected one of \(names), got '\(text)'")
         }
-        try policy.validate(field: field)
         self = policy
     }
 }

@@ -52,6 +52,9 @@ struct AgentCLISettings: Sendable, Hashable {
     var extraArgs: [String]
     /// Whether retries resume the session.
     var resume: Bool
+    /// The `nightshift` program, for commands the CLI runs back into Nightshift (set by the
+    /// runner, not read from the config).
+    var nightshiftExecutable: String?
 
     /// Reads the shared keys.
     init(_ reader: inout RunnerConfigReader, defaultExecutable: String) throws(NightshiftError) {

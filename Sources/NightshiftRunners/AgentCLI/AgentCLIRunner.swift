@@ -55,8 +55,14 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     /// Runs the CLI to its end. A bad config or a missing CLI is a non-retryable failure;
     /// cancellation returns `.failed("cancelled", retryable: true)` with the usage seen so far.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
-        let settings: (common: AgentCLISettings, own: Dialect.Settings)
+        var settings: (common: AgentCLISettings, own: Dialect.Settings)
         do { settings = try Self.settings(request.agent) } catch { return .failed(error.message, retryable: false) }
+        settings.common.nightshiftExecutable = nightshiftExecutable
+        if request.approvals != nil, nightshiftExecutable == nil {
+            return .failed(
+                "ask \"on-miss\" needs the nightshift program for the agent CLI's tool-approval hook, and it is not known: "
+                    + "set NIGHTSHIFT_EXECUTABLE to its path", retryable: false)
+        }
         let resume = settings.common.resume ? request.resume : nil
         let (arguments, stdin) = Dialect.invocation(settings.own, common: settings.common, request: request, resume: resume)
         let invocation: CommandInvocation

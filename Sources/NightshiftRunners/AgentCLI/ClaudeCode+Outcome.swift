@@ -27,6 +27,7 @@ extension ClaudeCode {
         guard let result = stream.result else {
             return AgentStderr.outcome("claude ended without a result (\(ending(report.status)))", stderr: report.stderrTail, usage: usage)
         }
+        if let call = result.deferred { return deferred(call, result: result, usage: usage) }
         let detail = detail(of: result)
         let quoted = detail.map { ": \($0)" } ?? ""
         switch result.subtype {
@@ -50,6 +51,38 @@ extension ClaudeCode {
             failure.resetsAt = reset
         }
         return failure.outcome(prefix, usage: usage)
+    }
+
+    /// The name of Claude Code's own question tool, whose deferred calls wait for an answer.
+    static let questionTool = "AskUserQuestion"
+
+    /// A run the tool-approval hook stopped at a deferred call (`stop_reason: "tool_deferred"`):
+    /// the task waits for a person, for an approval of the call, or for an answer when the call is
+    /// Claude's own question. A session that can no longer run the deferred tool
+    /// (`tool_deferred_unavailable`, e.g. its MCP server is gone) fails: resuming it again would too.
+    private static func deferred(
+        _ call: ClaudeCodeStreamParser.DeferredToolUse, result: ClaudeCodeStreamParser.FinalResult, usage: RunUsage
+    ) -> RunOutcome {
+        guard result.stopReason != "tool_deferred_unavailable", !result.isError else {
+            return .failed(
+                "claude could not resume the deferred call of \(call.name) (\(result.stopReason ?? "error")): the tool is not available",
+                retryable: false, usage: usage)
+        }
+        var outcome = RunOutcome(resolution: .waiting, label: "waiting", usage: usage)
+        if call.name == questionTool {
+            let questions = call.input["questions"]?.arrayValue ?? []
+            let texts = questions.compactMap { $0["question"]?.stringValue }
+            outcome.message = texts.isEmpty ? "Claude asks a question" : texts.joined(separator: "\n")
+            // The choices are shown when there is one question to choose for.
+            let options = questions.count == 1 ? questions[0]["options"]?.arrayValue?.compactMap { $0["label"]?.stringValue } : nil
+            outcome.waitingFor = WaitingFor(
+                kind: .input, question: outcome.message, options: options, tool: call.name, toolInput: call.input, toolUseID: call.id)
+        } else {
+            outcome.message = "Claude asks to use \(call.name)"
+            outcome.waitingFor = WaitingFor(
+                kind: .approval, question: outcome.message, tool: call.name, toolInput: call.input, toolUseID: call.id)
+        }
+        return outcome
     }
 
     /// The CLI's own words: its `errors`, else the result text; cut to 2 KiB.

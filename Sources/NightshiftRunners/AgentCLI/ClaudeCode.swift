@@ -81,8 +81,14 @@ enum ClaudeCode: AgentCLIDialect {
         arguments += settings.disallowedTools.map { flag("--disallowedTools", $0) }
         if let prompt = settings.appendSystemPrompt { arguments.append(flag("--append-system-prompt", prompt)) }
         if let mcp = settings.mcpConfig { arguments.append(flag("--mcp-config", mcp)) }
+        if let approvals = request.approvals, let executable = common.nightshiftExecutable {
+            arguments.append(flag("--settings", ClaudeToolGate.settings(approvals, allowing: settings.allowedTools, executable: executable)))
+        }
         if let resume { arguments.append(flag("--resume", resume.sessionID)) }
         arguments += common.extraArgs
+        // A session stopped at a deferred call resumes at that call, with no new prompt: its hook
+        // fires again and now has the person's decision (and the messages that came with it).
+        if resume != nil, request.approvals?.resumesCall != nil { return (arguments, "") }
         return (arguments, resume?.continuationPrompt ?? request.prompt)
     }
 

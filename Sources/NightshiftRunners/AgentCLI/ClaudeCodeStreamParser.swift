@@ -33,6 +33,21 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         var apiErrorStatus: Int?
         /// `permission_denials`: the tool calls the permissions refused, as readable lines.
         var denials: [String]
+        /// `stop_reason`: `tool_deferred` when a `PreToolUse` hook deferred a call (Claude Code
+        /// ≥ 2.1.89), `tool_deferred_unavailable` when the resumed session lost the deferred tool.
+        var stopReason: String? = nil
+        /// `deferred_tool_use`: the call a hook deferred, which the session resumes at.
+        var deferred: DeferredToolUse? = nil
+    }
+
+    /// The tool call a `PreToolUse` hook deferred (`deferred_tool_use` of the `result` line).
+    struct DeferredToolUse: Sendable, Hashable {
+        /// The call's id (`toolu_…`).
+        var id: String
+        /// The tool's name.
+        var name: String
+        /// The tool's input.
+        var input: JSONValue
     }
 
     /// The line length over which the reader cuts lines (reported in the warning).
@@ -189,7 +204,11 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
             isError: object["is_error"] != false, subtype: object["subtype"]?.stringValue,
             text: object["result"]?.stringValue, errors: errors,
             turns: AgentEventData.int(object["num_turns"]), apiErrorStatus: AgentEventData.int(object["api_error_status"]),
-            denials: denials)
+            denials: denials, stopReason: object["stop_reason"]?.stringValue,
+            deferred: object["deferred_tool_use"].flatMap { call in
+                guard let id = call["id"]?.stringValue, let name = call["name"]?.stringValue else { return nil }
+                return DeferredToolUse(id: id, name: name, input: call["input"] ?? .object([:]))
+            })
         result = final
         if let turns = final.turns { usage.turns = turns }
 
@@ -206,10 +225,12 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         if let duration = AgentEventData.int(object["duration_ms"]) { data["duration_ms"] = .int(Int64(duration)) }
         if let cost = object["total_cost_usd"], cost.doubleValue != nil { data["cost_usd"] = cost }
         for (from, to) in [("terminal_reason", "terminal_reason"), ("permission_denials", "permission_denials"),
-                           ("modelUsage", "model_usage"), ("api_error_status", "api_error_status"), ("errors", "errors")]
+                           ("modelUsage", "model_usage"), ("api_error_status", "api_error_status"), ("errors", "errors"),
+                           ("deferred_tool_use", "deferred_tool_use")]
         {
             if let value = object[from], value != .null { data[to] = value }
         }
+        if let reason = final.stopReason, reason.hasPrefix("tool_deferred") { data["stop_reason"] = .string(reason) }
         if apiRetries > 0 { data["api_retries"] = .int(Int64(apiRetries)) }
         return [("result", .object(data))]
     }

@@ -22,8 +22,9 @@ extension InputSendingCommand {
     }
 
     /// Sends the input and prints it.
-    func send(_ kind: InputKind, text: String?, idempotencyKey: String? = nil) async throws {
-        let added = try await options.client().addInput(taskID: id, kind: kind, text: text, idempotencyKey: idempotencyKey)
+    func send(_ kind: InputKind, text: String?, decisions: JSONValue? = nil, idempotencyKey: String? = nil) async throws {
+        let added = try await options.client().addInput(
+            taskID: id, kind: kind, text: text, decisions: decisions, idempotencyKey: idempotencyKey)
         if options.json {
             CLIOutput.json(added.input)
         } else {
@@ -72,10 +73,24 @@ struct ApproveCommand: InputSendingCommand {
     @Option(help: "A comment the agent sees with the approval.")
     var comment: String?
 
+    @Flag(help: "For a tool call the agent asked for: approve its tool for the rest of the task, not only this call.")
+    var tool = false
+
+    @Option(name: .customLong("tool-rule"), help: ArgumentHelp(
+        "For a tool call: approve these tool rules for the rest of the task (Claude Code's syntax, e.g. 'Bash(npm test:*)'); repeatable.",
+        valueName: "rule"))
+    var toolRules: [String] = []
+
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
-        try await send(.approve, text: comment)
+        var decisions: JSONValue?
+        if tool || !toolRules.isEmpty {
+            var scope: [String: JSONValue] = [ToolApprovals.scopeKey: "tool"]
+            if !toolRules.isEmpty { scope[ToolApprovals.rulesKey] = .array(toolRules.map(JSONValue.string)) }
+            decisions = .object(scope)
+        }
+        try await send(.approve, text: comment, decisions: decisions)
     }
 }
 
