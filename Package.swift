@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "NightshiftSQLiteTests",
             dependencies: [
-                "Nightshift", "NightshiftSQLite", "NightshiftPostgres", "NightshiftTestSupport",
+                "Nightshift", "NightshiftSQLite", "NightshiftPostgres", "NightshiftRunners", "NightshiftTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "NightshiftPostgresTests",
             dependencies: [
-                "Nightshift", "NightshiftPostgres", "NightshiftTestSupport",
+                "Nightshift", "NightshiftPostgres", "NightshiftRunners", "NightshiftTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),

@@ -2,6 +2,7 @@ import Logging
 import Foundation
 import Nightshift
 import NightshiftPostgres
+import NightshiftRunners
 import Synchronization
 import NightshiftTestSupport
 import Testing
@@ -277,6 +278,37 @@ struct MultiNodeTests {
                 #expect(try await nodes[0].task(id)?.result == "got from node A")
                 #expect(try await nodes[0].inputs(of: id, workspace: nil).map(\.delivery) == [.deliveredLive])
             }
+        }
+    }
+
+    @Test("an approval accepted on node A resumes a task whose Claude run node B deferred")
+    func approvalAcrossNodes() async throws {
+        let fake = try FakeClaude(scenario: "hooked_bash")
+        defer { fake.cleanup() }
+        try await TestDatabase.withNodes(2) { nodes in
+            try await nodes[0].saveAgent(fake.agent("claude", ask: .onMiss))
+            var logger = Logger(label: "test.engine")
+            logger.logLevel = .warning
+            func engine(_ node: Int) -> Engine {
+                Engine(
+                    store: nodes[node],
+                    runners: RunnerRegistry(AgentRunners.all(
+                        killGrace: .seconds(2), environment: fake.environment, nightshiftExecutable: NightshiftBinary.url.path)),
+                    configuration: EngineConfiguration(nodeID: "node-\(node)", slots: 2, pollInterval: 60), logger: logger)
+            }
+            let id = try await nodes[0].submit(NewTask(agent: "claude", prompt: "print the probe"), now: Date()).task.id
+            try await withServices([engine(1)], logger: logger) {
+                let deferred = try await eventually(timeout: .seconds(10)) { try await nodes[1].task(id)?.state == .waiting }
+                #expect(deferred)
+            }
+            #expect(try await nodes[0].runs(task: id).first?.workerID.hasPrefix("node-1") == true, "node B ran it")
+            try await withServices([engine(0)], logger: logger) {
+                let receipt = try await nodes[0].addInput(NewInput(kind: .approve, sender: "alice"), to: id, now: Date(), workspace: nil)
+                #expect(receipt.task.state == .queued)
+                #expect(try await eventually(timeout: .seconds(10)) { try await nodes[0].task(id)?.state == .done })
+            }
+            #expect(try await nodes[0].runs(task: id).last?.workerID.hasPrefix("node-0") == true, "node A resumed it")
+            #expect(try fake.hooks().map { $0["output"]?["permissionDecision"]?.stringValue } == ["defer", "allow"])
         }
     }
 }

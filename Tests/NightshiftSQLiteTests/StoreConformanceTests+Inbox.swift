@@ -201,6 +201,42 @@ struct InboxConformanceTests {
         #expect(try await store.submit(NewTask(agent: "plain", prompt: "p", ask: .always), now: t0).task.state == .waiting)
         let onMiss = await #expect(throws: NightshiftError.self) { try await store.saveAgent(Agent(name: "x", runner: .builtin, ask: .onMiss)) }
         #expect(onMiss?.field == "ask")
+        #expect(onMiss?.message.contains("'claude_code'") == true, "it names the runners that can: \(onMiss?.message ?? "")")
+    }
+
+    @Test("ask = on-miss: only for runners with an approval hook; a task's own policy is kept; the input deciding a deferred call is stamped with it", arguments: StoreKind.allCases)
+    func askOnMiss(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        try await store.saveAgent(Agent(name: "claude", runner: .claudeCode, ask: .onMiss))
+        #expect(try await store.agent(named: "claude")?.ask == .onMiss)
+        let before = try await store.countsByState().values.reduce(0, +)
+        let refused = await #expect(throws: NightshiftError.self) {
+            try await store.submit(NewTask(agent: "echo", prompt: "p", ask: .onMiss), now: t0)
+        }
+        #expect(refused?.field == "ask")
+        #expect(refused?.message.contains("'builtin' has none") == true, "\(refused?.message ?? "")")
+        #expect(try await store.countsByState().values.reduce(0, +) == before, "nothing written")
+        let own = try await store.submit(NewTask(agent: "claude", prompt: "p", ask: .off), now: t0).task
+        #expect(own.ask == .off)
+        #expect(try await store.task(own.id)?.ask == .off, "a task's own policy is stored")
+        #expect(try await store.submit(NewTask(agent: "claude", prompt: "p"), now: t0).task.ask == nil, "none given: its agent's")
+
+        var deferred = RunOutcome.approvalRequested("Claude asks to use Bash", tool: "Bash", input: ["command": "make deploy"])
+        deferred.waitingFor?.toolUseID = "toolu_9"
+        let (parked, id, _) = try await parked(kind, deferred)
+        let waiting = try #require(try await parked.task(id))
+        #expect(waiting.waitingFor?.toolUseID == "toolu_9")
+        #expect(waiting.waitingFor?.tool == "Bash")
+        _ = try await parked.addInput(NewInput(kind: .message, text: "careful", sender: "alice"), to: id, now: t1, workspace: nil)
+        let approved = try await parked.addInput(
+            NewInput(kind: .approve, text: "ok", decisions: ["scope": "tool"], sender: "alice"), to: id, now: t1, workspace: nil)
+        #expect(approved.task.state == .queued)
+        let inbox = try await parked.inputs(of: id, workspace: nil)
+        #expect(inbox.map(\.decisions) == [nil, ["scope": "tool", "tool_use_id": "toolu_9", "tool": "Bash"]])
+        let approvals = ToolApprovals(inbox: inbox, delivering: inbox)
+        #expect(approvals.resumesCall == "toolu_9")
+        #expect(approvals.allow == ["Bash"])
+        #expect(approvals.context == "careful")
     }
 
     @Test("tasks waiting since before a cutoff are the blocked_stale ones, longest waiting first", arguments: StoreKind.allCases)

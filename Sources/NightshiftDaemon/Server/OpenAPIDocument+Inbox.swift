@@ -75,13 +75,22 @@ extension OpenAPIDocument {
                 "description": .string(
                     "The message or answer (required, not only whitespace), or the comment or reason of an approve or reject; at most \(NewInput.maxTextBytes / 1024) KiB"),
             ],
-            "decisions": ["type": ["object", "array", "null"], "description": "Per-item decisions, passed to the agent as sent"],
+            "decisions": [
+                "type": ["object", "array", "null"],
+                "description": """
+                    Per-item decisions. For a task waiting on a tool call (waiting_for.tool_use_id): on an approve,                     {"scope": "tool"} approves the call's tool for the rest of the task and {"scope": "tool", "tools":                     ["Bash(npm test:*)"]} those rules; on an answer to a question tool, {"answers": {"<question>":                     "<answer>"}} answers each question (else text answers them all). The input that wakes such a task is                     stored with the call's tool_use_id and tool added (an array goes under items)
+                    """,
+            ],
         ], required: ["kind"]),
         "Wake": input(["prompt": nonEmptyText], required: []),
         "Reason": input(["reason": nonEmptyText], required: []),
         "WaitingFor": shape([
             "question": "string|null", "tool": "string|null", "tool_input": "any", "wake_at": "time?", "run_id": "string|null",
         ], [
+            "tool_use_id": [
+                "type": ["string", "null"],
+                "description": "For a tool call the agent CLI deferred (ask = on-miss): the call the next approve, reject or answer decides",
+            ],
             "kind": [
                 "type": "string", "enum": ["input", "approval", "wake", "children"],
                 "description": "input (an answer), approval (an approve or reject), wake (a time) or children (its subtasks to end)",

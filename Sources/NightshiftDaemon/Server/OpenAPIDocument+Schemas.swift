@@ -76,6 +76,10 @@ extension OpenAPIDocument {
             "pending_inputs": ["type": "integer", "minimum": 0, "description": "Inputs in its inbox not yet handed to the agent"],
             "parent_id": ["type": ["string", "null"], "description": "The task it is a subtask of; null for a top-level task"],
             "subtask_depth": ["type": "integer", "minimum": 0, "description": "0 for a top-level task, 1 for its subtasks, and so on"],
+            "ask": [
+                "type": ["string", "null"], "enum": .array(AskPolicy.allCases.map { .string($0.rawValue) } + [.null]),
+                "description": "The task's own ask policy, given at submit; null: its agent's",
+            ],
         ]),
         "NewTask": input([
             "agent": [
@@ -169,8 +173,9 @@ extension OpenAPIDocument {
     static let askInput: JSONValue = [
         "type": ["string", "null"], "enum": .array(AskPolicy.allCases.map { .string($0.rawValue) } + [.null]),
         "description": """
-            When the task asks a person before acting: off, or always (it waits for an approve before its first run; a \
-            reject drops it); on-miss is refused (422: no runner can ask for a tool call yet). Absent: the agent's policy
+            When the task asks a person before acting: off; always (it waits for an approve before its first run; a \
+            reject drops it); on-miss (a tool call outside the agent's allowed_tools waits for an approval, and the \
+            agent's own questions for an answer; only claude_code agents, else 422 naming ask). Absent: the agent's policy
             """,
     ]
 

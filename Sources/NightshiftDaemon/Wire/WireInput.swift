@@ -73,10 +73,12 @@ public struct WireWaitingFor: WireValue, Hashable {
     public var wakeAt: Date?
     /// The run that asked.
     public var runID: String?
+    /// For a tool call the agent CLI deferred: its id, which the next decision or answer decides.
+    public var toolUseID: String?
 
     enum CodingKeys: String, CodingKey {
         case kind, question, options, tool
-        case toolInput = "tool_input", wakeAt = "wake_at", runID = "run_id"
+        case toolInput = "tool_input", wakeAt = "wake_at", runID = "run_id", toolUseID = "tool_use_id"
     }
 }
 
@@ -85,13 +87,15 @@ extension WireWaitingFor {
     public init(_ wait: WaitingFor) {
         self.init(
             kind: wait.kind.rawValue, question: wait.question, options: wait.options, tool: wait.tool, toolInput: wait.toolInput,
-            wakeAt: wait.wakeAt, runID: wait.runID)
+            wakeAt: wait.wakeAt, runID: wait.runID, toolUseID: wait.toolUseID)
     }
 
     /// The core's form, or `nil` for a kind this build does not know.
     public var waitingFor: WaitingFor? {
         WaitingFor.Kind(rawValue: kind).map {
-            WaitingFor(kind: $0, question: question, options: options, tool: tool, toolInput: toolInput, wakeAt: wakeAt, runID: runID)
+            WaitingFor(
+                kind: $0, question: question, options: options, tool: tool, toolInput: toolInput, wakeAt: wakeAt, runID: runID,
+                toolUseID: toolUseID)
         }
     }
 

@@ -85,6 +85,8 @@ public struct WireTask: WireValue, Hashable {
     public var parentID: String?
     /// How deep it nests: 0 for a top-level task, 1 for its subtasks, and so on.
     public var subtaskDepth: Int
+    /// The task's own ask policy (`off`, `always`, `on-miss`), if it was given one; its agent's otherwise.
+    public var ask: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, agent, prompt, payload, priority, lane, labels, origin, timeout, state, attempt, failures, interruptions
@@ -94,7 +96,7 @@ public struct WireTask: WireValue, Hashable {
         case updatedAt = "updated_at", finishedAt = "finished_at", costUSD = "cost_usd", tokensIn = "tokens_in"
         case tokensOut = "tokens_out", cacheReadTokens = "cache_read_tokens", cacheWriteTokens = "cache_write_tokens"
         case tokensUsed = "tokens_used", runSeconds = "run_seconds", waitingFor = "waiting_for", pendingInputs = "pending_inputs"
-        case parentID = "parent_id", subtaskDepth = "subtask_depth"
+        case parentID = "parent_id", subtaskDepth = "subtask_depth", ask
     }
 }
 
@@ -113,7 +115,7 @@ extension WireTask {
             cacheReadTokens: task.totals.cacheReadTokens, cacheWriteTokens: task.totals.cacheWriteTokens,
             tokensUsed: task.totals.tokensUsed, turns: task.totals.turns, runSeconds: task.totals.runSeconds,
             waitingFor: task.waitingFor.map(WireWaitingFor.init), pendingInputs: task.pendingInputs,
-            parentID: task.parentID?.rawValue, subtaskDepth: task.subtaskDepth)
+            parentID: task.parentID?.rawValue, subtaskDepth: task.subtaskDepth, ask: task.ask?.rawValue)
     }
 
     /// Whether the task has ended and never changes on its own again.

@@ -131,6 +131,8 @@ extension ShowCommand {
     static func waitFields(_ wait: WireWaitingFor, task: WireTask, now: Date, full: Bool) -> [(String, String)] {
         let (what, reply): (String, String?) = switch wait.kind {
         case "input": ("an answer", "nightshift input \(task.id) TEXT --answer")
+        case "approval" where wait.toolUseID != nil:
+            ("an approval of this call", "nightshift approve \(task.id) [--tool]  or  nightshift reject \(task.id) --reason TEXT")
         case "approval": ("an approval", "nightshift approve \(task.id)  or  nightshift reject \(task.id) --reason TEXT")
         case "wake": ("its wake time", "nightshift wake \(task.id) [--prompt TEXT] wakes it now")
         case "children": ("its subtasks to end", nil)
