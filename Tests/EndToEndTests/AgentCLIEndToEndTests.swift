@@ -150,6 +150,45 @@ struct AgentCLIEndToEndTests {
         #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
     }
 
+    @Test("ask = on-miss through the daemon: the deferred call shows in show; approve --tool resumes it through the daemon's own hook; a runner without a hook is refused")
+    func approvalBridgeThroughDaemon() async throws {
+        let fake = try FakeClaude(scenario: "hooked_bash")
+        defer { fake.cleanup() }
+        let (daemon, cli) = try await start(
+            config: """
+                [agents.claude]
+                runner = "claude_code"
+                executable = "\(FakeClaude.path)"
+                env = ["PATH", "FAKE_CLAUDE_SCENARIO", "FAKE_CLAUDE_RECORD_DIR"]
+                ask = "on-miss"
+                allowed_tools = ["Read"]
+                """,
+            environment: fake.environment)
+        let id = try #require(try await cli.json(["submit", "print the probe", "--agent", "claude", "--json"])["id"]?.stringValue)
+        #expect(try await eventually(timeout: .seconds(20)) { try await cli.json(["show", id, "--json"])["state"] == "waiting" })
+        let task = try await cli.json(["show", id, "--json"])
+        #expect(task["waiting_for"]?["tool_use_id"] == "toolu_01AYmzQsLpv4eaMXPvmWem35")
+        #expect(task["waiting_for"]?["tool"] == "Bash")
+        let show = try await cli.run(["show", id])
+        #expect(show.stdout.contains("an approval of this call") && show.stdout.contains("echo realmkeeper-defer-probe"), "\(show)")
+        let listed = try await cli.run(["list", "--state", "waiting"])
+        #expect(listed.stdout.contains("approval: tool Bash"), "\(listed)")
+
+        let approve = try await cli.run(["approve", id, "--tool", "--json"])
+        #expect(approve.status == 0, "\(approve)")
+        let input = try JSONValue(jsonText: approve.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(input["decisions"] == ["scope": "tool", "tool_use_id": "toolu_01AYmzQsLpv4eaMXPvmWem35", "tool": "Bash"], "\(input)")
+        #expect(try await eventually(timeout: .seconds(20)) { try await cli.json(["show", id, "--json"])["state"] == "done" })
+        let hooks = try fake.hooks()
+        #expect(hooks.map { $0["output"]?["permissionDecision"]?.stringValue } == ["defer", "allow"])
+
+        let refused = try await cli.run([
+            "agents", "add", "shell", "--runner", "command", "--config", #"{"command":["true"]}"#, "--ask", "on-miss",
+        ])
+        #expect(refused.status != 0 && refused.stderr.contains("ask") && refused.stderr.contains("claude_code"), "\(refused)")
+        #expect(await daemon.stop(SIGTERM) == 0, "daemon log:\n\(daemon.output)")
+    }
+
     @Test("a runner config with an unknown key or a wrong type stops start-up naming the agent and the key")
     func badRunnerConfig() async throws {
         for (line, key) in [("max_turnz = 3", "agents.claude.max_turnz"), ("max_turns = \"many\"", "agents.claude.max_turns")] {

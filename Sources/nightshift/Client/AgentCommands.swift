@@ -129,8 +129,8 @@ struct AgentFields: ParsableArguments {
     var injectMemories = false
 
     @Option(help: ArgumentHelp(
-        "always: each of its tasks waits for `nightshift approve` before its first run (a task's --ask overrides it); off (the default): none does.",
-        valueName: "off|always"))
+        "always: each of its tasks waits for `nightshift approve` before its first run; on-miss (claude_code agents): a tool call outside its allowed_tools waits for an approval, and its own questions for an answer; off (the default): neither. A task's --ask overrides it.",
+        valueName: "off|always|on-miss"))
     var ask: String?
 
     func validate() throws {

@@ -31,8 +31,8 @@ struct SubmitCommand: AsyncParsableCommand {
     var parentID: String?
 
     @Option(help: ArgumentHelp(
-        "always: the task waits for `nightshift approve` before its first run (reject drops it); off: it does not. Default: its agent's policy.",
-        valueName: "off|always"))
+        "always: the task waits for `nightshift approve` before its first run (reject drops it); on-miss (claude_code agents): a tool call outside the agent's allowed_tools waits for an approval; off: neither. Default: its agent's policy.",
+        valueName: "off|always|on-miss"))
     var ask: String?
 
     @Option(help: "Priority: lower runs first (≥ 0; the default is 10).")
