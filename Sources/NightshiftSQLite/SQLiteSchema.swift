@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
