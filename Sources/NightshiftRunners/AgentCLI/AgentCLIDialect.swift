@@ -18,6 +18,10 @@ protocol AgentCLIDialect: Sendable {
     static var defaultExecutable: String { get }
     /// Reads the dialect's own keys; the shared ones (``AgentCLISettings``) are read before.
     static func settings(_ reader: inout RunnerConfigReader) throws(NightshiftError) -> Settings
+    /// The settings with what only the runner knows filled in: the `nightshift` program, for a key
+    /// that hands the CLI a command back into Nightshift. Throws, failing the run for good, when
+    /// such a key is set and the program is unknown. By default the settings as read.
+    static func completed(_ settings: Settings, for agent: Agent, nightshiftExecutable: String?) throws(NightshiftError) -> Settings
     /// The arguments after the program name and the text written to stdin. `resume` is set when the
     /// run continues an earlier session (and the agent allows resuming).
     static func invocation(
@@ -66,6 +70,11 @@ struct AgentCLISettings: Sendable, Hashable {
 }
 
 extension AgentCLIDialect {
+    /// The settings as read: the dialect needs nothing of the runner's.
+    static func completed(_ settings: Settings, for agent: Agent, nightshiftExecutable: String?) throws(NightshiftError) -> Settings {
+        settings
+    }
+
     /// A `--flag=value` token: one argv entry, so a value can never be read as a flag.
     static func flag(_ name: String, _ value: String) -> String {
         "\(name)=\(value)"

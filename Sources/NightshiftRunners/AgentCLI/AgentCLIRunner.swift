@@ -13,7 +13,8 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     let killGrace: Duration
     let limits: CommandLimits
     private let daemonEnvironment: [String: String]?
-    /// The `nightshift` program, for commands the CLI runs back into Nightshift (a hook).
+    /// The `nightshift` program, for commands the CLI runs back into Nightshift (a hook, the MCP
+    /// server of ``NightshiftTools``).
     let nightshiftExecutable: String?
 
     init(
@@ -55,8 +56,11 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     /// Runs the CLI to its end. A bad config or a missing CLI is a non-retryable failure;
     /// cancellation returns `.failed("cancelled", retryable: true)` with the usage seen so far.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
-        let settings: (common: AgentCLISettings, own: Dialect.Settings)
-        do { settings = try Self.settings(request.agent) } catch { return .failed(error.message, retryable: false) }
+        var settings: (common: AgentCLISettings, own: Dialect.Settings)
+        do {
+            settings = try Self.settings(request.agent)
+            settings.own = try Dialect.completed(settings.own, for: request.agent, nightshiftExecutable: nightshiftExecutable)
+        } catch { return .failed(error.message, retryable: false) }
         let resume = settings.common.resume ? request.resume : nil
         let (arguments, stdin) = Dialect.invocation(settings.own, common: settings.common, request: request, resume: resume)
         let invocation: CommandInvocation

@@ -6,7 +6,7 @@ import Nightshift
 /// outcome, usage and cost from the final `result` line.
 ///
 /// Config keys beyond the shared ones (``AgentCLISettings``): `max_turns`, `permission_mode`,
-/// `allowed_tools`, `disallowed_tools`, `append_system_prompt`, `mcp_config`.
+/// `allowed_tools`, `disallowed_tools`, `append_system_prompt`, `mcp_config`, `nightshift_tools`.
 enum ClaudeCode: AgentCLIDialect {
     /// The values `permission_mode` accepts: those of `claude --permission-mode`.
     static let permissionModes = ["default", "acceptEdits", "plan", "auto", "dontAsk", "bypassPermissions"]
@@ -25,6 +25,10 @@ enum ClaudeCode: AgentCLIDialect {
         var appendSystemPrompt: String?
         /// `mcp_config`: a path to an MCP config file, or the JSON text of a table (`--mcp-config`).
         var mcpConfig: String?
+        /// `nightshift_tools`: whether the agent gets Nightshift's MCP tools (``NightshiftTools``).
+        var nightshiftTools = false
+        /// The `nightshift` program serving them, filled in by the runner (``completed(_:for:nightshiftExecutable:)``).
+        var nightshiftExecutable: String?
     }
 
     /// The stream reader.
@@ -44,6 +48,7 @@ enum ClaudeCode: AgentCLIDialect {
         settings.disallowedTools = try toolRules("disallowed_tools", &reader)
         settings.appendSystemPrompt = try reader.string("append_system_prompt")
         settings.mcpConfig = try mcpConfig(&reader)
+        settings.nightshiftTools = try reader.bool("nightshift_tools") ?? false
         return settings
     }
 
@@ -81,6 +86,7 @@ enum ClaudeCode: AgentCLIDialect {
         arguments += settings.disallowedTools.map { flag("--disallowedTools", $0) }
         if let prompt = settings.appendSystemPrompt { arguments.append(flag("--append-system-prompt", prompt)) }
         if let mcp = settings.mcpConfig { arguments.append(flag("--mcp-config", mcp)) }
+        arguments += nightshiftToolArguments(settings)
         if let resume { arguments.append(flag("--resume", resume.sessionID)) }
         arguments += common.extraArgs
         return (arguments, resume?.continuationPrompt ?? request.prompt)
@@ -96,6 +102,6 @@ enum ClaudeCode: AgentCLIDialect {
 
     /// A fresh stream reader marking lines cut at `limits.lineBytes`.
     static func interpreter(_ settings: Settings, common: AgentCLISettings, limits: CommandLimits) -> Interpreter {
-        ClaudeCodeStreamParser(lineLimit: limits.lineBytes)
+        ClaudeCodeStreamParser(lineLimit: limits.lineBytes, nightshiftTools: settings.nightshiftTools)
     }
 }
