@@ -5,7 +5,7 @@ public enum AgentRunners {
     /// `command`, `claude_code`, `codex` and `gemini`, giving cancelled agents `killGrace` after
     /// SIGTERM; agents' allowlisted variables come from `environment`, or the daemon's own when `nil`.
     /// `nightshiftExecutable` is the program Claude Code runs back into Nightshift (its tool-approval
-    /// hook): by default ``NightshiftExecutable/current``.
+    /// hook, the MCP server of ``NightshiftTools``): by default ``NightshiftExecutable/current``.
     public static func all(
         killGrace: Duration = .seconds(5), environment: [String: String]? = nil,
         nightshiftExecutable: String? = NightshiftExecutable.current

@@ -134,27 +134,9 @@ public enum CommandLineProtocol {
     }
 
     private static func parseWake(_ data: [String: JSONValue]) -> CommandProtocolMessage {
-        let prompt: String?
-        switch data["prompt"] {
-        case nil, .null?: prompt = nil
-        case .string(let text)?: prompt = text
-        default: return .invalid("wake line with a \"prompt\" that is not a string")
-        }
-        switch (data["after"], data["at"]) {
-        case (nil, nil):
-            return .invalid("wake line without \"after\" (seconds) or \"at\" (ISO 8601 time)")
-        case (.some, .some):
-            return .invalid("wake line with both \"after\" and \"at\"")
-        case (let after?, nil):
-            guard let seconds = after.doubleValue, seconds.isFinite, seconds >= 0 else {
-                return .invalid("wake line with an \"after\" that is not a number of seconds ≥ 0")
-            }
-            return .wake(.after(seconds), prompt: prompt)
-        case (nil, let at?):
-            guard let text = at.stringValue, let date = parseISO8601(text) else {
-                return .invalid("wake line with an \"at\" that is not an ISO 8601 time")
-            }
-            return .wake(.at(date), prompt: prompt)
+        switch WakeTime.request(data, delay: .lineAfter) {
+        case .success(let request): .wake(request.time, prompt: request.prompt)
+        case .failure(let problem): .invalid("wake line \(problem)")
         }
     }
 

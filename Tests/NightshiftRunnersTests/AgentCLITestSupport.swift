@@ -55,9 +55,11 @@ struct FakeAgentCLI<Dialect: AgentCLIDialect>: Sendable {
     }
 
     /// Runs `scenario` through the real runner in a fresh directory, for an agent with `config`
-    /// (default: ``config``); a `resume` context makes it attempt 2.
+    /// (default: ``config``); a `resume` context makes it attempt 2. The runner knows
+    /// `nightshiftExecutable` as the `nightshift` program.
     func replay(
-        _ scenario: String, config: [String: JSONValue]? = nil, resume: ResumeContext? = nil, budgetUSD: Double? = nil
+        _ scenario: String, config: [String: JSONValue]? = nil, resume: ResumeContext? = nil, budgetUSD: Double? = nil,
+        nightshiftExecutable: String? = nil
     ) async throws -> Replay {
         let dir = try TempDir()
         defer { dir.cleanup() }
@@ -65,7 +67,8 @@ struct FakeAgentCLI<Dialect: AgentCLIDialect>: Sendable {
         let request = Fixture.request(
             config: self.config(config ?? self.config, environment: environment), prompt: prompt, directory: dir.url,
             runner: Dialect.kind, attempt: resume == nil ? 1 : 2, resume: resume, budgetUSD: budgetUSD)
-        let runner = AgentCLIRunner<Dialect>(killGrace: .seconds(2), limits: CommandLimits(), environment: environment)
+        let runner = AgentCLIRunner<Dialect>(
+            killGrace: .seconds(2), limits: CommandLimits(), environment: environment, nightshiftExecutable: nightshiftExecutable)
         let events = EventRecorder()
         let outcome = try await runner.run(request, context: events.context)
         let argv = dir.read("argv").map { $0.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }

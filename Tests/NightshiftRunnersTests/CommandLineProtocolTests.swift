@@ -103,6 +103,20 @@ struct CommandLineProtocolTests {
         )
     }
 
+    @Test("a spawn line carries its members; the subtask takes prompt, agent, labels, priority, budget_usd and lane")
+    func spawn() throws {
+        let line = #"{"type":"spawn","prompt":"count","agent":"child","labels":["a"],"priority":2,"budget_usd":1.5,"lane":"db"}"#
+        let message = try #require(CommandLineProtocol.parse(line))
+        guard case .spawn(let data) = message else {
+            Issue.record("\(message)")
+            return
+        }
+        let child = try NewTask.subtask(from: data).get()
+        #expect(child.prompt == "count" && child.agent == "child" && child.labels == ["a"] && child.priority == 2)
+        #expect(child.budgetUSD == 1.5 && child.lane == "db")
+        #expect(CommandLineProtocol.parse(#"{"type":"spawn","prompt":"x","lane":3}"#) == .invalid(#"spawn line with a "lane" that is not a string"#))
+    }
+
     @Test("a wake time resolves against the time the line was read")
     func wakeTimeResolution() {
         let now = Date(timeIntervalSince1970: 1_000)

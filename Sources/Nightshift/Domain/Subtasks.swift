@@ -16,9 +16,10 @@ public struct SubtaskLimits: Sendable, Hashable {
 }
 
 extension NewTask {
-    /// A subtask as an agent asks for one (a line protocol `spawn` line's members): `prompt`
-    /// (required), and optionally `agent`, `labels`, `priority`, `budget_usd`. The failure says
-    /// what is wrong ("without a string \"prompt\"", …).
+    /// A subtask as an agent asks for one (a line protocol `spawn` line's members, a
+    /// `spawn_subtask` tool call's arguments): `prompt` (required), and optionally `agent`,
+    /// `labels`, `priority`, `budget_usd`, `lane`. The failure says what is wrong
+    /// ("without a string \"prompt\"", …).
     public static func subtask(from data: JSONValue) -> Result<NewTask, SubtaskRequestProblem> {
         guard let prompt = data["prompt"]?.stringValue else { return .failure(.init("without a string \"prompt\"")) }
         var child = NewTask(agent: "", prompt: prompt)
@@ -39,6 +40,10 @@ extension NewTask {
         if let budget = data["budget_usd"] {
             guard let number = budget.doubleValue else { return .failure(.init("with a \"budget_usd\" that is not a number")) }
             child.budgetUSD = number
+        }
+        if let lane = data["lane"] {
+            guard let name = lane.stringValue else { return .failure(.init("with a \"lane\" that is not a string")) }
+            child.lane = name
         }
         return .success(child)
     }

@@ -18,6 +18,10 @@ protocol AgentCLIDialect: Sendable {
     static var defaultExecutable: String { get }
     /// Reads the dialect's own keys; the shared ones (``AgentCLISettings``) are read before.
     static func settings(_ reader: inout RunnerConfigReader) throws(NightshiftError) -> Settings
+    /// What in the run hands the CLI a command back into the `nightshift` program (a hook, an MCP
+    /// server), said for a person (`config key 'nightshift_tools'`); `nil` when nothing does. A run
+    /// that needs the program when its path is unknown fails for good.
+    static func needsNightshift(_ settings: Settings, request: RunRequest) -> String?
     /// The arguments after the program name and the text written to stdin. `resume` is set when the
     /// run continues an earlier session (and the agent allows resuming).
     static func invocation(
@@ -69,6 +73,9 @@ struct AgentCLISettings: Sendable, Hashable {
 }
 
 extension AgentCLIDialect {
+    /// Nothing: the dialect hands the CLI no command back into Nightshift.
+    static func needsNightshift(_ settings: Settings, request: RunRequest) -> String? { nil }
+
     /// A `--flag=value` token: one argv entry, so a value can never be read as a flag.
     static func flag(_ name: String, _ value: String) -> String {
         "\(name)=\(value)"

@@ -13,7 +13,8 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     let killGrace: Duration
     let limits: CommandLimits
     private let daemonEnvironment: [String: String]?
-    /// The `nightshift` program, for commands the CLI runs back into Nightshift (a hook).
+    /// The `nightshift` program, for commands the CLI runs back into Nightshift (a hook, the MCP
+    /// server of ``NightshiftTools``).
     let nightshiftExecutable: String?
 
     init(
@@ -58,10 +59,10 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
         var settings: (common: AgentCLISettings, own: Dialect.Settings)
         do { settings = try Self.settings(request.agent) } catch { return .failed(error.message, retryable: false) }
         settings.common.nightshiftExecutable = nightshiftExecutable
-        if request.approvals != nil, nightshiftExecutable == nil {
+        if nightshiftExecutable == nil, let need = Dialect.needsNightshift(settings.own, request: request) {
             return .failed(
-                "ask \"on-miss\" needs the nightshift program for the agent CLI's tool-approval hook, and it is not known: "
-                    + "set NIGHTSHIFT_EXECUTABLE to its path", retryable: false)
+                "agent \(request.agent.name) (\(request.agent.runner)): \(need) needs the nightshift program, and its path is "
+                    + "unknown: set NIGHTSHIFT_EXECUTABLE for the daemon", retryable: false)
         }
         let resume = settings.common.resume ? request.resume : nil
         let (arguments, stdin) = Dialect.invocation(settings.own, common: settings.common, request: request, resume: resume)

@@ -13,10 +13,15 @@ extension AgentJSONStreamInterpreter {
     /// A task event: its type and data.
     typealias Event = (type: String, data: JSONValue)
 
+    /// The events of one stdout line (``events(of:)``).
+    mutating func handle(_ line: OutputLine, now: Date) -> [Event] {
+        events(of: line)
+    }
+
     /// The events of one stdout line: none for a blank line, a `log` warning for a line that is no
     /// JSON object (a cut line is never parsed: its JSON is incomplete), a `log` info for an object
     /// without a string `type`, else those of ``handle(event:_:)``.
-    mutating func handle(_ line: OutputLine, now: Date) -> [Event] {
+    mutating func events(of line: OutputLine) -> [Event] {
         if line.truncated { return [("log", AgentEventData.unparsed(line, reason: "line longer than \(lineLimit) bytes was cut"))] }
         if line.text.allSatisfy(\.isWhitespace) { return [] }
         let value: JSONValue

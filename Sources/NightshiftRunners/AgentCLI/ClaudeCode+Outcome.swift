@@ -15,8 +15,13 @@ extension ClaudeCode {
     ///   kind (the reset time from the rejected quota, else from the text); the rest is retryable;
     /// - no `result` line (crash, kill): classified from stderr's first meaningful line; retryable
     ///   unless that line says otherwise. The whole stderr is in the task's log as `stderr` events.
+    ///
+    /// A success after a `wake_me` call (``NightshiftTools``) waits instead, until the call's time.
     static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome {
         var outcome = decide(report, settings: settings)
+        if outcome.resolution == .succeeded, let wake = report.stdout.wake {
+            outcome = .wake(at: wake.at, prompt: wake.prompt, usage: outcome.usage)
+        }
         outcome.warnings = report.stdout.result?.denials ?? []
         return outcome
     }

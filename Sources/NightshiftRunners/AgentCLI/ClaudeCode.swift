@@ -6,7 +6,7 @@ import Nightshift
 /// outcome, usage and cost from the final `result` line.
 ///
 /// Config keys beyond the shared ones (``AgentCLISettings``): `max_turns`, `permission_mode`,
-/// `allowed_tools`, `disallowed_tools`, `append_system_prompt`, `mcp_config`.
+/// `allowed_tools`, `disallowed_tools`, `append_system_prompt`, `mcp_config`, `nightshift_tools`.
 enum ClaudeCode: AgentCLIDialect {
     /// The values `permission_mode` accepts: those of `claude --permission-mode`.
     static let permissionModes = ["default", "acceptEdits", "plan", "auto", "dontAsk", "bypassPermissions"]
@@ -25,6 +25,8 @@ enum ClaudeCode: AgentCLIDialect {
         var appendSystemPrompt: String?
         /// `mcp_config`: a path to an MCP config file, or the JSON text of a table (`--mcp-config`).
         var mcpConfig: String?
+        /// `nightshift_tools`: whether the agent gets Nightshift's MCP tools (``NightshiftTools``).
+        var nightshiftTools = false
     }
 
     /// The stream reader.
@@ -44,6 +46,7 @@ enum ClaudeCode: AgentCLIDialect {
         settings.disallowedTools = try toolRules("disallowed_tools", &reader)
         settings.appendSystemPrompt = try reader.string("append_system_prompt")
         settings.mcpConfig = try mcpConfig(&reader)
+        settings.nightshiftTools = try reader.bool("nightshift_tools") ?? false
         return settings
     }
 
@@ -84,6 +87,7 @@ enum ClaudeCode: AgentCLIDialect {
         if let approvals = request.approvals, let executable = common.nightshiftExecutable {
             arguments.append(flag("--settings", ClaudeToolGate.settings(approvals, allowing: settings.allowedTools, executable: executable)))
         }
+        arguments += nightshiftToolArguments(settings, program: common.nightshiftExecutable)
         if let resume { arguments.append(flag("--resume", resume.sessionID)) }
         arguments += common.extraArgs
         // A session stopped at a deferred call resumes at that call, with no new prompt: its hook
@@ -102,6 +106,6 @@ enum ClaudeCode: AgentCLIDialect {
 
     /// A fresh stream reader marking lines cut at `limits.lineBytes`.
     static func interpreter(_ settings: Settings, common: AgentCLISettings, limits: CommandLimits) -> Interpreter {
-        ClaudeCodeStreamParser(lineLimit: limits.lineBytes)
+        ClaudeCodeStreamParser(lineLimit: limits.lineBytes, nightshiftTools: settings.nightshiftTools)
     }
 }

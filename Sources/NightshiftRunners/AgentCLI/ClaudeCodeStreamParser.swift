@@ -14,6 +14,12 @@ import Nightshift
 /// Lines with a `parent_tool_use_id` are a subagent's (the `Task`/`Agent` tool): their events
 /// carry that id, and the run's result is the main agent's `result` line alone.
 ///
+/// With `nightshift_tools` on, a call of one of ``NightshiftTools`` (`mcp__nightshift__…`) whose
+/// result is not an error acts: `spawn_subtask` adds a `spawn` event with the call's input (the
+/// engine submits the subtask with the run's fenced write), `wake_me` becomes the run's ``wake``
+/// (its minutes counted from the line of the result). Only calls with that prefix cost more than
+/// a lookup.
+///
 /// The line formats follow Claude Code's own SDK parser (anthropics/claude-agent-sdk-python,
 /// `_internal/message_parser.py`); see `Tests/Fixtures/claude-sessions/README.md`.
 struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
@@ -52,12 +58,21 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
 
     /// The line length over which the reader cuts lines (reported in the warning).
     let lineLimit: Int
+    /// Whether calls of Nightshift's tools act: only when Nightshift served them (`nightshift_tools`),
+    /// not when an MCP server of the agent's own config happens to be named `nightshift`.
+    let nightshiftTools: Bool
     /// The session id seen so far, and the tokens and cost of the `result` line once it came.
     private(set) var usage = RunUsage()
     /// The last `result` line, if one came.
     private(set) var result: FinalResult?
     /// The names of the tool calls seen, by id, for their results.
     private var toolNames: [String: String] = [:]
+    /// The input of each call of Nightshift's tools awaiting its result, by id.
+    private var nightshiftCalls: [String: JSONValue] = [:]
+    /// When the line being handled was read.
+    private var lineTime = Date.distantPast
+    /// The last `wake_me` call that succeeded: when to wake, and the prompt to resume with.
+    private(set) var wake: (at: Date, prompt: String?)?
     /// `usage` summed over the result lines, for results without `modelUsage`.
     private var summedTokens = PriceTable.Tokens()
     /// When a rejected quota (`rate_limit_event` status `rejected`) resets, if it said.
@@ -65,9 +80,17 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     /// The `api_retry` notices seen.
     private(set) var apiRetries = 0
 
-    /// A parser for a stream whose lines are cut at `lineLimit` bytes.
-    init(lineLimit: Int) {
+    /// A parser for a stream whose lines are cut at `lineLimit` bytes; calls of Nightshift's tools
+    /// act when `nightshiftTools` is set.
+    init(lineLimit: Int, nightshiftTools: Bool = false) {
         self.lineLimit = lineLimit
+        self.nightshiftTools = nightshiftTools
+    }
+
+    /// The events of one stdout line read at `now`.
+    mutating func handle(_ line: OutputLine, now: Date) -> [Event] {
+        lineTime = now
+        return events(of: line)
     }
 
     /// The events of one event line.
@@ -162,15 +185,40 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         case "tool_use", "server_tool_use":
             let (id, name) = (block["id"]?.stringValue, block["name"]?.stringValue ?? "")
             if let id { toolNames[id] = name }
+            if nightshiftTools, let id, name.hasPrefix(NightshiftTools.claudePrefix) { nightshiftCalls[id] = block["input"] ?? [:] }
             return [("tool_call", AgentEventData.toolCall(id: id, name: name, input: block["input"] ?? [:]))]
         case "tool_result":
             // The call's id and name, whether it failed, its content as text.
             let id = block["tool_use_id"]?.stringValue
-            return [("tool_result", AgentEventData.toolResult(
-                id: id, name: id.flatMap { toolNames.removeValue(forKey: $0) }, isError: block["is_error"] == true,
-                content: Self.text(of: block["content"] ?? "")))]
+            let name = id.flatMap { toolNames.removeValue(forKey: $0) }
+            let isError = block["is_error"] == true
+            let result: Event = ("tool_result", AgentEventData.toolResult(
+                id: id, name: name, isError: isError, content: Self.text(of: block["content"] ?? "")))
+            guard nightshiftTools, let id, let name, name.hasPrefix(NightshiftTools.claudePrefix) else { return [result] }
+            return [result] + nightshiftCall(name, nightshiftCalls.removeValue(forKey: id), failed: isError)
         case let type:
             return [("log", AgentEventData.info("unknown content block type \(type ?? "(none)")", data: block))]
+        }
+    }
+
+    /// What a call of one of Nightshift's tools does once its result came: nothing when it failed
+    /// (the server refused its arguments); else a `spawn` event, or the run's wake.
+    private mutating func nightshiftCall(_ name: String, _ input: JSONValue?, failed: Bool) -> [Event] {
+        guard !failed, let input else { return [] }
+        switch String(name.dropFirst(NightshiftTools.claudePrefix.count)) {
+        case NightshiftTools.spawnSubtask:
+            switch NightshiftTools.subtask(input) {
+            case .success: return [("spawn", input)]
+            case .failure(let problem): return [("log", AgentEventData.malformed("tool_call", "ignored: \(problem)", ["input": input]))]
+            }
+        case NightshiftTools.wakeMe:
+            switch NightshiftTools.wake(input, now: lineTime) {
+            case .success(let request): wake = request
+            case .failure(let problem): return [("log", AgentEventData.malformed("tool_call", "ignored: \(problem)", ["input": input]))]
+            }
+            return []
+        default:
+            return []
         }
     }
 
