@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(
             name: "NightshiftSQLiteTests",
             dependencies: [
-                "Nightshift", "NightshiftSQLite", "NightshiftPostgres", "NightshiftTestSupport",
+                "Nightshift", "NightshiftSQLite", "NightshiftPostgres", "NightshiftRunners", "NightshiftTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
