@@ -50,8 +50,10 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
     var limits: CommandLimits
     /// Where events and the pid go.
     var context: RunContext
-    /// Inputs to write to stdin as `input` lines while the agent runs, if it takes them live.
+    /// Inputs to write to stdin while the agent runs, if it takes them live.
     var liveInputs: AsyncStream<TaskInput>? = nil
+    /// How a live input is written: one line, without its newline (default: an `input` line).
+    var liveLine: @Sendable (TaskInput) -> String = { CommandLineProtocol.inputLine($0) }
 
     private typealias AgentProcess = Execution<CustomWriteInput, SequenceOutput, SequenceOutput>
 
@@ -120,16 +122,17 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
         context.processStarted(pid)
         var stdout = interpreter
         var stderr = TailBuffer(capacity: limits.stderrTailBytes)
-        let (prompt, limits, context, initial, liveInputs) = (prompt, limits, context, interpreter, liveInputs)
+        let (prompt, limits, context, initial, liveInputs, liveLine) = (prompt, limits, context, interpreter, liveInputs, liveLine)
         await withTaskGroup(of: Part.self) { group in
             group.addTask {
                 let writer = process.standardInputWriter
                 if !prompt.isEmpty { _ = try? await writer.write(Array(prompt.utf8)) }
-                // Live input: stdin stays open; the stream ends with the run (or this task is
-                // cancelled once the agent exits), and a write the agent no longer reads ends it too.
+                // Live input: stdin stays open until the stream ends (with the run, or when the
+                // runner ends live input) or this task is cancelled once the agent exits; a write
+                // the agent no longer reads ends it too.
                 if let liveInputs {
                     for await input in liveInputs {
-                        guard (try? await writer.write(Array((CommandLineProtocol.inputLine(input) + "\n").utf8))) != nil else { break }
+                        guard (try? await writer.write(Array((liveLine(input) + "\n").utf8))) != nil else { break }
                     }
                 }
                 try? await writer.finish()

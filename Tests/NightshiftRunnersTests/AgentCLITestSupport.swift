@@ -55,22 +55,27 @@ struct FakeAgentCLI<Dialect: AgentCLIDialect>: Sendable {
     }
 
     /// Runs `scenario` through the real runner in a fresh directory, for an agent with `config`
-    /// (default: ``config``); a `resume` context makes it attempt 2. The runner knows
-    /// `nightshiftExecutable` as the `nightshift` program.
+    /// (default: ``config``); a `resume` context makes it attempt 2. `variables` are more of the
+    /// fake's variables; `live` hands the run live inputs; `whileRunning` runs beside the run, with
+    /// the directory the fake records into. The runner knows `nightshiftExecutable` as the
+    /// `nightshift` program.
     func replay(
         _ scenario: String, config: [String: JSONValue]? = nil, resume: ResumeContext? = nil, budgetUSD: Double? = nil,
+        variables: [String: String] = [:], live: LiveFeed? = nil, whileRunning: @escaping @Sendable (TempDir) async -> Void = { _ in },
         nightshiftExecutable: String? = nil
     ) async throws -> Replay {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let environment = environment(scenario, recordingInto: dir)
+        let environment = environment(scenario, recordingInto: dir).merging(variables) { _, given in given }
         let request = Fixture.request(
             config: self.config(config ?? self.config, environment: environment), prompt: prompt, directory: dir.url,
             runner: Dialect.kind, attempt: resume == nil ? 1 : 2, resume: resume, budgetUSD: budgetUSD)
         let runner = AgentCLIRunner<Dialect>(
             killGrace: .seconds(2), limits: CommandLimits(), environment: environment, nightshiftExecutable: nightshiftExecutable)
         let events = EventRecorder()
-        let outcome = try await runner.run(request, context: events.context)
+        async let beside: Void = whileRunning(dir)
+        let outcome = try await runner.run(request, context: events.context(live: live))
+        await beside
         let argv = dir.read("argv").map { $0.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) }
         return (outcome, events, argv ?? [], dir.read("stdin"))
     }

@@ -26,12 +26,17 @@ final class EventRecorder: Sendable {
     private let quotaReports = Mutex<[JSONValue]>([])
 
     /// A context whose events and pids land here.
-    var context: RunContext {
+    var context: RunContext { context(live: nil) }
+
+    /// A context whose events and pids land here, handing the run `live`'s inputs as the engine would.
+    func context(live: LiveFeed?) -> RunContext {
         RunContext(
             logger: Logger(label: "test"),
             emit: { type, data in self.events.withLock { $0.append(Event(type: type, data: data)) } },
             process: { pid in self.pids.withLock { $0.append(pid) } },
-            quota: { status in self.quotaReports.withLock { $0.append(status) } }
+            quota: { status in self.quotaReports.withLock { $0.append(status) } },
+            liveInputs: live?.inputs,
+            endLiveInputs: { live?.end() }
         )
     }
 
@@ -49,6 +54,41 @@ final class EventRecorder: Sendable {
 
     /// The pids reported, in order (`nil` when the process ended).
     var reportedPIDs: [Int32?] { pids.withLock { $0 } }
+}
+
+/// Live inputs for a run, handed over as the engine does: in order, until the runner ends them.
+final class LiveFeed: Sendable {
+    /// The stream the run reads.
+    let inputs: AsyncStream<TaskInput>
+    private let continuation: AsyncStream<TaskInput>.Continuation
+    /// Handed over when the runner ends live input, before the stream ends: a delivery under way then.
+    private let underWay: [TaskInput]
+    private let ends = Mutex(0)
+
+    /// A feed that hands over `underWay` when the runner ends it.
+    init(underWay: [TaskInput] = []) {
+        (inputs, continuation) = AsyncStream.makeStream(of: TaskInput.self)
+        self.underWay = underWay
+    }
+
+    /// Hands `input` to the run.
+    func send(_ input: TaskInput) {
+        continuation.yield(input)
+    }
+
+    /// What ``RunContext/endLiveInputs()`` does: the delivery under way, then the end of the stream.
+    func end() {
+        let first = ends.withLock { count in
+            count += 1
+            return count == 1
+        }
+        guard first else { return }
+        for input in underWay { continuation.yield(input) }
+        continuation.finish()
+    }
+
+    /// How often the runner ended live input.
+    var endCount: Int { ends.withLock { $0 } }
 }
 
 /// A fresh directory under the temporary directory, removed by `cleanup`.

@@ -136,18 +136,17 @@ extension Engine {
         case .success(let value): request = value
         case .failure(let failure): return .finished(failure.outcome, started: false)
         }
-        // A runner that takes live input gets the inputs sent while it runs; the stream ends with the run.
-        var live: (inbox: LiveInbox, inputs: AsyncStream<TaskInput>)?
-        if runner.takesLiveInput(agent) {
-            live = LiveInbox.make()
-            state.withLock { $0.active[task.id]?.live = live?.inbox }
+        // A runner that takes live input gets the inputs sent while it runs; the stream ends with
+        // the run, or when the runner says it takes no more (its agent stopped reading).
+        let live: (inbox: LiveInbox, inputs: AsyncStream<TaskInput>)? = runner.takesLiveInput(agent) ? LiveInbox.make() : nil
+        if let live {
+            state.withLock { $0.active[task.id]?.live = live.inbox }
             liveRunsChanged.ring()
         }
         defer {
             if let live {
-                state.withLock { $0.active[task.id]?.live = nil }
+                endLiveInputs(task.id, live.inbox)
                 live.inbox.finish()
-                liveRunsChanged.ring()
             }
         }
         let context = RunContext(
@@ -167,7 +166,8 @@ extension Engine {
                 if let pid, let record = AgentProcessRecord.of(pid: pid) { events.record(process: record) }
             },
             quota: { status in self.recordQuota(status, agent: agent.name) },
-            liveInputs: live?.inputs)
+            liveInputs: live?.inputs,
+            endLiveInputs: { if let live { self.endLiveInputs(task.id, live.inbox) } })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
         let running = Task { () -> Ending? in

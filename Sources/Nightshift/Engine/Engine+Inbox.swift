@@ -83,12 +83,34 @@ extension Engine {
     }
 }
 
-/// The inputs a running agent takes live: a stream the runner reads, and the flag that coalesces
-/// deliveries to one at a time.
+extension Engine {
+    /// The run of `id` takes no more live input: its inbox closes (after a delivery under way) and
+    /// the engine stops following inputs for it; inputs sent from now on wait for the next run.
+    func endLiveInputs(_ id: TaskID, _ inbox: LiveInbox) {
+        inbox.close()
+        let removed = state.withLock { state in
+            guard let entry = state.active[id], entry.live === inbox else { return false }
+            state.active[id]?.live = nil
+            return true
+        }
+        if removed { liveRunsChanged.ring() }
+    }
+}
+
+/// The inputs a running agent takes live: a stream the runner reads, and the flags that coalesce
+/// deliveries to one at a time and close the inbox when the runner takes no more.
 final class LiveInbox: Sendable {
     private let continuation: AsyncStream<TaskInput>.Continuation
-    /// `(delivering, asked again meanwhile)`.
-    private let flags = Mutex((false, false))
+    private let flags = Mutex(Flags())
+
+    private struct Flags {
+        /// A delivery is under way: its inputs are being marked delivered and handed over.
+        var delivering = false
+        /// Another delivery was asked for meanwhile.
+        var askedAgain = false
+        /// The runner takes no more inputs (``close()``).
+        var closed = false
+    }
 
     /// An inbox and the stream its runner reads.
     static func make() -> (LiveInbox, AsyncStream<TaskInput>) {
@@ -100,27 +122,41 @@ final class LiveInbox: Sendable {
         self.continuation = continuation
     }
 
-    /// Whether the caller is to deliver now (else the one delivering goes round once more).
+    /// Whether the caller is to deliver now (else the one delivering goes round once more, or the
+    /// inbox is closed and the inputs wait for the next run).
     func begin() -> Bool {
         flags.withLock { flags in
-            if flags.0 {
-                flags.1 = true
+            if flags.closed { return false }
+            if flags.delivering {
+                flags.askedAgain = true
                 return false
             }
-            flags.0 = true
+            flags.delivering = true
             return true
         }
     }
 
-    /// Whether the deliverer must go round again; otherwise it is done.
+    /// Whether the deliverer must go round again; otherwise it is done. A delivery that finds the
+    /// inbox closed ends the stream after the inputs it handed over.
     func again() -> Bool {
         flags.withLock { flags in
-            if flags.1 {
-                flags.1 = false
+            if flags.askedAgain, !flags.closed {
+                flags.askedAgain = false
                 return true
             }
-            flags.0 = false
+            flags.delivering = false
+            if flags.closed { continuation.finish() }
             return false
+        }
+    }
+
+    /// Takes no more inputs: the stream ends now, or, while a delivery is under way, once that
+    /// delivery has handed its inputs over. Marking and handing over happen inside one delivery,
+    /// so an input marked `delivered_live` is always in the stream before it ends.
+    func close() {
+        flags.withLock { flags in
+            flags.closed = true
+            if !flags.delivering { continuation.finish() }
         }
     }
 

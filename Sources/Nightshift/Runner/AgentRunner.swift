@@ -148,22 +148,27 @@ public struct RunContext: Sendable {
     private let emitEvent: @Sendable (String, JSONValue) -> Void
     private let reportProcess: @Sendable (Int32?) -> Void
     private let reportQuota: @Sendable (JSONValue) -> Void
+    private let endLive: @Sendable () -> Void
     /// Where the runner logs (at debug; the daemon decides what is shown).
     public let logger: Logger
     /// For a runner that takes live input (``AgentRunner/takesLiveInput(_:)``): the inputs sent to
-    /// the task while it runs, already marked delivered, in order; it ends with the run.
+    /// the task while it runs, already marked delivered, in order; it ends with the run, or after
+    /// ``endLiveInputs()``.
     public let liveInputs: AsyncStream<TaskInput>?
 
     /// Creates a context. `emit` receives events in order; `process` hears the agent's pid;
-    /// `quota` hears the provider's quota status.
+    /// `quota` hears the provider's quota status. With `liveInputs`, `endLiveInputs` must end them
+    /// once the inputs already handed over are in the stream (see ``endLiveInputs()``).
     public init(
         logger: Logger,
         emit: @escaping @Sendable (String, JSONValue) -> Void,
         process: @escaping @Sendable (Int32?) -> Void = { _ in },
         quota: @escaping @Sendable (JSONValue) -> Void = { _ in },
-        liveInputs: AsyncStream<TaskInput>? = nil
+        liveInputs: AsyncStream<TaskInput>? = nil,
+        endLiveInputs: @escaping @Sendable () -> Void = {}
     ) {
         self.liveInputs = liveInputs
+        self.endLive = endLiveInputs
         self.logger = logger
         self.emitEvent = emit
         self.reportProcess = process
@@ -178,6 +183,14 @@ public struct RunContext: Sendable {
     /// Reports the agent's process id (or `nil` once it exited), for status displays.
     public func processStarted(_ pid: Int32?) {
         reportProcess(pid)
+    }
+
+    /// Tells the engine that this run takes no more live input (its agent will read no more):
+    /// ``liveInputs`` then ends after the inputs already handed over, a delivery under way
+    /// included, and inputs sent from now on wait in the inbox for the next run, which takes them
+    /// by resume. Called more than once, or without live input, it does nothing more.
+    public func endLiveInputs() {
+        endLive()
     }
 
     /// Reports the provider's quota status as the agent CLI printed it (utilization, window,

@@ -31,6 +31,11 @@ protocol AgentCLIDialect: Sendable {
     static func interpreter(_ settings: Settings, common: AgentCLISettings, limits: CommandLimits) -> Interpreter
     /// How a run whose process ended (not cancelled) went.
     static func outcome(_ report: ProcessReport<Interpreter>, settings: Settings) -> RunOutcome
+    /// How runs with these settings take live input, if they do: the stdin line (without its
+    /// newline) of an input sent to the running task. Stdin then stays open after the prompt, and
+    /// at the end of the CLI's first turn (its first `result` event) the run takes no more inputs
+    /// and stdin closes once those handed over are written.
+    static func liveInputLine(_ settings: Settings) -> (@Sendable (TaskInput) -> String)?
 }
 
 /// An interpreter of an agent CLI's JSON stream: it also knows the session id and usage seen so
@@ -75,6 +80,9 @@ struct AgentCLISettings: Sendable, Hashable {
 extension AgentCLIDialect {
     /// Nothing: the dialect hands the CLI no command back into Nightshift.
     static func needsNightshift(_ settings: Settings, request: RunRequest) -> String? { nil }
+
+    /// None by default: inputs wait for the run to end and are delivered by resuming the session.
+    static func liveInputLine(_ settings: Settings) -> (@Sendable (TaskInput) -> String)? { nil }
 
     /// A `--flag=value` token: one argv entry, so a value can never be read as a flag.
     static func flag(_ name: String, _ value: String) -> String {

@@ -85,10 +85,16 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
         // first: keep more of it than the 2 KiB a command's failure quotes.
         var limits = self.limits
         limits.stderrTailBytes = max(limits.stderrTailBytes, Self.stderrBytes)
-        let execution = CommandExecution(
+        var execution = CommandExecution(
             invocation: invocation, prompt: stdin,
             interpreter: Dialect.interpreter(settings.own, common: settings.common, limits: limits),
             killGrace: killGrace, limits: limits, context: Self.routingQuota(context))
+        if let liveLine = Dialect.liveInputLine(settings.own) {
+            let live = Self.liveInputs(context)
+            execution.liveInputs = live.inputs
+            execution.liveLine = liveLine
+            execution.context = Self.routingQuota(context, atResult: live.end)
+        }
         let report: ProcessReport<Dialect.Interpreter>
         do {
             report = try await execution.run()
@@ -102,14 +108,17 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     }
 
     /// `context`, with the interpreter's quota statuses sent to ``RunContext/quotaObserved(_:)``
-    /// instead of the task's log: a quota that allows is not news.
-    static func routingQuota(_ context: RunContext) -> RunContext {
+    /// instead of the task's log (a quota that allows is not news), and `atResult` called after
+    /// each `result` event.
+    static func routingQuota(_ context: RunContext, atResult: @escaping @Sendable () -> Void = {}) -> RunContext {
         RunContext(
             logger: context.logger,
             emit: { type, data in
                 if type == AgentEventData.quotaSignal { context.quotaObserved(data) } else { context.emit(type, data) }
+                if type == "result" { atResult() }
             },
-            process: context.processStarted, quota: context.quotaObserved)
+            process: context.processStarted, quota: context.quotaObserved,
+            liveInputs: context.liveInputs, endLiveInputs: { context.endLiveInputs() })
     }
 
     /// Whether the CLI resolves in the agent's `PATH`, where, and its `--version` (5 s at most).

@@ -6,7 +6,8 @@ import Nightshift
 /// outcome, usage and cost from the final `result` line.
 ///
 /// Config keys beyond the shared ones (``AgentCLISettings``): `max_turns`, `permission_mode`,
-/// `allowed_tools`, `disallowed_tools`, `append_system_prompt`, `mcp_config`, `nightshift_tools`.
+/// `allowed_tools`, `disallowed_tools`, `append_system_prompt`, `mcp_config`, `nightshift_tools`, `input`
+/// (see ``liveInputLine(_:)``).
 enum ClaudeCode: AgentCLIDialect {
     /// The values `permission_mode` accepts: those of `claude --permission-mode`.
     static let permissionModes = ["default", "acceptEdits", "plan", "auto", "dontAsk", "bypassPermissions"]
@@ -27,6 +28,8 @@ enum ClaudeCode: AgentCLIDialect {
         var mcpConfig: String?
         /// `nightshift_tools`: whether the agent gets Nightshift's MCP tools (``NightshiftTools``).
         var nightshiftTools = false
+        /// `input = "live"`: inputs sent to the running task reach it on stdin (`--input-format=stream-json`).
+        var liveInput = false
     }
 
     /// The stream reader.
@@ -47,6 +50,7 @@ enum ClaudeCode: AgentCLIDialect {
         settings.appendSystemPrompt = try reader.string("append_system_prompt")
         settings.mcpConfig = try mcpConfig(&reader)
         settings.nightshiftTools = try reader.bool("nightshift_tools") ?? false
+        settings.liveInput = try reader.choice("input", inputModes) == "live"
         return settings
     }
 
@@ -69,13 +73,15 @@ enum ClaudeCode: AgentCLIDialect {
         }
     }
 
-    /// `-p --output-format=stream-json --verbose`, then one `--flag=value` token per setting (so a
-    /// value starting with `--` is never read as a flag), `--resume=<id>` when resuming, then
-    /// `extra_args`. Stdin carries the prompt, or the continuation prompt when resuming.
+    /// `-p --output-format=stream-json --verbose` (and `--input-format=stream-json` for live input),
+    /// then one `--flag=value` token per setting (so a value starting with `--` is never read as a
+    /// flag), `--resume=<id>` when resuming, then `extra_args`. Stdin carries the prompt, or the
+    /// continuation prompt when resuming (for live input as a user-message line).
     static func invocation(
         _ settings: Settings, common: AgentCLISettings, request: RunRequest, resume: ResumeContext?
     ) -> (arguments: [String], stdin: String) {
         var arguments = ["-p", flag("--output-format", "stream-json"), "--verbose"]
+        if settings.liveInput { arguments.append(flag("--input-format", "stream-json")) }
         if let model = common.model { arguments.append(flag("--model", model)) }
         if let maxTurns = settings.maxTurns { arguments.append(flag("--max-turns", String(maxTurns))) }
         if let budget = request.remainingBudgetUSD { arguments.append(flag("--max-budget-usd", dollars(budget))) }
@@ -93,7 +99,7 @@ enum ClaudeCode: AgentCLIDialect {
         // A session stopped at a deferred call resumes at that call, with no new prompt: its hook
         // fires again and now has the person's decision (and the messages that came with it).
         if resume != nil, request.approvals?.resumesCall != nil { return (arguments, "") }
-        return (arguments, resume?.continuationPrompt ?? request.prompt)
+        return (arguments, stdinText(resume?.continuationPrompt ?? request.prompt, settings: settings))
     }
 
     /// A dollar amount in plain decimal notation (never an exponent), at most 6 decimals.
