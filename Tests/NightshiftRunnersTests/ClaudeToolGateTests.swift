@@ -113,6 +113,22 @@ struct ClaudeToolGateTests {
         return (fake.config([:], environment: environment), environment)
     }
 
+    /// A Claude Code runner whose hook is the built `nightshift`.
+    static func runner(_ environment: [String: String]) -> AgentCLIRunner<ClaudeCode> {
+        AgentCLIRunner<ClaudeCode>(
+            killGrace: .seconds(2), limits: CommandLimits(), environment: environment, nightshiftExecutable: NightshiftBinary.url.path)
+    }
+
+    /// Attempt 2 resuming `session` at the deferred call `call`, which `decision` decides.
+    static func resumed(
+        _ config: JSONValue, _ dir: TempDir, session: String, call: String, _ decision: ToolApprovals.Decision
+    ) -> RunRequest {
+        var request = Fixture.request(
+            config: config, directory: dir.url, runner: .claudeCode, attempt: 2, resume: ResumeContext(sessionID: session, fromAttempt: 1))
+        request.approvals = ToolApprovals(calls: [call: decision], resumesCall: call)
+        return request
+    }
+
     static func hooks(_ dir: TempDir) throws -> [JSONValue] {
         try (dir.read("hooks.jsonl") ?? "").split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
     }
@@ -122,8 +138,7 @@ struct ClaudeToolGateTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let (config, environment) = Self.agent("hooked_bash", dir)
-        let runner = AgentCLIRunner<ClaudeCode>(
-            killGrace: .seconds(2), limits: CommandLimits(), environment: environment, nightshiftExecutable: NightshiftBinary.url.path)
+        let runner = Self.runner(environment)
         var request = Fixture.request(config: config, prompt: "print the probe", directory: dir.url, runner: .claudeCode)
         request.approvals = ToolApprovals()
         let first = try await runner.run(request, context: EventRecorder().context)
@@ -139,12 +154,7 @@ struct ClaudeToolGateTests {
         #expect(try Self.hooks(dir).map { $0["output"]?["permissionDecision"] } == ["defer"])
 
         // Approved: the session resumes at the call with no prompt, and the hook now allows it.
-        var resumed = Fixture.request(
-            config: config, directory: dir.url, runner: .claudeCode, attempt: 2,
-            resume: ResumeContext(sessionID: "7d1c2f0e-5b9a-4c3e-8f21-6a4e0b9d3c71", fromAttempt: 1))
-        resumed.approvals = ToolApprovals(
-            calls: ["toolu_01AYmzQsLpv4eaMXPvmWem35": .init(kind: .approve, text: "fine", sender: "alice")],
-            resumesCall: "toolu_01AYmzQsLpv4eaMXPvmWem35")
+        let resumed = Self.resumed(config, dir, session: "7d1c2f0e-5b9a-4c3e-8f21-6a4e0b9d3c71", call: "toolu_01AYmzQsLpv4eaMXPvmWem35", .init(kind: .approve, text: "fine", sender: "alice"))
         let second = try await runner.run(resumed, context: EventRecorder().context)
         #expect(second.resolution == .succeeded, "\(second)")
         #expect(second.result == "The command printed realmkeeper-defer-probe.")
@@ -159,17 +169,11 @@ struct ClaudeToolGateTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let (config, environment) = Self.agent("hooked_bash", dir)
-        let runner = AgentCLIRunner<ClaudeCode>(
-            killGrace: .seconds(2), limits: CommandLimits(), environment: environment, nightshiftExecutable: NightshiftBinary.url.path)
+        let runner = Self.runner(environment)
         var request = Fixture.request(config: config, directory: dir.url, runner: .claudeCode)
         request.approvals = ToolApprovals()
         #expect(try await runner.run(request, context: EventRecorder().context).resolution == .waiting)
-        var resumed = Fixture.request(
-            config: config, directory: dir.url, runner: .claudeCode, attempt: 2,
-            resume: ResumeContext(sessionID: "7d1c2f0e-5b9a-4c3e-8f21-6a4e0b9d3c71", fromAttempt: 1))
-        resumed.approvals = ToolApprovals(
-            calls: ["toolu_01AYmzQsLpv4eaMXPvmWem35": .init(kind: .reject, text: "no network calls", sender: "bob")],
-            resumesCall: "toolu_01AYmzQsLpv4eaMXPvmWem35")
+        let resumed = Self.resumed(config, dir, session: "7d1c2f0e-5b9a-4c3e-8f21-6a4e0b9d3c71", call: "toolu_01AYmzQsLpv4eaMXPvmWem35", .init(kind: .reject, text: "no network calls", sender: "bob"))
         let events = EventRecorder()
         let second = try await runner.run(resumed, context: events.context)
         #expect(second.resolution == .succeeded)
@@ -188,8 +192,7 @@ struct ClaudeToolGateTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let (config, environment) = Self.agent("hooked_question", dir)
-        let runner = AgentCLIRunner<ClaudeCode>(
-            killGrace: .seconds(2), limits: CommandLimits(), environment: environment, nightshiftExecutable: NightshiftBinary.url.path)
+        let runner = Self.runner(environment)
         var request = Fixture.request(config: config, directory: dir.url, runner: .claudeCode)
         request.approvals = ToolApprovals()
         let first = try await runner.run(request, context: EventRecorder().context)
@@ -199,12 +202,7 @@ struct ClaudeToolGateTests {
         #expect(wait.options == ["A) First", "B) Second"])
         #expect(wait.toolUseID == "toolu_01JkxcSGCS4MbwVoLXJjaUBt")
 
-        var resumed = Fixture.request(
-            config: config, directory: dir.url, runner: .claudeCode, attempt: 2,
-            resume: ResumeContext(sessionID: "fa101fdf-8852-4750-bc8d-e74026fa3ea7", fromAttempt: 1))
-        resumed.approvals = ToolApprovals(
-            calls: ["toolu_01JkxcSGCS4MbwVoLXJjaUBt": .init(kind: .answer, text: "B) Second", sender: "alice")],
-            resumesCall: "toolu_01JkxcSGCS4MbwVoLXJjaUBt")
+        let resumed = Self.resumed(config, dir, session: "fa101fdf-8852-4750-bc8d-e74026fa3ea7", call: "toolu_01JkxcSGCS4MbwVoLXJjaUBt", .init(kind: .answer, text: "B) Second", sender: "alice"))
         let events = EventRecorder()
         let second = try await runner.run(resumed, context: events.context)
         #expect(second.resolution == .succeeded)
