@@ -166,7 +166,7 @@ struct PostgresServeTests {
             // The other node rescues the run once its lease expires, and kills what is left of it.
             let done = try await eventually(timeout: .seconds(60)) { try await store.task(id)?.state == .done }
             #expect(done, "\(daemons[1 - holder].output)")
-            #expect(try await eventually(timeout: .seconds(5)) { AgentProcesses.of(run: run.id).isEmpty }, "no process of the lost run remains")
+            #expect(try await eventually(timeout: .seconds(20)) { AgentProcesses.of(run: run.id).isEmpty }, "no process of the lost run remains")
             let task = try #require(try await store.task(id))
             #expect(task.result == "ran" && task.failures == 0 && task.interruptions == 1)
             #expect(try await store.runs(task: id).map(\.outcome) == ["lost", "succeeded"])

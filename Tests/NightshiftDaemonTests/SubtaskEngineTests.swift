@@ -84,8 +84,8 @@ struct SubtaskEngineTests {
             let child = try #require(try await store.children(of: id, workspace: nil).first)
             _ = try await engine.transition(id, .cancel)
             #expect(try await store.task(child.id)?.state == .cancelled)
-            #expect(try await eventually(timeout: .seconds(5)) { try await store.runs(task: child.id).last?.finishedAt != nil })
-            #expect(try await eventually(timeout: .seconds(5)) { engine.activeRuns().allSatisfy { $0.taskID != child.id } })
+            #expect(try await eventually(timeout: .seconds(20)) { try await store.runs(task: child.id).last?.finishedAt != nil })
+            #expect(try await eventually(timeout: .seconds(20)) { engine.activeRuns().allSatisfy { $0.taskID != child.id } })
         }
     }
 }

@@ -248,7 +248,7 @@ struct MultiNodeTests {
                 // The engine claims once at start, finds nothing, and then only a ring wakes it.
                 try await Task.sleep(for: .milliseconds(500))
                 let id = try await nodes[0].submit(NewTask(agent: "echo", prompt: "x"), now: Date()).task.id
-                #expect(try await eventually(timeout: .seconds(5)) { try await nodes[0].task(id)?.state == .done })
+                #expect(try await eventually(timeout: .seconds(20)) { try await nodes[0].task(id)?.state == .done })
                 #expect(try await nodes[0].task(id)?.result == "ran")
             }
         }
@@ -271,10 +271,10 @@ struct MultiNodeTests {
                 configuration: EngineConfiguration(nodeID: "node-b", slots: 2, heartbeatInterval: 30, pollInterval: 60), logger: logger)
             try await withServices([engine], logger: logger) {
                 let id = try await nodes[0].submit(NewTask(agent: "live", prompt: "wait"), now: Date()).task.id
-                #expect(try await eventually(timeout: .seconds(5)) { started.withLock { $0 } == id })
+                #expect(try await eventually(timeout: .seconds(20)) { started.withLock { $0 } == id })
                 let receipt = try await nodes[0].addInput(NewInput(kind: .message, text: "from node A", sender: "a"), to: id, now: Date(), workspace: nil)
                 #expect(receipt.task.state == .running)
-                #expect(try await eventually(timeout: .seconds(5)) { try await nodes[0].task(id)?.state == .done })
+                #expect(try await eventually(timeout: .seconds(20)) { try await nodes[0].task(id)?.state == .done })
                 #expect(try await nodes[0].task(id)?.result == "got from node A")
                 #expect(try await nodes[0].inputs(of: id, workspace: nil).map(\.delivery) == [.deliveredLive])
             }

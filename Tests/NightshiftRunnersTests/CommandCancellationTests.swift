@@ -40,7 +40,7 @@ struct CommandCancellationTests {
         )
         #expect(outcome.resolution == .failed(retryable: true))
         #expect(outcome.error == "cancelled")
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(20), "prompt: the agent sleeps 300 s or forever")
         for pid in pids {
             #expect(await eventually(timeout: .seconds(15)) { processIsGone(pid) }, "process \(pid) survived")
         }
@@ -56,7 +56,7 @@ struct CommandCancellationTests {
         )
         #expect(outcome.error == "cancelled")
         #expect(elapsed >= .milliseconds(250))
-        #expect(elapsed < .seconds(5))
+        #expect(elapsed < .seconds(20), "prompt: the agent sleeps 300 s or forever")
         #expect(await eventually(timeout: .seconds(15)) { processIsGone(pids[0]) })
     }
 
@@ -89,7 +89,7 @@ struct CommandCancellationTests {
         let script = "sleep 300 & echo $! > gc.tmp && mv gc.tmp grandchild.pid; echo bye"
         let started = ContinuousClock.now
         let outcome = try await runner.run(Fixture.shell(script, directory: dir.url), context: events.context)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20), "the grandchild sleeps 300 s")
         #expect(outcome == .succeeded("bye", usage: RunUsage(exitCode: 0)))
         let grandchild = try #require(await pid(in: dir, "grandchild.pid"))
         #expect(await eventually(timeout: .seconds(15)) { processIsGone(grandchild) }, "grandchild \(grandchild) survived")

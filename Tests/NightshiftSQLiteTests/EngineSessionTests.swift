@@ -57,7 +57,7 @@ struct EngineSessionTests {
         let engine = Self.engine(store, runners: [BuiltinRunner(handlers: ["capped": { request, _ in
             runs.enter(); runs.leave()
             // The first run waits until the second task is queued behind it.
-            _ = await eventually(timeout: .seconds(5)) { gate.withLock { $0 } }
+            _ = await eventually(timeout: .seconds(20)) { gate.withLock { $0 } }
             return .succeeded("ok", usage: RunUsage(costUSD: 1.2))
         }])])
         try await withEngine(engine) { engine in

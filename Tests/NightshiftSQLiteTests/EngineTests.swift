@@ -42,7 +42,7 @@ struct EngineTests {
         try await withEngine(engine) { engine in
             try await Task.sleep(for: .milliseconds(100))
             let id = try await engine.submit(NewTask(agent: "echo", prompt: "hello")).task.id
-            #expect(try await eventually(timeout: .seconds(5)) { try await store.state(of: id) == .done })
+            #expect(try await eventually(timeout: .seconds(20)) { try await store.state(of: id) == .done })
             let task = try #require(try await store.task(id))
             #expect(task.result == "echo: hello")
             let types = try await store.events(task: id, after: 0, limit: 100).map(\.type)
@@ -57,7 +57,7 @@ struct EngineTests {
         let engine = Self.engine(store, handlers: ["chatty": { request, context in
             for index in 0..<50 { context.emit("log", ["n": .int(Int64(index))]) }
             // The first half must be readable before the run ends.
-            let streamed = try await eventually(timeout: .seconds(5)) {
+            let streamed = try await eventually(timeout: .seconds(20)) {
                 try await store.events(task: request.task.id, after: 0, limit: 200).contains { $0.type == "log" }
             }
             seenWhileRunning.withLock { $0 = streamed }
@@ -165,7 +165,7 @@ struct EngineTests {
             let id = try await engine.submit(NewTask(agent: "forever", prompt: "x")).task.id
             #expect(await eventually { started.total == 1 })
             #expect(try await engine.transition(id, .cancel).state == .cancelled)
-            #expect(await eventually(timeout: .seconds(2)) { stopped.total == 1 })
+            #expect(await eventually(timeout: .seconds(20)) { stopped.total == 1 })
             #expect(await eventually { engine.activeRuns().isEmpty })
             #expect(try await store.runs(task: id).map(\.outcome) == ["cancelled"])
             #expect(try await store.state(of: id) == .cancelled)
@@ -198,7 +198,7 @@ struct EngineTests {
             // Another node cancels it (straight in the store): this engine is not told.
             _ = try await store.transition(id, .cancel, now: Date())
             let logged = try await store.events(task: id, after: 0, limit: 10_000).count
-            #expect(await eventually(timeout: .seconds(5)) { stopped.total == 1 }, "the runner was stopped")
+            #expect(await eventually(timeout: .seconds(20)) { stopped.total == 1 }, "the runner was stopped")
             #expect(await eventually { engine.activeRuns().isEmpty })
             let after = try await store.events(task: id, after: 0, limit: 10_000)
             #expect(after.count == logged, "nothing was appended after the cancel")
@@ -236,7 +236,7 @@ struct EngineTests {
         _ = try await store.claim(worker: "node-r", limit: 1, leaseDuration: 3600, now: Date())
         let engine = Self.engine(store, node: "node-r", handlers: ["echo": { _, _ in .succeeded("second life") }])
         let finished = try await withEngine(engine) { _ in
-            try await eventually(timeout: .seconds(5)) { try await store.state(of: id) == .done }
+            try await eventually(timeout: .seconds(20)) { try await store.state(of: id) == .done }
         }
         #expect(finished)
         #expect(try await store.runs(task: id).map(\.outcome) == ["lost", "succeeded"])
@@ -271,7 +271,7 @@ struct EngineTests {
             #expect(await eventually { !engine.activeRuns().isEmpty })
             // Another process (not this engine) cancels the task: only the store knows.
             _ = try await store.transition(id, .cancel, now: Date())
-            #expect(await eventually(timeout: .seconds(3)) { stopped.total == 1 })
+            #expect(await eventually(timeout: .seconds(20)) { stopped.total == 1 })
             #expect(try await store.state(of: id) == .cancelled)
         }
     }

@@ -2,7 +2,7 @@
 /// (checking once more at the deadline). For tests that wait on something asynchronous.
 @discardableResult
 public func eventually(
-    timeout: Duration = .seconds(10), poll: Duration = .milliseconds(10),
+    timeout: Duration = .seconds(30), poll: Duration = .milliseconds(10),
     _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
