@@ -75,7 +75,7 @@ struct CommandCancellationTests {
             runner: CommandRunner(killGrace: .seconds(20)), events: events
         )
         #expect(outcome == .failed("cancelled", retryable: true, usage: RunUsage(exitCode: 0)))
-        #expect(elapsed < .seconds(10))
+        #expect(elapsed < .seconds(15), "the trap exits at once; the kill grace is 20 s")
         #expect(events.events("checkpoint").map(\.data) == [["at": "term"]])
         #expect(events.lines("stdout").first?.utf8.count == 300_000)
         #expect(await eventually(timeout: .seconds(15)) { processIsGone(pids[0]) })
@@ -105,7 +105,7 @@ struct CommandCancellationTests {
         let lines = Atomic<Int>(0)
         let context = RunContext(logger: Logger(label: "test"), emit: { _, _ in lines.add(1, ordering: .relaxed) })
         let outcome = try await runner.run(Fixture.shell(script, directory: dir.url), context: context)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30), "the writer never stops by itself")
         #expect(lines.load(ordering: .relaxed) > 0)
         #expect(outcome.usage.exitCode == 4)
         let grandchild = try #require(await pid(in: dir, "grandchild.pid"))
@@ -124,7 +124,7 @@ struct CommandCancellationTests {
         let script = "/usr/bin/setsid yes escaped & echo $! > gc.tmp && mv gc.tmp escaped.pid; sleep 0.2; echo done"
         let started = ContinuousClock.now
         let outcome = try await runner.run(Fixture.shell(script, directory: dir.url), context: context)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30), "the writer never stops by itself")
         #expect(outcome.resolution == .succeeded)
         // Once the runner closed the pipe, the escaped writer dies of SIGPIPE.
         let escaped = try #require(await pid(in: dir, "escaped.pid"))

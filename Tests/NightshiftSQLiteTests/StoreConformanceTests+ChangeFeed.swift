@@ -56,7 +56,7 @@ extension StoreConformanceTests {
         let value = try await write()
         let events = try await received
         // Without a push the reader reads again only at its timeout (30 s).
-        #expect(ContinuousClock.now - written < .seconds(10), "pushed, not found at the timeout")
+        #expect(ContinuousClock.now - written < .seconds(20), "pushed, not found at the timeout")
         return (events, value)
     }
 
