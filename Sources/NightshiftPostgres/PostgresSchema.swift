@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -73,6 +73,38 @@ enum PostgresSchema {
         WHERE type = 'state' AND data LIKE '%"\(key)"%' AND jsonb_typeof(data::jsonb -> '\(key)') = 'number'
         """
     }
+
+    /// Schedules (issue 18): each fires when next_run_at comes (an index keeps the poll cheap
+    /// whatever their number); a fired task carries its schedule and occurrence.
+    static let v8: [String] = [
+        "ALTER TABLE tasks ADD COLUMN schedule_id TEXT",
+        "ALTER TABLE tasks ADD COLUMN scheduled_for DOUBLE PRECISION",
+        "CREATE INDEX tasks_schedule ON tasks (schedule_id, id) WHERE schedule_id IS NOT NULL",
+        """
+        CREATE TABLE schedules (
+            id TEXT PRIMARY KEY,
+            workspace_id TEXT NOT NULL,
+            name TEXT,
+            cron TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            task TEXT NOT NULL,
+            starts_at DOUBLE PRECISION,
+            ends_at DOUBLE PRECISION,
+            missed TEXT NOT NULL,
+            overlap TEXT NOT NULL,
+            paused BOOLEAN NOT NULL DEFAULT false,
+            next_run_at DOUBLE PRECISION,
+            last_run_at DOUBLE PRECISION,
+            last_task_id TEXT,
+            last_error TEXT,
+            source TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX schedules_name ON schedules (workspace_id, name) WHERE name IS NOT NULL",
+        "CREATE INDEX schedules_due ON schedules (next_run_at) WHERE next_run_at IS NOT NULL",
+    ]
 
     /// A task's own ask policy (issue 17's `on-miss`), read by each run; NULL: its agent's.
     static let v7: [String] = ["ALTER TABLE tasks ADD COLUMN ask TEXT"]

@@ -15,7 +15,7 @@ enum SQLiteRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
         tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth, ask
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for
         """
 
     /// The task with this id, if any (and if it is `workspace`'s, when one is given).
@@ -66,7 +66,9 @@ enum SQLiteRows {
             pendingInputs: row[39],
             parentID: (row[40] as String?).map(TaskID.init(trusted:)),
             subtaskDepth: row[41],
-            ask: (row[42] as String?).flatMap(AskPolicy.init(rawValue:))
+            ask: (row[42] as String?).flatMap(AskPolicy.init(rawValue:)),
+            scheduleID: row[43],
+            scheduledFor: date(row[44])
         )
     }
 

@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -318,6 +318,37 @@ enum SQLiteSchema {
         migrator.registerMigration("v7") { db in
             // A task's own ask policy (issue 17's `on-miss`), read by each run; NULL: its agent's.
             try db.execute(sql: "ALTER TABLE tasks ADD COLUMN ask TEXT")
+        }
+        migrator.registerMigration("v8") { db in
+            // Schedules (issue 18): each fires when next_run_at comes (an index keeps the poll
+            // cheap whatever their number); a fired task carries its schedule and occurrence.
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN schedule_id TEXT;
+                ALTER TABLE tasks ADD COLUMN scheduled_for REAL;
+                CREATE INDEX tasks_schedule ON tasks(schedule_id, id) WHERE schedule_id IS NOT NULL;
+                CREATE TABLE schedules (
+                    id TEXT PRIMARY KEY,
+                    workspace_id TEXT NOT NULL,
+                    name TEXT,
+                    cron TEXT NOT NULL,
+                    timezone TEXT NOT NULL,
+                    task TEXT NOT NULL,
+                    starts_at REAL,
+                    ends_at REAL,
+                    missed TEXT NOT NULL,
+                    overlap TEXT NOT NULL,
+                    paused INTEGER NOT NULL DEFAULT 0,
+                    next_run_at REAL,
+                    last_run_at REAL,
+                    last_task_id TEXT,
+                    last_error TEXT,
+                    source TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE UNIQUE INDEX schedules_name ON schedules(workspace_id, name) WHERE name IS NOT NULL;
+                CREATE INDEX schedules_due ON schedules(next_run_at) WHERE next_run_at IS NOT NULL;
+                """)
         }
         return migrator
     }

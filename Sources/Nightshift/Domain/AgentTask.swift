@@ -69,6 +69,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var subtaskDepth: Int
     /// Its own ask policy, overriding its agent's; `nil`: the agent's.
     public var ask: AskPolicy?
+    /// The schedule that fired it, if one did.
+    public var scheduleID: String?
+    /// The occurrence of the schedule it was fired for.
+    public var scheduledFor: Date?
 
     /// Creates a task value (stores build these from rows).
     public init(
@@ -78,8 +82,10 @@ public struct AgentTask: Sendable, Hashable, Codable {
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
         result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals(),
         interruptions: Int = 0, waitingFor: WaitingFor? = nil, pendingInputs: Int = 0, parentID: TaskID? = nil, subtaskDepth: Int = 0,
-        ask: AskPolicy? = nil
+        ask: AskPolicy? = nil, scheduleID: String? = nil, scheduledFor: Date? = nil
     ) {
+        self.scheduleID = scheduleID
+        self.scheduledFor = scheduledFor
         self.ask = ask
         self.parentID = parentID
         self.subtaskDepth = subtaskDepth

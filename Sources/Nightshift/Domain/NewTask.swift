@@ -52,6 +52,10 @@ public struct NewTask: Sendable, Hashable {
     public var parentID: TaskID?
     /// When the task asks a person before acting; `nil` takes its agent's policy.
     public var ask: AskPolicy?
+    /// The schedule that fires it, if one does (set by the schedule's firing).
+    public var scheduleID: String?
+    /// The occurrence of the schedule it was fired for.
+    public var scheduledFor: Date?
 
     /// Creates a request.
     public init(

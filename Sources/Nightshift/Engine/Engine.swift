@@ -28,6 +28,8 @@ public final class Engine: Service, Sendable {
     public let taskChanges = TaskChangeSignals()
     /// Rung when a run that takes live input starts or ends here (see ``liveInputLoop()``).
     let liveRunsChanged = ChangeSignal()
+    /// Rung when a schedule changes here: the scheduler looks at the fire times again.
+    let schedulesChanged: Doorbell
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -36,6 +38,8 @@ public final class Engine: Service, Sendable {
         /// The last availability report of each workspace's agents (`""` for every workspace's).
         var availability: [String: (reports: [AgentAvailability], at: ContinuousClock.Instant)] = [:]
         var quotas: [String: AgentQuota] = [:]
+        /// Schedules whose task was refused, and when this node tries them again.
+        var scheduleRetries: [String: Date] = [:]
         var stopping = false
         /// Set when graceful shutdown begins: until then, running tasks may finish.
         var drainDeadline: ContinuousClock.Instant?
@@ -64,6 +68,7 @@ public final class Engine: Service, Sendable {
         self.clock = clock
         self.logger = logger
         doorbell = Doorbell(clock: clock)
+        schedulesChanged = Doorbell(clock: clock)
     }
 
     /// Queues a task and wakes the dispatcher.
@@ -215,6 +220,7 @@ public final class Engine: Service, Sendable {
                 group.addTask { await self.heartbeatLoop() }
                 group.addTask { await self.rescueLoop() }
                 group.addTask { await self.wakeLoop() }
+                group.addTask { await self.scheduleLoop() }
                 group.addTask { await self.listenLoop() }
                 group.addTask { await self.workDirectoryLoop() }
                 group.addTask { await self.liveInputLoop() }

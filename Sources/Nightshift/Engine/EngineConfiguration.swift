@@ -15,6 +15,12 @@ public struct EngineConfiguration: Sendable {
     public var rescueInterval: Double
     /// A task waiting longer than this (seconds) for a person is reported as `blocked_stale`.
     public var blockedStaleAfter: Double = 3600
+    /// A schedule's fire time passed by more than this many seconds counts as missed (no node ran
+    /// then): its missed-run policy decides; a later one fires late but fires.
+    public var scheduleMissedGrace: Double = 60
+    /// How long a schedule whose task was refused (an unknown agent, a spent budget) waits before
+    /// this node tries its fire time again, in seconds.
+    public var scheduleRetryDelay: Double = 30
     /// The safety-net poll: the dispatcher looks for work at least this often, in seconds, even
     /// without a wake-up.
     public var pollInterval: Double

@@ -130,6 +130,7 @@ package enum SubmitPlan: Sendable {
             idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD, timeout: new.timeout ?? agent.timeout,
             retry: new.retry ?? agent.retry, availableAt: availableAt, state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
-            parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0, ask: new.ask))
+            parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0, ask: new.ask,
+            scheduleID: new.scheduleID, scheduledFor: new.scheduledFor))
     }
 }

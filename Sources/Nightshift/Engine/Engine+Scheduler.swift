@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+
+/// The scheduler: fires the schedules whose time has come. Every node runs one; the store's
+/// compare-and-set on each fire time lets exactly one node fire each occurrence.
+extension Engine {
+    /// The most due schedules fired in one round.
+    static let scheduleBatch = 200
+
+    /// Fires what is due, then sleeps until the earliest next fire time (at most the poll
+    /// interval: schedules made on other nodes are seen by then) or until a schedule changes here.
+    func scheduleLoop() async {
+        while !Task.isCancelled {
+            var full = false
+            do {
+                full = try await fireDueSchedules() == Self.scheduleBatch
+            } catch {
+                logger.error("firing schedules failed", metadata: ["nightshift.error": "\(error)"])
+            }
+            if full { continue }
+            let now = clock.now
+            var wake = now.addingTimeInterval(configuration.pollInterval)
+            if let due = try? await store.earliestScheduleDue() {
+                let retries = state.withLock { $0.scheduleRetries }
+                // A schedule waiting out a refusal wakes the loop when its retry comes, not before.
+                let next = due > now || retries.isEmpty ? due : retries.values.min() ?? due
+                wake = min(wake, max(next, now))
+            }
+            if wake <= now { continue }
+            await schedulesChanged.wait(until: wake)
+        }
+    }
+
+    /// Fires the schedules due now; answers how many were due.
+    @discardableResult
+    func fireDueSchedules() async throws -> Int {
+        let now = clock.now
+        let due = try await store.dueSchedules(now: now, limit: Self.scheduleBatch)
+        var fired = false
+        for schedule in due {
+            guard let occurrence = schedule.nextRunAt else { continue }
+            let retry = state.withLock { $0.scheduleRetries[schedule.id] }
+            if let retry, retry > now { continue }
+            switch try await store.fireSchedule(schedule.id, occurrence: occurrence, now: clock.now, missedGrace: configuration.scheduleMissedGrace) {
+            case .fired:
+                fired = true
+                state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
+            case .skipped(let reason):
+                state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
+                logger.debug("schedule skipped a fire time", metadata: ["nightshift.schedule": "\(schedule.id)", "nightshift.reason": "\(reason)"])
+            case .refused(let error):
+                state.withLock { $0.scheduleRetries[schedule.id] = now.addingTimeInterval(configuration.scheduleRetryDelay) }
+                logger.warning("schedule's task refused", metadata: ["nightshift.schedule": "\(schedule.id)", "nightshift.error": "\(error.message)"])
+            case .lost:
+                break
+            }
+        }
+        if fired { doorbell.ring() }
+        // Only waiting retries count as not due: the rest fired, skipped or went to another node.
+        return due.count - state.withLock { state in due.filter { state.scheduleRetries[$0.id].map { $0 > now } ?? false }.count }
+    }
+
+    /// Creates a schedule and wakes the scheduler.
+    public func createSchedule(_ new: NewSchedule, source: String = "api") async throws -> Schedule {
+        let schedule = try await store.createSchedule(new, source: source, now: clock.now)
+        schedulesChanged.ring()
+        return schedule
+    }
+
+    /// Replaces a schedule and wakes the scheduler.
+    public func replaceSchedule(_ key: String, with new: NewSchedule, workspace: String?) async throws -> Schedule {
+        let schedule = try await store.replaceSchedule(key, with: new, now: clock.now, workspace: workspace)
+        state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
+        schedulesChanged.ring()
+        return schedule
+    }
+
+    /// Pauses or resumes a schedule and wakes the scheduler.
+    public func pauseSchedule(_ key: String, paused: Bool, workspace: String?) async throws -> Schedule {
+        let schedule = try await store.pauseSchedule(key, paused: paused, now: clock.now, workspace: workspace)
+        schedulesChanged.ring()
+        return schedule
+    }
+
+    /// Submits a schedule's task now and wakes the dispatcher.
+    public func triggerSchedule(_ key: String, workspace: String?) async throws -> SubmitResult {
+        let result = try await store.triggerSchedule(key, now: clock.now, workspace: workspace)
+        if result.inserted { doorbell.ring() }
+        return result
+    }
+}

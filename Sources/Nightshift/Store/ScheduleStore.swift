@@ -1,0 +1,117 @@
+import Foundation
+
+/// Schedules: recurring tasks fired by every node's scheduler, each occurrence exactly once. A
+/// schedule not in `workspace` is not found (`nil`: any workspace, the engine's view). A key is a
+/// schedule's id, or its name in the workspace.
+public protocol ScheduleStore: Sendable {
+    /// Stores a new schedule (`source`: `api` or `config`), its next fire time computed from
+    /// `now`. Throws `invalid_input` naming the field, `conflict` (field `name`) for a name the
+    /// workspace already has.
+    func createSchedule(_ new: NewSchedule, source: String, now: Date) async throws -> Schedule
+    /// The workspace's schedules, by name then id.
+    func schedules(workspace: String?) async throws -> [Schedule]
+    /// The schedule with this key, if any.
+    func schedule(_ key: String, workspace: String?) async throws -> Schedule?
+    /// Replaces what the schedule is (its id, source and history stay), its next fire time
+    /// computed again from `now`. Throws `not_found`, `invalid_input`, `conflict`.
+    func replaceSchedule(_ key: String, with new: NewSchedule, now: Date, workspace: String?) async throws -> Schedule
+    /// Pauses (no next fire time) or resumes (the next fire time after `now`) the schedule.
+    func pauseSchedule(_ key: String, paused: Bool, now: Date, workspace: String?) async throws -> Schedule
+    /// Deletes the schedule; `false` if there was none. Its tasks stay.
+    func deleteSchedule(_ key: String, workspace: String?) async throws -> Bool
+    /// Schedules whose next fire time is at or before `now`, earliest first, at most `limit`.
+    func dueSchedules(now: Date, limit: Int) async throws -> [Schedule]
+    /// The earliest next fire time of any schedule, if any fires at all.
+    func earliestScheduleDue() async throws -> Date?
+    /// Fires the schedule's `occurrence` (its next fire time as the caller read it), in one
+    /// transaction: the next fire time moves on only if it still is `occurrence` (a
+    /// compare-and-set, so of many nodes one fires it), and the task (see ``SchedulePlan``) is
+    /// submitted with it. A submit the store refuses (an unknown agent, a spent budget, a full
+    /// queue) moves nothing: the fire time stays, for a later retry, and the error is kept as the
+    /// schedule's `last_error`.
+    func fireSchedule(_ id: String, occurrence: Date, now: Date, missedGrace: Double) async throws -> ScheduleFireResult
+    /// Submits the schedule's task now, as a firing outside its times would (its next fire time
+    /// does not move). Throws what a submit throws, and `not_found`.
+    func triggerSchedule(_ key: String, now: Date, workspace: String?) async throws -> SubmitResult
+}
+
+/// What ``ScheduleStore/fireSchedule(_:occurrence:now:missedGrace:)`` did.
+public enum ScheduleFireResult: Sendable, Hashable {
+    /// Submitted this task (or found the one an earlier firing of the occurrence submitted).
+    case fired(AgentTask)
+    /// Moved on without a task: a missed time skipped, or an overlap.
+    case skipped(String)
+    /// The store refused the task; nothing moved.
+    case refused(NightshiftError)
+    /// The fire time had moved (another node fired it, or the schedule changed): nothing done.
+    case lost
+}
+
+/// How a schedule fires an occurrence, decided from the schedule as read in the firing's
+/// transaction: both stores compile it.
+package enum SchedulePlan: Sendable, Equatable {
+    /// Submit the task of `occurrence`; then the next fire time is `next`.
+    case fire(occurrence: Date, next: Date?)
+    /// Submit nothing (`reason`); the next fire time is `next`.
+    case skip(reason: String, next: Date?)
+    /// Nothing: the schedule no longer fires at that time.
+    case lost
+
+    /// The plan for `schedule` firing `occurrence` at `now`. Late by more than `missedGrace`
+    /// seconds the occurrence was missed (no node ran): `skip` fires none of the missed times,
+    /// `once` the latest of them; `lastTaskLive` with overlap `skip` skips it.
+    package init(_ schedule: Schedule, occurrence: Date, now: Date, lastTaskLive: Bool, missedGrace: Double) {
+        guard schedule.nextRunAt == occurrence, !schedule.spec.paused else {
+            self = .lost
+            return
+        }
+        let spec = schedule.spec
+        var fireAt = occurrence
+        var next = spec.nextFire(after: occurrence, anchor: schedule.createdAt)
+        if now.timeIntervalSince(occurrence) > missedGrace {
+            next = spec.nextFire(after: now, anchor: schedule.createdAt)
+            if spec.missed == .skip {
+                self = .skip(reason: "missed", next: next)
+                return
+            }
+            // The latest missed time (bounded: an interval of 1 s over a long downtime).
+            var steps = 0
+            while let later = spec.nextFire(after: fireAt, anchor: schedule.createdAt), later <= now, steps < 1_000_000 {
+                fireAt = later
+                steps += 1
+            }
+        }
+        if spec.overlap == .skip, lastTaskLive {
+            self = .skip(reason: "overlap", next: next)
+            return
+        }
+        self = .fire(occurrence: fireAt, next: next)
+    }
+
+    /// The task a firing of `schedule` submits for `occurrence`: its idempotency key is made of
+    /// the two, so a retry of the occurrence cannot submit twice.
+    package static func task(of schedule: Schedule, occurrence: Date) -> NewTask {
+        var task = schedule.spec.task.task(workspace: schedule.spec.workspaceID)
+        task.idempotencyKey = idempotencyKey(schedule: schedule.id, occurrence: occurrence)
+        task.scheduleID = schedule.id
+        task.scheduledFor = occurrence
+        return task
+    }
+
+    /// `schedule:<id>:<occurrence in ms since 1970>`.
+    package static func idempotencyKey(schedule: String, occurrence: Date) -> String {
+        "schedule:\(schedule):\(Int64((occurrence.timeIntervalSince1970 * 1000).rounded()))"
+    }
+}
+
+extension NightshiftError {
+    /// No schedule with this id or name.
+    public static func scheduleNotFound(_ key: String) -> NightshiftError {
+        NightshiftError(.notFound, "no schedule '\(key)'", field: "id")
+    }
+
+    /// The workspace has a schedule of this name already.
+    public static func scheduleNameTaken(_ name: String) -> NightshiftError {
+        NightshiftError(.conflict, "a schedule named '\(name)' exists already", field: "name")
+    }
+}
