@@ -311,4 +311,34 @@ struct MultiNodeTests {
             #expect(try fake.hooks().map { $0["output"]?["permissionDecision"]?.stringValue } == ["defer", "allow"])
         }
     }
+
+    @Test("a schedule every second for 20 s with 3 engines on one database: each occurrence fires exactly once")
+    func scheduleAcrossNodes() async throws {
+        try await TestDatabase.withNodes(3) { nodes in
+            try await nodes[0].saveAgent(Agent(name: "echo", runner: .builtin))
+            var logger = Logger(label: "test.engine")
+            logger.logLevel = .warning
+            let engines = nodes.enumerated().map { index, store in
+                Engine(
+                    store: store, runners: RunnerRegistry([BuiltinRunner(handlers: ["echo": { _, _ in .succeeded("tick") }])]),
+                    configuration: EngineConfiguration(nodeID: "node-\(index)", slots: 4, pollInterval: 60), logger: logger)
+            }
+            let schedule = try await nodes[0].createSchedule(
+                NewSchedule(cron: "@every 1s", task: TaskTemplate(agent: "echo", prompt: "tick")), source: "api", now: Date())
+            let started = Date()
+            try await withServices(engines, logger: logger) {
+                let ran = try await eventually(timeout: .seconds(40)) {
+                    try await nodes[0].schedule(schedule.id, workspace: nil)?.lastRunAt.map { $0.timeIntervalSince(started) >= 20 } ?? false
+                }
+                #expect(ran)
+            }
+            var query = TaskQuery()
+            query.limit = 500
+            let occurrences = try await nodes[0].listTasks(query).tasks.filter { $0.scheduleID == schedule.id }.compactMap(\.scheduledFor).sorted()
+            #expect(occurrences.count >= 20, "\(occurrences.count) occurrences")
+            #expect(Set(occurrences).count == occurrences.count, "each occurrence exactly once")
+            let gaps = zip(occurrences, occurrences.dropFirst()).map { $1.timeIntervalSince($0) }
+            #expect(gaps.allSatisfy { abs($0 - 1) < 0.001 }, "none missed: \(gaps)")
+        }
+    }
 }
