@@ -119,7 +119,7 @@ extension PostgresTaskStore {
     /// The earliest next fire time (see ``ScheduleStore/earliestScheduleDue()``).
     public func earliestScheduleDue() async throws -> Date? {
         try await autocommit { transaction in
-            try await transaction.rows(SQL("SELECT min(next_run_at) AS due FROM schedules")).first
+            try await transaction.rows(SQL("SELECT min(next_run_at) AS due FROM schedules WHERE next_run_at IS NOT NULL")).first
                 .flatMap { try $0["due"].decode(Double?.self) }.map(Date.init(timeIntervalSince1970:))
         }
     }

@@ -137,7 +137,7 @@ extension SQLiteTaskStore {
     /// The earliest next fire time (see ``ScheduleStore/earliestScheduleDue()``).
     public func earliestScheduleDue() async throws -> Date? {
         try await read { db in
-            try Double.fetchOne(db.cachedStatement(sql: "SELECT min(next_run_at) FROM schedules")).map(Date.init(timeIntervalSince1970:))
+            try Double.fetchOne(db.cachedStatement(sql: "SELECT min(next_run_at) FROM schedules WHERE next_run_at IS NOT NULL")).map(Date.init(timeIntervalSince1970:))
         }
     }
 

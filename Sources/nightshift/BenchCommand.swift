@@ -21,7 +21,13 @@ struct BenchCommand: AsyncParsableCommand {
 
             W4: claim cost with N tasks queued, for each N in --queued; the cost must not grow with N.
 
-            W5: --question-tasks tasks that each ask one question, answered by a client as soon as it sees             the question: latency from the answer to the agent receiving it, delivered live to a running             agent and by resuming a waiting one, measured separately.
+            W5: --question-tasks tasks that each ask one question, answered by a client as soon as it sees \
+            the question: latency from the answer to the agent receiving it, delivered live to a running \
+            agent and by resuming a waiting one, measured separately.
+
+            W6: --due-schedules schedules due at the same instant: time for the scheduler to fire them all; \
+            the cost of an idle scheduler poll with --due-schedules and with --idle-schedules schedules (it \
+            must not grow); the fire lag of a schedule firing every second for --lag-seconds seconds (p50, p99).
 
             P: the agent stream parser's throughput on 50 MB of Claude Code stream lines.
 
@@ -55,10 +61,19 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W5 task count (each way of delivery).")
     var questionTasks: Int = 1000
 
+    @Option(help: "W6 schedules due at the same instant.")
+    var dueSchedules: Int = 10_000
+
+    @Option(help: "W6 schedules for the idle poll (none due).")
+    var idleSchedules: Int = 100_000
+
+    @Option(help: "W6 seconds of a schedule firing every second, for its fire lag.")
+    var lagSeconds: Int = 60
+
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, W5, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, W5, W6, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -74,8 +89,11 @@ struct BenchCommand: AsyncParsableCommand {
     var clients: Int = 8
 
     func validate() throws {
-        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0, questionTasks > 0 else {
-            throw ValidationError("--tasks, --slots, --latency-tasks, --question-tasks and --submitters must be ≥ 1")
+        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0, questionTasks > 0, dueSchedules > 0, lagSeconds > 0 else {
+            throw ValidationError("--tasks, --slots, --latency-tasks, --question-tasks, --submitters, --due-schedules and --lag-seconds must be ≥ 1")
+        }
+        guard idleSchedules >= dueSchedules else {
+            throw ValidationError("--idle-schedules: expected at least --due-schedules (\(dueSchedules)), got \(idleSchedules)")
         }
         guard queuedSizes != nil else { throw ValidationError("--queued: expected comma-separated integers ≥ 1, e.g. 1000,100000") }
         guard nodes >= 1 else { throw ValidationError("--nodes: expected an integer ≥ 1, got \(nodes)") }
@@ -122,6 +140,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W5") {
             emit(try await bench.w5(tasks: questionTasks, slots: slots))
+        }
+        if selected.contains("W6") {
+            emit(try await bench.w6(due: dueSchedules, idle: idleSchedules, lagSeconds: lagSeconds, slots: slots))
         }
         if selected.contains("P") {
             // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.

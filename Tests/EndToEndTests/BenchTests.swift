@@ -50,6 +50,26 @@ struct BenchTests {
         }
     }
 
+    @Test("bench W6 fires every due schedule, measures idle polls with few and many schedules, and the lag of a schedule every second")
+    func schedules() async throws {
+        let result = try await Self.run([
+            "bench", "--workloads", "W6", "--due-schedules", "200", "--idle-schedules", "2000", "--lag-seconds", "3",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        try #require(lines.count == 1, "W6: \(result.stdout)")
+        let w6 = lines[0]
+        #expect(w6["workload"] == "W6" && w6["due_schedules"] == 200 && w6["idle_schedules"] == 2000)
+        #expect((w6["fire_all_s"]?.doubleValue ?? 0) > 0 && (w6["fire_per_s"]?.doubleValue ?? 0) > 0, "\(w6)")
+        #expect((w6["idle_poll_ms_few"]?.doubleValue ?? 0) > 0 && (w6["idle_poll_ms_many"]?.doubleValue ?? 0) > 0, "\(w6)")
+        let fires = w6["lag_fires"]?.doubleValue ?? 0
+        #expect(fires >= 2 && fires <= 4, "a schedule every second for 3 s: \(w6)")
+        let (p50, p99) = (w6["lag_p50_ms"]?.doubleValue ?? -1, w6["lag_p99_ms"]?.doubleValue ?? -1)
+        #expect(p50 >= 0 && p99 >= p50, "\(w6)")
+        let refused = try await Self.run(["bench", "--workloads", "W6", "--due-schedules", "10", "--idle-schedules", "5"])
+        #expect(refused.status == 2 && refused.stderr.contains("--idle-schedules"), "\(refused)")
+    }
+
     @Test("bench refuses --nodes without a shared store, and a malformed --store, naming the option")
     func badOptions() async throws {
         let nodes = try await Self.run(["bench", "--nodes", "3"])

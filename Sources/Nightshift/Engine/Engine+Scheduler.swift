@@ -5,7 +5,7 @@ import Logging
 /// compare-and-set on each fire time lets exactly one node fire each occurrence.
 extension Engine {
     /// The most due schedules fired in one round.
-    static let scheduleBatch = 200
+    public static let scheduleBatch = 200
 
     /// Fires what is due, then sleeps until the earliest next fire time (at most the poll
     /// interval: schedules made on other nodes are seen by then) or until a schedule changes here.
@@ -36,28 +36,48 @@ extension Engine {
     func fireDueSchedules() async throws -> Int {
         let now = clock.now
         let due = try await store.dueSchedules(now: now, limit: Self.scheduleBatch)
-        var fired = false
-        for schedule in due {
-            guard let occurrence = schedule.nextRunAt else { continue }
-            let retry = state.withLock { $0.scheduleRetries[schedule.id] }
-            if let retry, retry > now { continue }
-            switch try await store.fireSchedule(schedule.id, occurrence: occurrence, now: clock.now, missedGrace: configuration.scheduleMissedGrace) {
-            case .fired:
-                fired = true
-                state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
-            case .skipped(let reason):
-                state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
-                logger.debug("schedule skipped a fire time", metadata: ["nightshift.schedule": "\(schedule.id)", "nightshift.reason": "\(reason)"])
-            case .refused(let error):
-                state.withLock { $0.scheduleRetries[schedule.id] = now.addingTimeInterval(configuration.scheduleRetryDelay) }
-                logger.warning("schedule's task refused", metadata: ["nightshift.schedule": "\(schedule.id)", "nightshift.error": "\(error.message)"])
-            case .lost:
-                break
+        let ready = due.filter { schedule in
+            schedule.nextRunAt != nil && !(state.withLock { $0.scheduleRetries[schedule.id] }.map { $0 > now } ?? false)
+        }
+        // Several firings at once, so that they share commits (each is its own transaction).
+        let fired = try await withThrowingTaskGroup(of: Bool.self) { group in
+            var next = ready.makeIterator()
+            for _ in 0..<Self.concurrentFirings {
+                guard let schedule = next.next() else { break }
+                group.addTask { try await self.fire(schedule, now: now) }
             }
+            var any = false
+            while let result = try await group.next() {
+                any = any || result
+                if let schedule = next.next() { group.addTask { try await self.fire(schedule, now: now) } }
+            }
+            return any
         }
         if fired { doorbell.ring() }
         // Only waiting retries count as not due: the rest fired, skipped or went to another node.
         return due.count - state.withLock { state in due.filter { state.scheduleRetries[$0.id].map { $0 > now } ?? false }.count }
+    }
+
+    /// How many schedules one node fires at once.
+    static let concurrentFirings = 16
+
+    /// Fires one due schedule's occurrence; answers whether a task was submitted.
+    private func fire(_ schedule: Schedule, now: Date) async throws -> Bool {
+        guard let occurrence = schedule.nextRunAt else { return false }
+        switch try await store.fireSchedule(schedule.id, occurrence: occurrence, now: clock.now, missedGrace: configuration.scheduleMissedGrace) {
+        case .fired:
+            state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
+            return true
+        case .skipped(let reason):
+            state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
+            logger.debug("schedule skipped a fire time", metadata: ["nightshift.schedule": "\(schedule.id)", "nightshift.reason": "\(reason)"])
+        case .refused(let error):
+            state.withLock { $0.scheduleRetries[schedule.id] = now.addingTimeInterval(configuration.scheduleRetryDelay) }
+            logger.warning("schedule's task refused", metadata: ["nightshift.schedule": "\(schedule.id)", "nightshift.error": "\(error.message)"])
+        case .lost:
+            break
+        }
+        return false
     }
 
     /// Creates a schedule and wakes the scheduler.
