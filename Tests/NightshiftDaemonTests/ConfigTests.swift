@@ -150,6 +150,8 @@ import Testing
         (agentHeader + "command = [\"x\"]\nask = \"sometimes\"\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found \"sometimes\" (a string)"),
         (agentHeader + "command = [\"x\"]\nask = true\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found true (a boolean)"),
         (agentHeader + "command = [\"x\"]\nask = \"on-miss\"\n", "agents.build.ask", "needs a runner with a tool-approval hook"),
+        (agentHeader + "command = [\"x\"]\nstall_timeout = \"soon\"\n", "agents.build.stall_timeout", "expected a duration > 0 like \"30m\""),
+        (agentHeader + "command = [\"x\"]\nstall_timeout = 0\n", "agents.build.stall_timeout", "expected a duration > 0 like \"30m\", \"1h30m\" or a whole number of seconds, found 0 (an integer)"),
         ("[subtasks]\nmax_depth = -1\n", "subtasks.max_depth", "expected an integer ≥ 0, found -1 (an integer)"),
         ("[subtasks]\nmax_children = \"many\"\n", "subtasks.max_children", "expected an integer ≥ 0, found \"many\" (a string)"),
         ("[subtasks]\ndepth = 3\n", "subtasks.depth", "unknown key; expected one of max_children, max_depth"),

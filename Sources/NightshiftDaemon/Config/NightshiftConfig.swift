@@ -21,6 +21,7 @@ import Nightshift
 /// runner = "command"
 /// command = ["/usr/local/bin/build-agent", "--quiet"]
 /// timeout = "30m"
+/// stall_timeout = "10m"
 /// ask = "always"
 /// ```
 public struct NightshiftConfig: Sendable, Hashable {
@@ -107,7 +108,8 @@ public struct NightshiftConfig: Sendable, Hashable {
 
     /// The keys of an agent section that are not its runner's config.
     private static let agentKeys = [
-        "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner", "timeout",
+        "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner",
+        "stall_timeout", "timeout",
     ]
 
     /// Builds and validates the agent in `[agents.NAME]`. For `command` agents the section's other
@@ -134,6 +136,7 @@ public struct NightshiftConfig: Sendable, Hashable {
             config: .object(config),
             concurrency: try section.value("concurrency", .positiveInteger),
             timeout: try section.value("timeout", .positiveDuration),
+            stallTimeout: try section.value("stall_timeout", .positiveDuration),
             retry: RetryPolicy(
                 maxAttempts: try section.value("max_attempts", .positiveInteger) ?? defaults.maxAttempts,
                 initialBackoff: try section.value("initial_backoff", .duration) ?? defaults.initialBackoff,
