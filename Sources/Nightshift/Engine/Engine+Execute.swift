@@ -68,6 +68,9 @@ extension Engine {
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
+            // A run of a lane held its place until this settle committed: the dispatcher, rung as the
+            // run ended, may have found the lane still full; another task of it may start now.
+            if case .settled = result, task.lane != nil { doorbell.ring() }
             // A subtask that ended may be the last its parent waits for.
             if case .settled(let state) = result, state.isTerminal, task.parentID != nil { await wakeDue() }
             // A task that waits for subtasks which have all ended already wakes at once.
