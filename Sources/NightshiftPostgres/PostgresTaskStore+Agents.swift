@@ -66,9 +66,7 @@ extension PostgresTaskStore {
 
     /// Sets (or with `nil` removes) the concurrency limit of a lane of `workspace`.
     public func setLaneLimit(_ lane: String, concurrency: Int?, workspace: String) async throws {
-        if let concurrency, concurrency < 1 {
-            throw NightshiftError.invalid("concurrency", "expected an integer ≥ 1, got \(concurrency)")
-        }
+        if let concurrency { try Lane.validate(concurrency: concurrency) }
         try await write { transaction in
             if let concurrency {
                 var sql = SQL("INSERT INTO lanes (workspace_id, name, concurrency) VALUES (")

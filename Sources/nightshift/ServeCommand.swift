@@ -127,7 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Saves the agents, then runs the engine and the API on `store` until SIGTERM or SIGINT.
+    /// Saves the agents and the lanes' limits, then runs the engine and the API on `store` until SIGTERM or SIGINT.
     private func serve(
         _ store: any TaskStore, storeName: String, _ directory: DataDirectory, _ runners: RunnerRegistry, _ settings: NightshiftConfig,
         _ listenAddress: ListenAddress, _ logger: Logger
@@ -138,6 +138,9 @@ struct ServeCommand: AsyncParsableCommand {
         // The config file is the source of truth for the agents it defines; others (created
         // through the API) are left alone.
         for agent in settings.agents { try await store.saveAgent(agent) }
+        // Likewise for the lanes it limits: a limit set through the API for a lane the file does
+        // not name stays.
+        for lane in settings.lanes { try await store.setLaneLimit(lane.name, concurrency: lane.concurrency) }
         let authority = try TokenAuthority.load(home: directory.url)
         var engineConfiguration = EngineConfiguration(
             nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,

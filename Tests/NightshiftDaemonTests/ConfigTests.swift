@@ -90,6 +90,27 @@ import Testing
         #expect(defaults.blockedStaleAfter == nil && defaults.agents.first?.ask == .off)
     }
 
+    @Test("an agent's stall_timeout and the lanes' limits load; lanes sorted by name")
+    func stallTimeoutAndLanes() throws {
+        let path = try write("""
+            [agents.build]
+            runner = "command"
+            command = ["make"]
+            stall_timeout = "10m"
+
+            [lanes.gpu]
+            concurrency = 2
+
+            [lanes.deploys]
+            concurrency = 1
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try NightshiftConfig.load(path: path, required: true)
+        #expect(config.agents.map(\.stallTimeout) == [600])
+        #expect(config.lanes == [Lane(name: "deploys", concurrency: 1), Lane(name: "gpu", concurrency: 2)])
+        #expect(try NightshiftConfig(toml: "", path: "x").lanes.isEmpty)
+    }
+
     @Test func serverConnectionLimits() throws {
         let config = try NightshiftConfig(toml: "[server]\nidle_timeout = \"5s\"\nmax_connections = 64\n", path: "nightshift.toml")
         #expect(config.connectionLimits == ConnectionLimits(idleTimeout: 5, maxConnections: 64))
@@ -150,6 +171,15 @@ import Testing
         (agentHeader + "command = [\"x\"]\nask = \"sometimes\"\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found \"sometimes\" (a string)"),
         (agentHeader + "command = [\"x\"]\nask = true\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found true (a boolean)"),
         (agentHeader + "command = [\"x\"]\nask = \"on-miss\"\n", "agents.build.ask", "needs a runner with a tool-approval hook"),
+        (agentHeader + "command = [\"x\"]\nstall_timeout = \"soon\"\n", "agents.build.stall_timeout", "expected a duration > 0 like \"30m\""),
+        (agentHeader + "command = [\"x\"]\nstall_timeout = 0\n", "agents.build.stall_timeout", "expected a duration > 0 like \"30m\", \"1h30m\" or a whole number of seconds, found 0 (an integer)"),
+        ("[lanes.deploys]\nconcurrency = 0\n", "lanes.deploys.concurrency", "expected an integer ≥ 1, found 0 (an integer)"),
+        ("[lanes.deploys]\nconcurrency = 1.5\n", "lanes.deploys.concurrency", "expected an integer ≥ 1, found 1.5 (a float)"),
+        ("[lanes.deploys]\nconcurrency = \"2\"\n", "lanes.deploys.concurrency", "expected an integer ≥ 1, found \"2\" (a string)"),
+        ("[lanes.deploys]\n", "lanes.deploys.concurrency", "missing; expected an integer ≥ 1"),
+        ("[lanes.deploys]\nconcurrency = 1\nlimit = 2\n", "lanes.deploys.limit", "unknown key; expected one of concurrency"),
+        ("[lanes]\ngpu = 2\n", "lanes.gpu", "expected a table, found 2 (an integer)"),
+        ("[lanes.\(String(repeating: "x", count: 129))]\nconcurrency = 1\n", "lanes.\(String(repeating: "x", count: 129))", "the lane's name: expected at most 128 bytes"),
         ("[subtasks]\nmax_depth = -1\n", "subtasks.max_depth", "expected an integer ≥ 0, found -1 (an integer)"),
         ("[subtasks]\nmax_children = \"many\"\n", "subtasks.max_children", "expected an integer ≥ 0, found \"many\" (a string)"),
         ("[subtasks]\ndepth = 3\n", "subtasks.depth", "unknown key; expected one of max_children, max_depth"),
@@ -157,7 +187,7 @@ import Testing
         ("[server]\nblocked_stale_after = -5\n", "server.blocked_stale_after", "found -5 (an integer)"),
         ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
         ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1 to 64 characters: an ASCII letter or digit"),
-        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, queue, server, subtasks"),
+        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, lanes, queue, server, subtasks"),
         ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of blocked_stale_after, idle_timeout, keep_failed_workdirs, listen, max_connections"),
         ("[server]\nkeep_failed_workdirs = \"a day\"\n", "server.keep_failed_workdirs", "expected a duration like \"30m\""),
         ("[server]\nlisten = \"localhost\"\n", "server.listen", "expected HOST:PORT like \"127.0.0.1:7777\", found \"localhost\" (a string)"),

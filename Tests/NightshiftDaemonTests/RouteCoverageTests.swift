@@ -48,6 +48,10 @@ struct RouteCoverageTests {
             #expect(try await api.request(.PUT, "/v1/agents/tour", body: #"{"runner":"builtin","concurrency":2}"#).status == 200)
             #expect(try await api.request(.DELETE, "/v1/agents/tour").status == 204)
 
+            #expect(try await api.request(.PUT, "/v1/lanes/tour", body: #"{"concurrency":2}"#).status == 200)
+            #expect(try await api.request(.GET, "/v1/lanes").status == 200)
+            #expect(try await api.request(.DELETE, "/v1/lanes/tour").status == 204)
+
             let checkpoint = try #require(try await api.request(
                 .POST, "/v1/checkpoints", body: #"{"schema_version":1,"agent":"echo","phase":"p"}"#).json?["id"]?.stringValue)
             #expect(try await api.request(.GET, "/v1/checkpoints").status == 200)

@@ -8,7 +8,7 @@ struct WorkspaceConformanceTests {
     /// An agent whose every field differs from a default agent's.
     static let fullAgent = Agent(
         workspaceID: "team-a", name: "full", runner: .claudeCode, config: ["model": "opus", "args": ["--x", 1, true, .null]],
-        concurrency: 3, timeout: 12.5, retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.25, maxBackoff: 90),
+        concurrency: 3, timeout: 12.5, stallTimeout: 42, retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.25, maxBackoff: 90),
         budgetUSD: 7.75, spentUSD: 0, injectMemories: true, ask: .always)
 
     @Test("every field of an agent survives the store (a new field is carried by its document)", arguments: StoreKind.allCases)

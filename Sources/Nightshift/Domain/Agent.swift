@@ -51,6 +51,9 @@ public struct Agent: Sendable, Hashable, Codable {
     public var concurrency: Int?
     /// Default per-run timeout in seconds for its tasks; `nil` for none.
     public var timeout: Double?
+    /// Seconds a run may go without reporting an event (an agent CLI's output line) before the
+    /// engine stops it as `stalled` and retries it, resuming its session; `nil` for no watchdog.
+    public var stallTimeout: Double?
     /// Default retry policy for its tasks.
     public var retry: RetryPolicy
     /// The most its runs may cost in total, in USD; `nil` for no limit. Once its runs have spent
@@ -71,6 +74,7 @@ public struct Agent: Sendable, Hashable, Codable {
         config: JSONValue = .object([:]),
         concurrency: Int? = nil,
         timeout: Double? = nil,
+        stallTimeout: Double? = nil,
         retry: RetryPolicy = .default,
         budgetUSD: Double? = nil,
         spentUSD: Double = 0,
@@ -84,6 +88,7 @@ public struct Agent: Sendable, Hashable, Codable {
         self.config = config
         self.concurrency = concurrency
         self.timeout = timeout
+        self.stallTimeout = stallTimeout
         self.retry = retry
         self.budgetUSD = budgetUSD
         self.spentUSD = spentUSD
@@ -91,7 +96,7 @@ public struct Agent: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case workspaceID, name, runner, config, concurrency, timeout, retry, budgetUSD, spentUSD, injectMemories, ask
+        case workspaceID, name, runner, config, concurrency, timeout, stallTimeout, retry, budgetUSD, spentUSD, injectMemories, ask
     }
 
     /// Decodes a stored document. Only the name and the runner are required: every other field
@@ -106,6 +111,7 @@ public struct Agent: Sendable, Hashable, Codable {
             config: try container.decodeIfPresent(JSONValue.self, forKey: .config) ?? defaults.config,
             concurrency: try container.decodeIfPresent(Int.self, forKey: .concurrency),
             timeout: try container.decodeIfPresent(Double.self, forKey: .timeout),
+            stallTimeout: try container.decodeIfPresent(Double.self, forKey: .stallTimeout),
             retry: try container.decodeIfPresent(RetryPolicy.self, forKey: .retry) ?? defaults.retry,
             budgetUSD: try container.decodeIfPresent(Double.self, forKey: .budgetUSD),
             spentUSD: try container.decodeIfPresent(Double.self, forKey: .spentUSD) ?? defaults.spentUSD,
@@ -125,6 +131,7 @@ public struct Agent: Sendable, Hashable, Codable {
         guard config.objectValue != nil else { throw .invalid("config", "expected a JSON object") }
         if let concurrency, concurrency < 1 { throw .invalid("concurrency", "expected an integer ≥ 1, got \(concurrency)") }
         if let timeout, !(timeout > 0 && timeout.isFinite) { throw .invalid("timeout", "expected a duration > 0") }
+        if let stallTimeout, !(stallTimeout > 0 && stallTimeout.isFinite) { throw .invalid("stall_timeout", "expected a duration > 0") }
         if let budgetUSD, !(budgetUSD > 0 && budgetUSD.isFinite) { throw .invalid("budget_usd", "expected a number of USD > 0") }
         try retry.validate()
         try ask.validate(field: "ask", runner: runner)

@@ -113,7 +113,7 @@ public struct NewTask: Sendable, Hashable {
         }
         guard payload.objectValue != nil else { throw .invalid("payload", "expected a JSON object") }
         guard priority >= 0 else { throw .invalid("priority", "expected an integer ≥ 0, got \(priority)") }
-        if let lane { try Self.checkKey(lane, field: "lane", required: true) }
+        if let lane { try Lane.validate(name: lane, field: "lane") }
         for label in labels { try Self.checkKey(label, field: "labels", required: true) }
         if let idempotencyKey { try Self.checkKey(idempotencyKey, field: "idempotency_key", required: true, max: 255) }
         if let dedupKey { try Self.checkKey(dedupKey, field: "dedup_key", required: true, max: 255) }

@@ -46,6 +46,8 @@ extension Engine {
         case .threw(let error): outcome = .failed("\(error)", retryable: true)
         case .stopped(.timeout(let seconds)):
             outcome = RunOutcome(resolution: .failed(retryable: true), label: "timed_out", error: "timed out after \(Self.format(seconds))")
+        case .stopped(.stalled(let seconds)):
+            outcome = Self.stalledOutcome(after: seconds)
         case .stopped(.shutdown):
             outcome = .interrupted("released", reason: nil)
         case .stopped(.cancelled):
@@ -66,6 +68,9 @@ extension Engine {
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
+            // A run of a lane held its place until this settle committed: the dispatcher, rung as the
+            // run ended, may have found the lane still full; another task of it may start now.
+            if case .settled = result, task.lane != nil { doorbell.ring() }
             // A subtask that ended may be the last its parent waits for.
             if case .settled(let state) = result, state.isTerminal, task.parentID != nil { await wakeDue() }
             // A task that waits for subtasks which have all ended already wakes at once.
@@ -149,9 +154,12 @@ extension Engine {
                 live.inbox.finish()
             }
         }
+        // Silence counts from the runner's launch; every event the runner reports resets it.
+        let activity = agent.stallTimeout.map { _ in RunActivity(since: clock.now) }
         let context = RunContext(
             logger: logger,
             emit: { type, data in
+                activity?.reported(at: self.clock.now)
                 events.emit(type, data)
                 // Written with the run's next batch, fenced by its lease, so that a retry can
                 // resume the session even when this worker dies before settling.
@@ -180,6 +188,8 @@ extension Engine {
         stop.onStop { running.cancel() }
         // The timeout is a child of this run: it stops the run when it fires, and is cancelled
         // when the runner returns first. It counts on the engine's clock from the run's start.
+        // The stall watchdog, another child, stops the run once it has reported nothing for the
+        // agent's stall timeout.
         enum Waited: Sendable {
             case ran(Ending?)
             case timerEnded
@@ -190,6 +200,12 @@ extension Engine {
                 group.addTask {
                     let deadline = claimed.run.startedAt.addingTimeInterval(timeout)
                     if (try? await self.clock.sleep(until: deadline)) != nil { stop.stop(.timeout(timeout)) }
+                    return .timerEnded
+                }
+            }
+            if let stall = agent.stallTimeout, let activity {
+                group.addTask {
+                    await self.watchForStall(activity, seconds: stall, stop: stop)
                     return .timerEnded
                 }
             }

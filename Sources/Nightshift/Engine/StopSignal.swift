@@ -4,6 +4,8 @@ import Synchronization
 enum StopReason: Sendable, Hashable {
     /// The run exceeded its timeout.
     case timeout(Double)
+    /// The run reported no event for this many seconds (the agent's stall timeout).
+    case stalled(Double)
     /// A person cancelled the task (the store already ended the run).
     case cancelled
     /// The store says the lease is no longer ours.

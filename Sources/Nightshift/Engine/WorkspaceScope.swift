@@ -126,9 +126,34 @@ public struct WorkspaceScope: Sendable {
         try await engine.deleteAgent(named: name, workspace: workspace)
     }
 
-    /// Sets (or with `nil` removes) the concurrency limit of a lane of this workspace.
+    // MARK: Lanes
+
+    /// Sets (or with `nil` removes) the concurrency limit of a lane of this workspace; a bad lane
+    /// name is refused naming `name`. Wakes the dispatcher: a limit raised or removed may let
+    /// queued tasks start at once.
     public func setLaneLimit(_ lane: String, concurrency: Int?) async throws {
+        try Lane.validate(name: lane, field: "name")
         try await store.setLaneLimit(lane, concurrency: concurrency, workspace: workspace)
+        engine.doorbell.ring()
+    }
+
+    /// Removes the concurrency limit of a lane of this workspace; answers whether it had one.
+    public func removeLaneLimit(_ lane: String) async throws -> Bool {
+        try Lane.validate(name: lane, field: "name")
+        guard try await lanes().contains(where: { $0.name == lane && $0.concurrency != nil }) else { return false }
+        try await setLaneLimit(lane, concurrency: nil)
+        return true
+    }
+
+    /// This workspace's lanes that have a limit or running tasks, by name.
+    public func lanes() async throws -> [Lane] {
+        try await store.lanes(workspace: workspace)
+    }
+
+    /// This workspace's lane `name` with its limit and running tasks (no limit and none running
+    /// when it has neither).
+    public func lane(named name: String) async throws -> Lane {
+        try await lanes().first { $0.name == name } ?? Lane(name: name, concurrency: nil)
     }
 
     /// Whether each of this workspace's agents can be started on this node.

@@ -12,6 +12,9 @@ public protocol AgentCatalogue: Sendable {
     func deleteAgent(named name: String, workspace: String) async throws -> Bool
     /// Sets (or with `nil` removes) the concurrency limit of a lane of `workspace`.
     func setLaneLimit(_ lane: String, concurrency: Int?, workspace: String) async throws
+    /// The lanes of `workspace` that have a limit or running tasks, by name, each with its limit
+    /// and how many of its tasks run.
+    func lanes(workspace: String) async throws -> [Lane]
 }
 
 extension AgentCatalogue {

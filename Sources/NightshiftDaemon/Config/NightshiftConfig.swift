@@ -3,7 +3,7 @@ import Nightshift
 
 /// The daemon's settings from its TOML file (`nightshift.toml`): where the API listens, how long
 /// failed tasks' work directories are kept, when a waiting task counts as blocked, how deep the
-/// queue may get, how subtasks may nest, and the agents.
+/// queue may get, how subtasks may nest, the agents and the lanes' limits.
 ///
 /// ```toml
 /// [server]
@@ -21,7 +21,10 @@ import Nightshift
 /// runner = "command"
 /// command = ["/usr/local/bin/build-agent", "--quiet"]
 /// timeout = "30m"
+/// stall_timeout = "10m"
 /// ask = "always"
+/// [lanes.deploys]
+/// concurrency = 1
 /// ```
 public struct NightshiftConfig: Sendable, Hashable {
     /// Where the HTTP API listens (`server.listen`); `nil` when the file does not say.
@@ -41,11 +44,14 @@ public struct NightshiftConfig: Sendable, Hashable {
     public var subtasks = SubtaskLimits()
     /// The agents (`agents.NAME`), sorted by name, each validated.
     public var agents: [Agent]
+    /// The lanes' limits (`lanes.NAME`, each with `concurrency`), sorted by name, in the default
+    /// workspace.
+    public var lanes: [Lane]
 
     /// Creates a configuration; with no arguments, the empty one.
     public init(
         listen: ListenAddress? = nil, keepFailedWorkdirs: Double? = nil, blockedStaleAfter: Double? = nil, queueDepth: Int? = nil,
-        subtasks: SubtaskLimits = SubtaskLimits(), agents: [Agent] = []
+        subtasks: SubtaskLimits = SubtaskLimits(), agents: [Agent] = [], lanes: [Lane] = []
     ) {
         self.listen = listen
         self.keepFailedWorkdirs = keepFailedWorkdirs
@@ -53,6 +59,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         self.queueDepth = queueDepth
         self.subtasks = subtasks
         self.agents = agents
+        self.lanes = lanes
     }
 
     /// Reads the file at `path`. A missing file is the empty configuration unless `required`.
@@ -78,7 +85,7 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// Parses a TOML document; `path` names the file in error messages.
     public init(toml: String, path: String, validate: (Agent) throws(NightshiftError) -> Void = { _ in }) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "queue", "server", "subtasks"])
+        try root.checkKeys(["agents", "lanes", "queue", "server", "subtasks"])
         if let server = try root.section("server") {
             try server.checkKeys(["blocked_stale_after", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections"])
             listen = try server.value("listen", .listenAddress)
@@ -100,6 +107,16 @@ public struct NightshiftConfig: Sendable, Hashable {
         for (name, section) in try root.section("agents")?.sections() ?? [] {
             agents.append(try Self.agent(name: name, section, validate: validate))
         }
+        lanes = []
+        for (name, section) in try root.section("lanes")?.sections() ?? [] {
+            try section.checkKeys(["concurrency"])
+            do {
+                try Lane.validate(name: name, field: "name")
+            } catch {
+                throw section.error(key: "lanes.\(name)", "the lane's name: \(error.message)")
+            }
+            lanes.append(Lane(name: name, concurrency: try section.required("concurrency", .positiveInteger)))
+        }
     }
 
     /// The runner names an agent may use.
@@ -107,7 +124,8 @@ public struct NightshiftConfig: Sendable, Hashable {
 
     /// The keys of an agent section that are not its runner's config.
     private static let agentKeys = [
-        "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner", "timeout",
+        "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner",
+        "stall_timeout", "timeout",
     ]
 
     /// Builds and validates the agent in `[agents.NAME]`. For `command` agents the section's other
@@ -134,6 +152,7 @@ public struct NightshiftConfig: Sendable, Hashable {
             config: .object(config),
             concurrency: try section.value("concurrency", .positiveInteger),
             timeout: try section.value("timeout", .positiveDuration),
+            stallTimeout: try section.value("stall_timeout", .positiveDuration),
             retry: RetryPolicy(
                 maxAttempts: try section.value("max_attempts", .positiveInteger) ?? defaults.maxAttempts,
                 initialBackoff: try section.value("initial_backoff", .duration) ?? defaults.initialBackoff,

@@ -48,6 +48,10 @@ extension APIServer {
         },
         .v1(.delete, "agents/{name}") { try await $0.deleteAgent($2) },
 
+        .v1(.get, "lanes") { try await $0.listLanes($2) },
+        .v1(.put, "lanes/{name}") { try await $0.putLane($1, $2) },
+        .v1(.delete, "lanes/{name}") { try await $0.deleteLane($2) },
+
         .v1(.get, "checkpoints") { try await $0.listCheckpoints($1, $2) },
         .v1(.post, "checkpoints") { try await $0.postCheckpoint($1, $2) },
         .v1(.get, "checkpoints/quarantine") { try await $0.quarantine($1, $2) },

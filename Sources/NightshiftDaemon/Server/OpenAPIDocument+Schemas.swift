@@ -127,8 +127,8 @@ extension OpenAPIDocument {
         "RunList": list("runs", of: "Run"),
         "Agent": shape([
             "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
-            "timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",
-            "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
+            "timeout": "number|null", "stall_timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number",
+            "max_backoff": "number", "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
         ], ["ask": ["type": "string", "enum": askPolicies, "description": "When its tasks ask a person before acting"]]),
         "NewAgent": agentInput(nameRequired: true),
         "AgentWrite": agentInput(nameRequired: false),
@@ -187,6 +187,10 @@ extension OpenAPIDocument {
             "config": ["type": ["object", "null"], "description": "The runner's config; an unknown key or a wrong type is refused, naming it"],
             "concurrency": ["type": ["integer", "null"], "minimum": 1],
             "timeout": ["type": ["number", "null"], "exclusiveMinimum": 0],
+            "stall_timeout": [
+                "type": ["number", "null"], "exclusiveMinimum": 0,
+                "description": "Seconds a run may go without an event before it is stopped as stalled and retried, resuming its session",
+            ],
             "max_attempts": ["type": ["integer", "null"], "minimum": 1],
             "initial_backoff": ["type": ["number", "null"], "minimum": 0],
             "max_backoff": ["type": ["number", "null"], "minimum": 0, "description": "At least initial_backoff"],

@@ -223,6 +223,7 @@ public enum OpenAPIDocument {
         paths.merge(accessPaths) { current, _ in current }
         paths.merge(eventPaths) { current, _ in current }
         paths.merge(inboxPaths) { current, _ in current }
+        paths.merge(lanePaths) { current, _ in current }
         // Every route a read-only token may not use answers 403 to one (the server's own rule).
         for (path, methods) in paths where path.hasPrefix("/v1/") {
             for (method, operation) in methods {
@@ -254,7 +255,8 @@ public enum OpenAPIDocument {
             "paths": .object(paths.mapValues { .object($0) }),
             "components": [
                 "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(accessSchemas) { current, _ in current }
-                    .merging(eventSchemas) { current, _ in current }.merging(inboxSchemas) { current, _ in current }),
+                    .merging(eventSchemas) { current, _ in current }.merging(inboxSchemas) { current, _ in current }
+                    .merging(laneSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]

@@ -13,6 +13,8 @@ public struct WireAgent: WireValue, Hashable {
     public var concurrency: Int?
     /// Seconds a run may take, if limited.
     public var timeout: Double?
+    /// Seconds a run may go without an event before it is stopped as `stalled` and retried, if watched.
+    public var stallTimeout: Double?
     /// Attempts in all, the first included.
     public var maxAttempts: Int
     /// Seconds before the first retry.
@@ -33,6 +35,7 @@ public struct WireAgent: WireValue, Hashable {
         case name, runner, config, concurrency, timeout, ask
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
         case budgetUSD = "budget_usd", spentUSD = "spent_usd", injectMemories = "inject_memories"
+        case stallTimeout = "stall_timeout"
     }
 }
 
@@ -41,7 +44,7 @@ extension WireAgent {
     public init(_ agent: Agent) {
         self.init(
             name: agent.name, runner: agent.runner.rawValue, config: agent.config, concurrency: agent.concurrency,
-            timeout: agent.timeout, maxAttempts: agent.retry.maxAttempts, initialBackoff: agent.retry.initialBackoff,
+            timeout: agent.timeout, stallTimeout: agent.stallTimeout, maxAttempts: agent.retry.maxAttempts, initialBackoff: agent.retry.initialBackoff,
             maxBackoff: agent.retry.maxBackoff, budgetUSD: agent.budgetUSD, spentUSD: agent.spentUSD,
             injectMemories: agent.injectMemories, ask: agent.ask.rawValue)
     }
@@ -60,6 +63,8 @@ public struct WireAgentWrite: WireRequest, Hashable {
     public var concurrency: Int?
     /// Seconds a run may take.
     public var timeout: Double?
+    /// Seconds a run may go without an event before it is stopped as `stalled` and retried.
+    public var stallTimeout: Double?
     /// Attempts in all, the first included.
     public var maxAttempts: Int?
     /// Seconds before the first retry.
@@ -77,14 +82,14 @@ public struct WireAgentWrite: WireRequest, Hashable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, runner, config, concurrency, timeout, ask
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
-        case budgetUSD = "budget_usd", injectMemories = "inject_memories"
+        case budgetUSD = "budget_usd", injectMemories = "inject_memories", stallTimeout = "stall_timeout"
     }
 
     /// An agent write; only `runner` is required.
     public init(
         name: String? = nil, runner: String, config: JSONValue? = nil, concurrency: Int? = nil, timeout: Double? = nil,
         maxAttempts: Int? = nil, initialBackoff: Double? = nil, maxBackoff: Double? = nil, budgetUSD: Double? = nil,
-        injectMemories: Bool? = nil, ask: String? = nil
+        injectMemories: Bool? = nil, ask: String? = nil, stallTimeout: Double? = nil
     ) {
         self.name = name
         self.runner = runner
@@ -97,6 +102,7 @@ public struct WireAgentWrite: WireRequest, Hashable {
         self.budgetUSD = budgetUSD
         self.injectMemories = injectMemories
         self.ask = ask
+        self.stallTimeout = stallTimeout
     }
 
     /// The agent this body describes; `pathName` is the name in the path of a PUT.
@@ -111,7 +117,7 @@ public struct WireAgentWrite: WireRequest, Hashable {
         if let maxBackoff { retry.maxBackoff = maxBackoff }
         let agent = Agent(
             name: agentName, runner: RunnerKind(runner), config: config ?? .object([:]), concurrency: concurrency,
-            timeout: timeout, retry: retry, budgetUSD: budgetUSD, injectMemories: injectMemories ?? false,
+            timeout: timeout, stallTimeout: stallTimeout, retry: retry, budgetUSD: budgetUSD, injectMemories: injectMemories ?? false,
             ask: try ask.map { try AskPolicy(wire: $0, field: "ask") } ?? .off)
         try agent.validate()
         return agent

@@ -3,14 +3,14 @@ import Foundation
 import Nightshift
 import NightshiftDaemon
 
-/// `nightshift agents`: the configured agents (`list`, the default), whether their CLIs run here
-/// (`check`), and creating, replacing and deleting them (`add`, `set`, `delete`).
+/// `nightshift agents`: the configured agents (`list`, the default, and `show`), whether their CLIs
+/// run here (`check`), and creating, replacing and deleting them (`add`, `set`, `delete`).
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "List, check, add, replace and delete the agents tasks run on.",
+        abstract: "List, show, check, add, replace and delete the agents tasks run on.",
         subcommands: [
-            AgentsListCommand.self, AgentsCheckCommand.self, AgentsAddCommand.self, AgentsSetCommand.self,
+            AgentsListCommand.self, AgentsShowCommand.self, AgentsCheckCommand.self, AgentsAddCommand.self, AgentsSetCommand.self,
             AgentsDeleteCommand.self,
         ],
         defaultSubcommand: AgentsListCommand.self)
@@ -71,10 +71,13 @@ struct AgentsListCommand: AsyncParsableCommand {
             CLIOutput.line("no agents")
             return
         }
-        // Only when an agent asks before its tasks run: otherwise the column would say `off` throughout.
+        // Only when an agent asks before its tasks run, or has a stall watchdog: otherwise the
+        // column would say `off` or `-` throughout.
         let asks = agents.contains { $0.ask != AskPolicy.off.rawValue }
+        let watches = agents.contains { $0.stallTimeout != nil }
         var table = CLITable(
-            ["NAME", "RUNNER", "CONCURRENCY", "TIMEOUT", "ATTEMPTS"] + (asks ? ["ASK"] : []) + ["COMMAND"], rightAligned: [2, 3, 4])
+            ["NAME", "RUNNER", "CONCURRENCY", "TIMEOUT"] + (watches ? ["STALL"] : []) + ["ATTEMPTS"] + (asks ? ["ASK"] : []) + ["COMMAND"],
+            rightAligned: watches ? [2, 3, 4, 5] : [2, 3, 4])
         for agent in agents {
             var command = "-"
             if case .array(let argv)? = agent.config["command"] {
@@ -82,16 +85,50 @@ struct AgentsListCommand: AsyncParsableCommand {
             } else if agent.config != .null, agent.config != .object([:]) {
                 command = agent.config.jsonText
             }
-            table.add([
+            var cells: [CLITable.Cell] = [
                 .init(agent.name, style: "1"), .init(agent.runner),
                 .init(CLIOutput.text(agent.concurrency)),
                 .init(agent.timeout.map { CLIOutput.duration($0) } ?? "-"),
-                .init(String(agent.maxAttempts)),
-            ] + (asks ? [.init(agent.ask, style: agent.ask == AskPolicy.off.rawValue ? nil : "35")] : []) + [
-                .init(CLIOutput.short(command, width: 60)),
-            ])
+            ]
+            if watches { cells.append(.init(agent.stallTimeout.map { CLIOutput.duration($0) } ?? "-")) }
+            cells.append(.init(String(agent.maxAttempts)))
+            if asks { cells.append(.init(agent.ask, style: agent.ask == AskPolicy.off.rawValue ? nil : "35")) }
+            cells.append(.init(CLIOutput.short(command, width: 60)))
+            table.add(cells)
         }
         table.print()
+    }
+}
+
+/// `nightshift agents show NAME`: one agent, field by field.
+struct AgentsShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one agent's settings.",
+        discussion: CLIExitCodes.discussion("Exits 3 if there is no such agent. With --json, prints the API's agent object."))
+
+    @Argument(help: "The agent's name.")
+    var name: String
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let agent = try await options.client().agent(named: name)
+        if options.json {
+            CLIOutput.json(agent)
+            return
+        }
+        let seconds = { (value: Double?) in value.map { CLIOutput.duration($0) } ?? "-" }
+        let fields: [(String, String)] = [
+            ("runner", agent.runner), ("config", agent.config.jsonText), ("concurrency", CLIOutput.text(agent.concurrency)),
+            ("timeout", seconds(agent.timeout)), ("stall_timeout", seconds(agent.stallTimeout)),
+            ("max_attempts", String(agent.maxAttempts)), ("initial_backoff", CLIOutput.duration(agent.initialBackoff)),
+            ("max_backoff", CLIOutput.duration(agent.maxBackoff)),
+            ("budget_usd", agent.budgetUSD.map(CLIOutput.formatNumber) ?? "-"), ("spent_usd", CLIOutput.formatNumber(agent.spentUSD)),
+            ("inject_memories", agent.injectMemories ? "yes" : "no"), ("ask", agent.ask),
+        ]
+        CLIOutput.line(CLIOutput.bold(agent.name))
+        for (key, value) in fields { CLIOutput.line("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0))\(value)") }
     }
 }
 
@@ -112,6 +149,11 @@ struct AgentFields: ParsableArguments {
 
     @Option(help: "Seconds a run may take.")
     var timeout: Double?
+
+    @Option(help: ArgumentHelp(
+        "Seconds a run may go without an event (an output line of its agent) before it is stopped as stalled and retried, resuming its session.",
+        valueName: "seconds"))
+    var stallTimeout: Double?
 
     @Option(help: "Attempts in all, the first included.")
     var maxAttempts: Int?
@@ -147,7 +189,7 @@ struct AgentFields: ParsableArguments {
         WireAgentWrite(
             name: includingName ? name : nil, runner: runner, config: try config.map { try JSONValue(jsonText: $0) },
             concurrency: concurrency, timeout: timeout, maxAttempts: maxAttempts, initialBackoff: initialBackoff,
-            maxBackoff: maxBackoff, budgetUSD: budget, injectMemories: injectMemories, ask: ask)
+            maxBackoff: maxBackoff, budgetUSD: budget, injectMemories: injectMemories, ask: ask, stallTimeout: stallTimeout)
     }
 
     /// `NAME  RUNNER`, and `ask ASK` unless it is off: the line `add` and `set` print.

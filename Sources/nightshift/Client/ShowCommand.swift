@@ -54,7 +54,7 @@ struct ShowCommand: AsyncParsableCommand {
             let outcome = CLIOutput.text(run.outcome)
             let style: String? = switch outcome {
             case "succeeded": "32"
-            case "failed", "lost", "timed_out": "31"
+            case "failed", "lost", "timed_out", "stalled": "31"
             default: nil
             }
             let duration = CLIOutput.duration((run.finishedAt ?? now).timeIntervalSince(run.startedAt))
