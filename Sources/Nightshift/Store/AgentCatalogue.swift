@@ -12,6 +12,12 @@ public protocol AgentCatalogue: Sendable {
     func deleteAgent(named name: String, workspace: String) async throws -> Bool
     /// Sets (or with `nil` removes) the concurrency limit of a lane of `workspace`.
     func setLaneLimit(_ lane: String, concurrency: Int?, workspace: String) async throws
+    /// The pacing of every agent of `workspace` (of every workspace with `nil`) at `now`: tokens
+    /// left and the next refill for those with a rate, and the park of their quota group.
+    func agentPacing(workspace: String?, now: Date) async throws -> [AgentPacing]
+    /// Ends the park of quota group `group` of `workspace` (and forgets its default-park streak);
+    /// answers whether it was parked. Dispatchers on every node look for work again.
+    func unpark(group: String, workspace: String, now: Date) async throws -> Bool
 }
 
 extension AgentCatalogue {
