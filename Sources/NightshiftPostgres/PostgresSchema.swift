@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -108,6 +108,28 @@ enum PostgresSchema {
 
     /// A task's own ask policy (issue 17's `on-miss`), read by each run; NULL: its agent's.
     static let v7: [String] = ["ALTER TABLE tasks ADD COLUMN ask TEXT"]
+
+    /// Pacing (issue 18): an agent's rate and quota group as columns claims read (the document
+    /// keeps them too), its token bucket (tokens at rate_at; NULL: full), and the parks of quota
+    /// groups, whose rows outlive a park to keep the default-park streak.
+    static let v9: [String] = [
+        "ALTER TABLE agents ADD COLUMN quota_group TEXT",
+        "ALTER TABLE agents ADD COLUMN rate_limit BIGINT",
+        "ALTER TABLE agents ADD COLUMN rate_window DOUBLE PRECISION",
+        "ALTER TABLE agents ADD COLUMN rate_tokens DOUBLE PRECISION",
+        "ALTER TABLE agents ADD COLUMN rate_at DOUBLE PRECISION",
+        """
+        CREATE TABLE quota_parks (
+            workspace_id TEXT NOT NULL,
+            quota_group TEXT NOT NULL,
+            parked_until DOUBLE PRECISION NOT NULL,
+            reason TEXT NOT NULL,
+            parked_at DOUBLE PRECISION NOT NULL,
+            streak BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (workspace_id, quota_group)
+        )
+        """,
+    ]
 
     /// The task inbox (issue 17): inputs in order per task, what a waiting task waits for, and a
     /// count of the inputs not yet delivered (read by every settle with the facts); subtasks: a

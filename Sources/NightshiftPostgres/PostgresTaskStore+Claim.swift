@@ -6,13 +6,14 @@ extension PostgresTaskStore {
     /// Claims up to `limit` available tasks for `worker`.
     ///
     /// Candidates are locked with `FOR UPDATE SKIP LOCKED`, so claimers on other nodes pass over
-    /// them instead of waiting. While no agent or lane has a concurrency limit, the claim is one
-    /// statement (its candidates a common table expression). Otherwise it is a transaction that
-    /// first takes an advisory lock: the running counts it reads then stay exact until it commits.
-    public func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
-        guard limit > 0 else { return [] }
+    /// them instead of waiting. While no agent or lane has a concurrency limit, no agent has a rate
+    /// and no quota group is parked, the claim is one statement (its candidates a common table
+    /// expression). Otherwise it is a transaction that first takes an advisory lock: the running
+    /// counts and the token buckets it reads then stay exact until it commits.
+    public func claimBatch(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> ClaimBatch {
+        guard limit > 0 else { return ClaimBatch(runs: []) }
         if let claimed = try await autocommit({ try await $0.claimWithoutLimits(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now) }) {
-            return claimed
+            return ClaimBatch(runs: claimed)
         }
         return try await write { transaction in
             try await transaction.claim(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now)
@@ -21,8 +22,8 @@ extension PostgresTaskStore {
 }
 
 extension Transaction {
-    /// Claims in one statement, unless some agent or lane has a concurrency limit: then it claims
-    /// nothing and returns `nil`. The statement locks its candidates in a CTE with `FOR UPDATE
+    /// Claims in one statement, unless some agent or lane has a concurrency limit, some agent a
+    /// rate or some quota group a park: then it claims nothing and returns `nil`. The statement locks its candidates in a CTE with `FOR UPDATE
     /// SKIP LOCKED`, moves them to running, opens their runs, and appends their `dispatch` events
     /// (the same JSON text as ``TransitionRecord``'s) and hook events.
     func claimWithoutLimits(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun]? {
@@ -30,12 +31,15 @@ extension Transaction {
         let running = try Lifecycle.next(from: from, on: .dispatch, task: TaskID(trusted: ""))
         let runIDs = (0..<limit).map { _ in UUIDv7.generate(at: now) }
         let tokens = (0..<limit).map { _ in UUIDv7.generate(at: now) }
-        let limits = "EXISTS (SELECT 1 FROM agents WHERE concurrency IS NOT NULL) OR EXISTS (SELECT 1 FROM lanes)"
         // The state is written into the text, not bound: a generic plan uses the partial index
         // tasks_ready only when its predicate (state = 'queued') is visible in the query.
         let queued = "'\(from.rawValue)'::text"
         var sql = SQL("WITH candidates AS (SELECT id, priority, available_at FROM tasks WHERE state = \(queued) AND available_at <= ")
         let time = sql.bind(.double(now.timeIntervalSince1970))
+        let limits = """
+            EXISTS (SELECT 1 FROM agents WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL) OR EXISTS (SELECT 1 FROM lanes) \
+            OR EXISTS (SELECT 1 FROM quota_parks WHERE parked_until > \(time))
+            """
         sql.append(time + " AND NOT (\(limits)) ORDER BY priority, available_at, id LIMIT ")
         sql.append(.int(limit))
         sql.append("""
@@ -101,8 +105,8 @@ extension Transaction {
     /// The most candidate pages one claim reads when concurrency limits skip candidates.
     private static let maxCandidatePages = 8
 
-    func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
-        var limits = try await ConcurrencyLimits(self)
+    func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> ClaimBatch {
+        var limits = try await ConcurrencyLimits(self, now: now)
         var chosen: [PostgresRandomAccessRow] = []
         var cursor: (priority: Int, availableAt: Double, id: String)?
         let pageSize = limits.isEmpty ? limit : max(limit * 4, 32)
@@ -146,7 +150,21 @@ extension Transaction {
                 try last["priority"].decode(Int.self), try last["available_at"].decode(Double.self), try last["id"].decode(String.self)
             )
         }
-        return try await dispatch(chosen, worker: worker, leaseDuration: leaseDuration, now: now)
+        // The tokens the chosen tasks took, in this transaction (under the claim lock): every
+        // node's claims share the bucket.
+        for (agent, bucket) in limits.bucketWrites {
+            var sql = SQL("UPDATE agents SET rate_tokens = ")
+            sql.append(.double(bucket.tokens))
+            sql.append(", rate_at = ")
+            sql.append(.double(bucket.updatedAt))
+            sql.append(" WHERE workspace_id = ")
+            sql.append(.text(agent.workspace))
+            sql.append(" AND name = ")
+            sql.append(.text(agent.name))
+            try await rows(sql)
+        }
+        let runs = try await dispatch(chosen, worker: worker, leaseDuration: leaseDuration, now: now)
+        return ClaimBatch(runs: runs, nextOpening: limits.nextOpening.map(Date.init(timeIntervalSince1970:)))
     }
 
     /// Moves the chosen (locked, queued) tasks to running and opens a run for each, in one statement.
@@ -182,23 +200,44 @@ extension Transaction {
 }
 
 extension ConcurrencyLimits {
-    /// Reads the limits and, when there are any, takes the claim lock and counts running tasks.
-    init(_ transaction: Transaction) async throws {
+    /// Takes the claim lock, then reads the limits, the pacing of the agents that have any (a
+    /// rate, a parked quota group) and, when there are concurrency limits, counts running tasks.
+    init(_ transaction: Transaction, now: Date) async throws {
+        // Held until commit: another node's claim waits here, then counts this one's tasks as
+        // running and reads the buckets this one wrote.
+        try await transaction.rows("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.claim'))")
+        let time = now.timeIntervalSince1970
         var agentLimits: [ScopedName: Int] = [:]
         var laneLimits: [ScopedName: Int] = [:]
-        for row in try await transaction.rows("""
-            SELECT true AS agent, workspace_id, name, concurrency FROM agents WHERE concurrency IS NOT NULL
-            UNION ALL SELECT false, workspace_id, name, concurrency FROM lanes
+        var paces: [ScopedName: AgentPace] = [:]
+        var sql = SQL("""
+            SELECT 'agent' AS kind, workspace_id, name, concurrency, rate_limit, rate_window, rate_tokens, rate_at,
+                NULL::float8 AS parked_until FROM agents WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL
+            UNION ALL SELECT 'lane', workspace_id, name, concurrency, NULL, NULL, NULL, NULL, NULL FROM lanes
+            UNION ALL SELECT 'agent', a.workspace_id, a.name, NULL, a.rate_limit, a.rate_window, a.rate_tokens, a.rate_at, p.parked_until
+                FROM quota_parks p JOIN agents a ON a.workspace_id = p.workspace_id AND COALESCE(a.quota_group, a.name) = p.quota_group
+                WHERE p.parked_until > 
             """)
-        {
+        sql.append(.double(time))
+        for row in try await transaction.rows(sql) {
             let name = ScopedName(workspace: try row["workspace_id"].decode(String.self), name: try row["name"].decode(String.self))
-            let limit = try row["concurrency"].decode(Int.self)
-            if try row["agent"].decode(Bool.self) { agentLimits[name] = limit } else { laneLimits[name] = limit }
+            let concurrency = try row["concurrency"].decode(Int?.self)
+            guard try row["kind"].decode(String.self) == "agent" else {
+                laneLimits[name] = concurrency
+                continue
+            }
+            if let concurrency { agentLimits[name] = concurrency }
+            let rate = try row["rate_limit"].decode(Int?.self).flatMap { limit in
+                try row["rate_window"].decode(Double?.self).map { AgentRate(limit: limit, window: $0) }
+            }
+            let parkedUntil = try row["parked_until"].decode(Double?.self)
+            guard rate != nil || parkedUntil != nil else { continue }
+            paces[name] = AgentPace(
+                rate: rate, tokens: try row["rate_tokens"].decode(Double?.self), updatedAt: try row["rate_at"].decode(Double?.self),
+                parkedUntil: parkedUntil ?? paces[name]?.parkedUntil, now: time)
         }
-        self.init(agentLimits: agentLimits, laneLimits: laneLimits)
-        guard !isEmpty else { return }
-        // Held until commit: another node's claim waits here, then counts this one's tasks as running.
-        try await transaction.rows("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.nightshift.claim'))")
+        self.init(agentLimits: agentLimits, laneLimits: laneLimits, paces: paces)
+        guard hasConcurrencyLimits else { return }
         for row in try await transaction.rows(
             "SELECT workspace_id, agent, lane, count(*) AS n FROM tasks WHERE state = 'running' GROUP BY workspace_id, agent, lane")
         {

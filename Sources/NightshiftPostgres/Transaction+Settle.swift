@@ -10,7 +10,7 @@ extension Transaction {
         let facts = try await lockedFacts(settlements.map(\.lease.taskID))
         let plan = try SettlePlan(
             settlements, facts: facts, agentSpend: try await agentSpend(SettlePlan.agentsToRead(settlements, facts: facts)),
-            settler: settler)
+            parks: try await parks(SettlePlan.parksToRead(settlements, facts: facts)), settler: settler)
         // Spend first: the hook stream's row, locked by the moves, is held for as short a time as can be.
         for (agent, spend) in plan.agentSpend where spend.spent != spend.before {
             var sql = SQL("UPDATE agents SET spent_usd = spent_usd + ")
@@ -19,6 +19,16 @@ extension Transaction {
             sql.append(.text(agent.workspace))
             sql.append(" AND name = ")
             sql.append(.text(agent.name))
+            try await rows(sql)
+        }
+        for group in plan.parked.sorted(by: { $0.description < $1.description }) {
+            guard let park = plan.parks[group] else { continue }
+            var sql = SQL("INSERT INTO quota_parks (workspace_id, quota_group, parked_until, reason, parked_at, streak) VALUES (")
+            sql.append(list: [.text(group.workspace), .text(group.name), .double(park.until), .text(park.reason), .double(park.since), .int(park.streak)])
+            sql.append("""
+                ) ON CONFLICT (workspace_id, quota_group) DO UPDATE SET parked_until = excluded.parked_until,
+                    reason = excluded.reason, parked_at = excluded.parked_at, streak = excluded.streak
+                """)
             try await rows(sql)
         }
         // Moves grouped by the state they lead to: each group sets the same columns.
@@ -86,6 +96,28 @@ extension Transaction {
             }
         }
         return results
+    }
+
+    /// The parks (current or past) of the named quota groups, locked until the settle commits.
+    private func parks(_ groups: Set<ScopedName>) async throws -> [ScopedName: QuotaPark] {
+        guard !groups.isEmpty else { return [:] }
+        let groups = Array(groups)
+        var sql = SQL("""
+            SELECT workspace_id, quota_group, parked_until, reason, parked_at, streak FROM quota_parks
+            WHERE (workspace_id, quota_group) IN (SELECT * FROM unnest(
+            """)
+        sql.append(.texts(groups.map(\.workspace)))
+        sql.append(", ")
+        sql.append(.texts(groups.map(\.name)))
+        sql.append(")) ORDER BY workspace_id, quota_group FOR UPDATE")
+        var parks: [ScopedName: QuotaPark] = [:]
+        for row in try await rows(sql) {
+            let group = ScopedName(workspace: try row["workspace_id"].decode(String.self), name: try row["quota_group"].decode(String.self))
+            parks[group] = QuotaPark(
+                group: group, until: try row["parked_until"].decode(Double.self), reason: try row["reason"].decode(String.self),
+                since: try row["parked_at"].decode(Double.self), streak: try row["streak"].decode(Int.self))
+        }
+        return parks
     }
 
     /// What the named agents have spent, and their budgets.

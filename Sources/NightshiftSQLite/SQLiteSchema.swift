@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -348,6 +348,27 @@ enum SQLiteSchema {
                 );
                 CREATE UNIQUE INDEX schedules_name ON schedules(workspace_id, name) WHERE name IS NOT NULL;
                 CREATE INDEX schedules_due ON schedules(next_run_at) WHERE next_run_at IS NOT NULL;
+                """)
+        }
+        migrator.registerMigration("v9") { db in
+            // Pacing (issue 18): an agent's rate and quota group as columns claims read (the
+            // document keeps them too), its token bucket (tokens at rate_at; NULL: full), and the
+            // parks of quota groups, whose rows outlive a park to keep the default-park streak.
+            try db.execute(sql: """
+                ALTER TABLE agents ADD COLUMN quota_group TEXT;
+                ALTER TABLE agents ADD COLUMN rate_limit INTEGER;
+                ALTER TABLE agents ADD COLUMN rate_window REAL;
+                ALTER TABLE agents ADD COLUMN rate_tokens REAL;
+                ALTER TABLE agents ADD COLUMN rate_at REAL;
+                CREATE TABLE quota_parks (
+                    workspace_id TEXT NOT NULL,
+                    quota_group TEXT NOT NULL,
+                    parked_until REAL NOT NULL,
+                    reason TEXT NOT NULL,
+                    parked_at REAL NOT NULL,
+                    streak INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (workspace_id, quota_group)
+                ) WITHOUT ROWID;
                 """)
         }
         return migrator

@@ -4,8 +4,8 @@ import Nightshift
 
 extension SQLiteTaskStore {
     /// Claims up to `limit` available tasks for `worker` in one transaction.
-    public func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
-        guard limit > 0 else { return [] }
+    public func claimBatch(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> ClaimBatch {
+        guard limit > 0 else { return ClaimBatch(runs: []) }
         return try await writer.write(.shared) { transaction in
             try transaction.claim(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now)
         }
@@ -16,8 +16,8 @@ extension WriteTransaction {
     /// The most candidate pages one claim reads when concurrency limits skip candidates.
     private static let maxCandidatePages = 8
 
-    func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) throws -> [ClaimedRun] {
-        var limits = try ConcurrencyLimits(db)
+    func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) throws -> ClaimBatch {
+        var limits = try ConcurrencyLimits(db, now: now)
         let time = now.timeIntervalSince1970
         var chosen: [Candidate] = []
         var cursor: (priority: Int, availableAt: Double, id: String)?
@@ -58,7 +58,14 @@ extension WriteTransaction {
             }
             guard chosen.count < limit, seen == pageSize else { break }
         }
-        return try dispatch(chosen, worker: worker, leaseDuration: leaseDuration, now: now)
+        // The tokens the chosen tasks took, in this transaction: every claimer shares the bucket.
+        for (agent, bucket) in limits.bucketWrites {
+            try db.execute(
+                sql: "UPDATE agents SET rate_tokens = ?, rate_at = ? WHERE workspace_id = ? AND name = ?",
+                arguments: [bucket.tokens, bucket.updatedAt, agent.workspace, agent.name])
+        }
+        let runs = try dispatch(chosen, worker: worker, leaseDuration: leaseDuration, now: now)
+        return ClaimBatch(runs: runs, nextOpening: limits.nextOpening.map(Date.init(timeIntervalSince1970:)))
     }
 
     /// A queued task a claim may take, as read from its row.
@@ -103,20 +110,41 @@ extension WriteTransaction {
 }
 
 extension ConcurrencyLimits {
-    /// Reads the limits and, when there are any, counts the running tasks.
-    init(_ db: Database) throws {
+    /// Reads the limits and the pacing of the agents that have any (a rate, a parked quota group)
+    /// and, when there are concurrency limits, counts the running tasks.
+    init(_ db: Database, now: Date) throws {
+        let time = now.timeIntervalSince1970
         var agentLimits: [ScopedName: Int] = [:]
         var laneLimits: [ScopedName: Int] = [:]
+        var paces: [ScopedName: AgentPace] = [:]
+        // Agents with a limit, then those of parked quota groups: an agent without either costs
+        // the claim nothing but the scan it always made.
         for row in try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT workspace_id, name, concurrency FROM agents WHERE concurrency IS NOT NULL"))
+            db.cachedStatement(sql: """
+                SELECT workspace_id, name, concurrency, rate_limit, rate_window, rate_tokens, rate_at, NULL FROM agents
+                WHERE concurrency IS NOT NULL OR rate_limit IS NOT NULL
+                UNION ALL
+                SELECT a.workspace_id, a.name, NULL, a.rate_limit, a.rate_window, a.rate_tokens, a.rate_at, p.parked_until
+                FROM quota_parks p JOIN agents a ON a.workspace_id = p.workspace_id AND COALESCE(a.quota_group, a.name) = p.quota_group
+                WHERE p.parked_until > ?
+                """),
+            arguments: [time])
         {
-            agentLimits[ScopedName(workspace: row[0], name: row[1])] = row[2]
+            let agent = ScopedName(workspace: row[0], name: row[1])
+            if let concurrency: Int = row[2] { agentLimits[agent] = concurrency }
+            let rateLimit: Int? = row[3]
+            let window: Double? = row[4]
+            let rate = rateLimit.flatMap { limit in window.map { AgentRate(limit: limit, window: $0) } }
+            let parkedUntil: Double? = row[7]
+            guard rate != nil || parkedUntil != nil else { continue }
+            paces[agent] = AgentPace(
+                rate: rate, tokens: row[5], updatedAt: row[6], parkedUntil: parkedUntil ?? paces[agent]?.parkedUntil, now: time)
         }
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT workspace_id, name, concurrency FROM lanes")) {
             laneLimits[ScopedName(workspace: row[0], name: row[1])] = row[2]
         }
-        self.init(agentLimits: agentLimits, laneLimits: laneLimits)
-        guard !isEmpty else { return }
+        self.init(agentLimits: agentLimits, laneLimits: laneLimits, paces: paces)
+        guard hasConcurrencyLimits else { return }
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT workspace_id, agent, lane FROM tasks WHERE state = 'running'")) {
             let workspace: String = row[0]
             let lane: String? = row[2]

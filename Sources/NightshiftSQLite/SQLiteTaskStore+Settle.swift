@@ -87,7 +87,7 @@ extension WriteTransaction {
         let facts = try facts(Set(settlements.map(\.lease.taskID)))
         let plan = try SettlePlan(
             settlements, facts: facts, agentSpend: try agentBudgets(SettlePlan.agentsToRead(settlements, facts: facts)),
-            settler: settler)
+            parks: try parks(SettlePlan.parksToRead(settlements, facts: facts)), settler: settler)
         // Moves grouped by the state they lead to: each group changes the same columns (the plan's
         // changes, whose shape depends only on the state), set from each move's values.
         var groups: [TaskState: (changes: [TaskChange], moves: [Move])] = [:]
@@ -131,6 +131,16 @@ extension WriteTransaction {
             try db.execute(
                 sql: "UPDATE agents SET spent_usd = ? WHERE workspace_id = ? AND name = ?", arguments: [spend.spent, agent.workspace, agent.name])
         }
+        for group in plan.parked.sorted(by: { $0.description < $1.description }) {
+            guard let park = plan.parks[group] else { continue }
+            try db.execute(
+                sql: """
+                    INSERT INTO quota_parks (workspace_id, quota_group, parked_until, reason, parked_at, streak) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (workspace_id, quota_group) DO UPDATE SET parked_until = excluded.parked_until,
+                        reason = excluded.reason, parked_at = excluded.parked_at, streak = excluded.streak
+                    """,
+                arguments: [group.workspace, group.name, park.until, park.reason, park.since, park.streak])
+        }
         return try zip(settlements, plan.results).map { settlement, result in
             try result ?? staleResult(settlement.lease, facts: facts[settlement.lease.taskID]!, settler: settler)
         }
@@ -145,6 +155,24 @@ extension WriteTransaction {
         case .bool(let flag): flag
         default: nil
         }
+    }
+
+    /// The parks (current or past) of the named quota groups.
+    private func parks(_ groups: Set<ScopedName>) throws -> [ScopedName: QuotaPark] {
+        guard !groups.isEmpty else { return [:] }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT workspace_id, quota_group, parked_until, reason, parked_at, streak FROM quota_parks
+                WHERE (workspace_id, quota_group) IN (VALUES \(Self.valueRows(groups.count, width: 2)))
+                """,
+            arguments: StatementArguments(groups.flatMap { [$0.workspace, $0.name] }))
+        var parks: [ScopedName: QuotaPark] = [:]
+        for row in rows {
+            let group = ScopedName(workspace: row["workspace_id"], name: row["quota_group"])
+            parks[group] = QuotaPark(group: group, until: row["parked_until"], reason: row["reason"], since: row["parked_at"], streak: row["streak"])
+        }
+        return parks
     }
 
     /// What the named agents have spent, and their budgets.

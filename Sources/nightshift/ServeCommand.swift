@@ -148,6 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
             pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot,
             failedWorkdirRetention: keepFailedWorkdirs.map { $0 * 3600 } ?? settings.keepFailedWorkdirs ?? 24 * 3600)
         if let after = settings.blockedStaleAfter { engineConfiguration.blockedStaleAfter = after }
+        engineConfiguration.parking = settings.parking
         let engine = Engine(store: store, runners: runners, configuration: engineConfiguration, logger: logger)
         let listening = ListeningFlag()
         // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.

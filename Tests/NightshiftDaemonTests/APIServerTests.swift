@@ -247,6 +247,32 @@ struct APIServerTests {
         }
     }
 
+    @Test("an agent's rate, quota group and pacing: written and answered; a bad rate is 422 naming rate; unpark of a group not parked answers the agent")
+    func agentPacing() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let saved = try await api.request(.PUT, "/v1/agents/paced", body: #"{"runner":"builtin","rate":"30/1h","quota_group":"anthropic"}"#)
+            #expect(saved.status == 200, "\(saved.body)")
+            #expect(saved.json?["rate"] == "30/1h")
+            #expect(saved.json?["quota_group"] == "anthropic")
+            #expect(saved.json?["park_on_limit"] == true)
+            let pacing = try await api.request(.GET, "/v1/agents/paced").json?["pacing"]
+            #expect(pacing?["tokens"] == .int(30))
+            #expect(pacing?["next_refill"] == .null)
+            #expect(pacing?["parked_until"] == .null)
+            #expect(pacing?["quota_group"] == "anthropic")
+            for rate in ["5/0s", "0/1h", "x"] {
+                let refused = try await api.request(.PUT, "/v1/agents/paced", body: #"{"runner":"builtin","rate":"\#(rate)"}"#)
+                #expect(refused.status == 422 && refused.json?["error"]?["field"] == "rate", "\(rate): \(refused.body)")
+            }
+            let unparked = try await api.request(.POST, "/v1/agents/paced/unpark")
+            #expect(unparked.status == 200 && unparked.json?["name"] == "paced")
+            #expect(try await api.request(.POST, "/v1/agents/nobody/unpark").status == 404)
+            let status = try await api.request(.GET, "/v1/status").json
+            guard case .array(let agents)? = status?["agents"] else { Issue.record("no agents in status"); return }
+            #expect(agents.first { $0["agent"] == "paced" }?["pacing"]?["rate"] == "30/1h")
+        }
+    }
+
     @Test("an agent's budget: costs add up in spent_usd; once spent, submits are refused with 402 budget_exceeded")
     func agentBudget() async throws {
         let handlers: [String: BuiltinRunner.Handler] = ["pricey": { _, _ in .succeeded("ok", usage: RunUsage(costUSD: 0.75)) }]

@@ -61,6 +61,36 @@ import Testing
         ])
     }
 
+    @Test("rate, quota_group and park_on_limit per agent; park_margin, park_default and park_max for the server; a bad rate names its key")
+    func pacing() throws {
+        let config = try NightshiftConfig(toml: """
+            [server]
+            park_margin = "2m"
+            park_default = "10m"
+            park_max = "4h"
+            [agents.claude]
+            runner = "claude_code"
+            rate = "30/1h"
+            quota_group = "anthropic"
+            park_on_limit = false
+            """, path: "nightshift.toml")
+        #expect(config.parking == ParkPolicy(margin: 120, defaultDuration: 600, maxDuration: 14_400))
+        let agent = try #require(config.agents.first)
+        #expect(agent.rate == AgentRate(limit: 30, window: 3_600))
+        #expect(agent.quotaGroup == "anthropic" && !agent.parkOnLimit)
+        #expect(try NightshiftConfig(toml: "", path: "n.toml").parking == ParkPolicy())
+        for rate in ["5/0s", "0/1h", "x"] {
+            let error = #expect(throws: NightshiftError.self) {
+                try NightshiftConfig(toml: "[agents.c]\nrunner = \"claude_code\"\nrate = \"\(rate)\"\n", path: "nightshift.toml")
+            }
+            #expect(error?.message.contains("agents.c.rate") == true, "\(error?.message ?? "")")
+        }
+        let shortCap = #expect(throws: NightshiftError.self) {
+            try NightshiftConfig(toml: "[server]\npark_default = \"1h\"\npark_max = \"30m\"\n", path: "nightshift.toml")
+        }
+        #expect(shortCap?.message.contains("park_max") == true)
+    }
+
     @Test func laterRunnerNamesAreAccepted() throws {
         let config = try NightshiftConfig(toml: "[agents.claude]\nrunner = \"claude_code\"\n", path: "nightshift.toml")
         #expect(config.agents == [Agent(name: "claude", runner: RunnerKind("claude_code"))])

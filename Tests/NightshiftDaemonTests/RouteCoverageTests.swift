@@ -46,6 +46,7 @@ struct RouteCoverageTests {
             #expect(try await api.request(.POST, "/v1/agents", body: #"{"name":"tour","runner":"builtin"}"#).status == 201)
             #expect(try await api.request(.GET, "/v1/agents/tour").status == 200)
             #expect(try await api.request(.PUT, "/v1/agents/tour", body: #"{"runner":"builtin","concurrency":2}"#).status == 200)
+            #expect(try await api.request(.POST, "/v1/agents/tour/unpark").status == 200)
             #expect(try await api.request(.DELETE, "/v1/agents/tour").status == 204)
 
             #expect(try await api.request(.PUT, "/v1/lanes/tour", body: #"{"concurrency":2}"#).status == 200)

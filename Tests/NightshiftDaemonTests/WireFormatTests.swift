@@ -16,6 +16,7 @@ struct WireFormatTests {
         ("Event", WireEvent.self), ("EventList", WireEventPage.self), ("Run", WireRun.self), ("RunList", WireRunList.self),
         ("Agent", WireAgent.self), ("AgentList", WireAgentList.self), ("AgentStats", WireAgentStats.self),
         ("AgentStatus", WireAgentStatus.self), ("ActiveRun", WireActiveRun.self), ("Status", WireStatus.self),
+        ("Pacing", WirePacing.self),
         ("Checkpoint", SessionCheckpoint.self), ("CheckpointList", WireCheckpointList.self),
         ("Quarantined", WireQuarantined.self), ("QuarantineList", WireQuarantineList.self),
         ("CleanupResult", WireCleanupResult.self), ("Memory", Memory.self), ("MemoryList", WireMemoryList.self),

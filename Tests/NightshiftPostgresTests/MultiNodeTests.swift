@@ -80,6 +80,60 @@ struct MultiNodeTests {
         }
     }
 
+    @Test("a rate's bucket is shared by every node: concurrent claims from four nodes take exactly its tokens")
+    func rateAcrossNodes() async throws {
+        try await TestDatabase.withNodes(4) { nodes in
+            try await nodes[0].saveAgent(Agent(name: "paced", runner: .builtin, rate: AgentRate(limit: 5, window: 3_600)))
+            _ = try await nodes[0].submitAll((0..<20).map { NewTask(agent: "paced", prompt: "p\($0)") }, now: t0)
+            let claimed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for (index, node) in nodes.enumerated() {
+                    group.addTask {
+                        var total = 0
+                        for _ in 0..<5 { total += try await node.claim(worker: "node\(index)", limit: 2, leaseDuration: 60, now: t0).count }
+                        return total
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(claimed == 5)
+            let batch = try await nodes[3].claimBatch(worker: "node3", limit: 2, leaseDuration: 60, now: t0)
+            #expect(batch.runs.isEmpty)
+            #expect(batch.nextOpening.map { abs($0.timeIntervalSince(t0) - 720) < 0.001 } == true, "one token every 12 min")
+            #expect(try await nodes[2].agentPacing(workspace: nil, now: t0).first?.tokens == 0)
+            #expect(try await nodes[1].claim(worker: "node1", limit: 10, leaseDuration: 60, now: t0.addingTimeInterval(720)).count == 1)
+        }
+    }
+
+    @Test("a quota group parked by a settle on one node is skipped by every node's claims until the reset or an unpark on another node")
+    func parkAcrossNodes() async throws {
+        try await TestDatabase.withNodes(2) { nodes in
+            let (a, b) = (nodes[0], nodes[1])
+            try await a.saveAgent(Agent(name: "one", runner: .builtin, quotaGroup: "provider"))
+            try await a.saveAgent(Agent(name: "two", runner: .builtin, quotaGroup: "provider"))
+            _ = try await a.submit(NewTask(agent: "one", prompt: "first"), now: t0)
+            let run = try #require(try await a.claim(worker: "a", limit: 1, leaseDuration: 60, now: t0).first)
+            let park = RunOutcome.parked("limit", resetsAt: t0.addingTimeInterval(600), park: ParkRequest(group: "provider", policy: ParkPolicy(margin: 30)))
+            #expect(try await a.settle(run.lease, outcome: park, now: t0) == .settled(.queued))
+            _ = try await a.submitAll([NewTask(agent: "one", prompt: "x"), NewTask(agent: "two", prompt: "y")], now: t0)
+            let held = try await b.claimBatch(worker: "b", limit: 10, leaseDuration: 60, now: t0.addingTimeInterval(10))
+            #expect(held.runs.isEmpty)
+            #expect(held.nextOpening == t0.addingTimeInterval(630))
+            // Unparked from node B: node A claims the group's queued tasks at once (not the parked one, before its time).
+            let woken = Tally()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await a.listenForWork { woken.withLock { $0.settled += 1 } } }
+                // The first ring says the connection listens.
+                #expect(await eventually { woken.withLock { $0.settled } == 1 })
+                let ended = try await b.unpark(group: "provider", workspace: Workspace.defaultID, now: t0.addingTimeInterval(20))
+                #expect(ended)
+                #expect(await eventually { woken.withLock { $0.settled } == 2 }, "the unpark's NOTIFY wakes node A")
+                group.cancelAll()
+            }
+            #expect(try await a.claim(worker: "a", limit: 10, leaseDuration: 60, now: t0.addingTimeInterval(20)).map(\.task.prompt).sorted() == ["x", "y"])
+            #expect(try await b.claim(worker: "b", limit: 10, leaseDuration: 60, now: t0.addingTimeInterval(630)).map(\.task.prompt) == ["first"])
+        }
+    }
+
     @Test("a run settled from several nodes at once is settled exactly once")
     func settleOnce() async throws {
         try await TestDatabase.withNodes(3) { nodes in

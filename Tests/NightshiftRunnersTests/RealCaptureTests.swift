@@ -82,6 +82,19 @@ struct RealCaptureTests {
         #expect(ProviderFailure.classify("Quota exceeded for quota metric 'Requests per minute'", status: 429).kind == .transient)
     }
 
+    @Test("a reset at a time of day with minutes in an IANA zone, and 'tomorrow' at a time, are read")
+    func usageLimitTomorrow() throws {
+        let now = Date(timeIntervalSince1970: 1778547600)  // 2026-05-12T01:00:00Z = 06:30 in Colombo (UTC+5:30)
+        let colombo = ProviderFailure.classify("You've hit your limit · resets 2:30pm (Asia/Colombo)", now: now)
+        #expect(colombo.kind == .usageLimit)
+        #expect(colombo.resetsAt == Date(timeIntervalSince1970: 1778576400))  // 09:00Z = 14:30 in Colombo
+        // At 01:00 in Colombo, 02:00 tomorrow: 2026-05-13T02:00+05:30 = 2026-05-12T20:30Z, not the 02:00 an hour on.
+        let tomorrow = ProviderFailure.classify("5-hour limit reached · resets tomorrow 02:00 (Asia/Colombo)", now: Date(timeIntervalSince1970: 1778527800))
+        #expect(tomorrow.resetsAt == Date(timeIntervalSince1970: 1778617800))
+        let at = ProviderFailure.classify("Usage limit reached, resets tomorrow at 9am (UTC)", now: now)
+        #expect(at.resetsAt == Date(timeIntervalSince1970: 1778662800))  // 2026-05-13T09:00Z
+    }
+
     @Test("quota status allowed is no event; it is reported to the context as the agent's latest")
     func claudeRateLimitAllowed() async throws {
         let run = try await Self.claude.replay("real_rate_limit_allowed")

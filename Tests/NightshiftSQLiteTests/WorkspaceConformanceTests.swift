@@ -9,7 +9,8 @@ struct WorkspaceConformanceTests {
     static let fullAgent = Agent(
         workspaceID: "team-a", name: "full", runner: .claudeCode, config: ["model": "opus", "args": ["--x", 1, true, .null]],
         concurrency: 3, timeout: 12.5, stallTimeout: 42, retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.25, maxBackoff: 90),
-        budgetUSD: 7.75, spentUSD: 0, injectMemories: true, ask: .always)
+        budgetUSD: 7.75, spentUSD: 0, injectMemories: true, ask: .always, rate: AgentRate(limit: 30, window: 3_600),
+        quotaGroup: "anthropic", parkOnLimit: false)
 
     @Test("every field of an agent survives the store (a new field is carried by its document)", arguments: StoreKind.allCases)
     func agentRoundTrip(kind: StoreKind) async throws {

@@ -65,6 +65,15 @@ public struct Agent: Sendable, Hashable, Codable {
     public var injectMemories: Bool
     /// When its tasks ask a person before acting (a task may override it).
     public var ask: AskPolicy
+    /// At most this many of its runs start per window, across all nodes (a token bucket kept in
+    /// the store); `nil` for no limit.
+    public var rate: AgentRate?
+    /// The agents that share a provider's quota: a usage limit met by one parks them all. `nil`:
+    /// the agent's own name (see ``effectiveQuotaGroup``).
+    public var quotaGroup: String?
+    /// Whether a provider's usage limit parks its quota group until the reset (the run charges no
+    /// failure); `false`: the run fails as a retryable failure, not retried before the reset.
+    public var parkOnLimit: Bool
 
     /// Creates an agent.
     public init(
@@ -79,9 +88,15 @@ public struct Agent: Sendable, Hashable, Codable {
         budgetUSD: Double? = nil,
         spentUSD: Double = 0,
         injectMemories: Bool = false,
-        ask: AskPolicy = .off
+        ask: AskPolicy = .off,
+        rate: AgentRate? = nil,
+        quotaGroup: String? = nil,
+        parkOnLimit: Bool = true
     ) {
         self.ask = ask
+        self.rate = rate
+        self.quotaGroup = quotaGroup
+        self.parkOnLimit = parkOnLimit
         self.workspaceID = workspaceID
         self.name = name
         self.runner = runner
@@ -96,7 +111,8 @@ public struct Agent: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case workspaceID, name, runner, config, concurrency, timeout, stallTimeout, retry, budgetUSD, spentUSD, injectMemories, ask
+        case workspaceID, name, runner, config, concurrency, timeout, stallTimeout, retry, budgetUSD, spentUSD, injectMemories, ask, rate
+        case quotaGroup, parkOnLimit
     }
 
     /// Decodes a stored document. Only the name and the runner are required: every other field
@@ -116,13 +132,19 @@ public struct Agent: Sendable, Hashable, Codable {
             budgetUSD: try container.decodeIfPresent(Double.self, forKey: .budgetUSD),
             spentUSD: try container.decodeIfPresent(Double.self, forKey: .spentUSD) ?? defaults.spentUSD,
             injectMemories: try container.decodeIfPresent(Bool.self, forKey: .injectMemories) ?? defaults.injectMemories,
-            ask: try container.decodeIfPresent(AskPolicy.self, forKey: .ask) ?? defaults.ask)
+            ask: try container.decodeIfPresent(AskPolicy.self, forKey: .ask) ?? defaults.ask,
+            rate: try container.decodeIfPresent(AgentRate.self, forKey: .rate),
+            quotaGroup: try container.decodeIfPresent(String.self, forKey: .quotaGroup),
+            parkOnLimit: try container.decodeIfPresent(Bool.self, forKey: .parkOnLimit) ?? defaults.parkOnLimit)
     }
 
     /// What is left of its budget (never below 0), or `nil` without one.
     public var remainingBudgetUSD: Double? {
         budgetUSD.map { max(0, $0 - spentUSD) }
     }
+
+    /// The quota group it belongs to: ``quotaGroup``, else its own name.
+    public var effectiveQuotaGroup: String { quotaGroup ?? name }
 
     /// Checks the fields; the error names the first bad one.
     public func validate() throws(NightshiftError) {
@@ -135,5 +157,9 @@ public struct Agent: Sendable, Hashable, Codable {
         if let budgetUSD, !(budgetUSD > 0 && budgetUSD.isFinite) { throw .invalid("budget_usd", "expected a number of USD > 0") }
         try retry.validate()
         try ask.validate(field: "ask", runner: runner)
+        try rate?.validate(field: "rate")
+        if let quotaGroup, !TextRules.isAgentName(quotaGroup) {
+            throw .invalid("quota_group", "expected \(TextRules.agentNameRule), got '\(quotaGroup)'")
+        }
     }
 }

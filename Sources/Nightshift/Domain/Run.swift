@@ -20,7 +20,7 @@ public struct Run: Sendable, Hashable, Codable {
     public var startedAt: Date
     /// When it ended, if it has.
     public var finishedAt: Date?
-    /// How it ended (`succeeded`, `failed`, `usage_limit`, `timed_out`, `cancelled`, `waiting`; lost to the
+    /// How it ended (`succeeded`, `failed`, `usage_limit`, `parked`, `timed_out`, `cancelled`, `waiting`; lost to the
     /// node: `lost`, `released`, `interrupted`).
     public var outcome: String?
     /// The agent process's exit code, if there was one.
@@ -180,6 +180,9 @@ public struct RunOutcome: Sendable, Hashable {
     public var resetsAt: Date?
     /// What went wrong without deciding the outcome (a denied tool call, say), for the run's record.
     public var warnings: [String]
+    /// For a run parked by a usage limit: the quota group to park and for how long (the settle
+    /// computes the end from ``resetsAt`` and the group's previous park).
+    public var park: ParkRequest?
     /// For a wait that is not a plain question or wake time (an approval the agent asks for): what
     /// the task waits for. `nil`: derived from ``wakeAt`` and ``message`` (see ``wait``).
     public var waitingFor: WaitingFor?
@@ -226,13 +229,26 @@ public struct RunOutcome: Sendable, Hashable {
 
     /// The provider's usage limit (a plan's quota, not a momentary rate limit) stopped the run:
     /// its own kind, labelled `usage_limit`, with the reset time when the provider gives one.
-    /// Retryable; parking the agent until the reset is left to the scheduler.
+    /// Retryable; the engine parks the agent's quota group instead (``parked(_:resetsAt:park:usage:)``)
+    /// unless the agent turned parking off.
     public static func usageLimit(_ error: String, resetsAt: Date?, usage: RunUsage = RunUsage()) -> RunOutcome {
         RunOutcome(resolution: .failed(retryable: true), label: usageLimitLabel, error: error, usage: usage, resetsAt: resetsAt)
     }
 
     /// The label of a run stopped by a provider's usage limit.
     public static let usageLimitLabel = "usage_limit"
+
+    /// A provider's usage limit stopped the run and parks `park`'s quota group until `resetsAt`
+    /// (plus the margin; a default when `nil`): labelled `parked`, no failure charged, the task
+    /// queued again for the park's end.
+    public static func parked(_ reason: String, resetsAt: Date?, park: ParkRequest, usage: RunUsage = RunUsage()) -> RunOutcome {
+        var outcome = RunOutcome(resolution: .parked, label: parkedLabel, error: reason, usage: usage, resetsAt: resetsAt)
+        outcome.park = park
+        return outcome
+    }
+
+    /// The label of a run parked by a provider's usage limit.
+    public static let parkedLabel = "parked"
 
     /// The agent asks a question and waits for input.
     public static func waitingForInput(_ question: String, usage: RunUsage = RunUsage()) -> RunOutcome {

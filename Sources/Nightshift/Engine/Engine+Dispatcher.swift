@@ -8,7 +8,8 @@ extension Engine {
     static let claimCoalescing = Duration.milliseconds(2)
 
     /// Claims work whenever slots are free and work may be available: after a submit or a finished
-    /// run (the doorbell), when the earliest delayed task comes due, or at the safety-net poll.
+    /// run (the doorbell), when the earliest delayed task comes due, when an agent the claim held
+    /// back for its pacing gets a token or its quota group's park ends, or at the safety-net poll.
     func dispatchLoop(group: inout DiscardingTaskGroup) async {
         var failures = 0
         var coalesceDeadline: ContinuousClock.Instant?
@@ -31,8 +32,11 @@ extension Engine {
                 let claimed: [ClaimedRun]
                 let claimTime = clock.now
                 do {
-                    claimed = try await store.claim(
+                    let batch = try await store.claimBatch(
                         worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: claimTime)
+                    claimed = batch.runs
+                    // Sleep no longer than until a held-back agent may start again: no poll while it waits.
+                    if let opening = batch.nextOpening { wakeAt = min(wakeAt, max(opening, claimTime)) }
                     failures = 0
                 } catch {
                     failures += 1

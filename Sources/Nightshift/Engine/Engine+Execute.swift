@@ -59,6 +59,7 @@ extension Engine {
             return
         }
         outcome.usage.durationSeconds = max(clock.now.timeIntervalSince(claimed.run.startedAt), 0)
+        if outcome.label == RunOutcome.usageLimitLabel { outcome = await parking(outcome, task: task, logger: logger) }
         var checkpoints = CheckpointCollection()
         if case .finished(_, let started) = ending, started {
             checkpoints = await collectCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
@@ -88,6 +89,23 @@ extension Engine {
             // The lease stays in the store; it expires and the rescuer retries the task.
             logger.error("settle failed", metadata: ["nightshift.error": "\(error)"])
         }
+    }
+
+    /// A usage-limit outcome as the agent wants it: parked (its quota group waits for the reset,
+    /// no failure charged) unless it turned parking off, when it stays a retryable failure that is
+    /// not retried before the reset.
+    private func parking(_ outcome: RunOutcome, task: AgentTask, logger: Logger) async -> RunOutcome {
+        guard let agent = try? await agent(ScopedName(workspace: task.workspaceID, name: task.agent)), agent.parkOnLimit else {
+            return outcome
+        }
+        var parked = outcome
+        parked.resolution = .parked
+        parked.label = RunOutcome.parkedLabel
+        parked.park = ParkRequest(group: agent.effectiveQuotaGroup, policy: configuration.parking)
+        logger.info(
+            "usage limit: parking the quota group",
+            metadata: ["nightshift.quota_group": "\(agent.effectiveQuotaGroup)", "nightshift.resets_at": "\(outcome.resetsAt.map { "\($0)" } ?? "unknown")"])
+        return parked
     }
 
     /// Settles, trying again with backoff while the store cannot be reached (a database that went

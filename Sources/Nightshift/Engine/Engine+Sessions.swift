@@ -88,6 +88,9 @@ extension Engine {
                 resume = ResumeContext(sessionID: id, fromAttempt: previous.attempt, hint: hint, previousError: previous.error)
                 // Not interrupted: the agent itself asked to wait, and its wake time came.
                 if previous.outcome == "waiting" { resume?.followUp = "Your wake time has come: continue the task." }
+                if previous.outcome == RunOutcome.parkedLabel {
+                    resume?.followUp = "The usage limit that stopped you has reset: continue the task."
+                }
             }
         }
 

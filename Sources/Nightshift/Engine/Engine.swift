@@ -135,6 +135,25 @@ public final class Engine: Service, Sendable {
         return existed
     }
 
+    /// The pacing of the agents of `workspace` (of every workspace with `nil`): rate tokens left,
+    /// the next refill, and their quota group's park.
+    public func agentPacing(workspace: String? = nil) async throws -> [AgentPacing] {
+        try await store.agentPacing(workspace: workspace, now: clock.now)
+    }
+
+    /// Ends the park of the quota group of agent `name` at once; answers whether it was parked.
+    /// Throws `not_found` for an agent that does not exist. Dispatchers look for work again (on
+    /// other nodes by the store's wake-up).
+    @discardableResult
+    public func unpark(agent name: String, workspace: String = Workspace.defaultID) async throws -> Bool {
+        guard let agent = try await store.agent(named: name, workspace: workspace) else {
+            throw NightshiftError(.notFound, "agent '\(name)' not found", field: "name")
+        }
+        let ended = try await store.unpark(group: agent.effectiveQuotaGroup, workspace: workspace, now: clock.now)
+        doorbell.ring()
+        return ended
+    }
+
     /// Archives a finished task, ringing the change feed for its `archived` event.
     public func archive(_ id: TaskID, workspace: String? = nil) async throws -> AgentTask {
         let task = try await store.archive(id, now: clock.now, workspace: workspace)

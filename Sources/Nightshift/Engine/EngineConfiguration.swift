@@ -35,6 +35,9 @@ public struct EngineConfiguration: Sendable {
     /// Seconds between sweeps of the work root for the directories of tasks that ended elsewhere or
     /// earlier (see ``Engine/removeLeftoverDirectories(now:)``); the first sweep runs at start.
     public var workdirSweepInterval: Double
+    /// How long a provider's usage limit parks an agent's quota group: the margin after a known
+    /// reset, and the default park (doubling, capped) when the provider names none.
+    public var parking: ParkPolicy
 
     /// Creates a configuration.
     public init(
@@ -47,8 +50,10 @@ public struct EngineConfiguration: Sendable {
         shutdownGrace: Double = 30,
         workRoot: URL = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-work"),
         failedWorkdirRetention: Double = 24 * 3600,
-        workdirSweepInterval: Double = 600
+        workdirSweepInterval: Double = 600,
+        parking: ParkPolicy = ParkPolicy()
     ) {
+        self.parking = parking
         self.nodeID = nodeID
         self.slots = slots
         self.leaseDuration = leaseDuration

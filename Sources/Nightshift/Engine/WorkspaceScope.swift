@@ -126,6 +126,18 @@ public struct WorkspaceScope: Sendable {
         try await engine.deleteAgent(named: name, workspace: workspace)
     }
 
+    /// The pacing of this workspace's agents: rate tokens left, the next refill, their quota group's park.
+    public func agentPacing() async throws -> [AgentPacing] {
+        try await engine.agentPacing(workspace: workspace)
+    }
+
+    /// Ends the park of the quota group of this workspace's agent `name` at once; answers whether
+    /// it was parked.
+    @discardableResult
+    public func unpark(agent name: String) async throws -> Bool {
+        try await engine.unpark(agent: name, workspace: workspace)
+    }
+
     // MARK: Lanes
 
     /// Sets (or with `nil` removes) the concurrency limit of a lane of this workspace; a bad lane

@@ -18,7 +18,8 @@
 /// `settle` from running: succeeded → done; waiting → waiting; continued (inputs reached the
 /// task's inbox while it ran: they are delivered by resuming its session at once) → queued; released (the node lost or gave up
 /// the run: not the agent's failure) → queued while the interruptions stay under
-/// ``RetryBudget/interruptionLimit``, else error; failed → queued while the retry budget allows
+/// ``RetryBudget/interruptionLimit``, else error; parked (a provider's usage limit: the task
+/// waits in the queue for its quota group's park to end, no attempt charged) → queued; failed → queued while the retry budget allows
 /// another attempt and the failure is retryable, else error.
 public enum Lifecycle {
     /// The state `action` leads to from `state` (`nil` for a task that does not exist yet).
@@ -48,7 +49,7 @@ public enum Lifecycle {
             switch resolution {
             case .succeeded: return .done
             case .waiting: return .waiting
-            case .continued: return .queued
+            case .continued, .parked: return .queued
             case .released: return budget.allowsAnotherInterruption ? .queued : .error
             case .failed(let retryable): return retryable && budget.allowsRetry ? .queued : .error
             }

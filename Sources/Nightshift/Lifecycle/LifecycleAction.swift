@@ -25,7 +25,7 @@ public enum LifecycleAction: Sendable, Hashable, CustomStringConvertible {
     public static let all: [LifecycleAction] = [
         .submit, .dispatch,
         .settle(.succeeded), .settle(.failed(retryable: true)), .settle(.failed(retryable: false)),
-        .settle(.waiting), .settle(.continued), .settle(.released),
+        .settle(.waiting), .settle(.continued), .settle(.released), .settle(.parked),
         .cancel, .pause, .resume, .retry, .drop, .wake, .hold,
     ]
 
@@ -67,8 +67,11 @@ public enum RunResolution: Sendable, Hashable, CustomStringConvertible {
     /// that went away before the agent started): not the agent's failure, so no attempt is
     /// charged; it counts as an interruption instead.
     case released
+    /// A provider's usage limit stopped the run: the task waits in the queue until its quota group's
+    /// park ends, then resumes the session. Not the agent's failure, so no attempt is charged.
+    case parked
 
-    /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `continued`, `released`.
+    /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `continued`, `released`, `parked`.
     public var description: String {
         switch self {
         case .succeeded: "succeeded"
@@ -76,6 +79,7 @@ public enum RunResolution: Sendable, Hashable, CustomStringConvertible {
         case .waiting: "waiting"
         case .continued: "continued"
         case .released: "released"
+        case .parked: "parked"
         }
     }
 }

@@ -15,6 +15,12 @@ public protocol AgentCatalogue: Sendable {
     /// The lanes of `workspace` that have a limit or running tasks, by name, each with its limit
     /// and how many of its tasks run.
     func lanes(workspace: String) async throws -> [Lane]
+    /// The pacing of every agent of `workspace` (of every workspace with `nil`) at `now`: tokens
+    /// left and the next refill for those with a rate, and the park of their quota group.
+    func agentPacing(workspace: String?, now: Date) async throws -> [AgentPacing]
+    /// Ends the park of quota group `group` of `workspace` (and forgets its default-park streak);
+    /// answers whether it was parked. Dispatchers on every node look for work again.
+    func unpark(group: String, workspace: String, now: Date) async throws -> Bool
 }
 
 extension AgentCatalogue {

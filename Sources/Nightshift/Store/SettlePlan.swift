@@ -127,6 +127,12 @@ package struct SettlePlan {
     package var followUps: [(task: TaskID, workspace: String, input: NewInput)] = []
     /// The spend of every agent read, with this batch's costs added.
     package var agentSpend: [ScopedName: AgentSpend]
+    /// The parks of the quota groups read for ``parksToRead(_:facts:)``, with this batch's new
+    /// parks in their place.
+    package var parks: [ScopedName: QuotaPark]
+    /// The quota groups this batch parks: each row is written (inserted or replaced) as it stands
+    /// in ``parks``.
+    package var parked: Set<ScopedName> = []
     /// Runs that succeeded and failed in this batch.
     package var succeeded = 0
     package var failed = 0
@@ -137,14 +143,24 @@ package struct SettlePlan {
         return Set(settlements.compactMap { facts[$0.lease.taskID]?.agentName })
     }
 
-    /// Plans `settlements` against the tasks' `facts` and the `agentSpend` read for
-    /// ``agentsToRead(_:facts:)``. A second settle of one run in the batch is a repeat of the first.
+    /// The quota groups whose parks a batch must read: none unless a run was parked.
+    package static func parksToRead(_ settlements: [Settlement], facts: [TaskID: TaskFacts]) -> Set<ScopedName> {
+        Set(settlements.compactMap { settlement in
+            guard let park = settlement.outcome.park, let task = facts[settlement.lease.taskID] else { return nil }
+            return ScopedName(workspace: task.workspace, name: park.group)
+        })
+    }
+
+    /// Plans `settlements` against the tasks' `facts`, the `agentSpend` read for
+    /// ``agentsToRead(_:facts:)`` and the `parks` read for ``parksToRead(_:facts:)``. A second
+    /// settle of one run in the batch is a repeat of the first.
     package init(
-        _ settlements: [Settlement], facts: [TaskID: TaskFacts], agentSpend: [ScopedName: AgentSpend], settler: String,
-        random: () -> Double = { Double.random(in: 0..<1) }
+        _ settlements: [Settlement], facts: [TaskID: TaskFacts], agentSpend: [ScopedName: AgentSpend],
+        parks: [ScopedName: QuotaPark] = [:], settler: String, random: () -> Double = { Double.random(in: 0..<1) }
     ) throws(NightshiftError) {
         var facts = facts
         self.agentSpend = agentSpend
+        self.parks = parks
         results = Array(repeating: nil, count: settlements.count)
         var settledHere: [Lease: TaskState] = [:]
         for (index, settlement) in settlements.enumerated() {
@@ -195,11 +211,27 @@ package struct SettlePlan {
             switch next {
             case .error:
                 details["error"] = outcome.error.map(JSONValue.string) ?? .null
+            case .queued where outcome.resolution == .parked:
+                // The whole quota group waits for the reset; the task with it, no attempt charged.
+                let group = ScopedName(workspace: current.workspace, name: outcome.park?.group ?? current.agent)
+                let park = QuotaPark.starting(
+                    group: group, resetsAt: outcome.resetsAt, reason: outcome.error ?? "usage limit reached",
+                    policy: outcome.park?.policy ?? ParkPolicy(), previous: self.parks[group], now: time)
+                self.parks[group] = park
+                parked.insert(group)
+                availableAt = park.until
+                details["parked_until"] = JSONTime.json(Date(timeIntervalSince1970: park.until))
+                details["quota_group"] = .string(group.name)
+                if let error = outcome.error { details["reason"] = .string(error) }
             case .queued:
                 let delay = outcome.resolution == .released || outcome.resolution == .continued
                     ? 0 : current.retry.delay(afterFailure: failures, random: random())
                 availableAt = time + delay
-                details["retry_in"] = .double((delay * 1000).rounded() / 1000)
+                // A usage limit the agent does not park for: no retry before the reset.
+                if case .failed = outcome.resolution, let reset = outcome.resetsAt?.timeIntervalSince1970, reset > time + delay {
+                    availableAt = reset
+                }
+                details["retry_in"] = .double(((availableAt! - time) * 1000).rounded() / 1000)
                 if let error = outcome.error { details["error"] = .string(error) }
             case .waiting:
                 if let wakeAt = outcome.wakeAt { details["wake_at"] = JSONTime.json(wakeAt) }

@@ -10,8 +10,11 @@ public protocol TaskQueue: Sendable {
     /// Queues many tasks in one transaction (bulk load). All or nothing.
     func submitAll(_ tasks: [NewTask], now: Date) async throws -> [SubmitResult]
     /// Claims up to `limit` available tasks for `worker`, in priority / available_at / id order,
-    /// honouring per-agent and per-lane concurrency limits; each gets a run and a lease.
-    func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun]
+    /// honouring per-agent and per-lane concurrency limits and the agents' pacing (a rate limit's
+    /// empty bucket, a parked quota group); each gets a run and a lease, and each task of an agent
+    /// with a rate takes a token from its bucket in the claim's transaction. Also answers when an
+    /// agent it passed over for its pacing may start a task again.
+    func claimBatch(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> ClaimBatch
     /// Extends the leases still held; returns the ones that are lost.
     func heartbeat(_ leases: [Lease], extendTo: Date, now: Date) async throws -> [Lease]
     /// Writes what a run produced while it runs (events, its agent's session id and process), in
@@ -45,7 +48,27 @@ public protocol TaskQueue: Sendable {
     func listenForWork(_ wake: @escaping @Sendable () -> Void) async throws
 }
 
+/// What one claim took, and when it should look again for the agents its pacing held back.
+public struct ClaimBatch: Sendable {
+    /// The tasks claimed, each with its new run.
+    public var runs: [ClaimedRun]
+    /// The earliest time an agent held back by its pacing (no token in its bucket, its quota group
+    /// parked) may start a task again; `nil` if none was held back.
+    public var nextOpening: Date?
+
+    /// Creates a batch.
+    public init(runs: [ClaimedRun], nextOpening: Date? = nil) {
+        self.runs = runs
+        self.nextOpening = nextOpening
+    }
+}
+
 extension TaskQueue {
+    /// Claims up to `limit` available tasks (see ``claimBatch(worker:limit:leaseDuration:now:)``).
+    public func claim(worker: String, limit: Int, leaseDuration: Double, now: Date) async throws -> [ClaimedRun] {
+        try await claimBatch(worker: worker, limit: limit, leaseDuration: leaseDuration, now: now).runs
+    }
+
     /// Settles a run that left no checkpoints.
     public func settle(_ lease: Lease, outcome: RunOutcome, now: Date) async throws -> SettleResult {
         try await settle(lease, outcome: outcome, checkpoints: CheckpointCollection(), now: now)

@@ -149,6 +149,11 @@ public struct NightshiftClient: Sendable {
         _ = try await send(.DELETE, "/v1/agents/\(Self.escapePath(name))")
     }
 
+    /// `POST /v1/agents/{name}/unpark`: ends the park of the agent's quota group now; answers the agent.
+    public func unparkAgent(named name: String) async throws -> WireAgent {
+        try await fetch(.POST, "/v1/agents/\(Self.escapePath(name))/unpark")
+    }
+
     // MARK: Open routes
 
     /// `GET /healthz`: `{"status":"ok"}` while the daemon runs.

@@ -12,6 +12,9 @@ import Nightshift
 /// max_connections = 512
 /// keep_failed_workdirs = "24h"
 /// blocked_stale_after = "1h"
+/// park_margin = "1m"
+/// park_default = "30m"
+/// park_max = "8h"
 /// [queue]
 /// depth = 100000
 /// [subtasks]
@@ -25,6 +28,8 @@ import Nightshift
 /// ask = "always"
 /// [lanes.deploys]
 /// concurrency = 1
+/// rate = "30/1h"
+/// quota_group = "anthropic"
 /// ```
 public struct NightshiftConfig: Sendable, Hashable {
     /// Where the HTTP API listens (`server.listen`); `nil` when the file does not say.
@@ -42,6 +47,9 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// How deep subtasks may nest and how many one task may have (`subtasks.max_depth`,
     /// `subtasks.max_children`); the defaults where the file does not say.
     public var subtasks = SubtaskLimits()
+    /// How a provider's usage limit parks a quota group (`server.park_margin`, `server.park_default`,
+    /// `server.park_max`); the defaults where the file does not say.
+    public var parking = ParkPolicy()
     /// The agents (`agents.NAME`), sorted by name, each validated.
     public var agents: [Agent]
     /// The lanes' limits (`lanes.NAME`, each with `concurrency`), sorted by name, in the default
@@ -87,12 +95,21 @@ public struct NightshiftConfig: Sendable, Hashable {
         let root = try TOMLSection.parse(toml, path: path)
         try root.checkKeys(["agents", "lanes", "queue", "server", "subtasks"])
         if let server = try root.section("server") {
-            try server.checkKeys(["blocked_stale_after", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections"])
+            try server.checkKeys([
+                "blocked_stale_after", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default", "park_margin",
+                "park_max",
+            ])
             listen = try server.value("listen", .listenAddress)
             if let idle = try server.value("idle_timeout", .positiveDuration) { connectionLimits.idleTimeout = idle }
             if let cap = try server.value("max_connections", .positiveInteger) { connectionLimits.maxConnections = cap }
             keepFailedWorkdirs = try server.value("keep_failed_workdirs", .duration)
             blockedStaleAfter = try server.value("blocked_stale_after", .duration)
+            if let margin = try server.value("park_margin", .duration) { parking.margin = margin }
+            if let park = try server.value("park_default", .positiveDuration) { parking.defaultDuration = park }
+            if let cap = try server.value("park_max", .positiveDuration) { parking.maxDuration = cap }
+            if parking.maxDuration < parking.defaultDuration {
+                throw server.error(key: server.key("park_max"), "expected a duration ≥ park_default")
+            }
         }
         if let queue = try root.section("queue") {
             try queue.checkKeys(["depth"])
@@ -124,8 +141,8 @@ public struct NightshiftConfig: Sendable, Hashable {
 
     /// The keys of an agent section that are not its runner's config.
     private static let agentKeys = [
-        "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "runner",
-        "stall_timeout", "timeout",
+        "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "park_on_limit",
+        "quota_group", "rate", "runner", "stall_timeout", "timeout",
     ]
 
     /// Builds and validates the agent in `[agents.NAME]`. For `command` agents the section's other
@@ -160,7 +177,10 @@ public struct NightshiftConfig: Sendable, Hashable {
             ),
             budgetUSD: try section.value("budget_usd", .positiveNumber),
             injectMemories: try section.value("inject_memories", .bool) ?? false,
-            ask: try section.value("ask", .oneOf(AskPolicy.allCases.map(\.rawValue))).flatMap(AskPolicy.init(rawValue:)) ?? .off
+            ask: try section.value("ask", .oneOf(AskPolicy.allCases.map(\.rawValue))).flatMap(AskPolicy.init(rawValue:)) ?? .off,
+            rate: try section.value("rate", .rate),
+            quotaGroup: try section.value("quota_group", .string),
+            parkOnLimit: try section.value("park_on_limit", .bool) ?? true
         )
         do {
             try agent.validate()

@@ -182,3 +182,12 @@ extension Expected<ListenAddress> {
         }
     }
 }
+
+extension Expected<AgentRate> {
+    /// A rate `"N/window"` (`"30/1h"`).
+    static var rate: Self {
+        Self(description: "a rate \"N/window\" with N ≥ 1 and a window > 0 in s, m, h or d (e.g. \"30/1h\")") { value in
+            value.string.flatMap { try? AgentRate(parsing: $0) }
+        }
+    }
+}

@@ -38,13 +38,18 @@ extension APIServer {
         .v1(.get, "events") { try await $0.hookEvents($1, $2) },
 
         .v1(.get, "agents") { server, _, context in
-            reply(WireAgentList(agents: try await server.scope(context).agents().map(WireAgent.init)))
+            reply(WireAgentList(agents: try await server.wireAgents(try await server.scope(context).agents(), context)))
         },
         .v1(.post, "agents") { try await $0.createAgent($1, $2) },
-        .v1(.get, "agents/{name}") { server, _, context in reply(WireAgent(try await server.agent(context))) },
+        .v1(.get, "agents/{name}") { server, _, context in reply(try await server.wireAgent(try await server.agent(context), context)) },
         .v1(.put, "agents/{name}") { server, request, context in
             let agent = try WireAgentWrite(body: try await body(request)).agent(pathName: try parameter(context, "name"))
-            return reply(WireAgent(try await server.save(agent, context)))
+            return reply(try await server.wireAgent(try await server.save(agent, context), context))
+        },
+        .v1(.post, "agents/{name}/unpark") { server, _, context in
+            let agent = try await server.agent(context)
+            _ = try await server.scope(context).unpark(agent: agent.name)
+            return reply(try await server.wireAgent(agent, context))
         },
         .v1(.delete, "agents/{name}") { try await $0.deleteAgent($2) },
 

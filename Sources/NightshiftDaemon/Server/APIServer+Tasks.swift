@@ -79,10 +79,12 @@ extension APIServer {
         let refresh = request.uri.queryParameters["refresh"].map { $0 == "true" || $0 == "1" } ?? false
         let stats = Dictionary(uniqueKeysWithValues: try await scope.agentStats().map { ($0.agent, $0) })
         let quotas = engine.quotas()
+        let pacing = Dictionary(try await scope.agentPacing().map { ($0.agent.name, $0) }) { first, _ in first }
         let agents = try await scope.availability(maxAge: refresh ? .zero : .seconds(30)).map { report in
             WireAgentStatus(
                 report, stats: WireAgentStats(stats[report.agent] ?? AgentStats(agent: report.agent, tasks: 0, costUSD: 0, totals: TaskTotals())),
-                quota: quotas[report.agent].map { WireQuota(status: $0.status, observedAt: $0.observedAt) })
+                quota: quotas[report.agent].map { WireQuota(status: $0.status, observedAt: $0.observedAt) },
+                pacing: pacing[report.agent].map(WirePacing.init))
         }
         return Self.reply(WireStatus(
             agents: agents,
@@ -112,7 +114,7 @@ extension APIServer {
         if try await scope(context).agent(named: agent.name) != nil {
             throw APIFailure(.conflict, code: "conflict", message: "agent '\(agent.name)' exists; use PUT /v1/agents/\(agent.name) to replace it", field: "name")
         }
-        return Self.reply(WireAgent(try await save(agent, context)), status: .created)
+        return Self.reply(try await wireAgent(try await save(agent, context), context), status: .created)
     }
 
     func deleteAgent(_ context: APIRequestContext) async throws -> Response {
@@ -137,6 +139,17 @@ extension APIServer {
         let scope = try scope(context)
         try await scope.saveAgent(agent)
         return try await scope.agent(named: agent.name) ?? agent
+    }
+
+    /// The wire form of `agent` with its pacing now.
+    func wireAgent(_ agent: Agent, _ context: APIRequestContext) async throws -> WireAgent {
+        try await wireAgents([agent], context)[0]
+    }
+
+    /// The wire forms of `agents` (of the context's workspace) with their pacing now.
+    func wireAgents(_ agents: [Agent], _ context: APIRequestContext) async throws -> [WireAgent] {
+        let pacing = Dictionary(try await scope(context).agentPacing().map { ($0.agent.name, $0) }) { first, _ in first }
+        return agents.map { WireAgent($0, pacing: pacing[$0.name]) }
     }
 
     func agent(_ context: APIRequestContext) async throws -> Agent {

@@ -127,9 +127,17 @@ extension OpenAPIDocument {
         "RunList": list("runs", of: "Run"),
         "Agent": shape([
             "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
-            "timeout": "number|null", "stall_timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number",
-            "max_backoff": "number", "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
-        ], ["ask": ["type": "string", "enum": askPolicies, "description": "When its tasks ask a person before acting"]]),
+            "timeout": "number|null", "stall_timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",
+            "budget_usd": "number|null", "spent_usd": "number", "inject_memories": "boolean",
+            "rate": "string|null", "quota_group": "string", "park_on_limit": "boolean",
+        ], [
+            "ask": ["type": "string", "enum": askPolicies, "description": "When its tasks ask a person before acting"],
+            "pacing": ["oneOf": [ref("Pacing"), ["type": "null"]]],
+        ]),
+        "Pacing": shape([
+            "quota_group": "string", "rate": "string|null", "tokens": "integer|null", "next_refill": "time?",
+            "parked_until": "time?", "park_reason": "string|null",
+        ]),
         "NewAgent": agentInput(nameRequired: true),
         "AgentWrite": agentInput(nameRequired: false),
         "AgentList": list("agents", of: "Agent"),
@@ -144,6 +152,7 @@ extension OpenAPIDocument {
             [
                 "stats": ref("AgentStats"),
                 "quota": ["oneOf": [shape(["status": "object", "observed_at": "time"]), ["type": "null"]]],
+                "pacing": ["oneOf": [ref("Pacing"), ["type": "null"]]],
             ]),
         "ActiveRun": shape([
             "task_id": "string", "run_id": "string", "agent": "string", "attempt": "integer", "pid": "integer|null",
@@ -197,6 +206,18 @@ extension OpenAPIDocument {
             "budget_usd": ["type": ["number", "null"], "exclusiveMinimum": 0],
             "inject_memories": ["type": ["boolean", "null"]],
             "ask": askInput,
+            "rate": [
+                "type": ["string", "null"], "pattern": "^[0-9]+/[0-9.]*[smhd]$",
+                "description": "At most N runs start per window, across all nodes: \"N/window\" with N ≥ 1 and a window > 0 in s, m, h or d (\"30/1h\"); otherwise 422 naming rate",
+            ],
+            "quota_group": [
+                "type": ["string", "null"], "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                "description": "The agents sharing a provider quota: a usage limit met by one parks them all (default: the agent's name)",
+            ],
+            "park_on_limit": [
+                "type": ["boolean", "null"],
+                "description": "Whether a provider's usage limit parks the quota group until the reset (default true); false: the run fails, retried no sooner than the reset",
+            ],
         ], required: nameRequired ? ["name", "runner"] : ["runner"])
     }
 }

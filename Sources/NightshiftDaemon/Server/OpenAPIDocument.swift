@@ -219,6 +219,12 @@ public enum OpenAPIDocument {
                 "Delete an agent (its tasks stay)", ["204": answer("Deleted", nil)], failures: [v1Failures, pathFailures("agent")],
                 parameters: [agentName]),
         ]
+        paths["/v1/agents/{name}/unpark"] = [
+            "post": operation(
+                "End the park of the agent's quota group now (its queued tasks may run at once)",
+                ["200": answer("The agent, with its pacing", "Agent")], failures: [v1Failures, pathFailures("agent")],
+                parameters: [agentName]),
+        ]
         paths.merge(sessionPaths) { current, _ in current }
         paths.merge(accessPaths) { current, _ in current }
         paths.merge(eventPaths) { current, _ in current }

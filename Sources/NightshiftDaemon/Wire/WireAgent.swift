@@ -30,23 +30,33 @@ public struct WireAgent: WireValue, Hashable {
     /// When its tasks ask a person before acting: `off` or `always` (each waits for an approve
     /// before its first run); a task's own `ask` overrides it.
     public var ask: String
+    /// At most this many of its runs start per window (`"30/1h"`), if limited.
+    public var rate: String?
+    /// The agents sharing its provider quota: a usage limit parks them all (its own name unless set).
+    public var quotaGroup: String
+    /// Whether a usage limit parks its quota group (else the run fails, retried after the reset).
+    public var parkOnLimit: Bool
+    /// Its rate tokens and its quota group's park now (`null` where the server did not read them).
+    public var pacing: WirePacing?
 
     enum CodingKeys: String, CodingKey {
-        case name, runner, config, concurrency, timeout, ask
+        case name, runner, config, concurrency, timeout, ask, rate, pacing
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
         case budgetUSD = "budget_usd", spentUSD = "spent_usd", injectMemories = "inject_memories"
         case stallTimeout = "stall_timeout"
+        case quotaGroup = "quota_group", parkOnLimit = "park_on_limit"
     }
 }
 
 extension WireAgent {
-    /// The wire form of `agent`.
-    public init(_ agent: Agent) {
+    /// The wire form of `agent`, with its `pacing` when known.
+    public init(_ agent: Agent, pacing: AgentPacing? = nil) {
         self.init(
             name: agent.name, runner: agent.runner.rawValue, config: agent.config, concurrency: agent.concurrency,
             timeout: agent.timeout, stallTimeout: agent.stallTimeout, maxAttempts: agent.retry.maxAttempts, initialBackoff: agent.retry.initialBackoff,
             maxBackoff: agent.retry.maxBackoff, budgetUSD: agent.budgetUSD, spentUSD: agent.spentUSD,
-            injectMemories: agent.injectMemories, ask: agent.ask.rawValue)
+            injectMemories: agent.injectMemories, ask: agent.ask.rawValue, rate: agent.rate?.description,
+            quotaGroup: agent.effectiveQuotaGroup, parkOnLimit: agent.parkOnLimit, pacing: pacing.map(WirePacing.init))
     }
 }
 
@@ -78,19 +88,30 @@ public struct WireAgentWrite: WireRequest, Hashable {
     /// When its tasks ask a person before acting: `off` (the default) or `always`; `on-miss` is
     /// refused (no runner can ask yet).
     public var ask: String?
+    /// At most this many runs start per window: `"N/window"`, e.g. `"30/1h"` (units s, m, h, d).
+    public var rate: String?
+    /// The agents that share its provider quota (default: its own name).
+    public var quotaGroup: String?
+    /// Whether a usage limit parks its quota group (default true).
+    public var parkOnLimit: Bool?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, runner, config, concurrency, timeout, ask
+        case name, runner, config, concurrency, timeout, ask, rate
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
-        case budgetUSD = "budget_usd", injectMemories = "inject_memories", stallTimeout = "stall_timeout"
+        case budgetUSD = "budget_usd", injectMemories = "inject_memories", stallTimeout = "stall_timeout", quotaGroup = "quota_group"
+        case parkOnLimit = "park_on_limit"
     }
 
     /// An agent write; only `runner` is required.
     public init(
         name: String? = nil, runner: String, config: JSONValue? = nil, concurrency: Int? = nil, timeout: Double? = nil,
         maxAttempts: Int? = nil, initialBackoff: Double? = nil, maxBackoff: Double? = nil, budgetUSD: Double? = nil,
-        injectMemories: Bool? = nil, ask: String? = nil, stallTimeout: Double? = nil
+        injectMemories: Bool? = nil, ask: String? = nil, stallTimeout: Double? = nil, rate: String? = nil, quotaGroup: String? = nil,
+        parkOnLimit: Bool? = nil
     ) {
+        self.rate = rate
+        self.quotaGroup = quotaGroup
+        self.parkOnLimit = parkOnLimit
         self.name = name
         self.runner = runner
         self.config = config
@@ -118,7 +139,9 @@ public struct WireAgentWrite: WireRequest, Hashable {
         let agent = Agent(
             name: agentName, runner: RunnerKind(runner), config: config ?? .object([:]), concurrency: concurrency,
             timeout: timeout, stallTimeout: stallTimeout, retry: retry, budgetUSD: budgetUSD, injectMemories: injectMemories ?? false,
-            ask: try ask.map { try AskPolicy(wire: $0, field: "ask") } ?? .off)
+            ask: try ask.map { try AskPolicy(wire: $0, field: "ask") } ?? .off,
+            rate: try rate.map { text throws(NightshiftError) in try AgentRate(parsing: text, field: "rate") },
+            quotaGroup: quotaGroup, parkOnLimit: parkOnLimit ?? true)
         try agent.validate()
         return agent
     }

@@ -78,14 +78,16 @@ public struct WireAgentStatus: WireValue, Hashable {
     public var stats: WireAgentStats
     /// Its latest quota status, if a run reported one.
     public var quota: WireQuota?
+    /// Its rate tokens and its quota group's park.
+    public var pacing: WirePacing?
 }
 
 extension WireAgentStatus {
     /// The status of the agent `report` is about.
-    init(_ report: AgentAvailability, stats: WireAgentStats, quota: WireQuota?) {
+    init(_ report: AgentAvailability, stats: WireAgentStats, quota: WireQuota?, pacing: WirePacing?) {
         self.init(
             agent: report.agent, runner: report.runner.rawValue, available: report.available, path: report.path,
-            version: report.version, problem: report.problem, stats: stats, quota: quota)
+            version: report.version, problem: report.problem, stats: stats, quota: quota, pacing: pacing)
     }
 }
 

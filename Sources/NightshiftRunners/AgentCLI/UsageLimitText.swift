@@ -24,7 +24,8 @@ enum UsageLimitText {
 
     /// When the limit resets, if `text` says: a Unix time after `|`, a duration after `in` /
     /// `after`, or a time of day after `resets` / `at` (in the IANA zone in parentheses, else the
-    /// local one), the next such time after `now`.
+    /// local one), the next such time after `now` — or, after `resets tomorrow`, that time on the
+    /// day after today.
     static func resetTime(in text: String, now: Date) -> Date? {
         if let bar = text.lastIndex(of: "|") {
             let digits = text[text.index(after: bar)...].prefix(while: \.isNumber)
@@ -39,11 +40,14 @@ enum UsageLimitText {
             }
         }
         for marker in ["resets ", "reset at ", "try again at "] {
-            if let range = lower.range(of: marker),
-               let date = timeOfDay(String(text[range.upperBound...]), now: now)
-            {
-                return date
+            guard let range = lower.range(of: marker) else { continue }
+            var rest = text[range.upperBound...]
+            let tomorrow = rest.lowercased().hasPrefix("tomorrow")
+            if tomorrow {
+                rest = rest.dropFirst("tomorrow".count).drop(while: \.isWhitespace)
+                if rest.lowercased().hasPrefix("at ") { rest = rest.dropFirst(3) }
             }
+            if let date = timeOfDay(String(rest), now: now, tomorrow: tomorrow) { return date }
         }
         return nil
     }
@@ -76,8 +80,9 @@ enum UsageLimitText {
         return found ? total : nil
     }
 
-    /// `3pm`, `3:05 PM`, `11am (Europe/Berlin)`: the next such time after `now`.
-    static func timeOfDay(_ text: String, now: Date) -> Date? {
+    /// `3pm`, `3:05 PM`, `11am (Europe/Berlin)`, `2:30pm (Asia/Colombo)`: the next such time after
+    /// `now`; with `tomorrow`, that time on the day after `now`'s (in the same zone).
+    static func timeOfDay(_ text: String, now: Date, tomorrow: Bool = false) -> Date? {
         let scanner = Scanner(string: text)
         scanner.charactersToBeSkipped = .whitespaces
         guard let hour = scanner.scanInt(), (0...23).contains(hour) else { return nil }
@@ -104,7 +109,13 @@ enum UsageLimitText {
         {
             calendar.timeZone = zone
         }
+        var after = now
+        if tomorrow {
+            // Just before tomorrow's first moment: the next match is on tomorrow.
+            guard let next = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: now)) else { return nil }
+            after = next.addingTimeInterval(-1)
+        }
         return calendar.nextDate(
-            after: now, matching: DateComponents(hour: hour24, minute: minute, second: 0), matchingPolicy: .nextTime)
+            after: after, matching: DateComponents(hour: hour24, minute: minute, second: 0), matchingPolicy: .nextTime)
     }
 }

@@ -4,14 +4,15 @@ import Nightshift
 import NightshiftDaemon
 
 /// `nightshift agents`: the configured agents (`list`, the default, and `show`), whether their CLIs
-/// run here (`check`), and creating, replacing and deleting them (`add`, `set`, `delete`).
+/// run here (`check`), creating, replacing and deleting them (`add`, `set`, `delete`), and ending a
+/// usage limit's park early (`unpark`).
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
         abstract: "List, show, check, add, replace and delete the agents tasks run on.",
         subcommands: [
             AgentsListCommand.self, AgentsShowCommand.self, AgentsCheckCommand.self, AgentsAddCommand.self, AgentsSetCommand.self,
-            AgentsDeleteCommand.self,
+            AgentsDeleteCommand.self, AgentsUnparkCommand.self,
         ],
         defaultSubcommand: AgentsListCommand.self)
 }
@@ -261,5 +262,30 @@ struct AgentsDeleteCommand: AsyncParsableCommand {
     func run() async throws {
         try await options.client().deleteAgent(named: name)
         if options.json { CLIOutput.json(["deleted": .string(name)]) } else { CLIOutput.line("deleted \(name)") }
+    }
+}
+
+/// `nightshift agents unpark NAME`: ends the park of the agent's quota group now.
+struct AgentsUnparkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unpark", abstract: "End the usage-limit park of an agent's quota group now.",
+        discussion: CLIExitCodes.discussion("""
+            A provider's usage limit parks every agent of the quota group until the reset; this lets their \
+            queued tasks run at once (a task parked itself still waits for its own time). Exits 3 if there \
+            is no such agent. With --json, prints the API's agent.
+            """))
+
+    @Argument(help: "The agent's name.")
+    var name: String
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let agent = try await options.client().unparkAgent(named: name)
+        if options.json {
+            CLIOutput.json(agent)
+        } else {
+            CLIOutput.line("unparked \(agent.quotaGroup)" + (agent.quotaGroup == name ? "" : " (the quota group of \(name))"))
+        }
     }
 }

@@ -35,6 +35,14 @@ struct StatusCommand: AsyncParsableCommand {
             "queue depth \(status.queueDepth)   invocations \(totals.invocations)"
                 + "   succeeded \(totals.succeeded)   failed \(totals.failed)")
 
+        let paced = status.agents.compactMap { agent in agent.pacing?.summary.map { (agent.agent, $0) } }
+        if !paced.isEmpty {
+            CLIOutput.line("")
+            CLIOutput.line(CLIOutput.bold("Pacing"))
+            for (agent, summary) in paced {
+                CLIOutput.line(CLIOutput.bold(agent) + ": " + CLIOutput.paint(summary, summary.hasPrefix("parked") ? "33" : "0"))
+            }
+        }
         if status.agents.contains(where: { $0.stats.tasks > 0 || $0.quota != nil }) {
             CLIOutput.line("")
             CLIOutput.line(CLIOutput.bold("Agents"))
