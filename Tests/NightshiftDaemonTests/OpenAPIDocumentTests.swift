@@ -126,7 +126,7 @@ struct OpenAPIDocumentTests {
                 }
                 checked += 1
             }
-            #expect(checked == 13)
+            #expect(checked == 15)
         }
     }
 

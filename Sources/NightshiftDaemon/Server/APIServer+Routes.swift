@@ -48,6 +48,15 @@ extension APIServer {
         },
         .v1(.delete, "agents/{name}") { try await $0.deleteAgent($2) },
 
+        .v1(.get, "schedules") { try await $0.listSchedules($2) },
+        .v1(.post, "schedules") { try await $0.createSchedule($1, $2) },
+        .v1(.get, "schedules/{id}") { try await $0.schedule($2) },
+        .v1(.put, "schedules/{id}") { try await $0.replaceSchedule($1, $2) },
+        .v1(.delete, "schedules/{id}") { try await $0.deleteSchedule($2) },
+        .v1(.post, "schedules/{id}/pause") { try await $0.pauseSchedule(true, $2) },
+        .v1(.post, "schedules/{id}/resume") { try await $0.pauseSchedule(false, $2) },
+        .v1(.post, "schedules/{id}/trigger") { try await $0.triggerSchedule($1, $2) },
+
         .v1(.get, "checkpoints") { try await $0.listCheckpoints($1, $2) },
         .v1(.post, "checkpoints") { try await $0.postCheckpoint($1, $2) },
         .v1(.get, "checkpoints/quarantine") { try await $0.quarantine($1, $2) },
