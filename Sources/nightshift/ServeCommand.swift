@@ -138,6 +138,14 @@ struct ServeCommand: AsyncParsableCommand {
         // The config file is the source of truth for the agents it defines; others (created
         // through the API) are left alone.
         for agent in settings.agents { try await store.saveAgent(agent) }
+        // Likewise for its schedules; those made through the API are left alone.
+        let reconciled = try await ScheduleReconciliation.apply(settings.schedules, to: store, now: Date())
+        if reconciled != ScheduleReconciliation() {
+            logger.info("schedules reconciled with the config file", metadata: [
+                "nightshift.created": "\(reconciled.created)", "nightshift.replaced": "\(reconciled.replaced)",
+                "nightshift.deleted": "\(reconciled.deleted)",
+            ])
+        }
         let authority = try TokenAuthority.load(home: directory.url)
         var engineConfiguration = EngineConfiguration(
             nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,

@@ -41,6 +41,8 @@ public struct NightshiftConfig: Sendable, Hashable {
     public var subtasks = SubtaskLimits()
     /// The agents (`agents.NAME`), sorted by name, each validated.
     public var agents: [Agent]
+    /// The schedules (`schedules.NAME`), sorted by name, each validated.
+    public var schedules: [NewSchedule] = []
 
     /// Creates a configuration; with no arguments, the empty one.
     public init(
@@ -78,7 +80,7 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// Parses a TOML document; `path` names the file in error messages.
     public init(toml: String, path: String, validate: (Agent) throws(NightshiftError) -> Void = { _ in }) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "queue", "server", "subtasks"])
+        try root.checkKeys(["agents", "queue", "schedules", "server", "subtasks"])
         if let server = try root.section("server") {
             try server.checkKeys(["blocked_stale_after", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections"])
             listen = try server.value("listen", .listenAddress)
@@ -100,6 +102,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         for (name, section) in try root.section("agents")?.sections() ?? [] {
             agents.append(try Self.agent(name: name, section, validate: validate))
         }
+        schedules = try Self.schedules(try root.section("schedules"))
     }
 
     /// The runner names an agent may use.
