@@ -21,6 +21,10 @@ extension PostgresTaskStore {
             sql.append(" AND lane = ")
             sql.append(.text(lane))
         }
+        if let schedule = query.scheduleID {
+            sql.append(" AND schedule_id = ")
+            sql.append(.text(schedule))
+        }
         if let label = query.label {
             sql.append(" AND jsonb_exists(labels::jsonb, ")
             sql.append(.text(label))

@@ -183,8 +183,8 @@ extension PostgresTaskStore {
         }
     }
 
-    /// Submits a schedule's task now (see ``ScheduleStore/triggerSchedule(_:now:workspace:)``).
-    public func triggerSchedule(_ key: String, now: Date, workspace: String?) async throws -> SubmitResult {
+    /// Submits a schedule's task now (see ``ScheduleStore/triggerSchedule(_:now:workspace:idempotencyKey:)``).
+    public func triggerSchedule(_ key: String, now: Date, workspace: String?, idempotencyKey: String?) async throws -> SubmitResult {
         let (maxDepth, subtasks) = (configuration.maxQueueDepth, configuration.subtasks)
         return try await write { transaction in
             guard let schedule = try await transaction.schedule(key, workspace: workspace, lock: true) else {
@@ -193,8 +193,10 @@ extension PostgresTaskStore {
             var task = schedule.spec.task.task(workspace: schedule.spec.workspaceID)
             task.scheduleID = schedule.id
             task.scheduledFor = now
+            task.idempotencyKey = idempotencyKey
             try task.validate()
             let submitted = try await transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks)
+            guard submitted.inserted else { return submitted }
             var sql = SQL("UPDATE schedules SET last_run_at = ")
             sql.append(.double(now.timeIntervalSince1970))
             sql.append(", last_task_id = ")

@@ -24,6 +24,10 @@ extension SQLiteTaskStore {
             conditions.append("lane = ?")
             arguments.append(lane.databaseValue)
         }
+        if let schedule = query.scheduleID {
+            conditions.append("schedule_id = ?")
+            arguments.append(schedule.databaseValue)
+        }
         if let label = query.label {
             conditions.append("EXISTS (SELECT 1 FROM json_each(tasks.labels) WHERE json_each.value = ?)")
             arguments.append(label.databaseValue)

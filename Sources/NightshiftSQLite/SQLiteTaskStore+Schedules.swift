@@ -189,8 +189,8 @@ extension SQLiteTaskStore {
         }
     }
 
-    /// Submits a schedule's task now (see ``ScheduleStore/triggerSchedule(_:now:workspace:)``).
-    public func triggerSchedule(_ key: String, now: Date, workspace: String?) async throws -> SubmitResult {
+    /// Submits a schedule's task now (see ``ScheduleStore/triggerSchedule(_:now:workspace:idempotencyKey:)``).
+    public func triggerSchedule(_ key: String, now: Date, workspace: String?, idempotencyKey: String?) async throws -> SubmitResult {
         let (maxDepth, subtasks) = (configuration.maxQueueDepth, configuration.subtasks)
         return try await writer.write { transaction in
             guard let schedule = try Self.schedule(key, workspace: workspace, in: transaction.db) else {
@@ -199,8 +199,10 @@ extension SQLiteTaskStore {
             var task = schedule.spec.task.task(workspace: schedule.spec.workspaceID)
             task.scheduleID = schedule.id
             task.scheduledFor = now
+            task.idempotencyKey = idempotencyKey
             try task.validate()
             let submitted = try transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks)
+            guard submitted.inserted else { return submitted }
             try transaction.db.execute(
                 sql: "UPDATE schedules SET last_run_at = ?, last_task_id = ?, last_error = NULL, updated_at = ? WHERE id = ?",
                 arguments: [now.timeIntervalSince1970, submitted.task.id.rawValue, now.timeIntervalSince1970, schedule.id])

@@ -21,7 +21,7 @@ struct NightshiftCommand: AsyncParsableCommand {
             CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self, ArchiveCommand.self,
             PriorityCommand.self, InputCommand.self, ApproveCommand.self, RejectCommand.self, InputsCommand.self,
             WakeCommand.self, DropCommand.self,
-            StatusCommand.self, AgentsCommand.self, LanesCommand.self, EventsCommand.self,
+            StatusCommand.self, AgentsCommand.self, LanesCommand.self, ScheduleCommand.self, EventsCommand.self,
             CheckpointsCommand.self, MemoryCommand.self, TokenCommand.self, TokensCommand.self, WorkspacesCommand.self,
             HookCommand.self,
         ]

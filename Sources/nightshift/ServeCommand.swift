@@ -141,6 +141,14 @@ struct ServeCommand: AsyncParsableCommand {
         // Likewise for the lanes it limits: a limit set through the API for a lane the file does
         // not name stays.
         for lane in settings.lanes { try await store.setLaneLimit(lane.name, concurrency: lane.concurrency) }
+        // Likewise for its schedules; those made through the API are left alone.
+        let reconciled = try await ScheduleReconciliation.apply(settings.schedules, to: store, now: Date())
+        if reconciled != ScheduleReconciliation() {
+            logger.info("schedules reconciled with the config file", metadata: [
+                "nightshift.created": "\(reconciled.created)", "nightshift.replaced": "\(reconciled.replaced)",
+                "nightshift.deleted": "\(reconciled.deleted)",
+            ])
+        }
         let authority = try TokenAuthority.load(home: directory.url)
         var engineConfiguration = EngineConfiguration(
             nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,

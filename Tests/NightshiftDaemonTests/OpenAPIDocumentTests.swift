@@ -126,7 +126,7 @@ struct OpenAPIDocumentTests {
                 }
                 checked += 1
             }
-            #expect(checked == 14)
+            #expect(checked == 16)
         }
     }
 

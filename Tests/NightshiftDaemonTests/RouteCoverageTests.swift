@@ -66,6 +66,16 @@ struct RouteCoverageTests {
             #expect(try await api.request(.GET, "/v1/agents/echo/memories/k").status == 200)
             #expect(try await api.request(.DELETE, "/v1/agents/echo/memories/k").status == 204)
 
+            let schedule = #"{"name":"tour","cron":"@daily","task":{"agent":"echo","prompt":"tour"}}"#
+            #expect(try await api.request(.POST, "/v1/schedules", body: schedule).status == 201)
+            #expect(try await api.request(.GET, "/v1/schedules").status == 200)
+            #expect(try await api.request(.GET, "/v1/schedules/tour").status == 200)
+            #expect(try await api.request(.PUT, "/v1/schedules/tour", body: schedule).status == 200)
+            #expect(try await api.request(.POST, "/v1/schedules/tour/pause").status == 200)
+            #expect(try await api.request(.POST, "/v1/schedules/tour/resume").status == 200)
+            #expect(try await api.request(.POST, "/v1/schedules/tour/trigger").status == 201)
+            #expect(try await api.request(.DELETE, "/v1/schedules/tour").status == 204)
+
             #expect(try await api.request(.POST, "/v1/workspaces", body: #"{"id":"tour"}"#).status == 201)
             #expect(try await api.request(.GET, "/v1/workspaces").status == 200)
             let token = try #require(try await api.request(

@@ -25,6 +25,7 @@ struct WireFormatTests {
         ("HookEvent", WireHookEvent.self), ("HookEventList", WireHookEventPage.self),
         ("Input", WireInput.self), ("InputList", WireInputList.self), ("WaitingFor", WireWaitingFor.self),
         ("BlockedTask", WireBlockedTask.self), ("SubtaskList", WireSubtaskList.self),
+        ("Schedule", WireSchedule.self), ("ScheduleList", WireScheduleList.self), ("Lane", WireLane.self), ("LaneList", WireLaneList.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).
@@ -33,6 +34,7 @@ struct WireFormatTests {
         ("AgentWrite", WireAgentWrite.self), ("MemoryWrite", WireMemoryWrite.self), ("Cleanup", WireCleanup.self),
         ("NewToken", WireTokenCreate.self), ("NewWorkspace", WireWorkspaceCreate.self),
         ("NewInput", WireInputRequest.self), ("Wake", WireWakeRequest.self), ("Reason", WireDropRequest.self),
+        ("ScheduleWrite", WireScheduleWrite.self), ("LaneWrite", WireLaneWrite.self),
     ]
 
     static func schema(_ name: String) -> JSONValue? { document["components"]?["schemas"]?[name] }

@@ -84,6 +84,14 @@ struct ScheduleConformanceTests {
         let triggered = try await store.triggerSchedule("nightly", now: occurrence.addingTimeInterval(10), workspace: nil)
         #expect(triggered.task.scheduleID == schedule.id)
         #expect(try await store.schedule(schedule.id, workspace: nil)?.nextRunAt == occurrence.addingTimeInterval(86_400))
+
+        // With a key: a repeat answers the first trigger's task and changes nothing.
+        let keyed = try await store.triggerSchedule("nightly", now: occurrence.addingTimeInterval(20), workspace: nil, idempotencyKey: "by-hand")
+        #expect(keyed.inserted && keyed.task.idempotencyKey == "by-hand")
+        let repeated = try await store.triggerSchedule("nightly", now: occurrence.addingTimeInterval(30), workspace: nil, idempotencyKey: "by-hand")
+        #expect(!repeated.inserted && repeated.task.id == keyed.task.id)
+        let last = try #require(try await store.schedule(schedule.id, workspace: nil))
+        #expect(last.lastTaskID == keyed.task.id && last.lastRunAt == occurrence.addingTimeInterval(20))
     }
 
     @Test("a refused task moves nothing: the fire time stays for a retry, the error is kept, and once the agent exists it fires", arguments: StoreKind.allCases)

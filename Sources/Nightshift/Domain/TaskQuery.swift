@@ -13,6 +13,8 @@ public struct TaskQuery: Sendable, Hashable {
     public var label: String?
     /// Only tasks in this lane.
     public var lane: String?
+    /// Only tasks fired by this schedule (its id).
+    public var scheduleID: String?
     /// Only tasks created at or after this time.
     public var createdAfter: Date?
     /// Only tasks created before this time.

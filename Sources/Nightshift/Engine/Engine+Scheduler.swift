@@ -14,6 +14,8 @@ extension Engine {
             var full = false
             do {
                 full = try await fireDueSchedules() == Self.scheduleBatch
+            } catch is CancellationError {
+                return
             } catch {
                 logger.error("firing schedules failed", metadata: ["nightshift.error": "\(error)"])
             }
@@ -102,9 +104,10 @@ extension Engine {
         return schedule
     }
 
-    /// Submits a schedule's task now and wakes the dispatcher.
-    public func triggerSchedule(_ key: String, workspace: String?) async throws -> SubmitResult {
-        let result = try await store.triggerSchedule(key, now: clock.now, workspace: workspace)
+    /// Submits a schedule's task now (a repeat with `idempotencyKey` answers the first one's) and
+    /// wakes the dispatcher.
+    public func triggerSchedule(_ key: String, workspace: String?, idempotencyKey: String? = nil) async throws -> SubmitResult {
+        let result = try await store.triggerSchedule(key, now: clock.now, workspace: workspace, idempotencyKey: idempotencyKey)
         if result.inserted { doorbell.ring() }
         return result
     }

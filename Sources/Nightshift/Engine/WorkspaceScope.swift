@@ -9,7 +9,7 @@ import Foundation
 public struct WorkspaceScope: Sendable {
     /// The workspace.
     public let workspace: String
-    private let engine: Engine
+    let engine: Engine
 
     init(engine: Engine, workspace: String) {
         self.engine = engine

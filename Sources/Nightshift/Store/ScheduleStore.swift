@@ -31,8 +31,16 @@ public protocol ScheduleStore: Sendable {
     /// schedule's `last_error`.
     func fireSchedule(_ id: String, occurrence: Date, now: Date, missedGrace: Double) async throws -> ScheduleFireResult
     /// Submits the schedule's task now, as a firing outside its times would (its next fire time
-    /// does not move). Throws what a submit throws, and `not_found`.
-    func triggerSchedule(_ key: String, now: Date, workspace: String?) async throws -> SubmitResult
+    /// does not move), with `idempotencyKey` if given: a repeat with the key answers the task it
+    /// submitted first (not inserted) and changes nothing. Throws what a submit throws, and `not_found`.
+    func triggerSchedule(_ key: String, now: Date, workspace: String?, idempotencyKey: String?) async throws -> SubmitResult
+}
+
+extension ScheduleStore {
+    /// Submits the schedule's task now, without an idempotency key.
+    public func triggerSchedule(_ key: String, now: Date, workspace: String?) async throws -> SubmitResult {
+        try await triggerSchedule(key, now: now, workspace: workspace, idempotencyKey: nil)
+    }
 }
 
 /// What ``ScheduleStore/fireSchedule(_:occurrence:now:missedGrace:)`` did.

@@ -28,6 +28,8 @@ extension NightshiftClient {
         public var label: String?
         /// Only tasks in this lane.
         public var lane: String?
+        /// Only tasks fired by this schedule (its id).
+        public var scheduleID: String?
         /// Only tasks created after this RFC 3339 time.
         public var createdAfter: String?
         /// Only tasks created before this RFC 3339 time.
@@ -63,6 +65,7 @@ extension NightshiftClient {
             if let agent { items.append(("agent", agent)) }
             if let label { items.append(("label", label)) }
             if let lane { items.append(("lane", lane)) }
+            if let scheduleID { items.append(("schedule_id", scheduleID)) }
             if let createdAfter { items.append(("created_after", createdAfter)) }
             if let createdBefore { items.append(("created_before", createdBefore)) }
             if let archived { items.append(("archived", archived ? "true" : "false")) }

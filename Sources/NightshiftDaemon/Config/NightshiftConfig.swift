@@ -55,6 +55,8 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// The lanes' limits (`lanes.NAME`, each with `concurrency`), sorted by name, in the default
     /// workspace.
     public var lanes: [Lane]
+    /// The schedules (`schedules.NAME`), sorted by name, each validated.
+    public var schedules: [NewSchedule] = []
 
     /// Creates a configuration; with no arguments, the empty one.
     public init(
@@ -93,7 +95,7 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// Parses a TOML document; `path` names the file in error messages.
     public init(toml: String, path: String, validate: (Agent) throws(NightshiftError) -> Void = { _ in }) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "lanes", "queue", "server", "subtasks"])
+        try root.checkKeys(["agents", "lanes", "queue", "schedules", "server", "subtasks"])
         if let server = try root.section("server") {
             try server.checkKeys([
                 "blocked_stale_after", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default", "park_margin",
@@ -134,6 +136,7 @@ public struct NightshiftConfig: Sendable, Hashable {
             }
             lanes.append(Lane(name: name, concurrency: try section.required("concurrency", .positiveInteger)))
         }
+        schedules = try Self.schedules(try root.section("schedules"))
     }
 
     /// The runner names an agent may use.

@@ -44,6 +44,7 @@ extension APIServer {
         query.agent = parameters["agent"].map(String.init)
         query.label = parameters["label"].map(String.init)
         query.lane = parameters["lane"].map(String.init)
+        query.scheduleID = parameters["schedule_id"].map(String.init)
         query.createdAfter = try parameters["created_after"].map { try Self.date(String($0), field: "created_after") }
         query.createdBefore = try parameters["created_before"].map { try Self.date(String($0), field: "created_before") }
         switch parameters["archived"] {

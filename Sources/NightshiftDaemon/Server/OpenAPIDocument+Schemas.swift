@@ -80,6 +80,11 @@ extension OpenAPIDocument {
                 "type": ["string", "null"], "enum": .array(AskPolicy.allCases.map { .string($0.rawValue) } + [.null]),
                 "description": "The task's own ask policy, given at submit; null: its agent's",
             ],
+            "schedule_id": ["type": ["string", "null"], "description": "The schedule that fired it; null for a task submitted otherwise"],
+            "scheduled_for": [
+                "type": ["string", "null"], "format": "date-time",
+                "description": "The fire time a schedule submitted it for (the time of a trigger); null for a task submitted otherwise",
+            ],
         ]),
         "NewTask": input([
             "agent": [

@@ -152,6 +152,7 @@ public enum OpenAPIDocument {
                     parameter("agent", in: "query", "string", "Agent name"),
                     parameter("label", in: "query", "string", "A label the task carries"),
                     parameter("lane", in: "query", "string", "Lane"),
+                    parameter("schedule_id", in: "query", "string", "Only the tasks this schedule fired (its id)"),
                     parameter("created_after", in: "query", "string", "RFC 3339 time or seconds since 1970"),
                     parameter("created_before", in: "query", "string", "RFC 3339 time or seconds since 1970"),
                     parameter("archived", in: "query", ["type": "string", "enum": ["false", "true", "any"], "default": "false"], "false (default), true or any"),
@@ -230,6 +231,7 @@ public enum OpenAPIDocument {
         paths.merge(eventPaths) { current, _ in current }
         paths.merge(inboxPaths) { current, _ in current }
         paths.merge(lanePaths) { current, _ in current }
+        paths.merge(schedulePaths) { current, _ in current }
         // Every route a read-only token may not use answers 403 to one (the server's own rule).
         for (path, methods) in paths where path.hasPrefix("/v1/") {
             for (method, operation) in methods {
@@ -263,6 +265,7 @@ public enum OpenAPIDocument {
                 "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(accessSchemas) { current, _ in current }
                     .merging(eventSchemas) { current, _ in current }.merging(inboxSchemas) { current, _ in current }
                     .merging(laneSchemas) { current, _ in current }),
+                    .merging(scheduleSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]

@@ -87,6 +87,10 @@ public struct WireTask: WireValue, Hashable {
     public var subtaskDepth: Int
     /// The task's own ask policy (`off`, `always`, `on-miss`), if it was given one; its agent's otherwise.
     public var ask: String? = nil
+    /// The schedule that fired it, if one did (its id).
+    public var scheduleID: String? = nil
+    /// The fire time it was submitted for, if a schedule fired it (the time of a trigger for one fired by hand).
+    public var scheduledFor: Date? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, agent, prompt, payload, priority, lane, labels, origin, timeout, state, attempt, failures, interruptions
@@ -97,6 +101,7 @@ public struct WireTask: WireValue, Hashable {
         case tokensOut = "tokens_out", cacheReadTokens = "cache_read_tokens", cacheWriteTokens = "cache_write_tokens"
         case tokensUsed = "tokens_used", runSeconds = "run_seconds", waitingFor = "waiting_for", pendingInputs = "pending_inputs"
         case parentID = "parent_id", subtaskDepth = "subtask_depth", ask
+        case scheduleID = "schedule_id", scheduledFor = "scheduled_for"
     }
 }
 
@@ -115,7 +120,8 @@ extension WireTask {
             cacheReadTokens: task.totals.cacheReadTokens, cacheWriteTokens: task.totals.cacheWriteTokens,
             tokensUsed: task.totals.tokensUsed, turns: task.totals.turns, runSeconds: task.totals.runSeconds,
             waitingFor: task.waitingFor.map(WireWaitingFor.init), pendingInputs: task.pendingInputs,
-            parentID: task.parentID?.rawValue, subtaskDepth: task.subtaskDepth, ask: task.ask?.rawValue)
+            parentID: task.parentID?.rawValue, subtaskDepth: task.subtaskDepth, ask: task.ask?.rawValue,
+            scheduleID: task.scheduleID, scheduledFor: task.scheduledFor)
     }
 
     /// Whether the task has ended and never changes on its own again.
