@@ -21,7 +21,9 @@ extension Engine {
             }
             if full { continue }
             let now = clock.now
-            var wake = now.addingTimeInterval(configuration.pollInterval)
+            // At most the poll interval, but not more often than each second: a daemon polling its
+            // queue every 50 ms need not poll its schedules as often (this node's own changes ring).
+            var wake = now.addingTimeInterval(max(configuration.pollInterval, 1))
             if let due = try? await store.earliestScheduleDue() {
                 let retries = state.withLock { $0.scheduleRetries }
                 // A schedule waiting out a refusal wakes the loop when its retry comes, not before.

@@ -264,7 +264,7 @@ public enum OpenAPIDocument {
             "components": [
                 "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(accessSchemas) { current, _ in current }
                     .merging(eventSchemas) { current, _ in current }.merging(inboxSchemas) { current, _ in current }
-                    .merging(laneSchemas) { current, _ in current }),
+                    .merging(laneSchemas) { current, _ in current }
                     .merging(scheduleSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
