@@ -155,8 +155,8 @@ struct SQLiteStoreTests {
         // none of v6's inbox and subtasks).
         try await DatabaseQueue(path: file).write { db in
             try db.execute(sql: """
-                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6');
-                DROP TABLE task_inputs; DROP INDEX tasks_parent;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6', 'v9');
+                DROP TABLE task_inputs; DROP INDEX tasks_parent; DROP TABLE quota_parks;
                 ALTER TABLE tasks DROP COLUMN pending_inputs; ALTER TABLE tasks DROP COLUMN waiting_for;
                 ALTER TABLE tasks DROP COLUMN parent_id; ALTER TABLE tasks DROP COLUMN subtask_depth;
                 DROP TABLE agents; DROP TABLE lanes; DROP TABLE api_tokens; DROP TABLE workspaces;
