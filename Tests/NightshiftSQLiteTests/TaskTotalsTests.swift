@@ -17,7 +17,7 @@ struct TaskTotalsTests {
                             durationSeconds: 12.5))
         #expect(try await store.settle(first.lease, outcome: failed, now: t0) == .settled(.queued))
 
-        let second = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0.addingTimeInterval(100)).first)
+        let second = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 30, now: t0.addingTimeInterval(3700)).first, "a usage limit is not retried before its reset")
         var done = RunOutcome.succeeded(
             "ok", usage: RunUsage(tokensIn: 1, tokensOut: 2, cacheReadTokens: 3, cacheWriteTokens: 4, costUSD: 0.25, turns: 5,
                                   durationSeconds: 2.5))
