@@ -138,34 +138,24 @@ extension PostgresTaskStore {
                 lastTaskLive = state.map { !$0.isTerminal } ?? false
             }
             let plan = SchedulePlan(schedule, occurrence: occurrence, now: now, lastTaskLive: lastTaskLive, missedGrace: missedGrace)
-            let moved: (next: Date?, fired: Date?, task: TaskID?)
-            let result: ScheduleFireResult
-            switch plan {
-            case .lost:
-                return .lost
-            case .skip(let reason, let next):
-                moved = (next, nil, nil)
-                result = .skipped(reason)
-            case .fire(let fireAt, let next):
-                let submitted: SubmitResult
-                do {
-                    let task = SchedulePlan.task(of: schedule, occurrence: fireAt)
-                    try task.validate()
-                    submitted = try await transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks)
-                } catch let refusal as NightshiftError {
-                    // Nothing moves: the next poll retries the occurrence.
-                    var sql = SQL("UPDATE schedules SET last_error = ")
-                    sql.append(.text(refusal.message))
-                    sql.append(", updated_at = ")
-                    sql.append(.double(now.timeIntervalSince1970))
-                    sql.append(" WHERE id = ")
-                    sql.append(.text(id))
-                    try await transaction.rows(sql)
-                    return .refused(refusal)
+            guard plan != .lost else { return .lost }
+            var submitted: AgentTask?
+            do {
+                if let task = try plan.task(of: schedule) {
+                    submitted = try await transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks).task
                 }
-                moved = (next, fireAt, submitted.task.id)
-                result = .fired(submitted.task)
+            } catch let refusal as NightshiftError {
+                // Nothing moves: the next poll retries the occurrence.
+                var sql = SQL("UPDATE schedules SET last_error = ")
+                sql.append(.text(refusal.message))
+                sql.append(", updated_at = ")
+                sql.append(.double(now.timeIntervalSince1970))
+                sql.append(" WHERE id = ")
+                sql.append(.text(id))
+                try await transaction.rows(sql)
+                return .refused(refusal)
             }
+            guard let moved = plan.move(submitted: submitted) else { return .lost }
             var sql = SQL("UPDATE schedules SET next_run_at = ")
             sql.append(.double(moved.next?.timeIntervalSince1970))
             sql.append(", last_run_at = coalesce(")
@@ -179,7 +169,7 @@ extension PostgresTaskStore {
             sql.append(" AND next_run_at = ")
             sql.append(.double(occurrence.timeIntervalSince1970))
             try await transaction.rows(sql)
-            return result
+            return moved.result
         }
     }
 
@@ -190,10 +180,7 @@ extension PostgresTaskStore {
             guard let schedule = try await transaction.schedule(key, workspace: workspace, lock: true) else {
                 throw NightshiftError.scheduleNotFound(key)
             }
-            var task = schedule.spec.task.task(workspace: schedule.spec.workspaceID)
-            task.scheduleID = schedule.id
-            task.scheduledFor = now
-            task.idempotencyKey = idempotencyKey
+            let task = SchedulePlan.task(of: schedule, occurrence: now, idempotencyKey: idempotencyKey)
             try task.validate()
             let submitted = try await transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks)
             guard submitted.inserted else { return submitted }

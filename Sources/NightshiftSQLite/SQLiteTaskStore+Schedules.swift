@@ -152,30 +152,20 @@ extension SQLiteTaskStore {
                     .flatMap(TaskState.init(rawValue:)).map { !$0.isTerminal } ?? false
             } ?? false
             let plan = SchedulePlan(schedule, occurrence: occurrence, now: now, lastTaskLive: lastTaskLive, missedGrace: missedGrace)
-            let moved: (next: Date?, fired: Date?, task: TaskID?)
-            let result: ScheduleFireResult
-            switch plan {
-            case .lost:
-                return .lost
-            case .skip(let reason, let next):
-                moved = (next, nil, nil)
-                result = .skipped(reason)
-            case .fire(let fireAt, let next):
-                let submitted: SubmitResult
-                do {
-                    let task = SchedulePlan.task(of: schedule, occurrence: fireAt)
-                    try task.validate()
-                    submitted = try transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks)
-                } catch let refusal as NightshiftError {
-                    // Nothing moves: the next poll retries the occurrence.
-                    try db.execute(
-                        sql: "UPDATE schedules SET last_error = ?, updated_at = ? WHERE id = ?",
-                        arguments: [refusal.message, now.timeIntervalSince1970, id])
-                    return .refused(refusal)
+            guard plan != .lost else { return .lost }
+            var submitted: AgentTask?
+            do {
+                if let task = try plan.task(of: schedule) {
+                    submitted = try transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks).task
                 }
-                moved = (next, fireAt, submitted.task.id)
-                result = .fired(submitted.task)
+            } catch let refusal as NightshiftError {
+                // Nothing moves: the next poll retries the occurrence.
+                try db.execute(
+                    sql: "UPDATE schedules SET last_error = ?, updated_at = ? WHERE id = ?",
+                    arguments: [refusal.message, now.timeIntervalSince1970, id])
+                return .refused(refusal)
             }
+            guard let moved = plan.move(submitted: submitted) else { return .lost }
             try db.execute(
                 sql: """
                     UPDATE schedules SET next_run_at = ?, last_run_at = coalesce(?, last_run_at), last_task_id = coalesce(?, last_task_id),
@@ -185,7 +175,7 @@ extension SQLiteTaskStore {
                     moved.next?.timeIntervalSince1970, moved.fired?.timeIntervalSince1970, moved.task?.rawValue, now.timeIntervalSince1970, id,
                     occurrence.timeIntervalSince1970,
                 ])
-            return result
+            return moved.result
         }
     }
 
@@ -196,10 +186,7 @@ extension SQLiteTaskStore {
             guard let schedule = try Self.schedule(key, workspace: workspace, in: transaction.db) else {
                 throw NightshiftError.scheduleNotFound(key)
             }
-            var task = schedule.spec.task.task(workspace: schedule.spec.workspaceID)
-            task.scheduleID = schedule.id
-            task.scheduledFor = now
-            task.idempotencyKey = idempotencyKey
+            let task = SchedulePlan.task(of: schedule, occurrence: now, idempotencyKey: idempotencyKey)
             try task.validate()
             let submitted = try transaction.submit(task, now: now, maxDepth: maxDepth, subtasks: subtasks)
             guard submitted.inserted else { return submitted }

@@ -289,7 +289,9 @@ struct ClaudeCodeRunnerTests {
 
     @Test("availability reports the CLI's path and its --version")
     func availability() async {
-        let runner = AgentCLIRunner<ClaudeCode>(environment: ["PATH": FakeAgentCLI<ClaudeCode>.searchPath])
+        // A generous --version deadline: on a loaded 2-core CI machine starting bash took over 5 s.
+        let runner = AgentCLIRunner<ClaudeCode>(
+            environment: ["PATH": FakeAgentCLI<ClaudeCode>.searchPath], versionTimeout: .seconds(60))
         let found = await runner.availability(of: Agent(name: "tester", runner: .claudeCode, config: Self.fake.config([:])))
         #expect(found == AgentAvailability(
             agent: "tester", runner: .claudeCode, available: true, path: Self.fake.path, version: "2.1.52 (Claude Code)"))

@@ -203,6 +203,34 @@ struct CronTests {
         #expect(checked > 400, "most expressions fire within the window: \(checked)")
         #expect(nearChange == 300)
     }
+
+    @Test("the latest missed time (missed = once) agrees with a walk of fire times, within starts_at and ends_at")
+    func latestFireAgreesWithWalk() throws {
+        var rng = SplitMix64(seed: 0x1a7e_57)
+        let t0 = Self.date("2026-03-28T20:00:00Z")
+        var found = 0
+        for round in 0..<300 {
+            let cron = round % 3 == 0
+                ? ["*/7 * * * *", "0 2 * * *", "30 1,2,3 * * SUN"].randomElement(using: &rng)!
+                : "@every \(Int.random(in: 1...5_000, using: &rng))s"
+            let startsAt = Bool.random(using: &rng) ? t0.addingTimeInterval(Double.random(in: 0...3_600, using: &rng)) : nil
+            let endsAt = Bool.random(using: &rng) ? t0.addingTimeInterval(Double.random(in: 20_000...80_000, using: &rng)) : nil
+            let spec = NewSchedule(
+                cron: cron, timezone: "Europe/Berlin", task: TaskTemplate(agent: "a", prompt: "p"), startsAt: startsAt, endsAt: endsAt)
+            let timing = try ScheduleTiming(cron: cron, timezone: spec.timezone, anchor: startsAt ?? t0)
+            let after = t0.addingTimeInterval(Double.random(in: 0...40_000, using: &rng))
+            let limit = after.addingTimeInterval(Double.random(in: 0...60_000, using: &rng))
+            var walked: Date?
+            var at = after
+            while let next = spec.nextFire(after: at, timing: timing), next <= limit {
+                walked = next
+                at = next
+            }
+            #expect(spec.latestFire(after: after, notAfter: limit, timing: timing) == walked, "\(cron) after \(after) until \(limit)")
+            if walked != nil { found += 1 }
+        }
+        #expect(found > 150, "most cases have a missed time: \(found)")
+    }
 }
 
 /// A seeded generator, so a failing fuzz case can be replayed.

@@ -231,10 +231,35 @@ extension NewSchedule {
     /// The first fire time after `date` within the schedule's start and end, or `nil`.
     public func nextFire(after date: Date, anchor: Date) -> Date? {
         guard let timing = try? ScheduleTiming(cron: cron, timezone: timezone, anchor: startsAt ?? anchor) else { return nil }
+        return nextFire(after: date, timing: timing)
+    }
+
+    /// The first time of `timing` (this schedule's, read once) after `date` within the
+    /// schedule's start and end, or `nil`.
+    public func nextFire(after date: Date, timing: ScheduleTiming) -> Date? {
         var after = date
         if let startsAt, after < startsAt { after = startsAt.addingTimeInterval(-0.001) }
         guard let next = timing.next(after: after) else { return nil }
         if let endsAt, next > endsAt { return nil }
         return next
+    }
+
+    /// The latest time of `timing` after `date` and not after `limit` (nor the schedule's end),
+    /// or `nil` if there is none: what a missed occurrence fires with `missed = once`.
+    public func latestFire(after date: Date, notAfter limit: Date, timing: ScheduleTiming) -> Date? {
+        let limit = endsAt.map { min($0, limit) } ?? limit
+        if case .every(let seconds, let anchor) = timing {
+            guard limit >= anchor else { return nil }
+            let latest = anchor.addingTimeInterval((limit.timeIntervalSince(anchor) / seconds).rounded(.down) * seconds)
+            return latest > date && startsAt.map({ latest >= $0 }) ?? true ? latest : nil
+        }
+        // A cron expression fires at most once a minute: a year of downtime is some 500,000 steps.
+        var latest: Date?
+        var after = date
+        while let next = nextFire(after: after, timing: timing), next <= limit {
+            latest = next
+            after = next
+        }
+        return latest
     }
 }

@@ -55,6 +55,19 @@ public enum ScheduleFireResult: Sendable, Hashable {
     case lost
 }
 
+/// What a firing writes back to its schedule: the next fire time, and the occurrence fired and
+/// its task if one was submitted (compare-and-set on the occurrence read).
+package struct ScheduleMove: Sendable, Equatable {
+    /// The next fire time; `nil`: none.
+    package var next: Date?
+    /// The occurrence fired, if a task was submitted.
+    package var fired: Date?
+    /// The task submitted.
+    package var task: TaskID?
+    /// What the firing reports.
+    package var result: ScheduleFireResult
+}
+
 /// How a schedule fires an occurrence, decided from the schedule as read in the firing's
 /// transaction: both stores compile it.
 package enum SchedulePlan: Sendable, Equatable {
@@ -69,25 +82,20 @@ package enum SchedulePlan: Sendable, Equatable {
     /// seconds the occurrence was missed (no node ran): `skip` fires none of the missed times,
     /// `once` the latest of them; `lastTaskLive` with overlap `skip` skips it.
     package init(_ schedule: Schedule, occurrence: Date, now: Date, lastTaskLive: Bool, missedGrace: Double) {
-        guard schedule.nextRunAt == occurrence, !schedule.spec.paused else {
+        guard schedule.nextRunAt == occurrence, !schedule.spec.paused, let timing = try? schedule.timing else {
             self = .lost
             return
         }
         let spec = schedule.spec
         var fireAt = occurrence
-        var next = spec.nextFire(after: occurrence, anchor: schedule.createdAt)
+        var next = spec.nextFire(after: occurrence, timing: timing)
         if now.timeIntervalSince(occurrence) > missedGrace {
-            next = spec.nextFire(after: now, anchor: schedule.createdAt)
+            next = spec.nextFire(after: now, timing: timing)
             if spec.missed == .skip {
                 self = .skip(reason: "missed", next: next)
                 return
             }
-            // The latest missed time (bounded: an interval of 1 s over a long downtime).
-            var steps = 0
-            while let later = spec.nextFire(after: fireAt, anchor: schedule.createdAt), later <= now, steps < 1_000_000 {
-                fireAt = later
-                steps += 1
-            }
+            fireAt = spec.latestFire(after: occurrence, notAfter: now, timing: timing) ?? occurrence
         }
         if spec.overlap == .skip, lastTaskLive {
             self = .skip(reason: "overlap", next: next)
@@ -96,11 +104,33 @@ package enum SchedulePlan: Sendable, Equatable {
         self = .fire(occurrence: fireAt, next: next)
     }
 
-    /// The task a firing of `schedule` submits for `occurrence`: its idempotency key is made of
-    /// the two, so a retry of the occurrence cannot submit twice.
-    package static func task(of schedule: Schedule, occurrence: Date) -> NewTask {
+    /// The task this plan submits, validated (`nil` for a skip): its idempotency key is made of
+    /// the schedule and the occurrence, so a retry of the occurrence cannot submit twice.
+    package func task(of schedule: Schedule) throws(NightshiftError) -> NewTask? {
+        guard case .fire(let occurrence, _) = self else { return nil }
+        let task = Self.task(of: schedule, occurrence: occurrence, idempotencyKey: Self.idempotencyKey(schedule: schedule.id, occurrence: occurrence))
+        try task.validate()
+        return task
+    }
+
+    /// What the firing writes back to the schedule once `submitted` (the task of a `fire`, `nil`
+    /// for a skip) is in, and what it reports; `nil` for `lost`.
+    package func move(submitted: AgentTask?) -> ScheduleMove? {
+        switch self {
+        case .lost:
+            return nil
+        case .skip(let reason, let next):
+            return ScheduleMove(next: next, fired: nil, task: nil, result: .skipped(reason))
+        case .fire(let occurrence, let next):
+            guard let submitted else { return nil }
+            return ScheduleMove(next: next, fired: occurrence, task: submitted.id, result: .fired(submitted))
+        }
+    }
+
+    /// The task of `schedule` for `occurrence` (a firing's, or `now` for a trigger), not yet validated.
+    package static func task(of schedule: Schedule, occurrence: Date, idempotencyKey: String?) -> NewTask {
         var task = schedule.spec.task.task(workspace: schedule.spec.workspaceID)
-        task.idempotencyKey = idempotencyKey(schedule: schedule.id, occurrence: occurrence)
+        task.idempotencyKey = idempotencyKey
         task.scheduleID = schedule.id
         task.scheduledFor = occurrence
         return task

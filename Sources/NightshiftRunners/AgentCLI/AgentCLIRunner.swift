@@ -16,12 +16,15 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     /// The `nightshift` program, for commands the CLI runs back into Nightshift (a hook, the MCP
     /// server of ``NightshiftTools``).
     let nightshiftExecutable: String?
+    /// How long `availability(of:)` waits for `--version` before reporting no version.
+    let versionTimeout: Duration
 
     init(
         killGrace: Duration = .seconds(5), limits: CommandLimits = CommandLimits(), environment: [String: String]? = nil,
-        nightshiftExecutable: String? = NightshiftExecutable.current
+        nightshiftExecutable: String? = NightshiftExecutable.current, versionTimeout: Duration = .seconds(5)
     ) {
         self.nightshiftExecutable = nightshiftExecutable
+        self.versionTimeout = versionTimeout
         self.killGrace = killGrace
         self.limits = limits
         self.daemonEnvironment = environment
@@ -121,7 +124,7 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
             liveInputs: context.liveInputs, endLiveInputs: { context.endLiveInputs() })
     }
 
-    /// Whether the CLI resolves in the agent's `PATH`, where, and its `--version` (5 s at most).
+    /// Whether the CLI resolves in the agent's `PATH`, where, and its `--version` (`versionTimeout` at most).
     func availability(of agent: Agent) async -> AgentAvailability {
         var report = AgentAvailability(agent: agent.name, runner: kind, available: false)
         let common: AgentCLISettings
@@ -137,12 +140,12 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
         }
         report.path = path
         report.available = true
-        report.version = await Self.version(of: path)
+        report.version = await Self.version(of: path, timeout: versionTimeout)
         return report
     }
 
-    /// The first line of `path --version`, or `nil` if it fails or takes over 5 s.
-    static func version(of path: String) async -> String? {
+    /// The first line of `path --version`, or `nil` if it fails or takes over `timeout`.
+    static func version(of path: String, timeout: Duration) async -> String? {
         await withTaskGroup(of: String?.self) { group in
             group.addTask {
                 var options = PlatformOptions()
@@ -155,7 +158,7 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
                 return result.standardOutput.split(whereSeparator: \.isNewline).first.map(String.init)
             }
             group.addTask {
-                try? await Task.sleep(for: .seconds(5))
+                try? await Task.sleep(for: timeout)
                 return nil
             }
             let first = await group.next() ?? nil
