@@ -213,7 +213,8 @@ struct EngineTests {
             "quick": { _, _ in try await Task.sleep(for: .milliseconds(200)); return .succeeded("quick done") },
             "long": { _, _ in try await Task.sleep(for: .seconds(60)); return .succeeded("long done") },
         ]
-        let (quick, long) = try await withEngine(Self.engine(store, node: "node-a", grace: 3, handlers: handlers)) { engine in
+        // A grace ample for a loaded 2-core machine, where the full suite starves the test's executor for seconds.
+        let (quick, long) = try await withEngine(Self.engine(store, node: "node-a", grace: 10, handlers: handlers)) { engine in
             let quick = try await engine.submit(NewTask(agent: "quick", prompt: "x")).task.id
             let long = try await engine.submit(NewTask(agent: "long", prompt: "x")).task.id
             #expect(await eventually { engine.activeRuns().count == 2 })
@@ -246,9 +247,10 @@ struct EngineTests {
     @Test("heartbeats keep a run alive past its lease duration")
     func heartbeats() async throws {
         let store = try await makeStore(Agent(name: "steady", runner: .builtin))
-        // A run three leases long; heartbeats every 0.1 s leave a 0.9 s margin for a loaded machine.
-        let engine = Self.engine(store, lease: 1, heartbeat: 0.1, handlers: ["steady": { _, _ in
-            try await Task.sleep(for: .milliseconds(3000))
+        // A run three leases long; heartbeats every 0.1 s leave a 2.9 s margin for a loaded machine (the
+        // full suite on 2 cores has starved the test's executor for over a second).
+        let engine = Self.engine(store, lease: 3, heartbeat: 0.1, handlers: ["steady": { _, _ in
+            try await Task.sleep(for: .seconds(9))
             return .succeeded("kept alive")
         }])
         try await withEngine(engine) { engine in
