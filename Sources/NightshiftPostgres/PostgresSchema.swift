@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -129,6 +129,22 @@ enum PostgresSchema {
             PRIMARY KEY (workspace_id, quota_group)
         )
         """,
+    ]
+
+    /// Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer reads its
+    /// workspace's events, so the stream gets an index by workspace.
+    static let v10: [String] = [
+        """
+        CREATE TABLE hook_consumers (
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            ack_seq BIGINT NOT NULL DEFAULT 0,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (workspace_id, name)
+        )
+        """,
+        "CREATE INDEX hook_events_workspace ON hook_events (workspace_id, seq)",
     ]
 
     /// The task inbox (issue 17): inputs in order per task, what a waiting task waits for, and a

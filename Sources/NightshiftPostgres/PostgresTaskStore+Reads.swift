@@ -111,8 +111,9 @@ extension PostgresTaskStore {
                 sql.append(.text(lease.runID))
                 try await transaction.rows(sql)
             }
-            if !write.spawns.isEmpty {
+            if !write.spawns.isEmpty || !write.hookEvents.isEmpty {
                 let workspace = try await transaction.task(lease.taskID)?.workspaceID ?? Workspace.defaultID
+                try await transaction.appendHookEvents(write.hookEvents, workspace: workspace, now: Date())
                 for var spawn in write.spawns {
                     (spawn.parentID, spawn.workspaceID) = (lease.taskID, workspace)
                     do {

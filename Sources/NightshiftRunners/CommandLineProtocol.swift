@@ -22,6 +22,9 @@ public enum CommandProtocolMessage: Sendable, Hashable {
     case spawn(JSONValue)
     /// `{"type":"wait_for_children"}`: park the task until its subtasks have all ended.
     case waitForChildren(message: String?)
+    /// `{"type":"emit","event":…,"data":{…}}`: append an application event of type `event` to the
+    /// hook stream (see ``NewHookEvent``).
+    case emit(event: String, data: JSONValue)
     /// A line that claims a protocol type but is malformed; the text says what is wrong.
     case invalid(String)
 }
@@ -46,7 +49,7 @@ public enum WakeTime: Sendable, Hashable {
 public enum CommandLineProtocol {
     /// The `type` values the protocol understands; objects with any other `type` are plain output.
     public static let messageTypes: Set<String> = [
-        "log", "checkpoint", "result", "wait_for_input", "wake", "request_approval", "spawn", "wait_for_children",
+        "log", "checkpoint", "result", "wait_for_input", "wake", "request_approval", "spawn", "wait_for_children", "emit",
     ]
 
     /// The level a `log` line gets when it names none.
@@ -68,6 +71,7 @@ public enum CommandLineProtocol {
         case "wait_for_input": return parseWaitForInput(data)
         case "request_approval": return parseRequestApproval(data)
         case "spawn": return parseSpawn(data)
+        case "emit": return parseEmit(data)
         case "wait_for_children":
             if data["message"] != nil, data["message"]?.stringValue == nil { return .invalid("wait_for_children line with a \"message\" that is not a string") }
             return .waitForChildren(message: data["message"]?.stringValue)
@@ -122,6 +126,17 @@ public enum CommandLineProtocol {
         case .success: return .spawn(.object(data))
         case .failure(let problem): return .invalid("spawn line \(problem)")
         }
+    }
+
+    private static func parseEmit(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        guard case .string(let event)? = data["event"] else { return .invalid("emit line without a string \"event\"") }
+        let details = data["data"] ?? .object([:])
+        do {
+            try NewHookEvent.validate(type: event, data: details)
+        } catch {
+            return .invalid("emit line: \(error.field.map { "\($0): " } ?? "")\(error.message)")
+        }
+        return .emit(event: event, data: details)
     }
 
     private static func parseRequestApproval(_ data: [String: JSONValue]) -> CommandProtocolMessage {

@@ -58,6 +58,9 @@ struct StdoutInterpreter: LineInterpreter {
         case .waitForChildren(let message):
             waitRequest = .children(message: message)
             return []
+        case .emit(let event, let data):
+            // The engine appends it to the hook stream with the run's next write, fenced by its lease.
+            return [("emit", ["event": .string(event), "data": data])]
         case .invalid(let reason):
             return [("log", Self.warning(reason, line: line.text))]
         }

@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -369,6 +369,21 @@ enum SQLiteSchema {
                     streak INTEGER NOT NULL DEFAULT 0,
                     PRIMARY KEY (workspace_id, quota_group)
                 ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v10") { db in
+            // Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer
+            // reads its workspace's events, so the stream gets an index by workspace.
+            try db.execute(sql: """
+                CREATE TABLE hook_consumers (
+                    workspace_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    ack_seq INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (workspace_id, name)
+                ) WITHOUT ROWID;
+                CREATE INDEX hook_events_workspace ON hook_events(workspace_id, seq);
                 """)
         }
         return migrator

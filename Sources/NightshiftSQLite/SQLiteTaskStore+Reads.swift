@@ -120,9 +120,9 @@ extension SQLiteTaskStore {
                     WHERE task_id = ? AND id = ?
                     """).execute(arguments: [write.sessionID, write.process?.description, lease.taskID.rawValue, lease.runID])
             }
-            if !write.spawns.isEmpty {
-                let workspace = try String.fetchOne(
-                    transaction.db.cachedStatement(sql: "SELECT workspace_id FROM tasks WHERE id = ?"), arguments: [lease.taskID.rawValue]) ?? Workspace.defaultID
+            if !write.spawns.isEmpty || !write.hookEvents.isEmpty {
+                let workspace = try transaction.taskWorkspace(lease.taskID) ?? Workspace.defaultID
+                try transaction.appendHookEvents(write.hookEvents, workspace: workspace, now: Date())
                 for var spawn in write.spawns {
                     (spawn.parentID, spawn.workspaceID) = (lease.taskID, workspace)
                     do {

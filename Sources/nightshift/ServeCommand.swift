@@ -156,6 +156,8 @@ struct ServeCommand: AsyncParsableCommand {
             pollInterval: pollInterval, shutdownGrace: shutdownGrace, workRoot: directory.workRoot,
             failedWorkdirRetention: keepFailedWorkdirs.map { $0 * 3600 } ?? settings.keepFailedWorkdirs ?? 24 * 3600)
         if let after = settings.blockedStaleAfter { engineConfiguration.blockedStaleAfter = after }
+        if let after = settings.stuckQueuedAfter { engineConfiguration.stuckQueuedAfter = after }
+        if let retention = settings.hookRetention { engineConfiguration.hookRetention = retention }
         engineConfiguration.parking = settings.parking
         let engine = Engine(store: store, runners: runners, configuration: engineConfiguration, logger: logger)
         let listening = ListeningFlag()

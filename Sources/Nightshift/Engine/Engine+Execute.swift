@@ -184,6 +184,8 @@ extension Engine {
                 if let session = observed.observe(type, data) { events.record(sessionID: session) }
                 // A subtask the agent asked for is submitted with the same fenced write.
                 if type == "spawn", case .success(let child) = NewTask.subtask(from: data) { events.record(spawn: child) }
+                // An application event the agent emits joins the hook stream with the same fenced write.
+                if type == "emit", let event = NewHookEvent(emitted: data, task: task.id) { events.record(hookEvent: event) }
             },
             process: { pid in
                 self.state.withLock { $0.active[task.id]?.info.pid = pid }

@@ -242,6 +242,7 @@ public final class Engine: Service, Sendable {
                 group.addTask { await self.scheduleLoop() }
                 group.addTask { await self.listenLoop() }
                 group.addTask { await self.workDirectoryLoop() }
+                group.addTask { await self.hookRetentionLoop() }
                 group.addTask { await self.liveInputLoop() }
                 await self.dispatchLoop(group: &group)
                 await self.drain()

@@ -15,6 +15,12 @@ public struct EngineConfiguration: Sendable {
     public var rescueInterval: Double
     /// A task waiting longer than this (seconds) for a person is reported as `blocked_stale`.
     public var blockedStaleAfter: Double = 3600
+    /// A task available for longer than this (seconds) that no node claimed is reported as
+    /// `stuck_queued` to hook consumers.
+    public var stuckQueuedAfter: Double = 600
+    /// How long hook events are kept once every consumer of their workspace has acked them, in
+    /// seconds (an unacked event is kept however old).
+    public var hookRetention: Double = 7 * 86_400
     /// A schedule's fire time passed by more than this many seconds counts as missed (no node ran
     /// then): its missed-run policy decides; a later one fires late but fires.
     public var scheduleMissedGrace: Double = 60

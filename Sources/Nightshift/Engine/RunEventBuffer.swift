@@ -51,6 +51,11 @@ final class RunEventBuffer: Sendable {
         add { $0.spawns.append(spawn) }
     }
 
+    /// Appends an application event to the hook stream with the next batch, fenced like the rest.
+    func record(hookEvent: NewHookEvent) {
+        add { $0.hookEvents.append(hookEvent) }
+    }
+
     private func add(_ change: (inout RunWrite) -> Void) {
         let start = state.withLock { state in
             guard !state.lost else { return false }

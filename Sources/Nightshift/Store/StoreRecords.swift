@@ -119,6 +119,8 @@ public struct RunWrite: Sendable, Hashable {
     /// Subtasks the run creates (their `parentID` is the run's task): each is submitted with the
     /// write, or, refused (a limit, an unknown agent), leaves a `log` warning saying why.
     public var spawns: [NewTask] = []
+    /// Application events the run emits (`emit` lines), validated, appended to the hook stream.
+    public var hookEvents: [NewHookEvent] = []
 
     /// Creates the write.
     public init(
@@ -132,7 +134,7 @@ public struct RunWrite: Sendable, Hashable {
     }
 
     /// Whether there is nothing to write.
-    public var isEmpty: Bool { events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty }
+    public var isEmpty: Bool { events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty && hookEvents.isEmpty }
 
     /// The `log` warning a spawn the submit refused (bad input, a spent budget, a full queue)
     /// leaves in its parent's log; `nil` for any other error, which fails the write.

@@ -28,6 +28,9 @@ public protocol TaskQueries: Sendable {
     /// The tasks (of `workspace`) waiting since before `cutoff` (their last change), longest
     /// waiting first, at most `limit`: what the `blocked_stale` signal reports.
     func waiting(since cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask]
+    /// The queued tasks (of `workspace`; `nil`: every one) available since before `cutoff` (no
+    /// node claimed them since), longest available first, at most `limit`.
+    func stuckQueued(availableBefore cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask]
 }
 
 extension TaskQueries {

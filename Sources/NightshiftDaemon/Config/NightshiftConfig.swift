@@ -12,6 +12,8 @@ import Nightshift
 /// max_connections = 512
 /// keep_failed_workdirs = "24h"
 /// blocked_stale_after = "1h"
+/// stuck_queued_after = "10m"
+/// hook_retention = "168h"
 /// park_margin = "1m"
 /// park_default = "30m"
 /// park_max = "8h"
@@ -42,6 +44,12 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// How long a task may wait before `GET /v1/status` reports it as `blocked_stale`, in seconds
     /// (`server.blocked_stale_after`); `nil` when the file does not say.
     public var blockedStaleAfter: Double?
+    /// How long a task may stay available, unclaimed, before hook consumers get `stuck_queued`, in
+    /// seconds (`server.stuck_queued_after`); `nil` when the file does not say.
+    public var stuckQueuedAfter: Double?
+    /// How long hook events every consumer has acked are kept, in seconds (`server.hook_retention`);
+    /// `nil` when the file does not say.
+    public var hookRetention: Double?
     /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
     public var queueDepth: Int?
     /// How deep subtasks may nest and how many one task may have (`subtasks.max_depth`,
@@ -98,14 +106,16 @@ public struct NightshiftConfig: Sendable, Hashable {
         try root.checkKeys(["agents", "lanes", "queue", "schedules", "server", "subtasks"])
         if let server = try root.section("server") {
             try server.checkKeys([
-                "blocked_stale_after", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default", "park_margin",
-                "park_max",
+                "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default",
+                "park_margin", "park_max", "stuck_queued_after",
             ])
             listen = try server.value("listen", .listenAddress)
             if let idle = try server.value("idle_timeout", .positiveDuration) { connectionLimits.idleTimeout = idle }
             if let cap = try server.value("max_connections", .positiveInteger) { connectionLimits.maxConnections = cap }
             keepFailedWorkdirs = try server.value("keep_failed_workdirs", .duration)
             blockedStaleAfter = try server.value("blocked_stale_after", .duration)
+            stuckQueuedAfter = try server.value("stuck_queued_after", .positiveDuration)
+            hookRetention = try server.value("hook_retention", .duration)
             if let margin = try server.value("park_margin", .duration) { parking.margin = margin }
             if let park = try server.value("park_default", .positiveDuration) { parking.defaultDuration = park }
             if let cap = try server.value("park_max", .positiveDuration) { parking.maxDuration = cap }

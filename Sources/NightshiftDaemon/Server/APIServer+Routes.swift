@@ -36,6 +36,11 @@ extension APIServer {
         .v1(.get, "tasks/{id}/children") { try await $0.children($2) },
         .v1(.get, "status") { try await $0.status($1, $2) },
         .v1(.get, "events") { try await $0.hookEvents($1, $2) },
+        .v1(.post, "events") { try await $0.emitEvent($1, $2) },
+        .v1(.get, "hooks/poll") { try await $0.pollHooks($1, $2) },
+        .v1(.post, "hooks/ack") { try await $0.ackHooks($1, $2) },
+        .v1(.get, "hooks/consumers") { try await $0.hookConsumers($2) },
+        .v1(.delete, "hooks/consumers/{name}") { try await $0.deleteHookConsumer($2) },
 
         .v1(.get, "agents") { server, _, context in
             reply(WireAgentList(agents: try await server.wireAgents(try await server.scope(context).agents(), context)))
