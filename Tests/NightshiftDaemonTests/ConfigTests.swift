@@ -96,6 +96,15 @@ import Testing
         #expect(config.agents == [Agent(name: "claude", runner: RunnerKind("claude_code"))])
     }
 
+    @Test("[server] stuck_queued_after and hook_retention load as seconds; a zero stuck_queued_after is refused")
+    func hookSettings() throws {
+        let config = try NightshiftConfig(toml: "[server]\nstuck_queued_after = \"15m\"\nhook_retention = \"72h\"\n", path: "nightshift.toml")
+        #expect(config.stuckQueuedAfter == 900 && config.hookRetention == 259_200)
+        let defaults = try NightshiftConfig(toml: "", path: "nightshift.toml")
+        #expect(defaults.stuckQueuedAfter == nil && defaults.hookRetention == nil)
+        #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: "[server]\nstuck_queued_after = 0\n", path: "nightshift.toml") }
+    }
+
     @Test func askSubtaskLimitsAndBlockedStaleAfter() throws {
         let config = try NightshiftConfig(toml: """
             [server]
@@ -218,7 +227,7 @@ import Testing
         ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
         ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1 to 64 characters: an ASCII letter or digit"),
         ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, lanes, queue, schedules, server, subtasks"),
-        ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of blocked_stale_after, idle_timeout, keep_failed_workdirs, listen, max_connections"),
+        ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of blocked_stale_after, hook_retention, idle_timeout, keep_failed_workdirs, listen, max_connections"),
         ("[server]\nkeep_failed_workdirs = \"a day\"\n", "server.keep_failed_workdirs", "expected a duration like \"30m\""),
         ("[server]\nlisten = \"localhost\"\n", "server.listen", "expected HOST:PORT like \"127.0.0.1:7777\", found \"localhost\" (a string)"),
         ("[server]\nlisten = \"127.0.0.1:99999\"\n", "server.listen", "expected HOST:PORT"),

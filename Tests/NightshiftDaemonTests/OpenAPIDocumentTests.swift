@@ -95,6 +95,10 @@ struct OpenAPIDocumentTests {
                 ("TokenList", try await api.request(.GET, "/v1/tokens").json),
                 ("Workspace", try await api.request(.POST, "/v1/workspaces", body: #"{"id":"w2"}"#).json),
                 ("WorkspaceList", try await api.request(.GET, "/v1/workspaces").json),
+                ("HookPoll", try await api.request(.GET, "/v1/hooks/poll?consumer=docs").json),
+                ("HookConsumer", try await api.request(.POST, "/v1/hooks/ack", body: #"{"consumer":"docs","seq":1}"#).json),
+                ("HookConsumerList", try await api.request(.GET, "/v1/hooks/consumers").json),
+                ("AcceptedHookEvent", try await api.request(.POST, "/v1/events", body: #"{"task_id":"\#(id)","type":"docs_checked","data":{"n":1}}"#).json),
             ]
             for (name, value) in answers { Self.expectDocuments(Self.schema(name), value, name) }
             _ = try await api.request(.POST, "/v1/tasks/\(try #require(slow.json?["id"]?.stringValue))/cancel")
@@ -126,7 +130,7 @@ struct OpenAPIDocumentTests {
                 }
                 checked += 1
             }
-            #expect(checked == 16)
+            #expect(checked == 18)
         }
     }
 

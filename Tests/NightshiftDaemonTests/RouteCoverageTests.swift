@@ -76,6 +76,12 @@ struct RouteCoverageTests {
             #expect(try await api.request(.POST, "/v1/schedules/tour/trigger").status == 201)
             #expect(try await api.request(.DELETE, "/v1/schedules/tour").status == 204)
 
+            #expect(try await api.request(.POST, "/v1/events", body: #"{"task_id":"\#(done)","type":"tour_stop"}"#).status == 202)
+            #expect(try await api.request(.GET, "/v1/hooks/poll?consumer=tour").status == 200)
+            #expect(try await api.request(.POST, "/v1/hooks/ack", body: #"{"consumer":"tour","seq":1}"#).status == 200)
+            #expect(try await api.request(.GET, "/v1/hooks/consumers").status == 200)
+            #expect(try await api.request(.DELETE, "/v1/hooks/consumers/tour").status == 204)
+
             #expect(try await api.request(.POST, "/v1/workspaces", body: #"{"id":"tour"}"#).status == 201)
             #expect(try await api.request(.GET, "/v1/workspaces").status == 200)
             let token = try #require(try await api.request(

@@ -26,6 +26,8 @@ struct WireFormatTests {
         ("Input", WireInput.self), ("InputList", WireInputList.self), ("WaitingFor", WireWaitingFor.self),
         ("BlockedTask", WireBlockedTask.self), ("SubtaskList", WireSubtaskList.self),
         ("Schedule", WireSchedule.self), ("ScheduleList", WireScheduleList.self), ("Lane", WireLane.self), ("LaneList", WireLaneList.self),
+        ("HookConsumer", WireHookConsumer.self), ("HookConsumerList", WireHookConsumerList.self), ("DerivedSignal", WireDerivedSignal.self),
+        ("HookPoll", WireHookPoll.self), ("AcceptedHookEvent", WireAcceptedHookEvent.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).
@@ -35,6 +37,7 @@ struct WireFormatTests {
         ("NewToken", WireTokenCreate.self), ("NewWorkspace", WireWorkspaceCreate.self),
         ("NewInput", WireInputRequest.self), ("Wake", WireWakeRequest.self), ("Reason", WireDropRequest.self),
         ("ScheduleWrite", WireScheduleWrite.self), ("LaneWrite", WireLaneWrite.self),
+        ("HookAck", WireHookAck.self), ("NewHookEvent", WireNewHookEvent.self),
     ]
 
     static func schema(_ name: String) -> JSONValue? { document["components"]?["schemas"]?[name] }

@@ -178,7 +178,7 @@ struct ConnectionTests {
             versions.append(version)
         }
         #expect(versions == Array(1...PostgresSchema.latest))
-        #expect(PostgresSchema.latest == 9)
+        #expect(PostgresSchema.latest == 10)
         try await connection.query("INSERT INTO schema_migrations (version) VALUES (99)", logger: Logger(label: "test"))
         try await connection.close()
         let error = await #expect(throws: NightshiftError.self) { try await store.migrate() }
