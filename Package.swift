@@ -95,7 +95,13 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets.
-        .target(name: "NightshiftTestSupport", dependencies: ["Nightshift"], path: "Tests/NightshiftTestSupport"),
+        .target(
+            name: "NightshiftTestSupport",
+            dependencies: [
+                "Nightshift", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Tests/NightshiftTestSupport"),
         .testTarget(name: "NightshiftTests", dependencies: ["Nightshift", "NightshiftTestSupport"]),
         .testTarget(
             name: "NightshiftSQLiteTests",

@@ -6,7 +6,7 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10)]
+    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (12, v12)]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -129,6 +129,56 @@ enum PostgresSchema {
             PRIMARY KEY (workspace_id, quota_group)
         )
         """,
+    ]
+
+    /// Webhooks (issue 19): each a consumer of its workspace's hook stream with a cursor, the
+    /// attempts at its head event and the lease of the node that delivers it; its delivery log
+    /// (dead letters are its `dead` rows).
+    static let v12: [String] = [
+        """
+        CREATE TABLE webhooks (
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            enabled BOOLEAN NOT NULL,
+            max_attempts BIGINT NOT NULL,
+            initial_backoff DOUBLE PRECISION NOT NULL,
+            max_backoff DOUBLE PRECISION NOT NULL,
+            timeout DOUBLE PRECISION NOT NULL,
+            cursor BIGINT NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0,
+            next_attempt_at DOUBLE PRECISION,
+            last_error TEXT,
+            delivered BIGINT NOT NULL DEFAULT 0,
+            dead BIGINT NOT NULL DEFAULT 0,
+            lease_owner TEXT,
+            lease_expires_at DOUBLE PRECISION,
+            source TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (workspace_id, name)
+        )
+        """,
+        """
+        CREATE TABLE webhook_deliveries (
+            id BIGSERIAL PRIMARY KEY,
+            workspace_id TEXT NOT NULL,
+            webhook TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            attempt BIGINT NOT NULL,
+            delivery_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            http_status BIGINT,
+            error TEXT,
+            duration DOUBLE PRECISION NOT NULL,
+            time DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (workspace_id, webhook, id)",
+        "CREATE INDEX webhook_deliveries_time ON webhook_deliveries (time)",
     ]
 
     /// Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer reads its

@@ -103,10 +103,16 @@ extension PostgresTaskStore {
             sql.append(.double(cutoff.timeIntervalSince1970))
             sql.append("""
                  AND seq < (SELECT seq FROM hook_stream)
-                 AND seq <= COALESCE((SELECT min(ack_seq) FROM hook_consumers c WHERE c.workspace_id = hook_events.workspace_id), seq)
+                 AND seq <= COALESCE((SELECT min(position) FROM (
+                    SELECT ack_seq AS position FROM hook_consumers c WHERE c.workspace_id = hook_events.workspace_id
+                    UNION ALL SELECT cursor FROM webhooks w WHERE w.workspace_id = hook_events.workspace_id) AS positions), seq)
                  RETURNING 1
                 """)
-            return try await transaction.rows(sql).count
+            let pruned = try await transaction.rows(sql).count
+            var log = SQL("DELETE FROM webhook_deliveries WHERE time < ")
+            log.append(.double(cutoff.timeIntervalSince1970))
+            try await transaction.rows(log)
+            return pruned
         }
     }
 

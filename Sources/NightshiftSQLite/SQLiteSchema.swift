@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v12"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -384,6 +384,53 @@ enum SQLiteSchema {
                     PRIMARY KEY (workspace_id, name)
                 ) WITHOUT ROWID;
                 CREATE INDEX hook_events_workspace ON hook_events(workspace_id, seq);
+                """)
+        }
+        migrator.registerMigration("v12") { db in
+            // Webhooks (issue 19): each a consumer of its workspace's hook stream with a cursor,
+            // the attempts at its head event, and the lease of the node that delivers it; its
+            // delivery log (dead letters are its `dead` rows).
+            try db.execute(sql: """
+                CREATE TABLE webhooks (
+                    workspace_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    url TEXT NOT NULL,
+                    events TEXT NOT NULL,
+                    secret TEXT NOT NULL,
+                    enabled INTEGER NOT NULL,
+                    max_attempts INTEGER NOT NULL,
+                    initial_backoff REAL NOT NULL,
+                    max_backoff REAL NOT NULL,
+                    timeout REAL NOT NULL,
+                    cursor INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL,
+                    last_error TEXT,
+                    delivered INTEGER NOT NULL DEFAULT 0,
+                    dead INTEGER NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    lease_expires_at REAL,
+                    source TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (workspace_id, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE webhook_deliveries (
+                    id INTEGER PRIMARY KEY,
+                    workspace_id TEXT NOT NULL,
+                    webhook TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    delivery_id TEXT NOT NULL,
+                    event_type TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    http_status INTEGER,
+                    error TEXT,
+                    duration REAL NOT NULL,
+                    time REAL NOT NULL
+                );
+                CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(workspace_id, webhook, id);
+                CREATE INDEX webhook_deliveries_time ON webhook_deliveries(time);
                 """)
         }
         return migrator

@@ -79,10 +79,14 @@ extension SQLiteTaskStore {
                 sql: """
                     DELETE FROM hook_events WHERE time < ?1
                     AND seq < (SELECT MAX(seq) FROM hook_events)
-                    AND seq <= COALESCE((SELECT MIN(ack_seq) FROM hook_consumers c WHERE c.workspace_id = hook_events.workspace_id), seq)
+                    AND seq <= COALESCE((SELECT MIN(position) FROM (
+                        SELECT ack_seq AS position FROM hook_consumers c WHERE c.workspace_id = hook_events.workspace_id
+                        UNION ALL SELECT cursor FROM webhooks w WHERE w.workspace_id = hook_events.workspace_id)), seq)
                     """,
                 arguments: [cutoff.timeIntervalSince1970])
-            return transaction.db.changesCount
+            let pruned = transaction.db.changesCount
+            try transaction.db.execute(sql: "DELETE FROM webhook_deliveries WHERE time < ?", arguments: [cutoff.timeIntervalSince1970])
+            return pruned
         }
     }
 

@@ -149,6 +149,12 @@ struct ServeCommand: AsyncParsableCommand {
                 "nightshift.deleted": "\(reconciled.deleted)",
             ])
         }
+        let webhooks = try await WebhookReconciliation.apply(settings.webhooks, to: store, now: Date())
+        if webhooks != WebhookReconciliation() {
+            logger.info("webhooks reconciled with the config file", metadata: [
+                "nightshift.saved": "\(webhooks.saved)", "nightshift.deleted": "\(webhooks.deleted)",
+            ])
+        }
         let authority = try TokenAuthority.load(home: directory.url)
         var engineConfiguration = EngineConfiguration(
             nodeID: try directory.nodeID(), slots: workers, leaseDuration: leaseDuration,
@@ -159,7 +165,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let after = settings.stuckQueuedAfter { engineConfiguration.stuckQueuedAfter = after }
         if let retention = settings.hookRetention { engineConfiguration.hookRetention = retention }
         engineConfiguration.parking = settings.parking
-        let engine = Engine(store: store, runners: runners, configuration: engineConfiguration, logger: logger)
+        let engine = Engine(
+            store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), logger: logger)
         let listening = ListeningFlag()
         // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.
         let descriptors = ConnectionLimits.raiseDescriptorLimit()

@@ -33,6 +33,7 @@ struct APIHarness {
         clock: any EngineClock = SystemClock(),
         subtasks: SubtaskLimits = SubtaskLimits(),
         blockedStaleAfter: Double = EngineConfiguration().blockedStaleAfter,
+        webhookLeaseDuration: Double = EngineConfiguration().webhookLeaseDuration,
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -42,9 +43,10 @@ struct APIHarness {
         for name in handlers.keys { try await store.saveAgent(Agent(name: name, runner: .builtin, retry: RetryPolicy(maxAttempts: 1))) }
         var configuration = EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory)
         configuration.blockedStaleAfter = blockedStaleAfter
+        configuration.webhookLeaseDuration = webhookLeaseDuration
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
-            configuration: configuration, clock: clock)
+            configuration: configuration, clock: clock, webhookSender: WebhookHTTPSender())
         let recorder = ExchangeRecorder()
         let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in

@@ -28,6 +28,8 @@ struct WireFormatTests {
         ("Schedule", WireSchedule.self), ("ScheduleList", WireScheduleList.self), ("Lane", WireLane.self), ("LaneList", WireLaneList.self),
         ("HookConsumer", WireHookConsumer.self), ("HookConsumerList", WireHookConsumerList.self), ("DerivedSignal", WireDerivedSignal.self),
         ("HookPoll", WireHookPoll.self), ("AcceptedHookEvent", WireAcceptedHookEvent.self),
+        ("Webhook", WireWebhook.self), ("WebhookList", WireWebhookList.self), ("WebhookDelivery", WireWebhookDelivery.self),
+        ("WebhookDeliveryList", WireWebhookDeliveryList.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).
@@ -37,7 +39,8 @@ struct WireFormatTests {
         ("NewToken", WireTokenCreate.self), ("NewWorkspace", WireWorkspaceCreate.self),
         ("NewInput", WireInputRequest.self), ("Wake", WireWakeRequest.self), ("Reason", WireDropRequest.self),
         ("ScheduleWrite", WireScheduleWrite.self), ("LaneWrite", WireLaneWrite.self),
-        ("HookAck", WireHookAck.self), ("NewHookEvent", WireNewHookEvent.self),
+        ("HookAck", WireHookAck.self), ("NewHookEvent", WireNewHookEvent.self), ("WebhookWrite", WireWebhookWrite.self),
+        ("Redeliver", WireRedeliver.self),
     ]
 
     static func schema(_ name: String) -> JSONValue? { document["components"]?["schemas"]?[name] }

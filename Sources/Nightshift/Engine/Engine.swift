@@ -20,6 +20,8 @@ public final class Engine: Service, Sendable {
     /// Where the engine's time comes from: the times it writes and the deadlines it waits for.
     public let clock: any EngineClock
     let runners: RunnerRegistry
+    /// Sends webhook deliveries; `nil`: this engine delivers none.
+    let webhookSender: (any WebhookSender)?
     let logger: Logger
     let doorbell: Doorbell
     /// Rung for each write this engine makes to a task's event log that the hook stream does not
@@ -30,6 +32,8 @@ public final class Engine: Service, Sendable {
     let liveRunsChanged = ChangeSignal()
     /// Rung when a schedule changes here: the scheduler looks at the fire times again.
     let schedulesChanged: Doorbell
+    /// Rung when a webhook is made or changed here: the webhook loop takes its lease at once.
+    let webhooksChanged: Doorbell
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -54,21 +58,25 @@ public final class Engine: Service, Sendable {
     }
 
     /// Creates an engine; it does nothing until ``run()``. Its time comes from `clock` (a test
-    /// gives it one it moves by hand).
+    /// gives it one it moves by hand). With a `webhookSender`, it delivers the webhooks it holds
+    /// the lease of.
     public init(
         store: any TaskStore,
         runners: RunnerRegistry,
         configuration: EngineConfiguration = EngineConfiguration(),
         clock: any EngineClock = SystemClock(),
+        webhookSender: (any WebhookSender)? = nil,
         logger: Logger = Logger(label: "nightshift.engine")
     ) {
         self.store = store
         self.runners = runners
+        self.webhookSender = webhookSender
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
         doorbell = Doorbell(clock: clock)
         schedulesChanged = Doorbell(clock: clock)
+        webhooksChanged = Doorbell(clock: clock)
     }
 
     /// Queues a task and wakes the dispatcher.
@@ -243,6 +251,7 @@ public final class Engine: Service, Sendable {
                 group.addTask { await self.listenLoop() }
                 group.addTask { await self.workDirectoryLoop() }
                 group.addTask { await self.hookRetentionLoop() }
+                group.addTask { await self.webhookLoop() }
                 group.addTask { await self.liveInputLoop() }
                 await self.dispatchLoop(group: &group)
                 await self.drain()

@@ -21,6 +21,10 @@ public struct EngineConfiguration: Sendable {
     /// How long hook events are kept once every consumer of their workspace has acked them, in
     /// seconds (an unacked event is kept however old).
     public var hookRetention: Double = 7 * 86_400
+    /// How long a node's lease on a webhook lasts without renewal, in seconds (renewed at a third
+    /// of it, and by each delivery): a node that dies mid-delivery leaves the webhook to another
+    /// after this.
+    public var webhookLeaseDuration: Double = 30
     /// A schedule's fire time passed by more than this many seconds counts as missed (no node ran
     /// then): its missed-run policy decides; a later one fires late but fires.
     public var scheduleMissedGrace: Double = 60

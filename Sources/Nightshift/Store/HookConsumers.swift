@@ -21,9 +21,10 @@ public protocol HookConsumerStore: Sendable {
     /// task of `workspace`; a task that is not the workspace's is `not_found`, and then nothing is
     /// written.
     func appendHookEvents(_ events: [NewHookEvent], workspace: String, now: Date) async throws
-    /// Deletes the hook events older than `cutoff` that every consumer of their workspace has
-    /// acked; never an unacked one, and never the stream's last (it keeps the numbering going).
-    /// Answers how many it deleted.
+    /// Deletes the hook events older than `cutoff` that every consumer and webhook of their
+    /// workspace is done with; never an unacked one, and never the stream's last (it keeps the
+    /// numbering going); and webhook delivery records older than `cutoff`. Answers how many
+    /// events it deleted.
     func pruneHookEvents(before cutoff: Date) async throws -> Int
 }
 

@@ -65,6 +65,8 @@ public struct NightshiftConfig: Sendable, Hashable {
     public var lanes: [Lane]
     /// The schedules (`schedules.NAME`), sorted by name, each validated.
     public var schedules: [NewSchedule] = []
+    /// The webhooks (`webhooks.NAME`), sorted by name, each validated.
+    public var webhooks: [NewWebhook] = []
 
     /// Creates a configuration; with no arguments, the empty one.
     public init(
@@ -100,10 +102,14 @@ public struct NightshiftConfig: Sendable, Hashable {
         return try NightshiftConfig(toml: text, path: path, validate: validate)
     }
 
-    /// Parses a TOML document; `path` names the file in error messages.
-    public init(toml: String, path: String, validate: (Agent) throws(NightshiftError) -> Void = { _ in }) throws(NightshiftError) {
+    /// Parses a TOML document; `path` names the file in error messages, `environment` gives the
+    /// variables `secret_env` names (by default this process's).
+    public init(
+        toml: String, path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        validate: (Agent) throws(NightshiftError) -> Void = { _ in }
+    ) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "lanes", "queue", "schedules", "server", "subtasks"])
+        try root.checkKeys(["agents", "lanes", "queue", "schedules", "server", "subtasks", "webhooks"])
         if let server = try root.section("server") {
             try server.checkKeys([
                 "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default",
@@ -147,6 +153,7 @@ public struct NightshiftConfig: Sendable, Hashable {
             lanes.append(Lane(name: name, concurrency: try section.required("concurrency", .positiveInteger)))
         }
         schedules = try Self.schedules(try root.section("schedules"))
+        webhooks = try Self.webhooks(try root.section("webhooks"), environment: environment)
     }
 
     /// The runner names an agent may use.

@@ -41,6 +41,15 @@ extension APIServer {
         .v1(.post, "hooks/ack") { try await $0.ackHooks($1, $2) },
         .v1(.get, "hooks/consumers") { try await $0.hookConsumers($2) },
         .v1(.delete, "hooks/consumers/{name}") { try await $0.deleteHookConsumer($2) },
+        .v1(.get, "webhooks") { server, _, context in
+            reply(WireWebhookList(webhooks: try await server.scope(context).webhooks().map(WireWebhook.init)))
+        },
+        .v1(.post, "webhooks") { try await $0.createWebhook($1, $2) },
+        .v1(.get, "webhooks/{name}") { try await $0.webhook($2) },
+        .v1(.put, "webhooks/{name}") { try await $0.putWebhook($1, $2) },
+        .v1(.delete, "webhooks/{name}") { try await $0.deleteWebhook($2) },
+        .v1(.get, "webhooks/{name}/deliveries") { try await $0.webhookDeliveries($1, $2) },
+        .v1(.post, "webhooks/{name}/redeliver") { try await $0.redeliver($1, $2) },
 
         .v1(.get, "agents") { server, _, context in
             reply(WireAgentList(agents: try await server.wireAgents(try await server.scope(context).agents(), context)))

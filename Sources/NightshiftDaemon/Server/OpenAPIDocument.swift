@@ -233,6 +233,7 @@ public enum OpenAPIDocument {
         paths.merge(lanePaths) { current, _ in current }
         paths.merge(schedulePaths) { current, _ in current }
         paths.merge(hookPaths) { current, _ in current }
+        paths.merge(webhookPaths) { current, _ in current }
         paths["/v1/events"]?["post"] = emitOperation
         // Every route a read-only token may not use answers 403 to one (the server's own rule).
         for (path, methods) in paths where path.hasPrefix("/v1/") {
@@ -267,7 +268,8 @@ public enum OpenAPIDocument {
                 "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(accessSchemas) { current, _ in current }
                     .merging(eventSchemas) { current, _ in current }.merging(inboxSchemas) { current, _ in current }
                     .merging(laneSchemas) { current, _ in current }
-                    .merging(scheduleSchemas) { current, _ in current }.merging(hookSchemas) { current, _ in current }),
+                    .merging(scheduleSchemas) { current, _ in current }.merging(hookSchemas) { current, _ in current }
+                    .merging(webhookSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],
             ],
         ]

@@ -1,0 +1,199 @@
+import Foundation
+import Synchronization
+
+/// The webhooks this node delivers: one worker per webhook whose lease it holds.
+final class WebhookWorkers: Sendable {
+    private let running = Mutex<Set<ScopedName>>([])
+
+    /// Marks `key` running; `false` if it already was.
+    func start(_ key: ScopedName) -> Bool { running.withLock { $0.insert(key).inserted } }
+
+    /// Marks `key` no longer running.
+    func end(_ key: ScopedName) { running.withLock { _ = $0.remove(key) } }
+}
+
+extension Engine {
+    /// Takes the leases of webhooks no live node holds, renews this node's at a third of their
+    /// length, and runs a worker for each webhook held; at shutdown, gives the leases up so that
+    /// another node takes them over at once. Nothing without a ``WebhookSender``.
+    func webhookLoop() async {
+        guard let sender = webhookSender else { return }
+        let workers = WebhookWorkers()
+        let lease = configuration.webhookLeaseDuration
+        await withDiscardingTaskGroup { group in
+            repeat {
+                do {
+                    for webhook in try await store.leaseWebhooks(node: configuration.nodeID, leaseDuration: lease, now: clock.now) {
+                        let key = ScopedName(workspace: webhook.spec.workspaceID, name: webhook.spec.name)
+                        guard workers.start(key) else { continue }
+                        group.addTask {
+                            await self.deliverWebhook(key, sender: sender)
+                            workers.end(key)
+                        }
+                    }
+                } catch {
+                    logger.error("leasing webhooks failed", metadata: ["nightshift.error": "\(error)"])
+                }
+                await webhooksChanged.wait(timeout: .seconds(lease / 3))
+            } while !Task.isCancelled && !isStopping
+            group.cancelAll()
+        }
+        // Not cancelled with the loop: the release must reach the store.
+        let node = configuration.nodeID
+        await Task { [store] in try? await store.releaseWebhooks(node: node) }.value
+    }
+
+    /// Sends `event` to `webhook` once and plans what follows from the answer.
+    static func attempt(
+        _ event: HookEvent, to webhook: Webhook, by sender: any WebhookSender, clock: any EngineClock, random: Double
+    ) async -> WebhookAttemptPlan {
+        let started = ContinuousClock.now
+        let response = await sender.send(WebhookRequest(
+            url: webhook.spec.url, secret: webhook.spec.secret, body: event.wireJSON.jsonText,
+            deliveryID: WebhookDelivery.id(workspace: webhook.spec.workspaceID, webhook: webhook.spec.name, seq: event.seq),
+            eventType: event.type, timeout: webhook.spec.timeout, time: clock.now))
+        let elapsed = (ContinuousClock.now - started).components
+        return WebhookAttemptPlan(
+            webhook: webhook, event: event, response: response,
+            duration: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, now: clock.now, random: random)
+    }
+
+    /// Delivers webhook `key`'s events in seq order, each until it is delivered or dead-lettered,
+    /// while this node holds its lease (each write is fenced by it); waits for new events on the
+    /// store's change feed. Ends when the lease is lost, or the webhook is deleted or disabled.
+    func deliverWebhook(_ key: ScopedName, sender: any WebhookSender) async {
+        let interest = store.listeningInterest()
+        defer { withExtendedLifetime(interest) {} }
+        let node = configuration.nodeID
+        let lease = configuration.webhookLeaseDuration
+        var buffer: [HookEvent] = []
+        var webhook: Webhook?
+        while !Task.isCancelled {
+            do {
+                if buffer.isEmpty {
+                    // Read again for a changed spec, a deletion, or a redelivery's moves.
+                    guard let current = try await store.webhook(key.name, workspace: key.workspace), current.spec.enabled else { return }
+                    webhook = current
+                }
+                guard var current = webhook else { return }
+                if let due = current.nextAttemptAt, due > clock.now {
+                    try await clock.sleep(for: .seconds(due.timeIntervalSince(clock.now)))
+                    continue
+                }
+                let generation = store.hookChanges.generation
+                if buffer.isEmpty {
+                    buffer = try await store.hookEvents(after: current.cursor, limit: 100, workspace: key.workspace)
+                }
+                guard let index = buffer.firstIndex(where: { current.spec.delivers($0.type) }) else {
+                    if let last = buffer.last {
+                        guard try await store.skipWebhookEvents(key.name, through: last.seq, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now)
+                        else { return }
+                        buffer = []
+                    } else {
+                        await store.hookChanges.wait(after: generation, timeout: HookStream.defaultPoll)
+                    }
+                    continue
+                }
+                if index > 0 {
+                    let skipped = buffer[index - 1].seq
+                    guard try await store.skipWebhookEvents(key.name, through: skipped, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now)
+                    else { return }
+                    current.cursor = skipped
+                    buffer.removeFirst(index)
+                }
+                let event = buffer[0]
+                let plan = await Self.attempt(event, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1))
+                guard try await store.recordWebhookAttempt(plan, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now) else {
+                    return
+                }
+                current.attempts = plan.attempts
+                current.nextAttemptAt = plan.nextAttemptAt
+                if let cursor = plan.cursor {
+                    current.cursor = cursor
+                    buffer.removeFirst()
+                }
+                webhook = current
+                switch plan.delivery.outcome {
+                case .delivered: break
+                case .failed:
+                    logger.warning("webhook delivery failed; retrying", metadata: [
+                        "nightshift.webhook": "\(key)", "nightshift.seq": "\(event.seq)", "nightshift.attempt": "\(plan.delivery.attempt)",
+                        "nightshift.error": "\(plan.delivery.error ?? "")",
+                    ])
+                case .dead:
+                    logger.error("webhook delivery dead-lettered", metadata: [
+                        "nightshift.webhook": "\(key)", "nightshift.seq": "\(event.seq)", "nightshift.error": "\(plan.delivery.error ?? "")",
+                    ])
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("webhook delivery stopped by a store error; retrying", metadata: ["nightshift.webhook": "\(key)", "nightshift.error": "\(error)"])
+                buffer = []
+                try? await clock.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+extension WorkspaceScope {
+    /// The workspace's webhooks by name.
+    public func webhooks() async throws -> [Webhook] {
+        try await engine.store.webhooks(workspace: workspace)
+    }
+
+    /// The webhook `name`, if the workspace has it.
+    public func webhook(_ name: String) async throws -> Webhook? {
+        try await engine.store.webhook(name, workspace: workspace)
+    }
+
+    /// Creates a webhook of this workspace (whatever `spec` says); it delivers what comes next.
+    public func createWebhook(_ spec: NewWebhook) async throws -> Webhook {
+        var spec = spec
+        spec.workspaceID = workspace
+        try spec.validate()
+        defer { engine.webhooksChanged.ring() }
+        return try await engine.store.createWebhook(spec, source: "api", now: engine.clock.now)
+    }
+
+    /// Creates or replaces a webhook of this workspace; its position stays.
+    public func saveWebhook(_ spec: NewWebhook) async throws -> Webhook {
+        var spec = spec
+        spec.workspaceID = workspace
+        try spec.validate()
+        defer { engine.webhooksChanged.ring() }
+        return try await engine.store.saveWebhook(spec, source: "api", now: engine.clock.now)
+    }
+
+    /// Deletes a webhook of this workspace and its log; answers whether it existed.
+    public func deleteWebhook(_ name: String) async throws -> Bool {
+        try await engine.store.deleteWebhook(name, workspace: workspace)
+    }
+
+    /// The webhook's delivery log, newest first.
+    public func webhookDeliveries(_ name: String, outcome: WebhookDelivery.Outcome? = nil, limit: Int) async throws -> [WebhookDelivery] {
+        guard try await webhook(name) != nil else { throw NightshiftError.webhookNotFound(name) }
+        return try await engine.store.webhookDeliveries(name, workspace: workspace, outcome: outcome, limit: limit)
+    }
+
+    /// Sends event `seq` to webhook `name` again, now, once (a dead letter, or any event the
+    /// stream still holds), and logs the attempt; it moves nothing. Throws `not_found` for an
+    /// unknown webhook or an event the stream no longer holds.
+    public func redeliver(_ name: String, seq: Int64) async throws -> WebhookDelivery {
+        guard let webhook = try await webhook(name) else { throw NightshiftError.webhookNotFound(name) }
+        guard let event = try await engine.store.hookEvent(seq, workspace: workspace) else {
+            throw NightshiftError(.notFound, "no hook event \(seq) in the stream (pruned, or another workspace's)", field: "seq")
+        }
+        guard let sender = engine.webhookSender else {
+            throw NightshiftError(.storeUnavailable, "this engine delivers no webhooks")
+        }
+        let earlier = try await engine.store.webhookDeliveries(name, workspace: workspace, outcome: nil, limit: 1000).filter { $0.seq == seq }
+        var retried = webhook
+        retried.attempts = (earlier.map(\.attempt).max() ?? 0)
+        // One attempt: a failure is final (dead), whatever the retry policy says.
+        retried.spec.retry.maxAttempts = retried.attempts + 1
+        let plan = await Engine.attempt(event, to: retried, by: sender, clock: engine.clock, random: 0)
+        try await engine.store.recordWebhookRedelivery(plan.delivery, workspace: workspace)
+        return plan.delivery
+    }
+}
