@@ -20,8 +20,13 @@ struct DocExamplesTests {
         // The runners `nightshift serve` registers, and its validation, stricter only in refusing
         // an agent whose runner is not registered at all.
         let runners = RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: [:])])
+        // The variables a block's `secret_env` names are set, as a deployment would set them.
+        var environment: [String: String] = [:]
+        for line in block.text.split(separator: "\n") where line.hasPrefix("secret_env") {
+            if let name = line.split(separator: "\"").dropFirst().first { environment[String(name)] = "doc-secret" }
+        }
         do {
-            _ = try NightshiftConfig.load(path: file.path, required: true) { (agent: Agent) throws(NightshiftError) in
+            _ = try NightshiftConfig.load(path: file.path, required: true, environment: environment) { (agent: Agent) throws(NightshiftError) in
                 guard let runner = runners.runner(for: agent.runner) else {
                     throw NightshiftError(.invalidInput, "agent \(agent.name): no runner \(agent.runner) is registered")
                 }

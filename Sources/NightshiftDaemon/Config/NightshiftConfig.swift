@@ -87,7 +87,8 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// `validate` checks each agent's runner config (the engine's runners know their keys); its
     /// error is reported with the file and the agent's key.
     public static func load(
-        path: String, required: Bool, validate: (Agent) throws(NightshiftError) -> Void = { _ in }
+        path: String, required: Bool, environment: [String: String] = ProcessInfo.processInfo.environment,
+        validate: (Agent) throws(NightshiftError) -> Void = { _ in }
     ) throws(NightshiftError) -> NightshiftConfig {
         guard FileManager.default.fileExists(atPath: path) else {
             if required { throw NightshiftError(.invalidInput, "\(path): configuration file not found") }
@@ -99,7 +100,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         } catch {
             throw NightshiftError(.invalidInput, "\(path): cannot read the configuration file as UTF-8 text: \(error.localizedDescription)")
         }
-        return try NightshiftConfig(toml: text, path: path, validate: validate)
+        return try NightshiftConfig(toml: text, path: path, environment: environment, validate: validate)
     }
 
     /// Parses a TOML document; `path` names the file in error messages, `environment` gives the
