@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v11"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -369,6 +369,15 @@ enum SQLiteSchema {
                     streak INTEGER NOT NULL DEFAULT 0,
                     PRIMARY KEY (workspace_id, quota_group)
                 ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v11") { db in
+            // Per-run telemetry (issue 19): a run's tool calls by tool (a JSON object's text, NULL
+            // for none), and the finished runs by workspace and finish time, which an agent's stats
+            // read a range of.
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN tool_calls TEXT;
+                CREATE INDEX runs_finished ON runs(workspace_id, finished_at) WHERE finished_at IS NOT NULL;
                 """)
         }
         return migrator
