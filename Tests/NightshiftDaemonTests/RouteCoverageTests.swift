@@ -47,6 +47,7 @@ struct RouteCoverageTests {
             #expect(try await api.request(.GET, "/v1/agents/tour").status == 200)
             #expect(try await api.request(.PUT, "/v1/agents/tour", body: #"{"runner":"builtin","concurrency":2}"#).status == 200)
             #expect(try await api.request(.POST, "/v1/agents/tour/unpark").status == 200)
+            #expect(try await api.request(.GET, "/v1/agents/echo/stats").status == 200)
             #expect(try await api.request(.DELETE, "/v1/agents/tour").status == 204)
 
             #expect(try await api.request(.PUT, "/v1/lanes/tour", body: #"{"concurrency":2}"#).status == 200)

@@ -16,14 +16,14 @@ extension APIServer {
     /// The range of finish times a stats request asks for: `from` and `to` are dates (`2026-12-01`:
     /// from that day's start; to its end, so the day counts) or RFC 3339 times. Without `to`, up
     /// to the end of today (UTC); without `from`, the 7 days before `to`. A bad value is refused
-    /// naming it, and so is a `from` after `to`.
+    /// naming it, and so is a `from` that is not before `to` (a range without a moment in it).
     static func statsRange(from: String?, to: String?, now: Date) throws -> Range<Date> {
         let end = try to.map { try statsBound($0, field: "to", endOfDay: true) }
             ?? AgentRunStats.startOfDay(now).addingTimeInterval(AgentRunStats.secondsPerDay)
         let start = try from.map { try statsBound($0, field: "from", endOfDay: false) }
             ?? end.addingTimeInterval(-7 * AgentRunStats.secondsPerDay)
-        guard start <= end else {
-            throw NightshiftError.invalid("from", "must not be after to (\(JSONTime.text(end))), got \(JSONTime.text(start))")
+        guard start < end else {
+            throw NightshiftError.invalid("from", "must be before to (\(JSONTime.text(end))), got \(JSONTime.text(start))")
         }
         return start..<end
     }

@@ -232,7 +232,7 @@ public enum OpenAPIDocument {
                 ["200": answer("The agent's run stats", "AgentRunStats")],
                 failures: [
                     v1Failures, pathFailures("agent"),
-                    ["422": "`from` or `to` is not a date or an RFC 3339 time, or `from` is after `to` (`invalid_input`; `field` names it)"],
+                    ["422": "`from` or `to` is not a date or an RFC 3339 time, or the range is empty: `from` not before `to` (`invalid_input`; `field` names it)"],
                 ],
                 parameters: [
                     agentName,
