@@ -83,8 +83,12 @@ public struct RunFigures: Sendable, Hashable {
 
     /// The runs that succeeded.
     public var succeeded: Int { outcomes["succeeded"] ?? 0 }
-    /// The runs that failed (the agent's failures: `failed`, `timed_out`, `usage_limit`).
-    public var failed: Int { ["failed", "timed_out", RunOutcome.usageLimitLabel].reduce(0) { $0 + (outcomes[$1] ?? 0) } }
+    /// The runs that failed (``failedOutcomes``).
+    public var failed: Int { Self.failedOutcomes.reduce(0) { $0 + (outcomes[$1] ?? 0) } }
+
+    /// The outcomes that are the agent's failures; the others are successes, waits, parks and
+    /// interruptions (`lost`, `released`, `interrupted`), and cancellations.
+    public static let failedOutcomes = ["failed", "timed_out", "stalled", RunOutcome.usageLimitLabel]
 
     /// The figures of both sets of runs, on `lhs`'s day.
     public static func + (lhs: RunFigures, rhs: RunFigures) -> RunFigures {

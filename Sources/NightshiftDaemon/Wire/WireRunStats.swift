@@ -33,7 +33,7 @@ public struct WireRunFigures: WireValue, Hashable {
     public var runs: Int
     /// The runs that succeeded.
     public var succeeded: Int
-    /// The runs that failed (`failed`, `timed_out`, `usage_limit`).
+    /// The runs that failed (`failed`, `timed_out`, `stalled`, `usage_limit`).
     public var failed: Int
     /// The runs by outcome.
     public var outcomes: [String: Int]
