@@ -134,7 +134,8 @@ enum PostgresRows {
             agentSessionID: try row["agent_session_id"].decode(String?.self),
             error: try row["error"].decode(String?.self),
             turns: try row["turns"].decode(Int.self),
-            warnings: try row["warnings"].decode(String?.self).flatMap { try? JSONValue(jsonText: $0) }?.stringMembers ?? []
+            warnings: try row["warnings"].decode(String?.self).flatMap { try? JSONValue(jsonText: $0) }?.stringMembers ?? [],
+            toolCalls: RunUsage.toolCalls(fromText: try row["tool_calls"].decode(String?.self))
         )
         if row.contains("agent_process") { run.agentProcess = try row["agent_process"].decode(String?.self).flatMap(AgentProcessRecord.init) }
         return run

@@ -6,7 +6,9 @@ import PostgresNIO
 /// Append new migrations; never edit a shipped one.
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
-    static let migrations: [(version: Int, sql: [String])] = [(1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (12, v12)]
+    static let migrations: [(version: Int, sql: [String])] = [
+        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12),
+    ]
 
     /// The newest schema version this binary knows.
     static var latest: Int { migrations.last!.version }
@@ -195,6 +197,14 @@ enum PostgresSchema {
         )
         """,
         "CREATE INDEX hook_events_workspace ON hook_events (workspace_id, seq)",
+    ]
+
+    /// Per-run telemetry (issue 19): a run's tool calls by tool (a JSON object's text, NULL for
+    /// none), and the finished runs by workspace and finish time, which an agent's stats read a
+    /// range of.
+    static let v11: [String] = [
+        "ALTER TABLE runs ADD COLUMN tool_calls TEXT",
+        "CREATE INDEX runs_finished ON runs (workspace_id, finished_at) WHERE finished_at IS NOT NULL",
     ]
 
     /// The task inbox (issue 17): inputs in order per task, what a waiting task waits for, and a

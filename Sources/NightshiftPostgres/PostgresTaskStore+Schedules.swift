@@ -222,16 +222,19 @@ extension Transaction {
     /// The schedule with this key (id, or name in the workspace); with `lock`, its row locked for
     /// the transaction (with `skipLocked`, `nil` when another transaction holds it).
     func schedule(_ key: String, workspace: String?, lock: Bool = false, skipLocked: Bool = false) async throws -> Schedule? {
-        var sql = SQL("SELECT \(Self.scheduleColumns) FROM schedules WHERE (id = ")
-        let placeholder = sql.bind(.text(key))
-        sql.append("\(placeholder) OR name = \(placeholder))")
-        if let workspace {
-            sql.append(" AND workspace_id = ")
-            sql.append(.text(workspace))
+        // By id, then by name: two lookups that each use an index (a firing reads by id).
+        for column in ["id", "name"] {
+            var sql = SQL("SELECT \(Self.scheduleColumns) FROM schedules WHERE \(column) = ")
+            sql.append(.text(key))
+            if let workspace {
+                sql.append(" AND workspace_id = ")
+                sql.append(.text(workspace))
+            }
+            sql.append(" LIMIT 1")
+            if lock { sql.append(skipLocked ? " FOR UPDATE SKIP LOCKED" : " FOR UPDATE") }
+            if let row = try await rows(sql).first { return try Self.schedule(row) }
         }
-        sql.append(" ORDER BY id = \(placeholder) DESC LIMIT 1")
-        if lock { sql.append(skipLocked ? " FOR UPDATE SKIP LOCKED" : " FOR UPDATE") }
-        return try await rows(sql).first.map(Self.schedule)
+        return nil
     }
 
     /// Refuses a name the workspace already has on another schedule (`conflict`, field `name`).

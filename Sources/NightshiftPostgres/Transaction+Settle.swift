@@ -60,7 +60,7 @@ extension Transaction {
                     .int(planned.facts.attempt), .double(planned.time), .text(outcome.label), .text(planned.settler),
                     .int(usage.exitCode), .int(usage.tokensIn), .int(usage.tokensOut), .int(usage.cacheReadTokens),
                     .int(usage.cacheWriteTokens), .bool(usage.costEstimated), .text(usage.agentSessionID), .text(outcome.error),
-                    .int(usage.turns), .double(usage.durationSeconds), .text(outcome.warningsText),
+                    .int(usage.turns), .double(usage.durationSeconds), .text(outcome.warningsText), .text(usage.toolCallsText),
                 ]
                 return Move(facts: planned.facts, action: planned.action, budget: planned.budget, values: values, details: planned.details)
             }
@@ -77,7 +77,7 @@ extension Transaction {
                         tokens_in = moves.tokens_in, tokens_out = moves.tokens_out, cache_read_tokens = moves.cache_read_tokens,
                         cache_write_tokens = moves.cache_write_tokens, cost_usd = moves.cost_usd, cost_estimated = moves.cost_estimated,
                         agent_session_id = COALESCE(moves.agent_session_id, runs.agent_session_id), error = moves.run_error,
-                        turns = moves.turns, warnings = moves.warnings
+                        turns = moves.turns, warnings = moves.warnings, tool_calls = moves.tool_calls
                     FROM moves WHERE runs.task_id = ANY(\(ids)) AND runs.task_id = moves.id AND runs.attempt = moves.run_attempt)
                     """)
             }
@@ -145,6 +145,7 @@ extension Transaction {
         BatchColumn("tokens_out", "bigint"), BatchColumn("cache_read_tokens", "bigint"), BatchColumn("cache_write_tokens", "bigint"),
         BatchColumn("cost_estimated", "boolean"), BatchColumn("agent_session_id", "text"), BatchColumn("run_error", "text"),
         BatchColumn("turns", "bigint"), BatchColumn("run_seconds", "float8"), BatchColumn("warnings", "text"),
+        BatchColumn("tool_calls", "text"),
     ]
 
     /// A plan's value as a bound parameter of the column's PostgreSQL `type` (a `NULL` keeps its type).

@@ -129,7 +129,8 @@ enum SQLiteRows {
             agentSessionID: row["agent_session_id"],
             error: row["error"],
             turns: row["turns"],
-            warnings: warnings(row["warnings"])
+            warnings: warnings(row["warnings"]),
+            toolCalls: RunUsage.toolCalls(fromText: row["tool_calls"])
         )
         if row.hasColumn("agent_process") { run.agentProcess = (row["agent_process"] as String?).flatMap(AgentProcessRecord.init) }
         return run

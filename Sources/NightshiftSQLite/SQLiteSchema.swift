@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v12"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -384,6 +384,15 @@ enum SQLiteSchema {
                     PRIMARY KEY (workspace_id, name)
                 ) WITHOUT ROWID;
                 CREATE INDEX hook_events_workspace ON hook_events(workspace_id, seq);
+                """)
+        }
+        migrator.registerMigration("v11") { db in
+            // Per-run telemetry (issue 19): a run's tool calls by tool (a JSON object's text, NULL
+            // for none), and the finished runs by workspace and finish time, which an agent's stats
+            // read a range of.
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN tool_calls TEXT;
+                CREATE INDEX runs_finished ON runs(workspace_id, finished_at) WHERE finished_at IS NOT NULL;
                 """)
         }
         migrator.registerMigration("v12") { db in

@@ -22,13 +22,21 @@ extension SQLiteTaskStore {
 
     /// The schedule with this key (id, or name in the workspace), in `db`.
     static func schedule(_ key: String, workspace: String?, in db: Database) throws -> Schedule? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT \(scheduleColumns) FROM schedules WHERE (id = ?1 OR name = ?1) AND (?2 IS NULL OR workspace_id = ?2)
-                ORDER BY id = ?1 DESC LIMIT 1
-                """),
-            arguments: [key, workspace]
-        ).map(schedule)
+        // By id, then by name: two lookups that each use an index (one `id = ? OR name = ?` scanned
+        // the table, and a firing reads its schedule by id).
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(scheduleColumns) FROM schedules WHERE id = ?1 AND (?2 IS NULL OR workspace_id = ?2)"),
+            arguments: [key, workspace])
+        {
+            return try schedule(row)
+        }
+        if let workspace {
+            return try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT \(scheduleColumns) FROM schedules WHERE workspace_id = ? AND name = ?"), arguments: [workspace, key]
+            ).map(schedule)
+        }
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT \(scheduleColumns) FROM schedules WHERE name = ? LIMIT 1"), arguments: [key])
+            .map(schedule)
     }
 
     /// Stores a new schedule (see ``ScheduleStore/createSchedule(_:source:now:)``).

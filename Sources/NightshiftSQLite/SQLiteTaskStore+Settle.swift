@@ -102,7 +102,7 @@ extension WriteTransaction {
             runs.append([
                 planned.facts.id.rawValue, planned.facts.attempt, planned.time, outcome.label, settler, planned.next.rawValue,
                 usage.exitCode, usage.tokensIn, usage.tokensOut, usage.cacheReadTokens, usage.cacheWriteTokens, usage.costUSD,
-                usage.costEstimated, usage.agentSessionID, outcome.error, usage.turns, outcome.warningsText,
+                usage.costEstimated, usage.agentSessionID, outcome.error, usage.turns, outcome.warningsText, usage.toolCallsText,
             ])
         }
         runDeltas["succeeded", default: 0] += plan.succeeded
@@ -209,19 +209,19 @@ extension WriteTransaction {
 
     /// Writes the end of runs, given as rows of (task_id, attempt, finished_at, outcome, settled_by,
     /// settled_state, exit_code, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, cost_usd,
-    /// cost_estimated, agent_session_id, error, turns, warnings).
+    /// cost_estimated, agent_session_id, error, turns, warnings, tool_calls).
     private func finishRuns(_ runs: [[(any DatabaseValueConvertible)?]]) throws {
         for chunk in runs.chunks(of: Self.rowsPerStatement) {
             try db.cachedStatement(sql: """
                 WITH ended(task_id, attempt, finished_at, outcome, settled_by, settled_state, exit_code, tokens_in, tokens_out,
-                    cache_read_tokens, cache_write_tokens, cost_usd, cost_estimated, agent_session_id, error, turns, warnings)
-                    AS (VALUES \(Self.valueRows(chunk.count, width: 17)))
+                    cache_read_tokens, cache_write_tokens, cost_usd, cost_estimated, agent_session_id, error, turns, warnings, tool_calls)
+                    AS (VALUES \(Self.valueRows(chunk.count, width: 18)))
                 UPDATE runs SET finished_at = ended.finished_at, outcome = ended.outcome, settled_by = ended.settled_by,
                     settled_state = ended.settled_state, exit_code = ended.exit_code, tokens_in = ended.tokens_in,
                     tokens_out = ended.tokens_out, cache_read_tokens = ended.cache_read_tokens,
                     cache_write_tokens = ended.cache_write_tokens, cost_usd = ended.cost_usd,
                     cost_estimated = ended.cost_estimated, agent_session_id = COALESCE(ended.agent_session_id, runs.agent_session_id),
-                    error = ended.error, turns = ended.turns, warnings = ended.warnings
+                    error = ended.error, turns = ended.turns, warnings = ended.warnings, tool_calls = ended.tool_calls
                 FROM ended WHERE runs.task_id = ended.task_id AND runs.attempt = ended.attempt
                 """).execute(arguments: StatementArguments(chunk.flatMap { $0 }))
         }

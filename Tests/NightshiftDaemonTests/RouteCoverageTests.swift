@@ -47,6 +47,7 @@ struct RouteCoverageTests {
             #expect(try await api.request(.GET, "/v1/agents/tour").status == 200)
             #expect(try await api.request(.PUT, "/v1/agents/tour", body: #"{"runner":"builtin","concurrency":2}"#).status == 200)
             #expect(try await api.request(.POST, "/v1/agents/tour/unpark").status == 200)
+            #expect(try await api.request(.GET, "/v1/agents/echo/stats").status == 200)
             #expect(try await api.request(.DELETE, "/v1/agents/tour").status == 204)
 
             #expect(try await api.request(.PUT, "/v1/lanes/tour", body: #"{"concurrency":2}"#).status == 200)
@@ -81,6 +82,14 @@ struct RouteCoverageTests {
             #expect(try await api.request(.POST, "/v1/hooks/ack", body: #"{"consumer":"tour","seq":1}"#).status == 200)
             #expect(try await api.request(.GET, "/v1/hooks/consumers").status == 200)
             #expect(try await api.request(.DELETE, "/v1/hooks/consumers/tour").status == 204)
+            #expect(try await api.request(.POST, "/v1/webhooks", body: #"{"name":"tour","url":"http://127.0.0.1:9/h","secret":"s","enabled":false}"#).status == 201)
+            #expect(try await api.request(.GET, "/v1/webhooks").status == 200)
+            #expect(try await api.request(.GET, "/v1/webhooks/tour").status == 200)
+            #expect(try await api.request(.PUT, "/v1/webhooks/tour", body: #"{"url":"http://127.0.0.1:9/h","secret":"s","enabled":false,"timeout":1}"#).status == 200)
+            #expect(try await api.request(.GET, "/v1/webhooks/tour/deliveries").status == 200)
+            // Nothing answers on port 9 (refused, or cut off at the 1 s timeout): the attempt is answered, dead.
+            #expect(try await api.request(.POST, "/v1/webhooks/tour/redeliver", body: #"{"seq":1}"#).json?["outcome"] == "dead")
+            #expect(try await api.request(.DELETE, "/v1/webhooks/tour").status == 204)
 
             #expect(try await api.request(.POST, "/v1/workspaces", body: #"{"id":"tour"}"#).status == 201)
             #expect(try await api.request(.GET, "/v1/workspaces").status == 200)

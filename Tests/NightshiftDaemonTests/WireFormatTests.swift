@@ -29,7 +29,7 @@ struct WireFormatTests {
         ("HookConsumer", WireHookConsumer.self), ("HookConsumerList", WireHookConsumerList.self), ("DerivedSignal", WireDerivedSignal.self),
         ("HookPoll", WireHookPoll.self), ("AcceptedHookEvent", WireAcceptedHookEvent.self),
         ("Webhook", WireWebhook.self), ("WebhookList", WireWebhookList.self), ("WebhookDelivery", WireWebhookDelivery.self),
-        ("WebhookDeliveryList", WireWebhookDeliveryList.self),
+        ("WebhookDeliveryList", WireWebhookDeliveryList.self), ("AgentRunStats", WireAgentRunStats.self), ("RunFigures", WireRunFigures.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).

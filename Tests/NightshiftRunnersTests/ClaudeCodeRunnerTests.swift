@@ -25,7 +25,7 @@ struct ClaudeCodeRunnerTests {
         // The assistant lines carry usage too (summed: 42 in, 2176 out …); only the result line counts.
         let usage = RunUsage(
             tokensIn: 18, tokensOut: 612, cacheReadTokens: 41877, cacheWriteTokens: 6021, costUSD: 0.04437585,
-            agentSessionID: Self.successSession, exitCode: 0, turns: 4)
+            agentSessionID: Self.successSession, exitCode: 0, turns: 4, toolCalls: ["Bash": 1, "Edit": 1])
         let answer = "Fixed: `Invoice.rounded` now uses banker's rounding, so 10.055 becomes 10.06 and InvoiceTests pass."
         #expect(outcome == .succeeded(answer, usage: usage))
         #expect(stdin == "Fix the failing invoice test.")
@@ -88,7 +88,7 @@ struct ClaudeCodeRunnerTests {
             "max turns reached (max_turns 2, 2 turns taken)", retryable: false,
             usage: RunUsage(
                 tokensIn: 9, tokensOut: 135, cacheReadTokens: 32731, cacheWriteTokens: 5408, costUSD: 0.02481918,
-                agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1, turns: 2)))
+                agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1, turns: 2, toolCalls: ["Glob": 1, "Read": 1])))
         #expect(argv.contains("--max-turns=2"))
     }
 
@@ -106,7 +106,7 @@ struct ClaudeCodeRunnerTests {
         let (outcome, events, _, _) = try await Self.fake.replay("killed")
         #expect(outcome == .failed(
             "claude ended without a result (killed by signal 9): fake claude: killing myself mid-stream", retryable: true,
-            usage: RunUsage(agentSessionID: "c2e8b5f1-7a39-4d06-9c4e-1b0f6d3a8e27")))
+            usage: RunUsage(agentSessionID: "c2e8b5f1-7a39-4d06-9c4e-1b0f6d3a8e27", toolCalls: ["Bash": 1])))
         #expect(streamEvents(events).map(\.type) == ["session", "assistant", "tool_call"])
     }
 

@@ -218,6 +218,20 @@ struct RealCaptureTests {
         #expect(run.outcome.warnings.first?.hasPrefix("file change failed: ") == true)
     }
 
+    // MARK: Tool calls
+
+    @Test("a run's tool calls are counted by tool from each CLI's stream (counts read off the captures)")
+    func toolCallsCounted() async throws {
+        // Claude Code: the main agent's Agent call and its subagent's Read.
+        #expect(try await Self.claude.replay("real_subagent").outcome.usage.toolCalls == ["Agent": 1, "Read": 1])
+        // Codex: six commands, two file changes (both failed: still calls).
+        #expect(try await Self.codex.replay("real_file_change_failed").outcome.usage.toolCalls == ["command": 6, "file_change": 2])
+        // Gemini: four tools once each, one of them failing.
+        #expect(try await Self.gemini.replay("real_tool_error").outcome.usage.toolCalls == [
+            "write_file": 1, "list_directory": 1, "run_shell_command": 1, "read_file": 1,
+        ])
+    }
+
     // MARK: Gemini
 
     @Test("an authentication failure (exit 41, nothing on stdout) fails at once with stderr's words", arguments: [

@@ -107,7 +107,7 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: file).write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         let error = #expect(throws: NightshiftError.self) { try SQLiteTaskStore(path: file) }
         #expect(error?.message.contains("v99") == true)
-        #expect(error?.message.contains("binary's v10") == true)
+        #expect(error?.message.contains("binary's v12") == true)
     }
 
     @Test("v4 turns the seconds since 1970 of older state events' wake_at and resets_at into RFC 3339 text")
@@ -152,12 +152,13 @@ struct SQLiteStoreTests {
             ]
         }
         // Back to v4: agents and lanes in their old shape, no workspaces, no workspace columns (and
-        // none of v6's inbox and subtasks, v9's parks or v10's hook consumers).
+        // none of v6's inbox and subtasks, v9's parks, v10's hook consumers or v11's tool calls).
         try await DatabaseQueue(path: file).write { db in
             try db.execute(sql: """
-                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6', 'v9', 'v10');
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6', 'v9', 'v10', 'v11');
                 DROP TABLE task_inputs; DROP INDEX tasks_parent; DROP TABLE quota_parks;
                 DROP TABLE hook_consumers; DROP INDEX hook_events_workspace;
+                DROP INDEX runs_finished; ALTER TABLE runs DROP COLUMN tool_calls;
                 ALTER TABLE tasks DROP COLUMN pending_inputs; ALTER TABLE tasks DROP COLUMN waiting_for;
                 ALTER TABLE tasks DROP COLUMN parent_id; ALTER TABLE tasks DROP COLUMN subtask_depth;
                 DROP TABLE agents; DROP TABLE lanes; DROP TABLE api_tokens; DROP TABLE workspaces;

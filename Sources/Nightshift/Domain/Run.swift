@@ -47,6 +47,8 @@ public struct Run: Sendable, Hashable, Codable {
     public var warnings: [String]
     /// The agent's process as its run recorded it (for killing what a lost run left), if any.
     public var agentProcess: AgentProcessRecord?
+    /// The agent's tool calls, by tool name (see ``RunUsage/toolCalls``).
+    public var toolCalls: [String: Int]
 
     /// Creates a run value (stores build these from rows).
     public init(
@@ -54,10 +56,11 @@ public struct Run: Sendable, Hashable, Codable {
         heartbeatAt: Date, startedAt: Date, finishedAt: Date? = nil, outcome: String? = nil, exitCode: Int? = nil,
         tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0, costUSD: Double = 0,
         costEstimated: Bool = false, agentSessionID: String? = nil, error: String? = nil, turns: Int = 0,
-        warnings: [String] = []
+        warnings: [String] = [], toolCalls: [String: Int] = [:]
     ) {
         self.turns = turns
         self.warnings = warnings
+        self.toolCalls = toolCalls
         self.id = id
         self.taskID = taskID
         self.attempt = attempt
@@ -140,14 +143,18 @@ public struct RunUsage: Sendable, Hashable, Codable {
     public var turns: Int
     /// How long the run took, in seconds (the engine measures it).
     public var durationSeconds: Double
+    /// The agent's tool calls, by tool name: one per `tool_call` event its runner wrote (and, for
+    /// Codex, one per file change, as `file_change`).
+    public var toolCalls: [String: Int]
 
     /// Creates usage figures; all zero by default.
     public init(
         tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0,
         costUSD: Double = 0, costEstimated: Bool = false, agentSessionID: String? = nil, exitCode: Int? = nil,
-        turns: Int = 0, durationSeconds: Double = 0
+        turns: Int = 0, durationSeconds: Double = 0, toolCalls: [String: Int] = [:]
     ) {
         self.turns = turns
+        self.toolCalls = toolCalls
         self.durationSeconds = durationSeconds
         self.tokensIn = tokensIn
         self.tokensOut = tokensOut

@@ -92,6 +92,11 @@ public struct WorkspaceScope: Sendable {
         try await store.agentStats(workspace: workspace)
     }
 
+    /// The runs of this workspace's agent `agent` that finished in [`from`, `to`), per UTC day.
+    public func agentRunStats(agent: String, from: Date, to: Date) async throws -> AgentRunStats {
+        try await store.agentRunStats(agent: agent, workspace: workspace, from: from, to: to)
+    }
+
     /// The latest runs of this workspace's tasks that moved most recently.
     public func recentRuns(limit: Int) async throws -> [Run] {
         try await store.recentRuns(limit: limit, workspace: workspace)

@@ -89,3 +89,21 @@ extension RunOutcome {
         warnings.isEmpty ? nil : JSONValue.array(warnings.map(JSONValue.string)).jsonText
     }
 }
+
+extension RunUsage {
+    /// The tool calls as a JSON object's text (`{"Bash":3,"Read":1}`, by name), or `nil` when there
+    /// are none: how both stores keep them in `runs.tool_calls`.
+    package var toolCallsText: String? {
+        toolCalls.isEmpty ? nil : JSONValue.objectText(toolCalls.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })
+    }
+
+    /// Tool calls read back from their JSON object's text (``toolCallsText``); none for `nil` or
+    /// text that is not such an object.
+    package static func toolCalls(fromText text: String?) -> [String: Int] {
+        guard let text, case .object(let members)? = try? JSONValue(jsonText: text) else { return [:] }
+        return members.compactMapValues { value in
+            if case .int(let count) = value { return Int(count) }
+            return nil
+        }
+    }
+}

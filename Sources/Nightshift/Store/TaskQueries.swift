@@ -21,6 +21,10 @@ public protocol TaskQueries: Sendable {
     /// Each agent's tasks, cost, tokens, turns and run time, summed over its tasks in `workspace`,
     /// by agent name. Read when asked (a pass over the tasks), so settles write nothing more for it.
     func agentStats(workspace: String?) async throws -> [AgentStats]
+    /// The runs of `agent`'s tasks in `workspace` that finished in [`from`, `to`), summed per UTC
+    /// day of their finish (days without runs left out): counts by outcome, tokens, cost, turns,
+    /// durations and tool calls.
+    func agentRunStats(agent: String, workspace: String, from: Date, to: Date) async throws -> AgentRunStats
     /// The latest run of each of the tasks of `workspace` that moved most recently, newest first.
     func recentRuns(limit: Int, workspace: String?) async throws -> [Run]
     /// The subtasks of a task (of `workspace`), oldest first; none for an unknown task.

@@ -154,6 +154,16 @@ public struct NightshiftClient: Sendable {
         try await fetch(.POST, "/v1/agents/\(Self.escapePath(name))/unpark")
     }
 
+    /// `GET /v1/agents/{name}/stats`: the agent's runs that finished from `from` to `to` (each a
+    /// date such as `2026-12-01` or an RFC 3339 time; by default the last 7 days), per UTC day and
+    /// in total.
+    public func agentRunStats(named name: String, from: String? = nil, to: String? = nil) async throws -> WireAgentRunStats {
+        var query: [(String, String)] = []
+        if let from { query.append(("from", from)) }
+        if let to { query.append(("to", to)) }
+        return try await fetch(.GET, "/v1/agents/\(Self.escapePath(name))/stats", query: query)
+    }
+
     // MARK: Open routes
 
     /// `GET /healthz`: `{"status":"ok"}` while the daemon runs.

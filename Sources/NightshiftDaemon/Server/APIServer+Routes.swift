@@ -66,6 +66,7 @@ extension APIServer {
             return reply(try await server.wireAgent(agent, context))
         },
         .v1(.delete, "agents/{name}") { try await $0.deleteAgent($2) },
+        .v1(.get, "agents/{name}/stats") { try await $0.agentRunStats($1, $2) },
 
         .v1(.get, "lanes") { try await $0.listLanes($2) },
         .v1(.put, "lanes/{name}") { try await $0.putLane($1, $2) },

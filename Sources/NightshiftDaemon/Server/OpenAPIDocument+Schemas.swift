@@ -50,6 +50,11 @@ extension OpenAPIDocument {
         ["type": "string", "minLength": 1, "description": .string("Non-empty, at most \(maxBytes) bytes of UTF-8, no control characters")]
     }
 
+    /// An object of counts by name.
+    static func counts(_ description: String) -> JSONValue {
+        ["type": "object", "additionalProperties": ["type": "integer", "minimum": 0], "description": .string(description)]
+    }
+
     /// A task state.
     static let taskStates: JSONValue = ["type": "string", "enum": .array(TaskState.allCases.map { .string($0.rawValue) })]
 
@@ -128,7 +133,7 @@ extension OpenAPIDocument {
             "exit_code": "integer|null", "tokens_in": "integer", "tokens_out": "integer", "cache_read_tokens": "integer",
             "cache_write_tokens": "integer", "cost_usd": "number", "cost_estimated": "boolean",
             "agent_session_id": "string|null", "error": "string|null", "turns": "integer", "warnings": "strings",
-        ]),
+        ], ["tool_calls": counts("The agent's tool calls, by tool name")]),
         "RunList": list("runs", of: "Run"),
         "Agent": shape([
             "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
@@ -150,6 +155,19 @@ extension OpenAPIDocument {
             "tasks": "integer", "cost_usd": "number", "tokens_in": "integer", "tokens_out": "integer",
             "cache_read_tokens": "integer", "cache_write_tokens": "integer", "tokens_used": "integer", "turns": "integer",
             "run_seconds": "number",
+        ]),
+        "AgentRunStats": shape(["agent": "string", "from": "time", "to": "time"], [
+            "days": ["type": "array", "items": ref("RunFigures"), "description": "The UTC days on which a run finished, oldest first"],
+            "totals": ref("RunFigures"),
+        ]),
+        "RunFigures": shape([
+            "runs": "integer", "succeeded": "integer", "failed": "integer", "tokens_in": "integer", "tokens_out": "integer",
+            "cache_read_tokens": "integer", "cache_write_tokens": "integer", "cost_usd": "number", "turns": "integer",
+            "run_seconds": "number", "longest_run_seconds": "number",
+        ], [
+            "day": ["type": ["string", "null"], "format": "date", "description": "The UTC day; null for the range's totals"],
+            "outcomes": counts("The runs by outcome (succeeded, failed, timed_out, lost …)"),
+            "tool_calls": counts("Tool calls, by tool name"),
         ]),
         "AgentStatus": shape(
             ["agent": "string", "runner": "string", "available": "boolean", "path": "string|null", "version": "string|null",

@@ -226,6 +226,24 @@ public enum OpenAPIDocument {
                 ["200": answer("The agent, with its pacing", "Agent")], failures: [v1Failures, pathFailures("agent")],
                 parameters: [agentName]),
         ]
+        paths["/v1/agents/{name}/stats"] = [
+            "get": operation(
+                "The agent's runs that finished in a range, per UTC day and in total",
+                ["200": answer("The agent's run stats", "AgentRunStats")],
+                failures: [
+                    v1Failures, pathFailures("agent"),
+                    ["422": "`from` or `to` is not a date or an RFC 3339 time, or the range is empty: `from` not before `to` (`invalid_input`; `field` names it)"],
+                ],
+                parameters: [
+                    agentName,
+                    parameter(
+                        "from", in: "query", "string",
+                        "A date (2026-12-01: from its start, UTC) or an RFC 3339 time; default: 7 days before `to`"),
+                    parameter(
+                        "to", in: "query", "string",
+                        "A date (2026-12-07: to its end, UTC, so the day counts) or an RFC 3339 time, excluded; default: the end of today (UTC)"),
+                ]),
+        ]
         paths.merge(sessionPaths) { current, _ in current }
         paths.merge(accessPaths) { current, _ in current }
         paths.merge(eventPaths) { current, _ in current }

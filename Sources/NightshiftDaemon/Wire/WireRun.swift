@@ -43,9 +43,12 @@ public struct WireRun: WireValue, Hashable {
     public var turns: Int
     /// What went wrong without failing the run.
     public var warnings: [String]
+    /// The agent's tool calls, by tool name.
+    public var toolCalls: [String: Int]
 
     enum CodingKeys: String, CodingKey {
         case id, attempt, outcome, error, turns, warnings
+        case toolCalls = "tool_calls"
         case taskID = "task_id", workerID = "worker_id", startedAt = "started_at", heartbeatAt = "heartbeat_at"
         case leaseExpiresAt = "lease_expires_at", finishedAt = "finished_at", exitCode = "exit_code", tokensIn = "tokens_in"
         case tokensOut = "tokens_out", cacheReadTokens = "cache_read_tokens", cacheWriteTokens = "cache_write_tokens"
@@ -61,7 +64,8 @@ extension WireRun {
             heartbeatAt: run.heartbeatAt, leaseExpiresAt: run.leaseExpiresAt, finishedAt: run.finishedAt, outcome: run.outcome,
             exitCode: run.exitCode, tokensIn: run.tokensIn, tokensOut: run.tokensOut, cacheReadTokens: run.cacheReadTokens,
             cacheWriteTokens: run.cacheWriteTokens, costUSD: run.costUSD, costEstimated: run.costEstimated,
-            agentSessionID: run.agentSessionID, error: run.error, turns: run.turns, warnings: run.warnings)
+            agentSessionID: run.agentSessionID, error: run.error, turns: run.turns, warnings: run.warnings,
+            toolCalls: run.toolCalls)
     }
 }
 

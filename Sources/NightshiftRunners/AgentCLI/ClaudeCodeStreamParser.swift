@@ -61,7 +61,8 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     /// Whether calls of Nightshift's tools act: only when Nightshift served them (`nightshift_tools`),
     /// not when an MCP server of the agent's own config happens to be named `nightshift`.
     let nightshiftTools: Bool
-    /// The session id seen so far, and the tokens and cost of the `result` line once it came.
+    /// The session id and the tool calls seen so far, and the tokens and cost of the `result` line
+    /// once it came.
     private(set) var usage = RunUsage()
     /// The last `result` line, if one came.
     private(set) var result: FinalResult?
@@ -185,6 +186,7 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         case "tool_use", "server_tool_use":
             let (id, name) = (block["id"]?.stringValue, block["name"]?.stringValue ?? "")
             if let id { toolNames[id] = name }
+            usage.toolCalls[name, default: 0] += 1
             if nightshiftTools, let id, name.hasPrefix(NightshiftTools.claudePrefix) { nightshiftCalls[id] = block["input"] ?? [:] }
             return [("tool_call", AgentEventData.toolCall(id: id, name: name, input: block["input"] ?? [:]))]
         case "tool_result":

@@ -48,6 +48,9 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
     private(set) var lastRetry: String?
     /// File changes that failed, as readable lines: the run's warnings.
     private(set) var failedChanges: [String] = []
+    /// The tool calls seen, by name: commands (`command`), MCP tools (by the tool's name), web
+    /// searches (`web_search`) and file changes (`file_change`).
+    private(set) var toolCalls: [String: Int] = [:]
     private var warnedAboutPrice = false
 
     /// An interpreter for a run of `model` (the config's, if set) whose lines are cut at `lineLimit` bytes.
@@ -57,7 +60,7 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
         self.lineLimit = lineLimit
     }
 
-    /// Tokens, the estimated cost (0 without a price) and the thread id seen so far.
+    /// Tokens, the estimated cost (0 without a price), the thread id and the tool calls seen so far.
     var usage: RunUsage {
         let tokens = PriceTable.Tokens(
             uncachedInput: max(totals.input - totals.cachedInput - totals.cacheWrite, 0), cachedInput: totals.cachedInput,
@@ -65,7 +68,7 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
         return RunUsage(
             tokensIn: tokens.uncachedInput, tokensOut: tokens.output, cacheReadTokens: tokens.cachedInput,
             cacheWriteTokens: tokens.cacheWrite, costUSD: prices.cost(of: tokens, model: model) ?? 0, costEstimated: true,
-            agentSessionID: threadID, turns: turnsCompleted)
+            agentSessionID: threadID, turns: turnsCompleted, toolCalls: toolCalls)
     }
 
     /// The task events of one event line; remembers what the outcome and usage need.
@@ -167,7 +170,10 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
             return [("thinking", ["text": .string(text)])]
         case "command_execution":
             let command = item["command"] ?? ""
-            if started { return [("tool_call", AgentEventData.toolCall(id: id, name: "command", input: ["command": command]))] }
+            if started {
+                toolCalls["command", default: 0] += 1
+                return [("tool_call", AgentEventData.toolCall(id: id, name: "command", input: ["command": command]))]
+            }
             guard completed else { return [] }
             let status = item["status"]?.stringValue ?? ""
             let exitCode = AgentEventData.int(item["exit_code"])
@@ -180,6 +186,7 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
             let name = item["tool"]?.stringValue ?? "mcp"
             let server: [String: JSONValue] = item["server"].map { ["server": $0] } ?? [:]
             if started {
+                toolCalls[name, default: 0] += 1
                 return [("tool_call", AgentEventData.toolCall(id: id, name: name, input: item["arguments"] ?? [:], extra: server))]
             }
             guard completed else { return [] }
@@ -192,9 +199,11 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
             guard completed else { return [] }
             var input: [String: JSONValue] = ["query": item["query"] ?? ""]
             if let action = item["action"] { input["action"] = action }
+            toolCalls["web_search", default: 0] += 1
             return [("tool_call", AgentEventData.toolCall(id: id, name: "web_search", input: .object(input)))]
         case "file_change":
             guard completed else { return [] }
+            toolCalls["file_change", default: 0] += 1
             let failed = item["status"]?.stringValue == "failed"
             if failed {
                 var paths: [String] = []

@@ -29,6 +29,7 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
     private var toolNames: [String: String] = [:]
     private var tokens = PriceTable.Tokens()
     private var cost = 0.0
+    private var toolCalls: [String: Int] = [:]
 
     /// An interpreter for a run of `model` (the config's, if set) whose lines are cut at `lineLimit` bytes.
     init(model: String?, prices: PriceTable, lineLimit: Int) {
@@ -37,11 +38,12 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
         self.lineLimit = lineLimit
     }
 
-    /// Tokens and the estimated cost (0 without a price) of the `result` event, and the session id.
+    /// Tokens and the estimated cost (0 without a price) of the `result` event, the session id and
+    /// the tool calls seen so far.
     var usage: RunUsage {
         RunUsage(
             tokensIn: tokens.uncachedInput, tokensOut: tokens.output, cacheReadTokens: tokens.cachedInput,
-            costUSD: cost, costEstimated: true, agentSessionID: sessionID)
+            costUSD: cost, costEstimated: true, agentSessionID: sessionID, toolCalls: toolCalls)
     }
 
     /// The task events of one event line; remembers what the outcome and usage need.
@@ -70,6 +72,7 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
             toolSinceText = true
             let (id, name) = (event["tool_id"]?.stringValue, event["tool_name"]?.stringValue ?? "tool")
             if let id { toolNames[id] = name }
+            toolCalls[name, default: 0] += 1
             return [("tool_call", AgentEventData.toolCall(id: id, name: name, input: event["parameters"] ?? [:]))]
         case "tool_result":
             toolSinceText = true

@@ -4,15 +4,15 @@ import Nightshift
 import NightshiftDaemon
 
 /// `nightshift agents`: the configured agents (`list`, the default, and `show`), whether their CLIs
-/// run here (`check`), creating, replacing and deleting them (`add`, `set`, `delete`), and ending a
-/// usage limit's park early (`unpark`).
+/// run here (`check`), creating, replacing and deleting them (`add`, `set`, `delete`), ending a
+/// usage limit's park early (`unpark`), and their runs per day (`stats`).
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "List, show, check, add, replace and delete the agents tasks run on.",
+        abstract: "List, show, check, add, replace and delete the agents tasks run on, and show their stats.",
         subcommands: [
             AgentsListCommand.self, AgentsShowCommand.self, AgentsCheckCommand.self, AgentsAddCommand.self, AgentsSetCommand.self,
-            AgentsDeleteCommand.self, AgentsUnparkCommand.self,
+            AgentsDeleteCommand.self, AgentsUnparkCommand.self, AgentsStatsCommand.self,
         ],
         defaultSubcommand: AgentsListCommand.self)
 }

@@ -283,3 +283,18 @@ struct CLITable {
         for line in render() { CLIOutput.line(line) }
     }
 }
+
+extension CLIOutput {
+    /// The eight heights of a sparkline, lowest first.
+    static let sparks: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+
+    /// `values` as a sparkline, one character each, scaled to the largest: zero is the lowest
+    /// bar, and any value above zero is at least the second, so a day with a little shows.
+    static func sparkline(_ values: [Double]) -> String {
+        let top = values.max() ?? 0
+        return String(values.map { value in
+            guard value > 0, top > 0 else { return sparks[0] }
+            return sparks[1 + min(Int((value / top * 6).rounded()), 6)]
+        })
+    }
+}

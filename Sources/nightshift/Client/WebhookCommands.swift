@@ -47,7 +47,7 @@ struct WebhooksListCommand: AsyncParsableCommand {
     }
 }
 
-/// `nightshift webhooks add NAME --url URL --secret S [--events T,…]`.
+/// `nightshift webhooks add NAME URL --secret S [--events T,…]`.
 struct WebhooksAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Add a webhook: it POSTs each hook event after now to URL, signed with the secret.",
@@ -59,8 +59,8 @@ struct WebhooksAddCommand: AsyncParsableCommand {
     @Argument(help: "The webhook's name.")
     var name: String
 
-    @Option(help: "The receiver: an http(s) URL.")
-    var url: String
+    @Argument(help: "The receiver: an http(s) URL.")
+    var receiver: String
 
     @Option(help: ArgumentHelp("The signing secret; --secret-env reads it from an environment variable instead.", valueName: "secret"))
     var secret: String?
@@ -90,7 +90,7 @@ struct WebhooksAddCommand: AsyncParsableCommand {
         }
         guard let key else { throw ValidationError("--secret or --secret-env is required") }
         let write = WireWebhookWrite(
-            name: name, url: url, events: events.map { $0.split(separator: ",").map(String.init) }, secret: key, maxAttempts: maxAttempts,
+            name: name, url: receiver, events: events.map { $0.split(separator: ",").map(String.init) }, secret: key, maxAttempts: maxAttempts,
             timeout: timeout)
         let webhook = try await options.client().createWebhook(write)
         CLIOutput.line(options.json ? webhook.json.jsonText : "added webhook \(webhook.name) → \(webhook.url), from seq \(webhook.cursor + 1)")
