@@ -61,13 +61,16 @@ struct Bench {
         }
     }
 
-    func engine(_ store: any TaskStore, slots: Int, nodeID: String = "bench", handler: @escaping BuiltinRunner.Handler) -> Engine {
+    func engine(
+        _ store: any TaskStore, slots: Int, nodeID: String = "bench", webhookSender: (any WebhookSender)? = nil,
+        handler: @escaping BuiltinRunner.Handler
+    ) -> Engine {
         var logger = Logger(label: "nightshift.bench")
         logger.logLevel = .error
         return Engine(
             store: store, runners: RunnerRegistry([BuiltinRunner(handlers: ["noop": handler])]),
             configuration: EngineConfiguration(nodeID: nodeID, slots: slots, pollInterval: 60, shutdownGrace: 5),
-            logger: logger)
+            webhookSender: webhookSender, logger: logger)
     }
 
     /// Runs `engine` around `body`, then shuts it down.

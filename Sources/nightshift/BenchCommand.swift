@@ -29,6 +29,10 @@ struct BenchCommand: AsyncParsableCommand {
             the cost of an idle scheduler poll with --due-schedules and with --idle-schedules schedules (it \
             must not grow); the fire lag of a schedule firing every second for --lag-seconds seconds (p50, p99).
 
+            W7: --tasks tasks drained without a webhook, then with one subscribed to every event (a \
+            receiver on loopback in this process): both drain rates and their ratio, the delivery rate, and \
+            the lag from an event's commit to the receiver (p50, p99).
+
             P: the agent stream parser's throughput on 50 MB of Claude Code stream lines.
 
             With --http, W1-http and W2-http run the same work through the HTTP API on loopback. With \
@@ -73,7 +77,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, W5, W6, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, W5, W6, W7, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -143,6 +147,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W6") {
             emit(try await bench.w6(due: dueSchedules, idle: idleSchedules, lagSeconds: lagSeconds, slots: slots))
+        }
+        if selected.contains("W7") {
+            emit(try await bench.w7(tasks: tasks, slots: slots))
         }
         if selected.contains("P") {
             // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.

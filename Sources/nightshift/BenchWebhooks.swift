@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import Logging
+import Nightshift
+import NightshiftDaemon
+import Synchronization
+
+extension Bench {
+    /// W7: `tasks` no-op tasks drained twice, each time on a fresh store: without a webhook, then
+    /// with one subscribed to every event, delivered over loopback HTTP to a receiver in this
+    /// process. Reports both drain rates and their ratio, the delivery rate, and the lag from an
+    /// event's commit (its time) to the receiver (p50, p99).
+    func w7(tasks: Int, slots: Int) async throws -> [(String, JSONValue)] {
+        let plain = try await withStore { bench in
+            try await submitAll(bench.store, tasks: tasks)
+            try await drain(bench.store, slots: slots, tasks: tasks, nodeID: "bench")
+            let (first, last) = try await drainWindow(bench.store)
+            return Double(tasks) / last.timeIntervalSince(first)
+        }
+        let receiver = BenchReceiver()
+        return try await receiver.serving { url in
+            try await withStore { bench in
+                let store = bench.store
+                _ = try await store.createWebhook(NewWebhook(name: "bench", url: url, secret: "bench-secret"), source: "bench", now: Date())
+                try await submitAll(store, tasks: tasks)
+                let events = 3 * tasks
+                let engine = engine(store, slots: slots, nodeID: "bench", webhookSender: WebhookHTTPSender()) { _, _ in .succeeded(nil) }
+                try await running(engine) {
+                    try await waitUntilDone(store, tasks: tasks)
+                    // Every event: queued (at submit), started and done, for each task.
+                    let deadline = ContinuousClock.now + .seconds(600)
+                    while receiver.count < events, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
+                let (first, last) = try await drainWindow(store)
+                let drain = Double(tasks) / last.timeIntervalSince(first)
+                // The lag of the events the drain committed (the queued ones were committed before
+                // the webhook's worker started).
+                var times: [Int64: Date] = [:]
+                var cursor: Int64 = 0
+                while true {
+                    let page = try await store.hookEvents(after: cursor, limit: 5000)
+                    guard let tail = page.last else { break }
+                    for event in page where event.type != "task.queued" { times[event.seq] = event.time }
+                    cursor = tail.seq
+                }
+                let received = receiver.received
+                let lags = received.compactMap { seq, at in times[seq].map { at.timeIntervalSince($0) * 1000 } }.sorted()
+                let arrivals = received.values.sorted()
+                let span = (arrivals.last ?? Date()).timeIntervalSince(arrivals.first ?? Date())
+                return [
+                    ("workload", "W7"), ("store", .string(storeName)), ("tasks", .int(Int64(tasks))), ("slots", .int(Int64(slots))),
+                    ("drain_per_s_plain", .int(Int64(plain))), ("drain_per_s_webhook", .int(Int64(drain))),
+                    ("drain_ratio", .double(Self.round(drain / plain))),
+                    ("delivered", .int(Int64(received.count))), ("delivery_per_s", .int(Int64(Double(received.count) / max(span, 1e-9)))),
+                    ("lag_p50_ms", .double(Self.round(Self.percentile(lags, 0.50)))),
+                    ("lag_p99_ms", .double(Self.round(Self.percentile(lags, 0.99)))),
+                    bench.durability,
+                ]
+            }
+        }
+    }
+
+    /// Submits `tasks` no-op tasks one by one.
+    private func submitAll(_ store: any TaskStore, tasks: Int) async throws {
+        for index in 0..<tasks { _ = try await store.submit(NewTask(agent: "noop", prompt: "task \(index)"), now: Date()) }
+    }
+}
+
+/// W7's receiver: answers 200 and keeps when each event's seq first arrived.
+final class BenchReceiver: Sendable {
+    private let arrivals = Mutex<[Int64: Date]>([:])
+
+    /// When each seq first arrived.
+    var received: [Int64: Date] { arrivals.withLock { $0 } }
+    /// How many seqs arrived.
+    var count: Int { arrivals.withLock { $0.count } }
+
+    /// Runs the receiver on 127.0.0.1 (a free port) around `body`, which gets its URL.
+    func serving<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            var request = request
+            let at = Date()
+            let text = String(buffer: try await request.collectBody(upTo: 1 << 20))
+            if let seq = (try? JSONValue(jsonText: text))?["seq"]?.doubleValue {
+                self.arrivals.withLock { arrivals in if arrivals[Int64(seq)] == nil { arrivals[Int64(seq)] = at } }
+            }
+            return Response(status: .ok)
+        }
+        var logger = Logger(label: "nightshift.bench.receiver")
+        logger.logLevel = .error
+        let (ports, bound) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "bench"),
+            onServerRunning: { channel in
+                bound.yield(channel.localAddress?.port ?? 0)
+                bound.finish()
+            },
+            logger: logger)
+        return try await withServices([app], logger: logger) {
+            var port = 0
+            for await value in ports { port = value }
+            return try await body("http://127.0.0.1:\(port)/hook")
+        }
+    }
+}
