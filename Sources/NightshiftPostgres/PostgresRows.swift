@@ -10,7 +10,7 @@ enum PostgresRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
         last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify
         """
 
     /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
@@ -39,7 +39,11 @@ enum PostgresRows {
             priority: try row["priority"].decode(Int.self),
             lane: try row["lane"].decode(String?.self),
             labels: try JSONValue(jsonText: row["labels"].decode(String.self)).stringMembers,
-            origin: try channel.map { Origin(channel: $0, session: try row["origin_session"].decode(String?.self)) },
+            origin: try channel.map {
+                Origin(
+                    channel: $0, session: try row["origin_session"].decode(String?.self), thread: try row["origin_thread"].decode(String?.self),
+                    notify: try row["origin_notify"].decode(Bool?.self) ?? true)
+            },
             idempotencyKey: try row["idempotency_key"].decode(String?.self),
             dedupKey: try row["dedup_key"].decode(String?.self),
             budgetUSD: try row["budget_usd"].decode(Double?.self),

@@ -135,8 +135,11 @@ enum PostgresSchema {
 
     /// Webhooks (issue 19): each a consumer of its workspace's hook stream with a cursor, the
     /// attempts at its head event and the lease of the node that delivers it; its delivery log
-    /// (dead letters are its `dead` rows).
+    /// (dead letters are its `dead` rows). A channel binding is a webhook with the origin channel it
+    /// tells and the format it writes; a task's origin may name a thread and opt out of notifications.
     static let v12: [String] = [
+        "ALTER TABLE tasks ADD COLUMN origin_thread TEXT",
+        "ALTER TABLE tasks ADD COLUMN origin_notify BOOLEAN",
         """
         CREATE TABLE webhooks (
             workspace_id TEXT NOT NULL,
@@ -149,6 +152,8 @@ enum PostgresSchema {
             initial_backoff DOUBLE PRECISION NOT NULL,
             max_backoff DOUBLE PRECISION NOT NULL,
             timeout DOUBLE PRECISION NOT NULL,
+            channel TEXT,
+            format TEXT NOT NULL DEFAULT 'event',
             cursor BIGINT NOT NULL,
             attempts BIGINT NOT NULL DEFAULT 0,
             next_attempt_at DOUBLE PRECISION,

@@ -88,7 +88,7 @@ extension Transaction {
     private static let insertedColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, idempotency_key, \
         dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, state, last_seq, created_at, \
-        updated_at, parent_id, subtask_depth, ask, schedule_id, scheduled_for
+        updated_at, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify
         """
 
     /// The task that holds `new`'s idempotency key (or, with `idempotency` false, the live task
@@ -131,6 +131,7 @@ extension Transaction {
             sql.bind(.double(availableAt)), sql.bind(.text(state.rawValue)), "1", time, time,
             sql.bind(.text(new.parentID?.rawValue)), sql.bind(.int(subtaskDepth)), sql.bind(.text(new.ask?.rawValue)),
             sql.bind(.text(new.scheduleID)), sql.bind(.double(new.scheduledFor?.timeIntervalSince1970)),
+            sql.bind(.text(new.origin?.thread)), sql.bind(.bool(new.origin.map(\.notify))),
         ]
         sql.append(values.joined(separator: ", "))
         sql.append(" FROM agents WHERE agents.workspace_id = ")

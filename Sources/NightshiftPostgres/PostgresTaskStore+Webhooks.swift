@@ -168,7 +168,7 @@ extension Transaction {
     func upsert(_ spec: NewWebhook, source: String, now: Date) async throws {
         var sql = SQL("""
             INSERT INTO webhooks (workspace_id, name, url, events, secret, enabled, max_attempts, initial_backoff, max_backoff, timeout,
-                cursor, source, created_at, updated_at) VALUES (
+                cursor, source, created_at, updated_at, channel, format) VALUES (
             """)
         sql.append(list: [
             .text(spec.workspaceID), .text(spec.name), .text(spec.url), .text(JSONValue.array(spec.events.map(JSONValue.string)).jsonText),
@@ -176,11 +176,14 @@ extension Transaction {
             .double(spec.retry.maxBackoff), .double(spec.timeout),
         ])
         sql.append(", (SELECT seq FROM hook_stream), ")
-        sql.append(list: [.text(source), .double(now.timeIntervalSince1970), .double(now.timeIntervalSince1970)])
+        sql.append(list: [
+            .text(source), .double(now.timeIntervalSince1970), .double(now.timeIntervalSince1970), .text(spec.channel), .text(spec.format.rawValue),
+        ])
         sql.append("""
             ) ON CONFLICT (workspace_id, name) DO UPDATE SET url = excluded.url, events = excluded.events, secret = excluded.secret,
                 enabled = excluded.enabled, max_attempts = excluded.max_attempts, initial_backoff = excluded.initial_backoff,
-                max_backoff = excluded.max_backoff, timeout = excluded.timeout, source = excluded.source, updated_at = excluded.updated_at
+                max_backoff = excluded.max_backoff, timeout = excluded.timeout, source = excluded.source, updated_at = excluded.updated_at,
+                channel = excluded.channel, format = excluded.format
             """)
         try await rows(sql)
     }
@@ -216,7 +219,8 @@ extension Transaction {
             retry: RetryPolicy(
                 maxAttempts: try row["max_attempts"].decode(Int.self), initialBackoff: try row["initial_backoff"].decode(Double.self),
                 maxBackoff: try row["max_backoff"].decode(Double.self)),
-            timeout: try row["timeout"].decode(Double.self))
+            timeout: try row["timeout"].decode(Double.self), channel: try row["channel"].decode(String?.self),
+            format: WebhookFormat(rawValue: try row["format"].decode(String.self)) ?? .event)
         return Webhook(
             spec: spec, cursor: try row["cursor"].decode(Int64.self), attempts: try row["attempts"].decode(Int.self),
             nextAttemptAt: try row["next_attempt_at"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),

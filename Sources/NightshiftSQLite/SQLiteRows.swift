@@ -15,7 +15,7 @@ enum SQLiteRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
         tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify
         """
 
     /// The task with this id, if any (and if it is `workspace`'s, when one is given).
@@ -41,7 +41,7 @@ enum SQLiteRows {
             priority: row[5],
             lane: row[6],
             labels: try JSONValue(jsonText: row[7]).arrayStrings,
-            origin: channel.map { Origin(channel: $0, session: row[9]) },
+            origin: channel.map { Origin(channel: $0, session: row[9], thread: row[45], notify: (row[46] as Bool?) ?? true) },
             idempotencyKey: row[10],
             dedupKey: row[11],
             budgetUSD: row[12],

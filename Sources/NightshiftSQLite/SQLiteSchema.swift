@@ -398,8 +398,12 @@ enum SQLiteSchema {
         migrator.registerMigration("v12") { db in
             // Webhooks (issue 19): each a consumer of its workspace's hook stream with a cursor,
             // the attempts at its head event, and the lease of the node that delivers it; its
-            // delivery log (dead letters are its `dead` rows).
+            // delivery log (dead letters are its `dead` rows). A channel binding is a webhook with
+            // the origin channel it tells and the format it writes; a task's origin may name a
+            // thread and opt out of notifications.
             try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN origin_thread TEXT;
+                ALTER TABLE tasks ADD COLUMN origin_notify INTEGER;
                 CREATE TABLE webhooks (
                     workspace_id TEXT NOT NULL,
                     name TEXT NOT NULL,
@@ -411,6 +415,8 @@ enum SQLiteSchema {
                     initial_backoff REAL NOT NULL,
                     max_backoff REAL NOT NULL,
                     timeout REAL NOT NULL,
+                    channel TEXT,
+                    format TEXT NOT NULL DEFAULT 'event',
                     cursor INTEGER NOT NULL,
                     attempts INTEGER NOT NULL DEFAULT 0,
                     next_attempt_at REAL,

@@ -133,14 +133,16 @@ extension SQLiteTaskStore {
     private static func upsert(_ spec: NewWebhook, source: String, cursor: Int64, now: Date, in db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO webhooks (workspace_id, name, url, events, secret, enabled, max_attempts, initial_backoff, max_backoff, timeout,
-                cursor, source, created_at, updated_at)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+                cursor, source, created_at, updated_at, channel, format)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)
             ON CONFLICT (workspace_id, name) DO UPDATE SET url = excluded.url, events = excluded.events, secret = excluded.secret,
                 enabled = excluded.enabled, max_attempts = excluded.max_attempts, initial_backoff = excluded.initial_backoff,
-                max_backoff = excluded.max_backoff, timeout = excluded.timeout, source = excluded.source, updated_at = excluded.updated_at
+                max_backoff = excluded.max_backoff, timeout = excluded.timeout, source = excluded.source, updated_at = excluded.updated_at,
+                channel = excluded.channel, format = excluded.format
             """).execute(arguments: [
                 spec.workspaceID, spec.name, spec.url, JSONValue.array(spec.events.map(JSONValue.string)).jsonText, spec.secret, spec.enabled,
                 spec.retry.maxAttempts, spec.retry.initialBackoff, spec.retry.maxBackoff, spec.timeout, cursor, source, now.timeIntervalSince1970,
+                spec.channel, spec.format.rawValue,
             ])
     }
 
@@ -164,7 +166,7 @@ extension SQLiteTaskStore {
         let spec = NewWebhook(
             workspaceID: row["workspace_id"], name: row["name"], url: row["url"], events: events, secret: row["secret"], enabled: row["enabled"],
             retry: RetryPolicy(maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"]),
-            timeout: row["timeout"])
+            timeout: row["timeout"], channel: row["channel"], format: WebhookFormat(rawValue: row["format"]) ?? .event)
         return Webhook(
             spec: spec, cursor: row["cursor"], attempts: row["attempts"],
             nextAttemptAt: (row["next_attempt_at"] as Double?).map(Date.init(timeIntervalSince1970:)), lastError: row["last_error"],

@@ -164,6 +164,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let after = settings.blockedStaleAfter { engineConfiguration.blockedStaleAfter = after }
         if let after = settings.stuckQueuedAfter { engineConfiguration.stuckQueuedAfter = after }
         if let retention = settings.hookRetention { engineConfiguration.hookRetention = retention }
+        engineConfiguration.publicURL = settings.publicURL
         engineConfiguration.parking = settings.parking
         let engine = Engine(
             store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), logger: logger)

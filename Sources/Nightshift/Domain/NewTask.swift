@@ -2,15 +2,35 @@ import Foundation
 
 /// Where a task came from, so notifications can go back there.
 public struct Origin: Sendable, Hashable, Codable {
-    /// The channel (e.g. `slack:#ops`, `cli`, `api`).
+    /// The channel (e.g. `slack:#ops`, `cli`, `api`): a channel binding of this name
+    /// (`[channels.NAME]`) is told when the task starts, ends, waits for a person or is parked.
     public var channel: String
     /// The conversation or session within the channel.
     public var session: String?
+    /// The thread to reply in (a Slack message's `ts`), if any.
+    public var thread: String?
+    /// Whether the channel is told about the task (a submit's `notify: false` opts out).
+    public var notify: Bool
 
     /// Creates an origin.
-    public init(channel: String, session: String? = nil) {
+    public init(channel: String, session: String? = nil, thread: String? = nil, notify: Bool = true) {
         self.channel = channel
         self.session = session
+        self.thread = thread
+        self.notify = notify
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case channel, session, thread, notify
+    }
+
+    /// Reads an origin; `thread` and `notify` may be absent (none, and true).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        channel = try container.decode(String.self, forKey: .channel)
+        session = try container.decodeIfPresent(String.self, forKey: .session)
+        thread = try container.decodeIfPresent(String.self, forKey: .thread)
+        notify = try container.decodeIfPresent(Bool.self, forKey: .notify) ?? true
     }
 }
 

@@ -20,6 +20,12 @@ public struct NewWebhook: Sendable, Hashable {
     public var retry: RetryPolicy
     /// How long a receiver has to answer, in seconds.
     public var timeout: Double
+    /// A channel binding's channel: it is told about the tasks whose origin names this channel
+    /// (and that did not opt out), as notifications in `format`; `events` are then notification
+    /// kinds (``NotificationKind``). `nil`: a plain webhook of hook events.
+    public var channel: String?
+    /// How deliveries are written: `event` for a plain webhook, `json` or `slack` for a channel.
+    public var format: WebhookFormat
 
     /// The default retry: 8 attempts per event, backoff from 1 s up to 10 minutes.
     public static let defaultRetry = RetryPolicy(maxAttempts: 8, initialBackoff: 1, maxBackoff: 600)
@@ -27,8 +33,10 @@ public struct NewWebhook: Sendable, Hashable {
     /// Creates a webhook value.
     public init(
         workspaceID: String = Workspace.defaultID, name: String, url: String, events: [String] = [], secret: String, enabled: Bool = true,
-        retry: RetryPolicy = NewWebhook.defaultRetry, timeout: Double = 10
+        retry: RetryPolicy = NewWebhook.defaultRetry, timeout: Double = 10, channel: String? = nil, format: WebhookFormat = .event
     ) {
+        self.channel = channel
+        self.format = format
         self.workspaceID = workspaceID
         self.name = name
         self.url = url
@@ -46,7 +54,17 @@ public struct NewWebhook: Sendable, Hashable {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = components.host, !host.isEmpty
         else { throw .invalid("url", "expected an http:// or https:// URL with a host, got '\(url)'") }
-        for (index, pattern) in events.enumerated() {
+        if let channel {
+            guard !channel.isEmpty, channel.utf8.count <= 255 else { throw .invalid("channel", "expected 1 to 255 bytes") }
+            try TextRules.checkIdentifier(channel, field: "channel")
+            guard format != .event else { throw .invalid("format", "expected json or slack for a channel, got event") }
+            for (index, kind) in events.enumerated() where NotificationKind(rawValue: kind) == nil {
+                throw .invalid("events[\(index)]", "expected one of \(NotificationKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(kind)'")
+            }
+        } else if format != .event {
+            throw .invalid("format", "expected event for a webhook without a channel (json and slack write notifications to a channel)")
+        }
+        for (index, pattern) in events.enumerated() where channel == nil {
             let stem = pattern.hasSuffix("*") ? String(pattern.dropLast()) : pattern
             let valid = !pattern.isEmpty && pattern.count <= 64
                 && stem.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || "_-.:".unicodeScalars.contains($0) }
@@ -58,6 +76,11 @@ public struct NewWebhook: Sendable, Hashable {
         try TextRules.checkIdentifier(secret, field: "secret")
         try retry.validate()
         guard timeout > 0, timeout <= 300 else { throw .invalid("timeout", "expected a number of seconds above 0 and at most 300, got \(timeout)") }
+    }
+
+    /// Whether a channel binding is told about `kind`.
+    public func tells(_ kind: NotificationKind) -> Bool {
+        events.isEmpty || events.contains(kind.rawValue)
     }
 
     /// Whether events of `type` are delivered.

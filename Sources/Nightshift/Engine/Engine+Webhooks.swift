@@ -43,13 +43,33 @@ extension Engine {
         await Task { [store] in try? await store.releaseWebhooks(node: node) }.value
     }
 
-    /// Sends `event` to `webhook` once and plans what follows from the answer.
+    /// What `webhook` sends for `event`, or `nil` if it does not deliver it: the hook event, for
+    /// a plain webhook of its types; for a channel binding, the notification (in its format) of an
+    /// event that tells one about a task whose origin is the channel and did not opt out (the
+    /// task as it is when the event is delivered).
+    func deliveryBody(_ event: HookEvent, for webhook: Webhook) async throws -> String? {
+        guard let channel = webhook.spec.channel else {
+            return webhook.spec.delivers(event.type) ? event.wireJSON.jsonText : nil
+        }
+        guard Self.notifyingTypes.contains(event.type),
+              let task = try await store.task(event.taskID, workspace: webhook.spec.workspaceID),
+              let origin = task.origin, origin.channel == channel, origin.notify,
+              let kind = NotificationKind.of(event, task: task), webhook.spec.tells(kind)
+        else { return nil }
+        let notification = TaskNotification(kind: kind, task: task, time: event.time, publicURL: configuration.publicURL)
+        return notification.body(webhook.spec.format)?.jsonText
+    }
+
+    /// The hook types a notification can come of.
+    static let notifyingTypes: Set<String> = Set([TaskState.running, .done, .error, .waiting, .queued].map(HookEvent.type(for:)))
+
+    /// Sends `body` (what `webhook` writes for `event`) once and plans what follows from the answer.
     static func attempt(
-        _ event: HookEvent, to webhook: Webhook, by sender: any WebhookSender, clock: any EngineClock, random: Double
+        _ event: HookEvent, body: String, to webhook: Webhook, by sender: any WebhookSender, clock: any EngineClock, random: Double
     ) async -> WebhookAttemptPlan {
         let started = ContinuousClock.now
         let response = await sender.send(WebhookRequest(
-            url: webhook.spec.url, secret: webhook.spec.secret, body: event.wireJSON.jsonText,
+            url: webhook.spec.url, secret: webhook.spec.secret, body: body,
             deliveryID: WebhookDelivery.id(workspace: webhook.spec.workspaceID, webhook: webhook.spec.name, seq: event.seq),
             eventType: event.type, timeout: webhook.spec.timeout, time: clock.now))
         let elapsed = (ContinuousClock.now - started).components
@@ -84,7 +104,14 @@ extension Engine {
                 if buffer.isEmpty {
                     buffer = try await store.hookEvents(after: current.cursor, limit: 100, workspace: key.workspace)
                 }
-                guard let index = buffer.firstIndex(where: { current.spec.delivers($0.type) }) else {
+                var found: (index: Int, body: String)?
+                for (index, event) in buffer.enumerated() {
+                    if let body = try await deliveryBody(event, for: current) {
+                        found = (index, body)
+                        break
+                    }
+                }
+                guard let (index, body) = found else {
                     if let last = buffer.last {
                         guard try await store.skipWebhookEvents(key.name, through: last.seq, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now)
                         else { return }
@@ -102,7 +129,7 @@ extension Engine {
                     buffer.removeFirst(index)
                 }
                 let event = buffer[0]
-                let plan = await Self.attempt(event, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1))
+                let plan = await Self.attempt(event, body: body, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1))
                 guard try await store.recordWebhookAttempt(plan, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now) else {
                     return
                 }
@@ -192,7 +219,8 @@ extension WorkspaceScope {
         retried.attempts = (earlier.map(\.attempt).max() ?? 0)
         // One attempt: a failure is final (dead), whatever the retry policy says.
         retried.spec.retry.maxAttempts = retried.attempts + 1
-        let plan = await Engine.attempt(event, to: retried, by: sender, clock: engine.clock, random: 0)
+        let body = try await engine.deliveryBody(event, for: webhook) ?? event.wireJSON.jsonText
+        let plan = await Engine.attempt(event, body: body, to: retried, by: sender, clock: engine.clock, random: 0)
         try await engine.store.recordWebhookRedelivery(plan.delivery, workspace: workspace)
         return plan.delivery
     }

@@ -25,6 +25,9 @@ public struct EngineConfiguration: Sendable {
     /// of it, and by each delivery): a node that dies mid-delivery leaves the webhook to another
     /// after this.
     public var webhookLeaseDuration: Double = 30
+    /// The daemon's address as people reach it (`https://nightshift.example.com`): notifications
+    /// link to `<publicURL>/tasks/<id>`. `nil`: no link.
+    public var publicURL: String?
     /// A schedule's fire time passed by more than this many seconds counts as missed (no node ran
     /// then): its missed-run policy decides; a later one fires late but fires.
     public var scheduleMissedGrace: Double = 60

@@ -63,12 +63,15 @@ package struct TransitionRecord: Sendable {
     /// The hook event's type (`task.done`, …).
     package var hookType: String { HookEvent.type(for: to) }
 
-    /// The hook event's data, as JSON text.
+    /// The hook event's data, as JSON text; a settle's says how the run ended (`resolution`:
+    /// `parked` for a usage limit, …).
     package var hookData: String {
-        JSONValue.objectText([
+        var members: [(key: String, value: JSONValue)] = [
             ("action", .string(action.name)), ("agent", .string(agent)),
             ("from", from.map { .string($0.rawValue) } ?? .null), ("to", .string(to.rawValue)),
-        ])
+        ]
+        if case .settle(let resolution) = action { members.append(("resolution", .string(resolution.description))) }
+        return JSONValue.objectText(members)
     }
 }
 

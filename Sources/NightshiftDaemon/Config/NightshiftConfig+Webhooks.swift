@@ -1,7 +1,8 @@
 import Foundation
 import Nightshift
 
-/// `[webhooks.NAME]`: webhooks the file declares, in the default workspace. `serve` reconciles
+/// `[webhooks.NAME]` and `[channels.NAME]`: webhooks and channel bindings the file declares, in
+/// the default workspace. `serve` reconciles
 /// them at start (``WebhookReconciliation``). The secret is best read from the environment
 /// (`secret_env`) rather than written in the file.
 ///
@@ -13,7 +14,34 @@ import Nightshift
 /// max_attempts = 8
 /// timeout = "10s"
 /// ```
+///
+/// A channel binding tells the tasks whose origin is its channel (`origin.channel` = NAME, unless
+/// `channel` says otherwise) when they start, end, wait for a person or are parked:
+///
+/// ```toml
+/// [channels.ops]
+/// url = "https://hooks.slack.com/services/T000/B000/XXXX"
+/// format = "slack"                       # or "json"
+/// events = ["done", "failed", "waiting"] # default: started, done, failed, waiting, parked
+/// ```
 extension NightshiftConfig {
+    /// The keys of a `[channels.NAME]` table.
+    static let channelKeys = ["channel", "enabled", "events", "format", "max_attempts", "secret", "secret_env", "timeout", "url"]
+
+    /// The channel bindings of `[channels]`, sorted by name, each checked; an error names
+    /// `channels.NAME.KEY`. A channel without a secret gets a random one (Slack checks none).
+    static func channels(_ section: TOMLSection?, environment: [String: String]) throws(NightshiftError) -> [NewWebhook] {
+        var channels: [NewWebhook] = []
+        for (name, table) in try section?.sections() ?? [] {
+            try table.checkKeys(channelKeys)
+            let format = WebhookFormat(rawValue: try table.value("format", .oneOf(["json", "slack"])) ?? "json") ?? .json
+            channels.append(try webhook(
+                name: name, table, environment: environment, channel: try table.value("channel", .string) ?? name, format: format,
+                prefix: "channels"))
+        }
+        return channels
+    }
+
     /// The keys of a `[webhooks.NAME]` table.
     static let webhookKeys = ["enabled", "events", "initial_backoff", "max_attempts", "max_backoff", "secret", "secret_env", "timeout", "url"]
 
@@ -22,13 +50,15 @@ extension NightshiftConfig {
     static func webhooks(_ section: TOMLSection?, environment: [String: String]) throws(NightshiftError) -> [NewWebhook] {
         var webhooks: [NewWebhook] = []
         for (name, table) in try section?.sections() ?? [] {
-            webhooks.append(try webhook(name: name, table, environment: environment))
+            try table.checkKeys(webhookKeys)
+            webhooks.append(try webhook(name: name, table, environment: environment, channel: nil, format: .event, prefix: "webhooks"))
         }
         return webhooks
     }
 
-    private static func webhook(name: String, _ section: TOMLSection, environment: [String: String]) throws(NightshiftError) -> NewWebhook {
-        try section.checkKeys(webhookKeys)
+    private static func webhook(
+        name: String, _ section: TOMLSection, environment: [String: String], channel: String?, format: WebhookFormat, prefix: String
+    ) throws(NightshiftError) -> NewWebhook {
         var secret = try section.value("secret", .string)
         if let variable = try section.value("secret_env", .string) {
             guard secret == nil else { throw section.error(key: section.key("secret_env"), "give secret or secret_env, not both") }
@@ -37,6 +67,9 @@ extension NightshiftConfig {
             }
             secret = value
         }
+        if secret == nil, channel != nil {
+            secret = (0..<4).map { _ in String(UInt64.random(in: .min ... .max), radix: 16) }.joined()
+        }
         guard let secret else { throw section.error(key: section.key("secret"), "is required (or secret_env, naming an environment variable)") }
         var retry = NewWebhook.defaultRetry
         if let attempts = try section.value("max_attempts", .positiveInteger) { retry.maxAttempts = attempts }
@@ -44,11 +77,12 @@ extension NightshiftConfig {
         if let cap = try section.value("max_backoff", .duration) { retry.maxBackoff = cap }
         let webhook = NewWebhook(
             name: name, url: try section.required("url", .string), events: try section.value("events", .strings) ?? [], secret: secret,
-            enabled: try section.value("enabled", .bool) ?? true, retry: retry, timeout: try section.value("timeout", .positiveDuration) ?? 10)
+            enabled: try section.value("enabled", .bool) ?? true, retry: retry, timeout: try section.value("timeout", .positiveDuration) ?? 10,
+            channel: channel, format: format)
         do {
             try webhook.validate()
         } catch {
-            let key = error.field.map { $0 == "name" ? "webhooks.\(name)" : section.key($0.hasPrefix("events[") ? "events" : $0) } ?? "webhooks.\(name)"
+            let key = error.field.map { $0 == "name" ? "\(prefix).\(name)" : section.key($0.hasPrefix("events[") ? "events" : $0) } ?? "\(prefix).\(name)"
             throw section.error(key: key, error.message)
         }
         return webhook

@@ -50,6 +50,9 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// How long hook events every consumer has acked are kept, in seconds (`server.hook_retention`);
     /// `nil` when the file does not say.
     public var hookRetention: Double?
+    /// The daemon's address as people reach it (`server.public_url`): notifications link to its
+    /// tasks there; `nil` when the file does not say.
+    public var publicURL: String?
     /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
     public var queueDepth: Int?
     /// How deep subtasks may nest and how many one task may have (`subtasks.max_depth`,
@@ -65,7 +68,7 @@ public struct NightshiftConfig: Sendable, Hashable {
     public var lanes: [Lane]
     /// The schedules (`schedules.NAME`), sorted by name, each validated.
     public var schedules: [NewSchedule] = []
-    /// The webhooks (`webhooks.NAME`), sorted by name, each validated.
+    /// The webhooks (`webhooks.NAME`) and the channel bindings (`channels.NAME`), each validated.
     public var webhooks: [NewWebhook] = []
 
     /// Creates a configuration; with no arguments, the empty one.
@@ -110,11 +113,11 @@ public struct NightshiftConfig: Sendable, Hashable {
         validate: (Agent) throws(NightshiftError) -> Void = { _ in }
     ) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "lanes", "queue", "schedules", "server", "subtasks", "webhooks"])
+        try root.checkKeys(["agents", "channels", "lanes", "queue", "schedules", "server", "subtasks", "webhooks"])
         if let server = try root.section("server") {
             try server.checkKeys([
                 "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default",
-                "park_margin", "park_max", "stuck_queued_after",
+                "park_margin", "park_max", "public_url", "stuck_queued_after",
             ])
             listen = try server.value("listen", .listenAddress)
             if let idle = try server.value("idle_timeout", .positiveDuration) { connectionLimits.idleTimeout = idle }
@@ -123,6 +126,12 @@ public struct NightshiftConfig: Sendable, Hashable {
             blockedStaleAfter = try server.value("blocked_stale_after", .duration)
             stuckQueuedAfter = try server.value("stuck_queued_after", .positiveDuration)
             hookRetention = try server.value("hook_retention", .duration)
+            if let url = try server.value("public_url", .string) {
+                guard let parts = URLComponents(string: url), ["http", "https"].contains(parts.scheme?.lowercased() ?? ""), parts.host?.isEmpty == false else {
+                    throw server.error(key: server.key("public_url"), "expected an http:// or https:// URL, got '\(url)'")
+                }
+                publicURL = url
+            }
             if let margin = try server.value("park_margin", .duration) { parking.margin = margin }
             if let park = try server.value("park_default", .positiveDuration) { parking.defaultDuration = park }
             if let cap = try server.value("park_max", .positiveDuration) { parking.maxDuration = cap }
@@ -155,6 +164,11 @@ public struct NightshiftConfig: Sendable, Hashable {
         }
         schedules = try Self.schedules(try root.section("schedules"))
         webhooks = try Self.webhooks(try root.section("webhooks"), environment: environment)
+        let channels = try Self.channels(try root.section("channels"), environment: environment)
+        if let taken = channels.first(where: { channel in webhooks.contains { $0.name == channel.name } }) {
+            throw NightshiftError(.invalidInput, "\(path): channels.\(taken.name): a webhook has this name already (webhooks.\(taken.name))")
+        }
+        webhooks += channels
     }
 
     /// The runner names an agent may use.

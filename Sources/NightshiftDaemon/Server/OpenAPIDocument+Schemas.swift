@@ -73,7 +73,7 @@ extension OpenAPIDocument {
             "run_seconds": "number",
         ], [
             "state": taskStates,
-            "origin": ["oneOf": [shape(["channel": "string", "session": "string|null"]), ["type": "null"]]],
+            "origin": ["oneOf": [shape(["channel": "string", "session": "string|null", "thread": "string|null", "notify": "boolean"]), ["type": "null"]]],
             "waiting_for": [
                 "oneOf": [ref("WaitingFor"), ["type": "null"]],
                 "description": "What the task waits for while it is waiting; null otherwise",
@@ -122,6 +122,12 @@ extension OpenAPIDocument {
                     """),
             ],
             "ask": askInput,
+            "origin": [
+                "type": ["object", "null"], "additionalProperties": false, "required": ["channel"],
+                "properties": ["channel": identifier(maxBytes: 255), "session": nullable(identifier(maxBytes: 255)), "thread": nullable(identifier(maxBytes: 255))],
+                "description": "Where the task came from: a channel binding ([channels.NAME]) of that name is told when it starts, ends, waits for a person or is parked",
+            ],
+            "notify": ["type": ["boolean", "null"], "description": "false: the origin's channel is not told about this task"],
         ], required: ["prompt"]),
         "TaskPatch": input(["priority": ["type": "integer", "minimum": 0, "description": "Lower runs first"]], required: ["priority"]),
         "TaskList": shape(["next_cursor": "string|null"], ["tasks": ["type": "array", "items": ref("Task")]]),

@@ -50,7 +50,10 @@ extension OpenAPIDocument {
             "name": "string", "url": "string", "events": "strings", "enabled": "boolean", "max_attempts": "integer", "initial_backoff": "number",
             "max_backoff": "number", "timeout": "number", "cursor": "integer", "attempts": "integer", "next_attempt_at": "time?",
             "last_error": "string|null", "delivered": "integer", "dead": "integer", "created_at": "time", "updated_at": "time",
-        ], ["source": ["type": "string", "enum": ["api", "config"], "description": "api, or config (nightshift.toml, reconciled at start)"]]),
+            "channel": "string|null",
+        ], [
+            "format": ["type": "string", "enum": ["event", "json", "slack"]],
+            "source": ["type": "string", "enum": ["api", "config"], "description": "api, or config (nightshift.toml, reconciled at start)"]]),
         "WebhookList": list("webhooks", of: "Webhook"),
         "WebhookWrite": input([
             "name": ["type": "string", "minLength": 1, "maxLength": 64, "description": "Required on POST; on PUT, the path's"],
@@ -65,6 +68,11 @@ extension OpenAPIDocument {
             "initial_backoff": ["type": "number", "minimum": 0, "description": "Seconds before the first retry; default 1"],
             "max_backoff": ["type": "number", "minimum": 0, "description": "The longest delay between attempts; default 600"],
             "timeout": ["type": "number", "exclusiveMinimum": 0, "maximum": 300, "description": "Seconds a receiver has to answer; default 10"],
+            "channel": [
+                "type": ["string", "null"],
+                "description": "Makes it a channel binding: it tells the tasks whose origin.channel is this (started, done, failed, waiting, parked; events then lists these kinds)",
+            ],
+            "format": ["type": ["string", "null"], "enum": ["event", "json", "slack", nil], "description": "event (a plain webhook), or json (default) or slack for a channel"],
         ], required: ["url", "secret"]),
         "WebhookDelivery": shape([
             "id": "string", "seq": "integer", "event_type": "string", "attempt": "integer", "http_status": "integer|null",

@@ -37,9 +37,14 @@ public struct WireNewTask: WireRequest, Hashable {
     /// When the task asks a person before acting: `off`, `always` (it waits for an approve before
     /// its first run) or `on-miss` (refused: no runner can ask yet); nil takes its agent's policy.
     public var ask: String?
+    /// Where the task came from (`channel`, `session`, `thread`): a channel binding of that name
+    /// is told when it starts, ends, waits for a person or is parked.
+    public var origin: WireOriginWrite?
+    /// `false`: the origin's channel is not told about this task.
+    public var notify: Bool?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case agent, prompt, payload, priority, lane, labels, timeout, delay, ask
+        case agent, prompt, payload, priority, lane, labels, timeout, delay, ask, origin, notify
         case idempotencyKey = "idempotency_key", dedupKey = "dedup_key", maxAttempts = "max_attempts"
         case budgetUSD = "budget_usd", workspaceID = "workspace_id", parentID = "parent_id"
     }
@@ -49,8 +54,10 @@ public struct WireNewTask: WireRequest, Hashable {
         agent: String?, prompt: String, payload: JSONValue? = nil, priority: Int? = nil, lane: String? = nil,
         labels: [String]? = nil, idempotencyKey: String? = nil, dedupKey: String? = nil, timeout: Double? = nil,
         maxAttempts: Int? = nil, budgetUSD: Double? = nil, delay: Double? = nil, workspaceID: String? = nil,
-        parentID: String? = nil, ask: String? = nil
+        parentID: String? = nil, ask: String? = nil, origin: WireOriginWrite? = nil, notify: Bool? = nil
     ) {
+        self.origin = origin
+        self.notify = notify
         self.agent = agent
         self.prompt = prompt
         self.payload = payload
@@ -87,6 +94,16 @@ public struct WireNewTask: WireRequest, Hashable {
         if let priority { task.priority = priority }
         task.lane = lane
         task.labels = labels ?? []
+        if let origin {
+            for (field, value) in [("origin.channel", origin.channel), ("origin.session", origin.session), ("origin.thread", origin.thread)] {
+                guard let value else { continue }
+                guard !value.isEmpty, value.utf8.count <= 255 else { throw NightshiftError.invalid(field, "expected 1 to 255 bytes") }
+                try TextRules.checkIdentifier(value, field: field)
+            }
+            task.origin = Origin(channel: origin.channel, session: origin.session, thread: origin.thread, notify: notify ?? true)
+        } else if notify != nil {
+            throw NightshiftError.invalid("notify", "applies to a task with an origin: give origin.channel too")
+        }
         if let idempotencyKey, let idempotencyHeader, idempotencyKey != idempotencyHeader {
             throw NightshiftError(.invalidInput, "differs from the Idempotency-Key header; send one or make them equal", field: "idempotency_key")
         }
@@ -105,6 +122,23 @@ public struct WireNewTask: WireRequest, Hashable {
             task.availableAt = now.addingTimeInterval(delay)
         }
         return task
+    }
+}
+
+/// Where a submitted task came from.
+public struct WireOriginWrite: Codable, Hashable, Sendable {
+    /// The channel (a channel binding's name).
+    public var channel: String
+    /// The conversation or session within it.
+    public var session: String?
+    /// The thread to reply in.
+    public var thread: String?
+
+    /// An origin in `channel`.
+    public init(channel: String, session: String? = nil, thread: String? = nil) {
+        self.channel = channel
+        self.session = session
+        self.thread = thread
     }
 }
 

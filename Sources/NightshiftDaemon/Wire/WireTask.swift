@@ -9,6 +9,10 @@ public struct WireTask: WireValue, Hashable {
         public var channel: String
         /// The session within the channel, if any.
         public var session: String?
+        /// The thread to reply in, if any.
+        public var thread: String?
+        /// Whether the channel is told about the task.
+        public var notify: Bool
     }
 
     /// The task's id (a UUIDv7).
@@ -111,7 +115,7 @@ extension WireTask {
         self.init(
             id: task.id.rawValue, workspaceID: task.workspaceID, agent: task.agent, prompt: task.prompt, payload: task.payload,
             priority: task.priority, lane: task.lane, labels: task.labels,
-            origin: task.origin.map { Origin(channel: $0.channel, session: $0.session) },
+            origin: task.origin.map { Origin(channel: $0.channel, session: $0.session, thread: $0.thread, notify: $0.notify) },
             idempotencyKey: task.idempotencyKey, dedupKey: task.dedupKey, budgetUSD: task.budgetUSD, timeout: task.timeout,
             maxAttempts: task.retry.maxAttempts, state: task.state.rawValue, attempt: task.attempt, failures: task.failures,
             interruptions: task.interruptions, availableAt: task.availableAt, createdAt: task.createdAt, updatedAt: task.updatedAt,

@@ -33,13 +33,17 @@ public struct WireWebhook: WireValue, Hashable {
     public var dead: Int64
     /// `api` or `config`.
     public var source: String
+    /// A channel binding's channel (`nil`: a plain webhook).
+    public var channel: String?
+    /// `event`, or for a channel `json` or `slack`.
+    public var format: String
     /// When it was made.
     public var createdAt: Date
     /// When it last changed.
     public var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case name, url, events, enabled, timeout, cursor, attempts, delivered, dead, source
+        case name, url, events, enabled, timeout, cursor, attempts, delivered, dead, source, channel, format
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff", nextAttemptAt = "next_attempt_at"
         case lastError = "last_error", createdAt = "created_at", updatedAt = "updated_at"
     }
@@ -61,6 +65,8 @@ public struct WireWebhook: WireValue, Hashable {
         delivered = webhook.delivered
         dead = webhook.dead
         source = webhook.source
+        channel = webhook.spec.channel
+        format = webhook.spec.format.rawValue
         createdAt = webhook.createdAt
         updatedAt = webhook.updatedAt
     }
@@ -97,17 +103,23 @@ public struct WireWebhookWrite: WireRequest, Hashable {
     public var maxBackoff: Double?
     /// How long a receiver has, in seconds (default 10).
     public var timeout: Double?
+    /// Makes it a channel binding: it tells the tasks whose origin names this channel.
+    public var channel: String?
+    /// `event` (default), or for a channel `json` (default) or `slack`.
+    public var format: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, url, events, secret, enabled, timeout
+        case name, url, events, secret, enabled, timeout, channel, format
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
     }
 
     /// A webhook write.
     public init(
         name: String? = nil, url: String, events: [String]? = nil, secret: String, enabled: Bool? = nil, maxAttempts: Int? = nil,
-        initialBackoff: Double? = nil, maxBackoff: Double? = nil, timeout: Double? = nil
+        initialBackoff: Double? = nil, maxBackoff: Double? = nil, timeout: Double? = nil, channel: String? = nil, format: String? = nil
     ) {
+        self.channel = channel
+        self.format = format
         self.name = name
         self.url = url
         self.events = events
@@ -126,12 +138,21 @@ public struct WireWebhookWrite: WireRequest, Hashable {
         }
         guard let name = pathName ?? name else { throw NightshiftError.invalid("name", "is required") }
         let defaults = NewWebhook.defaultRetry
+        let chosen: WebhookFormat
+        if let format {
+            guard let value = WebhookFormat(rawValue: format) else {
+                throw NightshiftError.invalid("format", "expected one of \(WebhookFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(format)'")
+            }
+            chosen = value
+        } else {
+            chosen = channel == nil ? .event : .json
+        }
         let webhook = NewWebhook(
             name: name, url: url, events: events ?? [], secret: secret, enabled: enabled ?? true,
             retry: RetryPolicy(
                 maxAttempts: maxAttempts ?? defaults.maxAttempts, initialBackoff: initialBackoff ?? defaults.initialBackoff,
                 maxBackoff: maxBackoff ?? max(defaults.maxBackoff, initialBackoff ?? 0)),
-            timeout: timeout ?? 10)
+            timeout: timeout ?? 10, channel: channel, format: chosen)
         try webhook.validate()
         return webhook
     }
