@@ -105,6 +105,41 @@ import Testing
         #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: "[server]\nstuck_queued_after = 0\n", path: "nightshift.toml") }
     }
 
+    @Test("[webhooks.NAME] and [channels.NAME] load as webhooks (secret_env read from the environment); [server] public_url; bad ones name the key")
+    func webhooksAndChannels() throws {
+        let config = try NightshiftConfig(toml: """
+            [server]
+            public_url = "https://ns.example.com"
+            [webhooks.ci]
+            url = "https://ci.example.com/hook"
+            events = ["task.done", "review_*"]
+            secret_env = "CI_SECRET"
+            max_attempts = 3
+            timeout = "5s"
+            [channels.ops]
+            url = "https://hooks.slack.com/services/T/B/X"
+            format = "slack"
+            events = ["done", "failed"]
+            """, path: "nightshift.toml", environment: ["CI_SECRET": "from-env"])
+        #expect(config.publicURL == "https://ns.example.com")
+        let ci = try #require(config.webhooks.first { $0.name == "ci" })
+        #expect(ci.secret == "from-env" && ci.events == ["task.done", "review_*"] && ci.retry.maxAttempts == 3 && ci.timeout == 5)
+        #expect(ci.channel == nil && ci.format == .event)
+        let ops = try #require(config.webhooks.first { $0.name == "ops" })
+        #expect(ops.channel == "ops" && ops.format == .slack && ops.events == ["done", "failed"] && !ops.secret.isEmpty)
+        for (toml, key) in [
+            ("[webhooks.ci]\nurl = \"ftp://x\"\nsecret = \"s\"\n", "webhooks.ci.url"),
+            ("[webhooks.ci]\nurl = \"https://x\"\n", "webhooks.ci.secret"),
+            ("[webhooks.ci]\nurl = \"https://x\"\nsecret_env = \"UNSET_VARIABLE\"\n", "webhooks.ci.secret_env"),
+            ("[channels.ops]\nurl = \"https://x\"\nevents = [\"task.done\"]\n", "channels.ops.events"),
+            ("[channels.ops]\nurl = \"https://x\"\nformat = \"xml\"\n", "channels.ops.format"),
+            ("[server]\npublic_url = \"nowhere\"\n", "server.public_url"),
+        ] {
+            let error = #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: toml, path: "nightshift.toml", environment: [:]) }
+            #expect(error?.message.contains(key) == true, "\(toml): \(error?.message ?? "")")
+        }
+    }
+
     @Test func askSubtaskLimitsAndBlockedStaleAfter() throws {
         let config = try NightshiftConfig(toml: """
             [server]
@@ -226,7 +261,7 @@ import Testing
         ("[server]\nblocked_stale_after = -5\n", "server.blocked_stale_after", "found -5 (an integer)"),
         ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
         ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1 to 64 characters: an ASCII letter or digit"),
-        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, lanes, queue, schedules, server, subtasks"),
+        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, channels, lanes, queue, schedules, server, subtasks, webhooks"),
         ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of blocked_stale_after, hook_retention, idle_timeout, keep_failed_workdirs, listen, max_connections"),
         ("[server]\nkeep_failed_workdirs = \"a day\"\n", "server.keep_failed_workdirs", "expected a duration like \"30m\""),
         ("[server]\nlisten = \"localhost\"\n", "server.listen", "expected HOST:PORT like \"127.0.0.1:7777\", found \"localhost\" (a string)"),

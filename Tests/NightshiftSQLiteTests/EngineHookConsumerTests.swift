@@ -113,3 +113,31 @@ struct EngineHookConsumerTests {
         }
     }
 }
+
+/// The library's completions, on every store.
+@Suite("Engine: completions", .timeLimit(.minutes(1)))
+struct EngineCompletionTests {
+    @Test("completions yields each of the workspace's tasks once as it ends, in order, and not another workspace's", arguments: StoreKind.allCases)
+    func completions(kind: StoreKind) async throws {
+        let store = try await kind.make().with(
+            Agent(name: "ok", runner: .command, config: ["command": ["/bin/true"]]),
+            Agent(name: "bad", runner: .command, config: ["command": ["/bin/false"]], retry: RetryPolicy(maxAttempts: 1)))
+        try await store.saveAgent(Agent(workspaceID: "w2", name: "ok", runner: .command, config: ["command": ["/bin/true"]]))
+        try await withEngine(EngineHookConsumerTests.engine(store)) { engine in
+            let scope = engine.workspace(Workspace.defaultID)
+            let ended = try await scope.completions()
+            var submitted: [TaskID] = []
+            for agent in ["ok", "bad", "ok"] { submitted.append(try await scope.submit(NewTask(agent: agent, prompt: agent)).task.id) }
+            _ = try await engine.workspace("w2").submit(NewTask(agent: "ok", prompt: "theirs"))
+            var seen: [AgentTask] = []
+            for try await task in ended {
+                seen.append(task)
+                if seen.count == 3 { break }
+            }
+            #expect(Set(seen.map(\.id)) == Set(submitted))
+            #expect(seen.first { $0.agent == "bad" }?.state == .error)
+            #expect(seen.filter { $0.agent == "ok" }.allSatisfy { $0.state == .done })
+            #expect(seen.allSatisfy { $0.workspaceID == Workspace.defaultID })
+        }
+    }
+}

@@ -109,3 +109,36 @@ extension WorkspaceScope {
         return signals
     }
 }
+
+extension WorkspaceScope {
+    /// The tasks of this workspace as they end after this call (done, error, cancelled, dropped),
+    /// each once, in the order they ended, on any node: the library's on-complete callback as an
+    /// `AsyncSequence`. It ends when the iterating task is cancelled.
+    ///
+    /// ```swift
+    /// for try await task in try await engine.workspace("default").completions() {
+    ///     print(task.id, task.state, task.result ?? task.error ?? "")
+    /// }
+    /// ```
+    public func completions() async throws -> AsyncThrowingStream<AgentTask, any Error> {
+        let store = engine.store
+        let workspace = workspace
+        let ends = Set(TaskState.allCases.filter(\.isTerminal).map(HookEvent.type(for:)))
+        let start = try await store.lastHookSeq()
+        return AsyncThrowingStream { continuation in
+            let follower = Task {
+                do {
+                    let feed = store.hookStream(after: start)
+                        .matching { $0.workspaceID == workspace && ends.contains($0.type) }
+                    for try await event in feed {
+                        if let task = try await store.task(event.taskID, workspace: workspace) { continuation.yield(task) }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in follower.cancel() }
+        }
+    }
+}
