@@ -82,37 +82,32 @@ extension PostgresTaskStore {
         }
     }
 
-    /// Records an attempt, fenced by the lease (see ``WebhookStore/recordWebhookAttempt(_:workspace:node:leaseDuration:now:)``).
-    public func recordWebhookAttempt(_ plan: WebhookAttemptPlan, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool {
-        try await write { transaction in
-            let delivery = plan.delivery
+    /// Records attempts and skips in one write, fenced by the lease (see
+    /// ``WebhookStore/recordWebhookAttempts(_:skippedThrough:webhook:workspace:node:leaseDuration:now:)``).
+    public func recordWebhookAttempts(
+        _ plans: [WebhookAttemptPlan], skippedThrough: Int64?, webhook name: String, workspace: String, node: String, leaseDuration: Double,
+        now: Date
+    ) async throws -> Bool {
+        let move = WebhookMove(plans, skippedThrough: skippedThrough)
+        return try await write { transaction in
             var sql = SQL("UPDATE webhooks SET cursor = GREATEST(cursor, COALESCE(")
-            sql.append(.int(plan.cursor.map(Int.init)))
-            sql.append(", cursor)), attempts = ")
-            sql.append(.int(plan.attempts))
-            sql.append(", next_attempt_at = ")
-            sql.append(.double(plan.nextAttemptAt?.timeIntervalSince1970))
-            sql.append(", last_error = ")
-            sql.append(.text(delivery.error))
-            sql.append(", delivered = delivered + ")
-            sql.append(.int(delivery.outcome == .delivered ? 1 : 0))
+            sql.append(.int(move.cursor.map(Int.init)))
+            sql.append(", cursor)), delivered = delivered + ")
+            sql.append(.int(move.delivered))
             sql.append(", dead = dead + ")
-            sql.append(.int(delivery.outcome == .dead ? 1 : 0))
-            Transaction.fence(&sql, workspace: workspace, name: delivery.webhook, node: node, leaseDuration: leaseDuration, now: now)
-            guard try await !transaction.rows(sql).isEmpty else { return false }
-            try await transaction.insert(delivery, workspace: workspace)
-            return true
-        }
-    }
-
-    /// Moves the cursor past events not delivered, fenced by the lease.
-    public func skipWebhookEvents(_ name: String, through seq: Int64, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool {
-        try await write { transaction in
-            var sql = SQL("UPDATE webhooks SET cursor = GREATEST(cursor, ")
-            sql.append(.int(Int(seq)))
-            sql.append(")")
+            sql.append(.int(move.dead))
+            if let last = move.last {
+                sql.append(", attempts = ")
+                sql.append(.int(last.attempts))
+                sql.append(", next_attempt_at = ")
+                sql.append(.double(last.nextAttemptAt?.timeIntervalSince1970))
+                sql.append(", last_error = ")
+                sql.append(.text(last.delivery.error))
+            }
             Transaction.fence(&sql, workspace: workspace, name: name, node: node, leaseDuration: leaseDuration, now: now)
-            return try await !transaction.rows(sql).isEmpty
+            guard try await !transaction.rows(sql).isEmpty else { return false }
+            for plan in plans { try await transaction.insert(plan.delivery, workspace: workspace) }
+            return true
         }
     }
 

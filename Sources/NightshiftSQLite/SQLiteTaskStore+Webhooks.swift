@@ -73,33 +73,27 @@ extension SQLiteTaskStore {
         }
     }
 
-    /// Records an attempt, fenced by the lease (see ``WebhookStore/recordWebhookAttempt(_:workspace:node:leaseDuration:now:)``).
-    public func recordWebhookAttempt(_ plan: WebhookAttemptPlan, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool {
-        try await writer.write { transaction in
+    /// Records attempts and skips in one write, fenced by the lease (see
+    /// ``WebhookStore/recordWebhookAttempts(_:skippedThrough:webhook:workspace:node:leaseDuration:now:)``).
+    public func recordWebhookAttempts(
+        _ plans: [WebhookAttemptPlan], skippedThrough: Int64?, webhook name: String, workspace: String, node: String, leaseDuration: Double,
+        now: Date
+    ) async throws -> Bool {
+        let move = WebhookMove(plans, skippedThrough: skippedThrough)
+        return try await writer.write { transaction in
             let db = transaction.db
-            let delivery = plan.delivery
             try db.cachedStatement(sql: """
-                UPDATE webhooks SET cursor = MAX(cursor, COALESCE(?1, cursor)), attempts = ?2, next_attempt_at = ?3,
-                    last_error = ?4, delivered = delivered + ?5, dead = dead + ?6, lease_expires_at = ?7
-                WHERE workspace_id = ?8 AND name = ?9 AND lease_owner = ?10
+                UPDATE webhooks SET cursor = MAX(cursor, COALESCE(?1, cursor)),
+                    attempts = CASE WHEN ?2 THEN ?3 ELSE attempts END, next_attempt_at = CASE WHEN ?2 THEN ?4 ELSE next_attempt_at END,
+                    last_error = CASE WHEN ?2 THEN ?5 ELSE last_error END, delivered = delivered + ?6, dead = dead + ?7, lease_expires_at = ?8
+                WHERE workspace_id = ?9 AND name = ?10 AND lease_owner = ?11
                 """).execute(arguments: [
-                    plan.cursor, plan.attempts, plan.nextAttemptAt?.timeIntervalSince1970, delivery.error,
-                    delivery.outcome == .delivered ? 1 : 0, delivery.outcome == .dead ? 1 : 0, now.timeIntervalSince1970 + leaseDuration,
-                    workspace, delivery.webhook, node,
+                    move.cursor, move.last != nil, move.last?.attempts, move.last?.nextAttemptAt?.timeIntervalSince1970, move.last?.delivery.error,
+                    move.delivered, move.dead, now.timeIntervalSince1970 + leaseDuration, workspace, name, node,
                 ])
             guard db.changesCount > 0 else { return false }
-            try Self.insert(delivery, workspace: workspace, in: db)
+            for plan in plans { try Self.insert(plan.delivery, workspace: workspace, in: db) }
             return true
-        }
-    }
-
-    /// Moves the cursor past events not delivered, fenced by the lease.
-    public func skipWebhookEvents(_ name: String, through seq: Int64, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool {
-        try await writer.write { transaction in
-            try transaction.db.cachedStatement(sql: """
-                UPDATE webhooks SET cursor = MAX(cursor, ?1), lease_expires_at = ?2 WHERE workspace_id = ?3 AND name = ?4 AND lease_owner = ?5
-                """).execute(arguments: [seq, now.timeIntervalSince1970 + leaseDuration, workspace, name, node])
-            return transaction.db.changesCount > 0
         }
     }
 

@@ -278,9 +278,11 @@ struct RealCaptureTests {
         if scenario == "real_quota" {
             let reset = try #require(run.outcome.resetsAt)
             let seconds: Double = 3 * 3600 + 5 * 60 + 30
+            // The reset is counted from when the line was read: between the replay's start and end
+            // (which a loaded machine can stretch to seconds).
             let waited = reset.timeIntervalSince(before)
             #expect(waited >= seconds - 1)
-            #expect(waited < seconds + 10)
+            #expect(waited <= seconds + Date().timeIntervalSince(before) + 1)
         }
     }
 

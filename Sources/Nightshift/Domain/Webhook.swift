@@ -274,6 +274,26 @@ public struct WebhookAttemptPlan: Sendable, Hashable {
     }
 }
 
+/// What a batch of attempts and skips does to a webhook: the stores compile it.
+package struct WebhookMove: Sendable {
+    /// The new cursor (the furthest event done with), `nil` to keep it.
+    package var cursor: Int64?
+    /// The last attempt: its attempts, next time and error become the webhook's.
+    package var last: WebhookAttemptPlan?
+    /// Events delivered.
+    package var delivered: Int
+    /// Events dead-lettered.
+    package var dead: Int
+
+    /// The move of `plans` (in order) and a skip through `skippedThrough`.
+    package init(_ plans: [WebhookAttemptPlan], skippedThrough: Int64?) {
+        cursor = (plans.compactMap(\.cursor) + [skippedThrough].compactMap { $0 }).max()
+        last = plans.last
+        delivered = plans.count { $0.delivery.outcome == .delivered }
+        dead = plans.count { $0.delivery.outcome == .dead }
+    }
+}
+
 extension HookEvent {
     /// The event as a webhook's body (and the API's hook event): `seq`, `time`, `task_id`,
     /// `type`, `data`.

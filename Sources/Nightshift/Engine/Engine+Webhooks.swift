@@ -81,6 +81,11 @@ extension Engine {
     /// Delivers webhook `key`'s events in seq order, each until it is delivered or dead-lettered,
     /// while this node holds its lease (each write is fenced by it); waits for new events on the
     /// store's change feed. Ends when the lease is lost, or the webhook is deleted or disabled.
+    ///
+    /// Successes are recorded in batches (up to ``webhookBatch`` of them, or what 100 ms
+    /// delivered, in one write); a failure is recorded at once. A node that dies sends again what
+    /// it delivered since its last write: at least once, as a receiver that dedups on the
+    /// delivery id expects.
     func deliverWebhook(_ key: ScopedName, sender: any WebhookSender) async {
         let interest = store.listeningInterest()
         defer { withExtendedLifetime(interest) {} }
@@ -88,9 +93,21 @@ extension Engine {
         let lease = configuration.webhookLeaseDuration
         var buffer: [HookEvent] = []
         var webhook: Webhook?
+        var pending: [WebhookAttemptPlan] = []
+        var skippedThrough: Int64?
+        var pendingSince = ContinuousClock.now
+        /// Writes what is pending; `false` once the lease is lost.
+        func flush() async throws -> Bool {
+            guard !pending.isEmpty || skippedThrough != nil else { return true }
+            defer { (pending, skippedThrough) = ([], nil) }
+            return try await store.recordWebhookAttempts(
+                pending, skippedThrough: skippedThrough, webhook: key.name, workspace: key.workspace, node: node, leaseDuration: lease,
+                now: clock.now)
+        }
         while !Task.isCancelled {
             do {
                 if buffer.isEmpty {
+                    guard try await flush() else { return }
                     // Read again for a changed spec, a deletion, or a redelivery's moves.
                     guard let current = try await store.webhook(key.name, workspace: key.workspace), current.spec.enabled else { return }
                     webhook = current
@@ -113,8 +130,9 @@ extension Engine {
                 }
                 guard let (index, body) = found else {
                     if let last = buffer.last {
-                        guard try await store.skipWebhookEvents(key.name, through: last.seq, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now)
-                        else { return }
+                        skippedThrough = last.seq
+                        current.cursor = last.seq
+                        webhook = current
                         buffer = []
                     } else {
                         await store.hookChanges.wait(after: generation, timeout: HookStream.defaultPoll)
@@ -122,17 +140,14 @@ extension Engine {
                     continue
                 }
                 if index > 0 {
-                    let skipped = buffer[index - 1].seq
-                    guard try await store.skipWebhookEvents(key.name, through: skipped, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now)
-                    else { return }
-                    current.cursor = skipped
+                    skippedThrough = buffer[index - 1].seq
+                    current.cursor = buffer[index - 1].seq
                     buffer.removeFirst(index)
                 }
                 let event = buffer[0]
                 let plan = await Self.attempt(event, body: body, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1))
-                guard try await store.recordWebhookAttempt(plan, workspace: key.workspace, node: node, leaseDuration: lease, now: clock.now) else {
-                    return
-                }
+                if pending.isEmpty { pendingSince = .now }
+                pending.append(plan)
                 current.attempts = plan.attempts
                 current.nextAttemptAt = plan.nextAttemptAt
                 if let cursor = plan.cursor {
@@ -140,6 +155,9 @@ extension Engine {
                     buffer.removeFirst()
                 }
                 webhook = current
+                if plan.delivery.outcome != .delivered || pending.count >= Self.webhookBatch || ContinuousClock.now - pendingSince >= .milliseconds(100) {
+                    guard try await flush() else { return }
+                }
                 switch plan.delivery.outcome {
                 case .delivered: break
                 case .failed:
@@ -153,14 +171,27 @@ extension Engine {
                     ])
                 }
             } catch is CancellationError {
-                return
+                break
             } catch {
                 logger.error("webhook delivery stopped by a store error; retrying", metadata: ["nightshift.webhook": "\(key)", "nightshift.error": "\(error)"])
-                buffer = []
+                (buffer, pending, skippedThrough, webhook) = ([], [], nil, nil)
                 try? await clock.sleep(for: .seconds(1))
             }
         }
+        // Stopped (shutdown): what was delivered is written, so that it is not sent again. Not
+        // cancelled with the worker: the write must reach the store.
+        let last = (pending, skippedThrough)
+        if !last.0.isEmpty || last.1 != nil {
+            await Task { [store] in
+                _ = try? await store.recordWebhookAttempts(
+                    last.0, skippedThrough: last.1, webhook: key.name, workspace: key.workspace, node: node, leaseDuration: lease, now: Date())
+            }.value
+        }
     }
+
+    /// The most successful deliveries recorded in one write: at most this many are sent again
+    /// after a node dies mid-delivery.
+    public static let webhookBatch = 64
 }
 
 extension WorkspaceScope {

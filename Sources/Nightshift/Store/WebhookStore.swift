@@ -20,16 +20,32 @@ public protocol WebhookStore: Sendable {
     func leaseWebhooks(node: String, leaseDuration: Double, now: Date) async throws -> [Webhook]
     /// Gives up `node`'s leases (at shutdown): another node takes them over at once.
     func releaseWebhooks(node: String) async throws
-    /// Records an attempt at the head event and moves the webhook on as `plan` says (renewing the
-    /// lease), only while `node` holds its lease; answers whether it did.
-    func recordWebhookAttempt(_ plan: WebhookAttemptPlan, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool
-    /// Moves the webhook's cursor past events it does not deliver (up to `seq`, never back),
-    /// renewing the lease, only while `node` holds it; answers whether it did.
-    func skipWebhookEvents(_ name: String, through seq: Int64, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool
+    /// In one write, only while `node` holds webhook `name`'s lease (renewing it): records the
+    /// attempts `plans` made, in order, moves the cursor past them and past `skippedThrough` (events
+    /// it does not deliver; never back), and takes the attempts, next time and error of the last
+    /// plan. Answers whether it did.
+    func recordWebhookAttempts(
+        _ plans: [WebhookAttemptPlan], skippedThrough: Int64?, webhook name: String, workspace: String, node: String, leaseDuration: Double,
+        now: Date
+    ) async throws -> Bool
     /// Appends a redelivery's record to the log (it moves nothing).
     func recordWebhookRedelivery(_ delivery: WebhookDelivery, workspace: String) async throws
     /// The webhook's delivery log, newest first, at most `limit`; only `outcome`'s if given.
     func webhookDeliveries(_ name: String, workspace: String, outcome: WebhookDelivery.Outcome?, limit: Int) async throws -> [WebhookDelivery]
     /// The workspace's hook event `seq`, if the stream still holds it.
     func hookEvent(_ seq: Int64, workspace: String) async throws -> HookEvent?
+}
+
+extension WebhookStore {
+    /// Records one attempt (see ``recordWebhookAttempts(_:skippedThrough:webhook:workspace:node:leaseDuration:now:)``).
+    public func recordWebhookAttempt(_ plan: WebhookAttemptPlan, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool {
+        try await recordWebhookAttempts(
+            [plan], skippedThrough: nil, webhook: plan.delivery.webhook, workspace: workspace, node: node, leaseDuration: leaseDuration, now: now)
+    }
+
+    /// Moves the cursor past events not delivered, up to `seq` (see
+    /// ``recordWebhookAttempts(_:skippedThrough:webhook:workspace:node:leaseDuration:now:)``).
+    public func skipWebhookEvents(_ name: String, through seq: Int64, workspace: String, node: String, leaseDuration: Double, now: Date) async throws -> Bool {
+        try await recordWebhookAttempts([], skippedThrough: seq, webhook: name, workspace: workspace, node: node, leaseDuration: leaseDuration, now: now)
+    }
 }
