@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import NightshiftPostgres
 import NightshiftTestSupport
 import Testing
 
@@ -69,4 +71,16 @@ func startDaemon(
     }
     try #require(up && daemon.process.isRunning, "the daemon answers on port \(port); its log:\n\(daemon.output)")
     return (daemon, cli)
+}
+
+/// A store on a fresh schema of the test PostgreSQL server, its pool running (cancel `pool` when
+/// done), and the URL a daemon reaches the same schema at.
+func freshPostgresStore() async throws -> (store: PostgresTaskStore, url: PostgresURL, pool: Task<Void, Never>) {
+    var url = try PostgresURL(parsing: try TestPostgres.requireURL())
+    url.schema = TestPostgres.freshSchema()
+    var logger = Logger(label: "test.postgres")
+    logger.logLevel = .critical
+    let store = try PostgresTaskStore(url: url, configuration: .init(maximumConnections: 4), logger: logger)
+    try await store.migrate()
+    return (store, url, Task { await store.runPool() })
 }

@@ -24,15 +24,9 @@ struct InboxCrashTests {
         let store: any TaskStore
         var pool: Task<Void, Never>?
         if kind == "postgres" {
-            var url = try PostgresURL(parsing: try TestPostgres.requireURL())
-            url.schema = TestPostgres.freshSchema()
-            var logger = Logger(label: "test.postgres")
-            logger.logLevel = .critical
-            let postgres = try PostgresTaskStore(url: url, configuration: .init(maximumConnections: 4), logger: logger)
-            try await postgres.migrate()
-            pool = Task { await postgres.runPool() }
-            store = postgres
-            arguments += ["--store", url.description]
+            let postgres = try await freshPostgresStore()
+            (store, pool) = (postgres.store, postgres.pool)
+            arguments += ["--store", postgres.url.description]
         } else {
             store = try SQLiteTaskStore(path: home.appendingPathComponent("nightshift.db").path)
         }

@@ -39,15 +39,9 @@ struct WebhookCrashTests {
             let store: any TaskStore
             var pool: Task<Void, Never>?
             if kind == "postgres" {
-                var postgresURL = try PostgresURL(parsing: try TestPostgres.requireURL())
-                postgresURL.schema = TestPostgres.freshSchema()
-                var logger = Logger(label: "test.postgres")
-                logger.logLevel = .critical
-                let postgres = try PostgresTaskStore(url: postgresURL, configuration: .init(maximumConnections: 4), logger: logger)
-                try await postgres.migrate()
-                pool = Task { await postgres.runPool() }
-                store = postgres
-                arguments += ["--store", postgresURL.description]
+                let postgres = try await freshPostgresStore()
+                (store, pool) = (postgres.store, postgres.pool)
+                arguments += ["--store", postgres.url.description]
             } else {
                 store = try SQLiteTaskStore(path: home.appendingPathComponent("nightshift.db").path)
             }
@@ -86,13 +80,7 @@ struct WebhookCrashTests {
     func twoNodes() async throws {
         let receiver = WebhookReceiver(secret: Self.secret)
         try await receiver.serving { url in
-            var postgresURL = try PostgresURL(parsing: try TestPostgres.requireURL())
-            postgresURL.schema = TestPostgres.freshSchema()
-            var logger = Logger(label: "test.postgres")
-            logger.logLevel = .critical
-            let store = try PostgresTaskStore(url: postgresURL, configuration: .init(maximumConnections: 4), logger: logger)
-            try await store.migrate()
-            let pool = Task { await store.runPool() }
+            let (store, postgresURL, pool) = try await freshPostgresStore()
             defer { pool.cancel() }
             var daemons: [DaemonProcess] = []
             for _ in 0..<2 {

@@ -207,20 +207,23 @@ extension WorkspaceScope {
 
     /// Creates a webhook of this workspace (whatever `spec` says); it delivers what comes next.
     public func createWebhook(_ spec: NewWebhook) async throws -> Webhook {
-        var spec = spec
-        spec.workspaceID = workspace
-        try spec.validate()
-        defer { engine.webhooksChanged.ring() }
-        return try await engine.store.createWebhook(spec, source: "api", now: engine.clock.now)
+        try await write(spec) { store, spec, now in try await store.createWebhook(spec, source: "api", now: now) }
     }
 
     /// Creates or replaces a webhook of this workspace; its position stays.
     public func saveWebhook(_ spec: NewWebhook) async throws -> Webhook {
+        try await write(spec) { store, spec, now in try await store.saveWebhook(spec, source: "api", now: now) }
+    }
+
+    /// `spec` in this workspace, checked, written by `body`; the webhook loop then takes its lease at once.
+    private func write(
+        _ spec: NewWebhook, _ body: (any TaskStore, NewWebhook, Date) async throws -> Webhook
+    ) async throws -> Webhook {
         var spec = spec
         spec.workspaceID = workspace
         try spec.validate()
         defer { engine.webhooksChanged.ring() }
-        return try await engine.store.saveWebhook(spec, source: "api", now: engine.clock.now)
+        return try await body(engine.store, spec, engine.clock.now)
     }
 
     /// Deletes a webhook of this workspace and its log; answers whether it existed.
