@@ -479,7 +479,7 @@ final class CLIProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
-        try process.run()
+        try ProcessLaunch.run(process)
     }
 
     /// Waits for the exit (killing the process after `timeout`); answers its status and output.

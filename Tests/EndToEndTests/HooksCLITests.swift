@@ -50,4 +50,27 @@ struct HooksCLITests {
             #expect(try await cli.run(["hooks", "consumers"]).stdout == "no consumers\n")
         }
     }
+
+    @Test("submit --origin --session --thread --no-notify: the task carries its origin, and a channel binding from the config file is told of it")
+    func origin() async throws {
+        let receiver = WebhookReceiver(secret: "ops-secret")
+        try await receiver.serving { url in
+            let config = Self.config + "\n[channels.ops]\nurl = \"\(url)\"\nsecret = \"ops-secret\"\nevents = [\"done\"]\n"
+            try await withDaemon(config: config) { cli in
+                let told = try await cli.json(["submit", "--agent", "reviewer", "--origin", "ops", "--session", "C1", "--thread", "9.9", "--wait", "--json", "tell me"])
+                #expect(told["origin"] == ["channel": "ops", "session": "C1", "thread": "9.9", "notify": true], "\(told)")
+                let quiet = try await cli.json(["submit", "--agent", "reviewer", "--origin", "ops", "--no-notify", "--wait", "--json", "quietly"])
+                #expect(quiet["origin"]?["notify"] == false)
+                #expect(try await cli.run(["submit", "--no-notify", "x"]).status == 2, "--no-notify without --origin")
+                #expect(try await eventually { receiver.accepted.count >= 1 })
+                let done = try #require(receiver.accepted.first?.body)
+                #expect(done["kind"] == "done" && done["title"] == "tell me" && done["task_id"] == told["id"])
+                // Once the channel has looked at every event, the quiet task's done is not among what it told.
+                let events = try await cli.run(["events", "--json"]).stdout.split(separator: "\n")
+                let last = try #require(events.last.flatMap { try? JSONValue(jsonText: String($0)) }?["seq"])
+                #expect(try await eventually { try await cli.json(["webhooks", "show", "ops", "--json"])["cursor"] == last })
+                #expect(receiver.accepted.map { $0.body["task_id"] } == [told["id"]])
+            }
+        }
+    }
 }

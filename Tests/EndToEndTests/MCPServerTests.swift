@@ -43,7 +43,7 @@ struct MCPServerTests {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: stdout)
         process.standardError = try FileHandle(forWritingTo: stderr)
-        try process.run()
+        try ProcessLaunch.run(process)
         let ended = await eventually(timeout: timeout) { !process.isRunning }
         if !ended {
             process.terminate()
@@ -116,7 +116,7 @@ struct MCPServerTests {
         process.standardInput = input
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         defer { if process.isRunning { process.terminate() } }
         let initialize = #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#
         try input.fileHandleForWriting.write(contentsOf: Data((initialize + "\n").utf8))

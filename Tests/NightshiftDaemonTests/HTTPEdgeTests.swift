@@ -100,7 +100,7 @@ struct HTTPEdgeTests {
             let (input, output) = (Pipe(), Pipe())
             holder.standardInput = input
             holder.standardOutput = output
-            try holder.run()
+            try ProcessLaunch.run(holder)
             defer { if holder.isRunning { holder.terminate() } }
             let said = await Task.detached { String(decoding: output.fileHandleForReading.availableData, as: UTF8.self) }.value
             try #require(said.hasPrefix("locked"), "the lock holder started: \(said)")

@@ -1,4 +1,5 @@
 import Foundation
+import NightshiftTestSupport
 import Nightshift
 import NightshiftDaemon
 import Testing
@@ -23,7 +24,7 @@ struct WebhookSignatureDocTests {
         process.arguments = ["-c", script]
         let output = Pipe()
         process.standardOutput = output
-        try process.run()
+        try ProcessLaunch.run(process)
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)

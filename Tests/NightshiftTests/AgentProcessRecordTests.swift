@@ -36,7 +36,7 @@ struct AgentProcessRecordTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         process.arguments = ["--fork", "/bin/sh", "-c", "echo $$; exec sleep 60"]
         process.standardOutput = pipe
-        try process.run()
+        try ProcessLaunch.run(process)
         let line = String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
         return (process, Int32(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1)
     }

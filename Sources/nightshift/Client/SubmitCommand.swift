@@ -66,6 +66,20 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait before the task may run.")
     var delay: Double?
 
+    @Option(help: ArgumentHelp(
+        "Where the task comes from: a channel binding of this name ([channels.NAME]) is told when it starts, ends, waits or is parked.",
+        valueName: "channel"))
+    var origin: String?
+
+    @Option(help: "With --origin: the conversation or session within the channel.")
+    var session: String?
+
+    @Option(help: "With --origin: the thread to reply in (a Slack message's ts).")
+    var thread: String?
+
+    @Flag(help: "With --origin: do not tell the channel about this task.")
+    var noNotify = false
+
     @Flag(help: "Wait until the task ends and print its result; exit 1 unless it is done.")
     var wait = false
 
@@ -86,6 +100,9 @@ struct SubmitCommand: AsyncParsableCommand {
         if let delay, !(delay >= 0) { throw ValidationError("--delay: expected seconds ≥ 0") }
         if agent?.isEmpty == true { throw ValidationError("--agent: expected a name") }
         if parentID?.isEmpty == true { throw ValidationError("--parent: expected a task id") }
+        if origin == nil, session != nil || thread != nil || noNotify {
+            throw ValidationError("--session, --thread and --no-notify go with --origin")
+        }
     }
 
     func run() async throws {
@@ -99,7 +116,8 @@ struct SubmitCommand: AsyncParsableCommand {
             agent: agent ?? (parentID == nil ? BuiltinAgents.shell.name : nil), prompt: text,
             payload: try payload.map { try JSONValue(jsonText: $0) },
             priority: priority, lane: lane, labels: labels.isEmpty ? nil : labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
-            timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay, parentID: parentID, ask: ask)
+            timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay, parentID: parentID, ask: ask,
+            origin: origin.map { WireOriginWrite(channel: $0, session: session, thread: thread) }, notify: noNotify ? false : nil)
         let submitted = try await Self.submit(request, to: client)
         let id = submitted.id
         if !submitted.created, !options.json { CLIOutput.note(Self.repeatNote(submitted.task, request: request)) }
