@@ -12,8 +12,17 @@ final class DaemonProcess: @unchecked Sendable {
     /// Starts `nightshift serve --home HOME ARGUMENTS`; with `home` nil, no `--home` (the data
     /// directory then comes from `environment`) and the log goes to the temporary directory.
     init(home: URL?, arguments: [String] = [], environment: [String: String]? = nil) throws {
-        process.executableURL = NightshiftBinary.url
-        process.arguments = ["serve"] + (home.map { ["--home", $0.path] } ?? []) + arguments
+        // Under `setpriv --pdeathsig KILL` (util-linux), the daemon dies with this test process
+        // even when it crashes, rather than polling on as an orphan that loads the rest of the run
+        // (setpriv execs the daemon: the pid is the daemon's).
+        let serve = ["serve"] + (home.map { ["--home", $0.path] } ?? []) + arguments
+        if FileManager.default.isExecutableFile(atPath: Self.setpriv) {
+            process.executableURL = URL(fileURLWithPath: Self.setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", NightshiftBinary.url.path] + serve
+        } else {
+            process.executableURL = NightshiftBinary.url
+            process.arguments = serve
+        }
         if let environment { process.environment = environment }
         log = (home ?? FileManager.default.temporaryDirectory).appendingPathComponent("daemon-\(UUID().uuidString).log")
         // Private, as the daemon's own files in its data directory are.
@@ -25,6 +34,9 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    /// util-linux's `setpriv`, which sets the parent-death signal before it execs the daemon.
+    static let setpriv = "/usr/bin/setpriv"
 
     /// A test that fails before stopping its daemon does not leave it running.
     deinit {
