@@ -9,7 +9,7 @@ struct BenchTests {
     /// blocking a thread of the test process: the suite's other tests share two); returns its
     /// status, standard output and error.
     static func run(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let result = try await CLIProcess(arguments: arguments, environment: ProcessInfo.processInfo.environment, directory: try makeHome())
+        let result = try await CLIProcess(arguments: arguments, environment: ProcessLaunch.environment, directory: try makeHome())
             .finish(timeout: .seconds(300))
         return (result.status, result.stdout, result.stderr)
     }

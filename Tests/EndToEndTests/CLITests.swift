@@ -508,7 +508,7 @@ struct CLIRunner: Sendable {
 
     /// The environment of a command: this process's without Nightshift settings, plus the daemon's home.
     func environment(_ extra: [String: String]) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
+        var environment = ProcessLaunch.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
         environment["NIGHTSHIFT_HOME"] = home.path
         environment.removeValue(forKey: "NO_COLOR")
         return environment.merging(extra) { _, new in new }

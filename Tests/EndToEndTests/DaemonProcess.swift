@@ -23,7 +23,7 @@ final class DaemonProcess: @unchecked Sendable {
             process.executableURL = NightshiftBinary.url
             process.arguments = serve
         }
-        if let environment { process.environment = environment }
+        process.environment = environment ?? ProcessLaunch.environment
         log = (home ?? FileManager.default.temporaryDirectory).appendingPathComponent("daemon-\(UUID().uuidString).log")
         // Private, as the daemon's own files in its data directory are.
         _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
@@ -75,7 +75,7 @@ func startDaemon(
 ) async throws -> (DaemonProcess, CLIRunner) {
     let daemon = try DaemonProcess(
         home: home, arguments: ["--poll-interval", "0.05", "--shutdown-grace", "0.2"] + arguments,
-        environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new })
+        environment: environment.isEmpty ? nil : ProcessLaunch.environment.merging(environment) { _, new in new })
     let cli = CLIRunner(url: "http://127.0.0.1:\(port)", home: home)
     let up = try await eventually(timeout: .seconds(30)) {
         guard daemon.process.isRunning else { return true }

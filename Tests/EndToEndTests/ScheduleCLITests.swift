@@ -56,7 +56,7 @@ struct ScheduleCLITests {
         let home = try makeHome()
         // No daemon, and no --url: `next` computes here.
         let cli = { (arguments: [String]) async throws -> CLIResult in
-            try await CLIProcess(arguments: arguments, environment: ProcessInfo.processInfo.environment, directory: home).finish()
+            try await CLIProcess(arguments: arguments, environment: ProcessLaunch.environment, directory: home).finish()
         }
         let result = try await cli(["schedule", "next", "0 9 * * 1-5", "--tz", "Europe/Berlin", "-n", "5"])
         #expect(result.status == 0, "\(result)")

@@ -139,7 +139,7 @@ struct ServeTests {
         let root = try makeHome()
         let xdg = root.appendingPathComponent("xdg")
         let explicit = root.appendingPathComponent("explicit")
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
+        var environment = ProcessLaunch.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
         environment["XDG_DATA_HOME"] = xdg.path
         for (extra, expected) in [([String: String](), xdg.appendingPathComponent("nightshift")), (["NIGHTSHIFT_HOME": explicit.path], explicit)] {
             let daemon = try DaemonProcess(
@@ -176,7 +176,7 @@ struct ServeTests {
         let root = try makeHome()
         let home = root.appendingPathComponent("data")
         let port = try freePort()
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
+        var environment = ProcessLaunch.environment.filter { !$0.key.hasPrefix("NIGHTSHIFT_") }
         environment["NIGHTSHIFT_HOME"] = home.path
         // No --home: the log then goes beside, not into, the data directory the daemon makes; so do
         // the commands' output files, while they read the token in the data directory.
