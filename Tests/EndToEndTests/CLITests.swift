@@ -463,7 +463,7 @@ struct CLIResult: CustomStringConvertible {
 
 /// A `nightshift` invocation still running.
 final class CLIProcess: @unchecked Sendable {
-    let process = Process()
+    let process: ChildProcess
     let stdoutFile: URL
     let stderrFile: URL
 
@@ -473,13 +473,9 @@ final class CLIProcess: @unchecked Sendable {
         stderrFile = directory.appendingPathComponent("cli-\(name).err")
         _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-        process.executableURL = NightshiftBinary.url
-        process.arguments = arguments
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
-        process.standardError = try FileHandle(forWritingTo: stderrFile)
-        try ProcessLaunch.run(process)
+        process = try ChildProcess(
+            executable: NightshiftBinary.url.path, arguments: arguments, environment: environment, stdout: stdoutFile.path,
+            stderr: stderrFile.path)
     }
 
     /// Waits for the exit (killing the process after `timeout`); answers its status and output.
@@ -491,7 +487,7 @@ final class CLIProcess: @unchecked Sendable {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
-            Issue.record("nightshift \(process.arguments ?? []) did not finish within \(timeout)")
+            Issue.record("nightshift \(process.arguments) did not finish within \(timeout)")
         }
         process.waitUntilExit()
         return CLIResult(

@@ -6,31 +6,24 @@ import Testing
 
 /// A `nightshift serve` child process on a data directory.
 final class DaemonProcess: @unchecked Sendable {
-    let process = Process()
+    let process: ChildProcess
     let log: URL
 
     /// Starts `nightshift serve --home HOME ARGUMENTS`; with `home` nil, no `--home` (the data
     /// directory then comes from `environment`) and the log goes to the temporary directory.
     init(home: URL?, arguments: [String] = [], environment: [String: String]? = nil) throws {
+        log = (home ?? FileManager.default.temporaryDirectory).appendingPathComponent("daemon-\(UUID().uuidString).log")
+        // Private, as the daemon's own files in its data directory are.
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
         // Under `setpriv --pdeathsig KILL` (util-linux), the daemon dies with this test process
         // even when it crashes, rather than polling on as an orphan that loads the rest of the run
         // (setpriv execs the daemon: the pid is the daemon's).
         let serve = ["serve"] + (home.map { ["--home", $0.path] } ?? []) + arguments
-        if FileManager.default.isExecutableFile(atPath: Self.setpriv) {
-            process.executableURL = URL(fileURLWithPath: Self.setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", NightshiftBinary.url.path] + serve
-        } else {
-            process.executableURL = NightshiftBinary.url
-            process.arguments = serve
-        }
-        process.environment = environment ?? ProcessLaunch.environment
-        log = (home ?? FileManager.default.temporaryDirectory).appendingPathComponent("daemon-\(UUID().uuidString).log")
-        // Private, as the daemon's own files in its data directory are.
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try ProcessLaunch.run(process)
+        let viaSetpriv = FileManager.default.isExecutableFile(atPath: Self.setpriv)
+        process = try ChildProcess(
+            executable: viaSetpriv ? Self.setpriv : NightshiftBinary.url.path,
+            arguments: viaSetpriv ? ["--pdeathsig", "KILL", "--", NightshiftBinary.url.path] + serve : serve,
+            environment: environment ?? ProcessLaunch.environment, stdout: log.path, stderr: log.path)
     }
 
     var pid: Int32 { process.processIdentifier }
