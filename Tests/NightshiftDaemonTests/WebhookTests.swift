@@ -41,6 +41,8 @@ struct WebhookTests {
                     #expect(tries.allSatisfy { $0.seq == event.seq && $0.deliveryID == tries.first?.deliveryID }, "\(tries)")
                 }
                 #expect(receiver.accepted.first?.body == events.first.map { $0.wireJSON }, "the body is the hook event")
+                // Successes are written in batches: the last may be written just after it arrived.
+                #expect(try await eventually { try await api.request(.GET, "/v1/webhooks/ci").json?["delivered"] == 9 })
                 let log = try #require(try await api.request(.GET, "/v1/webhooks/ci/deliveries?limit=1000").json?["deliveries"]?.arrayValue)
                 #expect(log.count == 27)
                 #expect(log.prefix(3).map { $0["outcome"] } == ["delivered", "failed", "failed"], "newest first")
@@ -105,6 +107,7 @@ struct WebhookTests {
                     #expect(try await eventually { slowing.accepted.count == 1 })
                     let paced = try #require(slowing.received.count == 2 ? slowing.received : nil)
                     #expect(paced.map(\.status) == [429, 200])
+                    #expect(try await eventually { try await api.request(.GET, "/v1/webhooks/paced").json?["delivered"] == 1 })
                     let log = try #require(try await api.request(.GET, "/v1/webhooks/paced/deliveries").json?["deliveries"]?.arrayValue)
                     let retried = try #require(log.first?["time"]?.stringValue.flatMap { try? JSONTime.date(.string($0), field: "") })
                     let first = try #require(log.last?["time"]?.stringValue.flatMap { try? JSONTime.date(.string($0), field: "") })
