@@ -118,14 +118,7 @@ extension PostgresTaskStore {
 
     /// The queued tasks available since before `cutoff`.
     public func stuckQueued(availableBefore cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask] {
-        try await autocommit { transaction in
-            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE state = 'queued' AND available_at < ")
-            sql.append(.double(cutoff.timeIntervalSince1970))
-            sql.append(workspace: workspace)
-            sql.append(" ORDER BY available_at, id LIMIT ")
-            sql.append(.int(limit))
-            return try await transaction.rows(sql).map(PostgresRows.task)
-        }
+        try await tasks(in: .queued, before: cutoff, by: "available_at", workspace: workspace, limit: limit)
     }
 }
 

@@ -5,11 +5,19 @@ import PostgresNIO
 extension PostgresTaskStore {
     /// The tasks waiting since before `cutoff` (see ``TaskQueries/waiting(since:workspace:limit:)``).
     public func waiting(since cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask] {
+        try await tasks(in: .waiting, before: cutoff, by: "updated_at", workspace: workspace, limit: limit)
+    }
+
+    /// The tasks in `state` whose `column` (a time) is before `cutoff`, oldest first: waiting and
+    /// stuck queued tasks, which hook consumers are told about.
+    func tasks(in state: TaskState, before cutoff: Date, by column: String, workspace: String?, limit: Int) async throws -> [AgentTask] {
         try await autocommit { transaction in
-            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE state = 'waiting' AND updated_at < ")
+            var sql = SQL("SELECT \(PostgresRows.taskColumns) FROM tasks WHERE state = ")
+            sql.append(.text(state.rawValue))
+            sql.append(" AND \(column) < ")
             sql.append(.double(cutoff.timeIntervalSince1970))
             sql.append(workspace: workspace)
-            sql.append(" ORDER BY updated_at, id LIMIT ")
+            sql.append(" ORDER BY \(column), id LIMIT ")
             sql.append(.int(limit))
             return try await transaction.rows(sql).map(PostgresRows.task)
         }

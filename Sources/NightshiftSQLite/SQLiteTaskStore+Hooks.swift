@@ -92,16 +92,7 @@ extension SQLiteTaskStore {
 
     /// The queued tasks available since before `cutoff`.
     public func stuckQueued(availableBefore cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask] {
-        try await read { db in
-            try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT \(SQLiteRows.taskColumns) FROM tasks
-                    WHERE state = 'queued' AND available_at < ?1 AND (?2 IS NULL OR workspace_id = ?2)
-                    ORDER BY available_at, id LIMIT ?3
-                    """),
-                arguments: [cutoff.timeIntervalSince1970, workspace, limit]
-            ).map(SQLiteRows.task)
-        }
+        try await tasks(in: .queued, before: cutoff, by: "available_at", workspace: workspace, limit: limit)
     }
 
     /// A consumer's row with its lag: the workspace's events after its ack.

@@ -5,14 +5,20 @@ import Nightshift
 extension SQLiteTaskStore {
     /// The tasks waiting since before `cutoff` (see ``TaskQueries/waiting(since:workspace:limit:)``).
     public func waiting(since cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask] {
+        try await tasks(in: .waiting, before: cutoff, by: "updated_at", workspace: workspace, limit: limit)
+    }
+
+    /// The tasks in `state` whose `column` (a time) is before `cutoff`, oldest first: waiting and
+    /// stuck queued tasks, which hook consumers are told about.
+    func tasks(in state: TaskState, before cutoff: Date, by column: String, workspace: String?, limit: Int) async throws -> [AgentTask] {
         try await read { db in
             try Row.fetchAll(
                 db.cachedStatement(sql: """
                     SELECT \(SQLiteRows.taskColumns) FROM tasks
-                    WHERE state = 'waiting' AND updated_at < ?1 AND (?2 IS NULL OR workspace_id = ?2)
-                    ORDER BY updated_at, id LIMIT ?3
+                    WHERE state = ?4 AND \(column) < ?1 AND (?2 IS NULL OR workspace_id = ?2)
+                    ORDER BY \(column), id LIMIT ?3
                     """),
-                arguments: [cutoff.timeIntervalSince1970, workspace, limit]
+                arguments: [cutoff.timeIntervalSince1970, workspace, limit, state.rawValue]
             ).map(SQLiteRows.task)
         }
     }
