@@ -24,15 +24,18 @@ final class ConnectionStack: Sendable {
         var waiters: [CheckedContinuation<PostgresConnection?, Never>] = []
         var nextID = 1
         var closed = false
-        var executors: [ObjectIdentifier: EventLoopExecutor] = [:]
+        var executors: [ObjectIdentifier: HandOffExecutor] = [:]
     }
 
-    /// The task executor that runs jobs on `eventLoop`, one per loop.
-    private func executor(for eventLoop: any EventLoop) -> EventLoopExecutor {
+    /// The task executor that runs jobs on `eventLoop`, one per loop: an operation on a
+    /// connection runs on the loop that reads the connection's socket, so each statement is
+    /// written and its reply taken up on the same thread, with no hand-over between the loop and
+    /// Swift's pool per round trip.
+    private func executor(for eventLoop: any EventLoop) -> HandOffExecutor {
         state.withLock { state in
             let key = ObjectIdentifier(eventLoop)
             if let known = state.executors[key] { return known }
-            let executor = EventLoopExecutor(eventLoop)
+            let executor = HandOffExecutor { eventLoop.execute($0) }
             state.executors[key] = executor
             return executor
         }
@@ -164,21 +167,5 @@ final class ConnectionStack: Sendable {
             return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
         }
         waiter?.resume(returning: nil)
-    }
-}
-
-/// Runs a task's jobs on one event loop: an operation on a connection runs on the loop that
-/// reads the connection's socket, so each statement is written and its reply taken up on the
-/// same thread, with no hand-over between the loop and Swift's pool per round trip.
-final class EventLoopExecutor: TaskExecutor {
-    private let eventLoop: any EventLoop
-
-    init(_ eventLoop: any EventLoop) {
-        self.eventLoop = eventLoop
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

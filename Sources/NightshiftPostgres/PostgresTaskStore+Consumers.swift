@@ -7,6 +7,8 @@ extension PostgresTaskStore {
     public func hookConsumer(_ name: String, workspace: String, now: Date) async throws -> HookConsumer {
         // Numbered first, so that the lag counts every event committed before the call.
         try await sequenceHooks()
+        // A poll reads; only a consumer's first use writes.
+        if let known = try await autocommit({ transaction in try await transaction.hookConsumer(name, workspace: workspace) }) { return known }
         return try await write { transaction in
             var sql = SQL("INSERT INTO hook_consumers (workspace_id, name, ack_seq, created_at, updated_at) VALUES (")
             sql.append(list: [.text(workspace), .text(name), .int(0), .double(now.timeIntervalSince1970), .double(now.timeIntervalSince1970)])
@@ -70,14 +72,33 @@ extension PostgresTaskStore {
     }
 
     /// The workspace's hook events after `seq`; hook events committed before the call are
-    /// numbered first.
+    /// numbered first (see ``stream(after:limit:workspace:)``).
     public func hookEvents(after seq: Int64, limit: Int, workspace: String) async throws -> [HookEvent] {
+        try await stream(after: seq, limit: limit, workspace: workspace)
+    }
+
+    /// The hook events after `seq` (of `workspace`, or of all), at most `limit`, in order, the
+    /// ones committed before the call included. Events not numbered yet come after every
+    /// numbered one: a reader behind the stream (a full page of numbered events) gets its page
+    /// without numbering any, and only one that has caught up runs the sequencer, then reads
+    /// again. (A webhook delivering a backlog would otherwise number a few events at a time, many
+    /// times a second, beside the writers.)
+    func stream(after seq: Int64, limit: Int, workspace: String?) async throws -> [HookEvent] {
+        let numbered = try await numberedHookEvents(after: seq, limit: limit, workspace: workspace)
+        guard numbered.count < limit else { return numbered }
         try await sequenceHooks()
-        return try await autocommit { transaction in
-            var sql = SQL("SELECT * FROM hook_events WHERE workspace_id = ")
-            sql.append(.text(workspace))
-            sql.append(" AND seq > ")
+        return try await numberedHookEvents(after: seq, limit: limit, workspace: workspace)
+    }
+
+    /// The numbered hook events after `seq` (of `workspace`, or of all), at most `limit`, in order.
+    private func numberedHookEvents(after seq: Int64, limit: Int, workspace: String?) async throws -> [HookEvent] {
+        try await autocommit { transaction in
+            var sql = SQL("SELECT * FROM hook_events WHERE seq > ")
             sql.append(.int(Int(seq)))
+            if let workspace {
+                sql.append(" AND workspace_id = ")
+                sql.append(.text(workspace))
+            }
             sql.append(" ORDER BY seq LIMIT ")
             sql.append(.int(max(0, limit)))
             return try await transaction.rows(sql).map(PostgresRows.hookEvent)

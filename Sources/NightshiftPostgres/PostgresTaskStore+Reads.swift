@@ -42,14 +42,7 @@ extension PostgresTaskStore {
     /// The hook stream after `seq`, at most `limit`. Hook events committed before the call are
     /// numbered first (see ``sequenceHooks()``), so a reader sees every move that returned.
     public func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent] {
-        try await sequenceHooks()
-        return try await autocommit { transaction in
-            var sql = SQL("SELECT * FROM hook_events WHERE seq > ")
-            sql.append(.int(Int(seq)))
-            sql.append(" ORDER BY seq LIMIT ")
-            sql.append(.int(max(0, limit)))
-            return try await transaction.rows(sql).map(PostgresRows.hookEvent)
-        }
+        try await stream(after: seq, limit: limit, workspace: nil)
     }
 
     /// A task's runs, oldest first (none when the task is not `workspace`'s).

@@ -106,14 +106,14 @@ extension PostgresTaskStore {
             }
             Transaction.fence(&sql, workspace: workspace, name: name, node: node, leaseDuration: leaseDuration, now: now)
             guard try await !transaction.rows(sql).isEmpty else { return false }
-            for plan in plans { try await transaction.insert(plan.delivery, workspace: workspace) }
+            try await transaction.insert(plans.map(\.delivery), workspace: workspace)
             return true
         }
     }
 
     /// Logs a redelivery.
     public func recordWebhookRedelivery(_ delivery: WebhookDelivery, workspace: String) async throws {
-        try await write { transaction in try await transaction.insert(delivery, workspace: workspace) }
+        try await write { transaction in try await transaction.insert([delivery], workspace: workspace) }
     }
 
     /// The delivery log, newest first.
@@ -183,17 +183,20 @@ extension Transaction {
         try await rows(sql)
     }
 
-    func insert(_ delivery: WebhookDelivery, workspace: String) async throws {
-        var sql = SQL("""
-            INSERT INTO webhook_deliveries (workspace_id, webhook, seq, attempt, delivery_id, event_type, outcome, http_status, error, duration, time)
-            VALUES (
-            """)
-        sql.append(list: [
-            .text(workspace), .text(delivery.webhook), .int(Int(delivery.seq)), .int(delivery.attempt), .text(delivery.id),
-            .text(delivery.eventType), .text(delivery.outcome.rawValue), .int(delivery.httpStatus), .text(delivery.error),
-            .double(delivery.duration), .double(delivery.time.timeIntervalSince1970),
-        ])
-        sql.append(")")
+    /// Logs `deliveries` in one statement (a batch of successes is one round trip, not one each).
+    func insert(_ deliveries: [WebhookDelivery], workspace: String) async throws {
+        guard !deliveries.isEmpty else { return }
+        var sql = SQL(
+            "INSERT INTO webhook_deliveries (workspace_id, webhook, seq, attempt, delivery_id, event_type, outcome, http_status, error, duration, time) VALUES ")
+        for (index, delivery) in deliveries.enumerated() {
+            sql.append(index == 0 ? "(" : ", (")
+            sql.append(list: [
+                .text(workspace), .text(delivery.webhook), .int(Int(delivery.seq)), .int(delivery.attempt), .text(delivery.id),
+                .text(delivery.eventType), .text(delivery.outcome.rawValue), .int(delivery.httpStatus), .text(delivery.error),
+                .double(delivery.duration), .double(delivery.time.timeIntervalSince1970),
+            ])
+            sql.append(")")
+        }
         try await rows(sql)
     }
 

@@ -5,7 +5,9 @@ import Nightshift
 extension SQLiteTaskStore {
     /// The consumer, created at ack 0 on first use (see ``HookConsumerStore/hookConsumer(_:workspace:now:)``).
     public func hookConsumer(_ name: String, workspace: String, now: Date) async throws -> HookConsumer {
-        try await writer.write { transaction in
+        // A poll reads; only a consumer's first use writes.
+        if let known = try await read({ db in try Self.consumer(name, workspace: workspace, in: db) }) { return known }
+        return try await writer.write { transaction in
             try transaction.db.cachedStatement(sql: """
                 INSERT INTO hook_consumers (workspace_id, name, ack_seq, created_at, updated_at) VALUES (?1, ?2, 0, ?3, ?3)
                 ON CONFLICT (workspace_id, name) DO NOTHING

@@ -29,9 +29,10 @@ struct BenchCommand: AsyncParsableCommand {
             the cost of an idle scheduler poll with --due-schedules and with --idle-schedules schedules (it \
             must not grow); the fire lag of a schedule firing every second for --lag-seconds seconds (p50, p99).
 
-            W7: --tasks tasks drained without a webhook, then with one subscribed to every event (a \
-            receiver on loopback in this process): both drain rates and their ratio, the delivery rate, and \
-            the lag from an event's commit to the receiver (p50, p99).
+            W7: --tasks tasks drained --rounds times without a webhook and --rounds times with one \
+            subscribed to every event (a receiver on loopback in this process), alternating: the median \
+            drain rates and their ratio, the delivery rate, and the lag from an event's commit to the \
+            receiver (p50, p99).
 
             P: the agent stream parser's throughput on 50 MB of Claude Code stream lines.
 
@@ -74,6 +75,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W6 seconds of a schedule firing every second, for its fire lag.")
     var lagSeconds: Int = 60
 
+    @Option(help: "W7 rounds: drains without and with the webhook, alternating.")
+    var rounds: Int = 3
+
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
@@ -93,8 +97,8 @@ struct BenchCommand: AsyncParsableCommand {
     var clients: Int = 8
 
     func validate() throws {
-        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0, questionTasks > 0, dueSchedules > 0, lagSeconds > 0 else {
-            throw ValidationError("--tasks, --slots, --latency-tasks, --question-tasks, --submitters, --due-schedules and --lag-seconds must be ≥ 1")
+        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0, questionTasks > 0, dueSchedules > 0, lagSeconds > 0, rounds > 0 else {
+            throw ValidationError("--tasks, --slots, --latency-tasks, --question-tasks, --submitters, --due-schedules, --lag-seconds and --rounds must be ≥ 1")
         }
         guard idleSchedules >= dueSchedules else {
             throw ValidationError("--idle-schedules: expected at least --due-schedules (\(dueSchedules)), got \(idleSchedules)")
@@ -149,7 +153,7 @@ struct BenchCommand: AsyncParsableCommand {
             emit(try await bench.w6(due: dueSchedules, idle: idleSchedules, lagSeconds: lagSeconds, slots: slots))
         }
         if selected.contains("W7") {
-            emit(try await bench.w7(tasks: tasks, slots: slots))
+            emit(try await bench.w7(tasks: tasks, slots: slots, rounds: rounds))
         }
         if selected.contains("P") {
             // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.

@@ -70,6 +70,26 @@ struct BenchTests {
         #expect(refused.status == 2 && refused.stderr.contains("--idle-schedules"), "\(refused)")
     }
 
+    @Test("bench W7 drains without and with a webhook in alternating rounds, the receiver gets every event, and the figures are of the medians")
+    func webhooks() async throws {
+        let result = try await Self.run(["bench", "--workloads", "W7", "--tasks", "200", "--rounds", "2"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        try #require(lines.count == 1, "W7: \(result.stdout)")
+        let w7 = lines[0]
+        #expect(w7["workload"] == "W7" && w7["tasks"] == 200 && w7["rounds"] == 2)
+        let plain = w7["plain_rounds"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+        let hooked = w7["webhook_rounds"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+        #expect(plain.count == 2 && hooked.count == 2 && (plain + hooked).allSatisfy { $0 > 0 }, "\(w7)")
+        let ratio = (w7["drain_per_s_webhook"]?.doubleValue ?? 0) / (w7["drain_per_s_plain"]?.doubleValue ?? 1)
+        #expect(abs((w7["drain_ratio"]?.doubleValue ?? 0) - ratio) < 0.01, "the ratio is of the medians: \(w7)")
+        #expect((w7["delivery_per_s"]?.doubleValue ?? 0) > 0, "\(w7)")
+        let (p50, p99) = (w7["lag_p50_ms"]?.doubleValue ?? -1, w7["lag_p99_ms"]?.doubleValue ?? -1)
+        #expect(p50 > 0 && p99 >= p50, "\(w7)")
+        let refused = try await Self.run(["bench", "--workloads", "W7", "--rounds", "0"])
+        #expect(refused.status == 2 && refused.stderr.contains("--rounds"), "\(refused)")
+    }
+
     @Test("bench refuses --nodes without a shared store, and a malformed --store, naming the option")
     func badOptions() async throws {
         let nodes = try await Self.run(["bench", "--nodes", "3"])

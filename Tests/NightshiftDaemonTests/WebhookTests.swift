@@ -1,9 +1,14 @@
+import AsyncHTTPClient
 import Foundation
 import Nightshift
 import NightshiftDaemon
 import NightshiftTestSupport
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Webhooks through a real daemon (engine, API) delivering over real HTTP to a real receiver on
 /// loopback that checks every signature.
@@ -147,5 +152,15 @@ struct WebhookTests {
             #expect(try await api.request(.GET, "/v1/webhooks/w").status == 404)
             #expect(try await api.request(.GET, "/v1/webhooks/w/deliveries").status == 404)
         }
+    }
+
+    @Test("the daemon's sender delivers from a thread 10 nice steps below the process's")
+    func backgroundPriority() async throws {
+        let thread = __priority_which_t(PRIO_PROCESS.rawValue)
+        let process = getpriority(thread, 0)
+        let executor = try #require(WebhookHTTPSender().executor)
+        let delivery = await withTaskExecutorPreference(executor) { getpriority(thread, 0) }
+        #expect(delivery == min(19, process + WebhookHTTPSender.backgroundNice), "process \(process), delivery thread \(delivery)")
+        #expect(WebhookHTTPSender(client: .shared).executor == nil, "a sender on a given client delivers from the global executor")
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Nightshift
 import NightshiftRunners
 import NightshiftTestSupport
+import Synchronization
 import Testing
 
 /// Hook consumers through the engine, on every store: a run's `emit` lines, long polls woken by a
@@ -138,6 +139,48 @@ struct EngineCompletionTests {
             #expect(seen.first { $0.agent == "bad" }?.state == .error)
             #expect(seen.filter { $0.agent == "ok" }.allSatisfy { $0.state == .done })
             #expect(seen.allSatisfy { $0.workspaceID == Workspace.defaultID })
+        }
+    }
+}
+
+/// Where the engine runs webhook delivery, on every store.
+@Suite("Engine: webhook executor", .timeLimit(.minutes(1)))
+struct EngineWebhookExecutorTests {
+    /// A sender whose executor runs jobs on a queue of its own, and which notes whether each
+    /// send ran there.
+    final class QueueSender: WebhookSender {
+        static let key = DispatchSpecificKey<Bool>()
+        let queue = DispatchQueue(label: "webhook-test-executor")
+        let sends = Mutex<[Bool]>([])
+        let executor: (any TaskExecutor)?
+
+        init() {
+            queue.setSpecific(key: Self.key, value: true)
+            executor = HandOffExecutor { [queue] job in queue.async { job() } }
+        }
+
+        func send(_ request: WebhookRequest) async -> WebhookResponse {
+            let onQueue = DispatchQueue.getSpecific(key: Self.key) == true
+            sends.withLock { $0.append(onQueue) }
+            return .status(200, retryAfter: nil)
+        }
+    }
+
+    @Test("the engine runs its webhook workers on the sender's executor", arguments: StoreKind.allCases)
+    func workersRunOnTheSendersExecutor(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Agent(name: "ok", runner: .command, config: ["command": ["/bin/true"]]))
+        _ = try await store.createWebhook(NewWebhook(name: "all", url: "http://127.0.0.1:9/all", secret: "s"), source: "test", now: Date())
+        let sender = QueueSender()
+        let engine = Engine(
+            store: store, runners: RunnerRegistry([CommandRunner(killGrace: .milliseconds(300))]),
+            configuration: EngineConfiguration(
+                pollInterval: 0.05, workRoot: FileManager.default.temporaryDirectory.appendingPathComponent("ns-hooks-\(UUID().uuidString)")),
+            webhookSender: sender, logger: Logger(label: "test"))
+        try await withEngine(engine) { engine in
+            _ = try await engine.submit(NewTask(agent: "ok", prompt: "go"))
+            // queued, started, done
+            #expect(try await eventually { sender.sends.withLock { $0.count } >= 3 })
+            #expect(sender.sends.withLock { $0 }.allSatisfy { $0 }, "every send ran on the sender's queue")
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Nightshift
 import NightshiftRunners
 import NightshiftTestSupport
+import Synchronization
 import Testing
 
 /// Rate limits and usage-limit parking run by a real engine on each store. The engine's clock is
@@ -139,7 +140,7 @@ struct EnginePacingTests {
         }
     }
 
-    @Test("the real Claude Code usage-limit capture parks the task until its reset plus the margin; the next run resumes its session", arguments: StoreKind.allCases)
+    @Test("the real Claude Code usage-limit capture parks the task until its reset plus the margin; the next run resumes its session; the task's channel is told started, parked (with the limit's text), started, done", arguments: StoreKind.allCases)
     func realClaudeCapture(kind: StoreKind) async throws {
         // The capture's session and reset (rate_limit_event resetsAt: 14:00 in Shanghai).
         let session = "3f6d2a9e-7b41-4c58-9e02-5d8b1c7a4e63"
@@ -160,6 +161,10 @@ struct EnginePacingTests {
         let store = try await kind.make()
         try await store.saveAgent(Agent(name: "claude", runner: .claudeCode, config: ["executable": .string(wrapper.path)]))
         let clock = ManualClock(start: Date(timeIntervalSince1970: 1_778_547_600))
+        // A channel binding for the task's origin; its sender keeps what it is given.
+        _ = try await store.createWebhook(
+            NewWebhook(name: "ops", url: "http://127.0.0.1:9/ops", secret: "s", channel: "ops", format: .json), source: "test", now: clock.now)
+        let sender = RecordingSender()
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all(killGrace: .milliseconds(300), environment: [
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
@@ -167,10 +172,14 @@ struct EnginePacingTests {
             configuration: EngineConfiguration(
                 leaseDuration: 1e7, heartbeatInterval: 1e6, rescueInterval: 1e6, pollInterval: 1e6,
                 workRoot: directory.appendingPathComponent("work"), parking: ParkPolicy(margin: Self.margin)),
-            clock: clock, logger: Logger(label: "test"))
+            clock: clock, webhookSender: sender, logger: Logger(label: "test"))
         try await withEngine(engine) { engine in
-            let id = try await engine.submit(NewTask(agent: "claude", prompt: "Summarise the repository")).task.id
+            let id = try await engine.submit(NewTask(agent: "claude", prompt: "Summarise the repository", origin: Origin(channel: "ops"))).task.id
             #expect(try await eventually { try await store.runs(task: id).first?.outcome == "parked" })
+            #expect(try await eventually { sender.bodies.count == 2 }, "\(sender.bodies)")
+            let parked = sender.bodies[1]
+            #expect(sender.bodies[0]["kind"] == "started" && parked["kind"] == "parked" && parked["task_id"] == .string(id.rawValue))
+            #expect(parked["excerpt"]?.stringValue?.contains("You've hit your limit") == true, "\(parked)")
             let task = try #require(try await store.task(id))
             #expect(task.failures == 0)
             #expect(task.availableAt == reset.addingTimeInterval(Self.margin))
@@ -181,7 +190,23 @@ struct EnginePacingTests {
             })
             let argv = try String(contentsOf: directory.appendingPathComponent("argv"), encoding: .utf8)
             #expect(argv.contains(session), "the second run resumes the parked session: \(argv)")
+            #expect(try await eventually { sender.bodies.count == 4 }, "\(sender.bodies)")
+            #expect(sender.bodies.map { $0["kind"]?.stringValue ?? "" } == ["started", "parked", "started", "done"])
         }
+    }
+}
+
+/// A webhook sender that keeps each body it is given (as JSON) and answers 200.
+final class RecordingSender: WebhookSender {
+    private let kept = Mutex<[JSONValue]>([])
+
+    /// The bodies sent, in order.
+    var bodies: [JSONValue] { kept.withLock { $0 } }
+
+    func send(_ request: WebhookRequest) async -> WebhookResponse {
+        let body = (try? JSONValue(jsonText: request.body)) ?? .string(request.body)
+        kept.withLock { $0.append(body) }
+        return .status(200, retryAfter: nil)
     }
 }
 

@@ -227,6 +227,16 @@ public struct WebhookRequest: Sendable, Hashable {
 public protocol WebhookSender: Sendable {
     /// Sends `request` and says what the receiver did.
     func send(_ request: WebhookRequest) async -> WebhookResponse
+
+    /// Where the engine runs its webhook workers (`nil`: the global executor, with the queue's
+    /// own work). Delivery is background work: a sender can give it a thread of lower priority,
+    /// so that on a busy machine the queue keeps its rate and webhooks lag instead.
+    var executor: (any TaskExecutor)? { get }
+}
+
+extension WebhookSender {
+    /// The global executor.
+    public var executor: (any TaskExecutor)? { nil }
 }
 
 /// What one attempt at a webhook's head event leads to: pure, tested without a network.

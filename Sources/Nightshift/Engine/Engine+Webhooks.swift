@@ -15,9 +15,14 @@ final class WebhookWorkers: Sendable {
 extension Engine {
     /// Takes the leases of webhooks no live node holds, renews this node's at a third of their
     /// length, and runs a worker for each webhook held; at shutdown, gives the leases up so that
-    /// another node takes them over at once. Nothing without a ``WebhookSender``.
+    /// another node takes them over at once. Nothing without a ``WebhookSender``. Runs on the
+    /// sender's executor.
     func webhookLoop() async {
         guard let sender = webhookSender else { return }
+        await withTaskExecutorPreference(sender.executor) { await webhookLoop(sender) }
+    }
+
+    private func webhookLoop(_ sender: any WebhookSender) async {
         let workers = WebhookWorkers()
         let lease = configuration.webhookLeaseDuration
         await withDiscardingTaskGroup { group in

@@ -2,7 +2,12 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import NIOPosix
 import Nightshift
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Sends webhook deliveries over HTTP with AsyncHTTPClient: a POST of the hook event as JSON,
 /// signed with HMAC-SHA256 of `"<timestamp>.<body>"` under the webhook's secret (docs/hooks.md
@@ -12,18 +17,54 @@ import Nightshift
 /// `X-Nightshift-Event` (the event's type), `X-Nightshift-Delivery` (the same for every attempt at
 /// an event: a receiver dedups on it), `X-Nightshift-Timestamp` (Unix seconds) and
 /// `X-Nightshift-Signature: sha256=<hex>`.
+///
+/// By default a sender works on one thread of its own at a lower scheduling priority (nice
+/// ``backgroundNice``): its HTTP connections and the engine's webhook workers both run there
+/// (``executor``). On a machine whose cores the queue keeps busy, delivery then takes what the
+/// queue leaves and webhooks lag; on an idle core it costs nothing. docs/hooks.md says why.
 public struct WebhookHTTPSender: WebhookSender {
     let client: HTTPClient
+    /// Where the engine runs its webhook workers: the client's event loop, or the global executor.
+    public let executor: (any TaskExecutor)?
 
-    /// A sender on `client` (by default the process's shared one).
-    public init(client: HTTPClient = .shared) {
-        self.client = client
+    /// A sender on the process's background delivery thread.
+    public init() {
+        self.client = Self.background.client
+        self.executor = Self.background.executor
     }
+
+    /// A sender on `client`; the engine's workers run on the global executor.
+    public init(client: HTTPClient) {
+        self.client = client
+        self.executor = nil
+    }
+
+    /// How much lower than the process the delivery thread's priority is (a `nice` increment).
+    public static let backgroundNice: Int32 = 10
+
+    /// The process's delivery thread: one event loop at a lower priority, its HTTP client and an
+    /// executor on it. Lives as long as the process (as `HTTPClient.shared` does).
+    static let background: (client: HTTPClient, executor: HandOffExecutor) = {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        #if canImport(Glibc)
+        // On Linux the nice value is the thread's own: `who` 0 is the calling thread. It starts
+        // at the process's; lowering one's priority needs no privilege.
+        _ = try? loop.submit {
+            let thread = __priority_which_t(PRIO_PROCESS.rawValue)
+            setpriority(thread, 0, min(19, getpriority(thread, 0) + backgroundNice))
+        }.wait()
+        #endif
+        return (HTTPClient(eventLoopGroup: group), HandOffExecutor { loop.execute($0) })
+    }()
 
     /// The signature header's value for `body` sent at `timestamp` (Unix seconds) under `secret`.
     public static func signature(secret: String, timestamp: Int64, body: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(timestamp).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = Array("sha256=".utf8)
+        for byte in mac { hex += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// POSTs the delivery; a receiver that does not answer within the request's timeout is cut off.
@@ -66,3 +107,4 @@ public struct WebhookHTTPSender: WebhookSender {
         return "\(error)"
     }
 }
+
