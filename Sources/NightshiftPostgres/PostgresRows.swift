@@ -116,6 +116,20 @@ enum PostgresRows {
             maxBackoff: try row["max_backoff"].decode(Double.self))
     }
 
+    static func step(_ row: PostgresRandomAccessRow) throws -> WorkflowStep {
+        let state = try row["state"].decode(String.self)
+        guard let parsed = WorkflowStep.State(rawValue: state) else {
+            throw NightshiftError(.storeUnavailable, "task_steps: unknown state '\(state)'")
+        }
+        return WorkflowStep(
+            taskID: TaskID(trusted: try row["task_id"].decode(String.self)), position: try row["position"].decode(Int.self),
+            name: try row["name"].decode(String.self), state: parsed,
+            output: try row["output"].decode(String?.self).map { try JSONValue(jsonText: $0) }, error: try row["error"].decode(String?.self),
+            attempts: try row["attempts"].decode(Int.self), runID: try row["run_id"].decode(String.self),
+            startedAt: Date(timeIntervalSince1970: try row["started_at"].decode(Double.self)),
+            finishedAt: Date(timeIntervalSince1970: try row["finished_at"].decode(Double.self)))
+    }
+
     static func run(_ row: PostgresRandomAccessRow) throws -> Run {
         var run = Run(
             id: try row["id"].decode(String.self),

@@ -7,7 +7,7 @@ import PostgresNIO
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
     static let migrations: [(version: Int, sql: [String])] = [
-        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12),
+        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13),
     ]
 
     /// The newest schema version this binary knows.
@@ -186,6 +186,26 @@ enum PostgresSchema {
         """,
         "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (workspace_id, webhook, id)",
         "CREATE INDEX webhook_deliveries_time ON webhook_deliveries (time)",
+    ]
+
+    /// Workflow steps (issue 20): each ended step of a workflow task, by position, with its output
+    /// (JSON text) for replay. Scoped through its task.
+    static let v13: [String] = [
+        """
+        CREATE TABLE task_steps (
+            task_id TEXT NOT NULL,
+            position BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            output TEXT,
+            error TEXT,
+            attempts BIGINT NOT NULL,
+            run_id TEXT NOT NULL,
+            started_at DOUBLE PRECISION NOT NULL,
+            finished_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (task_id, position)
+        )
+        """,
     ]
 
     /// Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer reads its

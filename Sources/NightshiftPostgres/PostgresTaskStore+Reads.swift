@@ -55,6 +55,16 @@ extension PostgresTaskStore {
         }
     }
 
+    /// A workflow task's recorded steps, by position.
+    public func steps(task: TaskID, workspace: String?) async throws -> [WorkflowStep] {
+        try await autocommit { transaction in
+            var sql = SQL("SELECT s.* FROM task_steps s JOIN tasks t ON t.id = s.task_id WHERE s.task_id = ").appending(.text(task.rawValue))
+            sql.append(workspace: workspace, column: "t.workspace_id")
+            sql.append(" ORDER BY s.position")
+            return try await transaction.rows(sql).map(PostgresRows.step)
+        }
+    }
+
     /// How many tasks (of `workspace`) are in each state (every state is present).
     public func countsByState(workspace: String?) async throws -> [TaskState: Int] {
         try await autocommit { transaction in
@@ -102,6 +112,26 @@ extension PostgresTaskStore {
                 sql.append(.text(lease.taskID.rawValue))
                 sql.append(" AND id = ")
                 sql.append(.text(lease.runID))
+                try await transaction.rows(sql)
+            }
+            if !write.steps.isEmpty {
+                var sql = SQL("INSERT INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at, finished_at) VALUES ")
+                // One row per position (the last record of it wins, as in SQLite's INSERT OR REPLACE).
+                let steps = Dictionary(write.steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.position < $1.position }
+                for (index, step) in steps.enumerated() {
+                    sql.append(index == 0 ? "(" : ", (")
+                    sql.append(list: [
+                        .text(lease.taskID.rawValue), .int(step.position), .text(step.name), .text(step.state.rawValue), .text(step.output?.jsonText),
+                        .text(step.error), .int(step.attempts), .text(step.runID), .double(step.startedAt.timeIntervalSince1970),
+                        .double(step.finishedAt.timeIntervalSince1970),
+                    ])
+                    sql.append(")")
+                }
+                sql.append("""
+                     ON CONFLICT (task_id, position) DO UPDATE SET name = excluded.name, state = excluded.state, output = excluded.output,
+                    error = excluded.error, attempts = excluded.attempts, run_id = excluded.run_id, started_at = excluded.started_at,
+                    finished_at = excluded.finished_at
+                    """)
                 try await transaction.rows(sql)
             }
             if !write.spawns.isEmpty || !write.hookEvents.isEmpty {

@@ -107,6 +107,18 @@ enum SQLiteRows {
         return state
     }
 
+    static func step(_ row: Row) throws -> WorkflowStep {
+        let state: String = row["state"]
+        guard let parsed = WorkflowStep.State(rawValue: state) else {
+            throw NightshiftError(.storeUnavailable, "task_steps: unknown state '\(state)'")
+        }
+        let output: String? = row["output"]
+        return WorkflowStep(
+            taskID: TaskID(trusted: row["task_id"]), position: row["position"], name: row["name"], state: parsed,
+            output: try output.map { try JSONValue(jsonText: $0) }, error: row["error"], attempts: row["attempts"], runID: row["run_id"],
+            startedAt: Date(timeIntervalSince1970: row["started_at"]), finishedAt: Date(timeIntervalSince1970: row["finished_at"]))
+    }
+
     static func run(_ row: Row) -> Run {
         var run = Run(
             id: row["id"],

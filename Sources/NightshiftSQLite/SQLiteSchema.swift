@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -446,6 +446,25 @@ enum SQLiteSchema {
                 );
                 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(workspace_id, webhook, id);
                 CREATE INDEX webhook_deliveries_time ON webhook_deliveries(time);
+                """)
+        }
+        migrator.registerMigration("v13") { db in
+            // Workflow steps (issue 20): each ended step of a workflow task, by position, with
+            // its output (JSON text) for replay. Scoped through its task.
+            try db.execute(sql: """
+                CREATE TABLE task_steps (
+                    task_id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    output TEXT,
+                    error TEXT,
+                    attempts INTEGER NOT NULL,
+                    run_id TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL NOT NULL,
+                    PRIMARY KEY (task_id, position)
+                ) WITHOUT ROWID;
                 """)
         }
         return migrator

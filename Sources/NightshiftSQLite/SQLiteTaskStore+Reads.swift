@@ -58,6 +58,19 @@ extension SQLiteTaskStore {
         }
     }
 
+    /// A workflow task's recorded steps, by position.
+    public func steps(task: TaskID, workspace: String?) async throws -> [WorkflowStep] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT s.* FROM task_steps s JOIN tasks t ON t.id = s.task_id
+                    WHERE s.task_id = ?1 AND (?2 IS NULL OR t.workspace_id = ?2) ORDER BY s.position
+                    """),
+                arguments: [task.rawValue, workspace]
+            ).map(SQLiteRows.step)
+        }
+    }
+
     /// How many tasks (of `workspace`) are in each state. Every workspace's: from the counters the
     /// moves keep; one workspace's: counted from its tasks (through `tasks_created`).
     public func countsByState(workspace: String?) async throws -> [TaskState: Int] {
@@ -119,6 +132,15 @@ extension SQLiteTaskStore {
                     UPDATE runs SET agent_session_id = COALESCE(?, agent_session_id), agent_process = COALESCE(?, agent_process)
                     WHERE task_id = ? AND id = ?
                     """).execute(arguments: [write.sessionID, write.process?.description, lease.taskID.rawValue, lease.runID])
+            }
+            for step in write.steps {
+                try transaction.db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at, finished_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [
+                        lease.taskID.rawValue, step.position, step.name, step.state.rawValue, step.output?.jsonText, step.error, step.attempts,
+                        step.runID, step.startedAt.timeIntervalSince1970, step.finishedAt.timeIntervalSince1970,
+                    ])
             }
             if !write.spawns.isEmpty || !write.hookEvents.isEmpty {
                 let workspace = try transaction.taskWorkspace(lease.taskID) ?? Workspace.defaultID

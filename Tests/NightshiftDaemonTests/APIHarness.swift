@@ -23,7 +23,8 @@ struct APIHarness {
 
     var base: String { "http://127.0.0.1:\(port)" }
 
-    /// Runs `body` against a fresh daemon whose builtin agents are `handlers` (event streams read
+    /// Runs `body` against a fresh daemon whose builtin agents are `handlers`, with an agent of
+    /// each of `workflows` (event streams read
     /// every `streamPoll` without a ring from the engine), its store enforcing `subtasks` and its
     /// engine reporting tasks waiting longer than `blockedStaleAfter` seconds as blocked.
     static func with<T: Sendable>(
@@ -34,6 +35,7 @@ struct APIHarness {
         subtasks: SubtaskLimits = SubtaskLimits(),
         blockedStaleAfter: Double = EngineConfiguration().blockedStaleAfter,
         webhookLeaseDuration: Double = EngineConfiguration().webhookLeaseDuration,
+        workflows: WorkflowRegistry = WorkflowRegistry(),
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -41,11 +43,12 @@ struct APIHarness {
         let store = try SQLiteTaskStore(
             path: directory.appendingPathComponent("nightshift.db").path, configuration: .init(subtasks: subtasks))
         for name in handlers.keys { try await store.saveAgent(Agent(name: name, runner: .builtin, retry: RetryPolicy(maxAttempts: 1))) }
+        for name in workflows.names { try await store.saveAgent(Agent(name: name, runner: .workflow, retry: RetryPolicy(maxAttempts: 1))) }
         var configuration = EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory)
         configuration.blockedStaleAfter = blockedStaleAfter
         configuration.webhookLeaseDuration = webhookLeaseDuration
         let engine = Engine(
-            store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers)]),
+            store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers), WorkflowRunner(registry: workflows)]),
             configuration: configuration, clock: clock, webhookSender: WebhookHTTPSender())
         let recorder = ExchangeRecorder()
         let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)

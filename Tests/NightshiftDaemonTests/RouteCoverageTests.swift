@@ -12,7 +12,12 @@ struct RouteCoverageTests {
     @Test("every route of the table answers a success, and every answer is the document's")
     func everyRoute() async throws {
         let handlers = APIServerTests.handlers.merging(["ask": { _, _ in .waitingForInput("Which branch?") }]) { current, _ in current }
-        try await APIHarness.with(handlers: handlers) { api in
+        let workflows = WorkflowRegistry()
+        try workflows.register("flow") { flow in
+            let count = try await flow.step("count") { flow.input.count }
+            return try await flow.step("say") { "\(count) characters" }
+        }
+        try await APIHarness.with(handlers: handlers, workflows: workflows) { api in
             for path in ["/healthz", "/readyz", "/openapi.json"] { #expect(try await api.request(.GET, path, token: nil).status == 200) }
 
             let done = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"hi"}"#).json?["id"]?.stringValue)
@@ -21,6 +26,10 @@ struct RouteCoverageTests {
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/events").status == 200)
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/runs").status == 200)
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/children").status == 200)
+            let flow = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"flow","prompt":"four"}"#).json?["id"]?.stringValue)
+            #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(flow)").json?["result"] == "4 characters" })
+            let steps = try await api.request(.GET, "/v1/tasks/\(flow)/steps")
+            #expect(steps.json?["steps"]?.arrayValue?.map { [$0["name"], $0["state"], $0["output"]] } == [["count", "completed", 4], ["say", "completed", "4 characters"]], "\(steps.body)")
             #expect(try await api.request(.POST, "/v1/tasks/\(done)/archive").status == 200)
 
             let later = try #require(try await api.request(

@@ -13,7 +13,7 @@ struct WireFormatTests {
     /// Each answer's component schema and the type the server writes for it.
     nonisolated(unsafe) static let answers: [(schema: String, type: any Decodable.Type)] = [
         ("Health", WireHealth.self), ("Error", WireErrorBody.self), ("Task", WireTask.self), ("TaskList", WireTaskPage.self),
-        ("Event", WireEvent.self), ("EventList", WireEventPage.self), ("Run", WireRun.self), ("RunList", WireRunList.self),
+        ("Event", WireEvent.self), ("EventList", WireEventPage.self), ("Run", WireRun.self), ("RunList", WireRunList.self), ("Step", WireStep.self), ("StepList", WireStepList.self),
         ("Agent", WireAgent.self), ("AgentList", WireAgentList.self), ("AgentStats", WireAgentStats.self),
         ("AgentStatus", WireAgentStatus.self), ("ActiveRun", WireActiveRun.self), ("Status", WireStatus.self),
         ("Pacing", WirePacing.self),

@@ -19,6 +19,8 @@ public struct RunnerKind: Sendable, Hashable, Codable, CustomStringConvertible, 
     public static let codex = RunnerKind("codex")
     /// Google's Gemini CLI (`gemini --output-format stream-json`).
     public static let gemini = RunnerKind("gemini")
+    /// A durable workflow registered in-process (``WorkflowRunner``).
+    public static let workflow = RunnerKind("workflow")
 
     /// Decodes the text form.
     public init(from decoder: any Decoder) throws {

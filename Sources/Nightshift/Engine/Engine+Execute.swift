@@ -195,7 +195,11 @@ extension Engine {
             },
             quota: { status in self.recordQuota(status, agent: agent.name) },
             liveInputs: live?.inputs,
-            endLiveInputs: { if let live { self.endLiveInputs(task.id, live.inbox) } })
+            endLiveInputs: { if let live { self.endLiveInputs(task.id, live.inbox) } },
+            recordStep: { step in
+                activity?.reported(at: self.clock.now)
+                return await events.commit(step: step)
+            })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
         let running = Task { () -> Ending? in

@@ -134,6 +134,13 @@ extension Engine {
             task: task, run: claimed.run, agent: agent, workingDirectory: workdir, prompt: prompt, resume: resume,
             remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint)
         request.inputs = inputs
+        if runner.replaysSteps {
+            do {
+                request.steps = try await store.steps(task: task.id)
+            } catch {
+                return .failure(RunFailure(outcome: .interrupted("interrupted", reason: "could not read the workflow's steps: \(error)")))
+            }
+        }
         if (task.ask ?? agent.ask) == .onMiss, agent.runner.asksOnMiss {
             // Every input so far: the tools approved for the rest of the task and the deferred
             // calls decided are in the inbox, which stays their one record.

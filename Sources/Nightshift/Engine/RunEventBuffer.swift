@@ -56,6 +56,17 @@ final class RunEventBuffer: Sendable {
         add { $0.hookEvents.append(hookEvent) }
     }
 
+    /// Records an ended workflow step and its event, and returns once they are written: `false`
+    /// when the lease was found lost (they were not).
+    func commit(step: WorkflowStep) async -> Bool {
+        add {
+            $0.events.append(step.event)
+            $0.steps.append(step)
+        }
+        await flush()
+        return !state.withLock { $0.lost }
+    }
+
     private func add(_ change: (inout RunWrite) -> Void) {
         let start = state.withLock { state in
             guard !state.lost else { return false }

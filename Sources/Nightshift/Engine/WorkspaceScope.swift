@@ -44,6 +44,11 @@ public struct WorkspaceScope: Sendable {
         try await store.runs(task: task, workspace: workspace)
     }
 
+    /// A workflow task's recorded steps, by position.
+    public func steps(task: TaskID) async throws -> [WorkflowStep] {
+        try await store.steps(task: task, workspace: workspace)
+    }
+
     /// A task's events after `seq`, at most `limit`.
     public func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent] {
         try await store.events(task: task, after: seq, limit: limit, workspace: workspace)

@@ -21,6 +21,9 @@ public protocol AgentRunner: Sendable {
     /// whose prompt is a program or its input (`shell`, `command`) keep the prompt unchanged and
     /// read the resume facts from ``RunRequest/previousError`` and ``RunRequest/resumeHint``.
     var takesContinuationPrompt: Bool { get }
+    /// Whether the engine gives each run the task's recorded workflow steps
+    /// (``RunRequest/steps``), for a runner that replays them.
+    var replaysSteps: Bool { get }
     /// Runs the attempt. A thrown error is a retryable failure.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome
     /// Whether a run of `agent` takes inputs while it runs (``RunContext/liveInputs``): the engine
@@ -120,6 +123,9 @@ public struct RunRequest: Sendable {
     /// Agent CLIs get them as the prompt of the resumed session (``ResumeContext/followUp``, or
     /// after the task's prompt); a command agent as `input` lines on stdin after its prompt.
     public var inputs: [TaskInput] = []
+    /// For a runner that replays steps (``AgentRunner/replaysSteps``): the task's recorded steps,
+    /// by position.
+    public var steps: [WorkflowStep] = []
     /// For a task that asks `on-miss` (its own policy, else its agent's): what the run's
     /// tool-approval hook may decide without asking (``ToolApprovals``); `nil` when it does not ask.
     public var approvals: ToolApprovals?
@@ -149,6 +155,7 @@ public struct RunContext: Sendable {
     private let reportProcess: @Sendable (Int32?) -> Void
     private let reportQuota: @Sendable (JSONValue) -> Void
     private let endLive: @Sendable () -> Void
+    private let commitStep: @Sendable (WorkflowStep) async -> Bool
     /// Where the runner logs (at debug; the daemon decides what is shown).
     public let logger: Logger
     /// For a runner that takes live input (``AgentRunner/takesLiveInput(_:)``): the inputs sent to
@@ -165,8 +172,10 @@ public struct RunContext: Sendable {
         process: @escaping @Sendable (Int32?) -> Void = { _ in },
         quota: @escaping @Sendable (JSONValue) -> Void = { _ in },
         liveInputs: AsyncStream<TaskInput>? = nil,
-        endLiveInputs: @escaping @Sendable () -> Void = {}
+        endLiveInputs: @escaping @Sendable () -> Void = {},
+        recordStep: @escaping @Sendable (WorkflowStep) async -> Bool = { _ in false }
     ) {
+        self.commitStep = recordStep
         self.liveInputs = liveInputs
         self.endLive = endLiveInputs
         self.logger = logger
@@ -178,6 +187,13 @@ public struct RunContext: Sendable {
     /// Appends an event of `type` to the task's log. Never blocks: events are written in batches.
     public func emit(_ type: String, _ data: JSONValue) {
         emitEvent(type, data)
+    }
+
+    /// Records an ended workflow step with its event, after the events emitted before it, in a
+    /// write fenced by the run's lease, and returns once it is written: `false` when the lease
+    /// was lost (nothing was written; the run must stop).
+    public func record(step: WorkflowStep) async -> Bool {
+        await commitStep(step)
     }
 
     /// Reports the agent's process id (or `nil` once it exited), for status displays.
@@ -230,6 +246,9 @@ extension AgentRunner {
 
     /// `false` by default: inputs wait for the run to end and are delivered by resuming it.
     public func takesLiveInput(_ agent: Agent) -> Bool { false }
+
+    /// `false` by default: no steps are read for the run.
+    public var replaysSteps: Bool { false }
 
     /// `false` by default: the prompt is passed as it was submitted.
     public var takesContinuationPrompt: Bool { false }

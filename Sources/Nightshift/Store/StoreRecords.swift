@@ -124,6 +124,9 @@ public struct RunWrite: Sendable, Hashable {
     public var spawns: [NewTask] = []
     /// Application events the run emits (`emit` lines), validated, appended to the hook stream.
     public var hookEvents: [NewHookEvent] = []
+    /// Workflow steps that ended (``WorkflowStep``), each recorded (replacing one at its
+    /// position) with its event among ``events``.
+    public var steps: [WorkflowStep] = []
 
     /// Creates the write.
     public init(
@@ -137,7 +140,9 @@ public struct RunWrite: Sendable, Hashable {
     }
 
     /// Whether there is nothing to write.
-    public var isEmpty: Bool { events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty && hookEvents.isEmpty }
+    public var isEmpty: Bool {
+        events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty && hookEvents.isEmpty && steps.isEmpty
+    }
 
     /// The `log` warning a spawn the submit refused (bad input, a spent budget, a full queue)
     /// leaves in its parent's log; `nil` for any other error, which fails the write.

@@ -12,6 +12,8 @@ public protocol TaskQueries: Sendable {
     func states(of ids: [TaskID]) async throws -> [TaskID: TaskStateRecord]
     /// A task's runs, oldest first (none when the task is not in `workspace`).
     func runs(task: TaskID, workspace: String?) async throws -> [Run]
+    /// A workflow task's recorded steps, by position (none when the task is not in `workspace`).
+    func steps(task: TaskID, workspace: String?) async throws -> [WorkflowStep]
     /// A page of the tasks that match `query` (its ``TaskQuery/workspace`` included), newest first.
     func listTasks(_ query: TaskQuery) async throws -> TaskPage
     /// How many tasks of `workspace` are in each state.
@@ -42,6 +44,8 @@ extension TaskQueries {
     public func task(_ id: TaskID) async throws -> AgentTask? { try await task(id, workspace: nil) }
     /// A task's runs, in any workspace.
     public func runs(task: TaskID) async throws -> [Run] { try await runs(task: task, workspace: nil) }
+    /// A workflow task's steps, in any workspace.
+    public func steps(task: TaskID) async throws -> [WorkflowStep] { try await steps(task: task, workspace: nil) }
     /// How many tasks of every workspace are in each state.
     public func countsByState() async throws -> [TaskState: Int] { try await countsByState(workspace: nil) }
     /// Each agent's figures over every workspace.

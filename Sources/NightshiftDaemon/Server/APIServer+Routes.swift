@@ -33,6 +33,10 @@ extension APIServer {
             let id = try await server.task(context).id
             return reply(WireRunList(runs: try await server.scope(context).runs(task: id).map(WireRun.init)))
         },
+        .v1(.get, "tasks/{id}/steps") { server, _, context in
+            let id = try await server.task(context).id
+            return reply(WireStepList(steps: try await server.scope(context).steps(task: id).map(WireStep.init)))
+        },
         .v1(.get, "tasks/{id}/children") { try await $0.children($2) },
         .v1(.get, "status") { try await $0.status($1, $2) },
         .v1(.get, "events") { try await $0.hookEvents($1, $2) },

@@ -141,6 +141,11 @@ extension OpenAPIDocument {
             "agent_session_id": "string|null", "error": "string|null", "turns": "integer", "warnings": "strings",
         ], ["tool_calls": counts("The agent's tool calls, by tool name")]),
         "RunList": list("runs", of: "Run"),
+        "Step": shape([
+            "position": "integer", "name": "string", "state": "string", "error": "string|null", "attempts": "integer",
+            "run_id": "string", "started_at": "time", "finished_at": "time", "duration_s": "number",
+        ], ["output": ["description": "What the step returned, as JSON (completed steps)"]]),
+        "StepList": list("steps", of: "Step"),
         "Agent": shape([
             "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
             "timeout": "number|null", "stall_timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",

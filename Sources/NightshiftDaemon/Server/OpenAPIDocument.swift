@@ -195,6 +195,7 @@ public enum OpenAPIDocument {
                 ]),
         ]
         paths["/v1/tasks/{id}/runs"] = ["get": taskOperation("A task's runs", ["200": answer("Runs", "RunList")])]
+        paths["/v1/tasks/{id}/steps"] = ["get": taskOperation("A workflow task's recorded steps", ["200": answer("Steps", "StepList")])]
         paths["/v1/tasks/{id}/children"] = [
             "get": taskOperation("A task's subtasks (its children only), oldest first", ["200": answer("Subtasks", "SubtaskList")]),
         ]

@@ -50,6 +50,12 @@ public struct WireRunList: WireValue, Hashable {
     public var runs: [WireRun]
 }
 
+/// The answer of `GET /v1/tasks/{id}/steps`.
+public struct WireStepList: WireValue, Hashable {
+    /// The workflow task's recorded steps, by position.
+    public var steps: [WireStep]
+}
+
 /// The answer of `GET /v1/agents`.
 public struct WireAgentList: WireValue, Hashable {
     /// Every agent.

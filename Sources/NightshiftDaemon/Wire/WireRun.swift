@@ -90,3 +90,41 @@ extension WireEvent {
     /// The state a `state` event moved the task to, if it is one.
     public var stateTo: String? { type == "state" ? data["to"]?.stringValue : nil }
 }
+
+/// A recorded workflow step as the API answers it (`GET /v1/tasks/{id}/steps`).
+public struct WireStep: WireValue, Hashable {
+    /// Its place in the workflow, from 0.
+    public var position: Int
+    /// Its name.
+    public var name: String
+    /// `completed`, `failed` or `skipped`.
+    public var state: String
+    /// What it returned (completed steps).
+    public var output: JSONValue?
+    /// Why it failed.
+    public var error: String?
+    /// Attempts made.
+    public var attempts: Int
+    /// The run that ran it.
+    public var runID: String
+    /// When its first attempt started.
+    public var startedAt: Date
+    /// When it ended.
+    public var finishedAt: Date
+    /// How long it took, in seconds.
+    public var durationSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case position, name, state, output, error, attempts
+        case runID = "run_id", startedAt = "started_at", finishedAt = "finished_at", durationSeconds = "duration_s"
+    }
+}
+
+extension WireStep {
+    /// The wire form of `step`.
+    public init(_ step: WorkflowStep) {
+        self.init(
+            position: step.position, name: step.name, state: step.state.rawValue, output: step.output, error: step.error,
+            attempts: step.attempts, runID: step.runID, startedAt: step.startedAt, finishedAt: step.finishedAt, durationSeconds: step.duration)
+    }
+}

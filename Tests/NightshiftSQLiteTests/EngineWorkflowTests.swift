@@ -1,0 +1,129 @@
+import Foundation
+import Logging
+import Nightshift
+import NightshiftTestSupport
+import Synchronization
+import Testing
+
+/// Durable workflows run by a real engine on every store: completed steps replay without running,
+/// a changed step order fails the task naming both steps, step retries and outputs.
+@Suite("Engine: workflows", .timeLimit(.minutes(1)))
+struct EngineWorkflowTests {
+    /// How many times each step's body ran.
+    final class Counter: Sendable {
+        private let counts = Mutex<[String: Int]>([:])
+
+        func ran(_ step: String) -> Int { counts.withLock { counts in
+            counts[step, default: 0] += 1
+            return counts[step]!
+        } }
+
+        subscript(_ step: String) -> Int { counts.withLock { $0[step, default: 0] } }
+    }
+
+    static func engine(_ store: any TaskStore, _ registry: WorkflowRegistry) -> Engine {
+        Engine(
+            store: store, runners: RunnerRegistry([WorkflowRunner(registry: registry)]),
+            configuration: EngineConfiguration(
+                pollInterval: 0.05, workRoot: FileManager.default.temporaryDirectory.appendingPathComponent("ns-flow-\(UUID().uuidString)")),
+            logger: Logger(label: "test"))
+    }
+
+    static func agent(_ name: String, attempts: Int = 1) -> Agent {
+        Agent(name: name, runner: .workflow, retry: RetryPolicy(maxAttempts: attempts, initialBackoff: 0.01, maxBackoff: 0.01))
+    }
+
+    struct Flaky: Error, CustomStringConvertible {
+        var what: String
+        var description: String { what }
+    }
+
+    struct Repro: Codable, Sendable, Equatable {
+        var log: String
+        var lines: [Int]
+    }
+
+    @Test("a retried workflow replays its completed steps with their recorded outputs and runs the first one not recorded", arguments: StoreKind.allCases)
+    func replay(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Self.agent("fix", attempts: 2))
+        let counter = Counter()
+        let registry = WorkflowRegistry()
+        try registry.register("fix") { flow in
+            let repro = try await flow.step("reproduce") {
+                _ = counter.ran("reproduce")
+                return Repro(log: "boom in \(flow.input)", lines: [3, 4])
+            }
+            let patch = try await flow.step("fix") {
+                _ = counter.ran("fix")
+                return "patch for \(repro.log)"
+            }
+            // The first run dies between steps (a retryable failure); the retry goes on.
+            if flow.run.attempt == 1 { throw Flaky(what: "the node went away") }
+            let passed = try await flow.step("test") {
+                _ = counter.ran("test")
+                return repro.lines.count
+            }
+            return "\(patch); \(passed) tests"
+        }
+        try await withEngine(Self.engine(store, registry)) { engine in
+            let id = try await engine.submit(NewTask(agent: "fix", prompt: "parser.swift")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(counter["reproduce"] == 1 && counter["fix"] == 1 && counter["test"] == 1, "no completed step ran twice")
+            #expect(try await store.task(id)?.result == "patch for boom in parser.swift; 2 tests")
+            let steps = try await store.steps(task: id)
+            #expect(steps.map(\.name) == ["reproduce", "fix", "test"])
+            #expect(steps.map(\.state) == [.completed, .completed, .completed])
+            #expect(steps[0].output == ["log": "boom in parser.swift", "lines": [3, 4]])
+            let runs = try await store.runs(task: id)
+            #expect(runs.count == 2 && steps[0].runID == runs[0].id && steps[2].runID == runs[1].id)
+            let types = try await store.events(task: id, after: 0, limit: 200).map(\.type).filter { $0.hasPrefix("step_") }
+            #expect(types == ["step_started", "step_completed", "step_started", "step_completed", "step_started", "step_completed"])
+        }
+    }
+
+    @Test("a step reached where another was recorded fails the task naming both; a step retries on its own policy and its last failure fails the task", arguments: StoreKind.allCases)
+    func determinismAndRetries(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Self.agent("drift", attempts: 2), Self.agent("flaky"), Self.agent("nan"))
+        let counter = Counter()
+        let registry = WorkflowRegistry()
+        try registry.register("drift") { flow in
+            _ = try await flow.step(flow.run.attempt == 1 ? "plan" : "replan") { 1 }
+            if flow.run.attempt == 1 { throw Flaky(what: "lost") }
+            return nil
+        }
+        try registry.register("flaky") { flow in
+            let value = try await flow.step("fetch", retry: StepRetry(maxAttempts: 3, initialBackoff: 0.01)) {
+                if counter.ran("fetch") < 3 { throw Flaky(what: "timed out") }
+                return "fetched"
+            }
+            _ = try await flow.step("always", retry: StepRetry(maxAttempts: 2, initialBackoff: 0.01)) { () throws -> Int in
+                _ = counter.ran("always")
+                throw Flaky(what: "502")
+            }
+            return value
+        }
+        try registry.register("nan") { flow in
+            _ = try await flow.step("ratio") { Double.nan }
+            return nil
+        }
+        try await withEngine(Self.engine(store, registry)) { engine in
+            let drift = try await engine.submit(NewTask(agent: "drift", prompt: "x")).task.id
+            let flaky = try await engine.submit(NewTask(agent: "flaky", prompt: "x")).task.id
+            let nan = try await engine.submit(NewTask(agent: "nan", prompt: "x")).task.id
+            for id in [drift, flaky, nan] { #expect(try await eventually { try await store.state(of: id) == .error }) }
+            #expect(try await store.task(drift)?.error == "workflow is not deterministic: step 0 was 'plan' when recorded, now 'replan'")
+            #expect(counter["fetch"] == 3 && counter["always"] == 2)
+            let flakySteps = try await store.steps(task: flaky)
+            #expect(flakySteps.map(\.state) == [.completed, .failed] && flakySteps.map(\.attempts) == [3, 2])
+            #expect(try await store.task(flaky)?.error?.hasPrefix("step 'always' failed:") == true)
+            let retries = try await store.events(task: flaky, after: 0, limit: 200).filter { $0.type == "step_retrying" }
+            #expect(retries.count == 3, "two before fetch succeeded, one before always's last attempt")
+            let nanError = try #require(try await store.task(nan)?.error)
+            #expect(nanError.contains("step 'ratio'") && nanError.contains("Double"), "\(nanError)")
+            #expect(try await store.runs(task: nan).count == 1, "an output that cannot be recorded is not retried")
+        }
+        // A second registration of a name fails naming both places.
+        let twice = #expect(throws: NightshiftError.self) { try registry.register("fix") { _ in nil }; try registry.register("fix") { _ in nil } }
+        #expect(twice?.field == "name" && twice?.message.contains("EngineWorkflowTests.swift") == true, "\(String(describing: twice))")
+    }
+}
