@@ -211,11 +211,30 @@ extension Transaction {
     /// only while that lease is current. Answers whether it appended.
     @discardableResult
     func appendEvents(task: TaskID, _ events: [NewTaskEvent], fencedBy lease: Lease? = nil) async throws -> Bool {
+        try await appendEvents(task: task, events, steps: [], fencedBy: lease)
+    }
+}
+
+extension Transaction {
+    /// Appends `events` to a task's log and records workflow `steps` (replacing those at their
+    /// positions) in one statement, if `lease` (when given) is still current; answers whether the
+    /// task was written.
+    func appendEvents(task: TaskID, _ events: [NewTaskEvent], steps: [WorkflowStep], fencedBy lease: Lease?) async throws -> Bool {
         guard !events.isEmpty else { return true }
         let members: [JSONValue] = events.enumerated().map { index, event in
             [
                 "ord": .int(Int64(index + 1)), "time": .double(event.time.timeIntervalSince1970), "type": .string(event.type),
                 "data": .string(event.data.jsonText),
+            ]
+        }
+        // One row per position (the last record of it wins, as in SQLite's INSERT OR REPLACE).
+        let latest = Dictionary(steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.position < $1.position }
+        let records: [JSONValue] = latest.map { step in
+            [
+                "position": .int(Int64(step.position)), "name": .string(step.name), "state": .string(step.state.rawValue),
+                "output": step.output.map { .string($0.jsonText) } ?? .null, "error": step.error.map(JSONValue.string) ?? .null,
+                "attempts": .int(Int64(step.attempts)), "run_id": .string(step.runID),
+                "started_at": .double(step.startedAt.timeIntervalSince1970), "finished_at": .double(step.finishedAt.timeIntervalSince1970),
             ]
         }
         var sql = SQL("WITH bumped AS (UPDATE tasks SET last_seq = last_seq + ")
@@ -224,16 +243,29 @@ extension Transaction {
         let id = sql.bind(.text(task.rawValue))
         sql.append(id)
         if let lease { sql.append(fence: lease) }
-        sql.append(" RETURNING last_seq, workspace_id) INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) SELECT \(id), bumped.last_seq - ")
+        sql.append(" RETURNING last_seq, workspace_id), logged AS (INSERT INTO task_events (task_id, seq, time, type, data, workspace_id) SELECT \(id), bumped.last_seq - ")
         sql.append(.int(events.count))
         sql.append(" + e.ord, e.time, e.type, e.data, bumped.workspace_id FROM bumped, jsonb_to_recordset(")
         sql.append(.json(JSONValue.array(members).jsonText))
-        sql.append(") AS e(ord bigint, time float8, type text, data text) RETURNING 1")
+        sql.append(") AS e(ord bigint, time float8, type text, data text))")
+        if !records.isEmpty {
+            sql.append("""
+                , recorded AS (INSERT INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at,
+                finished_at) SELECT \(id), s.position, s.name, s.state, s.output, s.error, s.attempts, s.run_id, s.started_at,
+                s.finished_at FROM bumped, jsonb_to_recordset(
+                """)
+            sql.append(.json(JSONValue.array(records).jsonText))
+            sql.append("""
+                ) AS s(position bigint, name text, state text, output text, error text, attempts bigint, run_id text, started_at float8,
+                finished_at float8) ON CONFLICT (task_id, position) DO UPDATE SET name = excluded.name, state = excluded.state,
+                output = excluded.output, error = excluded.error, attempts = excluded.attempts, run_id = excluded.run_id,
+                started_at = excluded.started_at, finished_at = excluded.finished_at)
+                """)
+        }
+        sql.append(" SELECT 1 AS current FROM bumped")
         return try await !rows(sql).isEmpty
     }
-}
 
-extension Transaction {
     /// Whether `lease` is still its task's current lease (the task runs that run under that
     /// token), locking the task's row with `lock` (`FOR SHARE`, `FOR UPDATE`) until the end of
     /// the transaction: the fence of a run's writes.

@@ -92,6 +92,13 @@ extension PostgresTaskStore {
     /// Writes a run's events and facts if its lease is current (see ``TaskStore/appendRunWrite(_:)``).
     public func appendRunWrite(_ write: RunWrite) async throws -> Bool {
         guard !write.isEmpty else { return true }
+        // The common write (events, and a workflow's ended steps) is one statement: one round
+        // trip and its commit, not a transaction of several.
+        if !write.events.isEmpty, write.sessionID == nil, write.process == nil, write.spawns.isEmpty, write.hookEvents.isEmpty {
+            return try await autocommit { transaction in
+                try await transaction.appendEvents(task: write.lease.taskID, write.events, steps: write.steps, fencedBy: write.lease)
+            }
+        }
         return try await self.write { transaction in
             let lease = write.lease
             // The fence: appending events bumps the task row only while it runs this run under this
@@ -100,7 +107,7 @@ extension PostgresTaskStore {
             if write.events.isEmpty {
                 current = try await transaction.holds(lease, lock: "FOR SHARE")
             } else {
-                current = try await transaction.appendEvents(task: lease.taskID, write.events, fencedBy: lease)
+                current = try await transaction.appendEvents(task: lease.taskID, write.events, steps: write.steps, fencedBy: lease)
             }
             guard current else { return false }
             if write.sessionID != nil || write.process != nil {
@@ -112,26 +119,6 @@ extension PostgresTaskStore {
                 sql.append(.text(lease.taskID.rawValue))
                 sql.append(" AND id = ")
                 sql.append(.text(lease.runID))
-                try await transaction.rows(sql)
-            }
-            if !write.steps.isEmpty {
-                var sql = SQL("INSERT INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at, finished_at) VALUES ")
-                // One row per position (the last record of it wins, as in SQLite's INSERT OR REPLACE).
-                let steps = Dictionary(write.steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.position < $1.position }
-                for (index, step) in steps.enumerated() {
-                    sql.append(index == 0 ? "(" : ", (")
-                    sql.append(list: [
-                        .text(lease.taskID.rawValue), .int(step.position), .text(step.name), .text(step.state.rawValue), .text(step.output?.jsonText),
-                        .text(step.error), .int(step.attempts), .text(step.runID), .double(step.startedAt.timeIntervalSince1970),
-                        .double(step.finishedAt.timeIntervalSince1970),
-                    ])
-                    sql.append(")")
-                }
-                sql.append("""
-                     ON CONFLICT (task_id, position) DO UPDATE SET name = excluded.name, state = excluded.state, output = excluded.output,
-                    error = excluded.error, attempts = excluded.attempts, run_id = excluded.run_id, started_at = excluded.started_at,
-                    finished_at = excluded.finished_at
-                    """)
                 try await transaction.rows(sql)
             }
             if !write.spawns.isEmpty || !write.hookEvents.isEmpty {

@@ -19,6 +19,9 @@ struct BenchCommand: AsyncParsableCommand {
             W2: --latency-tasks tasks, each submitted after the previous one settled; latency from submit \
             returning to the runner starting.
 
+            W3: --workflows workflow tasks of 10 no-op steps each, every step recorded durably before the \
+            next: steps a second; then the time to read and replay a workflow of 1,000 recorded steps.
+
             W4: claim cost with N tasks queued, for each N in --queued; the cost must not grow with N.
 
             W5: --question-tasks tasks that each ask one question, answered by a client as soon as it sees \
@@ -75,13 +78,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W6 seconds of a schedule firing every second, for its fire lag.")
     var lagSeconds: Int = 60
 
+    @Option(help: "W3 workflows (of 10 no-op steps each).")
+    var workflows: Int = 1000
+
     @Option(help: "W7 rounds: drains without and with the webhook, alternating.")
     var rounds: Int = 3
 
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W4, W5, W6, W7, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W3, W4, W5, W6, W7, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -97,8 +103,9 @@ struct BenchCommand: AsyncParsableCommand {
     var clients: Int = 8
 
     func validate() throws {
-        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0, questionTasks > 0, dueSchedules > 0, lagSeconds > 0, rounds > 0 else {
-            throw ValidationError("--tasks, --slots, --latency-tasks, --question-tasks, --submitters, --due-schedules, --lag-seconds and --rounds must be ≥ 1")
+        guard tasks > 0, slots > 0, latencyTasks > 0, submitters > 0, questionTasks > 0, dueSchedules > 0, lagSeconds > 0, rounds > 0, workflows > 0 else {
+            throw ValidationError(
+                "--tasks, --slots, --latency-tasks, --question-tasks, --submitters, --due-schedules, --lag-seconds, --rounds and --workflows must be ≥ 1")
         }
         guard idleSchedules >= dueSchedules else {
             throw ValidationError("--idle-schedules: expected at least --due-schedules (\(dueSchedules)), got \(idleSchedules)")
@@ -142,6 +149,9 @@ struct BenchCommand: AsyncParsableCommand {
         if http {
             emit(try await bench.w1HTTP(tasks: tasks, slots: slots, clients: clients))
             emit(try await bench.w2HTTP(tasks: latencyTasks, slots: slots))
+        }
+        if selected.contains("W3") {
+            emit(try await bench.w3(workflows: workflows, steps: 10, replaySteps: 1000, slots: slots))
         }
         if selected.contains("W4") {
             for size in queuedSizes ?? [] { emit(try await bench.w4(queued: size)) }

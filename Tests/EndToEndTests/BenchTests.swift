@@ -70,6 +70,21 @@ struct BenchTests {
         #expect(refused.status == 2 && refused.stderr.contains("--idle-schedules"), "\(refused)")
     }
 
+    @Test("bench W3 runs every workflow's steps, records them, and times the replay of a workflow of 1,000 recorded steps")
+    func workflows() async throws {
+        let result = try await Self.run(["bench", "--workloads", "W3", "--workflows", "30"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        try #require(lines.count == 1, "W3: \(result.stdout)")
+        let w3 = lines[0]
+        #expect(w3["workload"] == "W3" && w3["workflows"] == 30 && w3["steps"] == 10 && w3["replay_steps"] == 1000)
+        #expect((w3["steps_per_s"]?.doubleValue ?? 0) > 0, "\(w3)")
+        let (read, replay) = (w3["replay_read_ms"]?.doubleValue ?? -1, w3["replay_ms"]?.doubleValue ?? -1)
+        #expect(read > 0 && replay >= read, "\(w3)")
+        let refused = try await Self.run(["bench", "--workloads", "W3", "--workflows", "0"])
+        #expect(refused.status == 2 && refused.stderr.contains("--workflows"), "\(refused)")
+    }
+
     @Test("bench W7 drains without and with a webhook in alternating rounds, the receiver gets every event, and the figures are of the medians")
     func webhooks() async throws {
         let result = try await Self.run(["bench", "--workloads", "W7", "--tasks", "200", "--rounds", "2"])
