@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Nightshift
+import NightshiftRunners
 import NightshiftTestSupport
 import Synchronization
 import Testing
@@ -125,5 +126,80 @@ struct EngineWorkflowTests {
         // A second registration of a name fails naming both places.
         let twice = #expect(throws: NightshiftError.self) { try registry.register("fix") { _ in nil }; try registry.register("fix") { _ in nil } }
         #expect(twice?.field == "name" && twice?.message.contains("EngineWorkflowTests.swift") == true, "\(String(describing: twice))")
+    }
+
+    @Test("a durable sleep and a wait for input hold no worker: the task waits, then goes on from there with the input recorded as the step's output", arguments: StoreKind.allCases)
+    func sleepAndInput(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Self.agent("review"))
+        let counter = Counter()
+        let registry = WorkflowRegistry()
+        try registry.register("review") { flow in
+            let draft = try await flow.step("draft") {
+                _ = counter.ran("draft")
+                return "draft of \(flow.input)"
+            }
+            try await flow.sleep(for: .milliseconds(300))
+            let answer = try await flow.waitForInput("Which branch?")
+            return try await flow.step("publish") { "\(draft) on \(answer.text ?? "?") (\(answer.kind) by \(answer.sender))" }
+        }
+        try await withEngine(Self.engine(store, registry)) { engine in
+            let id = try await engine.submit(NewTask(agent: "review", prompt: "the notes")).task.id
+            // Asleep: waiting for a time, no run active.
+            #expect(try await eventually { try await store.task(id)?.waitingFor?.kind == .wake })
+            #expect(engine.activeRuns().isEmpty)
+            // Then waiting for a person, with the question.
+            #expect(try await eventually { try await store.task(id)?.waitingFor?.kind == .input })
+            #expect(try await store.task(id)?.waitingFor?.question == "Which branch?")
+            _ = try await engine.addInput(NewInput(kind: .answer, text: "main", sender: "ana"), to: id)
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(try await store.task(id)?.result == "draft of the notes on main (answer by ana)")
+            #expect(counter["draft"] == 1, "the first step ran once over three runs")
+            let steps = try await store.steps(task: id)
+            #expect(steps.map(\.name) == ["draft", "sleep", "input", "publish"])
+            #expect(steps[2].output == ["kind": "answer", "text": "main", "sender": "ana"])
+            #expect(try await store.runs(task: id).count == 3)
+        }
+    }
+
+    @Test("an agent step runs as a child task the workflow waits for, holding no worker; its result is the step's output; a child that fails fails the step", arguments: StoreKind.allCases)
+    func agentSteps(kind: StoreKind) async throws {
+        let store = try await kind.make().with(
+            Self.agent("ship"), Self.agent("broken"),
+            Agent(name: "shell", runner: .command, config: ["command": ["/bin/sh", "-c", #"read line; echo "{\"type\":\"result\",\"text\":\"built $line\"}""#]]),
+            Agent(name: "fails", runner: .command, config: ["command": ["/bin/sh", "-c", "echo nope >&2; exit 3"]], retry: RetryPolicy(maxAttempts: 1)))
+        let counter = Counter()
+        let registry = WorkflowRegistry()
+        try registry.register("ship") { flow in
+            let built = try await flow.agent("shell", prompt: "v\(flow.input)", name: "build")
+            return try await flow.step("announce") {
+                _ = counter.ran("announce")
+                return "shipped: \(built.result ?? "-")"
+            }
+        }
+        try registry.register("broken") { flow in
+            _ = try await flow.agent("fails", prompt: "x", name: "compile")
+            return "unreachable"
+        }
+        let engine = Engine(
+            store: store, runners: RunnerRegistry([WorkflowRunner(registry: registry), CommandRunner(killGrace: .milliseconds(300))]),
+            configuration: EngineConfiguration(
+                pollInterval: 0.05, workRoot: FileManager.default.temporaryDirectory.appendingPathComponent("ns-flow-\(UUID().uuidString)")),
+            logger: Logger(label: "test"))
+        try await withEngine(engine) { engine in
+            let id = try await engine.submit(NewTask(agent: "ship", prompt: "2")).task.id
+            let broken = try await engine.submit(NewTask(agent: "broken", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(try await store.task(id)?.result == "shipped: built v2")
+            let children = try await store.children(of: id, workspace: nil)
+            #expect(children.count == 1 && children[0].agent == "shell" && children[0].labels == ["nightshift.step.0"])
+            let steps = try await store.steps(task: id)
+            #expect(steps.map(\.name) == ["build", "announce"])
+            #expect(steps[0].output?["task_id"] == .string(children[0].id.rawValue) && steps[0].output?["result"] == "built v2")
+            #expect(counter["announce"] == 1)
+            #expect(try await store.runs(task: id).count == 2, "one run spawned the child and waited; the next went on")
+            #expect(try await eventually { try await store.state(of: broken) == .error })
+            let error = try #require(try await store.task(broken)?.error)
+            #expect(error.hasPrefix("step 'compile' failed: agent fails (task ") && error.contains("ended error"), "\(error)")
+        }
     }
 }

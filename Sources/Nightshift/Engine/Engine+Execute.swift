@@ -69,6 +69,8 @@ extension Engine {
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
+            // A wait for a time: the waker looks then, not at its next round.
+            if case .settled(.waiting) = result, let wakeAt = outcome.wakeAt { wake(at: wakeAt) }
             // A run of a lane held its place until this settle committed: the dispatcher, rung as the
             // run ended, may have found the lane still full; another task of it may start now.
             if case .settled = result, task.lane != nil { doorbell.ring() }
@@ -199,7 +201,8 @@ extension Engine {
             recordStep: { step in
                 activity?.reported(at: self.clock.now)
                 return await events.commit(step: step)
-            })
+            },
+            spawn: { child in events.record(spawn: child) })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
         let running = Task { () -> Ending? in

@@ -137,6 +137,7 @@ extension Engine {
         if runner.replaysSteps {
             do {
                 request.steps = try await store.steps(task: task.id)
+                request.children = try await store.children(of: task.id, workspace: task.workspaceID)
             } catch {
                 return .failure(RunFailure(outcome: .interrupted("interrupted", reason: "could not read the workflow's steps: \(error)")))
             }

@@ -3,11 +3,30 @@ import Logging
 
 /// The waker: queues waiting tasks again once their wake time has come.
 extension Engine {
-    /// Every rescue interval, wakes the waiting tasks whose wake time has passed.
+    /// Wakes the waiting tasks whose wake time has passed: every rescue interval (what other
+    /// nodes and earlier processes left waiting), and at the wake time a run here set, if that
+    /// comes sooner (a workflow's short sleep, an agent's `wake` line).
     func wakeLoop() async {
-        repeat {
+        while !Task.isCancelled {
+            let looked = clock.now
             await wakeDue()
-        } while (try? await clock.sleep(for: .seconds(configuration.rescueInterval))) != nil
+            var deadline = looked.addingTimeInterval(configuration.rescueInterval)
+            if let next = state.withLock({ state -> Date? in
+                if let wake = state.nextWake, wake <= looked { state.nextWake = nil }
+                return state.nextWake
+            }) { deadline = min(deadline, next) }
+            await wakesChanged.wait(until: deadline)
+        }
+    }
+
+    /// Notes that a run here left its task waiting until `time`: the waker looks then.
+    func wake(at time: Date) {
+        let sooner = state.withLock { state in
+            guard state.nextWake.map({ time < $0 }) ?? true else { return false }
+            state.nextWake = time
+            return true
+        }
+        if sooner { wakesChanged.ring() }
     }
 
     /// Wakes the waiting tasks that are due (their wake time has passed, or every subtask they

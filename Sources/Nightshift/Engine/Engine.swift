@@ -34,6 +34,8 @@ public final class Engine: Service, Sendable {
     let schedulesChanged: Doorbell
     /// Rung when a webhook is made or changed here: the webhook loop takes its lease at once.
     let webhooksChanged: Doorbell
+    /// Rung when a run here leaves its task waiting for a time sooner than the waker's next look.
+    let wakesChanged: Doorbell
     let state = Mutex(EngineState())
 
     struct EngineState {
@@ -45,6 +47,8 @@ public final class Engine: Service, Sendable {
         /// Schedules whose task was refused, and when this node tries them again.
         var scheduleRetries: [String: Date] = [:]
         var stopping = false
+        /// The earliest wake time a run here left its task waiting for, until the waker passes it.
+        var nextWake: Date?
         /// Set when graceful shutdown begins: until then, running tasks may finish.
         var drainDeadline: ContinuousClock.Instant?
     }
@@ -77,6 +81,7 @@ public final class Engine: Service, Sendable {
         doorbell = Doorbell(clock: clock)
         schedulesChanged = Doorbell(clock: clock)
         webhooksChanged = Doorbell(clock: clock)
+        wakesChanged = Doorbell(clock: clock)
     }
 
     /// Queues a task and wakes the dispatcher.

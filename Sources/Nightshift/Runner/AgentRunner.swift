@@ -126,6 +126,8 @@ public struct RunRequest: Sendable {
     /// For a runner that replays steps (``AgentRunner/replaysSteps``): the task's recorded steps,
     /// by position.
     public var steps: [WorkflowStep] = []
+    /// For a runner that replays steps: the task's subtasks, oldest first (an agent step's child).
+    public var children: [AgentTask] = []
     /// For a task that asks `on-miss` (its own policy, else its agent's): what the run's
     /// tool-approval hook may decide without asking (``ToolApprovals``); `nil` when it does not ask.
     public var approvals: ToolApprovals?
@@ -156,6 +158,7 @@ public struct RunContext: Sendable {
     private let reportQuota: @Sendable (JSONValue) -> Void
     private let endLive: @Sendable () -> Void
     private let commitStep: @Sendable (WorkflowStep) async -> Bool
+    private let spawnTask: @Sendable (NewTask) -> Void
     /// Where the runner logs (at debug; the daemon decides what is shown).
     public let logger: Logger
     /// For a runner that takes live input (``AgentRunner/takesLiveInput(_:)``): the inputs sent to
@@ -173,8 +176,10 @@ public struct RunContext: Sendable {
         quota: @escaping @Sendable (JSONValue) -> Void = { _ in },
         liveInputs: AsyncStream<TaskInput>? = nil,
         endLiveInputs: @escaping @Sendable () -> Void = {},
-        recordStep: @escaping @Sendable (WorkflowStep) async -> Bool = { _ in false }
+        recordStep: @escaping @Sendable (WorkflowStep) async -> Bool = { _ in false },
+        spawn: @escaping @Sendable (NewTask) -> Void = { _ in }
     ) {
+        self.spawnTask = spawn
         self.commitStep = recordStep
         self.liveInputs = liveInputs
         self.endLive = endLiveInputs
@@ -187,6 +192,12 @@ public struct RunContext: Sendable {
     /// Appends an event of `type` to the task's log. Never blocks: events are written in batches.
     public func emit(_ type: String, _ data: JSONValue) {
         emitEvent(type, data)
+    }
+
+    /// Submits `task` as a subtask of the run's task with the run's next write, fenced by its
+    /// lease (a refused one leaves a warning in the task's log).
+    public func spawn(_ task: NewTask) {
+        spawnTask(task)
     }
 
     /// Records an ended workflow step with its event, after the events emitted before it, in a

@@ -77,6 +77,13 @@ public struct WorkflowRunner: AgentRunner {
             return .succeeded(try await body(workflow))
         } catch let failure as WorkflowFailure {
             return .failed(failure.description, retryable: false)
+        } catch let suspension as WorkflowSuspension {
+            // The task waits (no worker held); its next run replays up to here and goes on.
+            switch suspension {
+            case .sleep(let until): return .wake(at: until, prompt: nil)
+            case .input(let question): return .waitingForInput(question)
+            case .child(let step, let agent): return .waitingForChildren("step '\(step)': agent \(agent) is running")
+            }
         }
     }
 }
@@ -99,6 +106,34 @@ public enum WorkflowFailure: Error, Sendable, Hashable, CustomStringConvertible 
         case .stepFailed(let step, let error): "step '\(step)' failed: \(error)"
         case .output(let step, let type, let error): "step '\(step)': its output of type \(type) cannot be recorded as JSON: \(error)"
         }
+    }
+}
+
+/// Why a workflow's run stops where it is, for the task to wait: thrown by ``WorkflowContext``'s
+/// `sleep` and `waitForInput`, and turned into the run's waiting outcome by the runner.
+enum WorkflowSuspension: Error, Sendable {
+    /// Until this time.
+    case sleep(until: Date)
+    /// Until someone sends the task an input.
+    case input(question: String)
+    /// Until the child task of an agent step has ended.
+    case child(step: String, agent: String)
+}
+
+/// What a person sent a workflow that waited for input (``WorkflowContext/waitForInput(_:name:)``).
+public struct HumanInput: Codable, Sendable, Hashable {
+    /// `message`, `answer`, `approve` or `reject`.
+    public var kind: String
+    /// Its text, if any.
+    public var text: String?
+    /// Who sent it.
+    public var sender: String
+
+    /// Creates an input value.
+    public init(kind: String, text: String?, sender: String) {
+        self.kind = kind
+        self.text = text
+        self.sender = sender
     }
 }
 
@@ -138,11 +173,17 @@ public final class WorkflowContext: Sendable {
     private let recorded: [WorkflowStep]
     private let context: RunContext
     private let next = Mutex(0)
+    /// The inputs this run delivers, taken in order by ``waitForInput(_:name:)``.
+    private let inputs: Mutex<[TaskInput]>
+    /// The task's subtasks when the run started: agent steps' children.
+    private let children: [AgentTask]
 
     init(request: RunRequest, context: RunContext) {
         task = request.task
         run = request.run
         recorded = request.steps
+        inputs = Mutex(request.inputs)
+        children = request.children
         self.context = context
     }
 
@@ -158,6 +199,15 @@ public final class WorkflowContext: Sendable {
     public func step<Output: Codable & Sendable>(
         _ name: String, retry: StepRetry = StepRetry(), timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> Output
     ) async throws -> Output {
+        try await run(name, retry: retry, timeout: timeout, body)
+    }
+
+    /// A step; one that began earlier (an agent step's child) gives when it `began`, and is
+    /// announced (`step_started`) only when it did not.
+    private func run<Output: Codable & Sendable>(
+        _ name: String, retry: StepRetry = StepRetry(), timeout: Duration? = nil, began: Date? = nil,
+        _ body: @escaping @Sendable () async throws -> Output
+    ) async throws -> Output {
         let position = next.withLock { position in
             defer { position += 1 }
             return position
@@ -165,8 +215,8 @@ public final class WorkflowContext: Sendable {
         if position < recorded.count {
             return try replay(recorded[position], as: name)
         }
-        let started = Date()
-        context.emit("step_started", ["step": .string(name), "position": .int(Int64(position))])
+        let started = began ?? Date()
+        if began == nil { context.emit("step_started", ["step": .string(name), "position": .int(Int64(position))]) }
         var attempt = 1
         while true {
             let failure: String
@@ -199,6 +249,64 @@ public final class WorkflowContext: Sendable {
             ])
             try await Task.sleep(for: .seconds(wait))
             attempt += 1
+        }
+    }
+
+    /// Sleeps durably: the task waits, with no worker held, until `duration` from the first time
+    /// the workflow reached this step, then runs again and goes on past it. A run that reaches the
+    /// step again early (the node died between recording it and the wait) waits for the rest.
+    public func sleep(for duration: Duration, name: String = "sleep") async throws {
+        let until: Date
+        let position = next.withLock { $0 }
+        if position < recorded.count {
+            let seconds: Double = try await step(name) { 0 }
+            until = Date(timeIntervalSince1970: seconds)
+        } else {
+            let wake = Date().addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+            _ = try await step(name) { wake.timeIntervalSince1970 }
+            until = wake
+        }
+        if until > Date() { throw WorkflowSuspension.sleep(until: until) }
+    }
+
+    /// Waits durably for a person: the task waits (its `waiting_for` shows `question`) until an
+    /// input is sent to it (`nightshift input`, `approve`, `reject`, `POST /v1/tasks/{id}/inputs`),
+    /// then runs again and this returns the input, recorded as the step's output.
+    public func waitForInput(_ question: String, name: String = "input") async throws -> HumanInput {
+        let position = next.withLock { $0 }
+        if position < recorded.count { return try await step(name) { HumanInput(kind: "", text: nil, sender: "") } }
+        let delivered = inputs.withLock { inputs in inputs.isEmpty ? nil : inputs.removeFirst() }
+        guard let delivered else { throw WorkflowSuspension.input(question: question) }
+        return try await step(name) { HumanInput(kind: delivered.kind.rawValue, text: delivered.text, sender: delivered.sender) }
+    }
+
+    /// Runs `agent` on `prompt` as a step: the step is a child task of this one (its own runs,
+    /// retries, session resume, budget and log), and the workflow task waits for it, holding no
+    /// worker. Once the child is done, its result is recorded as the step's output; a child that
+    /// ended otherwise fails the step. `timeout` (seconds) and `maxAttempts` are the child's.
+    public func agent(
+        _ agent: String, prompt: String, name: String? = nil, timeout: Double? = nil, maxAttempts: Int? = nil
+    ) async throws -> AgentStepResult {
+        let name = name ?? agent
+        let position = next.withLock { $0 }
+        if position < recorded.count { return try await step(name) { AgentStepResult(taskID: "", result: nil, costUSD: 0) } }
+        let label = "nightshift.step.\(position)"
+        guard let child = children.last(where: { $0.labels.contains(label) }) else {
+            var task = NewTask(agent: agent, prompt: prompt)
+            task.labels = [label]
+            task.timeout = timeout
+            if let maxAttempts { task.retry = RetryPolicy(maxAttempts: maxAttempts) }
+            context.emit("step_started", ["step": .string(name), "position": .int(Int64(position)), "agent": .string(agent)])
+            context.spawn(task)
+            throw WorkflowSuspension.child(step: name, agent: agent)
+        }
+        guard child.state.isTerminal else { throw WorkflowSuspension.child(step: name, agent: agent) }
+        guard child.state == .done else {
+            let reason = "agent \(agent) (task \(child.id)) ended \(child.state.rawValue)" + (child.error.map { ": \($0)" } ?? "")
+            return try await run(name, began: child.createdAt) { () throws -> AgentStepResult in throw AgentStepFailure(reason: reason) }
+        }
+        return try await run(name, began: child.createdAt) {
+            AgentStepResult(taskID: child.id.rawValue, result: child.result, costUSD: child.costUSD)
         }
     }
 
@@ -253,4 +361,32 @@ public struct StepTimeout: Error, Sendable, CustomStringConvertible {
 
     /// "timed out after …".
     public var description: String { "timed out after \(after)" }
+}
+
+/// What an agent step returns: its child task's result.
+public struct AgentStepResult: Codable, Sendable, Hashable {
+    /// The child task's id.
+    public var taskID: String
+    /// What the agent answered.
+    public var result: String?
+    /// What the child cost, in USD.
+    public var costUSD: Double
+
+    /// Creates a result value.
+    public init(taskID: String, result: String?, costUSD: Double) {
+        self.taskID = taskID
+        self.result = result
+        self.costUSD = costUSD
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case result
+        case taskID = "task_id", costUSD = "cost_usd"
+    }
+}
+
+/// An agent step's child task did not end done.
+struct AgentStepFailure: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
 }

@@ -116,6 +116,11 @@ public struct NightshiftClient: Sendable {
         try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))/runs", as: WireRunList.self).runs
     }
 
+    /// `GET /v1/tasks/{id}/steps`: a workflow task's recorded steps, by position.
+    public func steps(task id: String) async throws -> [WireStep] {
+        try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))/steps", as: WireStepList.self).steps
+    }
+
     // MARK: Status and agents
 
     /// `GET /v1/status`: counts by state, queue depth, active and recent runs, totals, agents.

@@ -7,12 +7,13 @@ import NightshiftDaemon
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show a task, its subtasks and its runs.",
+        abstract: "Show a task, its subtasks, its workflow steps and its runs.",
         discussion: CLIExitCodes.discussion("""
             A long prompt, payload or result is cut, saying how much is left out; --full prints it \
             whole. A subtask's parent is among its fields; a task's subtasks, and theirs, are drawn as \
             a tree (id, state, agent, the prompt's first line), up to \(SubtaskTree.maxDepth) levels. \
-            With --json, prints the API's task object (always whole).
+            A workflow task's recorded steps are listed in order with their state, attempts and \
+            duration. With --json, prints the API's task object (always whole).
             """))
 
     @Argument(help: "The task's id.")
@@ -31,6 +32,7 @@ struct ShowCommand: AsyncParsableCommand {
             return
         }
         let runs = try await client.runs(task: id)
+        let steps = try await client.steps(task: id)
         let tree = try await SubtaskTree.read(client, under: task.id)
         let now = Date()
         let fields = Self.fields(of: task, now: now, full: full)
@@ -46,6 +48,22 @@ struct ShowCommand: AsyncParsableCommand {
             CLIOutput.line("")
             CLIOutput.line(CLIOutput.bold("subtasks"))
             for line in tree.lines() { CLIOutput.line(line) }
+        }
+        if !steps.isEmpty {
+            CLIOutput.line("")
+            var table = CLITable(["#", "STEP", "STATE", "ATTEMPTS", "DURATION", "ERROR"], rightAligned: [0, 3])
+            for step in steps {
+                let style: String? = switch step.state {
+                case "completed": "32"
+                case "failed": "31"
+                default: nil
+                }
+                table.add([
+                    .init(String(step.position + 1)), .init(step.name), .init(step.state, style: style), .init(String(step.attempts)),
+                    .init(CLIOutput.duration(step.durationSeconds)), .init(CLIOutput.short(CLIOutput.text(step.error), width: 60)),
+                ])
+            }
+            table.print()
         }
         guard !runs.isEmpty else { return }
         CLIOutput.line("")
