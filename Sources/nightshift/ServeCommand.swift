@@ -86,7 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "nightshift")
         let directory = try DataDirectory(home: home)
         try directory.lock()
-        let runners = RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: [:])])
+        let workflows = WorkflowRegistry()
+        let runners = RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: [:]), WorkflowRunner(registry: workflows)])
         let settings: NightshiftConfig
         do {
             settings = try NightshiftConfig.load(
@@ -97,6 +98,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             // A bad config file is not a usage error: the message alone, and its own exit code.
             throw CLIFailure(error.message, exitCode: CLIExitCodes.config)
+        }
+        for workflow in settings.workflows {
+            do { try workflows.register(workflow.name, workflow.body) } catch { throw CLIFailure(error.message, exitCode: CLIExitCodes.config) }
         }
         for (path, mode) in directory.openToOthers() {
             logger.warning(
@@ -138,6 +142,8 @@ struct ServeCommand: AsyncParsableCommand {
         // The config file is the source of truth for the agents it defines; others (created
         // through the API) are left alone.
         for agent in settings.agents { try await store.saveAgent(agent) }
+        // Each workflow of the file takes its tasks through an agent of its name.
+        for workflow in settings.workflows { try await store.saveAgent(Agent(name: workflow.name, runner: .workflow)) }
         // Likewise for the lanes it limits: a limit set through the API for a lane the file does
         // not name stays.
         for lane in settings.lanes { try await store.setLaneLimit(lane.name, concurrency: lane.concurrency) }

@@ -344,4 +344,38 @@ struct TokenAuthorityTests {
         try FileManager.default.removeItem(at: home.appendingPathComponent("token"))
         #expect(try TokenAuthority.load(home: home).accepts(rotated), "the hash alone still decides")
     }
+
+    @Test("[workflows.NAME] loads its steps in order; a bad step names workflows.NAME.steps[i] and what is wrong")
+    func workflows() throws {
+        let agents = "[agents.a]\nrunner = \"command\"\ncommand = [\"/bin/true\"]\n"
+        let config = try NightshiftConfig(toml: agents + """
+            [workflows.fix]
+            steps = [
+              { name = "one", agent = "a", prompt = "Reproduce: {{ input }}" },
+              { name = "two", agent = "a", prompt = "Fix {{steps.one.result}}", timeout = "30m", max_attempts = 2 },
+            ]
+            """, path: "n.toml")
+        #expect(config.workflows == [WorkflowSpec(name: "fix", steps: [
+            WorkflowSpec.Step(name: "one", agent: "a", prompt: "Reproduce: {{ input }}"),
+            WorkflowSpec.Step(name: "two", agent: "a", prompt: "Fix {{steps.one.result}}", timeout: 1800, maxAttempts: 2),
+        ])])
+        for (steps, field, words) in [
+            (#"[{ name = "one", agent = "a", prompt = "{{steps.two.result}}" }, { name = "two", agent = "a", prompt = "x" }]"#,
+             "workflows.w.steps[0]", "names no earlier step"),
+            (#"[{ name = "one", agent = "a", prompt = "{{steps.one.output}}" }]"#, "workflows.w.steps[0]", "unknown reference {{steps.one.output}}"),
+            (#"[{ name = "one", agent = "a", prompt = "x" }, { name = "one", agent = "a", prompt = "y" }]"#, "workflows.w.steps[1]", "named twice"),
+            (#"[{ name = "one", agent = "a", prompt = "x", retries = 2 }]"#, "workflows.w.steps[0].retries", "unknown key"),
+            (#"[{ name = "one", prompt = "x" }]"#, "workflows.w.steps[0].agent", "missing"),
+            (#"[]"#, "workflows.w.steps", "at least one step"),
+            (#""one""#, "workflows.w.steps", "an array of tables"),
+        ] {
+            let error = #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: agents + "[workflows.w]\nsteps = \(steps)\n", path: "n.toml") }
+            #expect(error?.field == field && error?.message.contains(words) == true, "\(steps): \(String(describing: error))")
+        }
+        let clash = #expect(throws: NightshiftError.self) {
+            try NightshiftConfig(toml: agents + "[workflows.a]\nsteps = [{ name = \"one\", agent = \"a\", prompt = \"x\" }]\n", path: "n.toml")
+        }
+        #expect(clash?.message.contains("an agent has this name already") == true, "\(String(describing: clash))")
+        #expect(WorkflowSpec.render("a {{input}} b {{ steps.one.result }} c", input: "IN", results: ["one": "R"]) == "a IN b R c")
+    }
 }

@@ -70,6 +70,8 @@ public struct NightshiftConfig: Sendable, Hashable {
     public var schedules: [NewSchedule] = []
     /// The webhooks (`webhooks.NAME`) and the channel bindings (`channels.NAME`), each validated.
     public var webhooks: [NewWebhook] = []
+    /// The workflows (`workflows.NAME`), sorted by name, each validated.
+    public var workflows: [WorkflowSpec] = []
 
     /// Creates a configuration; with no arguments, the empty one.
     public init(
@@ -113,7 +115,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         validate: (Agent) throws(NightshiftError) -> Void = { _ in }
     ) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "channels", "lanes", "queue", "schedules", "server", "subtasks", "webhooks"])
+        try root.checkKeys(["agents", "channels", "lanes", "queue", "schedules", "server", "subtasks", "webhooks", "workflows"])
         if let server = try root.section("server") {
             try server.checkKeys([
                 "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default",
@@ -163,6 +165,7 @@ public struct NightshiftConfig: Sendable, Hashable {
             lanes.append(Lane(name: name, concurrency: try section.required("concurrency", .positiveInteger)))
         }
         schedules = try Self.schedules(try root.section("schedules"))
+        workflows = try Self.workflows(try root.section("workflows"), agents: agents)
         webhooks = try Self.webhooks(try root.section("webhooks"), environment: environment)
         let channels = try Self.channels(try root.section("channels"), environment: environment)
         if let taken = channels.first(where: { channel in webhooks.contains { $0.name == channel.name } }) {

@@ -25,6 +25,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "The agent that runs the task (default: shell; with --parent, the parent's).")
     var agent: String?
 
+    @Option(help: "Run the workflow of this name (a [workflows.NAME] of the daemon's config): the prompt is its input.")
+    var workflow: String?
+
     @Option(name: .customLong("parent"), help: ArgumentHelp(
         "Make the task a subtask of this task: it takes the parent's workspace and, unless given, its agent and what is left of its budget.",
         valueName: "id"))
@@ -99,6 +102,8 @@ struct SubmitCommand: AsyncParsableCommand {
         if let budget, !(budget > 0 && budget.isFinite) { throw ValidationError("--budget: expected US dollars > 0, got \(budget)") }
         if let delay, !(delay >= 0) { throw ValidationError("--delay: expected seconds ≥ 0") }
         if agent?.isEmpty == true { throw ValidationError("--agent: expected a name") }
+        if workflow?.isEmpty == true { throw ValidationError("--workflow: expected a name") }
+        if workflow != nil, agent != nil { throw ValidationError("--workflow: give --workflow or --agent, not both (a workflow's tasks go to an agent of its name)") }
         if parentID?.isEmpty == true { throw ValidationError("--parent: expected a task id") }
         if origin == nil, session != nil || thread != nil || noNotify {
             throw ValidationError("--session, --thread and --no-notify go with --origin")
@@ -113,7 +118,7 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         // Without --agent a subtask runs on its parent's agent, any other task on the shell.
         let request = WireNewTask(
-            agent: agent ?? (parentID == nil ? BuiltinAgents.shell.name : nil), prompt: text,
+            agent: workflow ?? agent ?? (parentID == nil ? BuiltinAgents.shell.name : nil), prompt: text,
             payload: try payload.map { try JSONValue(jsonText: $0) },
             priority: priority, lane: lane, labels: labels.isEmpty ? nil : labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
             timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay, parentID: parentID, ask: ask,
