@@ -63,7 +63,7 @@ struct WorkflowCLITests {
         #expect(await first.stop(SIGKILL) != nil)
         let second = try DaemonProcess(home: home, arguments: arguments)
         #expect(try await eventually(timeout: .seconds(30)) { try await cli.run(["status", "--json"]).status == 0 }, "\(second.output)")
-        FileManager.default.createFile(atPath: home.appendingPathComponent("gate").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: home.appendingPathComponent("gate").path, contents: nil)
         #expect(try await eventually(timeout: .seconds(60)) { try await cli.json(["show", id, "--json"])["state"] == "done" }, "\(second.output)")
         let task = try await cli.json(["show", id, "--json"])
         #expect(task["result"] == "fixed: after repro of bug 7", "\(task)")
