@@ -203,4 +203,26 @@ struct EngineWorkflowTests {
             #expect(error.hasPrefix("step 'compile' failed: agent fails (task ") && error.contains("ended error"), "\(error)")
         }
     }
+
+    @Test("a task of a workflow no node has registered waits, saying so, and a node that registers it takes it on", arguments: StoreKind.allCases)
+    func unregistered(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Self.agent("later"))
+        let unaware = Engine(
+            store: store, runners: RunnerRegistry([WorkflowRunner(registry: WorkflowRegistry(), unregisteredRetry: 0.3)]),
+            configuration: EngineConfiguration(
+                nodeID: "unaware", pollInterval: 0.05, workRoot: FileManager.default.temporaryDirectory.appendingPathComponent("ns-flow-\(UUID().uuidString)")),
+            logger: Logger(label: "test"))
+        let id = try await withEngine(unaware) { engine async throws -> TaskID in
+            let id = try await engine.submit(NewTask(agent: "later", prompt: "x")).task.id
+            #expect(try await eventually { try await store.task(id)?.waitingFor?.question == "workflow later not registered on any node" })
+            #expect(try await store.task(id)?.failures == 0, "not a failure")
+            return id
+        }
+        let registry = WorkflowRegistry()
+        try registry.register("later") { flow in try await flow.step("only") { "done by the node that knows it" } }
+        try await withEngine(Self.engine(store, registry)) { _ async throws in
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(try await store.task(id)?.result == "done by the node that knows it")
+        }
+    }
 }

@@ -46,13 +46,20 @@ public final class WorkflowRegistry: Sendable {
 /// Runs workflow tasks: an agent of runner kind `workflow` names its workflow by the `workflow`
 /// key of its config, else by its own name. Each run runs the workflow from the top; steps the
 /// task recorded return their recorded output without running (``WorkflowContext``).
+///
+/// A task whose workflow this node does not know is not lost and not failed: it waits, its
+/// `waiting_for` saying "workflow X not registered on any node", and is tried again every
+/// `unregisteredRetry` seconds, so that a node that registers it takes it on.
 public struct WorkflowRunner: AgentRunner {
     /// The workflows it runs.
     public let registry: WorkflowRegistry
+    /// How long a task of an unknown workflow waits before it is tried again, in seconds.
+    public let unregisteredRetry: Double
 
     /// A runner of `registry`'s workflows.
-    public init(registry: WorkflowRegistry) {
+    public init(registry: WorkflowRegistry, unregisteredRetry: Double = 60) {
         self.registry = registry
+        self.unregisteredRetry = unregisteredRetry
     }
 
     /// `workflow`.
@@ -70,7 +77,10 @@ public struct WorkflowRunner: AgentRunner {
     public func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
         let name = request.agent.config["workflow"]?.stringValue ?? request.agent.name
         guard let body = registry.workflow(name) else {
-            return .failed("workflow '\(name)' is not registered on this node", retryable: true)
+            let until = Date().addingTimeInterval(unregisteredRetry)
+            var outcome = RunOutcome.wake(at: until, prompt: nil)
+            outcome.waitingFor = WaitingFor(kind: .wake, question: "workflow \(name) not registered on any node", wakeAt: until)
+            return outcome
         }
         let workflow = WorkflowContext(request: request, context: context)
         do {
