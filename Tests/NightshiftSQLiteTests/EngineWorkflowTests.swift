@@ -225,4 +225,22 @@ struct EngineWorkflowTests {
             #expect(try await store.task(id)?.result == "done by the node that knows it")
         }
     }
+
+    @Test("a person's wake ends a workflow's durable sleep early; the workflow goes on past it", arguments: StoreKind.allCases)
+    func wakeEndsSleep(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Self.agent("nap"))
+        let registry = WorkflowRegistry()
+        try registry.register("nap") { flow in
+            try await flow.sleep(for: .seconds(3600))
+            return try await flow.step("after") { "awake" }
+        }
+        try await withEngine(Self.engine(store, registry)) { engine in
+            let id = try await engine.submit(NewTask(agent: "nap", prompt: "x")).task.id
+            #expect(try await eventually { try await store.task(id)?.waitingFor?.kind == .wake })
+            _ = try await engine.transition(id, .wake)
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(try await store.task(id)?.result == "awake")
+            #expect(try await store.steps(task: id).map(\.name) == ["sleep", "after"])
+        }
+    }
 }

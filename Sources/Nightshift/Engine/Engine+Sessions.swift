@@ -74,9 +74,11 @@ extension Engine {
         var resume: ResumeContext?
         var hint: String?
         var previousError: String?
+        var previousOutcome: String?
         if claimed.run.attempt > 1 {
             let earlier = ((try? await store.runs(task: task.id)) ?? []).filter { $0.attempt < claimed.run.attempt }
             previousError = earlier.last?.error
+            previousOutcome = earlier.last?.outcome
             let session = earlier.last { $0.agentSessionID != nil }
             hint = try? await store.latestActiveCheckpoint(
                 agent: agent.name, taskID: task.id, sessionID: session?.agentSessionID, workspace: task.workspaceID)?.resumeHint
@@ -134,6 +136,7 @@ extension Engine {
             task: task, run: claimed.run, agent: agent, workingDirectory: workdir, prompt: prompt, resume: resume,
             remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint)
         request.inputs = inputs
+        request.previousOutcome = previousOutcome
         if runner.replaysSteps {
             do {
                 request.steps = try await store.steps(task: task.id)

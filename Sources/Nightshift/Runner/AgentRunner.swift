@@ -128,6 +128,9 @@ public struct RunRequest: Sendable {
     public var steps: [WorkflowStep] = []
     /// For a runner that replays steps: the task's subtasks, oldest first (an agent step's child).
     public var children: [AgentTask] = []
+    /// How the task's previous run ended (its ``Run/outcome``), if there was one: `waiting` when
+    /// the task then waited and was woken (at its time, by an input, or by a person).
+    public var previousOutcome: String?
     /// For a task that asks `on-miss` (its own policy, else its agent's): what the run's
     /// tool-approval hook may decide without asking (``ToolApprovals``); `nil` when it does not ask.
     public var approvals: ToolApprovals?

@@ -187,6 +187,8 @@ public final class WorkflowContext: Sendable {
     private let inputs: Mutex<[TaskInput]>
     /// The task's subtasks when the run started: agent steps' children.
     private let children: [AgentTask]
+    /// How the previous run ended.
+    private let previousOutcome: String?
 
     init(request: RunRequest, context: RunContext) {
         task = request.task
@@ -194,6 +196,7 @@ public final class WorkflowContext: Sendable {
         recorded = request.steps
         inputs = Mutex(request.inputs)
         children = request.children
+        previousOutcome = request.previousOutcome
         self.context = context
     }
 
@@ -263,13 +266,17 @@ public final class WorkflowContext: Sendable {
     }
 
     /// Sleeps durably: the task waits, with no worker held, until `duration` from the first time
-    /// the workflow reached this step, then runs again and goes on past it. A run that reaches the
-    /// step again early (the node died between recording it and the wait) waits for the rest.
+    /// the workflow reached this step, then runs again and goes on past it. A person's `wake`
+    /// ends the sleep early. A run that reaches the step again early because the node died
+    /// between recording it and the wait waits for the rest.
     public func sleep(for duration: Duration, name: String = "sleep") async throws {
         let until: Date
         let position = next.withLock { $0 }
         if position < recorded.count {
             let seconds: Double = try await step(name) { 0 }
+            // Only the last step recorded can still be waited for: a later one means the
+            // workflow went on past it. The task waited and was woken: go on, whatever the time.
+            if position + 1 < recorded.count || previousOutcome == "waiting" { return }
             until = Date(timeIntervalSince1970: seconds)
         } else {
             let wake = Date().addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
