@@ -137,18 +137,23 @@ struct Bench {
     func drainWindow(_ store: any TaskStore) async throws -> (Date, Date) {
         var first: Date?
         var last: Date?
-        var cursor: Int64 = 0
-        while true {
-            let page = try await store.hookEvents(after: cursor, limit: 5000)
-            guard let tail = page.last else { break }
-            cursor = tail.seq
-            for event in page {
-                if event.type == "task.started", first == nil { first = event.time }
-                if event.type == "task.done" { last = event.time }
-            }
+        try await forEachHookEvent(store) { event in
+            if event.type == "task.started", first == nil { first = event.time }
+            if event.type == "task.done" { last = event.time }
         }
         guard let first, let last else { throw NightshiftError(.storeUnavailable, "bench: no run was recorded") }
         return (first, last)
+    }
+
+    /// Calls `body` with each event of the store's hook stream, in order, a page at a time.
+    func forEachHookEvent(_ store: any TaskStore, _ body: (HookEvent) -> Void) async throws {
+        var cursor: Int64 = 0
+        while true {
+            let page = try await store.hookEvents(after: cursor, limit: 5000)
+            guard let tail = page.last else { return }
+            cursor = tail.seq
+            page.forEach(body)
+        }
     }
 
     /// W2: latency from a submit returning to the runner starting, one task at a time.

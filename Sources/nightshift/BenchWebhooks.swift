@@ -72,12 +72,8 @@ extension Bench {
                 // The lag of the events the drain committed (the queued ones were committed before
                 // the webhook's worker started).
                 var times: [Int64: Date] = [:]
-                var cursor: Int64 = 0
-                while true {
-                    let page = try await store.hookEvents(after: cursor, limit: 5000)
-                    guard let tail = page.last else { break }
-                    for event in page where event.type != "task.queued" { times[event.seq] = event.time }
-                    cursor = tail.seq
+                try await forEachHookEvent(store) { event in
+                    if event.type != "task.queued" { times[event.seq] = event.time }
                 }
                 let received = receiver.received
                 let lags = received.compactMap { seq, at in times[seq].map { at.timeIntervalSince($0) * 1000 } }

@@ -51,13 +51,12 @@ public struct WorkflowSpec: Sendable, Hashable {
             }
             guard !earlier.contains(step.name) else { throw .invalid(field, "workflow \(name): step '\(step.name)' is named twice") }
             for reference in Self.references(in: step.prompt) {
-                let parts = reference.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-                if parts == ["input"] { continue }
-                guard parts.count == 3, parts[0] == "steps", parts[2] == "result" else {
+                switch Reference(reference) {
+                case .input?: continue
+                case .result(let earlierStep)? where earlier.contains(earlierStep): continue
+                case .result?: throw .invalid(field, "workflow \(name), step \(step.name): {{\(reference)}} names no earlier step")
+                case nil:
                     throw .invalid(field, "workflow \(name), step \(step.name): unknown reference {{\(reference)}}; expected {{input}} or {{steps.NAME.result}}")
-                }
-                guard earlier.contains(parts[1]) else {
-                    throw .invalid(field, "workflow \(name), step \(step.name): {{\(reference)}} names no earlier step")
                 }
             }
             earlier.insert(step.name)
@@ -81,28 +80,56 @@ public struct WorkflowSpec: Sendable, Hashable {
         }
     }
 
-    /// The `{{…}}` references of `template`, trimmed, in order.
-    static func references(in template: String) -> [String] {
-        var found: [String] = []
-        var rest = template[...]
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            found.append(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
-            rest = rest[close.upperBound...]
+    /// What a template's `{{…}}` names.
+    enum Reference: Equatable {
+        /// `{{input}}`: the workflow's input.
+        case input
+        /// `{{steps.NAME.result}}`: step NAME's result.
+        case result(step: String)
+
+        /// The reference `text` (trimmed) makes; `nil` for any other form.
+        init?(_ text: String) {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            if parts == ["input"] {
+                self = .input
+            } else if parts.count == 3, parts[0] == "steps", parts[2] == "result" {
+                self = .result(step: parts[1])
+            } else {
+                return nil
+            }
         }
-        return found
     }
 
-    /// `template` with `{{input}}` and `{{steps.NAME.result}}` replaced.
-    public static func render(_ template: String, input: String, results: [String: String]) -> String {
+    /// `template` with each `{{…}}` replaced by what `replacement` gives for its trimmed text.
+    static func substitute(_ template: String, _ replacement: (String) -> String) -> String {
         var text = ""
         var rest = template[...]
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
             text += rest[..<open.lowerBound]
-            let reference = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            let parts = reference.split(separator: ".").map(String.init)
-            text += reference == "input" ? input : (parts.count == 3 ? results[parts[1]] ?? "" : "")
+            text += replacement(rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces))
             rest = rest[close.upperBound...]
         }
         return text + rest
+    }
+
+    /// The `{{…}}` references of `template`, trimmed, in order.
+    static func references(in template: String) -> [String] {
+        var found: [String] = []
+        _ = substitute(template) { reference in
+            found.append(reference)
+            return ""
+        }
+        return found
+    }
+
+    /// `template` with `{{input}}` and `{{steps.NAME.result}}` replaced (any other form by nothing).
+    public static func render(_ template: String, input: String, results: [String: String]) -> String {
+        substitute(template) { reference in
+            switch Reference(reference) {
+            case .input?: input
+            case .result(let step)?: results[step] ?? ""
+            case nil: ""
+            }
+        }
     }
 }
