@@ -156,9 +156,11 @@ struct EngineWorkflowTests {
             #expect(steps[2].output == ["kind": "answer", "text": "main", "sender": "ana"])
             let runs = try await store.runs(task: id)
             #expect(runs.map { $0.outcome ?? "-" } == ["waiting", "waiting", "succeeded"], "\(runs.map { ($0.outcome, $0.error) })")
-            // No worker was held while it slept: the first run ended before the wake time it recorded.
+            // No worker was held while it slept: the first run had ended when the next began, and
+            // the next began no sooner than the wake time the first recorded (a loaded machine may
+            // end the first run after that time, so that is not asserted).
             let wake = try #require(steps[1].output?.doubleValue)
-            #expect(try #require(runs.first?.finishedAt).timeIntervalSince1970 < wake && runs[1].startedAt.timeIntervalSince1970 >= wake)
+            #expect(try #require(runs[0].finishedAt) <= runs[1].startedAt && runs[1].startedAt.timeIntervalSince1970 >= wake)
         }
     }
 
