@@ -15,11 +15,16 @@ struct CrashSafetyTests {
         let home = try makeHome()
         // The test process writes to the daemon's file directly: SQLite in WAL mode serves several processes.
         let store = try SQLiteTaskStore(path: home.appendingPathComponent("nightshift.db").path)
-        // A second per task (three rounds of four): runs are still in flight when this process,
-        // slowed by the rest of the suite, sees the first ones done (0.4 s was not, once in a full run).
+        // Tasks 0 and 1 finish at once; the others hold their runs until the test opens the gate,
+        // so that runs are in flight at the kill however slowly this process, loaded by the rest
+        // of the suite, sees the first ones done.
+        let gate = home.appendingPathComponent("gate").path
         try await store.saveAgent(Agent(
             name: "slow", runner: .command,
-            config: ["command": ["/bin/sh", "-c", "sleep 1; echo \"finished $NIGHTSHIFT_TASK_ID\""]],
+            config: ["command": ["/bin/sh", "-c", .string("""
+                case "$NIGHTSHIFT_PROMPT" in "task 0"|"task 1") ;; *) while [ ! -e '\(gate)' ]; do sleep 0.05; done ;; esac
+                echo "finished $NIGHTSHIFT_TASK_ID"
+                """)]],
             retry: RetryPolicy(maxAttempts: 3, initialBackoff: 0.05, maxBackoff: 0.05)))
         let daemonArguments = ["--workers", "4", "--poll-interval", "0.05", "--lease-duration", "60", "--log-level", "warning"]
         var acknowledged: [TaskID] = []
@@ -41,6 +46,7 @@ struct CrashSafetyTests {
         // The restarted node (same data directory, so the same node id) reclaims its runs at once:
         // the 60 s leases would not have expired within this test's deadline.
         let second = try DaemonProcess(home: home, arguments: daemonArguments)
+        #expect(FileManager.default.createFile(atPath: gate, contents: nil))
         let finished = try await eventually(timeout: .seconds(30)) {
             try await store.countsByState()[.done, default: 0] == acknowledged.count
         }
