@@ -35,8 +35,12 @@ extension Engine {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
-                        let stream = self.store.hookStream(after: try await self.store.lastHookSeq())
-                            .matching { $0.type == HookEvent.inputType }
+                        let start = try await self.store.lastHookSeq()
+                        // An input whose event was numbered before `start` (accepted while this
+                        // loop was starting) is not in the stream: hand over what is pending now.
+                        let live = self.state.withLock { $0.active.compactMap { $0.value.live == nil ? nil : $0.key } }
+                        for id in live { await self.deliverLive(id) }
+                        let stream = self.store.hookStream(after: start).matching { $0.type == HookEvent.inputType }
                         for try await event in stream { await self.deliverLive(event.taskID) }
                     } catch {
                         if !Task.isCancelled {
