@@ -96,8 +96,11 @@ struct BenchTests {
         let plain = w7["plain_rounds"]?.arrayValue?.compactMap(\.doubleValue) ?? []
         let hooked = w7["webhook_rounds"]?.arrayValue?.compactMap(\.doubleValue) ?? []
         #expect(plain.count == 2 && hooked.count == 2 && (plain + hooked).allSatisfy { $0 > 0 }, "\(w7)")
-        let ratio = (w7["drain_per_s_webhook"]?.doubleValue ?? 0) / (w7["drain_per_s_plain"]?.doubleValue ?? 1)
-        #expect(abs((w7["drain_ratio"]?.doubleValue ?? 0) - ratio) < 0.01, "the ratio is of the medians: \(w7)")
+        let (plainRate, hookedRate) = (w7["drain_per_s_plain"]?.doubleValue ?? 1, w7["drain_per_s_webhook"]?.doubleValue ?? 0)
+        // The rates are printed cut to whole tasks a second: their ratio is off by at most
+        // that rounding (at 200 tasks, rates near 100/s make it about 1 %), the ratio by 0.005.
+        let slack = (1 / plainRate + 1 / max(hookedRate, 1)) * (hookedRate / plainRate) + 0.005
+        #expect(abs((w7["drain_ratio"]?.doubleValue ?? 0) - hookedRate / plainRate) <= slack, "the ratio is of the medians: \(w7)")
         #expect((w7["delivery_per_s"]?.doubleValue ?? 0) > 0, "\(w7)")
         let (p50, p99) = (w7["lag_p50_ms"]?.doubleValue ?? -1, w7["lag_p99_ms"]?.doubleValue ?? -1)
         #expect(p50 > 0 && p99 >= p50, "\(w7)")
