@@ -7,7 +7,7 @@ import PostgresNIO
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
     static let migrations: [(version: Int, sql: [String])] = [
-        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13),
+        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13), (14, v14),
     ]
 
     /// The newest schema version this binary knows.
@@ -204,6 +204,25 @@ enum PostgresSchema {
             started_at DOUBLE PRECISION NOT NULL,
             finished_at DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (task_id, position)
+        )
+        """,
+    ]
+
+    /// Work detectors (issue 20): each detector's last scan, next scan and scan lease.
+    static let v14: [String] = [
+        """
+        CREATE TABLE detectors (
+            workspace_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            lease_owner TEXT,
+            lease_expires_at DOUBLE PRECISION,
+            next_scan_at DOUBLE PRECISION,
+            last_scan_at DOUBLE PRECISION,
+            last_found BIGINT,
+            last_submitted BIGINT,
+            last_error TEXT,
+            scans BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (workspace_id, name)
         )
         """,
     ]

@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -464,6 +464,24 @@ enum SQLiteSchema {
                     started_at REAL NOT NULL,
                     finished_at REAL NOT NULL,
                     PRIMARY KEY (task_id, position)
+                ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v14") { db in
+            // Work detectors (issue 20): each detector's last scan, next scan and scan lease.
+            try db.execute(sql: """
+                CREATE TABLE detectors (
+                    workspace_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    lease_owner TEXT,
+                    lease_expires_at REAL,
+                    next_scan_at REAL,
+                    last_scan_at REAL,
+                    last_found INTEGER,
+                    last_submitted INTEGER,
+                    last_error TEXT,
+                    scans INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (workspace_id, name)
                 ) WITHOUT ROWID;
                 """)
         }

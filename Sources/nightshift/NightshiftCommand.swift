@@ -23,7 +23,7 @@ struct NightshiftCommand: AsyncParsableCommand {
             WakeCommand.self, DropCommand.self,
             StatusCommand.self, AgentsCommand.self, LanesCommand.self, ScheduleCommand.self, EventsCommand.self,
             CheckpointsCommand.self, MemoryCommand.self, TokenCommand.self, TokensCommand.self, WorkspacesCommand.self,
-            HookCommand.self, HooksCommand.self, WebhooksCommand.self,
+            HookCommand.self, HooksCommand.self, WebhooksCommand.self, DetectorsCommand.self, DetectCommand.self,
         ]
     )
 

@@ -102,6 +102,13 @@ struct ServeCommand: AsyncParsableCommand {
         for workflow in settings.workflows {
             do { try workflows.register(workflow.name, workflow.body) } catch { throw CLIFailure(error.message, exitCode: CLIExitCodes.config) }
         }
+        let detectors = DetectorRegistry(workflows: workflows)
+        for spec in settings.detectors {
+            let detector = CommandDetector(
+                agent: spec.agent, command: spec.command, prompt: spec.prompt, interval: .seconds(spec.every), process: spec.process,
+                timeout: .seconds(spec.timeout))
+            do { try detectors.register(spec.name, detector) } catch { throw CLIFailure(error.message, exitCode: CLIExitCodes.config) }
+        }
         for (path, mode) in directory.openToOthers() {
             logger.warning(
                 "open to other users; left as it is (chmod -R go-rwx the data directory to make it private)",
@@ -112,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
             let sqlite = try SQLiteTaskStore(
                 path: directory.databasePath,
                 configuration: .init(durability: durability.value, maxQueueDepth: settings.queueDepth, subtasks: settings.subtasks))
-            try await serve(sqlite, storeName: "sqlite (\(durability.value))", directory, runners, settings, listenAddress, logger)
+            try await serve(sqlite, storeName: "sqlite (\(durability.value))", directory, runners, detectors, settings, listenAddress, logger)
             return
         }
         let postgres = try PostgresTaskStore(
@@ -127,13 +134,14 @@ struct ServeCommand: AsyncParsableCommand {
             // Let the pool's task start before the first query (PostgresNIO warns about a lease
             // asked for before its run() began; the query would only wait).
             try await Task.sleep(for: .milliseconds(20))
-            try await serve(postgres, storeName: "\(postgres.url)", directory, runners, settings, listenAddress, logger)
+            try await serve(postgres, storeName: "\(postgres.url)", directory, runners, detectors, settings, listenAddress, logger)
         }
     }
 
     /// Saves the agents and the lanes' limits, then runs the engine and the API on `store` until SIGTERM or SIGINT.
     private func serve(
-        _ store: any TaskStore, storeName: String, _ directory: DataDirectory, _ runners: RunnerRegistry, _ settings: NightshiftConfig,
+        _ store: any TaskStore, storeName: String, _ directory: DataDirectory, _ runners: RunnerRegistry, _ detectors: DetectorRegistry,
+        _ settings: NightshiftConfig,
         _ listenAddress: ListenAddress, _ logger: Logger
     ) async throws {
         if try await store.agent(named: BuiltinAgents.shell.name) == nil {
@@ -173,7 +181,8 @@ struct ServeCommand: AsyncParsableCommand {
         engineConfiguration.publicURL = settings.publicURL
         engineConfiguration.parking = settings.parking
         let engine = Engine(
-            store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), logger: logger)
+            store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), detectors: detectors,
+            logger: logger)
         let listening = ListeningFlag()
         // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.
         let descriptors = ConnectionLimits.raiseDescriptorLimit()

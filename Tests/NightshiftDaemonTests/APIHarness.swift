@@ -36,6 +36,7 @@ struct APIHarness {
         blockedStaleAfter: Double = EngineConfiguration().blockedStaleAfter,
         webhookLeaseDuration: Double = EngineConfiguration().webhookLeaseDuration,
         workflows: WorkflowRegistry = WorkflowRegistry(),
+        detectors: DetectorRegistry? = nil,
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -49,7 +50,7 @@ struct APIHarness {
         configuration.webhookLeaseDuration = webhookLeaseDuration
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers), WorkflowRunner(registry: workflows)]),
-            configuration: configuration, clock: clock, webhookSender: WebhookHTTPSender())
+            configuration: configuration, clock: clock, webhookSender: WebhookHTTPSender(), detectors: detectors)
         let recorder = ExchangeRecorder()
         let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in

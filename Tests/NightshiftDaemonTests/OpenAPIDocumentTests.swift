@@ -130,7 +130,7 @@ struct OpenAPIDocumentTests {
                 }
                 checked += 1
             }
-            #expect(checked == 21)
+            #expect(checked == 22)
         }
     }
 

@@ -9,6 +9,13 @@ import Testing
 /// API test), and this test makes sure no route goes without one.
 @Suite("Route coverage")
 struct RouteCoverageTests {
+    /// A detector that always finds one item, worked by `echo`.
+    struct Found: WorkDetector {
+        let agent = "echo"
+        func detect() async throws -> [WorkItem] { [WorkItem(key: "k1")] }
+        func buildPrompt(for item: WorkItem) -> String { item.key }
+    }
+
     @Test("every route of the table answers a success, and every answer is the document's")
     func everyRoute() async throws {
         let handlers = APIServerTests.handlers.merging(["ask": { _, _ in .waitingForInput("Which branch?") }]) { current, _ in current }
@@ -17,7 +24,9 @@ struct RouteCoverageTests {
             let count = try await flow.step("count") { flow.input.count }
             return try await flow.step("say") { "\(count) characters" }
         }
-        try await APIHarness.with(handlers: handlers, workflows: workflows) { api in
+        let detectors = DetectorRegistry(workflows: workflows)
+        try detectors.register("found", Found())
+        try await APIHarness.with(handlers: handlers, workflows: workflows, detectors: detectors) { api in
             for path in ["/healthz", "/readyz", "/openapi.json"] { #expect(try await api.request(.GET, path, token: nil).status == 200) }
 
             let done = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"echo","prompt":"hi"}"#).json?["id"]?.stringValue)
@@ -48,6 +57,12 @@ struct RouteCoverageTests {
             #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(asking)").json?["state"] == "waiting" })
             #expect(try await api.request(.POST, "/v1/tasks/\(asking)/wake").status == 200)
             #expect(try await api.request(.GET, "/v1/status").status == 200)
+            let detectorList = try await api.request(.GET, "/v1/detectors")
+            #expect(detectorList.json?["detectors"]?.arrayValue?.map { $0["name"] } == ["found"], "\(detectorList.body)")
+            let scan = try await api.request(.POST, "/v1/detectors/found/scan?force=true")
+            #expect(scan.json?["scanned"] == true, "\(scan.body)")
+            let signal = try await api.request(.POST, "/v1/detectors/found/signal", body: #"{"items":[{"key":"k2"}]}"#)
+            #expect(signal.json?["submitted"] == 1, "\(signal.body)")
             let feed = try await api.request(.GET, "/v1/events")
             #expect(feed.status == 200 && feed.json?["next_after"] != 0, "\(feed.body)")
 

@@ -30,6 +30,7 @@ struct WireFormatTests {
         ("HookPoll", WireHookPoll.self), ("AcceptedHookEvent", WireAcceptedHookEvent.self),
         ("Webhook", WireWebhook.self), ("WebhookList", WireWebhookList.self), ("WebhookDelivery", WireWebhookDelivery.self),
         ("WebhookDeliveryList", WireWebhookDeliveryList.self), ("AgentRunStats", WireAgentRunStats.self), ("RunFigures", WireRunFigures.self),
+        ("Detector", WireDetector.self), ("DetectorList", WireDetectorList.self), ("DetectorScan", WireDetectorScan.self),
     ]
 
     /// Each request body's component schema and the type the server reads it as (the client writes it).
@@ -40,7 +41,7 @@ struct WireFormatTests {
         ("NewInput", WireInputRequest.self), ("Wake", WireWakeRequest.self), ("Reason", WireDropRequest.self),
         ("ScheduleWrite", WireScheduleWrite.self), ("LaneWrite", WireLaneWrite.self),
         ("HookAck", WireHookAck.self), ("NewHookEvent", WireNewHookEvent.self), ("WebhookWrite", WireWebhookWrite.self),
-        ("Redeliver", WireRedeliver.self),
+        ("Redeliver", WireRedeliver.self), ("DetectorSignal", WireDetectorSignal.self),
     ]
 
     static func schema(_ name: String) -> JSONValue? { document["components"]?["schemas"]?[name] }

@@ -22,6 +22,8 @@ public final class Engine: Service, Sendable {
     let runners: RunnerRegistry
     /// Sends webhook deliveries; `nil`: this engine delivers none.
     let webhookSender: (any WebhookSender)?
+    /// The work detectors this node scans (``detectorLoop()``).
+    public let detectors: DetectorRegistry?
     let logger: Logger
     let doorbell: Doorbell
     /// Rung for each write this engine makes to a task's event log that the hook stream does not
@@ -63,15 +65,17 @@ public final class Engine: Service, Sendable {
 
     /// Creates an engine; it does nothing until ``run()``. Its time comes from `clock` (a test
     /// gives it one it moves by hand). With a `webhookSender`, it delivers the webhooks it holds
-    /// the lease of.
+    /// the lease of; with `detectors`, it scans them.
     public init(
         store: any TaskStore,
         runners: RunnerRegistry,
         configuration: EngineConfiguration = EngineConfiguration(),
         clock: any EngineClock = SystemClock(),
         webhookSender: (any WebhookSender)? = nil,
+        detectors: DetectorRegistry? = nil,
         logger: Logger = Logger(label: "nightshift.engine")
     ) {
+        self.detectors = detectors
         self.store = store
         self.runners = runners
         self.webhookSender = webhookSender
@@ -258,6 +262,7 @@ public final class Engine: Service, Sendable {
                 group.addTask { await self.hookRetentionLoop() }
                 group.addTask { await self.webhookLoop() }
                 group.addTask { await self.liveInputLoop() }
+                group.addTask { await self.detectorLoop() }
                 await self.dispatchLoop(group: &group)
                 await self.drain()
                 self.state.withLock { $0.stopping = true }

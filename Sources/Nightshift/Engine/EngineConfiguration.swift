@@ -25,6 +25,9 @@ public struct EngineConfiguration: Sendable {
     /// of it, and by each delivery): a node that dies mid-delivery leaves the webhook to another
     /// after this.
     public var webhookLeaseDuration: Double = 30
+    /// How long a node holds a detector's scan lease, in seconds: a scan longer than this may be
+    /// taken over by another node (its items are deduplicated).
+    public var detectorLeaseDuration: Double = 300
     /// The daemon's address as people reach it (`https://nightshift.example.com`): notifications
     /// link to `<publicURL>/tasks/<id>`. `nil`: no link.
     public var publicURL: String?

@@ -6,5 +6,5 @@
 /// Implementations: `SQLiteTaskStore` (embedded default) and `PostgresTaskStore` (several nodes on
 /// one database). One conformance suite tests them both.
 public typealias TaskStore = TaskQueue & TaskActions & TaskLog & ChangeFeed & TaskQueries & AgentCatalogue & CheckpointStore & MemoryStore
-    & TokenStore & TaskInbox & ScheduleStore & HookConsumerStore & WebhookStore
+    & TokenStore & TaskInbox & ScheduleStore & HookConsumerStore & WebhookStore & DetectorStore
 

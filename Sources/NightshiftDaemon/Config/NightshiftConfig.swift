@@ -72,6 +72,8 @@ public struct NightshiftConfig: Sendable, Hashable {
     public var webhooks: [NewWebhook] = []
     /// The workflows (`workflows.NAME`), sorted by name, each validated.
     public var workflows: [WorkflowSpec] = []
+    /// The command work detectors (`detectors.NAME`), sorted by name, each validated.
+    public var detectors: [DetectorSpec] = []
 
     /// Creates a configuration; with no arguments, the empty one.
     public init(
@@ -115,7 +117,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         validate: (Agent) throws(NightshiftError) -> Void = { _ in }
     ) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "channels", "lanes", "queue", "schedules", "server", "subtasks", "webhooks", "workflows"])
+        try root.checkKeys(["agents", "channels", "detectors", "lanes", "queue", "schedules", "server", "subtasks", "webhooks", "workflows"])
         if let server = try root.section("server") {
             try server.checkKeys([
                 "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default",
@@ -166,6 +168,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         }
         schedules = try Self.schedules(try root.section("schedules"))
         workflows = try Self.workflows(try root.section("workflows"), agents: agents)
+        detectors = try Self.detectors(try root.section("detectors"), agents: agents, workflows: workflows)
         webhooks = try Self.webhooks(try root.section("webhooks"), environment: environment)
         let channels = try Self.channels(try root.section("channels"), environment: environment)
         if let taken = channels.first(where: { channel in webhooks.contains { $0.name == channel.name } }) {

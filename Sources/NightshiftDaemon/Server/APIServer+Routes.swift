@@ -72,6 +72,9 @@ extension APIServer {
         .v1(.delete, "agents/{name}") { try await $0.deleteAgent($2) },
         .v1(.get, "agents/{name}/stats") { try await $0.agentRunStats($1, $2) },
 
+        .v1(.get, "detectors") { try await $0.listDetectors($2) },
+        .v1(.post, "detectors/{name}/scan") { try await $0.scanDetector($1, $2) },
+        .v1(.post, "detectors/{name}/signal") { try await $0.signalDetector($1, $2) },
         .v1(.get, "lanes") { try await $0.listLanes($2) },
         .v1(.put, "lanes/{name}") { try await $0.putLane($1, $2) },
         .v1(.delete, "lanes/{name}") { try await $0.deleteLane($2) },

@@ -94,7 +94,8 @@ extension APIServer {
             activeRuns: scope.activeRuns().map { WireActiveRun($0, now: now) },
             recentRuns: try await scope.recentRuns(limit: 20).map(WireRun.init),
             totals: WireStatus.Totals(invocations: totals.invocations, succeeded: totals.succeeded, failed: totals.failed),
-            blockedStale: try await scope.blockedStale().map(WireBlockedTask.init)))
+            blockedStale: try await scope.blockedStale().map(WireBlockedTask.init),
+            detectors: try await scope.detectors().map(WireDetector.init)))
     }
 
     func events(_ request: Request, _ context: APIRequestContext) async throws -> Response {

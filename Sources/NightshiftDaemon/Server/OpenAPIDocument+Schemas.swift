@@ -198,6 +198,10 @@ extension OpenAPIDocument {
             "recent_runs": ["type": "array", "items": ref("Run")],
             "totals": shape(["invocations": "integer", "succeeded": "integer", "failed": "integer"]),
             "agents": ["type": "array", "items": ref("AgentStatus")],
+            "detectors": [
+                "type": "array", "items": ref("Detector"),
+                "description": "The workspace's work detectors registered on the answering node, by name, with their last scans",
+            ],
             "blocked_stale": [
                 "type": "array", "items": ref("BlockedTask"),
                 "description": "The tasks waiting longer than the daemon's [server] blocked_stale_after (an hour by default), longest waiting first, at most 100",

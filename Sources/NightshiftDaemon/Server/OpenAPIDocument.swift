@@ -250,6 +250,7 @@ public enum OpenAPIDocument {
         paths.merge(eventPaths) { current, _ in current }
         paths.merge(inboxPaths) { current, _ in current }
         paths.merge(lanePaths) { current, _ in current }
+        paths.merge(detectorPaths) { current, _ in current }
         paths.merge(schedulePaths) { current, _ in current }
         paths.merge(hookPaths) { current, _ in current }
         paths.merge(webhookPaths) { current, _ in current }
@@ -287,6 +288,7 @@ public enum OpenAPIDocument {
                 "schemas": .object(schemas.merging(sessionSchemas) { current, _ in current }.merging(accessSchemas) { current, _ in current }
                     .merging(eventSchemas) { current, _ in current }.merging(inboxSchemas) { current, _ in current }
                     .merging(laneSchemas) { current, _ in current }
+                    .merging(detectorSchemas) { current, _ in current }
                     .merging(scheduleSchemas) { current, _ in current }.merging(hookSchemas) { current, _ in current }
                     .merging(webhookSchemas) { current, _ in current }),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]],

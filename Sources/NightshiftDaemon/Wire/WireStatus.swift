@@ -28,9 +28,11 @@ public struct WireStatus: WireValue, Hashable {
     public var totals: Totals
     /// The tasks that have waited longer than the daemon's `blocked_stale_after`, longest waiting first.
     public var blockedStale: [WireBlockedTask]
+    /// The workspace's work detectors registered on this node: their last scans and errors.
+    public var detectors: [WireDetector]
 
     enum CodingKeys: String, CodingKey {
-        case agents, counts, totals
+        case agents, counts, totals, detectors
         case queueDepth = "queue_depth", activeRuns = "active_runs", recentRuns = "recent_runs", blockedStale = "blocked_stale"
     }
 }

@@ -7,11 +7,11 @@ import NightshiftDaemon
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show task counts, the queue, active and recent runs, and tasks blocked too long.",
+        abstract: "Show task counts, the queue, active and recent runs, tasks blocked too long, and detectors.",
         discussion: CLIExitCodes.discussion("""
             Tasks that have waited longer than the daemon's [server] blocked_stale_after (an hour by default) \
-            are listed under "Blocked", longest waiting first, with what they wait for. With --json, prints \
-            the API's status object.
+            are listed under "Blocked", longest waiting first, with what they wait for; the work detectors \
+            under "Detectors", with their last scans. With --json, prints the API's status object.
             """))
 
     @OptionGroup var options: ClientOptions
@@ -84,6 +84,11 @@ struct StatusCommand: AsyncParsableCommand {
                 ])
             }
             blocked.print()
+        }
+        if !status.detectors.isEmpty {
+            CLIOutput.line("")
+            CLIOutput.line(CLIOutput.bold("Detectors"))
+            DetectorsCommand.table(status.detectors, now: now).print()
         }
         // A run in progress here is in both lists: shown once, among the active ones.
         let activeIDs = Set(status.activeRuns.map(\.runID))
