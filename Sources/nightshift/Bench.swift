@@ -243,9 +243,3 @@ struct BenchStore {
     let url: PostgresURL?
 }
 
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -77,10 +77,9 @@ extension Engine {
             url: webhook.spec.url, secret: webhook.spec.secret, body: body,
             deliveryID: WebhookDelivery.id(workspace: webhook.spec.workspaceID, webhook: webhook.spec.name, seq: event.seq),
             eventType: event.type, timeout: webhook.spec.timeout, time: clock.now))
-        let elapsed = (ContinuousClock.now - started).components
         return WebhookAttemptPlan(
             webhook: webhook, event: event, response: response,
-            duration: Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, now: clock.now, random: random)
+            duration: (ContinuousClock.now - started).seconds, now: clock.now, random: random)
     }
 
     /// Delivers webhook `key`'s events in seq order, each until it is delivered or dead-lettered,

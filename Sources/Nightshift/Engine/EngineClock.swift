@@ -132,8 +132,15 @@ public struct SystemClock: EngineClock {
 
 extension Date {
     /// This time plus `duration`.
-    func adding(_ duration: Duration) -> Date {
-        let (seconds, attoseconds) = duration.components
-        return addingTimeInterval(Double(seconds) + Double(attoseconds) / 1e18)
+    package func adding(_ duration: Duration) -> Date {
+        addingTimeInterval(duration.seconds)
+    }
+}
+
+extension Duration {
+    /// The length in seconds.
+    package var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -279,7 +279,7 @@ public final class WorkflowContext: Sendable {
             if position + 1 < recorded.count || previousOutcome == "waiting" { return }
             until = Date(timeIntervalSince1970: seconds)
         } else {
-            let wake = Date().addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+            let wake = Date().adding(duration)
             _ = try await step(name) { wake.timeIntervalSince1970 }
             until = wake
         }
@@ -349,16 +349,7 @@ public final class WorkflowContext: Sendable {
         timeout: Duration?, _ body: @escaping @Sendable () async throws -> Output
     ) async throws -> Output {
         guard let timeout else { return try await body() }
-        return try await withThrowingTaskGroup(of: Output?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let output = first else { throw StepTimeout(after: timeout) }
-            return output
-        }
+        return try await withTimeout(timeout, orThrow: StepTimeout(after: timeout), body)
     }
 
     private static func encode<Output: Encodable>(_ output: Output, step: String) throws -> JSONValue {

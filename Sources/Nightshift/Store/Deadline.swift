@@ -60,3 +60,21 @@ private final class Pending<T: Sendable>: Sendable {
         return continuation
     }
 }
+
+/// `body`'s answer, or the error `timedOut` gives once `timeout` passed; `body` is then cancelled
+/// and waited for (unlike ``answer(within:_:)``): for work that ends when cancelled, such as a
+/// step or a child process that is torn down.
+package func withTimeout<T: Sendable>(
+    _ timeout: Duration, orThrow timedOut: @autoclosure () -> any Error, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw timedOut() }
+        return value
+    }
+}

@@ -34,8 +34,7 @@ public struct WireDetector: WireValue, Hashable {
     public init(_ info: DetectorInfo) {
         name = info.name
         agent = info.agent
-        let interval = info.interval.components
-        intervalSeconds = Double(interval.seconds) + Double(interval.attoseconds) / 1e18
+        intervalSeconds = info.interval.seconds
         scans = info.status?.scans ?? 0
         lastScanAt = info.status?.lastScanAt
         lastFound = info.status?.lastScan?.found

@@ -146,24 +146,16 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
 
     /// The first line of `path --version`, or `nil` if it fails or takes over `timeout`.
     static func version(of path: String, timeout: Duration) async -> String? {
-        await withTaskGroup(of: String?.self) { group in
-            group.addTask {
-                var options = PlatformOptions()
-                options.createSession = true
-                options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
-                let result = try? await Subprocess.run(
-                    .path(.init(path)), arguments: ["--version"], platformOptions: options,
-                    input: .none, output: .string(limit: 64 << 10), error: .discarded)
-                guard let result, result.terminationStatus.isSuccess else { return nil }
-                return result.standardOutput.split(whereSeparator: \.isNewline).first.map(String.init)
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let line = try? await withTimeout(timeout, orThrow: CancellationError()) { () async throws -> String? in
+            var options = PlatformOptions()
+            options.createSession = true
+            options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
+            let result = try await Subprocess.run(
+                .path(.init(path)), arguments: ["--version"], platformOptions: options,
+                input: .none, output: .string(limit: 64 << 10), error: .discarded)
+            guard result.terminationStatus.isSuccess else { return nil }
+            return result.standardOutput.split(whereSeparator: \.isNewline).first.map(String.init)
         }
+        return line ?? nil
     }
 }
