@@ -55,7 +55,7 @@ public struct CommandDetector: WorkDetector {
             do {
                 value = try JSONValue(jsonText: text)
             } catch {
-                throw NightshiftError(.invalidInput, "line \(index + 1) of the scan's output is not JSON: \(text.prefix(200))", field: "line \(index + 1)")
+                throw NightshiftError(.invalidInput, "not JSON: \(text.prefix(200))", field: "line \(index + 1) of the scan's output")
             }
             items.append(try WorkItem.parse(value, field: "line \(index + 1)"))
         }
@@ -81,30 +81,20 @@ public struct CommandDetector: WorkDetector {
     /// output, or an error with its exit status and the end of its standard error.
     static func run(_ arguments: [String], input: String?, timeout: Duration, what: String) async throws -> String {
         guard let program = arguments.first else { throw NightshiftError(.invalidInput, "\(what) is empty", field: "command") }
-        return try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask {
-                var options = PlatformOptions()
-                options.createSession = true
-                options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
-                let executable: Executable = program.contains("/") ? .path(FilePath(program)) : .name(program)
-                let result = try await Subprocess.run(
-                    executable, arguments: Arguments(Array(arguments.dropFirst())), platformOptions: options,
-                    input: .string(input ?? ""), output: .string(limit: 16 << 20), error: .string(limit: 64 << 10))
-                guard result.terminationStatus.isSuccess else {
-                    let stderr = (result.standardError ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-                    throw NightshiftError(.invalidInput, "\(what) \(arguments.joined(separator: " ")) ended \(result.terminationStatus)\(stderr.isEmpty ? "" : ": \(stderr.suffix(500))")")
-                }
-                return result.standardOutput ?? ""
+        let command = arguments.joined(separator: " ")
+        return try await withTimeout(timeout, orThrow: NightshiftError(.invalidInput, "\(what) \(command) took longer than \(timeout)")) {
+            var options = PlatformOptions()
+            options.createSession = true
+            options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
+            let executable: Executable = program.contains("/") ? .path(FilePath(program)) : .name(program)
+            let result = try await Subprocess.run(
+                executable, arguments: Arguments(Array(arguments.dropFirst())), platformOptions: options,
+                input: .string(input ?? ""), output: .string(limit: 16 << 20), error: .string(limit: 64 << 10))
+            guard result.terminationStatus.isSuccess else {
+                let stderr = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+                throw NightshiftError(.invalidInput, "\(what) \(command) ended \(result.terminationStatus)\(stderr.isEmpty ? "" : ": \(stderr.suffix(500))")")
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let output = first else {
-                throw NightshiftError(.invalidInput, "\(what) \(arguments.joined(separator: " ")) took longer than \(timeout)")
-            }
-            return output
+            return result.standardOutput
         }
     }
 }

@@ -378,4 +378,43 @@ struct TokenAuthorityTests {
         #expect(clash?.message.contains("an agent has this name already") == true, "\(String(describing: clash))")
         #expect(WorkflowSpec.render("a {{input}} b {{ steps.one.result }} c", input: "IN", results: ["one": "R"]) == "a IN b R c")
     }
+
+    @Test("[detectors.NAME] loads with its defaults; a bad prompt, key or name is named with what is wrong")
+    func detectors() throws {
+        let agents = "[agents.a]\nrunner = \"command\"\ncommand = [\"/bin/true\"]\n"
+        let config = try NightshiftConfig(toml: agents + """
+            [detectors.todo]
+            command = ["/bin/cat", "items"]
+            agent = "a"
+            prompt = "Fix {{item.key}}: {{ item.payload.title }}"
+            [detectors.slow]
+            command = ["scan"]
+            agent = "a"
+            prompt = "{{item.payload}}"
+            every = "1h"
+            timeout = "30s"
+            process = ["sh", "-c", "cat >> done"]
+            """, path: "n.toml")
+        #expect(config.detectors == [
+            DetectorSpec(name: "slow", agent: "a", command: ["scan"], prompt: "{{item.payload}}", every: 3600, process: ["sh", "-c", "cat >> done"], timeout: 30),
+            DetectorSpec(name: "todo", agent: "a", command: ["/bin/cat", "items"], prompt: "Fix {{item.key}}: {{ item.payload.title }}", every: 300, process: nil, timeout: 300),
+        ])
+        for (body, field, words) in [
+            ("command = [\"x\"]\nagent = \"a\"\nprompt = \"{{item.title}}\"\n", "detectors.d.prompt", "unknown reference {{item.title}}"),
+            ("command = [\"x\"]\nagent = \"a\"\nprompt = \"x\"\nevery = 0\n", "detectors.d.every", "a duration > 0"),
+            ("command = []\nagent = \"a\"\nprompt = \"x\"\n", "detectors.d.command", "a non-empty array of strings"),
+            ("agent = \"a\"\nprompt = \"x\"\n", "detectors.d.command", "missing"),
+            ("command = [\"x\"]\nagent = \"a\"\nprompt = \"x\"\nschedule = \"5m\"\n", "detectors.d.schedule", "unknown key"),
+        ] {
+            let error = #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: agents + "[detectors.d]\n" + body, path: "n.toml") }
+            #expect(error?.field == field && error?.message.contains(words) == true, "\(body): \(String(describing: error))")
+        }
+        let clash = #expect(throws: NightshiftError.self) {
+            try NightshiftConfig(toml: agents + "[detectors.a]\ncommand = [\"x\"]\nagent = \"a\"\nprompt = \"x\"\n", path: "n.toml")
+        }
+        #expect(clash?.message.contains("an agent or workflow has this name already") == true, "\(String(describing: clash))")
+        let item = WorkItem(key: "k", priority: 2, payload: ["title": "crash", "labels": ["a"], "n": 3])
+        #expect(item.render("{{item.key}}/{{item.priority}}: {{item.payload.title}} {{item.payload.labels}} {{item.payload.n}} [{{item.payload.none}}] [{{x}}]")
+                == #"k/2: crash ["a"] 3 [] []"#)
+    }
 }

@@ -52,25 +52,43 @@ public struct WorkItem: Codable, Sendable, Hashable {
 
     /// `template` with `{{item.key}}`, `{{item.priority}}`, `{{item.payload}}` (JSON text) and
     /// `{{item.payload.NAME…}}` (a string as it is, anything else as JSON text; nothing when
-    /// absent) replaced.
+    /// absent) replaced; any other reference by nothing.
     public func render(_ template: String) -> String {
         WorkflowSpec.substitute(template) { reference in
-            switch reference {
-            case "item.key": return key
-            case "item.priority": return String(priority)
-            default:
-                guard reference == "item.payload" || reference.hasPrefix("item.payload.") else { return "" }
-                var value: JSONValue? = payload
-                for name in reference.split(separator: ".").dropFirst(2) { value = value?[String(name)] }
+            switch Reference(reference) {
+            case .key?: return key
+            case .priority?: return String(priority)
+            case .payload(let path)?:
+                let value = path.reduce(payload as JSONValue?) { value, name in value?[name] }
                 return value.map { $0.stringValue ?? $0.jsonText } ?? ""
+            case nil: return ""
             }
         }
     }
 
     /// The `{{…}}` references of `template` that ``render(_:)`` does not know, in order.
     public static func unknownReferences(in template: String) -> [String] {
-        WorkflowSpec.references(in: template).filter { reference in
-            !(["item.key", "item.priority", "item.payload"].contains(reference) || reference.hasPrefix("item.payload."))
+        WorkflowSpec.references(in: template).filter { Reference($0) == nil }
+    }
+
+    /// What a template's `{{…}}` names.
+    enum Reference: Equatable {
+        /// `{{item.key}}`.
+        case key
+        /// `{{item.priority}}`.
+        case priority
+        /// `{{item.payload}}` (an empty path) or `{{item.payload.NAME…}}`.
+        case payload(path: [String])
+
+        /// The reference `text` (trimmed) makes; `nil` for any other form.
+        init?(_ text: String) {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            switch (parts.first, parts.dropFirst().first) {
+            case ("item", "key") where parts.count == 2: self = .key
+            case ("item", "priority") where parts.count == 2: self = .priority
+            case ("item", "payload"): self = .payload(path: Array(parts.dropFirst(2)))
+            default: return nil
+            }
         }
     }
 

@@ -53,14 +53,12 @@ extension Engine {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            let problem = (error as? NightshiftError).map { error in error.field.map { "\($0): \(error.message)" } ?? error.message }
-            scan = DetectorScan(found: 0, submitted: 0, error: problem ?? "\(error)")
+            scan = DetectorScan(found: 0, submitted: 0, error: "\(error)")
             logger.warning("detector scan failed", metadata: ["nightshift.detector": "\(name)", "nightshift.error": "\(scan.error ?? "")"])
         }
         let now = clock.now
-        let interval = detector.interval.components
-        let next = now.addingTimeInterval(Double(interval.seconds) + Double(interval.attoseconds) / 1e18)
-        _ = try await store.finishDetectorScan(name, workspace: detector.workspace, node: node, scan: scan, nextScanAt: next, now: now)
+        _ = try await store.finishDetectorScan(
+            name, workspace: detector.workspace, node: node, scan: scan, nextScanAt: now.adding(detector.interval), now: now)
         return scan
     }
 

@@ -29,6 +29,17 @@ public struct DetectorSpec: Sendable, Hashable {
     public var process: [String]?
     /// Seconds the scan or the process command may take (`timeout`, default 5 minutes).
     public var timeout: Double
+
+    /// Creates a detector's spec.
+    public init(name: String, agent: String, command: [String], prompt: String, every: Double = 300, process: [String]? = nil, timeout: Double = 300) {
+        self.name = name
+        self.agent = agent
+        self.command = command
+        self.prompt = prompt
+        self.every = every
+        self.process = process
+        self.timeout = timeout
+    }
 }
 
 extension NightshiftConfig {
