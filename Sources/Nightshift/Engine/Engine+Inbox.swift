@@ -38,8 +38,7 @@ extension Engine {
                         let start = try await self.store.lastHookSeq()
                         // An input whose event was numbered before `start` (accepted while this
                         // loop was starting) is not in the stream: hand over what is pending now.
-                        let live = self.state.withLock { $0.active.compactMap { $0.value.live == nil ? nil : $0.key } }
-                        for id in live { await self.deliverLive(id) }
+                        for id in self.liveRunTasks { await self.deliverLive(id) }
                         let stream = self.store.hookStream(after: start).matching { $0.type == HookEvent.inputType }
                         for try await event in stream { await self.deliverLive(event.taskID) }
                     } catch {
@@ -62,7 +61,12 @@ extension Engine {
 
     /// Whether a run here takes live input now.
     private var hasLiveRuns: Bool {
-        state.withLock { $0.active.values.contains { $0.live != nil } }
+        !liveRunTasks.isEmpty
+    }
+
+    /// The tasks whose runs here take live input now.
+    private var liveRunTasks: [TaskID] {
+        state.withLock { $0.active.compactMap { $0.value.live == nil ? nil : $0.key } }
     }
 
     /// Hands the task's pending inputs to its run here, if that run takes live input: marked

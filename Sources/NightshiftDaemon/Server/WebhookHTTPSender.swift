@@ -107,4 +107,3 @@ public struct WebhookHTTPSender: WebhookSender {
         return "\(error)"
     }
 }
-
