@@ -1,12 +1,6 @@
 import Foundation
+import Logging
 import Nightshift
-import Subprocess
-
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
 
 /// A work detector that runs a command (`[detectors.NAME]` of nightshift.toml): the command
 /// prints one JSON work item per line (`{"key": …, "priority": …, "payload": …}`); the prompt is
@@ -46,10 +40,9 @@ public struct CommandDetector: WorkDetector {
     /// Runs the command; each non-empty line of its output is an item. A failed command, or a line
     /// that is not an item, fails the scan naming the line.
     public func detect() async throws -> [WorkItem] {
-        let output = try await Self.run(command, input: nil, timeout: timeout, what: "the scan command")
         var items: [WorkItem] = []
-        for (index, line) in output.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = line.trimmingCharacters(in: .whitespaces)
+        for (index, line) in try await HelperCommand.run(command, input: nil, timeout: timeout, what: "the scan command").enumerated() {
+            let text = line.text.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
             let value: JSONValue
             do {
@@ -74,27 +67,6 @@ public struct CommandDetector: WorkDetector {
             "item": result.item.json, "task_id": .string(result.taskID.rawValue), "result": result.result.map(JSONValue.string) ?? .null,
             "cost_usd": .double(result.costUSD),
         ])
-        _ = try await Self.run(process, input: input.jsonText, timeout: timeout, what: "the process command")
-    }
-
-    /// Runs `arguments` in its own session, killed with its group after `timeout`; its standard
-    /// output, or an error with its exit status and the end of its standard error.
-    static func run(_ arguments: [String], input: String?, timeout: Duration, what: String) async throws -> String {
-        guard let program = arguments.first else { throw NightshiftError(.invalidInput, "\(what) is empty", field: "command") }
-        let command = arguments.joined(separator: " ")
-        return try await withTimeout(timeout, orThrow: NightshiftError(.invalidInput, "\(what) \(command) took longer than \(timeout)")) {
-            var options = PlatformOptions()
-            options.createSession = true
-            options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
-            let executable: Executable = program.contains("/") ? .path(FilePath(program)) : .name(program)
-            let result = try await Subprocess.run(
-                executable, arguments: Arguments(Array(arguments.dropFirst())), platformOptions: options,
-                input: .string(input ?? ""), output: .string(limit: 16 << 20), error: .string(limit: 64 << 10))
-            guard result.terminationStatus.isSuccess else {
-                let stderr = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
-                throw NightshiftError(.invalidInput, "\(what) \(command) ended \(result.terminationStatus)\(stderr.isEmpty ? "" : ": \(stderr.suffix(500))")")
-            }
-            return result.standardOutput
-        }
+        _ = try await HelperCommand.run(process, input: input.jsonText, timeout: timeout, what: "the process command")
     }
 }

@@ -82,6 +82,33 @@ struct EngineWorkflowTests {
         }
     }
 
+    @Test("a step that outlives its timeout is cut off and tried again on its policy; one within it returns; the last timeout fails the task", arguments: StoreKind.allCases)
+    func stepTimeout(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Self.agent("slow"))
+        let counter = Counter()
+        let registry = WorkflowRegistry()
+        try registry.register("slow") { flow in
+            let quick = try await flow.step("quick", timeout: .seconds(30)) { "in time" }
+            _ = try await flow.step("hang", retry: StepRetry(maxAttempts: 2, initialBackoff: 0.01), timeout: .milliseconds(100)) { () async throws -> Int in
+                _ = counter.ran("hang")
+                // Cancelled by the timeout; 60 s would outlast the test.
+                try await Task.sleep(for: .seconds(60))
+                return 1
+            }
+            return quick
+        }
+        try await withEngine(Self.engine(store, registry)) { engine in
+            let id = try await engine.submit(NewTask(agent: "slow", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: id) == .error })
+            #expect(counter["hang"] == 2, "tried on its policy")
+            let steps = try await store.steps(task: id)
+            #expect(steps.map(\.name) == ["quick", "hang"] && steps.map(\.state) == [.completed, .failed])
+            #expect(steps[0].output == "in time" && steps[1].attempts == 2)
+            #expect(steps[1].error == "timed out after 0.1 seconds", "\(steps[1])")
+            #expect(try await store.task(id)?.error == "step 'hang' failed: timed out after 0.1 seconds")
+        }
+    }
+
     @Test("a step reached where another was recorded fails the task naming both; a step retries on its own policy and its last failure fails the task", arguments: StoreKind.allCases)
     func determinismAndRetries(kind: StoreKind) async throws {
         let store = try await kind.make().with(Self.agent("drift", attempts: 2), Self.agent("flaky"), Self.agent("nan"))

@@ -1,6 +1,5 @@
 import Foundation
 import Nightshift
-import Subprocess
 
 /// Runs agents through an agent CLI — Claude Code, Codex or Gemini — as a supervised subprocess:
 /// the command line from the agent's config and the task, the prompt on stdin, every line of the
@@ -146,16 +145,7 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
 
     /// The first line of `path --version`, or `nil` if it fails or takes over `timeout`.
     static func version(of path: String, timeout: Duration) async -> String? {
-        let line = try? await withTimeout(timeout, orThrow: CancellationError()) { () async throws -> String? in
-            var options = PlatformOptions()
-            options.createSession = true
-            options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
-            let result = try await Subprocess.run(
-                .path(.init(path)), arguments: ["--version"], platformOptions: options,
-                input: .none, output: .string(limit: 64 << 10), error: .discarded)
-            guard result.terminationStatus.isSuccess else { return nil }
-            return result.standardOutput.split(whereSeparator: \.isNewline).first.map(String.init)
-        }
-        return line ?? nil
+        let lines = try? await HelperCommand.run([path, "--version"], input: nil, timeout: timeout, what: "--version")
+        return lines?.first { !$0.text.isEmpty }?.text
     }
 }
