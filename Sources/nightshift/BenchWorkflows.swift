@@ -39,7 +39,7 @@ extension Bench {
                 let (first, last) = try await drainWindow(store)
                 let seconds = last.timeIntervalSince(first)
                 let id = try await engine.submit(NewTask(agent: "replay", prompt: "replay")).task.id
-                while try await store.task(id)?.state != .done { try await Task.sleep(for: .milliseconds(20)) }
+                try await waitUntilDone(store, tasks: workflows + 1)
                 let readStart = ContinuousClock.now
                 let recorded = try await store.steps(task: id)
                 let read = ContinuousClock.now - readStart
