@@ -19,9 +19,10 @@ final class ConnectionStack: Sendable {
         var idle: [(connection: PostgresConnection, since: ContinuousClock.Instant)] = []
         /// Connections open or being opened, checked out or idle.
         var open = 0
-        /// Callers waiting for a connection: resumed with one checked in, or with `nil` when a
-        /// slot came free for them to open one.
-        var waiters: [CheckedContinuation<PostgresConnection?, Never>] = []
+        /// Callers waiting for a connection, by ticket: resumed with one checked in, or with `nil`
+        /// when a slot came free for them to open one or when their task was cancelled.
+        var waiters: [(ticket: Int, continuation: CheckedContinuation<PostgresConnection?, Never>)] = []
+        var nextTicket = 0
         var nextID = 1
         var closed = false
         var executors: [ObjectIdentifier: HandOffExecutor] = [:]
@@ -67,6 +68,9 @@ final class ConnectionStack: Sendable {
             throw error
         }
     }
+
+    /// How many callers wait for a connection now.
+    var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// Closes the idle connections and refuses new ones; those checked out close when they come back.
     func close() async {
@@ -116,19 +120,34 @@ final class ConnectionStack: Sendable {
             case .open(let id):
                 return try await open(id: id)
             case .wait:
-                let handed: PostgresConnection? = await withCheckedContinuation { continuation in
-                    let waiting = state.withLock { state in
-                        // A connection may have come back between the two locks.
-                        if state.idle.isEmpty && state.open >= maximum {
-                            state.waiters.append(continuation)
-                            return true
+                // A cancelled caller stops waiting (and takes no connection later): a write whose
+                // deadline passed must not commit after its caller was told it failed, and a
+                // store's loops must end when their task is cancelled.
+                let ticket = state.withLock { state in
+                    state.nextTicket += 1
+                    return state.nextTicket
+                }
+                let handed: PostgresConnection? = await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        let waiting = state.withLock { state in
+                            // A connection may have come back between the two locks.
+                            if !Task.isCancelled, state.idle.isEmpty && state.open >= maximum {
+                                state.waiters.append((ticket, continuation))
+                                return true
+                            }
+                            return false
                         }
-                        return false
+                        if !waiting { continuation.resume(returning: nil) }
                     }
-                    if !waiting { continuation.resume(returning: nil) }
+                } onCancel: {
+                    let waiter = state.withLock { state in
+                        state.waiters.firstIndex { $0.ticket == ticket }.map { state.waiters.remove(at: $0).continuation }
+                    }
+                    waiter?.resume(returning: nil)
                 }
                 if let handed, !handed.isClosed { return handed }
                 if handed != nil { releaseSlot() }
+                try Task.checkCancellation()
             }
         }
     }
@@ -152,7 +171,7 @@ final class ConnectionStack: Sendable {
                 state.open -= 1
                 return (nil, true)
             }
-            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), false) }
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst().continuation, false) }
             state.idle.append((connection, ContinuousClock.now))
             return (nil, false)
         }
@@ -164,7 +183,7 @@ final class ConnectionStack: Sendable {
     private func releaseSlot() {
         let waiter = state.withLock { state in
             state.open -= 1
-            return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+            return state.waiters.isEmpty ? nil : state.waiters.removeFirst().continuation
         }
         waiter?.resume(returning: nil)
     }

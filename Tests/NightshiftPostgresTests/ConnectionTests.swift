@@ -266,6 +266,54 @@ struct ConnectionTests {
         await stack.close()
     }
 
+    /// What the cancelled-waiter test's tasks have done.
+    final class Flags: Sendable {
+        struct State {
+            var held = false
+            var released = false
+            var took = false
+            var cancelled = false
+        }
+
+        private let state = Mutex(State())
+
+        func set(_ flag: WritableKeyPath<State, Bool>) { state.withLock { $0[keyPath: flag] = true } }
+
+        subscript(_ flag: KeyPath<State, Bool>) -> Bool { state.withLock { $0[keyPath: flag] } }
+    }
+
+    @Test("a caller cancelled while it waits for a connection stops waiting and never takes one; the slot is not lost", TestDatabase.trait)
+    func cancelledWaiter() async throws {
+        let url = try PostgresURL(parsing: TestDatabase.requireURL())
+        let stack = ConnectionStack(configuration: PostgresTaskStore.connectionConfiguration(url, .init()), maximum: 1, logger: Logger(label: "test"))
+        let flags = Flags()
+        let holder = Task {
+            try await stack.withConnection { _ in
+                flags.set(\.held)
+                while !flags[\.released] { try? await Task.sleep(for: .milliseconds(5)) }
+            }
+        }
+        #expect(await eventually { flags[\.held] })
+        let waiter = Task {
+            do {
+                try await stack.withConnection { _ in flags.set(\.took) }
+            } catch is CancellationError {
+                flags.set(\.cancelled)
+            }
+        }
+        #expect(await eventually { stack.waiting == 1 })
+        waiter.cancel()
+        // Before the holder lets go: a waiter that ignored its cancellation would still wait.
+        #expect(await eventually(timeout: .seconds(10)) { flags[\.cancelled] }, "the cancelled caller stopped waiting")
+        #expect(stack.waiting == 0)
+        flags.set(\.released)
+        try await holder.value
+        try await waiter.value
+        #expect(!flags[\.took], "the cancelled caller took no connection")
+        #expect(try await stack.withConnection { _ in 1 } == 1, "the one slot is free again")
+        await stack.close()
+    }
+
     @Test("a connection stack of two serves 30 callers at once: each waits its turn, at most two connections open", TestDatabase.trait)
     func connectionStack() async throws {
         let url = try PostgresURL(parsing: TestDatabase.requireURL())
