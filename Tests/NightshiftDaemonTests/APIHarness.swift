@@ -50,7 +50,10 @@ struct APIHarness {
         configuration.webhookLeaseDuration = webhookLeaseDuration
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers), WorkflowRunner(registry: workflows)]),
-            configuration: configuration, clock: clock, webhookSender: WebhookHTTPSender(), detectors: detectors)
+            // Deliveries on the global executor: the daemon's niced delivery thread (WebhookTests
+            // checks it) gets next to no CPU while the whole suite loads both cores, and these
+            // tests time what a webhook does, not its priority.
+            configuration: configuration, clock: clock, webhookSender: WebhookHTTPSender(client: .shared), detectors: detectors)
         let recorder = ExchangeRecorder()
         let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
             .serving(services: [engine], logger: Logger(label: "api-test")) { port in
