@@ -86,7 +86,9 @@ enum PostgresRows {
             budgetUSD: try row["budget_usd"].decode(Double?.self), costUSD: try row["cost_usd"].decode(Double.self),
             interruptions: try row["interruptions"].decode(Int.self), workspace: try row["workspace_id"].decode(String.self),
             pendingInputs: try row["pending_inputs"].decode(Int.self),
-            waitingFor: try WaitingFor.decode(row["waiting_for"].decode(String?.self)))
+            waitingFor: try WaitingFor.decode(row["waiting_for"].decode(String?.self)),
+            // A claim's rows (the task's columns) leave it out: a queued task has no pause request.
+            pauseRequested: row.contains("pause_requested") ? try row["pause_requested"].decode(Int.self) != 0 : false)
     }
 
     /// The columns of `task_inputs` that ``input(_:taskState:)`` reads.

@@ -7,7 +7,7 @@ import PostgresNIO
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
     static let migrations: [(version: Int, sql: [String])] = [
-        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13), (14, v14),
+        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13), (14, v14), (15, v15),
     ]
 
     /// The newest schema version this binary knows.
@@ -225,6 +225,14 @@ enum PostgresSchema {
             PRIMARY KEY (workspace_id, name)
         )
         """,
+    ]
+
+    /// Workflow pause and progress (issue 20): a person's pause request on a running task, seen by
+    /// its run between steps; the step names a workflow declares (JSON array text), for progress
+    /// and for the steps a cancel marks skipped.
+    static let v15: [String] = [
+        "ALTER TABLE tasks ADD COLUMN pause_requested BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE tasks ADD COLUMN steps_declared TEXT",
     ]
 
     /// Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer reads its

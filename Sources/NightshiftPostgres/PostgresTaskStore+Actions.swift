@@ -33,6 +33,13 @@ extension Transaction {
     func apply(_ action: LifecycleAction, to facts: TaskFacts, now: Date, maxQueueDepth: Int?, reason: String? = nil) async throws {
         let id = facts.id
         let plan = try ActionPlan(action, on: facts, reason: reason)
+        if let request = plan.pauseRequest {
+            // The task keeps running: its run sees the request between steps.
+            guard let event = plan.pauseRequestEvent(task: id, was: facts.pauseRequested, now: now) else { return }
+            try await rows(SQL("UPDATE tasks SET pause_requested = ").appending(.int(request ? 1 : 0), " WHERE id = ").appending(.text(id.rawValue)))
+            try await appendEvents(task: id, [event])
+            return
+        }
         if plan.checksDepth, let cap = maxQueueDepth {
             let depth = try await queueDepth()
             if depth >= cap { throw NightshiftError.queueFull(depth: depth, cap: cap) }
@@ -68,12 +75,30 @@ extension Transaction {
             try await rows(sql)
         }
         if plan.resolvesCheckpoints { try await resolveActiveCheckpoints(of: [id], now: now) }
+        if plan.skipsDeclaredSteps {
+            // The declared steps that have not ended, the one running included, never will.
+            var sql = SQL("INSERT INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at, finished_at)")
+            sql.append(" SELECT t.id, d.ord - 1, d.name, 'skipped', NULL, ")
+            sql.append(.text("task \(plan.next.rawValue)"))
+            sql.append(", 0, COALESCE(t.run_id, ''), ")
+            sql.append(.double(time))
+            sql.append(", ")
+            sql.append(.double(time))
+            sql.append(" FROM tasks t, jsonb_array_elements_text(t.steps_declared::jsonb) WITH ORDINALITY AS d(name, ord)")
+            sql.append(" WHERE t.steps_declared IS NOT NULL AND t.id = ")
+            sql.append(.text(id.rawValue))
+            sql.append(" ON CONFLICT (task_id, position) DO NOTHING")
+            try await rows(sql)
+        }
+        if plan.clearsUnfinishedSteps {
+            try await rows(SQL("DELETE FROM task_steps WHERE state <> 'completed' AND task_id = ").appending(.text(id.rawValue)))
+        }
     }
 
     /// The PostgreSQL type of each task column a plan may set: the one definition of them.
     static let taskColumnTypes: [String: String] = [
         "available_at": "float8", "finished_at": "float8", "wake_at": "float8", "failures": "bigint", "interruptions": "bigint",
-        "cost_usd": "float8", "result": "text", "error": "text", "waiting_for": "text",
+        "cost_usd": "float8", "result": "text", "error": "text", "waiting_for": "text", "pause_requested": "bigint",
     ]
 
     /// A batch column for the task column `name`, typed from ``taskColumnTypes``.

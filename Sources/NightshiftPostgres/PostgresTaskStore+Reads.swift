@@ -14,11 +14,12 @@ extension PostgresTaskStore {
         return try await autocommit { transaction in
             var states: [TaskID: TaskStateRecord] = [:]
             for chunk in ids.chunks(of: 500) {
-                let sql = SQL("SELECT id, state, finished_at FROM tasks WHERE id = ANY(").appending(.texts(chunk.map(\.rawValue)), ")")
+                let sql = SQL("SELECT id, state, finished_at, pause_requested FROM tasks WHERE id = ANY(").appending(.texts(chunk.map(\.rawValue)), ")")
                 for row in try await transaction.rows(sql) {
                     states[TaskID(trusted: try row["id"].decode(String.self))] = TaskStateRecord(
                         state: try PostgresRows.state(row["state"].decode(String.self)),
-                        finishedAt: PostgresRows.date(try row["finished_at"].decode(Double?.self)))
+                        finishedAt: PostgresRows.date(try row["finished_at"].decode(Double?.self)),
+                        pauseRequested: try row["pause_requested"].decode(Int.self) != 0)
                 }
             }
             return states
@@ -55,13 +56,17 @@ extension PostgresTaskStore {
         }
     }
 
-    /// A workflow task's recorded steps, by position.
-    public func steps(task: TaskID, workspace: String?) async throws -> [WorkflowStep] {
+    /// A workflow task's recorded steps, by position, and the names it declared.
+    public func steps(task: TaskID, workspace: String?) async throws -> TaskSteps {
         try await autocommit { transaction in
             var sql = SQL("SELECT s.* FROM task_steps s JOIN tasks t ON t.id = s.task_id WHERE s.task_id = ").appending(.text(task.rawValue))
             sql.append(workspace: workspace, column: "t.workspace_id")
             sql.append(" ORDER BY s.position")
-            return try await transaction.rows(sql).map(PostgresRows.step)
+            let recorded = try await transaction.rows(sql).map(PostgresRows.step)
+            var declared = SQL("SELECT steps_declared FROM tasks WHERE id = ").appending(.text(task.rawValue))
+            declared.append(workspace: workspace)
+            let names = try await transaction.rows(declared).first.flatMap { try $0["steps_declared"].decode(String?.self) }
+            return TaskSteps(recorded: recorded, declared: TaskSteps.names(fromJSON: names))
         }
     }
 
@@ -94,7 +99,9 @@ extension PostgresTaskStore {
         guard !write.isEmpty else { return true }
         // The common write (events, and a workflow's ended steps) is one statement: one round
         // trip and its commit, not a transaction of several.
-        if !write.events.isEmpty, write.sessionID == nil, write.process == nil, write.spawns.isEmpty, write.hookEvents.isEmpty {
+        if !write.events.isEmpty, write.sessionID == nil, write.process == nil, write.spawns.isEmpty, write.hookEvents.isEmpty,
+           write.declaredSteps == nil
+        {
             return try await autocommit { transaction in
                 try await transaction.appendEvents(task: write.lease.taskID, write.events, steps: write.steps, fencedBy: write.lease)
             }
@@ -110,6 +117,10 @@ extension PostgresTaskStore {
                 current = try await transaction.appendEvents(task: lease.taskID, write.events, steps: write.steps, fencedBy: lease)
             }
             guard current else { return false }
+            if let declared = write.declaredSteps {
+                try await transaction.rows(SQL("UPDATE tasks SET steps_declared = ").appending(.text(TaskSteps.json(names: declared)), " WHERE id = ")
+                    .appending(.text(lease.taskID.rawValue)))
+            }
             if write.sessionID != nil || write.process != nil {
                 var sql = SQL("UPDATE runs SET agent_session_id = COALESCE(")
                 sql.append(.text(write.sessionID))

@@ -38,6 +38,17 @@ enum HelperCommand {
     }
 }
 
+/// Runs the command of a workflow's command step (``WorkflowSpec/Step/Action/command(_:)``).
+public enum CommandStep {
+    /// Runs `arguments` as the daemon's other short commands are (``HelperCommand``): in the
+    /// daemon's directory and environment, cut off after `timeout`, its process group killed
+    /// with it. Answers its standard output without the last newline; throws, with the exit
+    /// status and the end of its standard error, when it fails.
+    public static func run(_ arguments: [String], timeout: Duration) async throws -> String {
+        try await HelperCommand.run(arguments, input: nil, timeout: timeout, what: "the step's command").map(\.text).joined(separator: "\n")
+    }
+}
+
 /// Keeps a command's output lines, up to ``maxBytes`` of them.
 struct LineCollector: LineInterpreter {
     /// The most output kept: 16 MiB.

@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -483,6 +483,15 @@ enum SQLiteSchema {
                     scans INTEGER NOT NULL DEFAULT 0,
                     PRIMARY KEY (workspace_id, name)
                 ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v15") { db in
+            // Workflow pause and progress (issue 20): a person's pause request on a running task,
+            // seen by its run between steps; the step names a workflow declares (JSON array text),
+            // for progress and for the steps a cancel marks skipped.
+            try db.execute(sql: """
+                ALTER TABLE tasks ADD COLUMN pause_requested INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE tasks ADD COLUMN steps_declared TEXT;
                 """)
         }
         return migrator

@@ -25,6 +25,13 @@ extension WriteTransaction {
     func apply(_ action: LifecycleAction, to facts: TaskFacts, now: Date, maxQueueDepth: Int?, reason: String? = nil) throws {
         let id = facts.id
         let plan = try ActionPlan(action, on: facts, reason: reason)
+        if let request = plan.pauseRequest {
+            // The task keeps running: its run sees the request between steps.
+            guard let event = plan.pauseRequestEvent(task: id, was: facts.pauseRequested, now: now) else { return }
+            try db.execute(sql: "UPDATE tasks SET pause_requested = ? WHERE id = ?", arguments: [request ? 1 : 0, id.rawValue])
+            try appendEvents(task: id, [event])
+            return
+        }
         if plan.checksDepth, let cap = maxQueueDepth {
             let depth = try queueDepth()
             if depth >= cap { throw NightshiftError.queueFull(depth: depth, cap: cap) }
@@ -59,5 +66,18 @@ extension WriteTransaction {
                 arguments: [time, end.outcome, end.settledBy, plan.next.rawValue, id.rawValue, facts.attempt])
         }
         if plan.resolvesCheckpoints { try resolveActiveCheckpoints(of: [id], now: now) }
+        if plan.skipsDeclaredSteps {
+            // The declared steps that have not ended, the one running included, never will.
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at, finished_at)
+                    SELECT t.id, d.key, d.value, 'skipped', NULL, ?, 0, COALESCE(t.run_id, ''), ?, ?
+                    FROM tasks t, json_each(t.steps_declared) d WHERE t.steps_declared IS NOT NULL AND t.id = ?
+                    """,
+                arguments: ["task \(plan.next.rawValue)", time, time, id.rawValue])
+        }
+        if plan.clearsUnfinishedSteps {
+            try db.execute(sql: "DELETE FROM task_steps WHERE task_id = ? AND state <> 'completed'", arguments: [id.rawValue])
+        }
     }
 }

@@ -15,10 +15,11 @@ extension SQLiteTaskStore {
             var states: [TaskID: TaskStateRecord] = [:]
             for chunk in ids.chunks(of: 500) {
                 let rows = try Row.fetchCursor(
-                    db, sql: "SELECT id, state, finished_at FROM tasks WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))",
+                    db, sql: "SELECT id, state, finished_at, pause_requested FROM tasks WHERE id IN (\(databaseQuestionMarks(count: chunk.count)))",
                     arguments: StatementArguments(chunk.map(\.rawValue)))
                 while let row = try rows.next() {
-                    states[TaskID(trusted: row[0])] = TaskStateRecord(state: try SQLiteRows.state(row[1]), finishedAt: SQLiteRows.date(row[2]))
+                    states[TaskID(trusted: row[0])] = TaskStateRecord(
+                        state: try SQLiteRows.state(row[1]), finishedAt: SQLiteRows.date(row[2]), pauseRequested: row[3])
                 }
             }
             return states
@@ -58,16 +59,20 @@ extension SQLiteTaskStore {
         }
     }
 
-    /// A workflow task's recorded steps, by position.
-    public func steps(task: TaskID, workspace: String?) async throws -> [WorkflowStep] {
+    /// A workflow task's recorded steps, by position, and the names it declared.
+    public func steps(task: TaskID, workspace: String?) async throws -> TaskSteps {
         try await read { db in
-            try Row.fetchAll(
+            let recorded = try Row.fetchAll(
                 db.cachedStatement(sql: """
                     SELECT s.* FROM task_steps s JOIN tasks t ON t.id = s.task_id
                     WHERE s.task_id = ?1 AND (?2 IS NULL OR t.workspace_id = ?2) ORDER BY s.position
                     """),
                 arguments: [task.rawValue, workspace]
             ).map(SQLiteRows.step)
+            let declared = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT steps_declared FROM tasks WHERE id = ?1 AND (?2 IS NULL OR workspace_id = ?2)"),
+                arguments: [task.rawValue, workspace])
+            return TaskSteps(recorded: recorded, declared: TaskSteps.names(fromJSON: declared))
         }
     }
 
@@ -132,6 +137,10 @@ extension SQLiteTaskStore {
                     UPDATE runs SET agent_session_id = COALESCE(?, agent_session_id), agent_process = COALESCE(?, agent_process)
                     WHERE task_id = ? AND id = ?
                     """).execute(arguments: [write.sessionID, write.process?.description, lease.taskID.rawValue, lease.runID])
+            }
+            if let declared = write.declaredSteps {
+                try transaction.db.cachedStatement(sql: "UPDATE tasks SET steps_declared = ? WHERE id = ?")
+                    .execute(arguments: [TaskSteps.json(names: declared), lease.taskID.rawValue])
             }
             for step in write.steps {
                 try transaction.db.cachedStatement(sql: """

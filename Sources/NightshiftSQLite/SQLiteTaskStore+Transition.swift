@@ -13,7 +13,7 @@ extension WriteTransaction {
             id: TaskID(trusted: row[0]), agent: row[1], state: try SQLiteRows.state(row[2]), failures: row[3],
             retry: RetryPolicy(maxAttempts: row[4], initialBackoff: row[5], maxBackoff: row[6]), runID: row[7], leaseToken: row[8],
             attempt: row[9], lastSeq: row[10], budgetUSD: row[11], costUSD: row[12], interruptions: row[13], workspace: row[14],
-            pendingInputs: row[15], waitingFor: try WaitingFor.decode(row[16]))
+            pendingInputs: row[15], waitingFor: try WaitingFor.decode(row[16]), pauseRequested: row[17])
     }
 
     /// The facts of the tasks with these ids (missing ones are left out).

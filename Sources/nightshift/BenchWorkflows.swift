@@ -41,7 +41,7 @@ extension Bench {
                 let id = try await engine.submit(NewTask(agent: "replay", prompt: "replay")).task.id
                 try await waitUntilDone(store, tasks: workflows + 1)
                 let readStart = ContinuousClock.now
-                let recorded = try await store.steps(task: id)
+                let recorded = try await store.steps(task: id).recorded
                 let read = ContinuousClock.now - readStart
                 guard recorded.count == replaySteps, let loop = replay.withLock({ $0 }) else {
                     throw NightshiftError(.storeUnavailable, "bench: the replay workflow recorded \(recorded.count) of \(replaySteps) steps")

@@ -100,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIFailure(error.message, exitCode: CLIExitCodes.config)
         }
         for workflow in settings.workflows {
-            do { try workflows.register(workflow.name, workflow.body) } catch { throw CLIFailure(error.message, exitCode: CLIExitCodes.config) }
+            do { try workflows.register(workflow.name, steps: workflow.steps.map(\.name), workflow.body(runCommand: CommandStep.run)) } catch { throw CLIFailure(error.message, exitCode: CLIExitCodes.config) }
         }
         let detectors = DetectorRegistry(workflows: workflows)
         for spec in settings.detectors {

@@ -74,6 +74,7 @@ struct InboxCrashTests {
         #expect(stdin.hasPrefix("do the thing\n"))
         let delivered = try await store.events(task: id, after: 0, limit: 1000).filter { $0.type == "input_delivered" }
         #expect(delivered.count == 1)
-        #expect(AgentProcesses.of(run: runs[0].id).isEmpty, "the lost run's agent is gone")
+        let lost = try #require(runs.first)
+        #expect(AgentProcesses.of(run: lost.id).isEmpty, "the lost run's agent is gone")
     }
 }

@@ -39,11 +39,12 @@ struct WorkflowCLITests {
             steps = [
               { name = "reproduce", agent = "reproducer", prompt = "{{input}}" },
               { name = "fix", agent = "fixer", prompt = "after {{steps.reproduce.result}}", timeout = "30m", max_attempts = 2 },
+              { name = "report", command = ["/bin/echo", "report:", "{{steps.fix.result}}"], timeout = "1m" },
             ]
             """
     }
 
-    @Test("submit --workflow runs the steps in order with their templates; show lists them; a daemon SIGKILLed during the second step does not run the first again")
+    @Test("submit --workflow runs the agent and command steps in order with their templates; show lists them with the progress; a daemon SIGKILLed during the second step does not run the first again")
     func crashMidWorkflow() async throws {
         let home = try makeHome()
         try (try Self.config(home)).write(to: home.appendingPathComponent("nightshift.toml"), atomically: true, encoding: .utf8)
@@ -66,12 +67,15 @@ struct WorkflowCLITests {
         _ = FileManager.default.createFile(atPath: home.appendingPathComponent("gate").path, contents: nil)
         #expect(try await eventually(timeout: .seconds(60)) { try await cli.json(["show", id, "--json"])["state"] == "done" }, "\(second.output)")
         let task = try await cli.json(["show", id, "--json"])
-        #expect(task["result"] == "fixed: after repro of bug 7", "\(task)")
+        #expect(task["result"] == "report: fixed: after repro of bug 7", "the command step's output: \(task)")
         let runs = try String(contentsOf: home.appendingPathComponent("reproduce-runs"), encoding: .utf8)
         #expect(runs == "ran\n", "the finished step did not run again: \(runs)")
         let show = try await cli.run(["show", id])
-        let stepLines = show.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.filter { $0.contains("completed") }
-        #expect(stepLines.map { Array($0.prefix(4)) } == [["1", "reproduce", "completed", "1"], ["2", "fix", "completed", "1"]], "\(show.stdout)")
+        let stepLines = show.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.filter { $0.contains("completed") && Int($0[0]) != nil }
+        #expect(stepLines.map { Array($0.prefix(4)) } == [
+            ["1", "reproduce", "completed", "1"], ["2", "fix", "completed", "1"], ["3", "report", "completed", "1"],
+        ], "\(show.stdout)")
+        #expect(show.stdout.contains("3/3 completed (100%)"), "\(show.stdout)")
         let both = try await cli.run(["submit", "--workflow", "fix", "--agent", "x", "y"])
         #expect(both.status == 2 && both.stderr.contains("--workflow"), "\(both)")
         #expect(await second.stop(SIGTERM) == 0, "\(second.output)")

@@ -353,11 +353,13 @@ struct TokenAuthorityTests {
             steps = [
               { name = "one", agent = "a", prompt = "Reproduce: {{ input }}" },
               { name = "two", agent = "a", prompt = "Fix {{steps.one.result}}", timeout = "30m", max_attempts = 2 },
+              { name = "test", command = ["swift", "test", "--filter", "{{steps.two.result}}"], max_attempts = 3 },
             ]
             """, path: "n.toml")
         #expect(config.workflows == [WorkflowSpec(name: "fix", steps: [
             WorkflowSpec.Step(name: "one", agent: "a", prompt: "Reproduce: {{ input }}"),
             WorkflowSpec.Step(name: "two", agent: "a", prompt: "Fix {{steps.one.result}}", timeout: 1800, maxAttempts: 2),
+            WorkflowSpec.Step(name: "test", command: ["swift", "test", "--filter", "{{steps.two.result}}"], maxAttempts: 3),
         ])])
         for (steps, field, words) in [
             (#"[{ name = "one", agent = "a", prompt = "{{steps.two.result}}" }, { name = "two", agent = "a", prompt = "x" }]"#,
@@ -366,6 +368,10 @@ struct TokenAuthorityTests {
             (#"[{ name = "one", agent = "a", prompt = "x" }, { name = "one", agent = "a", prompt = "y" }]"#, "workflows.w.steps[1]", "named twice"),
             (#"[{ name = "one", agent = "a", prompt = "x", retries = 2 }]"#, "workflows.w.steps[0].retries", "unknown key"),
             (#"[{ name = "one", prompt = "x" }]"#, "workflows.w.steps[0].agent", "missing"),
+            (#"[{ name = "one", command = ["make"], agent = "a" }]"#, "workflows.w.steps[0].agent", "a command step has no agent"),
+            (#"[{ name = "one", command = [] }]"#, "workflows.w.steps[0]", "expected a command"),
+            (#"[{ name = "one", command = "make" }]"#, "workflows.w.steps[0].command", "an array of strings"),
+            (#"[{ name = "one", command = ["echo", "{{steps.later.result}}"] }]"#, "workflows.w.steps[0]", "names no earlier step"),
             (#"[]"#, "workflows.w.steps", "at least one step"),
             (#""one""#, "workflows.w.steps", "an array of tables"),
         ] {

@@ -96,7 +96,7 @@ struct EngineDetectorTests {
             #expect(results.map(\.item.key).sorted() == ["a", "b", "c"], "each result processed once")
             #expect(results.first { $0.item.key == "a" }?.result == "fixed: fix a: crash")
             for task in done {
-                #expect(try await store.steps(task: task.id).map(\.name) == ["work", "process_result"])
+                #expect(try await store.steps(task: task.id).recorded.map(\.name) == ["work", "process_result"])
                 #expect(task.result?.hasPrefix("fixed: fix ") == true)
             }
             // Once their tasks have ended, the same keys make new tasks.

@@ -22,11 +22,11 @@ struct EngineWorkflowTests {
         subscript(_ step: String) -> Int { counts.withLock { $0[step, default: 0] } }
     }
 
-    static func engine(_ store: any TaskStore, _ registry: WorkflowRegistry) -> Engine {
+    static func engine(_ store: any TaskStore, _ registry: WorkflowRegistry, heartbeat: Double = 10) -> Engine {
         Engine(
             store: store, runners: RunnerRegistry([WorkflowRunner(registry: registry)]),
             configuration: EngineConfiguration(
-                pollInterval: 0.05, workRoot: FileManager.default.temporaryDirectory.appendingPathComponent("ns-flow-\(UUID().uuidString)")),
+                heartbeatInterval: heartbeat, pollInterval: 0.05, workRoot: FileManager.default.temporaryDirectory.appendingPathComponent("ns-flow-\(UUID().uuidString)")),
             logger: Logger(label: "test"))
     }
 
@@ -71,7 +71,7 @@ struct EngineWorkflowTests {
             #expect(try await eventually { try await store.state(of: id) == .done })
             #expect(counter["reproduce"] == 1 && counter["fix"] == 1 && counter["test"] == 1, "no completed step ran twice")
             #expect(try await store.task(id)?.result == "patch for boom in parser.swift; 2 tests")
-            let steps = try await store.steps(task: id)
+            let steps = try await store.steps(task: id).recorded
             #expect(steps.map(\.name) == ["reproduce", "fix", "test"])
             #expect(steps.map(\.state) == [.completed, .completed, .completed])
             #expect(steps[0].output == ["log": "boom in parser.swift", "lines": [3, 4]])
@@ -101,7 +101,7 @@ struct EngineWorkflowTests {
             let id = try await engine.submit(NewTask(agent: "slow", prompt: "x")).task.id
             #expect(try await eventually { try await store.state(of: id) == .error })
             #expect(counter["hang"] == 2, "tried on its policy")
-            let steps = try await store.steps(task: id)
+            let steps = try await store.steps(task: id).recorded
             #expect(steps.map(\.name) == ["quick", "hang"] && steps.map(\.state) == [.completed, .failed])
             #expect(steps[0].output == "in time" && steps[1].attempts == 2)
             #expect(steps[1].error == "timed out after 0.1 seconds", "\(steps[1])")
@@ -141,7 +141,7 @@ struct EngineWorkflowTests {
             for id in [drift, flaky, nan] { #expect(try await eventually { try await store.state(of: id) == .error }) }
             #expect(try await store.task(drift)?.error == "workflow is not deterministic: step 0 was 'plan' when recorded, now 'replan'")
             #expect(counter["fetch"] == 3 && counter["always"] == 2)
-            let flakySteps = try await store.steps(task: flaky)
+            let flakySteps = try await store.steps(task: flaky).recorded
             #expect(flakySteps.map(\.state) == [.completed, .failed] && flakySteps.map(\.attempts) == [3, 2])
             #expect(try await store.task(flaky)?.error?.hasPrefix("step 'always' failed:") == true)
             let retries = try await store.events(task: flaky, after: 0, limit: 200).filter { $0.type == "step_retrying" }
@@ -178,7 +178,7 @@ struct EngineWorkflowTests {
             #expect(try await eventually { try await store.state(of: id) == .done })
             #expect(try await store.task(id)?.result == "draft of the notes on main (answer by ana)")
             #expect(counter["draft"] == 1, "the first step ran once over three runs")
-            let steps = try await store.steps(task: id)
+            let steps = try await store.steps(task: id).recorded
             #expect(steps.map(\.name) == ["draft", "sleep", "input", "publish"])
             #expect(steps[2].output == ["kind": "answer", "text": "main", "sender": "ana"])
             let runs = try await store.runs(task: id)
@@ -222,7 +222,7 @@ struct EngineWorkflowTests {
             #expect(try await store.task(id)?.result == "shipped: built v2")
             let children = try await store.children(of: id, workspace: nil)
             #expect(children.count == 1 && children[0].agent == "shell" && children[0].labels == ["nightshift.step.0"])
-            let steps = try await store.steps(task: id)
+            let steps = try await store.steps(task: id).recorded
             #expect(steps.map(\.name) == ["build", "announce"])
             #expect(steps[0].output?["task_id"] == .string(children[0].id.rawValue) && steps[0].output?["result"] == "built v2")
             #expect(counter["announce"] == 1)
@@ -233,11 +233,12 @@ struct EngineWorkflowTests {
         }
     }
 
-    @Test("a task of a workflow no node has registered waits, saying so, and a node that registers it takes it on", arguments: StoreKind.allCases)
+    @Test("a task of a workflow no node has registered waits, saying so, and a node that registers it takes it on as it starts", arguments: StoreKind.allCases)
     func unregistered(kind: StoreKind) async throws {
         let store = try await kind.make().with(Self.agent("later"))
+        // Tried again only after 10 minutes: only the node that registers it, as it starts, takes it on sooner.
         let unaware = Engine(
-            store: store, runners: RunnerRegistry([WorkflowRunner(registry: WorkflowRegistry(), unregisteredRetry: 0.3)]),
+            store: store, runners: RunnerRegistry([WorkflowRunner(registry: WorkflowRegistry(), unregisteredRetry: 600)]),
             configuration: EngineConfiguration(
                 nodeID: "unaware", pollInterval: 0.05, workRoot: FileManager.default.temporaryDirectory.appendingPathComponent("ns-flow-\(UUID().uuidString)")),
             logger: Logger(label: "test"))
@@ -255,6 +256,87 @@ struct EngineWorkflowTests {
         }
     }
 
+    @Test(
+        "a pause takes effect between steps: the step under way completes and the next does not start; resume replays the steps done and goes on; the log says paused, checkpointed and resumed",
+        arguments: StoreKind.allCases, [true, false])
+    func pauseBetweenSteps(kind: StoreKind, here: Bool) async throws {
+        let store = try await kind.make().with(Self.agent("long"))
+        let counter = Counter()
+        let (started, startedSignal) = AsyncStream.makeStream(of: Void.self)
+        let (proceed, proceedSignal) = AsyncStream.makeStream(of: Void.self)
+        let registry = WorkflowRegistry()
+        try registry.register("long", steps: ["plan", "build", "test"]) { flow in
+            _ = try await flow.step("plan") { counter.ran("plan") }
+            _ = try await flow.step("build") { () async -> Int in
+                startedSignal.yield()
+                for await _ in proceed { break }
+                // Ends once the run has heard of the pause: through another node, at a heartbeat.
+                #expect(await eventually { flow.pauseRequested })
+                return counter.ran("build")
+            }
+            _ = try await flow.step("test") { counter.ran("test") }
+            return "shipped"
+        }
+        // Asked through another node (the store), the run hears it at its node's next heartbeat.
+        try await withEngine(Self.engine(store, registry, heartbeat: 0.1)) { engine in
+            let id = try await engine.submit(NewTask(agent: "long", prompt: "x")).task.id
+            for await _ in started { break }
+            let asked = here ? try await engine.transition(id, .pause) : try await store.transition(id, .pause, now: Date())
+            #expect(asked.state == .running, "the step under way goes on")
+            #expect(try await store.events(task: id, after: 0, limit: 100).contains { $0.type == "pause_requested" })
+            proceedSignal.yield()
+            #expect(try await eventually { try await store.state(of: id) == .paused })
+            #expect(counter["build"] == 1 && counter["test"] == 0, "the next step did not start")
+            var steps = try await store.steps(task: id)
+            #expect(steps.recorded.map(\.name) == ["plan", "build"] && steps.declared == ["plan", "build", "test"])
+            #expect(steps.progress == 2.0 / 3)
+            let events = try await store.events(task: id, after: 0, limit: 200)
+            let paused = try #require(events.first { $0.type == "paused" })
+            #expect(paused.data["before"] == "test" && paused.data["position"] == 2)
+            let checkpoint = try #require(events.first { $0.type == "checkpointed" })
+            #expect(checkpoint.data["position"] == 2 && checkpoint.data["declared"] == 3 && checkpoint.data["progress"]?.doubleValue == 0.667)
+            #expect(try await store.runs(task: id).map(\.outcome) == ["paused"])
+            _ = try await engine.transition(id, .resume)
+            #expect(try await eventually { try await store.state(of: id) == .done })
+            #expect(counter["plan"] == 1 && counter["build"] == 1 && counter["test"] == 1, "the steps done replayed")
+            steps = try await store.steps(task: id)
+            #expect(steps.recorded.map(\.state) == [.completed, .completed, .completed] && steps.progress == 1)
+            let resumed = try await store.events(task: id, after: 0, limit: 200).first { $0.type == "resumed" }
+            #expect(resumed?.data["position"] == 2)
+        }
+    }
+
+    @Test("a cancel stops the step under way and marks it and the declared steps after it skipped", arguments: StoreKind.allCases)
+    func cancelSkipsTheRest(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Self.agent("doomed"))
+        let (started, startedSignal) = AsyncStream.makeStream(of: Void.self)
+        let (stopped, stoppedSignal) = AsyncStream.makeStream(of: Void.self)
+        let registry = WorkflowRegistry()
+        try registry.register("doomed", steps: ["fetch", "hang", "report"]) { flow in
+            _ = try await flow.step("fetch") { 1 }
+            _ = try await flow.step("hang") { () async throws -> Int in
+                startedSignal.yield()
+                do { try await Task.sleep(for: .seconds(60)) } catch {
+                    stoppedSignal.yield()
+                    throw error
+                }
+                return 2
+            }
+            _ = try await flow.step("report") { 3 }
+            return nil
+        }
+        try await withEngine(Self.engine(store, registry)) { engine in
+            let id = try await engine.submit(NewTask(agent: "doomed", prompt: "x")).task.id
+            for await _ in started { break }
+            #expect(try await engine.transition(id, .cancel).state == .cancelled)
+            for await _ in stopped { break }
+            let steps = try await store.steps(task: id)
+            #expect(steps.recorded.map(\.name) == ["fetch", "hang", "report"])
+            #expect(steps.recorded.map(\.state) == [.completed, .skipped, .skipped])
+            #expect(steps.recorded[2].error == "task cancelled" && steps.pending.isEmpty)
+        }
+    }
+
     @Test("a person's wake ends a workflow's durable sleep early; the workflow goes on past it", arguments: StoreKind.allCases)
     func wakeEndsSleep(kind: StoreKind) async throws {
         let store = try await kind.make().with(Self.agent("nap"))
@@ -269,7 +351,7 @@ struct EngineWorkflowTests {
             _ = try await engine.transition(id, .wake)
             #expect(try await eventually { try await store.state(of: id) == .done })
             #expect(try await store.task(id)?.result == "awake")
-            #expect(try await store.steps(task: id).map(\.name) == ["sleep", "after"])
+            #expect(try await store.steps(task: id).recorded.map(\.name) == ["sleep", "after"])
         }
     }
 }

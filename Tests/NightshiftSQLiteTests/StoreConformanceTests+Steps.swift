@@ -22,8 +22,8 @@ struct StepConformanceTests {
             write.steps = [step]
             #expect(try await store.appendRunWrite(write))
         }
-        #expect(try await store.steps(task: task.id) == [first, second])
-        #expect(try await store.steps(task: task.id, workspace: "w2").isEmpty, "another workspace does not see them")
+        #expect(try await store.steps(task: task.id).recorded == [first, second])
+        #expect(try await store.steps(task: task.id, workspace: "w2").recorded.isEmpty, "another workspace does not see them")
         let logged = try await store.events(task: task.id, after: 0, limit: 100).filter { $0.type.hasPrefix("step_") }
         #expect(logged.map(\.type) == ["step_completed", "step_failed"])
         #expect(logged[1].data["error"] == "compile error" && logged[1].data["attempts"] == 3 && logged[1].data["duration_s"]?.doubleValue == 3)
@@ -33,12 +33,69 @@ struct StepConformanceTests {
         var write = RunWrite(lease: run.lease, events: [retried.event])
         write.steps = [retried]
         #expect(try await store.appendRunWrite(write))
-        #expect(try await store.steps(task: task.id).map(\.state) == [.completed, .completed])
+        #expect(try await store.steps(task: task.id).recorded.map(\.state) == [.completed, .completed])
         _ = try await store.transition(task.id, .cancel, now: t0.addingTimeInterval(10))
         var late = retried
         late.position = 2
         write.steps = [late]
         #expect(try await !store.appendRunWrite(write), "the lease is gone")
-        #expect(try await store.steps(task: task.id).count == 2)
+        #expect(try await store.steps(task: task.id).recorded.count == 2)
+    }
+
+    @Test("a pause of a running task is a request its run sees: the task runs on until its run settles paused; resume withdraws it; a settle that would queue it pauses it", arguments: StoreKind.allCases)
+    func pauseRequests(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Agent(name: "flow", runner: .workflow, retry: RetryPolicy(maxAttempts: 3, initialBackoff: 0.01)))
+        let task = try await store.submit(NewTask(agent: "flow", prompt: "input"), now: t0).task
+        let run = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 60, now: t0).first)
+        let requested = { try await store.states(of: [task.id])[task.id]?.pauseRequested }
+        #expect(try await store.transition(task.id, .pause, now: t0).state == .running, "the run goes on")
+        #expect(try await requested() == true)
+        _ = try await store.transition(task.id, .pause, now: t0)
+        #expect(try await store.transition(task.id, .resume, now: t0).state == .running)
+        #expect(try await requested() == false)
+        let refused = await #expect(throws: NightshiftError.self) { try await store.transition(task.id, .resume, now: t0) }
+        #expect(refused?.code == .illegalTransition, "no request to withdraw")
+        let types = try await store.events(task: task.id, after: 0, limit: 100).map(\.type).filter { $0.hasPrefix("pause") }
+        #expect(types == ["pause_requested", "pause_withdrawn"], "a second request while one stands adds nothing")
+        // A retryable failure would queue the task again: with a pause asked for, it pauses.
+        _ = try await store.transition(task.id, .pause, now: t0)
+        #expect(try await store.settle(run.lease, outcome: .failed("flaky"), now: t0) == .settled(.paused))
+        #expect(try await requested() == false, "the request ends with its run")
+        #expect(try await store.transition(task.id, .resume, now: t0).state == .queued)
+        // A workflow that stopped between steps settles paused.
+        let second = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 60, now: t0.addingTimeInterval(1)).first)
+        #expect(try await requested() == false, "a resumed task's new run starts with no request")
+        _ = try await store.transition(task.id, .pause, now: t0.addingTimeInterval(1))
+        #expect(try await store.settle(second.lease, outcome: RunOutcome(resolution: .paused, label: "paused"), now: t0.addingTimeInterval(2)) == .settled(.paused))
+        #expect(try await store.runs(task: task.id).map(\.outcome) == ["failed", "paused"])
+    }
+
+    @Test("a workflow's declared steps are kept by its run's fenced write; a cancel marks those not ended skipped, the running one included; a retry forgets failed and skipped steps and keeps completed ones", arguments: StoreKind.allCases)
+    func declaredStepsAndCancel(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Agent(name: "flow", runner: .workflow))
+        let task = try await store.submit(NewTask(agent: "flow", prompt: "input"), now: t0).task
+        let run = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 60, now: t0).first)
+        var write = RunWrite(lease: run.lease, events: [NewTaskEvent(taskID: task.id, type: "steps_declared", data: ["steps": ["a", "b", "c"]], time: t0)])
+        write.declaredSteps = ["a", "b", "c"]
+        #expect(try await store.appendRunWrite(write))
+        let first = WorkflowStep(taskID: task.id, position: 0, name: "a", state: .completed, output: 1, runID: run.run.id, startedAt: t0, finishedAt: t0)
+        write = RunWrite(lease: run.lease, events: [first.event])
+        write.steps = [first]
+        #expect(try await store.appendRunWrite(write))
+        var steps = try await store.steps(task: task.id)
+        #expect(steps.declared == ["a", "b", "c"] && steps.completed == 1 && steps.progress == 1.0 / 3)
+        #expect(steps.pending.map(\.name) == ["b", "c"])
+        #expect(try await store.steps(task: task.id, workspace: "w2").declared.isEmpty, "another workspace does not see them")
+        _ = try await store.transition(task.id, .cancel, now: t0.addingTimeInterval(5))
+        steps = try await store.steps(task: task.id)
+        #expect(steps.recorded.map(\.name) == ["a", "b", "c"])
+        #expect(steps.recorded.map(\.state) == [.completed, .skipped, .skipped])
+        #expect(steps.recorded[1].error == "task cancelled" && steps.recorded[1].attempts == 0 && steps.recorded[1].runID == run.run.id)
+        #expect(steps.recorded[0].output == 1, "a completed step keeps its output")
+        #expect(steps.pending.isEmpty)
+        _ = try await store.transition(task.id, .retry, now: t0.addingTimeInterval(6))
+        steps = try await store.steps(task: task.id)
+        #expect(steps.recorded.map(\.name) == ["a"], "the retry runs b and c; a replays")
+        #expect(steps.declared == ["a", "b", "c"])
     }
 }

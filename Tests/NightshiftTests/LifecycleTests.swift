@@ -12,7 +12,9 @@ struct LifecycleTests {
         "queued/hold": .waiting,
         "running/settle(succeeded)": .done, "running/settle(failed)": .queued, "running/settle(failed_final)": .error,
         "running/settle(waiting)": .waiting, "running/settle(continued)": .queued, "running/settle(released)": .queued,
-        "running/settle(parked)": .queued, "running/cancel": .cancelled,
+        "running/settle(parked)": .queued, "running/cancel": .cancelled, "running/settle(paused)": .paused,
+        // A pause of a running task is a request: it keeps running.
+        "running/pause": .running,
         "waiting/cancel": .cancelled, "waiting/drop": .dropped, "waiting/wake": .queued,
         "paused/cancel": .cancelled, "paused/resume": .queued, "paused/drop": .dropped,
         "error/retry": .queued, "cancelled/retry": .queued, "dropped/retry": .queued,
@@ -43,6 +45,24 @@ struct LifecycleTests {
         #expect(try Lifecycle.next(from: .running, on: failed, task: Self.task, budget: RetryBudget(failures: 1, maxAttempts: 2)) == .queued)
         #expect(try Lifecycle.next(from: .running, on: failed, task: Self.task, budget: RetryBudget(failures: 2, maxAttempts: 2)) == .error)
         #expect(try Lifecycle.next(from: .running, on: failed, task: Self.task, budget: RetryBudget(failures: 1, maxAttempts: 1)) == .error)
+    }
+
+    @Test("with a pause requested, a settle that would queue the task pauses it, one that ends or waits does not; resume withdraws the request")
+    func pauseRequested() throws {
+        let budget = RetryBudget(failures: 1, maxAttempts: 2)
+        let next = { (action: LifecycleAction) throws -> TaskState in
+            try Lifecycle.next(from: .running, on: action, task: Self.task, budget: budget, pauseRequested: true)
+        }
+        for resolution in [RunResolution.failed(retryable: true), .released, .parked, .continued, .paused] {
+            #expect(try next(.settle(resolution)) == .paused, "\(resolution)")
+        }
+        #expect(try next(.settle(.succeeded)) == .done)
+        #expect(try next(.settle(.failed(retryable: false))) == .error)
+        #expect(try next(.settle(.waiting)) == .waiting)
+        #expect(try next(.resume) == .running)
+        #expect(throws: IllegalTransition.self, "no request to withdraw") {
+            try Lifecycle.next(from: .running, on: .resume, task: Self.task, budget: budget)
+        }
     }
 
     @Test("the illegal-transition error names task, state and action")

@@ -84,9 +84,9 @@ struct PlanTests {
     func cancelRunning() throws {
         let plan = try ActionPlan(.cancel, on: try Self.facts(.running))
         #expect(plan.next == .cancelled)
-        #expect(plan.assignments == [.now("finished_at"), .null("lease_expires_at"), .null("lease_token"), .null("waiting_for")])
+        #expect(plan.assignments == [.now("finished_at"), .null("lease_expires_at"), .null("lease_token"), .null("waiting_for"), .zero("pause_requested")])
         #expect(plan.runEnd == ActionPlan.RunEnd(outcome: "cancelled", settledBy: "cancel"))
-        #expect(plan.resolvesCheckpoints && !plan.checksDepth)
+        #expect(plan.resolvesCheckpoints && !plan.checksDepth && plan.skipsDeclaredSteps && plan.pauseRequest == nil)
         // A queued task has no run to end.
         #expect(try ActionPlan(.cancel, on: try Self.facts(.queued)).runEnd == nil)
     }
@@ -94,12 +94,28 @@ struct PlanTests {
     @Test("retry re-enters the queue (depth checked, counters reset); resume keeps a later start; wake clears the wake time")
     func requeueing() throws {
         let retry = try ActionPlan(.retry, on: try Self.facts(.error))
-        #expect(retry.next == .queued && retry.checksDepth && !retry.resolvesCheckpoints)
+        #expect(retry.next == .queued && retry.checksDepth && !retry.resolvesCheckpoints && retry.clearsUnfinishedSteps)
         #expect(retry.assignments == [.now("available_at"), .zero("failures"), .zero("interruptions"), .null("finished_at")])
         let resume = try ActionPlan(.resume, on: try Self.facts(.paused))
         #expect(resume.next == .queued && !resume.checksDepth)
-        #expect(resume.assignments == [.notBefore("available_at"), .null("wake_at")])
+        #expect(resume.assignments == [.notBefore("available_at"), .null("wake_at"), .zero("pause_requested")])
+        #expect(!resume.clearsUnfinishedSteps && !resume.skipsDeclaredSteps)
         #expect(try ActionPlan(.wake, on: try Self.facts(.waiting)).assignments == [.now("available_at"), .null("wake_at"), .null("waiting_for")])
+    }
+
+    @Test("a pause of a running task plans a request and no move: no run ends, no column changes; a resume withdraws it")
+    func pauseRequest() throws {
+        let pause = try ActionPlan(.pause, on: try Self.facts(.running))
+        #expect(pause.next == .running && pause.pauseRequest == true && pause.assignments.isEmpty && pause.runEnd == nil)
+        let id = try Self.facts(.running).id
+        #expect(pause.pauseRequestEvent(task: id, was: false, now: Self.now)?.type == "pause_requested")
+        #expect(pause.pauseRequestEvent(task: id, was: true, now: Self.now) == nil, "asked already")
+        var requested = try Self.facts(.running)
+        requested.pauseRequested = true
+        let resume = try ActionPlan(.resume, on: requested)
+        #expect(resume.next == .running && resume.pauseRequest == false)
+        #expect(resume.pauseRequestEvent(task: id, was: true, now: Self.now)?.type == "pause_withdrawn")
+        #expect(try ActionPlan(.pause, on: try Self.facts(.queued)).pauseRequest == nil, "a queued task pauses at once")
     }
 
     @Test("an action that is not a person's, or that the state does not take, is refused with nothing planned")
@@ -124,7 +140,9 @@ struct PlanTests {
         let done = try move(.succeeded("ok"))
         #expect(done.next == .done)
         let columns = { (move: SettlePlan.Move) in move.changes.map { "\($0.kind) \($0.column)" } }
-        #expect(Array(columns(done).suffix(5)) == ["set result", "set finished_at", "null error", "null lease_expires_at", "null lease_token"])
+        #expect(Array(columns(done).suffix(6)) == [
+            "set result", "set finished_at", "null error", "null lease_expires_at", "null lease_token", "set pause_requested",
+        ])
         #expect(done.changes.first { $0.column == "result" }?.value == "ok")
         let retried = try move(.failed("boom", retryable: true))
         #expect(retried.next == .queued)

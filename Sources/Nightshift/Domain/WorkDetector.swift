@@ -166,7 +166,7 @@ public final class DetectorRegistry: Sendable {
     /// Registers `detector` as `name`. Throws `invalid_input` (field `name`) for a bad name or one
     /// taken already (by a detector or a workflow), naming both places.
     public func register(_ name: String, file: String = #fileID, line: Int = #line, _ detector: any WorkDetector) throws(NightshiftError) {
-        try workflows.register(name, file: file, line: line) { context in
+        try workflows.register(name, steps: ["work", "process_result"], file: file, line: line) { context in
             try await Self.work(detector, context)
         }
         entries.withLock { $0[name] = detector }

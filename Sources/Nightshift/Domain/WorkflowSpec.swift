@@ -1,32 +1,65 @@
 import Foundation
 
-/// A workflow declared without Swift (`[workflows.NAME]` in nightshift.toml): agent steps run in
-/// order, each a child task of the workflow task (``WorkflowContext/agent(_:prompt:name:timeout:maxAttempts:)``),
-/// each prompt a template over the workflow's input and earlier steps' results.
+/// A workflow declared without Swift (`[workflows.NAME]` in nightshift.toml): steps run in order,
+/// each an agent step, a child task of the workflow task
+/// (``WorkflowContext/agent(_:prompt:name:timeout:maxAttempts:)``), or a command step, a command
+/// run as a step of the workflow's own run; each prompt and each command argument is a template
+/// over the workflow's input and earlier steps' results.
 public struct WorkflowSpec: Sendable, Hashable {
     /// One step.
     public struct Step: Sendable, Hashable {
+        /// What a step does.
+        public enum Action: Sendable, Hashable {
+            /// Runs the agent on the prompt, as a child task; its result is the step's.
+            case agent(String, prompt: String)
+            /// Runs the command (program and arguments); what it prints is the step's result.
+            case command([String])
+        }
+
         /// Its name, unique in the workflow.
         public var name: String
-        /// The agent that runs it.
-        public var agent: String
-        /// Its prompt: `{{input}}` is the workflow's input, `{{steps.NAME.result}}` an earlier
-        /// step's result.
-        public var prompt: String
-        /// The child task's timeout, in seconds.
+        /// What it does. Templates (a prompt, a command's arguments): `{{input}}` is the workflow's
+        /// input, `{{steps.NAME.result}}` an earlier step's result.
+        public var action: Action
+        /// Its timeout, in seconds: the child task's, or each attempt of the command's (10
+        /// minutes by default).
         public var timeout: Double?
-        /// The child task's attempts.
+        /// Its attempts: the child task's, or the command step's (``StepRetry``).
         public var maxAttempts: Int?
 
-        /// Creates a step.
+        /// An agent step.
         public init(name: String, agent: String, prompt: String, timeout: Double? = nil, maxAttempts: Int? = nil) {
+            self.init(name: name, action: .agent(agent, prompt: prompt), timeout: timeout, maxAttempts: maxAttempts)
+        }
+
+        /// A command step.
+        public init(name: String, command: [String], timeout: Double? = nil, maxAttempts: Int? = nil) {
+            self.init(name: name, action: .command(command), timeout: timeout, maxAttempts: maxAttempts)
+        }
+
+        /// A step doing `action`.
+        public init(name: String, action: Action, timeout: Double?, maxAttempts: Int?) {
             self.name = name
-            self.agent = agent
-            self.prompt = prompt
+            self.action = action
             self.timeout = timeout
             self.maxAttempts = maxAttempts
         }
+
+        /// Its templates: the prompt, or the command's arguments.
+        var templates: [String] {
+            switch action {
+            case .agent(_, let prompt): [prompt]
+            case .command(let arguments): arguments
+            }
+        }
+
+        /// A command step's timeout when it gives none: 10 minutes.
+        public static let defaultCommandTimeout: Double = 600
     }
+
+    /// Runs a command step's command (its arguments rendered) within the timeout, and answers
+    /// what it printed; throws when it fails (the error is the step's).
+    public typealias CommandRunner = @Sendable ([String], Duration) async throws -> String
 
     /// Its name (the agent its tasks are submitted to).
     public var name: String
@@ -50,7 +83,10 @@ public struct WorkflowSpec: Sendable, Hashable {
                 throw .invalid(field, "workflow \(name): a step name (\(TextRules.agentNameRule)), got '\(step.name)'")
             }
             guard !earlier.contains(step.name) else { throw .invalid(field, "workflow \(name): step '\(step.name)' is named twice") }
-            for reference in Self.references(in: step.prompt) {
+            if case .command(let arguments) = step.action, arguments.first?.isEmpty ?? true {
+                throw .invalid(field, "workflow \(name), step \(step.name): expected a command (a program and its arguments)")
+            }
+            for reference in step.templates.flatMap(Self.references(in:)) {
                 switch Reference(reference) {
                 case .input?: continue
                 case .result(let earlierStep)? where earlier.contains(earlierStep): continue
@@ -63,18 +99,30 @@ public struct WorkflowSpec: Sendable, Hashable {
         }
     }
 
-    /// The workflow's code: each step an agent step, its prompt rendered from the input and the
-    /// results before it; the task's result is the last step's.
-    public var body: WorkflowBody {
+    /// The workflow's code: each step's templates rendered from the input and the results before
+    /// it; agent steps as child tasks, command steps run by `runCommand`. The task's result is the
+    /// last step's.
+    public func body(runCommand: @escaping CommandRunner) -> WorkflowBody {
         let steps = steps
         return { flow in
             var results: [String: String] = [:]
             var last: String?
             for step in steps {
-                let prompt = Self.render(step.prompt, input: flow.input, results: results)
-                let done = try await flow.agent(step.agent, prompt: prompt, name: step.name, timeout: step.timeout, maxAttempts: step.maxAttempts)
-                results[step.name] = done.result ?? ""
-                last = done.result
+                let render = { (template: String) in Self.render(template, input: flow.input, results: results) }
+                let result: String?
+                switch step.action {
+                case .agent(let agent, let prompt):
+                    result = try await flow.agent(agent, prompt: render(prompt), name: step.name, timeout: step.timeout, maxAttempts: step.maxAttempts)
+                        .result
+                case .command(let arguments):
+                    let command = arguments.map(render)
+                    let timeout = Duration.seconds(step.timeout ?? Step.defaultCommandTimeout)
+                    result = try await flow.step(step.name, retry: StepRetry(maxAttempts: step.maxAttempts ?? 1), timeout: timeout) {
+                        try await runCommand(command, timeout)
+                    }
+                }
+                results[step.name] = result ?? ""
+                last = result
             }
             return last
         }

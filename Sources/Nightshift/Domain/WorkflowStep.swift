@@ -73,3 +73,44 @@ public struct WorkflowStep: Sendable, Hashable, Codable {
         return NewTaskEvent(taskID: taskID, type: type, data: .object(data), time: finishedAt)
     }
 }
+
+/// A workflow task's steps as the store keeps them: those that ended (completed, failed or
+/// skipped), by position, and the names the workflow declares, for its progress.
+public struct TaskSteps: Sendable, Hashable {
+    /// The steps that ended, by position.
+    public var recorded: [WorkflowStep]
+    /// The step names the workflow declares, in order (``WorkflowRegistry/register(_:steps:file:line:_:)``,
+    /// a TOML workflow's list, ``WorkflowContext/declare(_:)``); empty when it declares none.
+    public var declared: [String]
+
+    /// Creates the value.
+    public init(recorded: [WorkflowStep] = [], declared: [String] = []) {
+        self.recorded = recorded
+        self.declared = declared
+    }
+
+    /// Steps completed.
+    public var completed: Int { recorded.count { $0.state == .completed } }
+
+    /// Completed steps over declared ones (0…1), or `nil` when the workflow declares none.
+    public var progress: Double? {
+        declared.isEmpty ? nil : min(1, Double(completed) / Double(declared.count))
+    }
+
+    /// The declared steps not recorded yet (positions past the last recorded one), in order.
+    public var pending: [(position: Int, name: String)] {
+        let next = (recorded.map(\.position).max() ?? -1) + 1
+        return declared.enumerated().filter { $0.offset >= next }.map { ($0.offset, $0.element) }
+    }
+
+    /// Names stored as a JSON array's text (how both stores keep them).
+    public static func json(names: [String]) -> String {
+        JSONValue.array(names.map(JSONValue.string)).jsonText
+    }
+
+    /// Names read back from ``json(names:)``'s text; none for `nil` or other text.
+    public static func names(fromJSON text: String?) -> [String] {
+        guard let text, case .array(let items)? = try? JSONValue(jsonText: text) else { return [] }
+        return items.compactMap { if case .string(let name) = $0 { name } else { nil } }
+    }
+}

@@ -148,6 +148,7 @@ extension Engine {
             return .finished(.failed("no runner of kind '\(agent.runner)' for agent '\(agent.name)'", retryable: false), started: false)
         }
         observed.usesDirectories = runner.needsWorkingDirectory
+        if runner.replaysSteps { state.withLock { $0.active[task.id]?.pausable = true } }
         let workdir = workDirectory(task.id)
         if runner.needsWorkingDirectory {
             do {
@@ -188,6 +189,8 @@ extension Engine {
                 if type == "spawn", case .success(let child) = NewTask.subtask(from: data) { events.record(spawn: child) }
                 // An application event the agent emits joins the hook stream with the same fenced write.
                 if type == "emit", let event = NewHookEvent(emitted: data, task: task.id) { events.record(hookEvent: event) }
+                // A workflow's declared steps are kept on the task with the same fenced write.
+                if type == WorkflowContext.declaredEvent, runner.replaysSteps { events.record(declaredSteps: WorkflowContext.declared(in: data)) }
             },
             process: { pid in
                 self.state.withLock { $0.active[task.id]?.info.pid = pid }
@@ -202,7 +205,8 @@ extension Engine {
                 activity?.reported(at: self.clock.now)
                 return await events.commit(step: step)
             },
-            spawn: { child in events.record(spawn: child) })
+            spawn: { child in events.record(spawn: child) },
+            pauseRequested: { stop.pauseRequested })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
         let running = Task { () -> Ending? in

@@ -19,6 +19,11 @@ extension Engine {
             } catch {
                 logger.error("heartbeat failed", metadata: ["nightshift.error": "\(error)"])
             }
+            // Pause requests made on another node reach the runs here that can pause.
+            let pausable = state.withLock { $0.active.filter(\.value.pausable).map(\.key) }
+            if !pausable.isEmpty, let states = try? await store.states(of: pausable) {
+                for (id, record) in states { state.withLock { $0.active[id]?.stop }?.requestPause(record.pauseRequested) }
+            }
             // Inputs accepted by another node reach a run here that takes them live at the latest now.
             for id in state.withLock({ $0.active.filter { $0.value.live != nil }.map(\.key) }) {
                 await deliverLive(id)

@@ -61,6 +61,9 @@ public final class Engine: Service, Sendable {
         var stop: StopSignal
         /// Where inputs go while the run takes them live (its runner does, for its agent).
         var live: LiveInbox?
+        /// Whether the run stops at a pause request (its runner replays steps): the heartbeat
+        /// looks for requests made on other nodes.
+        var pausable = false
     }
 
     /// Creates an engine; it does nothing until ``run()``. Its time comes from `clock` (a test
@@ -118,6 +121,9 @@ public final class Engine: Service, Sendable {
         case .cancel:
             state.withLock { $0.active[id]?.stop }?.stop(.cancelled)
             await stopCancelledRuns()
+        case .pause where task.state == .running, .resume where task.state == .running:
+            // A request to a running task: its run here sees it at its next step.
+            state.withLock { $0.active[id]?.stop }?.requestPause(action == .pause)
         case .resume, .retry, .wake:
             doorbell.ring()
         default:
@@ -263,6 +269,7 @@ public final class Engine: Service, Sendable {
                 group.addTask { await self.webhookLoop() }
                 group.addTask { await self.liveInputLoop() }
                 group.addTask { await self.detectorLoop() }
+                group.addTask { await self.wakeRegisteredWorkflows() }
                 await self.dispatchLoop(group: &group)
                 await self.drain()
                 self.state.withLock { $0.stopping = true }

@@ -51,6 +51,11 @@ final class RunEventBuffer: Sendable {
         add { $0.spawns.append(spawn) }
     }
 
+    /// Keeps a workflow's declared step names on its task with the next batch, fenced like the rest.
+    func record(declaredSteps: [String]) {
+        add { $0.declaredSteps = declaredSteps }
+    }
+
     /// Appends an application event to the hook stream with the next batch, fenced like the rest.
     func record(hookEvent: NewHookEvent) {
         add { $0.hookEvents.append(hookEvent) }

@@ -24,6 +24,15 @@ final class StopSignal: Sendable {
     }
 
     private let state = Mutex(State())
+    private let pause = Atomic(false)
+
+    /// Whether a person asked the run's task to pause (``RunContext/pauseRequested``).
+    var pauseRequested: Bool { pause.load(ordering: .acquiring) }
+
+    /// Records that a pause was asked for (`true`) or withdrawn.
+    func requestPause(_ requested: Bool) {
+        pause.store(requested, ordering: .releasing)
+    }
 
     /// Asks the run to stop; calls the handler of ``onStop(_:)`` the first time.
     func stop(_ reason: StopReason) {

@@ -45,7 +45,7 @@ public struct WorkspaceScope: Sendable {
     }
 
     /// A workflow task's recorded steps, by position.
-    public func steps(task: TaskID) async throws -> [WorkflowStep] {
+    public func steps(task: TaskID) async throws -> TaskSteps {
         try await store.steps(task: task, workspace: workspace)
     }
 

@@ -7,7 +7,7 @@
 /// |---|---|---|---|---|---|---|---|---|---|---|
 /// | (new)     | queued | – | – | – | – | – | – | – | – | – |
 /// | queued    | – | running | – | cancelled | paused | – | – | dropped | – | waiting |
-/// | running   | – | – | see below | cancelled | – | – | – | – | – | – |
+/// | running   | – | – | see below | cancelled | running¹ | running² | – | – | – | – |
 /// | waiting   | – | – | – | cancelled | – | – | – | dropped | queued | – |
 /// | paused    | – | – | – | cancelled | – | queued | – | dropped | – | – |
 /// | done      | – | – | – | – | – | – | – | – | – | – |
@@ -15,7 +15,12 @@
 /// | cancelled | – | – | – | – | – | – | queued | – | – | – |
 /// | dropped   | – | – | – | – | – | – | queued | – | – | – |
 ///
-/// `settle` from running: succeeded → done; waiting → waiting; continued (inputs reached the
+/// ¹ A pause of a running task is a request: the task keeps running, and its run stops at the next
+/// point it can (a workflow between steps); a settle that would queue it again pauses it instead.
+/// ² Resume withdraws a pause request not yet acted on (refused without one).
+///
+/// `settle` from running: succeeded → done; paused (a workflow stopped between steps at a pause
+/// request) → paused; waiting → waiting; continued (inputs reached the
 /// task's inbox while it ran: they are delivered by resuming its session at once) → queued; released (the node lost or gave up
 /// the run: not the agent's failure) → queued while the interruptions stay under
 /// ``RetryBudget/interruptionLimit``, else error; parked (a provider's usage limit: the task
@@ -24,13 +29,16 @@
 public enum Lifecycle {
     /// The state `action` leads to from `state` (`nil` for a task that does not exist yet).
     ///
-    /// - Parameter budget: failures so far, counting the one being settled, and the attempts allowed.
+    /// - Parameters:
+    ///   - budget: failures so far, counting the one being settled, and the attempts allowed.
+    ///   - pauseRequested: whether a person asked the running task to pause.
     /// - Throws: ``IllegalTransition`` naming the task, its state and the action.
     public static func next(
         from state: TaskState?,
         on action: LifecycleAction,
         task: TaskID,
-        budget: RetryBudget = RetryBudget()
+        budget: RetryBudget = RetryBudget(),
+        pauseRequested: Bool = false
     ) throws(IllegalTransition) -> TaskState {
         guard let state else {
             if action == .submit { return .queued }
@@ -39,6 +47,8 @@ public enum Lifecycle {
         switch (state, action) {
         case (.queued, .dispatch): return .running
         case (.queued, .pause): return .paused
+        case (.running, .pause): return .running
+        case (.running, .resume) where pauseRequested: return .running
         case (.paused, .resume): return .queued
         case (.waiting, .wake): return .queued
         case (.queued, .hold): return .waiting
@@ -46,13 +56,15 @@ public enum Lifecycle {
         case (.queued, .drop), (.waiting, .drop), (.paused, .drop): return .dropped
         case (.error, .retry), (.cancelled, .retry), (.dropped, .retry): return .queued
         case (.running, .settle(let resolution)):
-            switch resolution {
-            case .succeeded: return .done
-            case .waiting: return .waiting
-            case .continued, .parked: return .queued
-            case .released: return budget.allowsAnotherInterruption ? .queued : .error
-            case .failed(let retryable): return retryable && budget.allowsRetry ? .queued : .error
+            let next: TaskState = switch resolution {
+            case .succeeded: .done
+            case .waiting: .waiting
+            case .paused: .paused
+            case .continued, .parked: .queued
+            case .released: budget.allowsAnotherInterruption ? .queued : .error
+            case .failed(let retryable): retryable && budget.allowsRetry ? .queued : .error
             }
+            return next == .queued && pauseRequested ? .paused : next
         default:
             throw IllegalTransition(task: task, state: state, action: action)
         }

@@ -8,9 +8,9 @@ public enum LifecycleAction: Sendable, Hashable, CustomStringConvertible {
     case settle(RunResolution)
     /// A person stops the task (and its running agent).
     case cancel
-    /// A person holds a queued task back.
+    /// A person holds a queued task back (a running one: asks it to pause where it can).
     case pause
-    /// A person lets a paused task be claimed again.
+    /// A person lets a paused task be claimed again (a running one: withdraws a pause request).
     case resume
     /// A person tries a failed, cancelled or dropped task again.
     case retry
@@ -25,7 +25,7 @@ public enum LifecycleAction: Sendable, Hashable, CustomStringConvertible {
     public static let all: [LifecycleAction] = [
         .submit, .dispatch,
         .settle(.succeeded), .settle(.failed(retryable: true)), .settle(.failed(retryable: false)),
-        .settle(.waiting), .settle(.continued), .settle(.released), .settle(.parked),
+        .settle(.waiting), .settle(.paused), .settle(.continued), .settle(.released), .settle(.parked),
         .cancel, .pause, .resume, .retry, .drop, .wake, .hold,
     ]
 
@@ -60,6 +60,9 @@ public enum RunResolution: Sendable, Hashable, CustomStringConvertible {
     case failed(retryable: Bool)
     /// The agent asked to wait (for input, an approval or a wake time).
     case waiting
+    /// A workflow stopped between steps at a person's pause request: the task is paused until
+    /// resumed, when its next run replays the steps done and goes on.
+    case paused
     /// The run ended (done, or asking to wait) while inputs it has not seen were in the task's
     /// inbox: the task runs again at once, resuming the session with them.
     case continued
@@ -71,12 +74,13 @@ public enum RunResolution: Sendable, Hashable, CustomStringConvertible {
     /// park ends, then resumes the session. Not the agent's failure, so no attempt is charged.
     case parked
 
-    /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `continued`, `released`, `parked`.
+    /// A short name: `succeeded`, `failed`, `failed_final`, `waiting`, `paused`, `continued`, `released`, `parked`.
     public var description: String {
         switch self {
         case .succeeded: "succeeded"
         case .failed(let retryable): retryable ? "failed" : "failed_final"
         case .waiting: "waiting"
+        case .paused: "paused"
         case .continued: "continued"
         case .released: "released"
         case .parked: "parked"

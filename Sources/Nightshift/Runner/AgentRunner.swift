@@ -124,8 +124,8 @@ public struct RunRequest: Sendable {
     /// after the task's prompt); a command agent as `input` lines on stdin after its prompt.
     public var inputs: [TaskInput] = []
     /// For a runner that replays steps (``AgentRunner/replaysSteps``): the task's recorded steps,
-    /// by position.
-    public var steps: [WorkflowStep] = []
+    /// by position, and the names its workflow declared.
+    public var steps = TaskSteps()
     /// For a runner that replays steps: the task's subtasks, oldest first (an agent step's child).
     public var children: [AgentTask] = []
     /// How the task's previous run ended (its ``Run/outcome``), if there was one: `waiting` when
@@ -162,6 +162,7 @@ public struct RunContext: Sendable {
     private let endLive: @Sendable () -> Void
     private let commitStep: @Sendable (WorkflowStep) async -> Bool
     private let spawnTask: @Sendable (NewTask) -> Void
+    private let pauseAsked: @Sendable () -> Bool
     /// Where the runner logs (at debug; the daemon decides what is shown).
     public let logger: Logger
     /// For a runner that takes live input (``AgentRunner/takesLiveInput(_:)``): the inputs sent to
@@ -172,6 +173,7 @@ public struct RunContext: Sendable {
     /// Creates a context. `emit` receives events in order; `process` hears the agent's pid;
     /// `quota` hears the provider's quota status. With `liveInputs`, `endLiveInputs` must end them
     /// once the inputs already handed over are in the stream (see ``endLiveInputs()``).
+    /// `pauseRequested` answers whether a person asked the task to pause.
     public init(
         logger: Logger,
         emit: @escaping @Sendable (String, JSONValue) -> Void,
@@ -180,8 +182,10 @@ public struct RunContext: Sendable {
         liveInputs: AsyncStream<TaskInput>? = nil,
         endLiveInputs: @escaping @Sendable () -> Void = {},
         recordStep: @escaping @Sendable (WorkflowStep) async -> Bool = { _ in false },
-        spawn: @escaping @Sendable (NewTask) -> Void = { _ in }
+        spawn: @escaping @Sendable (NewTask) -> Void = { _ in },
+        pauseRequested: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.pauseAsked = pauseRequested
         self.spawnTask = spawn
         self.commitStep = recordStep
         self.liveInputs = liveInputs
@@ -209,6 +213,11 @@ public struct RunContext: Sendable {
     public func record(step: WorkflowStep) async -> Bool {
         await commitStep(step)
     }
+
+    /// Whether a person asked the task to pause while it runs (`nightshift pause`): a runner that
+    /// can stop at a clean point (a workflow, between steps) ends its run as
+    /// ``RunResolution/paused`` there. Seen at once on this node, from another within a heartbeat.
+    public var pauseRequested: Bool { pauseAsked() }
 
     /// Reports the agent's process id (or `nil` once it exited), for status displays.
     public func processStarted(_ pid: Int32?) {

@@ -11,6 +11,7 @@ public typealias WorkflowBody = @Sendable (WorkflowContext) async throws -> Stri
 public final class WorkflowRegistry: Sendable {
     private struct Entry: Sendable {
         let body: WorkflowBody
+        let steps: [String]?
         let place: String
     }
 
@@ -19,16 +20,23 @@ public final class WorkflowRegistry: Sendable {
     /// An empty registry.
     public init() {}
 
-    /// Registers `body` as workflow `name`. Throws `invalid_input` (field `name`) for a bad name,
-    /// or for a name registered already, naming both places.
-    public func register(_ name: String, file: String = #fileID, line: Int = #line, _ body: @escaping WorkflowBody) throws(NightshiftError) {
+    /// Registers `body` as workflow `name`. `steps` declares the names of the steps it runs, in
+    /// order, when they are known: its progress is then completed over declared steps, and a
+    /// cancel marks those not run `skipped`. Throws `invalid_input` (field `name`) for a bad name,
+    /// or for a name registered already, naming both places; (field `steps`) for an empty name.
+    public func register(
+        _ name: String, steps: [String]? = nil, file: String = #fileID, line: Int = #line, _ body: @escaping WorkflowBody
+    ) throws(NightshiftError) {
         guard TextRules.isAgentName(name) else {
             throw .invalid("name", "expected a workflow name (\(TextRules.agentNameRule)), got '\(name)'")
+        }
+        if let steps, let blank = steps.firstIndex(where: { $0.isEmpty }) {
+            throw .invalid("steps", "expected step names, got an empty one at \(blank)")
         }
         let place = "\(file):\(line)"
         let earlier = entries.withLock { entries -> String? in
             if let known = entries[name] { return known.place }
-            entries[name] = Entry(body: body, place: place)
+            entries[name] = Entry(body: body, steps: steps, place: place)
             return nil
         }
         if let earlier { throw .invalid("name", "workflow '\(name)' is registered twice: at \(earlier) and at \(place)") }
@@ -37,6 +45,11 @@ public final class WorkflowRegistry: Sendable {
     /// The workflow `name`, if registered.
     public func workflow(_ name: String) -> WorkflowBody? {
         entries.withLock { $0[name]?.body }
+    }
+
+    /// The step names workflow `name` declares, if it is registered with them.
+    public func declaredSteps(_ name: String) -> [String]? {
+        entries.withLock { $0[name]?.steps }
     }
 
     /// The names registered, sorted.
@@ -49,7 +62,8 @@ public final class WorkflowRegistry: Sendable {
 ///
 /// A task whose workflow this node does not know is not lost and not failed: it waits, its
 /// `waiting_for` saying "workflow X not registered on any node", and is tried again every
-/// `unregisteredRetry` seconds, so that a node that registers it takes it on.
+/// `unregisteredRetry` seconds, so that a node that registers it takes it on; a node that
+/// registers it wakes it as it starts.
 public struct WorkflowRunner: AgentRunner {
     /// The workflows it runs.
     public let registry: WorkflowRegistry
@@ -71,28 +85,47 @@ public struct WorkflowRunner: AgentRunner {
     /// A run gets the task's recorded steps, to replay.
     public var replaysSteps: Bool { true }
 
+    /// The workflow an agent of this runner runs: its `workflow` config key, else its name.
+    public static func workflowName(of agent: Agent) -> String {
+        agent.config["workflow"]?.stringValue ?? agent.name
+    }
+
+    /// What a task of workflow `name` waits for while no node registers it.
+    public static func unregisteredReason(_ name: String) -> String {
+        "workflow \(name) not registered on any node"
+    }
+
     /// Runs the workflow. A determinism error, a step that failed for good and an output that
     /// cannot be encoded fail the task (not retried); another error the workflow throws is a
-    /// retryable failure, whose retry replays the steps done.
+    /// retryable failure, whose retry replays the steps done. At a pause request the run stops
+    /// before its next step, as ``RunResolution/paused``.
     public func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
-        let name = request.agent.config["workflow"]?.stringValue ?? request.agent.name
+        let name = Self.workflowName(of: request.agent)
         guard let body = registry.workflow(name) else {
             let until = Date().addingTimeInterval(unregisteredRetry)
             var outcome = RunOutcome.wake(at: until, prompt: nil)
-            outcome.waitingFor = WaitingFor(kind: .wake, question: "workflow \(name) not registered on any node", wakeAt: until)
+            outcome.waitingFor = WaitingFor(kind: .wake, question: Self.unregisteredReason(name), wakeAt: until)
             return outcome
         }
         let workflow = WorkflowContext(request: request, context: context)
+        if let steps = registry.declaredSteps(name) { workflow.declare(steps) }
+        if request.previousOutcome == RunResolution.paused.description {
+            context.emit("resumed", ["position": .int(Int64(request.steps.recorded.count))])
+        }
         do {
             return .succeeded(try await body(workflow))
         } catch let failure as WorkflowFailure {
             return .failed(failure.description, retryable: false)
         } catch let suspension as WorkflowSuspension {
             // The task waits (no worker held); its next run replays up to here and goes on.
+            workflow.checkpointed()
             switch suspension {
             case .sleep(let until): return .wake(at: until, prompt: nil)
             case .input(let question): return .waitingForInput(question)
             case .child(let step, let agent): return .waitingForChildren("step '\(step)': agent \(agent) is running")
+            case .pause(let position, let step):
+                context.emit("paused", ["position": .int(Int64(position)), "before": .string(step)])
+                return RunOutcome(resolution: .paused, label: RunResolution.paused.description)
             }
         }
     }
@@ -128,6 +161,9 @@ enum WorkflowSuspension: Error, Sendable {
     case input(question: String)
     /// Until the child task of an agent step has ended.
     case child(step: String, agent: String)
+    /// Until a person resumes the task: it was asked to pause, and stopped before step `step`
+    /// at `position`.
+    case pause(position: Int, step: String)
 }
 
 /// What a person sent a workflow that waited for input (``WorkflowContext/waitForInput(_:name:)``).
@@ -181,8 +217,12 @@ public final class WorkflowContext: Sendable {
     /// The run (its attempt: 1 for the first).
     public let run: Run
     private let recorded: [WorkflowStep]
+    /// The step names declared: as the task had them, then as ``declare(_:)`` sets them.
+    private let declared: Mutex<[String]>
     private let context: RunContext
     private let next = Mutex(0)
+    /// Steps this run completed (recorded ones replayed not counted).
+    private let completedHere = Mutex(0)
     /// The inputs this run delivers, taken in order by ``waitForInput(_:name:)``.
     private let inputs: Mutex<[TaskInput]>
     /// The task's subtasks when the run started: agent steps' children.
@@ -193,7 +233,8 @@ public final class WorkflowContext: Sendable {
     init(request: RunRequest, context: RunContext) {
         task = request.task
         run = request.run
-        recorded = request.steps
+        recorded = request.steps.recorded
+        declared = Mutex(request.steps.declared)
         inputs = Mutex(request.inputs)
         children = request.children
         previousOutcome = request.previousOutcome
@@ -205,6 +246,57 @@ public final class WorkflowContext: Sendable {
 
     /// Steps declared so far (reached, in this run or recorded earlier).
     public var stepsReached: Int { next.withLock { max($0, recorded.count) } }
+
+    /// The type of the event that declares a workflow's steps (data: `steps`, the names).
+    public static let declaredEvent = "steps_declared"
+
+    /// The step names a ``declaredEvent`` carries.
+    public static func declared(in data: JSONValue) -> [String] {
+        guard case .array(let names)? = data["steps"] else { return [] }
+        return names.compactMap(\.stringValue)
+    }
+
+    /// Declares the names of the steps the workflow runs, in order, when it learns them as it
+    /// runs (a registered workflow's are declared for it): kept on the task with the run's next
+    /// write, for its progress (completed over declared) and for the steps a cancel marks skipped.
+    /// Declaring the names the task has already changes nothing.
+    public func declare(_ steps: [String]) {
+        let changed = declared.withLock { declared in
+            defer { declared = steps }
+            return declared != steps
+        }
+        if changed { context.emit(Self.declaredEvent, ["steps": .array(steps.map(JSONValue.string))]) }
+    }
+
+    /// Completed over declared steps (0…1), or `nil` when none are declared.
+    public var progress: Double? {
+        let declared = declared.withLock { $0 }
+        guard !declared.isEmpty else { return nil }
+        let completed = recorded.count { $0.state == .completed } + completedHere.withLock { $0 }
+        return min(1, Double(completed) / Double(declared.count))
+    }
+
+    /// Appends the `checkpointed` event: the run stops here, and the next one replays the steps
+    /// recorded so far and goes on from `position`.
+    func checkpointed() {
+        var data: [String: JSONValue] = ["position": .int(Int64(stepsRecorded))]
+        let declared = declared.withLock { $0 }
+        if !declared.isEmpty { data["declared"] = .int(Int64(declared.count)) }
+        if let progress { data["progress"] = .double((progress * 1000).rounded() / 1000) }
+        context.emit("checkpointed", .object(data))
+    }
+
+    /// Steps recorded, earlier or by this run.
+    private var stepsRecorded: Int { recorded.count + completedHere.withLock { $0 } }
+
+    /// Whether a person asked the task to pause: the workflow pauses before its next step by
+    /// itself; a long step may look, to end early (its output is recorded, and the pause follows).
+    public var pauseRequested: Bool { context.pauseRequested }
+
+    /// Stops before the new step `name` at `position` when a person asked the task to pause.
+    private func pauseIfRequested(_ name: String, at position: Int) throws {
+        if context.pauseRequested { throw WorkflowSuspension.pause(position: position, step: name) }
+    }
 
     /// Runs the step `name` (or replays it): its output, recorded as JSON. Tried up to `retry`'s
     /// attempts; each attempt is cut off after `timeout`. A failure after the last attempt is
@@ -218,16 +310,16 @@ public final class WorkflowContext: Sendable {
     /// A step; one that began earlier (an agent step's child) gives when it `began`, and is
     /// announced (`step_started`) only when it did not.
     private func run<Output: Codable & Sendable>(
-        _ name: String, retry: StepRetry = StepRetry(), timeout: Duration? = nil, began: Date? = nil,
+        _ name: String, retry: StepRetry = StepRetry(), timeout: Duration? = nil, began: Date? = nil, pausable: Bool = true,
         _ body: @escaping @Sendable () async throws -> Output
     ) async throws -> Output {
-        let position = next.withLock { position in
-            defer { position += 1 }
-            return position
-        }
+        let position = next.withLock { $0 }
         if position < recorded.count {
+            next.withLock { $0 += 1 }
             return try replay(recorded[position], as: name)
         }
+        if pausable, began == nil { try pauseIfRequested(name, at: position) }
+        next.withLock { $0 += 1 }
         let started = began ?? Date()
         if began == nil { context.emit("step_started", ["step": .string(name), "position": .int(Int64(position))]) }
         var attempt = 1
@@ -240,6 +332,7 @@ public final class WorkflowContext: Sendable {
                     taskID: task.id, position: position, name: name, state: .completed, output: json, attempts: attempt, runID: run.id,
                     startedAt: started, finishedAt: Date())
                 guard await context.record(step: step) else { throw CancellationError() }
+                completedHere.withLock { $0 += 1 }
                 return output
             } catch is CancellationError {
                 throw CancellationError()
@@ -293,8 +386,12 @@ public final class WorkflowContext: Sendable {
         let position = next.withLock { $0 }
         if position < recorded.count { return try await step(name) { HumanInput(kind: "", text: nil, sender: "") } }
         let delivered = inputs.withLock { inputs in inputs.isEmpty ? nil : inputs.removeFirst() }
-        guard let delivered else { throw WorkflowSuspension.input(question: question) }
-        return try await step(name) { HumanInput(kind: delivered.kind.rawValue, text: delivered.text, sender: delivered.sender) }
+        guard let delivered else {
+            try pauseIfRequested(name, at: position)
+            throw WorkflowSuspension.input(question: question)
+        }
+        // Not paused before it is recorded: the input was handed to this run, and only it keeps it.
+        return try await run(name, pausable: false) { HumanInput(kind: delivered.kind.rawValue, text: delivered.text, sender: delivered.sender) }
     }
 
     /// Runs `agent` on `prompt` as a step: the step is a child task of this one (its own runs,
@@ -309,6 +406,7 @@ public final class WorkflowContext: Sendable {
         if position < recorded.count { return try await step(name) { AgentStepResult(taskID: "", result: nil, costUSD: 0) } }
         let label = "nightshift.step.\(position)"
         guard let child = children.last(where: { $0.labels.contains(label) }) else {
+            try pauseIfRequested(name, at: position)
             var task = NewTask(agent: agent, prompt: prompt)
             task.labels = [label]
             task.timeout = timeout

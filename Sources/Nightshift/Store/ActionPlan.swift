@@ -53,6 +53,23 @@ package struct ActionPlan: Sendable, Equatable {
     package var runEnd: RunEnd?
     /// Whether the task ends: its active checkpoints are resolved in the same transaction.
     package var resolvesCheckpoints: Bool { next.isTerminal }
+    /// For a pause (`true`) or a resume (`false`) of a running task: the pause request it makes or
+    /// withdraws. The task stays running and its run goes on (a workflow pauses between steps);
+    /// the store writes the request and its event (``pauseRequestEvent(now:)``) instead of a move.
+    package var pauseRequest: Bool?
+    /// Whether a workflow's declared steps that have not run are recorded `skipped` (the task is
+    /// cancelled or dropped).
+    package var skipsDeclaredSteps: Bool { next == .cancelled || next == .dropped }
+    /// Whether a workflow's failed and skipped steps are forgotten (a retry: they run again, while
+    /// completed ones replay).
+    package var clearsUnfinishedSteps: Bool
+
+    /// The event a pause request (or its withdrawal) appends to the task's log; `nil` when the
+    /// action is not one, or changes nothing (the request was made already, or there is none).
+    package func pauseRequestEvent(task: TaskID, was requested: Bool, now: Date) -> NewTaskEvent? {
+        guard let pauseRequest, pauseRequest != requested else { return nil }
+        return NewTaskEvent(taskID: task, type: pauseRequest ? "pause_requested" : "pause_withdrawn", data: .object([:]), time: now)
+    }
 
     /// Plans `action` on the task `facts` describe. Throws `invalid_input` (field `action`) for an
     /// action that is not a person's, `illegal_transition` for one the task's state does not take.
@@ -60,16 +77,24 @@ package struct ActionPlan: Sendable, Equatable {
     package init(_ action: LifecycleAction, on facts: TaskFacts, reason: String? = nil) throws(NightshiftError) {
         try Self.check(action)
         next = try facts.next(on: action)
+        clearsUnfinishedSteps = action == .retry
+        if facts.state == .running, next == .running {
+            pauseRequest = action == .pause
+            (assignments, checksDepth, runEnd) = ([], false, nil)
+            return
+        }
         switch action {
         case .cancel, .drop:
-            assignments = [.now("finished_at"), .null("lease_expires_at"), .null("lease_token"), .null("waiting_for")]
+            assignments = [
+                .now("finished_at"), .null("lease_expires_at"), .null("lease_token"), .null("waiting_for"), .zero("pause_requested"),
+            ]
         case .retry:
             assignments = [.now("available_at"), .zero("failures"), .zero("interruptions"), .null("finished_at")]
         case .wake:
             assignments = [.now("available_at"), .null("wake_at"), .null("waiting_for")]
         case .resume:
             // A paused task that was submitted with a delay keeps it.
-            assignments = [.notBefore("available_at"), .null("wake_at")]
+            assignments = [.notBefore("available_at"), .null("wake_at"), .zero("pause_requested")]
         default:
             assignments = []
         }

@@ -103,7 +103,8 @@ package struct SettlePlan {
                 ]
             default: break
             }
-            return changes + [.null("lease_expires_at"), .null("lease_token")]
+            // A pause request ends with the run it was made to (it paused the task, or came too late).
+            return changes + [.null("lease_expires_at"), .null("lease_token"), .set("pause_requested", .int(0))]
         }
     }
 
@@ -211,7 +212,7 @@ package struct SettlePlan {
             switch next {
             case .error:
                 details["error"] = outcome.error.map(JSONValue.string) ?? .null
-            case .queued where outcome.resolution == .parked:
+            case .queued where outcome.resolution == .parked, .paused where outcome.resolution == .parked:
                 // The whole quota group waits for the reset; the task with it, no attempt charged.
                 let group = ScopedName(workspace: current.workspace, name: outcome.park?.group ?? current.agent)
                 let park = QuotaPark.starting(

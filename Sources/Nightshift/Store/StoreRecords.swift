@@ -100,11 +100,14 @@ public struct TaskStateRecord: Sendable, Hashable {
     public var state: TaskState
     /// When it finished (done, error, cancelled or dropped); `nil` while it has not.
     public var finishedAt: Date?
+    /// Whether a person asked it to pause while it runs (``Lifecycle``): its run sees it here.
+    public var pauseRequested: Bool
 
     /// Creates the value.
-    public init(state: TaskState, finishedAt: Date?) {
+    public init(state: TaskState, finishedAt: Date?, pauseRequested: Bool = false) {
         self.state = state
         self.finishedAt = finishedAt
+        self.pauseRequested = pauseRequested
     }
 }
 
@@ -127,6 +130,9 @@ public struct RunWrite: Sendable, Hashable {
     /// Workflow steps that ended (``WorkflowStep``), each recorded (replacing one at its
     /// position) with its event among ``events``.
     public var steps: [WorkflowStep] = []
+    /// The step names the run's workflow declares (``TaskSteps/declared``), when it declares them
+    /// anew: they replace the task's.
+    public var declaredSteps: [String]?
 
     /// Creates the write.
     public init(
@@ -141,7 +147,7 @@ public struct RunWrite: Sendable, Hashable {
 
     /// Whether there is nothing to write.
     public var isEmpty: Bool {
-        events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty && hookEvents.isEmpty && steps.isEmpty
+        events.isEmpty && sessionID == nil && process == nil && spawns.isEmpty && hookEvents.isEmpty && steps.isEmpty && declaredSteps == nil
     }
 
     /// The `log` warning a spawn the submit refused (bad input, a spent budget, a full queue)

@@ -25,18 +25,21 @@ package struct TaskFacts: Sendable {
     package var pendingInputs: Int = 0
     /// What it waits for, when it is waiting.
     package var waitingFor: WaitingFor?
+    /// Whether a person asked the task to pause while it runs (see ``Lifecycle``).
+    package var pauseRequested = false
 
     /// The columns, in this order, that the stores read facts from.
     package static let columns = """
         id, agent, state, failures, max_attempts, initial_backoff, max_backoff, run_id, lease_token, attempt, last_seq,
-        budget_usd, cost_usd, interruptions, workspace_id, pending_inputs, waiting_for
+        budget_usd, cost_usd, interruptions, workspace_id, pending_inputs, waiting_for, pause_requested
         """
 
     package init(
         id: TaskID, agent: String, state: TaskState, failures: Int, retry: RetryPolicy, runID: String?, leaseToken: String?,
         attempt: Int, lastSeq: Int64, budgetUSD: Double?, costUSD: Double, interruptions: Int, workspace: String,
-        pendingInputs: Int = 0, waitingFor: WaitingFor? = nil
+        pendingInputs: Int = 0, waitingFor: WaitingFor? = nil, pauseRequested: Bool = false
     ) {
+        self.pauseRequested = pauseRequested
         self.workspace = workspace
         self.interruptions = interruptions
         self.pendingInputs = pendingInputs
@@ -70,7 +73,9 @@ package struct TaskFacts: Sendable {
     package func next(on action: LifecycleAction, budget: RetryBudget? = nil) throws(NightshiftError) -> TaskState {
         do {
             return try Lifecycle.next(
-                from: state, on: action, task: id, budget: budget ?? RetryBudget(failures: failures, maxAttempts: retry.maxAttempts, interruptions: interruptions))
+                from: state, on: action, task: id,
+                budget: budget ?? RetryBudget(failures: failures, maxAttempts: retry.maxAttempts, interruptions: interruptions),
+                pauseRequested: pauseRequested)
         } catch {
             throw NightshiftError(error)
         }

@@ -13,7 +13,7 @@ public protocol TaskQueries: Sendable {
     /// A task's runs, oldest first (none when the task is not in `workspace`).
     func runs(task: TaskID, workspace: String?) async throws -> [Run]
     /// A workflow task's recorded steps, by position (none when the task is not in `workspace`).
-    func steps(task: TaskID, workspace: String?) async throws -> [WorkflowStep]
+    func steps(task: TaskID, workspace: String?) async throws -> TaskSteps
     /// A page of the tasks that match `query` (its ``TaskQuery/workspace`` included), newest first.
     func listTasks(_ query: TaskQuery) async throws -> TaskPage
     /// How many tasks of `workspace` are in each state.
@@ -45,7 +45,7 @@ extension TaskQueries {
     /// A task's runs, in any workspace.
     public func runs(task: TaskID) async throws -> [Run] { try await runs(task: task, workspace: nil) }
     /// A workflow task's steps, in any workspace.
-    public func steps(task: TaskID) async throws -> [WorkflowStep] { try await steps(task: task, workspace: nil) }
+    public func steps(task: TaskID) async throws -> TaskSteps { try await steps(task: task, workspace: nil) }
     /// How many tasks of every workspace are in each state.
     public func countsByState() async throws -> [TaskState: Int] { try await countsByState(workspace: nil) }
     /// Each agent's figures over every workspace.

@@ -116,9 +116,9 @@ public struct NightshiftClient: Sendable {
         try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))/runs", as: WireRunList.self).runs
     }
 
-    /// `GET /v1/tasks/{id}/steps`: a workflow task's recorded steps, by position.
-    public func steps(task id: String) async throws -> [WireStep] {
-        try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))/steps", as: WireStepList.self).steps
+    /// `GET /v1/tasks/{id}/steps`: a workflow task's recorded steps by position, its declared ones and its progress.
+    public func steps(task id: String) async throws -> WireStepList {
+        try await fetch(.GET, "/v1/tasks/\(Self.escapePath(id))/steps", as: WireStepList.self)
     }
 
     // MARK: Status and agents

@@ -2,19 +2,21 @@ import Foundation
 import Nightshift
 import TOMLKit
 
-/// `[workflows.NAME]`: workflows of agent steps (docs/workflows.md). `serve` registers each and
-/// an agent NAME of runner `workflow` that its tasks are submitted to (`submit --workflow NAME`).
+/// `[workflows.NAME]`: workflows of agent and command steps (docs/workflows.md). `serve`
+/// registers each and an agent NAME of runner `workflow` that its tasks are submitted to
+/// (`submit --workflow NAME`).
 ///
 /// ```toml
 /// [workflows.fix]
 /// steps = [
 ///   { name = "reproduce", agent = "claude", prompt = "Reproduce: {{input}}" },
 ///   { name = "fix", agent = "claude", prompt = "Fix it. Repro: {{steps.reproduce.result}}", timeout = "30m", max_attempts = 2 },
+///   { name = "test", command = ["swift", "test"], timeout = "20m" },
 /// ]
 /// ```
 extension NightshiftConfig {
     /// The keys of a step of `[workflows.NAME]`.
-    static let workflowStepKeys = ["agent", "max_attempts", "name", "prompt", "timeout"]
+    static let workflowStepKeys = ["agent", "command", "max_attempts", "name", "prompt", "timeout"]
 
     /// The workflows of `[workflows]`, sorted by name, each checked; an error names
     /// `workflows.NAME.steps[i].KEY`, and a bad template the workflow, the step and the reference.
@@ -33,9 +35,18 @@ extension NightshiftConfig {
             for (index, item) in items.enumerated() {
                 let step = TOMLSection(path: table.path, key: "workflows.\(name).steps[\(index)]", table: item)
                 try step.checkKeys(workflowStepKeys)
+                let action: WorkflowSpec.Step.Action
+                if let command = try step.value("command", .strings) {
+                    // A command step has no agent and no prompt.
+                    for key in ["agent", "prompt"] where step.table[key] != nil {
+                        throw step.error(key: step.key(key), "a command step has no \(key): give either agent and prompt, or command")
+                    }
+                    action = .command(command)
+                } else {
+                    action = .agent(try step.required("agent", .string), prompt: try step.required("prompt", .string))
+                }
                 steps.append(WorkflowSpec.Step(
-                    name: try step.required("name", .string), agent: try step.required("agent", .string),
-                    prompt: try step.required("prompt", .string), timeout: try step.value("timeout", .positiveDuration),
+                    name: try step.required("name", .string), action: action, timeout: try step.value("timeout", .positiveDuration),
                     maxAttempts: try step.value("max_attempts", .positiveInteger)))
             }
             let workflow = WorkflowSpec(name: name, steps: steps)

@@ -35,7 +35,7 @@ extension APIServer {
         },
         .v1(.get, "tasks/{id}/steps") { server, _, context in
             let id = try await server.task(context).id
-            return reply(WireStepList(steps: try await server.scope(context).steps(task: id).map(WireStep.init)))
+            return reply(WireStepList(try await server.scope(context).steps(task: id)))
         },
         .v1(.get, "tasks/{id}/children") { try await $0.children($2) },
         .v1(.get, "status") { try await $0.status($1, $2) },

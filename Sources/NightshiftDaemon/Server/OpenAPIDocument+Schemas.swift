@@ -145,7 +145,8 @@ extension OpenAPIDocument {
             "position": "integer", "name": "string", "state": "string", "error": "string|null", "attempts": "integer",
             "run_id": "string", "started_at": "time", "finished_at": "time", "duration_s": "number",
         ], ["output": ["description": "What the step returned, as JSON (completed steps)"]]),
-        "StepList": list("steps", of: "Step"),
+        "StepList": shape(
+            ["declared": "strings", "completed": "integer", "progress": "number|null"], ["steps": ["type": "array", "items": ref("Step")]]),
         "Agent": shape([
             "name": "string", "runner": "string", "config": "object", "concurrency": "integer|null",
             "timeout": "number|null", "stall_timeout": "number|null", "max_attempts": "integer", "initial_backoff": "number", "max_backoff": "number",

@@ -54,6 +54,19 @@ public struct WireRunList: WireValue, Hashable {
 public struct WireStepList: WireValue, Hashable {
     /// The workflow task's recorded steps, by position.
     public var steps: [WireStep]
+    /// The step names its workflow declares, in order (empty when it declares none).
+    public var declared: [String]
+    /// Steps completed.
+    public var completed: Int
+    /// Completed over declared steps (0…1); `null` when none are declared.
+    public var progress: Double?
+}
+
+extension WireStepList {
+    /// The wire form of `steps`.
+    public init(_ steps: TaskSteps) {
+        self.init(steps: steps.recorded.map(WireStep.init), declared: steps.declared, completed: steps.completed, progress: steps.progress)
+    }
 }
 
 /// The answer of `GET /v1/agents`.

@@ -49,10 +49,13 @@ struct ShowCommand: AsyncParsableCommand {
             CLIOutput.line(CLIOutput.bold("subtasks"))
             for line in tree.lines() { CLIOutput.line(line) }
         }
-        if !steps.isEmpty {
+        if !steps.steps.isEmpty || !steps.declared.isEmpty {
             CLIOutput.line("")
+            if let progress = steps.progress {
+                CLIOutput.line(CLIOutput.bold("steps") + "  \(steps.completed)/\(steps.declared.count) completed (\(Int((progress * 100).rounded()))%)")
+            }
             var table = CLITable(["#", "STEP", "STATE", "ATTEMPTS", "DURATION", "ERROR"], rightAligned: [0, 3])
-            for step in steps {
+            for step in steps.steps {
                 let style: String? = switch step.state {
                 case "completed": "32"
                 case "failed": "31"
@@ -62,6 +65,11 @@ struct ShowCommand: AsyncParsableCommand {
                     .init(String(step.position + 1)), .init(step.name), .init(step.state, style: style), .init(String(step.attempts)),
                     .init(CLIOutput.duration(step.durationSeconds)), .init(CLIOutput.short(CLIOutput.text(step.error), width: 60)),
                 ])
+            }
+            // Declared steps not reached yet: what is left to run.
+            let next = (steps.steps.map(\.position).max() ?? -1) + 1
+            for (position, name) in steps.declared.enumerated() where position >= next {
+                table.add([.init(String(position + 1)), .init(name), .init("pending"), .init("-"), .init("-"), .init("-")])
             }
             table.print()
         }

@@ -66,7 +66,11 @@ struct RetryCommand: TaskActionCommand {
 struct PauseCommand: TaskActionCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause", abstract: "Hold a task back until it is resumed.",
-        discussion: discussion("A paused task is not claimed by any worker."))
+        discussion: discussion("""
+            A paused task is not claimed by any worker. A running task is asked to pause and stays \
+            running: a workflow pauses between steps (the step under way completes); any other run goes \
+            on, and the task pauses if the run ends in a way that would queue it again.
+            """))
     static let action = NightshiftClient.TaskAction.pause
 
     @Argument(help: "The task's id.")
@@ -79,7 +83,10 @@ struct PauseCommand: TaskActionCommand {
 struct ResumeCommand: TaskActionCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume", abstract: "Let a paused task run again.",
-        discussion: discussion("Queues a paused task again."))
+        discussion: discussion("""
+            Queues a paused task again (a workflow replays the steps done and goes on). For a running \
+            task, withdraws a pause asked for that has not taken effect yet.
+            """))
     static let action = NightshiftClient.TaskAction.resume
 
     @Argument(help: "The task's id.")
