@@ -266,6 +266,61 @@ extension Transaction {
         return try await !rows(sql).isEmpty
     }
 
+    /// Several runs' writes of events and steps (no other facts), each fenced by its own lease, in
+    /// one statement: whether each was written, in order. One write alone is ``appendEvents(task:_:steps:fencedBy:)``.
+    func appendRunWrites(_ writes: [RunWrite]) async throws -> [Bool] {
+        if writes.count == 1, let write = writes.first {
+            return [try await appendEvents(task: write.lease.taskID, write.events, steps: write.steps, fencedBy: write.lease)]
+        }
+        var fences: [JSONValue] = []
+        var events: [JSONValue] = []
+        var records: [JSONValue] = []
+        for (index, write) in writes.enumerated() {
+            let ordinal = JSONValue.int(Int64(index))
+            fences.append([
+                "w": ordinal, "task": .string(write.lease.taskID.rawValue), "run": .string(write.lease.runID),
+                "token": .string(write.lease.token), "n": .int(Int64(write.events.count)),
+            ])
+            for (offset, event) in write.events.enumerated() {
+                events.append([
+                    "w": ordinal, "ord": .int(Int64(offset + 1)), "time": .double(event.time.timeIntervalSince1970), "type": .string(event.type),
+                    "data": .string(event.data.jsonText),
+                ])
+            }
+            for step in Dictionary(write.steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values {
+                records.append([
+                    "w": ordinal, "position": .int(Int64(step.position)), "name": .string(step.name), "state": .string(step.state.rawValue),
+                    "output": step.output.map { .string($0.jsonText) } ?? .null, "error": step.error.map(JSONValue.string) ?? .null,
+                    "attempts": .int(Int64(step.attempts)), "run_id": .string(step.runID),
+                    "started_at": .double(step.startedAt.timeIntervalSince1970), "finished_at": .double(step.finishedAt.timeIntervalSince1970),
+                ])
+            }
+        }
+        var sql = SQL("WITH w AS (SELECT * FROM jsonb_to_recordset(")
+        sql.append(.json(JSONValue.array(fences).jsonText))
+        sql.append("""
+            ) AS w(w bigint, task text, run text, token text, n bigint) ORDER BY task), bumped AS (UPDATE tasks SET last_seq = tasks.last_seq + w.n
+            FROM w WHERE tasks.id = w.task AND tasks.run_id = w.run AND tasks.lease_token = w.token AND tasks.state = 'running'
+            RETURNING w.w, w.n, tasks.id, tasks.last_seq, tasks.workspace_id), logged AS (INSERT INTO task_events (task_id, seq, time, type,
+            data, workspace_id) SELECT b.id, b.last_seq - b.n + e.ord, e.time, e.type, e.data, b.workspace_id FROM bumped b JOIN jsonb_to_recordset(
+            """)
+        sql.append(.json(JSONValue.array(events).jsonText))
+        sql.append("""
+            ) AS e(w bigint, ord bigint, time float8, type text, data text) ON e.w = b.w), recorded AS (INSERT INTO task_steps (task_id,
+            position, name, state, output, error, attempts, run_id, started_at, finished_at) SELECT b.id, s.position, s.name, s.state,
+            s.output, s.error, s.attempts, s.run_id, s.started_at, s.finished_at FROM bumped b JOIN jsonb_to_recordset(
+            """)
+        sql.append(.json(JSONValue.array(records).jsonText))
+        sql.append("""
+            ) AS s(w bigint, position bigint, name text, state text, output text, error text, attempts bigint, run_id text, started_at float8,
+            finished_at float8) ON s.w = b.w ON CONFLICT (task_id, position) DO UPDATE SET name = excluded.name, state = excluded.state,
+            output = excluded.output, error = excluded.error, attempts = excluded.attempts, run_id = excluded.run_id,
+            started_at = excluded.started_at, finished_at = excluded.finished_at) SELECT w FROM bumped
+            """)
+        let written = Set(try await rows(sql).map { try $0["w"].decode(Int.self) })
+        return writes.indices.map(written.contains)
+    }
+
     /// Whether `lease` is still its task's current lease (the task runs that run under that
     /// token), locking the task's row with `lock` (`FOR SHARE`, `FOR UPDATE`) until the end of
     /// the transaction: the fence of a run's writes.

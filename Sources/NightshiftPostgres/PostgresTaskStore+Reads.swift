@@ -59,13 +59,14 @@ extension PostgresTaskStore {
     /// A workflow task's recorded steps, by position, and the names it declared.
     public func steps(task: TaskID, workspace: String?) async throws -> TaskSteps {
         try await autocommit { transaction in
-            var sql = SQL("SELECT s.* FROM task_steps s JOIN tasks t ON t.id = s.task_id WHERE s.task_id = ").appending(.text(task.rawValue))
+            // One round trip: the task's declared steps on every row, a row of NULL steps when none is recorded.
+            var sql = SQL("SELECT t.steps_declared, s.* FROM tasks t LEFT JOIN task_steps s ON s.task_id = t.id WHERE t.id = ")
+                .appending(.text(task.rawValue))
             sql.append(workspace: workspace, column: "t.workspace_id")
             sql.append(" ORDER BY s.position")
-            let recorded = try await transaction.rows(sql).map(PostgresRows.step)
-            var declared = SQL("SELECT steps_declared FROM tasks WHERE id = ").appending(.text(task.rawValue))
-            declared.append(workspace: workspace)
-            let names = try await transaction.rows(declared).first.flatMap { try $0["steps_declared"].decode(String?.self) }
+            let rows = try await transaction.rows(sql)
+            let recorded = try rows.filter { try $0["position"].decode(Int?.self) != nil }.map(PostgresRows.step)
+            let names = try rows.first.flatMap { try $0["steps_declared"].decode(String?.self) }
             return TaskSteps(recorded: recorded, declared: TaskSteps.names(fromJSON: names))
         }
     }
@@ -102,6 +103,8 @@ extension PostgresTaskStore {
         if !write.events.isEmpty, write.sessionID == nil, write.process == nil, write.spawns.isEmpty, write.hookEvents.isEmpty,
            write.declaredSteps == nil
         {
+            // A step's run waits for its commit: concurrent runs' steps share one.
+            if !write.steps.isEmpty { return try await stepWrites.submit(write) }
             return try await autocommit { transaction in
                 try await transaction.appendEvents(task: write.lease.taskID, write.events, steps: write.steps, fencedBy: write.lease)
             }

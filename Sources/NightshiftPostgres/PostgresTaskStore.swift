@@ -63,6 +63,9 @@ public final class PostgresTaskStore: TaskStore, Service {
     let statements = PreparedStatements()
     /// Settles that arrive together are written as one batch.
     let settles: Batcher<Settlement, SettleResult>
+    /// Workflow steps' writes (events and step records) that arrive together are written as one
+    /// statement: the runs waiting on them share its round trip and its commit.
+    let stepWrites: Batcher<RunWrite, Bool>
     /// Rung when a transaction that appended hook events commits, on any node (a `NOTIFY` that
     /// ``run()`` listens for), and when that listening connection (re)connects.
     public let hookChanges = ChangeSignal()
@@ -105,6 +108,15 @@ public final class PostgresTaskStore: TaskStore, Service {
             defer { hookNotices.ring() }
             return try await Self.write(connections, logger, statements) { transaction in
                 try await transaction.settleAll(settlements, by: "worker")
+            }
+        }
+        stepWrites = Batcher { [logger, statements] writes in
+            do {
+                return try await connections.withConnection { connection in
+                    try await Transaction(connection: connection, logger: logger, statements: statements).appendRunWrites(writes)
+                }
+            } catch {
+                throw Self.storeError(error, doing: "statement")
             }
         }
     }

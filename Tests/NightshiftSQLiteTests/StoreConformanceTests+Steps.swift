@@ -98,4 +98,38 @@ struct StepConformanceTests {
         #expect(steps.recorded.map(\.name) == ["a"], "the retry runs b and c; a replays")
         #expect(steps.declared == ["a", "b", "c"])
     }
+
+    @Test("steps written by several runs at once (one statement on PostgreSQL) each get their own answer: recorded with gap-free events under a current lease, refused under a stale one", arguments: StoreKind.allCases)
+    func concurrentStepWrites(kind: StoreKind) async throws {
+        let store = try await kind.make().with(Agent(name: "flow", runner: .workflow))
+        var ids: [TaskID] = []
+        for index in 0..<8 { ids.append(try await store.submit(NewTask(agent: "flow", prompt: "w\(index)"), now: t0).task.id) }
+        let runs = try await store.claim(worker: "w", limit: 8, leaseDuration: 60, now: t0)
+        #expect(runs.count == 8)
+        let stale = try #require(runs.first).task.id
+        _ = try await store.transition(stale, .cancel, now: t0)
+        for round in 0..<3 {
+            let answers = try await withThrowingTaskGroup(of: (TaskID, Bool).self) { group in
+                for run in runs {
+                    group.addTask {
+                        let step = WorkflowStep(
+                            taskID: run.task.id, position: round, name: "s\(round)", state: .completed, output: .int(Int64(round)), runID: run.run.id,
+                            startedAt: t0, finishedAt: t0)
+                        var write = RunWrite(lease: run.lease, events: [NewTaskEvent(taskID: run.task.id, type: "step_started", data: [:], time: t0), step.event])
+                        write.steps = [step]
+                        return (run.task.id, try await store.appendRunWrite(write))
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            #expect(answers.filter(\.value).count == 7 && answers[stale] == false, "round \(round): \(answers)")
+        }
+        for id in ids where id != stale {
+            #expect(try await store.steps(task: id).recorded.map(\.output) == [0, 1, 2])
+            let events = try await store.events(task: id, after: 0, limit: 100)
+            #expect(events.map(\.seq) == Array(1...Int64(events.count)), "gap-free")
+            #expect(events.filter { $0.type.hasPrefix("step_") }.map(\.type) == Array(repeating: ["step_started", "step_completed"], count: 3).flatMap { $0 })
+        }
+        #expect(try await store.steps(task: stale).recorded.isEmpty)
+    }
 }

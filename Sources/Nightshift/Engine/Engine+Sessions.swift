@@ -137,7 +137,8 @@ extension Engine {
             remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint)
         request.inputs = inputs
         request.previousOutcome = previousOutcome
-        if runner.replaysSteps {
+        // A task's first run has recorded no step, declared none and spawned no child yet.
+        if runner.replaysSteps, claimed.run.attempt > 1 {
             do {
                 request.steps = try await store.steps(task: task.id)
                 request.children = try await store.children(of: task.id, workspace: task.workspaceID)
