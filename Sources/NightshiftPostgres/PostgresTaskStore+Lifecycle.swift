@@ -229,14 +229,7 @@ extension Transaction {
         }
         // One row per position (the last record of it wins, as in SQLite's INSERT OR REPLACE).
         let latest = Dictionary(steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.position < $1.position }
-        let records: [JSONValue] = latest.map { step in
-            [
-                "position": .int(Int64(step.position)), "name": .string(step.name), "state": .string(step.state.rawValue),
-                "output": step.output.map { .string($0.jsonText) } ?? .null, "error": step.error.map(JSONValue.string) ?? .null,
-                "attempts": .int(Int64(step.attempts)), "run_id": .string(step.runID),
-                "started_at": .double(step.startedAt.timeIntervalSince1970), "finished_at": .double(step.finishedAt.timeIntervalSince1970),
-            ]
-        }
+        let records: [JSONValue] = latest.map { .object(Self.record(of: $0)) }
         var sql = SQL("WITH bumped AS (UPDATE tasks SET last_seq = last_seq + ")
         sql.append(.int(events.count))
         sql.append(" WHERE id = ")
@@ -266,6 +259,16 @@ extension Transaction {
         return try await !rows(sql).isEmpty
     }
 
+    /// A step's columns as a JSON object, for `jsonb_to_recordset`.
+    static func record(of step: WorkflowStep) -> [String: JSONValue] {
+        [
+            "position": .int(Int64(step.position)), "name": .string(step.name), "state": .string(step.state.rawValue),
+            "output": step.output.map { .string($0.jsonText) } ?? .null, "error": step.error.map(JSONValue.string) ?? .null,
+            "attempts": .int(Int64(step.attempts)), "run_id": .string(step.runID),
+            "started_at": .double(step.startedAt.timeIntervalSince1970), "finished_at": .double(step.finishedAt.timeIntervalSince1970),
+        ]
+    }
+
     /// Several runs' writes of events and steps (no other facts), each fenced by its own lease, in
     /// one statement: whether each was written, in order. One write alone is ``appendEvents(task:_:steps:fencedBy:)``.
     func appendRunWrites(_ writes: [RunWrite]) async throws -> [Bool] {
@@ -288,12 +291,7 @@ extension Transaction {
                 ])
             }
             for step in Dictionary(write.steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values {
-                records.append([
-                    "w": ordinal, "position": .int(Int64(step.position)), "name": .string(step.name), "state": .string(step.state.rawValue),
-                    "output": step.output.map { .string($0.jsonText) } ?? .null, "error": step.error.map(JSONValue.string) ?? .null,
-                    "attempts": .int(Int64(step.attempts)), "run_id": .string(step.runID),
-                    "started_at": .double(step.startedAt.timeIntervalSince1970), "finished_at": .double(step.finishedAt.timeIntervalSince1970),
-                ])
+                records.append(.object(Self.record(of: step).merging(["w": ordinal]) { $1 }))
             }
         }
         var sql = SQL("WITH w AS (SELECT * FROM jsonb_to_recordset(")
