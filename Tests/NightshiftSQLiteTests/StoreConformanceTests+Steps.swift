@@ -42,7 +42,7 @@ struct StepConformanceTests {
         #expect(try await store.steps(task: task.id).recorded.count == 2)
     }
 
-    @Test("a pause of a running task is a request its run sees: the task runs on until its run settles paused; resume withdraws it; a settle that would queue it pauses it", arguments: StoreKind.allCases)
+    @Test("a pause of a running task is a request its run sees: the task runs on until its run settles paused; resume withdraws it; a settle that would queue it (a retryable failure, a lost run) pauses it", arguments: StoreKind.allCases)
     func pauseRequests(kind: StoreKind) async throws {
         let store = try await kind.make().with(Agent(name: "flow", runner: .workflow, retry: RetryPolicy(maxAttempts: 3, initialBackoff: 0.01)))
         let task = try await store.submit(NewTask(agent: "flow", prompt: "input"), now: t0).task
@@ -68,6 +68,13 @@ struct StepConformanceTests {
         _ = try await store.transition(task.id, .pause, now: t0.addingTimeInterval(1))
         #expect(try await store.settle(second.lease, outcome: RunOutcome(resolution: .paused, label: "paused"), now: t0.addingTimeInterval(2)) == .settled(.paused))
         #expect(try await store.runs(task: task.id).map(\.outcome) == ["failed", "paused"])
+        // A run lost with its node (its lease expired) while a pause was asked for: paused, not queued again.
+        #expect(try await store.transition(task.id, .resume, now: t0.addingTimeInterval(3)).state == .queued)
+        _ = try #require(try await store.claim(worker: "w", limit: 1, leaseDuration: 60, now: t0.addingTimeInterval(3)).first)
+        _ = try await store.transition(task.id, .pause, now: t0.addingTimeInterval(4))
+        #expect(try await store.rescueExpiredLeases(now: t0.addingTimeInterval(100)).count == 1)
+        #expect(try await store.state(of: task.id) == .paused)
+        #expect(try await store.runs(task: task.id).last?.outcome == "lost")
     }
 
     @Test("a workflow's declared steps are kept by its run's fenced write; a cancel marks those not ended skipped, the running one included; a retry forgets failed and skipped steps and keeps completed ones", arguments: StoreKind.allCases)
