@@ -221,15 +221,8 @@ extension Transaction {
     /// task was written.
     func appendEvents(task: TaskID, _ events: [NewTaskEvent], steps: [WorkflowStep], fencedBy lease: Lease?) async throws -> Bool {
         guard !events.isEmpty else { return true }
-        let members: [JSONValue] = events.enumerated().map { index, event in
-            [
-                "ord": .int(Int64(index + 1)), "time": .double(event.time.timeIntervalSince1970), "type": .string(event.type),
-                "data": .string(event.data.jsonText),
-            ]
-        }
-        // One row per position (the last record of it wins, as in SQLite's INSERT OR REPLACE).
-        let latest = Dictionary(steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.position < $1.position }
-        let records: [JSONValue] = latest.map { .object(Self.record(of: $0)) }
+        let members: [JSONValue] = events.enumerated().map { .object(Self.record(of: $1, ord: $0 + 1)) }
+        let records: [JSONValue] = Self.latest(steps).map { .object(Self.record(of: $0)) }
         var sql = SQL("WITH bumped AS (UPDATE tasks SET last_seq = last_seq + ")
         sql.append(.int(events.count))
         sql.append(" WHERE id = ")
@@ -242,21 +235,39 @@ extension Transaction {
         sql.append(.json(JSONValue.array(members).jsonText))
         sql.append(") AS e(ord bigint, time float8, type text, data text))")
         if !records.isEmpty {
-            sql.append("""
-                , recorded AS (INSERT INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at,
-                finished_at) SELECT \(id), s.position, s.name, s.state, s.output, s.error, s.attempts, s.run_id, s.started_at,
-                s.finished_at FROM bumped, jsonb_to_recordset(
-                """)
+            sql.append(", recorded AS (\(Self.stepInsert) SELECT \(id), \(Self.stepValues) FROM bumped, jsonb_to_recordset(")
             sql.append(.json(JSONValue.array(records).jsonText))
-            sql.append("""
-                ) AS s(position bigint, name text, state text, output text, error text, attempts bigint, run_id text, started_at float8,
-                finished_at float8) ON CONFLICT (task_id, position) DO UPDATE SET name = excluded.name, state = excluded.state,
-                output = excluded.output, error = excluded.error, attempts = excluded.attempts, run_id = excluded.run_id,
-                started_at = excluded.started_at, finished_at = excluded.finished_at)
-                """)
+            sql.append(") AS s(\(Self.stepRecordColumns)) \(Self.stepUpsert))")
         }
         sql.append(" SELECT 1 AS current FROM bumped")
         return try await !rows(sql).isEmpty
+    }
+
+    /// The columns of a step's row, besides its task: the INSERT of both statements that record steps.
+    static let stepInsert = "INSERT INTO task_steps (task_id, position, name, state, output, error, attempts, run_id, started_at, finished_at)"
+    /// The values of ``stepInsert`` besides the task, from the step records `s`.
+    static let stepValues = "s.position, s.name, s.state, s.output, s.error, s.attempts, s.run_id, s.started_at, s.finished_at"
+    /// The step records' columns as `jsonb_to_recordset` reads them (``record(of:)``'s members).
+    static let stepRecordColumns =
+        "position bigint, name text, state text, output text, error text, attempts bigint, run_id text, started_at float8, finished_at float8"
+    /// A step recorded again at its position replaces the earlier record.
+    static let stepUpsert = """
+        ON CONFLICT (task_id, position) DO UPDATE SET name = excluded.name, state = excluded.state, output = excluded.output, \
+        error = excluded.error, attempts = excluded.attempts, run_id = excluded.run_id, started_at = excluded.started_at, \
+        finished_at = excluded.finished_at
+        """
+
+    /// One step per position, the last record of it (as SQLite's INSERT OR REPLACE would keep), by position.
+    static func latest(_ steps: [WorkflowStep]) -> [WorkflowStep] {
+        Dictionary(steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values.sorted { $0.position < $1.position }
+    }
+
+    /// An event's columns as a JSON object, for `jsonb_to_recordset`, at `ord` (from 1) in its write.
+    static func record(of event: NewTaskEvent, ord: Int) -> [String: JSONValue] {
+        [
+            "ord": .int(Int64(ord)), "time": .double(event.time.timeIntervalSince1970), "type": .string(event.type),
+            "data": .string(event.data.jsonText),
+        ]
     }
 
     /// A step's columns as a JSON object, for `jsonb_to_recordset`.
@@ -285,12 +296,9 @@ extension Transaction {
                 "token": .string(write.lease.token), "n": .int(Int64(write.events.count)),
             ])
             for (offset, event) in write.events.enumerated() {
-                events.append([
-                    "w": ordinal, "ord": .int(Int64(offset + 1)), "time": .double(event.time.timeIntervalSince1970), "type": .string(event.type),
-                    "data": .string(event.data.jsonText),
-                ])
+                events.append(.object(Self.record(of: event, ord: offset + 1).merging(["w": ordinal]) { $1 }))
             }
-            for step in Dictionary(write.steps.map { ($0.position, $0) }, uniquingKeysWith: { $1 }).values {
+            for step in Self.latest(write.steps) {
                 records.append(.object(Self.record(of: step).merging(["w": ordinal]) { $1 }))
             }
         }
@@ -303,18 +311,10 @@ extension Transaction {
             data, workspace_id) SELECT b.id, b.last_seq - b.n + e.ord, e.time, e.type, e.data, b.workspace_id FROM bumped b JOIN jsonb_to_recordset(
             """)
         sql.append(.json(JSONValue.array(events).jsonText))
-        sql.append("""
-            ) AS e(w bigint, ord bigint, time float8, type text, data text) ON e.w = b.w), recorded AS (INSERT INTO task_steps (task_id,
-            position, name, state, output, error, attempts, run_id, started_at, finished_at) SELECT b.id, s.position, s.name, s.state,
-            s.output, s.error, s.attempts, s.run_id, s.started_at, s.finished_at FROM bumped b JOIN jsonb_to_recordset(
-            """)
+        sql.append(") AS e(w bigint, ord bigint, time float8, type text, data text) ON e.w = b.w), ")
+        sql.append("recorded AS (\(Self.stepInsert) SELECT b.id, \(Self.stepValues) FROM bumped b JOIN jsonb_to_recordset(")
         sql.append(.json(JSONValue.array(records).jsonText))
-        sql.append("""
-            ) AS s(w bigint, position bigint, name text, state text, output text, error text, attempts bigint, run_id text, started_at float8,
-            finished_at float8) ON s.w = b.w ON CONFLICT (task_id, position) DO UPDATE SET name = excluded.name, state = excluded.state,
-            output = excluded.output, error = excluded.error, attempts = excluded.attempts, run_id = excluded.run_id,
-            started_at = excluded.started_at, finished_at = excluded.finished_at) SELECT w FROM bumped
-            """)
+        sql.append(") AS s(w bigint, \(Self.stepRecordColumns)) ON s.w = b.w \(Self.stepUpsert)) SELECT w FROM bumped")
         let written = Set(try await rows(sql).map { try $0["w"].decode(Int.self) })
         return writes.indices.map(written.contains)
     }
