@@ -121,7 +121,7 @@ extension PostgresTaskStore {
             }
             guard current else { return false }
             if let declared = write.declaredSteps {
-                try await transaction.rows(SQL("UPDATE tasks SET steps_declared = ").appending(.text(TaskSteps.json(names: declared)), " WHERE id = ")
+                try await transaction.rows(SQL("UPDATE tasks SET steps_declared = ").appending(.text(TaskSteps.json(names: declared).jsonText), " WHERE id = ")
                     .appending(.text(lease.taskID.rawValue)))
             }
             if write.sessionID != nil || write.process != nil {

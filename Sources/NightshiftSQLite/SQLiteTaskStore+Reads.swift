@@ -140,7 +140,7 @@ extension SQLiteTaskStore {
             }
             if let declared = write.declaredSteps {
                 try transaction.db.cachedStatement(sql: "UPDATE tasks SET steps_declared = ? WHERE id = ?")
-                    .execute(arguments: [TaskSteps.json(names: declared), lease.taskID.rawValue])
+                    .execute(arguments: [TaskSteps.json(names: declared).jsonText, lease.taskID.rawValue])
             }
             for step in write.steps {
                 try transaction.db.cachedStatement(sql: """

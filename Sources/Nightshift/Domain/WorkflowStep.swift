@@ -93,24 +93,36 @@ public struct TaskSteps: Sendable, Hashable {
     public var completed: Int { recorded.count { $0.state == .completed } }
 
     /// Completed steps over declared ones (0…1), or `nil` when the workflow declares none.
-    public var progress: Double? {
-        declared.isEmpty ? nil : min(1, Double(completed) / Double(declared.count))
-    }
+    public var progress: Double? { Self.progress(completed: completed, declared: declared.count) }
 
     /// The declared steps not recorded yet (positions past the last recorded one), in order.
-    public var pending: [(position: Int, name: String)] {
-        let next = (recorded.map(\.position).max() ?? -1) + 1
+    public var pending: [(position: Int, name: String)] { Self.pending(declared, after: recorded.map(\.position)) }
+
+    /// `completed` over `declared` steps (0…1), or `nil` when none are declared.
+    public static func progress(completed: Int, declared: Int) -> Double? {
+        declared == 0 ? nil : min(1, Double(completed) / Double(declared))
+    }
+
+    /// The `declared` steps past the last of the `recorded` positions, with their positions.
+    public static func pending(_ declared: [String], after recorded: [Int]) -> [(position: Int, name: String)] {
+        let next = (recorded.max() ?? -1) + 1
         return declared.enumerated().filter { $0.offset >= next }.map { ($0.offset, $0.element) }
     }
 
-    /// Names stored as a JSON array's text (how both stores keep them).
-    public static func json(names: [String]) -> String {
-        JSONValue.array(names.map(JSONValue.string)).jsonText
+    /// Names as a JSON array (how both stores keep them, as its text, and how the
+    /// `steps_declared` event carries them).
+    public static func json(names: [String]) -> JSONValue {
+        .array(names.map(JSONValue.string))
+    }
+
+    /// Names read back from ``json(names:)``; none for `nil` or another value.
+    public static func names(in value: JSONValue?) -> [String] {
+        guard case .array(let items)? = value else { return [] }
+        return items.compactMap(\.stringValue)
     }
 
     /// Names read back from ``json(names:)``'s text; none for `nil` or other text.
     public static func names(fromJSON text: String?) -> [String] {
-        guard let text, case .array(let items)? = try? JSONValue(jsonText: text) else { return [] }
-        return items.compactMap { if case .string(let name) = $0 { name } else { nil } }
+        names(in: text.flatMap { try? JSONValue(jsonText: $0) })
     }
 }

@@ -252,8 +252,7 @@ public final class WorkflowContext: Sendable {
 
     /// The step names a ``declaredEvent`` carries.
     public static func declared(in data: JSONValue) -> [String] {
-        guard case .array(let names)? = data["steps"] else { return [] }
-        return names.compactMap(\.stringValue)
+        TaskSteps.names(in: data["steps"])
     }
 
     /// Declares the names of the steps the workflow runs, in order, when it learns them as it
@@ -265,15 +264,13 @@ public final class WorkflowContext: Sendable {
             defer { declared = steps }
             return declared != steps
         }
-        if changed { context.emit(Self.declaredEvent, ["steps": .array(steps.map(JSONValue.string))]) }
+        if changed { context.emit(Self.declaredEvent, ["steps": TaskSteps.json(names: steps)]) }
     }
 
     /// Completed over declared steps (0…1), or `nil` when none are declared.
     public var progress: Double? {
-        let declared = declared.withLock { $0 }
-        guard !declared.isEmpty else { return nil }
-        let completed = recorded.count { $0.state == .completed } + completedHere.withLock { $0 }
-        return min(1, Double(completed) / Double(declared.count))
+        TaskSteps.progress(
+            completed: recorded.count { $0.state == .completed } + completedHere.withLock { $0 }, declared: declared.withLock(\.count))
     }
 
     /// Appends the `checkpointed` event: the run stops here, and the next one replays the steps

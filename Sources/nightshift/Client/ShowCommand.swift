@@ -67,8 +67,7 @@ struct ShowCommand: AsyncParsableCommand {
                 ])
             }
             // Declared steps not reached yet: what is left to run.
-            let next = (steps.steps.map(\.position).max() ?? -1) + 1
-            for (position, name) in steps.declared.enumerated() where position >= next {
+            for (position, name) in TaskSteps.pending(steps.declared, after: steps.steps.map(\.position)) {
                 table.add([.init(String(position + 1)), .init(name), .init("pending"), .init("-"), .init("-"), .init("-")])
             }
             table.print()
