@@ -8,10 +8,11 @@ import Nightshift
 /// traps in swift-subprocess ("FileDescriptor … was not closed"), and a timeout cancels.
 enum HelperCommand {
     /// Runs `arguments` as an agent's command runs (``CommandExecution``: its own session, the
-    /// daemon's environment and directory, its group killed once it exits or when `timeout` cuts
-    /// it off, dying with the daemon), `input` on stdin; its output's lines, or an error with its
-    /// exit status and the end of its standard error.
-    static func run(_ arguments: [String], input: String?, timeout: Duration, what: String) async throws -> [OutputLine] {
+    /// daemon's environment and directory, its group killed once it exits, when `timeout` cuts it
+    /// off or when the calling task is cancelled, dying with the daemon), `input` on stdin; its
+    /// output's lines, or an error with its exit status and the end of its standard error.
+    /// Without `timeout`, the caller bounds it (by cancelling).
+    static func run(_ arguments: [String], input: String?, timeout: Duration?, what: String) async throws -> [OutputLine] {
         let command = arguments.joined(separator: " ")
         let environment = ProcessInfo.processInfo.environment
         let directory = FileManager.default.currentDirectoryPath
@@ -24,7 +25,11 @@ enum HelperCommand {
             invocation: CommandInvocation(executablePath: path, arguments: arguments, environment: environment, workingDirectory: directory),
             prompt: input ?? "", interpreter: LineCollector(), killGrace: .milliseconds(500), limits: CommandLimits(),
             context: RunContext(logger: Logger(label: "nightshift.detector"), emit: { _, _ in }))
-        let report = try await withTimeout(timeout, orThrow: NightshiftError(.invalidInput, "\(what) \(command) took longer than \(timeout)")) {
+        let report = if let timeout {
+            try await withTimeout(timeout, orThrow: NightshiftError(.invalidInput, "\(what) \(command) took longer than \(timeout)")) {
+                try await execution.run()
+            }
+        } else {
             try await execution.run()
         }
         guard report.status == .exited(0) else {
@@ -41,11 +46,11 @@ enum HelperCommand {
 /// Runs the command of a workflow's command step (``WorkflowSpec/Step/Action/command(_:)``).
 public enum CommandStep {
     /// Runs `arguments` as the daemon's other short commands are (``HelperCommand``): in the
-    /// daemon's directory and environment, cut off after `timeout`, its process group killed
-    /// with it. Answers its standard output without the last newline; throws, with the exit
+    /// daemon's directory and environment, its process group killed when the step's timeout
+    /// cancels it. Answers its standard output without the last newline; throws, with the exit
     /// status and the end of its standard error, when it fails.
-    public static func run(_ arguments: [String], timeout: Duration) async throws -> String {
-        try await HelperCommand.run(arguments, input: nil, timeout: timeout, what: "the step's command").map(\.text).joined(separator: "\n")
+    public static func run(_ arguments: [String]) async throws -> String {
+        try await HelperCommand.run(arguments, input: nil, timeout: nil, what: "the step's command").map(\.text).joined(separator: "\n")
     }
 }
 

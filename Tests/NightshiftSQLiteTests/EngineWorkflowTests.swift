@@ -337,6 +337,34 @@ struct EngineWorkflowTests {
         }
     }
 
+    @Test("a TOML command step's output is its result; one past its timeout is cut off, its process killed, and fails the task naming the timeout")
+    func commandSteps() async throws {
+        let store = try await StoreKind.sqlite.make().with(Self.agent("count"), Self.agent("hang"))
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("ns-step-\(UUID().uuidString).pid")
+        let registry = WorkflowRegistry()
+        for spec in [
+            WorkflowSpec(name: "count", steps: [
+                WorkflowSpec.Step(name: "words", command: ["/bin/sh", "-c", "printf '%s' \"$1\" | wc -w | tr -d ' '", "sh", "{{input}}"]),
+                WorkflowSpec.Step(name: "say", command: ["/bin/echo", "words:", "{{steps.words.result}}"]),
+            ]),
+            WorkflowSpec(name: "hang", steps: [
+                WorkflowSpec.Step(name: "wait", command: ["/bin/sh", "-c", "echo $$ > \(pidFile.path); exec sleep 60"], timeout: 0.5),
+            ]),
+        ] {
+            try registry.register(spec.name, steps: spec.steps.map(\.name), spec.body(runCommand: CommandStep.run))
+        }
+        try await withEngine(Self.engine(store, registry)) { engine in
+            let counted = try await engine.submit(NewTask(agent: "count", prompt: "one two three")).task.id
+            let hung = try await engine.submit(NewTask(agent: "hang", prompt: "x")).task.id
+            #expect(try await eventually { try await store.state(of: counted) == .done })
+            #expect(try await store.task(counted)?.result == "words: 3")
+            #expect(try await eventually { try await store.state(of: hung) == .error })
+            #expect(try await store.task(hung)?.error == "step 'wait' failed: timed out after 0.5 seconds")
+            let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(await eventually { kill(pid, 0) != 0 }, "the step's process is gone")
+        }
+    }
+
     @Test("a person's wake ends a workflow's durable sleep early; the workflow goes on past it", arguments: StoreKind.allCases)
     func wakeEndsSleep(kind: StoreKind) async throws {
         let store = try await kind.make().with(Self.agent("nap"))

@@ -57,9 +57,9 @@ public struct WorkflowSpec: Sendable, Hashable {
         public static let defaultCommandTimeout: Double = 600
     }
 
-    /// Runs a command step's command (its arguments rendered) within the timeout, and answers
-    /// what it printed; throws when it fails (the error is the step's).
-    public typealias CommandRunner = @Sendable ([String], Duration) async throws -> String
+    /// Runs a command step's command (its arguments rendered) and answers what it printed; throws
+    /// when it fails (the error is the step's). The step's timeout cancels it.
+    public typealias CommandRunner = @Sendable ([String]) async throws -> String
 
     /// Its name (the agent its tasks are submitted to).
     public var name: String
@@ -118,7 +118,7 @@ public struct WorkflowSpec: Sendable, Hashable {
                     let command = arguments.map(render)
                     let timeout = Duration.seconds(step.timeout ?? Step.defaultCommandTimeout)
                     result = try await flow.step(step.name, retry: StepRetry(maxAttempts: step.maxAttempts ?? 1), timeout: timeout) {
-                        try await runCommand(command, timeout)
+                        try await runCommand(command)
                     }
                 }
                 results[step.name] = result ?? ""
