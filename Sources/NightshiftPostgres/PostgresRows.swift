@@ -10,7 +10,7 @@ enum PostgresRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
         last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy
         """
 
     /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
@@ -72,7 +72,8 @@ enum PostgresRows {
             subtaskDepth: try row["subtask_depth"].decode(Int.self),
             ask: try row["ask"].decode(String?.self).flatMap(AskPolicy.init(rawValue:)),
             scheduleID: try row["schedule_id"].decode(String?.self),
-            scheduledFor: try row["scheduled_for"].decode(Double?.self).map(Date.init(timeIntervalSince1970:))
+            scheduledFor: try row["scheduled_for"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),
+            policy: try row["policy"].decode(String?.self).map { try ExecutionPolicy(json: JSONValue(jsonText: $0)) }
         )
     }
 

@@ -7,7 +7,7 @@ import PostgresNIO
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
     static let migrations: [(version: Int, sql: [String])] = [
-        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13), (14, v14), (15, v15),
+        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13), (14, v14), (15, v15), (16, v16),
     ]
 
     /// The newest schema version this binary knows.
@@ -234,6 +234,10 @@ enum PostgresSchema {
         "ALTER TABLE tasks ADD COLUMN pause_requested BIGINT NOT NULL DEFAULT 0",
         "ALTER TABLE tasks ADD COLUMN steps_declared TEXT",
     ]
+
+    /// Isolation (issue 21): a task's own execution policy over its agent's (JSON object text);
+    /// NULL: its agent's.
+    static let v16: [String] = ["ALTER TABLE tasks ADD COLUMN policy TEXT"]
 
     /// Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer reads its
     /// workspace's events, so the stream gets an index by workspace.

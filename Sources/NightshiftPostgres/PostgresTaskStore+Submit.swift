@@ -88,7 +88,7 @@ extension Transaction {
     private static let insertedColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, idempotency_key, \
         dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, state, last_seq, created_at, \
-        updated_at, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify
+        updated_at, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy
         """
 
     /// The task that holds `new`'s idempotency key (or, with `idempotency` false, the live task
@@ -132,6 +132,7 @@ extension Transaction {
             sql.bind(.text(new.parentID?.rawValue)), sql.bind(.int(subtaskDepth)), sql.bind(.text(new.ask?.rawValue)),
             sql.bind(.text(new.scheduleID)), sql.bind(.double(new.scheduledFor?.timeIntervalSince1970)),
             sql.bind(.text(new.origin?.thread)), sql.bind(.bool(new.origin.map(\.notify))),
+            sql.bind(.text(new.policy?.json.jsonText)),
         ]
         sql.append(values.joined(separator: ", "))
         sql.append(" FROM agents WHERE agents.workspace_id = ")
@@ -166,6 +167,6 @@ extension Transaction {
             availableAt: Date(timeIntervalSince1970: availableAt), state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
             parentID: new.parentID, subtaskDepth: subtaskDepth, ask: new.ask, scheduleID: new.scheduleID,
-            scheduledFor: new.scheduledFor)
+            scheduledFor: new.scheduledFor, policy: new.policy)
     }
 }

@@ -20,6 +20,8 @@ protocol LineInterpreter: Sendable {
 struct ProcessReport<Interpreter: LineInterpreter>: Sendable {
     /// Its termination.
     var status: ExitStatus
+    /// Why the run broke a limit of its policy (memory, processes, output), if it did: its error.
+    var limitExceeded: String? = nil
     /// What its stdout said.
     var stdout: Interpreter
     /// The end of its stderr.
@@ -54,10 +56,15 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
     var liveInputs: AsyncStream<TaskInput>? = nil
     /// How a live input is written: one line, without its newline (default: an `input` line).
     var liveLine: @Sendable (TaskInput) -> String = { CommandLineProtocol.inputLine($0) }
+    /// The sandbox and limits it runs under, if any (``RunIsolation``).
+    var isolation: RunIsolation? = nil
+    /// Names its cgroup, when its limits need one (unique among live processes).
+    var cgroupName = "nightshift-\(UUID().uuidString)"
 
     private typealias AgentProcess = Execution<CustomWriteInput, SequenceOutput, SequenceOutput>
 
-    /// Runs the process to its end. Throws only if it could not be started.
+    /// Runs the process to its end. Throws only if it could not be started (``SandboxUnavailable``
+    /// when its policy asks for a sandbox this machine cannot give).
     ///
     /// On cancellation of the calling task, swift-subprocess runs the teardown set here:
     /// SIGTERM to the process group, then SIGKILL to the group after `killGrace` if the leader
@@ -70,7 +77,12 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
         for (name, value) in invocation.environment {
             environment[Environment.Key(stringLiteral: name)] = value
         }
-        let (executable, argv) = ParentDeath.wrap(invocation.executablePath, invocation.arguments)
+        let cgroup = isolation.flatMap { RunCgroup.make(name: cgroupName, policy: $0.policy) }
+        defer { cgroup?.remove() }
+        let (isolatedPath, isolatedArgv) = try isolation?.wrap(invocation.executablePath, invocation.arguments, cgroup: cgroup)
+            ?? (invocation.executablePath, invocation.arguments)
+        let (executable, argv) = ParentDeath.wrap(isolatedPath, isolatedArgv)
+        let meter = isolation?.policy.maxOutputBytes.map(OutputMeter.init(limit:))
         // Forked from the spawning thread (see `ParentDeath`); supervised on the global executor.
         // A start failure is typed, so the engine can tell the node's fault (no descriptors left)
         // from the agent's.
@@ -86,7 +98,7 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
                     output: .sequence,
                     error: .sequence
                 ) { process in
-                    await withTaskExecutorPreference(globalConcurrentExecutor) { await supervise(process) }
+                    await withTaskExecutorPreference(globalConcurrentExecutor) { await supervise(process, meter: meter) }
                 }
             }
         }
@@ -94,7 +106,38 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
         case .exited(let code): .exited(code)
         case .signaled(let signal): .signaled(signal)
         }
-        return ProcessReport(status: status, stdout: result.closureResult.0, stderrTail: result.closureResult.1.text)
+        var report = ProcessReport(status: status, stdout: result.closureResult.0, stderrTail: result.closureResult.1.text)
+        if let policy = isolation?.policy {
+            report.limitExceeded = Self.limitExceeded(policy, status: status, stderr: report.stderrTail, cgroup: cgroup, meter: meter)
+        }
+        return report
+    }
+
+    /// The error of a process that broke a limit of `policy`: output past its cap, memory past its
+    /// limit (the kernel's kill in the cgroup, or an allocation refused under `prlimit`), or a fork
+    /// refused at its process cap.
+    private static func limitExceeded(
+        _ policy: ExecutionPolicy.Resolved, status: ExitStatus, stderr: String, cgroup: RunCgroup?, meter: OutputMeter?
+    ) -> String? {
+        if let meter, meter.exceeded {
+            return "output limit exceeded: more than \(meter.limit) bytes on stdout and stderr (max_output_bytes); the run was stopped"
+        }
+        guard status != .exited(0) else { return nil }
+        let events = cgroup?.events() ?? (outOfMemory: false, forkRefused: false)
+        if let bytes = policy.memoryBytes {
+            let refused = ["MemoryError", "Cannot allocate memory", "out of memory", "bad_alloc", "heap out of memory"]
+            if events.outOfMemory || (cgroup?.holdsMemory != true && refused.contains { stderr.contains($0) }) {
+                return "memory limit exceeded: the run's processes needed more than \(ByteCount.text(bytes)) (memory) and were "
+                    + (events.outOfMemory ? "killed by the kernel" : "refused memory")
+            }
+        }
+        if let count = policy.maxProcesses {
+            let refused = ["Resource temporarily unavailable", "Cannot fork", "BlockingIOError"]
+            if events.forkRefused || (cgroup?.holdsProcesses != true && refused.contains { stderr.contains($0) }) {
+                return "process limit reached: the run may have at most \(count) processes (max_processes) and a fork was refused"
+            }
+        }
+        return nil
     }
 
     /// Runs `body`, turning swift-subprocess's start failure into ``AgentStartFailure`` with its errno.
@@ -117,7 +160,7 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
     /// Feeds stdin, reads both pipes and watches the leader; returns once both pipes are done and
     /// the leader has exited, having SIGKILLed its group (before the leader is reaped, so the
     /// group id cannot have been reused).
-    private func supervise(_ process: AgentProcess) async -> (Interpreter, TailBuffer) {
+    private func supervise(_ process: AgentProcess, meter: OutputMeter?) async -> (Interpreter, TailBuffer) {
         let pid = process.processIdentifier.value
         context.processStarted(pid)
         var stdout = interpreter
@@ -139,10 +182,10 @@ struct CommandExecution<Interpreter: LineInterpreter>: Sendable {
                 return .stdinClosed
             }
             group.addTask {
-                .stdout(await StreamReader.readStdout(process.standardOutput, into: initial, leader: pid, limits: limits, context: context))
+                .stdout(await StreamReader.readStdout(process.standardOutput, into: initial, leader: pid, limits: limits, context: context, meter: meter))
             }
             group.addTask {
-                .stderr(await StreamReader.readStderr(process.standardError, leader: pid, limits: limits, context: context))
+                .stderr(await StreamReader.readStderr(process.standardError, leader: pid, limits: limits, context: context, meter: meter))
             }
             group.addTask { await Self.watchLeader(pid) }
             var readersLeft = 2

@@ -81,26 +81,38 @@ public struct CommandRunner: AgentRunner {
     /// errors and a missing program are non-retryable failures; cancellation returns
     /// `.failed("cancelled", retryable: true)`.
     public func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
+        let lookup: @Sendable (String) -> String?
+        if let environment = daemonEnvironment { lookup = { environment[$0] } } else { lookup = CommandInvocation.processVariable }
+        let phases: RunPhases
+        do { phases = try RunPhases(request: request, lookup: lookup) } catch { return .failed(error.message, retryable: false) }
+        return phases.redacted(await run(request, phases: phases, context: phases.redacting(context)))
+    }
+
+    private func run(_ request: RunRequest, phases: RunPhases, context: RunContext) async -> RunOutcome {
         let invocation: CommandInvocation
-        let made = daemonEnvironment.map { environment in
-            CommandInvocation.make(for: request, defaultEnvironment: Self.defaultEnvironment, lookup: { environment[$0] })
-        } ?? CommandInvocation.make(for: request, defaultEnvironment: Self.defaultEnvironment)
-        switch made {
-        case .success(let value): invocation = value
+        switch CommandInvocation.make(for: request, defaultEnvironment: Self.defaultEnvironment, lookup: phases.lookup) {
+        case .success(let value): invocation = phases.adding(.agent, to: value)
         case .failure(let error): return .failed(error.message, retryable: false)
         }
         guard !Task.isCancelled else { return Self.cancelled(exitCode: nil) }
         ProcessGroup.ignoreBrokenPipes
-        let execution = CommandExecution(
+        if let failure = await phases.runSetup(context: context, workspace: invocation.workingDirectory, state: [], killGrace: killGrace) {
+            return failure
+        }
+        var execution = CommandExecution(
             invocation: invocation,
             prompt: Self.inputMode(request.agent) == "env"
                 ? request.prompt : CommandLineProtocol.stdin(prompt: request.prompt, inputs: request.inputs, live: takesLiveInput(request.agent)),
             interpreter: StdoutInterpreter(outputLimit: limits.outputBytes), killGrace: killGrace, limits: limits, context: context,
             liveInputs: takesLiveInput(request.agent) ? context.liveInputs : nil
         )
+        execution.isolation = phases.agentIsolation(workspace: invocation.workingDirectory, state: [])
+        execution.cgroupName = "nightshift-\(request.run.id)"
         let report: ProcessReport<StdoutInterpreter>
         do {
             report = try await execution.run()
+        } catch let error as SandboxUnavailable {
+            return .failed(error.message, retryable: false)
         } catch {
             if Task.isCancelled { return Self.cancelled(exitCode: nil) }
             context.logger.debug("agent \(request.agent.name) could not start: \(error)")
@@ -111,7 +123,7 @@ public struct CommandRunner: AgentRunner {
             if case .exited(let code) = report.status { return Self.cancelled(exitCode: Int(code)) }
             return Self.cancelled(exitCode: nil)
         }
-        return CommandOutcome.outcome(of: report)
+        return RunPhases.isolationFailure(report) ?? CommandOutcome.outcome(of: report)
     }
 
     private static func cancelled(exitCode: Int?) -> RunOutcome {

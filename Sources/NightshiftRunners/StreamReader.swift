@@ -1,6 +1,7 @@
 import Foundation
 import Nightshift
 import Subprocess
+import Synchronization
 
 /// Reads a child's output pipe as lines, split from raw bytes so no line length can make it throw.
 enum StreamReader {
@@ -16,6 +17,7 @@ enum StreamReader {
         limit: Int,
         leader: pid_t,
         drainWindow: Duration,
+        meter: OutputMeter? = nil,
         _ body: (OutputLine) -> Void
     ) async {
         var splitter = LineSplitter(limit: limit)
@@ -25,6 +27,11 @@ enum StreamReader {
             while true {
                 let buffer = try await iterator.next()
                 if let buffer {
+                    // Past the policy's output cap, the group is killed and reading ends.
+                    if let meter, meter.add(buffer.count) {
+                        ProcessGroup.signalGroup(leader, SIGKILL)
+                        break
+                    }
                     let lines = buffer.withUnsafeBytes { splitter.append($0) }
                     lines.forEach(body)
                     // A read that finds data does not suspend: without this, a child that writes
@@ -57,10 +64,11 @@ enum StreamReader {
         into interpreter: Interpreter,
         leader: pid_t,
         limits: CommandLimits,
-        context: RunContext
+        context: RunContext,
+        meter: OutputMeter? = nil
     ) async -> Interpreter {
         var interpreter = interpreter
-        await forEachLine(of: sequence, limit: limits.lineBytes, leader: leader, drainWindow: limits.drainWindow) { line in
+        await forEachLine(of: sequence, limit: limits.lineBytes, leader: leader, drainWindow: limits.drainWindow, meter: meter) { line in
             for event in interpreter.handle(line, now: Date()) {
                 context.emit(event.type, event.data)
             }
@@ -73,15 +81,37 @@ enum StreamReader {
         _ sequence: SubprocessOutputSequence,
         leader: pid_t,
         limits: CommandLimits,
-        context: RunContext
+        context: RunContext,
+        meter: OutputMeter? = nil
     ) async -> TailBuffer {
         var tail = TailBuffer(capacity: limits.stderrTailBytes)
-        await forEachLine(of: sequence, limit: limits.lineBytes, leader: leader, drainWindow: limits.drainWindow) { line in
+        await forEachLine(of: sequence, limit: limits.lineBytes, leader: leader, drainWindow: limits.drainWindow, meter: meter) { line in
             tail.append(line: line.text)
             context.emit("stderr", StdoutInterpreter.lineData(line))
         }
         return tail
     }
+}
+
+/// Counts the bytes a process writes on stdout and stderr together, against its policy's cap.
+final class OutputMeter: Sendable {
+    /// The most bytes allowed.
+    let limit: Int64
+    private let written = Atomic<Int64>(0)
+    private let over = Atomic<Bool>(false)
+
+    /// A meter for `limit` bytes.
+    init(limit: Int64) { self.limit = limit }
+
+    /// Counts `count` more bytes; answers whether the cap is now passed.
+    func add(_ count: Int) -> Bool {
+        let total = written.wrappingAdd(Int64(count), ordering: .relaxed).newValue
+        if total > limit { over.store(true, ordering: .relaxed) }
+        return total > limit
+    }
+
+    /// Whether the cap was passed.
+    var exceeded: Bool { over.load(ordering: .relaxed) }
 }
 
 /// Size and time limits of a command run.

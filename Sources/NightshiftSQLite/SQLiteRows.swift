@@ -15,7 +15,7 @@ enum SQLiteRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
         tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy
         """
 
     /// The task with this id, if any (and if it is `workspace`'s, when one is given).
@@ -68,7 +68,8 @@ enum SQLiteRows {
             subtaskDepth: row[41],
             ask: (row[42] as String?).flatMap(AskPolicy.init(rawValue:)),
             scheduleID: row[43],
-            scheduledFor: date(row[44])
+            scheduledFor: date(row[44]),
+            policy: try (row[47] as String?).map { try ExecutionPolicy(json: JSONValue(jsonText: $0)) }
         )
     }
 

@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -493,6 +493,11 @@ enum SQLiteSchema {
                 ALTER TABLE tasks ADD COLUMN pause_requested INTEGER NOT NULL DEFAULT 0;
                 ALTER TABLE tasks ADD COLUMN steps_declared TEXT;
                 """)
+        }
+        migrator.registerMigration("v16") { db in
+            // Isolation (issue 21): a task's own execution policy over its agent's (JSON object
+            // text); NULL: its agent's.
+            try db.execute(sql: "ALTER TABLE tasks ADD COLUMN policy TEXT")
         }
         return migrator
     }

@@ -180,6 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let retention = settings.hookRetention { engineConfiguration.hookRetention = retention }
         engineConfiguration.publicURL = settings.publicURL
         engineConfiguration.parking = settings.parking
+        engineConfiguration.privatePaths = [directory.url]
         let engine = Engine(
             store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), detectors: detectors,
             logger: logger)

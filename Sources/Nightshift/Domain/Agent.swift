@@ -76,6 +76,18 @@ public struct Agent: Sendable, Hashable, Codable {
     /// Whether a provider's usage limit parks its quota group until the reset (the run charges no
     /// failure); `false`: the run fails as a retryable failure, not retried before the reset.
     public var parkOnLimit: Bool
+    /// What its processes may do (a task may narrow it): ``ExecutionPolicy``.
+    public var policy: ExecutionPolicy
+    /// The command run before each run (dependencies, with its own policy), if any.
+    public var setup: SetupPhase?
+    /// The repository each of its tasks gets a worktree of, if any.
+    public var git: GitWorkspace?
+    /// Values given to its processes as environment variables, never logged.
+    public var secrets: [AgentSecret]
+    /// A dotenv file whose variables are secrets of its runs, if any.
+    public var envFile: EnvFile?
+    /// Globs (relative to the workspace) of files kept as each run's artifacts.
+    public var artifacts: [String]
 
     /// Creates an agent.
     public init(
@@ -93,8 +105,20 @@ public struct Agent: Sendable, Hashable, Codable {
         ask: AskPolicy = .off,
         rate: AgentRate? = nil,
         quotaGroup: String? = nil,
-        parkOnLimit: Bool = true
+        parkOnLimit: Bool = true,
+        policy: ExecutionPolicy = ExecutionPolicy(),
+        setup: SetupPhase? = nil,
+        git: GitWorkspace? = nil,
+        secrets: [AgentSecret] = [],
+        envFile: EnvFile? = nil,
+        artifacts: [String] = []
     ) {
+        self.policy = policy
+        self.setup = setup
+        self.git = git
+        self.secrets = secrets
+        self.envFile = envFile
+        self.artifacts = artifacts
         self.ask = ask
         self.rate = rate
         self.quotaGroup = quotaGroup
@@ -114,7 +138,7 @@ public struct Agent: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case workspaceID, name, runner, config, concurrency, timeout, stallTimeout, retry, budgetUSD, spentUSD, injectMemories, ask, rate
-        case quotaGroup, parkOnLimit
+        case quotaGroup, parkOnLimit, policy, setup, git, secrets, envFile, artifacts
     }
 
     /// Decodes a stored document. Only the name and the runner are required: every other field
@@ -137,7 +161,13 @@ public struct Agent: Sendable, Hashable, Codable {
             ask: try container.decodeIfPresent(AskPolicy.self, forKey: .ask) ?? defaults.ask,
             rate: try container.decodeIfPresent(AgentRate.self, forKey: .rate),
             quotaGroup: try container.decodeIfPresent(String.self, forKey: .quotaGroup),
-            parkOnLimit: try container.decodeIfPresent(Bool.self, forKey: .parkOnLimit) ?? defaults.parkOnLimit)
+            parkOnLimit: try container.decodeIfPresent(Bool.self, forKey: .parkOnLimit) ?? defaults.parkOnLimit,
+            policy: try container.decodeIfPresent(ExecutionPolicy.self, forKey: .policy) ?? defaults.policy,
+            setup: try container.decodeIfPresent(SetupPhase.self, forKey: .setup),
+            git: try container.decodeIfPresent(GitWorkspace.self, forKey: .git),
+            secrets: try container.decodeIfPresent([AgentSecret].self, forKey: .secrets) ?? [],
+            envFile: try container.decodeIfPresent(EnvFile.self, forKey: .envFile),
+            artifacts: try container.decodeIfPresent([String].self, forKey: .artifacts) ?? [])
     }
 
     /// What is left of its budget (never below 0), or `nil` without one.
@@ -162,6 +192,13 @@ public struct Agent: Sendable, Hashable, Codable {
         try rate?.validate(field: "rate")
         if let quotaGroup, !TextRules.isAgentName(quotaGroup) {
             throw .invalid("quota_group", "expected \(TextRules.agentNameRule), got '\(quotaGroup)'")
+        }
+        try setup?.validate()
+        try git?.validate()
+        for secret in secrets { try secret.validate() }
+        try envFile?.validate()
+        if let bad = artifacts.first(where: { $0.isEmpty || $0.hasPrefix("/") || $0.split(separator: "/").contains("..") }) {
+            throw .invalid("artifacts", "expected globs relative to the workspace (no leading / or ..), got '\(bad)'")
         }
     }
 }

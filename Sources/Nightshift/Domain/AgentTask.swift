@@ -73,6 +73,8 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var scheduleID: String?
     /// The occurrence of the schedule it was fired for.
     public var scheduledFor: Date?
+    /// Its own execution policy, narrowing its agent's (``ExecutionPolicy``); `nil`: the agent's.
+    public var policy: ExecutionPolicy?
 
     /// Creates a task value (stores build these from rows).
     public init(
@@ -82,8 +84,9 @@ public struct AgentTask: Sendable, Hashable, Codable {
         attempt: Int, failures: Int, createdAt: Date, updatedAt: Date, finishedAt: Date?,
         result: String?, error: String?, costUSD: Double, archivedAt: Date? = nil, totals: TaskTotals = TaskTotals(),
         interruptions: Int = 0, waitingFor: WaitingFor? = nil, pendingInputs: Int = 0, parentID: TaskID? = nil, subtaskDepth: Int = 0,
-        ask: AskPolicy? = nil, scheduleID: String? = nil, scheduledFor: Date? = nil
+        ask: AskPolicy? = nil, scheduleID: String? = nil, scheduledFor: Date? = nil, policy: ExecutionPolicy? = nil
     ) {
+        self.policy = policy
         self.scheduleID = scheduleID
         self.scheduledFor = scheduledFor
         self.ask = ask

@@ -76,6 +76,9 @@ public struct NewTask: Sendable, Hashable {
     public var scheduleID: String?
     /// The occurrence of the schedule it was fired for.
     public var scheduledFor: Date?
+    /// Its own execution policy over its agent's; `nil`: the agent's. The API refuses one wider
+    /// than the agent's unless the token is an admin's (``ExecutionPolicy/widening(_:)``).
+    public var policy: ExecutionPolicy?
 
     /// Creates a request.
     public init(

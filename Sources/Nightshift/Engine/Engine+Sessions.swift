@@ -137,6 +137,7 @@ extension Engine {
             remainingBudgetUSD: left, checkpointDirectory: directory, previousError: previousError, resumeHint: hint)
         request.inputs = inputs
         request.previousOutcome = previousOutcome
+        request.privatePaths = configuration.privatePaths + [configuration.workRoot]
         // A task's first run has recorded no step, declared none and spawned no child yet.
         if runner.replaysSteps, claimed.run.attempt > 1 {
             do {

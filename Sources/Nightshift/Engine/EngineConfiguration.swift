@@ -54,6 +54,9 @@ public struct EngineConfiguration: Sendable {
     /// How long a provider's usage limit parks an agent's quota group: the margin after a known
     /// reset, and the default park (doubling, capped) when the provider names none.
     public var parking: ParkPolicy
+    /// Paths an agent's sandbox hides besides the work root (the daemon's data directory, with its
+    /// database and token); the run's own workspace and checkpoint directory are mounted back.
+    public var privatePaths: [URL] = []
 
     /// Creates a configuration.
     public init(

@@ -134,6 +134,14 @@ public struct RunRequest: Sendable {
     /// For a task that asks `on-miss` (its own policy, else its agent's): what the run's
     /// tool-approval hook may decide without asking (``ToolApprovals``); `nil` when it does not ask.
     public var approvals: ToolApprovals?
+    /// Paths the run's sandbox hides (the daemon's data directory and work root): its own
+    /// workspace and checkpoint directory are mounted back.
+    public var privatePaths: [URL] = []
+
+    /// The policy the run is held to: the task's own over its agent's, the defaults for the rest.
+    public var policy: ExecutionPolicy.Resolved {
+        (task.policy ?? ExecutionPolicy()).inheriting(agent.policy).resolved
+    }
 
     /// Creates a request; the prompt defaults to the task's.
     public init(

@@ -131,6 +131,8 @@ package enum SubmitPlan: Sendable {
             retry: new.retry ?? agent.retry, availableAt: availableAt, state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
             parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0, ask: new.ask,
-            scheduleID: new.scheduleID, scheduledFor: new.scheduledFor))
+            scheduleID: new.scheduleID, scheduledFor: new.scheduledFor,
+            // A subtask of the same agent keeps its parent's narrowing (on another agent it could widen).
+            policy: new.policy ?? facts.parent.flatMap { $0.agent == new.agent || new.agent.isEmpty ? $0.policy : nil }))
     }
 }

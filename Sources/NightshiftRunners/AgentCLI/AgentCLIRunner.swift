@@ -58,6 +58,12 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     /// Runs the CLI to its end. A bad config or a missing CLI is a non-retryable failure;
     /// cancellation returns `.failed("cancelled", retryable: true)` with the usage seen so far.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
+        let phases: RunPhases
+        do { phases = try RunPhases(request: request, lookup: lookup) } catch { return .failed(error.message, retryable: false) }
+        return phases.redacted(await run(request, phases: phases, context: phases.redacting(context)))
+    }
+
+    private func run(_ request: RunRequest, phases: RunPhases, context: RunContext) async -> RunOutcome {
         var settings: (common: AgentCLISettings, own: Dialect.Settings)
         do { settings = try Self.settings(request.agent) } catch { return .failed(error.message, retryable: false) }
         settings.common.nightshiftExecutable = nightshiftExecutable
@@ -73,11 +79,15 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
             for: request, argv: [settings.common.executable] + arguments,
             defaultEnvironment: CommandRunner.defaultEnvironment, lookup: lookup)
         {
-        case .success(let value): invocation = value
+        case .success(let value): invocation = phases.adding(.agent, to: value)
         case .failure(let error): return .failed(error.message, retryable: false)
         }
         guard !Task.isCancelled else { return .failed("cancelled", retryable: true) }
         ProcessGroup.ignoreBrokenPipes
+        let state = RunIsolation.stateDirectories(of: request.agent.runner, home: invocation.environment["HOME"] ?? lookup("HOME"))
+        if let failure = await phases.runSetup(context: context, workspace: invocation.workingDirectory, state: state, killGrace: killGrace) {
+            return failure
+        }
         if let resume {
             context.emit("log", [
                 "level": "info", "message": .string("resuming session \(resume.sessionID) of attempt \(resume.fromAttempt)"),
@@ -91,6 +101,8 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
             invocation: invocation, prompt: stdin,
             interpreter: Dialect.interpreter(settings.own, common: settings.common, limits: limits),
             killGrace: killGrace, limits: limits, context: Self.routingQuota(context))
+        execution.isolation = phases.agentIsolation(workspace: invocation.workingDirectory, state: state)
+        execution.cgroupName = "nightshift-\(request.run.id)"
         if let liveLine = Dialect.liveInputLine(settings.own) {
             let live = Self.liveInputs(context)
             execution.liveInputs = live.inputs
@@ -100,13 +112,15 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
         let report: ProcessReport<Dialect.Interpreter>
         do {
             report = try await execution.run()
+        } catch let error as SandboxUnavailable {
+            return .failed(error.message, retryable: false)
         } catch {
             if Task.isCancelled { return .failed("cancelled", retryable: true) }
             let failure = error as? AgentStartFailure ?? AgentStartFailure("\(error)")
             return failure.outcome(agent: request.agent.name, executable: invocation.executablePath)
         }
         if Task.isCancelled { return .failed("cancelled", retryable: true, usage: Dialect.usage(report)) }
-        return Dialect.outcome(report, settings: settings.own)
+        return RunPhases.isolationFailure(report) ?? Dialect.outcome(report, settings: settings.own)
     }
 
     /// `context`, with the interpreter's quota statuses sent to ``RunContext/quotaObserved(_:)``
