@@ -1,3 +1,5 @@
+import Nightshift
+
 /// One line of a child's output.
 struct OutputLine: Sendable, Hashable {
     /// The text, without its line ending; invalid UTF-8 is repaired with U+FFFD.
@@ -65,17 +67,5 @@ struct LineSplitter: Sendable {
         current.removeAll(keepingCapacity: current.capacity <= 64 * 1024)
         overflowed = false
         return OutputLine(text: String(decoding: bytes, as: UTF8.self), truncated: truncated)
-    }
-}
-
-/// Finds cut points that do not split a UTF-8 encoded character.
-enum UTF8Cut {
-    /// The largest count ≤ `limit` of leading bytes of `bytes` that ends on a character boundary
-    /// (backing off at most 3 bytes: invalid UTF-8 is cut anywhere).
-    static func boundary(in bytes: [UInt8], atMost limit: Int) -> Int {
-        var cut = min(limit, bytes.count)
-        let floor = max(cut - 3, 0)
-        while cut > floor, cut < bytes.count, bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
-        return cut
     }
 }

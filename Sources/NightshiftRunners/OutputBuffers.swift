@@ -1,3 +1,5 @@
+import Nightshift
+
 /// Joins lines with `\n`, keeping the first `capacity` bytes and counting the rest.
 struct HeadBuffer: Sendable {
     /// The most bytes kept.

@@ -28,7 +28,7 @@ struct RunIsolation: Sendable {
     /// The isolation of `request`'s agent: its resolved policy, the task's directory, the runner's
     /// own state directories and the checkpoint directory writable, the daemon's private paths hidden.
     static func of(_ request: RunRequest, workspace: String, state: [String]) -> RunIsolation {
-        var writable = state
+        var writable = state + request.writablePaths.map(\.path)
         if let checkpoints = request.checkpointDirectory { writable.append(checkpoints.path) }
         return RunIsolation(
             policy: request.policy, workspace: workspace, writable: writable, hidden: request.privatePaths.map(\.path))

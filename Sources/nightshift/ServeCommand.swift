@@ -94,6 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
                 path: config ?? directory.url.appendingPathComponent("nightshift.toml").path, required: config != nil
             ) { (agent: Agent) throws(NightshiftError) in
                 try runners.runner(for: agent.runner)?.validate(agent)
+                try GitWorktrees.verify(agent)
             }
         } catch {
             // A bad config file is not a usage error: the message alone, and its own exit code.

@@ -141,3 +141,122 @@ public struct EnvFile: Sendable, Hashable, Codable {
         return variables
     }
 }
+
+extension Agent {
+    /// The keys of an agent's isolation settings, the same in the config file's `[agents.NAME]`
+    /// and the API's agent objects: `policy`, `setup`, `repo`, `base`, `keep_worktree`,
+    /// `repo_concurrency`, `secrets`, `env_file`, `env_file_phases`, `artifacts`.
+    public static let isolationKeys = [
+        "policy", "setup", "repo", "base", "keep_worktree", "repo_concurrency", "secrets", "env_file", "env_file_phases", "artifacts",
+    ]
+
+    /// Reads the isolation settings among `object`'s members (other members are ignored); errors
+    /// name the key (`setup.command`, `secrets.TOKEN.env`).
+    public mutating func readIsolation(_ object: [String: JSONValue]) throws(NightshiftError) {
+        func string(_ key: String, _ value: JSONValue?) throws(NightshiftError) -> String? {
+            guard let value, value != .null else { return nil }
+            guard let text = value.stringValue, !text.isEmpty else { throw .invalid(key, "expected a non-empty string, got \(value.jsonText)") }
+            return text
+        }
+        func strings(_ key: String, _ value: JSONValue?) throws(NightshiftError) -> [String]? {
+            guard let value, value != .null else { return nil }
+            guard case .array(let items) = value, let texts = Optional(items.compactMap(\.stringValue)), texts.count == items.count else {
+                throw .invalid(key, "expected an array of strings, got \(value.jsonText)")
+            }
+            return texts
+        }
+        func phases(_ key: String, _ value: JSONValue?) throws(NightshiftError) -> [RunPhase]? {
+            guard let texts = try strings(key, value) else { return nil }
+            var phases: [RunPhase] = []
+            for text in texts {
+                guard let phase = RunPhase(rawValue: text) else { throw .invalid(key, "expected \"setup\" or \"agent\", got '\(text)'") }
+                phases.append(phase)
+            }
+            return phases
+        }
+        if let value = object["policy"], value != .null { policy = try ExecutionPolicy(json: value, field: "policy") }
+        if let value = object["setup"], value != .null {
+            guard let table = value.objectValue else { throw .invalid("setup", "expected an object with command, timeout and policy") }
+            if let unknown = table.keys.sorted().first(where: { !["command", "timeout", "policy"].contains($0) }) {
+                throw .invalid("setup.\(unknown)", "unknown key; expected command, timeout or policy")
+            }
+            let timeout: Double? = switch table["timeout"] {
+            case nil, .null?: nil
+            case .string(let text)?: DurationText.seconds(text)
+            case let number?: number.doubleValue
+            }
+            if table["timeout"] != nil, table["timeout"] != .null, timeout == nil {
+                throw .invalid("setup.timeout", "expected a duration (\"10m\") or seconds")
+            }
+            setup = SetupPhase(
+                command: try strings("setup.command", table["command"]) ?? [],
+                policy: try table["policy"].map { value throws(NightshiftError) in try ExecutionPolicy(json: value, field: "setup.policy") }
+                    ?? ExecutionPolicy(),
+                timeout: timeout)
+        }
+        if let repo = try string("repo", object["repo"]) {
+            var workspace = GitWorkspace(repo: repo, base: try string("base", object["base"]))
+            if let value = object["keep_worktree"], value != .null {
+                guard case .bool(let keep) = value else { throw .invalid("keep_worktree", "expected true or false") }
+                workspace.keepWorktree = keep
+            }
+            if let value = object["repo_concurrency"], value != .null {
+                guard case .int(let cap) = value else { throw .invalid("repo_concurrency", "expected an integer ≥ 1, got \(value.jsonText)") }
+                workspace.repoConcurrency = Int(clamping: cap)
+            }
+            git = workspace
+        } else if let key = ["base", "keep_worktree", "repo_concurrency"].first(where: { object[$0] != nil && object[$0] != .null }) {
+            throw .invalid(key, "applies only with repo (the git repository each task gets a worktree of)")
+        }
+        if let value = object["secrets"], value != .null {
+            guard let table = value.objectValue else { throw .invalid("secrets", "expected an object of NAME = { env = \"VAR\" } or { file = \"/path\" }") }
+            secrets = []
+            for (name, entry) in table.sorted(by: { $0.key < $1.key }) {
+                let field = "secrets.\(name)"
+                guard let spec = entry.objectValue else { throw .invalid(field, "expected an object with env or file, and phases") }
+                if let unknown = spec.keys.sorted().first(where: { !["env", "file", "phases"].contains($0) }) {
+                    throw .invalid("\(field).\(unknown)", "unknown key; expected env, file or phases")
+                }
+                secrets.append(AgentSecret(
+                    name: name, env: try string("\(field).env", spec["env"]), file: try string("\(field).file", spec["file"]),
+                    phases: try phases("\(field).phases", spec["phases"]) ?? [.agent]))
+            }
+        }
+        if let path = try string("env_file", object["env_file"]) {
+            envFile = EnvFile(path: path, phases: try phases("env_file_phases", object["env_file_phases"]) ?? [.agent])
+        }
+        if let globs = try strings("artifacts", object["artifacts"]) { artifacts = globs }
+    }
+
+    /// The isolation settings in their wire and config form (only those set).
+    public var isolationJSON: [String: JSONValue] {
+        var object: [String: JSONValue] = [:]
+        if !policy.isEmpty { object["policy"] = policy.json }
+        if let setup {
+            var table: [String: JSONValue] = ["command": .array(setup.command.map(JSONValue.string))]
+            if !setup.policy.isEmpty { table["policy"] = setup.policy.json }
+            if let timeout = setup.timeout { table["timeout"] = .double(timeout) }
+            object["setup"] = .object(table)
+        }
+        if let git {
+            object["repo"] = .string(git.repo)
+            if let base = git.base { object["base"] = .string(base) }
+            object["keep_worktree"] = .bool(git.keepWorktree)
+            if let cap = git.repoConcurrency { object["repo_concurrency"] = .int(Int64(cap)) }
+        }
+        if !secrets.isEmpty {
+            object["secrets"] = .object(Dictionary(uniqueKeysWithValues: secrets.map { secret in
+                var spec: [String: JSONValue] = ["phases": .array(secret.phases.map { .string($0.rawValue) })]
+                if let env = secret.env { spec["env"] = .string(env) }
+                if let file = secret.file { spec["file"] = .string(file) }
+                return (secret.name, JSONValue.object(spec))
+            }))
+        }
+        if let envFile {
+            object["env_file"] = .string(envFile.path)
+            object["env_file_phases"] = .array(envFile.phases.map { .string($0.rawValue) })
+        }
+        if !artifacts.isEmpty { object["artifacts"] = .array(artifacts.map(JSONValue.string)) }
+        return object
+    }
+}

@@ -33,3 +33,15 @@ public enum TextRules {
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 }
+
+/// Finds cut points that do not split a UTF-8 encoded character.
+package enum UTF8Cut {
+    /// The largest count ≤ `limit` of leading bytes of `bytes` that ends on a character boundary
+    /// (backing off at most 3 bytes: invalid UTF-8 is cut anywhere).
+    package static func boundary(in bytes: [UInt8], atMost limit: Int) -> Int {
+        var cut = min(limit, bytes.count)
+        let floor = max(cut - 3, 0)
+        while cut > floor, cut < bytes.count, bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
+        return cut
+    }
+}

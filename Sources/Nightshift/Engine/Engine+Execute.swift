@@ -157,10 +157,28 @@ extension Engine {
                 return .finished(.interrupted("interrupted", reason: "cannot create working directory \(workdir.path): \(error)"), started: false)
             }
         }
-        let request: RunRequest
-        switch await self.request(for: claimed, agent: agent, runner: runner, workdir: workdir, logger: logger) {
+        // An agent with a repository works in the task's own worktree, made before its first run.
+        var worktree: GitWorktrees.Prepared?
+        if let git = agent.git, runner.needsWorkingDirectory {
+            do {
+                worktree = try await GitWorktrees.prepare(git, task: task.id, at: worktreeDirectory(task.id).path)
+            } catch {
+                return .finished(.failed("worktree of \(git.repo): \(error)", retryable: true), started: false)
+            }
+        }
+        var request: RunRequest
+        switch await self.request(
+            for: claimed, agent: agent, runner: runner, workdir: worktree.map { URL(fileURLWithPath: $0.path) } ?? workdir, logger: logger)
+        {
         case .success(let value): request = value
         case .failure(let failure): return .finished(failure.outcome, started: false)
+        }
+        if let worktree {
+            request.writablePaths.append(URL(fileURLWithPath: worktree.commonDirectory))
+            events.emit("worktree", [
+                "path": .string(worktree.path), "branch": .string(GitWorkspace.branch(for: task.id)), "base": .string(worktree.base),
+                "created": .bool(worktree.created),
+            ])
         }
         // A runner that takes live input gets the inputs sent while it runs; the stream ends with
         // the run, or when the runner says it takes no more (its agent stopped reading).
@@ -209,8 +227,19 @@ extension Engine {
             pauseRequested: { stop.pauseRequested })
         // The runner runs in a task of its own so that a stop (cancel, lease lost, timeout,
         // shutdown) can cancel it; cancelling it kills the agent, and the run waits for that.
-        let running = Task { () -> Ending? in
-            do { return .finished(try await runner.run(request, context: context), started: runner.needsWorkingDirectory) } catch is CancellationError {
+        let running = Task { [request] () -> Ending? in
+            do {
+                let outcome = try await runner.run(request, context: context)
+                // What the run left in its worktree: commits, stat and patch against the base.
+                if let worktree {
+                    do {
+                        events.emit("diff", try await GitWorktrees.diff(worktree: worktree.path, base: worktree.base))
+                    } catch {
+                        events.emit("log", ["level": "warning", "message": .string("could not diff the worktree: \(error)")])
+                    }
+                }
+                return .finished(outcome, started: runner.needsWorkingDirectory)
+            } catch is CancellationError {
                 return nil
             } catch {
                 return .threw(error)

@@ -7,6 +7,11 @@ extension Engine {
         configuration.workRoot.appendingPathComponent(task.rawValue, isDirectory: true)
     }
 
+    /// Where `task`'s git worktree is, for an agent with a repository: `<workRoot>/.worktrees/<task id>`.
+    func worktreeDirectory(_ task: TaskID) -> URL {
+        configuration.workRoot.appendingPathComponent(".worktrees", isDirectory: true).appendingPathComponent(task.rawValue, isDirectory: true)
+    }
+
     /// Work and checkpoint directories are the user's alone (mode 0700): agents keep prompts,
     /// code and secrets there.
     static var privateDirectory: [FileAttributeKey: Any] { [.posixPermissions: 0o700] }
@@ -23,6 +28,10 @@ extension Engine {
         var directories = [checkpointDirectory(task)]
         if state != .error || configuration.failedWorkdirRetention <= 0 { directories.append(workDirectory(task)) }
         remove(directories, of: task)
+        let worktree = worktreeDirectory(task)
+        if FileManager.default.fileExists(atPath: worktree.path), self.state.withLock({ $0.active[task] == nil }) {
+            Task { await GitWorktrees.remove(worktree: worktree.path) }
+        }
     }
 
     /// Removes the directories under the work root that no run will use again: those of tasks
@@ -53,6 +62,22 @@ extension Engine {
                 if checkpointing.contains(id) { directories.append(checkpointDirectory(id)) }
                 if working.contains(id), !keepsWorkDirectory(record, now: now) { directories.append(workDirectory(id)) }
                 removed += remove(directories, of: id)
+            }
+        }
+        return removed + (try await removeLeftoverWorktrees())
+    }
+
+    /// Removes the worktrees under `<workRoot>/.worktrees` whose task ended (unless made to be
+    /// kept) or is unknown to the store, never one of a live task; answers how many went.
+    func removeLeftoverWorktrees() async throws -> Int {
+        let root = configuration.workRoot.appendingPathComponent(".worktrees", isDirectory: true)
+        let found = Self.taskIDs(in: root)
+        var removed = 0
+        for chunk in found.sorted().chunks(of: 500) {
+            let states = try await store.states(of: Array(chunk))
+            for id in chunk where states[id]?.state.isTerminal ?? true {
+                guard state.withLock({ $0.active[id] == nil }) else { continue }
+                if await GitWorktrees.remove(worktree: worktreeDirectory(id).path) { removed += 1 }
             }
         }
         return removed

@@ -201,6 +201,7 @@ public final class Engine: Service, Sendable {
             throw .invalid("runner", "one of \(runners.kinds.map(\.rawValue).sorted().joined(separator: ", ")), got '\(agent.runner)'")
         }
         try runner.validate(agent)
+        try GitWorktrees.verify(agent)
     }
 
     /// Whether each agent's program (of `workspace`, of every workspace with `nil`) can be started

@@ -137,11 +137,15 @@ public struct RunRequest: Sendable {
     /// Paths the run's sandbox hides (the daemon's data directory and work root): its own
     /// workspace and checkpoint directory are mounted back.
     public var privatePaths: [URL] = []
+    /// Paths outside the workspace the run's sandbox keeps writable (a worktree's repository git
+    /// directory, for the agent's commits).
+    public var writablePaths: [URL] = []
 
     /// The policy the run is held to: the task's own over its agent's, the defaults for the rest.
-    public var policy: ExecutionPolicy.Resolved {
-        (task.policy ?? ExecutionPolicy()).inheriting(agent.policy).resolved
-    }
+    public var policy: ExecutionPolicy.Resolved { declaredPolicy.resolved }
+
+    /// The fields of the run's policy that the task or its agent set (the rest unset).
+    public var declaredPolicy: ExecutionPolicy { (task.policy ?? ExecutionPolicy()).inheriting(agent.policy) }
 
     /// Creates a request; the prompt defaults to the task's.
     public init(

@@ -184,7 +184,7 @@ public struct NightshiftConfig: Sendable, Hashable {
     private static let agentKeys = [
         "ask", "budget_usd", "concurrency", "initial_backoff", "inject_memories", "max_attempts", "max_backoff", "park_on_limit",
         "quota_group", "rate", "runner", "stall_timeout", "timeout",
-    ]
+    ] + Agent.isolationKeys
 
     /// Builds and validates the agent in `[agents.NAME]`. For `command` agents the section's other
     /// keys are `command`, `workdir` and `env`; for the agent CLIs every other key is runner config,
@@ -204,7 +204,7 @@ public struct NightshiftConfig: Sendable, Hashable {
             config = json.filter { !agentKeys.contains($0.key) }
         }
         let defaults = RetryPolicy.default
-        let agent = Agent(
+        var agent = Agent(
             name: name,
             runner: runner,
             config: .object(config),
@@ -224,6 +224,8 @@ public struct NightshiftConfig: Sendable, Hashable {
             parkOnLimit: try section.value("park_on_limit", .bool) ?? true
         )
         do {
+            let table = (try? JSONValue(jsonText: section.table.convert(to: .json)))?.objectValue ?? [:]
+            try agent.readIsolation(table)
             try agent.validate()
             try validate(agent)
         } catch {

@@ -26,8 +26,22 @@ extension APIServer {
         if let named = wire.workspaceID, named != scope.workspace {
             throw NightshiftError.invalid("workspace_id", "expected the token's workspace '\(scope.workspace)' or nothing")
         }
-        let result = try await scope.submit(try wire.newTask(idempotencyHeader: key, now: Date()))
+        let new = try wire.newTask(idempotencyHeader: key, now: Date())
+        if let policy = new.policy, context.principal?.has(.admin) != true { try await Self.checkNarrows(policy, of: new, in: scope) }
+        let result = try await scope.submit(new)
         return Self.reply(WireTask(result.task), status: result.inserted ? .created : .ok)
+    }
+
+    /// Refuses (403, naming the field) a task policy wider than its agent's: only an admin may widen it.
+    private static func checkNarrows(_ policy: ExecutionPolicy, of new: NewTask, in scope: WorkspaceScope) async throws {
+        var name = new.agent
+        if name.isEmpty, let parent = new.parentID, let task = try await scope.task(parent) { name = task.agent }
+        // An unknown agent is the submit's own error (422 naming agent).
+        guard let agent = try await scope.agent(named: name), let wider = policy.widening(agent.policy.resolved) else { return }
+        throw APIFailure(
+            .forbidden, code: "forbidden",
+            message: "policy.\(wider.field) is wider than agent \(agent.name) allows (\(wider.allowed)); only an admin token may widen it",
+            field: "policy.\(wider.field)")
     }
 
     func listTasks(_ request: Request, _ context: APIRequestContext) async throws -> Response {

@@ -86,6 +86,7 @@ extension OpenAPIDocument {
                 "description": "The task's own ask policy, given at submit; null: its agent's",
             ],
             "schedule_id": ["type": ["string", "null"], "description": "The schedule that fired it; null for a task submitted otherwise"],
+            "policy": ["oneOf": [policy, ["type": "null"]], "description": "The task's own execution policy over its agent's (the fields it sets); null: the agent's"],
             "scheduled_for": [
                 "type": ["string", "null"], "format": "date-time",
                 "description": "The fire time a schedule submitted it for (the time of a trigger); null for a task submitted otherwise",
@@ -128,6 +129,10 @@ extension OpenAPIDocument {
                 "description": "Where the task came from: a channel binding ([channels.NAME]) of that name is told when it starts, ends, waits for a person or is parked",
             ],
             "notify": ["type": ["boolean", "null"], "description": "false: the origin's channel is not told about this task"],
+            "policy": [
+                "oneOf": [policy, ["type": "null"]],
+                "description": "The task's own execution policy over its agent's. Wider than the agent's in any field: 403 naming policy.FIELD, unless the token is an admin's; a bad value: 422 naming it",
+            ],
         ], required: ["prompt"]),
         "TaskPatch": input(["priority": ["type": "integer", "minimum": 0, "description": "Lower runs first"]], required: ["priority"]),
         "TaskList": shape(["next_cursor": "string|null"], ["tasks": ["type": "array", "items": ref("Task")]]),
@@ -155,7 +160,7 @@ extension OpenAPIDocument {
         ], [
             "ask": ["type": "string", "enum": askPolicies, "description": "When its tasks ask a person before acting"],
             "pacing": ["oneOf": [ref("Pacing"), ["type": "null"]]],
-        ]),
+        ].merging(isolationOutput) { first, _ in first }),
         "Pacing": shape([
             "quota_group": "string", "rate": "string|null", "tokens": "integer|null", "next_refill": "time?",
             "parked_until": "time?", "park_reason": "string|null",
@@ -257,6 +262,65 @@ extension OpenAPIDocument {
                 "type": ["boolean", "null"],
                 "description": "Whether a provider's usage limit parks the quota group until the reset (default true); false: the run fails, retried no sooner than the reset",
             ],
-        ], required: nameRequired ? ["name", "runner"] : ["runner"])
+        ].merging(isolationInput) { first, _ in first }, required: nameRequired ? ["name", "runner"] : ["runner"])
     }
+
+    /// An execution policy (docs/sandbox.md): every key optional.
+    static let policy: JSONValue = [
+        "type": "object", "additionalProperties": false,
+        "properties": [
+            "security": ["type": ["string", "null"], "enum": .array(ExecutionPolicy.Security.allCases.map { .string($0.rawValue) } + [.null])],
+            "allow": ["type": ["array", "null"], "items": ["type": "string", "minLength": 1], "description": "With security allowlist: the tool rules allowed"],
+            "workspace": ["type": ["string", "null"], "enum": .array(ExecutionPolicy.WorkspaceAccess.allCases.map { .string($0.rawValue) } + [.null])],
+            "network": ["type": ["boolean", "null"]],
+            "hosts": ["type": ["array", "null"], "items": ["type": "string", "minLength": 1]],
+            "sandbox": ["type": ["string", "null"], "enum": .array(ExecutionPolicy.Sandbox.allCases.map { .string($0.rawValue) } + [.null])],
+            "memory": ["type": ["string", "integer", "null"], "description": "\"512M\", \"2G\" or bytes, at least 1M; otherwise 422 naming policy.memory"],
+            "cpu_seconds": ["type": ["integer", "null"], "minimum": 1],
+            "max_processes": ["type": ["integer", "null"], "minimum": 1],
+            "max_output_bytes": ["type": ["string", "integer", "null"]],
+        ],
+    ]
+
+    /// An agent's isolation settings as the API answers them (docs/sandbox.md, docs/worktrees.md).
+    private static let isolationOutput: [String: JSONValue] = [
+        "policy": ["oneOf": [policy, ["type": "null"]]],
+        "setup": ["type": ["object", "null"]],
+        "repo": ["type": ["string", "null"]],
+        "base": ["type": ["string", "null"]],
+        "keep_worktree": ["type": ["boolean", "null"]],
+        "repo_concurrency": ["type": ["integer", "null"]],
+        "secrets": ["type": ["object", "null"], "description": "Where each secret comes from (never its value)"],
+        "env_file": ["type": ["string", "null"]],
+        "env_file_phases": ["type": ["array", "null"], "items": ["type": "string"]],
+        "artifacts": ["type": ["array", "null"], "items": ["type": "string"]],
+    ]
+
+    /// An agent's isolation settings in a request body; a bad one is refused with 422 naming it.
+    private static let isolationInput: [String: JSONValue] = [
+        "policy": ["oneOf": [policy, ["type": "null"]], "description": "What its processes may do (docs/sandbox.md)"],
+        "setup": [
+            "type": ["object", "null"], "additionalProperties": false, "required": ["command"],
+            "properties": [
+                "command": ["type": "array", "minItems": 1, "items": ["type": "string", "minLength": 1]],
+                "timeout": ["type": ["number", "string", "null"]],
+                "policy": ["oneOf": [policy, ["type": "null"]]],
+            ],
+            "description": "A command run before each run in the same sandbox, with its own policy",
+        ],
+        "repo": ["type": ["string", "null"], "description": "A git repository (absolute path) each task gets a worktree of; not one: 422 naming repo"],
+        "base": ["type": ["string", "null"]],
+        "keep_worktree": ["type": ["boolean", "null"]],
+        "repo_concurrency": ["type": ["integer", "null"], "minimum": 1],
+        "secrets": [
+            "type": ["object", "null"],
+            "additionalProperties": [
+                "type": "object", "additionalProperties": false,
+                "properties": ["env": ["type": "string"], "file": ["type": "string"], "phases": ["type": "array", "items": ["type": "string", "enum": ["setup", "agent"]]]],
+            ],
+        ],
+        "env_file": ["type": ["string", "null"]],
+        "env_file_phases": ["type": ["array", "null"], "items": ["type": "string", "enum": ["setup", "agent"]]],
+        "artifacts": ["type": ["array", "null"], "items": ["type": "string", "minLength": 1]],
+    ]
 }

@@ -38,8 +38,30 @@ public struct WireAgent: WireValue, Hashable {
     public var parkOnLimit: Bool
     /// Its rate tokens and its quota group's park now (`null` where the server did not read them).
     public var pacing: WirePacing?
+    /// What its processes may do (``ExecutionPolicy``'s keys), if set.
+    public var policy: JSONValue?
+    /// The command run before each run (`command`, `timeout`, `policy`), if any.
+    public var setup: JSONValue?
+    /// The git repository each task gets a worktree of, if any.
+    public var repo: String?
+    /// What each task's branch starts from (default: the repository's HEAD).
+    public var base: String?
+    /// Whether a task's worktree stays after it ends.
+    public var keepWorktree: Bool?
+    /// The most live tasks per repository, across agents and nodes.
+    public var repoConcurrency: Int?
+    /// Secrets by variable name: `{"env": "VAR"}` or `{"file": "/path"}`, with `phases`.
+    public var secrets: JSONValue?
+    /// A dotenv file whose variables are secrets.
+    public var envFile: String?
+    /// The phases that get `env_file`'s variables (default `["agent"]`).
+    public var envFilePhases: [String]?
+    /// Globs of workspace files kept as each run's artifacts.
+    public var artifacts: [String]?
 
     enum CodingKeys: String, CodingKey {
+        case policy, setup, repo, base, secrets, artifacts
+        case keepWorktree = "keep_worktree", repoConcurrency = "repo_concurrency", envFile = "env_file", envFilePhases = "env_file_phases"
         case name, runner, config, concurrency, timeout, ask, rate, pacing
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
         case budgetUSD = "budget_usd", spentUSD = "spent_usd", injectMemories = "inject_memories"
@@ -57,6 +79,22 @@ extension WireAgent {
             maxBackoff: agent.retry.maxBackoff, budgetUSD: agent.budgetUSD, spentUSD: agent.spentUSD,
             injectMemories: agent.injectMemories, ask: agent.ask.rawValue, rate: agent.rate?.description,
             quotaGroup: agent.effectiveQuotaGroup, parkOnLimit: agent.parkOnLimit, pacing: pacing.map(WirePacing.init))
+        let isolation = agent.isolationJSON
+        policy = isolation["policy"]
+        setup = isolation["setup"]
+        repo = isolation["repo"]?.stringValue
+        base = isolation["base"]?.stringValue
+        if case .bool(let keep)? = isolation["keep_worktree"] { keepWorktree = keep }
+        if case .int(let cap)? = isolation["repo_concurrency"] { repoConcurrency = Int(cap) }
+        secrets = isolation["secrets"]
+        envFile = isolation["env_file"]?.stringValue
+        envFilePhases = Self.strings(isolation["env_file_phases"])
+        artifacts = Self.strings(isolation["artifacts"])
+    }
+
+    private static func strings(_ value: JSONValue?) -> [String]? {
+        guard case .array(let items)? = value else { return nil }
+        return items.compactMap(\.stringValue)
     }
 }
 
@@ -94,8 +132,31 @@ public struct WireAgentWrite: WireRequest, Hashable {
     public var quotaGroup: String?
     /// Whether a usage limit parks its quota group (default true).
     public var parkOnLimit: Bool?
+    /// What its processes may do (``ExecutionPolicy``'s keys), if set.
+    public var policy: JSONValue?
+    /// The command run before each run (`command`, `timeout`, `policy`), if any.
+    public var setup: JSONValue?
+    /// The git repository each task gets a worktree of, if any.
+    public var repo: String?
+    /// What each task's branch starts from (default: the repository's HEAD).
+    public var base: String?
+    /// Whether a task's worktree stays after it ends.
+    public var keepWorktree: Bool?
+    /// The most live tasks per repository, across agents and nodes.
+    public var repoConcurrency: Int?
+    /// Secrets by variable name: `{"env": "VAR"}` or `{"file": "/path"}`, with `phases`.
+    public var secrets: JSONValue?
+    /// A dotenv file whose variables are secrets.
+    public var envFile: String?
+    /// The phases that get `env_file`'s variables (default `["agent"]`).
+    public var envFilePhases: [String]?
+    /// Globs of workspace files kept as each run's artifacts.
+    public var artifacts: [String]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
+        case policy, setup, repo, base, secrets, artifacts
+        case keepWorktree = "keep_worktree", repoConcurrency = "repo_concurrency", envFile = "env_file", envFilePhases = "env_file_phases"
+
         case name, runner, config, concurrency, timeout, ask, rate
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
         case budgetUSD = "budget_usd", injectMemories = "inject_memories", stallTimeout = "stall_timeout", quotaGroup = "quota_group"
@@ -136,12 +197,24 @@ public struct WireAgentWrite: WireRequest, Hashable {
         if let maxAttempts { retry.maxAttempts = maxAttempts }
         if let initialBackoff { retry.initialBackoff = initialBackoff }
         if let maxBackoff { retry.maxBackoff = maxBackoff }
-        let agent = Agent(
+        var agent = Agent(
             name: agentName, runner: RunnerKind(runner), config: config ?? .object([:]), concurrency: concurrency,
             timeout: timeout, stallTimeout: stallTimeout, retry: retry, budgetUSD: budgetUSD, injectMemories: injectMemories ?? false,
             ask: try ask.map { try AskPolicy(wire: $0, field: "ask") } ?? .off,
             rate: try rate.map { text throws(NightshiftError) in try AgentRate(parsing: text, field: "rate") },
             quotaGroup: quotaGroup, parkOnLimit: parkOnLimit ?? true)
+        var isolation: [String: JSONValue] = [:]
+        isolation["policy"] = policy
+        isolation["setup"] = setup
+        isolation["repo"] = repo.map(JSONValue.string)
+        isolation["base"] = base.map(JSONValue.string)
+        isolation["keep_worktree"] = keepWorktree.map(JSONValue.bool)
+        isolation["repo_concurrency"] = repoConcurrency.map { .int(Int64($0)) }
+        isolation["secrets"] = secrets
+        isolation["env_file"] = envFile.map(JSONValue.string)
+        isolation["env_file_phases"] = envFilePhases.map { .array($0.map(JSONValue.string)) }
+        isolation["artifacts"] = artifacts.map { .array($0.map(JSONValue.string)) }
+        try agent.readIsolation(isolation)
         try agent.validate()
         return agent
     }

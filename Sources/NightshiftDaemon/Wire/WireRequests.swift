@@ -42,9 +42,12 @@ public struct WireNewTask: WireRequest, Hashable {
     public var origin: WireOriginWrite?
     /// `false`: the origin's channel is not told about this task.
     public var notify: Bool?
+    /// The task's own execution policy over its agent's (``ExecutionPolicy``'s keys); wider than
+    /// the agent's only with an admin token.
+    public var policy: JSONValue?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case agent, prompt, payload, priority, lane, labels, timeout, delay, ask, origin, notify
+        case agent, prompt, payload, priority, lane, labels, timeout, delay, ask, origin, notify, policy
         case idempotencyKey = "idempotency_key", dedupKey = "dedup_key", maxAttempts = "max_attempts"
         case budgetUSD = "budget_usd", workspaceID = "workspace_id", parentID = "parent_id"
     }
@@ -89,6 +92,10 @@ public struct WireNewTask: WireRequest, Hashable {
         var task = NewTask(agent: agent ?? "", prompt: prompt)
         task.parentID = parent
         task.ask = try ask.map { try AskPolicy(wire: $0, field: "ask") }
+        if let policy, policy != .null {
+            let parsed = try ExecutionPolicy(json: policy, field: "policy")
+            task.policy = parsed.isEmpty ? nil : parsed
+        }
         if let workspaceID { task.workspaceID = workspaceID }
         if let payload { task.payload = payload }
         if let priority { task.priority = priority }

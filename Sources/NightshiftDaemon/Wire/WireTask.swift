@@ -95,6 +95,8 @@ public struct WireTask: WireValue, Hashable {
     public var scheduleID: String? = nil
     /// The fire time it was submitted for, if a schedule fired it (the time of a trigger for one fired by hand).
     public var scheduledFor: Date? = nil
+    /// The task's own execution policy over its agent's (only the fields it sets), if it has one.
+    public var policy: JSONValue? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, agent, prompt, payload, priority, lane, labels, origin, timeout, state, attempt, failures, interruptions
@@ -105,7 +107,7 @@ public struct WireTask: WireValue, Hashable {
         case tokensOut = "tokens_out", cacheReadTokens = "cache_read_tokens", cacheWriteTokens = "cache_write_tokens"
         case tokensUsed = "tokens_used", runSeconds = "run_seconds", waitingFor = "waiting_for", pendingInputs = "pending_inputs"
         case parentID = "parent_id", subtaskDepth = "subtask_depth", ask
-        case scheduleID = "schedule_id", scheduledFor = "scheduled_for"
+        case scheduleID = "schedule_id", scheduledFor = "scheduled_for", policy
     }
 }
 
@@ -125,7 +127,7 @@ extension WireTask {
             tokensUsed: task.totals.tokensUsed, turns: task.totals.turns, runSeconds: task.totals.runSeconds,
             waitingFor: task.waitingFor.map(WireWaitingFor.init), pendingInputs: task.pendingInputs,
             parentID: task.parentID?.rawValue, subtaskDepth: task.subtaskDepth, ask: task.ask?.rawValue,
-            scheduleID: task.scheduleID, scheduledFor: task.scheduledFor)
+            scheduleID: task.scheduleID, scheduledFor: task.scheduledFor, policy: task.policy?.json)
     }
 
     /// Whether the task has ended and never changes on its own again.

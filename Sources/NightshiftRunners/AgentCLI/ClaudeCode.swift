@@ -85,9 +85,10 @@ enum ClaudeCode: AgentCLIDialect {
         if let model = common.model { arguments.append(flag("--model", model)) }
         if let maxTurns = settings.maxTurns { arguments.append(flag("--max-turns", String(maxTurns))) }
         if let budget = request.remainingBudgetUSD { arguments.append(flag("--max-budget-usd", dollars(budget))) }
-        if let mode = settings.permissionMode { arguments.append(flag("--permission-mode", mode)) }
-        arguments += settings.allowedTools.map { flag("--allowedTools", $0) }
-        arguments += settings.disallowedTools.map { flag("--disallowedTools", $0) }
+        let policy = PolicyFlags.claude(request.declaredPolicy, configuredMode: settings.permissionMode)
+        if let mode = policy.mode { arguments.append(flag("--permission-mode", mode)) }
+        arguments += (settings.allowedTools + policy.allowed.filter { !settings.allowedTools.contains($0) }).map { flag("--allowedTools", $0) }
+        arguments += (settings.disallowedTools + policy.disallowed.filter { !settings.disallowedTools.contains($0) }).map { flag("--disallowedTools", $0) }
         if let prompt = settings.appendSystemPrompt { arguments.append(flag("--append-system-prompt", prompt)) }
         if let mcp = settings.mcpConfig { arguments.append(flag("--mcp-config", mcp)) }
         if let approvals = request.approvals, let executable = common.nightshiftExecutable {

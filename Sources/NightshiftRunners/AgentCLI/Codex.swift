@@ -53,7 +53,9 @@ enum Codex: AgentCLIDialect {
     ) -> (arguments: [String], stdin: String) {
         var arguments = ["exec", "--json"]
         if let model = common.model { arguments.append(flag("--model", model)) }
-        if let sandbox = settings.sandbox { arguments.append(flag("--sandbox", sandbox)) }
+        let policy = PolicyFlags.codex(request.declaredPolicy)
+        if let sandbox = policy.sandbox ?? settings.sandbox { arguments.append(flag("--sandbox", sandbox)) }
+        for setting in policy.config { arguments += ["-c", setting] }
         if settings.fullAuto { arguments.append("--full-auto") }
         if settings.skipGitRepoCheck { arguments.append("--skip-git-repo-check") }
         arguments += common.extraArgs

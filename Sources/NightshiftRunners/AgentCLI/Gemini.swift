@@ -69,7 +69,9 @@ enum Gemini: AgentCLIDialect {
     ) -> (arguments: [String], stdin: String) {
         var arguments = [flag("--output-format", "stream-json")]
         if let model = common.model { arguments.append(flag("--model", model)) }
-        if let mode = settings.approvalMode { arguments.append(flag("--approval-mode", mode)) }
+        let policy = PolicyFlags.gemini(request.declaredPolicy, configuredMode: settings.approvalMode)
+        if let mode = policy.mode { arguments.append(flag("--approval-mode", mode)) }
+        arguments += policy.allowed.map { flag("--allowed-tools", $0) }
         if settings.sandbox { arguments.append("--sandbox") }
         if let resume { arguments.append(flag("--resume", resume.sessionID)) }
         arguments += common.extraArgs

@@ -1,0 +1,158 @@
+import Foundation
+import Nightshift
+import NightshiftRunners
+import NightshiftTestSupport
+import Testing
+
+/// A git worktree per task, through the real `git`, against repositories the tests make; the
+/// agent is a real command run under bubblewrap (scripts/test installs both).
+@Suite("Engine: git worktrees")
+struct EngineWorktreeTests {
+    /// bubblewrap when this machine has it (with CI=true it must), else none.
+    static let sandbox: ExecutionPolicy.Sandbox = {
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap") { return .bubblewrap }
+        if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true and /usr/bin/bwrap is missing") }
+        return .none
+    }()
+
+    /// A repository with two commits on `main`.
+    static func makeRepository() async throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ns-repo-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try await GitWorktrees.git(["init", "-q", "-b", "main"], in: path)
+        try "# project\n".write(toFile: path + "/README.md", atomically: true, encoding: .utf8)
+        try await commit(in: path, "first")
+        try "print(1)\n".write(toFile: path + "/main.py", atomically: true, encoding: .utf8)
+        try await commit(in: path, "second")
+        return path
+    }
+
+    static func commit(in path: String, _ message: String) async throws {
+        try await GitWorktrees.git(["add", "-A"], in: path)
+        try await GitWorktrees.git(["-c", "user.email=t@example.com", "-c", "user.name=test", "commit", "-q", "-m", message], in: path)
+    }
+
+    static func engine(_ store: any TaskStore, root: URL, slots: Int = 4) -> Engine {
+        Engine(
+            store: store, runners: RunnerRegistry([CommandRunner(killGrace: .milliseconds(300))]),
+            configuration: EngineConfiguration(nodeID: "node-wt", slots: slots, rescueInterval: 0.1, pollInterval: 0.2, shutdownGrace: 1, workRoot: root))
+    }
+
+    static func agent(repo: String, script: String, keep: Bool = false, retries: Int = 1) -> Agent {
+        var agent = Agent(
+            name: "coder", runner: .command, config: ["command": ["/bin/sh", "-c", .string(script)]],
+            retry: RetryPolicy(maxAttempts: retries, initialBackoff: 0, maxBackoff: 0))
+        agent.git = GitWorkspace(repo: repo, base: "main", keepWorktree: keep)
+        agent.policy = ExecutionPolicy(network: false, sandbox: sandbox)
+        return agent
+    }
+
+    static func events(_ store: any TaskStore, _ id: TaskID, _ type: String) async throws -> [JSONValue] {
+        try await store.events(task: id, after: 0, limit: 1000).filter { $0.type == type }.map(\.data)
+    }
+
+    @Test("a task works on its own branch and worktree; its retry reuses it; each run's diff is kept; the worktree goes at the end, the branch stays", arguments: StoreKind.allCases)
+    func lifecycle(kind: StoreKind) async throws {
+        let repo = try await Self.makeRepository()
+        defer { try? FileManager.default.removeItem(atPath: repo) }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ns-wt-\(UUID().uuidString)")
+        // Attempt 1 commits a file, leaves another uncommitted and fails; attempt 2 finds both.
+        let script = """
+            if [ "$NIGHTSHIFT_ATTEMPT" = 1 ]; then
+              echo one > one.txt && git add one.txt && git -c user.email=a@b -c user.name=agent commit -qm 'add one' || exit 8
+              echo draft > draft.txt; exit 3
+            fi
+            test -f one.txt && test -f draft.txt || exit 9
+            echo more >> README.md
+            git rev-parse --abbrev-ref HEAD
+            """
+        let store = try await kind.make()
+        try await store.saveAgent(Self.agent(repo: repo, script: script, retries: 2))
+        try await withEngine(Self.engine(store, root: root)) { engine in
+            let id = try await engine.submit(NewTask(agent: "coder", prompt: "work")).task.id
+            #expect(try await eventually(timeout: .seconds(30)) { try await store.task(id)?.state.isTerminal == true })
+            let task = try #require(try await store.task(id))
+            #expect(task.state == .done, "\(task.error ?? "")")
+            #expect(task.result == "nightshift/\(id)")
+
+            let worktrees = try await Self.events(store, id, "worktree")
+            #expect(worktrees.map { $0["created"] } == [.bool(true), .bool(false)])
+            let path = root.appendingPathComponent(".worktrees/\(id)").path
+            #expect(Set(worktrees.compactMap { $0["path"]?.stringValue }) == [path])
+            #expect(worktrees.first?["branch"] == .string("nightshift/\(id)"))
+
+            let diffs = try await Self.events(store, id, "diff")
+            #expect(diffs.count == 2)
+            let first = try #require(diffs.first)
+            #expect(first["commits"]?.arrayValue?.compactMap { $0["subject"]?.stringValue } == ["add one"])
+            let patch = first["patch"]?.stringValue ?? ""
+            #expect(patch.contains("+++ b/one.txt") && patch.contains("+++ b/draft.txt"), "\(patch)")
+            #expect(first["files_changed"] == .int(2))
+            #expect(first["truncated"] == .bool(false))
+            #expect(diffs.last?["patch"]?.stringValue?.contains("+more") == true)
+
+            // Ended: the worktree is removed; the branch, with the agent's commit, stays.
+            #expect(await eventually(timeout: .seconds(10)) { !FileManager.default.fileExists(atPath: path) })
+            let subject = try await GitWorktrees.git(["log", "-1", "--format=%s", "nightshift/\(id)"], in: repo)
+            #expect(subject == "add one\n")
+            let listed = try await GitWorktrees.git(["worktree", "list", "--porcelain"], in: repo)
+            #expect(!listed.contains(path))
+            // The repository's own checkout is untouched.
+            #expect(try await GitWorktrees.git(["status", "--porcelain"], in: repo).isEmpty)
+        }
+    }
+
+    @Test("keep_worktree keeps it; the sweep removes the worktrees of ended and unknown tasks, never a live task's")
+    func keepAndSweep() async throws {
+        let repo = try await Self.makeRepository()
+        defer { try? FileManager.default.removeItem(atPath: repo) }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ns-wt-\(UUID().uuidString)")
+        let store = try await makeStore(Self.agent(repo: repo, script: "echo kept > k.txt", keep: true))
+        let engine = Self.engine(store, root: root)
+        try await withEngine(engine) { engine in
+            let kept = try await engine.submit(NewTask(agent: "coder", prompt: "keep")).task.id
+            #expect(try await eventually(timeout: .seconds(30)) { try await store.state(of: kept) == .done })
+            // The end of the run does not remove it.
+            let keptPath = root.appendingPathComponent(".worktrees/\(kept)").path
+            #expect(FileManager.default.fileExists(atPath: keptPath + "/k.txt"))
+
+            // A queued task's worktree (from an earlier attempt) and an unknown task's.
+            let live = try await engine.submit(NewTask(agent: "coder", prompt: "later", availableAt: Date().addingTimeInterval(3600))).task.id
+            let unknown = TaskID.generate()
+            let workspace = GitWorkspace(repo: repo, base: "main")
+            for id in [live, unknown] {
+                _ = try await GitWorktrees.prepare(workspace, task: id, at: root.appendingPathComponent(".worktrees/\(id)").path)
+            }
+            _ = try await engine.removeLeftoverDirectories()
+            #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(".worktrees/\(unknown)").path))
+            #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(".worktrees/\(live)").path))
+            #expect(FileManager.default.fileExists(atPath: keptPath))
+            let listed = try await GitWorktrees.git(["worktree", "list", "--porcelain"], in: repo)
+            #expect(!listed.contains(unknown.rawValue))
+        }
+    }
+
+    @Test("tasks started together on one repository each get their worktree: git operations never overlap")
+    func concurrentTasks() async throws {
+        let repo = try await Self.makeRepository()
+        defer { try? FileManager.default.removeItem(atPath: repo) }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ns-wt-\(UUID().uuidString)")
+        let store = try await makeStore(Self.agent(repo: repo, script: "git rev-parse --abbrev-ref HEAD"))
+        try await withEngine(Self.engine(store, root: root, slots: 8)) { engine in
+            var ids: [TaskID] = []
+            for index in 0..<8 { ids.append(try await engine.submit(NewTask(agent: "coder", prompt: "n\(index)")).task.id) }
+            #expect(try await eventually(timeout: .seconds(60)) {
+                var ended = 0
+                for id in ids where try await store.task(id)?.state.isTerminal == true { ended += 1 }
+                return ended == ids.count
+            })
+            for id in ids {
+                let task = try await store.task(id)
+                #expect(task?.state == .done, "\(task?.error ?? "")")
+                #expect(task?.result == "nightshift/\(id)")
+            }
+        }
+        let branches = try await GitWorktrees.git(["branch", "--list", "nightshift/*"], in: repo)
+        #expect(branches.split(separator: "\n").count == 8)
+    }
+}
