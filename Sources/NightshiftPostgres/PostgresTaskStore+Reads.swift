@@ -40,6 +40,20 @@ extension PostgresTaskStore {
         }
     }
 
+    /// A task's events of `type`, newest first, at most `limit`.
+    public func events(task: TaskID, type: String, limit: Int, workspace: String?) async throws -> [TaskEvent] {
+        try await autocommit { transaction in
+            var sql = SQL("SELECT * FROM task_events WHERE task_id = ")
+            sql.append(.text(task.rawValue))
+            sql.append(workspace: workspace)
+            sql.append(" AND type = ")
+            sql.append(.text(type))
+            sql.append(" ORDER BY seq DESC LIMIT ")
+            sql.append(.int(max(0, limit)))
+            return try await transaction.rows(sql).map(PostgresRows.event)
+        }
+    }
+
     /// The hook stream after `seq`, at most `limit`. Hook events committed before the call are
     /// numbered first (see ``sequenceHooks()``), so a reader sees every move that returned.
     public func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent] {

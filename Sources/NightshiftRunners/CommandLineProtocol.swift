@@ -25,6 +25,9 @@ public enum CommandProtocolMessage: Sendable, Hashable {
     /// `{"type":"emit","event":…,"data":{…}}`: append an application event of type `event` to the
     /// hook stream (see ``NewHookEvent``).
     case emit(event: String, data: JSONValue)
+    /// `{"type":"artifact","path":…,"name":…}`: keep a file of the workspace (`path`, relative to
+    /// the working directory) as an artifact of the task, under `name` (default: the file's name).
+    case artifact(path: String, name: String?)
     /// A line that claims a protocol type but is malformed; the text says what is wrong.
     case invalid(String)
 }
@@ -50,6 +53,7 @@ public enum CommandLineProtocol {
     /// The `type` values the protocol understands; objects with any other `type` are plain output.
     public static let messageTypes: Set<String> = [
         "log", "checkpoint", "result", "wait_for_input", "wake", "request_approval", "spawn", "wait_for_children", "emit",
+        "artifact",
     ]
 
     /// The level a `log` line gets when it names none.
@@ -72,6 +76,7 @@ public enum CommandLineProtocol {
         case "request_approval": return parseRequestApproval(data)
         case "spawn": return parseSpawn(data)
         case "emit": return parseEmit(data)
+        case "artifact": return parseArtifact(data)
         case "wait_for_children":
             if data["message"] != nil, data["message"]?.stringValue == nil { return .invalid("wait_for_children line with a \"message\" that is not a string") }
             return .waitForChildren(message: data["message"]?.stringValue)
@@ -126,6 +131,12 @@ public enum CommandLineProtocol {
         case .success: return .spawn(.object(data))
         case .failure(let problem): return .invalid("spawn line \(problem)")
         }
+    }
+
+    private static func parseArtifact(_ data: [String: JSONValue]) -> CommandProtocolMessage {
+        guard case .string(let path)? = data["path"], !path.isEmpty else { return .invalid("artifact line without a string \"path\"") }
+        if let name = data["name"], name.stringValue == nil { return .invalid("artifact line with a \"name\" that is not a string") }
+        return .artifact(path: path, name: data["name"]?.stringValue)
     }
 
     private static func parseEmit(_ data: [String: JSONValue]) -> CommandProtocolMessage {

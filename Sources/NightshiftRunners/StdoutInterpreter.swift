@@ -61,6 +61,11 @@ struct StdoutInterpreter: LineInterpreter {
         case .emit(let event, let data):
             // The engine appends it to the hook stream with the run's next write, fenced by its lease.
             return [("emit", ["event": .string(event), "data": data])]
+        case .artifact(let path, let name):
+            // The engine copies the file into the data directory once the run has ended.
+            var data: [String: JSONValue] = ["path": .string(path)]
+            if let name { data["name"] = .string(name) }
+            return [(RunArtifacts.declaredEvent, .object(data))]
         case .invalid(let reason):
             return [("log", Self.warning(reason, line: line.text))]
         }

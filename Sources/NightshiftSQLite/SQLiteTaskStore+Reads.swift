@@ -39,6 +39,19 @@ extension SQLiteTaskStore {
         }
     }
 
+    /// A task's events of `type`, newest first, at most `limit`.
+    public func events(task: TaskID, type: String, limit: Int, workspace: String?) async throws -> [TaskEvent] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT * FROM task_events WHERE task_id = ?1 AND type = ?2 AND (?4 IS NULL OR workspace_id = ?4)
+                    ORDER BY seq DESC LIMIT ?3
+                    """),
+                arguments: [task.rawValue, type, max(0, limit), workspace]
+            ).map(SQLiteRows.event)
+        }
+    }
+
     /// The hook stream after `seq`, at most `limit`.
     public func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent] {
         try await read { db in

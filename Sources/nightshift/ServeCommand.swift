@@ -182,6 +182,7 @@ struct ServeCommand: AsyncParsableCommand {
         engineConfiguration.publicURL = settings.publicURL
         engineConfiguration.parking = settings.parking
         engineConfiguration.privatePaths = [directory.url]
+        engineConfiguration.artifactRoot = directory.url.appendingPathComponent("artifacts", isDirectory: true)
         let engine = Engine(
             store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), detectors: detectors,
             logger: logger)

@@ -35,6 +35,16 @@ struct RouteCoverageTests {
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/events").status == 200)
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/runs").status == 200)
             #expect(try await api.request(.GET, "/v1/tasks/\(done)/children").status == 200)
+            // A run in a worktree: its diff and an artifact.
+            let repo = try await IsolationAPITests.makeRepository()
+            defer { try? FileManager.default.removeItem(atPath: repo) }
+            let coder = #"{"name":"coder","runner":"command","config":{"command":["/bin/sh","-c","echo x > out.txt"]},"repo":"\#(repo)","artifacts":["out.txt"]}"#
+            #expect(try await api.request(.POST, "/v1/agents", body: coder).status == 201)
+            let coded = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"coder","prompt":"go"}"#).json?["id"]?.stringValue)
+            #expect(try await eventually(timeout: .seconds(30)) { try await api.request(.GET, "/v1/tasks/\(coded)").json?["state"] == "done" })
+            #expect(try await api.request(.GET, "/v1/tasks/\(coded)/diff").status == 200)
+            #expect(try await api.request(.GET, "/v1/tasks/\(coded)/artifacts").status == 200)
+            #expect(try await api.request(.GET, "/v1/tasks/\(coded)/artifacts/out.txt").body == "x\n")
             let flow = try #require(try await api.request(.POST, "/v1/tasks", body: #"{"agent":"flow","prompt":"four"}"#).json?["id"]?.stringValue)
             #expect(try await eventually { try await api.request(.GET, "/v1/tasks/\(flow)").json?["result"] == "4 characters" })
             let steps = try await api.request(.GET, "/v1/tasks/\(flow)/steps")

@@ -195,6 +195,7 @@ extension Engine {
         }
         // Silence counts from the runner's launch; every event the runner reports resets it.
         let activity = agent.stallTimeout.map { _ in RunActivity(since: clock.now) }
+        let declarations = ArtifactDeclarations()
         let context = RunContext(
             logger: logger,
             emit: { type, data in
@@ -209,6 +210,8 @@ extension Engine {
                 if type == "emit", let event = NewHookEvent(emitted: data, task: task.id) { events.record(hookEvent: event) }
                 // A workflow's declared steps are kept on the task with the same fenced write.
                 if type == WorkflowContext.declaredEvent, runner.replaysSteps { events.record(declaredSteps: WorkflowContext.declared(in: data)) }
+                // A file the agent declares as an output is copied once the run has ended.
+                if type == RunArtifacts.declaredEvent { declarations.note(data) }
             },
             process: { pid in
                 self.state.withLock { $0.active[task.id]?.info.pid = pid }
@@ -237,6 +240,12 @@ extension Engine {
                     } catch {
                         events.emit("log", ["level": "warning", "message": .string("could not diff the worktree: \(error)")])
                     }
+                }
+                let declared = declarations.all
+                if runner.needsWorkingDirectory, !declared.isEmpty || !agent.artifacts.isEmpty {
+                    let kept = RunArtifacts.collect(
+                        workspace: request.workingDirectory, globs: agent.artifacts, declared: declared, into: self.artifactDirectory(task.id))
+                    for event in kept { events.emit(event.type, event.data) }
                 }
                 return .finished(outcome, started: runner.needsWorkingDirectory)
             } catch is CancellationError {

@@ -12,6 +12,19 @@ extension Engine {
         configuration.workRoot.appendingPathComponent(".worktrees", isDirectory: true).appendingPathComponent(task.rawValue, isDirectory: true)
     }
 
+    /// Where the artifacts of `task` are kept.
+    func artifactDirectory(_ task: TaskID) -> URL {
+        (configuration.artifactRoot ?? configuration.workRoot.appendingPathComponent(".artifacts", isDirectory: true))
+            .appendingPathComponent(task.rawValue, isDirectory: true)
+    }
+
+    /// The file of `task`'s artifact `name` on this node, if there is one.
+    public func artifactFile(_ task: TaskID, named name: String) -> URL? {
+        guard RunArtifacts.keptName(name, path: name) == name else { return nil }
+        let file = artifactDirectory(task).appendingPathComponent(name)
+        return FileManager.default.fileExists(atPath: file.path) ? file : nil
+    }
+
     /// Work and checkpoint directories are the user's alone (mode 0700): agents keep prompts,
     /// code and secrets there.
     static var privateDirectory: [FileAttributeKey: Any] { [.posixPermissions: 0o700] }

@@ -57,6 +57,9 @@ public struct EngineConfiguration: Sendable {
     /// Paths an agent's sandbox hides besides the work root (the daemon's data directory, with its
     /// database and token); the run's own workspace and checkpoint directory are mounted back.
     public var privatePaths: [URL] = []
+    /// Where the files runs keep as artifacts go (`<artifactRoot>/<task id>/<name>`); `nil`:
+    /// `<workRoot>/.artifacts`. They stay after their task ends.
+    public var artifactRoot: URL?
 
     /// Creates a configuration.
     public init(

@@ -54,6 +54,11 @@ public struct WorkspaceScope: Sendable {
         try await store.events(task: task, after: seq, limit: limit, workspace: workspace)
     }
 
+    /// A task's events of `type`, newest first, at most `limit`.
+    public func events(task: TaskID, type: String, limit: Int) async throws -> [TaskEvent] {
+        try await store.events(task: task, type: type, limit: limit, workspace: workspace)
+    }
+
     /// Applies a person's action to a task of this workspace (a `reason` for a cancel or drop
     /// becomes the task's `error`).
     public func transition(_ id: TaskID, _ action: LifecycleAction, reason: String? = nil) async throws -> AgentTask {

@@ -38,6 +38,9 @@ extension APIServer {
             return reply(WireStepList(try await server.scope(context).steps(task: id)))
         },
         .v1(.get, "tasks/{id}/children") { try await $0.children($2) },
+        .v1(.get, "tasks/{id}/diff") { try await $0.diff($1, $2) },
+        .v1(.get, "tasks/{id}/artifacts") { try await $0.artifacts($2) },
+        .v1(.get, "tasks/{id}/artifacts/{name}") { try await $0.artifact($2) },
         .v1(.get, "status") { try await $0.status($1, $2) },
         .v1(.get, "events") { try await $0.hookEvents($1, $2) },
         .v1(.post, "events") { try await $0.emitEvent($1, $2) },

@@ -146,6 +146,14 @@ extension OpenAPIDocument {
             "agent_session_id": "string|null", "error": "string|null", "turns": "integer", "warnings": "strings",
         ], ["tool_calls": counts("The agent's tool calls, by tool name")]),
         "RunList": list("runs", of: "Run"),
+        "Diff": shape([
+            "base": "string", "head": "string", "stat": "string", "files_changed": "integer", "insertions": "integer",
+            "deletions": "integer", "patch": "string", "patch_bytes": "integer", "truncated": "boolean", "cap_bytes": "integer",
+            "seq": "integer", "time": "time",
+        ], ["commits": ["type": "array", "items": shape(["sha": "string", "subject": "string"])]]),
+        "ArtifactList": shape([:], [
+            "artifacts": ["type": "array", "items": shape(["name": "string", "path": "string", "bytes": "integer", "time": "time"])],
+        ]),
         "Step": shape([
             "position": "integer", "name": "string", "state": "string", "error": "string|null", "attempts": "integer",
             "run_id": "string", "started_at": "time", "finished_at": "time", "duration_s": "number",

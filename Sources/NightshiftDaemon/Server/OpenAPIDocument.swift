@@ -196,6 +196,25 @@ public enum OpenAPIDocument {
         ]
         paths["/v1/tasks/{id}/runs"] = ["get": taskOperation("A task's runs", ["200": answer("Runs", "RunList")])]
         paths["/v1/tasks/{id}/steps"] = ["get": taskOperation("A workflow task's recorded steps", ["200": answer("Steps", "StepList")])]
+        paths["/v1/tasks/{id}/diff"] = [
+            "get": taskOperation(
+                "What the task's last run left in its git worktree: commits, stat and the patch against the base (cut at 512 KiB). With Accept: text/x-diff, the patch alone",
+                ["200": [
+                    "description": "The diff",
+                    "content": ["application/json": ["schema": ref("Diff")], "text/x-diff": ["schema": ["type": "string"]]],
+                ]],
+                failures: [["404": "The task is not found, or no run of it left a diff (`not_found`)"]]),
+        ]
+        paths["/v1/tasks/{id}/artifacts"] = [
+            "get": taskOperation("The files the task's runs kept as artifacts, newest first", ["200": answer("Artifacts", "ArtifactList")]),
+        ]
+        paths["/v1/tasks/{id}/artifacts/{name}"] = [
+            "get": operation(
+                "A kept artifact's bytes (served by the node whose run kept it)",
+                ["200": ["description": "The file", "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]]],
+                failures: [v1Failures, ["404": "The task, or its artifact on this node, is not found (`not_found`)"]],
+                parameters: [taskID, parameter("name", in: "path", ["type": "string"], "The artifact's name")]),
+        ]
         paths["/v1/tasks/{id}/children"] = [
             "get": taskOperation("A task's subtasks (its children only), oldest first", ["200": answer("Subtasks", "SubtaskList")]),
         ]
