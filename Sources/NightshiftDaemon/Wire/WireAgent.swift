@@ -168,8 +168,9 @@ public struct WireAgentWrite: WireRequest, Hashable {
         name: String? = nil, runner: String, config: JSONValue? = nil, concurrency: Int? = nil, timeout: Double? = nil,
         maxAttempts: Int? = nil, initialBackoff: Double? = nil, maxBackoff: Double? = nil, budgetUSD: Double? = nil,
         injectMemories: Bool? = nil, ask: String? = nil, stallTimeout: Double? = nil, rate: String? = nil, quotaGroup: String? = nil,
-        parkOnLimit: Bool? = nil
+        parkOnLimit: Bool? = nil, policy: JSONValue? = nil
     ) {
+        self.policy = policy
         self.rate = rate
         self.quotaGroup = quotaGroup
         self.parkOnLimit = parkOnLimit

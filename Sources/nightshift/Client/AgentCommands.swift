@@ -176,6 +176,11 @@ struct AgentFields: ParsableArguments {
         valueName: "off|always|on-miss"))
     var ask: String?
 
+    @Option(help: ArgumentHelp(
+        "What its processes may do, as JSON: security, allow, workspace, network, hosts, sandbox, memory, cpu_seconds, max_processes, max_output_bytes (docs/sandbox.md).",
+        valueName: "json"))
+    var policy: String?
+
     func validate() throws {
         if let config {
             guard (try? JSONValue(jsonText: config))?.objectValue != nil else {
@@ -190,7 +195,8 @@ struct AgentFields: ParsableArguments {
         WireAgentWrite(
             name: includingName ? name : nil, runner: runner, config: try config.map { try JSONValue(jsonText: $0) },
             concurrency: concurrency, timeout: timeout, maxAttempts: maxAttempts, initialBackoff: initialBackoff,
-            maxBackoff: maxBackoff, budgetUSD: budget, injectMemories: injectMemories, ask: ask, stallTimeout: stallTimeout)
+            maxBackoff: maxBackoff, budgetUSD: budget, injectMemories: injectMemories, ask: ask, stallTimeout: stallTimeout,
+            policy: try policy.map { try JSONValue(jsonText: $0) })
     }
 
     /// `NAME  RUNNER`, and `ask ASK` unless it is off: the line `add` and `set` print.

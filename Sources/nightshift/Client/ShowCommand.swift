@@ -33,6 +33,8 @@ struct ShowCommand: AsyncParsableCommand {
         }
         let runs = try await client.runs(task: id)
         let steps = try await client.steps(task: id)
+        // A task of an agent with a repository: what its last run left (none answers 404).
+        let diff = try? await client.request(.GET, "/v1/tasks/\(id)/diff")
         let tree = try await SubtaskTree.read(client, under: task.id)
         let now = Date()
         let fields = Self.fields(of: task, now: now, full: full)
@@ -43,6 +45,11 @@ struct ShowCommand: AsyncParsableCommand {
             let head = CLIOutput.bold(key) + String(repeating: " ", count: width - key.count + 2)
             CLIOutput.line(head + (lines.first.map(String.init) ?? ""))
             for line in lines.dropFirst() { CLIOutput.line(indent + line) }
+        }
+        if let diff {
+            CLIOutput.line("")
+            CLIOutput.line(CLIOutput.bold("diff") + "  (nightshift diff \(task.id) prints the patch)")
+            for line in DiffCommand.summary(diff) { CLIOutput.line("  " + line) }
         }
         if !tree.roots.isEmpty {
             CLIOutput.line("")
@@ -148,6 +155,10 @@ extension ShowCommand {
         if task.payload != .null, task.payload != .object([:]) { fields.append(("payload", long(task.payload.jsonText))) }
         if let result = task.result { fields.append(("result", long(result))) }
         if let error = task.error { fields.append(("error", CLIOutput.paint(error, "31"))) }
+        if case .object(let policy)? = task.policy, !policy.isEmpty {
+            // The task's own narrowing; the rest is its agent's (nightshift agents show NAME).
+            fields.append(("policy", policy.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.stringValue ?? $0.value.jsonText)" }.joined(separator: " ")))
+        }
         return fields
     }
 

@@ -83,6 +83,11 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "With --origin: do not tell the channel about this task.")
     var noNotify = false
 
+    @Option(help: ArgumentHelp(
+        "The task's own execution policy over its agent's, as JSON (e.g. '{\"network\":false,\"workspace\":\"ro\"}'): narrower than the agent's, or an admin token (docs/sandbox.md).",
+        valueName: "json"))
+    var policy: String?
+
     @Flag(help: "Wait until the task ends and print its result; exit 1 unless it is done.")
     var wait = false
 
@@ -101,6 +106,13 @@ struct SubmitCommand: AsyncParsableCommand {
         if let timeout, !(timeout > 0) { throw ValidationError("--timeout: expected seconds > 0") }
         if let budget, !(budget > 0 && budget.isFinite) { throw ValidationError("--budget: expected US dollars > 0, got \(budget)") }
         if let delay, !(delay >= 0) { throw ValidationError("--delay: expected seconds ≥ 0") }
+        if let policy {
+            do { _ = try ExecutionPolicy(json: JSONValue(jsonText: policy), field: "--policy") } catch let error as NightshiftError {
+                throw ValidationError("\(error.field ?? "--policy"): \(error.message)")
+            } catch {
+                throw ValidationError("--policy: expected a JSON object (\(error))")
+            }
+        }
         if agent?.isEmpty == true { throw ValidationError("--agent: expected a name") }
         if workflow?.isEmpty == true { throw ValidationError("--workflow: expected a name") }
         if workflow != nil, agent != nil { throw ValidationError("--workflow: give --workflow or --agent, not both (a workflow's tasks go to an agent of its name)") }
@@ -117,12 +129,13 @@ struct SubmitCommand: AsyncParsableCommand {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
         // Without --agent a subtask runs on its parent's agent, any other task on the shell.
-        let request = WireNewTask(
+        var request = WireNewTask(
             agent: workflow ?? agent ?? (parentID == nil ? BuiltinAgents.shell.name : nil), prompt: text,
             payload: try payload.map { try JSONValue(jsonText: $0) },
             priority: priority, lane: lane, labels: labels.isEmpty ? nil : labels, idempotencyKey: idempotencyKey, dedupKey: dedupKey,
             timeout: timeout, maxAttempts: maxAttempts, budgetUSD: budget, delay: delay, parentID: parentID, ask: ask,
             origin: origin.map { WireOriginWrite(channel: $0, session: session, thread: thread) }, notify: noNotify ? false : nil)
+        request.policy = try policy.map { try JSONValue(jsonText: $0) }
         let submitted = try await Self.submit(request, to: client)
         let id = submitted.id
         if !submitted.created, !options.json { CLIOutput.note(Self.repeatNote(submitted.task, request: request)) }
