@@ -97,8 +97,10 @@ public struct NewTask: Sendable, Hashable {
         retry: RetryPolicy? = nil,
         availableAt: Date? = nil,
         parentID: TaskID? = nil,
-        ask: AskPolicy? = nil
+        ask: AskPolicy? = nil,
+        policy: ExecutionPolicy? = nil
     ) {
+        self.policy = policy
         self.ask = ask
         self.parentID = parentID
         self.workspaceID = workspaceID

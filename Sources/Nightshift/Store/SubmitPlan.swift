@@ -90,6 +90,8 @@ package enum SubmitPlan: Sendable {
         child.workspaceID = parent.workspaceID
         if child.agent.isEmpty { child.agent = parent.agent }
         if child.origin == nil { child.origin = parent.origin }
+        // A subtask of the same agent keeps its parent's policy (on another agent it could widen it).
+        if child.policy == nil, child.agent == parent.agent { child.policy = parent.policy }
         if child.budgetUSD == nil, let budget = parent.budgetUSD {
             let left = budget - parent.costUSD
             guard left > 0 else { throw .invalid("budget_usd", "task \(parentID) has spent its budget of \(budget) USD: none is left to share") }
@@ -131,8 +133,6 @@ package enum SubmitPlan: Sendable {
             retry: new.retry ?? agent.retry, availableAt: availableAt, state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
             parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0, ask: new.ask,
-            scheduleID: new.scheduleID, scheduledFor: new.scheduledFor,
-            // A subtask of the same agent keeps its parent's narrowing (on another agent it could widen).
-            policy: new.policy ?? facts.parent.flatMap { $0.agent == new.agent || new.agent.isEmpty ? $0.policy : nil }))
+            scheduleID: new.scheduleID, scheduledFor: new.scheduledFor, policy: new.policy))
     }
 }
