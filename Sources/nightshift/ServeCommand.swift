@@ -156,6 +156,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Likewise for the lanes it limits: a limit set through the API for a lane the file does
         // not name stays.
         for lane in settings.lanes { try await store.setLaneLimit(lane.name, concurrency: lane.concurrency) }
+        // An agent's repository cap is its repository's lane's limit.
+        for agent in settings.agents {
+            if let git = agent.git, let cap = git.repoConcurrency { try await store.setLaneLimit(git.lane, concurrency: cap) }
+        }
         // Likewise for its schedules; those made through the API are left alone.
         let reconciled = try await ScheduleReconciliation.apply(settings.schedules, to: store, now: Date())
         if reconciled != ScheduleReconciliation() {

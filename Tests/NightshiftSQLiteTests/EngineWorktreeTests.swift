@@ -155,4 +155,43 @@ struct EngineWorktreeTests {
         let branches = try await GitWorktrees.git(["branch", "--list", "nightshift/*"], in: repo)
         #expect(branches.split(separator: "\n").count == 8)
     }
+
+    @Test("repo_concurrency caps the live tasks of a repository, across the agents that share it", arguments: StoreKind.allCases)
+    func repoConcurrency(kind: StoreKind) async throws {
+        let repo = try await Self.makeRepository()
+        defer { try? FileManager.default.removeItem(atPath: repo) }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ns-wt-\(UUID().uuidString)")
+        let shared = FileManager.default.temporaryDirectory.appendingPathComponent("ns-live-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: shared) }
+        // Each run marks itself live, notes how many are, works a moment, and unmarks itself.
+        let script = """
+            touch \(shared.path)/live-$NIGHTSHIFT_TASK_ID; ls \(shared.path) | grep -c '^live-' >> \(shared.path)/counts
+            sleep 0.2; rm \(shared.path)/live-$NIGHTSHIFT_TASK_ID
+            """
+        let store = try await kind.make()
+        for name in ["coder", "reviewer"] {
+            var agent = Self.agent(repo: repo, script: script)
+            agent.name = name
+            agent.policy = ExecutionPolicy()
+            agent.git?.repoConcurrency = 1
+            let engine = Self.engine(store, root: root)
+            try await engine.saveAgent(agent)
+        }
+        try await withEngine(Self.engine(store, root: root, slots: 6)) { engine in
+            var ids: [TaskID] = []
+            for index in 0..<6 {
+                ids.append(try await engine.submit(NewTask(agent: index % 2 == 0 ? "coder" : "reviewer", prompt: "n\(index)")).task.id)
+            }
+            #expect(try await store.task(ids[0])?.lane == GitWorkspace(repo: repo).lane)
+            #expect(try await eventually(timeout: .seconds(60)) {
+                var done = 0
+                for id in ids where try await store.task(id)?.state == .done { done += 1 }
+                return done == ids.count
+            })
+        }
+        let counts = (try String(contentsOf: shared.appendingPathComponent("counts"), encoding: .utf8)).split(separator: "\n").compactMap { Int($0) }
+        #expect(counts.count == 6)
+        #expect(counts.allSatisfy { $0 == 1 }, "\(counts)")
+    }
 }

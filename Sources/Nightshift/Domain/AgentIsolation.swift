@@ -48,6 +48,16 @@ public struct GitWorkspace: Sendable, Hashable, Codable {
         self.repoConcurrency = repoConcurrency
     }
 
+    /// The lane the tasks of agents with this repository run in when it has a ``repoConcurrency``
+    /// (a task that names its own lane is not capped): `repo:<path>`, or for a long path its end and
+    /// a hash of the whole.
+    public var lane: String {
+        if repo.utf8.count <= 120 { return "repo:" + repo }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in repo.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "repo:…" + String(repo.suffix(80)) + "#" + String(hash, radix: 16)
+    }
+
     /// The branch a task works on.
     public static func branch(for task: TaskID) -> String { "nightshift/\(task.rawValue)" }
 

@@ -146,6 +146,9 @@ public final class Engine: Service, Sendable {
     public func saveAgent(_ agent: Agent) async throws {
         try validate(agent)
         try await store.saveAgent(agent)
+        if let git = agent.git, let cap = git.repoConcurrency {
+            try await store.setLaneLimit(git.lane, concurrency: cap, workspace: agent.workspaceID)
+        }
         // Read again when next needed: the stored agent keeps what it has spent, which `agent` lacks.
         state.withLock { _ = $0.agents.removeValue(forKey: ScopedName(workspace: agent.workspaceID, name: agent.name)) }
     }

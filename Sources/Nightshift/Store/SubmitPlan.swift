@@ -11,10 +11,21 @@ package struct SubmitAgent: Sendable, Equatable {
     package var ask: AskPolicy = .off
     /// The agent's runner, which decides whether a task may ask `on-miss`.
     package var runner: RunnerKind?
+    /// The lane its tasks take when they name none: its repository's, when that has a
+    /// `repo_concurrency` (``GitWorkspace/lane``).
+    package var repoLane: String?
+
+    /// The lane of an agent whose stored document has repository `repo` capped at `cap` tasks.
+    package static func repoLane(repo: String?, cap: Int?) -> String? {
+        guard let repo, cap != nil else { return nil }
+        return GitWorkspace(repo: repo).lane
+    }
 
     package init(
-        timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double, ask: AskPolicy = .off, runner: RunnerKind? = nil
+        timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double, ask: AskPolicy = .off, runner: RunnerKind? = nil,
+        repoLane: String? = nil
     ) {
+        self.repoLane = repoLane
         self.runner = runner
         self.ask = ask
         self.timeout = timeout
@@ -70,6 +81,14 @@ package enum SubmitPlan: Sendable {
     /// Throws `invalid_input` (field `parent_id`) for a parent that is missing or has ended, or
     /// beyond the depth or fan-out limit (naming the limit), and (field `budget_usd`) for a parent
     /// that has spent its budget.
+    /// `new` in its agent's repository lane, when it names no lane and its agent has one.
+    package static func inRepoLane(_ new: NewTask, agent: SubmitAgent?) -> NewTask {
+        guard new.lane == nil, let lane = agent?.repoLane else { return new }
+        var new = new
+        new.lane = lane
+        return new
+    }
+
     package static func subtask(
         _ new: NewTask, parent: AgentTask?, children: Int, limits: SubtaskLimits
     ) throws(NightshiftError) -> NewTask {
