@@ -291,3 +291,16 @@ private struct CgroupPlaces: Sendable {
         return places
     }()
 }
+
+/// Whether this machine can give a run the bubblewrap sandbox.
+public enum SandboxCheck {
+    /// Why `bwrap` cannot run here (missing, or no namespaces), or `nil` when it can.
+    public static func problem(searchPath: String = "/usr/bin:/bin") -> String? {
+        do {
+            _ = try Bubblewrap.available(searchPath: searchPath)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+}

@@ -37,6 +37,10 @@ struct BenchCommand: AsyncParsableCommand {
             drain rates and their ratio, the delivery rate, and the lag from an event's commit to the \
             receiver (p50, p99).
 
+            W8: --isolation-runs runs of a trivial command agent for each isolation variant, taking \
+            turns: plain, under bubblewrap, in a fresh git worktree of a repository of --repo-files files, \
+            and both; each variant's p50 and p90 latency from submit to done and its overhead over plain.
+
             P: the agent stream parser's throughput on 50 MB of Claude Code stream lines.
 
             With --http, W1-http and W2-http run the same work through the HTTP API on loopback. With \
@@ -84,10 +88,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W7 rounds: drains without and with the webhook, alternating.")
     var rounds: Int = 3
 
+    @Option(help: "W8 runs of each isolation variant.")
+    var isolationRuns: Int = 40
+
+    @Option(help: "W8 files in the repository the worktree variants check out.")
+    var repoFiles: Int = 10_000
+
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W3, W4, W5, W6, W7, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W3, W4, W5, W6, W7, W8, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -107,6 +117,7 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--tasks, --slots, --latency-tasks, --question-tasks, --submitters, --due-schedules, --lag-seconds, --rounds and --workflows must be ≥ 1")
         }
+        guard isolationRuns > 0, repoFiles > 0 else { throw ValidationError("--isolation-runs and --repo-files must be ≥ 1") }
         guard idleSchedules >= dueSchedules else {
             throw ValidationError("--idle-schedules: expected at least --due-schedules (\(dueSchedules)), got \(idleSchedules)")
         }
@@ -164,6 +175,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W7") {
             emit(try await bench.w7(tasks: tasks, slots: slots, rounds: rounds))
+        }
+        if selected.contains("W8") {
+            emit(try await bench.w8(runs: isolationRuns, files: repoFiles))
         }
         if selected.contains("P") {
             // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.

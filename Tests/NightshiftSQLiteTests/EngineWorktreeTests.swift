@@ -194,4 +194,28 @@ struct EngineWorktreeTests {
         #expect(counts.count == 6)
         #expect(counts.allSatisfy { $0 == 1 }, "\(counts)")
     }
+
+    @Test("after a task's worktree is made, a spare is checked out in the background; the next task's worktree is that spare, moved, on its own branch")
+    func spareWorktree() async throws {
+        let repo = try await Self.makeRepository()
+        defer { try? FileManager.default.removeItem(atPath: repo) }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ns-wt-\(UUID().uuidString)")
+        let store = try await makeStore(Self.agent(repo: repo, script: "echo change >> README.md; git rev-parse --abbrev-ref HEAD"))
+        let workspace = GitWorkspace(repo: repo, base: "main")
+        let beside = root.appendingPathComponent(".worktrees/x").path
+        try await withEngine(Self.engine(store, root: root)) { engine in
+            let first = try await engine.submit(NewTask(agent: "coder", prompt: "one")).task.id
+            #expect(try await eventually(timeout: .seconds(30)) { try await store.state(of: first) == .done })
+            #expect(try await Self.events(store, first, "worktree").first?["from_spare"] == .bool(false))
+            #expect(await eventually(timeout: .seconds(30)) { await GitWorktrees.hasReadySpare(workspace, beside: beside) })
+
+            let second = try await engine.submit(NewTask(agent: "coder", prompt: "two")).task.id
+            #expect(try await eventually(timeout: .seconds(30)) { try await store.state(of: second) == .done })
+            #expect(try await Self.events(store, second, "worktree").first?["from_spare"] == .bool(true))
+            #expect(try await store.task(second)?.result == "nightshift/\(second)")
+            let diff = try #require(try await Self.events(store, second, "diff").first)
+            #expect(diff["files_changed"] == .int(1))
+            #expect(diff["patch"]?.stringValue?.contains("+change") == true)
+        }
+    }
 }

@@ -39,9 +39,13 @@ public struct GitWorkspace: Sendable, Hashable, Codable {
     /// The most live tasks with a worktree of this repository at once, across agents and nodes;
     /// `nil`: no cap.
     public var repoConcurrency: Int?
+    /// How many worktrees of the repository wait checked out at the base, so that a task's worktree
+    /// costs a rename rather than a checkout (filled in the background); 0: none.
+    public var spareWorktrees: Int
 
     /// Creates a git workspace.
-    public init(repo: String, base: String? = nil, keepWorktree: Bool = false, repoConcurrency: Int? = nil) {
+    public init(repo: String, base: String? = nil, keepWorktree: Bool = false, repoConcurrency: Int? = nil, spareWorktrees: Int = 1) {
+        self.spareWorktrees = spareWorktrees
         self.repo = repo
         self.base = base
         self.keepWorktree = keepWorktree
@@ -68,6 +72,21 @@ public struct GitWorkspace: Sendable, Hashable, Codable {
             throw .invalid("base", "expected a branch, tag or commit name, got '\(base)'")
         }
         if let repoConcurrency, repoConcurrency < 1 { throw .invalid("repo_concurrency", "expected an integer ≥ 1, got \(repoConcurrency)") }
+        guard (0...16).contains(spareWorktrees) else { throw .invalid("spare_worktrees", "expected an integer from 0 to 16, got \(spareWorktrees)") }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case repo, base, keepWorktree, repoConcurrency, spareWorktrees
+    }
+
+    /// Decodes a stored document; `spareWorktrees` may be absent (1).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            repo: try container.decode(String.self, forKey: .repo), base: try container.decodeIfPresent(String.self, forKey: .base),
+            keepWorktree: try container.decodeIfPresent(Bool.self, forKey: .keepWorktree) ?? false,
+            repoConcurrency: try container.decodeIfPresent(Int.self, forKey: .repoConcurrency),
+            spareWorktrees: try container.decodeIfPresent(Int.self, forKey: .spareWorktrees) ?? 1)
     }
 }
 
@@ -157,7 +176,8 @@ extension Agent {
     /// and the API's agent objects: `policy`, `setup`, `repo`, `base`, `keep_worktree`,
     /// `repo_concurrency`, `secrets`, `env_file`, `env_file_phases`, `artifacts`.
     public static let isolationKeys = [
-        "policy", "setup", "repo", "base", "keep_worktree", "repo_concurrency", "secrets", "env_file", "env_file_phases", "artifacts",
+        "policy", "setup", "repo", "base", "keep_worktree", "repo_concurrency", "spare_worktrees", "secrets", "env_file", "env_file_phases",
+        "artifacts",
     ]
 
     /// Reads the isolation settings among `object`'s members (other members are ignored); errors
@@ -214,8 +234,12 @@ extension Agent {
                 guard case .int(let cap) = value else { throw .invalid("repo_concurrency", "expected an integer ≥ 1, got \(value.jsonText)") }
                 workspace.repoConcurrency = Int(clamping: cap)
             }
+            if let value = object["spare_worktrees"], value != .null {
+                guard case .int(let count) = value else { throw .invalid("spare_worktrees", "expected an integer from 0 to 16, got \(value.jsonText)") }
+                workspace.spareWorktrees = Int(clamping: count)
+            }
             git = workspace
-        } else if let key = ["base", "keep_worktree", "repo_concurrency"].first(where: { object[$0] != nil && object[$0] != .null }) {
+        } else if let key = ["base", "keep_worktree", "repo_concurrency", "spare_worktrees"].first(where: { object[$0] != nil && object[$0] != .null }) {
             throw .invalid(key, "applies only with repo (the git repository each task gets a worktree of)")
         }
         if let value = object["secrets"], value != .null {
@@ -253,6 +277,7 @@ extension Agent {
             if let base = git.base { object["base"] = .string(base) }
             object["keep_worktree"] = .bool(git.keepWorktree)
             if let cap = git.repoConcurrency { object["repo_concurrency"] = .int(Int64(cap)) }
+            object["spare_worktrees"] = .int(Int64(git.spareWorktrees))
         }
         if !secrets.isEmpty {
             object["secrets"] = .object(Dictionary(uniqueKeysWithValues: secrets.map { secret in

@@ -161,7 +161,10 @@ extension Engine {
         var worktree: GitWorktrees.Prepared?
         if let git = agent.git, runner.needsWorkingDirectory {
             do {
-                worktree = try await GitWorktrees.prepare(git, task: task.id, at: worktreeDirectory(task.id).path)
+                let path = worktreeDirectory(task.id).path
+                worktree = try await GitWorktrees.prepare(git, task: task.id, at: path)
+                // The next task of the repository takes a spare instead of a checkout.
+                Task { await GitWorktrees.fillSpare(git, beside: path) }
             } catch {
                 return .finished(.failed("worktree of \(git.repo): \(error)", retryable: true), started: false)
             }
@@ -177,7 +180,7 @@ extension Engine {
             request.writablePaths.append(URL(fileURLWithPath: worktree.commonDirectory))
             events.emit("worktree", [
                 "path": .string(worktree.path), "branch": .string(GitWorkspace.branch(for: task.id)), "base": .string(worktree.base),
-                "created": .bool(worktree.created),
+                "created": .bool(worktree.created), "from_spare": .bool(worktree.fromSpare),
             ])
         }
         // A runner that takes live input gets the inputs sent while it runs; the stream ends with

@@ -93,6 +93,12 @@ extension Engine {
                 if await GitWorktrees.remove(worktree: worktreeDirectory(id).path) { removed += 1 }
             }
         }
+        // The repositories' spares, made ready for their next tasks.
+        var repositories = Set<String>()
+        for agent in (try? await store.agents(workspace: nil)) ?? [] {
+            guard let git = agent.git, repositories.insert(git.repo).inserted else { continue }
+            await GitWorktrees.fillSpare(git, beside: worktreeDirectory(TaskID.generate()).path)
+        }
         return removed
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -121,77 +122,196 @@ package enum GitWorktrees {
         package var base: String
         /// Whether this run made it (false: a retry reusing it).
         package var created: Bool
+        /// Whether it was a spare of the pool (moved, not checked out).
+        package var fromSpare = false
     }
 
-    /// The worktree of `task` at `path`: reused when it is there, else made on the task's branch
-    /// (which is made from the agent's base, or reused when an earlier worktree of the task left it).
+    /// The worktree of `task` at `path`: reused when it is there, else a spare of the pool beside
+    /// `path` (``fillSpare(_:beside:)``) moved there, else made; either way on the task's branch
+    /// (made from the agent's base, or reused when an earlier worktree of the task left it).
     package static func prepare(_ workspace: GitWorkspace, task: TaskID, at path: String) async throws -> Prepared {
-        let common = try await commonDirectory(of: workspace.repo)
-        let baseFile = path + "/.git"
-        if FileManager.default.fileExists(atPath: baseFile), let base = try? await recordedBase(worktree: path) {
-            return Prepared(path: path, commonDirectory: common, base: base, created: false)
+        if FileManager.default.fileExists(atPath: path + "/.git"), let base = try? await recordedBase(worktree: path) {
+            return Prepared(path: path, commonDirectory: try await commonDirectory(of: workspace.repo), base: base, created: false)
         }
+        // One `git`: the repository's common directory and the base's commit.
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: workspace.repo, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw Failure(description: "\(workspace.repo) is not a directory")
+        }
+        let found = try await git(["rev-parse", "--git-common-dir", (workspace.base ?? "HEAD") + "^{commit}"], in: workspace.repo)
+            .split(separator: "\n").map(String.init)
+        guard found.count == 2 else { throw Failure(description: "git rev-parse in \(workspace.repo) answered \(found)") }
+        let common = found[0].hasPrefix("/") ? found[0] : URL(fileURLWithPath: workspace.repo).appendingPathComponent(found[0]).standardizedFileURL.path
+        let base = found[1]
         let branch = GitWorkspace.branch(for: task)
-        return try await withLock(commonDirectory: common) {
+        let pool = poolDirectory(beside: path)
+        let (fromSpare, coldBranchExisted) = try await withLock(commonDirectory: common) { () async throws -> (Bool, Bool) in
             // What a crash left half made goes first.
             if FileManager.default.fileExists(atPath: path) { try? FileManager.default.removeItem(atPath: path) }
-            try await git(["worktree", "prune"], in: workspace.repo)
-            let base = try await git(["rev-parse", "--verify", (workspace.base ?? "HEAD") + "^{commit}"], in: workspace.repo)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let branchExists = (try? await git(["rev-parse", "--verify", "refs/heads/" + branch], in: workspace.repo)) != nil
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if branchExists {
-                try await git(["worktree", "add", "--quiet", path, branch], in: workspace.repo)
-            } else {
-                try await git(["worktree", "add", "--quiet", "-b", branch, path, base], in: workspace.repo)
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            // A spare already checked out (at some base) needs only its metadata moved: no file is written.
+            if let spare = readySpare(in: pool, commonDirectory: common),
+               (try? await git(["worktree", "move", spare, path], in: workspace.repo)) != nil
+            {
+                return (true, false)
             }
-            let start = branchExists
-                ? (try? await git(["merge-base", base, branch], in: workspace.repo).trimmingCharacters(in: .whitespacesAndNewlines)) ?? base
-                : base
-            let privateDirectory = try await git(["rev-parse", "--absolute-git-dir"], in: path).trimmingCharacters(in: .whitespacesAndNewlines)
-            try start.write(toFile: privateDirectory + "/nightshift-base", atomically: true, encoding: .utf8)
-            if workspace.keepWorktree { FileManager.default.createFile(atPath: privateDirectory + "/nightshift-keep", contents: nil) }
-            return Prepared(path: path, commonDirectory: common, base: start, created: true)
+            try await git(["worktree", "prune"], in: workspace.repo)
+            if (try? await git(["worktree", "add", "--quiet", "-b", branch, path, base], in: workspace.repo)) == nil {
+                // The branch is there from an earlier worktree of the task: check it out again.
+                if FileManager.default.fileExists(atPath: path) { try? FileManager.default.removeItem(atPath: path) }
+                try await git(["worktree", "add", "--quiet", path, branch], in: workspace.repo)
+                return (false, true)
+            }
+            return (false, false)
+        }
+        guard let privateDirectory = privateDirectory(of: path) else { throw Failure(description: "\(path) is not a git worktree") }
+        var branchExisted = coldBranchExisted
+        if fromSpare {
+            // Inside the task's own worktree, outside the repository's lock. A spare at the base
+            // only needs its branch (no file is written, the index is not even read); otherwise
+            // only the files that differ between the spare's commit and the branch's are written.
+            try? FileManager.default.removeItem(atPath: privateDirectory + "/" + readyMarker)
+            let spareHead = try? String(contentsOfFile: privateDirectory + "/HEAD", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            if spareHead == base, (try? await git(["branch", "--no-track", branch, base], in: path)) != nil {
+                try await git(["symbolic-ref", "HEAD", "refs/heads/" + branch], in: path)
+            } else if (try? await git(["checkout", "--quiet", "-b", branch, base], in: path)) == nil {
+                try await git(["checkout", "--quiet", branch], in: path)
+                branchExisted = true
+            }
+        }
+        // A branch the task had before started where it forked from the base.
+        let start = branchExisted
+            ? (try? await git(["merge-base", base, "HEAD"], in: path).trimmingCharacters(in: .whitespacesAndNewlines)) ?? base
+            : base
+        try start.write(toFile: privateDirectory + "/nightshift-base", atomically: true, encoding: .utf8)
+        if workspace.keepWorktree { FileManager.default.createFile(atPath: privateDirectory + "/nightshift-keep", contents: nil) }
+        return Prepared(path: path, commonDirectory: common, base: start, created: true, fromSpare: fromSpare)
+    }
+
+    /// The marker, in a spare's private git directory, of a spare wholly checked out.
+    static let readyMarker = "nightshift-spare-ready"
+
+    /// Where the spares beside the worktree at `path` wait: `<its directory>/.pool`.
+    static func poolDirectory(beside path: String) -> String {
+        ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".pool")
+    }
+
+    /// The name prefix of a repository's spares in a pool (a hash of its common git directory).
+    static func spareKey(_ commonDirectory: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in commonDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(hash, radix: 16)
+    }
+
+    /// A spare of the repository in `pool` that is wholly checked out, if there is one.
+    static func readySpare(in pool: String, commonDirectory: String) -> String? {
+        let key = spareKey(commonDirectory)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).filter { $0.hasPrefix(key + "-") }.sorted()
+        return names.lazy.map { pool + "/" + $0 }.first { spare in
+            guard let directory = privateDirectory(of: spare) else { return false }
+            return FileManager.default.fileExists(atPath: directory + "/" + readyMarker)
         }
     }
+
+    /// Whether a spare of `workspace`'s repository waits ready beside `path`.
+    package static func hasReadySpare(_ workspace: GitWorkspace, beside path: String) async -> Bool {
+        guard let common = try? await commonDirectory(of: workspace.repo) else { return false }
+        return readySpare(in: poolDirectory(beside: path), commonDirectory: common) != nil
+    }
+
+    /// Makes `workspace.spareWorktrees` spares of its repository wait, checked out at its base,
+    /// in the pool beside `path`, so that the next task's worktree costs a rename, not a checkout.
+    /// The worktree is registered under the repository's lock (no files); its files are written
+    /// outside it, and it is marked ready once whole. Answers how many it made.
+    @discardableResult
+    package static func fillSpare(_ workspace: GitWorkspace, beside path: String) async -> Int {
+        guard workspace.spareWorktrees > 0, let common = try? await commonDirectory(of: workspace.repo) else { return 0 }
+        let key = spareKey(common)
+        guard filling.withLock({ $0.insert(key).inserted }) else { return 0 }
+        defer { _ = filling.withLock { $0.remove(key) } }
+        let pool = poolDirectory(beside: path)
+        var made = 0
+        while true {
+            let existing = ((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).filter { $0.hasPrefix(key + "-") }
+            guard existing.count < workspace.spareWorktrees else { break }
+            let spare = pool + "/" + key + "-" + UUID().uuidString.lowercased()
+            do {
+                try FileManager.default.createDirectory(atPath: pool, withIntermediateDirectories: true)
+                let base = try await withLock(commonDirectory: common) { () async throws -> String in
+                    let base = try await git(["rev-parse", "--verify", (workspace.base ?? "HEAD") + "^{commit}"], in: workspace.repo)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                    try await git(["worktree", "add", "--quiet", "--no-checkout", "--detach", spare, base], in: workspace.repo)
+                    return base
+                }
+                try await git(["reset", "--quiet", "--hard", base], in: spare)
+                // Files written in the same second as the index are "racily clean" to git, which
+                // then reads them all again at the next status: once that second has passed, a
+                // refresh writes an index whose entries can be trusted.
+                try await Task.sleep(for: .milliseconds(1100))
+                try await git(["update-index", "-q", "--refresh"], in: spare)
+                guard let privateDirectory = privateDirectory(of: spare) else { throw Failure(description: "\(spare) is not a git worktree") }
+                FileManager.default.createFile(atPath: privateDirectory + "/" + readyMarker, contents: nil)
+                made += 1
+            } catch {
+                await remove(worktree: spare, force: true)
+                break
+            }
+        }
+        return made
+    }
+
+    /// The repositories whose spares this process is filling now.
+    private static let filling = Mutex<Set<String>>([])
 
     /// The commit the worktree's branch started from, as ``prepare(_:task:at:)`` recorded it.
     static func recordedBase(worktree: String) async throws -> String {
-        let privateDirectory = try await git(["rev-parse", "--absolute-git-dir"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let privateDirectory = privateDirectory(of: worktree) else { throw Failure(description: "\(worktree) is not a git worktree") }
         return try String(contentsOfFile: privateDirectory + "/nightshift-base", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A worktree's private git directory, read from its `.git` file (`gitdir: <path>`), without a `git`.
+    static func privateDirectory(of worktree: String) -> String? {
+        guard let link = try? String(contentsOfFile: worktree + "/.git", encoding: .utf8), link.hasPrefix("gitdir: ") else { return nil }
+        let path = link.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return path.hasPrefix("/") ? path : URL(fileURLWithPath: worktree).appendingPathComponent(path).standardizedFileURL.path
     }
 
     /// What a run left in the worktree against `base`: the commits made, the diff stat, and the
     /// patch (uncommitted and untracked files included, cut at ``patchCap``), as a `diff` event's data.
     package static func diff(worktree: String, base: String) async throws -> JSONValue {
-        let head = try await git(["rev-parse", "HEAD"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines)
         let log = try await git(["log", "--format=%H%x09%s", "\(base)..HEAD"], in: worktree)
         let commits: [JSONValue] = log.split(separator: "\n").map { line in
             let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
             return ["sha": .string(String(parts[0])), "subject": .string(parts.count > 1 ? String(parts[1]) : "")]
         }
+        let head = log.isEmpty
+            ? try await git(["rev-parse", "HEAD"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines)
+            : String(log.prefix { $0 != "\t" })
         // A copy of the worktree's index with every change staged: the patch then covers what the
         // agent did not commit, new files included, and the worktree's own index is left alone.
-        let index = try await git(["rev-parse", "--git-path", "index"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines)
-        let indexPath = index.hasPrefix("/") ? index : worktree + "/" + index
+        guard let privateDirectory = privateDirectory(of: worktree) else { throw Failure(description: "\(worktree) is not a git worktree") }
         let scratch = NSTemporaryDirectory() + "nightshift-index-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        if FileManager.default.fileExists(atPath: indexPath) { try FileManager.default.copyItem(atPath: indexPath, toPath: scratch) }
+        if FileManager.default.fileExists(atPath: privateDirectory + "/index") {
+            try FileManager.default.copyItem(atPath: privateDirectory + "/index", toPath: scratch)
+        }
         let staged = ["GIT_INDEX_FILE": scratch]
         try await git(["add", "-A"], in: worktree, environment: staged)
-        let stat = try await git(["diff", "--cached", "--stat", base], in: worktree, environment: staged)
-        let numbers = try await git(["diff", "--cached", "--shortstat", base], in: worktree, environment: staged)
-        let patch = try await git(["diff", "--cached", "--binary", base], in: worktree, environment: staged)
+        // One pass: the stat (its last line the totals), then the patch from its first `diff --git`.
+        let both = try await git(["diff", "--cached", "--stat", "--patch", "--binary", base], in: worktree, environment: staged)
+        let patchStart = both.range(of: "\ndiff --git ")?.lowerBound
+        let stat = String(both[..<(patchStart ?? both.endIndex)]).trimmingCharacters(in: .newlines)
+        let patch = patchStart.map { String(both[both.index(after: $0)...]) } ?? ""
+        let totals = stat.split(separator: "\n").last.map(String.init) ?? ""
         let bytes = Array(patch.utf8)
         let cut = bytes.count > patchCap ? String(decoding: bytes[..<UTF8Cut.boundary(in: bytes, atMost: patchCap)], as: UTF8.self) : patch
         func count(_ word: String) -> Int64 {
-            guard let range = numbers.range(of: " \(word)") else { return 0 }
-            let digits = numbers[..<range.lowerBound].reversed().prefix { $0.isNumber }
+            guard let range = totals.range(of: " \(word)") else { return 0 }
+            let digits = totals[..<range.lowerBound].reversed().prefix { $0.isNumber }
             return Int64(String(digits.reversed())) ?? 0
         }
         return [
-            "base": .string(base), "head": .string(head), "commits": .array(commits), "stat": .string(stat),
+            "base": .string(base), "head": .string(head), "commits": .array(commits), "stat": .string(stat.isEmpty ? "" : stat + "\n"),
             "files_changed": .int(count("file")), "insertions": .int(count("insertion")), "deletions": .int(count("deletion")),
             "patch": .string(cut), "patch_bytes": .int(Int64(bytes.count)), "truncated": .bool(bytes.count > patchCap),
             "cap_bytes": .int(Int64(patchCap)),

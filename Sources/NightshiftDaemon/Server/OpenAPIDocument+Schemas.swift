@@ -298,6 +298,7 @@ extension OpenAPIDocument {
         "base": ["type": ["string", "null"]],
         "keep_worktree": ["type": ["boolean", "null"]],
         "repo_concurrency": ["type": ["integer", "null"]],
+        "spare_worktrees": ["type": ["integer", "null"]],
         "secrets": ["type": ["object", "null"], "description": "Where each secret comes from (never its value)"],
         "env_file": ["type": ["string", "null"]],
         "env_file_phases": ["type": ["array", "null"], "items": ["type": "string"]],
@@ -320,6 +321,7 @@ extension OpenAPIDocument {
         "base": ["type": ["string", "null"]],
         "keep_worktree": ["type": ["boolean", "null"]],
         "repo_concurrency": ["type": ["integer", "null"], "minimum": 1],
+        "spare_worktrees": ["type": ["integer", "null"], "minimum": 0, "maximum": 16, "description": "Worktrees kept checked out at the base for the next tasks (default 1)"],
         "secrets": [
             "type": ["object", "null"],
             "additionalProperties": [

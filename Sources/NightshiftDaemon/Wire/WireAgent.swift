@@ -50,6 +50,8 @@ public struct WireAgent: WireValue, Hashable {
     public var keepWorktree: Bool?
     /// The most live tasks per repository, across agents and nodes.
     public var repoConcurrency: Int?
+    /// Worktrees kept checked out at the base for the next tasks (default 1).
+    public var spareWorktrees: Int?
     /// Secrets by variable name: `{"env": "VAR"}` or `{"file": "/path"}`, with `phases`.
     public var secrets: JSONValue?
     /// A dotenv file whose variables are secrets.
@@ -62,6 +64,7 @@ public struct WireAgent: WireValue, Hashable {
     enum CodingKeys: String, CodingKey {
         case policy, setup, repo, base, secrets, artifacts
         case keepWorktree = "keep_worktree", repoConcurrency = "repo_concurrency", envFile = "env_file", envFilePhases = "env_file_phases"
+        case spareWorktrees = "spare_worktrees"
         case name, runner, config, concurrency, timeout, ask, rate, pacing
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
         case budgetUSD = "budget_usd", spentUSD = "spent_usd", injectMemories = "inject_memories"
@@ -86,6 +89,7 @@ extension WireAgent {
         base = isolation["base"]?.stringValue
         if case .bool(let keep)? = isolation["keep_worktree"] { keepWorktree = keep }
         if case .int(let cap)? = isolation["repo_concurrency"] { repoConcurrency = Int(cap) }
+        if case .int(let count)? = isolation["spare_worktrees"] { spareWorktrees = Int(count) }
         secrets = isolation["secrets"]
         envFile = isolation["env_file"]?.stringValue
         envFilePhases = Self.strings(isolation["env_file_phases"])
@@ -144,6 +148,8 @@ public struct WireAgentWrite: WireRequest, Hashable {
     public var keepWorktree: Bool?
     /// The most live tasks per repository, across agents and nodes.
     public var repoConcurrency: Int?
+    /// Worktrees kept checked out at the base for the next tasks (default 1).
+    public var spareWorktrees: Int?
     /// Secrets by variable name: `{"env": "VAR"}` or `{"file": "/path"}`, with `phases`.
     public var secrets: JSONValue?
     /// A dotenv file whose variables are secrets.
@@ -156,6 +162,7 @@ public struct WireAgentWrite: WireRequest, Hashable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case policy, setup, repo, base, secrets, artifacts
         case keepWorktree = "keep_worktree", repoConcurrency = "repo_concurrency", envFile = "env_file", envFilePhases = "env_file_phases"
+        case spareWorktrees = "spare_worktrees"
 
         case name, runner, config, concurrency, timeout, ask, rate
         case maxAttempts = "max_attempts", initialBackoff = "initial_backoff", maxBackoff = "max_backoff"
@@ -211,6 +218,7 @@ public struct WireAgentWrite: WireRequest, Hashable {
         isolation["base"] = base.map(JSONValue.string)
         isolation["keep_worktree"] = keepWorktree.map(JSONValue.bool)
         isolation["repo_concurrency"] = repoConcurrency.map { .int(Int64($0)) }
+        isolation["spare_worktrees"] = spareWorktrees.map { .int(Int64($0)) }
         isolation["secrets"] = secrets
         isolation["env_file"] = envFile.map(JSONValue.string)
         isolation["env_file_phases"] = envFilePhases.map { .array($0.map(JSONValue.string)) }
