@@ -103,7 +103,8 @@ struct RunPhases: Sendable {
                 guard type == "stderr" || type == SetupLines.stdoutEvent, case .object(var object) = data else { return }
                 object["stream"] = .string(type == "stderr" ? "stderr" : "stdout")
                 context.emit("setup", .object(object))
-            })
+            },
+            process: context.processStarted)
         var execution = CommandExecution(
             invocation: invocation, prompt: "", interpreter: SetupLines(), killGrace: killGrace, limits: CommandLimits(), context: phase)
         execution.isolation = isolation

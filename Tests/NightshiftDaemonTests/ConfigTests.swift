@@ -241,7 +241,7 @@ import Testing
         (agentHeader + "command = [\"x\"]\ntimeout = \"0s\"\n", "agents.build.timeout", "expected a duration > 0 like \"30m\", \"1h30m\" or a whole number of seconds, found \"0s\" (a string)"),
         (agentHeader + "command = [\"x\"]\ninitial_backoff = -1\n", "agents.build.initial_backoff", "expected a duration like \"30m\""),
         (agentHeader + "command = [\"x\"]\ninitial_backoff = \"10m\"\nmax_backoff = \"1m\"\n", "agents.build.max_backoff", "≥ initial_backoff"),
-        (agentHeader + "comand = [\"x\"]\n", "agents.build.comand", "unknown key; expected one of ask, budget_usd, command, concurrency, env,"),
+        (agentHeader + "comand = [\"x\"]\n", "agents.build.comand", "unknown key; expected one of artifacts, ask, base, budget_usd, command, concurrency, env,"),
         (agentHeader + "command = [\"x\"]\nask = \"sometimes\"\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found \"sometimes\" (a string)"),
         (agentHeader + "command = [\"x\"]\nask = true\n", "agents.build.ask", "expected one of \"off\", \"always\", \"on-miss\", found true (a boolean)"),
         (agentHeader + "command = [\"x\"]\nask = \"on-miss\"\n", "agents.build.ask", "needs a runner with a tool-approval hook"),

@@ -16,7 +16,7 @@ struct WireFormatTests {
         ("Event", WireEvent.self), ("EventList", WireEventPage.self), ("Run", WireRun.self), ("RunList", WireRunList.self), ("Step", WireStep.self), ("StepList", WireStepList.self),
         ("Agent", WireAgent.self), ("AgentList", WireAgentList.self), ("AgentStats", WireAgentStats.self),
         ("AgentStatus", WireAgentStatus.self), ("ActiveRun", WireActiveRun.self), ("Status", WireStatus.self),
-        ("Pacing", WirePacing.self),
+        ("Pacing", WirePacing.self), ("Diff", WireDiff.self), ("ArtifactList", WireArtifactList.self),
         ("Checkpoint", SessionCheckpoint.self), ("CheckpointList", WireCheckpointList.self),
         ("Quarantined", WireQuarantined.self), ("QuarantineList", WireQuarantineList.self),
         ("CleanupResult", WireCleanupResult.self), ("Memory", Memory.self), ("MemoryList", WireMemoryList.self),

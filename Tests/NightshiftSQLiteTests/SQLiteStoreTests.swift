@@ -107,7 +107,7 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: file).write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         let error = #expect(throws: NightshiftError.self) { try SQLiteTaskStore(path: file) }
         #expect(error?.message.contains("v99") == true)
-        #expect(error?.message.contains("binary's v15") == true)
+        #expect(error?.message.contains("binary's v16") == true)
     }
 
     @Test("v4 turns the seconds since 1970 of older state events' wake_at and resets_at into RFC 3339 text")

@@ -10,7 +10,11 @@ struct WorkspaceConformanceTests {
         workspaceID: "team-a", name: "full", runner: .claudeCode, config: ["model": "opus", "args": ["--x", 1, true, .null]],
         concurrency: 3, timeout: 12.5, stallTimeout: 42, retry: RetryPolicy(maxAttempts: 5, initialBackoff: 0.25, maxBackoff: 90),
         budgetUSD: 7.75, spentUSD: 0, injectMemories: true, ask: .always, rate: AgentRate(limit: 30, window: 3_600),
-        quotaGroup: "anthropic", parkOnLimit: false)
+        quotaGroup: "anthropic", parkOnLimit: false, policy: ExecutionPolicy(network: false, sandbox: .bubblewrap, memoryBytes: 1 << 30),
+        setup: SetupPhase(command: ["npm", "ci"], policy: ExecutionPolicy(network: true), timeout: 300),
+        git: GitWorkspace(repo: "/srv/repo", base: "main", keepWorktree: true, spareWorktrees: 2),
+        secrets: [AgentSecret(name: "TOKEN", file: "/run/secrets/token", phases: [.setup, .agent])],
+        envFile: EnvFile(path: "/etc/agent.env", phases: [.setup]), artifacts: ["out/*.md"])
 
     @Test("every field of an agent survives the store (a new field is carried by its document)", arguments: StoreKind.allCases)
     func agentRoundTrip(kind: StoreKind) async throws {

@@ -19,10 +19,7 @@ extension APIServer {
                 status: .ok, headers: [.contentType: "text/x-diff; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: event.data["patch"]?.stringValue ?? "")))
         }
-        guard case .object(var object) = event.data else { return Self.json(event.data) }
-        object["seq"] = .int(event.seq)
-        object["time"] = .string(JSONTime.text(event.time))
-        return Self.json(.object(object))
+        return Self.reply(WireDiff(event))
     }
 
     /// `GET /v1/tasks/{id}/artifacts`: the files the task's runs kept, newest first, one per name.
@@ -30,15 +27,14 @@ extension APIServer {
         let id = try await task(context).id
         let saved = try await scope(context).events(task: id, type: "artifact_saved", limit: 1000)
         var seen = Set<String>()
-        var list: [JSONValue] = []
+        var list: [WireArtifact] = []
         for event in saved {
             guard let name = event.data["name"]?.stringValue, seen.insert(name).inserted else { continue }
-            list.append([
-                "name": .string(name), "path": event.data["path"] ?? .null, "bytes": event.data["bytes"] ?? .null,
-                "time": .string(JSONTime.text(event.time)),
-            ])
+            list.append(WireArtifact(
+                name: name, path: event.data["path"]?.stringValue ?? "", bytes: event.data["bytes"]?.doubleValue.map { Int($0) } ?? 0,
+                time: event.time))
         }
-        return Self.json(["artifacts": .array(list)])
+        return Self.reply(WireArtifactList(artifacts: list))
     }
 
     /// `GET /v1/tasks/{id}/artifacts/{name}`: the file's bytes, from the node that kept it.

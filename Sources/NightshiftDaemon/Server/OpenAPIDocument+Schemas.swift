@@ -86,7 +86,7 @@ extension OpenAPIDocument {
                 "description": "The task's own ask policy, given at submit; null: its agent's",
             ],
             "schedule_id": ["type": ["string", "null"], "description": "The schedule that fired it; null for a task submitted otherwise"],
-            "policy": ["oneOf": [policy, ["type": "null"]], "description": "The task's own execution policy over its agent's (the fields it sets); null: the agent's"],
+            "policy": policy("The task's own execution policy over its agent's (the fields it sets); null: the agent's"),
             "scheduled_for": [
                 "type": ["string", "null"], "format": "date-time",
                 "description": "The fire time a schedule submitted it for (the time of a trigger); null for a task submitted otherwise",
@@ -129,10 +129,7 @@ extension OpenAPIDocument {
                 "description": "Where the task came from: a channel binding ([channels.NAME]) of that name is told when it starts, ends, waits for a person or is parked",
             ],
             "notify": ["type": ["boolean", "null"], "description": "false: the origin's channel is not told about this task"],
-            "policy": [
-                "oneOf": [policy, ["type": "null"]],
-                "description": "The task's own execution policy over its agent's. Wider than the agent's in any field: 403 naming policy.FIELD, unless the token is an admin's; a bad value: 422 naming it",
-            ],
+            "policy": policy("The task's own execution policy over its agent's. Wider than the agent's in any field: 403 naming policy.FIELD, unless the token is an admin's; a bad value: 422 naming it"),
         ], required: ["prompt"]),
         "TaskPatch": input(["priority": ["type": "integer", "minimum": 0, "description": "Lower runs first"]], required: ["priority"]),
         "TaskList": shape(["next_cursor": "string|null"], ["tasks": ["type": "array", "items": ref("Task")]]),
@@ -273,27 +270,23 @@ extension OpenAPIDocument {
         ].merging(isolationInput) { first, _ in first }, required: nameRequired ? ["name", "runner"] : ["runner"])
     }
 
-    /// An execution policy (docs/sandbox.md): every key optional.
-    static let policy: JSONValue = [
-        "type": "object", "additionalProperties": false,
-        "properties": [
-            "security": ["type": ["string", "null"], "enum": .array(ExecutionPolicy.Security.allCases.map { .string($0.rawValue) } + [.null])],
-            "allow": ["type": ["array", "null"], "items": ["type": "string", "minLength": 1], "description": "With security allowlist: the tool rules allowed"],
-            "workspace": ["type": ["string", "null"], "enum": .array(ExecutionPolicy.WorkspaceAccess.allCases.map { .string($0.rawValue) } + [.null])],
-            "network": ["type": ["boolean", "null"]],
-            "hosts": ["type": ["array", "null"], "items": ["type": "string", "minLength": 1]],
-            "sandbox": ["type": ["string", "null"], "enum": .array(ExecutionPolicy.Sandbox.allCases.map { .string($0.rawValue) } + [.null])],
-            "memory": ["type": ["string", "integer", "null"], "description": "\"512M\", \"2G\" or bytes, at least 1M; otherwise 422 naming policy.memory"],
-            "cpu_seconds": ["type": ["integer", "null"], "minimum": 1],
-            "max_processes": ["type": ["integer", "null"], "minimum": 1],
-            "max_output_bytes": ["type": ["string", "integer", "null"]],
-        ],
-    ]
+    /// An execution policy (docs/sandbox.md), read by the core's parser, which names a bad key
+    /// (`policy.memory`) in its 422.
+    static func policy(_ description: String) -> JSONValue {
+        [
+            "type": ["object", "null"],
+            "description": .string(description + """
+                . Keys (each optional): security (deny, allowlist, full), allow (tool rules), workspace (none, ro, rw), \
+                network (boolean), hosts (host names), sandbox (none, bubblewrap), memory ("512M", "2G" or bytes, at least 1M), \
+                cpu_seconds, max_processes (integers ≥ 1), max_output_bytes (a size); see docs/sandbox.md
+                """),
+        ]
+    }
 
     /// An agent's isolation settings as the API answers them (docs/sandbox.md, docs/worktrees.md).
     private static let isolationOutput: [String: JSONValue] = [
-        "policy": ["oneOf": [policy, ["type": "null"]]],
-        "setup": ["type": ["object", "null"]],
+        "policy": policy("What its processes may do"),
+        "setup": ["type": ["object", "null"], "description": "The command run before each run: command, timeout (seconds), policy"],
         "repo": ["type": ["string", "null"]],
         "base": ["type": ["string", "null"]],
         "keep_worktree": ["type": ["boolean", "null"]],
@@ -307,15 +300,10 @@ extension OpenAPIDocument {
 
     /// An agent's isolation settings in a request body; a bad one is refused with 422 naming it.
     private static let isolationInput: [String: JSONValue] = [
-        "policy": ["oneOf": [policy, ["type": "null"]], "description": "What its processes may do (docs/sandbox.md)"],
+        "policy": policy("What its processes may do"),
         "setup": [
-            "type": ["object", "null"], "additionalProperties": false, "required": ["command"],
-            "properties": [
-                "command": ["type": "array", "minItems": 1, "items": ["type": "string", "minLength": 1]],
-                "timeout": ["type": ["number", "string", "null"]],
-                "policy": ["oneOf": [policy, ["type": "null"]]],
-            ],
-            "description": "A command run before each run in the same sandbox, with its own policy",
+            "type": ["object", "null"],
+            "description": "A command run before each run in the same workspace and sandbox: command (a non-empty array of strings), timeout (seconds or a duration such as \"10m\"), policy (over the agent's); a bad one: 422 naming setup.KEY",
         ],
         "repo": ["type": ["string", "null"], "description": "A git repository (absolute path) each task gets a worktree of; not one: 422 naming repo"],
         "base": ["type": ["string", "null"]],
