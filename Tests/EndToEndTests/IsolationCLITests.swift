@@ -9,13 +9,7 @@ import Testing
 @Suite("CLI: isolation", .serialized)
 struct IsolationCLITests {
     static func makeRepository(_ home: URL) async throws -> String {
-        let repo = home.appendingPathComponent("repo").path
-        try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
-        try await GitWorktrees.git(["init", "-q", "-b", "main"], in: repo)
-        try "one\ntwo\n".write(toFile: repo + "/notes.txt", atomically: true, encoding: .utf8)
-        try await GitWorktrees.git(["add", "-A"], in: repo)
-        try await GitWorktrees.git(["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "start"], in: repo)
-        return repo
+        try await TestRepository.make(at: home.appendingPathComponent("repo").path, commits: [["notes.txt": "one\ntwo\n"]])
     }
 
     @Test("a sandboxed agent with setup, a secret and a worktree: show prints the diff stat, diff the patch, and no event holds the secret")

@@ -9,13 +9,7 @@ import Testing
 struct IsolationAPITests {
     /// A repository with one commit on `main`; its path.
     static func makeRepository() async throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-repo-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try await GitWorktrees.git(["init", "-q", "-b", "main"], in: path)
-        try "hello\n".write(toFile: path + "/README.md", atomically: true, encoding: .utf8)
-        try await GitWorktrees.git(["add", "-A"], in: path)
-        try await GitWorktrees.git(["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "start"], in: path)
-        return path
+        try await TestRepository.make(commits: [["README.md": "hello\n"]])
     }
 
     /// A member token of the default workspace.

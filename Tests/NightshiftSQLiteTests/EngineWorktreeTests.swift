@@ -17,19 +17,7 @@ struct EngineWorktreeTests {
 
     /// A repository with two commits on `main`.
     static func makeRepository() async throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ns-repo-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try await GitWorktrees.git(["init", "-q", "-b", "main"], in: path)
-        try "# project\n".write(toFile: path + "/README.md", atomically: true, encoding: .utf8)
-        try await commit(in: path, "first")
-        try "print(1)\n".write(toFile: path + "/main.py", atomically: true, encoding: .utf8)
-        try await commit(in: path, "second")
-        return path
-    }
-
-    static func commit(in path: String, _ message: String) async throws {
-        try await GitWorktrees.git(["add", "-A"], in: path)
-        try await GitWorktrees.git(["-c", "user.email=t@example.com", "-c", "user.name=test", "commit", "-q", "-m", message], in: path)
+        try await TestRepository.make(commits: [["README.md": "# project\n"], ["main.py": "print(1)\n"]])
     }
 
     static func engine(_ store: any TaskStore, root: URL, slots: Int = 4) -> Engine {
