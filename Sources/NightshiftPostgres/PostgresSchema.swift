@@ -236,8 +236,8 @@ enum PostgresSchema {
     ]
 
     /// Isolation (issue 21): a task's own execution policy over its agent's (JSON object text);
-    /// NULL: its agent's.
-    static let v16: [String] = ["ALTER TABLE tasks ADD COLUMN policy TEXT"]
+    /// NULL: its agent's. An agent's repository lane (`Agent.repoLane`), read by submits.
+    static let v16: [String] = ["ALTER TABLE tasks ADD COLUMN policy TEXT", "ALTER TABLE agents ADD COLUMN repo_lane TEXT"]
 
     /// Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer reads its
     /// workspace's events, so the stream gets an index by workspace.

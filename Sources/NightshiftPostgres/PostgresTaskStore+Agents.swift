@@ -10,21 +10,22 @@ extension PostgresTaskStore {
         try await write { transaction in
             var sql = SQL("""
                 INSERT INTO agents (workspace_id, name, document, concurrency, timeout, max_attempts, initial_backoff, max_backoff,
-                    budget_usd, updated_at, ask, quota_group, rate_limit, rate_window)
+                    budget_usd, updated_at, ask, quota_group, rate_limit, rate_window, repo_lane)
                 VALUES (
                 """)
             sql.append(list: [
                 .text(agent.workspaceID), .text(agent.name), .json(document), .int(agent.concurrency), .double(agent.timeout),
                 .int(agent.retry.maxAttempts), .double(agent.retry.initialBackoff), .double(agent.retry.maxBackoff),
                 .double(agent.budgetUSD), .double(Date().timeIntervalSince1970), .text(agent.ask.rawValue),
-                .text(agent.quotaGroup), .int(agent.rate?.limit), .double(agent.rate?.window),
+                .text(agent.quotaGroup), .int(agent.rate?.limit), .double(agent.rate?.window), .text(agent.repoLane),
             ])
             sql.append("""
                 ) ON CONFLICT (workspace_id, name) DO UPDATE SET document = excluded.document,
                     concurrency = excluded.concurrency, timeout = excluded.timeout, max_attempts = excluded.max_attempts,
                     initial_backoff = excluded.initial_backoff, max_backoff = excluded.max_backoff,
                     budget_usd = excluded.budget_usd, updated_at = excluded.updated_at, ask = excluded.ask,
-                    quota_group = excluded.quota_group, rate_limit = excluded.rate_limit, rate_window = excluded.rate_window
+                    quota_group = excluded.quota_group, rate_limit = excluded.rate_limit, rate_window = excluded.rate_window,
+                    repo_lane = excluded.repo_lane
                 """)
             try await transaction.rows(sql)
         }

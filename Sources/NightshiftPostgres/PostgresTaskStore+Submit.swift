@@ -55,7 +55,7 @@ extension Transaction {
             new = try SubmitPlan.subtask(new, parent: facts.parent, children: children, limits: subtasks)
         }
         if facts.idempotent == nil {
-            var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask, document->>'runner' AS runner, document->'git'->>'repo' AS repo, document->'git'->>'repoConcurrency' AS repo_cap FROM agents WHERE workspace_id = ")
+            var lookup = SQL("SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask, document->>'runner' AS runner, repo_lane FROM agents WHERE workspace_id = ")
             lookup.append(.text(new.workspaceID))
             lookup.append(" AND name = ")
             lookup.append(.text(new.agent))
@@ -65,7 +65,7 @@ extension Transaction {
                     budgetUSD: try row["budget_usd"].decode(Double?.self), spentUSD: try row["spent_usd"].decode(Double.self),
                     ask: AskPolicy(rawValue: try row["ask"].decode(String?.self) ?? "") ?? .off,
                     runner: try row["runner"].decode(String?.self).map { RunnerKind($0) },
-                    repoLane: SubmitAgent.repoLane(repo: try row["repo"].decode(String?.self), cap: try row["repo_cap"].decode(String?.self).flatMap { Int($0) }))
+                    repoLane: try row["repo_lane"].decode(String?.self))
             }
             new = SubmitPlan.inRepoLane(new, agent: facts.agent)
             facts.dedup = try await keyHolder(new, idempotency: false)
@@ -144,7 +144,7 @@ extension Transaction {
         // The one-statement path: an agent with a budget, or whose tasks ask first, takes the checked one.
         // So does one whose repository caps its tasks (they take its lane).
         if unbudgetedOnly {
-            sql.append(" AND agents.budget_usd IS NULL AND agents.ask IS DISTINCT FROM 'always' AND agents.document->'git'->'repoConcurrency' IS NULL")
+            sql.append(" AND agents.budget_usd IS NULL AND agents.ask IS DISTINCT FROM 'always' AND agents.repo_lane IS NULL")
         }
         // A task with a key may meet a live one holding it: then nothing is inserted. A task
         // without keys has only its new id to clash on, so it skips the arbiter checks, which

@@ -496,8 +496,9 @@ enum SQLiteSchema {
         }
         migrator.registerMigration("v16") { db in
             // Isolation (issue 21): a task's own execution policy over its agent's (JSON object
-            // text); NULL: its agent's.
+            // text); NULL: its agent's. An agent's repository lane (`Agent.repoLane`), read by submits.
             try db.execute(sql: "ALTER TABLE tasks ADD COLUMN policy TEXT")
+            try db.execute(sql: "ALTER TABLE agents ADD COLUMN repo_lane TEXT")
         }
         return migrator
     }

@@ -11,18 +11,19 @@ extension SQLiteTaskStore {
             try transaction.db.execute(
                 sql: """
                     INSERT INTO agents (workspace_id, name, document, concurrency, timeout, max_attempts, initial_backoff,
-                        max_backoff, budget_usd, updated_at, ask, quota_group, rate_limit, rate_window)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        max_backoff, budget_usd, updated_at, ask, quota_group, rate_limit, rate_window, repo_lane)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (workspace_id, name) DO UPDATE SET document = excluded.document,
                         concurrency = excluded.concurrency, timeout = excluded.timeout, max_attempts = excluded.max_attempts,
                         initial_backoff = excluded.initial_backoff, max_backoff = excluded.max_backoff,
                         budget_usd = excluded.budget_usd, updated_at = excluded.updated_at, ask = excluded.ask,
-                        quota_group = excluded.quota_group, rate_limit = excluded.rate_limit, rate_window = excluded.rate_window
+                        quota_group = excluded.quota_group, rate_limit = excluded.rate_limit, rate_window = excluded.rate_window,
+                        repo_lane = excluded.repo_lane
                     """,
                 arguments: [
                     agent.workspaceID, agent.name, document, agent.concurrency, agent.timeout, agent.retry.maxAttempts,
                     agent.retry.initialBackoff, agent.retry.maxBackoff, agent.budgetUSD, Date().timeIntervalSince1970,
-                    agent.ask.rawValue, agent.quotaGroup, agent.rate?.limit, agent.rate?.window,
+                    agent.ask.rawValue, agent.quotaGroup, agent.rate?.limit, agent.rate?.window, agent.repoLane,
                 ])
         }
     }

@@ -47,8 +47,7 @@ extension WriteTransaction {
             facts.agent = try Row.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT timeout, max_attempts, initial_backoff, max_backoff, budget_usd, spent_usd, ask,
-                        json_extract(document, '$.runner') AS runner, json_extract(document, '$.git.repo') AS repo,
-                        json_extract(document, '$.git.repoConcurrency') AS repo_cap FROM agents
+                        json_extract(document, '$.runner') AS runner, repo_lane FROM agents
                     WHERE workspace_id = ? AND name = ?
                     """),
                 arguments: [new.workspaceID, new.agent]
@@ -58,7 +57,7 @@ extension WriteTransaction {
                     retry: RetryPolicy(maxAttempts: row["max_attempts"], initialBackoff: row["initial_backoff"], maxBackoff: row["max_backoff"]),
                     budgetUSD: row["budget_usd"], spentUSD: row["spent_usd"], ask: AskPolicy(rawValue: row["ask"] ?? "") ?? .off,
                     runner: (row["runner"] as String?).map { RunnerKind($0) },
-                    repoLane: SubmitAgent.repoLane(repo: row["repo"], cap: row["repo_cap"]))
+                    repoLane: row["repo_lane"])
             }
             new = SubmitPlan.inRepoLane(new, agent: facts.agent)
             if let key = new.dedupKey {

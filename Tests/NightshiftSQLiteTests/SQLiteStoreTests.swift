@@ -152,10 +152,11 @@ struct SQLiteStoreTests {
             ]
         }
         // Back to v4: agents and lanes in their old shape, no workspaces, no workspace columns (and
-        // none of v6's inbox and subtasks, v9's parks, v10's hook consumers or v11's tool calls).
+        // none of v6's inbox and subtasks, v9's parks, v10's hook consumers, v11's tool calls or v16's policies).
         try await DatabaseQueue(path: file).write { db in
             try db.execute(sql: """
-                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6', 'v9', 'v10', 'v11');
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6', 'v9', 'v10', 'v11', 'v16');
+                ALTER TABLE tasks DROP COLUMN policy;
                 DROP TABLE task_inputs; DROP INDEX tasks_parent; DROP TABLE quota_parks;
                 DROP TABLE hook_consumers; DROP INDEX hook_events_workspace;
                 DROP INDEX runs_finished; ALTER TABLE runs DROP COLUMN tool_calls;

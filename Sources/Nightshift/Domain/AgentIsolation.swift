@@ -172,6 +172,10 @@ public struct EnvFile: Sendable, Hashable, Codable {
 }
 
 extension Agent {
+    /// The lane its tasks take when they name none: its repository's when that caps its live tasks
+    /// (``GitWorkspace/repoConcurrency``), else none. Stores keep it as a column for submits to read.
+    public var repoLane: String? { git?.repoConcurrency == nil ? nil : git?.lane }
+
     /// The keys of an agent's isolation settings, the same in the config file's `[agents.NAME]`
     /// and the API's agent objects: `policy`, `setup`, `repo`, `base`, `keep_worktree`,
     /// `repo_concurrency`, `secrets`, `env_file`, `env_file_phases`, `artifacts`.

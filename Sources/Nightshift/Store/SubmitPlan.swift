@@ -12,14 +12,8 @@ package struct SubmitAgent: Sendable, Equatable {
     /// The agent's runner, which decides whether a task may ask `on-miss`.
     package var runner: RunnerKind?
     /// The lane its tasks take when they name none: its repository's, when that has a
-    /// `repo_concurrency` (``GitWorkspace/lane``).
+    /// `repo_concurrency` (``Agent/repoLane``).
     package var repoLane: String?
-
-    /// The lane of an agent whose stored document has repository `repo` capped at `cap` tasks.
-    package static func repoLane(repo: String?, cap: Int?) -> String? {
-        guard let repo, cap != nil else { return nil }
-        return GitWorkspace(repo: repo).lane
-    }
 
     package init(
         timeout: Double?, retry: RetryPolicy, budgetUSD: Double?, spentUSD: Double, ask: AskPolicy = .off, runner: RunnerKind? = nil,
