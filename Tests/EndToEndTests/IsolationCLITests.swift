@@ -23,7 +23,7 @@ struct IsolationCLITests {
         let config = """
             [agents.coder]
             runner = "command"
-            command = ["/bin/sh", "-c", "cat deps.txt; echo key=$API_KEY; echo three >> notes.txt; git -c user.email=a@b -c user.name=a commit -qam 'add three'; echo draft > new.txt"]
+            command = ["/bin/sh", "-c", "cat deps.txt; echo key=$API_KEY; echo three >> notes.txt; git -c user.email=a@b -c user.name=a commit -qam 'add three'; echo draft > new.txt; echo '{\\"type\\":\\"artifact\\",\\"path\\":\\"notes.txt\\"}'"]
             repo = "\(repo)"
             base = "main"
             policy = { sandbox = "\(bwrap ? "bubblewrap" : "none")", network = false, memory = "1G", max_processes = 256 }
@@ -55,6 +55,13 @@ struct IsolationCLITests {
             #expect(events.stdout.contains("key=[redacted]"), "\(events.stdout)")
             #expect(events.stdout.contains("setup-key=[redacted]"), "\(events.stdout)")
             #expect(events.stdout.contains("deps-installed"), "\(events.stdout)")
+            let artifacts = try await cli.run(["artifacts", id])
+            #expect(artifacts.stdout.contains("notes.txt"), "\(artifacts)")
+            let file = home.appendingPathComponent("notes-copy.txt").path
+            #expect(try await cli.run(["artifacts", id, "notes.txt", "--output", file]).status == 0)
+            #expect(try String(contentsOfFile: file, encoding: .utf8) == "one\ntwo\nthree\n")
+            #expect(try await cli.run(["artifacts", id, "notes.txt"]).stdout == "one\ntwo\nthree\n")
+            #expect(try await cli.run(["artifacts", id, "missing.txt"]).status != 0)
             let logs = try await cli.run(["logs", id])
             #expect(!logs.stdout.contains("sk-live-314159265"))
         }

@@ -242,6 +242,22 @@ public struct NightshiftClient: Sendable {
         }
     }
 
+    /// `GET path`: the answer's bytes as they are (an artifact's file), up to 64 MiB.
+    public func download(_ path: String) async throws -> [UInt8] {
+        let request = makeRequest(.GET, path)
+        let status: Int
+        let buffer: ByteBuffer
+        do {
+            let response = try await httpClient.execute(request, timeout: TimeAmount(requestTimeout))
+            status = Int(response.status.code)
+            buffer = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            throw APIError.classify(error, url: baseURL)
+        }
+        guard (200..<300).contains(status) else { throw APIError.fromResponse(status: status, body: String(buffer: buffer)) }
+        return Array(buffer.readableBytesView)
+    }
+
     /// A request to `path` with `query`, the token and `headers`.
     func makeRequest(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = []
