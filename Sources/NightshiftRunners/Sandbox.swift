@@ -118,23 +118,20 @@ enum Bubblewrap {
 
     /// Runs `bwrap … true` with the namespaces a run gets; the problem, or `nil` when it works.
     private static func probe(_ path: String) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = [
+        let arguments = [
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--unshare-net", "--new-session",
             "--die-with-parent", "--", "/bin/true",
         ]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        do { try process.run() } catch { return "\(error)" }
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let said = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            return said.isEmpty ? "exit \(process.terminationStatus)" : said
+        do {
+            let outcome = try ShortCommand.run(path, arguments, environment: ProcessInfo.processInfo.environment)
+            guard outcome.status == 0 else {
+                let said = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                return said.isEmpty ? "exit \(outcome.status)" : said
+            }
+            return nil
+        } catch {
+            return "\(error)"
         }
-        return nil
     }
 }
 

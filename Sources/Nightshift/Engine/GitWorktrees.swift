@@ -43,36 +43,23 @@ package enum GitWorktrees {
 
     private static func gitNow(_ arguments: [String], in directory: String, environment: [String: String]) throws -> String {
         guard let executable else { throw Failure(description: "git is not installed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var variables = ProcessInfo.processInfo.environment
         // No prompt, no pager, no user config that changes output.
         variables["GIT_TERMINAL_PROMPT"] = "0"
         variables["GIT_PAGER"] = "cat"
         variables["LC_ALL"] = "C"
         variables.merge(environment) { _, new in new }
-        process.environment = variables
-        let output = Pipe()
-        let errors = try? FileHandle.temporaryErrorFile()
-        process.standardOutput = output
-        process.standardError = errors ?? FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            var said = ""
-            if let errors {
-                try? errors.seek(toOffset: 0)
-                said = String(decoding: errors.readDataToEndOfFile().prefix(4096), as: UTF8.self)
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            throw Failure(description: "git \(arguments.joined(separator: " ")) failed (exit \(process.terminationStatus))"
-                + (said.isEmpty ? "" : ": \(said)"))
+        let outcome: ShortCommand.Outcome
+        do {
+            outcome = try ShortCommand.run(executable, ["-C", directory] + arguments, environment: variables)
+        } catch {
+            throw Failure(description: "git \(arguments.joined(separator: " ")) could not start in \(directory): \(error)")
         }
-        return String(decoding: data, as: UTF8.self)
+        guard outcome.status == 0 else {
+            let said = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw Failure(description: "git \(arguments.joined(separator: " ")) failed (exit \(outcome.status))" + (said.isEmpty ? "" : ": \(said)"))
+        }
+        return String(decoding: outcome.stdout, as: UTF8.self)
     }
 
     /// The repository's common git directory (shared by its worktrees); throws naming why `repo`
@@ -350,17 +337,5 @@ package enum GitWorktrees {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         else { return false }
         return FileManager.default.fileExists(atPath: privateDirectory + "/nightshift-keep")
-    }
-}
-
-extension FileHandle {
-    /// An unlinked temporary file open for reading and writing (a child's stderr, read back after).
-    static func temporaryErrorFile() throws -> FileHandle {
-        var template = Array((NSTemporaryDirectory() + "nightshift-git-XXXXXX").utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard descriptor >= 0 else { throw POSIXError(.EIO) }
-        let path = String(cString: template)
-        unlink(path)
-        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 }
