@@ -64,6 +64,18 @@ public struct CommandRunner: AgentRunner {
         try reader.finish()
     }
 
+    /// Available unless its policy asks for a sandbox this machine cannot give (the program
+    /// itself is looked for when a run starts: its path may be relative to the task's directory).
+    public func availability(of agent: Agent) async -> AgentAvailability {
+        var report = AgentAvailability(agent: agent.name, runner: kind, available: true)
+        let searchPath = (daemonEnvironment.map { $0["PATH"] } ?? CommandInvocation.processVariable("PATH")) ?? "/usr/bin:/bin"
+        if let problem = SandboxCheck.problem(for: agent, searchPath: searchPath) {
+            report.available = false
+            report.problem = problem
+        }
+        return report
+    }
+
     /// The values of the `input` config key.
     static let inputModes = ["stdin", "live", "env"]
 

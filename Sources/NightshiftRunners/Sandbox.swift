@@ -291,6 +291,18 @@ private struct CgroupPlaces: Sendable {
 
 /// Whether this machine can give a run the bubblewrap sandbox.
 public enum SandboxCheck {
+    /// For an agent whose policy asks for bubblewrap: why its runs would fail here (`sandbox
+    /// unavailable: …`), or `nil`; the agents' availability report says it before a run does.
+    static func problem(for agent: Agent, searchPath: String) -> String? {
+        guard agent.policy.resolved.sandbox == .bubblewrap else { return nil }
+        do {
+            _ = try Bubblewrap.available(searchPath: searchPath)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
     /// Why `bwrap` cannot run here (missing, or no namespaces), or `nil` when it can.
     public static func problem(searchPath: String = "/usr/bin:/bin") -> String? {
         do {

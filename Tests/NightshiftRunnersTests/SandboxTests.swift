@@ -170,6 +170,12 @@ struct SandboxTests {
         #expect(outcome.resolution == .failed(retryable: false))
         #expect(outcome.error?.hasPrefix("sandbox unavailable: bwrap (bubblewrap) is not installed") == true, "\(outcome.error ?? "")")
         #expect(dir.read("ran.txt") == nil)
+        // The agents' availability says so before any run does.
+        let report = await runner.availability(of: request.agent)
+        #expect(!report.available)
+        #expect(report.problem?.hasPrefix("sandbox unavailable: bwrap (bubblewrap) is not installed") == true)
+        request.agent.policy = ExecutionPolicy()
+        #expect(await runner.availability(of: request.agent).available)
     }
 
     @Test("setup runs first with the network on and its own phase's events; the agent then runs with it off")

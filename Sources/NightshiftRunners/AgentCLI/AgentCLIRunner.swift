@@ -152,6 +152,10 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
             return report
         }
         report.path = path
+        if let problem = SandboxCheck.problem(for: agent, searchPath: searchPath) {
+            report.problem = problem
+            return report
+        }
         report.available = true
         report.version = await Self.version(of: path, timeout: versionTimeout)
         return report
