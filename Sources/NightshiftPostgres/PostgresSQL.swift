@@ -186,12 +186,7 @@ final class PreparedStatements: Sendable {
 
     /// A statement name for `text`: a 64-bit FNV-1a hash of it.
     static func name(for text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return "nightshift_" + String(hash, radix: 16)
+        "nightshift_" + StableHash.hex(text)
     }
 
     /// The statement name under which `text` runs prepared on `connection`, if it already is or

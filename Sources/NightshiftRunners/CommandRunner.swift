@@ -95,9 +95,9 @@ public struct CommandRunner: AgentRunner {
     public func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
         let lookup: @Sendable (String) -> String?
         if let environment = daemonEnvironment { lookup = { environment[$0] } } else { lookup = CommandInvocation.processVariable }
-        let phases: RunPhases
-        do { phases = try RunPhases(request: request, lookup: lookup) } catch { return .failed(error.message, retryable: false) }
-        return phases.redacted(await run(request, phases: phases, context: phases.redacting(context)))
+        return await RunPhases.run(request, lookup: lookup, context: context) { phases, context in
+            await run(request, phases: phases, context: context)
+        }
     }
 
     private func run(_ request: RunRequest, phases: RunPhases, context: RunContext) async -> RunOutcome {

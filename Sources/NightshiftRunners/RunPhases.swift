@@ -55,6 +55,17 @@ struct RunPhases: Sendable {
         redactor = SecretRedactor(values: values)
     }
 
+    /// Runs `body` with the run's phases (its secrets read) and a context that redacts them, and
+    /// answers its outcome redacted; a secret that cannot be read fails the run, non-retryably.
+    static func run(
+        _ request: RunRequest, lookup: @escaping @Sendable (String) -> String?, context: RunContext,
+        _ body: (RunPhases, RunContext) async -> RunOutcome
+    ) async -> RunOutcome {
+        let phases: RunPhases
+        do { phases = try RunPhases(request: request, lookup: lookup) } catch { return .failed(error.message, retryable: false) }
+        return phases.redacted(await body(phases, phases.redacting(context)))
+    }
+
     /// `invocation` with `phase`'s secrets added to its environment.
     func adding(_ phase: RunPhase, to invocation: CommandInvocation) -> CommandInvocation {
         var invocation = invocation
@@ -66,10 +77,7 @@ struct RunPhases: Sendable {
     func redacting(_ context: RunContext) -> RunContext {
         guard !redactor.isEmpty else { return context }
         let redactor = redactor
-        return RunContext(
-            logger: context.logger, emit: { type, data in context.emit(type, redactor.redact(data)) },
-            process: context.processStarted, quota: context.quotaObserved, liveInputs: context.liveInputs,
-            endLiveInputs: { context.endLiveInputs() })
+        return context.emitting { type, data in context.emit(type, redactor.redact(data)) }
     }
 
     /// The agent's isolation: the run's policy, its workspace, `state` (the CLI's own state
@@ -86,7 +94,7 @@ struct RunPhases: Sendable {
     func runSetup(context: RunContext, workspace: String, state: [String], killGrace: Duration) async -> RunOutcome? {
         guard let setup = request.agent.setup else { return nil }
         var isolation = agentIsolation(workspace: workspace, state: state)
-        isolation.policy = setup.policy.inheriting((request.task.policy ?? ExecutionPolicy()).inheriting(request.agent.policy)).resolved
+        isolation.policy = setup.policy.inheriting(request.declaredPolicy).resolved
         let invocation: CommandInvocation
         switch CommandInvocation.make(
             for: request, argv: setup.command, defaultEnvironment: CommandRunner.defaultEnvironment, lookup: lookup)
@@ -97,14 +105,11 @@ struct RunPhases: Sendable {
         let started = ContinuousClock.now
         context.emit("setup_started", ["command": .array(setup.command.map(JSONValue.string))])
         // Its stdout and stderr lines are its own phase's: `setup` events with the stream named.
-        let phase = RunContext(
-            logger: context.logger,
-            emit: { type, data in
-                guard type == "stderr" || type == SetupLines.stdoutEvent, case .object(var object) = data else { return }
-                object["stream"] = .string(type == "stderr" ? "stderr" : "stdout")
-                context.emit("setup", .object(object))
-            },
-            process: context.processStarted)
+        let phase = context.emitting { type, data in
+            guard type == "stderr" || type == SetupLines.stdoutEvent, case .object(var object) = data else { return }
+            object["stream"] = .string(type == "stderr" ? "stderr" : "stdout")
+            context.emit("setup", .object(object))
+        }
         var execution = CommandExecution(
             invocation: invocation, prompt: "", interpreter: SetupLines(), killGrace: killGrace, limits: CommandLimits(), context: phase)
         execution.isolation = isolation

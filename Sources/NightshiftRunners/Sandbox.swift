@@ -294,13 +294,7 @@ public enum SandboxCheck {
     /// For an agent whose policy asks for bubblewrap: why its runs would fail here (`sandbox
     /// unavailable: …`), or `nil`; the agents' availability report says it before a run does.
     static func problem(for agent: Agent, searchPath: String) -> String? {
-        guard agent.policy.resolved.sandbox == .bubblewrap else { return nil }
-        do {
-            _ = try Bubblewrap.available(searchPath: searchPath)
-            return nil
-        } catch {
-            return error.message
-        }
+        agent.policy.resolved.sandbox == .bubblewrap ? problem(searchPath: searchPath) : nil
     }
 
     /// Why `bwrap` cannot run here (missing, or no namespaces), or `nil` when it can.

@@ -55,16 +55,16 @@ extension Bench {
                     nodeID: "bench", slots: 2, pollInterval: 60, shutdownGrace: 5, workRoot: scratch.appendingPathComponent("work")),
                 logger: logger)
             var latencies: [String: [Double]] = [:]
-            let beside = scratch.appendingPathComponent("work/.worktrees/bench").path
+            let root = scratch.appendingPathComponent("work/.worktrees").path
             let warm = GitWorkspace(repo: repo.path, base: "main")
             try await running(engine) {
                 try await Task.sleep(for: .milliseconds(50))
                 for index in 0..<runs {
                     for variant in Self.isolationVariants where (sandboxed || !variant.sandbox) && (!variant.cold || index < Self.coldRuns) {
                         if variant.worktree, !variant.cold {
-                            await GitWorktrees.fillSpare(warm, beside: beside)
+                            await GitWorktrees.fillSpare(warm, in: root)
                             let deadline = ContinuousClock.now + .seconds(600)
-                            while !(await GitWorktrees.hasReadySpare(warm, beside: beside)), ContinuousClock.now < deadline {
+                            while !(await GitWorktrees.hasReadySpare(warm, in: root)), ContinuousClock.now < deadline {
                                 try await Task.sleep(for: .milliseconds(20))
                             }
                         }

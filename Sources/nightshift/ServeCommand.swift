@@ -148,18 +148,14 @@ struct ServeCommand: AsyncParsableCommand {
         if try await store.agent(named: BuiltinAgents.shell.name) == nil {
             try await store.saveAgent(BuiltinAgents.shell)
         }
-        // The config file is the source of truth for the agents it defines; others (created
-        // through the API) are left alone.
-        for agent in settings.agents { try await store.saveAgent(agent) }
+        // The config file is the source of truth for the lanes it limits: a limit set through the
+        // API for a lane the file does not name stays.
+        for lane in settings.lanes { try await store.setLaneLimit(lane.name, concurrency: lane.concurrency) }
+        // Likewise for the agents it defines (an agent's repository cap is its repository's lane's
+        // limit); others (created through the API) are left alone.
+        for agent in settings.agents { try await store.saveAgentAndRepoLane(agent) }
         // Each workflow of the file takes its tasks through an agent of its name.
         for workflow in settings.workflows { try await store.saveAgent(Agent(name: workflow.name, runner: .workflow)) }
-        // Likewise for the lanes it limits: a limit set through the API for a lane the file does
-        // not name stays.
-        for lane in settings.lanes { try await store.setLaneLimit(lane.name, concurrency: lane.concurrency) }
-        // An agent's repository cap is its repository's lane's limit.
-        for agent in settings.agents {
-            if let git = agent.git, let cap = git.repoConcurrency { try await store.setLaneLimit(git.lane, concurrency: cap) }
-        }
         // Likewise for its schedules; those made through the API are left alone.
         let reconciled = try await ScheduleReconciliation.apply(settings.schedules, to: store, now: Date())
         if reconciled != ScheduleReconciliation() {

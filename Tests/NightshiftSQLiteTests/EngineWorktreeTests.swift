@@ -190,12 +190,12 @@ struct EngineWorktreeTests {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("ns-wt-\(UUID().uuidString)")
         let store = try await makeStore(Self.agent(repo: repo, script: "echo change >> README.md; git rev-parse --abbrev-ref HEAD"))
         let workspace = GitWorkspace(repo: repo, base: "main")
-        let beside = root.appendingPathComponent(".worktrees/x").path
+        let pool = root.appendingPathComponent(".worktrees").path
         try await withEngine(Self.engine(store, root: root)) { engine in
             let first = try await engine.submit(NewTask(agent: "coder", prompt: "one")).task.id
             #expect(try await eventually(timeout: .seconds(30)) { try await store.state(of: first) == .done })
             #expect(try await Self.events(store, first, "worktree").first?["from_spare"] == .bool(false))
-            #expect(await eventually(timeout: .seconds(30)) { await GitWorktrees.hasReadySpare(workspace, beside: beside) })
+            #expect(await eventually(timeout: .seconds(30)) { await GitWorktrees.hasReadySpare(workspace, in: pool) })
 
             let second = try await engine.submit(NewTask(agent: "coder", prompt: "two")).task.id
             #expect(try await eventually(timeout: .seconds(30)) { try await store.state(of: second) == .done })

@@ -57,9 +57,7 @@ public struct GitWorkspace: Sendable, Hashable, Codable {
     /// a hash of the whole.
     public var lane: String {
         if repo.utf8.count <= 120 { return "repo:" + repo }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in repo.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return "repo:…" + String(repo.suffix(80)) + "#" + String(hash, radix: 16)
+        return "repo:…" + String(repo.suffix(80)) + "#" + StableHash.hex(repo)
     }
 
     /// The branch a task works on.

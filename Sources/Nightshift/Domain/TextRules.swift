@@ -45,3 +45,17 @@ package enum UTF8Cut {
         return cut
     }
 }
+
+/// A stable short name for a text: its 64-bit FNV-1a hash in hexadecimal (names derived from paths
+/// and statements, not a security measure).
+package enum StableHash {
+    /// `text`'s 64-bit FNV-1a hash, in lowercase hexadecimal.
+    package static func hex(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+}

@@ -161,10 +161,10 @@ extension Engine {
         var worktree: GitWorktrees.Prepared?
         if let git = agent.git, runner.needsWorkingDirectory {
             do {
-                let path = worktreeDirectory(task.id).path
-                worktree = try await GitWorktrees.prepare(git, task: task.id, at: path)
+                worktree = try await GitWorktrees.prepare(git, task: task.id, at: worktreeDirectory(task.id).path)
                 // The next task of the repository takes a spare instead of a checkout.
-                Task { await GitWorktrees.fillSpare(git, beside: path) }
+                let root = worktreeRoot.path
+                Task { await GitWorktrees.fillSpare(git, in: root) }
             } catch {
                 return .finished(.failed("worktree of \(git.repo): \(error)", retryable: true), started: false)
             }

@@ -7,9 +7,12 @@ extension Engine {
         configuration.workRoot.appendingPathComponent(task.rawValue, isDirectory: true)
     }
 
-    /// Where `task`'s git worktree is, for an agent with a repository: `<workRoot>/.worktrees/<task id>`.
+    /// Where the git worktrees of tasks whose agent has a repository are: `<workRoot>/.worktrees`.
+    var worktreeRoot: URL { configuration.workRoot.appendingPathComponent(".worktrees", isDirectory: true) }
+
+    /// Where `task`'s git worktree is: `<workRoot>/.worktrees/<task id>`.
     func worktreeDirectory(_ task: TaskID) -> URL {
-        configuration.workRoot.appendingPathComponent(".worktrees", isDirectory: true).appendingPathComponent(task.rawValue, isDirectory: true)
+        worktreeRoot.appendingPathComponent(task.rawValue, isDirectory: true)
     }
 
     /// Where the artifacts of `task` are kept.
@@ -83,8 +86,7 @@ extension Engine {
     /// Removes the worktrees under `<workRoot>/.worktrees` whose task ended (unless made to be
     /// kept) or is unknown to the store, never one of a live task; answers how many went.
     func removeLeftoverWorktrees() async throws -> Int {
-        let root = configuration.workRoot.appendingPathComponent(".worktrees", isDirectory: true)
-        let found = Self.taskIDs(in: root)
+        let found = Self.taskIDs(in: worktreeRoot)
         var removed = 0
         for chunk in found.sorted().chunks(of: 500) {
             let states = try await store.states(of: Array(chunk))
@@ -93,13 +95,16 @@ extension Engine {
                 if await GitWorktrees.remove(worktree: worktreeDirectory(id).path) { removed += 1 }
             }
         }
-        // The repositories' spares, made ready for their next tasks.
+        return removed
+    }
+
+    /// Makes the spare worktrees of every agent's repository ready for their next tasks.
+    func fillSpareWorktrees() async {
         var repositories = Set<String>()
         for agent in (try? await store.agents(workspace: nil)) ?? [] {
             guard let git = agent.git, repositories.insert(git.repo).inserted else { continue }
-            await GitWorktrees.fillSpare(git, beside: worktreeDirectory(TaskID.generate()).path)
+            await GitWorktrees.fillSpare(git, in: worktreeRoot.path)
         }
-        return removed
     }
 
     /// Sweeps leftover directories at start, then every ``EngineConfiguration/workdirSweepInterval``.
@@ -113,6 +118,7 @@ extension Engine {
             } catch {
                 logger.error("sweeping work directories failed", metadata: ["nightshift.error": "\(error)"])
             }
+            await fillSpareWorktrees()
         } while (try? await clock.sleep(for: .seconds(configuration.workdirSweepInterval))) != nil
     }
 

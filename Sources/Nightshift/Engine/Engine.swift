@@ -145,10 +145,7 @@ public final class Engine: Service, Sendable {
     /// Creates or replaces an agent in the store; the engine's cache reads it again when next needed.
     public func saveAgent(_ agent: Agent) async throws {
         try validate(agent)
-        try await store.saveAgent(agent)
-        if let git = agent.git, let cap = git.repoConcurrency {
-            try await store.setLaneLimit(git.lane, concurrency: cap, workspace: agent.workspaceID)
-        }
+        try await store.saveAgentAndRepoLane(agent)
         // Read again when next needed: the stored agent keeps what it has spent, which `agent` lacks.
         state.withLock { _ = $0.agents.removeValue(forKey: ScopedName(workspace: agent.workspaceID, name: agent.name)) }
     }

@@ -65,12 +65,31 @@ package enum GitWorktrees {
     /// The repository's common git directory (shared by its worktrees); throws naming why `repo`
     /// is not a git repository.
     package static func commonDirectory(of repo: String) async throws -> String {
+        try await resolve(repo, revision: nil).common
+    }
+
+    /// One `git`: `repo`'s common git directory and, when asked, the commit `revision` names;
+    /// throws naming why `repo` is not a git repository or `revision` no commit.
+    static func resolve(_ repo: String, revision: String?) async throws -> (common: String, commit: String?) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: repo, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw Failure(description: "\(repo) is not a directory")
         }
-        let path = try await git(["rev-parse", "--git-common-dir"], in: repo).trimmingCharacters(in: .whitespacesAndNewlines)
-        return path.hasPrefix("/") ? path : URL(fileURLWithPath: repo).appendingPathComponent(path).standardizedFileURL.path
+        let found = try await git(["rev-parse", "--git-common-dir"] + (revision.map { [$0 + "^{commit}"] } ?? []), in: repo)
+            .split(separator: "\n").map(String.init)
+        guard found.count == (revision == nil ? 1 : 2) else { throw Failure(description: "git rev-parse in \(repo) answered \(found)") }
+        return (absolute(found[0], from: repo), found.count == 2 ? found[1] : nil)
+    }
+
+    /// A path git printed (relative to `directory`, or absolute), made absolute.
+    static func absolute(_ path: String, from directory: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    /// The commit `workspace`'s tasks start from, and its repository's common git directory.
+    static func resolveBase(_ workspace: GitWorkspace) async throws -> (common: String, base: String) {
+        let found = try await resolve(workspace.repo, revision: workspace.base ?? "HEAD")
+        return (found.common, found.commit ?? "")
     }
 
     /// Throws, naming the agent, when its `repo` is not a git repository (checked when the agent is
@@ -114,24 +133,15 @@ package enum GitWorktrees {
     }
 
     /// The worktree of `task` at `path`: reused when it is there, else a spare of the pool beside
-    /// `path` (``fillSpare(_:beside:)``) moved there, else made; either way on the task's branch
+    /// `path` (``fillSpare(_:in:)``) moved there, else made; either way on the task's branch
     /// (made from the agent's base, or reused when an earlier worktree of the task left it).
     package static func prepare(_ workspace: GitWorkspace, task: TaskID, at path: String) async throws -> Prepared {
         if FileManager.default.fileExists(atPath: path + "/.git"), let base = try? await recordedBase(worktree: path) {
             return Prepared(path: path, commonDirectory: try await commonDirectory(of: workspace.repo), base: base, created: false)
         }
-        // One `git`: the repository's common directory and the base's commit.
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: workspace.repo, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw Failure(description: "\(workspace.repo) is not a directory")
-        }
-        let found = try await git(["rev-parse", "--git-common-dir", (workspace.base ?? "HEAD") + "^{commit}"], in: workspace.repo)
-            .split(separator: "\n").map(String.init)
-        guard found.count == 2 else { throw Failure(description: "git rev-parse in \(workspace.repo) answered \(found)") }
-        let common = found[0].hasPrefix("/") ? found[0] : URL(fileURLWithPath: workspace.repo).appendingPathComponent(found[0]).standardizedFileURL.path
-        let base = found[1]
+        let (common, base) = try await resolveBase(workspace)
         let branch = GitWorkspace.branch(for: task)
-        let pool = poolDirectory(beside: path)
+        let pool = poolDirectory(in: (path as NSString).deletingLastPathComponent)
         let (fromSpare, coldBranchExisted) = try await withLock(commonDirectory: common) { () async throws -> (Bool, Bool) in
             // What a crash left half made goes first.
             if FileManager.default.fileExists(atPath: path) { try? FileManager.default.removeItem(atPath: path) }
@@ -178,16 +188,14 @@ package enum GitWorktrees {
     /// The marker, in a spare's private git directory, of a spare wholly checked out.
     static let readyMarker = "nightshift-spare-ready"
 
-    /// Where the spares beside the worktree at `path` wait: `<its directory>/.pool`.
-    static func poolDirectory(beside path: String) -> String {
-        ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".pool")
+    /// Where the spares of the worktrees in `root` wait: `<root>/.pool`.
+    static func poolDirectory(in root: String) -> String {
+        (root as NSString).appendingPathComponent(".pool")
     }
 
     /// The name prefix of a repository's spares in a pool (a hash of its common git directory).
     static func spareKey(_ commonDirectory: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in commonDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(hash, radix: 16)
+        StableHash.hex(commonDirectory)
     }
 
     /// A spare of the repository in `pool` that is wholly checked out, if there is one.
@@ -200,23 +208,23 @@ package enum GitWorktrees {
         }
     }
 
-    /// Whether a spare of `workspace`'s repository waits ready beside `path`.
-    package static func hasReadySpare(_ workspace: GitWorkspace, beside path: String) async -> Bool {
+    /// Whether a spare of `workspace`'s repository waits ready for the worktrees in `root`.
+    package static func hasReadySpare(_ workspace: GitWorkspace, in root: String) async -> Bool {
         guard let common = try? await commonDirectory(of: workspace.repo) else { return false }
-        return readySpare(in: poolDirectory(beside: path), commonDirectory: common) != nil
+        return readySpare(in: poolDirectory(in: root), commonDirectory: common) != nil
     }
 
     /// Makes `workspace.spareWorktrees` spares of its repository wait, checked out at its base,
-    /// in the pool beside `path`, so that the next task's worktree costs a rename, not a checkout.
+    /// for the worktrees in `root`, so that the next task's worktree costs a rename, not a checkout.
     /// The worktree is registered under the repository's lock (no files); its files are written
     /// outside it, and it is marked ready once whole. Answers how many it made.
     @discardableResult
-    package static func fillSpare(_ workspace: GitWorkspace, beside path: String) async -> Int {
+    package static func fillSpare(_ workspace: GitWorkspace, in root: String) async -> Int {
         guard workspace.spareWorktrees > 0, let common = try? await commonDirectory(of: workspace.repo) else { return 0 }
         let key = spareKey(common)
         guard filling.withLock({ $0.insert(key).inserted }) else { return 0 }
         defer { _ = filling.withLock { $0.remove(key) } }
-        let pool = poolDirectory(beside: path)
+        let pool = poolDirectory(in: root)
         var made = 0
         while true {
             let existing = ((try? FileManager.default.contentsOfDirectory(atPath: pool)) ?? []).filter { $0.hasPrefix(key + "-") }
@@ -224,11 +232,9 @@ package enum GitWorktrees {
             let spare = pool + "/" + key + "-" + UUID().uuidString.lowercased()
             do {
                 try FileManager.default.createDirectory(atPath: pool, withIntermediateDirectories: true)
-                let base = try await withLock(commonDirectory: common) { () async throws -> String in
-                    let base = try await git(["rev-parse", "--verify", (workspace.base ?? "HEAD") + "^{commit}"], in: workspace.repo)
-                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                let base = try await resolveBase(workspace).base
+                try await withLock(commonDirectory: common) {
                     try await git(["worktree", "add", "--quiet", "--no-checkout", "--detach", spare, base], in: workspace.repo)
-                    return base
                 }
                 try await git(["reset", "--quiet", "--hard", base], in: spare)
                 // Files written in the same second as the index are "racily clean" to git, which
@@ -259,8 +265,7 @@ package enum GitWorktrees {
     /// A worktree's private git directory, read from its `.git` file (`gitdir: <path>`), without a `git`.
     static func privateDirectory(of worktree: String) -> String? {
         guard let link = try? String(contentsOfFile: worktree + "/.git", encoding: .utf8), link.hasPrefix("gitdir: ") else { return nil }
-        let path = link.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines)
-        return path.hasPrefix("/") ? path : URL(fileURLWithPath: worktree).appendingPathComponent(path).standardizedFileURL.path
+        return absolute(link.dropFirst(8).trimmingCharacters(in: .whitespacesAndNewlines), from: worktree)
     }
 
     /// What a run left in the worktree against `base`: the commits made, the diff stat, and the
@@ -310,9 +315,7 @@ package enum GitWorktrees {
     @discardableResult
     package static func remove(worktree path: String, force: Bool = false) async -> Bool {
         guard FileManager.default.fileExists(atPath: path) else { return false }
-        guard let privateDirectory = try? await git(["rev-parse", "--absolute-git-dir"], in: path)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        else {
+        guard let privateDirectory = privateDirectory(of: path), FileManager.default.fileExists(atPath: privateDirectory) else {
             // Not a worktree any more (half made, or its repository gone): only the directory is left.
             return (try? FileManager.default.removeItem(atPath: path)) != nil
         }
@@ -320,7 +323,7 @@ package enum GitWorktrees {
         guard let common = try? await git(["rev-parse", "--git-common-dir"], in: path).trimmingCharacters(in: .whitespacesAndNewlines) else {
             return false
         }
-        let commonPath = common.hasPrefix("/") ? common : URL(fileURLWithPath: path).appendingPathComponent(common).standardizedFileURL.path
+        let commonPath = absolute(common, from: path)
         let removed = try? await withLock(commonDirectory: commonPath) { () async throws -> Bool in
             if (try? await git(["worktree", "remove", "--force", "--force", path], in: commonPath)) == nil {
                 try? FileManager.default.removeItem(atPath: path)
@@ -329,13 +332,5 @@ package enum GitWorktrees {
             return true
         }
         return removed ?? false
-    }
-
-    /// Whether the worktree at `path` was made to be kept after its task ends.
-    package static func isKept(worktree path: String) async -> Bool {
-        guard let privateDirectory = try? await git(["rev-parse", "--absolute-git-dir"], in: path)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        else { return false }
-        return FileManager.default.fileExists(atPath: privateDirectory + "/nightshift-keep")
     }
 }

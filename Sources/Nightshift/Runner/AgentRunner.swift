@@ -213,6 +213,14 @@ public struct RunContext: Sendable {
         emitEvent(type, data)
     }
 
+    /// This context with its events going to `emit` instead (which may pass them on to this
+    /// context's ``emit(_:_:)``); everything else is this context's.
+    public func emitting(_ emit: @escaping @Sendable (String, JSONValue) -> Void) -> RunContext {
+        RunContext(
+            logger: logger, emit: emit, process: reportProcess, quota: reportQuota, liveInputs: liveInputs, endLiveInputs: endLive,
+            recordStep: commitStep, spawn: spawnTask, pauseRequested: pauseAsked)
+    }
+
     /// Submits `task` as a subtask of the run's task with the run's next write, fenced by its
     /// lease (a refused one leaves a warning in the task's log).
     public func spawn(_ task: NewTask) {

@@ -43,4 +43,13 @@ extension AgentCatalogue {
     public func setLaneLimit(_ lane: String, concurrency: Int?) async throws {
         try await setLaneLimit(lane, concurrency: concurrency, workspace: Workspace.defaultID)
     }
+
+    /// Saves `agent`, and the limit of its repository's lane when it caps its repository's live
+    /// tasks (``Agent/repoLane``, ``GitWorkspace/repoConcurrency``).
+    public func saveAgentAndRepoLane(_ agent: Agent) async throws {
+        try await saveAgent(agent)
+        if let lane = agent.repoLane, let cap = agent.git?.repoConcurrency {
+            try await setLaneLimit(lane, concurrency: cap, workspace: agent.workspaceID)
+        }
+    }
 }

@@ -58,9 +58,9 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     /// Runs the CLI to its end. A bad config or a missing CLI is a non-retryable failure;
     /// cancellation returns `.failed("cancelled", retryable: true)` with the usage seen so far.
     func run(_ request: RunRequest, context: RunContext) async throws -> RunOutcome {
-        let phases: RunPhases
-        do { phases = try RunPhases(request: request, lookup: lookup) } catch { return .failed(error.message, retryable: false) }
-        return phases.redacted(await run(request, phases: phases, context: phases.redacting(context)))
+        await RunPhases.run(request, lookup: lookup, context: context) { phases, context in
+            await run(request, phases: phases, context: context)
+        }
     }
 
     private func run(_ request: RunRequest, phases: RunPhases, context: RunContext) async -> RunOutcome {
@@ -127,14 +127,10 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
     /// instead of the task's log (a quota that allows is not news), and `atResult` called after
     /// each `result` event.
     static func routingQuota(_ context: RunContext, atResult: @escaping @Sendable () -> Void = {}) -> RunContext {
-        RunContext(
-            logger: context.logger,
-            emit: { type, data in
-                if type == AgentEventData.quotaSignal { context.quotaObserved(data) } else { context.emit(type, data) }
-                if type == "result" { atResult() }
-            },
-            process: context.processStarted, quota: context.quotaObserved,
-            liveInputs: context.liveInputs, endLiveInputs: { context.endLiveInputs() })
+        context.emitting { type, data in
+            if type == AgentEventData.quotaSignal { context.quotaObserved(data) } else { context.emit(type, data) }
+            if type == "result" { atResult() }
+        }
     }
 
     /// Whether the CLI resolves in the agent's `PATH`, where, and its `--version` (`versionTimeout` at most).
