@@ -35,6 +35,25 @@ struct BenchTests {
         #expect((w2["p50_ms"]?.doubleValue ?? 0) > 0 && (w2["p99_ms"]?.doubleValue ?? 0) >= (w2["p50_ms"]?.doubleValue ?? 0), "\(w2)")
     }
 
+    @Test("bench W8 runs a trivial agent plain, under bubblewrap, in warm and cold worktrees, and reports each variant's latency and overhead")
+    func isolation() async throws {
+        let result = try await Self.run(["bench", "--workloads", "W8", "--isolation-runs", "2", "--repo-files", "50"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        try #require(lines.count == 1, "W8: \(result.stdout)")
+        let w8 = lines[0]
+        #expect(w8["workload"] == "W8" && w8["runs"] == 2 && w8["repo_files"] == 50)
+        let sandboxed = w8["bubblewrap"] == .bool(true)
+        if !sandboxed, ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true and bubblewrap cannot run: \(w8)") }
+        var variants = ["plain", "worktree", "worktree_cold"]
+        if sandboxed { variants += ["bubblewrap", "bubblewrap_worktree"] }
+        for variant in variants {
+            let p50 = w8["\(variant)_p50_ms"]?.doubleValue ?? 0
+            #expect(p50 > 0 && (w8["\(variant)_p90_ms"]?.doubleValue ?? 0) >= p50, "\(variant): \(w8)")
+            if variant != "plain" { #expect(w8["\(variant)_overhead_ms"]?.doubleValue != nil, "\(variant): \(w8)") }
+        }
+    }
+
     @Test("bench W5 answers every question, live and by resume, and reports both latencies")
     func questions() async throws {
         let result = try await Self.run(["bench", "--workloads", "W5", "--question-tasks", "40"])

@@ -55,6 +55,11 @@ struct IsolationCLITests {
             #expect(events.stdout.contains("key=[redacted]"), "\(events.stdout)")
             #expect(events.stdout.contains("setup-key=[redacted]"), "\(events.stdout)")
             #expect(events.stdout.contains("deps-installed"), "\(events.stdout)")
+            // A task's own policy is shown with it.
+            let narrowed = try await cli.json(["submit", "later", "--agent", "coder", "--delay", "3600", "--policy", #"{"memory":"512M","workspace":"ro"}"#, "--json"])
+            let shown = try await cli.run(["show", try #require(narrowed["id"]?.stringValue)])
+            #expect(shown.stdout.contains("memory=512M workspace=ro"), "\(shown.stdout)")
+            #expect(try await cli.run(["submit", "x", "--agent", "coder", "--policy", #"{"memory":"lots"}"#]).stderr.contains("policy.memory"))
             let artifacts = try await cli.run(["artifacts", id])
             #expect(artifacts.stdout.contains("notes.txt"), "\(artifacts)")
             let file = home.appendingPathComponent("notes-copy.txt").path

@@ -113,6 +113,11 @@ struct IsolationAPITests {
             #expect(try await api.request(.GET, "/v1/tasks/\(id)/artifacts/summary.md").body == "report\n")
             #expect(try await api.request(.GET, "/v1/tasks/\(id)/artifacts/readme.txt").body == "hello\nchanged\n")
             #expect(try await api.request(.GET, "/v1/tasks/\(id)/artifacts/nothing.md").status == 404)
+            // Another workspace's token sees neither.
+            let outsider = try await WorkspaceAPITests.token(api, workspace: "other", role: "admin")
+            for path in ["diff", "artifacts", "artifacts/summary.md"] {
+                #expect(try await api.request(.GET, "/v1/tasks/\(id)/\(path)", token: outsider).status == 404, "\(path)")
+            }
 
             // A task whose agent has no repository has no diff.
             let plain = try #require(try await api.request(

@@ -206,4 +206,24 @@ struct EngineWorktreeTests {
             #expect(diff["patch"]?.stringValue?.contains("+change") == true)
         }
     }
+
+    @Test("a patch over the cap is cut on a character boundary, and the diff says so with the whole patch's size")
+    func patchCap() async throws {
+        let repo = try await Self.makeRepository()
+        defer { try? FileManager.default.removeItem(atPath: repo) }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("ns-wt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let path = root.appendingPathComponent(".worktrees/t").path
+        let worktree = try await GitWorktrees.prepare(GitWorkspace(repo: repo, base: "main", spareWorktrees: 0), task: TaskID.generate(), at: path)
+        // 30,000 lines of two-byte characters: a patch of about 900 KiB.
+        try String(repeating: "ééééééééééééé\n", count: 30_000).write(toFile: path + "/big.txt", atomically: true, encoding: .utf8)
+        let diff = try await GitWorktrees.diff(worktree: path, base: worktree.base)
+        let patch = try #require(diff["patch"]?.stringValue)
+        #expect(diff["truncated"] == .bool(true))
+        #expect(diff["cap_bytes"] == .int(Int64(GitWorktrees.patchCap)))
+        #expect(patch.utf8.count <= GitWorktrees.patchCap && patch.utf8.count > GitWorktrees.patchCap - 4)
+        #expect(!patch.contains("\u{FFFD}"), "cut inside a character")
+        #expect((diff["patch_bytes"]?.doubleValue ?? 0) > Double(GitWorktrees.patchCap))
+        #expect(diff["files_changed"] == .int(1) && diff["insertions"] == .int(30_000))
+    }
 }
