@@ -183,13 +183,16 @@ struct ServeCommand: AsyncParsableCommand {
         engineConfiguration.parking = settings.parking
         engineConfiguration.privatePaths = [directory.url]
         engineConfiguration.artifactRoot = directory.url.appendingPathComponent("artifacts", isDirectory: true)
+        let access = settings.metricsAccess ?? (listenAddress.isLoopback ? .open : .token)
+        let metrics = access == .off ? nil : DaemonMetrics(store: store, access: access)
+        if let metrics { engineConfiguration.metrics = EngineMetrics(factory: metrics.factory) }
         let engine = Engine(
             store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), detectors: detectors,
             logger: logger)
         let listening = ListeningFlag()
         // The connection cap, not the default soft limit of 1,024 descriptors, bounds the clients.
         let descriptors = ConnectionLimits.raiseDescriptorLimit()
-        let server = APIServer(engine: engine, authority: authority, limits: settings.connectionLimits).application(
+        let server = APIServer(engine: engine, authority: authority, limits: settings.connectionLimits, metrics: metrics).application(
             host: listenAddress.host, port: listenAddress.port, logger: logger
         ) { port in
             listening.set()
@@ -206,7 +209,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 // Shut down in reverse order: the engine drains first while the API still answers
                 // (503 with Retry-After), then the API stops.
-                services: [.init(service: server), .init(service: engine)],
+                services: [.init(service: server), .init(service: engine)] + (metrics.map { [.init(service: $0.census)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -37,6 +37,7 @@ struct APIHarness {
         webhookLeaseDuration: Double = EngineConfiguration().webhookLeaseDuration,
         workflows: WorkflowRegistry = WorkflowRegistry(),
         detectors: DetectorRegistry? = nil,
+        metrics access: MetricsAccess? = nil,
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -48,6 +49,8 @@ struct APIHarness {
         var configuration = EngineConfiguration(nodeID: "api-test", slots: 4, pollInterval: 60, shutdownGrace: 1, workRoot: directory)
         configuration.blockedStaleAfter = blockedStaleAfter
         configuration.webhookLeaseDuration = webhookLeaseDuration
+        let metrics = access.map { DaemonMetrics(store: store, access: $0) }
+        if let metrics { configuration.metrics = EngineMetrics(factory: metrics.factory) }
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers), WorkflowRunner(registry: workflows)]),
             // Deliveries on the global executor: the daemon's niced delivery thread (WebhookTests
@@ -55,8 +58,10 @@ struct APIHarness {
             // tests time what a webhook does, not its priority.
             configuration: configuration, clock: clock, webhookSender: WebhookHTTPSender(client: .shared), detectors: detectors)
         let recorder = ExchangeRecorder()
-        let result = try await APIServer(engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits)
-            .serving(services: [engine], logger: Logger(label: "api-test")) { port in
+        let result = try await APIServer(
+            engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits, metrics: metrics
+        )
+            .serving(services: [engine] + (metrics.map { [$0.census] } ?? []), logger: Logger(label: "api-test")) { port in
                 try await body(APIHarness(
                     port: port, store: store, engine: engine, databasePath: directory.appendingPathComponent("nightshift.db").path,
                     recorder: recorder))

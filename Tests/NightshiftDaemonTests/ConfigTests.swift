@@ -91,6 +91,18 @@ import Testing
         #expect(shortCap?.message.contains("park_max") == true)
     }
 
+    @Test("[server] metrics is open, token or off; absent, the daemon decides by its address; another value names the key")
+    func metricsAccess() throws {
+        #expect(try NightshiftConfig(toml: "[server]\nmetrics = \"token\"\n", path: "nightshift.toml").metricsAccess == .token)
+        #expect(try NightshiftConfig(toml: "[server]\nmetrics = \"off\"\n", path: "nightshift.toml").metricsAccess == .off)
+        #expect(try NightshiftConfig(toml: "", path: "nightshift.toml").metricsAccess == nil)
+        let bad = #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: "[server]\nmetrics = \"public\"\n", path: "nightshift.toml") }
+        #expect(bad?.message.contains("server.metrics") == true, "\(bad?.message ?? "")")
+        #expect(bad?.message.contains(#"expected one of "open", "token", "off""#) == true, "\(bad?.message ?? "")")
+        #expect(ListenAddress(host: "127.0.0.1", port: 1).isLoopback && ListenAddress(host: "::1", port: 1).isLoopback)
+        #expect(!ListenAddress(host: "0.0.0.0", port: 1).isLoopback)
+    }
+
     @Test func laterRunnerNamesAreAccepted() throws {
         let config = try NightshiftConfig(toml: "[agents.claude]\nrunner = \"claude_code\"\n", path: "nightshift.toml")
         #expect(config.agents == [Agent(name: "claude", runner: RunnerKind("claude_code"))])

@@ -32,8 +32,10 @@ extension Engine {
                 let claimed: [ClaimedRun]
                 let claimTime = clock.now
                 do {
-                    let batch = try await store.claimBatch(
-                        worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: claimTime)
+                    let batch = try await configuration.metrics.transaction("claim") {
+                        try await store.claimBatch(
+                            worker: configuration.nodeID, limit: free, leaseDuration: configuration.leaseDuration, now: claimTime)
+                    }
                     claimed = batch.runs
                     // Sleep no longer than until a held-back agent may start again: no poll while it waits.
                     if let opening = batch.nextOpening { wakeAt = min(wakeAt, max(opening, claimTime)) }
@@ -45,6 +47,7 @@ extension Engine {
                     continue
                 }
                 for run in claimed {
+                    configuration.metrics.claimed(agent: run.task.agent, latency: claimTime.timeIntervalSince(run.task.availableAt))
                     let stop = StopSignal()
                     let info = ActiveRun(
                         taskID: run.task.id, workspaceID: run.task.workspaceID, runID: run.run.id, agent: run.task.agent, attempt: run.run.attempt,

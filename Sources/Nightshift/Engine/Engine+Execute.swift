@@ -66,6 +66,7 @@ extension Engine {
         }
         do {
             let result = try await settleRetrying(claimed.lease, outcome: outcome, checkpoints: checkpoints, logger: logger)
+            if case .settled = result { configuration.metrics.runEnded(agent: task.agent, outcome: outcome.label, usage: outcome.usage) }
             // A task queued again (retry, release) or parked with a wake time changes when the
             // dispatcher must next look; it may have looked before this settle committed.
             if case .settled(let state) = result, state == .queued || state == .waiting { doorbell.ring() }
@@ -120,7 +121,9 @@ extension Engine {
         var delay = 0.05
         while true {
             do {
-                return try await store.settle(lease, outcome: outcome, checkpoints: checkpoints, now: clock.now)
+                return try await configuration.metrics.transaction("settle") {
+                    try await store.settle(lease, outcome: outcome, checkpoints: checkpoints, now: clock.now)
+                }
             } catch let error as NightshiftError where error.code == .storeUnavailable && clock.now.addingTimeInterval(delay) < deadline {
                 logger.warning("settle failed; trying again", metadata: ["nightshift.error": "\(error)", "nightshift.retry_in": "\(delay)"])
                 // Cancelled (the engine stops): give up; the lease expires and the rescuer retries the task.

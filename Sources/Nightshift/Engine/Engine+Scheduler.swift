@@ -70,6 +70,7 @@ extension Engine {
         guard let occurrence = schedule.nextRunAt else { return false }
         switch try await store.fireSchedule(schedule.id, occurrence: occurrence, now: clock.now, missedGrace: configuration.scheduleMissedGrace) {
         case .fired:
+            configuration.metrics.scheduleFired(lag: clock.now.timeIntervalSince(occurrence))
             state.withLock { _ = $0.scheduleRetries.removeValue(forKey: schedule.id) }
             return true
         case .skipped(let reason):

@@ -162,6 +162,9 @@ extension Engine {
                 if plan.delivery.outcome != .delivered || pending.count >= Self.webhookBatch || ContinuousClock.now - pendingSince >= .milliseconds(100) {
                     guard try await flush() else { return }
                 }
+                configuration.metrics.webhookDelivery(
+                    webhook: key.name, result: plan.delivery.outcome.rawValue,
+                    lag: plan.delivery.outcome == .delivered ? clock.now.timeIntervalSince(event.time) : nil)
                 switch plan.delivery.outcome {
                 case .delivered: break
                 case .failed:

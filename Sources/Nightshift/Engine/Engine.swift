@@ -93,7 +93,7 @@ public final class Engine: Service, Sendable {
 
     /// Queues a task and wakes the dispatcher.
     public func submit(_ new: NewTask) async throws -> SubmitResult {
-        let result = try await store.submit(new, now: clock.now)
+        let result = try await configuration.metrics.transaction("submit") { try await store.submit(new, now: clock.now) }
         if result.inserted { doorbell.ring() }
         return result
     }

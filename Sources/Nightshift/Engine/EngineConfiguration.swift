@@ -60,6 +60,9 @@ public struct EngineConfiguration: Sendable {
     /// Where the files runs keep as artifacts go (`<artifactRoot>/<task id>/<name>`); `nil`:
     /// `<workRoot>/.artifacts`. They stay after their task ends.
     public var artifactRoot: URL?
+    /// Where the engine's measurements go (``EngineMetrics``); by default swift-metrics' global
+    /// factory, which does nothing unless the program bootstrapped one.
+    public var metrics = EngineMetrics()
 
     /// Creates a configuration.
     public init(

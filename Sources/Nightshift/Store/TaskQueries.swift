@@ -37,6 +37,14 @@ public protocol TaskQueries: Sendable {
     /// The queued tasks (of `workspace`; `nil`: every one) available since before `cutoff` (no
     /// node claimed them since), longest available first, at most `limit`.
     func stuckQueued(availableBefore cutoff: Date, workspace: String?, limit: Int) async throws -> [AgentTask]
+    /// Every workspace's tasks counted by workspace, agent and state, with the seq of the last
+    /// hook event they reflect: each move after it is a hook event with a greater seq (the hooks
+    /// committed with the counted moves are all numbered at or below it). A ``TaskCensus`` starts
+    /// from it, then follows the hook stream; the one full count of its life.
+    func censusSnapshot() async throws -> CensusSnapshot
+    /// The queued tasks by workspace, agent and lane: how many, and since when the oldest is
+    /// available. Read from the queue's own index, so its cost follows the queue, not the tasks.
+    func queueStats() async throws -> [QueueStat]
 }
 
 extension TaskQueries {

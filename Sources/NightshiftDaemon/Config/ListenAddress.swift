@@ -18,6 +18,11 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// Whether only this machine can reach it: `localhost`, 127.0.0.0/8 or `::1`.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     /// Parses `HOST:PORT` (`127.0.0.1:7777`, `localhost:7777`, `[::1]:7777`); the error's field is `listen`.
     public static func parse(_ text: String) throws(NightshiftError) -> ListenAddress {
         let invalid = NightshiftError.invalid(

@@ -53,6 +53,9 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// The daemon's address as people reach it (`server.public_url`): notifications link to its
     /// tasks there; `nil` when the file does not say.
     public var publicURL: String?
+    /// Who may read `/metrics` (`server.metrics`: `open`, `token` or `off`); `nil` when the file
+    /// does not say: open on a loopback address, a token elsewhere.
+    public var metricsAccess: MetricsAccess?
     /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
     public var queueDepth: Int?
     /// How deep subtasks may nest and how many one task may have (`subtasks.max_depth`,
@@ -120,7 +123,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         try root.checkKeys(["agents", "channels", "detectors", "lanes", "queue", "schedules", "server", "subtasks", "webhooks", "workflows"])
         if let server = try root.section("server") {
             try server.checkKeys([
-                "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "park_default",
+                "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "metrics", "park_default",
                 "park_margin", "park_max", "public_url", "stuck_queued_after",
             ])
             listen = try server.value("listen", .listenAddress)
@@ -136,6 +139,7 @@ public struct NightshiftConfig: Sendable, Hashable {
                 }
                 publicURL = url
             }
+            metricsAccess = try server.value("metrics", .oneOf(MetricsAccess.allCases.map(\.rawValue))).flatMap(MetricsAccess.init(rawValue:))
             if let margin = try server.value("park_margin", .duration) { parking.margin = margin }
             if let park = try server.value("park_default", .positiveDuration) { parking.defaultDuration = park }
             if let cap = try server.value("park_max", .positiveDuration) { parking.maxDuration = cap }

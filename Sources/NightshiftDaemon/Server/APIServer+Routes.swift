@@ -130,6 +130,7 @@ extension APIServer {
                 }
             }
         }
+        addMetricsRoute(to: router)
         let v1 = router.group(RouterPath(Self.v1Prefix)).add(middleware: BearerAuthMiddleware(authority: authority, store: engine.store))
         for route in Self.routes {
             let handler = route.handler

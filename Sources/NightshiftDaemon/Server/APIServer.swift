@@ -20,15 +20,20 @@ public struct APIServer: Sendable {
     let streamPoll: Duration
     /// What the server grants a connection.
     let limits: ConnectionLimits
+    /// What `/metrics` prints; `nil`: no `/metrics`.
+    let metrics: DaemonMetrics?
 
-    /// A server for `engine`, accepting the token `authority` knows.
+    /// A server for `engine`, accepting the token `authority` knows; with `metrics`, serving them
+    /// at `/metrics` (run their census beside the engine).
     public init(
-        engine: Engine, authority: TokenAuthority, streamPoll: Duration = .milliseconds(500), limits: ConnectionLimits = ConnectionLimits()
+        engine: Engine, authority: TokenAuthority, streamPoll: Duration = .milliseconds(500), limits: ConnectionLimits = ConnectionLimits(),
+        metrics: DaemonMetrics? = nil
     ) {
         self.engine = engine
         self.authority = authority
         self.streamPoll = streamPoll
         self.limits = limits
+        self.metrics = metrics
     }
 
     /// The principal the bearer authentication put in the context.

@@ -153,6 +153,13 @@ struct BearerAuthMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: APIRequestContext, next: (Request, APIRequestContext) async throws -> Response
     ) async throws -> Response {
+        var context = context
+        context.principal = try await Self.principal(of: request, authority: authority, store: store)
+        return try await next(request, context)
+    }
+
+    /// The principal of `request`'s bearer token; 401 when it has none or one nobody knows.
+    static func principal(of request: Request, authority: TokenAuthority, store: any TokenStore) async throws -> Principal {
         // The scheme is case-insensitive (RFC 9110 §11.1): `bearer`, `BEARER` are the same.
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer ",
               let principal = try await authority.principal(
@@ -160,8 +167,6 @@ struct BearerAuthMiddleware: RouterMiddleware {
         else {
             throw APIFailure(.unauthorized, code: "unauthorized", message: "missing or wrong bearer token (see the token file in the data directory)", field: "Authorization")
         }
-        var context = context
-        context.principal = principal
-        return try await next(request, context)
+        return principal
     }
 }

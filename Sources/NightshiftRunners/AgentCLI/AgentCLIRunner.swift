@@ -120,7 +120,9 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
             return failure.outcome(agent: request.agent.name, executable: invocation.executablePath)
         }
         if Task.isCancelled { return .failed("cancelled", retryable: true, usage: Dialect.usage(report)) }
-        return RunPhases.isolationFailure(report) ?? Dialect.outcome(report, settings: settings.own)
+        var outcome = RunPhases.isolationFailure(report) ?? Dialect.outcome(report, settings: settings.own)
+        if outcome.usage.model == nil { outcome.usage.model = settings.common.model }
+        return outcome
     }
 
     /// `context`, with the interpreter's quota statuses sent to ``RunContext/quotaObserved(_:)``
