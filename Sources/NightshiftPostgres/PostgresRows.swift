@@ -10,7 +10,7 @@ enum PostgresRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, \
         last_seq, archived_at, tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy, trace_parent
         """
 
     /// ``taskColumns``, each qualified by the `tasks` table (for a RETURNING beside a join).
@@ -30,7 +30,7 @@ enum PostgresRows {
 
     static func task(_ row: PostgresRandomAccessRow) throws -> AgentTask {
         let channel = try row["origin_channel"].decode(String?.self)
-        return AgentTask(
+        var task = AgentTask(
             id: TaskID(trusted: try row["id"].decode(String.self)),
             workspaceID: try row["workspace_id"].decode(String.self),
             agent: try row["agent"].decode(String.self),
@@ -75,6 +75,8 @@ enum PostgresRows {
             scheduledFor: try row["scheduled_for"].decode(Double?.self).map(Date.init(timeIntervalSince1970:)),
             policy: try row["policy"].decode(String?.self).map { try ExecutionPolicy(json: JSONValue(jsonText: $0)) }
         )
+        task.traceParent = try row["trace_parent"].decode(String?.self)
+        return task
     }
 
     /// The facts of a row read with `TaskFacts.columns` (or more).

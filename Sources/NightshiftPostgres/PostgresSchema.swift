@@ -7,7 +7,7 @@ import PostgresNIO
 enum PostgresSchema {
     /// Every migration, by version, oldest first. The last one is the newest schema this binary knows.
     static let migrations: [(version: Int, sql: [String])] = [
-        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13), (14, v14), (15, v15), (16, v16),
+        (1, v1), (2, v2), (3, v3), (4, v4), (5, v5), (6, v6), (7, v7), (8, v8), (9, v9), (10, v10), (11, v11), (12, v12), (13, v13), (14, v14), (15, v15), (16, v16), (17, v17),
     ]
 
     /// The newest schema version this binary knows.
@@ -238,6 +238,10 @@ enum PostgresSchema {
     /// Isolation (issue 21): a task's own execution policy over its agent's (JSON object text);
     /// NULL: its agent's. An agent's repository lane (`Agent.repoLane`), read by submits.
     static let v16: [String] = ["ALTER TABLE tasks ADD COLUMN policy TEXT", "ALTER TABLE agents ADD COLUMN repo_lane TEXT"]
+
+    /// Tracing (issue 22): the W3C traceparent of a task's submit span; its runs' spans are its
+    /// children. NULL: not traced.
+    static let v17: [String] = ["ALTER TABLE tasks ADD COLUMN trace_parent TEXT"]
 
     /// Hook consumers (issue 19): a named reader's durable ack per workspace; a consumer reads its
     /// workspace's events, so the stream gets an index by workspace.

@@ -90,7 +90,7 @@ extension Transaction {
     private static let insertedColumns = """
         id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel, origin_session, idempotency_key, \
         dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, state, last_seq, created_at, \
-        updated_at, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy
+        updated_at, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy, trace_parent
         """
 
     /// The task that holds `new`'s idempotency key (or, with `idempotency` false, the live task
@@ -134,7 +134,7 @@ extension Transaction {
             sql.bind(.text(new.parentID?.rawValue)), sql.bind(.int(subtaskDepth)), sql.bind(.text(new.ask?.rawValue)),
             sql.bind(.text(new.scheduleID)), sql.bind(.double(new.scheduledFor?.timeIntervalSince1970)),
             sql.bind(.text(new.origin?.thread)), sql.bind(.bool(new.origin.map(\.notify))),
-            sql.bind(.text(new.policy?.json.jsonText)),
+            sql.bind(.text(new.policy?.json.jsonText)), sql.bind(.text(new.traceParent)),
         ]
         sql.append(values.joined(separator: ", "))
         sql.append(" FROM agents WHERE agents.workspace_id = ")
@@ -164,7 +164,7 @@ extension Transaction {
         Self.appendRecords(to: &sql, time: time, runs: RunCounts(), notify: true, notifyGate: "moved")
         sql.append(" SELECT timeout, max_attempts, initial_backoff, max_backoff FROM moved, (SELECT count(*) FROM notified) AS n")
         guard let row = try await rows(sql).first else { return nil }
-        return AgentTask(
+        var task = AgentTask(
             id: id, workspaceID: new.workspaceID, agent: new.agent, prompt: new.prompt, payload: new.payload,
             priority: new.priority, lane: new.lane, labels: new.labels, origin: new.origin,
             idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD,
@@ -173,5 +173,7 @@ extension Transaction {
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
             parentID: new.parentID, subtaskDepth: subtaskDepth, ask: new.ask, scheduleID: new.scheduleID,
             scheduledFor: new.scheduledFor, policy: new.policy)
+        task.traceParent = new.traceParent
+        return task
     }
 }

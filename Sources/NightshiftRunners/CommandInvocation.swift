@@ -125,6 +125,7 @@ struct CommandInvocation: Sendable, Hashable {
         if let directory = request.checkpointDirectory {
             variables["NIGHTSHIFT_CHECKPOINT_DIR"] = directory.path
         }
+        if let traceParent = request.traceParent { variables["TRACEPARENT"] = traceParent }
         // A retried attempt: the facts a script needs to pick up, beside its unchanged prompt.
         if let error = request.previousError { variables["NIGHTSHIFT_PREVIOUS_ERROR"] = String(error.prefix(8192)) }
         if let hint = request.resumeHint { variables["NIGHTSHIFT_RESUME_HINT"] = String(hint.prefix(8192)) }

@@ -15,7 +15,7 @@ enum SQLiteRows {
         idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff, max_backoff, available_at, \
         state, attempt, failures, created_at, updated_at, finished_at, result, error, cost_usd, run_id, lease_token, last_seq, archived_at, \
         tokens_in, tokens_out, cache_read_tokens, cache_write_tokens, turns, run_seconds, interruptions, \
-        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy
+        waiting_for, pending_inputs, parent_id, subtask_depth, ask, schedule_id, scheduled_for, origin_thread, origin_notify, policy, trace_parent
         """
 
     /// The task with this id, if any (and if it is `workspace`'s, when one is given).
@@ -32,7 +32,7 @@ enum SQLiteRows {
 
     static func task(_ row: Row) throws -> AgentTask {
         let channel: String? = row[8]
-        return AgentTask(
+        var task = AgentTask(
             id: TaskID(trusted: row[0]),
             workspaceID: row[1],
             agent: row[2],
@@ -71,6 +71,8 @@ enum SQLiteRows {
             scheduledFor: date(row[44]),
             policy: try (row[47] as String?).map { try ExecutionPolicy(json: JSONValue(jsonText: $0)) }
         )
+        task.traceParent = row[48]
+        return task
     }
 
     /// The columns of `task_inputs`, in the order ``input(_:taskState:)`` reads them.

@@ -4,7 +4,7 @@ import GRDB
 /// The versioned migrations of the SQLite store. Append new migrations; never edit a shipped one.
 enum SQLiteSchema {
     /// The newest schema this binary knows.
-    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16"]
+    static let migrationIDs = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17"]
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -499,6 +499,11 @@ enum SQLiteSchema {
             // text); NULL: its agent's. An agent's repository lane (`Agent.repoLane`), read by submits.
             try db.execute(sql: "ALTER TABLE tasks ADD COLUMN policy TEXT")
             try db.execute(sql: "ALTER TABLE agents ADD COLUMN repo_lane TEXT")
+        }
+        migrator.registerMigration("v17") { db in
+            // Tracing (issue 22): the W3C traceparent of a task's submit span; its runs' spans are
+            // its children. NULL: not traced.
+            try db.execute(sql: "ALTER TABLE tasks ADD COLUMN trace_parent TEXT")
         }
         return migrator
     }

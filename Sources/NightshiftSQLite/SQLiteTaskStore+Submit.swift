@@ -81,8 +81,8 @@ extension WriteTransaction {
             INSERT INTO tasks (id, workspace_id, agent, prompt, payload, priority, lane, labels, origin_channel,
                 origin_session, idempotency_key, dedup_key, budget_usd, timeout, max_attempts, initial_backoff,
                 max_backoff, available_at, state, last_seq, created_at, updated_at, parent_id, subtask_depth, ask, schedule_id,
-                scheduled_for, origin_thread, origin_notify, policy)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                scheduled_for, origin_thread, origin_notify, policy, trace_parent)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
                 task.id.rawValue, task.workspaceID, task.agent, task.prompt, task.payload.jsonText, task.priority, task.lane,
                 JSONValue.array(task.labels.map(JSONValue.string)).jsonText, task.origin?.channel, task.origin?.session,
@@ -90,7 +90,7 @@ extension WriteTransaction {
                 task.retry.maxBackoff, task.availableAt.timeIntervalSince1970, task.state.rawValue, time, time,
                 task.parentID?.rawValue, task.subtaskDepth, task.ask?.rawValue, task.scheduleID,
                 task.scheduledFor?.timeIntervalSince1970, task.origin?.thread, task.origin.map(\.notify),
-                task.policy?.json.jsonText,
+                task.policy?.json.jsonText, task.traceParent,
             ])
         try recordTransition(task: task.id, workspace: task.workspaceID, agent: task.agent, from: nil, to: task.state, action: .submit, seq: 1, now: now, details: [:])
         if SubmitPlan.holds(new, agent: facts.agent) {

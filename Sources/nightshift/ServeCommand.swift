@@ -186,6 +186,8 @@ struct ServeCommand: AsyncParsableCommand {
         let access = settings.metricsAccess ?? (listenAddress.isLoopback ? .open : .token)
         let metrics = access == .off ? nil : DaemonMetrics(store: store, access: access)
         if let metrics { engineConfiguration.metrics = EngineMetrics(factory: metrics.factory) }
+        let tracing = try settings.tracing?.backend()
+        if let tracing { engineConfiguration.tracing = EngineTracing(tracer: tracing.tracer) }
         let engine = Engine(
             store: store, runners: runners, configuration: engineConfiguration, webhookSender: WebhookHTTPSender(), detectors: detectors,
             logger: logger)
@@ -209,7 +211,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 // Shut down in reverse order: the engine drains first while the API still answers
                 // (503 with Retry-After), then the API stops.
-                services: [.init(service: server), .init(service: engine)] + (metrics.map { [.init(service: $0.census)] } ?? []),
+                // The span exporter stops last, so that the spans of the drain are sent.
+                services: (tracing.map { [.init(service: $0.service)] } ?? []) + [.init(service: server), .init(service: engine)]
+                    + (metrics.map { [.init(service: $0.census)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -7,6 +7,7 @@ import NightshiftRunners
 import NightshiftSQLite
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 import Testing
 
 /// A daemon (engine + API) on a random loopback port, and a client for it.
@@ -38,6 +39,7 @@ struct APIHarness {
         workflows: WorkflowRegistry = WorkflowRegistry(),
         detectors: DetectorRegistry? = nil,
         metrics access: MetricsAccess? = nil,
+        tracing: (tracing: EngineTracing, exporter: any Service)? = nil,
         _ body: @Sendable (APIHarness) async throws -> T
     ) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-api-\(UUID().uuidString)")
@@ -51,6 +53,7 @@ struct APIHarness {
         configuration.webhookLeaseDuration = webhookLeaseDuration
         let metrics = access.map { DaemonMetrics(store: store, access: $0) }
         if let metrics { configuration.metrics = EngineMetrics(factory: metrics.factory) }
+        if let tracing { configuration.tracing = tracing.tracing }
         let engine = Engine(
             store: store, runners: RunnerRegistry(AgentRunners.all() + [BuiltinRunner(handlers: handlers), WorkflowRunner(registry: workflows)]),
             // Deliveries on the global executor: the daemon's niced delivery thread (WebhookTests
@@ -61,7 +64,7 @@ struct APIHarness {
         let result = try await APIServer(
             engine: engine, authority: TokenAuthority(token: token), streamPoll: streamPoll, limits: limits, metrics: metrics
         )
-            .serving(services: [engine] + (metrics.map { [$0.census] } ?? []), logger: Logger(label: "api-test")) { port in
+            .serving(services: (tracing.map { [$0.exporter] } ?? []) + [engine] + (metrics.map { [$0.census] } ?? []), logger: Logger(label: "api-test")) { port in
                 try await body(APIHarness(
                     port: port, store: store, engine: engine, databasePath: directory.appendingPathComponent("nightshift.db").path,
                     recorder: recorder))

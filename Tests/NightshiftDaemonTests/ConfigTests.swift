@@ -103,6 +103,32 @@ import Testing
         #expect(!ListenAddress(host: "0.0.0.0", port: 1).isLoopback)
     }
 
+    @Test("[tracing] needs an http(s) endpoint; protocol, service_name, sample_ratio and export_delay load; bad ones name the key")
+    func tracingSettings() throws {
+        let config = try NightshiftConfig(toml: """
+            [tracing]
+            endpoint = "http://127.0.0.1:4318/v1/traces"
+            protocol = "http/json"
+            service_name = "night"
+            sample_ratio = 0.5
+            export_delay = "2s"
+            """, path: "nightshift.toml")
+        let tracing = try #require(config.tracing)
+        #expect(tracing.endpoint == "http://127.0.0.1:4318/v1/traces" && tracing.encoding == .json && tracing.serviceName == "night")
+        #expect(tracing.sampleRatio == 0.5 && tracing.exportDelay == 2)
+        #expect(try NightshiftConfig(toml: "", path: "nightshift.toml").tracing == nil)
+        for (toml, key) in [
+            ("[tracing]\nprotocol = \"grpc\"\n", "tracing.endpoint"),
+            ("[tracing]\nendpoint = \"udp://x\"\n", "tracing.endpoint"),
+            ("[tracing]\nendpoint = \"http://x/v1/traces\"\nprotocol = \"grpc\"\n", "tracing.protocol"),
+            ("[tracing]\nendpoint = \"http://x/v1/traces\"\nsample_ratio = 2\n", "tracing.sample_ratio"),
+            ("[tracing]\nendpoint = \"http://x/v1/traces\"\nheaders = 1\n", "tracing.headers"),
+        ] {
+            let error = #expect(throws: NightshiftError.self) { try NightshiftConfig(toml: toml, path: "nightshift.toml") }
+            #expect(error?.message.contains(key) == true, "\(error?.message ?? "")")
+        }
+    }
+
     @Test func laterRunnerNamesAreAccepted() throws {
         let config = try NightshiftConfig(toml: "[agents.claude]\nrunner = \"claude_code\"\n", path: "nightshift.toml")
         #expect(config.agents == [Agent(name: "claude", runner: RunnerKind("claude_code"))])

@@ -178,7 +178,7 @@ struct ConnectionTests {
             versions.append(version)
         }
         #expect(versions == PostgresSchema.migrations.map(\.version))
-        #expect(PostgresSchema.latest == 16)
+        #expect(PostgresSchema.latest == 17)
         try await connection.query("INSERT INTO schema_migrations (version) VALUES (99)", logger: Logger(label: "test"))
         try await connection.close()
         let error = await #expect(throws: NightshiftError.self) { try await store.migrate() }

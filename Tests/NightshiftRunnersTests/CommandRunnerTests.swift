@@ -36,6 +36,18 @@ struct CommandRunnerTests {
         #expect(events.lines("stdout") == [identity])
     }
 
+    @Test("a traced run's context reaches the agent process as TRACEPARENT; an untraced run sets none")
+    func traceParent() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        var request = Fixture.shell(#"printf '%s' "${TRACEPARENT-unset}""#, prompt: "p", directory: dir.url)
+        let traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        request.traceParent = traced
+        #expect(try await runner.run(request, context: EventRecorder().context).result == traced)
+        request.traceParent = nil
+        #expect(try await runner.run(request, context: EventRecorder().context).result == "unset")
+    }
+
     @Test("the inputs a run delivers follow the prompt on stdin as input lines, and are in NIGHTSHIFT_INPUTS; with input = env stdin is the prompt alone")
     func inputsOnStdin() async throws {
         let dir = try TempDir()

@@ -107,7 +107,7 @@ struct SQLiteStoreTests {
         try DatabaseQueue(path: file).write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
         let error = #expect(throws: NightshiftError.self) { try SQLiteTaskStore(path: file) }
         #expect(error?.message.contains("v99") == true)
-        #expect(error?.message.contains("binary's v16") == true)
+        #expect(error?.message.contains("binary's v17") == true)
     }
 
     @Test("v4 turns the seconds since 1970 of older state events' wake_at and resets_at into RFC 3339 text")
@@ -152,11 +152,11 @@ struct SQLiteStoreTests {
             ]
         }
         // Back to v4: agents and lanes in their old shape, no workspaces, no workspace columns (and
-        // none of v6's inbox and subtasks, v9's parks, v10's hook consumers, v11's tool calls or v16's policies).
+        // none of v6's inbox and subtasks, v9's parks, v10's hook consumers, v11's tool calls, v16's policies or v17's trace parents).
         try await DatabaseQueue(path: file).write { db in
             try db.execute(sql: """
-                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6', 'v9', 'v10', 'v11', 'v16');
-                ALTER TABLE tasks DROP COLUMN policy;
+                DELETE FROM grdb_migrations WHERE identifier IN ('v5', 'v6', 'v9', 'v10', 'v11', 'v16', 'v17');
+                ALTER TABLE tasks DROP COLUMN policy; ALTER TABLE tasks DROP COLUMN trace_parent;
                 DROP TABLE task_inputs; DROP INDEX tasks_parent; DROP TABLE quota_parks;
                 DROP TABLE hook_consumers; DROP INDEX hook_events_workspace;
                 DROP INDEX runs_finished; ALTER TABLE runs DROP COLUMN tool_calls;

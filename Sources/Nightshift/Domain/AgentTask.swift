@@ -75,6 +75,9 @@ public struct AgentTask: Sendable, Hashable, Codable {
     public var scheduledFor: Date?
     /// Its own execution policy, narrowing its agent's (``ExecutionPolicy``); `nil`: the agent's.
     public var policy: ExecutionPolicy?
+    /// The W3C `traceparent` of the span its submit was traced in, if tracing was on: its claim,
+    /// runs and settles are traced as children of it, across nodes and restarts.
+    public var traceParent: String?
 
     /// Creates a task value (stores build these from rows).
     public init(

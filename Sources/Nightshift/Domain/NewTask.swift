@@ -79,6 +79,9 @@ public struct NewTask: Sendable, Hashable {
     /// Its own execution policy over its agent's; `nil`: the agent's. The API refuses one wider
     /// than the agent's unless the token is an admin's (``ExecutionPolicy/widening(_:)``).
     public var policy: ExecutionPolicy?
+    /// The W3C `traceparent` of the submit's span (``AgentTask/traceParent``); set by the engine
+    /// when it traces the submit.
+    public var traceParent: String?
 
     /// Creates a request.
     public init(

@@ -210,6 +210,9 @@ public struct WebhookRequest: Sendable, Hashable {
     public var timeout: Double
     /// When it is sent (what the signature's timestamp says).
     public var time: Date
+    /// The W3C `traceparent` of the delivery's span, sent as the `traceparent` header when the
+    /// engine traces.
+    public var traceParent: String?
 
     /// Creates a request value.
     public init(url: String, secret: String, body: String, deliveryID: String, eventType: String, timeout: Double, time: Date) {

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import Logging
 
 /// The dispatcher: claims queued work into free slots and starts each run as a child task of the
@@ -48,6 +49,11 @@ extension Engine {
                 }
                 for run in claimed {
                     configuration.metrics.claimed(agent: run.task.agent, latency: claimTime.timeIntervalSince(run.task.availableAt))
+                    let tracing = configuration.tracing
+                    let span = tracing.span("nightshift.claim", task: run.task, parent: tracing.context(traceParent: run.task.traceParent))
+                    span.attributes["nightshift.node"] = configuration.nodeID
+                    span.attributes["nightshift.attempt"] = run.run.attempt
+                    span.end()
                     let stop = StopSignal()
                     let info = ActiveRun(
                         taskID: run.task.id, workspaceID: run.task.workspaceID, runID: run.run.id, agent: run.task.agent, attempt: run.run.attempt,

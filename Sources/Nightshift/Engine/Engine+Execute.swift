@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import Logging
 
 extension Engine {
@@ -32,7 +33,19 @@ extension Engine {
             stop.stop(.leaseLost)
         }
         let observed = RunObservations()
-        let ending = await supervise(claimed, stop: stop, events: events, observed: observed, logger: logger)
+        // The run's span, a child of the task's submit span (wherever and whenever that was).
+        let tracing = configuration.tracing
+        let runSpan = tracing.span("nightshift.run", task: task, parent: tracing.context(traceParent: task.traceParent), kind: .consumer)
+        runSpan.attributes["nightshift.run_id"] = claimed.run.id
+        runSpan.attributes["nightshift.attempt"] = claimed.run.attempt
+        let toolSpans = ToolCallSpans(tracing: tracing, task: task, parent: runSpan.context)
+        defer {
+            toolSpans.endAll()
+            runSpan.end()
+        }
+        let ending = await supervise(
+            claimed, stop: stop, events: events, observed: observed, trace: (runSpan.context, toolSpans), logger: logger)
+        toolSpans.endAll()
         await events.flush()
         state.withLock { _ = $0.active.removeValue(forKey: task.id) }
         doorbell.ring()
@@ -64,6 +77,10 @@ extension Engine {
         if case .finished(_, let started) = ending, started {
             checkpoints = await collectCheckpoints(claimed, agent: task.agent, outcome: outcome, observed: observed, events: events, logger: logger)
         }
+        runSpan.attributes["nightshift.outcome"] = outcome.label
+        if case .failed = outcome.resolution { runSpan.setStatus(SpanStatus(code: .error, message: outcome.error)) }
+        let settleSpan = tracing.span("nightshift.settle", task: task, parent: runSpan.context)
+        defer { settleSpan.end() }
         do {
             let result = try await settleRetrying(claimed.lease, outcome: outcome, checkpoints: checkpoints, logger: logger)
             if case .settled = result { configuration.metrics.runEnded(agent: task.agent, outcome: outcome.label, usage: outcome.usage) }
@@ -134,7 +151,8 @@ extension Engine {
     }
 
     private func supervise(
-        _ claimed: ClaimedRun, stop: StopSignal, events: RunEventBuffer, observed: RunObservations, logger: Logger
+        _ claimed: ClaimedRun, stop: StopSignal, events: RunEventBuffer, observed: RunObservations,
+        trace: (context: InstrumentationContext, tools: ToolCallSpans), logger: Logger
     ) async -> Ending {
         let task = claimed.task
         let found: Agent?
@@ -179,6 +197,7 @@ extension Engine {
         case .success(let value): request = value
         case .failure(let failure): return .finished(failure.outcome, started: false)
         }
+        request.traceParent = configuration.tracing.traceParent(of: trace.context)
         if let worktree {
             request.writablePaths.append(URL(fileURLWithPath: worktree.commonDirectory))
             events.emit("worktree", [
@@ -207,6 +226,7 @@ extension Engine {
             emit: { type, data in
                 activity?.reported(at: self.clock.now)
                 events.emit(type, data)
+                trace.tools.observe(type, data)
                 // Written with the run's next batch, fenced by its lease, so that a retry can
                 // resume the session even when this worker dies before settling.
                 if let session = observed.observe(type, data) { events.record(sessionID: session) }

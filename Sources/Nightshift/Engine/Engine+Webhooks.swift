@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import Synchronization
 
 /// The webhooks this node delivers: one worker per webhook whose lease it holds.
@@ -70,13 +71,29 @@ extension Engine {
 
     /// Sends `body` (what `webhook` writes for `event`) once and plans what follows from the answer.
     static func attempt(
-        _ event: HookEvent, body: String, to webhook: Webhook, by sender: any WebhookSender, clock: any EngineClock, random: Double
+        _ event: HookEvent, body: String, to webhook: Webhook, by sender: any WebhookSender, clock: any EngineClock, random: Double,
+        tracing: EngineTracing
     ) async -> WebhookAttemptPlan {
         let started = ContinuousClock.now
-        let response = await sender.send(WebhookRequest(
-            url: webhook.spec.url, secret: webhook.spec.secret, body: body,
-            deliveryID: WebhookDelivery.id(workspace: webhook.spec.workspaceID, webhook: webhook.spec.name, seq: event.seq),
-            eventType: event.type, timeout: webhook.spec.timeout, time: clock.now))
+        let deliveryID = WebhookDelivery.id(workspace: webhook.spec.workspaceID, webhook: webhook.spec.name, seq: event.seq)
+        let span = tracing.tracer.startSpan("nightshift.webhook.deliver", context: .topLevel, ofKind: .client)
+        defer { span.end() }
+        span.attributes["nightshift.task_id"] = event.taskID.rawValue
+        span.attributes["nightshift.webhook"] = webhook.spec.name
+        span.attributes["nightshift.event"] = event.type
+        span.attributes["nightshift.delivery_id"] = deliveryID
+        var request = WebhookRequest(
+            url: webhook.spec.url, secret: webhook.spec.secret, body: body, deliveryID: deliveryID,
+            eventType: event.type, timeout: webhook.spec.timeout, time: clock.now)
+        request.traceParent = tracing.traceParent(of: span.context)
+        let response = await sender.send(request)
+        switch response {
+        case .status(let code, _):
+            span.attributes["http.response.status_code"] = code
+            if !(200..<300).contains(code) { span.setStatus(SpanStatus(code: .error)) }
+        case .failed(let reason):
+            span.setStatus(SpanStatus(code: .error, message: reason))
+        }
         return WebhookAttemptPlan(
             webhook: webhook, event: event, response: response,
             duration: (ContinuousClock.now - started).seconds, now: clock.now, random: random)
@@ -149,7 +166,7 @@ extension Engine {
                     buffer.removeFirst(index)
                 }
                 let event = buffer[0]
-                let plan = await Self.attempt(event, body: body, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1))
+                let plan = await Self.attempt(event, body: body, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1), tracing: configuration.tracing)
                 if pending.isEmpty { pendingSince = .now }
                 pending.append(plan)
                 current.attempts = plan.attempts
@@ -261,7 +278,7 @@ extension WorkspaceScope {
         // One attempt: a failure is final (dead), whatever the retry policy says.
         retried.spec.retry.maxAttempts = retried.attempts + 1
         let body = try await engine.deliveryBody(event, for: webhook) ?? event.wireJSON.jsonText
-        let plan = await Engine.attempt(event, body: body, to: retried, by: sender, clock: engine.clock, random: 0)
+        let plan = await Engine.attempt(event, body: body, to: retried, by: sender, clock: engine.clock, random: 0, tracing: engine.configuration.tracing)
         try await engine.store.recordWebhookRedelivery(plan.delivery, workspace: workspace)
         return plan.delivery
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -93,7 +94,21 @@ public final class Engine: Service, Sendable {
 
     /// Queues a task and wakes the dispatcher.
     public func submit(_ new: NewTask) async throws -> SubmitResult {
-        let result = try await configuration.metrics.transaction("submit") { try await store.submit(new, now: clock.now) }
+        let tracing = configuration.tracing
+        let span = tracing.tracer.startSpan("nightshift.submit", context: InstrumentationContext.current ?? .topLevel, ofKind: .producer)
+        defer { span.end() }
+        span.attributes["nightshift.agent"] = new.agent
+        var new = new
+        new.traceParent = new.traceParent ?? tracing.traceParent(of: span.context)
+        let result: SubmitResult
+        do {
+            result = try await configuration.metrics.transaction("submit") { [new] in try await store.submit(new, now: clock.now) }
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+        span.attributes["nightshift.task_id"] = result.task.id.rawValue
         if result.inserted { doorbell.ring() }
         return result
     }

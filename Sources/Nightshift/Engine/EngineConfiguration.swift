@@ -63,6 +63,9 @@ public struct EngineConfiguration: Sendable {
     /// Where the engine's measurements go (``EngineMetrics``); by default swift-metrics' global
     /// factory, which does nothing unless the program bootstrapped one.
     public var metrics = EngineMetrics()
+    /// Where the engine's spans go (``EngineTracing``); by default swift-distributed-tracing's
+    /// global tracer, a no-op unless the program bootstrapped one.
+    public var tracing = EngineTracing()
 
     /// Creates a configuration.
     public init(

@@ -140,6 +140,9 @@ public struct RunRequest: Sendable {
     /// Paths outside the workspace the run's sandbox keeps writable (a worktree's repository git
     /// directory, for the agent's commits).
     public var writablePaths: [URL] = []
+    /// The W3C `traceparent` of the run's span, when the engine traces: agents get it as
+    /// `TRACEPARENT`, so that what they trace joins the task's trace.
+    public var traceParent: String?
 
     /// The policy the run is held to: the task's own over its agent's, the defaults for the rest.
     public var policy: ExecutionPolicy.Resolved { declaredPolicy.resolved }

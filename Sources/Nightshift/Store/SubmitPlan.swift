@@ -139,13 +139,15 @@ package enum SubmitPlan: Sendable {
         let state: TaskState
         do { state = try Lifecycle.next(from: nil, on: .submit, task: id) } catch { throw NightshiftError(error) }
         let availableAt = max(new.availableAt ?? now, now)
-        self = .insert(AgentTask(
+        var task = AgentTask(
             id: id, workspaceID: new.workspaceID, agent: new.agent, prompt: new.prompt, payload: new.payload,
             priority: new.priority, lane: new.lane, labels: new.labels, origin: new.origin,
             idempotencyKey: new.idempotencyKey, dedupKey: new.dedupKey, budgetUSD: new.budgetUSD, timeout: new.timeout ?? agent.timeout,
             retry: new.retry ?? agent.retry, availableAt: availableAt, state: state, attempt: 0, failures: 0,
             createdAt: now, updatedAt: now, finishedAt: nil, result: nil, error: nil, costUSD: 0,
             parentID: facts.parent?.id, subtaskDepth: facts.parent.map { $0.subtaskDepth + 1 } ?? 0, ask: new.ask,
-            scheduleID: new.scheduleID, scheduledFor: new.scheduledFor, policy: new.policy))
+            scheduleID: new.scheduleID, scheduledFor: new.scheduledFor, policy: new.policy)
+        task.traceParent = new.traceParent
+        self = .insert(task)
     }
 }

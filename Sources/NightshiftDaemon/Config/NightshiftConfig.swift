@@ -56,6 +56,8 @@ public struct NightshiftConfig: Sendable, Hashable {
     /// Who may read `/metrics` (`server.metrics`: `open`, `token` or `off`); `nil` when the file
     /// does not say: open on a loopback address, a token elsewhere.
     public var metricsAccess: MetricsAccess?
+    /// Where the engine's spans are exported (`[tracing]`); `nil`: not traced.
+    public var tracing: TracingSettings?
     /// The most tasks that may be queued, waiting or paused at once (`queue.depth`); `nil` when the file does not say.
     public var queueDepth: Int?
     /// How deep subtasks may nest and how many one task may have (`subtasks.max_depth`,
@@ -120,7 +122,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         validate: (Agent) throws(NightshiftError) -> Void = { _ in }
     ) throws(NightshiftError) {
         let root = try TOMLSection.parse(toml, path: path)
-        try root.checkKeys(["agents", "channels", "detectors", "lanes", "queue", "schedules", "server", "subtasks", "webhooks", "workflows"])
+        try root.checkKeys(["agents", "channels", "detectors", "lanes", "queue", "schedules", "server", "subtasks", "tracing", "webhooks", "workflows"])
         if let server = try root.section("server") {
             try server.checkKeys([
                 "blocked_stale_after", "hook_retention", "idle_timeout", "keep_failed_workdirs", "listen", "max_connections", "metrics", "park_default",
@@ -173,6 +175,7 @@ public struct NightshiftConfig: Sendable, Hashable {
         schedules = try Self.schedules(try root.section("schedules"))
         workflows = try Self.workflows(try root.section("workflows"), agents: agents)
         detectors = try Self.detectors(try root.section("detectors"), agents: agents, workflows: workflows)
+        tracing = try TracingSettings.parse(try root.section("tracing"))
         webhooks = try Self.webhooks(try root.section("webhooks"), environment: environment)
         let channels = try Self.channels(try root.section("channels"), environment: environment)
         if let taken = channels.first(where: { channel in webhooks.contains { $0.name == channel.name } }) {

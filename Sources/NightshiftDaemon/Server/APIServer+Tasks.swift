@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Nightshift
+import Tracing
 
 /// The handlers of the task, status and agent routes.
 extension APIServer {
@@ -28,7 +29,11 @@ extension APIServer {
         }
         let new = try wire.newTask(idempotencyHeader: key, now: Date())
         if let policy = new.policy, context.principal?.has(.admin) != true { try await Self.checkNarrows(policy, of: new, in: scope) }
-        let result = try await scope.submit(new)
+        // A caller's W3C trace context: the task's spans join the caller's trace.
+        let tracing = engine.configuration.tracing
+        let parent = tracing.context(
+            traceParent: request.headers[HTTPField.Name("traceparent")!], tracestate: request.headers[HTTPField.Name("tracestate")!])
+        let result = try await InstrumentationContext.withValue(parent) { try await scope.submit(new) }
         return Self.reply(WireTask(result.task), status: result.inserted ? .created : .ok)
     }
 

@@ -78,6 +78,7 @@ public struct WebhookHTTPSender: WebhookSender {
         http.headers.add(name: "X-Nightshift-Delivery", value: request.deliveryID)
         http.headers.add(name: "X-Nightshift-Timestamp", value: String(timestamp))
         http.headers.add(name: "X-Nightshift-Signature", value: Self.signature(secret: request.secret, timestamp: timestamp, body: request.body))
+        if let traceParent = request.traceParent { http.headers.add(name: "traceparent", value: traceParent) }
         http.body = .bytes(ByteBuffer(string: request.body))
         do {
             let response = try await client.execute(http, timeout: .milliseconds(Int64(request.timeout * 1000)))
