@@ -17,7 +17,7 @@ struct NightshiftCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             ServeCommand.self, BenchCommand.self, BenchNodeCommand.self, MCPCommand.self,
-            SubmitCommand.self, ListCommand.self, ShowCommand.self, DiffCommand.self, ArtifactsCommand.self, LogsCommand.self,
+            SubmitCommand.self, ListCommand.self, ShowCommand.self, OpenCommand.self, DiffCommand.self, ArtifactsCommand.self, LogsCommand.self,
             CancelCommand.self, RetryCommand.self, PauseCommand.self, ResumeCommand.self, ArchiveCommand.self,
             PriorityCommand.self, InputCommand.self, ApproveCommand.self, RejectCommand.self, InputsCommand.self,
             WakeCommand.self, DropCommand.self,

@@ -467,14 +467,20 @@ final class CLIProcess: @unchecked Sendable {
     let stdoutFile: URL
     let stderrFile: URL
 
-    init(arguments: [String], environment: [String: String], directory: URL) throws {
+    /// Starts `nightshift ARGUMENTS`.
+    convenience init(arguments: [String], environment: [String: String], directory: URL) throws {
+        try self.init(executable: NightshiftBinary.url.path, arguments: arguments, environment: environment, directory: directory)
+    }
+
+    /// Starts `executable ARGUMENTS` (another program that runs nightshift, such as `script`).
+    init(executable: String, arguments: [String], environment: [String: String], directory: URL) throws {
         let name = UUID().uuidString
         stdoutFile = directory.appendingPathComponent("cli-\(name).out")
         stderrFile = directory.appendingPathComponent("cli-\(name).err")
         _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
         process = try ChildProcess(
-            executable: NightshiftBinary.url.path, arguments: arguments, environment: environment, stdout: stdoutFile.path,
+            executable: executable, arguments: arguments, environment: environment, stdout: stdoutFile.path,
             stderr: stderrFile.path)
     }
 
@@ -512,7 +518,8 @@ struct CLIRunner: Sendable {
 
     /// `nightshift ARGUMENTS --url URL` (unless `--url` is among the arguments or it is `--help` or `--version`).
     func arguments(_ arguments: [String]) -> [String] {
-        arguments.contains("--url") || arguments == ["--help"] || arguments == ["--version"] ? arguments : arguments + ["--url", url]
+        arguments.contains("--url") || arguments == ["--help"] || arguments == ["--version"] || arguments.first == "--generate-completion-script"
+            ? arguments : arguments + ["--url", url]
     }
 
     /// Starts a command.

@@ -3,6 +3,12 @@ import Foundation
 import Nightshift
 import NightshiftDaemon
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `nightshift submit PROMPT`: submits a task, optionally waits for it or follows its log.
 struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -94,6 +100,11 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Print the task's log live until it ends; exit 1 unless it is done.")
     var follow = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "With --wait: a progress line on stderr (state, elapsed time, cost so far). Default: when stderr is a terminal.")
+    var progress: Bool?
+
     @OptionGroup var options: ClientOptions
 
     func validate() throws {
@@ -145,9 +156,15 @@ struct SubmitCommand: AsyncParsableCommand {
         }
         if !options.json { CLIOutput.liveLine(id) }
         let json = options.json
-        let final = try await TaskWatch.follow(client, task: id, untilTerminalEvent: !follow) { event in
-            guard follow else { return }
-            CLIOutput.liveLine(json ? event.json.jsonText : CLIOutput.eventLine(event))
+        let line = wait && !follow && (progress ?? (isatty(STDERR_FILENO) != 0)) ? WaitProgress(client: client, task: id) : nil
+        let final: TaskWatch.Ending
+        do {
+            defer { line?.finish() }
+            final = try await TaskWatch.follow(client, task: id, untilTerminalEvent: !follow) { event in
+                if let state = event.stateTo { line?.moved(to: state) }
+                guard follow else { return }
+                CLIOutput.liveLine(json ? event.json.jsonText : CLIOutput.eventLine(event))
+            }
         }
         if json {
             CLIOutput.json(final.json)
