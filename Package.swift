@@ -62,7 +62,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The daemon's front doors: configuration file, HTTP API (SSE, auth, OpenAPI), API client.
+        // The daemon's front doors: configuration file, HTTP API (SSE, auth, OpenAPI), MCP server, API client.
         .target(
             name: "NightshiftDaemon",
             dependencies: [
@@ -77,6 +77,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MCP", package: "swift-sdk"),
             ]
         ),
         .executableTarget(

@@ -1,5 +1,5 @@
-"""An MCP client for `nightshift mcp`: the official Python SDK (PyPI `mcp`, the version
-scripts/test installs) starts the server over stdio, lists its tools and calls them, and this
+"""An MCP client for `nightshift mcp --run-tools` (the tools of a run): the official Python SDK
+(PyPI `mcp`, the version scripts/test installs) starts the server over stdio, lists its tools and calls them, and this
 prints what it saw as one JSON object on stdout. Tests/EndToEndTests/MCPServerTests.swift runs it
 and asserts on that report.
 
@@ -31,7 +31,7 @@ def text_of(result):
 
 async def main(binary):
     report = {}
-    parameters = StdioServerParameters(command=binary, args=["mcp"])
+    parameters = StdioServerParameters(command=binary, args=["mcp", "--run-tools"])
     async with stdio_client(parameters) as (read, write):
         async with ClientSession(read, write) as session:
             initialized = await session.initialize()
