@@ -19,13 +19,10 @@ from mcp import ClientSession, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp_peer import describe_tool, text_of
 
 # How long a task may take to reach a state the peer waits for.
 DEADLINE_SECONDS = 30
-
-
-def text_of(result):
-    return "\n".join(block.text for block in result.content if block.type == "text")
 
 
 @asynccontextmanager
@@ -84,12 +81,9 @@ async def main(transport, binary, url, home):
             }
             listed = await session.list_tools()
             report["tools"] = [
-                {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "type": tool.input_schema.get("type"),
-                    "required": tool.input_schema.get("required", []),
-                    "properties": {name: schema.get("type") for name, schema in tool.input_schema.get("properties", {}).items()},
+                describe_tool(tool)
+                | {
+                    "types": {name: schema.get("type") for name, schema in tool.input_schema.get("properties", {}).items()},
                     "read_only": tool.annotations.read_only_hint if tool.annotations else None,
                 }
                 for tool in listed.tools

@@ -25,6 +25,18 @@ CALLS = [
 ]
 
 
+def describe_tool(tool):
+    """A listed tool as the reports give it: its name and description, and its input schema's type,
+    required arguments and argument names."""
+    return {
+        "name": tool.name,
+        "description": tool.description,
+        "type": tool.input_schema.get("type"),
+        "required": tool.input_schema.get("required", []),
+        "properties": sorted(tool.input_schema.get("properties", {})),
+    }
+
+
 def text_of(result):
     return "\n".join(block.text for block in result.content if block.type == "text")
 
@@ -42,16 +54,7 @@ async def main(binary):
                 "tools_capability": initialized.capabilities.tools is not None,
             }
             listed = await session.list_tools()
-            report["tools"] = [
-                {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "type": tool.input_schema.get("type"),
-                    "required": tool.input_schema.get("required", []),
-                    "properties": sorted(tool.input_schema.get("properties", {})),
-                }
-                for tool in listed.tools
-            ]
+            report["tools"] = [describe_tool(tool) for tool in listed.tools]
             report["calls"] = []
             for name, arguments in CALLS:
                 result = await session.call_tool(name, arguments)
