@@ -28,7 +28,7 @@ struct MCPChatTests {
     }
 
     @Test(
-        "the official Python MCP client lists the tools and the log template, follows a task to its result, events and log, cancels, answers and approves; wrong argument types and the API's refusals are tool errors",
+        "the official Python MCP client lists the tools and the log template, follows a task to its result, events and log, cancels, answers and approves; wrong argument types and the API's refusals are tool errors; over HTTP a wrong token is refused",
         .enabled(if: MCPPeerPython.enabled, "\(MCPPeerPython.variable) is not set: the MCP peer test is skipped (./scripts/test sets it)"),
         arguments: ["stdio", "http"])
     func pythonPeer(transport: String) async throws {
@@ -44,6 +44,9 @@ struct MCPChatTests {
             Self.checkInbox(report)
             let unknown = try await cli.run(["show", "no-such-task"])
             Self.checkRefusals(report, apiMessage: unknown.stderr)
+            if transport == "http" {
+                #expect(report["wrong_token"]?["refused"] == true, "\(report["wrong_token"] ?? nil)")
+            }
         }
     }
 

@@ -26,16 +26,18 @@ DEADLINE_SECONDS = 30
 
 
 @asynccontextmanager
-async def connect(transport, binary, url, home):
-    """The streams of a session with Nightshift's chat tools over `transport`."""
+async def connect(transport, binary, url, home, token=None):
+    """The streams of a session with Nightshift's chat tools over `transport` (over HTTP with
+    `token`, else the data directory's)."""
     if transport == "stdio":
         environment = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), "NIGHTSHIFT_HOME": home}
         parameters = StdioServerParameters(command=binary, args=["mcp", "--url", url], env=environment)
         async with stdio_client(parameters) as (read, write):
             yield read, write
     else:
-        with open(os.path.join(home, "token")) as file:
-            token = file.read().strip()
+        if token is None:
+            with open(os.path.join(home, "token")) as file:
+                token = file.read().strip()
         async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as client:
             async with streamable_http_client(url + "/mcp", http_client=client) as (read, write):
                 yield read, write
@@ -58,6 +60,17 @@ async def until(session, task_id, condition):
         if condition(task) or time.monotonic() > deadline:
             return task
         await asyncio.sleep(0.05)
+
+
+def first_mcp_error(error):
+    """The first MCPError in `error` or the exception groups it nests, if any."""
+    if isinstance(error, MCPError):
+        return error
+    for inner in getattr(error, "exceptions", []):
+        found = first_mcp_error(inner)
+        if found is not None:
+            return found
+    return None
 
 
 def finished(task):
@@ -145,6 +158,18 @@ async def main(transport, binary, url, home):
                 report["unknown_tool"] = {"answered": True, "text": text_of(result)}
             except MCPError as error:
                 report["unknown_tool"] = {"answered": False, "code": error.code, "message": error.message}
+    if transport == "http":
+        # A wrong token is refused before any session opens.
+        try:
+            async with connect(transport, binary, url, home, token="ns_wrong") as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+            report["wrong_token"] = {"refused": False}
+        except Exception as error:  # the MCPError, inside the task groups' exception groups
+            refusal = first_mcp_error(error)
+            if refusal is None:
+                raise
+            report["wrong_token"] = {"refused": True, "code": refusal.code, "message": refusal.message}
     print(json.dumps(report))
 
 
