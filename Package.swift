@@ -69,7 +69,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The daemon's front doors: configuration file, HTTP API (SSE, auth, OpenAPI), API client.
+        // The daemon's front doors: configuration file, HTTP API (SSE, auth, OpenAPI), MCP server, API client.
         .target(
             name: "NightshiftDaemon",
             dependencies: [
@@ -84,9 +84,13 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+<<<<<<< HEAD
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "OTel", package: "swift-otel"),
+=======
+                .product(name: "MCP", package: "swift-sdk"),
+>>>>>>> mcp
             ]
         ),
         .executableTarget(

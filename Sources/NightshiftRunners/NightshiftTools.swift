@@ -2,7 +2,7 @@ import Foundation
 import Nightshift
 
 /// Nightshift's own tools for a Claude agent, `spawn_subtask` and `wake_me`: served by
-/// `nightshift mcp`, the MCP server on stdio that Claude Code starts when the agent's config sets
+/// `nightshift mcp --run-tools`, the MCP server on stdio that Claude Code starts when the agent's config sets
 /// `nightshift_tools = true`.
 ///
 /// The server holds no credentials and changes nothing: it checks a call's arguments and answers

@@ -1,10 +1,11 @@
 import ArgumentParser
+import NightshiftDaemon
 
 /// The `nightshift` command: runs the daemon and the benchmark, and talks to a running daemon.
 @main
 struct NightshiftCommand: AsyncParsableCommand {
     /// The version of this build: what `--version` prints and the daemon logs when it starts.
-    static let version = "0.1.0"
+    static let version = NightshiftDaemon.version
 
     static let configuration = CommandConfiguration(
         commandName: "nightshift",

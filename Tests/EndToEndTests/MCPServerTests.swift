@@ -24,7 +24,7 @@ enum MCPPeerPython {
     }
 }
 
-@Suite("nightshift mcp", .timeLimit(.minutes(2)))
+@Suite("nightshift mcp --run-tools", .timeLimit(.minutes(2)))
 struct MCPServerTests {
     /// `Tests/Fixtures/mcp_peer.py`.
     static let peerScript = AgentFixtures.directory.appendingPathComponent("mcp_peer.py").path
@@ -104,15 +104,15 @@ struct MCPServerTests {
         #expect(report["unknown_tool"]?["code"] == -32602)
     }
 
-    @Test("nightshift mcp answers on stdout and exits 0 when stdin closes")
-    func exitsWhenStdinCloses() async throws {
+    @Test("nightshift mcp (both servers) answers on stdout and exits 0 when stdin closes", arguments: [["mcp"], ["mcp", "--run-tools"]])
+    func exitsWhenStdinCloses(arguments: [String]) async throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("ns-mcp-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         let input = Pipe()
         let process = Process()
         process.executableURL = NightshiftBinary.url
-        process.arguments = ["mcp"]
+        process.arguments = arguments
         process.standardInput = input
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice

@@ -1,5 +1,5 @@
-"""An MCP client for `nightshift mcp`: the official Python SDK (PyPI `mcp`, the version
-scripts/test installs) starts the server over stdio, lists its tools and calls them, and this
+"""An MCP client for `nightshift mcp --run-tools` (the tools of a run): the official Python SDK
+(PyPI `mcp`, the version scripts/test installs) starts the server over stdio, lists its tools and calls them, and this
 prints what it saw as one JSON object on stdout. Tests/EndToEndTests/MCPServerTests.swift runs it
 and asserts on that report.
 
@@ -25,13 +25,25 @@ CALLS = [
 ]
 
 
+def describe_tool(tool):
+    """A listed tool as the reports give it: its name and description, and its input schema's type,
+    required arguments and argument names."""
+    return {
+        "name": tool.name,
+        "description": tool.description,
+        "type": tool.input_schema.get("type"),
+        "required": tool.input_schema.get("required", []),
+        "properties": sorted(tool.input_schema.get("properties", {})),
+    }
+
+
 def text_of(result):
     return "\n".join(block.text for block in result.content if block.type == "text")
 
 
 async def main(binary):
     report = {}
-    parameters = StdioServerParameters(command=binary, args=["mcp"])
+    parameters = StdioServerParameters(command=binary, args=["mcp", "--run-tools"])
     async with stdio_client(parameters) as (read, write):
         async with ClientSession(read, write) as session:
             initialized = await session.initialize()
@@ -42,16 +54,7 @@ async def main(binary):
                 "tools_capability": initialized.capabilities.tools is not None,
             }
             listed = await session.list_tools()
-            report["tools"] = [
-                {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "type": tool.input_schema.get("type"),
-                    "required": tool.input_schema.get("required", []),
-                    "properties": sorted(tool.input_schema.get("properties", {})),
-                }
-                for tool in listed.tools
-            ]
+            report["tools"] = [describe_tool(tool) for tool in listed.tools]
             report["calls"] = []
             for name, arguments in CALLS:
                 result = await session.call_tool(name, arguments)

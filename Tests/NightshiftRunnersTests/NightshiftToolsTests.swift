@@ -97,7 +97,7 @@ struct NightshiftToolsTests {
         #expect(configs.count == 2, "\(run.argv)")
         #expect(configs.first == "--mcp-config=/etc/claude/mcp.json")
         let nightshift = try JSONValue(jsonText: String(try #require(configs.last).dropFirst("--mcp-config=".count)))
-        #expect(nightshift == ["mcpServers": ["nightshift": ["type": "stdio", "command": .string(Self.program), "args": ["mcp"]]]])
+        #expect(nightshift == ["mcpServers": ["nightshift": ["type": "stdio", "command": .string(Self.program), "args": ["mcp", "--run-tools"]]]])
         #expect(run.argv.filter { $0.hasPrefix("--allowedTools=") }
             == ["--allowedTools=mcp__nightshift__spawn_subtask", "--allowedTools=mcp__nightshift__wake_me"])
 

@@ -6,7 +6,7 @@ import NightshiftTestSupport
 import Testing
 
 /// Nightshift's MCP tools through the engine, on every store: the fake Claude Code CLI replays a
-/// session that calls `spawn_subtask` and `wake_me`, as a real one would once `nightshift mcp`
+/// session that calls `spawn_subtask` and `wake_me`, as a real one would once `nightshift mcp --run-tools`
 /// acknowledged the calls.
 @Suite("Engine: Nightshift's tools for Claude agents", .timeLimit(.minutes(1)))
 struct EngineNightshiftToolsTests {

@@ -233,12 +233,18 @@ public struct NightshiftClient: Sendable {
         } catch {
             throw APIError.classify(error, url: baseURL)
         }
+        return (status, try Self.answer(status: status, text: text, route: "\(method) \(path)"))
+    }
+
+    /// The JSON of an answer with `status` and body `text` (`null` for an empty one); ``APIError``
+    /// for a non-2xx status or a body that is not JSON.
+    static func answer(status: Int, text: String, route: String) throws -> JSONValue {
         guard (200..<300).contains(status) else { throw APIError.fromResponse(status: status, body: text) }
-        if text.allSatisfy(\.isWhitespace) { return (status, .null) }
+        if text.allSatisfy(\.isWhitespace) { return .null }
         do {
-            return (status, try JSONValue(jsonText: text))
+            return try JSONValue(jsonText: text)
         } catch {
-            throw APIError.invalidResponse("\(method) \(path): the body is not JSON (\(error))")
+            throw APIError.invalidResponse("\(route): the body is not JSON (\(error))")
         }
     }
 

@@ -114,7 +114,10 @@ extension APIServer {
     /// The router: every route of ``routes``, the open ones at the root and the `/v1` ones in a
     /// group behind bearer auth; every other method of HTTP (but HEAD and CONNECT) on a known path
     /// answers 405 with the methods it takes, token or not; a method HTTP does not define is not found.
-    public func router() -> Router<APIRequestContext> {
+    /// With `mcp`, also `/mcp` (``MCPEndpoint``), behind the same auth: outside ``routes`` and the
+    /// OpenAPI document, since it speaks JSON-RPC as the MCP specification says, and its tools'
+    /// requests go through a router of ``routes`` alone.
+    public func router(mcp: Bool = true) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: DrainingMiddleware(engine: engine))
@@ -131,7 +134,9 @@ extension APIServer {
             }
         }
         addMetricsRoute(to: router)
-        let v1 = router.group(RouterPath(Self.v1Prefix)).add(middleware: BearerAuthMiddleware(authority: authority, store: engine.store))
+        let authentication = BearerAuthMiddleware(authority: authority, store: engine.store)
+        if mcp { MCPEndpoint(api: self.router(mcp: false).buildResponder()).add(to: router, authentication: authentication) }
+        let v1 = router.group(RouterPath(Self.v1Prefix)).add(middleware: authentication)
         for route in Self.routes {
             let handler = route.handler
             if let needed = route.role {

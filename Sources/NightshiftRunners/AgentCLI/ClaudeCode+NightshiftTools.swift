@@ -9,12 +9,12 @@ extension ClaudeCode {
         return nil
     }
 
-    /// With `nightshift_tools` on: `--mcp-config=` the `nightshift` server (`nightshift mcp` on
-    /// stdio; beside the agent's own `mcp_config`, which stays its own flag) and one
+    /// With `nightshift_tools` on: `--mcp-config=` the `nightshift` server (`nightshift mcp --run-tools`
+    /// on stdio; beside the agent's own `mcp_config`, which stays its own flag) and one
     /// `--allowedTools=` per tool, so that a headless run may call them.
     static func nightshiftToolArguments(_ settings: Settings, program: String?) -> [String] {
         guard settings.nightshiftTools, let program else { return [] }
-        let server: JSONValue = ["type": "stdio", "command": .string(program), "args": ["mcp"]]
+        let server: JSONValue = ["type": "stdio", "command": .string(program), "args": ["mcp", "--run-tools"]]
         let config: JSONValue = ["mcpServers": .object([NightshiftTools.serverName: server])]
         return [flag("--mcp-config", config.jsonText)]
             + NightshiftTools.tools.map { flag("--allowedTools", NightshiftTools.claudePrefix + $0.name) }
