@@ -84,13 +84,10 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-<<<<<<< HEAD
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "OTel", package: "swift-otel"),
-=======
                 .product(name: "MCP", package: "swift-sdk"),
->>>>>>> mcp
             ]
         ),
         .executableTarget(
