@@ -94,10 +94,19 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W8 files in the repository the worktree variants check out.")
     var repoFiles: Int = 10_000
 
+    @Option(help: "W9 SSE clients on the global event feed during the drain (W7's --rounds).")
+    var sseClients: Int = 100
+
+    @Option(help: "W10 tasks in the store /metrics is scraped for.")
+    var metricsTasks: Int = 1_000_000
+
+    @Option(help: "W10 of those tasks drained to done before the scrapes (the rest stay queued).")
+    var metricsDone: Int = 0
+
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W3, W4, W5, W6, W7, W8, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W3, W4, W5, W6, W7, W8, W9: SSE fan-out, W10: /metrics, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -178,6 +187,12 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W8") {
             emit(try await bench.w8(runs: isolationRuns, files: repoFiles))
+        }
+        if selected.contains("W9") {
+            emit(try await bench.w9(tasks: tasks, slots: slots, clients: sseClients, rounds: rounds))
+        }
+        if selected.contains("W10") {
+            emit(try await bench.w10(tasks: metricsTasks, done: min(metricsDone, metricsTasks), scrapes: 200))
         }
         if selected.contains("P") {
             // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.

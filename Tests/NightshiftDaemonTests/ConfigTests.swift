@@ -299,7 +299,7 @@ import Testing
         ("[server]\nblocked_stale_after = -5\n", "server.blocked_stale_after", "found -5 (an integer)"),
         ("[agents]\nbuild = 5\n", "agents.build", "expected a table, found 5 (an integer)"),
         ("[agents.\"bad name\"]\nrunner = \"command\"\ncommand = [\"x\"]\n", "agents.bad name", "expected 1 to 64 characters: an ASCII letter or digit"),
-        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, channels, detectors, lanes, queue, schedules, server, subtasks, webhooks, workflows"),
+        ("[srever]\nlisten = \"127.0.0.1:7777\"\n", "srever", "unknown key; expected one of agents, channels, detectors, lanes, queue, schedules, server, subtasks, tracing, webhooks, workflows"),
         ("[server]\nport = 7777\n", "server.port", "unknown key; expected one of blocked_stale_after, hook_retention, idle_timeout, keep_failed_workdirs, listen, max_connections"),
         ("[server]\nkeep_failed_workdirs = \"a day\"\n", "server.keep_failed_workdirs", "expected a duration like \"30m\""),
         ("[server]\nlisten = \"localhost\"\n", "server.listen", "expected HOST:PORT like \"127.0.0.1:7777\", found \"localhost\" (a string)"),

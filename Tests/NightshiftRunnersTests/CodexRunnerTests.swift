@@ -80,7 +80,7 @@ struct CodexRunnerTests {
             "Fixed the typo in README.md.",
             usage: RunUsage(
                 tokensIn: 8120, tokensOut: 212, costEstimated: true, agentSessionID: "0199a7f4-92ab-7d61-a0e3-5f4e3d2c1b0a", exitCode: 0,
-                turns: 1)))
+                turns: 1, model: "gpt-5-codex")))
         let logs = run.events.events("log").map(\.data)
         let warnings = logs.filter { $0["message"]?.stringValue?.hasPrefix("unparsed stream line: ") == true }
         #expect(warnings.compactMap { $0["line"]?.stringValue } == [

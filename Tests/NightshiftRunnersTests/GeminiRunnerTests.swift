@@ -98,7 +98,8 @@ struct GeminiRunnerTests {
         let run = try await Self.fake.replay("noise", config: ["model": "gemini-2.5-flash"])
         #expect(run.outcome == .succeeded(
             "Fixed the typo in README.md.",
-            usage: RunUsage(tokensIn: 6011, tokensOut: 97 + 132, costEstimated: true, agentSessionID: "3d4e5f6a-7b8c-4d9e-a0f1-b2c3d4e5f6a7", exitCode: 0)))
+            usage: RunUsage(tokensIn: 6011, tokensOut: 97 + 132, costEstimated: true, agentSessionID: "3d4e5f6a-7b8c-4d9e-a0f1-b2c3d4e5f6a7", exitCode: 0,
+                model: "gemini-2.5-flash")))
         let logs = run.events.events("log").map(\.data)
         let warnings = logs.filter { $0["message"]?.stringValue?.hasPrefix("unparsed stream line: ") == true }
         #expect(warnings.compactMap { $0["line"]?.stringValue } == [

@@ -154,8 +154,9 @@ public struct RunUsage: Sendable, Hashable, Codable {
     public init(
         tokensIn: Int = 0, tokensOut: Int = 0, cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0,
         costUSD: Double = 0, costEstimated: Bool = false, agentSessionID: String? = nil, exitCode: Int? = nil,
-        turns: Int = 0, durationSeconds: Double = 0, toolCalls: [String: Int] = [:]
+        turns: Int = 0, durationSeconds: Double = 0, toolCalls: [String: Int] = [:], model: String? = nil
     ) {
+        self.model = model
         self.turns = turns
         self.toolCalls = toolCalls
         self.durationSeconds = durationSeconds
