@@ -31,6 +31,8 @@ public final class Engine: Service, Sendable {
     /// carry (run output, priority, archive; actions too), and for every follower at shutdown:
     /// with the store's ``ChangeFeed``, what a reader that follows one task's log (SSE) waits on.
     public let taskChanges = TaskChangeSignals()
+    /// The hook stream read once for every follower in this process (the API's SSE clients).
+    public let hookFanout: HookFanout
     /// Rung when a run that takes live input starts or ends here (see ``liveInputLoop()``).
     let liveRunsChanged = ChangeSignal()
     /// Rung when a schedule changes here: the scheduler looks at the fire times again.
@@ -87,6 +89,7 @@ public final class Engine: Service, Sendable {
         self.clock = clock
         self.logger = logger
         doorbell = Doorbell(clock: clock)
+        hookFanout = HookFanout(store: store)
         schedulesChanged = Doorbell(clock: clock)
         webhooksChanged = Doorbell(clock: clock)
         wakesChanged = Doorbell(clock: clock)

@@ -15,7 +15,7 @@ extension APIServer {
             // The feed pushes on both stores: its poll is only a safety net, slower than a task
             // stream's (which also catches another node's run output).
             let poll = max(streamPoll, HookStream.defaultPoll)
-            return GlobalEventStream(store: engine.store, after: after, filter: filter, changes: engine.taskChanges, poll: poll) { [engine] in
+            return GlobalEventStream(feed: engine.hookFanout, after: after, filter: filter, changes: engine.taskChanges, poll: poll) { [engine] in
                 engine.drainDeadline != nil
             }.response()
         }

@@ -24,7 +24,7 @@ extension APIServer {
             let consumer = try await engine.store.hookConsumer(name, workspace: scope.workspace, now: engine.clock.now)
             let poll = max(streamPoll, HookStream.defaultPoll)
             return GlobalEventStream(
-                store: engine.store, after: consumer.ackSeq, filter: HookEventFilter(workspace: scope.workspace), changes: engine.taskChanges,
+                feed: engine.hookFanout, after: consumer.ackSeq, filter: HookEventFilter(workspace: scope.workspace), changes: engine.taskChanges,
                 poll: poll
             ) { [engine] in engine.drainDeadline != nil }.response()
         }

@@ -32,7 +32,8 @@ struct HookEventFilter: Sendable {
 /// hook type, `data:` the hook event as JSON. It never ends on its own: it ends when the client
 /// goes or the daemon shuts down (saying so in a comment, like a task's stream).
 struct GlobalEventStream: Sendable {
-    let store: any ChangeFeed
+    /// The process's one reader of the hook stream, shared by every client.
+    let feed: HookFanout
     let after: Int64
     let filter: HookEventFilter
     /// Rung at shutdown, so that the stream ends then rather than at its next event.
@@ -48,7 +49,7 @@ struct GlobalEventStream: Sendable {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 try await changes.following(nil) { shutdown in
-                    var feed = store.hookStream(after: after, poll: poll).matching(filter.accepts).waking(on: shutdown).makeAsyncIterator()
+                    var feed = feed.hookStream(after: after, poll: poll).matching(filter.accepts).waking(on: shutdown).makeAsyncIterator()
                     var quietSince = ContinuousClock.now
                     while true {
                         if isShuttingDown() {

@@ -1,0 +1,39 @@
+import Foundation
+import Nightshift
+import NightshiftTestSupport
+import Testing
+
+/// The hook fan-out (one reader of the hook stream for every follower in a process), run against
+/// every store kind.
+extension StoreConformanceTests {
+    @Test("fan-out followers each get every event after their own cursor, in order and once; one behind memory catches up from the store", arguments: StoreKind.allCases)
+    func hookFanout(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        for index in 0..<12 { _ = try await store.submit(NewTask(agent: "echo", prompt: "before \(index)"), now: t0) }
+        // Memory keeps 5 events: a follower from 0 reads the 12 before it from the store.
+        let fanout = HookFanout(store: store, capacity: 5, poll: Self.noPoll)
+        do {
+            var fromStart = fanout.hookStream(after: 0, poll: Self.noPoll).makeAsyncIterator()
+            var fromEnd = fanout.hookStream(after: 12, poll: Self.noPoll).makeAsyncIterator()
+            #expect(try await fromStart.collect(12).map(\.seq) == Array(1...12))
+            #expect(try await fromEnd.nextBatch(timeout: .milliseconds(50)).isEmpty)
+
+            // 20 more, pushed: each follower gets them in order, without a gap or a repeat, although
+            // memory never holds more than 5 of them.
+            for index in 0..<10 {
+                let task = try await store.submit(NewTask(agent: "echo", prompt: "after \(index)"), now: t0).task
+                _ = try await store.transition(task.id, .cancel, now: t0)
+        }
+        let expected = Array(Int64(13)...32)
+        #expect(try await fromEnd.collect(20).map(\.seq) == expected)
+        #expect(try await fromStart.collect(20).map(\.seq) == expected)
+        #expect(try await fromStart.nextBatch(timeout: .milliseconds(50)).isEmpty)
+        }
+
+        // A follower that comes after every other left starts the reader again.
+        var later = fanout.hookStream(after: 30, poll: Self.noPoll).makeAsyncIterator()
+        #expect(try await later.collect(2).map(\.seq) == [31, 32])
+        _ = try await store.submit(NewTask(agent: "echo", prompt: "last"), now: t0)
+        #expect(try await later.collect(1).map(\.seq) == [33])
+    }
+}
