@@ -114,6 +114,7 @@ extension APIServer {
     /// The router: every route of ``routes``, the open ones at the root and the `/v1` ones in a
     /// group behind bearer auth; every other method of HTTP (but HEAD and CONNECT) on a known path
     /// answers 405 with the methods it takes, token or not; a method HTTP does not define is not found.
+    /// The web dashboard's pages are added too (``Dashboard``), outside ``routes``.
     public func router() -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -148,6 +149,7 @@ extension APIServer {
                 router.on(route.routerPath, method: route.method) { request, context in try await handler(self, request, context) }
             }
         }
+        Dashboard(server: self).register(on: router)
         return router
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import Nightshift
+
+/// Signing in and out: the login form takes a token (the one in the data directory, or one made
+/// with `nightshift token create`), checks it as the API would, and keeps it in an HttpOnly,
+/// SameSite=Strict cookie (Secure over TLS).
+extension Dashboard {
+    /// `GET /login` (`next`: where to go after): the form.
+    func loginPage(_ request: Request) -> Response {
+        loginForm(request, next: request.uri.queryParameters["next"].map(String.init), failed: false)
+    }
+
+    /// The login form, going to `next` (a path of this site) after; saying so when a token `failed`.
+    func loginForm(_ request: Request, next: String?, failed: Bool) -> Response {
+        let next = Self.safeBack(next) ?? "/"
+        let notice: HTML = failed ? "<p class=\"notice\" role=\"alert\">That token was not accepted.</p>" : .empty
+        let body: HTML = """
+            <section class="panel login"><h1>Nightshift</h1>\(notice)
+            <form method="post" action="/login"><input type="hidden" name="next" value="\(next)">
+            <label for="token">API token</label>
+            <input type="password" id="token" name="token" autocomplete="current-password" required autofocus>
+            <button type="submit" class="primary">Sign in</button></form>
+            <p class="muted small">The token is in <code>token</code> in the daemon's data directory, or make one with <code>nightshift token create</code>.</p>
+            </section>
+            """
+        return DashboardLayout.page(
+            "Sign in", section: nil, request: request, principal: nil, status: failed ? .unauthorized : .ok, body: body)
+    }
+
+    /// `POST /login` (`token`, `next`): with a token a store knows, the cookie and `303` to `next`;
+    /// otherwise the form again (401), saying only that the token was not accepted.
+    func login(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        var request = request
+        guard DashboardCredential.sameOrigin(request) else { throw DashboardFailure(.forbidden, "This form came from another site and was refused.") }
+        let form = try await DashboardForm(request: &request)
+        let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty, try await server.authority.principal(for: token, store: server.engine.store) != nil else {
+            return loginForm(request, next: form["next"], failed: true)
+        }
+        var response = Self.redirect(back: form["next"], fallback: "/")
+        response.setCookie(DashboardCredential.sessionCookie(
+            token, secure: DashboardCredential.overTLS(request, publicURL: server.engine.configuration.publicURL)))
+        return response
+    }
+
+    /// `POST /logout`: clears the cookie; back to the login page.
+    func logout(_ request: Request) -> Response {
+        var response = Response(status: .seeOther, headers: [.location: "/login", .cacheControl: "no-store"])
+        response.setCookie(DashboardCredential.sessionCookie(
+            "", secure: DashboardCredential.overTLS(request, publicURL: server.engine.configuration.publicURL)))
+        return response
+    }
+}

@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+import Foundation
+import Nightshift
+@testable import NightshiftDaemon
+import NIOCore
+import NIOHTTP1
+import NightshiftTestSupport
+import Testing
+
+/// The dashboard over real loopback HTTP: sessions (cookie, CSRF, redirects), escaping of
+/// everything a user or an agent wrote, roles and workspaces. The browser itself is in
+/// EndToEndTests/DashboardBrowserTests.
+@Suite("dashboard")
+struct DashboardTests {
+    /// An agent whose output carries markup in every place a session shows it.
+    static let hostile = "<script>alert(1)</script>"
+    static let handlers: [String: BuiltinRunner.Handler] = [
+        "hostile": { request, context in
+            context.emit("assistant", ["text": .string("\(hostile) and [a link](javascript:alert(1)) and **bold**")])
+            context.emit("tool_call", ["id": "toolu_1\"><b>", "name": .string(hostile), "input": ["command": .string(hostile)]])
+            context.emit("tool_result", ["id": "toolu_1\"><b>", "is_error": true, "content": "<img src=x onerror=alert(1)>"])
+            context.emit("stdout", ["line": .string(hostile)])
+            return .succeeded(hostile)
+        },
+        "asker": { _, _ in .waitingForInput("Which <b>branch</b>?") },
+    ]
+
+    /// A client that does not follow redirects, for the whole test process (as `HTTPClient.shared`).
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
+    /// One exchange that does not follow redirects (the API harness's client records for the
+    /// OpenAPI check, which the dashboard is not part of).
+    static func fetch(
+        _ api: APIHarness, _ method: HTTPMethod, _ path: String, form: String? = nil, bearer: String? = nil, cookie: String? = nil,
+        headers: [(String, String)] = []
+    ) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
+        var request = HTTPClientRequest(url: api.base + path)
+        request.method = method
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if let cookie { request.headers.add(name: "Cookie", value: "nightshift_token=\(cookie)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form))
+        }
+        let response = try await Self.client.execute(request, timeout: .seconds(60))
+        return (Int(response.status.code), response.headers, String(buffer: try await response.body.collect(upTo: 16 << 20)))
+    }
+
+    /// The CSRF token in a page's forms.
+    static func csrf(in page: String) -> String? {
+        guard let range = page.range(of: #"name="csrf" value=""#) else { return nil }
+        return String(page[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @Test("without a session every page goes to /login; a wrong bearer or cookie too, the cookie cleared, with no detail")
+    func needsSession() async throws {
+        try await APIHarness.with(handlers: [:]) { api in
+            let none = try await Self.fetch(api, .GET, "/")
+            #expect(none.status == 303 && none.headers.first(name: "Location") == "/login", "\(none)")
+            let page = try await Self.fetch(api, .GET, "/tasks/0190c5a1-0000-7000-8000-000000000000?x=1")
+            #expect(page.status == 303 && page.headers.first(name: "Location")?.hasPrefix("/login?next=%2Ftasks%2F") == true, "\(page)")
+            let wrong = try await Self.fetch(api, .GET, "/agents", bearer: "ns_wrong")
+            #expect(wrong.status == 303 && wrong.body.isEmpty, "\(wrong)")
+            let stale = try await Self.fetch(api, .GET, "/needs-you", cookie: "ns_revoked")
+            #expect(stale.status == 303, "\(stale)")
+            #expect(stale.headers.first(name: "Set-Cookie")?.contains("Max-Age=0") == true, "\(stale.headers)")
+            // The feed a page's script reads needs the session too.
+            #expect(try await Self.fetch(api, .GET, "/feed", headers: [("Accept", "text/event-stream")]).status == 303)
+            // The login page and the assets are open.
+            let login = try await Self.fetch(api, .GET, "/login")
+            #expect(login.status == 200 && login.body.contains("<form method=\"post\" action=\"/login\">"))
+            let script = try await Self.fetch(api, .GET, "/assets/dashboard.js")
+            #expect(script.status == 200 && script.headers.first(name: "Content-Type")?.hasPrefix("text/javascript") == true)
+        }
+    }
+
+    @Test("login sets an HttpOnly SameSite=Strict cookie (Secure behind TLS) and goes to next; a wrong token gets the form again")
+    func login() async throws {
+        try await APIHarness.with(handlers: [:]) { api in
+            let wrong = try await Self.fetch(api, .POST, "/login", form: "token=ns_wrong&next=%2Fagents")
+            #expect(wrong.status == 401 && wrong.body.contains("That token was not accepted.") && wrong.headers["Set-Cookie"].isEmpty)
+            let good = try await Self.fetch(api, .POST, "/login", form: "token=\(APIHarness.token)&next=%2Fagents")
+            #expect(good.status == 303 && good.headers.first(name: "Location") == "/agents", "\(good)")
+            let cookie = good.headers.first(name: "Set-Cookie") ?? ""
+            #expect(cookie.hasPrefix("nightshift_token=\(APIHarness.token);"), "\(cookie)")
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/") && !cookie.contains("Secure"), "\(cookie)")
+            let tls = try await Self.fetch(api, .POST, "/login", form: "token=\(APIHarness.token)", headers: [("X-Forwarded-Proto", "https")])
+            #expect(tls.headers.first(name: "Set-Cookie")?.contains("Secure") == true)
+            // Another site's next is not followed.
+            let away = try await Self.fetch(api, .POST, "/login", form: "token=\(APIHarness.token)&next=%2F%2Fevil.example")
+            #expect(away.headers.first(name: "Location") == "/")
+            let page = try await Self.fetch(api, .GET, "/agents", cookie: APIHarness.token)
+            #expect(page.status == 200 && page.body.contains("Agents &amp; queues"))
+            let out = try await Self.fetch(api, .POST, "/logout", form: "csrf=\(Self.csrf(in: page.body) ?? "")", cookie: APIHarness.token)
+            #expect(out.status == 303 && out.headers.first(name: "Set-Cookie")?.contains("Max-Age=0") == true, "\(out)")
+        }
+    }
+
+    @Test("a cookie session's form needs the page's CSRF token and this origin; a bearer request needs neither")
+    func csrf() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let asked = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"asker","prompt":"ask"}"#)
+            let id = try #require(asked.json?["id"]?.stringValue)
+            _ = try await eventually(timeout: .seconds(10)) { try await api.store.task(TaskID(trusted: id))?.state == .waiting }
+            let page = try await Self.fetch(api, .GET, "/tasks/\(id)", cookie: APIHarness.token)
+            let token = try #require(Self.csrf(in: page.body))
+            #expect(try await Self.fetch(api, .POST, "/tasks/\(id)/cancel", form: "", cookie: APIHarness.token).status == 403)
+            #expect(try await Self.fetch(api, .POST, "/tasks/\(id)/cancel", form: "csrf=forged", cookie: APIHarness.token).status == 403)
+            let foreign = try await Self.fetch(
+                api, .POST, "/tasks/\(id)/cancel", form: "csrf=\(token)", cookie: APIHarness.token, headers: [("Origin", "https://evil.example")])
+            #expect(foreign.status == 403)
+            #expect(try await api.store.task(TaskID(trusted: id))?.state == .waiting)
+            let answered = try await Self.fetch(api, .POST, "/tasks/\(id)/input", form: "csrf=\(token)&kind=answer&text=dev", cookie: APIHarness.token)
+            #expect(answered.status == 303 && answered.headers.first(name: "Location") == "/tasks/\(id)", "\(answered)")
+            #expect(try await api.store.inputs(of: TaskID(trusted: id), workspace: nil).map(\.text) == ["dev"])
+            let cancelled = try await Self.fetch(api, .POST, "/tasks/\(id)/cancel", form: "back=%2F", bearer: APIHarness.token)
+            #expect(cancelled.status == 303 && cancelled.headers.first(name: "Location") == "/", "\(cancelled)")
+            #expect(try await api.store.task(TaskID(trusted: id))?.state == .cancelled)
+            // An action the lifecycle refuses is a page saying so.
+            let again = try await Self.fetch(api, .POST, "/tasks/\(id)/cancel", bearer: APIHarness.token)
+            #expect(again.status == 409 && again.headers.first(name: "Content-Type")?.hasPrefix("text/html") == true, "\(again)")
+        }
+    }
+
+    @Test("a prompt, agent output, tool names, ids and results holding markup are escaped on every page")
+    func escaping() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let submitted = try await api.request(
+                .POST, "/v1/tasks", body: #"{"agent":"hostile","prompt":"<script>alert(1)</script>","labels":["x"]}"#)
+            let id = try #require(submitted.json?["id"]?.stringValue)
+            _ = try await eventually(timeout: .seconds(10)) { try await api.store.task(TaskID(trusted: id))?.state == .done }
+            for path in ["/", "/tasks/\(id)", "/?q=script", "/tasks/\(id)/row"] {
+                let page = try await Self.fetch(api, .GET, path, bearer: APIHarness.token)
+                #expect(page.status == 200, "\(path): \(page.status)")
+                #expect(!page.body.contains("<script>alert"), "\(path) holds a script tag")
+                #expect(!page.body.contains("<img"), "\(path) holds an img tag")
+                #expect(!page.body.contains("\"><b>"), "\(path) let an id out of its attribute")
+                #expect(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "\(path) lost the text")
+            }
+            let task = try await Self.fetch(api, .GET, "/tasks/\(id)", bearer: APIHarness.token)
+            #expect(!task.body.contains("href=\"javascript"), "a javascript: link")
+            #expect(task.body.contains("<strong>bold</strong>"))
+            #expect(task.body.contains("<details class=\"tool error\""), "the failed call is not marked")
+            #expect(task.headers.first(name: "Content-Security-Policy")?.contains("script-src 'self'") == true)
+        }
+    }
+
+    @Test("a read-only token reads but cannot act; another workspace's token does not see the task")
+    func rolesAndWorkspaces() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            let asked = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"asker","prompt":"ask"}"#)
+            let id = try #require(asked.json?["id"]?.stringValue)
+            let reader = try await WorkspaceAPITests.token(api, workspace: Workspace.defaultID, role: "read_only", createWorkspace: false)
+            #expect(try await Self.fetch(api, .GET, "/tasks/\(id)", bearer: reader).status == 200)
+            let refused = try await Self.fetch(api, .POST, "/tasks/\(id)/cancel", bearer: reader)
+            #expect(refused.status == 403 && refused.body.contains("may look but not change"), "\(refused)")
+            let other = try await WorkspaceAPITests.token(api, workspace: "other", role: "member")
+            #expect(try await Self.fetch(api, .GET, "/tasks/\(id)", bearer: other).status == 404)
+            let list = try await Self.fetch(api, .GET, "/", bearer: other)
+            #expect(list.status == 200 && !list.body.contains(id))
+        }
+    }
+
+    @Test("Markdown: blocks and inline marks, code kept literal, only http(s) and mailto links")
+    func markdown() {
+        let html = Markdown.html("# Title\n\nSome *it* and **bold** `<code>`\n\n- one\n- two\n\n```swift\nlet a = \"<b>\"\n```\n[ok](https://example.com/?a=1&b=2) [no](javascript:alert(1))").text
+        #expect(html.contains("<h3>Title</h3>"))
+        #expect(html.contains("<em>it</em>") && html.contains("<strong>bold</strong>") && html.contains("<code>&lt;code&gt;</code>"))
+        #expect(html.contains("<ul><li>one</li><li>two</li></ul>"))
+        #expect(html.contains("<pre class=\"code\" data-language=\"swift\"><code>let a = &quot;&lt;b&gt;&quot;</code></pre>"))
+        #expect(html.contains("<a href=\"https://example.com/?a=1&amp;b=2\" rel=\"noopener noreferrer\">ok</a>"))
+        #expect(html.contains("[no](javascript:alert(1))"))
+    }
+}
