@@ -104,6 +104,9 @@ enum Conversation {
             let sender = data["sender"]?.stringValue.map { " from " + $0 } ?? ""
             let text: HTML = data["text"]?.stringValue.map { "<div class=\"question\">\($0)</div>" } ?? .empty
             return Piece(target: nil, html: "<div class=\"msg person\"><div class=\"who\">\(kind)\(sender)</div>\(text)</div>")
+        case "session":
+            let model = data["model"]?.stringValue.map { " · " + $0 } ?? ""
+            return Piece(target: nil, html: "<div class=\"divider\">session \(data["session_id"]?.stringValue ?? "started")\(model)</div>")
         case "diff":
             return Piece(target: nil, html: "<div class=\"divider\">the run's changes were recorded: <a href=\"#diff\">see the diff</a></div>")
         case "quota", "checkpoint", "session_checkpoint", "turn":

@@ -7,13 +7,11 @@ import Nightshift
 /// SameSite=Strict cookie (Secure over TLS).
 extension Dashboard {
     /// `GET /login` (`next`: where to go after): the form.
+    /// `GET /login` (`next`: where to go after; `failed`: a token was just refused): the form.
     func loginPage(_ request: Request) -> Response {
-        loginForm(request, next: request.uri.queryParameters["next"].map(String.init), failed: false)
-    }
-
-    /// The login form, going to `next` (a path of this site) after; saying so when a token `failed`.
-    func loginForm(_ request: Request, next: String?, failed: Bool) -> Response {
-        let next = Self.safeBack(next) ?? "/"
+        let query = DashboardForm(encoded: request.uri.query ?? "")
+        let next = Self.safeBack(query["next"]) ?? "/"
+        let failed = query["failed"] != nil
         let notice: HTML = failed ? "<p class=\"notice\" role=\"alert\">That token was not accepted.</p>" : .empty
         let body: HTML = """
             <section class="panel login"><h1>Nightshift</h1>\(notice)
@@ -24,19 +22,19 @@ extension Dashboard {
             <p class="muted small">The token is in <code>token</code> in the daemon's data directory, or make one with <code>nightshift token create</code>.</p>
             </section>
             """
-        return DashboardLayout.page(
-            "Sign in", section: nil, request: request, principal: nil, status: failed ? .unauthorized : .ok, body: body)
+        return DashboardLayout.page("Sign in", section: nil, request: request, principal: nil, body: body)
     }
 
     /// `POST /login` (`token`, `next`): with a token a store knows, the cookie and `303` to `next`;
-    /// otherwise the form again (401), saying only that the token was not accepted.
+    /// otherwise `303` back to the form, which says only that the token was not accepted.
     func login(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         var request = request
         guard DashboardCredential.sameOrigin(request) else { throw DashboardFailure(.forbidden, "This form came from another site and was refused.") }
         let form = try await DashboardForm(request: &request)
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty, try await server.authority.principal(for: token, store: server.engine.store) != nil else {
-            return loginForm(request, next: form["next"], failed: true)
+            let next = Self.safeBack(form["next"]).flatMap { $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) } ?? "%2F"
+            return Response(status: .seeOther, headers: [.location: "/login?failed=1&next=\(next)", .cacheControl: "no-store"])
         }
         var response = Self.redirect(back: form["next"], fallback: "/")
         response.setCookie(DashboardCredential.sessionCookie(

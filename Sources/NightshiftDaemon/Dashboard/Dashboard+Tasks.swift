@@ -8,7 +8,7 @@ extension Dashboard {
     func tasksPage(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let scope = try server.scope(context)
-        let filter = try TaskListFilter(request.uri.queryParameters)
+        let filter = try TaskListFilter(request)
         let page = try await filter.page(in: scope)
         let counts = try await scope.countsByState()
         let agents = try await scope.agents().map(\.name)
@@ -59,7 +59,7 @@ extension Dashboard {
             <div class="actions"><button type="submit" name="action" value="cancel" class="danger" data-confirm="Cancel the selected tasks?">Cancel selected</button>
             <button type="submit" name="action" value="retry">Retry selected</button></div>
             <div class="table-wrap"><table id="task-list" data-live-list data-filter="\(filter.queryString())" data-first-page="\(filter.cursor == nil ? "true" : "false")" data-events="\(Self.feedEventTypes)">
-            <thead><tr><th><span class="muted" title="select">✓</span></th><th>State</th><th>Task</th><th>Agent</th><th class="opt">Lane</th><th class="num">Cost</th><th class="num">Duration</th><th class="opt">Created</th></tr></thead>
+            <thead><tr><th><span class="muted" title="select">✓</span></th><th>State</th><th>Task</th><th class="opt">Agent</th><th class="opt">Lane</th><th class="num">Cost</th><th class="num opt">Duration</th><th class="opt">Created</th></tr></thead>
             <tbody>\(rows)</tbody></table></div>
             </form>
             \(searched)<nav class="pager">\(pager)</nav>
@@ -71,7 +71,7 @@ extension Dashboard {
     /// (the script then takes it off the list).
     func taskRow(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let task = try await server.task(context)
-        let filter = try TaskListFilter(request.uri.queryParameters)
+        let filter = try TaskListFilter(request)
         guard filter.accepts(task) else { return Response(status: .noContent, headers: DashboardLayout.headers()) }
         return DashboardLayout.fragment(Self.row(task, now: Date()))
     }
@@ -122,9 +122,9 @@ extension Dashboard {
             <tr id="row-\(task.id.rawValue)" data-state="\(task.state.rawValue)"><td><input type="checkbox" name="id" value="\(task.id.rawValue)" aria-label="select task \(task.id.rawValue)"></td>\
             <td>\(DashboardFormat.state(task.state))</td>\
             <td class="prompt"><a href="/tasks/\(task.id.rawValue)">\(title.isEmpty ? task.id.rawValue : title)</a> \(labels)\(waiting)</td>\
-            <td>\(task.agent)</td><td class="opt">\(task.lane ?? "–")</td>\
+            <td class="opt">\(task.agent)</td><td class="opt">\(task.lane ?? "–")</td>\
             <td class="num">\(DashboardFormat.cost(task.costUSD))</td>\
-            <td class="num">\(duration > 0 ? DashboardFormat.duration(duration) : "–")</td>\
+            <td class="num opt">\(duration > 0 ? DashboardFormat.duration(duration) : "–")</td>\
             <td class="opt">\(DashboardFormat.time(task.createdAt, now: now))</td></tr>
             """
     }

@@ -61,7 +61,7 @@ enum DashboardLayout {
         let html: HTML = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <meta name="color-scheme" content="light dark"><title>\(title) · Nightshift</title>
+            <meta name="color-scheme" content="light dark"><link rel="icon" href="data:,"><title>\(title) · Nightshift</title>
             <link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head>
             <body>\(header)<main>\(body)</main></body></html>
             """

@@ -43,7 +43,8 @@ enum DashboardStyle {
     th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); font-weight: 600; }
     tr:last-child td { border-bottom: 0; }
     td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-    td.prompt { max-width: 32rem; overflow-wrap: anywhere; }
+    td.prompt { max-width: 32rem; min-width: 11rem; overflow-wrap: anywhere; }
+    .panel > h2:first-child, .panel > h1:first-child { margin-top: 0; }
     tr.flash td { animation: flash 1.2s ease-out; }
     @keyframes flash { from { background: var(--hunk); } to { background: transparent; } }
     .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .78rem; font-weight: 600; white-space: nowrap; background: var(--idle-bg); color: var(--idle); }

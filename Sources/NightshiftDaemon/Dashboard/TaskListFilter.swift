@@ -28,11 +28,16 @@ struct TaskListFilter: Sendable, Hashable {
     /// No filter.
     init() {}
 
-    /// The filters of the query string; an empty field is no filter, an unknown state is refused
-    /// naming `state`.
-    init(_ parameters: Parameters) throws {
+    /// The filters of a request's query string, as its form sent them (`+` a space); an empty
+    /// field is no filter, an unknown state is refused naming `state`.
+    init(_ request: Request) throws {
+        try self.init(DashboardForm(encoded: request.uri.query ?? ""))
+    }
+
+    /// The filters of the form's fields.
+    init(_ form: DashboardForm) throws {
         func value(_ name: String) -> String? {
-            parameters[Substring(name)].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            form[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }
         if let text = value("state") {
             guard let state = TaskState(rawValue: text) else {
@@ -72,11 +77,11 @@ struct TaskListFilter: Sendable, Hashable {
         return matchesText(task)
     }
 
-    /// Whether `task` contains the text filter, if there is one.
+    /// Whether `task` contains the text filter (in any case), if there is one.
     func matchesText(_ task: AgentTask) -> Bool {
         guard let text else { return true }
         let fields = [task.prompt, task.id.rawValue, task.result ?? "", task.error ?? ""] + task.labels
-        return fields.contains { $0.range(of: text, options: [.caseInsensitive, .diacriticInsensitive]) != nil }
+        return fields.contains { $0.range(of: text, options: .caseInsensitive) != nil }
     }
 
     /// One page of the list: the store's page as it is, or with a text filter the matches among
