@@ -12,18 +12,10 @@ extension Bench {
     func d1(tasks: Int, requests: Int = 200) async throws -> [(String, JSONValue)] {
         try await withStore { bench in
             let store = bench.store
-            var remaining = tasks
-            let now = Date()
-            while remaining > 0 {
-                let chunk = min(remaining, 10_000)
-                _ = try await store.submitAll(
-                    (0..<chunk).map { index in
-                        NewTask(
-                            agent: "noop", prompt: "dashboard task \(remaining - index): summarise yesterday's incidents", priority: index % 10,
-                            labels: index % 3 == 0 ? ["nightly"] : [])
-                    },
-                    now: now)
-                remaining -= chunk
+            try await Self.queue(tasks, in: store) { index in
+                NewTask(
+                    agent: "noop", prompt: "dashboard task \(index): summarise yesterday's incidents", priority: index % 10,
+                    labels: index % 3 == 0 ? ["nightly"] : [])
             }
             let engine = engine(store, slots: 1) { _, _ in .succeeded(nil) }
             let figures = try await serving(engine, withEngine: false) { base in

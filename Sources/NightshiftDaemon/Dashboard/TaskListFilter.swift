@@ -23,7 +23,7 @@ struct TaskListFilter: Sendable, Hashable {
     static let pageSize = 50
     /// The most tasks one text search reads before it answers what it found, with a link that
     /// goes on from there: a rare text never turns into a scan of the whole store in one request.
-    static let textScanLimit = 5_000
+    static let textScanLimit = 2_000
 
     /// No filter.
     init() {}
