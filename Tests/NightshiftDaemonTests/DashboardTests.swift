@@ -163,6 +163,46 @@ struct DashboardTests {
         }
     }
 
+    @Test("bulk cancel cancels every checked task that allows it and says which it refused; the filters and pages are the store's")
+    func bulkAndFilters() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            var ids: [String] = []
+            for prompt in ["first", "second", "third"] {
+                let submitted = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"asker","prompt":"\#(prompt)","labels":["bulk"]}"#)
+                ids.append(try #require(submitted.json?["id"]?.stringValue))
+            }
+            _ = try await eventually(timeout: .seconds(10)) {
+                try await ids.asyncAllSatisfy { try await api.store.task(TaskID(trusted: $0))?.state == .waiting }
+            }
+            let list = try await Self.fetch(api, .GET, "/?label=bulk&state=waiting", bearer: APIHarness.token)
+            #expect(ids.allSatisfy { list.body.contains("id=\"row-\($0)\"") }, "\(list.body)")
+            let search = try await Self.fetch(api, .GET, "/?q=SECOND", bearer: APIHarness.token)
+            #expect(search.body.contains("row-\(ids[1])") && !search.body.contains("row-\(ids[0])"))
+            let bad = try await Self.fetch(api, .GET, "/?state=sleeping", bearer: APIHarness.token)
+            #expect(bad.status == 422 && bad.body.contains("sleeping"), "\(bad.status)")
+            let cancelled = try await Self.fetch(
+                api, .POST, "/tasks/bulk", form: "action=cancel&id=\(ids[0])&id=\(ids[1])&back=%2F%3Flabel%3Dbulk", bearer: APIHarness.token)
+            #expect(cancelled.status == 303 && cancelled.headers.first(name: "Location") == "/?label=bulk", "\(cancelled)")
+            let retried = try await Self.fetch(api, .POST, "/tasks/bulk", form: "action=retry&id=\(ids[0])&id=\(ids[2])", bearer: APIHarness.token)
+            #expect(retried.status == 409 && retried.body.contains("1 done, 1 refused") && retried.body.contains(ids[2]), "\(retried.body)")
+            #expect(try await api.store.task(TaskID(trusted: ids[1]))?.state == .cancelled)
+            // The row the list's script fetches: 204 once the task no longer passes the filters.
+            #expect(try await Self.fetch(api, .GET, "/tasks/\(ids[1])/row?state=waiting", bearer: APIHarness.token).status == 204)
+            #expect(try await Self.fetch(api, .GET, "/tasks/\(ids[1])/row?state=cancelled", bearer: APIHarness.token).status == 200)
+        }
+    }
+
+    @Test("a diff is drawn line by line: files, hunks, additions and deletions each marked, the text escaped")
+    func diff() {
+        let event = TaskEvent(
+            taskID: TaskID(trusted: "0190c5a1-0000-7000-8000-000000000000"), seq: 3, time: Date(), type: "diff",
+            data: ["patch": "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-<old>\n+<new>\n same", "files_changed": 1, "insertions": 1, "deletions": 1])
+        let html = Dashboard.diffPanel(event).text
+        #expect(html.contains("<span class=\"file\">diff --git a/x b/x</span>") && html.contains("<span class=\"hunk\">@@ -1 +1 @@</span>"))
+        #expect(html.contains("<span class=\"del\">-&lt;old&gt;</span>") && html.contains("<span class=\"add\">+&lt;new&gt;</span>"))
+        #expect(html.contains("<span class=\"\"> same</span>") && html.contains("1 files +1 −1"))
+    }
+
     @Test("Markdown: blocks and inline marks, code kept literal, only http(s) and mailto links")
     func markdown() {
         let html = Markdown.html("# Title\n\nSome *it* and **bold** `<code>`\n\n- one\n- two\n\n```swift\nlet a = \"<b>\"\n```\n[ok](https://example.com/?a=1&b=2) [no](javascript:alert(1))").text
@@ -172,5 +212,13 @@ struct DashboardTests {
         #expect(html.contains("<pre class=\"code\" data-language=\"swift\"><code>let a = &quot;&lt;b&gt;&quot;</code></pre>"))
         #expect(html.contains("<a href=\"https://example.com/?a=1&amp;b=2\" rel=\"noopener noreferrer\">ok</a>"))
         #expect(html.contains("[no](javascript:alert(1))"))
+    }
+}
+
+extension Array {
+    /// Whether every element satisfies an async condition.
+    fileprivate func asyncAllSatisfy(_ condition: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where try await !condition(element) { return false }
+        return true
     }
 }
