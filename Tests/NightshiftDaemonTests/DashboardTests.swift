@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
 import Nightshift
 @testable import NightshiftDaemon
 import NIOCore
@@ -190,6 +191,25 @@ struct DashboardTests {
             #expect(try await Self.fetch(api, .GET, "/tasks/\(ids[1])/row?state=waiting", bearer: APIHarness.token).status == 204)
             #expect(try await Self.fetch(api, .GET, "/tasks/\(ids[1])/row?state=cancelled", bearer: APIHarness.token).status == 200)
         }
+    }
+
+    @Test("a form's Origin must be this host, or the public URL's origin behind a proxy that passes another Host on")
+    func origin() {
+        func request(authority: String, origin: String?) -> Request {
+            var fields = HTTPFields()
+            if let origin { fields[.origin] = origin }
+            return Request(
+                head: HTTPRequest(method: .post, scheme: "http", authority: authority, path: "/tasks/bulk", headerFields: fields),
+                body: RequestBody(buffer: ByteBuffer()))
+        }
+        #expect(DashboardCredential.sameOrigin(request(authority: "127.0.0.1:7777", origin: nil), publicURL: nil))
+        #expect(DashboardCredential.sameOrigin(request(authority: "127.0.0.1:7777", origin: "http://127.0.0.1:7777"), publicURL: nil))
+        #expect(!DashboardCredential.sameOrigin(request(authority: "127.0.0.1:7777", origin: "http://127.0.0.1:8888"), publicURL: nil))
+        #expect(!DashboardCredential.sameOrigin(request(authority: "127.0.0.1:7777", origin: "null"), publicURL: nil))
+        let proxied = request(authority: "10.0.0.5:7777", origin: "https://nightshift.example.com")
+        #expect(DashboardCredential.sameOrigin(proxied, publicURL: "https://nightshift.example.com/"))
+        #expect(!DashboardCredential.sameOrigin(proxied, publicURL: "https://other.example.com"))
+        #expect(!DashboardCredential.sameOrigin(proxied, publicURL: nil))
     }
 
     @Test("a diff is drawn line by line: files, hunks, additions and deletions each marked, the text escaped")

@@ -3,7 +3,7 @@ import Hummingbird
 import Nightshift
 
 /// Signing in and out: the login form takes a token (the one in the data directory, or one made
-/// with `nightshift token create`), checks it as the API would, and keeps it in an HttpOnly,
+/// with `nightshift tokens create`), checks it as the API would, and keeps it in an HttpOnly,
 /// SameSite=Strict cookie (Secure over TLS).
 extension Dashboard {
     /// `GET /login` (`next`: where to go after): the form.
@@ -19,7 +19,7 @@ extension Dashboard {
             <label for="token">API token</label>
             <input type="password" id="token" name="token" autocomplete="current-password" required autofocus>
             <button type="submit" class="primary">Sign in</button></form>
-            <p class="muted small">The token is in <code>token</code> in the daemon's data directory, or make one with <code>nightshift token create</code>.</p>
+            <p class="muted small">The token is in <code>token</code> in the daemon's data directory, or make one with <code>nightshift tokens create</code>.</p>
             </section>
             """
         return DashboardLayout.page("Sign in", section: nil, request: request, principal: nil, body: body)
@@ -29,7 +29,7 @@ extension Dashboard {
     /// otherwise `303` back to the form, which says only that the token was not accepted.
     func login(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         var request = request
-        guard DashboardCredential.sameOrigin(request) else { throw DashboardFailure(.forbidden, "This form came from another site and was refused.") }
+        guard DashboardCredential.sameOrigin(request, publicURL: server.engine.configuration.publicURL) else { throw DashboardFailure(.forbidden, "This form came from another site and was refused.") }
         let form = try await DashboardForm(request: &request)
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty, try await server.authority.principal(for: token, store: server.engine.store) != nil else {

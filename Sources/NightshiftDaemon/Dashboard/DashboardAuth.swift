@@ -59,12 +59,14 @@ enum DashboardCredential {
             name: cookie, value: value, maxAge: token.isEmpty ? 0 : nil, path: "/", secure: secure, httpOnly: true, sameSite: .strict)
     }
 
-    /// Whether an unsafe request's `Origin` (when the browser sent one) is this host: a form
-    /// posted from another site is refused even before its CSRF token is looked at.
-    static func sameOrigin(_ request: Request) -> Bool {
-        guard let origin = request.headers[.origin] else { return true }
-        guard let host = request.head.authority else { return false }
-        return URL(string: origin)?.host.map { origin.hasSuffix("//" + host) || $0 == host } ?? false
+    /// Whether an unsafe request's `Origin` (when the browser sent one) is this host, or the
+    /// daemon's public URL (behind a proxy that does not pass the `Host` on): a form posted from
+    /// another site is refused even before its CSRF token is looked at.
+    static func sameOrigin(_ request: Request, publicURL: String?) -> Bool {
+        guard let origin = request.headers[.origin]?.lowercased() else { return true }
+        if let host = request.head.authority?.lowercased(), origin.hasSuffix("//" + host) { return true }
+        guard let publicURL = publicURL.flatMap(URL.init(string:)), let scheme = publicURL.scheme, let host = publicURL.host else { return false }
+        return origin == "\(scheme)://\(host)\(publicURL.port.map { ":\($0)" } ?? "")".lowercased()
     }
 }
 
@@ -91,7 +93,7 @@ struct DashboardAuthMiddleware: RouterMiddleware {
         context.principal = principal
         var request = request
         if bearer == nil, request.method != .get, request.method != .head {
-            guard DashboardCredential.sameOrigin(request) else {
+            guard DashboardCredential.sameOrigin(request, publicURL: publicURL) else {
                 throw DashboardFailure(.forbidden, "This form came from another site and was refused.")
             }
             var presented = request.headers[HTTPField.Name("X-CSRF-Token")!]
