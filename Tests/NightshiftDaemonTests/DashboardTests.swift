@@ -193,6 +193,46 @@ struct DashboardTests {
         }
     }
 
+    @Test("the list pages by keyset: 50 rows, then an Older link whose cursor starts after the last row shown")
+    func pages() async throws {
+        try await APIHarness.with(handlers: ["noop": { _, _ in .succeeded(nil) }]) { api in
+            var ids: [String] = []
+            for index in 0..<53 {
+                let submitted = try await api.request(.POST, "/v1/tasks", body: #"{"agent":"noop","prompt":"task \#(index)"}"#)
+                ids.append(try #require(submitted.json?["id"]?.stringValue))
+            }
+            let first = try await Self.fetch(api, .GET, "/", bearer: APIHarness.token)
+            #expect(first.body.components(separatedBy: "<tr id=\"row-").count - 1 == 50)
+            #expect(first.body.contains("row-\(ids[52])") && !first.body.contains("row-\(ids[2])"))
+            let link = try #require(first.body.range(of: #"<a href="/?cursor="#).map { first.body[$0.upperBound...].prefix { $0 != "\"" } })
+            #expect(link == "t_\(ids[3])")
+            let second = try await Self.fetch(api, .GET, "/?cursor=\(link)", bearer: APIHarness.token)
+            #expect(second.body.components(separatedBy: "<tr id=\"row-").count - 1 == 3)
+            #expect([ids[0], ids[1], ids[2]].allSatisfy { second.body.contains("row-\($0)") } && !second.body.contains("rel=\"next\""))
+            #expect(second.body.contains("data-first-page=\"false\"") && second.body.contains("← Newest"))
+        }
+    }
+
+    @Test("agents and queues: budget bar, cost chart, rate limit, running count; lanes, schedules with their next fire, webhooks' health")
+    func agentsAndQueues() async throws {
+        try await APIHarness.with(handlers: Self.handlers) { api in
+            #expect(try await api.request(.PUT, "/v1/agents/pricey", body: #"{"runner":"builtin","budget_usd":2.0,"rate":"30/1h","concurrency":3}"#).status == 200)
+            #expect(try await api.request(.PUT, "/v1/lanes/deploys", body: #"{"concurrency":2}"#).status == 200)
+            let schedule = #"{"name":"standup","cron":"0 9 * * 1-5","timezone":"Europe/Berlin","task":{"agent":"asker","prompt":"standup notes"}}"#
+            #expect(try await api.request(.POST, "/v1/schedules", body: schedule).status == 201)
+            let webhook = #"{"name":"ops","url":"http://127.0.0.1:9/hook","secret":"s","events":["task.done"]}"#
+            #expect(try await api.request(.POST, "/v1/webhooks", body: webhook).status == 201)
+            let page = try await Self.fetch(api, .GET, "/agents", bearer: APIHarness.token)
+            #expect(page.status == 200, "\(page.body)")
+            #expect(page.body.contains("id=\"agent-pricey\"") && page.body.contains("<meter min=\"0\" max=\"2.0000\" value=\"0.0000\""))
+            #expect(page.body.contains("30 of 30 tokens (30/1h)") && page.body.contains("0 of 3"))
+            #expect(page.body.contains("<svg class=\"chart\"") && page.body.contains("cost per day, the last 14 days"))
+            #expect(page.body.contains("<a href=\"/?lane=deploys\">deploys</a>") && page.body.contains("0 of 2"))
+            #expect(page.body.contains("standup") && page.body.contains("<code>0 9 * * 1-5</code>") && page.body.contains("Europe/Berlin"))
+            #expect(page.body.contains("ops") && page.body.contains("http://127.0.0.1:9/hook") && page.body.contains("healthy"))
+        }
+    }
+
     @Test("a form's Origin must be this host, or the public URL's origin behind a proxy that passes another Host on")
     func origin() {
         func request(authority: String, origin: String?) -> Request {
