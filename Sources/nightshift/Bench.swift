@@ -192,15 +192,7 @@ struct Bench {
     func w4(queued: Int) async throws -> [(String, JSONValue)] {
         try await withStore { bench in
             let store = bench.store
-            var remaining = queued
-            let now = Date()
-            while remaining > 0 {
-                let chunk = min(remaining, 10_000)
-                _ = try await store.submitAll(
-                    (0..<chunk).map { NewTask(agent: "noop", prompt: "queued \(remaining - $0)", priority: Int.random(in: 0..<10)) },
-                    now: now)
-                remaining -= chunk
-            }
+            try await Self.queue(queued, in: store) { NewTask(agent: "noop", prompt: "queued \(queued - $0)", priority: Int.random(in: 0..<10)) }
             var samples: [Double] = []
             for _ in 0..<51 {
                 let start = ContinuousClock.now
@@ -215,6 +207,14 @@ struct Bench {
                 ("rss_mb", .double(Self.round(Self.residentMegabytes()))),
                 bench.durability,
             ]
+        }
+    }
+
+    /// Submits `count` tasks (`make(i)` for i in 0..<count) to `store` in batches of 10,000.
+    static func queue(_ count: Int, in store: any TaskStore, _ make: (Int) -> NewTask) async throws {
+        let now = Date()
+        for start in stride(from: 0, to: count, by: 10_000) {
+            _ = try await store.submitAll((start..<min(count, start + 10_000)).map(make), now: now)
         }
     }
 

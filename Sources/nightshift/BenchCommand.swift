@@ -43,6 +43,9 @@ struct BenchCommand: AsyncParsableCommand {
 
             P: the agent stream parser's throughput on 50 MB of Claude Code stream lines.
 
+            D1: the dashboard's task list with --tasks tasks stored: server time (its Server-Timing) and round \
+            trip of the first page, a filtered page and a text search, 200 requests each, on loopback.
+
             With --http, W1-http and W2-http run the same work through the HTTP API on loopback. With \
             --store postgres://USER@HOST:PORT/DB each workload runs in a schema of its own, dropped \
             afterwards; --nodes N runs W1's drain with N engines in separate processes.
@@ -106,7 +109,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "W4 queue sizes, comma-separated.")
     var queued: String = "1000,100000,1000000"
 
-    @Option(help: "Workloads to run, comma-separated (W1, W2, W3, W4, W5, W6, W7, W8, W9: SSE fan-out, W10: /metrics, P: the agent stream parser; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
+    @Option(help: "Workloads to run, comma-separated (W1, W2, W3, W4, W5, W6, W7, W8, W9: SSE fan-out, W10: /metrics, P: the agent stream parser, D1: the dashboard; default W1,W2,W4 on SQLite, W1,W2 on PostgreSQL).")
     var workloads: String?
 
     @Option(help: "Directory for the temporary databases (default: the system temporary directory).")
@@ -193,6 +196,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if selected.contains("W10") {
             emit(try await bench.w10(tasks: metricsTasks, done: min(metricsDone, metricsTasks), scrapes: 200))
+        }
+        if selected.contains("D1") {
+            emit(try await bench.d1(tasks: tasks))
         }
         if selected.contains("P") {
             // The agent stream parser: 50 MB of real-size Claude Code lines, split and parsed.

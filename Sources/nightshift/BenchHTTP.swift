@@ -8,11 +8,11 @@ import NIOCore
 import Synchronization
 
 extension Bench {
-    private static let token = "bench-token"
+    static let token = "bench-token"
 
     /// Runs the HTTP API for `engine` on a random loopback port around `body(baseURL)`; the engine
     /// itself runs too unless `withEngine` is false (submits are then queued, not yet drained).
-    private func serving<T: Sendable>(
+    func serving<T: Sendable>(
         _ engine: Engine, withEngine: Bool = true, _ body: @Sendable (String) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "nightshift.bench.http")

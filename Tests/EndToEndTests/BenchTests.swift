@@ -104,6 +104,20 @@ struct BenchTests {
         #expect(refused.status == 2 && refused.stderr.contains("--workflows"), "\(refused)")
     }
 
+    @Test("bench D1 reads the dashboard's first page, a filtered page and a text search, and reports each page's own server time")
+    func dashboard() async throws {
+        let result = try await Self.run(["bench", "--workloads", "D1", "--tasks", "300"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = try result.stdout.split(separator: "\n").map { try JSONValue(jsonText: String($0)) }
+        try #require(lines.count == 1, "D1: \(result.stdout)")
+        let d1 = lines[0]
+        #expect(d1["workload"] == "D1" && d1["tasks"] == 300 && d1["requests"] == 200)
+        for page in ["first_page", "filtered", "text"] {
+            let (p50, p99) = (d1["\(page)_server_ms_p50"]?.doubleValue ?? -1, d1["\(page)_server_ms_p99"]?.doubleValue ?? -1)
+            #expect(p50 > 0 && p99 >= p50 && (d1["\(page)_round_trip_ms_p50"]?.doubleValue ?? 0) >= p50, "\(page): \(d1)")
+        }
+    }
+
     @Test("bench W7 drains without and with a webhook in alternating rounds, the receiver gets every event, and the figures are of the medians")
     func webhooks() async throws {
         let result = try await Self.run(["bench", "--workloads", "W7", "--tasks", "200", "--rounds", "2"])

@@ -116,7 +116,8 @@ extension APIServer {
     /// answers 405 with the methods it takes, token or not; a method HTTP does not define is not found.
     /// With `mcp`, also `/mcp` (``MCPEndpoint``), behind the same auth: outside ``routes`` and the
     /// OpenAPI document, since it speaks JSON-RPC as the MCP specification says, and its tools'
-    /// requests go through a router of ``routes`` alone.
+    /// requests go through a router of ``routes`` alone. The web dashboard's pages are added too
+    /// (``Dashboard``), outside ``routes``.
     public func router(mcp: Bool = true) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: ErrorMiddleware())
@@ -154,6 +155,7 @@ extension APIServer {
                 router.on(route.routerPath, method: route.method) { request, context in try await handler(self, request, context) }
             }
         }
+        if mcp { Dashboard(server: self).register(on: router) }
         return router
     }
 }

@@ -27,11 +27,18 @@ struct EventStream: Sendable {
     /// comment, so that it does not hold the shutdown up; clients reconnect to the daemon that
     /// comes back (or another node) with `Last-Event-ID`.
     let isShuttingDown: @Sendable () -> Bool
+    /// One event as an SSE record (the dashboard draws its own).
+    var record: @Sendable (TaskEvent) -> String = EventStream.jsonRecord
     /// A comment line this often keeps proxies from closing a quiet stream.
     static let keepAlive = Duration.seconds(15)
     /// The least time between two reads: a busy task's output rings far more often than a
     /// client needs to be written to.
     static let minimumGap = Duration.milliseconds(20)
+
+    /// `id:` the seq, `event:` the type, `data:` the event as JSON.
+    static func jsonRecord(_ event: TaskEvent) -> String {
+        "id: \(event.seq)\nevent: \(event.type)\ndata: \(WireEvent(event).json.jsonText)\n\n"
+    }
 
     func response() -> Response {
         Response(
@@ -57,7 +64,7 @@ struct EventStream: Sendable {
                         if !events.isEmpty {
                             var text = ""
                             for event in events {
-                                text += "id: \(event.seq)\nevent: \(event.type)\ndata: \(WireEvent(event).json.jsonText)\n\n"
+                                text += record(event)
                             }
                             try await writer.write(ByteBuffer(string: text))
                             cursor = events.last!.seq

@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import Nightshift
+
+/// `/needs-you`: every task waiting for a person (an answer or an approval), the most recent
+/// wait first, with its question and the forms that answer it.
+extension Dashboard {
+    /// The most waiting tasks the page reads.
+    static let needsYouLimit = 1_000
+
+    func needsYouPage(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        let scope = try server.scope(context)
+        let csrf = DashboardCredential.csrf(request)
+        var query = TaskQuery()
+        query.states = [.waiting]
+        query.limit = TaskQuery.maxLimit
+        var waiting: [AgentTask] = []
+        while waiting.count < Self.needsYouLimit {
+            let page = try await scope.listTasks(query)
+            waiting += page.tasks.filter { $0.waitingFor?.kind == .input || $0.waitingFor?.kind == .approval }
+            guard let next = page.nextCursor else { break }
+            query.cursor = next
+        }
+        // A task's last change is when it began to wait.
+        waiting.sort { $0.updatedAt > $1.updatedAt }
+        let now = Date()
+        let items = HTML(joining: waiting.map { task in
+            return """
+                <section class="panel" id="wait-\(task.id.rawValue)"><h2><a href="/tasks/\(task.id.rawValue)">\(DashboardFormat.title(task.prompt, limit: 100))</a></h2>
+                <p class="muted small">\(task.agent) · waiting since \(DashboardFormat.time(task.updatedAt, now: now)) · \(DashboardFormat.cost(task.costUSD))</p>
+                \(Self.inbox(task, inputs: [], csrf: csrf, back: "/needs-you"))</section>
+                """
+        })
+        let body: HTML = """
+            <h1>Needs you <span class="muted">\(waiting.count)</span></h1>
+            \(waiting.isEmpty ? HTML("<section class=\"panel\"><p class=\"muted\">Nothing waits for you.</p></section>") : items)
+            """
+        return DashboardLayout.page("Needs you", section: .needsYou, request: request, principal: context.principal, body: body)
+    }
+}
