@@ -16,9 +16,9 @@ struct DashboardBrowserTests {
 
     @Test(
         "log in, see a running task's events arrive live, answer its question, cancel a task; escaped, valid, no console errors",
-        .enabled(if: MCPPeerPython.enabled, "\(MCPPeerPython.variable) is not set: the browser test is skipped (./scripts/test sets it)"))
+        .enabled(if: PythonPeer.enabled, "\(PythonPeer.variable) is not set: the browser test is skipped (./scripts/test sets it)"))
     func browser() async throws {
-        let python = try MCPPeerPython.require()
+        let python = try PythonPeer.require()
         let agent = try AgentFixtures.path("dashboard_agent.sh")
         let claude = try AgentFixtures.path("claude")
         let bin = try makeHome().appendingPathComponent("bin", isDirectory: true)

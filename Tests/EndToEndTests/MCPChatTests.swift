@@ -29,10 +29,10 @@ struct MCPChatTests {
 
     @Test(
         "the official Python MCP client lists the tools and the log template, follows a task to its result, events and log, cancels, answers and approves; wrong argument types and the API's refusals are tool errors; over HTTP a wrong token is refused",
-        .enabled(if: MCPPeerPython.enabled, "\(MCPPeerPython.variable) is not set: the MCP peer test is skipped (./scripts/test sets it)"),
+        .enabled(if: PythonPeer.enabled, "\(PythonPeer.variable) is not set: the MCP peer test is skipped (./scripts/test sets it)"),
         arguments: ["stdio", "http"])
     func pythonPeer(transport: String) async throws {
-        let python = try MCPPeerPython.require()
+        let python = try PythonPeer.require()
         try await withDaemon { cli in
             try await Self.addAgents(cli)
             let peer = try await MCPServerTests.run(

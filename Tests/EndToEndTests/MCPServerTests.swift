@@ -3,27 +3,6 @@ import Nightshift
 import NightshiftTestSupport
 import Testing
 
-/// The Python interpreter of the virtual environment where scripts/test installs the official MCP
-/// SDK (PyPI `mcp`): `NIGHTSHIFT_TEST_PYTHON`. Without it the peer test is left out, except with
-/// `CI=true`, where it runs and fails.
-enum MCPPeerPython {
-    static let variable = "NIGHTSHIFT_TEST_PYTHON"
-    static let path = ProcessInfo.processInfo.environment[variable]
-    static let enabled = path != nil || ProcessInfo.processInfo.environment["CI"] == "true"
-
-    /// The interpreter, or a clear failure (only reached when it is unset and CI=true).
-    static func require() throws -> String {
-        guard let path else {
-            throw Missing(description: "\(variable) is not set and CI=true: the MCP peer test cannot run (run ./scripts/test)")
-        }
-        return path
-    }
-
-    struct Missing: Error, CustomStringConvertible {
-        var description: String
-    }
-}
-
 @Suite("nightshift mcp --run-tools", .timeLimit(.minutes(2)))
 struct MCPServerTests {
     /// `Tests/Fixtures/mcp_peer.py`.
@@ -58,9 +37,9 @@ struct MCPServerTests {
 
     @Test(
         "the official Python MCP client lists both tools and calls them: good calls are acknowledged, bad ones are tool errors naming the argument",
-        .enabled(if: MCPPeerPython.enabled, "\(MCPPeerPython.variable) is not set: the MCP peer test is skipped (./scripts/test sets it)"))
+        .enabled(if: PythonPeer.enabled, "\(PythonPeer.variable) is not set: the MCP peer test is skipped (./scripts/test sets it)"))
     func pythonPeer() async throws {
-        let python = try MCPPeerPython.require()
+        let python = try PythonPeer.require()
         let result = try await Self.run(python, [Self.peerScript, NightshiftBinary.url.path])
         try #require(result.status == 0, "\(result)")
         let report = try JSONValue(jsonText: result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))

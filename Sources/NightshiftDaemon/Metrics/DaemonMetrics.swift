@@ -31,9 +31,14 @@ public final class DaemonMetrics: Sendable {
     private let scraped = Mutex<[String: Gauge]>([:])
     /// One scrape at a time: each sets every gauge, then prints them.
     private let scraping = Mutex(())
+    /// The queue's figures as last read, when, and whether a read is under way.
+    private let queue = Mutex<(stats: [QueueStat], at: ContinuousClock.Instant?, reading: Task<Void, Never>?)>(([], nil, nil))
+    /// How old the queue's figures may be before a scrape reads them again (in the background).
+    public let queueRefresh: Duration
 
     /// Metrics of `store`, readable as `access` says.
-    public init(store: any TaskStore, access: MetricsAccess) {
+    public init(store: any TaskStore, access: MetricsAccess, queueRefresh: Duration = .seconds(15)) {
+        self.queueRefresh = queueRefresh
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Runs take seconds to hours, not milliseconds.
@@ -50,11 +55,41 @@ public final class DaemonMetrics: Sendable {
         self.access = access
     }
 
+    /// The queue's figures and their age in seconds. They are read again in the background once
+    /// older than ``queueRefresh`` (the read costs what the queue holds, so it is not made per
+    /// scrape); the first scrape waits for the first read, up to `timeout`.
+    func queueStats(store: any TaskStore, waiting timeout: Duration) async -> ([QueueStat], Double) {
+        let now = ContinuousClock.now
+        let reading: Task<Void, Never>? = queue.withLock { queue in
+            if let at = queue.at, now - at < queueRefresh { return nil }
+            if queue.reading == nil {
+                queue.reading = Task {
+                    let stats = try? await store.queueStats()
+                    self.queue.withLock { queue in
+                        if let stats { queue.stats = stats; queue.at = .now }
+                        queue.reading = nil
+                    }
+                }
+            }
+            return queue.at == nil ? queue.reading : nil
+        }
+        if let reading {
+            // The first read: wait for it (bounded), so the first scrape has the queue too.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await reading.value }
+                group.addTask { try? await Task.sleep(for: timeout) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        return queue.withLock { queue in (queue.stats, queue.at.map { (ContinuousClock.now - $0).seconds } ?? 0) }
+    }
+
     /// The metrics in Prometheus' text format, the store's figures read now: the census's counts
     /// (waiting up to `censusWait` for its first count), the queue and the parked quota groups.
     public func exposition(engine: Engine, censusWait: Duration = .seconds(5)) async throws -> [UInt8] {
         let census = await census.snapshot(waiting: censusWait)
-        let queue = try await engine.store.queueStats()
+        let (queue, queueAge) = await queueStats(store: engine.store, waiting: censusWait)
         let pacing = try await engine.agentPacing()
         let now = engine.clock.now
         return scraping.withLock { _ in
@@ -80,6 +115,10 @@ public final class DaemonMetrics: Sendable {
                 ))
             }
             values.append(("nightshift_census_seq", "The hook seq the task counts reflect.", [], Double(census?.seq ?? 0)))
+            values.append((
+                "nightshift_queue_stats_age_seconds", "How old the queue depth and oldest age figures are (read at most every 15 s).", [],
+                queueAge
+            ))
             var next: [String: Gauge] = [:]
             var previous = scraped.withLock { $0 }
             for value in values {
