@@ -37,3 +37,36 @@ extension StoreConformanceTests {
         #expect(try await later.collect(1).map(\.seq) == [33])
     }
 }
+
+extension StoreConformanceTests {
+    @Test("a change digest names each interval's changed tasks of the follower's workspace once, and says when more changed than it names", arguments: StoreKind.allCases)
+    func changeDigest(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        try await store.saveAgent(Agent(workspaceID: "other", name: "echo", runner: .builtin))
+        let fanout = HookFanout(store: store, poll: .milliseconds(50))
+        let digest = TaskChangeDigest(fanout: fanout, store: store, interval: .milliseconds(100), cap: 3)
+        try await digest.following(workspace: Workspace.defaultID) { next in
+            // Nothing changed yet: a bounded wait answers nil.
+            #expect(await next(.milliseconds(150)) == nil)
+            let task = try await store.submit(NewTask(agent: "echo", prompt: "one"), now: t0).task
+            _ = try await store.transition(task.id, .cancel, now: t0)
+            _ = try await store.submit(NewTask(agent: "echo", prompt: "elsewhere", workspaceID: "other"), now: t0)
+            let first = try #require(await next(.seconds(10)))
+            #expect(first.digest.ids == [task.id], "one task, named once for its two moves; not the other workspace's")
+            #expect(!first.digest.overflow)
+            #expect(first.frame == "event: changed\ndata: {\"ids\":[\"\(task.id.rawValue)\"],\"overflow\":false}\n\n")
+
+            var many: [TaskID] = []
+            for index in 0..<5 { many.append(try await store.submit(NewTask(agent: "echo", prompt: "many \(index)"), now: t0).task.id) }
+            var named: [TaskID] = []
+            var overflowed = false
+            while named.count + (overflowed ? 2 : 0) < 5, let next = await next(.seconds(10)) {
+                named += next.digest.ids
+                overflowed = overflowed || next.digest.overflow
+                #expect(next.digest.ids.count <= 3)
+            }
+            #expect(Set(named).isSubset(of: Set(many)))
+            #expect(named.count == 5 || overflowed, "every task named, or the digest said it named fewer")
+        }
+    }
+}

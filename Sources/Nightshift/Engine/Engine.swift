@@ -33,6 +33,8 @@ public final class Engine: Service, Sendable {
     public let taskChanges = TaskChangeSignals()
     /// The hook stream read once for every follower in this process (the API's SSE clients).
     public let hookFanout: HookFanout
+    /// The hook stream digested into each half second's changed tasks, for live lists.
+    public let changeDigest: TaskChangeDigest
     /// Rung when a run that takes live input starts or ends here (see ``liveInputLoop()``).
     let liveRunsChanged = ChangeSignal()
     /// Rung when a schedule changes here: the scheduler looks at the fire times again.
@@ -90,6 +92,7 @@ public final class Engine: Service, Sendable {
         self.logger = logger
         doorbell = Doorbell(clock: clock)
         hookFanout = HookFanout(store: store)
+        changeDigest = TaskChangeDigest(fanout: hookFanout, store: store)
         schedulesChanged = Doorbell(clock: clock)
         webhooksChanged = Doorbell(clock: clock)
         wakesChanged = Doorbell(clock: clock)

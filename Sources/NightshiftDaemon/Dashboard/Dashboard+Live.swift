@@ -18,6 +18,38 @@ extension Dashboard {
             .response()
     }
 
+    /// `GET /feed`: the task list's live feed, as Server-Sent Events: every half second in which
+    /// tasks of the session's workspace changed, `event: changed` with `data: {"ids": [...],
+    /// "overflow": bool}` (at most 1,000 ids; `overflow` when more changed, or the client missed
+    /// an interval). One reader digests the hook stream for every open page, so a page costs the
+    /// daemon one frame per interval however busy the queue is (bench W9).
+    func changeFeed(_ context: APIRequestContext) throws -> Response {
+        let workspace = try server.scope(context).workspace
+        let engine = server.engine
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                try await engine.taskChanges.following(nil) { shutdown in
+                    try await engine.changeDigest.following(workspace: workspace) { next in
+                        var quietSince = ContinuousClock.now
+                        while engine.drainDeadline == nil, !Task.isCancelled {
+                            let wait = min(max(.zero, EventStream.keepAlive - (ContinuousClock.now - quietSince)), .seconds(1))
+                            if let (_, frame) = await next(wait) {
+                                try await writer.write(ByteBuffer(string: frame))
+                                quietSince = .now
+                            } else if ContinuousClock.now - quietSince >= EventStream.keepAlive {
+                                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                                quietSince = .now
+                            }
+                        }
+                        _ = shutdown
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
     /// One event as a `piece` record.
     static func pieceRecord(_ event: TaskEvent) -> String {
         let piece = Conversation.piece(event)

@@ -58,7 +58,7 @@ extension Dashboard {
             <input type="hidden" name="back" value="/?\(filter.queryString(cursor: filter.cursor))">
             <div class="actions"><button type="submit" name="action" value="cancel" class="danger" data-confirm="Cancel the selected tasks?">Cancel selected</button>
             <button type="submit" name="action" value="retry">Retry selected</button></div>
-            <div class="table-wrap"><table id="task-list" data-live-list data-filter="\(filter.queryString())" data-first-page="\(filter.cursor == nil ? "true" : "false")" data-events="\(Self.feedEventTypes)">
+            <div class="table-wrap"><table id="task-list" data-live-list data-filter="\(filter.queryString())" data-first-page="\(filter.cursor == nil ? "true" : "false")">
             <thead><tr><th><span class="muted" title="select">✓</span></th><th>State</th><th>Task</th><th class="opt">Agent</th><th class="opt">Lane</th><th class="num">Cost</th><th class="num opt">Duration</th><th class="opt">Created</th></tr></thead>
             <tbody>\(rows)</tbody></table></div>
             </form>
@@ -107,10 +107,6 @@ extension Dashboard {
             """
         return DashboardLayout.page("Bulk \(action.description)", section: .tasks, request: request, principal: context.principal, status: .conflict, body: body)
     }
-
-    /// The hook event types the list's script listens for on the feed (an EventSource hears only
-    /// the types it names).
-    static let feedEventTypes = (TaskState.allCases.map(HookEvent.type(for:)) + [HookEvent.inputType]).joined(separator: " ")
 
     /// One row of the list.
     static func row(_ task: AgentTask, now: Date) -> HTML {

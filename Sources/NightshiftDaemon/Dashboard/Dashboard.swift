@@ -36,9 +36,8 @@ struct Dashboard: Sendable {
         pages.post("/tasks/:id/input") { request, context in try await self.sendInput(request, context) }
         pages.get("/needs-you") { request, context in try await self.needsYouPage(request, context) }
         pages.get("/agents") { request, context in try await self.agentsPage(request, context) }
-        // The global event feed for the list's script: the API's `GET /v1/events` stream, which
-        // an EventSource cannot reach with a bearer header.
-        pages.get("/feed") { request, context in try await self.server.hookEvents(request, context) }
+        // The list's live feed: each half second's changed tasks (``TaskChangeDigest``).
+        pages.get("/feed") { _, context in try self.changeFeed(context) }
     }
 
     /// A static asset: cached for an hour (the binary's version is in no URL, so not for long).

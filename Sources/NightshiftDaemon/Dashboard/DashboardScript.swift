@@ -54,17 +54,27 @@ enum DashboardScript {
             }).catch(function () {});
           }, 150);
         };
+        // Each half second's changed tasks: their rows on this page are drawn again; on the first
+        // page, a few new ones are added (a busy queue does not turn into a fetch per task).
         var feed = new EventSource("/feed");
-        var onEvent = function (message) {
+        var fullRefreshAt = 0;
+        feed.addEventListener("changed", function (message) {
           try {
-            var event = JSON.parse(message.data);
-            if (event.task_id) { refreshRow(event.task_id); }
+            var added = 0;
+            var digest = JSON.parse(message.data);
+            // More changed than the digest names: every row on the page, at most every 5 s.
+            if (digest.overflow && Date.now() - fullRefreshAt > 5000) {
+              fullRefreshAt = Date.now();
+              Array.prototype.forEach.call(body.rows, function (row) {
+                if (row.id && row.id.indexOf("row-") === 0) { refreshRow(row.id.slice(4)); }
+              });
+            }
+            digest.ids.forEach(function (id) {
+              if (document.getElementById("row-" + id)) { refreshRow(id); }
+              else if (firstPage && added < 10) { added += 1; refreshRow(id); }
+            });
           } catch (ignored) {}
-        };
-        (list.getAttribute("data-events") || "").split(" ").forEach(function (type) {
-          if (type) { feed.addEventListener(type, onEvent); }
         });
-        feed.onmessage = onEvent;
         feed.onopen = function () { liveDot(true); };
         feed.onerror = function () { liveDot(false); };
       }

@@ -1,0 +1,147 @@
+import Foundation
+import Synchronization
+
+/// The hook stream digested for live lists (the dashboard's task list): every `interval`, the ids
+/// of the tasks of each workspace that changed in it (at most ``cap`` of them, else marked as
+/// overflowing). One reader digests for every follower in the process, so a hundred open pages
+/// cost one frame each per interval, not one per event each.
+public final class TaskChangeDigest: Sendable {
+    /// One interval's changes in one workspace.
+    public struct Digest: Sendable, Hashable {
+        /// The tasks that changed, in the order of their first change in the interval.
+        public var ids: [TaskID]
+        /// Whether more tasks changed than ``ids`` holds: a list should read itself again.
+        public var overflow: Bool
+        /// The digest as a Server-Sent Events frame (`event: changed`, `data: {"ids", "overflow"}`),
+        /// made once for every follower.
+        public var frame: String {
+            let data: JSONValue = ["ids": .array(ids.map { .string($0.rawValue) }), "overflow": .bool(overflow)]
+            return "event: changed\ndata: \(data.jsonText)\n\n"
+        }
+    }
+
+    /// A digest and its frame, made once per interval.
+    private struct Published {
+        var digest: Digest
+        var frame: String
+    }
+
+    private struct State {
+        var followers = 0
+        var reader: Task<Void, Never>?
+        var readerGeneration = 0
+        /// The number of the last interval published.
+        var published: UInt64 = 0
+        var digests: [String: Published] = [:]
+    }
+
+    private let fanout: HookFanout
+    private let store: any ChangeFeed
+    private let state = Mutex(State())
+    private let ticks = ChangeSignal()
+    /// How long one digest gathers changes.
+    public let interval: Duration
+    /// The most task ids one digest names.
+    public let cap: Int
+
+    /// Digests of `fanout`'s stream (reading `store`'s end to start from), every `interval`.
+    public init(fanout: HookFanout, store: any ChangeFeed, interval: Duration = .milliseconds(500), cap: Int = 1000) {
+        self.fanout = fanout
+        self.store = store
+        self.interval = interval
+        self.cap = cap
+    }
+
+    /// Follows the digests of `workspace` while `body` runs: `body` gets a function that waits up
+    /// to a timeout for the next interval that changed something in the workspace (answering
+    /// `nil` at the timeout). A follower that missed intervals gets the latest one, marked as
+    /// overflowing.
+    public func following<T>(
+        workspace: String, _ body: (_ next: (Duration) async -> (digest: Digest, frame: String)?) async throws -> T
+    ) async rethrows -> T {
+        follow()
+        defer { unfollow() }
+        var seen = state.withLock { $0.published }
+        return try await body { timeout in
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let generation = ticks.generation
+                let (published, digest) = state.withLock { ($0.published, $0.digests[workspace]) }
+                if published != seen {
+                    let missed = published > seen + 1
+                    seen = published
+                    if let published = digest {
+                        guard missed, !published.digest.overflow else { return (published.digest, published.frame) }
+                        var overflowing = published.digest
+                        overflowing.overflow = true
+                        return (overflowing, overflowing.frame)
+                    }
+                    continue
+                }
+                guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
+                _ = await ticks.wait(after: generation, timeout: deadline - .now)
+            }
+        }
+    }
+
+    private func follow() {
+        state.withLock { state in
+            state.followers += 1
+            guard state.reader == nil else { return }
+            state.readerGeneration += 1
+            let generation = state.readerGeneration
+            state.reader = Task { [self] in await read(generation) }
+        }
+    }
+
+    private func unfollow() {
+        let reader: Task<Void, Never>? = state.withLock { state in
+            state.followers -= 1
+            guard state.followers == 0 else { return nil }
+            defer { state.reader = nil }
+            return state.reader
+        }
+        reader?.cancel()
+    }
+
+    /// Gathers each interval's changed tasks by workspace and publishes them, until cancelled.
+    private func read(_ generation: Int) async {
+        while !Task.isCancelled {
+            do {
+                var feed = fanout.hookStream(after: try await store.lastHookSeq()).makeAsyncIterator()
+                var gathering: [String: (ids: [TaskID], seen: Set<TaskID>, overflow: Bool)] = [:]
+                var closes = ContinuousClock.now + interval
+                while !Task.isCancelled {
+                    for event in try await feed.nextBatch(timeout: max(.zero, closes - .now)) {
+                        var digest = gathering[event.workspaceID] ?? ([], [], false)
+                        if !digest.seen.contains(event.taskID) {
+                            if digest.ids.count < cap {
+                                digest.ids.append(event.taskID)
+                                digest.seen.insert(event.taskID)
+                            } else {
+                                digest.overflow = true
+                            }
+                        }
+                        gathering[event.workspaceID] = digest
+                    }
+                    guard ContinuousClock.now >= closes else { continue }
+                    closes = ContinuousClock.now + interval
+                    guard !gathering.isEmpty else { continue }
+                    let digests = gathering.mapValues { gathered in
+                        let digest = Digest(ids: gathered.ids, overflow: gathered.overflow)
+                        return Published(digest: digest, frame: digest.frame)
+                    }
+                    gathering = [:]
+                    state.withLock { state in
+                        guard state.readerGeneration == generation else { return }
+                        state.digests = digests
+                        state.published += 1
+                    }
+                    ticks.ring()
+                }
+            } catch {
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
