@@ -5,34 +5,36 @@ import PostgresNIO
 extension PostgresTaskStore {
     /// Every workspace's tasks by workspace, agent and state, and the hook seq they reflect.
     ///
-    /// One REPEATABLE READ transaction numbers every pending hook event its snapshot sees (holding
-    /// the stream's row lock, so no other sequencer runs meanwhile) and counts the tasks in that
-    /// same snapshot: the moves counted are exactly those whose hooks are numbered at or below the
-    /// answer's seq, and a move committed later gets a greater seq. A sequencer that committed
-    /// after the snapshot makes the lock fail with a serialization error: then it starts again.
+    /// Holding the stream's row lock (no sequencer numbers meanwhile), one statement counts the
+    /// tasks and reads the pending hook events in the same snapshot. The counts then hold every
+    /// numbered move (each committed before it was numbered) and the pending ones the snapshot
+    /// sees; those are taken back, since they will be numbered after the lock's seq. A move
+    /// committed after the snapshot is in neither, and gets a greater seq too.
     public func censusSnapshot() async throws -> CensusSnapshot {
-        var attempt = 0
-        while true {
-            do {
-                return try await write { transaction in
-                    try await transaction.rows(SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-                    while try await transaction.sequenceHooks(limit: Self.sequencerBatch) == Self.sequencerBatch {}
-                    var counts: [CensusKey: Int] = [:]
-                    let rows = try await transaction.rows(
-                        SQL("SELECT workspace_id, agent, state, count(*) AS n FROM tasks GROUP BY workspace_id, agent, state"))
-                    for row in rows {
-                        let key = CensusKey(
-                            workspace: try row["workspace_id"].decode(String.self), agent: try row["agent"].decode(String.self),
-                            state: try PostgresRows.state(row["state"].decode(String.self)))
-                        counts[key] = try row["n"].decode(Int.self)
-                    }
-                    let seq = try await transaction.rows(SQL("SELECT seq FROM hook_stream")).first.map { try $0["seq"].decode(Int64.self) } ?? 0
-                    return CensusSnapshot(counts: counts, seq: seq)
+        try await write { transaction in
+            let seq = try await transaction.rows(SQL("SELECT seq FROM hook_stream FOR UPDATE")).first.map { try $0["seq"].decode(Int64.self) } ?? 0
+            var counts: [CensusKey: Int] = [:]
+            let rows = try await transaction.rows(SQL("""
+                SELECT workspace_id, agent, state, count(*) AS n, NULL::text AS type, NULL::text AS data
+                    FROM tasks GROUP BY workspace_id, agent, state
+                UNION ALL SELECT workspace_id, NULL, NULL, 0, type, data FROM hook_pending
+                """))
+            var pending: [(workspace: String, type: String, data: String)] = []
+            for row in rows {
+                let workspace = try row["workspace_id"].decode(String.self)
+                if let type = try row["type"].decode(String?.self) {
+                    pending.append((workspace, type, try row["data"].decode(String.self)))
+                } else {
+                    let key = CensusKey(
+                        workspace: workspace, agent: try row["agent"].decode(String.self),
+                        state: try PostgresRows.state(row["state"].decode(String.self)))
+                    counts[key] = try row["n"].decode(Int.self)
                 }
-            } catch let error as NightshiftError where attempt < 20 && error.cause == .sqlState("40001") {
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(5 * attempt))
             }
+            for hook in pending {
+                CensusSnapshot.move(&counts, type: hook.type, workspace: hook.workspace, data: try JSONValue(jsonText: hook.data), sign: -1)
+            }
+            return CensusSnapshot(counts: counts.filter { $0.value != 0 }, seq: seq)
         }
     }
 

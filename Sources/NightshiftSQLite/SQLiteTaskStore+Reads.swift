@@ -62,6 +62,20 @@ extension SQLiteTaskStore {
         }
     }
 
+    /// The hook stream after `seq` without the events' data (not read, not parsed).
+    public func hookEventHeads(after seq: Int64, limit: Int) async throws -> [HookEvent] {
+        try await read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT seq, time, task_id, type, workspace_id FROM hook_events WHERE seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [seq, max(0, limit)]
+            ).map { row in
+                HookEvent(
+                    seq: row["seq"], time: Date(timeIntervalSince1970: row["time"]), taskID: TaskID(trusted: row["task_id"]), type: row["type"],
+                    data: [:], workspaceID: row["workspace_id"])
+            }
+        }
+    }
+
     /// A task's runs, oldest first (none when the task is not `workspace`'s).
     public func runs(task: TaskID, workspace: String?) async throws -> [Run] {
         try await read { db in

@@ -43,8 +43,7 @@ extension StoreConformanceTests {
     func changeDigest(kind: StoreKind) async throws {
         let store = try await kind.make().with(echoAgent)
         try await store.saveAgent(Agent(workspaceID: "other", name: "echo", runner: .builtin))
-        let fanout = HookFanout(store: store, poll: .milliseconds(50))
-        let digest = TaskChangeDigest(fanout: fanout, store: store, interval: .milliseconds(100), cap: 3)
+        let digest = TaskChangeDigest(store: store, interval: .milliseconds(100), cap: 3)
         try await digest.following(workspace: Workspace.defaultID) { next in
             // Nothing changed yet: a bounded wait answers nil.
             #expect(await next(.milliseconds(150)) == nil)

@@ -31,6 +31,21 @@ public struct CensusSnapshot: Sendable, Hashable {
     }
 }
 
+extension CensusSnapshot {
+    /// `counts` with one hook event's move added (`sign` 1) or taken back (-1): a move takes one
+    /// task from its `from` state's count (none for a submit) and adds it to its `to` state's.
+    /// Events that are no move (custom events, inputs) change nothing.
+    package static func move(_ counts: inout [CensusKey: Int], type: String, workspace: String, data: JSONValue, sign: Int = 1) {
+        guard type.hasPrefix("task."), let agent = data["agent"]?.stringValue,
+            let to = data["to"]?.stringValue.flatMap(TaskState.init(rawValue:))
+        else { return }
+        if let from = data["from"]?.stringValue.flatMap(TaskState.init(rawValue:)) {
+            counts[CensusKey(workspace: workspace, agent: agent, state: from), default: 0] -= sign
+        }
+        counts[CensusKey(workspace: workspace, agent: agent, state: to), default: 0] += sign
+    }
+}
+
 /// The queued tasks of one workspace, agent and lane (``TaskQueries/queueStats()``).
 public struct QueueStat: Sendable, Hashable {
     /// The tasks' workspace.

@@ -92,7 +92,7 @@ public final class Engine: Service, Sendable {
         self.logger = logger
         doorbell = Doorbell(clock: clock)
         hookFanout = HookFanout(store: store)
-        changeDigest = TaskChangeDigest(fanout: hookFanout, store: store)
+        changeDigest = TaskChangeDigest(store: store)
         schedulesChanged = Doorbell(clock: clock)
         webhooksChanged = Doorbell(clock: clock)
         wakesChanged = Doorbell(clock: clock)

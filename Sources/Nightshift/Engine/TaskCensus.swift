@@ -66,13 +66,6 @@ public final class TaskCensus: Service, Sendable {
     /// a submit) and adds it to its `to` state's.
     static func apply(_ event: HookEvent, to census: inout (counts: [CensusKey: Int], seq: Int64)) {
         census.seq = max(census.seq, event.seq)
-        guard event.type.hasPrefix("task."), let agent = event.data["agent"]?.stringValue,
-            let to = event.data["to"]?.stringValue.flatMap(TaskState.init(rawValue:))
-        else { return }
-        if let from = event.data["from"]?.stringValue.flatMap(TaskState.init(rawValue:)) {
-            let key = CensusKey(workspace: event.workspaceID, agent: agent, state: from)
-            census.counts[key, default: 0] -= 1
-        }
-        census.counts[CensusKey(workspace: event.workspaceID, agent: agent, state: to), default: 0] += 1
+        CensusSnapshot.move(&census.counts, type: event.type, workspace: event.workspaceID, data: event.data)
     }
 }

@@ -35,7 +35,6 @@ public final class TaskChangeDigest: Sendable {
         var digests: [String: Published] = [:]
     }
 
-    private let fanout: HookFanout
     private let store: any ChangeFeed
     private let state = Mutex(State())
     private let ticks = ChangeSignal()
@@ -44,9 +43,8 @@ public final class TaskChangeDigest: Sendable {
     /// The most task ids one digest names.
     public let cap: Int
 
-    /// Digests of `fanout`'s stream (reading `store`'s end to start from), every `interval`.
-    public init(fanout: HookFanout, store: any ChangeFeed, interval: Duration = .milliseconds(500), cap: Int = 1000) {
-        self.fanout = fanout
+    /// Digests of `store`'s hook stream, from its end, every `interval`.
+    public init(store: any ChangeFeed, interval: Duration = .milliseconds(500), cap: Int = 200) {
         self.store = store
         self.interval = interval
         self.cap = cap
@@ -108,7 +106,11 @@ public final class TaskChangeDigest: Sendable {
     private func read(_ generation: Int) async {
         while !Task.isCancelled {
             do {
-                var feed = fanout.hookStream(after: try await store.lastHookSeq()).makeAsyncIterator()
+                // The heads of the events only: which task of which workspace moved.
+                let store = store
+                var feed = HookStream(
+                    after: try await store.lastHookSeq(), signal: store.hookChanges, interest: { store.listeningInterest() }
+                ) { after, limit in try await store.hookEventHeads(after: after, limit: limit) }.makeAsyncIterator()
                 var gathering: [String: (ids: [TaskID], seen: Set<TaskID>, overflow: Bool)] = [:]
                 var closes = ContinuousClock.now + interval
                 while !Task.isCancelled {

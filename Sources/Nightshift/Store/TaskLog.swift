@@ -10,9 +10,17 @@ public protocol TaskLog: Sendable {
     func events(task: TaskID, type: String, limit: Int, workspace: String?) async throws -> [TaskEvent]
     /// The global hook stream after `seq`, at most `limit`, in order.
     func hookEvents(after seq: Int64, limit: Int) async throws -> [HookEvent]
+    /// The same events without their data (`data` empty): for readers that need only which task
+    /// of which workspace moved, and should not pay for the rest (``TaskChangeDigest``).
+    func hookEventHeads(after seq: Int64, limit: Int) async throws -> [HookEvent]
 }
 
 extension TaskLog {
+    /// The whole events, by default.
+    public func hookEventHeads(after seq: Int64, limit: Int) async throws -> [HookEvent] {
+        try await hookEvents(after: seq, limit: limit)
+    }
+
     /// A task's events, in any workspace.
     public func events(task: TaskID, after seq: Int64, limit: Int) async throws -> [TaskEvent] {
         try await events(task: task, after: seq, limit: limit, workspace: nil)

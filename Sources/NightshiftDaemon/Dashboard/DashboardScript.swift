@@ -62,8 +62,8 @@ enum DashboardScript {
           try {
             var added = 0;
             var digest = JSON.parse(message.data);
-            // More changed than the digest names: every row on the page, at most every 5 s.
-            if (digest.overflow && Date.now() - fullRefreshAt > 5000) {
+            // More changed than the digest names: every row on the page, at most every 2 s.
+            if (digest.overflow && Date.now() - fullRefreshAt > 2000) {
               fullRefreshAt = Date.now();
               Array.prototype.forEach.call(body.rows, function (row) {
                 if (row.id && row.id.indexOf("row-") === 0) { refreshRow(row.id.slice(4)); }
