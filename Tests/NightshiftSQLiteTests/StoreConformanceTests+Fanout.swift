@@ -60,7 +60,8 @@ extension StoreConformanceTests {
             var named: [TaskID] = []
             var overflowed = false
             while named.count + (overflowed ? 2 : 0) < 5, let next = await next(.seconds(10)) {
-                named += next.digest.ids
+                // The first task's cancel may come an interval later (PostgreSQL numbers hooks apart).
+                named += next.digest.ids.filter { $0 != task.id }
                 overflowed = overflowed || next.digest.overflow
                 #expect(next.digest.ids.count <= 3)
             }
