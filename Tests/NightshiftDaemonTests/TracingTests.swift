@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Nightshift
@@ -23,6 +24,8 @@ import Testing
     /// An OTLP/HTTP JSON traces receiver on a random loopback port.
     final class Receiver: Sendable {
         let spans = Mutex<[ReceivedSpan]>([])
+        /// The `traceparent` header of each webhook delivery received at `/hook`.
+        let deliveries = Mutex<[String?]>([])
 
         func record(_ body: String) throws {
             let json = try JSONValue(jsonText: body)
@@ -61,19 +64,24 @@ import Testing
                 try self.record(String(buffer: body))
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
             }
+            router.post("/hook") { request, _ -> Response in
+                self.deliveries.withLock { $0.append(request.headers[HTTPField.Name("traceparent")!]) }
+                return Response(status: .ok)
+            }
             return Application(
                 router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                 onServerRunning: { await onRunning($0.localAddress?.port ?? 0) }, logger: Logger(label: "otlp-receiver"))
         }
     }
 
-    @Test("one task's spans reach an OTLP receiver as one trace under the caller's span, each linked to its parent")
+    @Test("one task's spans reach an OTLP receiver as one trace under the caller's span, each linked to its parent; a webhook delivery carries its span's traceparent")
     func taskTrace() async throws {
         let receiver = Receiver()
         let (ports, bound) = AsyncStream.makeStream(of: Int.self)
         try await withServices([receiver.application { port in bound.yield(port); bound.finish() }], logger: Logger(label: "otlp")) {
             var port = 0
             for await value in ports { port = value }
+            let receiverPort = port
             var settings = TracingSettings(endpoint: "http://127.0.0.1:\(port)/v1/traces")
             settings.encoding = .json
             settings.exportDelay = 0.05
@@ -115,6 +123,22 @@ import Testing
                 #expect(run.attributes["nightshift.outcome"] == "succeeded")
                 // The runner was handed the run span's context (TRACEPARENT for an agent process).
                 #expect(seen.withLock { $0 } == "00-\(callerTrace)-\(run.spanID)-01")
+                // A webhook delivery is traced, and its receiver gets the delivery span's context.
+                let hook = try await api.request(
+                    .POST, "/v1/webhooks", body: #"{"name": "traced", "url": "http://127.0.0.1:\#(receiverPort)/hook", "secret": "s", "events": ["task.done"]}"#)
+                #expect(hook.status == 201, "\(hook.body)")
+                let other = try await api.request(.POST, "/v1/tasks", body: #"{"agent": "lister", "prompt": "again"}"#)
+                let otherID = try #require(other.json?["id"]?.stringValue)
+                let delivered = await eventually {
+                    receiver.deliveries.withLock { !$0.isEmpty }
+                        && receiver.spans.withLock { $0.contains { $0.name == "nightshift.webhook.deliver" && $0.attributes["nightshift.task_id"] == otherID } }
+                }
+                #expect(delivered)
+                let header = try #require(receiver.deliveries.withLock { $0.first } ?? nil)
+                let deliverSpan = try #require(receiver.spans.withLock { $0.first { $0.name == "nightshift.webhook.deliver" } })
+                #expect(header == "00-\(deliverSpan.traceID)-\(deliverSpan.spanID)-01")
+                #expect(deliverSpan.attributes["nightshift.webhook"] == "traced" && deliverSpan.attributes["http.response.status_code"] == "200")
+
                 // The task keeps its submit span's context for its runs on any node.
                 let taskID = try #require(TaskID(id))
                 let stored = try #require(try await api.store.task(taskID))
