@@ -49,25 +49,11 @@ extension Bench {
             var logger = Logger(label: "nightshift.bench.sse")
             logger.logLevel = .error
             let token = "bench-token"
-            return try await APIServer(engine: engine, authority: TokenAuthority(token: token), limits: ConnectionLimits(maxConnections: clients + 16))
-                .serving(services: [], logger: logger) { port in
-                    let counts = BenchTally(clients)
-                    let connected = BenchTally(1)
-                    let frameCounts = BenchTally(clients)
-                    // A client of its own: the shared one opens at most 8 connections to a host.
-                    var configuration = HTTPClient.Configuration()
-                    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients + 8)
-                    let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-                    let result: Result<(drain: Double, frames: [Int], bytes: [Int]), any Error>
-                    do {
-                        result = .success(try await watch(http))
-                    } catch {
-                        result = .failure(error)
-                    }
-                    try? await http.shutdown()
-                    return try result.get()
-
-                    @Sendable func watch(_ http: HTTPClient) async throws -> (drain: Double, frames: [Int], bytes: [Int]) {
+            // Per client: frames, bytes; and the clients connected.
+            let frames = BenchTally(clients), bytes = BenchTally(clients), connected = BenchTally(1)
+            let server = APIServer(engine: engine, authority: TokenAuthority(token: token), limits: ConnectionLimits(maxConnections: clients + 16))
+            return try await server.serving(services: [], logger: logger) { port in
+                try await Self.withHTTPClient(connections: clients + 8) { http in
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for client in 0..<clients {
                             group.addTask {
@@ -80,14 +66,13 @@ extension Bench {
                                 // frames are counted by their blank line, the bytes summed.
                                 var previous: UInt8 = 0
                                 for try await buffer in response.body {
-                                    var frames = 0
+                                    var count = 0
                                     for byte in buffer.readableBytesView {
-                                        if byte == 10, previous == 10 { frames += 1 }
+                                        if byte == 10, previous == 10 { count += 1 }
                                         previous = byte
                                     }
-                                    let (count, size) = (frames, buffer.readableBytes)
-                                    frameCounts.withLock { $0[client] += count }
-                                    counts.withLock { $0[client] += size }
+                                    frames.withLock { $0[client] += count }
+                                    bytes.withLock { $0[client] += buffer.readableBytes }
                                 }
                             }
                         }
@@ -95,18 +80,34 @@ extension Bench {
                         try await running(engine) {
                             try await waitUntilDone(store, tasks: tasks)
                             // Until every client got a frame of the drain's last interval.
-                            let frames = frameCounts.withLock { $0 }
+                            let seen = frames.withLock { $0 }
                             let deadline = ContinuousClock.now + .seconds(30)
-                            while ContinuousClock.now < deadline, frameCounts.withLock({ now in zip(now, frames).contains { $0 <= $1 + 1 } }) {
+                            while ContinuousClock.now < deadline, frames.withLock({ now in zip(now, seen).contains { $0 <= $1 + 1 } }) {
                                 try await Task.sleep(for: .milliseconds(50))
                             }
                         }
                         group.cancelAll()
                         let (first, last) = try await drainWindow(store)
-                        return (Double(tasks) / last.timeIntervalSince(first), frameCounts.withLock { $0 }, counts.withLock { $0 })
-                    }
+                        return (Double(tasks) / last.timeIntervalSince(first), frames.withLock { $0 }, bytes.withLock { $0 })
                     }
                 }
+            }
+        }
+    }
+
+    /// Runs `body` with an HTTP client of its own that opens up to `connections` connections to a
+    /// host (the shared one opens 8), then shuts it down.
+    static func withHTTPClient<T: Sendable>(connections: Int, _ body: (HTTPClient) async throws -> T) async throws -> T {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let value = try await body(http)
+            try await http.shutdown()
+            return value
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
     }
 

@@ -39,10 +39,7 @@ extension Engine {
         runSpan.attributes["nightshift.run_id"] = claimed.run.id
         runSpan.attributes["nightshift.attempt"] = claimed.run.attempt
         let toolSpans = ToolCallSpans(tracing: tracing, task: task, parent: runSpan.context)
-        defer {
-            toolSpans.endAll()
-            runSpan.end()
-        }
+        defer { runSpan.end() }
         let ending = await supervise(
             claimed, stop: stop, events: events, observed: observed, trace: (runSpan.context, toolSpans), logger: logger)
         toolSpans.endAll()

@@ -17,15 +17,11 @@ public final class HookFanout: Sendable {
         var start: Int64?
         /// The reader's seq: every event up to it is in `events` (or was dropped).
         var cursor: Int64 = 0
-        var followers = 0
-        var reader: Task<Void, Never>?
-        /// Which reader may write: one started after the last follower left must not see an
-        /// older one's late writes.
-        var generation = 0
     }
 
     private let store: any ChangeFeed
     private let state = Mutex(State())
+    private let reader = SharedReader()
     /// Rung when the reader adds events.
     private let added = ChangeSignal()
     /// The most events kept in memory.
@@ -52,7 +48,7 @@ public final class HookFanout: Sendable {
     /// has read no further), else from the store.
     func events(after seq: Int64, limit: Int) async throws -> [HookEvent] {
         let kept: [HookEvent]? = state.withLock { state in
-            guard let start = state.start, seq >= start, state.reader != nil else { return nil }
+            guard let start = state.start, seq >= start, reader.isRunning else { return nil }
             if seq >= state.cursor { return [] }
             // The first kept event after `seq` (binary search: they are in seq order).
             var low = 0, high = state.events.count
@@ -68,23 +64,8 @@ public final class HookFanout: Sendable {
 
     /// One more follower: starts the reader for the first; the answer releases it.
     private func follow() -> ListeningInterest {
-        state.withLock { state in
-            state.followers += 1
-            if state.reader == nil {
-                state.generation += 1
-                let generation = state.generation
-                state.reader = Task { [self] in await read(generation) }
-            }
-        }
-        return ListeningInterest { [self] in
-            let reader: Task<Void, Never>? = state.withLock { state in
-                state.followers -= 1
-                guard state.followers == 0 else { return nil }
-                defer { state = State(generation: state.generation) }
-                return state.reader
-            }
-            reader?.cancel()
-        }
+        reader.follow { [self] generation in await read(generation) }
+        return ListeningInterest { [reader] in reader.unfollow() }
     }
 
     /// Reads the store's stream from its end until cancelled, keeping the newest events.
@@ -93,17 +74,20 @@ public final class HookFanout: Sendable {
             do {
                 let start = try await store.lastHookSeq()
                 state.withLock { state in
-                    guard state.generation == generation else { return }
+                    guard reader.isLatest(generation) else { return }
                     state.events = []
                     state.start = start
                     state.cursor = start
                 }
+                // A follower that waited while the reader started reads again: what was committed
+                // before `start` is the store's to answer, and no batch will ring for it.
+                added.ring()
                 var feed = store.hookStream(after: start, poll: poll).makeAsyncIterator()
                 while !Task.isCancelled {
                     let batch = try await feed.nextBatch(timeout: poll)
                     guard let last = batch.last else { continue }
                     state.withLock { state in
-                        guard state.generation == generation else { return }
+                        guard reader.isLatest(generation) else { return }
                         state.events += batch
                         state.cursor = last.seq
                         if state.events.count > capacity {
@@ -117,9 +101,11 @@ public final class HookFanout: Sendable {
             } catch {
                 // The store went away for a moment: start again from its end, after a pause;
                 // followers behind read the store meanwhile.
-                state.withLock { state in if state.generation == generation { state.start = nil } }
+                state.withLock { state in if reader.isLatest(generation) { state.start = nil } }
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        // The last follower left: what memory keeps goes, unless a newer reader keeps it now.
+        state.withLock { state in if reader.isLatest(generation) { state = State() } }
     }
 }

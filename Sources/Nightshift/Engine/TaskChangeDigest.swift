@@ -27,9 +27,6 @@ public final class TaskChangeDigest: Sendable {
     }
 
     private struct State {
-        var followers = 0
-        var reader: Task<Void, Never>?
-        var readerGeneration = 0
         /// The number of the last interval published.
         var published: UInt64 = 0
         var digests: [String: Published] = [:]
@@ -37,6 +34,7 @@ public final class TaskChangeDigest: Sendable {
 
     private let store: any ChangeFeed
     private let state = Mutex(State())
+    private let reader = SharedReader()
     private let ticks = ChangeSignal()
     /// How long one digest gathers changes.
     public let interval: Duration
@@ -57,8 +55,8 @@ public final class TaskChangeDigest: Sendable {
     public func following<T>(
         workspace: String, _ body: (_ next: (Duration) async -> (digest: Digest, frame: String)?) async throws -> T
     ) async rethrows -> T {
-        follow()
-        defer { unfollow() }
+        reader.follow { [self] generation in await read(generation) }
+        defer { reader.unfollow() }
         var seen = state.withLock { $0.published }
         return try await body { timeout in
             let deadline = ContinuousClock.now + timeout
@@ -82,35 +80,12 @@ public final class TaskChangeDigest: Sendable {
         }
     }
 
-    private func follow() {
-        state.withLock { state in
-            state.followers += 1
-            guard state.reader == nil else { return }
-            state.readerGeneration += 1
-            let generation = state.readerGeneration
-            state.reader = Task { [self] in await read(generation) }
-        }
-    }
-
-    private func unfollow() {
-        let reader: Task<Void, Never>? = state.withLock { state in
-            state.followers -= 1
-            guard state.followers == 0 else { return nil }
-            defer { state.reader = nil }
-            return state.reader
-        }
-        reader?.cancel()
-    }
-
     /// Gathers each interval's changed tasks by workspace and publishes them, until cancelled.
     private func read(_ generation: Int) async {
         while !Task.isCancelled {
             do {
                 // The heads of the events only: which task of which workspace moved.
-                let store = store
-                var feed = HookStream(
-                    after: try await store.lastHookSeq(), signal: store.hookChanges, interest: { store.listeningInterest() }
-                ) { after, limit in try await store.hookEventHeads(after: after, limit: limit) }.makeAsyncIterator()
+                var feed = store.hookStream(after: try await store.lastHookSeq(), headsOnly: true).makeAsyncIterator()
                 var gathering: [String: (ids: [TaskID], seen: Set<TaskID>, overflow: Bool)] = [:]
                 var closes = ContinuousClock.now + interval
                 while !Task.isCancelled {
@@ -135,7 +110,7 @@ public final class TaskChangeDigest: Sendable {
                     }
                     gathering = [:]
                     state.withLock { state in
-                        guard state.readerGeneration == generation else { return }
+                        guard reader.isLatest(generation) else { return }
                         state.digests = digests
                         state.published += 1
                     }

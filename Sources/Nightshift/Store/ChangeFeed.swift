@@ -27,10 +27,11 @@ extension ChangeFeed {
 
     /// The hook events after `seq`, then each one as it is committed, until the iterating task is
     /// cancelled. Reads the log at each ring of ``hookChanges`` and at least every `poll`; the
-    /// store listens for other nodes' commits while an iterator of it lives.
-    public func hookStream(after seq: Int64, poll: Duration = HookStream.defaultPoll) -> HookStream {
+    /// store listens for other nodes' commits while an iterator of it lives. With `headsOnly`, the
+    /// events come without their data (``TaskLog/hookEventHeads(after:limit:)``).
+    public func hookStream(after seq: Int64, poll: Duration = HookStream.defaultPoll, headsOnly: Bool = false) -> HookStream {
         HookStream(after: seq, poll: poll, signal: hookChanges, interest: { [self] in listeningInterest() }) { [self] after, limit in
-            try await hookEvents(after: after, limit: limit)
+            headsOnly ? try await hookEventHeads(after: after, limit: limit) : try await hookEvents(after: after, limit: limit)
         }
     }
 }

@@ -27,10 +27,9 @@ public final class DaemonMetrics: Sendable {
     public let census: TaskCensus
     /// Who may read them.
     public let access: MetricsAccess
-    /// The gauges set at the last scrape, by name and labels: one gone since is removed.
+    /// The gauges set at the last scrape, by name and labels (one gone since is removed); its lock
+    /// lets one scrape at a time set every gauge, then print them.
     private let scraped = Mutex<[String: Gauge]>([:])
-    /// One scrape at a time: each sets every gauge, then prints them.
-    private let scraping = Mutex(())
     /// The queue's figures as last read, when, and whether a read is under way.
     private let queue = Mutex<(stats: [QueueStat], at: ContinuousClock.Instant?, reading: Task<Void, Never>?)>(([], nil, nil))
     /// How old the queue's figures may be before a scrape reads them again (in the background).
@@ -92,7 +91,7 @@ public final class DaemonMetrics: Sendable {
         let (queue, queueAge) = await queueStats(store: engine.store, waiting: censusWait)
         let pacing = try await engine.agentPacing()
         let now = engine.clock.now
-        return scraping.withLock { _ in
+        return scraped.withLock { scraped in
             var values: [(name: String, help: String, labels: [(String, String)], value: Double)] = []
             for (key, count) in census?.counts ?? [:] where count != 0 {
                 values.append((
@@ -120,7 +119,7 @@ public final class DaemonMetrics: Sendable {
                 queueAge
             ))
             var next: [String: Gauge] = [:]
-            var previous = scraped.withLock { $0 }
+            var previous = scraped
             for value in values {
                 let key = value.name + "\u{0}" + value.labels.map { "\($0.0)=\($0.1)" }.joined(separator: "\u{0}")
                 let gauge = previous.removeValue(forKey: key) ?? registry.makeGauge(name: value.name, labels: value.labels, help: value.help)
@@ -128,7 +127,7 @@ public final class DaemonMetrics: Sendable {
                 next[key] = gauge
             }
             for gone in previous.values { registry.unregisterGauge(gone) }
-            scraped.withLock { $0 = next }
+            scraped = next
             return registry.emitToBuffer()
         }
     }
