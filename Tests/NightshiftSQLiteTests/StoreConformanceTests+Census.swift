@@ -68,3 +68,23 @@ extension StoreConformanceTests {
         return counts.filter { $0.value != 0 }
     }
 }
+
+extension StoreConformanceTests {
+    @Test("a task's trace parent is kept with it and answered by its reads and claim (both submit paths)", arguments: StoreKind.allCases)
+    func traceParent(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        var plain = NewTask(agent: "echo", prompt: "a")
+        plain.traceParent = parent
+        var keyed = NewTask(agent: "echo", prompt: "b", idempotencyKey: "k")
+        keyed.traceParent = parent
+        for new in [plain, keyed] {
+            let task = try await store.submit(new, now: t0).task
+            #expect(task.traceParent == parent)
+            #expect(try await store.task(task.id)?.traceParent == parent)
+        }
+        #expect(try await store.submit(NewTask(agent: "echo", prompt: "c"), now: t0).task.traceParent == nil)
+        let claimed = try await store.claim(worker: "w", limit: 3, leaseDuration: 30, now: t0)
+        #expect(claimed.filter { $0.task.traceParent == parent }.count == 2)
+    }
+}
