@@ -117,6 +117,14 @@ public final class ChangeSignal: Sendable {
     /// the system clock) rather than a sleeping child task (the dispatcher waits once per claim),
     /// cancelled when a ring comes first so timers do not pile up under load.
     private func wait(until deadline: Date?, on clock: any EngineClock, ready: (inout State) -> Bool) async {
+        if Task.isCancelled {
+            // Returns at once, but gives up the thread first: a caller that loops on regardless
+            // of cancellation would otherwise hold its thread, and with it (on a pool of two)
+            // whatever it waits for.
+            _ = state.withLock { ready(&$0) }
+            await Task.yield()
+            return
+        }
         let id: Int? = state.withLock { state in
             if ready(&state) { return nil }
             state.nextID += 1

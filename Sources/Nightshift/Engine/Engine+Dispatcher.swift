@@ -71,10 +71,11 @@ extension Engine {
     }
 
     /// After the dispatcher stopped: waits up to the grace period (real time) for runs to finish,
-    /// then stops the rest so they are released, and waits for them to wind down.
+    /// then stops the rest so they are released, and waits for them to wind down. Cancelled (the
+    /// engine's task, not a graceful shutdown), it gives no grace, but still waits for the runs.
     func drain() async {
         let deadline = ContinuousClock.now + .seconds(configuration.shutdownGrace)
-        while state.withLock({ !$0.active.isEmpty }), ContinuousClock.now < deadline {
+        while state.withLock({ !$0.active.isEmpty }), ContinuousClock.now < deadline, !Task.isCancelled {
             await doorbell.wait(realTime: min(.milliseconds(200), deadline - .now))
         }
         let remaining = state.withLock { $0.active.values.map(\.stop) }
@@ -83,7 +84,9 @@ extension Engine {
         }
         for stop in remaining { stop.stop(.shutdown) }
         while state.withLock({ !$0.active.isEmpty }) {
-            await doorbell.wait(realTime: .milliseconds(100))
+            // In a task of its own: in a cancelled one a wait returns at once, and this loop would
+            // hold its thread until the runs end, which (on a pool of two threads) may be never.
+            await Task { [doorbell] in await doorbell.wait(realTime: .milliseconds(100)) }.value
         }
     }
 }

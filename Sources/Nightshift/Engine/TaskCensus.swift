@@ -30,7 +30,7 @@ public final class TaskCensus: Service, Sendable {
         while true {
             let generation = seeded.generation
             if let snapshot { return snapshot }
-            guard ContinuousClock.now < deadline else { return nil }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
             _ = await seeded.wait(after: generation, timeout: deadline - .now)
         }
     }
