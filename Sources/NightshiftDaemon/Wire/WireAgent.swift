@@ -127,8 +127,8 @@ public struct WireAgentWrite: WireRequest, Hashable {
     public var budgetUSD: Double?
     /// Whether its memories are put before each prompt (default false).
     public var injectMemories: Bool?
-    /// When its tasks ask a person before acting: `off` (the default) or `always`; `on-miss` is
-    /// refused (no runner can ask yet).
+    /// When its tasks ask a person before acting: `off` (the default), `always`, or `on-miss` (a
+    /// tool call outside its allowlist waits for an approval; `claude_code` agents only).
     public var ask: String?
     /// At most this many runs start per window: `"N/window"`, e.g. `"30/1h"` (units s, m, h, d).
     public var rate: String?
