@@ -44,7 +44,8 @@ struct CommandDetectorTests {
         let cli = dir.url.appendingPathComponent("cli").path
         try "#!/bin/sh\necho $$ > '\(dir.url.path)/cli.pid'\nsleep 60\n".write(toFile: cli, atomically: true, encoding: .utf8)
         chmod(cli, 0o755)
-        #expect(await AgentCLIRunner<ClaudeCode>.version(of: cli, timeout: .milliseconds(300)) == nil)
+        // Long enough for the shell to start and write its pid on a loaded machine (300 ms was not).
+        #expect(await AgentCLIRunner<ClaudeCode>.version(of: cli, timeout: .seconds(2)) == nil)
         let pid = try #require(await pid(in: dir, "cli.pid"))
         #expect(await eventually(timeout: .seconds(15)) { processIsGone(pid) })
         try "#!/bin/sh\necho\necho 'cli 1.2.3'\n".write(toFile: cli, atomically: true, encoding: .utf8)
