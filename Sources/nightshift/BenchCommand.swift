@@ -33,7 +33,8 @@ struct BenchCommand: AsyncParsableCommand {
             must not grow); the fire lag of a schedule firing every second for --lag-seconds seconds (p50, p99).
 
             W7: --tasks tasks drained --rounds times without a webhook and --rounds times with one \
-            subscribed to every event (a receiver on loopback in this process), alternating: the median \
+            subscribed to every event (a receiver on loopback in this process, on a thread of its own at the \
+            lowest priority: it stands in for another machine), alternating: the median \
             drain rates and their ratio, the delivery rate, and the lag from an event's commit to the \
             receiver (p50, p99).
 
