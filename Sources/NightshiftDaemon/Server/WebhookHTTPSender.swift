@@ -40,7 +40,7 @@ public struct WebhookHTTPSender: WebhookSender {
     }
 
     /// How much lower than the process the delivery thread's priority is (a `nice` increment).
-    public static let backgroundNice: Int32 = 10
+    public static let backgroundNice: Int32 = 19
 
     /// The process's delivery thread: one event loop at a lower priority, its HTTP client and an
     /// executor on it. Lives as long as the process (as `HTTPClient.shared` does).
