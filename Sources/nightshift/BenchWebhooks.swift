@@ -104,7 +104,7 @@ extension Bench {
 /// `X-Nightshift-Delivery` header, `<workspace>:<webhook>:<seq>`).
 ///
 /// It stands in for a receiver on another machine, so it takes only the CPU the drain leaves: a
-/// plain NIO HTTP/1 server on one event-loop thread of its own under `SCHED_IDLE`, doing all its
+/// plain NIO HTTP/1 server on one event-loop thread of its own at `nice` 19, doing all its
 /// work there (no JSON parsing, no Swift concurrency). On a two-core VM a receiver at normal
 /// priority took a quarter of a core at 2,500 deliveries a second, and what W7 measures is the
 /// sender's cost to the drain, not a co-located receiver's.
@@ -120,12 +120,12 @@ final class BenchReceiver: Sendable {
     func serving<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         #if canImport(Glibc)
-        // On Linux a scheduling policy is the thread's own (pid 0: the calling thread). SCHED_IDLE
-        // runs it only on a core nothing else wants, and gives way at once when something does.
+        // On Linux a nice value is the thread's own (`who` 0: the calling thread). The lowest
+        // priority, not SCHED_IDLE: on a machine kept busy (the test suite's) an idle-class
+        // receiver would hardly run at all.
         try await group.next().submit {
-            var parameters = sched_param()
-            parameters.sched_priority = 0
-            _ = sched_setscheduler(0, 5, &parameters)  // SCHED_IDLE (Glibc hides its name without _GNU_SOURCE)
+            let thread = __priority_which_t(PRIO_PROCESS.rawValue)
+            setpriority(thread, 0, 19)
         }.get()
         #endif
         let channel = try await ServerBootstrap(group: group)
