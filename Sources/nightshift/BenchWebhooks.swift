@@ -6,10 +6,6 @@ import Nightshift
 import NightshiftDaemon
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension Bench {
     /// W7: `tasks` no-op tasks drained `rounds` times without a webhook and `rounds` times with
     /// one subscribed to every event (delivered over loopback HTTP to a receiver in this process),
@@ -118,16 +114,9 @@ final class BenchReceiver: Sendable {
 
     /// Runs the receiver on 127.0.0.1 (a free port) around `body`, which gets its URL.
     func serving<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        #if canImport(Glibc)
-        // On Linux a nice value is the thread's own (`who` 0: the calling thread). The lowest
-        // priority, not SCHED_IDLE: on a machine kept busy (the test suite's) an idle-class
-        // receiver would hardly run at all.
-        try await group.next().submit {
-            let thread = __priority_which_t(PRIO_PROCESS.rawValue)
-            setpriority(thread, 0, 19)
-        }.get()
-        #endif
+        // The lowest priority, not SCHED_IDLE: on a machine kept busy (the test suite's) an
+        // idle-class receiver would hardly run at all.
+        let group = WebhookHTTPSender.backgroundEventLoop(nice: 19)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in

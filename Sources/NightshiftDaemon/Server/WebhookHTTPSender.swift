@@ -45,18 +45,27 @@ public struct WebhookHTTPSender: WebhookSender {
     /// The process's delivery thread: one event loop at a lower priority, its HTTP client and an
     /// executor on it. Lives as long as the process (as `HTTPClient.shared` does).
     static let background: (client: HTTPClient, executor: HandOffExecutor) = {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = backgroundEventLoop(nice: backgroundNice)
         let loop = group.next()
-        #if canImport(Glibc)
-        // On Linux the nice value is the thread's own: `who` 0 is the calling thread. It starts
-        // at the process's; lowering one's priority needs no privilege.
-        _ = try? loop.submit {
-            let thread = __priority_which_t(PRIO_PROCESS.rawValue)
-            setpriority(thread, 0, min(19, getpriority(thread, 0) + backgroundNice))
-        }.wait()
-        #endif
         return (HTTPClient(eventLoopGroup: group), HandOffExecutor { loop.execute($0) })
     }()
+
+    /// A one-thread event loop group whose thread runs `increment` lower than the process (a
+    /// `nice` increment, to at most 19; on Linux): for background work that takes what busy cores
+    /// leave.
+    public static func backgroundEventLoop(nice increment: Int32) -> MultiThreadedEventLoopGroup {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        #if canImport(Glibc)
+        // On Linux the nice value is the thread's own: `who` 0 is the calling thread. It starts
+        // at the process's; lowering one's priority needs no privilege. Queued first, this runs
+        // before any work given to the loop.
+        group.next().execute {
+            let thread = __priority_which_t(PRIO_PROCESS.rawValue)
+            setpriority(thread, 0, min(19, getpriority(thread, 0) + increment))
+        }
+        #endif
+        return group
+    }
 
     /// The signature header's value for `body` sent at `timestamp` (Unix seconds) under `secret`.
     public static func signature(secret: String, timestamp: Int64, body: String) -> String {

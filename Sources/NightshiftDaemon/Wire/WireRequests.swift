@@ -35,8 +35,8 @@ public struct WireNewTask: WireRequest, Hashable {
     /// given, its agent, origin and what is left of its budget.
     public var parentID: String?
     /// When the task asks a person before acting: `off`, `always` (it waits for an approve before
-    /// its first run) or `on-miss` (a tool call outside the agent's allowlist waits for an approval; `claude_code`
-    /// agents only); nil takes its agent's policy.
+    /// its first run) or `on-miss` (a tool call outside the agent's allowlist waits for an
+    /// approval; `claude_code` agents only); nil takes its agent's policy.
     public var ask: String?
     /// Where the task came from (`channel`, `session`, `thread`): a channel binding of that name
     /// is told when it starts, ends, waits for a person or is parked.
