@@ -213,4 +213,54 @@ struct MCPChatTests {
             #expect(after.status == 404, "\(after)")
         }
     }
+
+    /// The text of a tool call's first content item, and whether it is a tool error.
+    static func toolText(_ exchange: Exchange) -> (text: String?, isError: Bool) {
+        let result = exchange.body?["result"]
+        return (result?["content"]?.arrayValue?.first?["text"]?.stringValue, result?["isError"] == true)
+    }
+
+    /// Opens a `/mcp` session with `token`.
+    static func session(_ url: String, token: String) async throws -> String {
+        let opened = try await Self.mcp(url, Self.initialize, token: token)
+        return try #require(opened.session, "\(opened)")
+    }
+
+    @Test("/mcp acts in its token's workspace: another workspace's token neither sees nor reads nor cancels the task; a token revoked during a session is refused (401) at its next call")
+    func workspaceAndRevocation() async throws {
+        try await withDaemon { cli in
+            let url = cli.url
+            try await Self.addAgents(cli)
+            let token = try String(contentsOf: cli.home.appendingPathComponent("token"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let mine = try await Self.session(url, token: token)
+            let submitted = Self.toolText(
+                try await Self.mcp(url, Self.toolCall("submit_task", #"{"agent":"slow","prompt":"hold"}"#), token: token, session: mine))
+            #expect(!submitted.isError, "\(submitted)")
+            let id = try #require(try JSONValue(jsonText: submitted.text ?? "")["id"]?.stringValue, "\(submitted)")
+
+            #expect(try await cli.run(["workspaces", "create", "w2"]).status == 0)
+            let created = try await cli.json(["tokens", "create", "--workspace", "w2", "--role", "admin", "--name", "mcp-w2", "--json"])
+            let other = try #require(created["token"]?.stringValue)
+            let theirs = try await Self.session(url, token: other)
+            let listed = Self.toolText(try await Self.mcp(url, Self.toolCall("list_tasks", "{}"), token: other, session: theirs))
+            #expect(!listed.isError && (try? JSONValue(jsonText: listed.text ?? ""))?["tasks"]?.arrayValue?.isEmpty == true, "\(listed)")
+            for tool in ["task_status", "task_result", "task_events", "cancel_task"] {
+                let refused = Self.toolText(try await Self.mcp(url, Self.toolCall(tool, #"{"task_id":"\#(id)"}"#), token: other, session: theirs))
+                #expect(refused.isError && refused.text == "no task with id \(id) (not_found, field id)", "\(tool): \(refused)")
+            }
+            let read = try await Self.mcp(
+                url, #"{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"nightshift://tasks/\#(id)/log"}}"#, token: other,
+                session: theirs)
+            #expect(read.body?["error"]?["code"] == -32002, "\(read)")
+            // The task is untouched, as its own workspace sees it.
+            let status = Self.toolText(try await Self.mcp(url, Self.toolCall("task_status", #"{"task_id":"\#(id)"}"#), token: token, session: mine))
+            #expect((try? JSONValue(jsonText: status.text ?? ""))?["state"]?.stringValue != "cancelled", "\(status)")
+
+            // Revoked while its session is open: the next call is the API's 401.
+            #expect(try await cli.run(["tokens", "revoke", try #require(created["id"]?.stringValue)]).status == 0)
+            let revoked = try await Self.mcp(url, Self.toolCall("list_tasks", "{}"), token: other, session: theirs)
+            #expect(revoked.status == 401 && revoked.body?["error"]?["code"] == "unauthorized", "\(revoked)")
+            #expect(try await cli.run(["cancel", id]).status == 0)
+        }
+    }
 }
