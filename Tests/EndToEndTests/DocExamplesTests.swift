@@ -3,6 +3,7 @@ import Foundation
 import Nightshift
 import NightshiftDaemon
 import NightshiftRunners
+import TOMLKit
 import Testing
 @testable import nightshift
 
@@ -87,6 +88,35 @@ struct DocExamplesTests {
         }
     }
 
+    @Test("every Codex `[mcp_servers.NAME]` block runs `nightshift mcp` or reaches /mcp with the token's variable", arguments: try DocExamples.codexBlocks())
+    func codexBlockServes(_ block: DocExamples.CodeBlock) async throws {
+        let servers: TOMLTable
+        do {
+            servers = try #require(try TOMLTable(string: block.text)["mcp_servers"]?.table, "\(block.location): no [mcp_servers] table")
+        } catch {
+            Issue.record("\(block.location): not TOML: \(error)")
+            return
+        }
+        // The keys Codex reads for a server (`codex exec --strict-config` refuses others).
+        let known: Set<String> = ["command", "args", "env", "cwd", "url", "bearer_token_env_var", "startup_timeout_sec", "tool_timeout_sec", "enabled"]
+        for (name, value) in servers {
+            let server = try #require(value.table, "\(block.location): mcp_servers.\(name) is not a table")
+            #expect(Set(server.keys).isSubset(of: known), "\(block.location): mcp_servers.\(name) has keys Codex does not read: \(server.keys.sorted())")
+            if let url = server["url"]?.string {
+                #expect(url.hasSuffix("/mcp"), "\(block.location): \(url) is not the daemon's /mcp")
+                #expect(server["bearer_token_env_var"]?.string == "NIGHTSHIFT_TOKEN", "\(block.location): the token's variable")
+                continue
+            }
+            #expect(server["command"]?.string == "nightshift", "\(block.location): mcp_servers.\(name).command")
+            let arguments = try #require(server["args"]?.array?.map { $0.string ?? "" }, "\(block.location): mcp_servers.\(name).args")
+            let command = try await NightshiftCommand.asyncParseAsRoot(arguments)
+            #expect(command is MCPCommand, "\(block.location): \(arguments) is not `nightshift mcp`")
+            for variable in server["env"]?.table?.keys ?? [] {
+                #expect(variable.hasPrefix("NIGHTSHIFT_"), "\(block.location): env \(variable)")
+            }
+        }
+    }
+
     @Test("the walk finds examples: README.md has a config file and nightshift commands")
     func examplesAreFound() throws {
         let blocks = try DocExamples.tomlBlocks()
@@ -95,6 +125,8 @@ struct DocExamplesTests {
         #expect(lines.contains { $0.file == "README.md" }, "no nightshift command found in README.md")
         #expect(blocks.contains { $0.file == "docs/runners/codex.md" }, "no ```toml block found in docs/runners/codex.md")
         #expect(blocks.contains { $0.file == "docs/runners/gemini.md" }, "no ```toml block found in docs/runners/gemini.md")
+        #expect(try DocExamples.codexBlocks().count { $0.file == "docs/mcp.md" } == 2, "docs/mcp.md's two Codex configurations")
+        #expect(lines.contains { $0.file == "docs/mcp.md" && $0.arguments.first == "mcp" }, "no `claude mcp add … -- nightshift mcp` found")
     }
 
     @Test("shell words split as a shell splits them")
@@ -228,7 +260,17 @@ enum DocExamples {
 
     /// Every ```toml block of the docs.
     static func tomlBlocks() throws -> [CodeBlock] {
-        try markdownFiles().flatMap { try codeBlocks(in: $0) }.filter { $0.language == "toml" }
+        try markdownFiles().flatMap { try codeBlocks(in: $0) }.filter { $0.language == "toml" && !isCodexConfig($0) }
+    }
+
+    /// Every ```toml block of the docs that is a Codex configuration (its first table is an
+    /// `[mcp_servers.NAME]`), not Nightshift's.
+    static func codexBlocks() throws -> [CodeBlock] {
+        try markdownFiles().flatMap { try codeBlocks(in: $0) }.filter { $0.language == "toml" && isCodexConfig($0) }
+    }
+
+    private static func isCodexConfig(_ block: CodeBlock) -> Bool {
+        block.lines.first { $0.text.hasPrefix("[") }?.text.hasPrefix("[mcp_servers.") == true
     }
 
     /// The info strings of blocks whose lines are shell commands; "" is a plain ``` block.
@@ -306,6 +348,8 @@ enum DocExamples {
         if program == "swift", words.dropFirst().first == "run", let index = words.firstIndex(of: "nightshift") {
             return Array(words[(index + 1)...])
         }
+        // A command another program runs after `--` (`claude mcp add NAME -- nightshift mcp`).
+        if let dashes = words.firstIndex(of: "--") { return nightshiftArguments(Array(words[(dashes + 1)...])) }
         return nil
     }
 
