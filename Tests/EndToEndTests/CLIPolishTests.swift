@@ -35,16 +35,25 @@ import Testing
         }
     }
 
-    @Test("submit --wait --progress keeps a progress line on stderr (state, elapsed, cost) and erases it; none without a terminal or with --no-progress")
+    @Test("submit --wait --progress keeps a progress line on stderr (state, elapsed, cost) and ends it with the final state and the task's cost; none without a terminal or with --no-progress")
     func waitProgress() async throws {
-        try await withDaemon { cli in
+        let claude = try AgentFixtures.path("claude")
+        try await withDaemon(config: "[agents.claude]\nrunner = \"claude_code\"\nexecutable = \"\(claude)\"\nenv = [\"PATH\"]\n") { cli in
             let shown = try await cli.run(["submit", "sleep 1.2; echo finished", "--wait", "--progress"])
             #expect(shown.status == 0, "\(shown)")
             let id = try #require(shown.stdout.split(separator: "\n").first.map(String.init))
             #expect(shown.stdout.hasSuffix("finished\n"))
             #expect(shown.stderr.contains("\r\u{1B}[2K\(id) running · "), "\(shown.stderr.debugDescription)")
-            #expect(shown.stderr.contains("s · $0.0000"), "\(shown.stderr.debugDescription)")
-            #expect(shown.stderr.hasSuffix("\r\u{1B}[2K"), "the line is erased at the end: \(shown.stderr.debugDescription)")
+            let last = shown.stderr.split(separator: "\r").last.map(String.init) ?? ""
+            #expect(last.wholeMatch(of: /\x1B\[2K\S+ done · [0-9]+s · \$0\.0000\n/) != nil && last.contains(id), "\(shown.stderr.debugDescription)")
+
+            // A Claude Code run (the fake replays a real session) costs: the last line says what.
+            let costly = try await cli.run(["submit", "fix the rounding", "--agent", "claude", "--wait", "--progress"])
+            #expect(costly.status == 0, "\(costly)")
+            let costlyID = try #require(costly.stdout.split(separator: "\n").first.map(String.init))
+            let cost = try #require(try await cli.json(["show", costlyID, "--json"])["cost_usd"]?.doubleValue)
+            #expect(cost > 0)
+            #expect(costly.stderr.hasSuffix(" · $\(String(format: "%.4f", cost))\n") && costly.stderr.contains("\(costlyID) done · "), "\(costly.stderr.debugDescription)")
 
             let quiet = try await cli.run(["submit", "echo quiet", "--wait"])
             #expect(quiet.status == 0 && quiet.stderr.isEmpty, "stderr is not a terminal: \(quiet)")

@@ -102,7 +102,7 @@ struct SubmitCommand: AsyncParsableCommand {
 
     @Flag(
         inversion: .prefixedNo,
-        help: "With --wait: a progress line on stderr (state, elapsed time, cost so far). Default: when stderr is a terminal.")
+        help: "With --wait: a progress line on stderr (state, elapsed time, cost of the runs ended so far), then the final one. Default: when stderr is a terminal.")
     var progress: Bool?
 
     @OptionGroup var options: ClientOptions
@@ -159,13 +159,16 @@ struct SubmitCommand: AsyncParsableCommand {
         let line = wait && !follow && (progress ?? (isatty(STDERR_FILENO) != 0)) ? WaitProgress(client: client, task: id) : nil
         let final: TaskWatch.Ending
         do {
-            defer { line?.finish() }
             final = try await TaskWatch.follow(client, task: id, untilTerminalEvent: !follow) { event in
                 if let state = event.stateTo { line?.moved(to: state) }
                 guard follow else { return }
                 CLIOutput.liveLine(json ? event.json.jsonText : CLIOutput.eventLine(event))
             }
+        } catch {
+            line?.finish(nil)
+            throw error
         }
+        line?.finish(final)
         if json {
             CLIOutput.json(final.json)
         } else if final.state == "done" {
