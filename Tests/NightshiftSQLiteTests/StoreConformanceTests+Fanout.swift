@@ -70,3 +70,43 @@ extension StoreConformanceTests {
         }
     }
 }
+
+extension StoreConformanceTests {
+    @Test("a change digest's follower that missed intervals in which its workspace changed is told to read again, though the latest interval did not change it", arguments: StoreKind.allCases)
+    func changeDigestMissedIntervals(kind: StoreKind) async throws {
+        let store = try await kind.make().with(echoAgent)
+        try await store.saveAgent(Agent(workspaceID: "other", name: "echo", runner: .builtin))
+        let digest = TaskChangeDigest(store: store, interval: .milliseconds(100), cap: 3)
+        /// Submits tasks of `workspace` until `next` names one of them (the reader starts from the
+        /// hook stream's end once it runs); the digest that named it.
+        func changeUntilNamed(
+            _ workspace: String, _ next: (Duration) async -> (digest: TaskChangeDigest.Digest, frame: String)?
+        ) async throws -> TaskChangeDigest.Digest? {
+            var submitted: Set<TaskID> = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                submitted.insert(try await store.submit(NewTask(agent: "echo", prompt: "change", workspaceID: workspace), now: t0).task.id)
+                while let named = await next(.seconds(1)) {
+                    if named.digest.ids.contains(where: { submitted.contains($0) }) { return named.digest }
+                }
+            }
+            return nil
+        }
+        try await digest.following(workspace: Workspace.defaultID) { lagging in
+            try await digest.following(workspace: Workspace.defaultID) { watcher in
+                try await digest.following(workspace: "other") { otherWatcher in
+                    // The default workspace changes in an interval `lagging` does not read, then only
+                    // the other workspace does.
+                    #expect(try await changeUntilNamed(Workspace.defaultID, watcher) != nil)
+                    let other = try #require(try await changeUntilNamed("other", otherWatcher))
+                    #expect(!other.overflow, "the intervals it missed did not change its workspace")
+                    // The latest interval has nothing of the default workspace, but one it missed had.
+                    let told = try #require(await lagging(.seconds(5)), "the missed change was dropped")
+                    #expect(told.digest.overflow)
+                    // Told once: the next interval is awaited again.
+                    #expect(await lagging(.milliseconds(300)) == nil)
+                }
+            }
+        }
+    }
+}

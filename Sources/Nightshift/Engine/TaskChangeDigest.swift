@@ -30,7 +30,22 @@ public final class TaskChangeDigest: Sendable {
         /// The number of the last interval published.
         var published: UInt64 = 0
         var digests: [String: Published] = [:]
+        /// For each workspace that changed, the numbers of the last two intervals that changed it.
+        var changed: [String: (latest: UInt64, previous: UInt64)] = [:]
+
+        /// Whether `workspace` changed in an interval after `seen` and before the latest one.
+        func changedBetween(_ workspace: String, after seen: UInt64) -> Bool {
+            guard let changed = changed[workspace] else { return false }
+            return (changed.latest == published ? changed.previous : changed.latest) > seen
+        }
     }
+
+    /// What a follower that missed changes of its workspace, and none in the latest interval, is
+    /// told: read the list again.
+    private static let missed: Published = {
+        let digest = Digest(ids: [], overflow: true)
+        return Published(digest: digest, frame: digest.frame)
+    }()
 
     private let store: any ChangeFeed
     private let state = Mutex(State())
@@ -50,8 +65,8 @@ public final class TaskChangeDigest: Sendable {
 
     /// Follows the digests of `workspace` while `body` runs: `body` gets a function that waits up
     /// to a timeout for the next interval that changed something in the workspace (answering
-    /// `nil` at the timeout). A follower that missed intervals gets the latest one, marked as
-    /// overflowing.
+    /// `nil` at the timeout). A follower that missed intervals in which its workspace changed gets
+    /// the latest one (with no ids if the workspace did not change in it), marked as overflowing.
     public func following<T>(
         workspace: String, _ body: (_ next: (Duration) async -> (digest: Digest, frame: String)?) async throws -> T
     ) async rethrows -> T {
@@ -62,9 +77,10 @@ public final class TaskChangeDigest: Sendable {
             let deadline = ContinuousClock.now + timeout
             while true {
                 let generation = ticks.generation
-                let (published, digest) = state.withLock { ($0.published, $0.digests[workspace]) }
+                let (published, digest, missed) = state.withLock { state in
+                    (state.published, state.digests[workspace], state.changedBetween(workspace, after: seen))
+                }
                 if published != seen {
-                    let missed = published > seen + 1
                     seen = published
                     if let published = digest {
                         guard missed, !published.digest.overflow else { return (published.digest, published.frame) }
@@ -72,6 +88,8 @@ public final class TaskChangeDigest: Sendable {
                         overflowing.overflow = true
                         return (overflowing, overflowing.frame)
                     }
+                    // Changes in intervals this follower missed, none in the latest.
+                    if missed { return (Self.missed.digest, Self.missed.frame) }
                     continue
                 }
                 guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
@@ -113,6 +131,9 @@ public final class TaskChangeDigest: Sendable {
                         guard reader.isLatest(generation) else { return }
                         state.digests = digests
                         state.published += 1
+                        for workspace in digests.keys {
+                            state.changed[workspace] = (state.published, state.changed[workspace]?.latest ?? 0)
+                        }
                     }
                     ticks.ring()
                 }

@@ -21,8 +21,9 @@ extension Dashboard {
     /// `GET /feed`: the task list's live feed, as Server-Sent Events: every half second in which
     /// tasks of the session's workspace changed, `event: changed` with `data: {"ids": [...],
     /// "overflow": bool}` (at most 200 ids; `overflow` when more changed, or the client missed
-    /// an interval). One reader digests the hook stream for every open page, so a page costs the
-    /// daemon one frame per interval however busy the queue is (bench W9).
+    /// an interval in which its workspace changed). One reader digests the hook stream for every
+    /// open page, so a page costs the daemon one frame per interval however busy the queue is
+    /// (bench W9).
     func changeFeed(_ context: APIRequestContext) throws -> Response {
         let workspace = try server.scope(context).workspace
         let engine = server.engine

@@ -21,13 +21,18 @@ extension Dashboard {
             guard let next = page.nextCursor else { break }
             query.cursor = next
         }
-        // A task's last change is when it began to wait.
-        waiting.sort { $0.updatedAt > $1.updatedAt }
+        // A wait began with the task's last move (into `waiting`); its last change may be later
+        // (a new priority), so it is not the key.
+        var since: [TaskID: Date] = [:]
+        for task in waiting {
+            since[task.id] = try await scope.events(task: task.id, type: "state", limit: 1).first?.time ?? task.updatedAt
+        }
+        waiting.sort { (since[$0.id] ?? $0.updatedAt, $0.id.rawValue) > (since[$1.id] ?? $1.updatedAt, $1.id.rawValue) }
         let now = Date()
         let items = HTML(joining: waiting.map { task in
             return """
                 <section class="panel" id="wait-\(task.id.rawValue)"><h2><a href="/tasks/\(task.id.rawValue)">\(DashboardFormat.title(task.prompt, limit: 100))</a></h2>
-                <p class="muted small">\(task.agent) · waiting since \(DashboardFormat.time(task.updatedAt, now: now)) · \(DashboardFormat.cost(task.costUSD))</p>
+                <p class="muted small">\(task.agent) · waiting since \(DashboardFormat.time(since[task.id] ?? task.updatedAt, now: now)) · \(DashboardFormat.cost(task.costUSD))</p>
                 \(Self.inbox(task, inputs: [], csrf: csrf, back: "/needs-you"))</section>
                 """
         })

@@ -3,7 +3,7 @@ import Hummingbird
 import Nightshift
 
 /// The task list (`/`): filters, counts by state, one keyset page, bulk cancel and retry, and
-/// the rows the script refreshes from the global event feed.
+/// the rows the script fetches again as the change feed (`/feed`) names their tasks.
 extension Dashboard {
     func tasksPage(_ request: Request, _ context: APIRequestContext) async throws -> Response {
         let started = ContinuousClock.now

@@ -71,8 +71,8 @@ enum DashboardCredential {
 }
 
 /// The principal of a dashboard request, from its bearer header or its cookie. Without one that
-/// a token store knows, a page request is sent to `/login` (an unknown, expired and revoked token
-/// alike, with no detail, and the stale cookie cleared). A cookie-authenticated POST must carry
+/// a token store knows, a page request is sent to `/login` (an unknown and a revoked token alike,
+/// with no detail, and the stale cookie cleared). A cookie-authenticated POST must carry
 /// the session's CSRF token (form field `csrf` or header `X-CSRF-Token`) and, when the browser
 /// says, come from this origin.
 struct DashboardAuthMiddleware: RouterMiddleware {
@@ -99,7 +99,7 @@ struct DashboardAuthMiddleware: RouterMiddleware {
             var presented = request.headers[HTTPField.Name("X-CSRF-Token")!]
             if presented == nil { presented = try await DashboardForm(request: &request)["csrf"] }
             guard DashboardCredential.checkCSRF(presented, token: token) else {
-                throw DashboardFailure(.forbidden, "This form has expired. Go back, reload the page and try again.")
+                throw DashboardFailure(.forbidden, "This form's CSRF token is not this session's (the page may be from an earlier sign-in). Go back, reload the page and try again.")
             }
         }
         return try await next(request, context)

@@ -1,6 +1,7 @@
 /// The dashboard's script, served as `/assets/dashboard.js` (hand-written, no build step, no
-/// dependency). Every page reads without it; with it the task list follows the global event feed
-/// and a task's page its live stream. It only ever inserts markup the server drew and escaped.
+/// dependency). Every page reads without it; with it the task list follows the change feed
+/// (`/feed`) and a task's page its live stream. It only ever inserts markup the server drew and
+/// escaped.
 enum DashboardScript {
     /// The JavaScript.
     static let js = #"""
@@ -17,8 +18,8 @@ enum DashboardScript {
         if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
       });
 
-      // The task list: each hook event of a task redraws its row (or adds it to the first page,
-      // or takes it off when it no longer passes the filters).
+      // The task list: each task the change feed names has its row fetched again (redrawn, added
+      // to the first page, or taken off when it no longer passes the filters).
       var list = document.querySelector("table[data-live-list]");
       if (list && window.EventSource) {
         var body = list.tBodies[0];
