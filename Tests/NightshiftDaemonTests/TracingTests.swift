@@ -10,7 +10,8 @@ import Testing
 
 /// OpenTelemetry export: an OTLP/HTTP receiver in the test gets the spans of one task, one trace
 /// from the caller's `traceparent` through submit, claim, run, its tool calls and settle, each
-/// linked to its parent, with the task's id and agent; the agent gets `TRACEPARENT`.
+/// linked to its parent, with the task's id and agent; the agent gets `TRACEPARENT`; a webhook
+/// delivery of a task's event is a span of the task's trace whose context the receiver gets.
 @Suite struct TracingTests {
     /// A span as the receiver read it (ids as lower-case hex).
     struct ReceivedSpan: Hashable {
@@ -74,7 +75,7 @@ import Testing
         }
     }
 
-    @Test("one task's spans reach an OTLP receiver as one trace under the caller's span, each linked to its parent; a webhook delivery carries its span's traceparent")
+    @Test("one task's spans reach an OTLP receiver as one trace under the caller's span, each linked to its parent; a webhook delivery is a child of its task's submit span and carries its own traceparent")
     func taskTrace() async throws {
         let receiver = Receiver()
         let (ports, bound) = AsyncStream.makeStream(of: Int.self)
@@ -123,21 +124,33 @@ import Testing
                 #expect(run.attributes["nightshift.outcome"] == "succeeded")
                 // The runner was handed the run span's context (TRACEPARENT for an agent process).
                 #expect(seen.withLock { $0 } == "00-\(callerTrace)-\(run.spanID)-01")
-                // A webhook delivery is traced, and its receiver gets the delivery span's context.
+                // A webhook delivery is traced in the task's trace, a child of its submit span, and
+                // its receiver gets the delivery span's context.
                 let hook = try await api.request(
                     .POST, "/v1/webhooks", body: #"{"name": "traced", "url": "http://127.0.0.1:\#(receiverPort)/hook", "secret": "s", "events": ["task.done"]}"#)
                 #expect(hook.status == 201, "\(hook.body)")
                 let other = try await api.request(.POST, "/v1/tasks", body: #"{"agent": "lister", "prompt": "again"}"#)
                 let otherID = try #require(other.json?["id"]?.stringValue)
                 let delivered = await eventually {
-                    receiver.deliveries.withLock { !$0.isEmpty }
-                        && receiver.spans.withLock { $0.contains { $0.name == "nightshift.webhook.deliver" && $0.attributes["nightshift.task_id"] == otherID } }
+                    let spans = receiver.spans.withLock { $0 }.filter { $0.attributes["nightshift.task_id"] == otherID }
+                    return receiver.deliveries.withLock { !$0.isEmpty }
+                        && Set(spans.map(\.name)).isSuperset(of: ["nightshift.submit", "nightshift.webhook.deliver"])
                 }
                 #expect(delivered)
+                let otherSpans = receiver.spans.withLock { $0 }.filter { $0.attributes["nightshift.task_id"] == otherID }
                 let header = try #require(receiver.deliveries.withLock { $0.first } ?? nil)
-                let deliverSpan = try #require(receiver.spans.withLock { $0.first { $0.name == "nightshift.webhook.deliver" } })
-                #expect(header == "00-\(deliverSpan.traceID)-\(deliverSpan.spanID)-01")
-                #expect(deliverSpan.attributes["nightshift.webhook"] == "traced" && deliverSpan.attributes["http.response.status_code"] == "200")
+                let otherSubmit = try #require(otherSpans.first { $0.name == "nightshift.submit" })
+                let deliverSpan = try #require(otherSpans.first { $0.name == "nightshift.webhook.deliver" })
+                #expect(otherSubmit.traceID != callerTrace, "no caller's traceparent: a trace of its own")
+                #expect(deliverSpan.traceID == otherSubmit.traceID && deliverSpan.parentID == otherSubmit.spanID, "\(deliverSpan)")
+                #expect(deliverSpan.attributes["nightshift.agent"] == "lister")
+                #expect(header == "00-\(otherSubmit.traceID)-\(deliverSpan.spanID)-01")
+                #expect(deliverSpan.attributes["nightshift.webhook"] == "traced" && deliverSpan.attributes["nightshift.event"] == "task.done")
+                #expect(deliverSpan.attributes["http.response.status_code"] == "200")
+                // An exporter turns tracing on; swift-distributed-tracing's no-op default (no
+                // program here bootstraps one) leaves it off, and a delivery then reads no task.
+                #expect(EngineTracing(tracer: backend.tracer).isEnabled)
+                #expect(!EngineTracing().isEnabled)
 
                 // The task keeps its submit span's context for its runs on any node.
                 let taskID = try #require(TaskID(id))

@@ -69,16 +69,44 @@ extension Engine {
     /// The hook types a notification can come of.
     static let notifyingTypes: Set<String> = Set([TaskState.running, .done, .error, .waiting, .queued].map(HookEvent.type(for:)))
 
+    /// What a delivery span of a task's event needs: the task's stored trace context (its submit
+    /// span's) and its agent.
+    struct DeliveryTrace: Sendable {
+        /// The task's W3C `traceparent` (``AgentTask/traceParent``), if it was traced.
+        var traceParent: String?
+        /// The task's agent.
+        var agent: String?
+    }
+
+    /// The trace context and agent of `event`'s task, for its delivery span. Read from the store
+    /// only while tracing is on (``EngineTracing/isEnabled``; off, nothing: the span goes nowhere),
+    /// once per task while `cache` lives; if the task is gone or the read fails, no context and
+    /// the agent the event names. A delivery does not wait on tracing: a failed read is not retried.
+    func deliveryTrace(of event: HookEvent, cache: inout [TaskID: DeliveryTrace]) async -> DeliveryTrace {
+        guard configuration.tracing.isEnabled else { return DeliveryTrace() }
+        if let known = cache[event.taskID] { return known }
+        guard let task = try? await store.task(event.taskID, workspace: event.workspaceID) else {
+            return DeliveryTrace(agent: event.data["agent"]?.stringValue)
+        }
+        let trace = DeliveryTrace(traceParent: task.traceParent, agent: task.agent)
+        cache[event.taskID] = trace
+        return trace
+    }
+
     /// Sends `body` (what `webhook` writes for `event`) once and plans what follows from the answer.
+    /// Its span is a child of the task's stored trace context (`trace`), and the receiver gets the
+    /// span's own context as `traceparent`.
     static func attempt(
         _ event: HookEvent, body: String, to webhook: Webhook, by sender: any WebhookSender, clock: any EngineClock, random: Double,
-        tracing: EngineTracing
+        tracing: EngineTracing, trace: DeliveryTrace
     ) async -> WebhookAttemptPlan {
         let started = ContinuousClock.now
         let deliveryID = WebhookDelivery.id(workspace: webhook.spec.workspaceID, webhook: webhook.spec.name, seq: event.seq)
-        let span = tracing.tracer.startSpan("nightshift.webhook.deliver", context: .topLevel, ofKind: .client)
+        let span = tracing.tracer.startSpan(
+            "nightshift.webhook.deliver", context: tracing.context(traceParent: trace.traceParent), ofKind: .client)
         defer { span.end() }
         span.attributes["nightshift.task_id"] = event.taskID.rawValue
+        if let agent = trace.agent { span.attributes["nightshift.agent"] = agent }
         span.attributes["nightshift.webhook"] = webhook.spec.name
         span.attributes["nightshift.event"] = event.type
         span.attributes["nightshift.delivery_id"] = deliveryID
@@ -117,6 +145,8 @@ extension Engine {
         var pending: [WebhookAttemptPlan] = []
         var skippedThrough: Int64?
         var pendingSince = ContinuousClock.now
+        // The delivery spans' parents, by task, for the events of the buffer (tracing on only).
+        var traces: [TaskID: DeliveryTrace] = [:]
         /// Writes what is pending; `false` once the lease is lost.
         func flush() async throws -> Bool {
             guard !pending.isEmpty || skippedThrough != nil else { return true }
@@ -141,6 +171,7 @@ extension Engine {
                 let generation = store.hookChanges.generation
                 if buffer.isEmpty {
                     buffer = try await store.hookEvents(after: current.cursor, limit: 100, workspace: key.workspace)
+                    traces = [:]
                 }
                 var found: (index: Int, body: String)?
                 for (index, event) in buffer.enumerated() {
@@ -166,7 +197,10 @@ extension Engine {
                     buffer.removeFirst(index)
                 }
                 let event = buffer[0]
-                let plan = await Self.attempt(event, body: body, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1), tracing: configuration.tracing)
+                let trace = await deliveryTrace(of: event, cache: &traces)
+                let plan = await Self.attempt(
+                    event, body: body, to: current, by: sender, clock: clock, random: Double.random(in: 0..<1), tracing: configuration.tracing,
+                    trace: trace)
                 if pending.isEmpty { pendingSince = .now }
                 pending.append(plan)
                 current.attempts = plan.attempts
@@ -278,7 +312,10 @@ extension WorkspaceScope {
         // One attempt: a failure is final (dead), whatever the retry policy says.
         retried.spec.retry.maxAttempts = retried.attempts + 1
         let body = try await engine.deliveryBody(event, for: webhook) ?? event.wireJSON.jsonText
-        let plan = await Engine.attempt(event, body: body, to: retried, by: sender, clock: engine.clock, random: 0, tracing: engine.configuration.tracing)
+        var traces: [TaskID: Engine.DeliveryTrace] = [:]
+        let trace = await engine.deliveryTrace(of: event, cache: &traces)
+        let plan = await Engine.attempt(
+            event, body: body, to: retried, by: sender, clock: engine.clock, random: 0, tracing: engine.configuration.tracing, trace: trace)
         try await engine.store.recordWebhookRedelivery(plan.delivery, workspace: workspace)
         return plan.delivery
     }

@@ -8,17 +8,22 @@ import Tracing
 /// carries `nightshift.task_id` and `nightshift.agent`.
 ///
 /// A task's spans form one trace across nodes and restarts: the submit span's W3C `traceparent`
-/// is stored with the task (``AgentTask/traceParent``), and its claim, runs and settles are its
-/// children. The run's context reaches the agent as `TRACEPARENT` (``RunRequest/traceParent``)
-/// and webhook receivers as a `traceparent` header. With the default tracer (swift-distributed-
-/// tracing's global one, a no-op unless the program bootstrapped one) nothing is stored or sent.
+/// is stored with the task (``AgentTask/traceParent``), and its claim, runs, settles and webhook
+/// deliveries are its children. The run's context reaches the agent as `TRACEPARENT`
+/// (``RunRequest/traceParent``); a delivery's reaches the webhook receiver as a `traceparent`
+/// header. With the default tracer (swift-distributed-tracing's global one, a no-op unless the
+/// program bootstrapped one) nothing is stored or sent.
 public struct EngineTracing: Sendable {
     /// Where the spans go.
     public let tracer: any Tracer
+    /// Whether the spans go anywhere: `false` for swift-distributed-tracing's no-op tracer. Work
+    /// done for the spans alone (the store read of a webhook delivery's parent) is skipped without.
+    public let isEnabled: Bool
 
     /// Traces into `tracer`.
     public init(tracer: any Tracer = InstrumentationSystem.tracer) {
         self.tracer = tracer
+        isEnabled = !(tracer is NoOpTracer)
     }
 
     /// The W3C `traceparent` of `context`'s span, if the tracer propagates one.
