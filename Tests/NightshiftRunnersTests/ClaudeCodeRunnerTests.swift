@@ -25,7 +25,7 @@ struct ClaudeCodeRunnerTests {
         // The assistant lines carry usage too (summed: 42 in, 2176 out …); only the result line counts.
         let usage = RunUsage(
             tokensIn: 18, tokensOut: 612, cacheReadTokens: 41877, cacheWriteTokens: 6021, costUSD: 0.04437585,
-            agentSessionID: Self.successSession, exitCode: 0, turns: 4, toolCalls: ["Bash": 1, "Edit": 1])
+            agentSessionID: Self.successSession, exitCode: 0, turns: 4, toolCalls: ["Bash": 1, "Edit": 1], model: "claude-sonnet-4-5-20250929")
         let answer = "Fixed: `Invoice.rounded` now uses banker's rounding, so 10.055 becomes 10.06 and InvoiceTests pass."
         #expect(outcome == .succeeded(answer, usage: usage))
         #expect(stdin == "Fix the failing invoice test.")
@@ -65,6 +65,20 @@ struct ClaudeCodeRunnerTests {
         ])
     }
 
+    @Test("the usage names the model the CLI's init line reported, over the configured alias; without one, the configured model or none")
+    func reportedModel() async throws {
+        // Real captures. This init names claude-opus-4-5-20251101 (its modelUsage adds the haiku
+        // Claude Code used on the side); the agent configured the alias `opus`.
+        #expect(try await Self.fake.replay("real_permission_denied", config: ["model": "opus"]).outcome.usage.model == "claude-opus-4-5-20251101")
+        // The init names claude-opus-5; modelUsage spells it claude-opus-5[1m].
+        #expect(try await Self.fake.replay("real_partial_messages").outcome.usage.model == "claude-opus-5")
+        // A failure still names the session's model.
+        #expect(try await Self.fake.replay("real_usage_limit").outcome.usage.model == "claude-haiku-4-5-20251001")
+        // An older CLI's init names no model and its result has no modelUsage.
+        #expect(try await Self.fake.replay("real_invalid_api_key", config: ["model": "sonnet"]).outcome.usage.model == "sonnet")
+        #expect(try await Self.fake.replay("real_invalid_api_key").outcome.usage.model == nil)
+    }
+
     @Test("an error result whose subtype is \"success\" is a retryable failure")
     func errorSubtypeSuccess() async throws {
         let (outcome, events, _, _) = try await Self.fake.replay("error_subtype_success")
@@ -88,7 +102,8 @@ struct ClaudeCodeRunnerTests {
             "max turns reached (max_turns 2, 2 turns taken)", retryable: false,
             usage: RunUsage(
                 tokensIn: 9, tokensOut: 135, cacheReadTokens: 32731, cacheWriteTokens: 5408, costUSD: 0.02481918,
-                agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1, turns: 2, toolCalls: ["Glob": 1, "Read": 1])))
+                agentSessionID: "a41f6c9e-28d3-4b75-9e0c-6d2b8f1a3c57", exitCode: 1, turns: 2, toolCalls: ["Glob": 1, "Read": 1],
+                model: "claude-sonnet-4-5-20250929")))
         #expect(argv.contains("--max-turns=2"))
     }
 
@@ -106,7 +121,7 @@ struct ClaudeCodeRunnerTests {
         let (outcome, events, _, _) = try await Self.fake.replay("killed")
         #expect(outcome == .failed(
             "claude ended without a result (killed by signal 9): fake claude: killing myself mid-stream", retryable: true,
-            usage: RunUsage(agentSessionID: "c2e8b5f1-7a39-4d06-9c4e-1b0f6d3a8e27", toolCalls: ["Bash": 1])))
+            usage: RunUsage(agentSessionID: "c2e8b5f1-7a39-4d06-9c4e-1b0f6d3a8e27", toolCalls: ["Bash": 1], model: "claude-sonnet-4-5-20250929")))
         #expect(streamEvents(events).map(\.type) == ["session", "assistant", "tool_call"])
     }
 
@@ -314,12 +329,24 @@ struct ClaudeCodeStreamParserTests {
     func sessionID() {
         var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
         _ = feed([#"{"type":"system","subtype":"init","session_id":"s-1","model":"m","tools":[],"cwd":"/w"}"#], into: &parser)
-        #expect(parser.usage == RunUsage(agentSessionID: "s-1"))
+        #expect(parser.usage == RunUsage(agentSessionID: "s-1", model: "m"))
 
         var noInit = ClaudeCodeStreamParser(lineLimit: 1 << 20)
         _ = feed([#"{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"s-2","num_turns":1}"#], into: &noInit)
         #expect(noInit.usage.agentSessionID == "s-2")
         #expect(noInit.result == .init(isError: false, subtype: "success", text: "ok", errors: [], turns: 1, apiErrorStatus: nil, denials: []))
+    }
+
+    @Test("without an init line, the model is the costliest of the result's modelUsage")
+    func modelFromModelUsage() throws {
+        // A real two-model session (haiku on the side, opus doing the work) without its init line.
+        let capture = AgentFixturePaths.root.appendingPathComponent("claude-sessions/real_permission_denied.jsonl")
+        let lines = try String(contentsOf: capture, encoding: .utf8).split(separator: "\n").map(String.init)
+        let withoutInit = lines.filter { !$0.contains(#""subtype":"init""#) }
+        #expect(withoutInit.count == lines.count - 1)
+        var parser = ClaudeCodeStreamParser(lineLimit: 1 << 20)
+        _ = feed(withoutInit, into: &parser)
+        #expect(parser.usage.model == "claude-opus-4-5-20251101")
     }
 
     @Test("other system subtypes and unknown types are logged with their data; partial-message deltas are not news")

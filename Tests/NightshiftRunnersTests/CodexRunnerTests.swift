@@ -95,6 +95,13 @@ struct CodexRunnerTests {
         #expect(run.events.events("assistant").map(\.data) == [["text": "Fixed the typo in README.md."]])
     }
 
+    @Test("codex exec --json names no model: the usage carries the configured one, else none")
+    func configuredModel() async throws {
+        // A real capture (codex-cli 0.154): no line of it names the model.
+        #expect(try await Self.fake.replay("real_cache_write_tokens").outcome.usage.model == "gpt-5-codex")
+        #expect(try await Self.fake.replay("real_cache_write_tokens", config: [:]).outcome.usage.model == nil)
+    }
+
     @Test("a line over 1 MiB is logged cut, and the run goes on")
     func hugeLine() async throws {
         try await Self.fake.expectHugeLineCut(

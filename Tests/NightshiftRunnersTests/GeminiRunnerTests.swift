@@ -109,6 +109,20 @@ struct GeminiRunnerTests {
         #expect(logs.contains { $0 == ["level": "warning", "message": "no price for model gemini-2.5-flash; cost recorded as 0"] })
     }
 
+    @Test("the usage names the model that did most of the work by the result's stats, over init's router alias and the configured model")
+    func reportedModel() async throws {
+        // Real captures: init names the router alias auto-gemini-3; the stats name the models it
+        // routed to (gemini-3-flash-preview with 13,406 tokens, gemini-2.5-flash-lite with 883).
+        #expect(try await Self.fake.replay("real_thought_tokens", config: ["model": "auto"]).outcome.usage.model == "gemini-3-flash-preview")
+        // A failed run whose stats name its one model, at 0 tokens.
+        #expect(try await Self.fake.replay("real_model_not_found").outcome.usage.model == "gemini-2.5-pro-exp-03-25")
+        // Stats without a breakdown by model (a quota error): init's model, over the configured one.
+        #expect(try await Self.fake.replay("real_quota", config: ["model": "gemini-2.5-flash"]).outcome.usage.model == "gemini-2.5-pro")
+        // Nothing on stdout (an authentication failure): the configured model, else none.
+        #expect(try await Self.fake.replay("real_auth_error", config: ["model": "gemini-2.5-flash"]).outcome.usage.model == "gemini-2.5-flash")
+        #expect(try await Self.fake.replay("real_auth_error").outcome.usage.model == nil)
+    }
+
     @Test("a line over 1 MiB is logged cut, and the run goes on")
     func hugeLine() async throws {
         try await Self.fake.expectHugeLineCut(

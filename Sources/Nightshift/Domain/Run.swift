@@ -146,8 +146,10 @@ public struct RunUsage: Sendable, Hashable, Codable {
     /// The agent's tool calls, by tool name: one per `tool_call` event its runner wrote (and, for
     /// Codex, one per file change, as `file_change`).
     public var toolCalls: [String: Int]
-    /// The model the run used, when its runner knows it (the agent's configured model, else the
-    /// one the CLI reported): a label of the token and cost metrics, not stored with the run.
+    /// The model the run used, when its runner knows it: the one the CLI reported (Claude Code's
+    /// `init` line; the model of Gemini's result stats with the most tokens, else its `init`'s),
+    /// else the agent's configured model (docs/metrics.md). A label of the token and cost metrics,
+    /// not stored with the run.
     public var model: String?
 
     /// Creates usage figures; all zero by default.

@@ -119,8 +119,10 @@ struct AgentCLIRunner<Dialect: AgentCLIDialect>: AgentRunner {
             let failure = error as? AgentStartFailure ?? AgentStartFailure("\(error)")
             return failure.outcome(agent: request.agent.name, executable: invocation.executablePath)
         }
-        if Task.isCancelled { return .failed("cancelled", retryable: true, usage: Dialect.usage(report)) }
-        var outcome = RunPhases.isolationFailure(report) ?? Dialect.outcome(report, settings: settings.own)
+        var outcome = Task.isCancelled
+            ? RunOutcome.failed("cancelled", retryable: true, usage: Dialect.usage(report))
+            : RunPhases.isolationFailure(report) ?? Dialect.outcome(report, settings: settings.own)
+        // The model the CLI reported, else the configured one.
         if outcome.usage.model == nil { outcome.usage.model = settings.common.model }
         return outcome
     }

@@ -61,8 +61,9 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
     /// Whether calls of Nightshift's tools act: only when Nightshift served them (`nightshift_tools`),
     /// not when an MCP server of the agent's own config happens to be named `nightshift`.
     let nightshiftTools: Bool
-    /// The session id and the tool calls seen so far, and the tokens and cost of the `result` line
-    /// once it came.
+    /// The session id, the model and the tool calls seen so far, and the tokens and cost of the
+    /// `result` line once it came. The model is the one `system`/`init` names (the session's, its
+    /// alias resolved), else the costliest of the result's `modelUsage`; `nil` if neither came.
     private(set) var usage = RunUsage()
     /// The last `result` line, if one came.
     private(set) var result: FinalResult?
@@ -132,7 +133,10 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
                 usage.agentSessionID = id
                 data["session_id"] = .string(id)
             }
-            if let model = object["model"]?.stringValue { data["model"] = .string(model) }
+            if let model = object["model"]?.stringValue {
+                usage.model = model
+                data["model"] = .string(model)
+            }
             if case .array(let tools)? = object["tools"] { data["tools"] = .array(tools) }
             if let cwd = object["cwd"]?.stringValue { data["cwd"] = .string(cwd) }
             return [("session", .object(data))]
@@ -239,6 +243,12 @@ struct ClaudeCodeStreamParser: AgentJSONStreamInterpreter {
         var counted = summedTokens
         if case .object(let models)? = object["modelUsage"], !models.isEmpty {
             counted = models.values.map { Self.tokens($0, camelCase: true) }.reduce(PriceTable.Tokens(), +)
+            // Without an `init` line, the model that cost the most (ties: the first by name).
+            if usage.model == nil {
+                usage.model = models.max {
+                    ($0.value["costUSD"]?.doubleValue ?? 0, $1.key) < ($1.value["costUSD"]?.doubleValue ?? 0, $0.key)
+                }?.key
+            }
         }
         usage.tokensIn = counted.uncachedInput
         usage.tokensOut = counted.output

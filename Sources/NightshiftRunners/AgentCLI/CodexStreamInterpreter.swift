@@ -60,7 +60,8 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
         self.lineLimit = lineLimit
     }
 
-    /// Tokens, the estimated cost (0 without a price), the thread id and the tool calls seen so far.
+    /// Tokens, the estimated cost (0 without a price), the thread id, the tool calls seen so far and
+    /// the model (an event's, else the config's: `codex exec --json` names none today).
     var usage: RunUsage {
         let tokens = PriceTable.Tokens(
             uncachedInput: max(totals.input - totals.cachedInput - totals.cacheWrite, 0), cachedInput: totals.cachedInput,
@@ -68,7 +69,7 @@ struct CodexStreamInterpreter: AgentJSONStreamInterpreter {
         return RunUsage(
             tokensIn: tokens.uncachedInput, tokensOut: tokens.output, cacheReadTokens: tokens.cachedInput,
             cacheWriteTokens: tokens.cacheWrite, costUSD: prices.cost(of: tokens, model: model) ?? 0, costEstimated: true,
-            agentSessionID: threadID, turns: turnsCompleted, toolCalls: toolCalls)
+            agentSessionID: threadID, turns: turnsCompleted, toolCalls: toolCalls, model: model)
     }
 
     /// The task events of one event line; remembers what the outcome and usage need.

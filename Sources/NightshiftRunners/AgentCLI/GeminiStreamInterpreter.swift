@@ -15,6 +15,9 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
     let lineLimit: Int
     /// The model: the `init` event's, else the config's.
     private(set) var model: String?
+    /// The model that did most of the work by the `result`'s stats (the one with the most tokens;
+    /// `init` may name only a router alias, such as `auto-gemini-3`).
+    private(set) var usedModel: String?
     /// The session id (`init`), used to resume.
     private(set) var sessionID: String?
     /// The `result` event's status (`success` or `error`), once it came.
@@ -38,12 +41,12 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
         self.lineLimit = lineLimit
     }
 
-    /// Tokens and the estimated cost (0 without a price) of the `result` event, the session id and
-    /// the tool calls seen so far.
+    /// Tokens and the estimated cost (0 without a price) of the `result` event, the session id, the
+    /// tool calls seen so far and the model (``usedModel``, else ``model``).
     var usage: RunUsage {
         RunUsage(
             tokensIn: tokens.uncachedInput, tokensOut: tokens.output, cacheReadTokens: tokens.cachedInput,
-            costUSD: cost, costEstimated: true, agentSessionID: sessionID, toolCalls: toolCalls)
+            costUSD: cost, costEstimated: true, agentSessionID: sessionID, toolCalls: toolCalls, model: usedModel ?? model)
     }
 
     /// The task events of one event line; remembers what the outcome and usage need.
@@ -106,7 +109,12 @@ struct GeminiStreamInterpreter: AgentJSONStreamInterpreter {
         var events: [Event] = []
         let stats = event["stats"]?.objectValue ?? [:]
         tokens = Self.tokens(stats)
-        var perModel = (stats["models"]?.objectValue ?? [:]).mapValues { Self.tokens($0.objectValue ?? [:]) }
+        let models = stats["models"]?.objectValue ?? [:]
+        // Most tokens first; ties: the first by name.
+        usedModel = models.max {
+            (AgentEventData.int($0.value["total_tokens"]) ?? 0, $1.key) < (AgentEventData.int($1.value["total_tokens"]) ?? 0, $0.key)
+        }?.key
+        var perModel = models.mapValues { Self.tokens($0.objectValue ?? [:]) }
         if perModel.isEmpty, tokens != PriceTable.Tokens() {
             perModel = [model ?? "": tokens]
         }
