@@ -6,7 +6,7 @@ enum DashboardStyle {
     static let css = #"""
     :root {
       color-scheme: light dark;
-      --bg: #f7f7f8; --panel: #ffffff; --text: #1c1d21; --muted: #6b6f7a; --line: #e2e4e9;
+      --bg: #f7f7f8; --panel: #ffffff; --text: #1c1d21; --muted: #686c77; --line: #e2e4e9;
       --accent: #4f46e5; --accent-text: #ffffff; --code: #f1f2f5;
       --ok: #15803d; --ok-bg: #dcfce7; --bad: #b91c1c; --bad-bg: #fee2e2; --warn: #a16207; --warn-bg: #fef9c3;
       --run: #1d4ed8; --run-bg: #dbeafe; --idle: #4b5563; --idle-bg: #e5e7eb;
