@@ -131,6 +131,7 @@ extension Bench {
                 }
             }
             let metrics = DaemonMetrics(store: store, access: .open)
+            metrics.prime(store: store)
             let engine = engine(store, slots: 1, nodeID: "bench") { _, _ in .succeeded(nil) }
             var logger = Logger(label: "nightshift.bench.metrics")
             logger.logLevel = .error
@@ -149,6 +150,7 @@ extension Bench {
                         bytes = try await response.body.collect(upTo: 64 << 20).readableBytes
                         samples.append((ContinuousClock.now - start).seconds * 1000)
                     }
+                    let first = samples.first ?? 0
                     samples.sort()
                     let counts = try await store.countsByState()
                     return [
@@ -157,6 +159,7 @@ extension Bench {
                         ("census_first_count_ms", .double(Self.round(censusSeconds * 1000))), ("scrapes", .int(Int64(scrapes))),
                         ("scrape_ms_p50", .double(Self.round(Self.percentile(samples, 0.50)))),
                         ("scrape_ms_p99", .double(Self.round(Self.percentile(samples, 0.99)))),
+                        ("scrape_ms_first", .double(Self.round(first))), ("scrape_ms_max", .double(Self.round(samples.last ?? 0))),
                         ("exposition_bytes", .int(Int64(bytes))),
                     ]
                 }

@@ -185,7 +185,10 @@ struct ServeCommand: AsyncParsableCommand {
         engineConfiguration.artifactRoot = directory.url.appendingPathComponent("artifacts", isDirectory: true)
         let access = settings.metricsAccess ?? (listenAddress.isLoopback ? .open : .token)
         let metrics = access == .off ? nil : DaemonMetrics(store: store, access: access)
-        if let metrics { engineConfiguration.metrics = EngineMetrics(factory: metrics.factory) }
+        if let metrics {
+            engineConfiguration.metrics = EngineMetrics(factory: metrics.factory)
+            metrics.prime(store: store)
+        }
         let tracing = try settings.tracing?.backend()
         if let tracing { engineConfiguration.tracing = EngineTracing(tracer: tracing.tracer) }
         let engine = Engine(

@@ -56,10 +56,32 @@ public final class DaemonMetrics: Sendable {
 
     /// The queue's figures and their age in seconds. They are read again in the background once
     /// older than ``queueRefresh`` (the read costs what the queue holds, so it is not made per
-    /// scrape); the first scrape waits for the first read, up to `timeout`.
+    /// scrape); a scrape that comes before the first read (``prime(store:)``) has ended waits for
+    /// it, up to `timeout`.
     func queueStats(store: any TaskStore, waiting timeout: Duration) async -> ([QueueStat], Double) {
+        if let reading = refreshQueue(store: store) {
+            // The first read: wait for it (bounded), so the first scrape has the queue too.
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await reading.value }
+                group.addTask { try? await Task.sleep(for: timeout) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        return queue.withLock { queue in (queue.stats, queue.at.map { (ContinuousClock.now - $0).seconds } ?? 0) }
+    }
+
+    /// Starts the first read of the queue's figures now, as the daemon starts (beside the census's
+    /// first count), so that the first scrape finds them.
+    public func prime(store: any TaskStore) {
+        _ = refreshQueue(store: store)
+    }
+
+    /// Starts a read of the queue's figures in the background if they are older than
+    /// ``queueRefresh`` and none is under way; answers the read while there are no figures yet.
+    private func refreshQueue(store: any TaskStore) -> Task<Void, Never>? {
         let now = ContinuousClock.now
-        let reading: Task<Void, Never>? = queue.withLock { queue in
+        return queue.withLock { queue in
             if let at = queue.at, now - at < queueRefresh { return nil }
             if queue.reading == nil {
                 queue.reading = Task {
@@ -72,16 +94,6 @@ public final class DaemonMetrics: Sendable {
             }
             return queue.at == nil ? queue.reading : nil
         }
-        if let reading {
-            // The first read: wait for it (bounded), so the first scrape has the queue too.
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await reading.value }
-                group.addTask { try? await Task.sleep(for: timeout) }
-                await group.next()
-                group.cancelAll()
-            }
-        }
-        return queue.withLock { queue in (queue.stats, queue.at.map { (ContinuousClock.now - $0).seconds } ?? 0) }
     }
 
     /// The metrics in Prometheus' text format, the store's figures read now: the census's counts
