@@ -292,4 +292,75 @@ struct PostgresServeTests {
         }
         #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
     }
+
+    /// The samples of `GET /metrics` on `base`, read by the official Python client's parser
+    /// (`Tests/Fixtures/prometheus_peer.py`): family → samples (name, labels, value).
+    static func metrics(_ base: String) async throws -> [String: JSONValue] {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(30))
+        let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        try #require(response.status.code == 200, "\(response.status): \(text)")
+        let parsed = try PythonPeer.run(script: "prometheus_peer.py", stdin: Data(text.utf8))
+        try #require(parsed.status == 0, "prometheus_client: \(parsed.stderr)")
+        return try JSONValue(jsonText: parsed.stdout).objectValue ?? [:]
+    }
+
+    /// The sum of the values of `family`'s samples named `name` whose labels include `labels`.
+    static func sum(_ families: [String: JSONValue], _ family: String, _ name: String, _ labels: [String: String]) -> Double {
+        (families[family]?["samples"]?.arrayValue ?? []).reduce(0) { total, sample in
+            guard sample["name"]?.stringValue == name,
+                  labels.allSatisfy({ sample["labels"]?[$0.key]?.stringValue == $0.value }) else { return total }
+            return total + (sample["value"]?.doubleValue ?? 0)
+        }
+    }
+
+    @Test(
+        "two daemons on one PostgreSQL each serve the whole store's task counts at /metrics (each node's census follows the other's moves) and their own runs; read by prometheus_client",
+        .enabled(if: PythonPeer.enabled))
+    func metricsAcrossNodes() async throws {
+        let url = try Self.freshURL()
+        let homes = try (0..<2).map { _ in try makeHome() }
+        let ports = try (0..<2).map { _ in try freePort() }
+        let daemons = try (0..<2).map { node in
+            try DaemonProcess(home: homes[node], arguments: [
+                "--listen", "127.0.0.1:\(ports[node])", "--store", url.description, "--poll-interval", "0.2",
+                "--shutdown-grace", "0.5", "--log-level", "warning",
+            ])
+        }
+        let clis = (0..<2).map { CLIRunner(url: "http://127.0.0.1:\(ports[$0])", home: homes[$0]) }
+        do {
+            for (daemon, cli) in zip(daemons, clis) {
+                let up = try await eventually(timeout: .seconds(30)) {
+                    guard daemon.process.isRunning else { return true }
+                    return try await cli.run(["status", "--json"]).status == 0
+                }
+                try #require(up && daemon.process.isRunning, "\(daemon.output)")
+            }
+            // Six tasks through node A, run by either node; one held for an hour.
+            var ids: [String] = []
+            for index in 0..<6 {
+                ids.append(try #require(try await clis[0].json(["submit", "echo \(index)", "--json"])["id"]?.stringValue))
+            }
+            _ = try await clis[0].json(["submit", "echo later", "--delay", "3600", "--json"])
+            for id in ids {
+                #expect(try await eventually(timeout: .seconds(60)) { try await clis[0].json(["show", id, "--json"])["state"] == "done" }, "\(id)")
+            }
+            var runs = 0.0
+            for cli in clis {
+                let settled = try await eventually(timeout: .seconds(30)) {
+                    let families = try await Self.metrics(cli.url)
+                    return Self.sum(families, "nightshift_tasks", "nightshift_tasks", ["agent": "shell", "state": "done"]) == 6
+                        && Self.sum(families, "nightshift_tasks", "nightshift_tasks", ["agent": "shell", "state": "queued"]) == 1
+                }
+                let families = try await Self.metrics(cli.url)
+                #expect(settled, "\(cli.url): \(families["nightshift_tasks"] ?? nil)")
+                #expect(families["nightshift_tasks"]?["type"] == "gauge" && families["nightshift_runs"]?["type"] == "counter")
+                runs += Self.sum(families, "nightshift_runs", "nightshift_runs_total", ["agent": "shell", "outcome": "succeeded"])
+            }
+            #expect(runs == 6, "each run is counted by the node that settled it, once")
+        } catch {
+            for daemon in daemons { await daemon.stop(SIGTERM) }
+            throw error
+        }
+        for daemon in daemons { #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)") }
+    }
 }
