@@ -22,7 +22,8 @@ import Testing
         var attributes: [String: String]
     }
 
-    /// An OTLP/HTTP JSON traces receiver on a random loopback port.
+    /// An OTLP/HTTP traces receiver (JSON, or Protocol Buffers by its Content-Type) on a random
+    /// loopback port.
     final class Receiver: Sendable {
         let spans = Mutex<[ReceivedSpan]>([])
         /// The `traceparent` header of each webhook delivery received at `/hook`.
@@ -49,6 +50,77 @@ import Testing
             spans.withLock { $0 += found }
         }
 
+        /// Reads an `ExportTraceServiceRequest` in Protocol Buffers' wire format (OTLP's
+        /// `http/protobuf`): resource_spans (1) → scope_spans (2) → spans (2), each span's
+        /// trace_id (1), span_id (2), parent_span_id (4), name (5) and string or int attributes (9).
+        func record(protobuf body: [UInt8]) throws {
+            var found: [ReceivedSpan] = []
+            for resource in try Self.fields(body[...]) where resource.number == 1 {
+                for scope in try Self.fields(resource.bytes) where scope.number == 2 {
+                    for spanBytes in try Self.fields(scope.bytes) where spanBytes.number == 2 {
+                        var span = ReceivedSpan(name: "", traceID: "", spanID: "", parentID: "", attributes: [:])
+                        for field in try Self.fields(spanBytes.bytes) {
+                            let hex = field.bytes.map { String(format: "%02x", $0) }.joined()
+                            switch field.number {
+                            case 1: span.traceID = hex
+                            case 2: span.spanID = hex
+                            case 4: span.parentID = hex
+                            case 5: span.name = String(decoding: field.bytes, as: UTF8.self)
+                            case 9:
+                                let keyValue = try Self.fields(field.bytes)
+                                guard let key = keyValue.first(where: { $0.number == 1 }),
+                                      let value = try keyValue.first(where: { $0.number == 2 }).map({ try Self.fields($0.bytes) })?.first
+                                else { continue }
+                                // AnyValue: string_value (1), int_value (3, a varint).
+                                span.attributes[String(decoding: key.bytes, as: UTF8.self)] =
+                                    value.number == 3 ? String(value.varint) : String(decoding: value.bytes, as: UTF8.self)
+                            default: continue
+                            }
+                        }
+                        found.append(span)
+                    }
+                }
+            }
+            spans.withLock { $0 += found }
+        }
+
+        struct Malformed: Error {}
+
+        /// The fields of one message: each field's number and its bytes (length-delimited) or
+        /// value (varint); fixed-width fields are skipped.
+        static func fields(_ message: ArraySlice<UInt8>) throws -> [(number: Int, bytes: ArraySlice<UInt8>, varint: UInt64)] {
+            var fields: [(number: Int, bytes: ArraySlice<UInt8>, varint: UInt64)] = []
+            var index = message.startIndex
+            func varint() throws -> UInt64 {
+                var value: UInt64 = 0, shift: UInt64 = 0
+                while true {
+                    guard index < message.endIndex, shift < 64 else { throw Malformed() }
+                    let byte = message[index]
+                    index += 1
+                    value |= UInt64(byte & 0x7F) << shift
+                    if byte & 0x80 == 0 { return value }
+                    shift += 7
+                }
+            }
+            while index < message.endIndex {
+                let key = try varint()
+                let number = Int(key >> 3)
+                switch key & 7 {
+                case 0: fields.append((number, [], try varint()))
+                case 1: index += 8
+                case 2:
+                    let length = Int(try varint())
+                    guard length <= message.endIndex - index else { throw Malformed() }
+                    fields.append((number, message[index..<(index + length)], 0))
+                    index += length
+                case 5: index += 4
+                default: throw Malformed()
+                }
+            }
+            guard index == message.endIndex else { throw Malformed() }
+            return fields
+        }
+
         /// An id as hex: OTLP/JSON says hex; a protobuf JSON encoder writes base64.
         static func hex(_ text: String?) -> String {
             guard let text, !text.isEmpty else { return "" }
@@ -62,7 +134,11 @@ import Testing
             router.post("/v1/traces") { request, _ -> Response in
                 var request = request
                 let body = try await request.collectBody(upTo: 16 << 20)
-                try self.record(String(buffer: body))
+                if request.headers[.contentType]?.hasPrefix("application/x-protobuf") == true {
+                    try self.record(protobuf: Array(buffer: body))
+                } else {
+                    try self.record(String(buffer: body))
+                }
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
             }
             router.post("/hook") { request, _ -> Response in
@@ -75,8 +151,10 @@ import Testing
         }
     }
 
-    @Test("one task's spans reach an OTLP receiver as one trace under the caller's span, each linked to its parent; a webhook delivery is a child of its task's submit span and carries its own traceparent")
-    func taskTrace() async throws {
+    @Test(
+        "one task's spans reach an OTLP receiver as one trace under the caller's span, each linked to its parent; a webhook delivery is a child of its task's submit span and carries its own traceparent",
+        arguments: TracingSettings.Encoding.allCases)
+    func taskTrace(encoding: TracingSettings.Encoding) async throws {
         let receiver = Receiver()
         let (ports, bound) = AsyncStream.makeStream(of: Int.self)
         try await withServices([receiver.application { port in bound.yield(port); bound.finish() }], logger: Logger(label: "otlp")) {
@@ -84,7 +162,7 @@ import Testing
             for await value in ports { port = value }
             let receiverPort = port
             var settings = TracingSettings(endpoint: "http://127.0.0.1:\(port)/v1/traces")
-            settings.encoding = .json
+            settings.encoding = encoding
             settings.exportDelay = 0.05
             let backend = try settings.backend()
             let seen = Mutex<String?>(nil)
@@ -92,6 +170,7 @@ import Testing
                 seen.withLock { $0 = request.traceParent }
                 context.emit("tool_call", ["id": "toolu_1", "name": "Bash", "input": ["command": "ls"]])
                 context.emit("tool_result", ["id": "toolu_1", "name": "Bash", "is_error": false, "content": "README.md"])
+                context.emit("tool_call", ["name": "Read", "input": ["file_path": "README.md"]])
                 return .succeeded("listed")
             }
             try await APIHarness.with(handlers: ["lister": handler], tracing: (EngineTracing(tracer: backend.tracer), backend.service)) { api in
@@ -111,13 +190,16 @@ import Testing
                 let submit = try #require(byName["nightshift.submit"])
                 let claim = try #require(byName["nightshift.claim"])
                 let run = try #require(byName["nightshift.run"])
-                let tool = try #require(byName["nightshift.tool_call"])
+                let tool = try #require(spans.first { $0.name == "nightshift.tool_call" && $0.attributes["nightshift.tool"] == "Bash" })
                 let settle = try #require(byName["nightshift.settle"])
                 #expect(spans.allSatisfy { $0.traceID == callerTrace }, "\(spans)")
                 #expect(submit.parentID == callerSpan)
                 #expect(claim.parentID == submit.spanID)
                 #expect(run.parentID == submit.spanID)
-                #expect(tool.parentID == run.spanID)
+                let tools = spans.filter { $0.name == "nightshift.tool_call" }
+                #expect(tools.count == 2 && tools.allSatisfy { $0.parentID == run.spanID }, "\(tools)")
+                #expect(Set(tools.map { $0.attributes["nightshift.tool"] }) == ["Bash", "Read"], "a call without an id too: \(tools)")
+                #expect(tool.attributes["nightshift.tool_call_id"] == "toolu_1")
                 #expect(settle.parentID == run.spanID)
                 #expect(spans.allSatisfy { $0.attributes["nightshift.agent"] == "lister" })
                 #expect(tool.attributes["nightshift.tool"] == "Bash")

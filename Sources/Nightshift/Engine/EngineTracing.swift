@@ -81,9 +81,10 @@ final class ToolCallSpans: Sendable {
     func observe(_ type: String, _ data: JSONValue) {
         switch type {
         case "tool_call":
-            guard let id = data["id"]?.stringValue else { return }
             let span = tracing.span("nightshift.tool_call", task: task, parent: parent)
             if let name = data["name"]?.stringValue { span.attributes["nightshift.tool"] = name }
+            // A call without an id cannot be matched with its result: a span of no length.
+            guard let id = data["id"]?.stringValue else { return span.end() }
             span.attributes["nightshift.tool_call_id"] = id
             open.withLock { $0[id] = span }
         case "tool_result":
