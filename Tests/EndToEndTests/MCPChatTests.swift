@@ -77,6 +77,9 @@ struct MCPChatTests {
         let submitted = try #require(report["submitted"])
         #expect(submitted["is_error"] == false && submitted["value"]?["agent"] == "echo" && submitted["value"]?["labels"] == ["mcp"], "\(submitted)")
         #expect(submitted["structured"] == submitted["value"])
+        // The notify-me origin is kept with the task (a channel binding named `chat` would be told).
+        let origin = submitted["value"]?["origin"]
+        #expect(origin?["channel"] == "chat" && origin?["thread"] == "t-1" && origin?["notify"] == true, "\(origin ?? nil)")
         let id = try #require(submitted["value"]?["id"]?.stringValue)
         let result = report["result"]?["value"]
         #expect(result?["id"] == .string(id) && result?["state"] == "done" && result?["finished"] == true, "\(report["result"] ?? nil)")

@@ -106,7 +106,9 @@ async def main(transport, binary, url, home):
             report["agents"] = (await call(session, "list_agents", {}))["value"]
 
             # A task followed to its end: its result, its events (and the tail after them), its log.
-            submitted = await call(session, "submit_task", {"agent": "echo", "prompt": "hello from chat", "labels": ["mcp"]})
+            submitted = await call(
+                session, "submit_task",
+                {"agent": "echo", "prompt": "hello from chat", "labels": ["mcp"], "origin": {"channel": "chat", "thread": "t-1"}})
             report["submitted"] = submitted
             task_id = submitted["value"]["id"]
             await until(session, task_id, finished)
