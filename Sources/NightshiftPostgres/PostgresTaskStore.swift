@@ -143,7 +143,13 @@ public final class PostgresTaskStore: TaskStore, Service {
         }
         do {
             if let schema = configuration.schema {
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+                // IF NOT EXISTS is no guard against a concurrent CREATE (two nodes starting at once
+                // on a new schema: one failed with 23505 on pg_namespace); a lock on the name is.
+                let lockName = "nightshift.schema." + schema
+                try await connection.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(lockName)))", logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+                }
             }
             try await PostgresSchema.migrate(connection, target: url, logger: logger)
         } catch {

@@ -104,6 +104,32 @@ struct ConnectionTests {
         #expect(!message.contains("topsecret"))
     }
 
+    @Test("nodes starting at once on a schema that does not exist yet all migrate it: its creation is serialized", TestDatabase.trait)
+    func concurrentFirstStart() async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        // The race is narrow (both check before either commits): ten new schemas, 16 nodes each.
+        for _ in 0..<10 {
+            var url = try PostgresURL(parsing: TestDatabase.requireURL())
+            url.schema = TestPostgres.freshSchema()
+            let stores = try (0..<16).map { _ in try PostgresTaskStore(url: url, configuration: .init(maximumConnections: 1), logger: logger) }
+            let failures = await withTaskGroup(of: String?.self) { group in
+                for store in stores {
+                    group.addTask {
+                        do {
+                            try await store.migrate()
+                            return nil
+                        } catch {
+                            return "\(error)"
+                        }
+                    }
+                }
+                return await group.reduce(into: [String]()) { if let failure = $1 { $0.append(failure) } }
+            }
+            #expect(failures.isEmpty, "\(failures)")
+        }
+    }
+
     @Test("a v4 database upgrades to the newest schema: agents become documents, workspaces appear, rows keep theirs, the inbox starts empty", TestDatabase.trait)
     func upgradeFromV4() async throws {
         var url = try PostgresURL(parsing: TestDatabase.requireURL())
