@@ -23,16 +23,16 @@ extension Dashboard {
         }
         // A wait began with the task's last move (into `waiting`); its last change may be later
         // (a new priority), so it is not the key.
-        var since: [TaskID: Date] = [:]
+        var waits: [(task: AgentTask, since: Date)] = []
         for task in waiting {
-            since[task.id] = try await scope.events(task: task.id, type: "state", limit: 1).first?.time ?? task.updatedAt
+            waits.append((task, try await scope.events(task: task.id, type: "state", limit: 1).first?.time ?? task.updatedAt))
         }
-        waiting.sort { (since[$0.id] ?? $0.updatedAt, $0.id.rawValue) > (since[$1.id] ?? $1.updatedAt, $1.id.rawValue) }
+        waits.sort { ($0.since, $0.task.id.rawValue) > ($1.since, $1.task.id.rawValue) }
         let now = Date()
-        let items = HTML(joining: waiting.map { task in
+        let items = HTML(joining: waits.map { task, since in
             return """
                 <section class="panel" id="wait-\(task.id.rawValue)"><h2><a href="/tasks/\(task.id.rawValue)">\(DashboardFormat.title(task.prompt, limit: 100))</a></h2>
-                <p class="muted small">\(task.agent) · waiting since \(DashboardFormat.time(since[task.id] ?? task.updatedAt, now: now)) · \(DashboardFormat.cost(task.costUSD))</p>
+                <p class="muted small">\(task.agent) · waiting since \(DashboardFormat.time(since, now: now)) · \(DashboardFormat.cost(task.costUSD))</p>
                 \(Self.inbox(task, inputs: [], csrf: csrf, back: "/needs-you"))</section>
                 """
         })
