@@ -293,24 +293,12 @@ struct PostgresServeTests {
         #expect(await daemon.stop(SIGTERM) == 0, "\(daemon.output)")
     }
 
-    /// The samples of `GET /metrics` on `base`, read by the official Python client's parser
-    /// (`Tests/Fixtures/prometheus_peer.py`): family → samples (name, labels, value).
-    static func metrics(_ base: String) async throws -> [String: JSONValue] {
+    /// `GET /metrics` on `base`, read by the official Python client's parser.
+    static func metrics(_ base: String) async throws -> [String: PrometheusPeer.Family] {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/metrics"), timeout: .seconds(30))
         let text = String(buffer: try await response.body.collect(upTo: 16 << 20))
         try #require(response.status.code == 200, "\(response.status): \(text)")
-        let parsed = try PythonPeer.run(script: "prometheus_peer.py", stdin: Data(text.utf8))
-        try #require(parsed.status == 0, "prometheus_client: \(parsed.stderr)")
-        return try JSONValue(jsonText: parsed.stdout).objectValue ?? [:]
-    }
-
-    /// The sum of the values of `family`'s samples named `name` whose labels include `labels`.
-    static func sum(_ families: [String: JSONValue], _ family: String, _ name: String, _ labels: [String: String]) -> Double {
-        (families[family]?["samples"]?.arrayValue ?? []).reduce(0) { total, sample in
-            guard sample["name"]?.stringValue == name,
-                  labels.allSatisfy({ sample["labels"]?[$0.key]?.stringValue == $0.value }) else { return total }
-            return total + (sample["value"]?.doubleValue ?? 0)
-        }
+        return try PrometheusPeer.parse(text)
     }
 
     @Test(
@@ -347,15 +335,15 @@ struct PostgresServeTests {
             var runs = 0.0
             for cli in clis {
                 let settled = try await eventually(timeout: .seconds(30)) {
-                    let families = try await Self.metrics(cli.url)
-                    return Self.sum(families, "nightshift_tasks", "nightshift_tasks", ["agent": "shell", "state": "done"]) == 6
-                        && Self.sum(families, "nightshift_tasks", "nightshift_tasks", ["agent": "shell", "state": "queued"]) == 1
+                    let tasks = try await Self.metrics(cli.url)["nightshift_tasks"]
+                    return tasks?.value("nightshift_tasks", ["agent": "shell", "state": "done"]) == 6
+                        && tasks?.value("nightshift_tasks", ["agent": "shell", "state": "queued"]) == 1
                 }
                 let families = try await Self.metrics(cli.url)
-                #expect(settled, "\(cli.url): \(families["nightshift_tasks"] ?? nil)")
+                #expect(settled, "\(cli.url): \(families["nightshift_tasks"].map { "\($0.samples)" } ?? "no nightshift_tasks")")
                 // A node that settled no run has no runs counter yet.
-                #expect(families["nightshift_tasks"]?["type"] == "gauge" && (families["nightshift_runs"].map { $0["type"] == "counter" } ?? true))
-                runs += Self.sum(families, "nightshift_runs", "nightshift_runs_total", ["agent": "shell", "outcome": "succeeded"])
+                #expect(families["nightshift_tasks"]?.type == "gauge" && (families["nightshift_runs"].map { $0.type == "counter" } ?? true))
+                runs += families["nightshift_runs"]?.value("nightshift_runs_total", ["agent": "shell", "outcome": "succeeded"]) ?? 0
             }
             #expect(runs == 6, "each run is counted by the node that settled it, once")
         } catch {

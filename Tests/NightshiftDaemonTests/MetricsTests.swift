@@ -19,32 +19,7 @@ import Testing
         return (Int(response.status.code), body, response.headers.first(name: "Content-Type"))
     }
 
-    /// What the parser read: family name → type, help and samples.
-    struct Family: Decodable {
-        struct Sample: Decodable {
-            var name: String
-            var labels: [String: String]
-            var value: Double?
-        }
-        var type: String
-        var help: String
-        var samples: [Sample]
-
-        /// The value of the sample `name` whose labels include `labels`.
-        func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-            samples.first { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }?.value
-        }
-    }
-
-    struct ParseFailure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func parse(_ exposition: String) throws -> [String: Family] {
-        let run = try PythonPeer.run(script: "prometheus_peer.py", stdin: Data(exposition.utf8))
-        guard run.status == 0 else { throw ParseFailure(description: "prometheus_peer.py exited \(run.status): \(run.stderr)") }
-        return try JSONDecoder().decode([String: Family].self, from: Data(run.stdout.utf8))
-    }
+    typealias Family = PrometheusPeer.Family
 
     @Test(
         "the exposition parses with prometheus_client, and its families have the names, types and values of a known workload",
@@ -79,7 +54,7 @@ import Testing
             var families: [String: Family] = [:]
             // The census follows the hook stream: wait until it counts every move made so far.
             let counted = try await eventually {
-                families = try Self.parse(try await Self.get(api, "/metrics").body)
+                families = try PrometheusPeer.parse(try await Self.get(api, "/metrics").body)
                 let tasks = families["nightshift_tasks"]
                 return tasks?.value("nightshift_tasks", ["agent": "ok", "state": "done"]) == 3
                     && tasks?.value("nightshift_tasks", ["agent": "bad", "state": "error"]) == 2
@@ -187,7 +162,7 @@ import Testing
 
                     var families: [String: Family] = [:]
                     #expect(try await eventually {
-                        families = try Self.parse(try await Self.get(api, "/metrics").body)
+                        families = try PrometheusPeer.parse(try await Self.get(api, "/metrics").body)
                         return families["nightshift_schedule_fire_lag_seconds"] != nil
                     })
                     let fireLag = try #require(families["nightshift_schedule_fire_lag_seconds"])
@@ -209,7 +184,7 @@ import Testing
                     // Unparked, `second` runs at once, and the gauge is gone.
                     #expect(try await api.request(.POST, "/v1/agents/limited/unpark").status == 200)
                     #expect(try await eventually { try await api.store.task(second)?.state == .done })
-                    let unparked = try Self.parse(try await Self.get(api, "/metrics").body)
+                    let unparked = try PrometheusPeer.parse(try await Self.get(api, "/metrics").body)
                     #expect(unparked["nightshift_parked_agents"]?.value("nightshift_parked_agents", ["agent": "limited"]) == nil)
 
                     // Every event reached the receiving webhook, each counted delivered once with its
@@ -217,7 +192,7 @@ import Testing
                     var deliveries: Family?
                     let counted = try await eventually {
                         let events = try await api.store.hookEvents(after: 0, limit: 1000).count
-                        families = try Self.parse(try await Self.get(api, "/metrics").body)
+                        families = try PrometheusPeer.parse(try await Self.get(api, "/metrics").body)
                         deliveries = families["nightshift_webhook_deliveries"]
                         return receiving.accepted.count == events
                             && deliveries?.value("nightshift_webhook_deliveries_total", ["webhook": "receiving", "result": "delivered"])
